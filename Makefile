@@ -1,0 +1,37 @@
+# pbxcrm: `make demo` starts the product, `make test` runs every test.
+# Both install what they need first (Debian packages as root, a virtualenv),
+# start a private PostgreSQL when DATABASE_URL is unset, and bring up the
+# Asterisk sandbox.
+
+VENV := .venv
+PYTHON ?= python3
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test bench deps venv sandbox-up sandbox-down clean
+
+demo: venv
+	scripts/with-db.sh scripts/demo.sh
+
+test: venv
+	scripts/test.sh $(PYTEST_ARGS)
+
+deps:
+	scripts/install-system-deps.sh
+
+venv: deps $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "pbxcrm needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+sandbox-up: deps
+	scripts/sandbox.sh up
+
+sandbox-down:
+	scripts/sandbox.sh down
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,1 @@
+"""FastAGI lookup server for PBXes that route in their own dialplan (not written yet)."""

@@ -1,0 +1,157 @@
+"""A thin ARI client on aiohttp: REST calls with timeouts and typed errors, and
+the /ari/events websocket with capped-backoff reconnects."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+
+# Not an ARI event: yielded by events() after every (re)connect so the app can resync.
+CONNECTED = "PbxcrmConnected"
+
+
+class AriError(Exception):
+    def __init__(self, method: str, path: str, status: int | None, message: str):
+        super().__init__(f"ARI {method} {path}: {status or 'no answer'} {message}".strip())
+        self.method, self.path, self.status, self.message = method, path, status, message
+
+
+class AriUnavailable(AriError):
+    """Asterisk did not answer (connection refused, timeout)."""
+
+
+class AriBadRequest(AriError):
+    """400: a parameter is missing or malformed."""
+
+
+class AriNotFound(AriError):
+    """404: the channel, bridge or recording is gone."""
+
+
+class AriConflict(AriError):
+    """409 or 412: the object is not in a state for this (e.g. the channel left Stasis)."""
+
+
+_ERRORS_BY_STATUS = {400: AriBadRequest, 404: AriNotFound, 409: AriConflict, 412: AriConflict, 422: AriBadRequest}
+
+
+class AriClient:
+    def __init__(self, base_url: str, user: str, password: str, app: str, *,
+                 request_timeout: float = 3.0, reconnect_cap: float = 10.0):
+        self.base_url = base_url.rstrip("/")
+        self.app = app
+        self._headers = {"Authorization": basic_auth(user, password)}
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._reconnect_cap = reconnect_cap
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> "AriClient":
+        self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("AriClient used outside 'async with'")
+        return self._session
+
+    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                      json_body: Any = None) -> Any:
+        url = f"{self.base_url}/ari{path}"
+        clean = {k: _param(v) for k, v in (params or {}).items() if v is not None}
+        try:
+            async with self.session.request(method, url, params=clean, json=json_body) as resp:
+                body = await resp.read()
+                if resp.status >= 400:
+                    message = _error_message(body)
+                    raise _ERRORS_BY_STATUS.get(resp.status, AriError)(method, path, resp.status, message)
+                if not body:
+                    return None
+                if resp.content_type == "application/json":
+                    return json.loads(body)
+                return body
+        except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as e:
+            raise AriUnavailable(method, path, None, type(e).__name__) from e
+
+    # The requests the app uses, named as in the ARI Swagger documents.
+
+    async def asterisk_info(self) -> dict:
+        return await self.request("GET", "/asterisk/info")
+
+    async def list_channels(self) -> list[dict]:
+        return await self.request("GET", "/channels")
+
+    async def get_channel(self, channel_id: str) -> dict:
+        return await self.request("GET", f"/channels/{channel_id}")
+
+    async def answer(self, channel_id: str) -> None:
+        await self.request("POST", f"/channels/{channel_id}/answer")
+
+    async def continue_in_dialplan(self, channel_id: str, *, context: str | None = None,
+                                   extension: str | None = None, priority: int | None = None,
+                                   label: str | None = None) -> None:
+        await self.request("POST", f"/channels/{channel_id}/continue", params={
+            "context": context, "extension": extension, "priority": priority, "label": label})
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        await self.request("DELETE", f"/channels/{channel_id}", params={"reason": reason})
+
+    async def subscribe(self, event_source: str) -> dict:
+        return await self.request("POST", f"/applications/{self.app}/subscription",
+                                  params={"eventSource": event_source})
+
+    async def events(self) -> AsyncIterator[dict]:
+        """Events for our app, forever: reconnects with capped backoff when the socket drops."""
+        ws_url = self.base_url.replace("http", "ws", 1) + "/ari/events"
+        params = {"app": self.app, "subscribeAll": "false"}
+        delay = 0.5
+        while True:
+            try:
+                async with self.session.ws_connect(ws_url, params=params, heartbeat=20,
+                                                   timeout=aiohttp.ClientWSTimeout(ws_close=5)) as ws:
+                    log.info("ARI events connected: %s app=%s", ws_url, self.app)
+                    delay = 0.5
+                    yield {"type": CONNECTED}
+                    async for msg in ws:
+                        if msg.type == aiohttp.WSMsgType.TEXT:
+                            try:
+                                yield json.loads(msg.data)
+                            except json.JSONDecodeError:
+                                log.warning("ARI sent a malformed event: %.200s", msg.data)
+                        elif msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                            break
+                log.warning("ARI events websocket closed; reconnecting")
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+                log.warning("ARI events unavailable (%s); retrying in %.1f s", e, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._reconnect_cap)
+
+
+def basic_auth(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _param(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _error_message(body: bytes) -> str:
+    try:
+        return json.loads(body).get("message", "")
+    except (ValueError, AttributeError):
+        return body[:200].decode(errors="replace")

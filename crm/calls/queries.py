@@ -1,0 +1,69 @@
+"""SQL for the call log."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+
+
+async def insert_call(conn: asyncpg.Connection, *, channel_id: str, direction: str,
+                      caller_number: str, caller_normalized: str | None, caller_name: str,
+                      called_number: str, called_normalized: str | None, line: str,
+                      started_at: dt.datetime, linked_id: str | None) -> int:
+    """The id of the call row for this channel; a replayed StasisStart reuses the row."""
+    return await conn.fetchval(
+        """INSERT INTO calls (channel_id, direction, caller_number, caller_normalized, caller_name,
+                              called_number, called_normalized, line, started_at, linked_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (channel_id) DO UPDATE SET channel_id = EXCLUDED.channel_id
+           RETURNING id""",
+        channel_id, direction, caller_number, caller_normalized, caller_name,
+        called_number, called_normalized, line, started_at, linked_id,
+    )
+
+
+async def mark_answered(conn: asyncpg.Connection, channel_id: str, answered_at: dt.datetime) -> None:
+    await conn.execute(
+        """UPDATE calls SET answered_at = coalesce(answered_at, $2), status = 'answered'
+           WHERE channel_id = $1""",
+        channel_id, answered_at,
+    )
+
+
+async def mark_ended(conn: asyncpg.Connection, channel_id: str, ended_at: dt.datetime,
+                     hangup_cause: int | None) -> None:
+    # A call that ends unanswered is missed unless the cause says busy or failure.
+    await conn.execute(
+        """UPDATE calls SET ended_at = coalesce(ended_at, $2), hangup_cause = $3,
+                  status = CASE
+                      WHEN answered_at IS NOT NULL THEN 'answered'
+                      WHEN $3 = 17 THEN 'busy'
+                      WHEN $3 IN (1, 2, 3, 27, 28, 34, 38, 41, 42, 58) THEN 'failed'
+                      ELSE 'missed' END
+           WHERE channel_id = $1""",
+        channel_id, ended_at, hangup_cause,
+    )
+
+
+async def list_calls(conn: asyncpg.Connection, *, limit: int, offset: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT c.id, c.channel_id, c.direction, c.caller_number, c.caller_name, c.called_number,
+                  c.line, c.started_at, c.answered_at, c.ended_at, c.wait_seconds, c.talk_seconds,
+                  c.status, c.hangup_cause, cp.display_name AS counterparty_name,
+                  u.full_name AS operator_name
+           FROM calls c
+           LEFT JOIN counterparties cp ON cp.id = c.counterparty_id
+           LEFT JOIN users u ON u.id = c.operator_user_id
+           ORDER BY c.started_at DESC, c.id DESC
+           LIMIT $1 OFFSET $2""",
+        limit, offset,
+    )
+
+
+async def count_calls(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval("SELECT count(*) FROM calls")
+
+
+async def call_by_channel(conn: asyncpg.Connection, channel_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM calls WHERE channel_id = $1", channel_id)

@@ -1,0 +1,64 @@
+"""Settings, read once from the environment into one object that is passed down."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed."""
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    default_region: str = "RU"
+    ari_url: str = "http://127.0.0.1:8088"
+    ari_user: str = "pbxcrm"
+    ari_password: str = "pbxcrm-sandbox"
+    ari_app: str = "pbxcrm"
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    # How long the call path may wait on the CRM before it routes to the default queue.
+    lookup_budget_ms: int = 300
+    recordings_dir: Path = field(default_factory=lambda: Path("var/recordings"))
+    session_hours: int = 12
+    cookie_secure: bool = False
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        url = env.get("DATABASE_URL", "")
+        if not url:
+            raise SettingsError(
+                "DATABASE_URL is not set (make demo / make test start a private PostgreSQL and set it)"
+            )
+        region = env.get("PBXCRM_DEFAULT_REGION", "RU").upper()
+        if len(region) != 2 or not region.isalpha():
+            raise SettingsError(f"PBXCRM_DEFAULT_REGION must be a two-letter region code, got {region!r}")
+        return cls(
+            database_url=url,
+            default_region=region,
+            ari_url=env.get("PBXCRM_ARI_URL", cls.ari_url).rstrip("/"),
+            ari_user=env.get("PBXCRM_ARI_USER", cls.ari_user),
+            ari_password=env.get("PBXCRM_ARI_PASSWORD", cls.ari_password),
+            ari_app=env.get("PBXCRM_ARI_APP", cls.ari_app),
+            web_host=env.get("PBXCRM_WEB_HOST", cls.web_host),
+            web_port=_int(env, "PBXCRM_WEB_PORT", cls.web_port),
+            lookup_budget_ms=_int(env, "PBXCRM_LOOKUP_BUDGET_MS", cls.lookup_budget_ms),
+            recordings_dir=Path(env.get("PBXCRM_RECORDINGS_DIR", "var/recordings")),
+            session_hours=_int(env, "PBXCRM_SESSION_HOURS", cls.session_hours),
+            cookie_secure=env.get("PBXCRM_COOKIE_SECURE", "") in ("1", "true", "yes"),
+        )

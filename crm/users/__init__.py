@@ -1,0 +1,3 @@
+"""Users, roles and web sessions."""
+
+ROLES = ("operator", "manager", "supervisor", "admin")

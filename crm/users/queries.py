@@ -1,0 +1,66 @@
+"""SQL for users and web sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+
+_USER_COLUMNS = "id, login, full_name, role, extension, email, is_blocked, deleted_at, created_at"
+
+
+async def insert_user(conn: asyncpg.Connection, *, login: str, full_name: str, password_hash: str,
+                      role: str, extension: str | None, email: str | None) -> asyncpg.Record:
+    return await conn.fetchrow(
+        f"""INSERT INTO users (login, full_name, password_hash, role, extension, email)
+            VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_USER_COLUMNS}""",
+        login, full_name, password_hash, role, extension, email,
+    )
+
+
+async def user_with_hash_by_login(conn: asyncpg.Connection, login: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE lower(login) = lower($1)", login
+    )
+
+
+async def set_password_hash(conn: asyncpg.Connection, user_id: int, password_hash: str) -> None:
+    await conn.execute(
+        "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", user_id, password_hash
+    )
+
+
+async def user_by_id(conn: asyncpg.Connection, user_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1", user_id)
+
+
+async def insert_session(conn: asyncpg.Connection, token_hash: bytes, user_id: int,
+                         expires_at: dt.datetime, remote_addr: str | None) -> None:
+    await conn.execute(
+        """INSERT INTO web_sessions (token_hash, user_id, expires_at, remote_addr)
+           VALUES ($1, $2, $3, $4)""",
+        token_hash, user_id, expires_at, remote_addr,
+    )
+
+
+async def session_user(conn: asyncpg.Connection, token_hash: bytes) -> asyncpg.Record | None:
+    """The active user behind a live session; touches the session as it reads it."""
+    return await conn.fetchrow(
+        f"""WITH s AS (
+                UPDATE web_sessions SET last_seen_at = now()
+                WHERE token_hash = $1 AND expires_at > now()
+                RETURNING user_id)
+            SELECT {', '.join('u.' + c.strip() for c in _USER_COLUMNS.split(','))}
+            FROM s JOIN users u ON u.id = s.user_id
+            WHERE NOT u.is_blocked AND u.deleted_at IS NULL""",
+        token_hash,
+    )
+
+
+async def delete_session(conn: asyncpg.Connection, token_hash: bytes) -> None:
+    await conn.execute("DELETE FROM web_sessions WHERE token_hash = $1", token_hash)
+
+
+async def delete_expired_sessions(conn: asyncpg.Connection) -> int:
+    status = await conn.execute("DELETE FROM web_sessions WHERE expires_at <= now()")
+    return int(status.split()[-1])

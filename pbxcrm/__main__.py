@@ -1,0 +1,5 @@
+import sys
+
+from pbxcrm.cli import main
+
+sys.exit(main())

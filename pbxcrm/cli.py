@@ -1,0 +1,171 @@
+"""`pbxcrm COMMAND`: migrate, web, ari, create-user, set-password, sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from crm.settings import Settings, SettingsError
+
+REPO = Path(__file__).resolve().parents[1]
+log = logging.getLogger("pbxcrm")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+async def _migrate(settings: Settings) -> list[str]:
+    import asyncpg
+
+    from crm.migrate import migrate
+
+    conn = await asyncpg.connect(settings.database_url, timeout=10)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()
+
+
+def cmd_migrate(args, settings: Settings) -> int:
+    applied = asyncio.run(_migrate(settings))
+    print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+    return 0
+
+
+def cmd_web(args, settings: Settings) -> int:
+    import uvicorn
+
+    uvicorn.run("web.app:app_from_env", factory=True, host=args.host or settings.web_host,
+                port=args.port or settings.web_port, workers=args.workers, log_level="info",
+                proxy_headers=False)
+    return 0
+
+
+def cmd_ari(args, settings: Settings) -> int:
+    from ari_app.app import run
+
+    asyncio.run(run(settings))
+    return 0
+
+
+def cmd_create_user(args, settings: Settings) -> int:
+    import asyncpg
+
+    from crm.users.accounts import AccountError, NewUser, create_user
+
+    password = args.password or os.environ.get("PBXCRM_NEW_PASSWORD")
+    generated = False
+    if not password:
+        if sys.stdin.isatty():
+            password = getpass.getpass(f"password for {args.login}: ")
+        else:
+            password, generated = secrets.token_urlsafe(12), True
+
+    async def create():
+        conn = await asyncpg.connect(settings.database_url, timeout=10)
+        try:
+            return await create_user(conn, NewUser(login=args.login, full_name=args.name, password=password,
+                                                   role=args.role, extension=args.extension,
+                                                   email=args.email))
+        finally:
+            await conn.close()
+
+    try:
+        user = asyncio.run(create())
+    except AccountError as e:
+        print(f"pbxcrm: {e}", file=sys.stderr)
+        return 1
+    print(f"created user {user['login']} (id {user['id']}, role {user['role']})"
+          + (f", password {password}" if generated else ""))
+    return 0
+
+
+def cmd_set_password(args, settings: Settings) -> int:
+    import asyncpg
+
+    from crm.users.accounts import AccountError, set_password
+
+    password = args.password or getpass.getpass(f"new password for {args.login}: ")
+
+    async def update():
+        conn = await asyncpg.connect(settings.database_url, timeout=10)
+        try:
+            await set_password(conn, args.login, password)
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(update())
+    except AccountError as e:
+        print(f"pbxcrm: {e}", file=sys.stderr)
+        return 1
+    print(f"password changed for {args.login}")
+    return 0
+
+
+def cmd_sandbox(args, settings: Settings | None) -> int:
+    return subprocess.call([str(REPO / "scripts" / "sandbox.sh"), args.action, *args.rest])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pbxcrm", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+
+    web = sub.add_parser("web", help="serve the web UI")
+    web.add_argument("--host")
+    web.add_argument("--port", type=int)
+    web.add_argument("--workers", type=int, default=1)
+    web.set_defaults(func=cmd_web)
+
+    sub.add_parser("ari", help="run the Stasis ARI application").set_defaults(func=cmd_ari)
+
+    user = sub.add_parser("create-user", help="create a CRM user")
+    user.add_argument("--login", required=True)
+    user.add_argument("--name", required=True)
+    user.add_argument("--role", required=True, choices=["operator", "manager", "supervisor", "admin"])
+    user.add_argument("--extension")
+    user.add_argument("--email")
+    user.add_argument("--password", help="default: asked on a terminal, else generated and printed")
+    user.set_defaults(func=cmd_create_user)
+
+    pw = sub.add_parser("set-password", help="change a user's password")
+    pw.add_argument("--login", required=True)
+    pw.add_argument("--password", help="default: asked on the terminal")
+    pw.set_defaults(func=cmd_set_password)
+
+    sandbox = sub.add_parser("sandbox", help="the Asterisk sandbox (root only)")
+    sandbox.add_argument("action", choices=["build", "up", "down", "status", "cli"])
+    sandbox.add_argument("rest", nargs=argparse.REMAINDER)
+    sandbox.set_defaults(func=cmd_sandbox, needs_settings=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    settings = None
+    if getattr(args, "needs_settings", True):
+        try:
+            settings = Settings.from_env()
+        except SettingsError as e:
+            print(f"pbxcrm: {e}", file=sys.stderr)
+            return 2
+    return args.func(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

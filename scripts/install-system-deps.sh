@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages pbxcrm needs on the host: PostgreSQL for the
+# private cluster, debootstrap for the Asterisk sandbox, sipp for real SIP
+# calls, Chromium for browser tests, ffmpeg for mp3. Idempotent: packages
+# already present are not touched, and apt is not called at all then.
+set -euo pipefail
+
+packages=(curl postgresql postgresql-contrib debootstrap sip-tester chromium ffmpeg python3-venv)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "pbxcrm: these Debian packages are missing: ${missing[*]}" >&2
+  echo "pbxcrm: run as root (or: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "pbxcrm: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

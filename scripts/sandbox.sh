@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# The Asterisk sandbox: a Debian sid root with Asterisk 22, built once with
+# debootstrap outside the repository, configured from asterisk-conf/ and
+# dialplan/, running on 127.0.0.1 (ARI 8088, PJSIP 5060).
+#
+#   scripts/sandbox.sh up       build if needed, install config, start, wait for ARI
+#   scripts/sandbox.sh down     stop Asterisk, undo every mount made by `up`
+#   scripts/sandbox.sh status   built? running? mounts? ARI answers?
+#   scripts/sandbox.sh cli CMD  run an Asterisk CLI command in the sandbox
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=${PBXCRM_SANDBOX_ROOT:-/var/lib/pbxcrm/sandbox}
+ARI_URL=${PBXCRM_ARI_URL:-http://127.0.0.1:8088}
+ARI_USER=${PBXCRM_ARI_USER:-pbxcrm}
+ARI_PASSWORD=${PBXCRM_ARI_PASSWORD:-pbxcrm-sandbox}
+PACKAGES=asterisk,asterisk-core-sounds-en-gsm,asterisk-moh-opsound-gsm
+
+say() { echo "sandbox: $*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+need_root() {
+  [ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap, chroot and mounts need it); try: sudo $0 $*"
+}
+
+# The mirror the host's own apt uses, so the sandbox needs no address of its own.
+debian_mirror() {
+  if [ -n "${PBXCRM_DEBIAN_MIRROR:-}" ]; then echo "$PBXCRM_DEBIAN_MIRROR"; return; fi
+  local uri=""
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+  fi
+  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+    uri=$(awk '$1=="deb" && $2 !~ /^\[/ {print $2; exit} $1=="deb" {print $3; exit}' /etc/apt/sources.list)
+  fi
+  [ -n "$uri" ] || die "cannot tell the Debian mirror from /etc/apt; set PBXCRM_DEBIAN_MIRROR"
+  echo "${uri%/}"
+}
+
+is_built() { [ -f "$ROOT/.pbxcrm-built" ] && [ -x "$ROOT/usr/sbin/asterisk" ]; }
+
+build() {
+  is_built && return 0
+  command -v debootstrap >/dev/null || die "debootstrap is not installed (apt-get install debootstrap)"
+  local mirror; mirror=$(debian_mirror)
+  local host=${mirror#*://}; host=${host%%/*}
+  timeout 20 bash -c "exec 3<>/dev/tcp/$host/80" 2>/dev/null \
+    || die "no network to the Debian package mirror ($host:80); the sandbox cannot be built"
+  say "building a Debian sid root with Asterisk in $ROOT (once; about a minute)"
+  rm -rf "$ROOT.partial"
+  mkdir -p "$(dirname "$ROOT")"
+  if ! debootstrap --variant=minbase --include="$PACKAGES" sid "$ROOT.partial" "$mirror" \
+        > "$ROOT.debootstrap.log" 2>&1; then
+    tail -n 20 "$ROOT.debootstrap.log" >&2
+    die "debootstrap failed; full log in $ROOT.debootstrap.log"
+  fi
+  # Keep Debian's sample configuration for reference; ours replaces it.
+  mv "$ROOT.partial/etc/asterisk" "$ROOT.partial/etc/asterisk.debian"
+  rm -rf "$ROOT"
+  mv "$ROOT.partial" "$ROOT"
+  touch "$ROOT/.pbxcrm-built"
+}
+
+mounts_under_root() { awk -v r="$ROOT/" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r; }
+
+mount_all() {
+  mountpoint -q "$ROOT/proc" || mount -t proc proc "$ROOT/proc"
+  mountpoint -q "$ROOT/dev" || mount --bind /dev "$ROOT/dev"
+}
+
+umount_all() {
+  local m
+  for m in $(mounts_under_root); do
+    umount "$m" 2>/dev/null || umount -l "$m"
+  done
+}
+
+install_config() {
+  local etc="$ROOT/etc/asterisk"
+  rm -rf "$etc.new"
+  mkdir -p "$etc.new/pbxcrm"
+  # Debian's defaults first, so every file Asterisk looks for is there; ours on top.
+  cp -a "$ROOT/etc/asterisk.debian/." "$etc.new/"
+  cp "$repo"/asterisk-conf/*.conf "$etc.new/"
+  rm -f "$etc.new/users.conf"  # deprecated; pbx_config warns while it exists
+  cp "$repo"/dialplan/*.conf "$etc.new/pbxcrm/"
+  sed -i "s/^password *=.*/password = $ARI_PASSWORD/" "$etc.new/ari.conf"
+  rm -rf "$etc"
+  mv "$etc.new" "$etc"
+  mkdir -p "$ROOT/var/spool/asterisk/recording" "$ROOT/run/asterisk" "$ROOT/var/log/asterisk"
+}
+
+asterisk_pid() {
+  # Not $ROOT/var/run: in sid that is an absolute link to /run, i.e. the host's.
+  local pidfile="$ROOT/run/asterisk/asterisk.pid" pid
+  [ -f "$pidfile" ] || return 1
+  pid=$(cat "$pidfile")
+  [ -n "$pid" ] && [ -d "/proc/$pid" ] && [ "$(readlink "/proc/$pid/root")" = "$ROOT" ] || return 1
+  echo "$pid"
+}
+
+cli() { chroot "$ROOT" asterisk -rx "$*"; }
+
+ari_answers() {
+  curl -fsS -m 2 -u "$ARI_USER:$ARI_PASSWORD" "$ARI_URL/ari/asterisk/info" >/dev/null 2>&1
+}
+
+wait_for_ari() {
+  local i
+  for i in $(seq 1 100); do
+    ari_answers && return 0
+    sleep 0.3
+  done
+  tail -n 30 "$ROOT/var/log/asterisk/messages" >&2 2>/dev/null || true
+  die "Asterisk started but ARI does not answer at $ARI_URL after 30 s"
+}
+
+up() {
+  need_root up
+  command -v curl >/dev/null || die "curl is not installed"
+  build
+  install_config
+  mount_all
+  if asterisk_pid >/dev/null; then
+    say "Asterisk is running; reloading configuration"
+    cli "core reload" >/dev/null
+  else
+    say "starting Asterisk"
+    # No -U: switching user, even to root, drops the capabilities ASTdb needs here.
+    chroot "$ROOT" /usr/sbin/asterisk -n
+  fi
+  wait_for_ari
+  say "up: ARI $ARI_URL (user $ARI_USER), PJSIP udp 127.0.0.1:5060, root $ROOT"
+}
+
+down() {
+  need_root down
+  local pid
+  if pid=$(asterisk_pid); then
+    cli "core stop now" >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do [ -d "/proc/$pid" ] || break; sleep 0.2; done
+    if [ -d "/proc/$pid" ]; then kill -9 "$pid" 2>/dev/null || true; sleep 0.2; fi
+  fi
+  # Anything else still running inside the root would keep its mounts busy.
+  local p
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/root" 2>/dev/null)" = "$ROOT" ] && kill -9 "${p#/proc/}" 2>/dev/null || true
+  done
+  [ -d "$ROOT" ] && umount_all
+  say "down"
+}
+
+status() {
+  local rc=0
+  if is_built; then echo "built: yes ($ROOT)"; else echo "built: no ($ROOT)"; rc=1; fi
+  if pid=$(asterisk_pid); then echo "asterisk: running (pid $pid)"; else echo "asterisk: stopped"; rc=1; fi
+  echo "mounts: $(mounts_under_root | tr '\n' ' ')"
+  if ari_answers; then echo "ari: answers at $ARI_URL"; else echo "ari: no answer at $ARI_URL"; rc=1; fi
+  return $rc
+}
+
+case "${1:-}" in
+  build) need_root build; build ;;
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  cli) shift; need_root cli; cli "$@" ;;
+  *) echo "usage: $0 build|up|down|status|cli COMMAND" >&2; exit 2 ;;
+esac

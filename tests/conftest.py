@@ -1,0 +1,104 @@
+"""Test fixtures: a fresh PostgreSQL database per test session, migrated.
+
+DATABASE_URL names the server to create it on (make test sets it, starting
+the project's private cluster when needed).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import urllib.parse
+
+import asyncpg
+import pytest
+
+from crm.migrate import migrate
+from crm.settings import Settings
+
+# Tables whose rows tests create; emptied before each test that asks for `db`.
+_DATA_TABLES = ("audit_log", "task_tags", "counterparty_tags", "tags", "task_participants", "tasks",
+                "recordings", "calls", "contacts", "addresses", "company_members", "counterparties",
+                "web_sessions", "app_settings", "users")
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        pytest.fail("DATABASE_URL is not set: run the tests with `make test`")
+    return url
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_url: str):
+    name = f"pbxcrm_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = await asyncpg.connect(server_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(server_url, name)
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    yield url
+    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def pool(database_url: str):
+    p = await asyncpg.create_pool(database_url, min_size=1, max_size=5)
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def db(pool):
+    """The test database, emptied of earlier tests' rows."""
+    async with pool.acquire() as conn:
+        await conn.execute(f"TRUNCATE {', '.join(_DATA_TABLES)} RESTART IDENTITY CASCADE")
+    return pool
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    env = dict(os.environ, DATABASE_URL=database_url)
+    return Settings.from_env(env)
+
+
+@pytest.fixture
+async def web_server(db, database_url, tmp_path):
+    from tests.browser import WebServerProcess
+
+    server = WebServerProcess(dict(os.environ, DATABASE_URL=database_url), tmp_path / "web.log")
+    await server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def chromium():
+    from playwright.async_api import async_playwright
+
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def page(chromium):
+    context = await chromium.new_context()
+    page = await context.new_page()
+    yield page
+    await context.close()

@@ -1,0 +1,53 @@
+"""The minimal call path, for real: sipp -> sandbox Asterisk -> Stasis app -> PostgreSQL."""
+
+import os
+
+import pytest
+
+from tests.telephony import StasisAppProcess, ari_get, require_sandbox, sipp_call, wait_for
+
+
+@pytest.fixture
+async def stasis_app(db, database_url, tmp_path):
+    await require_sandbox()
+    app = StasisAppProcess(dict(os.environ, DATABASE_URL=database_url), tmp_path / "ari.log")
+    await app.start()
+    yield app
+    app.stop()
+
+
+async def _ended_call(pool, caller):
+    async with pool.acquire() as conn:
+        return await conn.fetchrow(
+            "SELECT * FROM calls WHERE caller_number = $1 AND ended_at IS NOT NULL", caller)
+
+
+async def test_a_real_sip_call_writes_a_call_row(stasis_app, db):
+    result = await sipp_call(caller="84951234567", called="74957654321", caller_name="Ivan Petrov",
+                             talk_ms=1500)
+    assert result.returncode == 0, result.output
+
+    row = await wait_for(lambda: _ended_call(db, "84951234567"))
+    assert row is not None, stasis_app.log_text()
+    assert row["direction"] == "incoming"
+    assert row["caller_normalized"] == "+74951234567"
+    assert row["caller_name"] == "Ivan Petrov"
+    assert row["called_number"] == "74957654321"
+    assert row["line"] == "PJSIP/trunk"
+    assert row["channel_id"]
+    # The caller talked to the default queue's music for about 1.5 s, then hung up.
+    assert 1.0 <= (row["ended_at"] - row["started_at"]).total_seconds() < 10
+    assert row["status"] == "missed"  # nobody in the default queue answered
+
+    # The channel the row names was a real one, and it is gone: nothing is left in Asterisk.
+    status, channels = await ari_get("/channels")
+    assert status == 200 and all(c["id"] != row["channel_id"] for c in channels)
+
+
+async def test_calls_from_different_numbers_get_their_own_rows(stasis_app, db):
+    for caller in ("+74991112233", "89161234567"):
+        assert (await sipp_call(caller=caller, called="74957654321", talk_ms=300)).returncode == 0
+    await wait_for(lambda: _ended_call(db, "89161234567"))
+    async with db.acquire() as conn:
+        rows = await conn.fetch("SELECT caller_normalized FROM calls ORDER BY id")
+    assert [r["caller_normalized"] for r in rows] == ["+74991112233", "+79161234567"]

@@ -1,0 +1,67 @@
+"""The web UI's application: routes, middleware and the pool's lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from crm.db import create_pool
+from crm.settings import Settings
+from web.csrf import CSRFMiddleware
+from web.errors import EXCEPTION_HANDLERS
+from web.sessions import AuthMiddleware
+from web.views import auth, calls
+
+STATIC_DIR = Path(__file__).with_name("static")
+
+
+async def home(request: Request):
+    return RedirectResponse("/calls", status_code=302)
+
+
+async def healthz(request: Request):
+    try:
+        async with request.app.state.pool.acquire(timeout=2) as conn:
+            await conn.fetchval("SELECT 1")
+    except Exception as e:  # any failure means "not healthy"; say which
+        return JSONResponse({"status": "database unavailable", "error": type(e).__name__}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        app.state.pool = await create_pool(settings.database_url)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    routes = [
+        Route("/", home),
+        Route("/healthz", healthz),
+        *auth.routes,
+        *calls.routes,
+        Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
+    ]
+    # Order: CSRF runs first (outermost), then the session check.
+    middleware = [
+        Middleware(CSRFMiddleware, secure_cookie=settings.cookie_secure),
+        Middleware(AuthMiddleware),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS,
+                    lifespan=lifespan)
+    app.state.settings = settings
+    return app
+
+
+def app_from_env() -> Starlette:
+    """Factory for uvicorn (`pbxcrm web`), one app per worker process."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,75 @@
+"""Login sessions: a random token in an HttpOnly cookie, its hash in PostgreSQL.
+
+Every request but the public ones needs a live session of an active user;
+blocking or deleting a user ends their sessions at the next request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from starlette.datastructures import URL
+from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from crm.users import queries as users_q
+
+COOKIE = "pbxcrm_session"
+PUBLIC_PREFIXES = ("/login", "/static/", "/healthz")
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def open_session(pool, user_id: int, hours: int, remote_addr: str | None) -> str:
+    token = secrets.token_urlsafe(32)
+    expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=hours)
+    async with pool.acquire() as conn:
+        await users_q.insert_session(conn, token_hash(token), user_id, expires, remote_addr)
+    return token
+
+
+def set_session_cookie(response: Response, token: str, hours: int, secure: bool) -> None:
+    response.set_cookie(COOKIE, token, max_age=hours * 3600, httponly=True, samesite="lax",
+                        secure=secure, path="/")
+
+
+async def close_session(pool, token: str | None) -> None:
+    if token:
+        async with pool.acquire() as conn:
+            await users_q.delete_session(conn, token_hash(token))
+
+
+class AuthMiddleware:
+    """Puts the logged-in user in scope["user"], or turns the request away."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        conn = HTTPConnection(scope)
+        user = None
+        token = conn.cookies.get(COOKIE)
+        if token:
+            async with scope["app"].state.pool.acquire() as db:
+                row = await users_q.session_user(db, token_hash(token))
+            user = dict(row) if row else None
+        scope["user"] = user
+        if user is None and not scope["path"].startswith(PUBLIC_PREFIXES):
+            await self._refuse(conn)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _refuse(conn: HTTPConnection) -> Response:
+        if conn.url.path.startswith("/api/") or conn.headers.get("accept", "").startswith("application/json"):
+            return JSONResponse({"error": "login required"}, status_code=401)
+        target = conn.url.path + (f"?{conn.url.query}" if conn.url.query else "")
+        return RedirectResponse(URL("/login").include_query_params(next=target), status_code=302)
