@@ -44,8 +44,9 @@ build() {
   command -v debootstrap >/dev/null || die "debootstrap is not installed (apt-get install debootstrap)"
   local mirror; mirror=$(debian_mirror)
   local host=${mirror#*://}; host=${host%%/*}
-  timeout 20 bash -c "exec 3<>/dev/tcp/$host/80" 2>/dev/null \
-    || die "no network to the Debian package mirror ($host:80); the sandbox cannot be built"
+  [[ $host == *:* ]] || host=$host:80
+  timeout 20 bash -c "exec 3<>/dev/tcp/${host%:*}/${host##*:}" 2>/dev/null \
+    || die "no network to the Debian package mirror ($host); the sandbox cannot be built"
   say "building a Debian sid root with Asterisk in $ROOT (once; about a minute)"
   rm -rf "$ROOT.partial"
   mkdir -p "$(dirname "$ROOT")"
