@@ -1,4 +1,4 @@
-"""`pbxcrm COMMAND`: migrate, web, ari, create-user, set-password, sandbox."""
+"""`pbxcrm COMMAND`: migrate, web, ari, create-user, set-password, demo-data, sandbox."""
 
 from __future__ import annotations
 
@@ -114,6 +114,29 @@ def cmd_set_password(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_demo_data(args, settings: Settings) -> int:
+    import time
+
+    import asyncpg
+
+    from crm.demo_data import seed
+
+    async def run():
+        conn = await asyncpg.connect(settings.database_url, timeout=10)
+        try:
+            return await seed(conn, args.clients)
+        finally:
+            await conn.close()
+
+    started = time.monotonic()
+    result = asyncio.run(run())
+    print(f"seeded {result.clients} clients, {result.companies} companies, {result.phones} phone numbers "
+          f"in {time.monotonic() - started:.1f} s")
+    for login, password in result.created_managers.items():
+        print(f"  manager {login}, password {password}")
+    return 0
+
+
 def cmd_sandbox(args, settings: Settings | None) -> int:
     return subprocess.call([str(REPO / "scripts" / "sandbox.sh"), args.action, *args.rest])
 
@@ -146,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     pw.add_argument("--login", required=True)
     pw.add_argument("--password", help="default: asked on the terminal")
     pw.set_defaults(func=cmd_set_password)
+
+    demo = sub.add_parser("demo-data", help="fill the database with realistic demo counterparties")
+    demo.add_argument("--clients", type=int, default=1000)
+    demo.set_defaults(func=cmd_demo_data)
 
     sandbox = sub.add_parser("sandbox", help="the Asterisk sandbox (root only)")
     sandbox.add_argument("action", choices=["build", "up", "down", "status", "cli"])

@@ -19,6 +19,11 @@ if ! "$pbxcrm" create-user --login demo --name "Demo Admin" --role admin --exten
   "$pbxcrm" set-password --login demo --password "$password" >/dev/null
 fi
 
+# A base to work with, the first time only.
+if [ "$(psql "$DATABASE_URL" -tAc 'select count(*) from counterparties')" = "0" ]; then
+  "$pbxcrm" demo-data --clients "${PBXCRM_DEMO_CLIENTS:-5000}"
+fi
+
 pids=()
 cleanup() {
   trap - EXIT INT TERM

@@ -17,13 +17,15 @@ from crm.settings import Settings
 from web.csrf import CSRFMiddleware
 from web.errors import EXCEPTION_HANDLERS
 from web.sessions import AuthMiddleware
-from web.views import auth, calls
+from web.api import counterparties as api_counterparties
+from web.api import users as api_users
+from web.views import admin, auth, calls, counterparty_cards, counterparty_lists
 
 STATIC_DIR = Path(__file__).with_name("static")
 
 
 async def home(request: Request):
-    return RedirectResponse("/calls", status_code=302)
+    return RedirectResponse("/clients", status_code=302)
 
 
 async def healthz(request: Request):
@@ -49,6 +51,11 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", healthz),
         *auth.routes,
         *calls.routes,
+        *counterparty_lists.routes,
+        *counterparty_cards.routes,
+        *admin.routes,
+        *api_counterparties.routes,
+        *api_users.routes,
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     # Order: CSRF runs first (outermost), then the session check.

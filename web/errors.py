@@ -8,28 +8,46 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from crm.errors import DomainError, ValidationError
 from web.templating import render
 
 log = logging.getLogger(__name__)
 
 
-def _wants_json(request: Request) -> bool:
+def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
 
 
+def domain_error_json(exc: DomainError) -> JSONResponse:
+    body: dict = {"error": str(exc)}
+    if isinstance(exc, ValidationError):
+        body["errors"] = exc.errors
+    owner = getattr(exc, "owner", None)
+    if owner:
+        body["owner"] = {"id": owner["id"], "name": owner["display_name"], "kind": owner["kind"]}
+    return JSONResponse(body, status_code=exc.status)
+
+
 async def http_error(request: Request, exc: HTTPException):
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-    return render(request, "error.html", {"status": exc.status_code, "message": exc.detail},
-                  status_code=exc.status_code)
+    return await render(request, "error.html", {"status": exc.status_code, "message": exc.detail},
+                        status_code=exc.status_code)
+
+
+async def domain_error(request: Request, exc: DomainError):
+    if wants_json(request):
+        return domain_error_json(exc)
+    return await render(request, "error.html", {"status": exc.status, "message": str(exc)},
+                        status_code=exc.status)
 
 
 async def server_error(request: Request, exc: Exception):
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     message = "something went wrong on our side; it has been logged"
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse({"error": message}, status_code=500)
-    return render(request, "error.html", {"status": 500, "message": message}, status_code=500)
+    return await render(request, "error.html", {"status": 500, "message": message}, status_code=500)
 
 
-EXCEPTION_HANDLERS = {HTTPException: http_error, Exception: server_error}
+EXCEPTION_HANDLERS = {HTTPException: http_error, DomainError: domain_error, Exception: server_error}

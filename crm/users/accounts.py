@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from crm import passwords
+from crm import audit, passwords
+from crm.errors import DomainError
 from crm.users import ROLES
 from crm.users import queries as q
 
@@ -18,7 +19,7 @@ _LOGIN = re.compile(r"^[A-Za-z0-9._@-]{2,64}$")
 _EXTENSION = re.compile(r"^[0-9]{2,6}$")
 
 
-class AccountError(ValueError):
+class AccountError(DomainError):
     """Input for a user account that cannot be accepted; the message is fit to show."""
 
 
@@ -34,12 +35,16 @@ class NewUser:
     def validate(self) -> None:
         if not _LOGIN.match(self.login):
             raise AccountError("a login is 2 to 64 letters, digits or . _ @ -")
-        if not self.full_name.strip():
-            raise AccountError("the full name is empty")
-        if self.role not in ROLES:
-            raise AccountError(f"the role must be one of {', '.join(ROLES)}")
-        if self.extension is not None and not _EXTENSION.match(self.extension):
-            raise AccountError("an extension is 2 to 6 digits")
+        _validate_profile(self.full_name, self.role, self.extension)
+
+
+def _validate_profile(full_name: str, role: str, extension: str | None) -> None:
+    if not full_name.strip():
+        raise AccountError("the full name is empty")
+    if role not in ROLES:
+        raise AccountError(f"the role must be one of {', '.join(ROLES)}")
+    if extension is not None and not _EXTENSION.match(extension):
+        raise AccountError("an extension is 2 to 6 digits")
 
 
 async def create_user(conn: asyncpg.Connection, new: NewUser) -> asyncpg.Record:
@@ -84,3 +89,43 @@ async def set_password(conn: asyncpg.Connection, login: str, password: str) -> N
     if row is None:
         raise AccountError(f"no user with login {login!r}")
     await q.set_password_hash(conn, row["id"], password_hash)
+
+
+@dataclass(frozen=True)
+class UserChanges:
+    full_name: str
+    role: str
+    extension: str | None
+    email: str | None
+    is_blocked: bool
+
+
+async def update_user(conn: asyncpg.Connection, admin_id: int, user_id: int, changes: UserChanges) -> None:
+    _validate_profile(changes.full_name, changes.role, changes.extension)
+    current = await q.user_by_id(conn, user_id)
+    if current is None or current["deleted_at"] is not None:
+        raise AccountError("no such user")
+    if user_id == admin_id and (changes.is_blocked or changes.role != "admin"):
+        raise AccountError("you cannot block yourself or take away your own admin role")
+    try:
+        async with conn.transaction():
+            await q.update_user(conn, user_id, full_name=changes.full_name.strip(), role=changes.role,
+                                extension=changes.extension, email=changes.email, is_blocked=changes.is_blocked)
+            if changes.is_blocked:
+                await conn.execute("DELETE FROM web_sessions WHERE user_id = $1", user_id)
+            diff = {k: [current[k], getattr(changes, k)] for k in ("full_name", "role", "extension", "email",
+                                                                     "is_blocked") if current[k] != getattr(changes, k)}
+            await audit.record(conn, admin_id, "user", user_id, "update", diff)
+    except asyncpg.UniqueViolationError:
+        raise AccountError(f"extension {changes.extension} belongs to another user") from None
+
+
+async def delete_user(conn: asyncpg.Connection, admin_id: int, user_id: int) -> None:
+    if user_id == admin_id:
+        raise AccountError("you cannot delete yourself")
+    current = await q.user_by_id(conn, user_id)
+    if current is None or current["deleted_at"] is not None:
+        raise AccountError("no such user")
+    async with conn.transaction():
+        await q.soft_delete_user(conn, user_id)
+        await audit.record(conn, admin_id, "user", user_id, "delete", {"login": current["login"]})

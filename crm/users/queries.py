@@ -64,3 +64,23 @@ async def delete_session(conn: asyncpg.Connection, token_hash: bytes) -> None:
 async def delete_expired_sessions(conn: asyncpg.Connection) -> int:
     status = await conn.execute("DELETE FROM web_sessions WHERE expires_at <= now()")
     return int(status.split()[-1])
+
+
+async def list_users(conn: asyncpg.Connection, *, include_deleted: bool = False) -> list[asyncpg.Record]:
+    where = "" if include_deleted else "WHERE deleted_at IS NULL"
+    return await conn.fetch(f"SELECT {_USER_COLUMNS} FROM users {where} ORDER BY deleted_at NULLS FIRST, full_name")
+
+
+async def update_user(conn: asyncpg.Connection, user_id: int, *, full_name: str, role: str,
+                      extension: str | None, email: str | None, is_blocked: bool) -> None:
+    await conn.execute(
+        """UPDATE users SET full_name = $2, role = $3, extension = $4, email = $5, is_blocked = $6,
+                  updated_at = now() WHERE id = $1 AND deleted_at IS NULL""",
+        user_id, full_name, role, extension, email, is_blocked)
+
+
+async def soft_delete_user(conn: asyncpg.Connection, user_id: int) -> None:
+    # The row stays, so the user's name stays on everything they touched.
+    await conn.execute("UPDATE users SET deleted_at = now(), extension = NULL, updated_at = now() WHERE id = $1",
+                       user_id)
+    await conn.execute("DELETE FROM web_sessions WHERE user_id = $1", user_id)

@@ -25,7 +25,7 @@ def _safe_next(target: str | None) -> str:
 async def login_page(request: Request):
     if request.scope.get("user"):
         return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=302)
-    return render(request, "login.html", {"next": request.query_params.get("next", "")})
+    return await render(request, "login.html", {"next": request.query_params.get("next", "")})
 
 
 async def login_submit(request: Request):
@@ -37,7 +37,7 @@ async def login_submit(request: Request):
         user = await authenticate(conn, login, password) if login and password else None
     if user is None:
         log.info("failed login for %r from %s", login, request.client.host if request.client else "?")
-        return render(request, "login.html", {"error": "Wrong login or password", "login": login,
+        return await render(request, "login.html", {"error": "Wrong login or password", "login": login,
                                               "next": target}, status_code=400)
     token = await sessions.open_session(request.app.state.pool, user["id"], settings.session_hours,
                                         request.client.host if request.client else None)

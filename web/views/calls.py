@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from crm.calls import queries as calls_q
+from web.jsonout import jsonable
 from web.paging import Page
 from web.templating import render
 
@@ -21,26 +22,15 @@ async def _calls_page(request: Request) -> tuple[Page, list]:
 
 async def calls_list(request: Request):
     page, rows = await _calls_page(request)
-    return render(request, "calls.html", {"calls": rows, "page": page})
+    return await render(request, "calls.html", {"calls": rows, "page": page})
 
 
 async def calls_api(request: Request):
     page, rows = await _calls_page(request)
     return JSONResponse({
         "total": page.total, "page": page.number, "page_size": page.size,
-        "calls": [_call_json(r) for r in rows],
+        "calls": jsonable(rows),
     })
-
-
-def _call_json(row) -> dict:
-    out = {}
-    for key, value in dict(row).items():
-        if hasattr(value, "isoformat"):
-            value = value.isoformat()
-        elif value is not None and not isinstance(value, (str, int, bool)):
-            value = float(value)
-        out[key] = value
-    return out
 
 
 routes = [

@@ -1,0 +1,38 @@
+"""CRM-wide settings an admin changes in the UI, kept in PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+
+from crm import audit
+from crm.errors import ValidationError
+
+# Section names: a CRM of dealers grouped by regions renames Clients and Companies (A5).
+DEFAULTS: dict[str, object] = {
+    "section.clients": "Clients",
+    "section.companies": "Companies",
+}
+
+
+async def get_all(conn: asyncpg.Connection) -> dict[str, object]:
+    rows = await conn.fetch("SELECT key, value FROM app_settings WHERE key = ANY($1::text[])", list(DEFAULTS))
+    values = dict(DEFAULTS)
+    values.update({r["key"]: json.loads(r["value"]) for r in rows})
+    return values
+
+
+async def set_section_names(conn: asyncpg.Connection, user_id: int, clients: str, companies: str) -> None:
+    names = {"section.clients": clients.strip(), "section.companies": companies.strip()}
+    errors = {k: "a section name is 1 to 40 characters" for k, v in names.items() if not 0 < len(v) <= 40}
+    if errors:
+        raise ValidationError(errors)
+    async with conn.transaction():
+        for key, value in names.items():
+            await conn.execute(
+                """INSERT INTO app_settings (key, value, updated_by) VALUES ($1, $2::jsonb, $3)
+                   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(),
+                                                   updated_by = EXCLUDED.updated_by""",
+                key, json.dumps(value), user_id)
+        await audit.record(conn, user_id, "settings", None, "rename sections", names)

@@ -1,0 +1,1 @@
+"""Counterparties: clients (people) and companies (groups of clients), their contacts and addresses."""

@@ -1,0 +1,89 @@
+"""Input for counterparties, checked before it reaches the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from crm.counterparties.contacts import InvalidContact, normalize_contact
+from crm.errors import ValidationError
+
+KINDS = ("client", "company")
+STATUSES = ("active", "potential", "inactive", "archived")
+NAME_MAX = 200
+
+
+@dataclass(frozen=True)
+class ContactInput:
+    kind: str
+    value: str
+    note: str = ""
+
+    def normalized(self, region: str) -> str:
+        return normalize_contact(self.kind, self.value, region)
+
+
+@dataclass(frozen=True)
+class CounterpartyInput:
+    kind: str
+    last_name: str = ""
+    first_name: str = ""
+    patronymic: str = ""
+    company_name: str = ""
+    status: str = "active"
+    responsible_user_id: int | None = None
+    remark: str = ""
+    comment: str = ""
+    contacts: tuple[ContactInput, ...] = field(default_factory=tuple)
+    addresses: tuple[str, ...] = field(default_factory=tuple)
+    company_ids: tuple[int, ...] = field(default_factory=tuple)
+
+    def cleaned(self) -> "CounterpartyInput":
+        """Trimmed copy; raises ValidationError naming every wrong field."""
+        errors: dict[str, str] = {}
+        if self.kind not in KINDS:
+            errors["kind"] = "must be client or company"
+        names = {k: getattr(self, k).strip() for k in ("last_name", "first_name", "patronymic", "company_name")}
+        for key, value in names.items():
+            if len(value) > NAME_MAX:
+                errors[key] = f"is longer than {NAME_MAX} characters"
+        if self.kind == "company":
+            if not names["company_name"]:
+                errors["company_name"] = "a company needs a name"
+            names.update(last_name="", first_name="", patronymic="")
+        elif self.kind == "client":
+            if not names["last_name"] and not names["first_name"]:
+                errors["last_name"] = "a client needs a last or a first name"
+            names["company_name"] = ""
+        if self.status not in STATUSES:
+            errors["status"] = f"must be one of {', '.join(STATUSES)}"
+        remark = self.remark.strip()
+        if "\n" in remark or len(remark) > 300:
+            errors["remark"] = "a remark is one line of at most 300 characters"
+        if self.kind == "company" and self.company_ids:
+            errors["company_ids"] = "a company cannot be a member of a company"
+        if errors:
+            raise ValidationError(errors)
+        return CounterpartyInput(
+            kind=self.kind, **names, status=self.status, responsible_user_id=self.responsible_user_id,
+            remark=remark, comment=self.comment.strip(), contacts=self.contacts,
+            addresses=tuple(a.strip() for a in self.addresses if a.strip()),
+            company_ids=tuple(dict.fromkeys(self.company_ids)),
+        )
+
+    def normalized_contacts(self, region: str) -> list[tuple[ContactInput, str]]:
+        """Each contact with its stored key; raises ValidationError for bad or repeated ones."""
+        out, errors, seen = [], {}, {}
+        for i, contact in enumerate(self.contacts):
+            try:
+                key = contact.normalized(region)
+            except InvalidContact as e:
+                errors[f"contacts.{i}"] = str(e)
+                continue
+            if key in seen:
+                errors[f"contacts.{i}"] = f"{contact.value!r} is the same as {seen[key]!r}"
+                continue
+            seen[key] = contact.value
+            out.append((contact, key))
+        if errors:
+            raise ValidationError(errors)
+        return out

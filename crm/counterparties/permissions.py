@@ -1,0 +1,43 @@
+"""Who may do what with a counterparty: pure functions of the user and the record."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+EVERYTHING = ("admin", "supervisor")
+
+
+def can_view(user: Mapping, counterparty: Mapping) -> bool:
+    # A call centre answers any caller: every user sees every counterparty.
+    return counterparty.get("deleted_at") is None or user["role"] in EVERYTHING
+
+
+def can_create(user: Mapping) -> bool:
+    return user["role"] in ("operator", "manager", "supervisor", "admin")
+
+
+def can_edit(user: Mapping, counterparty: Mapping) -> bool:
+    if counterparty.get("deleted_at") is not None:
+        return False
+    if user["role"] in EVERYTHING:
+        return True
+    responsible = counterparty.get("responsible_user_id")
+    if user["role"] == "manager":
+        return responsible in (None, user["id"])
+    # Operators keep what they entered themselves and what has no manager yet.
+    return responsible is None or counterparty.get("created_by") == user["id"]
+
+
+def can_delete(user: Mapping, counterparty: Mapping) -> bool:
+    if counterparty.get("deleted_at") is not None:
+        return False
+    if user["role"] in EVERYTHING:
+        return True
+    return user["role"] == "manager" and counterparty.get("responsible_user_id") == user["id"]
+
+
+def can_assign_responsible(user: Mapping, new_responsible_id: int | None, current_id: int | None) -> bool:
+    """Managers and operators may take a counterparty or leave it as it is, not give it away."""
+    if user["role"] in EVERYTHING or new_responsible_id == current_id:
+        return True
+    return new_responsible_id == user["id"] and current_id is None

@@ -1,0 +1,188 @@
+"""Creating, changing and deleting counterparties, with permission checks, duplicate
+contacts refused with the owner's name, and every change in the audit log."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from crm import audit
+from crm.counterparties import permissions as perm
+from crm.counterparties import queries as q
+from crm.counterparties.model import ContactInput, CounterpartyInput
+from crm.errors import Conflict, Forbidden, NotFound, ValidationError
+from crm.users import queries as users_q
+
+KIND_NAMES = {"client": "client", "company": "company"}
+_AUDITED = ("last_name", "first_name", "patronymic", "company_name", "status", "responsible_user_id",
+            "remark", "comment")
+
+
+class DuplicateContact(Conflict):
+    """A contact value another counterparty already has."""
+
+    def __init__(self, value: str, owner: asyncpg.Record | None):
+        if owner is None:
+            super().__init__(f"{value} is already in use")
+        else:
+            super().__init__(f"{value} already belongs to {KIND_NAMES[owner['kind']]} {owner['display_name']}")
+        self.value = value
+        self.owner = dict(owner) if owner else None
+
+
+async def _check_free(conn: asyncpg.Connection, contacts: list[tuple[ContactInput, str]]) -> None:
+    for contact, key in contacts:
+        owner = await q.contact_owner(conn, key)
+        if owner is not None:
+            raise DuplicateContact(contact.value, owner)
+
+
+async def _insert_contacts(conn, counterparty_id: int, contacts, user_id: int | None,
+                           auto_added: bool = False) -> None:
+    for contact, key in contacts:
+        try:
+            async with conn.transaction():  # a savepoint: the race loser gets a clean error
+                await q.insert_contact(conn, counterparty_id, contact.kind, contact.value, key, contact.note,
+                                       user_id, auto_added)
+        except asyncpg.UniqueViolationError:
+            raise DuplicateContact(contact.value, await q.contact_owner(conn, key)) from None
+
+
+async def _check_responsible(conn: asyncpg.Connection, user_id: int | None) -> None:
+    if user_id is None:
+        return
+    row = await users_q.user_by_id(conn, user_id)
+    if row is None or row["deleted_at"] is not None or row["is_blocked"]:
+        raise ValidationError({"responsible_user_id": "no such active user"})
+
+
+async def _load(conn: asyncpg.Connection, counterparty_id: int, *, for_update: bool = False) -> asyncpg.Record:
+    row = await q.get_counterparty(conn, counterparty_id, for_update=for_update)
+    if row is None:
+        raise NotFound(f"no counterparty {counterparty_id}")
+    return row
+
+
+async def create(conn: asyncpg.Connection, user, inp: CounterpartyInput, region: str) -> int:
+    if not perm.can_create(user):
+        raise Forbidden("your role cannot create counterparties")
+    inp = inp.cleaned()
+    contacts = inp.normalized_contacts(region)
+    await _check_responsible(conn, inp.responsible_user_id)
+    if inp.company_ids and await q.live_companies(conn, list(inp.company_ids)) != set(inp.company_ids):
+        raise ValidationError({"company_ids": "no such company"})
+    await _check_free(conn, contacts)
+    async with conn.transaction():
+        new_id = await q.insert_counterparty(conn, inp, user["id"])
+        await _insert_contacts(conn, new_id, contacts, user["id"])
+        for address in inp.addresses:
+            await q.insert_address(conn, new_id, address)
+        for company_id in inp.company_ids:
+            await q.add_member(conn, company_id, new_id)
+        await audit.record(conn, user["id"], "counterparty", new_id, "create",
+                           {k: getattr(inp, k) for k in _AUDITED if getattr(inp, k)})
+    return new_id
+
+
+async def update(conn: asyncpg.Connection, user, counterparty_id: int, inp: CounterpartyInput) -> None:
+    async with conn.transaction():
+        current = await _load(conn, counterparty_id, for_update=True)
+        if not perm.can_edit(user, current):
+            raise Forbidden("you cannot edit this counterparty")
+        if inp.kind != current["kind"]:
+            raise ValidationError({"kind": "a client cannot become a company or the other way round"})
+        inp = inp.cleaned()
+        if not perm.can_assign_responsible(user, inp.responsible_user_id, current["responsible_user_id"]):
+            raise Forbidden("your role cannot give this counterparty to another manager")
+        await _check_responsible(conn, inp.responsible_user_id)
+        await q.update_counterparty(conn, counterparty_id, inp)
+        changes = {k: [current[k], getattr(inp, k)] for k in _AUDITED if current[k] != getattr(inp, k)}
+        if changes:
+            await audit.record(conn, user["id"], "counterparty", counterparty_id, "update", changes)
+
+
+async def delete(conn: asyncpg.Connection, user, counterparty_id: int) -> None:
+    async with conn.transaction():
+        current = await _load(conn, counterparty_id, for_update=True)
+        if not perm.can_delete(user, current):
+            raise Forbidden("you cannot delete this counterparty")
+        await q.soft_delete(conn, counterparty_id)
+        await audit.record(conn, user["id"], "counterparty", counterparty_id, "delete")
+
+
+async def add_contact(conn: asyncpg.Connection, user, counterparty_id: int, contact: ContactInput,
+                      region: str) -> None:
+    current = await _load(conn, counterparty_id)
+    if not perm.can_edit(user, current):
+        raise Forbidden("you cannot edit this counterparty")
+    [(contact, key)] = CounterpartyInput(kind=current["kind"], contacts=(contact,)).normalized_contacts(region)
+    await _check_free(conn, [(contact, key)])
+    async with conn.transaction():
+        await _insert_contacts(conn, counterparty_id, [(contact, key)], user["id"])
+        await audit.record(conn, user["id"], "counterparty", counterparty_id, "add contact",
+                           {"kind": contact.kind, "value": contact.value})
+
+
+async def remove_contact(conn: asyncpg.Connection, user, contact_id: int) -> int:
+    contact = await q.get_contact(conn, contact_id)
+    if contact is None:
+        raise NotFound(f"no contact {contact_id}")
+    if not perm.can_edit(user, await _load(conn, contact["counterparty_id"])):
+        raise Forbidden("you cannot edit this counterparty")
+    async with conn.transaction():
+        await q.delete_contact(conn, contact_id)
+        await audit.record(conn, user["id"], "counterparty", contact["counterparty_id"], "remove contact",
+                           {"kind": contact["kind"], "value": contact["value"]})
+    return contact["counterparty_id"]
+
+
+async def add_address(conn: asyncpg.Connection, user, counterparty_id: int, address: str) -> None:
+    if not perm.can_edit(user, await _load(conn, counterparty_id)):
+        raise Forbidden("you cannot edit this counterparty")
+    address = address.strip()
+    if not address:
+        raise ValidationError({"address": "the address is empty"})
+    async with conn.transaction():
+        await q.insert_address(conn, counterparty_id, address)
+        await audit.record(conn, user["id"], "counterparty", counterparty_id, "add address", {"address": address})
+
+
+async def remove_address(conn: asyncpg.Connection, user, counterparty_id: int, address_id: int) -> None:
+    if not perm.can_edit(user, await _load(conn, counterparty_id)):
+        raise Forbidden("you cannot edit this counterparty")
+    async with conn.transaction():
+        if not await q.delete_address(conn, counterparty_id, address_id):
+            raise NotFound(f"no address {address_id}")
+        await audit.record(conn, user["id"], "counterparty", counterparty_id, "remove address", {"id": address_id})
+
+
+async def join_company(conn: asyncpg.Connection, user, client_id: int, company_id: int, *, leave: bool = False) -> None:
+    client = await _load(conn, client_id)
+    if client["kind"] != "client":
+        raise ValidationError({"client": "only clients join companies"})
+    if not perm.can_edit(user, client):
+        raise Forbidden("you cannot edit this client")
+    if not leave and company_id not in await q.live_companies(conn, [company_id]):
+        raise ValidationError({"company": "no such company"})
+    async with conn.transaction():
+        if leave:
+            await q.remove_member(conn, company_id, client_id)
+        else:
+            await q.add_member(conn, company_id, client_id)
+        await audit.record(conn, user["id"], "counterparty", client_id,
+                           "leave company" if leave else "join company", {"company_id": company_id})
+
+
+async def card(conn: asyncpg.Connection, user, counterparty_id: int) -> dict:
+    row = await _load(conn, counterparty_id)
+    if not perm.can_view(user, row):
+        raise NotFound(f"no counterparty {counterparty_id}")
+    out = dict(row)
+    out["contacts"] = [dict(r) for r in await q.contacts_of(conn, counterparty_id)]
+    out["addresses"] = [dict(r) for r in await q.addresses_of(conn, counterparty_id)]
+    if row["kind"] == "client":
+        out["companies"] = [dict(r) for r in await q.companies_of(conn, counterparty_id)]
+    else:
+        out["members"] = [dict(r) for r in await q.members_of(conn, counterparty_id)]
+    out["can_edit"] = perm.can_edit(user, row)
+    out["can_delete"] = perm.can_delete(user, row)
+    return out

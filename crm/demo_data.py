@@ -1,0 +1,131 @@
+"""Realistic demo data, fast: COPY in chunks, ids reserved up front.
+
+Used by `pbxcrm demo-data --clients N` (make demo, benchmarks) and by tests.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+
+import asyncpg
+
+from crm.users.accounts import NewUser, create_user
+
+LAST = ["Ivanov", "Petrov", "Sidorov", "Smirnov", "Kuznetsov", "Popov", "Vasiliev", "Sokolov", "Mikhailov",
+        "Novikov", "Fedorov", "Morozov", "Volkov", "Alekseev", "Lebedev", "Semenov", "Egorov", "Pavlov",
+        "Kozlov", "Stepanov", "Nikolaev", "Orlov", "Andreev", "Makarov", "Nikitin", "Zakharov", "Zaitsev",
+        "Soloviev", "Borisov", "Yakovlev", "Grigoriev", "Romanov", "Vorobiev", "Sergeev", "Kuzmin", "Frolov"]
+MALE = ["Alexander", "Dmitry", "Maxim", "Sergey", "Andrey", "Alexey", "Artem", "Ilya", "Kirill", "Mikhail",
+        "Nikita", "Ivan", "Pavel", "Roman", "Oleg", "Vladimir", "Yuri", "Boris", "Egor", "Denis"]
+FEMALE = ["Anna", "Maria", "Elena", "Olga", "Tatiana", "Natalia", "Irina", "Svetlana", "Ekaterina", "Anastasia",
+          "Yulia", "Daria", "Polina", "Ksenia", "Victoria", "Alina", "Marina", "Galina", "Vera", "Nina"]
+FATHERS = ["Alexandr", "Dmitri", "Sergey", "Andrey", "Ivan", "Mikhail", "Pavl", "Vladimir", "Yuri", "Nikolay",
+           "Petr", "Viktor", "Oleg", "Igor", "Anatoly", "Evgeny"]
+COMPANY_FORMS = ["LLC", "JSC", "Group", "Trading House", "Holding", "Plant", "Studio", "Service"]
+COMPANY_WORDS = ["Romashka", "Vostok", "Sever", "Yug", "Zapad", "Orbita", "Vector", "Granit", "Almaz", "Kedr",
+                 "Raduga", "Volna", "Neva", "Ural", "Baikal", "Altai", "Sibir", "Volga", "Kama", "Oka"]
+REMARKS = ["", "", "", "VIP", "pays late", "prefers e-mail", "call after 14:00", "wholesale", "dealer",
+           "supplier", "do not call on Fridays"]
+COMMENTS = ["", "", "met at the trade fair", "came from the website", "recommended by a partner",
+            "old client, back after a pause"]
+STATUSES = ["active", "active", "active", "potential", "inactive"]
+MANAGERS = [("ivanova", "Irina Ivanova", "102"), ("petrov", "Pavel Petrov", "103"),
+            ("sidorova", "Svetlana Sidorova", "104")]
+CHUNK = 50_000
+# Multiplying by an odd number not divisible by 5 permutes 0..10**9-1: unique, random-looking numbers.
+_SCRAMBLE = 387_420_489
+
+
+@dataclass
+class Seeded:
+    clients: int
+    companies: int
+    phones: int
+    created_managers: dict[str, str]
+
+
+def _mobile(n: int) -> tuple[str, str]:
+    digits = f"{(n * _SCRAMBLE) % 10**9:09d}"
+    return f"+7 (9{digits[:2]}) {digits[2:5]}-{digits[5:7]}-{digits[7:]}", f"+79{digits}"
+
+
+def _landline(n: int) -> tuple[str, str]:
+    digits = f"{(n * _SCRAMBLE) % 10**7:07d}"
+    return f"8 (495) {digits[:3]}-{digits[3:5]}-{digits[5:]}", f"+7495{digits}"
+
+
+async def _managers(conn: asyncpg.Connection) -> tuple[list[int], dict[str, str]]:
+    ids = [r["id"] for r in await conn.fetch(
+        "SELECT id FROM users WHERE role = 'manager' AND deleted_at IS NULL AND NOT is_blocked")]
+    created = {}
+    if not ids:
+        for login, name, ext in MANAGERS:
+            password = secrets.token_urlsafe(9)
+            user = await create_user(conn, NewUser(login=login, full_name=name, password=password,
+                                                   role="manager", extension=ext))
+            ids.append(user["id"])
+            created[login] = password
+    return ids, created
+
+
+async def _reserve_ids(conn: asyncpg.Connection, count: int) -> int:
+    async with conn.transaction():
+        await conn.execute("LOCK TABLE counterparties IN SHARE ROW EXCLUSIVE MODE")
+        first = await conn.fetchval("SELECT nextval('counterparties_id_seq')")
+        await conn.execute("SELECT setval('counterparties_id_seq', $1)", first + count)
+    return first
+
+
+async def seed(conn: asyncpg.Connection, clients: int, *, seed_value: int | None = None) -> Seeded:
+    rnd = random.Random(seed_value)
+    managers, created = await _managers(conn)
+    companies = max(1, clients // 10)
+    first_company = await _reserve_ids(conn, companies)
+    company_ids = list(range(first_company, first_company + companies))
+    phones = 0
+
+    async def copy(table, columns, rows):
+        await conn.copy_records_to_table(table, records=rows, columns=columns)
+
+    cp_cols = ["id", "kind", "last_name", "first_name", "patronymic", "company_name", "status",
+               "responsible_user_id", "remark", "comment"]
+    contact_cols = ["counterparty_id", "kind", "value", "normalized"]
+    company_rows, company_contacts = [], []
+    for cid in company_ids:
+        name = f"{rnd.choice(COMPANY_WORDS)} {rnd.choice(COMPANY_FORMS)} {cid}"
+        company_rows.append((cid, "company", "", "", "", name, rnd.choice(STATUSES), rnd.choice(managers),
+                             rnd.choice(REMARKS), rnd.choice(COMMENTS)))
+        company_contacts.append((cid, "phone", *_landline(cid)))
+    await copy("counterparties", cp_cols, company_rows)
+    await copy("contacts", contact_cols, company_contacts)
+    phones += len(company_contacts)
+
+    first_client = await _reserve_ids(conn, clients)
+    for start in range(first_client, first_client + clients, CHUNK):
+        ids = range(start, min(start + CHUNK, first_client + clients))
+        rows, contacts, members = [], [], []
+        for cid in ids:
+            female = rnd.random() < 0.5
+            last = rnd.choice(LAST) + ("a" if female else "")
+            first = rnd.choice(FEMALE if female else MALE)
+            patronymic = rnd.choice(FATHERS) + ("ovna" if female else "ovich")
+            rows.append((cid, "client", last, first, patronymic, "", rnd.choice(STATUSES),
+                         rnd.choice(managers) if rnd.random() < 0.9 else None, rnd.choice(REMARKS),
+                         rnd.choice(COMMENTS)))
+            contacts.append((cid, "phone", *_mobile(cid * 2)))
+            if rnd.random() < 0.9:
+                # Most clients have a second number: a base of 1M clients holds about 2M numbers.
+                contacts.append((cid, "phone", *_mobile(cid * 2 + 1)))
+            if rnd.random() < 0.4:
+                email = f"{first.lower()}.{last.lower()}.{cid}@example.ru"
+                contacts.append((cid, "email", email, email))
+            if rnd.random() < 0.7:
+                members.append((rnd.choice(company_ids), cid))
+        await copy("counterparties", cp_cols, rows)
+        await copy("contacts", contact_cols, contacts)
+        await copy("company_members", ["company_id", "client_id"], members)
+        phones += sum(1 for c in contacts if c[1] == "phone")
+    await conn.execute("ANALYZE counterparties; ANALYZE contacts; ANALYZE company_members")
+    return Seeded(clients=clients, companies=companies, phones=phones, created_managers=created)

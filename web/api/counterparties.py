@@ -1,0 +1,109 @@
+"""JSON API for counterparties and their contacts."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from crm.counterparties import service
+from crm.counterparties.model import ContactInput, CounterpartyInput
+from crm.errors import ValidationError
+from web.jsonout import jsonable
+
+_FIELDS = ("last_name", "first_name", "patronymic", "company_name", "status", "remark", "comment")
+
+
+async def _body(request: Request) -> dict:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise ValidationError({"body": "is not valid JSON"}) from None
+    if not isinstance(body, dict):
+        raise ValidationError({"body": "must be a JSON object"})
+    return body
+
+
+def _contacts(body: dict) -> tuple[ContactInput, ...]:
+    raw = body.get("contacts") or []
+    if not isinstance(raw, list) or not all(isinstance(c, dict) for c in raw):
+        raise ValidationError({"contacts": "must be a list of {kind, value}"})
+    return tuple(ContactInput(str(c.get("kind", "")), str(c.get("value", "")), str(c.get("note", ""))) for c in raw)
+
+
+def _input(body: dict, kind: str) -> CounterpartyInput:
+    fields = {k: str(body.get(k, "") or "") for k in _FIELDS}
+    fields["status"] = fields["status"] or "active"
+    responsible = body.get("responsible_user_id")
+    companies = body.get("company_ids") or []
+    if responsible is not None and not isinstance(responsible, int):
+        raise ValidationError({"responsible_user_id": "must be a user id"})
+    if not isinstance(companies, list) or not all(isinstance(i, int) for i in companies):
+        raise ValidationError({"company_ids": "must be a list of company ids"})
+    addresses = body.get("addresses") or []
+    return CounterpartyInput(kind=kind, **fields, responsible_user_id=responsible, contacts=_contacts(body),
+                             addresses=tuple(str(a) for a in addresses), company_ids=tuple(companies))
+
+
+def _region(request: Request) -> str:
+    return request.app.state.settings.default_region
+
+
+async def create(request: Request):
+    body = await _body(request)
+    async with request.app.state.pool.acquire() as conn:
+        new_id = await service.create(conn, request.scope["user"], _input(body, str(body.get("kind", ""))),
+                                      _region(request))
+        card = await service.card(conn, request.scope["user"], new_id)
+    return JSONResponse(jsonable(card), status_code=201)
+
+
+async def get(request: Request):
+    async with request.app.state.pool.acquire() as conn:
+        card = await service.card(conn, request.scope["user"], request.path_params["id"])
+    return JSONResponse(jsonable(card))
+
+
+async def update(request: Request):
+    counterparty_id = request.path_params["id"]
+    body = await _body(request)
+    async with request.app.state.pool.acquire() as conn:
+        current = await service.card(conn, request.scope["user"], counterparty_id)
+        merged = {k: current[k] for k in (*_FIELDS, "responsible_user_id")}
+        merged.update({k: v for k, v in body.items() if k in merged})
+        await service.update(conn, request.scope["user"], counterparty_id, _input(merged, current["kind"]))
+        card = await service.card(conn, request.scope["user"], counterparty_id)
+    return JSONResponse(jsonable(card))
+
+
+async def delete(request: Request):
+    async with request.app.state.pool.acquire() as conn:
+        await service.delete(conn, request.scope["user"], request.path_params["id"])
+    return Response(status_code=204)
+
+
+async def add_contact(request: Request):
+    body = await _body(request)
+    [contact] = _contacts({"contacts": [body]})
+    async with request.app.state.pool.acquire() as conn:
+        await service.add_contact(conn, request.scope["user"], request.path_params["id"], contact, _region(request))
+        card = await service.card(conn, request.scope["user"], request.path_params["id"])
+    return JSONResponse(jsonable(card), status_code=201)
+
+
+async def remove_contact(request: Request):
+    async with request.app.state.pool.acquire() as conn:
+        await service.remove_contact(conn, request.scope["user"], request.path_params["contact_id"])
+    return Response(status_code=204)
+
+
+routes = [
+    Route("/api/counterparties", create, methods=["POST"]),
+    Route("/api/counterparties/{id:int}", get, methods=["GET"]),
+    Route("/api/counterparties/{id:int}", update, methods=["PATCH"]),
+    Route("/api/counterparties/{id:int}", delete, methods=["DELETE"]),
+    Route("/api/counterparties/{id:int}/contacts", add_contact, methods=["POST"]),
+    Route("/api/contacts/{contact_id:int}", remove_contact, methods=["DELETE"]),
+]

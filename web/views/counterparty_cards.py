@@ -1,0 +1,209 @@
+"""Client and company cards, and the forms that create and change them."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+from starlette.routing import Route
+
+from crm import audit
+from crm.counterparties import queries as cq
+from crm.counterparties import service, tray
+from crm.counterparties.contacts import KIND_LABELS, KINDS
+from crm.counterparties.model import STATUSES, ContactInput, CounterpartyInput
+from crm.errors import DomainError, Forbidden, ValidationError
+from crm.users import queries as users_q
+from web import forms
+from web.templating import render
+
+SECTION_OF = {"client": "/clients", "company": "/companies"}
+
+
+def _lines(form, key: str) -> list[str]:
+    return [line.strip() for line in forms.text(form, key).splitlines() if line.strip()]
+
+
+def counterparty_input(form, kind: str) -> CounterpartyInput:
+    contacts = tuple(ContactInput("phone", v) for v in _lines(form, "phones")) + \
+        tuple(ContactInput("email", v) for v in _lines(form, "emails"))
+    company_id = forms.optional_int(form, "company_id")
+    return CounterpartyInput(
+        kind=kind, last_name=forms.text(form, "last_name"), first_name=forms.text(form, "first_name"),
+        patronymic=forms.text(form, "patronymic"), company_name=forms.text(form, "company_name"),
+        status=forms.text(form, "status", "active"),
+        responsible_user_id=forms.optional_int(form, "responsible_user_id"),
+        remark=forms.text(form, "remark"), comment=forms.text(form, "comment"), contacts=contacts,
+        addresses=(forms.text(form, "address"),) if forms.text(form, "address") else (),
+        company_ids=(company_id,) if company_id else (),
+    )
+
+
+def _user(request: Request):
+    return request.scope["user"]
+
+
+def _region(request: Request) -> str:
+    return request.app.state.settings.default_region
+
+
+async def _form_page(request: Request, kind: str, values: dict, *, counterparty_id: int | None = None,
+                     error: DomainError | None = None):
+    async with request.app.state.pool.acquire() as conn:
+        users = await users_q.list_users(conn)
+        company = None
+        if values.get("company_id"):
+            company = await cq.get_counterparty(conn, int(values["company_id"]))
+    return await render(request, "counterparty_form.html", {
+        "kind": kind, "values": values, "counterparty_id": counterparty_id, "users": users,
+        "statuses": STATUSES, "company": company, "error": error,
+        "field_errors": error.errors if isinstance(error, ValidationError) else {},
+    }, status_code=error.status if error else 200)
+
+
+async def card_page(request: Request, counterparty_id: int, *, error: DomainError | None = None,
+                    status_code: int | None = None):
+    async with request.app.state.pool.acquire() as conn:
+        card = await service.card(conn, _user(request), counterparty_id)
+        history = await audit.history(conn, "counterparty", counterparty_id, limit=20)
+    return await render(request, f"{card['kind']}_card.html", {
+        "card": card, "history": history, "contact_kinds": KINDS, "kind_labels": KIND_LABELS, "error": error,
+    }, status_code=status_code or (error.status if error else 200))
+
+
+async def new_form(request: Request):
+    kind = request.query_params.get("kind", "client")
+    if kind not in SECTION_OF:
+        raise ValidationError({"kind": "must be client or company"})
+    values = {"status": "active", "company_id": request.query_params.get("company", "")}
+    return await _form_page(request, kind, values)
+
+
+async def create(request: Request):
+    form = await request.form()
+    kind = forms.text(form, "kind")
+    try:
+        async with request.app.state.pool.acquire() as conn:
+            new_id = await service.create(conn, _user(request), counterparty_input(form, kind), _region(request))
+    except DomainError as e:
+        return await _form_page(request, kind if kind in SECTION_OF else "client", dict(form), error=e)
+    return RedirectResponse(f"/counterparties/{new_id}", status_code=303)
+
+
+async def card(request: Request):
+    return await card_page(request, request.path_params["id"])
+
+
+async def edit_form(request: Request):
+    async with request.app.state.pool.acquire() as conn:
+        card = await service.card(conn, _user(request), request.path_params["id"])
+    if not card["can_edit"]:
+        raise Forbidden("you cannot edit this counterparty")
+    values = {k: card[k] if card[k] is not None else "" for k in (
+        "last_name", "first_name", "patronymic", "company_name", "status", "responsible_user_id",
+        "remark", "comment")}
+    return await _form_page(request, card["kind"], values, counterparty_id=card["id"])
+
+
+async def edit_submit(request: Request):
+    counterparty_id = request.path_params["id"]
+    form = await request.form()
+    kind = forms.text(form, "kind")
+    try:
+        inp = counterparty_input(form, kind)
+        async with request.app.state.pool.acquire() as conn:
+            await service.update(conn, _user(request), counterparty_id, inp)
+    except DomainError as e:
+        return await _form_page(request, kind, dict(form), counterparty_id=counterparty_id, error=e)
+    return RedirectResponse(f"/counterparties/{counterparty_id}", status_code=303)
+
+
+async def delete(request: Request):
+    counterparty_id = request.path_params["id"]
+    async with request.app.state.pool.acquire() as conn:
+        row = await cq.get_counterparty(conn, counterparty_id)
+        await service.delete(conn, _user(request), counterparty_id)
+    return RedirectResponse(SECTION_OF[row["kind"]], status_code=303)
+
+
+def _card_action(action):
+    """A POST on a card: do it, then back to the card; a refusal is shown on the card."""
+
+    async def view(request: Request):
+        counterparty_id = request.path_params["id"]
+        form = await request.form()
+        try:
+            async with request.app.state.pool.acquire() as conn:
+                await action(conn, request, counterparty_id, form)
+        except DomainError as e:
+            return await card_page(request, counterparty_id, error=e)
+        return RedirectResponse(f"/counterparties/{counterparty_id}", status_code=303)
+
+    return view
+
+
+async def _add_contact(conn, request, counterparty_id, form):
+    contact = ContactInput(forms.text(form, "kind"), forms.text(form, "value"), forms.text(form, "note"))
+    await service.add_contact(conn, _user(request), counterparty_id, contact, _region(request))
+
+
+async def _remove_contact(conn, request, counterparty_id, form):
+    contact = await cq.get_contact(conn, request.path_params["contact_id"])
+    if contact is None or contact["counterparty_id"] != counterparty_id:
+        raise ValidationError({"contact": "no such contact on this card"})
+    await service.remove_contact(conn, _user(request), contact["id"])
+
+
+async def _add_address(conn, request, counterparty_id, form):
+    await service.add_address(conn, _user(request), counterparty_id, forms.text(form, "address"))
+
+
+async def _remove_address(conn, request, counterparty_id, form):
+    await service.remove_address(conn, _user(request), counterparty_id, request.path_params["address_id"])
+
+
+async def _join_company(conn, request, counterparty_id, form):
+    name = forms.text(form, "company_name")
+    matches = await cq.companies_by_name(conn, name)
+    if len(matches) != 1:
+        raise ValidationError({"company_name": f"no single company is called {name!r}"})
+    await service.join_company(conn, _user(request), counterparty_id, matches[0]["id"])
+
+
+async def _leave_company(conn, request, counterparty_id, form):
+    await service.join_company(conn, _user(request), counterparty_id, request.path_params["company_id"], leave=True)
+
+
+async def collapse(request: Request):
+    counterparty_id = request.path_params["id"]
+    async with request.app.state.pool.acquire() as conn:
+        row = await service.card(conn, _user(request), counterparty_id)
+        await tray.collapse(conn, _user(request)["id"], counterparty_id)
+    return RedirectResponse(SECTION_OF[row["kind"]], status_code=303)
+
+
+async def reopen(request: Request):
+    counterparty_id = request.path_params["id"]
+    async with request.app.state.pool.acquire() as conn:
+        await tray.reopen(conn, _user(request)["id"], counterparty_id)
+    return RedirectResponse(f"/counterparties/{counterparty_id}", status_code=303)
+
+
+routes = [
+    Route("/counterparties/new", new_form, methods=["GET"]),
+    Route("/counterparties/new", create, methods=["POST"]),
+    Route("/counterparties/{id:int}", card, methods=["GET"]),
+    Route("/counterparties/{id:int}/edit", edit_form, methods=["GET"]),
+    Route("/counterparties/{id:int}/edit", edit_submit, methods=["POST"]),
+    Route("/counterparties/{id:int}/delete", delete, methods=["POST"]),
+    Route("/counterparties/{id:int}/contacts", _card_action(_add_contact), methods=["POST"]),
+    Route("/counterparties/{id:int}/contacts/{contact_id:int}/delete", _card_action(_remove_contact),
+          methods=["POST"]),
+    Route("/counterparties/{id:int}/addresses", _card_action(_add_address), methods=["POST"]),
+    Route("/counterparties/{id:int}/addresses/{address_id:int}/delete", _card_action(_remove_address),
+          methods=["POST"]),
+    Route("/counterparties/{id:int}/companies", _card_action(_join_company), methods=["POST"]),
+    Route("/counterparties/{id:int}/companies/{company_id:int}/leave", _card_action(_leave_company),
+          methods=["POST"]),
+    Route("/counterparties/{id:int}/collapse", collapse, methods=["POST"]),
+    Route("/counterparties/{id:int}/reopen", reopen, methods=["POST"]),
+]

@@ -1,0 +1,67 @@
+"""The Clients and Companies sections: server-side search, filters, sorting, paging."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from crm.counterparties.listing import SORTS, ListQuery, list_counterparties
+from crm.counterparties.model import STATUSES
+from crm.errors import ValidationError
+from crm.users import queries as users_q
+from web import forms
+from web.jsonout import jsonable
+from web.paging import Page
+from web.templating import render
+
+
+def list_query(request: Request, kind: str) -> ListQuery:
+    params = request.query_params
+    page = Page.from_request(request)
+    status = forms.text(params, "status") or None
+    if status and status not in STATUSES:
+        raise ValidationError({"status": f"must be one of {', '.join(STATUSES)}"})
+    sort = forms.text(params, "sort", "name")
+    return ListQuery(
+        kind=kind, q=forms.text(params, "q")[:100], status=status,
+        responsible_id=forms.optional_int(params, "responsible"),
+        company_id=forms.optional_int(params, "company") if kind == "client" else None,
+        sort=sort if sort in SORTS else "name", descending=params.get("dir") == "desc",
+        page=page.number, size=page.size,
+    )
+
+
+async def _list(request: Request, kind: str):
+    query = list_query(request, kind)
+    async with request.app.state.pool.acquire() as conn:
+        result = await list_counterparties(conn, query)
+        users = await users_q.list_users(conn)
+    return query, result, users
+
+
+def _section_page(kind: str):
+    async def view(request: Request):
+        query, result, users = await _list(request, kind)
+        page = Page(number=query.page, size=query.size, total=result.total)
+        return await render(request, "counterparty_list.html", {
+            "kind": kind, "query": query, "rows": result.rows, "page": page, "capped": result.total_capped,
+            "users": users, "statuses": STATUSES, "sorts": list(SORTS),
+        })
+    return view
+
+
+def _section_api(kind: str):
+    async def view(request: Request):
+        query, result, _ = await _list(request, kind)
+        return JSONResponse({"total": result.total, "total_capped": result.total_capped, "page": query.page,
+                             "page_size": query.size, "items": jsonable(result.rows)})
+    return view
+
+
+routes = [
+    Route("/clients", _section_page("client"), methods=["GET"]),
+    Route("/companies", _section_page("company"), methods=["GET"]),
+    Route("/api/clients", _section_api("client"), methods=["GET"]),
+    Route("/api/companies", _section_api("company"), methods=["GET"]),
+]
