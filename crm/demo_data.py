@@ -70,6 +70,16 @@ async def _managers(conn: asyncpg.Connection) -> tuple[list[int], dict[str, str]
     return ids, created
 
 
+def search_text(names: tuple[str, ...], companies: list[str], contacts: list[str]) -> str:
+    """What migration 0006's counterparty_search_text() computes, for rows we COPY ourselves."""
+    parts = list(names)
+    if companies:
+        parts.append(" ".join(companies))
+    if contacts:
+        parts.append(" ".join(contacts))
+    return " ".join(parts).lower()
+
+
 async def _reserve_ids(conn: asyncpg.Connection, count: int) -> int:
     async with conn.transaction():
         await conn.execute("LOCK TABLE counterparties IN SHARE ROW EXCLUSIVE MODE")
@@ -79,7 +89,15 @@ async def _reserve_ids(conn: asyncpg.Connection, count: int) -> int:
 
 
 async def seed(conn: asyncpg.Connection, clients: int, *, seed_value: int | None = None) -> Seeded:
-    rnd = random.Random(seed_value)
+    # Our rows carry their search text: the per-row triggers would only redo it, slowly.
+    await conn.execute("SET pbxcrm.bulk_load = 'on'")
+    try:
+        return await _seed(conn, clients, random.Random(seed_value))
+    finally:
+        await conn.execute("RESET pbxcrm.bulk_load")
+
+
+async def _seed(conn: asyncpg.Connection, clients: int, rnd: random.Random) -> Seeded:
     managers, created = await _managers(conn)
     companies = max(1, clients // 10)
     first_company = await _reserve_ids(conn, companies)
@@ -90,14 +108,16 @@ async def seed(conn: asyncpg.Connection, clients: int, *, seed_value: int | None
         await conn.copy_records_to_table(table, records=rows, columns=columns)
 
     cp_cols = ["id", "kind", "last_name", "first_name", "patronymic", "company_name", "status",
-               "responsible_user_id", "remark", "comment"]
+               "responsible_user_id", "remark", "comment", "search_text"]
     contact_cols = ["counterparty_id", "kind", "value", "normalized"]
-    company_rows, company_contacts = [], []
+    company_rows, company_contacts, company_names = [], [], {}
     for cid in company_ids:
-        name = f"{rnd.choice(COMPANY_WORDS)} {rnd.choice(COMPANY_FORMS)} {cid}"
+        name = company_names[cid] = f"{rnd.choice(COMPANY_WORDS)} {rnd.choice(COMPANY_FORMS)} {cid}"
+        remark, comment = rnd.choice(REMARKS), rnd.choice(COMMENTS)
+        phone = (cid, "phone", *_landline(cid))
         company_rows.append((cid, "company", "", "", "", name, rnd.choice(STATUSES), rnd.choice(managers),
-                             rnd.choice(REMARKS), rnd.choice(COMMENTS)))
-        company_contacts.append((cid, "phone", *_landline(cid)))
+                             remark, comment, search_text(("", "", "", name, remark, comment), [], [phone[3]])))
+        company_contacts.append(phone)
     await copy("counterparties", cp_cols, company_rows)
     await copy("contacts", contact_cols, company_contacts)
     phones += len(company_contacts)
@@ -111,18 +131,22 @@ async def seed(conn: asyncpg.Connection, clients: int, *, seed_value: int | None
             last = rnd.choice(LAST) + ("a" if female else "")
             first = rnd.choice(FEMALE if female else MALE)
             patronymic = rnd.choice(FATHERS) + ("ovna" if female else "ovich")
-            rows.append((cid, "client", last, first, patronymic, "", rnd.choice(STATUSES),
-                         rnd.choice(managers) if rnd.random() < 0.9 else None, rnd.choice(REMARKS),
-                         rnd.choice(COMMENTS)))
-            contacts.append((cid, "phone", *_mobile(cid * 2)))
+            mine = [(cid, "phone", *_mobile(cid * 2))]
             if rnd.random() < 0.9:
                 # Most clients have a second number: a base of 1M clients holds about 2M numbers.
-                contacts.append((cid, "phone", *_mobile(cid * 2 + 1)))
+                mine.append((cid, "phone", *_mobile(cid * 2 + 1)))
             if rnd.random() < 0.4:
                 email = f"{first.lower()}.{last.lower()}.{cid}@example.ru"
-                contacts.append((cid, "email", email, email))
-            if rnd.random() < 0.7:
-                members.append((rnd.choice(company_ids), cid))
+                mine.append((cid, "email", email, email))
+            company = rnd.choice(company_ids) if rnd.random() < 0.7 else None
+            if company:
+                members.append((company, cid))
+            remark, comment = rnd.choice(REMARKS), rnd.choice(COMMENTS)
+            text = search_text((last, first, patronymic, "", remark, comment),
+                               [company_names[company]] if company else [], [c[3] for c in mine])
+            rows.append((cid, "client", last, first, patronymic, "", rnd.choice(STATUSES),
+                         rnd.choice(managers) if rnd.random() < 0.9 else None, remark, comment, text))
+            contacts.extend(mine)
         await copy("counterparties", cp_cols, rows)
         await copy("contacts", contact_cols, contacts)
         await copy("company_members", ["company_id", "client_id"], members)

@@ -137,3 +137,38 @@ async def test_list_filters_sort_and_page_on_the_server(db):
                                                                                   "Delta", "Echo"]
         result = await list_counterparties(conn, ListQuery(kind="client", size=2))
         assert result.total == 5 and len(result.rows) == 2
+
+
+async def test_search_text_follows_contacts_membership_and_company_renames(db):
+    admin = await make_user(db, "adm", "admin")
+    async with db.acquire() as conn:
+        co = await service.create(conn, admin, CounterpartyInput(kind="company", company_name="Zarya"), "RU")
+        cl = await service.create(conn, admin, client("Lis", "Ada"), "RU")
+        assert await _search(conn, "client", "zarya") == []
+        await service.join_company(conn, admin, cl, co)
+        assert await _search(conn, "client", "zarya") == ["Lis Ada"]
+        await service.update(conn, admin, co, CounterpartyInput(kind="company", company_name="Rassvet"))
+        assert await _search(conn, "client", "zarya") == []
+        assert await _search(conn, "client", "rassvet") == ["Lis Ada"]
+        await service.add_contact(conn, admin, cl, phone("8 800 100-20-30"), "RU")
+        assert await _search(conn, "client", "100-20") == ["Lis Ada"]
+        contact_id = (await service.card(conn, admin, cl))["contacts"][0]["id"]
+        await service.remove_contact(conn, admin, contact_id)
+        assert await _search(conn, "client", "100-20") == []
+        await service.join_company(conn, admin, cl, co, leave=True)
+        assert await _search(conn, "client", "rassvet") == []
+
+
+async def test_demo_data_writes_the_same_search_text_as_the_database_would(db):
+    from crm.demo_data import seed
+
+    async with db.acquire() as conn:
+        result = await seed(conn, 300, seed_value=7)
+        assert result.clients == 300 and result.companies == 30
+        assert await conn.fetchval("SELECT count(*) FROM counterparties") == 330
+        drift = await conn.fetchval(
+            "SELECT count(*) FROM counterparties c WHERE search_text <> counterparty_search_text(c)")
+        assert drift == 0
+        assert await conn.fetchval("SELECT current_setting('pbxcrm.bulk_load', true)") in ("", None)
+        phones = await conn.fetchval("SELECT count(*) FROM contacts WHERE kind = 'phone'")
+        assert phones == result.phones and phones > 300

@@ -61,21 +61,13 @@ def build_where(query: ListQuery, p: _Params) -> str:
     where = [f"c.kind = {p(query.kind)}", "c.deleted_at IS NULL"]
     q = query.q.strip().lower()
     if len(q) >= MIN_QUERY:
-        like = p(f"%{escape_like(q)}%")
-        # Each branch can use its own trigram index; the union is the set of matching ids.
-        branches = [
-            f"SELECT id FROM counterparties WHERE search_text LIKE {like}",
-            f"SELECT counterparty_id FROM contacts WHERE deleted_at IS NULL AND normalized LIKE {like}",
-        ]
+        # search_text holds names, remark, comment, company names and contacts (see migration 0006).
+        conditions = [f"c.search_text LIKE {p(f'%{escape_like(q)}%')}"]
         digits = phone_digits_query(q)
         if digits and digits != q:
-            branches.append("SELECT counterparty_id FROM contacts WHERE deleted_at IS NULL "
-                            f"AND normalized LIKE {p(f'%{digits}%')}")
-        if query.kind == "client":
-            branches.append(
-                "SELECT m.client_id FROM company_members m JOIN counterparties co ON co.id = m.company_id "
-                f"WHERE co.kind = 'company' AND co.deleted_at IS NULL AND lower(co.display_name) LIKE {like}")
-        where.append(f"c.id IN ({' UNION '.join(branches)})")
+            # "555-44" finds +79165554433: phones are stored as digits.
+            conditions.append(f"c.search_text LIKE {p(f'%{digits}%')}")
+        where.append("(" + " OR ".join(conditions) + ")")
     if query.status:
         where.append(f"c.status = {p(query.status)}")
     if query.responsible_id == 0:
