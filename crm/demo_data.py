@@ -13,10 +13,16 @@ import asyncpg
 
 from crm.users.accounts import NewUser, create_user
 
-LAST = ["Ivanov", "Petrov", "Sidorov", "Smirnov", "Kuznetsov", "Popov", "Vasiliev", "Sokolov", "Mikhailov",
-        "Novikov", "Fedorov", "Morozov", "Volkov", "Alekseev", "Lebedev", "Semenov", "Egorov", "Pavlov",
-        "Kozlov", "Stepanov", "Nikolaev", "Orlov", "Andreev", "Makarov", "Nikitin", "Zakharov", "Zaitsev",
-        "Soloviev", "Borisov", "Yakovlev", "Grigoriev", "Romanov", "Vorobiev", "Sergeev", "Kuzmin", "Frolov"]
+# Surnames: roots x suffix families, gendered; a real base has hundreds of surnames, not dozens.
+ROOTS = ["Ivan", "Petr", "Sidor", "Smirn", "Kuznets", "Pop", "Vasil", "Sokol", "Mikhail", "Novik", "Fedor",
+         "Moroz", "Volk", "Aleks", "Lebed", "Semen", "Egor", "Pavl", "Kozl", "Stepan", "Nikol", "Orl", "Andre",
+         "Makar", "Nikit", "Zakhar", "Zaits", "Solov", "Boris", "Yakovl", "Grigor", "Roman", "Vorob", "Serge",
+         "Kuzm", "Frol", "Belous", "Gus", "Tit", "Kudryav", "Baran", "Kulik", "Zhuk", "Polyak", "Lazar", "Medved",
+         "Ersh", "Nikifor", "Sobol", "Denis", "Tikhon", "Grom", "Filipp", "Belyak", "Koval", "Gerasim", "Mark",
+         "Ignat", "Karp", "Abram", "Kalin", "Chern", "Kryl", "Maksim", "Sorok", "Vinograd", "Bogdan", "Vlas",
+         "Dorof", "Efim"]
+# (male ending, female ending)
+SURNAME_ENDINGS = [("ov", "ova"), ("in", "ina"), ("sky", "skaya"), ("enko", "enko"), ("ikov", "ikova")]
 MALE = ["Alexander", "Dmitry", "Maxim", "Sergey", "Andrey", "Alexey", "Artem", "Ilya", "Kirill", "Mikhail",
         "Nikita", "Ivan", "Pavel", "Roman", "Oleg", "Vladimir", "Yuri", "Boris", "Egor", "Denis"]
 FEMALE = ["Anna", "Maria", "Elena", "Olga", "Tatiana", "Natalia", "Irina", "Svetlana", "Ekaterina", "Anastasia",
@@ -128,7 +134,8 @@ async def _seed(conn: asyncpg.Connection, clients: int, rnd: random.Random) -> S
         rows, contacts, members = [], [], []
         for cid in ids:
             female = rnd.random() < 0.5
-            last = rnd.choice(LAST) + ("a" if female else "")
+            ending = rnd.choice(SURNAME_ENDINGS)[1 if female else 0]
+            last = rnd.choice(ROOTS) + ending
             first = rnd.choice(FEMALE if female else MALE)
             patronymic = rnd.choice(FATHERS) + ("ovna" if female else "ovich")
             mine = [(cid, "phone", *_mobile(cid * 2))]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import aiohttp
 import pytest
+
+from tests.processes import PbxcrmProcess
 
 CHROMIUM = os.environ.get("PBXCRM_CHROMIUM", "/usr/bin/chromium")
 # Flags for a headless Chromium as root on a machine with no outside network.
@@ -25,23 +25,19 @@ def free_tcp_port() -> int:
         return s.getsockname()[1]
 
 
-class WebServerProcess:
+class WebServerProcess(PbxcrmProcess):
     def __init__(self, env: dict[str, str], log_path: Path):
         self.port = free_tcp_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = env
-        self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
+        super().__init__(["web", "--port", str(self.port)], env, log_path)
 
     async def start(self, timeout: float = 15.0) -> None:
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "pbxcrm", "web", "--port", str(self.port)],
-                                     env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.spawn()
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as s:
             while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    pytest.fail(f"pbxcrm web exited:\n{self.log_path.read_text()[-3000:]}")
+                if self.exited:
+                    pytest.fail(f"pbxcrm web exited:\n{self.log_text()}")
                 try:
                     async with s.get(self.url + "/healthz") as r:
                         if r.status == 200:
@@ -50,10 +46,3 @@ class WebServerProcess:
                     pass
                 await asyncio.sleep(0.1)
         pytest.fail(f"pbxcrm web did not answer in {timeout} s")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-        if self.proc:
-            self._log.close()

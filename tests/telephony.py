@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +13,9 @@ import aiohttp
 import pytest
 
 from ari_app.client import basic_auth
+from tests.processes import PbxcrmProcess
 
 SIPP_DIR = Path(__file__).with_name("sipp")
-REPO = Path(__file__).resolve().parents[1]
 ASTERISK_SIP = "127.0.0.1:5060"
 
 
@@ -51,13 +49,11 @@ def free_udp_port() -> int:
         return s.getsockname()[1]
 
 
-class StasisAppProcess:
+class StasisAppProcess(PbxcrmProcess):
     """`pbxcrm ari` as its own process, the way production runs it."""
 
     def __init__(self, env: dict[str, str], log_path: Path):
-        self.env = env
-        self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
+        super().__init__(["ari"], env, log_path)
 
     async def start(self, timeout: float = 10.0) -> None:
         app = self.env.get("PBXCRM_ARI_APP", "pbxcrm")
@@ -65,32 +61,16 @@ class StasisAppProcess:
         if status == 200:
             pytest.fail(f"another process is already registered as Stasis app {app!r} in the sandbox "
                         "(a running `make demo`?); stop it first")
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "pbxcrm", "ari"], env=self.env,
-                                     stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO)
+        self.spawn()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+            if self.exited:
                 pytest.fail(f"pbxcrm ari exited with {self.proc.returncode}:\n{self.log_text()}")
             status, _ = await ari_get(f"/applications/{app}")
             if status == 200:
                 return
             await asyncio.sleep(0.1)
         pytest.fail(f"pbxcrm ari did not register app {app} in {timeout} s:\n{self.log_text()}")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc:
-            self._log.close()
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
 
 
 @dataclass

@@ -1,6 +1,11 @@
 """The Clients and Companies lists: filtering, substring search, sorting and paging, on the server.
 
 Only whitelisted columns reach the SQL; every value is a $n parameter.
+
+A search picks its plan from the number of matches, because the planner
+cannot see that matches cluster in name order ("Kuznetsova" rows all sit
+under K): few matches are found through the trigram index and sorted; many
+are found by walking the sort index, a bounded window at a time.
 """
 
 from __future__ import annotations
@@ -18,8 +23,13 @@ SORTS = {
     "responsible": "u.full_name",
     "id": "c.id",
 }
+# Sorts with an index (kind, column) that a walk in sort order can use.
+WALKABLE_SORTS = ("name", "created", "id")
 # Counting every match of a broad search on a large base costs more than it tells.
 COUNT_CAP = 10_000
+# At most this many rows a broad search examines in sort order (it stops at a full page)
+# before it finds all its matches and sorts them instead.
+WALK_WINDOW = 30_000
 MIN_QUERY = 2
 
 
@@ -57,17 +67,20 @@ class _Params:
         return f"${len(self.values)}"
 
 
-def build_where(query: ListQuery, p: _Params) -> str:
+@dataclass(frozen=True)
+class _Where:
+    filters: str        # kind, deletion, status, responsible, company
+    search: str | None  # the substring condition, if any
+    args: list
+
+    @property
+    def all(self) -> str:
+        return f"{self.filters} AND {self.search}" if self.search else self.filters
+
+
+def build_where(query: ListQuery) -> _Where:
+    p = _Params()
     where = [f"c.kind = {p(query.kind)}", "c.deleted_at IS NULL"]
-    q = query.q.strip().lower()
-    if len(q) >= MIN_QUERY:
-        # search_text holds names, remark, comment, company names and contacts (see migration 0006).
-        conditions = [f"c.search_text LIKE {p(f'%{escape_like(q)}%')}"]
-        digits = phone_digits_query(q)
-        if digits and digits != q:
-            # "555-44" finds +79165554433: phones are stored as digits.
-            conditions.append(f"c.search_text LIKE {p(f'%{digits}%')}")
-        where.append("(" + " OR ".join(conditions) + ")")
     if query.status:
         where.append(f"c.status = {p(query.status)}")
     if query.responsible_id == 0:
@@ -77,47 +90,86 @@ def build_where(query: ListQuery, p: _Params) -> str:
     if query.company_id is not None:
         where.append(f"EXISTS (SELECT 1 FROM company_members m WHERE m.client_id = c.id "
                      f"AND m.company_id = {p(query.company_id)})")
-    return " AND ".join(where)
+    search = None
+    q = query.q.strip().lower()
+    if len(q) >= MIN_QUERY:
+        # search_text holds names, remark, comment, company names and contacts (see migration 0006).
+        conditions = [f"c.search_text LIKE {p(f'%{escape_like(q)}%')}"]
+        digits = phone_digits_query(q)
+        if digits and digits != q:
+            # "555-44" finds +79165554433: phones are stored as digits.
+            conditions.append(f"c.search_text LIKE {p(f'%{digits}%')}")
+        search = "(" + " OR ".join(conditions) + ")"
+    return _Where(" AND ".join(where), search, p.values)
 
 
-def build_list_sql(query: ListQuery) -> tuple[str, list, str, list]:
-    """(list SQL, its args, count SQL, its args)."""
-    p = _Params()
-    where = build_where(query, p)
-    order = SORTS.get(query.sort, SORTS["name"])
+def _order(query: ListQuery) -> str:
     direction = "DESC" if query.descending else "ASC"
-    nulls = "NULLS LAST" if not query.descending else "NULLS FIRST"
-    companies = ("(SELECT string_agg(co.display_name, ', ' ORDER BY co.display_name) FROM company_members m "
-                 "JOIN counterparties co ON co.id = m.company_id WHERE m.client_id = c.id "
-                 "AND co.deleted_at IS NULL)") if query.kind == "client" else \
-                "(SELECT count(*) FROM company_members m WHERE m.company_id = c.id)"
-    count_sql = (f"SELECT count(*) FROM (SELECT 1 FROM counterparties c WHERE {where} "
-                 f"LIMIT {COUNT_CAP + 1}) t")
-    count_args = list(p.values)
-    limit, offset = p(query.size), p((query.page - 1) * query.size)
-    list_sql = f"""
-        SELECT c.id, c.kind, c.display_name, c.remark, c.status, c.created_at, c.responsible_user_id,
-               u.full_name AS responsible_name, {companies} AS companies
-        FROM counterparties c LEFT JOIN users u ON u.id = c.responsible_user_id
-        WHERE {where}
-        ORDER BY {order} {direction} {nulls}, c.id {direction}
-        LIMIT {limit} OFFSET {offset}"""
-    return list_sql, p.values, count_sql, count_args
+    nulls = "NULLS FIRST" if query.descending else "NULLS LAST"
+    return f"{SORTS.get(query.sort, SORTS['name'])} {direction} {nulls}, c.id {direction}"
+
+
+def _columns(kind: str) -> str:
+    members = ("(SELECT string_agg(co.display_name, ', ' ORDER BY co.display_name) FROM company_members m "
+               "JOIN counterparties co ON co.id = m.company_id WHERE m.client_id = c.id "
+               "AND co.deleted_at IS NULL)") if kind == "client" else \
+              "(SELECT count(*) FROM company_members m WHERE m.company_id = c.id)"
+    return (f"c.id, c.kind, c.display_name, c.remark, c.status, c.created_at, c.responsible_user_id, "
+            f"u.full_name AS responsible_name, {members} AS companies")
+
+
+def count_sql(where: _Where) -> str:
+    return f"SELECT count(*) FROM (SELECT 1 FROM counterparties c WHERE {where.all} LIMIT {COUNT_CAP + 1}) t"
+
+
+def page_sql(query: ListQuery, where: _Where, plan: str) -> str:
+    """The page's rows, by one of three plans: 'walk', 'window' or 'matches'."""
+    n = len(where.args)
+    limit, offset = f"${n + 1}", f"${n + 2}"
+    cols, order = _columns(query.kind), _order(query)
+    users = "LEFT JOIN users u ON u.id = c.responsible_user_id"
+    if plan == "walk":
+        source, condition = "counterparties c", where.all
+    elif plan == "window":
+        inner_order = _order(query).replace("u.full_name", "c.id")
+        source = (f"(SELECT c.id, c.kind, c.display_name, c.remark, c.status, c.created_at, "
+                  f"c.responsible_user_id, c.search_text FROM counterparties c WHERE {where.filters} "
+                  f"ORDER BY {inner_order} LIMIT {WALK_WINDOW}) c")
+        condition = where.search or "true"
+    else:
+        # The ids first, then the rows by primary key: a join here tempts the planner into a full scan.
+        source = "counterparties c"
+        condition = f"c.id = ANY(ARRAY(SELECT c.id FROM counterparties c WHERE {where.all}))"
+    return f"SELECT {cols} FROM {source} {users} WHERE {condition} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
 
 
 async def list_counterparties(conn: asyncpg.Connection, query: ListQuery) -> ListResult:
-    list_sql, list_args, count_sql, count_args = build_list_sql(query)
-    rows = [dict(r) for r in await conn.fetch(list_sql, *list_args)]
-    total = await conn.fetchval(count_sql, *count_args)
-    if rows:
-        ids = [r["id"] for r in rows]
-        contacts = await conn.fetch(
-            """SELECT counterparty_id, kind, value FROM contacts
-               WHERE counterparty_id = ANY($1::bigint[]) AND deleted_at IS NULL AND kind IN ('phone', 'email')
-               ORDER BY counterparty_id, kind DESC, id""", ids)
-        by_id: dict[int, list] = {}
-        for c in contacts:
-            by_id.setdefault(c["counterparty_id"], []).append({"kind": c["kind"], "value": c["value"]})
-        for r in rows:
-            r["contacts"] = by_id.get(r["id"], [])
+    where = build_where(query)
+    total = await conn.fetchval(count_sql(where), *where.args)
+    page_args = [*where.args, query.size, (query.page - 1) * query.size]
+    if where.search is None:
+        plan = "walk"
+    elif total <= COUNT_CAP or query.sort not in WALKABLE_SORTS:
+        plan = "matches"
+    else:
+        plan = "window"
+    rows = [dict(r) for r in await conn.fetch(page_sql(query, where, plan), *page_args)]
+    if plan == "window" and len(rows) < query.size:
+        # The matches cluster past the window: find them all and sort.
+        rows = [dict(r) for r in await conn.fetch(page_sql(query, where, "matches"), *page_args)]
+    await _attach_contacts(conn, rows)
     return ListResult(rows=rows, total=min(total, COUNT_CAP), total_capped=total > COUNT_CAP)
+
+
+async def _attach_contacts(conn: asyncpg.Connection, rows: list[dict]) -> None:
+    if not rows:
+        return
+    contacts = await conn.fetch(
+        """SELECT counterparty_id, kind, value FROM contacts
+           WHERE counterparty_id = ANY($1::bigint[]) AND deleted_at IS NULL AND kind IN ('phone', 'email')
+           ORDER BY counterparty_id, kind DESC, id""", [r["id"] for r in rows])
+    by_id: dict[int, list] = {}
+    for c in contacts:
+        by_id.setdefault(c["counterparty_id"], []).append({"kind": c["kind"], "value": c["value"]})
+    for r in rows:
+        r["contacts"] = by_id.get(r["id"], [])
