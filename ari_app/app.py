@@ -1,19 +1,34 @@
-"""Wires the Stasis app together and runs it until it is stopped."""
+"""Wires the Stasis app together - every object built here, once - and runs it."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import signal
+from functools import partial
 
 from ari_app.call_log import CallLogWriter
 from ari_app.calls import CallService
 from ari_app.client import CONNECTED, AriClient
+from ari_app.crm_view import CrmView
 from ari_app.dispatcher import ChannelEventDispatcher
+from ari_app.resync import Resyncer
+from ari_app.ringing import Ringer
+from ari_app.session import CallRegistry, SessionDeps
 from crm.db import create_pool
+from crm.queues.model import QueueSettings
 from crm.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+async def mirror_default_queue(ari: AriClient, queue: QueueSettings) -> None:
+    """The dialplan rings these phones when the app is not running (dialplan/pbxcrm.conf)."""
+    await ari.set_global("DB(pbxcrm/default_dial)", "&".join(f"PJSIP/{m.extension}" for m in queue.members))
+    await ari.set_global("DB(pbxcrm/default_ring)", str(queue.ring_seconds))
+    log.info("default queue %s mirrored to the dialplan: %s", queue.name,
+             ", ".join(m.extension for m in queue.members) or "no members")
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -23,27 +38,37 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     try:
         async with AriClient(settings.ari_url, settings.ari_user, settings.ari_password,
                              settings.ari_app) as ari:
-            call_log = CallLogWriter(pool)
-            calls = CallService(ari, call_log, settings.default_region)
+            crm = CrmView(pool, settings.lookup_budget_ms)
+            crm.on_default_queue(partial(mirror_default_queue, ari))
+            deps = SessionDeps(ari=ari, ringer=Ringer(ari), crm=crm, call_log=CallLogWriter(pool),
+                               registry=CallRegistry(), region=settings.default_region, round_robin={})
+            calls = CallService(deps)
             dispatcher = ChannelEventDispatcher({
                 "StasisStart": calls.on_stasis_start,
+                "StasisEnd": calls.on_stasis_end,
                 "ChannelDestroyed": calls.on_channel_destroyed,
             })
-            consume = asyncio.create_task(_consume(ari, dispatcher))
+            tasks = [asyncio.create_task(crm.keep_fresh(), name="crm refresh"),
+                     asyncio.create_task(_consume(ari, dispatcher, crm, Resyncer(ari, calls)), name="ari events")]
             await stop.wait()
-            consume.cancel()
-            await asyncio.gather(consume, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await dispatcher.close()
-            await call_log.drain(timeout=5)
+            await calls.close()
+            await deps.call_log.drain(timeout=5)
     finally:
         await pool.close()
     log.info("stopped")
 
 
-async def _consume(ari: AriClient, dispatcher: ChannelEventDispatcher) -> None:
+async def _consume(ari: AriClient, dispatcher: ChannelEventDispatcher, crm: CrmView, resync: Resyncer) -> None:
     async for event in ari.events():
         if event.get("type") == CONNECTED:
-            log.info("registered as Stasis app %r", ari.app)
+            connected_at = dt.datetime.now(dt.timezone.utc)
+            log.info("registered as Stasis app %r; taking up waiting channels", ari.app)
+            await crm.refresh()
+            asyncio.create_task(resync(connected_at), name="resync")
             continue
         dispatcher.dispatch(event)
 

@@ -1,72 +1,83 @@
-"""What happens to a call that enters the Stasis app.
+"""ARI event handlers for calls: parse the event, hand it to the call's session.
 
-For now the app logs the call and hands it back to the dialplan, which takes
-it to the default queue; routing decisions come in with the routing service.
+The handlers stay thin; what a call does lives in ari_app.session.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import partial
 
-from ari_app.call_log import CallLogWriter
-from ari_app.client import AriClient, AriError, AriNotFound
+from ari_app.client import AriError
 from ari_app.events import ChannelEntered, parse_ari_time
+from ari_app.session import CallSession, CallState, SessionDeps
 from crm.calls import queries as calls_q
-from crm.phones import caller_match_key
 
 log = logging.getLogger(__name__)
 
-DIRECTIONS = {"inbound": "incoming", "outbound": "outgoing", "internal": "internal"}
-
 
 class CallService:
-    def __init__(self, ari: AriClient, call_log: CallLogWriter, default_region: str):
-        self._ari = ari
-        self._log = call_log
-        self._region = default_region
+    def __init__(self, deps: SessionDeps):
+        self.d = deps
+        self._tasks: set[asyncio.Task] = set()
+
+    def start_session(self, call: ChannelEntered, *, resumed: bool = False) -> CallSession:
+        existing = self.d.registry.get(call.channel_id)
+        if existing is not None:
+            # StasisStart and a resync can both bring the same channel: one session only.
+            return existing
+        session = CallSession(call, self.d, resumed=resumed)
+        # Register now, so the caller's other events find the session before its task runs.
+        self.d.registry.add(call.channel_id, session)
+        task = asyncio.create_task(session.run(), name=f"call {call.channel_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return session
 
     async def on_stasis_start(self, event: dict) -> None:
         call = ChannelEntered.from_event(event)
-        direction = DIRECTIONS.get(call.purpose)
-        if direction is None:
-            # Not a call the dialplan sent us as a CRM call (e.g. a channel we originated).
-            log.info("channel %s: entered with args %s, not a CRM call", call.channel_id, call.args)
-            return
-        log.info("channel %s: %s call from %s to %s on %s", call.channel_id, direction,
-                 call.caller_number, call.called_number, call.line)
-        self._log.submit(call.channel_id, partial(
-            calls_q.insert_call, channel_id=call.channel_id, direction=direction,
-            caller_number=call.caller_number,
-            caller_normalized=caller_match_key(call.caller_number, self._region),
-            caller_name=call.caller_name, called_number=call.called_number,
-            called_normalized=caller_match_key(call.called_number, self._region),
-            line=call.line, started_at=call.started_at, linked_id=call.linked_id,
-        ), "call start")
-        try:
-            # Stay subscribed after the channel leaves Stasis, to log its hangup.
-            await self._ari.subscribe(f"channel:{call.channel_id}")
-            await self._ari.continue_in_dialplan(call.channel_id)
-        except AriNotFound:
-            log.info("channel %s: hung up before it could continue", call.channel_id)
-        except AriError as e:
-            log.error("channel %s: could not hand back to the dialplan (%s); hanging up",
-                      call.channel_id, e)
-            await self._hangup_quietly(call.channel_id)
+        if call.purpose == "inbound":
+            log.info("channel %s: incoming call from %s to %s on %s", call.channel_id, call.caller_number,
+                     call.called_number, call.line)
+            self.start_session(call)
+        elif call.purpose == "dialed":
+            session = self.d.registry.get(call.channel_id)
+            if session is None or not session.leg_answered(call.channel_id):
+                log.info("channel %s: answered too late, hanging up", call.channel_id)
+                await self._hangup(call.channel_id)
+        else:
+            log.info("channel %s: entered with args %s, not ours to route", call.channel_id, call.args)
 
     async def on_channel_destroyed(self, event: dict) -> None:
         channel = event["channel"]
-        channel_id = channel["id"]
-        cause = event.get("cause")
-        log.info("channel %s: ended, cause %s (%s), number %s", channel_id, cause,
-                 event.get("cause_txt"), (channel.get("caller") or {}).get("number"))
-        self._log.submit(channel_id, partial(
+        channel_id, cause = channel["id"], event.get("cause")
+        session = self.d.registry.get(channel_id)
+        if session is not None:
+            session.channel_gone(channel_id, cause)
+        if channel_id.startswith("pbxcrm-"):
+            return  # a phone we rang: no call row of its own
+        log.info("channel %s: ended, cause %s (%s), number %s", channel_id, cause, event.get("cause_txt"),
+                 (channel.get("caller") or {}).get("number"))
+        self.d.call_log.submit(channel_id, partial(
             calls_q.mark_ended, channel_id=channel_id, ended_at=parse_ari_time(event.get("timestamp")),
-            hangup_cause=cause,
-        ), "call end")
+            hangup_cause=cause), "call end")
 
-    async def _hangup_quietly(self, channel_id: str) -> None:
+    async def on_stasis_end(self, event: dict) -> None:
+        # Leaving Stasis is the first sign of a hangup; ChannelDestroyed brings the cause.
+        # A caller we handed to the dialplan leaves too, but its session is over by then.
+        channel_id = event["channel"]["id"]
+        session = self.d.registry.get(channel_id)
+        if session is not None and session.state is not CallState.HANDED_OFF:
+            session.channel_gone(channel_id, None)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _hangup(self, channel_id: str) -> None:
         try:
-            await self._ari.hangup(channel_id)
-        except AriError as e:
-            log.warning("channel %s: hangup failed: %s", channel_id, e)
+            await self.d.ari.hangup(channel_id)
+        except AriError:
+            pass

@@ -109,6 +109,47 @@ class AriClient:
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
         await self.request("DELETE", f"/channels/{channel_id}", params={"reason": reason})
 
+    async def originate(self, *, endpoint: str, channel_id: str, app_args: str, caller_id: str,
+                        timeout: int, originator: str | None = None) -> dict:
+        """Ring an endpoint; when it answers, the channel enters our app with app_args."""
+        return await self.request("POST", "/channels", params={
+            "endpoint": endpoint, "channelId": channel_id, "app": self.app, "appArgs": app_args,
+            "callerId": caller_id, "timeout": timeout, "originator": originator})
+
+    async def ring(self, channel_id: str) -> None:
+        await self.request("POST", f"/channels/{channel_id}/ring")
+
+    async def ring_stop(self, channel_id: str) -> None:
+        await self.request("DELETE", f"/channels/{channel_id}/ring")
+
+    async def start_moh(self, channel_id: str, moh_class: str) -> None:
+        await self.request("POST", f"/channels/{channel_id}/moh", params={"mohClass": moh_class})
+
+    async def stop_moh(self, channel_id: str) -> None:
+        await self.request("DELETE", f"/channels/{channel_id}/moh")
+
+    async def play(self, channel_id: str, media: str) -> dict:
+        return await self.request("POST", f"/channels/{channel_id}/play", params={"media": media})
+
+    async def create_bridge(self, bridge_id: str, name: str) -> dict:
+        return await self.request("POST", "/bridges", params={"type": "mixing", "bridgeId": bridge_id, "name": name})
+
+    async def add_to_bridge(self, bridge_id: str, channel_ids: list[str]) -> None:
+        await self.request("POST", f"/bridges/{bridge_id}/addChannel", params={"channel": ",".join(channel_ids)})
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        await self.request("DELETE", f"/bridges/{bridge_id}")
+
+    async def list_bridges(self) -> list[dict]:
+        return await self.request("GET", "/bridges")
+
+    async def get_endpoint(self, technology: str, resource: str) -> dict:
+        return await self.request("GET", f"/endpoints/{technology}/{resource}")
+
+    async def set_global(self, variable: str, value: str) -> None:
+        """Set a global variable, or write a dialplan function such as DB(family/key)."""
+        await self.request("POST", "/asterisk/variable", params={"variable": variable, "value": value})
+
     async def subscribe(self, event_source: str) -> dict:
         return await self.request("POST", f"/applications/{self.app}/subscription",
                                   params={"eventSource": event_source})

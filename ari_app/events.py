@@ -38,8 +38,10 @@ class ChannelEntered:
 
     @classmethod
     def from_event(cls, event: dict) -> "ChannelEntered":
-        channel = event["channel"]
-        args = tuple(event.get("args") or ())
+        return cls.from_channel(event["channel"], tuple(event.get("args") or ()))
+
+    @classmethod
+    def from_channel(cls, channel: dict, args: tuple[str, ...]) -> "ChannelEntered":
         dialplan = channel.get("dialplan") or {}
         caller = channel.get("caller") or {}
         # The dialplan passes the dialled number as the second argument; the

@@ -191,7 +191,12 @@ def main(argv: list[str] | None = None) -> int:
         except SettingsError as e:
             print(f"pbxcrm: {e}", file=sys.stderr)
             return 2
-    return args.func(args, settings)
+    try:
+        return args.func(args, settings)
+    except (OSError, asyncio.TimeoutError) as e:
+        where = settings.database_url.rsplit("@", 1)[-1] if settings else "?"
+        print(f"pbxcrm: cannot reach the database at {where}: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 #
 #   scripts/pg.sh start   init if needed, start, create database; prints the URL
 #   scripts/pg.sh stop    fast shutdown
+#   scripts/pg.sh running exit 0 when the cluster is up
 #   scripts/pg.sh url     the URL the cluster answers on
 set -euo pipefail
 
@@ -58,9 +59,15 @@ stop() {
   as_owner "$bin/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null
 }
 
+running() {
+  local bin; bin=$(bindir)
+  [ -f "$DATA/PG_VERSION" ] && as_owner "$bin/pg_ctl" -D "$DATA" status >/dev/null 2>&1
+}
+
 case "${1:-}" in
   start) start ;;
+  running) running ;;
   stop) stop ;;
   url) url ;;
-  *) echo "usage: $0 start|stop|url" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|running|url" >&2; exit 2 ;;
 esac

@@ -120,8 +120,15 @@ up() {
   need_root up
   command -v curl >/dev/null || die "curl is not installed"
   build
+  local modules_changed=0
+  cmp -s "$repo/asterisk-conf/modules.conf" "$ROOT/etc/asterisk/modules.conf" || modules_changed=1
   install_config
   mount_all
+  if asterisk_pid >/dev/null && [ "$modules_changed" = 1 ]; then
+    # A reload does not load modules newly listed in modules.conf.
+    say "modules.conf changed; restarting Asterisk"
+    stop_asterisk
+  fi
   if asterisk_pid >/dev/null; then
     say "Asterisk is running; reloading configuration"
     cli "core reload" >/dev/null
@@ -134,14 +141,17 @@ up() {
   say "up: ARI $ARI_URL (user $ARI_USER), PJSIP udp 127.0.0.1:5060, root $ROOT"
 }
 
+stop_asterisk() {
+  local pid
+  pid=$(asterisk_pid) || return 0
+  cli "core stop now" >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do [ -d "/proc/$pid" ] || break; sleep 0.2; done
+  if [ -d "/proc/$pid" ]; then kill -9 "$pid" 2>/dev/null || true; sleep 0.2; fi
+}
+
 down() {
   need_root down
-  local pid
-  if pid=$(asterisk_pid); then
-    cli "core stop now" >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do [ -d "/proc/$pid" ] || break; sleep 0.2; done
-    if [ -d "/proc/$pid" ]; then kill -9 "$pid" 2>/dev/null || true; sleep 0.2; fi
-  fi
+  stop_asterisk
   # Anything else still running inside the root would keep its mounts busy.
   local p
   for p in /proc/[0-9]*; do

@@ -5,9 +5,10 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if [ -z "${DATABASE_URL:-}" ]; then
+  # Stop the cluster afterwards only if it was not already running.
+  "$here/pg.sh" running || trap '"$here/pg.sh" stop' EXIT
   DATABASE_URL=$("$here/pg.sh" start)
   export DATABASE_URL
-  trap '"$here/pg.sh" stop' EXIT
   echo "pbxcrm: private PostgreSQL at $DATABASE_URL" >&2
 fi
 "$@"

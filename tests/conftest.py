@@ -102,3 +102,23 @@ async def page(chromium):
     page = await context.new_page()
     yield page
     await context.close()
+
+
+@pytest.fixture
+async def start_stasis_app(database_url, tmp_path):
+    """Start `pbxcrm ari` against the sandbox; stopped after the test."""
+    from tests.telephony import StasisAppProcess, require_sandbox
+
+    await require_sandbox()
+    apps = []
+
+    async def start(db_url: str | None = None, **env: str):
+        app = StasisAppProcess(dict(os.environ, DATABASE_URL=db_url or database_url, **env),
+                               tmp_path / f"ari-{len(apps)}.log")
+        apps.append(app)
+        await app.start()
+        return app
+
+    yield start
+    for app in apps:
+        app.stop()

@@ -56,21 +56,23 @@ class StasisAppProcess(PbxcrmProcess):
         super().__init__(["ari"], env, log_path)
 
     async def start(self, timeout: float = 10.0) -> None:
-        app = self.env.get("PBXCRM_ARI_APP", "pbxcrm")
-        status, _ = await ari_get(f"/applications/{app}")
-        if status == 200:
-            pytest.fail(f"another process is already registered as Stasis app {app!r} in the sandbox "
-                        "(a running `make demo`?); stop it first")
+        # Not GET /applications/{app}: Asterisk lists an app while channels sit in it,
+        # connected or not. The app says when its event socket is up.
         self.spawn()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.exited:
                 pytest.fail(f"pbxcrm ari exited with {self.proc.returncode}:\n{self.log_text()}")
-            status, _ = await ari_get(f"/applications/{app}")
-            if status == 200:
+            if "registered as Stasis app" in self.log_text():
                 return
-            await asyncio.sleep(0.1)
-        pytest.fail(f"pbxcrm ari did not register app {app} in {timeout} s:\n{self.log_text()}")
+            await asyncio.sleep(0.05)
+        pytest.fail(f"pbxcrm ari did not register in {timeout} s:\n{self.log_text()}")
+
+    def kill(self) -> None:
+        """Die the way a crash does: no goodbye to Asterisk."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
 
 @dataclass
@@ -80,9 +82,11 @@ class SippResult:
 
 
 async def sipp_call(*, caller: str, called: str, caller_name: str = "", talk_ms: int = 1000,
-                    scenario: str = "caller.xml", timeout: float = 30.0) -> SippResult:
+                    scenario: str = "caller.xml", timeout: float = 30.0,
+                    message_file: Path | None = None) -> SippResult:
     """One call from the trunk side into the sandbox, with a real SIP dialog and RTP port."""
-    args = ["sipp", "-sf", str(SIPP_DIR / scenario), "-key", "caller", caller,
+    trace = ["-trace_msg", "-message_file", str(message_file)] if message_file else []
+    args = ["sipp", "-sf", str(SIPP_DIR / scenario), *trace, "-key", "caller", caller,
             "-key", "caller_name", caller_name or caller, "-s", called,
             "-i", "127.0.0.1", "-p", str(free_udp_port()), "-mp", str(free_udp_port()),
             "-m", "1", "-d", str(talk_ms), "-nostdin", "-timeout", f"{int(timeout)}s",
@@ -101,3 +105,72 @@ async def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1):
         if value or time.monotonic() >= deadline:
             return value
         await asyncio.sleep(interval)
+
+
+class SippPhone:
+    """A manager's phone: a sipp UAS on the port the sandbox's pjsip.conf gives the extension."""
+
+    def __init__(self, extension: str, scenario: str, log_dir: Path):
+        self.extension = extension
+        self.port = 5000 + int(extension)
+        self.scenario = SIPP_DIR / scenario
+        self.messages = log_dir / f"phone-{extension}-messages.log"
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> "SippPhone":
+        self.proc = await asyncio.create_subprocess_exec(
+            "sipp", "-sf", str(self.scenario), "-i", "127.0.0.1", "-p", str(self.port),
+            "-mp", str(free_udp_port()), "-nostdin", "-trace_msg", "-message_file", str(self.messages),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd="/tmp")
+        await asyncio.sleep(0.3)
+        if self.proc.returncode is not None:
+            pytest.fail(f"sipp phone {self.extension} did not start (port {self.port} taken?)")
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        if self.proc and self.proc.returncode is None:
+            self.proc.terminate()
+            await self.proc.wait()
+
+    def invites(self) -> list[str]:
+        """The From header of every new call (dialog-initial INVITE) this phone received.
+
+        Re-INVITEs (connected-line updates, or retransmissions still aimed at an
+        earlier test's dialog on this port) carry a To tag and are not counted.
+        """
+        if not self.messages.exists():
+            return []
+        text = self.messages.read_text(errors="replace")
+        froms = []
+        for block in text.split("\nINVITE sip:")[1:]:
+            headers = {}
+            for line in block.split("\n\n", 1)[0].splitlines()[1:]:
+                name, _, value = line.partition(":")
+                headers.setdefault(name.strip().lower(), value.strip())
+            if "tag=" not in headers.get("to", ""):
+                froms.append(headers.get("from", ""))
+        return froms
+
+    async def wait_for_invite(self, timeout: float = 10.0) -> list[str]:
+        return await wait_for(lambda: _async_value(self.invites()), timeout)
+
+
+async def _async_value(value):
+    return value
+
+
+def first_invite_time(message_file: Path) -> float | None:
+    """When the first INVITE in a sipp message trace was sent or received (epoch seconds)."""
+    import datetime as dt
+    import re
+
+    if not message_file.exists():
+        return None
+    stamp = None
+    for line in message_file.read_text(errors="replace").splitlines():
+        m = re.match(r"^-+ (\d{4}-\d\d-\d\d\s+\d\d:\d\d:\d\d\.\d+)", line)
+        if m:
+            stamp = m.group(1)
+        elif line.startswith("INVITE sip:") and stamp:
+            return dt.datetime.strptime(" ".join(stamp.split()), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+    return None

@@ -1,19 +1,13 @@
 """The minimal call path, for real: sipp -> sandbox Asterisk -> Stasis app -> PostgreSQL."""
 
-import os
-
 import pytest
 
-from tests.telephony import StasisAppProcess, ari_get, require_sandbox, sipp_call, wait_for
+from tests.telephony import ari_get, sipp_call, wait_for
 
 
 @pytest.fixture
-async def stasis_app(db, database_url, tmp_path):
-    await require_sandbox()
-    app = StasisAppProcess(dict(os.environ, DATABASE_URL=database_url), tmp_path / "ari.log")
-    await app.start()
-    yield app
-    app.stop()
+async def stasis_app(db, start_stasis_app):
+    return await start_stasis_app()
 
 
 async def _ended_call(pool, caller):

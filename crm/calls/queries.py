@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import asyncpg
 
@@ -10,24 +11,38 @@ import asyncpg
 async def insert_call(conn: asyncpg.Connection, *, channel_id: str, direction: str,
                       caller_number: str, caller_normalized: str | None, caller_name: str,
                       called_number: str, called_normalized: str | None, line: str,
-                      started_at: dt.datetime, linked_id: str | None) -> int:
-    """The id of the call row for this channel; a replayed StasisStart reuses the row."""
+                      started_at: dt.datetime, linked_id: str | None, counterparty_id: int | None = None) -> int:
+    """The id of the call row for this channel; a replayed StasisStart reuses the row.
+
+    Without a counterparty (the lookup did not answer in time) the row finds it
+    itself by the caller's number when it is finally written.
+    """
     return await conn.fetchval(
         """INSERT INTO calls (channel_id, direction, caller_number, caller_normalized, caller_name,
-                              called_number, called_normalized, line, started_at, linked_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           ON CONFLICT (channel_id) DO UPDATE SET channel_id = EXCLUDED.channel_id
+                              called_number, called_normalized, line, started_at, linked_id, counterparty_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, (
+               SELECT k.counterparty_id FROM contacts k JOIN counterparties c ON c.id = k.counterparty_id
+               WHERE k.normalized = $4 AND k.deleted_at IS NULL AND c.deleted_at IS NULL LIMIT 1)))
+           ON CONFLICT (channel_id) DO UPDATE SET counterparty_id = coalesce(calls.counterparty_id,
+                                                                             EXCLUDED.counterparty_id)
            RETURNING id""",
         channel_id, direction, caller_number, caller_normalized, caller_name,
-        called_number, called_normalized, line, started_at, linked_id,
+        called_number, called_normalized, line, started_at, linked_id, counterparty_id,
     )
 
 
-async def mark_answered(conn: asyncpg.Connection, channel_id: str, answered_at: dt.datetime) -> None:
+async def append_route_step(conn: asyncpg.Connection, channel_id: str, step: dict) -> None:
+    await conn.execute("UPDATE calls SET route = route || jsonb_build_array($2::jsonb) WHERE channel_id = $1",
+                       channel_id, json.dumps(step))
+
+
+async def mark_answered(conn: asyncpg.Connection, channel_id: str, answered_at: dt.datetime,
+                        operator_user_id: int | None, queue_id: int | None) -> None:
     await conn.execute(
-        """UPDATE calls SET answered_at = coalesce(answered_at, $2), status = 'answered'
+        """UPDATE calls SET answered_at = coalesce(answered_at, $2), status = 'answered',
+                  operator_user_id = coalesce(operator_user_id, $3), queue_id = coalesce(queue_id, $4)
            WHERE channel_id = $1""",
-        channel_id, answered_at,
+        channel_id, answered_at, operator_user_id, queue_id,
     )
 
 
@@ -50,7 +65,7 @@ async def list_calls(conn: asyncpg.Connection, *, limit: int, offset: int) -> li
     return await conn.fetch(
         """SELECT c.id, c.channel_id, c.direction, c.caller_number, c.caller_name, c.called_number,
                   c.line, c.started_at, c.answered_at, c.ended_at, c.wait_seconds, c.talk_seconds,
-                  c.status, c.hangup_cause, cp.display_name AS counterparty_name,
+                  c.status, c.hangup_cause, c.route, c.counterparty_id, cp.display_name AS counterparty_name,
                   u.full_name AS operator_name
            FROM calls c
            LEFT JOIN counterparties cp ON cp.id = c.counterparty_id

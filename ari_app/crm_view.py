@@ -1,0 +1,89 @@
+"""The CRM as the call path sees it: a caller lookup within a time budget, and
+the routing policy and queues, cached so calls still route while PostgreSQL
+does not answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+
+from crm.queues import queries as queues_q
+from crm.queues.model import QueueSettings
+from crm.routing import queries as routing_q
+from crm.routing.decide import CallerFacts, QueueRef, RoutingPolicy
+
+log = logging.getLogger(__name__)
+
+# Called with the default queue whenever it changes, to mirror it into the PBX.
+DefaultQueueListener = Callable[[QueueSettings], Awaitable[None]]
+
+
+class CrmView:
+    def __init__(self, pool: asyncpg.Pool, budget_ms: int, *, refresh_seconds: float = 5.0):
+        self._pool = pool
+        self._budget = budget_ms / 1000
+        self._refresh_seconds = refresh_seconds
+        self._policy = RoutingPolicy(default_queue=QueueRef(None, "Default"))
+        self._queues: dict[int, QueueSettings] = {}
+        self._loaded = False
+        self._listeners: list[DefaultQueueListener] = []
+        self._last_default: QueueSettings | None = None
+
+    @property
+    def loaded(self) -> bool:
+        """False until policy and queues were read once: then only the dialplan can route."""
+        return self._loaded
+
+    def on_default_queue(self, listener: DefaultQueueListener) -> None:
+        self._listeners.append(listener)
+
+    def policy(self) -> RoutingPolicy:
+        return self._policy
+
+    def queue(self, queue_id: int | None) -> QueueSettings | None:
+        if queue_id is None:
+            queue_id = self._policy.default_queue.id
+        return self._queues.get(queue_id) if queue_id is not None else None
+
+    async def lookup(self, normalized: str | None) -> tuple[CallerFacts | None, str | None]:
+        """(facts, None), or (None, why the CRM could not tell) - never later than the budget."""
+        if normalized is None:
+            return None, "the caller's number is hidden or not a phone number"
+        try:
+            return await asyncio.wait_for(self._lookup(normalized), self._budget), None
+        except asyncio.TimeoutError:
+            return None, f"CRM lookup took longer than {int(self._budget * 1000)} ms"
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+            return None, f"CRM database unavailable ({type(e).__name__})"
+
+    async def _lookup(self, normalized: str) -> CallerFacts | None:
+        async with self._pool.acquire() as conn:
+            return await routing_q.lookup_caller(conn, normalized)
+
+    async def refresh(self) -> bool:
+        try:
+            async with self._pool.acquire(timeout=2) as conn:
+                policy = await routing_q.load_policy(conn)
+                queues = {q.id: q for q in await queues_q.list_queues(conn)}
+        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+            if self._loaded:
+                log.warning("routing data not refreshed (%s); using the last known", type(e).__name__)
+            return False
+        self._policy, self._queues, self._loaded = policy, queues, True
+        default = queues.get(policy.default_queue.id)
+        if default is not None and default != self._last_default:
+            try:
+                for listener in self._listeners:
+                    await listener(default)
+                self._last_default = default
+            except Exception as e:  # tried again at the next refresh
+                log.warning("default queue not mirrored yet: %s", e)
+        return True
+
+    async def keep_fresh(self) -> None:
+        while True:
+            await self.refresh()
+            await asyncio.sleep(self._refresh_seconds)

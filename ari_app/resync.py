@@ -1,0 +1,103 @@
+"""After every (re)connect to ARI: take up the channels sitting in our Stasis app.
+
+While the app was away Asterisk kept them; events about them were lost. A
+caller still waiting is routed again; a conversation in one of our bridges is
+watched so one side's hangup ends the other; a phone we were ringing is hung
+up. No channel is left sitting in Stasis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+from ari_app.calls import CallService
+from ari_app.client import AriClient, AriError
+from ari_app.events import ChannelEntered, parse_ari_time
+
+log = logging.getLogger(__name__)
+
+
+def stasis_args(channel: dict, app: str) -> list[str] | None:
+    """The Stasis() arguments of a channel in our app, or None if it is not in it."""
+    dialplan = channel.get("dialplan") or {}
+    if dialplan.get("app_name") != "Stasis":
+        return None
+    parts = (dialplan.get("app_data") or "").split(",")
+    return parts[1:] if parts[0] == app else None
+
+
+class Resyncer:
+    def __init__(self, ari: AriClient, service: CallService):
+        self._ari = ari
+        self._service = service
+        self._watched: set[str] = set()
+
+    async def __call__(self, connected_at: dt.datetime) -> dict[str, int]:
+        return await resync(self._ari, self._service, self._watched, connected_at)
+
+
+async def resync(ari: AriClient, service: CallService, watched: set[str],
+                 connected_at: dt.datetime) -> dict[str, int]:
+    """Take up what entered Stasis before `connected_at`; later channels came with their own StasisStart."""
+    counts = {"routed again": 0, "conversations watched": 0, "hung up": 0}
+    try:
+        channels = await ari.list_channels()
+        bridges = await ari.list_bridges()
+    except AriError as e:
+        log.error("resync: cannot list channels and bridges: %s", e)
+        return counts
+    in_our_bridges = {ch: b for b in bridges if b["id"].startswith("pbxcrm-") for ch in b.get("channels", [])}
+    for channel in channels:
+        args = stasis_args(channel, ari.app)
+        if args is None or service.d.registry.get(channel["id"]) is not None:
+            continue
+        if parse_ari_time(channel.get("creationtime")) >= connected_at:
+            continue
+        bridge = in_our_bridges.get(channel["id"])
+        if bridge is not None and len(bridge["channels"]) >= 2:
+            if bridge["id"] not in watched:
+                watched.add(bridge["id"])
+                asyncio.create_task(_watch_conversation(ari, bridge, watched))
+                counts["conversations watched"] += 1
+        elif args and args[0] == "inbound":
+            log.info("resync: channel %s from %s still waiting; routing it again", channel["id"],
+                     (channel.get("caller") or {}).get("number"))
+            service.start_session(ChannelEntered.from_channel(channel, tuple(args)), resumed=True)
+            counts["routed again"] += 1
+        else:
+            log.info("resync: channel %s (%s) left over; hanging up", channel["id"], ",".join(args))
+            try:
+                await ari.hangup(channel["id"])
+            except AriError:
+                pass
+            counts["hung up"] += 1
+    if any(counts.values()):
+        log.info("resync: %s", counts)
+    return counts
+
+
+async def _watch_conversation(ari: AriClient, bridge: dict, watched: set[str]) -> None:
+    """A conversation from before the restart: when one side leaves, end the other."""
+    members = list(bridge["channels"])
+    try:
+        while True:
+            await asyncio.sleep(1)
+            try:
+                current = (await ari.request("GET", f"/bridges/{bridge['id']}"))["channels"]
+            except AriError:
+                current = []
+            if len(current) < len(members):
+                for channel_id in current:
+                    try:
+                        await ari.hangup(channel_id)
+                    except AriError:
+                        pass
+                try:
+                    await ari.destroy_bridge(bridge["id"])
+                except AriError:
+                    pass
+                return
+    finally:
+        watched.discard(bridge["id"])

@@ -1,0 +1,116 @@
+"""Ringing phones for a call: one attempt rings one or more extensions at once;
+the first to answer wins and the others stop ringing."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field
+
+from ari_app.client import AriClient, AriError
+
+log = logging.getLogger(__name__)
+
+BUSY_CAUSES = {17}
+REJECTED_CAUSES = {21}
+NO_ANSWER_CAUSES = {0, 16, 18, 19}
+_counter = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Phone:
+    user_id: int
+    name: str
+    extension: str
+
+
+@dataclass
+class Leg:
+    """One ringing phone: the channel we originated to it."""
+
+    channel_id: str
+    phone: Phone
+    started: float = field(default_factory=time.monotonic)
+    answered: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    cause: int | None = None
+    error: str | None = None
+
+    def outcome(self, ring_seconds: int) -> str:
+        """Why this phone did not take the call, in words for the route."""
+        if self.error:
+            return f"could not be reached ({self.error})"
+        if self.cause in BUSY_CAUSES:
+            return "was busy"
+        if self.cause in REJECTED_CAUSES:
+            return "rejected the call"
+        if self.cause in NO_ANSWER_CAUSES or self.cause is None:
+            return f"did not answer in {ring_seconds} s"
+        return f"could not be reached (cause {self.cause})"
+
+
+@dataclass
+class RingResult:
+    winner: Leg | None
+    legs: list[Leg]
+
+
+class Ringer:
+    def __init__(self, ari: AriClient):
+        self._ari = ari
+
+    async def endpoint_problem(self, extension: str) -> str | None:
+        """'busy' or 'unreachable' when the phone cannot take a call now, else None."""
+        try:
+            endpoint = await self._ari.get_endpoint("PJSIP", extension)
+        except AriError as e:
+            return f"unreachable ({e.status or 'no answer'})"
+        if endpoint.get("state") == "offline":
+            return "unreachable"
+        if endpoint.get("channel_ids"):
+            return "busy on another call"
+        return None
+
+    async def ring(self, *, caller_channel: str, caller_id: str, phones: list[Phone], ring_seconds: int,
+                   caller_gone: asyncio.Event, register) -> RingResult:
+        """Ring every phone; wait for the first answer, the ring time, or the caller hanging up.
+
+        `register(leg)` lets the session route the legs' events here before they can arrive.
+        """
+        legs = []
+        for phone in phones:
+            leg = Leg(channel_id=f"pbxcrm-{caller_channel}-{next(_counter)}", phone=phone)
+            register(leg)
+            try:
+                await self._ari.originate(endpoint=f"PJSIP/{phone.extension}", channel_id=leg.channel_id,
+                                          app_args=f"dialed,{caller_channel}", caller_id=caller_id,
+                                          timeout=ring_seconds, originator=caller_channel)
+            except AriError as e:
+                leg.error = str(e.status or "no answer")
+                leg.answered.set_result(False)
+            legs.append(leg)
+        pending = {leg.answered for leg in legs if not leg.answered.done()}
+        gone = asyncio.ensure_future(caller_gone.wait())
+        deadline = time.monotonic() + ring_seconds + 3
+        winner = None
+        try:
+            while pending and winner is None and not caller_gone.is_set():
+                done, pending = await asyncio.wait(pending | {gone}, timeout=max(0, deadline - time.monotonic()),
+                                                   return_when=asyncio.FIRST_COMPLETED)
+                pending.discard(gone)
+                if not done:
+                    break
+                winner = next((leg for leg in legs if leg.answered.done() and leg.answered.result()), None)
+        finally:
+            gone.cancel()
+        for leg in legs:
+            if leg is not winner and not (leg.answered.done() and not leg.answered.result()):
+                await self.hangup(leg.channel_id)
+        return RingResult(winner, legs)
+
+    async def hangup(self, channel_id: str) -> None:
+        try:
+            await self._ari.hangup(channel_id)
+        except AriError:
+            pass  # already gone

@@ -1,0 +1,352 @@
+"""One incoming call, from entering the Stasis app to its end, in its own task.
+
+States: ROUTING (lookup and decision) -> RINGING (a manager's phone rings, the
+caller hears ringback) and/or QUEUED (music, members' phones ring) -> BRIDGED
+(talking) -> ENDED. HANDED_OFF: sent to the dialplan's default queue because
+the app has no routing data at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import enum
+import logging
+import time
+from dataclasses import dataclass
+from functools import partial
+
+from ari_app.call_log import CallLogWriter
+from ari_app.client import AriClient, AriError
+from ari_app.crm_view import CrmView
+from ari_app.events import ChannelEntered
+from ari_app.ringing import Leg, Phone, Ringer
+from crm.calls import queries as calls_q
+from crm.phones import caller_match_key
+from crm.queues.model import QueueSettings
+from crm.routing.decide import CallerFacts, Target, decide
+
+log = logging.getLogger(__name__)
+
+GIVE_UP_PROMPT = "sound:vm-nobodyavail"
+DIALPLAN_FALLBACK = ("pbxcrm-default-queue", "s", 1)
+
+
+class CallState(enum.Enum):
+    ROUTING = "routing"
+    RINGING = "ringing"
+    QUEUED = "queued"
+    BRIDGED = "bridged"
+    HANDED_OFF = "handed off"
+    ENDED = "ended"
+
+
+@dataclass
+class SessionDeps:
+    ari: AriClient
+    ringer: Ringer
+    crm: CrmView
+    call_log: CallLogWriter
+    registry: "CallRegistry"
+    region: str
+    round_robin: dict[int, int]
+
+
+class CallRegistry:
+    """Which session a channel (caller or ringing phone) belongs to."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, CallSession] = {}
+
+    def add(self, channel_id: str, session: "CallSession") -> None:
+        self._sessions[channel_id] = session
+
+    def remove(self, channel_id: str) -> None:
+        self._sessions.pop(channel_id, None)
+
+    def get(self, channel_id: str) -> "CallSession | None":
+        return self._sessions.get(channel_id)
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+
+def caller_id_text(name: str, number: str) -> str:
+    """What the ringing phone shows (H3). Quotes and brackets would break the header."""
+    clean = "".join(ch for ch in name if ch not in '"<>\\').strip()[:40]
+    return f'"{clean}" <{number}>' if clean else number
+
+
+class CallSession:
+    def __init__(self, call: ChannelEntered, deps: SessionDeps, *, resumed: bool = False):
+        self.call = call
+        self.d = deps
+        self.resumed = resumed
+        self.state = CallState.ROUTING
+        self.caller_gone = asyncio.Event()
+        self.partner_gone = asyncio.Event()
+        self.partner: Leg | None = None
+        self.legs: dict[str, Leg] = {}
+        self.started = time.monotonic()
+        self._answered = self._ringback = self._music = False
+
+    # ---- events, from the ARI handlers ----
+
+    def leg_answered(self, channel_id: str) -> bool:
+        """A phone we rang picked up; False when it is too late for it."""
+        leg = self.legs.get(channel_id)
+        if leg is None or leg.answered.done():
+            return False
+        leg.answered.set_result(True)
+        return True
+
+    def channel_gone(self, channel_id: str, cause: int | None) -> None:
+        if channel_id == self.call.channel_id:
+            self.caller_gone.set()
+            return
+        leg = self.legs.get(channel_id)
+        if leg is None:
+            return
+        leg.cause = leg.cause if cause is None else cause
+        if not leg.answered.done():
+            leg.answered.set_result(False)
+        if leg is self.partner:
+            self.partner_gone.set()
+
+    # ---- the call ----
+
+    async def run(self) -> None:
+        self.d.registry.add(self.call.channel_id, self)
+        try:
+            await self._route()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("channel %s: routing failed for %s; handing to the dialplan", self.call.channel_id,
+                          self.call.caller_number)
+            await self._hand_to_dialplan("the CRM failed while routing")
+        finally:
+            for leg in self.legs.values():
+                if leg is not self.partner and not leg.answered.done():
+                    await self.d.ringer.hangup(leg.channel_id)
+                self.d.registry.remove(leg.channel_id)
+            self.d.registry.remove(self.call.channel_id)
+            if self.state is not CallState.HANDED_OFF:
+                self.state = CallState.ENDED
+
+    async def _route(self) -> None:
+        key = caller_match_key(self.call.caller_number, self.d.region)
+        # ChannelDestroyed, with the hangup cause, reaches only apps subscribed to the channel.
+        subscribed = asyncio.ensure_future(self._quietly(self.d.ari.subscribe(f"channel:{self.call.channel_id}")))
+        facts, failure = await self.d.crm.lookup(key)
+        await subscribed
+        self._log_start(facts)
+        if not self.d.crm.loaded:
+            await self._hand_to_dialplan("the CRM has no routing data yet")
+            return
+        chain = decide(facts, self.d.crm.policy(), unknown_reason=failure or "unknown caller")
+        log.info("channel %s: %s -> %s", self.call.channel_id, self.call.caller_number,
+                 " / ".join(t.describe() for t in chain))
+        self._caller_id = caller_id_text(facts.display_name if facts else "", self.call.caller_number)
+        for i, target in enumerate(chain):
+            if self.caller_gone.is_set():
+                return
+            if target.kind == "manager":
+                winner, queue_id = await self._try_manager(target), None
+            else:
+                winner, queue_id = await self._try_queue(target), target.queue.id
+            if winner is not None:
+                await self._talk(winner, queue_id)
+                return
+        if not self.caller_gone.is_set():
+            await self._give_up()
+
+    async def _try_manager(self, target: Target) -> Leg | None:
+        manager = target.manager
+        problem = await self.d.ringer.endpoint_problem(manager.extension)
+        if problem:
+            self._step(target, f"is {problem}")
+            return None
+        self.state = CallState.RINGING
+        await self._start_ringback()
+        result = await self.d.ringer.ring(
+            caller_channel=self.call.channel_id, caller_id=self._caller_id,
+            phones=[Phone(manager.user_id, manager.name, manager.extension)], ring_seconds=target.ring_seconds,
+            caller_gone=self.caller_gone, register=self._register_leg)
+        if result.winner:
+            self._step(target, "answered")
+            return result.winner
+        if self.caller_gone.is_set():
+            self._step(target, "was ringing when the caller hung up")
+        else:
+            self._step(target, result.legs[0].outcome(target.ring_seconds))
+        return None
+
+    async def _try_queue(self, target: Target) -> Leg | None:
+        queue = self.d.crm.queue(target.queue.id)
+        if queue is None:
+            self._step(target, "does not exist any more")
+            return None
+        self.state = CallState.QUEUED
+        await self._hold_with_music(queue.moh_class)
+        entered = time.monotonic()
+        deadline = entered + queue.max_wait_seconds
+        while not self.caller_gone.is_set() and (remaining := deadline - time.monotonic()) > 1:
+            phones = await self._available(queue)
+            if not phones:
+                await self._wait_caller_gone(min(2.0, remaining))
+                continue
+            if queue.strategy == "roundrobin":
+                phones = [self._next_in_turn(queue, phones)]
+            result = await self.d.ringer.ring(
+                caller_channel=self.call.channel_id, caller_id=self._caller_id, phones=phones,
+                ring_seconds=max(2, min(queue.ring_seconds, int(remaining))), caller_gone=self.caller_gone,
+                register=self._register_leg)
+            if result.winner:
+                waited = time.monotonic() - entered
+                self._step(target, f"answered by {result.winner.phone.name} after {waited:.0f} s")
+                return result.winner
+            for leg in result.legs:
+                log.info("channel %s: queue %s, %s %s", self.call.channel_id, queue.name, leg.phone.name,
+                         leg.outcome(queue.ring_seconds))
+        waited = time.monotonic() - entered
+        if self.caller_gone.is_set():
+            self._step(target, f"caller hung up after {waited:.0f} s")
+        else:
+            self._step(target, f"nobody answered in {queue.max_wait_seconds} s")
+        return None
+
+    async def _available(self, queue: QueueSettings) -> list[Phone]:
+        problems = await asyncio.gather(*(self.d.ringer.endpoint_problem(m.extension) for m in queue.members))
+        return [Phone(m.user_id, m.name, m.extension) for m, p in zip(queue.members, problems) if p is None]
+
+    def _next_in_turn(self, queue: QueueSettings, phones: list[Phone]) -> Phone:
+        turn = self.d.round_robin.get(queue.id, 0)
+        self.d.round_robin[queue.id] = turn + 1
+        return phones[turn % len(phones)]
+
+    async def _talk(self, partner: Leg, queue_id: int | None) -> None:
+        self.partner = partner
+        self.state = CallState.BRIDGED
+        caller = self.call.channel_id
+        bridge_id = f"pbxcrm-{caller}"
+        try:
+            await self._stop_holding()
+            if not self._answered:
+                await self.d.ari.answer(caller)
+                self._answered = True
+            await self.d.ari.create_bridge(bridge_id, f"pbxcrm call {caller}")
+            await self.d.ari.add_to_bridge(bridge_id, [caller, partner.channel_id])
+        except AriError as e:
+            log.warning("channel %s: could not bridge with %s: %s", caller, partner.phone.name, e)
+            await self.d.ringer.hangup(partner.channel_id)
+            return
+        self.d.call_log.submit(caller, partial(
+            calls_q.mark_answered, channel_id=caller, answered_at=_now(), operator_user_id=partner.phone.user_id,
+            queue_id=queue_id), "answer")
+        log.info("channel %s: %s talking to %s", caller, self.call.caller_number, partner.phone.name)
+        await _first(self.caller_gone.wait(), self.partner_gone.wait())
+        await self.d.ringer.hangup(partner.channel_id if self.caller_gone.is_set() else caller)
+        try:
+            await self.d.ari.destroy_bridge(bridge_id)
+        except AriError:
+            pass
+
+    async def _give_up(self) -> None:
+        await self._stop_holding()
+        try:
+            if not self._answered:
+                await self.d.ari.answer(self.call.channel_id)
+            await self.d.ari.play(self.call.channel_id, GIVE_UP_PROMPT)
+        except AriError:
+            pass
+        await self._wait_caller_gone(4.0)
+        await self.d.ringer.hangup(self.call.channel_id)
+
+    async def _hand_to_dialplan(self, why: str) -> None:
+        self.state = CallState.HANDED_OFF
+        self._record_step({"kind": "queue", "target": "default queue (dialplan)", "result": why})
+        context, exten, priority = DIALPLAN_FALLBACK
+        try:
+            await self._stop_holding()
+            await self.d.ari.continue_in_dialplan(self.call.channel_id, context=context, extension=exten,
+                                                  priority=priority)
+        except AriError as e:
+            log.error("channel %s: could not hand to the dialplan: %s", self.call.channel_id, e)
+
+    # ---- what the caller hears ----
+
+    async def _start_ringback(self) -> None:
+        if not self._answered and not self._ringback:
+            self._ringback = await self._quietly(self.d.ari.ring(self.call.channel_id))
+
+    async def _hold_with_music(self, moh_class: str) -> None:
+        if self._ringback:
+            await self._quietly(self.d.ari.ring_stop(self.call.channel_id))
+            self._ringback = False
+        if not self._answered:
+            self._answered = await self._quietly(self.d.ari.answer(self.call.channel_id))
+        if not self._music:
+            self._music = await self._quietly(self.d.ari.start_moh(self.call.channel_id, moh_class))
+
+    async def _stop_holding(self) -> None:
+        if self._music:
+            await self._quietly(self.d.ari.stop_moh(self.call.channel_id))
+            self._music = False
+        if self._ringback:
+            await self._quietly(self.d.ari.ring_stop(self.call.channel_id))
+            self._ringback = False
+
+    async def _quietly(self, request) -> bool:
+        try:
+            await request
+            return True
+        except AriError as e:
+            log.info("channel %s: %s", self.call.channel_id, e)
+            return False
+
+    # ---- bookkeeping ----
+
+    def _register_leg(self, leg: Leg) -> None:
+        self.legs[leg.channel_id] = leg
+        self.d.registry.add(leg.channel_id, self)
+
+    def _log_start(self, facts: CallerFacts | None) -> None:
+        c = self.call
+        self.d.call_log.submit(c.channel_id, partial(
+            calls_q.insert_call, channel_id=c.channel_id, direction="incoming", caller_number=c.caller_number,
+            caller_normalized=caller_match_key(c.caller_number, self.d.region), caller_name=c.caller_name,
+            called_number=c.called_number, called_normalized=caller_match_key(c.called_number, self.d.region),
+            line=c.line, started_at=c.started_at, linked_id=c.linked_id,
+            counterparty_id=facts.counterparty_id if facts else None), "call start")
+        if self.resumed:
+            self._record_step({"kind": "note", "target": "pbxcrm", "result": "took the call up again after a restart"})
+
+    def _step(self, target: Target, result: str) -> None:
+        self._record_step({"kind": target.kind, "target": target.describe(), "result": result,
+                           "reason": target.reason})
+
+    def _record_step(self, step: dict) -> None:
+        step["at"] = round(time.monotonic() - self.started, 3)
+        log.info("channel %s: %s %s", self.call.channel_id, step["target"], step["result"])
+        self.d.call_log.submit(self.call.channel_id, partial(
+            calls_q.append_route_step, channel_id=self.call.channel_id, step=step), "route step")
+
+    async def _wait_caller_gone(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self.caller_gone.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+
+
+async def _first(*aws) -> None:
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)

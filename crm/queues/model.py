@@ -1,0 +1,57 @@
+"""Queue settings, checked before they reach the database."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from crm.errors import ValidationError
+
+STRATEGIES = {"ringall": "ring all", "roundrobin": "round robin"}
+
+
+@dataclass(frozen=True)
+class QueueMember:
+    user_id: int
+    name: str
+    extension: str
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    id: int | None
+    name: str
+    strategy: str = "ringall"
+    ring_seconds: int = 15
+    max_wait_seconds: int = 120
+    moh_class: str = "default"
+    is_default: bool = False
+    members: tuple[QueueMember, ...] = ()
+
+
+@dataclass(frozen=True)
+class QueueInput:
+    name: str
+    strategy: str = "ringall"
+    ring_seconds: int = 15
+    max_wait_seconds: int = 120
+    moh_class: str = "default"
+    member_ids: tuple[int, ...] = ()
+
+    def cleaned(self) -> "QueueInput":
+        errors = {}
+        name = self.name.strip()
+        if not 0 < len(name) <= 60:
+            errors["name"] = "a queue name is 1 to 60 characters"
+        if self.strategy not in STRATEGIES:
+            errors["strategy"] = "must be ring all or round robin"
+        if not 2 <= self.ring_seconds <= 120:
+            errors["ring_seconds"] = "ring time is 2 to 120 seconds"
+        if not 5 <= self.max_wait_seconds <= 3600:
+            errors["max_wait_seconds"] = "the longest wait is 5 to 3600 seconds"
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", self.moh_class):
+            errors["moh_class"] = "a music class is letters, digits, - and _"
+        if errors:
+            raise ValidationError(errors)
+        return QueueInput(name, self.strategy, self.ring_seconds, self.max_wait_seconds, self.moh_class,
+                          tuple(dict.fromkeys(self.member_ids)))

@@ -1,0 +1,70 @@
+"""SQL for queues and their members."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from crm import audit
+from crm.errors import Conflict, NotFound
+from crm.queues.model import QueueInput, QueueMember, QueueSettings
+
+_MEMBERS = """
+    SELECT m.queue_id, u.id, u.full_name, u.extension FROM queue_members m
+    JOIN users u ON u.id = m.user_id
+    WHERE m.queue_id = ANY($1::bigint[]) AND u.deleted_at IS NULL AND NOT u.is_blocked AND u.extension IS NOT NULL
+    ORDER BY m.queue_id, m.position, u.id
+"""
+
+
+async def list_queues(conn: asyncpg.Connection) -> list[QueueSettings]:
+    rows = await conn.fetch("""SELECT id, name, strategy, ring_seconds, max_wait_seconds, moh_class, is_default
+                               FROM queues WHERE deleted_at IS NULL ORDER BY is_default DESC, lower(name)""")
+    members: dict[int, list[QueueMember]] = {}
+    for m in await conn.fetch(_MEMBERS, [r["id"] for r in rows]):
+        members.setdefault(m["queue_id"], []).append(QueueMember(m["id"], m["full_name"], m["extension"]))
+    return [QueueSettings(**dict(r), members=tuple(members.get(r["id"], ()))) for r in rows]
+
+
+async def member_ids(conn: asyncpg.Connection, queue_id: int) -> list[int]:
+    return [r["user_id"] for r in await conn.fetch(
+        "SELECT user_id FROM queue_members WHERE queue_id = $1 ORDER BY position, user_id", queue_id)]
+
+
+async def save_queue(conn: asyncpg.Connection, user_id: int, queue_id: int | None, inp: QueueInput) -> int:
+    inp = inp.cleaned()
+    try:
+        async with conn.transaction():
+            if queue_id is None:
+                queue_id = await conn.fetchval(
+                    """INSERT INTO queues (name, strategy, ring_seconds, max_wait_seconds, moh_class)
+                       VALUES ($1, $2, $3, $4, $5) RETURNING id""",
+                    inp.name, inp.strategy, inp.ring_seconds, inp.max_wait_seconds, inp.moh_class)
+            else:
+                status = await conn.execute(
+                    """UPDATE queues SET name = $2, strategy = $3, ring_seconds = $4, max_wait_seconds = $5,
+                              moh_class = $6 WHERE id = $1 AND deleted_at IS NULL""",
+                    queue_id, inp.name, inp.strategy, inp.ring_seconds, inp.max_wait_seconds, inp.moh_class)
+                if status == "UPDATE 0":
+                    raise NotFound(f"no queue {queue_id}")
+            await conn.execute("DELETE FROM queue_members WHERE queue_id = $1", queue_id)
+            await conn.executemany(
+                "INSERT INTO queue_members (queue_id, user_id, position) VALUES ($1, $2, $3)",
+                [(queue_id, uid, pos) for pos, uid in enumerate(inp.member_ids)])
+            await audit.record(conn, user_id, "queue", queue_id, "save",
+                               {"name": inp.name, "strategy": inp.strategy, "members": list(inp.member_ids)})
+    except asyncpg.UniqueViolationError:
+        raise Conflict(f"a queue called {inp.name!r} exists already") from None
+    except asyncpg.ForeignKeyViolationError:
+        raise NotFound("a member is not a user") from None
+    return queue_id
+
+
+async def delete_queue(conn: asyncpg.Connection, user_id: int, queue_id: int) -> None:
+    async with conn.transaction():
+        row = await conn.fetchrow("SELECT is_default FROM queues WHERE id = $1 AND deleted_at IS NULL", queue_id)
+        if row is None:
+            raise NotFound(f"no queue {queue_id}")
+        if row["is_default"]:
+            raise Conflict("the default queue cannot be deleted: every route ends there")
+        await conn.execute("UPDATE queues SET deleted_at = now() WHERE id = $1", queue_id)
+        await audit.record(conn, user_id, "queue", queue_id, "delete")

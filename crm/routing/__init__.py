@@ -1,0 +1,1 @@
+"""Routing decisions for incoming calls: pure functions of (caller, CRM facts, policy)."""

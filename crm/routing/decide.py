@@ -1,0 +1,95 @@
+"""Where an incoming call goes: an ordered chain of targets that always ends in a queue.
+
+Pure: no I/O, so every rule is tested without a database or a PBX. Whether a
+manager is busy or unreachable is found out when the chain is carried out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class QueueRef:
+    id: int | None  # None: the default queue as known without the database
+    name: str
+
+
+@dataclass(frozen=True)
+class ManagerRef:
+    user_id: int
+    name: str
+    extension: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class CallerFacts:
+    """What the CRM knows about a caller's number."""
+
+    counterparty_id: int
+    display_name: str
+    manager: ManagerRef | None = None
+    own_queue: QueueRef | None = None
+    # (company name, its queue) for the first group of the client that names a queue
+    company_queue: tuple[str, QueueRef] | None = None
+    # (tag name, its queue)
+    tag_queue: tuple[str, QueueRef] | None = None
+
+
+@dataclass(frozen=True)
+class RoutingPolicy:
+    default_queue: QueueRef
+    manager_ring_seconds: int = 20
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str  # "manager" | "queue"
+    reason: str
+    manager: ManagerRef | None = None
+    queue: QueueRef | None = None
+    ring_seconds: int | None = None
+
+    def describe(self) -> str:
+        if self.kind == "manager":
+            return f"manager {self.manager.name}"
+        return f"queue {self.queue.name}"
+
+
+def decide(facts: CallerFacts | None, policy: RoutingPolicy, *, unknown_reason: str = "unknown caller") -> list[Target]:
+    default = policy.default_queue
+    if facts is None:
+        return [Target("queue", unknown_reason, queue=default)]
+
+    chain: list[Target] = []
+    named = _named_queue(facts)
+    fallback_reason = "fallback"
+    if named is not None:
+        queue, reason = named
+        chain.append(Target("queue", reason, queue=queue))
+    elif facts.manager is None:
+        fallback_reason = f"{facts.display_name} has no responsible manager"
+    elif not facts.manager.active:
+        fallback_reason = f"responsible manager {facts.manager.name} is blocked or deleted"
+    elif not facts.manager.extension:
+        fallback_reason = f"responsible manager {facts.manager.name} has no extension"
+    else:
+        chain.append(Target("manager", f"responsible manager of {facts.display_name}", manager=facts.manager,
+                            ring_seconds=policy.manager_ring_seconds))
+    if not chain or chain[-1].kind != "queue" or chain[-1].queue.id != default.id:
+        chain.append(Target("queue", fallback_reason, queue=default))
+    return chain
+
+
+def _named_queue(facts: CallerFacts) -> tuple[QueueRef, str] | None:
+    """The client's own queue wins over its group's, which wins over a tag's."""
+    if facts.own_queue is not None:
+        return facts.own_queue, f"{facts.display_name} is routed to queue {facts.own_queue.name}"
+    if facts.company_queue is not None:
+        company, queue = facts.company_queue
+        return queue, f"{company} routes its clients to queue {queue.name}"
+    if facts.tag_queue is not None:
+        tag, queue = facts.tag_queue
+        return queue, f"tag {tag} routes to queue {queue.name}"
+    return None

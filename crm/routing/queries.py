@@ -1,0 +1,66 @@
+"""SQL the call path runs: who is calling, and the routing policy."""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+
+from crm.routing.decide import CallerFacts, ManagerRef, QueueRef, RoutingPolicy
+
+DEFAULT_MANAGER_RING_SECONDS = 20
+
+_LOOKUP = """
+    SELECT c.id, c.display_name,
+           u.id AS user_id, u.full_name, u.extension, (NOT u.is_blocked AND u.deleted_at IS NULL) AS user_active,
+           q.id AS queue_id, q.name AS queue_name,
+           cq.company, cq.id AS company_queue_id, cq.name AS company_queue_name,
+           tq.tag, tq.id AS tag_queue_id, tq.name AS tag_queue_name
+    FROM contacts k
+    JOIN counterparties c ON c.id = k.counterparty_id AND c.deleted_at IS NULL
+    LEFT JOIN users u ON u.id = c.responsible_user_id
+    LEFT JOIN queues q ON q.id = c.queue_id AND q.deleted_at IS NULL
+    LEFT JOIN LATERAL (
+        SELECT co.display_name AS company, q2.id, q2.name FROM company_members m
+        JOIN counterparties co ON co.id = m.company_id AND co.deleted_at IS NULL
+        JOIN queues q2 ON q2.id = co.queue_id AND q2.deleted_at IS NULL
+        WHERE m.client_id = c.id ORDER BY co.id LIMIT 1) cq ON true
+    LEFT JOIN LATERAL (
+        SELECT t.name AS tag, q3.id, q3.name FROM counterparty_tags ct
+        JOIN tags t ON t.id = ct.tag_id
+        JOIN queues q3 ON q3.id = t.queue_id AND q3.deleted_at IS NULL
+        WHERE ct.counterparty_id = c.id ORDER BY t.id LIMIT 1) tq ON true
+    WHERE k.normalized = $1 AND k.deleted_at IS NULL AND k.kind IN ('phone', 'fax')
+"""
+
+
+async def lookup_caller(conn: asyncpg.Connection, normalized: str) -> CallerFacts | None:
+    row = await conn.fetchrow(_LOOKUP, normalized)
+    if row is None:
+        return None
+    manager = None
+    if row["user_id"] is not None:
+        manager = ManagerRef(row["user_id"], row["full_name"], row["extension"], row["user_active"])
+    return CallerFacts(
+        counterparty_id=row["id"], display_name=row["display_name"], manager=manager,
+        own_queue=QueueRef(row["queue_id"], row["queue_name"]) if row["queue_id"] else None,
+        company_queue=(row["company"], QueueRef(row["company_queue_id"], row["company_queue_name"]))
+        if row["company_queue_id"] else None,
+        tag_queue=(row["tag"], QueueRef(row["tag_queue_id"], row["tag_queue_name"])) if row["tag_queue_id"] else None,
+    )
+
+
+async def load_policy(conn: asyncpg.Connection) -> RoutingPolicy:
+    queue = await conn.fetchrow("SELECT id, name FROM queues WHERE is_default AND deleted_at IS NULL")
+    ring = await conn.fetchval("SELECT value FROM app_settings WHERE key = 'routing.manager_ring_seconds'")
+    return RoutingPolicy(
+        default_queue=QueueRef(queue["id"], queue["name"]) if queue else QueueRef(None, "Default"),
+        manager_ring_seconds=int(json.loads(ring)) if ring else DEFAULT_MANAGER_RING_SECONDS,
+    )
+
+
+async def set_manager_ring_seconds(conn: asyncpg.Connection, seconds: int, user_id: int | None) -> None:
+    await conn.execute(
+        """INSERT INTO app_settings (key, value, updated_by) VALUES ('routing.manager_ring_seconds', $1::jsonb, $2)
+           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(), updated_by = $2""",
+        json.dumps(seconds), user_id)

@@ -1,0 +1,94 @@
+"""Inbound routing for real: sipp callers and sipp phones through the sandbox Asterisk."""
+
+import json
+
+import pytest
+
+from crm.calls.route import route_text
+from crm.counterparties import service
+from crm.counterparties.model import ContactInput, CounterpartyInput
+from crm.routing.queries import set_manager_ring_seconds
+from tests.helpers import make_user
+from tests.telephony import SippPhone, sipp_call, wait_for
+
+CLIENT_PHONE = "+7 495 123-45-67"
+CALLED = "74957654321"
+
+
+@pytest.fixture
+async def crm(db):
+    """Ivanova (ext 102) manages client Sokolov Ivan; Petrov (ext 103) answers the default queue."""
+    ivanova = await make_user(db, "ivanova", "manager", full_name="Irina Ivanova", extension="102")
+    petrov = await make_user(db, "petrov", "operator", full_name="Pavel Petrov", extension="103")
+    async with db.acquire() as conn:
+        queue = await conn.fetchval("UPDATE queues SET ring_seconds = 5, max_wait_seconds = 20, strategy = 'ringall' "
+                                    "WHERE is_default RETURNING id")
+        await conn.execute("INSERT INTO queue_members (queue_id, user_id) VALUES ($1, $2)", queue, petrov["id"])
+        await set_manager_ring_seconds(conn, 3, None)
+        client = await service.create(conn, ivanova, CounterpartyInput(
+            kind="client", last_name="Sokolov", first_name="Ivan", responsible_user_id=ivanova["id"],
+            contacts=(ContactInput("phone", CLIENT_PHONE),)), "RU")
+    return {"ivanova": ivanova, "petrov": petrov, "client": client, "queue": queue}
+
+
+async def _finished_call(pool, caller):
+    async with pool.acquire() as conn:
+        return await conn.fetchrow("SELECT * FROM calls WHERE caller_number = $1 AND ended_at IS NOT NULL", caller)
+
+
+async def test_known_client_reaches_its_manager_with_its_name_on_the_phone(crm, db, start_stasis_app, tmp_path):
+    app = await start_stasis_app()
+    async with SippPhone("102", "phone_answer.xml", tmp_path) as ivanova_phone:
+        result = await sipp_call(caller="84951234567", called=CALLED, talk_ms=3000)
+        assert result.returncode == 0, result.output + app.log_text()
+        assert ivanova_phone.invites() and ivanova_phone.invites()[0].startswith('"Sokolov Ivan" <sip:84951234567@')
+    row = await wait_for(lambda: _finished_call(db, "84951234567"))
+    assert row is not None, app.log_text()
+    assert row["status"] == "answered"
+    assert row["operator_user_id"] == crm["ivanova"]["id"]
+    assert row["counterparty_id"] == crm["client"]
+    assert 0 <= row["wait_seconds"] < 2
+    assert 2.5 <= row["talk_seconds"] <= 4.5
+    assert route_text(row["route"]) == "manager Irina Ivanova answered"
+
+
+async def test_busy_manager_falls_back_to_the_default_queue(crm, db, start_stasis_app, tmp_path):
+    app = await start_stasis_app()
+    async with SippPhone("102", "phone_busy.xml", tmp_path) as busy, \
+            SippPhone("103", "phone_answer.xml", tmp_path) as petrov_phone:
+        result = await sipp_call(caller="84951234567", called=CALLED, talk_ms=2000)
+        assert result.returncode == 0, result.output + app.log_text()
+        assert len(busy.invites()) == 1
+        assert petrov_phone.invites()[0].startswith('"Sokolov Ivan"')
+    row = await wait_for(lambda: _finished_call(db, "84951234567"))
+    assert row["status"] == "answered" and row["operator_user_id"] == crm["petrov"]["id"]
+    assert row["queue_id"] == crm["queue"]
+    text = route_text(row["route"])
+    assert text.startswith("manager Irina Ivanova was busy → queue Default: answered by Pavel Petrov"), text
+
+
+async def test_manager_who_does_not_answer_in_time_falls_back_to_the_queue(crm, db, start_stasis_app, tmp_path):
+    app = await start_stasis_app()
+    async with SippPhone("102", "phone_noanswer.xml", tmp_path) as silent, \
+            SippPhone("103", "phone_answer.xml", tmp_path) as petrov_phone:
+        result = await sipp_call(caller="84951234567", called=CALLED, talk_ms=2000)
+        assert result.returncode == 0, result.output + app.log_text()
+        assert len(silent.invites()) == 1 and len(petrov_phone.invites()) == 1
+    row = await wait_for(lambda: _finished_call(db, "84951234567"))
+    assert row["operator_user_id"] == crm["petrov"]["id"]
+    text = route_text(row["route"])
+    assert text.startswith("manager Irina Ivanova did not answer in 3 s → queue Default: answered by Pavel Petrov"), text
+    # About 3 s of ringing the manager before the queue took the call.
+    assert 2.5 <= row["wait_seconds"] <= 6
+
+
+async def test_unknown_number_reaches_the_default_queue_without_a_counterparty(crm, db, start_stasis_app, tmp_path):
+    app = await start_stasis_app()
+    async with SippPhone("103", "phone_answer.xml", tmp_path) as petrov_phone:
+        result = await sipp_call(caller="89031112233", called=CALLED, talk_ms=1500)
+        assert result.returncode == 0, result.output + app.log_text()
+        assert "89031112233" in petrov_phone.invites()[0]
+    row = await wait_for(lambda: _finished_call(db, "89031112233"))
+    assert row["counterparty_id"] is None
+    assert row["status"] == "answered" and row["operator_user_id"] == crm["petrov"]["id"]
+    assert json.loads(row["route"])[0]["reason"] == "unknown caller"
