@@ -24,9 +24,13 @@ log = logging.getLogger(__name__)
 
 
 async def mirror_default_queue(ari: AriClient, queue: QueueSettings) -> None:
-    """The dialplan rings these phones when the app is not running (dialplan/pbxcrm.conf)."""
-    await ari.set_global("DB(pbxcrm/default_dial)", "&".join(f"PJSIP/{m.extension}" for m in queue.members))
-    await ari.set_global("DB(pbxcrm/default_ring)", str(queue.ring_seconds))
+    """The dialplan rings these phones when the app is not running (dialplan/pbxcrm.conf).
+
+    Globals, not AstDB: ARI sets globals but cannot write DB(). They are lost
+    when Asterisk restarts, so every reconnect mirrors them again.
+    """
+    await ari.set_global("PBXCRM_DEFAULT_DIAL", "&".join(f"PJSIP/{m.extension}" for m in queue.members))
+    await ari.set_global("PBXCRM_DEFAULT_RING", str(queue.ring_seconds))
     log.info("default queue %s mirrored to the dialplan: %s", queue.name,
              ", ".join(m.extension for m in queue.members) or "no members")
 
@@ -67,6 +71,7 @@ async def _consume(ari: AriClient, dispatcher: ChannelEventDispatcher, crm: CrmV
         if event.get("type") == CONNECTED:
             connected_at = dt.datetime.now(dt.timezone.utc)
             log.info("registered as Stasis app %r; taking up waiting channels", ari.app)
+            crm.forget_mirrored()  # Asterisk may have restarted and lost the globals
             await crm.refresh()
             asyncio.create_task(resync(connected_at), name="resync")
             continue

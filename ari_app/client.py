@@ -147,7 +147,7 @@ class AriClient:
         return await self.request("GET", f"/endpoints/{technology}/{resource}")
 
     async def set_global(self, variable: str, value: str) -> None:
-        """Set a global variable, or write a dialplan function such as DB(family/key)."""
+        """Set a dialplan global variable (ARI does not evaluate functions such as DB() here)."""
         await self.request("POST", "/asterisk/variable", params={"variable": variable, "value": value})
 
     async def subscribe(self, event_source: str) -> dict:

@@ -40,6 +40,10 @@ class CrmView:
     def on_default_queue(self, listener: DefaultQueueListener) -> None:
         self._listeners.append(listener)
 
+    def forget_mirrored(self) -> None:
+        """Tell the listeners about the default queue again at the next refresh."""
+        self._last_default = None
+
     def policy(self) -> RoutingPolicy:
         return self._policy
 

@@ -40,8 +40,14 @@ async def test_a_real_sip_call_writes_a_call_row(stasis_app, db):
 
 async def test_calls_from_different_numbers_get_their_own_rows(stasis_app, db):
     for caller in ("+74991112233", "89161234567"):
-        assert (await sipp_call(caller=caller, called="74957654321", talk_ms=300)).returncode == 0
-    await wait_for(lambda: _ended_call(db, "89161234567"))
-    async with db.acquire() as conn:
-        rows = await conn.fetch("SELECT caller_normalized FROM calls ORDER BY id")
-    assert [r["caller_normalized"] for r in rows] == ["+74991112233", "+79161234567"]
+        result = await sipp_call(caller=caller, called="74957654321", talk_ms=300)
+        assert result.returncode == 0, result.output + stasis_app.log_text()
+
+    async def both_ended():
+        async with db.acquire() as conn:
+            rows = await conn.fetch("SELECT caller_normalized FROM calls WHERE ended_at IS NOT NULL ORDER BY id")
+        return rows if len(rows) >= 2 else None
+
+    rows = await wait_for(both_ended)
+    assert rows is not None, stasis_app.log_text()
+    assert [r["caller_normalized"] for r in rows] == ["+74991112233", "+79161234567"], stasis_app.log_text()

@@ -1,6 +1,8 @@
 """Inbound routing for real: sipp callers and sipp phones through the sandbox Asterisk."""
 
+import asyncio
 import json
+import urllib.parse
 
 import pytest
 
@@ -9,7 +11,8 @@ from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.routing.queries import set_manager_ring_seconds
 from tests.helpers import make_user
-from tests.telephony import SippPhone, sipp_call, wait_for
+from tests.tcp_proxy import TcpProxy
+from tests.telephony import SippPhone, ari_get, first_invite_time, sipp_call, wait_for
 
 CLIENT_PHONE = "+7 495 123-45-67"
 CALLED = "74957654321"
@@ -92,3 +95,69 @@ async def test_unknown_number_reaches_the_default_queue_without_a_counterparty(c
     assert row["counterparty_id"] is None
     assert row["status"] == "answered" and row["operator_user_id"] == crm["petrov"]["id"]
     assert json.loads(row["route"])[0]["reason"] == "unknown caller"
+
+
+async def test_with_the_database_unreachable_the_call_goes_to_the_default_queue_and_is_logged_later(
+        crm, db, database_url, start_stasis_app, tmp_path):
+    target = urllib.parse.urlsplit(database_url)
+    proxy = await TcpProxy(target.hostname, target.port).start()
+    try:
+        proxied = urllib.parse.urlunsplit(target._replace(netloc=f"{target.username}@127.0.0.1:{proxy.port}"))
+        app = await start_stasis_app(proxied)
+        await asyncio.sleep(0.5)  # routing data read while the database was there
+        proxy.blackhole()
+        caller_trace = tmp_path / "caller-messages.log"
+        async with SippPhone("103", "phone_answer.xml", tmp_path) as petrov_phone:
+            result = await sipp_call(caller="84951234567", called=CALLED, talk_ms=1500, message_file=caller_trace)
+            assert result.returncode == 0, result.output + app.log_text()
+            assert len(petrov_phone.invites()) == 1
+            delay = first_invite_time(petrov_phone.messages) - first_invite_time(caller_trace)
+        assert delay < 1.0, f"the default queue's phone rang {delay:.2f} s after the caller's INVITE"
+        async with db.acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM calls") == 0  # nothing could be written yet
+        proxy.restore()
+        row = await wait_for(lambda: _finished_call(db, "84951234567"), timeout=30)
+        assert row is not None, app.log_text()
+    finally:
+        await proxy.close()
+    # Written once the database was back, with the client found by number at that time.
+    assert row["counterparty_id"] == crm["client"]
+    assert row["status"] == "answered" and row["operator_user_id"] == crm["petrov"]["id"]
+    route = json.loads(row["route"])
+    assert route[0]["reason"] == "CRM lookup took longer than 300 ms"
+    assert route[0]["at"] < 1.0
+
+
+async def test_with_the_app_dead_the_dialplan_reaches_the_default_queue_and_a_restart_leaves_nothing_stuck(
+        crm, db, start_stasis_app, tmp_path):
+    app = await start_stasis_app()
+    mirrored = await wait_for(lambda: _global("PBXCRM_DEFAULT_DIAL"))
+    assert mirrored == "PJSIP/103"
+    async with SippPhone("102", "phone_noanswer.xml", tmp_path) as silent, \
+            SippPhone("103", "phone_answer.xml", tmp_path) as petrov_phone:
+        # A call is ringing its manager when the app dies.
+        first = asyncio.create_task(sipp_call(caller="84951234567", called=CALLED, talk_ms=2000, timeout=45))
+        assert await silent.wait_for_invite()
+        app.kill()
+        # With the app dead, a new call still reaches the default queue, through the dialplan.
+        second = await sipp_call(caller="89261234567", called=CALLED, talk_ms=1000)
+        assert second.returncode == 0, second.output
+        assert any("89261234567" in f for f in petrov_phone.invites())
+        # Back again, the app takes up the call it left in Stasis.
+        app = await start_stasis_app()
+        result = await first
+        assert result.returncode == 0, result.output + app.log_text()
+    assert await wait_for(_nothing_in_stasis, timeout=10), await ari_get("/channels")
+    row = await wait_for(lambda: _finished_call(db, "84951234567"))
+    assert row["status"] == "answered" and row["operator_user_id"] == crm["petrov"]["id"]
+    assert "took the call up again after a restart" in route_text(row["route"])
+
+
+async def _global(name: str):
+    status, body = await ari_get(f"/asterisk/variable?variable={name}")
+    return body.get("value") if status == 200 and body else None
+
+
+async def _nothing_in_stasis() -> bool:
+    status, channels = await ari_get("/channels")
+    return status == 200 and not any((c.get("dialplan") or {}).get("app_name") == "Stasis" for c in channels)
