@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -31,6 +32,8 @@ class ChannelEntered:
     line: str
     started_at: dt.datetime
     args: tuple[str, ...]
+    # When Asterisk put the channel in our app (the StasisStart's timestamp).
+    entered_at: dt.datetime | None = None
 
     @property
     def purpose(self) -> str:
@@ -38,7 +41,8 @@ class ChannelEntered:
 
     @classmethod
     def from_event(cls, event: dict) -> "ChannelEntered":
-        return cls.from_channel(event["channel"], tuple(event.get("args") or ()))
+        call = cls.from_channel(event["channel"], tuple(event.get("args") or ()))
+        return dataclasses.replace(call, entered_at=parse_ari_time(event.get("timestamp")))
 
     @classmethod
     def from_channel(cls, channel: dict, args: tuple[str, ...]) -> "ChannelEntered":

@@ -89,6 +89,7 @@ class CallSession:
         self.legs: dict[str, Leg] = {}
         self.started = time.monotonic()
         self._answered = self._ringback = self._music = False
+        self._dialed = False
 
     # ---- events, from the ARI handlers ----
 
@@ -169,6 +170,7 @@ class CallSession:
             return None
         self.state = CallState.RINGING
         await self._start_ringback()
+        self._note_first_dial()
         result = await self.d.ringer.ring(
             caller_channel=self.call.channel_id, caller_id=self._caller_id,
             phones=[Phone(manager.user_id, manager.name, manager.extension)], ring_seconds=target.ring_seconds,
@@ -198,6 +200,7 @@ class CallSession:
                 continue
             if queue.strategy == "roundrobin":
                 phones = [self._next_in_turn(queue, phones)]
+            self._note_first_dial()
             result = await self.d.ringer.ring(
                 caller_channel=self.call.channel_id, caller_id=self._caller_id, phones=phones,
                 ring_seconds=max(2, min(queue.ring_seconds, int(remaining))), caller_gone=self.caller_gone,
@@ -306,6 +309,14 @@ class CallSession:
             return False
 
     # ---- bookkeeping ----
+
+    def _note_first_dial(self) -> None:
+        """How long the CRM held the call before its first phone rang: the number to keep small."""
+        if self._dialed or self.call.entered_at is None:
+            return
+        self._dialed = True
+        ms = (_now() - self.call.entered_at).total_seconds() * 1000
+        log.info("channel %s: first dial %.1f ms after StasisStart", self.call.channel_id, ms)
 
     def _register_leg(self, leg: Leg) -> None:
         self.legs[leg.channel_id] = leg

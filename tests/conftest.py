@@ -17,7 +17,7 @@ from crm.migrate import migrate
 from crm.settings import Settings
 
 # Tables whose rows tests create; emptied before each test that asks for `db`.
-_DATA_TABLES = ("audit_log", "task_tags", "counterparty_tags", "tags", "task_participants", "tasks",
+_DATA_TABLES = ("audit_log", "collapsed_cards", "queue_members", "task_tags", "counterparty_tags", "tags", "task_participants", "tasks",
                 "recordings", "calls", "contacts", "addresses", "company_members", "counterparties",
                 "web_sessions", "app_settings", "users")
 
@@ -63,6 +63,10 @@ async def db(pool):
     """The test database, emptied of earlier tests' rows."""
     async with pool.acquire() as conn:
         await conn.execute(f"TRUNCATE {', '.join(_DATA_TABLES)} RESTART IDENTITY CASCADE")
+        # Queues stay (the default one is part of the schema), as they were after migrating.
+        await conn.execute("""DELETE FROM queues WHERE NOT is_default;
+                              UPDATE queues SET strategy = 'ringall', ring_seconds = 15, max_wait_seconds = 120,
+                                                moh_class = 'default', deleted_at = NULL WHERE is_default""")
     return pool
 
 

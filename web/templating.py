@@ -9,9 +9,11 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from crm import appsettings
+from crm.calls.route import route_text
 from crm.counterparties import tray
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+templates.env.filters["route_text"] = route_text
 
 
 async def render(request: Request, name: str, context: dict | None = None, status_code: int = 200):

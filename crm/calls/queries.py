@@ -82,3 +82,15 @@ async def count_calls(conn: asyncpg.Connection) -> int:
 
 async def call_by_channel(conn: asyncpg.Connection, channel_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM calls WHERE channel_id = $1", channel_id)
+
+
+async def calls_of_counterparty(conn: asyncpg.Connection, counterparty_id: int, limit: int = 20) -> list[asyncpg.Record]:
+    """Calls of a client, or of a company and its clients."""
+    return await conn.fetch(
+        """SELECT c.id, c.direction, c.caller_number, c.started_at, c.status, c.wait_seconds, c.talk_seconds,
+                  c.route, u.full_name AS operator_name
+           FROM calls c LEFT JOIN users u ON u.id = c.operator_user_id
+           WHERE c.counterparty_id = $1
+              OR c.counterparty_id IN (SELECT client_id FROM company_members WHERE company_id = $1)
+           ORDER BY c.started_at DESC LIMIT $2""",
+        counterparty_id, limit)

@@ -31,6 +31,8 @@ class CounterpartyInput:
     company_name: str = ""
     status: str = "active"
     responsible_user_id: int | None = None
+    # Callers go to this queue instead of the responsible manager (H4).
+    queue_id: int | None = None
     remark: str = ""
     comment: str = ""
     contacts: tuple[ContactInput, ...] = field(default_factory=tuple)
@@ -65,6 +67,7 @@ class CounterpartyInput:
             raise ValidationError(errors)
         return CounterpartyInput(
             kind=self.kind, **names, status=self.status, responsible_user_id=self.responsible_user_id,
+            queue_id=self.queue_id,
             remark=remark, comment=self.comment.strip(), contacts=self.contacts,
             addresses=tuple(a.strip() for a in self.addresses if a.strip()),
             company_ids=tuple(dict.fromkeys(self.company_ids)),

@@ -14,7 +14,7 @@ from crm.users import queries as users_q
 
 KIND_NAMES = {"client": "client", "company": "company"}
 _AUDITED = ("last_name", "first_name", "patronymic", "company_name", "status", "responsible_user_id",
-            "remark", "comment")
+            "remark", "comment", "queue_id")
 
 
 class DuplicateContact(Conflict):
@@ -55,6 +55,12 @@ async def _check_responsible(conn: asyncpg.Connection, user_id: int | None) -> N
         raise ValidationError({"responsible_user_id": "no such active user"})
 
 
+async def _check_queue(conn: asyncpg.Connection, queue_id: int | None) -> None:
+    if queue_id is not None and not await conn.fetchval(
+            "SELECT true FROM queues WHERE id = $1 AND deleted_at IS NULL", queue_id):
+        raise ValidationError({"queue_id": "no such queue"})
+
+
 async def _load(conn: asyncpg.Connection, counterparty_id: int, *, for_update: bool = False) -> asyncpg.Record:
     row = await q.get_counterparty(conn, counterparty_id, for_update=for_update)
     if row is None:
@@ -68,6 +74,7 @@ async def create(conn: asyncpg.Connection, user, inp: CounterpartyInput, region:
     inp = inp.cleaned()
     contacts = inp.normalized_contacts(region)
     await _check_responsible(conn, inp.responsible_user_id)
+    await _check_queue(conn, inp.queue_id)
     if inp.company_ids and await q.live_companies(conn, list(inp.company_ids)) != set(inp.company_ids):
         raise ValidationError({"company_ids": "no such company"})
     await _check_free(conn, contacts)
@@ -94,6 +101,7 @@ async def update(conn: asyncpg.Connection, user, counterparty_id: int, inp: Coun
         if not perm.can_assign_responsible(user, inp.responsible_user_id, current["responsible_user_id"]):
             raise Forbidden("your role cannot give this counterparty to another manager")
         await _check_responsible(conn, inp.responsible_user_id)
+        await _check_queue(conn, inp.queue_id)
         await q.update_counterparty(conn, counterparty_id, inp)
         changes = {k: [current[k], getattr(inp, k)] for k in _AUDITED if current[k] != getattr(inp, k)}
         if changes:

@@ -37,13 +37,17 @@ def _input(body: dict, kind: str) -> CounterpartyInput:
     fields = {k: str(body.get(k, "") or "") for k in _FIELDS}
     fields["status"] = fields["status"] or "active"
     responsible = body.get("responsible_user_id")
+    queue = body.get("queue_id")
+    if queue is not None and not isinstance(queue, int):
+        raise ValidationError({"queue_id": "must be a queue id"})
     companies = body.get("company_ids") or []
     if responsible is not None and not isinstance(responsible, int):
         raise ValidationError({"responsible_user_id": "must be a user id"})
     if not isinstance(companies, list) or not all(isinstance(i, int) for i in companies):
         raise ValidationError({"company_ids": "must be a list of company ids"})
     addresses = body.get("addresses") or []
-    return CounterpartyInput(kind=kind, **fields, responsible_user_id=responsible, contacts=_contacts(body),
+    return CounterpartyInput(kind=kind, **fields, responsible_user_id=responsible, queue_id=queue,
+                             contacts=_contacts(body),
                              addresses=tuple(str(a) for a in addresses), company_ids=tuple(companies))
 
 
@@ -71,7 +75,7 @@ async def update(request: Request):
     body = await _body(request)
     async with request.app.state.pool.acquire() as conn:
         current = await service.card(conn, request.scope["user"], counterparty_id)
-        merged = {k: current[k] for k in (*_FIELDS, "responsible_user_id")}
+        merged = {k: current[k] for k in (*_FIELDS, "responsible_user_id", "queue_id")}
         merged.update({k: v for k, v in body.items() if k in merged})
         await service.update(conn, request.scope["user"], counterparty_id, _input(merged, current["kind"]))
         card = await service.card(conn, request.scope["user"], counterparty_id)

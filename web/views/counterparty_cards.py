@@ -7,10 +7,12 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from crm import audit
+from crm.calls import queries as calls_q
 from crm.counterparties import queries as cq
 from crm.counterparties import service, tray
 from crm.counterparties.contacts import KIND_LABELS, KINDS
 from crm.counterparties.model import STATUSES, ContactInput, CounterpartyInput
+from crm.queues import queries as queues_q
 from crm.errors import DomainError, Forbidden, ValidationError
 from crm.users import queries as users_q
 from web import forms
@@ -32,6 +34,7 @@ def counterparty_input(form, kind: str) -> CounterpartyInput:
         patronymic=forms.text(form, "patronymic"), company_name=forms.text(form, "company_name"),
         status=forms.text(form, "status", "active"),
         responsible_user_id=forms.optional_int(form, "responsible_user_id"),
+        queue_id=forms.optional_int(form, "queue_id"),
         remark=forms.text(form, "remark"), comment=forms.text(form, "comment"), contacts=contacts,
         addresses=(forms.text(form, "address"),) if forms.text(form, "address") else (),
         company_ids=(company_id,) if company_id else (),
@@ -50,12 +53,13 @@ async def _form_page(request: Request, kind: str, values: dict, *, counterparty_
                      error: DomainError | None = None):
     async with request.app.state.pool.acquire() as conn:
         users = await users_q.list_users(conn)
+        queues = await queues_q.list_queues(conn)
         company = None
         if values.get("company_id"):
             company = await cq.get_counterparty(conn, int(values["company_id"]))
     return await render(request, "counterparty_form.html", {
         "kind": kind, "values": values, "counterparty_id": counterparty_id, "users": users,
-        "statuses": STATUSES, "company": company, "error": error,
+        "statuses": STATUSES, "company": company, "error": error, "queues": queues,
         "field_errors": error.errors if isinstance(error, ValidationError) else {},
     }, status_code=error.status if error else 200)
 
@@ -65,8 +69,9 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
     async with request.app.state.pool.acquire() as conn:
         card = await service.card(conn, _user(request), counterparty_id)
         history = await audit.history(conn, "counterparty", counterparty_id, limit=20)
+        calls = await calls_q.calls_of_counterparty(conn, counterparty_id)
     return await render(request, f"{card['kind']}_card.html", {
-        "card": card, "history": history, "contact_kinds": KINDS, "kind_labels": KIND_LABELS, "error": error,
+        "card": card, "history": history, "calls": calls, "contact_kinds": KINDS, "kind_labels": KIND_LABELS, "error": error,
     }, status_code=status_code or (error.status if error else 200))
 
 
@@ -100,7 +105,7 @@ async def edit_form(request: Request):
         raise Forbidden("you cannot edit this counterparty")
     values = {k: card[k] if card[k] is not None else "" for k in (
         "last_name", "first_name", "patronymic", "company_name", "status", "responsible_user_id",
-        "remark", "comment")}
+        "queue_id", "remark", "comment")}
     return await _form_page(request, card["kind"], values, counterparty_id=card["id"])
 
 

@@ -1,0 +1,97 @@
+"""Admin pages for call queues and the routing policy."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+from starlette.routing import Route
+
+from crm.errors import DomainError, NotFound, ValidationError
+from crm.queues import queries as queues_q
+from crm.queues.model import STRATEGIES, QueueInput
+from crm.routing import queries as routing_q
+from crm.users import queries as users_q
+from web import forms
+from web.permissions import require_role
+from web.templating import render
+
+
+def _queue_input(form) -> QueueInput:
+    def number(key: str, default: int) -> int:
+        value = forms.optional_int(form, key)
+        return default if value is None else value
+
+    return QueueInput(name=forms.text(form, "name"), strategy=forms.text(form, "strategy", "ringall"),
+                      ring_seconds=number("ring_seconds", 15), max_wait_seconds=number("max_wait_seconds", 120),
+                      moh_class=forms.text(form, "moh_class", "default") or "default",
+                      member_ids=tuple(int(v) for v in form.getlist("member_ids") if str(v).isdigit()))
+
+
+async def _page(request: Request, *, editing: int | None = None, error: DomainError | None = None):
+    async with request.app.state.pool.acquire() as conn:
+        queues = await queues_q.list_queues(conn)
+        users = await users_q.list_users(conn)
+        policy = await routing_q.load_policy(conn)
+        members = await queues_q.member_ids(conn, editing) if editing else []
+    current = next((q for q in queues if q.id == editing), None)
+    if editing and current is None:
+        raise NotFound(f"no queue {editing}")
+    return await render(request, "admin_queues.html", {
+        "queues": queues, "users": users, "strategies": STRATEGIES, "current": current, "members": members,
+        "policy": policy, "error": error}, status_code=error.status if error else 200)
+
+
+@require_role("admin")
+async def queues_page(request: Request):
+    return await _page(request)
+
+
+@require_role("admin")
+async def queue_edit(request: Request):
+    return await _page(request, editing=request.path_params["id"])
+
+
+@require_role("admin")
+async def queue_save(request: Request):
+    queue_id = request.path_params.get("id")
+    form = await request.form()
+    try:
+        async with request.app.state.pool.acquire() as conn:
+            await queues_q.save_queue(conn, request.scope["user"]["id"], queue_id, _queue_input(form))
+    except DomainError as e:
+        return await _page(request, editing=queue_id, error=e)
+    return RedirectResponse("/admin/queues", status_code=303)
+
+
+@require_role("admin")
+async def queue_delete(request: Request):
+    try:
+        async with request.app.state.pool.acquire() as conn:
+            await queues_q.delete_queue(conn, request.scope["user"]["id"], request.path_params["id"])
+    except DomainError as e:
+        return await _page(request, error=e)
+    return RedirectResponse("/admin/queues", status_code=303)
+
+
+@require_role("admin")
+async def routing_save(request: Request):
+    form = await request.form()
+    try:
+        seconds = forms.optional_int(form, "manager_ring_seconds")
+        if seconds is None or not 2 <= seconds <= 120:
+            raise ValidationError({"manager_ring_seconds": "a manager rings 2 to 120 seconds"})
+        async with request.app.state.pool.acquire() as conn:
+            await routing_q.set_manager_ring_seconds(conn, seconds, request.scope["user"]["id"])
+    except DomainError as e:
+        return await _page(request, error=e)
+    return RedirectResponse("/admin/queues", status_code=303)
+
+
+routes = [
+    Route("/admin/queues", queues_page, methods=["GET"]),
+    Route("/admin/queues", queue_save, methods=["POST"]),
+    Route("/admin/queues/{id:int}", queue_edit, methods=["GET"]),
+    Route("/admin/queues/{id:int}", queue_save, methods=["POST"]),
+    Route("/admin/queues/{id:int}/delete", queue_delete, methods=["POST"]),
+    Route("/admin/routing", routing_save, methods=["POST"]),
+]
