@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import socket
 import time
@@ -98,10 +99,12 @@ async def sipp_call(*, caller: str, called: str, caller_name: str = "", talk_ms:
 
 
 async def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1):
-    """Poll an async predicate until it returns something truthy."""
+    """Poll a predicate (plain or async) until it returns something truthy."""
     deadline = time.monotonic() + timeout
     while True:
-        value = await predicate()
+        value = predicate()
+        if inspect.isawaitable(value):
+            value = await value
         if value or time.monotonic() >= deadline:
             return value
         await asyncio.sleep(interval)
@@ -152,11 +155,7 @@ class SippPhone:
         return froms
 
     async def wait_for_invite(self, timeout: float = 10.0) -> list[str]:
-        return await wait_for(lambda: _async_value(self.invites()), timeout)
-
-
-async def _async_value(value):
-    return value
+        return await wait_for(self.invites, timeout)
 
 
 def first_invite_time(message_file: Path) -> float | None:

@@ -11,6 +11,7 @@ from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.routing.queries import set_manager_ring_seconds
 from tests.helpers import make_user
+from tests.processes import REPO
 from tests.tcp_proxy import TcpProxy
 from tests.telephony import SippPhone, ari_get, first_invite_time, sipp_call, wait_for
 
@@ -161,3 +162,78 @@ async def _global(name: str):
 async def _nothing_in_stasis() -> bool:
     status, channels = await ari_get("/channels")
     return status == 200 and not any((c.get("dialplan") or {}).get("app_name") == "Stasis" for c in channels)
+
+
+async def test_a_queue_nobody_answers_in_time_logs_the_call_as_missed(crm, db, start_stasis_app, tmp_path):
+    async with db.acquire() as conn:
+        await conn.execute("UPDATE queues SET max_wait_seconds = 5, ring_seconds = 2 WHERE is_default")
+    app = await start_stasis_app()
+    async with SippPhone("103", "phone_noanswer.xml", tmp_path) as silent:
+        # The caller would wait 20 s; the queue gives up after 5 and says so.
+        result = await sipp_call(caller="89031112233", called=CALLED, talk_ms=20000, scenario="caller_hungup.xml")
+        assert result.returncode == 0, result.output + app.log_text()
+        assert len(silent.invites()) >= 2  # rung again after each 2 s attempt
+    row = await wait_for(lambda: _finished_call(db, "89031112233"))
+    assert row["status"] == "missed" and row["operator_user_id"] is None
+    assert route_text(row["route"]) == "queue Default: nobody answered in 5 s"
+    assert 5 <= (row["ended_at"] - row["started_at"]).total_seconds() < 12
+
+
+async def test_round_robin_queue_takes_members_in_turn(crm, db, start_stasis_app, tmp_path):
+    sidorova = await make_user(db, "sidorova", "operator", full_name="Sveta Sidorova", extension="104")
+    async with db.acquire() as conn:
+        await conn.execute("UPDATE queues SET strategy = 'roundrobin' WHERE is_default")
+        await conn.execute("INSERT INTO queue_members (queue_id, user_id, position) VALUES ($1, $2, 1)",
+                           crm["queue"], sidorova["id"])
+    app = await start_stasis_app()
+    async with SippPhone("103", "phone_answer.xml", tmp_path) as p103, \
+            SippPhone("104", "phone_answer.xml", tmp_path) as p104:
+        for caller in ("89030000001", "89030000002", "89030000003"):
+            result = await sipp_call(caller=caller, called=CALLED, talk_ms=500)
+            assert result.returncode == 0, result.output + app.log_text()
+        # One phone at a time, in turn: 103, 104, 103.
+        assert len(p103.invites()) == 2 and len(p104.invites()) == 1
+    await wait_for(lambda: _finished_call(db, "89030000003"))
+    async with db.acquire() as conn:
+        operators = [r["operator_user_id"] for r in await conn.fetch(
+            "SELECT operator_user_id FROM calls ORDER BY started_at")]
+    assert operators == [crm["petrov"]["id"], sidorova["id"], crm["petrov"]["id"]]
+
+
+async def test_the_call_and_its_route_show_in_the_calls_list_and_on_the_card(crm, db, settings, start_stasis_app,
+                                                                              tmp_path):
+    from starlette.testclient import TestClient
+
+    from tests.helpers import login
+    from web.app import create_app
+
+    await start_stasis_app()
+    async with SippPhone("102", "phone_busy.xml", tmp_path), SippPhone("103", "phone_answer.xml", tmp_path):
+        assert (await sipp_call(caller="84951234567", called=CALLED, talk_ms=500)).returncode == 0
+    await wait_for(lambda: _finished_call(db, "84951234567"))
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        login(client, "ivanova")
+        calls_page = client.get("/calls").text
+        assert "manager Irina Ivanova was busy → queue Default: answered by Pavel Petrov" in calls_page
+        assert f'href="/counterparties/{crm["client"]}"' in calls_page
+        card = client.get(f"/counterparties/{crm['client']}").text
+        assert 'id="card-calls"' in card and "Pavel Petrov" in card and "answered" in card
+
+
+async def test_the_app_reconnects_after_asterisk_restarts_and_routes_the_next_call(crm, db, start_stasis_app,
+                                                                                   tmp_path):
+    app = await start_stasis_app()
+    assert await wait_for(lambda: _global("PBXCRM_DEFAULT_DIAL")) == "PJSIP/103"
+    proc = await asyncio.create_subprocess_exec(str(REPO / "scripts" / "sandbox.sh"), "cli", "core restart now")
+    await proc.wait()
+    # The websocket drops; the app retries with backoff and connects to the new Asterisk.
+    assert await wait_for(lambda: app.log_text().count("ARI events connected") >= 2, timeout=30), \
+        app.log_text()
+    # The new Asterisk has lost its globals: the app mirrored the default queue again.
+    assert await wait_for(lambda: _global("PBXCRM_DEFAULT_DIAL"), timeout=10) == "PJSIP/103"
+    async with SippPhone("102", "phone_answer.xml", tmp_path) as ivanova_phone:
+        result = await sipp_call(caller="84951234567", called=CALLED, talk_ms=500)
+        assert result.returncode == 0, result.output + app.log_text()
+        assert len(ivanova_phone.invites()) == 1
+    row = await wait_for(lambda: _finished_call(db, "84951234567"))
+    assert row["operator_user_id"] == crm["ivanova"]["id"]
