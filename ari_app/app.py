@@ -45,7 +45,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             crm = CrmView(pool, settings.lookup_budget_ms)
             crm.on_default_queue(partial(mirror_default_queue, ari))
             deps = SessionDeps(ari=ari, ringer=Ringer(ari), crm=crm, call_log=CallLogWriter(pool),
-                               registry=CallRegistry(), region=settings.default_region, round_robin={})
+                               registry=CallRegistry(), region=settings.default_region, round_robin={},
+                               timezone=settings.timezone)
             calls = CallService(deps)
             dispatcher = ChannelEventDispatcher({
                 "StasisStart": calls.on_stasis_start,

@@ -13,6 +13,7 @@ from ari_app.client import AriError
 from ari_app.events import ChannelEntered, parse_ari_time
 from ari_app.session import CallSession, CallState, SessionDeps
 from crm.calls import queries as calls_q
+from crm.tasks import callbacks
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ class CallService:
         self.d.call_log.submit(channel_id, partial(
             calls_q.mark_ended, channel_id=channel_id, ended_at=parse_ari_time(event.get("timestamp")),
             hangup_cause=cause), "call end")
+        self.d.call_log.submit(channel_id, partial(
+            callbacks.create_for_missed_call, channel_id=channel_id, timezone=self.d.timezone), "callback task")
 
     async def on_stasis_end(self, event: dict) -> None:
         # Leaving Stasis is the first sign of a hangup; ChannelDestroyed brings the cause.

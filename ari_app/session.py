@@ -50,6 +50,7 @@ class SessionDeps:
     registry: "CallRegistry"
     region: str
     round_robin: dict[int, int]
+    timezone: str = "Europe/Moscow"
 
 
 class CallRegistry:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,8 @@ class Settings:
     recordings_dir: Path = field(default_factory=lambda: Path("var/recordings"))
     session_hours: int = 12
     cookie_secure: bool = False
+    # The call centre's own clock: "today" for callbacks, times shown to users.
+    timezone: str = "Europe/Moscow"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -48,7 +51,13 @@ class Settings:
         region = env.get("PBXCRM_DEFAULT_REGION", "RU").upper()
         if len(region) != 2 or not region.isalpha():
             raise SettingsError(f"PBXCRM_DEFAULT_REGION must be a two-letter region code, got {region!r}")
+        timezone = env.get("PBXCRM_TIMEZONE", cls.timezone)
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(f"PBXCRM_TIMEZONE is not a time zone: {timezone!r}") from None
         return cls(
+            timezone=timezone,
             database_url=url,
             default_region=region,
             ari_url=env.get("PBXCRM_ARI_URL", cls.ari_url).rstrip("/"),

@@ -1,0 +1,28 @@
+"""A missed call from a known client becomes a callback task for its manager (H10).
+
+One task per client per day, however often the client rings: the unique
+index tasks_one_callback_per_day decides, so two app processes cannot double it.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+
+async def create_for_missed_call(conn: asyncpg.Connection, channel_id: str, timezone: str) -> int | None:
+    """The new task's id, or None (answered, unknown caller, no manager, or today's task exists)."""
+    return await conn.fetchval(
+        """INSERT INTO tasks (title, type_id, responsible_user_id, counterparty_id, call_id, deadline_date,
+                              remark, callback_for_date)
+           SELECT 'Call back ' || cp.display_name, t.id, cp.responsible_user_id, cp.id, c.id,
+                  (c.started_at AT TIME ZONE $2)::date,
+                  'Missed call from ' || c.caller_number || ' at ' || to_char(c.started_at AT TIME ZONE $2, 'HH24:MI'),
+                  (c.started_at AT TIME ZONE $2)::date
+           FROM calls c
+           JOIN counterparties cp ON cp.id = c.counterparty_id AND cp.deleted_at IS NULL
+           JOIN users u ON u.id = cp.responsible_user_id AND u.deleted_at IS NULL
+           JOIN task_types t ON lower(t.name) = 'call back'
+           WHERE c.channel_id = $1 AND c.direction = 'incoming' AND c.status = 'missed'
+           ON CONFLICT (counterparty_id, callback_for_date) WHERE callback_for_date IS NOT NULL DO NOTHING
+           RETURNING id""",
+        channel_id, timezone)
