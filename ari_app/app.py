@@ -13,6 +13,7 @@ from ari_app.calls import CallService
 from ari_app.client import CONNECTED, AriClient
 from ari_app.crm_view import CrmView
 from ari_app.dispatcher import ChannelEventDispatcher
+from ari_app.recorder import Recorder
 from ari_app.resync import Resyncer
 from ari_app.ringing import Ringer
 from ari_app.session import CallRegistry, SessionDeps
@@ -44,9 +45,10 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                              settings.ari_app) as ari:
             crm = CrmView(pool, settings.lookup_budget_ms)
             crm.on_default_queue(partial(mirror_default_queue, ari))
-            deps = SessionDeps(ari=ari, ringer=Ringer(ari), crm=crm, call_log=CallLogWriter(pool),
+            call_log = CallLogWriter(pool)
+            deps = SessionDeps(ari=ari, ringer=Ringer(ari), crm=crm, call_log=call_log,
                                registry=CallRegistry(), region=settings.default_region, round_robin={},
-                               timezone=settings.timezone)
+                               recorder=Recorder(ari, call_log, settings.recordings_dir), timezone=settings.timezone)
             calls = CallService(deps)
             dispatcher = ChannelEventDispatcher({
                 "StasisStart": calls.on_stasis_start,
@@ -61,6 +63,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             await asyncio.gather(*tasks, return_exceptions=True)
             await dispatcher.close()
             await calls.close()
+            await deps.recorder.drain(timeout=10)
             await deps.call_log.drain(timeout=5)
     finally:
         await pool.close()

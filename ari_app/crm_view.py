@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 
 from crm.queues import queries as queues_q
+from crm.recordings import queries as rec_q
+from crm.recordings.policy import RecordingPolicy
 from crm.queues.model import QueueSettings
 from crm.routing import queries as routing_q
 from crm.routing.decide import CallerFacts, QueueRef, RoutingPolicy
@@ -27,6 +29,7 @@ class CrmView:
         self._budget = budget_ms / 1000
         self._refresh_seconds = refresh_seconds
         self._policy = RoutingPolicy(default_queue=QueueRef(None, "Default"))
+        self._recording = RecordingPolicy()
         self._queues: dict[int, QueueSettings] = {}
         self._loaded = False
         self._listeners: list[DefaultQueueListener] = []
@@ -46,6 +49,9 @@ class CrmView:
 
     def policy(self) -> RoutingPolicy:
         return self._policy
+
+    def recording_policy(self) -> RecordingPolicy:
+        return self._recording
 
     def queue(self, queue_id: int | None) -> QueueSettings | None:
         if queue_id is None:
@@ -72,11 +78,12 @@ class CrmView:
             async with self._pool.acquire(timeout=2) as conn:
                 policy = await routing_q.load_policy(conn)
                 queues = {q.id: q for q in await queues_q.list_queues(conn)}
+                recording = await rec_q.load_policy(conn)
         except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
             if self._loaded:
                 log.warning("routing data not refreshed (%s); using the last known", type(e).__name__)
             return False
-        self._policy, self._queues, self._loaded = policy, queues, True
+        self._policy, self._queues, self._recording, self._loaded = policy, queues, recording, True
         default = queues.get(policy.default_queue.id)
         if default is not None and default != self._last_default:
             try:

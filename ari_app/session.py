@@ -20,10 +20,12 @@ from ari_app.call_log import CallLogWriter
 from ari_app.client import AriClient, AriError
 from ari_app.crm_view import CrmView
 from ari_app.events import ChannelEntered
+from ari_app.recorder import Recorder
 from ari_app.ringing import Leg, Phone, Ringer
 from crm.calls import queries as calls_q
 from crm.phones import caller_match_key
 from crm.queues.model import QueueSettings
+from crm.recordings.policy import should_record
 from crm.routing.decide import CallerFacts, Target, decide
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ class SessionDeps:
     registry: "CallRegistry"
     region: str
     round_robin: dict[int, int]
+    recorder: "Recorder | None" = None
     timezone: str = "Europe/Moscow"
 
 
@@ -79,6 +82,8 @@ def caller_id_text(name: str, number: str) -> str:
 
 
 class CallSession:
+    direction = "incoming"
+
     def __init__(self, call: ChannelEntered, deps: SessionDeps, *, resumed: bool = False):
         self.call = call
         self.d = deps
@@ -249,7 +254,12 @@ class CallSession:
             calls_q.mark_answered, channel_id=caller, answered_at=_now(), operator_user_id=partner.phone.user_id,
             queue_id=queue_id), "answer")
         log.info("channel %s: %s talking to %s", caller, self.call.caller_number, partner.phone.name)
+        recording = None
+        if self.d.recorder and should_record(self.d.crm.recording_policy(), self.direction, [partner.phone.user_id]):
+            recording = await self.d.recorder.start(bridge_id, caller)
         await _first(self.caller_gone.wait(), self.partner_gone.wait())
+        if recording:
+            self.d.recorder.finish(recording, caller)
         await self.d.ringer.hangup(partner.channel_id if self.caller_gone.is_set() else caller)
         try:
             await self.d.ari.destroy_bridge(bridge_id)

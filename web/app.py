@@ -19,7 +19,7 @@ from web.errors import EXCEPTION_HANDLERS
 from web.sessions import AuthMiddleware
 from web.api import counterparties as api_counterparties
 from web.api import users as api_users
-from web.views import admin, auth, calls, counterparty_cards, counterparty_lists, queues
+from web.views import admin, auth, calls, counterparty_cards, counterparty_lists, queues, recordings
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -55,6 +55,7 @@ def create_app(settings: Settings) -> Starlette:
         *counterparty_cards.routes,
         *admin.routes,
         *queues.routes,
+        *recordings.routes,
         *api_counterparties.routes,
         *api_users.routes,
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),

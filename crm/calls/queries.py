@@ -87,8 +87,10 @@ async def call_by_channel(conn: asyncpg.Connection, channel_id: str) -> asyncpg.
 async def calls_of_counterparty(conn: asyncpg.Connection, counterparty_id: int, limit: int = 20) -> list[asyncpg.Record]:
     """Calls of a client, or of a company and its clients."""
     return await conn.fetch(
-        """SELECT c.id, c.direction, c.caller_number, c.started_at, c.status, c.wait_seconds, c.talk_seconds,
-                  c.route, u.full_name AS operator_name
+        """SELECT c.id, c.direction, c.caller_number, c.called_number, c.started_at, c.status, c.wait_seconds,
+                  c.talk_seconds, c.route, c.operator_user_id, c.caller_user_id, u.full_name AS operator_name,
+                  (SELECT r.id FROM recordings r WHERE r.call_id = c.id AND r.path IS NOT NULL
+                   ORDER BY r.id DESC LIMIT 1) AS recording_id
            FROM calls c LEFT JOIN users u ON u.id = c.operator_user_id
            WHERE c.counterparty_id = $1
               OR c.counterparty_id IN (SELECT client_id FROM company_members WHERE company_id = $1)

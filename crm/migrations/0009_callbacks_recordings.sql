@@ -5,3 +5,5 @@ CREATE UNIQUE INDEX tasks_one_callback_per_day ON tasks (counterparty_id, callba
 ALTER TABLE recordings ADD COLUMN asterisk_name text;
 ALTER TABLE recordings ADD COLUMN error text;
 ALTER TABLE recordings ALTER COLUMN path DROP NOT NULL;
+-- The user whose phone placed an outgoing or internal call.
+ALTER TABLE calls ADD COLUMN caller_user_id bigint REFERENCES users (id);

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from crm import audit
 from crm.calls import queries as calls_q
+from crm.recordings.policy import can_listen
 from crm.counterparties import queries as cq
 from crm.counterparties import service, tray
 from crm.counterparties.contacts import KIND_LABELS, KINDS
@@ -71,7 +72,8 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
         history = await audit.history(conn, "counterparty", counterparty_id, limit=20)
         calls = await calls_q.calls_of_counterparty(conn, counterparty_id)
     return await render(request, f"{card['kind']}_card.html", {
-        "card": card, "history": history, "calls": calls, "contact_kinds": KINDS, "kind_labels": KIND_LABELS, "error": error,
+        "card": card, "history": history, "calls": calls,
+        "listen": lambda call: can_listen(_user(request), {**dict(call), "responsible_user_id": card["responsible_user_id"]}), "contact_kinds": KINDS, "kind_labels": KIND_LABELS, "error": error,
     }, status_code=status_code or (error.status if error else 200))
 
 

@@ -1,0 +1,102 @@
+"""Recording conversations: Asterisk records the bridge as WAV; after the call,
+off the call path, the file is fetched, turned into mp3, stored under
+PBXCRM_RECORDINGS_DIR, deleted from Asterisk and linked to the call."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from functools import partial
+from pathlib import Path
+
+from pydub import AudioSegment
+
+from ari_app.call_log import CallLogWriter
+from ari_app.client import AriClient, AriError, AriNotFound
+from crm.recordings import queries as rec_q
+
+log = logging.getLogger(__name__)
+
+
+class Recorder:
+    def __init__(self, ari: AriClient, call_log: CallLogWriter, directory: Path):
+        self._ari = ari
+        self._log = call_log
+        self._dir = directory
+        self._jobs: set[asyncio.Task] = set()
+
+    async def start(self, bridge_id: str, channel_id: str) -> str | None:
+        """Start recording a bridge; the recording's name, or None if Asterisk refused."""
+        name = f"pbxcrm-{channel_id}"
+        try:
+            await self._ari.request("POST", f"/bridges/{bridge_id}/record", params={
+                "name": name, "format": "wav", "ifExists": "overwrite", "beep": "false"})
+        except AriError as e:
+            log.error("channel %s: recording did not start: %s", channel_id, e)
+            return None
+        log.info("channel %s: recording %s", channel_id, name)
+        return name
+
+    def finish(self, name: str, channel_id: str) -> None:
+        """Stop the recording and convert it in the background."""
+        task = asyncio.create_task(self._finish(name, channel_id), name=f"recording {name}")
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
+
+    async def drain(self, timeout: float) -> None:
+        if self._jobs:
+            await asyncio.wait(list(self._jobs), timeout=timeout)
+
+    async def _finish(self, name: str, channel_id: str) -> None:
+        try:
+            await self._ari.request("POST", f"/recordings/live/{name}/stop")
+        except AriError:
+            pass  # already stopped when the bridge went away
+        wav = await self._fetch(name, channel_id)
+        if wav is None:
+            return
+        folder = self._dir / dt.date.today().strftime("%Y/%m/%d")
+        folder.mkdir(parents=True, exist_ok=True)
+        wav_path = folder / f"{channel_id}.wav"
+        wav_path.write_bytes(wav)
+        try:
+            mp3_path, duration = await asyncio.to_thread(_to_mp3, wav_path)
+        except Exception as e:  # pydub/ffmpeg: keep the WAV, say why
+            log.error("channel %s: mp3 conversion failed, keeping %s: %s", channel_id, wav_path, e)
+            self._link(channel_id, wav_path, "wav", None, name, f"conversion failed: {e}")
+        else:
+            wav_path.unlink()
+            self._link(channel_id, mp3_path, "mp3", duration, name, None)
+        try:
+            await self._ari.request("DELETE", f"/recordings/stored/{name}")
+        except AriError as e:
+            log.warning("channel %s: Asterisk's copy %s not deleted: %s", channel_id, name, e)
+
+    async def _fetch(self, name: str, channel_id: str) -> bytes | None:
+        # The stored file appears once Asterisk has closed it.
+        for _ in range(20):
+            try:
+                return await self._ari.request("GET", f"/recordings/stored/{name}/file")
+            except AriNotFound:
+                await asyncio.sleep(0.25)
+            except AriError as e:
+                log.error("channel %s: recording %s not fetched: %s", channel_id, name, e)
+                return None
+        log.error("channel %s: recording %s never appeared in Asterisk", channel_id, name)
+        return None
+
+    def _link(self, channel_id: str, path: Path, fmt: str, duration: float | None, name: str,
+              error: str | None) -> None:
+        size = path.stat().st_size
+        self._log.submit(channel_id, partial(
+            rec_q.insert_recording, channel_id=channel_id, path=str(path.resolve()), fmt=fmt, duration=duration,
+            size=size, asterisk_name=name, error=error), "recording")
+        log.info("channel %s: recording stored %s (%s s, %d bytes)", channel_id, path, duration, size)
+
+
+def _to_mp3(wav_path: Path) -> tuple[Path, float]:
+    audio = AudioSegment.from_wav(wav_path)
+    mp3_path = wav_path.with_suffix(".mp3")
+    audio.export(mp3_path, format="mp3", bitrate="32k")
+    return mp3_path, round(len(audio) / 1000, 2)

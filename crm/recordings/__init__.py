@@ -1,0 +1,1 @@
+"""Call recordings: the policy that decides, the files, who may listen."""

@@ -1,0 +1,39 @@
+"""Which calls are recorded (H7) and who may listen to them (G2): pure functions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+MODES = {
+    "all": "record all calls",
+    "all_but_internal": "record all but internal calls",
+    "all_but_users": "record all but calls with the users chosen below",
+    "none": "record nothing",
+}
+
+
+@dataclass(frozen=True)
+class RecordingPolicy:
+    mode: str = "all"
+    excluded_user_ids: frozenset[int] = field(default_factory=frozenset)
+
+
+def should_record(policy: RecordingPolicy, direction: str, participant_user_ids: Iterable[int | None]) -> bool:
+    if policy.mode == "none":
+        return False
+    if policy.mode == "all_but_internal":
+        return direction != "internal"
+    if policy.mode == "all_but_users":
+        return not any(uid in policy.excluded_user_ids for uid in participant_user_ids if uid is not None)
+    return True
+
+
+def can_listen(user: Mapping, call: Mapping) -> bool:
+    """Supervisors and admins hear everything; a manager their own calls and their clients';
+    an operator their own calls."""
+    if user["role"] in ("admin", "supervisor"):
+        return True
+    if call.get("operator_user_id") == user["id"] or call.get("caller_user_id") == user["id"]:
+        return True
+    return user["role"] == "manager" and call.get("responsible_user_id") == user["id"]

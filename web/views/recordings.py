@@ -1,0 +1,32 @@
+"""Playing recordings in the browser: range requests, so seeking works; listening is checked per call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse
+from starlette.routing import Route
+
+from crm.errors import Forbidden, NotFound
+from crm.recordings import queries as rec_q
+from crm.recordings.policy import can_listen
+
+MEDIA_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav"}
+
+
+async def play(request: Request):
+    async with request.app.state.pool.acquire() as conn:
+        rec = await rec_q.recording_for_playback(conn, request.path_params["id"])
+    if rec is None:
+        raise NotFound("no such recording")
+    if not can_listen(request.scope["user"], rec):
+        raise Forbidden("your role does not allow listening to this call")
+    path = Path(rec["path"])
+    if not path.is_file():
+        raise NotFound("the recording file is missing on the server")
+    return FileResponse(path, media_type=MEDIA_TYPES[rec["format"]], filename=path.name,
+                        content_disposition_type="inline")
+
+
+routes = [Route("/recordings/{id:int}", play, methods=["GET"])]
