@@ -49,7 +49,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             deps = SessionDeps(ari=ari, ringer=Ringer(ari), crm=crm, call_log=call_log,
                                registry=CallRegistry(), region=settings.default_region, round_robin={},
                                recorder=Recorder(ari, call_log, settings.recordings_dir), timezone=settings.timezone)
-            calls = CallService(deps)
+            calls = CallService(deps, trunk=settings.trunk)
             dispatcher = ChannelEventDispatcher({
                 "StasisStart": calls.on_stasis_start,
                 "StasisEnd": calls.on_stasis_end,

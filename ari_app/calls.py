@@ -11,6 +11,7 @@ from functools import partial
 
 from ari_app.client import AriError
 from ari_app.events import ChannelEntered, parse_ari_time
+from ari_app.outbound import OutboundSession
 from ari_app.session import CallSession, CallState, SessionDeps
 from crm.calls import queries as calls_q
 from crm.tasks import callbacks
@@ -19,8 +20,9 @@ log = logging.getLogger(__name__)
 
 
 class CallService:
-    def __init__(self, deps: SessionDeps):
+    def __init__(self, deps: SessionDeps, *, trunk: str = "trunk"):
         self.d = deps
+        self._trunk = trunk
         self._tasks: set[asyncio.Task] = set()
 
     def start_session(self, call: ChannelEntered, *, resumed: bool = False) -> CallSession:
@@ -28,7 +30,10 @@ class CallService:
         if existing is not None:
             # StasisStart and a resync can both bring the same channel: one session only.
             return existing
-        session = CallSession(call, self.d, resumed=resumed)
+        if call.purpose in ("outbound", "internal"):
+            session = OutboundSession(call, self.d, trunk=self._trunk, internal=call.purpose == "internal")
+        else:
+            session = CallSession(call, self.d, resumed=resumed)
         # Register now, so the caller's other events find the session before its task runs.
         self.d.registry.add(call.channel_id, session)
         task = asyncio.create_task(session.run(), name=f"call {call.channel_id}")
@@ -38,8 +43,8 @@ class CallService:
 
     async def on_stasis_start(self, event: dict) -> None:
         call = ChannelEntered.from_event(event)
-        if call.purpose == "inbound":
-            log.info("channel %s: incoming call from %s to %s on %s", call.channel_id, call.caller_number,
+        if call.purpose in ("inbound", "outbound", "internal"):
+            log.info("channel %s: %s call from %s to %s on %s", call.channel_id, call.purpose, call.caller_number,
                      call.called_number, call.line)
             self.start_session(call)
         elif call.purpose == "dialed":

@@ -15,6 +15,7 @@ from crm.recordings import queries as rec_q
 from crm.recordings.policy import RecordingPolicy
 from crm.queues.model import QueueSettings
 from crm.routing import queries as routing_q
+from crm.users import queries as users_q
 from crm.routing.decide import CallerFacts, QueueRef, RoutingPolicy
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,18 @@ class CrmView:
             return None, f"CRM lookup took longer than {int(self._budget * 1000)} ms"
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
             return None, f"CRM database unavailable ({type(e).__name__})"
+
+    async def user_by_extension(self, extension: str):
+        """The active user whose phone this is, or None (unknown, or the CRM did not answer in time)."""
+        try:
+            return await asyncio.wait_for(self._user(extension), self._budget)
+        except (asyncio.TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+            log.warning("user of extension %s not known: %s", extension, type(e).__name__)
+            return None
+
+    async def _user(self, extension: str):
+        async with self._pool.acquire() as conn:
+            return await users_q.active_user_by_extension(conn, extension)
 
     async def _lookup(self, normalized: str) -> CallerFacts | None:
         async with self._pool.acquire() as conn:

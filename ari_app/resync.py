@@ -61,7 +61,7 @@ async def resync(ari: AriClient, service: CallService, watched: set[str],
                 watched.add(bridge["id"])
                 asyncio.create_task(_watch_conversation(ari, bridge, watched))
                 counts["conversations watched"] += 1
-        elif args and args[0] == "inbound":
+        elif args and args[0] in ("inbound", "outbound", "internal"):
             log.info("resync: channel %s from %s still waiting; routing it again", channel["id"],
                      (channel.get("caller") or {}).get("number"))
             service.start_session(ChannelEntered.from_channel(channel, tuple(args)), resumed=True)

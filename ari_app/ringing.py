@@ -21,9 +21,15 @@ _counter = itertools.count(1)
 
 @dataclass(frozen=True)
 class Phone:
-    user_id: int
+    user_id: int | None
     name: str
     extension: str
+    # Where to dial; a user's phone by default, or e.g. PJSIP/74951234567@trunk.
+    dial: str | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return self.dial or f"PJSIP/{self.extension}"
 
 
 @dataclass
@@ -83,7 +89,7 @@ class Ringer:
             leg = Leg(channel_id=f"pbxcrm-{caller_channel}-{next(_counter)}", phone=phone)
             register(leg)
             try:
-                await self._ari.originate(endpoint=f"PJSIP/{phone.extension}", channel_id=leg.channel_id,
+                await self._ari.originate(endpoint=phone.endpoint, channel_id=leg.channel_id,
                                           app_args=f"dialed,{caller_channel}", caller_id=caller_id,
                                           timeout=ring_seconds, originator=caller_channel)
             except AriError as e:

@@ -83,6 +83,7 @@ def caller_id_text(name: str, number: str) -> str:
 
 class CallSession:
     direction = "incoming"
+    caller_user_id: int | None = None
 
     def __init__(self, call: ChannelEntered, deps: SessionDeps, *, resumed: bool = False):
         self.call = call
@@ -234,7 +235,9 @@ class CallSession:
         self.d.round_robin[queue.id] = turn + 1
         return phones[turn % len(phones)]
 
-    async def _talk(self, partner: Leg, queue_id: int | None) -> None:
+    async def _talk(self, partner: Leg, queue_id: int | None, operator_user_id: int | None = None) -> None:
+        """Bridge the caller with the phone that answered until one of them hangs up."""
+        operator_user_id = partner.phone.user_id if operator_user_id is None else operator_user_id
         self.partner = partner
         self.state = CallState.BRIDGED
         caller = self.call.channel_id
@@ -251,11 +254,12 @@ class CallSession:
             await self.d.ringer.hangup(partner.channel_id)
             return
         self.d.call_log.submit(caller, partial(
-            calls_q.mark_answered, channel_id=caller, answered_at=_now(), operator_user_id=partner.phone.user_id,
+            calls_q.mark_answered, channel_id=caller, answered_at=_now(), operator_user_id=operator_user_id,
             queue_id=queue_id), "answer")
         log.info("channel %s: %s talking to %s", caller, self.call.caller_number, partner.phone.name)
         recording = None
-        if self.d.recorder and should_record(self.d.crm.recording_policy(), self.direction, [partner.phone.user_id]):
+        participants = [partner.phone.user_id, self.caller_user_id]
+        if self.d.recorder and should_record(self.d.crm.recording_policy(), self.direction, participants):
             recording = await self.d.recorder.start(bridge_id, caller)
         await _first(self.caller_gone.wait(), self.partner_gone.wait())
         if recording:
@@ -336,11 +340,12 @@ class CallSession:
     def _log_start(self, facts: CallerFacts | None) -> None:
         c = self.call
         self.d.call_log.submit(c.channel_id, partial(
-            calls_q.insert_call, channel_id=c.channel_id, direction="incoming", caller_number=c.caller_number,
+            calls_q.insert_call, channel_id=c.channel_id, direction=self.direction, caller_number=c.caller_number,
             caller_normalized=caller_match_key(c.caller_number, self.d.region), caller_name=c.caller_name,
             called_number=c.called_number, called_normalized=caller_match_key(c.called_number, self.d.region),
             line=c.line, started_at=c.started_at, linked_id=c.linked_id,
-            counterparty_id=facts.counterparty_id if facts else None), "call start")
+            counterparty_id=facts.counterparty_id if facts else None, caller_user_id=self.caller_user_id),
+            "call start")
         if self.resumed:
             self._record_step({"kind": "note", "target": "pbxcrm", "result": "took the call up again after a restart"})
 

@@ -37,6 +37,8 @@ class Settings:
     recordings_dir: Path = field(default_factory=lambda: Path("var/recordings"))
     session_hours: int = 12
     cookie_secure: bool = False
+    # The PJSIP endpoint outbound calls leave through.
+    trunk: str = "trunk"
     # The call centre's own clock: "today" for callbacks, times shown to users.
     timezone: str = "Europe/Moscow"
 
@@ -58,6 +60,7 @@ class Settings:
             raise SettingsError(f"PBXCRM_TIMEZONE is not a time zone: {timezone!r}") from None
         return cls(
             timezone=timezone,
+            trunk=env.get("PBXCRM_TRUNK", cls.trunk),
             database_url=url,
             default_region=region,
             ari_url=env.get("PBXCRM_ARI_URL", cls.ari_url).rstrip("/"),

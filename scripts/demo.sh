@@ -50,7 +50,7 @@ done
 
 echo "demo: placing a sipp call from 8 (495) 123-45-67 to 74957654321"
 (cd /tmp && sipp -sf "$repo/tests/sipp/caller.xml" -key caller 84951234567 -key caller_name "Demo Caller" \
-   -s 74957654321 -i 127.0.0.1 -p 5070 -m 1 -d 3000 -nostdin -timeout 30s 127.0.0.1:5060 >/dev/null 2>&1) \
+   -s 74957654321 -i 127.0.0.1 -p 5099 -m 1 -d 3000 -nostdin -timeout 30s 127.0.0.1:5060 >/dev/null 2>&1) \
   && echo "demo: call placed" || echo "demo: the sipp call failed (see var/log/ari.log)"
 
 cat <<BANNER

@@ -6,6 +6,7 @@ import asyncio
 import inspect
 import os
 import socket
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from tests.processes import PbxcrmProcess
 
 SIPP_DIR = Path(__file__).with_name("sipp")
 ASTERISK_SIP = "127.0.0.1:5060"
+# The sandbox trunk's contact (asterisk-conf/pjsip.conf): where outbound calls arrive.
+TRUNK_PORT = 5070
 
 
 def ari_settings() -> tuple[str, dict[str, str]]:
@@ -92,10 +95,14 @@ async def sipp_call(*, caller: str, called: str, caller_name: str = "", talk_ms:
             "-i", "127.0.0.1", "-p", str(free_udp_port()), "-mp", str(free_udp_port()),
             "-m", "1", "-d", str(talk_ms), "-nostdin", "-timeout", f"{int(timeout)}s",
             "-timeout_error", ASTERISK_SIP]
+    error_file = Path(tempfile.mkstemp(prefix="sipp-errors-", suffix=".log")[1])
+    args[1:1] = ["-trace_err", "-error_file", str(error_file)]
     proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE,
                                                 stderr=asyncio.subprocess.STDOUT, cwd="/tmp")
     out, _ = await asyncio.wait_for(proc.communicate(), timeout + 5)
-    return SippResult(proc.returncode, out.decode(errors="replace")[-3000:])
+    errors = error_file.read_text(errors="replace")[-3000:] if error_file.exists() else ""
+    error_file.unlink(missing_ok=True)
+    return SippResult(proc.returncode, out.decode(errors="replace")[-2000:] + "\nsipp errors:\n" + errors)
 
 
 async def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1):
@@ -111,11 +118,12 @@ async def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1):
 
 
 class SippPhone:
-    """A manager's phone: a sipp UAS on the port the sandbox's pjsip.conf gives the extension."""
+    """A manager's phone: a sipp UAS on the port the sandbox's pjsip.conf gives the extension
+    (or, with port=TRUNK_PORT, the far end of the trunk: the outside world)."""
 
-    def __init__(self, extension: str, scenario: str, log_dir: Path):
+    def __init__(self, extension: str, scenario: str, log_dir: Path, *, port: int | None = None):
         self.extension = extension
-        self.port = 5000 + int(extension)
+        self.port = port or 5000 + int(extension)
         self.scenario = SIPP_DIR / scenario
         self.messages = log_dir / f"phone-{extension}-messages.log"
         self.proc: asyncio.subprocess.Process | None = None

@@ -11,7 +11,8 @@ import asyncpg
 async def insert_call(conn: asyncpg.Connection, *, channel_id: str, direction: str,
                       caller_number: str, caller_normalized: str | None, caller_name: str,
                       called_number: str, called_normalized: str | None, line: str,
-                      started_at: dt.datetime, linked_id: str | None, counterparty_id: int | None = None) -> int:
+                      started_at: dt.datetime, linked_id: str | None, counterparty_id: int | None = None,
+                      caller_user_id: int | None = None) -> int:
     """The id of the call row for this channel; a replayed StasisStart reuses the row.
 
     Without a counterparty (the lookup did not answer in time) the row finds it
@@ -19,15 +20,17 @@ async def insert_call(conn: asyncpg.Connection, *, channel_id: str, direction: s
     """
     return await conn.fetchval(
         """INSERT INTO calls (channel_id, direction, caller_number, caller_normalized, caller_name,
-                              called_number, called_normalized, line, started_at, linked_id, counterparty_id)
+                              called_number, called_normalized, line, started_at, linked_id, counterparty_id,
+                              caller_user_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, (
                SELECT k.counterparty_id FROM contacts k JOIN counterparties c ON c.id = k.counterparty_id
-               WHERE k.normalized = $4 AND k.deleted_at IS NULL AND c.deleted_at IS NULL LIMIT 1)))
+               WHERE k.normalized = CASE WHEN $2 = 'outgoing' THEN $7 ELSE $4 END
+                 AND k.deleted_at IS NULL AND c.deleted_at IS NULL LIMIT 1)), $12)
            ON CONFLICT (channel_id) DO UPDATE SET counterparty_id = coalesce(calls.counterparty_id,
                                                                              EXCLUDED.counterparty_id)
            RETURNING id""",
         channel_id, direction, caller_number, caller_normalized, caller_name,
-        called_number, called_normalized, line, started_at, linked_id, counterparty_id,
+        called_number, called_normalized, line, started_at, linked_id, counterparty_id, caller_user_id,
     )
 
 

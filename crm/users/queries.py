@@ -84,3 +84,9 @@ async def soft_delete_user(conn: asyncpg.Connection, user_id: int) -> None:
     await conn.execute("UPDATE users SET deleted_at = now(), extension = NULL, updated_at = now() WHERE id = $1",
                        user_id)
     await conn.execute("DELETE FROM web_sessions WHERE user_id = $1", user_id)
+
+
+async def active_user_by_extension(conn: asyncpg.Connection, extension: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_USER_COLUMNS} FROM users WHERE extension = $1 AND deleted_at IS NULL AND NOT is_blocked",
+        extension)

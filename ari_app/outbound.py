@@ -1,0 +1,59 @@
+"""Calls placed from a user's phone: to another extension (internal) or out through the trunk.
+
+The app logs them - outgoing calls on the card of the counterparty whose
+number was dialled - records them by policy, dials, and bridges on answer.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ari_app.ringing import Phone
+from ari_app.session import CallSession, CallState, caller_id_text
+from crm.phones import caller_match_key
+
+log = logging.getLogger(__name__)
+
+RING_SECONDS = 60
+
+
+class OutboundSession(CallSession):
+    def __init__(self, call, deps, *, trunk: str, internal: bool):
+        super().__init__(call, deps)
+        self.direction = "internal" if internal else "outgoing"
+        self._trunk = trunk
+
+    async def _route(self) -> None:
+        c = self.call
+        await self._quietly(self.d.ari.subscribe(f"channel:{c.channel_id}"))
+        user = await self.d.crm.user_by_extension(c.caller_number)
+        self.caller_user_id = user["id"] if user else None
+        facts = None
+        if self.direction == "outgoing":
+            facts, _ = await self.d.crm.lookup(caller_match_key(c.called_number, self.d.region))
+            callee = Phone(None, facts.display_name if facts else c.called_number, c.called_number,
+                           dial=f"PJSIP/{c.called_number}@{self._trunk}")
+            target = f"{c.called_number}" + (f" ({facts.display_name})" if facts else "")
+        else:
+            colleague = await self.d.crm.user_by_extension(c.called_number)
+            callee = Phone(colleague["id"] if colleague else None,
+                           colleague["full_name"] if colleague else c.called_number, c.called_number)
+            target = f"extension {c.called_number}" + (f" ({colleague['full_name']})" if colleague else "")
+        self._log_start(facts)
+        name = user["full_name"] if user else c.caller_name
+        self._caller_id = caller_id_text(name, c.caller_number)
+        self.state = CallState.RINGING
+        await self._start_ringback()
+        self._note_first_dial()
+        result = await self.d.ringer.ring(caller_channel=c.channel_id, caller_id=self._caller_id, phones=[callee],
+                                          ring_seconds=RING_SECONDS, caller_gone=self.caller_gone,
+                                          register=self._register_leg)
+        step = {"kind": self.direction, "target": target}
+        if result.winner:
+            self._record_step({**step, "result": "answered"})
+            await self._talk(result.winner, None, operator_user_id=self.caller_user_id)
+            return
+        outcome = "caller hung up while it rang" if self.caller_gone.is_set() else \
+            result.legs[0].outcome(RING_SECONDS)
+        self._record_step({**step, "result": outcome})
+        await self.d.ringer.hangup(c.channel_id)
