@@ -1,1 +1,1 @@
-"""FastAGI lookup server for PBXes that route in their own dialplan (not written yet)."""
+"""FastAGI lookup server for PBXes that route in their own dialplan (`pbxcrm agi`)."""

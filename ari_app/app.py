@@ -11,7 +11,7 @@ from functools import partial
 from ari_app.call_log import CallLogWriter
 from ari_app.calls import CallService
 from ari_app.client import CONNECTED, AriClient
-from ari_app.crm_view import CrmView
+from crm.routing.view import CrmView
 from ari_app.dispatcher import ChannelEventDispatcher
 from ari_app.recorder import Recorder
 from ari_app.resync import Resyncer

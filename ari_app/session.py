@@ -18,7 +18,7 @@ from functools import partial
 
 from ari_app.call_log import CallLogWriter
 from ari_app.client import AriClient, AriError
-from ari_app.crm_view import CrmView
+from crm.routing.view import CrmView
 from ari_app.events import ChannelEntered
 from ari_app.recorder import Recorder
 from ari_app.ringing import Leg, Phone, Ringer

@@ -1,4 +1,4 @@
-"""`pbxcrm COMMAND`: migrate, web, ari, create-user, set-password, demo-data, sandbox."""
+"""`pbxcrm COMMAND`: migrate, web, ari, agi, create-user, set-password, demo-data, sandbox."""
 
 from __future__ import annotations
 
@@ -56,6 +56,28 @@ def cmd_ari(args, settings: Settings) -> int:
     from ari_app.app import run
 
     asyncio.run(run(settings))
+    return 0
+
+
+def cmd_agi(args, settings: Settings) -> int:
+    import signal
+
+    from agi.server import serve
+    from crm.db import create_pool
+    from crm.routing.view import CrmView
+
+    async def run():
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        pool = await create_pool(settings.database_url, min_size=0, max_size=10)
+        try:
+            await serve(CrmView(pool, settings.lookup_budget_ms), settings.default_region, args.host, args.port, stop)
+        finally:
+            await pool.close()
+
+    asyncio.run(run())
     return 0
 
 
@@ -155,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     web.set_defaults(func=cmd_web)
 
     sub.add_parser("ari", help="run the Stasis ARI application").set_defaults(func=cmd_ari)
+
+    agi = sub.add_parser("agi", help="run the FastAGI lookup server")
+    agi.add_argument("--host", default="127.0.0.1")
+    agi.add_argument("--port", type=int, default=4573)
+    agi.set_defaults(func=cmd_agi)
 
     user = sub.add_parser("create-user", help="create a CRM user")
     user.add_argument("--login", required=True)

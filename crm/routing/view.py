@@ -1,4 +1,5 @@
-"""The CRM as the call path sees it: a caller lookup within a time budget, and
+"""The CRM as the call path sees it (the Stasis app and the FastAGI server): a caller
+lookup within a time budget, and
 the routing policy and queues, cached so calls still route while PostgreSQL
 does not answer."""
 
