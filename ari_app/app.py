@@ -9,6 +9,7 @@ import signal
 from functools import partial
 
 from ari_app.call_log import CallLogWriter
+from ari_app.clicktocall import ClickToCall
 from ari_app.calls import CallService
 from ari_app.client import CONNECTED, AriClient
 from crm.routing.view import CrmView
@@ -49,13 +50,15 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             deps = SessionDeps(ari=ari, ringer=Ringer(ari), crm=crm, call_log=call_log,
                                registry=CallRegistry(), region=settings.default_region, round_robin={},
                                recorder=Recorder(ari, call_log, settings.recordings_dir), timezone=settings.timezone)
-            calls = CallService(deps, trunk=settings.trunk)
+            click_to_call = ClickToCall(pool, settings.database_url, ari)
+            calls = CallService(deps, trunk=settings.trunk, click_to_call=click_to_call)
             dispatcher = ChannelEventDispatcher({
                 "StasisStart": calls.on_stasis_start,
                 "StasisEnd": calls.on_stasis_end,
                 "ChannelDestroyed": calls.on_channel_destroyed,
             })
             tasks = [asyncio.create_task(crm.keep_fresh(), name="crm refresh"),
+                     asyncio.create_task(click_to_call.listen(), name="click-to-call"),
                      asyncio.create_task(_consume(ari, dispatcher, crm, Resyncer(ari, calls)), name="ari events")]
             await stop.wait()
             for task in tasks:

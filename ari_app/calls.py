@@ -6,9 +6,11 @@ The handlers stay thin; what a call does lives in ari_app.session.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from functools import partial
 
+from ari_app.clicktocall import CHANNEL_PREFIX, ClickToCall
 from ari_app.client import AriError
 from ari_app.events import ChannelEntered, parse_ari_time
 from ari_app.outbound import OutboundSession
@@ -20,18 +22,20 @@ log = logging.getLogger(__name__)
 
 
 class CallService:
-    def __init__(self, deps: SessionDeps, *, trunk: str = "trunk"):
+    def __init__(self, deps: SessionDeps, *, trunk: str = "trunk", click_to_call: ClickToCall | None = None):
         self.d = deps
         self._trunk = trunk
+        self.click_to_call = click_to_call
         self._tasks: set[asyncio.Task] = set()
 
-    def start_session(self, call: ChannelEntered, *, resumed: bool = False) -> CallSession:
+    def start_session(self, call: ChannelEntered, *, resumed: bool = False, answered: bool = False) -> CallSession:
         existing = self.d.registry.get(call.channel_id)
         if existing is not None:
             # StasisStart and a resync can both bring the same channel: one session only.
             return existing
         if call.purpose in ("outbound", "internal"):
-            session = OutboundSession(call, self.d, trunk=self._trunk, internal=call.purpose == "internal")
+            session = OutboundSession(call, self.d, trunk=self._trunk, internal=call.purpose == "internal",
+                                      answered=answered)
         else:
             session = CallSession(call, self.d, resumed=resumed)
         # Register now, so the caller's other events find the session before its task runs.
@@ -47,6 +51,13 @@ class CallService:
             log.info("channel %s: %s call from %s to %s on %s", call.channel_id, call.purpose, call.caller_number,
                      call.called_number, call.line)
             self.start_session(call)
+        elif call.purpose == "clicktocall":
+            placed = self.click_to_call.answered(call) if self.click_to_call else None
+            if placed is None:
+                log.info("channel %s: click-to-call answered for an unknown request; hanging up", call.channel_id)
+                await self._hangup(call.channel_id)
+            else:
+                self.start_session(dataclasses.replace(placed, args=("outbound", placed.called_number)), answered=True)
         elif call.purpose == "dialed":
             session = self.d.registry.get(call.channel_id)
             if session is None or not session.leg_answered(call.channel_id):
@@ -63,6 +74,8 @@ class CallService:
             session.channel_gone(channel_id, cause)
         if channel_id.startswith("pbxcrm-"):
             return  # a phone we rang: no call row of its own
+        if channel_id.startswith(CHANNEL_PREFIX) and self.click_to_call:
+            await self.click_to_call.channel_gone(channel_id)
         log.info("channel %s: ended, cause %s (%s), number %s", channel_id, cause, event.get("cause_txt"),
                  (channel.get("caller") or {}).get("number"))
         self.d.call_log.submit(channel_id, partial(

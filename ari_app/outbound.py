@@ -18,10 +18,12 @@ RING_SECONDS = 60
 
 
 class OutboundSession(CallSession):
-    def __init__(self, call, deps, *, trunk: str, internal: bool):
+    def __init__(self, call, deps, *, trunk: str, internal: bool, answered: bool = False):
         super().__init__(call, deps)
         self.direction = "internal" if internal else "outgoing"
         self._trunk = trunk
+        # Click-to-call: the user's phone picked up before the number is dialled.
+        self._answered = answered
 
     async def _route(self) -> None:
         c = self.call

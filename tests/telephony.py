@@ -37,6 +37,13 @@ async def ari_get(path: str):
             return r.status, (await r.json() if r.content_type == "application/json" else None)
 
 
+async def ari_delete(path: str) -> int:
+    url, headers = ari_settings()
+    async with aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=3)) as s:
+        async with s.delete(f"{url}/ari{path}") as r:
+            return r.status
+
+
 async def require_sandbox() -> None:
     """Telephony tests need the sandbox; without it they fail, never skip."""
     try:

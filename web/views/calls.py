@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from crm.calls import queries as calls_q
+from crm.clicktocall import queries as c2c_q
+from crm.errors import Forbidden, NotFound, ValidationError
+from crm.users import queries as users_q
 from web.jsonout import jsonable
 from web.paging import Page
 from web.templating import render
@@ -33,7 +38,39 @@ async def calls_api(request: Request):
     })
 
 
+async def click_to_call(request: Request):
+    """POST /api/calls {"number": ..., "user_id": optional}: ring the user's phone, then the number."""
+    try:
+        body = json.loads(await request.body() or b"{}")
+        number = str(body["number"])
+    except (ValueError, KeyError, TypeError):
+        raise ValidationError({"number": "send {\"number\": \"...\"}"}) from None
+    me = request.scope["user"]
+    user_id = body.get("user_id") or me["id"]
+    if user_id != me["id"] and me["role"] not in ("admin", "supervisor"):
+        raise Forbidden("only supervisors and admins place calls for someone else")
+    async with request.app.state.pool.acquire() as conn:
+        user = await users_q.user_by_id(conn, user_id) if isinstance(user_id, int) else None
+        if user is None or user["deleted_at"] is not None or user["is_blocked"]:
+            raise ValidationError({"user_id": "no such active user"})
+        request_id = await c2c_q.request_call(conn, user=user, number=number, requested_by=me["id"],
+                                              region=request.app.state.settings.default_region)
+    return JSONResponse({"id": request_id, "status": "pending"}, status_code=202)
+
+
+async def click_to_call_status(request: Request):
+    async with request.app.state.pool.acquire() as conn:
+        row = await c2c_q.get(conn, request.path_params["id"])
+    me = request.scope["user"]
+    if row is None or (row["requested_by"] != me["id"] and me["role"] not in ("admin", "supervisor")):
+        raise NotFound("no such call request")
+    return JSONResponse({"id": row["id"], "status": row["status"], "error": row["error"],
+                         "number": row["number"], "extension": row["extension"]})
+
+
 routes = [
+    Route("/api/calls", click_to_call, methods=["POST"]),
+    Route("/api/calls/{id:int}", click_to_call_status, methods=["GET"]),
     Route("/calls", calls_list, methods=["GET"]),
     Route("/api/calls", calls_api, methods=["GET"]),
 ]

@@ -1,0 +1,106 @@
+"""Click-to-call, PBX side (H6): requests arrive by LISTEN/NOTIFY from the web;
+the app rings the user's phone, and when the user answers dials the number
+as an outgoing call (logged, on the counterparty's card, recorded by policy)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+
+import asyncpg
+
+from ari_app.client import AriClient, AriError
+from ari_app.events import ChannelEntered
+from crm.clicktocall import queries as c2c_q
+
+log = logging.getLogger(__name__)
+
+USER_RING_SECONDS = 30
+CHANNEL_PREFIX = "c2c-"
+
+
+class ClickToCall:
+    def __init__(self, pool: asyncpg.Pool, database_url: str, ari: AriClient):
+        self._pool = pool
+        self._url = database_url
+        self._ari = ari
+        self._requests: dict[int, asyncpg.Record] = {}
+        self._answered: set[int] = set()
+        self._tasks: set[asyncio.Task] = set()
+
+    async def listen(self) -> None:
+        """Keep a LISTEN connection; take up what was asked while it was away."""
+        while True:
+            try:
+                conn = await asyncpg.connect(self._url, timeout=5)
+            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as e:
+                log.warning("click-to-call: database unavailable (%s); retrying", type(e).__name__)
+                await asyncio.sleep(2)
+                continue
+            try:
+                await conn.add_listener(c2c_q.CHANNEL, self._notified)
+                for request_id in await c2c_q.pending_ids(conn):
+                    self._take(request_id)
+                while not conn.is_closed():
+                    await asyncio.sleep(1)
+                    await conn.execute("SELECT 1")  # notices a dead connection
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+                log.warning("click-to-call: LISTEN connection lost (%s)", type(e).__name__)
+            finally:
+                await conn.close()
+
+    def _notified(self, conn, pid, channel, payload: str) -> None:
+        if payload.isdigit():
+            self._take(int(payload))
+
+    def _take(self, request_id: int) -> None:
+        task = asyncio.create_task(self._ring_user(request_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _ring_user(self, request_id: int) -> None:
+        async with self._pool.acquire() as conn:
+            request = await c2c_q.claim(conn, request_id)
+        if request is None:
+            return  # another app process took it, or it is too old
+        self._requests[request_id] = request
+        channel_id = f"{CHANNEL_PREFIX}{request_id}"
+        log.info("click-to-call %d: ringing extension %s for %s", request_id, request["extension"], request["number"])
+        try:
+            await self._ari.originate(endpoint=f"PJSIP/{request['extension']}", channel_id=channel_id,
+                                      app_args=f"clicktocall,{request_id}", caller_id=request["number"],
+                                      timeout=USER_RING_SECONDS)
+        except AriError as e:
+            await self._finish(request_id, "failed", f"the user's phone could not be rung ({e.status})")
+
+    def answered(self, event_call: ChannelEntered) -> ChannelEntered | None:
+        """The user picked up: the call to place, as if the user's phone had dialled it."""
+        request_id = int(event_call.args[1]) if len(event_call.args) > 1 and event_call.args[1].isdigit() else None
+        request = self._requests.get(request_id)
+        if request is None:
+            return None
+        self._answered.add(request_id)
+        asyncio.create_task(self._status(request_id, "dialing", channel_id=event_call.channel_id))
+        return dataclasses.replace(event_call, caller_number=request["extension"], caller_name="",
+                                   called_number=request["number"])
+
+    async def channel_gone(self, channel_id: str) -> None:
+        request_id = int(channel_id[len(CHANNEL_PREFIX):])
+        if request_id in self._answered:
+            await self._finish(request_id, "done")
+        elif request_id in self._requests:
+            await self._finish(request_id, "failed", "the user did not answer")
+
+    async def _finish(self, request_id: int, status: str, error: str | None = None) -> None:
+        self._requests.pop(request_id, None)
+        self._answered.discard(request_id)
+        await self._status(request_id, status, error=error)
+        log.info("click-to-call %d: %s%s", request_id, status, f" ({error})" if error else "")
+
+    async def _status(self, request_id: int, status: str, **kw) -> None:
+        try:
+            async with self._pool.acquire(timeout=2) as conn:
+                await c2c_q.set_status(conn, request_id, status, **kw)
+        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as e:
+            log.warning("click-to-call %d: status %s not saved (%s)", request_id, status, type(e).__name__)

@@ -1,0 +1,56 @@
+"""SQL for click-to-call requests, shared by the web (asks) and the Stasis app (dials)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from crm.errors import ValidationError
+from crm.phones import InvalidPhone, normalize_phone
+
+CHANNEL = "pbxcrm_call_requests"
+# A request nobody took up by then is too old to ring anyone for.
+PENDING_SECONDS = 60
+
+
+async def request_call(conn: asyncpg.Connection, *, user: asyncpg.Record, number: str, requested_by: int,
+                       region: str) -> int:
+    if not user["extension"]:
+        raise ValidationError({"user": f"{user['full_name']} has no extension to ring"})
+    try:
+        dialable = normalize_phone(number, region)
+    except InvalidPhone as e:
+        raise ValidationError({"number": str(e)}) from None
+    # The trunk takes numbers as dialled nationally (digits, no +).
+    dialable = dialable.lstrip("+")
+    async with conn.transaction():
+        request_id = await conn.fetchval(
+            """INSERT INTO call_requests (user_id, extension, number, requested_by) VALUES ($1, $2, $3, $4)
+               RETURNING id""", user["id"], user["extension"], dialable, requested_by)
+        await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, str(request_id))
+    return request_id
+
+
+async def claim(conn: asyncpg.Connection, request_id: int) -> asyncpg.Record | None:
+    """Take a pending request (one app process only gets it)."""
+    return await conn.fetchrow(
+        f"""UPDATE call_requests SET status = 'ringing user', updated_at = now()
+            WHERE id = $1 AND status = 'pending' AND created_at > now() - interval '{PENDING_SECONDS} seconds'
+            RETURNING id, user_id, extension, number""", request_id)
+
+
+async def pending_ids(conn: asyncpg.Connection) -> list[int]:
+    return [r["id"] for r in await conn.fetch(
+        f"""SELECT id FROM call_requests WHERE status = 'pending'
+            AND created_at > now() - interval '{PENDING_SECONDS} seconds' ORDER BY id""")]
+
+
+async def set_status(conn: asyncpg.Connection, request_id: int, status: str, *, error: str | None = None,
+                     channel_id: str | None = None) -> None:
+    await conn.execute(
+        """UPDATE call_requests SET status = $2, error = coalesce($3, error),
+                  channel_id = coalesce($4, channel_id), updated_at = now() WHERE id = $1""",
+        request_id, status, error, channel_id)
+
+
+async def get(conn: asyncpg.Connection, request_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM call_requests WHERE id = $1", request_id)
