@@ -4,7 +4,7 @@ the first to answer wins and the others stop ringing."""
 from __future__ import annotations
 
 import asyncio
-import itertools
+import secrets
 import logging
 import time
 from dataclasses import dataclass, field
@@ -16,7 +16,6 @@ log = logging.getLogger(__name__)
 BUSY_CAUSES = {17}
 REJECTED_CAUSES = {21}
 NO_ANSWER_CAUSES = {0, 16, 18, 19}
-_counter = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,8 @@ class Ringer:
         """
         legs = []
         for phone in phones:
-            leg = Leg(channel_id=f"pbxcrm-{caller_channel}-{next(_counter)}", phone=phone)
+            # Random, not a counter: a restarted app must not reuse a leg id still ringing.
+            leg = Leg(channel_id=f"pbxcrm-{caller_channel}-{secrets.token_hex(4)}", phone=phone)
             register(leg)
             try:
                 await self._ari.originate(endpoint=phone.endpoint, channel_id=leg.channel_id,

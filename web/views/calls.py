@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from crm.calls import queries as calls_q
+from crm.calls.attach import attach_call
 from crm.clicktocall import queries as c2c_q
 from crm.errors import Forbidden, NotFound, ValidationError
 from crm.users import queries as users_q
@@ -68,7 +69,20 @@ async def click_to_call_status(request: Request):
                          "number": row["number"], "extension": row["extension"]})
 
 
+async def attach(request: Request):
+    """POST /api/calls/{id}/counterparty {"counterparty_id": N}: whose call this was."""
+    try:
+        counterparty_id = int(json.loads(await request.body())["counterparty_id"])
+    except (ValueError, KeyError, TypeError):
+        raise ValidationError({"counterparty_id": "send {\"counterparty_id\": N}"}) from None
+    async with request.app.state.pool.acquire() as conn:
+        message = await attach_call(conn, request.scope["user"], request.path_params["id"], counterparty_id)
+    return JSONResponse({"call_id": request.path_params["id"], "counterparty_id": counterparty_id,
+                         "number": message})
+
+
 routes = [
+    Route("/api/calls/{id:int}/counterparty", attach, methods=["POST"]),
     Route("/api/calls", click_to_call, methods=["POST"]),
     Route("/api/calls/{id:int}", click_to_call_status, methods=["GET"]),
     Route("/calls", calls_list, methods=["GET"]),
