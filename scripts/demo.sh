@@ -36,6 +36,7 @@ trap cleanup EXIT INT TERM
 
 "$pbxcrm" ari >> var/log/ari.log 2>&1 & pids+=($!)
 "$pbxcrm" web --port "$port" >> var/log/web.log 2>&1 & pids+=($!)
+"$pbxcrm" agi >> var/log/agi.log 2>&1 & pids+=($!)
 
 for _ in $(seq 1 100); do
   curl -fsS -m 1 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
@@ -59,7 +60,7 @@ cat <<BANNER
     web UI:    http://127.0.0.1:$port
     login:     demo
     password:  $password
-    logs:      var/log/web.log, var/log/ari.log
+    logs:      var/log/web.log, var/log/ari.log, var/log/agi.log
   Ctrl-C stops it.
 
 BANNER

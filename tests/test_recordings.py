@@ -102,3 +102,26 @@ async def test_an_answered_call_is_recorded_as_mp3_and_played_from_the_card(db, 
             await context.close()
     finally:
         web.stop()
+
+
+async def test_admin_sets_the_recording_policy(db, settings):
+    from starlette.testclient import TestClient
+
+    from crm.recordings import queries as rec_q
+    from tests.helpers import login
+    from web.app import create_app
+
+    await make_user(db, "adm", "admin")
+    boss = await make_user(db, "boss", "manager", full_name="Big Boss")
+    with TestClient(create_app(settings), base_url="http://testserver") as web:
+        login(web, "adm")
+        token = web.cookies["pbxcrm_csrf"]
+        r = web.post("/admin/settings/recording", data={"csrf_token": token, "mode": "all_but_users",
+                                                        "excluded": [str(boss["id"])]}, follow_redirects=False)
+        assert r.status_code == 303
+        assert web.post("/admin/settings/recording", data={"csrf_token": token, "mode": "sometimes"}).status_code == 400
+        page = web.get("/admin/settings").text
+        assert 'value="all_but_users" checked' in page and f'value="{boss["id"]}" checked' in page
+    async with db.acquire() as conn:
+        policy = await rec_q.load_policy(conn)
+    assert policy == RecordingPolicy("all_but_users", frozenset({boss["id"]}))

@@ -7,6 +7,8 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from crm import appsettings
+from crm.recordings import queries as rec_q
+from crm.recordings.policy import MODES, RecordingPolicy
 from crm.errors import DomainError, NotFound
 from crm.users import ROLES
 from crm.users import queries as users_q
@@ -85,9 +87,31 @@ async def user_delete(request: Request):
     return RedirectResponse("/admin/users", status_code=303)
 
 
+async def _settings_page(request: Request, error: DomainError | None = None):
+    async with request.app.state.pool.acquire() as conn:
+        policy = await rec_q.load_policy(conn)
+        users = await users_q.list_users(conn)
+    return await render(request, "admin_settings.html", {
+        "recording": policy, "modes": MODES, "users": users, "error": error},
+        status_code=error.status if error else 200)
+
+
 @require_role("admin")
 async def settings_page(request: Request):
-    return await render(request, "admin_settings.html", {})
+    return await _settings_page(request)
+
+
+@require_role("admin")
+async def recording_update(request: Request):
+    form = await request.form()
+    policy = RecordingPolicy(mode=forms.text(form, "mode"), excluded_user_ids=frozenset(
+        int(v) for v in form.getlist("excluded") if str(v).isdigit()))
+    try:
+        async with request.app.state.pool.acquire() as conn:
+            await rec_q.save_policy(conn, policy, request.scope["user"]["id"])
+    except DomainError as e:
+        return await _settings_page(request, e)
+    return RedirectResponse("/admin/settings", status_code=303)
 
 
 @require_role("admin")
@@ -99,7 +123,7 @@ async def settings_update(request: Request):
                                                 forms.text(form, "section_clients"),
                                                 forms.text(form, "section_companies"))
     except DomainError as e:
-        return await render(request, "admin_settings.html", {"error": e}, status_code=e.status)
+        return await _settings_page(request, e)
     return RedirectResponse("/admin/settings", status_code=303)
 
 
@@ -111,4 +135,5 @@ routes = [
     Route("/admin/users/{id:int}/delete", user_delete, methods=["POST"]),
     Route("/admin/settings", settings_page, methods=["GET"]),
     Route("/admin/settings", settings_update, methods=["POST"]),
+    Route("/admin/settings/recording", recording_update, methods=["POST"]),
 ]
