@@ -14,6 +14,7 @@ from ari_app.calls import CallService
 from ari_app.client import CONNECTED, AriClient
 from crm.routing.view import CrmView
 from ari_app.dispatcher import ChannelEventDispatcher
+from ari_app.pops import PopSender
 from ari_app.recorder import Recorder
 from ari_app.resync import Resyncer
 from ari_app.ringing import Ringer
@@ -49,7 +50,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             call_log = CallLogWriter(pool)
             deps = SessionDeps(ari=ari, ringer=Ringer(ari), crm=crm, call_log=call_log,
                                registry=CallRegistry(), region=settings.default_region, round_robin={},
-                               recorder=Recorder(ari, call_log, settings.recordings_dir), timezone=settings.timezone)
+                               recorder=Recorder(ari, call_log, settings.recordings_dir), pops=PopSender(pool),
+                               timezone=settings.timezone)
             click_to_call = ClickToCall(pool, settings.database_url, ari)
             calls = CallService(deps, trunk=settings.trunk, click_to_call=click_to_call)
             dispatcher = ChannelEventDispatcher({

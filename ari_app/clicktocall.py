@@ -13,6 +13,7 @@ import asyncpg
 from ari_app.client import AriClient, AriError
 from ari_app.events import ChannelEntered
 from crm.clicktocall import queries as c2c_q
+from crm.listen import listen_forever
 
 log = logging.getLogger(__name__)
 
@@ -30,27 +31,14 @@ class ClickToCall:
         self._tasks: set[asyncio.Task] = set()
 
     async def listen(self) -> None:
-        """Keep a LISTEN connection; take up what was asked while it was away."""
-        while True:
-            try:
-                conn = await asyncpg.connect(self._url, timeout=5)
-            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as e:
-                log.warning("click-to-call: database unavailable (%s); retrying", type(e).__name__)
-                await asyncio.sleep(2)
-                continue
-            try:
-                await conn.add_listener(c2c_q.CHANNEL, self._notified)
-                for request_id in await c2c_q.pending_ids(conn):
-                    self._take(request_id)
-                while not conn.is_closed():
-                    await asyncio.sleep(1)
-                    await conn.execute("SELECT 1")  # notices a dead connection
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
-                log.warning("click-to-call: LISTEN connection lost (%s)", type(e).__name__)
-            finally:
-                await conn.close()
+        """Take requests as they are NOTIFYed, and those made while the app was away."""
+        async def take_pending(conn: asyncpg.Connection) -> None:
+            for request_id in await c2c_q.pending_ids(conn):
+                self._take(request_id)
 
-    def _notified(self, conn, pid, channel, payload: str) -> None:
+        await listen_forever(self._url, c2c_q.CHANNEL, self._notified, on_connected=take_pending)
+
+    def _notified(self, payload: str) -> None:
         if payload.isdigit():
             self._take(int(payload))
 

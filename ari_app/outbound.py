@@ -33,6 +33,7 @@ class OutboundSession(CallSession):
         facts = None
         if self.direction == "outgoing":
             facts, _ = await self.d.crm.lookup(caller_match_key(c.called_number, self.d.region))
+            self._facts = facts
             callee = Phone(None, facts.display_name if facts else c.called_number, c.called_number,
                            dial=f"PJSIP/{c.called_number}@{self._trunk}")
             target = f"{c.called_number}" + (f" ({facts.display_name})" if facts else "")

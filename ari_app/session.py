@@ -20,10 +20,12 @@ from ari_app.call_log import CallLogWriter
 from ari_app.client import AriClient, AriError
 from crm.routing.view import CrmView
 from ari_app.events import ChannelEntered
+from ari_app.pops import PopSender
 from ari_app.recorder import Recorder
 from ari_app.ringing import Leg, Phone, Ringer
 from crm.calls import queries as calls_q
 from crm.phones import caller_match_key
+from crm.pops.events import PopEvent
 from crm.queues.model import QueueSettings
 from crm.recordings.policy import should_record
 from crm.routing.decide import CallerFacts, Target, decide
@@ -53,6 +55,7 @@ class SessionDeps:
     region: str
     round_robin: dict[int, int]
     recorder: "Recorder | None" = None
+    pops: "PopSender | None" = None
     timezone: str = "Europe/Moscow"
 
 
@@ -97,6 +100,7 @@ class CallSession:
         self.started = time.monotonic()
         self._answered = self._ringback = self._music = False
         self._dialed = False
+        self._facts: CallerFacts | None = None
 
     # ---- events, from the ARI handlers ----
 
@@ -147,6 +151,7 @@ class CallSession:
         # ChannelDestroyed, with the hangup cause, reaches only apps subscribed to the channel.
         subscribed = asyncio.ensure_future(self._quietly(self.d.ari.subscribe(f"channel:{self.call.channel_id}")))
         facts, failure = await self.d.crm.lookup(key)
+        self._facts = facts
         await subscribed
         self._log_start(facts)
         if not self.d.crm.loaded:
@@ -257,6 +262,7 @@ class CallSession:
             calls_q.mark_answered, channel_id=caller, answered_at=_now(), operator_user_id=operator_user_id,
             queue_id=queue_id), "answer")
         log.info("channel %s: %s talking to %s", caller, self.call.caller_number, partner.phone.name)
+        self._pop(operator_user_id, "answered")
         recording = None
         participants = [partner.phone.user_id, self.caller_user_id]
         if self.d.recorder and should_record(self.d.crm.recording_policy(), self.direction, participants):
@@ -336,6 +342,17 @@ class CallSession:
     def _register_leg(self, leg: Leg) -> None:
         self.legs[leg.channel_id] = leg
         self.d.registry.add(leg.channel_id, self)
+        self._pop(leg.phone.user_id, "ringing")
+
+    def _pop(self, user_id: int | None, event: str) -> None:
+        """Open the call in this user's browser (H5)."""
+        if self.d.pops is None or user_id is None:
+            return
+        c, facts = self.call, self._facts
+        number = c.called_number if self.direction == "outgoing" else c.caller_number
+        self.d.pops.send(PopEvent(user_id=user_id, event=event, channel_id=c.channel_id, direction=self.direction,
+                                  number=number, counterparty_id=facts.counterparty_id if facts else None,
+                                  name=facts.display_name if facts else ""))
 
     def _log_start(self, facts: CallerFacts | None) -> None:
         c = self.call

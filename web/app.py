@@ -15,7 +15,9 @@ from starlette.staticfiles import StaticFiles
 from crm.db import create_pool
 from crm.settings import Settings
 from web.csrf import CSRFMiddleware
+from web import pops
 from web.errors import EXCEPTION_HANDLERS
+from web.pops import PopHub
 from web.sessions import AuthMiddleware
 from web.api import counterparties as api_counterparties
 from web.api import users as api_users
@@ -41,9 +43,12 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         app.state.pool = await create_pool(settings.database_url)
+        app.state.pops = PopHub(settings.database_url)
+        app.state.pops.start()
         try:
             yield
         finally:
+            await app.state.pops.stop()
             await app.state.pool.close()
 
     routes = [
@@ -56,6 +61,7 @@ def create_app(settings: Settings) -> Starlette:
         *admin.routes,
         *queues.routes,
         *recordings.routes,
+        *pops.routes,
         *api_counterparties.routes,
         *api_users.routes,
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),

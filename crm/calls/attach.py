@@ -22,8 +22,9 @@ async def attach_call(conn: asyncpg.Connection, user, call_id: int, counterparty
         counterparty = await cq.get_counterparty(conn, counterparty_id)
         if counterparty is None or counterparty["deleted_at"] is not None:
             raise NotFound(f"no counterparty {counterparty_id}")
-        if not perm.can_edit(user, counterparty):
-            raise Forbidden("you cannot edit this counterparty")
+        # Whoever took the call says whose it was; others need the right to edit the card.
+        if call["operator_user_id"] != user["id"] and not perm.can_edit(user, counterparty):
+            raise Forbidden("only the operator who took the call, or someone who may edit the card, attaches it")
         await conn.execute("UPDATE calls SET counterparty_id = $2 WHERE id = $1", call_id, counterparty_id)
         await audit.record(conn, user["id"], "call", call_id, "attach",
                            {"counterparty_id": [call["counterparty_id"], counterparty_id]})

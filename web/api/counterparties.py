@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from crm.calls import queries as calls_q
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.errors import ValidationError
@@ -103,7 +104,28 @@ async def remove_contact(request: Request):
     return Response(status_code=204)
 
 
+async def recent(request: Request):
+    """The last interactions, for the screen pop: calls with their comments, open tasks."""
+    counterparty_id = request.path_params["id"]
+    async with request.app.state.pool.acquire() as conn:
+        card = await service.card(conn, request.scope["user"], counterparty_id)
+        calls = await calls_q.calls_of_counterparty(conn, counterparty_id, limit=5)
+        comments = {r["id"]: r["comment"] for r in await conn.fetch(
+            "SELECT id, comment FROM calls WHERE id = ANY($1::bigint[])", [c["id"] for c in calls])}
+        tasks = await conn.fetch(
+            """SELECT id, title, status, deadline_date FROM tasks WHERE counterparty_id = $1 AND deleted_at IS NULL
+               AND status IN ('new', 'in_progress') ORDER BY deadline_date NULLS LAST, id LIMIT 5""",
+            counterparty_id)
+    return JSONResponse(jsonable({
+        "id": card["id"], "name": card["display_name"], "remark": card["remark"],
+        "responsible": card["responsible_name"],
+        "calls": [{"started_at": c["started_at"], "direction": c["direction"], "status": c["status"],
+                   "operator": c["operator_name"], "comment": comments.get(c["id"], "")} for c in calls],
+        "tasks": [dict(t) for t in tasks]}))
+
+
 routes = [
+    Route("/api/counterparties/{id:int}/recent", recent, methods=["GET"]),
     Route("/api/counterparties", create, methods=["POST"]),
     Route("/api/counterparties/{id:int}", get, methods=["GET"]),
     Route("/api/counterparties/{id:int}", update, methods=["PATCH"]),

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from crm import audit
 from crm.calls import queries as calls_q
 from crm.calls.attach import attach_call
 from crm.clicktocall import queries as c2c_q
@@ -81,8 +82,42 @@ async def attach(request: Request):
                          "number": message})
 
 
+async def _call_id(conn, channel_id: str) -> int:
+    call_id = await conn.fetchval("SELECT id FROM calls WHERE channel_id = $1", channel_id)
+    if call_id is None:
+        raise NotFound("no such call (yet)")
+    return call_id
+
+
+async def attach_by_channel(request: Request):
+    """The screen pop knows the call by its channel: POST /api/calls/channel/{channel}/counterparty."""
+    try:
+        counterparty_id = int(json.loads(await request.body())["counterparty_id"])
+    except (ValueError, KeyError, TypeError):
+        raise ValidationError({"counterparty_id": "send {\"counterparty_id\": N}"}) from None
+    async with request.app.state.pool.acquire() as conn:
+        call_id = await _call_id(conn, request.path_params["channel"])
+        message = await attach_call(conn, request.scope["user"], call_id, counterparty_id)
+    return JSONResponse({"call_id": call_id, "counterparty_id": counterparty_id, "number": message})
+
+
+async def comment(request: Request):
+    """POST /api/calls/channel/{channel}/comment {"comment": ...}: the operator's words on the call."""
+    try:
+        text = str(json.loads(await request.body())["comment"]).strip()[:2000]
+    except (ValueError, KeyError, TypeError):
+        raise ValidationError({"comment": "send {\"comment\": \"...\"}"}) from None
+    async with request.app.state.pool.acquire() as conn:
+        call_id = await _call_id(conn, request.path_params["channel"])
+        await conn.execute("UPDATE calls SET comment = $2 WHERE id = $1", call_id, text)
+        await audit.record(conn, request.scope["user"]["id"], "call", call_id, "comment", {"comment": text})
+    return JSONResponse({"call_id": call_id, "comment": text})
+
+
 routes = [
     Route("/api/calls/{id:int}/counterparty", attach, methods=["POST"]),
+    Route("/api/calls/channel/{channel}/counterparty", attach_by_channel, methods=["POST"]),
+    Route("/api/calls/channel/{channel}/comment", comment, methods=["POST"]),
     Route("/api/calls", click_to_call, methods=["POST"]),
     Route("/api/calls/{id:int}", click_to_call_status, methods=["GET"]),
     Route("/calls", calls_list, methods=["GET"]),

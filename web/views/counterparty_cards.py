@@ -81,7 +81,8 @@ async def new_form(request: Request):
     kind = request.query_params.get("kind", "client")
     if kind not in SECTION_OF:
         raise ValidationError({"kind": "must be client or company"})
-    values = {"status": "active", "company_id": request.query_params.get("company", "")}
+    values = {"status": "active", "company_id": request.query_params.get("company", ""),
+              "phones": request.query_params.get("phones", "")}
     return await _form_page(request, kind, values)
 
 

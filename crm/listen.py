@@ -1,0 +1,34 @@
+"""A PostgreSQL LISTEN that outlives its connection: reconnects, and says when it is (re)connected."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+
+async def listen_forever(database_url: str, channel: str, on_payload: Callable[[str], None], *,
+                         on_connected: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+                         retry_seconds: float = 2.0) -> None:
+    while True:
+        try:
+            conn = await asyncpg.connect(database_url, timeout=5)
+        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as e:
+            log.warning("LISTEN %s: database unavailable (%s); retrying", channel, type(e).__name__)
+            await asyncio.sleep(retry_seconds)
+            continue
+        try:
+            await conn.add_listener(channel, lambda _c, _pid, _ch, payload: on_payload(payload))
+            if on_connected is not None:
+                await on_connected(conn)
+            while not conn.is_closed():
+                await asyncio.sleep(1)
+                await conn.execute("SELECT 1")  # notices a dead connection
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+            log.warning("LISTEN %s: connection lost (%s)", channel, type(e).__name__)
+        finally:
+            await conn.close()

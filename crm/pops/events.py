@@ -1,0 +1,32 @@
+"""The pop event: what the ringing user's browser needs to open the call."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+import asyncpg
+
+from crm.pops import CHANNEL
+
+
+@dataclass(frozen=True)
+class PopEvent:
+    user_id: int
+    event: str  # "ringing" | "answered"
+    channel_id: str
+    direction: str
+    number: str
+    counterparty_id: int | None
+    name: str
+
+    def payload(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_payload(cls, payload: str) -> "PopEvent":
+        return cls(**json.loads(payload))
+
+
+async def notify(conn: asyncpg.Connection, event: PopEvent) -> None:
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, event.payload())

@@ -1,0 +1,82 @@
+"""Screen pops in the browser: one LISTEN per web worker, fanned out to each
+user's open tabs as Server-Sent Events. Any worker serves any user: every
+worker hears every NOTIFY and keeps only its own connections' users."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
+
+from crm.listen import listen_forever
+from crm.pops import CHANNEL
+from crm.pops.events import PopEvent
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE_SECONDS = 15
+
+
+class PopHub:
+    def __init__(self, database_url: str):
+        self._url = database_url
+        self._queues: dict[int, set[asyncio.Queue]] = {}
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(listen_forever(self._url, CHANNEL, self._on_payload))
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def subscribe(self, user_id: int) -> asyncio.Queue:
+        queue: asyncio.Queue = asyncio.Queue(maxsize=100)
+        self._queues.setdefault(user_id, set()).add(queue)
+        return queue
+
+    def unsubscribe(self, user_id: int, queue: asyncio.Queue) -> None:
+        queues = self._queues.get(user_id, set())
+        queues.discard(queue)
+        if not queues:
+            self._queues.pop(user_id, None)
+
+    def _on_payload(self, payload: str) -> None:
+        try:
+            event = PopEvent.from_payload(payload)
+        except (ValueError, TypeError) as e:
+            log.warning("malformed pop %r: %s", payload[:200], e)
+            return
+        for queue in self._queues.get(event.user_id, ()):
+            if not queue.full():
+                queue.put_nowait(event)
+
+
+async def events(request: Request):
+    """GET /events: this user's pops, as text/event-stream."""
+    hub: PopHub = request.app.state.pops
+    user_id = request.scope["user"]["id"]
+    queue = hub.subscribe(user_id)
+
+    async def stream():
+        try:
+            yield "retry: 2000\n: connected\n\n"
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                except asyncio.TimeoutError:
+                    yield ": keepalive\n\n"
+                    continue
+                yield f"event: pop\ndata: {event.payload()}\n\n"
+        finally:
+            hub.unsubscribe(user_id, queue)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+routes = [Route("/events", events, methods=["GET"])]

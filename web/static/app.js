@@ -1,0 +1,104 @@
+// pbxcrm in the browser: screen pops (H5) from /events, click-to-call buttons (H6).
+// DOM is built with textContent only: nothing from a caller is parsed as HTML.
+(function () {
+  "use strict";
+  const csrf = document.querySelector("meta[name=csrf-token]").content;
+
+  function api(url, body) {
+    const init = { credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      init.method = "POST";
+      init.headers["Content-Type"] = "application/json";
+      init.headers["X-CSRF-Token"] = csrf;
+      init.body = JSON.stringify(body);
+    }
+    return fetch(url, init).then((r) => r.json().then((j) => ({ ok: r.ok, status: r.status, body: j })));
+  }
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v);
+    }
+    for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    return node;
+  }
+
+  // ---- click-to-call: every phone number marked data-call is a button ----
+  document.addEventListener("click", (e) => {
+    const button = e.target.closest("[data-call]");
+    if (!button) return;
+    e.preventDefault();
+    button.disabled = true;
+    api("/api/calls", { number: button.dataset.call }).then((r) => {
+      button.disabled = false;
+      button.title = r.ok ? "Your phone rings; pick it up to call " + button.dataset.call : (r.body.error || "failed");
+      button.classList.toggle("calling", r.ok);
+    });
+  });
+
+  // ---- screen pop ----
+  const pop = document.getElementById("screen-pop");
+  if (!pop) return;
+
+  function recent(id, box) {
+    api("/api/counterparties/" + id + "/recent").then((r) => {
+      if (!r.ok) return;
+      const list = el("ul", { class: "recent" });
+      for (const c of r.body.calls) {
+        list.append(el("li", {}, `${c.started_at.slice(0, 16).replace("T", " ")} ${c.direction} ${c.status}` +
+          (c.operator ? `, ${c.operator}` : "") + (c.comment ? `: ${c.comment}` : "")));
+      }
+      for (const t of r.body.tasks) list.append(el("li", { class: "task" }, `task #${t.id} ${t.title} (${t.status})`));
+      box.append(el("p", {}, r.body.remark || ""), el("h4", {}, "Last interactions"), list);
+    });
+  }
+
+  function attachForm(p, box) {
+    const results = el("ul", { class: "attach-results" });
+    const input = el("input", { type: "search", placeholder: "Find a counterparty to attach", "aria-label": "Find counterparty" });
+    const find = el("button", { type: "button", onclick: () => {
+      api("/api/clients?q=" + encodeURIComponent(input.value)).then((r) => {
+        results.replaceChildren();
+        for (const item of r.body.items || []) {
+          results.append(el("li", {}, item.display_name + " ",
+            el("button", { type: "button", class: "attach", onclick: () => {
+              api("/api/calls/channel/" + encodeURIComponent(p.channel_id) + "/counterparty", { counterparty_id: item.id })
+                .then((a) => { box.append(el("p", { class: "attached" }, a.ok ? "Attached: " + a.body.number : a.body.error)); });
+            } }, "Attach")));
+        }
+      });
+    } }, "Find");
+    const create = el("a", { href: "/counterparties/new?kind=client&phones=" + encodeURIComponent(p.number) }, "Create new client");
+    box.append(el("p", {}, "Unknown number"), input, find, results, create);
+  }
+
+  function show(p) {
+    const box = el("div", { class: "pop-body" });
+    const title = (p.event === "ringing" ? "Incoming call " : "On the call ") + p.number;
+    pop.replaceChildren(el("header", {}, el("strong", {}, title),
+      el("button", { type: "button", class: "link", title: "Close", onclick: () => { pop.hidden = true; } }, "×")), box);
+    if (p.counterparty_id) {
+      box.append(el("a", { href: "/counterparties/" + p.counterparty_id, class: "pop-name" }, p.name));
+      recent(p.counterparty_id, box);
+    } else {
+      attachForm(p, box);
+    }
+    const note = el("textarea", { rows: "2", placeholder: "Comment on this call", "aria-label": "Call comment" });
+    const saved = el("span", { class: "saved" });
+    box.append(note, el("button", { type: "button", class: "save-comment", onclick: () => {
+      api("/api/calls/channel/" + encodeURIComponent(p.channel_id) + "/comment", { comment: note.value })
+        .then((r) => { saved.textContent = r.ok ? "saved" : r.body.error; });
+    } }, "Save comment"), saved);
+    pop.dataset.channel = p.channel_id;
+    pop.dataset.event = p.event;
+    pop.hidden = false;
+    // Kept for tests and for the operator's own scripts: when each pop was shown.
+    window.pbxcrmPops = (window.pbxcrmPops || []).concat([{ at: Date.now(), event: p }]);
+  }
+
+  const events = new EventSource("/events");
+  events.onopen = () => { document.body.dataset.pops = "ready"; };
+  events.addEventListener("pop", (e) => show(JSON.parse(e.data)));
+})();
