@@ -41,6 +41,13 @@ class Settings:
     trunk: str = "trunk"
     # The call centre's own clock: "today" for callbacks, times shown to users.
     timezone: str = "Europe/Moscow"
+    clock_offset_seconds: int = 0
+
+    @property
+    def clock(self) -> "Clock":
+        from crm.clock import Clock
+
+        return Clock(self.timezone, self.clock_offset_seconds)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -61,6 +68,7 @@ class Settings:
         return cls(
             timezone=timezone,
             trunk=env.get("PBXCRM_TRUNK", cls.trunk),
+            clock_offset_seconds=_int(env, "PBXCRM_CLOCK_OFFSET_SECONDS", 0),
             database_url=url,
             default_region=region,
             ari_url=env.get("PBXCRM_ARI_URL", cls.ari_url).rstrip("/"),

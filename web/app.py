@@ -21,7 +21,7 @@ from web.pops import PopHub
 from web.sessions import AuthMiddleware
 from web.api import counterparties as api_counterparties
 from web.api import users as api_users
-from web.views import admin, auth, calls, counterparty_cards, counterparty_lists, queues, recordings
+from web.views import admin, auth, calls, counterparty_cards, counterparty_lists, queues, recordings, tasks
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -61,6 +61,7 @@ def create_app(settings: Settings) -> Starlette:
         *admin.routes,
         *queues.routes,
         *recordings.routes,
+        *tasks.routes,
         *pops.routes,
         *api_counterparties.routes,
         *api_users.routes,

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from crm import audit
+from crm import audit, notes, timeline
 from crm.calls import queries as calls_q
 from crm.recordings.policy import can_listen
 from crm.counterparties import queries as cq
@@ -67,14 +67,52 @@ async def _form_page(request: Request, kind: str, values: dict, *, counterparty_
 
 async def card_page(request: Request, counterparty_id: int, *, error: DomainError | None = None,
                     status_code: int | None = None):
+    params = request.query_params
+    own_only = params.get("own") == "1"
+    tpage = max(1, forms.optional_int(params, "tpage") or 1)
     async with request.app.state.pool.acquire() as conn:
         card = await service.card(conn, _user(request), counterparty_id)
         history = await audit.history(conn, "counterparty", counterparty_id, limit=20)
         calls = await calls_q.calls_of_counterparty(conn, counterparty_id)
+        if "kinds" in params:  # the user chose: remember it for every card
+            kinds = timeline.normalize_kinds(params.getlist("kinds"))
+            await timeline.remember_kinds(conn, _user(request)["id"], kinds)
+        else:
+            kinds = await timeline.preferred_kinds(conn, _user(request)["id"])
+        items, more = await timeline.timeline(conn, counterparty_id, kinds, own_only=own_only, page=tpage)
+        await _hide_unlistenable(conn, _user(request), card, items)
     return await render(request, f"{card['kind']}_card.html", {
-        "card": card, "history": history, "calls": calls,
+        "card": card, "history": history, "calls": calls, "timeline": items, "timeline_more": more,
+        "timeline_page": tpage, "kinds": kinds, "own_only": own_only, "timeline_kinds": timeline.KINDS,
+        "kind_names": timeline.KIND_LABELS,
         "listen": lambda call: can_listen(_user(request), {**dict(call), "responsible_user_id": card["responsible_user_id"]}), "contact_kinds": KINDS, "kind_labels": KIND_LABELS, "error": error,
     }, status_code=status_code or (error.status if error else 200))
+
+
+async def _hide_unlistenable(conn, user, card: dict, items: list[dict]) -> None:
+    """No player for recordings the user may not hear (the file itself is refused anyway)."""
+    ids = [i["id"] for i in items if i["kind"] == "call" and i["recording_id"]]
+    if not ids:
+        return
+    people = {r["id"]: r for r in await conn.fetch(
+        "SELECT id, operator_user_id, caller_user_id FROM calls WHERE id = ANY($1::bigint[])", ids)}
+    for item in items:
+        if item["kind"] == "call" and item["recording_id"]:
+            call = {**dict(people[item["id"]]), "responsible_user_id": card["responsible_user_id"]}
+            if not can_listen(user, call):
+                item["recording_id"] = None
+
+
+async def add_note(request: Request):
+    counterparty_id = request.path_params["id"]
+    form = await request.form()
+    try:
+        async with request.app.state.pool.acquire() as conn:
+            await service.card(conn, _user(request), counterparty_id)  # must exist and be visible
+            await notes.add_note(conn, _user(request), body=forms.text(form, "body"), counterparty_id=counterparty_id)
+    except DomainError as e:
+        return await card_page(request, counterparty_id, error=e)
+    return RedirectResponse(f"/counterparties/{counterparty_id}", status_code=303)
 
 
 async def new_form(request: Request):
@@ -212,6 +250,7 @@ routes = [
     Route("/counterparties/{id:int}/companies", _card_action(_join_company), methods=["POST"]),
     Route("/counterparties/{id:int}/companies/{company_id:int}/leave", _card_action(_leave_company),
           methods=["POST"]),
+    Route("/counterparties/{id:int}/notes", add_note, methods=["POST"]),
     Route("/counterparties/{id:int}/collapse", collapse, methods=["POST"]),
     Route("/counterparties/{id:int}/reopen", reopen, methods=["POST"]),
 ]

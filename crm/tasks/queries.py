@@ -1,0 +1,133 @@
+"""SQL for tasks and deals: the Tasks section, a task's card, and writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import asyncpg
+
+from crm.counterparties.listing import escape_like
+from crm.tasks.model import TaskInput
+
+SORTS = {
+    "number": "t.id", "title": "lower(t.title)", "type": "tt.name", "status": "t.status",
+    "responsible": "u.full_name", "deadline": "t.deadline_date", "counterparty": "cp.display_name",
+    "created": "t.created_at", "amount": "t.amount",
+}
+
+_SELECT = """
+    SELECT t.id, t.title, t.type_id, tt.name AS type_name, tt.is_deal, t.status, t.responsible_user_id,
+           u.full_name AS responsible_name, t.author_user_id, a.full_name AS author_name, t.counterparty_id,
+           cp.display_name AS counterparty_name, t.deadline_date, t.deadline_time, t.remark, t.amount, t.outcome,
+           t.created_at, t.closed_at, t.call_id
+    FROM tasks t
+    JOIN task_types tt ON tt.id = t.type_id
+    JOIN users u ON u.id = t.responsible_user_id
+    LEFT JOIN users a ON a.id = t.author_user_id
+    LEFT JOIN counterparties cp ON cp.id = t.counterparty_id
+"""
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    q: str = ""
+    responsible_id: int | None = None
+    statuses: tuple[str, ...] = ()
+    deals_only: bool = False
+    overdue_only: bool = False
+    counterparty_id: int | None = None
+    sort: str = "deadline"
+    descending: bool = False
+    page: int = 1
+    size: int = 50
+
+
+def overdue_sql(p, now: dt.datetime) -> str:
+    """SQL for is_overdue() of crm.tasks.model, with `now` as parameters."""
+    today, time = p(now.date()), p(now.time().replace(tzinfo=None))
+    return (f"(t.status IN ('new', 'in_progress') AND (t.deadline_date < {today} OR "
+            f"(t.deadline_date = {today} AND t.deadline_time IS NOT NULL AND t.deadline_time < {time})))")
+
+
+async def list_tasks(conn: asyncpg.Connection, query: TaskQuery, now: dt.datetime) -> tuple[list[dict], int]:
+    args: list = []
+
+    def p(value) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    where = ["t.deleted_at IS NULL"]
+    if query.q.strip():
+        q = query.q.strip()
+        like = p(f"%{escape_like(q.lower())}%")
+        number = f" OR t.id = {p(int(q.lstrip('#')))}" if q.lstrip("#").isdigit() else ""
+        where.append(f"(lower(t.title) LIKE {like} OR lower(cp.display_name) LIKE {like}{number})")
+    if query.responsible_id is not None:
+        where.append(f"t.responsible_user_id = {p(query.responsible_id)}")
+    if query.statuses:
+        where.append(f"t.status = ANY({p(list(query.statuses))}::text[])")
+    if query.deals_only:
+        where.append("tt.is_deal")
+    if query.counterparty_id is not None:
+        where.append(f"t.counterparty_id = {p(query.counterparty_id)}")
+    overdue = overdue_sql(p, now)
+    if query.overdue_only:
+        where.append(overdue)
+    direction = "DESC" if query.descending else "ASC"
+    order = f"{SORTS.get(query.sort, SORTS['deadline'])} {direction} NULLS LAST, t.deadline_time {direction} NULLS LAST, t.id"
+    sql = (f"{_SELECT.replace('SELECT t.id,', f'SELECT {overdue} AS overdue, count(*) OVER () AS total, t.id,', 1)} "
+           f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {p(query.size)} OFFSET {p((query.page - 1) * query.size)}")
+    rows = [dict(r) for r in await conn.fetch(sql, *args)]
+    total = rows[0]["total"] if rows else 0
+    return rows, total
+
+
+async def get_task(conn: asyncpg.Connection, task_id: int, now: dt.datetime) -> dict | None:
+    row = await conn.fetchrow(_SELECT + " WHERE t.id = $1 AND t.deleted_at IS NULL", task_id)
+    if row is None:
+        return None
+    task = dict(row)
+    task["participants"] = [dict(r) for r in await conn.fetch(
+        """SELECT u.id, u.full_name FROM task_participants p JOIN users u ON u.id = p.user_id
+           WHERE p.task_id = $1 ORDER BY u.full_name""", task_id)]
+    return task
+
+
+async def insert_task(conn: asyncpg.Connection, inp: TaskInput, author_id: int) -> int:
+    task_id = await conn.fetchval(
+        """INSERT INTO tasks (title, type_id, status, responsible_user_id, author_user_id, counterparty_id,
+                              deadline_date, deadline_time, remark, amount, outcome,
+                              closed_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                   CASE WHEN $3 IN ('done', 'cancelled') THEN now() END) RETURNING id""",
+        inp.title, inp.type_id, inp.status, inp.responsible_user_id, author_id, inp.counterparty_id,
+        inp.deadline_date, inp.deadline_time, inp.remark, inp.amount, inp.outcome)
+    await _set_participants(conn, task_id, inp.participant_ids)
+    return task_id
+
+
+async def update_task(conn: asyncpg.Connection, task_id: int, inp: TaskInput) -> None:
+    await conn.execute(
+        """UPDATE tasks SET title = $2, type_id = $3, status = $4, responsible_user_id = $5, counterparty_id = $6,
+                  deadline_date = $7, deadline_time = $8, remark = $9, amount = $10, outcome = $11,
+                  closed_at = CASE WHEN $4 IN ('done', 'cancelled') THEN coalesce(closed_at, now()) END,
+                  updated_at = now()
+           WHERE id = $1""",
+        task_id, inp.title, inp.type_id, inp.status, inp.responsible_user_id, inp.counterparty_id,
+        inp.deadline_date, inp.deadline_time, inp.remark, inp.amount, inp.outcome)
+    await _set_participants(conn, task_id, inp.participant_ids)
+
+
+async def _set_participants(conn: asyncpg.Connection, task_id: int, user_ids: tuple[int, ...]) -> None:
+    await conn.execute("DELETE FROM task_participants WHERE task_id = $1", task_id)
+    await conn.executemany("INSERT INTO task_participants (task_id, user_id) VALUES ($1, $2)",
+                           [(task_id, uid) for uid in user_ids])
+
+
+async def task_types(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT id, name, is_deal FROM task_types WHERE NOT archived ORDER BY is_deal, name")
+
+
+async def task_type(conn: asyncpg.Connection, type_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT id, name, is_deal FROM task_types WHERE id = $1 AND NOT archived", type_id)

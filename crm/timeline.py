@@ -1,0 +1,77 @@
+"""A card's communications timeline (B1-B4): notes, calls, tasks and deals, SMS
+and e-mails, newest first, paged. A company's includes its clients' unless
+asked for its own only; a call shows on the card of every party whose number
+it has."""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+
+KINDS = ("note", "call", "task", "sms", "email")
+KIND_LABELS = {"note": "Notes", "call": "Calls", "task": "Tasks and deals", "sms": "SMS", "email": "E-mails"}
+DEFAULT_KINDS = ("note", "task")
+
+_SCOPE = """
+    WITH scope AS (
+        SELECT $1::bigint AS id
+        UNION SELECT client_id FROM company_members WHERE company_id = $1 AND NOT $2::boolean),
+    numbers AS (
+        SELECT normalized FROM contacts WHERE counterparty_id IN (SELECT id FROM scope)
+        AND deleted_at IS NULL AND kind IN ('phone', 'fax'))
+"""
+
+_BRANCHES = {
+    "note": """SELECT 'note' AS kind, n.id, n.created_at AS at, n.body AS text, NULL::text AS status,
+                      u.full_name AS who, NULL::bigint AS recording_id, NULL::text AS direction
+               FROM notes n LEFT JOIN users u ON u.id = n.author_user_id
+               WHERE n.counterparty_id IN (SELECT id FROM scope) AND n.deleted_at IS NULL""",
+    "call": """SELECT 'call', c.id, c.started_at, c.comment, c.status, u.full_name,
+                      (SELECT r.id FROM recordings r WHERE r.call_id = c.id AND r.path IS NOT NULL
+                       ORDER BY r.id DESC LIMIT 1), c.direction
+               FROM calls c LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
+               WHERE c.counterparty_id IN (SELECT id FROM scope)
+                  OR c.caller_normalized IN (SELECT normalized FROM numbers)
+                  OR c.called_normalized IN (SELECT normalized FROM numbers)""",
+    "task": """SELECT 'task', t.id, t.created_at, t.title, t.status, u.full_name, NULL::bigint,
+                      CASE WHEN tt.is_deal THEN 'deal' ELSE tt.name END
+               FROM tasks t JOIN task_types tt ON tt.id = t.type_id
+               LEFT JOIN users u ON u.id = t.responsible_user_id
+               WHERE t.counterparty_id IN (SELECT id FROM scope) AND t.deleted_at IS NULL""",
+    # SMS and e-mail arrive with the messaging features; the types exist so users can choose them now.
+    "sms": None,
+    "email": None,
+}
+
+
+def normalize_kinds(kinds) -> tuple[str, ...]:
+    """Known kinds only, in the catalogue's order."""
+    wanted = set(kinds or ())
+    return tuple(k for k in KINDS if k in wanted)
+
+
+async def timeline(conn: asyncpg.Connection, counterparty_id: int, kinds: tuple[str, ...], *, own_only: bool,
+                   page: int = 1, size: int = 20) -> tuple[list[dict], bool]:
+    """(items, whether there are more)."""
+    branches = [_BRANCHES[k] for k in normalize_kinds(kinds) if _BRANCHES[k]]
+    if not branches:
+        return [], False
+    sql = (f"{_SCOPE} SELECT * FROM ({' UNION ALL '.join(branches)}) items "
+           f"ORDER BY at DESC, id DESC LIMIT $3 OFFSET $4")
+    rows = [dict(r) for r in await conn.fetch(sql, counterparty_id, own_only, size + 1, (page - 1) * size)]
+    return rows[:size], len(rows) > size
+
+
+async def preferred_kinds(conn: asyncpg.Connection, user_id: int) -> tuple[str, ...]:
+    value = await conn.fetchval("SELECT value FROM user_preferences WHERE user_id = $1 AND key = 'timeline.kinds'",
+                                user_id)
+    if value is None:
+        return DEFAULT_KINDS
+    return normalize_kinds(json.loads(value))
+
+
+async def remember_kinds(conn: asyncpg.Connection, user_id: int, kinds: tuple[str, ...]) -> None:
+    await conn.execute(
+        """INSERT INTO user_preferences (user_id, key, value) VALUES ($1, 'timeline.kinds', $2::jsonb)
+           ON CONFLICT (user_id, key) DO UPDATE SET value = EXCLUDED.value""", user_id, json.dumps(list(kinds)))

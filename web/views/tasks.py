@@ -1,0 +1,148 @@
+"""The Tasks section (C1-C4): my open tasks by deadline first; every column sorts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+from starlette.routing import Route
+
+from crm import notes
+from crm.errors import DomainError, ValidationError
+from crm.tasks import queries as tq
+from crm.tasks import service
+from crm.tasks.model import OPEN, OUTCOMES, STATUS_LABELS, STATUSES, TaskInput, parse_amount
+from crm.users import queries as users_q
+from web import forms
+from web.paging import Page
+from web.templating import render
+
+
+def _clock(request: Request):
+    return request.app.state.settings.clock
+
+
+def task_query(request: Request) -> tq.TaskQuery:
+    params, me = request.query_params, request.scope["user"]
+    who = params.get("responsible", "me")
+    status = params.get("status", "open")
+    page = Page.from_request(request)
+    sort = params.get("sort", "deadline")
+    return tq.TaskQuery(
+        q=forms.text(params, "q")[:100],
+        responsible_id=me["id"] if who == "me" else (None if who in ("", "all") else forms.optional_int(params, "responsible")),
+        statuses=OPEN if status == "open" else ((status,) if status in STATUSES else ()),
+        deals_only=params.get("deals") == "1", overdue_only=params.get("overdue") == "1",
+        sort=sort if sort in tq.SORTS else "deadline", descending=params.get("dir") == "desc",
+        page=page.number, size=page.size)
+
+
+async def tasks_list(request: Request):
+    query = task_query(request)
+    async with request.app.state.pool.acquire() as conn:
+        rows, total = await tq.list_tasks(conn, query, _clock(request).now())
+        users = await users_q.list_users(conn)
+    return await render(request, "tasks.html", {
+        "rows": rows, "query": query, "page": Page(query.page, query.size, total), "users": users,
+        "statuses": STATUS_LABELS, "sorts": tq.SORTS, "params": request.query_params})
+
+
+def _date(form, key: str) -> dt.date | None:
+    raw = forms.text(form, key)
+    try:
+        return dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        raise ValidationError({key: "a date is YYYY-MM-DD"}) from None
+
+
+def _time(form, key: str) -> dt.time | None:
+    raw = forms.text(form, key)
+    try:
+        return dt.time.fromisoformat(raw) if raw else None
+    except ValueError:
+        raise ValidationError({key: "a time is HH:MM"}) from None
+
+
+def task_input(form, me) -> TaskInput:
+    type_id = forms.optional_int(form, "type_id")
+    if type_id is None:
+        raise ValidationError({"type_id": "choose a type"})
+    return TaskInput(
+        title=forms.text(form, "title"), type_id=type_id,
+        responsible_user_id=forms.optional_int(form, "responsible_user_id") or me["id"],
+        counterparty_id=forms.optional_int(form, "counterparty_id"), deadline_date=_date(form, "deadline_date"),
+        deadline_time=_time(form, "deadline_time"), remark=forms.text(form, "remark"),
+        status=forms.text(form, "status", "new"), amount=parse_amount(forms.text(form, "amount")),
+        outcome=forms.text(form, "outcome") or None,
+        participant_ids=tuple(int(v) for v in form.getlist("participant_ids") if str(v).isdigit()))
+
+
+async def _form(request: Request, values: dict, *, task_id: int | None = None, error: DomainError | None = None):
+    async with request.app.state.pool.acquire() as conn:
+        users = await users_q.list_users(conn)
+        types = await tq.task_types(conn)
+        task_notes = await notes.notes_of_task(conn, task_id) if task_id else []
+    return await render(request, "task.html", {
+        "values": values, "task_id": task_id, "users": users, "types": types, "statuses": STATUS_LABELS,
+        "outcomes": OUTCOMES, "error": error, "notes": task_notes}, status_code=error.status if error else 200)
+
+
+async def new_form(request: Request):
+    me = request.scope["user"]
+    async with request.app.state.pool.acquire() as conn:
+        types = await tq.task_types(conn)
+    deal = request.query_params.get("deal") == "1"
+    type_id = next((t["id"] for t in types if t["is_deal"] == deal), None)
+    return await _form(request, {"type_id": type_id, "responsible_user_id": me["id"], "status": "new",
+                                 "counterparty_id": request.query_params.get("counterparty", ""),
+                                 "participant_ids": []})
+
+
+async def create(request: Request):
+    form = await request.form()
+    try:
+        async with request.app.state.pool.acquire() as conn:
+            task_id = await service.create(conn, request.scope["user"], task_input(form, request.scope["user"]))
+    except DomainError as e:
+        return await _form(request, {**dict(form), "participant_ids": form.getlist("participant_ids")}, error=e)
+    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+
+async def task_card(request: Request):
+    async with request.app.state.pool.acquire() as conn:
+        task = await service.card(conn, request.scope["user"], request.path_params["id"], _clock(request).now())
+    task["participant_ids"] = [p["id"] for p in task["participants"]]
+    return await _form(request, task, task_id=task["id"])
+
+
+async def update(request: Request):
+    task_id = request.path_params["id"]
+    form = await request.form()
+    try:
+        async with request.app.state.pool.acquire() as conn:
+            await service.update(conn, request.scope["user"], task_id, task_input(form, request.scope["user"]),
+                                 _clock(request).now())
+    except DomainError as e:
+        return await _form(request, {**dict(form), "participant_ids": form.getlist("participant_ids"),
+                                     "can_edit": True}, task_id=task_id, error=e)
+    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+
+async def add_note(request: Request):
+    task_id = request.path_params["id"]
+    form = await request.form()
+    async with request.app.state.pool.acquire() as conn:
+        await service.card(conn, request.scope["user"], task_id, _clock(request).now())
+        await notes.add_note(conn, request.scope["user"], body=forms.text(form, "body"), task_id=task_id)
+    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+
+routes = [
+    Route("/tasks", tasks_list, methods=["GET"]),
+    Route("/tasks/new", new_form, methods=["GET"]),
+    Route("/tasks/new", create, methods=["POST"]),
+    Route("/tasks/{id:int}", task_card, methods=["GET"]),
+    Route("/tasks/{id:int}", update, methods=["POST"]),
+    Route("/tasks/{id:int}/notes", add_note, methods=["POST"]),
+]
