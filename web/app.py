@@ -21,7 +21,7 @@ from web.pops import PopHub
 from web.sessions import AuthMiddleware
 from web.api import counterparties as api_counterparties
 from web.api import users as api_users
-from web.views import admin, auth, calls, counterparty_cards, counterparty_lists, queues, recordings, tasks
+from web.views import admin, auth, calls, counterparty_cards, counterparty_lists, filters, queues, recordings, tags, tasks
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -62,6 +62,8 @@ def create_app(settings: Settings) -> Starlette:
         *queues.routes,
         *recordings.routes,
         *tasks.routes,
+        *tags.routes,
+        *filters.routes,
         *pops.routes,
         *api_counterparties.routes,
         *api_users.routes,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from crm.counterparties.contacts import phone_digits_query
+from crm.tags import tag_conditions
 
 SORTS = {
     "name": "c.display_name",
@@ -41,6 +42,8 @@ class ListQuery:
     # None: anyone; 0: nobody responsible; n: that user.
     responsible_id: int | None = None
     company_id: int | None = None
+    tag_ids: tuple[int, ...] = ()
+    without_tag_ids: tuple[int, ...] = ()
     sort: str = "name"
     descending: bool = False
     page: int = 1
@@ -90,6 +93,7 @@ def build_where(query: ListQuery) -> _Where:
     if query.company_id is not None:
         where.append(f"EXISTS (SELECT 1 FROM company_members m WHERE m.client_id = c.id "
                      f"AND m.company_id = {p(query.company_id)})")
+    where += tag_conditions(p, "c.id", "counterparty", query.tag_ids, query.without_tag_ids)
     search = None
     q = query.q.strip().lower()
     if len(q) >= MIN_QUERY:

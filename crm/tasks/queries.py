@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from crm.counterparties.listing import escape_like
+from crm.tags import tag_conditions
 from crm.tasks.model import TaskInput
 
 SORTS = {
@@ -37,6 +38,8 @@ class TaskQuery:
     deals_only: bool = False
     overdue_only: bool = False
     counterparty_id: int | None = None
+    tag_ids: tuple[int, ...] = ()
+    without_tag_ids: tuple[int, ...] = ()
     sort: str = "deadline"
     descending: bool = False
     page: int = 1
@@ -71,6 +74,7 @@ async def list_tasks(conn: asyncpg.Connection, query: TaskQuery, now: dt.datetim
         where.append("tt.is_deal")
     if query.counterparty_id is not None:
         where.append(f"t.counterparty_id = {p(query.counterparty_id)}")
+    where += tag_conditions(p, "t.id", "task", query.tag_ids, query.without_tag_ids)
     overdue = overdue_sql(p, now)
     if query.overdue_only:
         where.append(overdue)

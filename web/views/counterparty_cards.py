@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from crm import audit, notes, timeline
+from crm import audit, notes, tags, timeline
 from crm.calls import queries as calls_q
 from crm.recordings.policy import can_listen
 from crm.counterparties import queries as cq
@@ -81,10 +81,13 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
             kinds = await timeline.preferred_kinds(conn, _user(request)["id"])
         items, more = await timeline.timeline(conn, counterparty_id, kinds, own_only=own_only, page=tpage)
         await _hide_unlistenable(conn, _user(request), card, items)
+        item_tags = await tags.tags_of(conn, "counterparty", counterparty_id)
+        usable = [t for t in await tags.list_tags(conn) if tags.may_use(_user(request), t)]
     return await render(request, f"{card['kind']}_card.html", {
         "card": card, "history": history, "calls": calls, "timeline": items, "timeline_more": more,
         "timeline_page": tpage, "kinds": kinds, "own_only": own_only, "timeline_kinds": timeline.KINDS,
-        "kind_names": timeline.KIND_LABELS,
+        "kind_names": timeline.KIND_LABELS, "item_tags": item_tags, "all_tags": usable,
+        "editable": card["can_edit"], "tag_action": f"/counterparties/{counterparty_id}/tags",
         "listen": lambda call: can_listen(_user(request), {**dict(call), "responsible_user_id": card["responsible_user_id"]}), "contact_kinds": KINDS, "kind_labels": KIND_LABELS, "error": error,
     }, status_code=status_code or (error.status if error else 200))
 

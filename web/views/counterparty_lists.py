@@ -6,12 +6,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from crm import tags
 from crm.counterparties.listing import SORTS, ListQuery, list_counterparties
 from crm.counterparties.model import STATUSES
 from crm.errors import ValidationError
 from crm.users import queries as users_q
 from web import forms
 from web.jsonout import jsonable
+from web.views.filters import saved_for
+from web.views.tags import tag_filters
 from web.paging import Page
 from web.templating import render
 
@@ -23,7 +26,9 @@ def list_query(request: Request, kind: str) -> ListQuery:
     if status and status not in STATUSES:
         raise ValidationError({"status": f"must be one of {', '.join(STATUSES)}"})
     sort = forms.text(params, "sort", "name")
+    with_tags, without_tags = tag_filters(params)
     return ListQuery(
+        tag_ids=with_tags, without_tag_ids=without_tags,
         kind=kind, q=forms.text(params, "q")[:100], status=status,
         responsible_id=forms.optional_int(params, "responsible"),
         company_id=forms.optional_int(params, "company") if kind == "client" else None,
@@ -37,23 +42,26 @@ async def _list(request: Request, kind: str):
     async with request.app.state.pool.acquire() as conn:
         result = await list_counterparties(conn, query)
         users = await users_q.list_users(conn)
-    return query, result, users
+        all_tags = await tags.list_tags(conn)
+    return query, result, users, all_tags
 
 
 def _section_page(kind: str):
     async def view(request: Request):
-        query, result, users = await _list(request, kind)
+        query, result, users, all_tags = await _list(request, kind)
         page = Page(number=query.page, size=query.size, total=result.total)
         return await render(request, "counterparty_list.html", {
             "kind": kind, "query": query, "rows": result.rows, "page": page, "capped": result.total_capped,
-            "users": users, "statuses": STATUSES, "sorts": list(SORTS),
+            "users": users, "statuses": STATUSES, "sorts": list(SORTS), "all_tags": all_tags,
+            "with_tags": query.tag_ids, "without_tags": query.without_tag_ids,
+            **await saved_for(request, "clients" if kind == "client" else "companies"),
         })
     return view
 
 
 def _section_api(kind: str):
     async def view(request: Request):
-        query, result, _ = await _list(request, kind)
+        query, result, _, _ = await _list(request, kind)
         return JSONResponse({"total": result.total, "total_capped": result.total_capped, "page": query.page,
                              "page_size": query.size, "items": jsonable(result.rows)})
     return view

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from crm import notes
+from crm import notes, tags
 from crm.errors import DomainError, ValidationError
 from crm.tasks import queries as tq
 from crm.tasks import service
@@ -17,6 +17,8 @@ from crm.users import queries as users_q
 from web import forms
 from web.paging import Page
 from web.templating import render
+from web.views.filters import saved_for
+from web.views.tags import tag_filters
 
 
 def _clock(request: Request):
@@ -29,7 +31,9 @@ def task_query(request: Request) -> tq.TaskQuery:
     status = params.get("status", "open")
     page = Page.from_request(request)
     sort = params.get("sort", "deadline")
+    with_tags, without_tags = tag_filters(params)
     return tq.TaskQuery(
+        tag_ids=with_tags, without_tag_ids=without_tags,
         q=forms.text(params, "q")[:100],
         responsible_id=me["id"] if who == "me" else (None if who in ("", "all") else forms.optional_int(params, "responsible")),
         statuses=OPEN if status == "open" else ((status,) if status in STATUSES else ()),
@@ -43,7 +47,10 @@ async def tasks_list(request: Request):
     async with request.app.state.pool.acquire() as conn:
         rows, total = await tq.list_tasks(conn, query, _clock(request).now())
         users = await users_q.list_users(conn)
+        all_tags = await tags.list_tags(conn)
     return await render(request, "tasks.html", {
+        "all_tags": all_tags, "with_tags": query.tag_ids, "without_tags": query.without_tag_ids,
+        **await saved_for(request, "tasks"),
         "rows": rows, "query": query, "page": Page(query.page, query.size, total), "users": users,
         "statuses": STATUS_LABELS, "sorts": tq.SORTS, "params": request.query_params})
 
@@ -83,7 +90,11 @@ async def _form(request: Request, values: dict, *, task_id: int | None = None, e
         users = await users_q.list_users(conn)
         types = await tq.task_types(conn)
         task_notes = await notes.notes_of_task(conn, task_id) if task_id else []
+        item_tags = await tags.tags_of(conn, "task", task_id) if task_id else []
+        usable = [t for t in await tags.list_tags(conn) if tags.may_use(request.scope["user"], t)]
     return await render(request, "task.html", {
+        "item_tags": item_tags, "all_tags": usable, "editable": bool(values.get("can_edit")),
+        "tag_action": f"/tasks/{task_id}/tags",
         "values": values, "task_id": task_id, "users": users, "types": types, "statuses": STATUS_LABELS,
         "outcomes": OUTCOMES, "error": error, "notes": task_notes}, status_code=error.status if error else 200)
 

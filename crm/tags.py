@@ -1,0 +1,96 @@
+"""Tags (D1-D2): on clients, companies, tasks and deals; who may use them; filters by them and by their absence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from crm import audit
+from crm.errors import Conflict, Forbidden, NotFound, ValidationError
+from crm.users import ROLES
+
+TARGETS = {"counterparty": ("counterparty_tags", "counterparty_id"), "task": ("task_tags", "task_id")}
+
+
+@dataclass(frozen=True)
+class TagInput:
+    name: str
+    description: str = ""
+    allowed_roles: tuple[str, ...] = ()
+    queue_id: int | None = None
+
+    def cleaned(self) -> "TagInput":
+        name = self.name.strip()
+        if not 0 < len(name) <= 60:
+            raise ValidationError({"name": "a tag name is 1 to 60 characters"})
+        if any(r not in ROLES for r in self.allowed_roles):
+            raise ValidationError({"allowed_roles": f"roles are {', '.join(ROLES)}"})
+        return TagInput(name, self.description.strip(), tuple(dict.fromkeys(self.allowed_roles)), self.queue_id)
+
+
+def may_use(user, tag) -> bool:
+    """An empty list of roles means everyone."""
+    return not tag["allowed_roles"] or user["role"] in tag["allowed_roles"]
+
+
+async def list_tags(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT t.id, t.name, t.description, t.allowed_roles, t.queue_id, q.name AS queue_name,
+                  (SELECT count(*) FROM counterparty_tags ct WHERE ct.tag_id = t.id) +
+                  (SELECT count(*) FROM task_tags tt WHERE tt.tag_id = t.id) AS uses
+           FROM tags t LEFT JOIN queues q ON q.id = t.queue_id ORDER BY lower(t.name)""")
+
+
+async def save_tag(conn: asyncpg.Connection, user_id: int, tag_id: int | None, inp: TagInput) -> int:
+    inp = inp.cleaned()
+    try:
+        async with conn.transaction():
+            if tag_id is None:
+                tag_id = await conn.fetchval(
+                    "INSERT INTO tags (name, description, allowed_roles, queue_id) VALUES ($1, $2, $3, $4) RETURNING id",
+                    inp.name, inp.description, list(inp.allowed_roles), inp.queue_id)
+            elif await conn.execute("UPDATE tags SET name = $2, description = $3, allowed_roles = $4, queue_id = $5 "
+                                    "WHERE id = $1", tag_id, inp.name, inp.description, list(inp.allowed_roles),
+                                    inp.queue_id) == "UPDATE 0":
+                raise NotFound(f"no tag {tag_id}")
+            await audit.record(conn, user_id, "tag", tag_id, "save", {"name": inp.name})
+    except asyncpg.UniqueViolationError:
+        raise Conflict(f"a tag called {inp.name!r} exists already") from None
+    except asyncpg.ForeignKeyViolationError:
+        raise ValidationError({"queue_id": "no such queue"}) from None
+    return tag_id
+
+
+async def tags_of(conn: asyncpg.Connection, target: str, target_id: int) -> list[asyncpg.Record]:
+    table, column = TARGETS[target]
+    return await conn.fetch(
+        f"""SELECT t.id, t.name, t.description FROM {table} x JOIN tags t ON t.id = x.tag_id
+            WHERE x.{column} = $1 ORDER BY lower(t.name)""", target_id)
+
+
+async def set_tag(conn: asyncpg.Connection, user, target: str, target_id: int, tag_id: int, *, on: bool) -> None:
+    table, column = TARGETS[target]
+    tag = await conn.fetchrow("SELECT id, name, allowed_roles FROM tags WHERE id = $1", tag_id)
+    if tag is None:
+        raise NotFound(f"no tag {tag_id}")
+    if not may_use(user, tag):
+        raise Forbidden(f"your role may not use the tag {tag['name']}")
+    async with conn.transaction():
+        if on:
+            await conn.execute(f"INSERT INTO {table} ({column}, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                               target_id, tag_id)
+        else:
+            await conn.execute(f"DELETE FROM {table} WHERE {column} = $1 AND tag_id = $2", target_id, tag_id)
+        await audit.record(conn, user["id"], target, target_id, "tag" if on else "untag", {"tag": tag["name"]})
+
+
+def tag_conditions(p, alias_id: str, target: str, with_ids: tuple[int, ...], without_ids: tuple[int, ...]) -> list[str]:
+    """SQL conditions for lists: has every tag in with_ids, has none of without_ids."""
+    table, column = TARGETS[target]
+    conditions = [f"EXISTS (SELECT 1 FROM {table} x WHERE x.{column} = {alias_id} AND x.tag_id = {p(t)})"
+                  for t in with_ids]
+    if without_ids:
+        conditions.append(f"NOT EXISTS (SELECT 1 FROM {table} x WHERE x.{column} = {alias_id} "
+                          f"AND x.tag_id = ANY({p(list(without_ids))}::bigint[]))")
+    return conditions

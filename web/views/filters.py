@@ -1,0 +1,40 @@
+"""Saving and deleting filter sets; the lists show the user's own."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+from starlette.routing import Route
+
+from crm import filters
+from web import forms
+
+
+async def save(request: Request):
+    form = await request.form()
+    section = forms.text(form, "section")
+    async with request.app.state.pool.acquire() as conn:
+        await filters.save(conn, request.scope["user"]["id"], section, forms.text(form, "name"),
+                           forms.text(form, "query"))
+    return RedirectResponse(f"{filters.SECTIONS[section]}?{filters.clean_query(forms.text(form, 'query'))}",
+                            status_code=303)
+
+
+async def delete(request: Request):
+    async with request.app.state.pool.acquire() as conn:
+        section = await filters.delete(conn, request.scope["user"]["id"], request.path_params["id"])
+    return RedirectResponse(filters.SECTIONS[section], status_code=303)
+
+
+async def saved_for(request: Request, section: str) -> dict:
+    """Template context for _saved_filters.html."""
+    async with request.app.state.pool.acquire() as conn:
+        mine = await filters.mine(conn, request.scope["user"]["id"], section)
+    return {"saved_filters": mine, "filter_section": section, "filter_path": filters.SECTIONS[section],
+            "current_query": request.url.query}
+
+
+routes = [
+    Route("/filters", save, methods=["POST"]),
+    Route("/filters/{id:int}/delete", delete, methods=["POST"]),
+]

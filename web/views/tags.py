@@ -1,0 +1,86 @@
+"""Tags: the admin's list, and putting tags on cards and tasks."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+from starlette.routing import Route
+
+from crm import tags
+from crm.counterparties import permissions as cp_perm
+from crm.counterparties import queries as cq
+from crm.errors import DomainError, Forbidden, NotFound
+from crm.queues import queries as queues_q
+from crm.tasks import service as task_service
+from crm.users import ROLES
+from web import forms
+from web.permissions import require_role
+from web.templating import render
+
+
+def tag_filters(params) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(tags a row must have, tags it must not have) from ?tag=..&notag=.."""
+    def ids(key):
+        return tuple(int(v) for v in params.getlist(key) if str(v).isdigit())
+    return ids("tag"), ids("notag")
+
+
+async def _admin_page(request: Request, error: DomainError | None = None):
+    async with request.app.state.pool.acquire() as conn:
+        all_tags = await tags.list_tags(conn)
+        queues = await queues_q.list_queues(conn)
+    return await render(request, "admin_tags.html", {"tags": all_tags, "roles": ROLES, "queues": queues,
+                                                     "error": error}, status_code=error.status if error else 200)
+
+
+@require_role("admin")
+async def admin_tags(request: Request):
+    return await _admin_page(request)
+
+
+@require_role("admin")
+async def admin_save_tag(request: Request):
+    form = await request.form()
+    inp = tags.TagInput(name=forms.text(form, "name"), description=forms.text(form, "description"),
+                        allowed_roles=tuple(form.getlist("allowed_roles")),
+                        queue_id=forms.optional_int(form, "queue_id"))
+    try:
+        async with request.app.state.pool.acquire() as conn:
+            await tags.save_tag(conn, request.scope["user"]["id"], forms.optional_int(form, "id"), inp)
+    except DomainError as e:
+        return await _admin_page(request, e)
+    return RedirectResponse("/admin/tags", status_code=303)
+
+
+async def tag_counterparty(request: Request):
+    counterparty_id = request.path_params["id"]
+    form = await request.form()
+    async with request.app.state.pool.acquire() as conn:
+        row = await cq.get_counterparty(conn, counterparty_id)
+        if row is None or row["deleted_at"] is not None:
+            raise NotFound(f"no counterparty {counterparty_id}")
+        if not cp_perm.can_edit(request.scope["user"], row):
+            raise Forbidden("you cannot edit this counterparty")
+        await tags.set_tag(conn, request.scope["user"], "counterparty", counterparty_id,
+                           forms.optional_int(form, "tag_id") or 0, on=form.get("on") != "0")
+    return RedirectResponse(f"/counterparties/{counterparty_id}", status_code=303)
+
+
+async def tag_task(request: Request):
+    task_id = request.path_params["id"]
+    form = await request.form()
+    async with request.app.state.pool.acquire() as conn:
+        task = await task_service.card(conn, request.scope["user"], task_id, request.app.state.settings.clock.now())
+        if not task["can_edit"]:
+            raise Forbidden("only the task's people may change it")
+        await tags.set_tag(conn, request.scope["user"], "task", task_id, forms.optional_int(form, "tag_id") or 0,
+                           on=form.get("on") != "0")
+    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+
+routes = [
+    Route("/admin/tags", admin_tags, methods=["GET"]),
+    Route("/admin/tags", admin_save_tag, methods=["POST"]),
+    Route("/counterparties/{id:int}/tags", tag_counterparty, methods=["POST"]),
+    Route("/tasks/{id:int}/tags", tag_task, methods=["POST"]),
+]
