@@ -42,6 +42,15 @@ class Settings:
     # The call centre's own clock: "today" for callbacks, times shown to users.
     timezone: str = "Europe/Moscow"
     clock_offset_seconds: int = 0
+    # Notifications: e-mail through this SMTP server (off when no host), links to this address.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "pbxcrm@localhost"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    public_url: str = "http://127.0.0.1:8000"
+    notify_interval_seconds: float = 15.0
 
     @property
     def clock(self) -> "Clock":
@@ -69,6 +78,14 @@ class Settings:
             timezone=timezone,
             trunk=env.get("PBXCRM_TRUNK", cls.trunk),
             clock_offset_seconds=_int(env, "PBXCRM_CLOCK_OFFSET_SECONDS", 0),
+            smtp_host=env.get("PBXCRM_SMTP_HOST", ""),
+            smtp_port=_int(env, "PBXCRM_SMTP_PORT", 25),
+            smtp_from=env.get("PBXCRM_SMTP_FROM", cls.smtp_from),
+            smtp_user=env.get("PBXCRM_SMTP_USER", ""),
+            smtp_password=env.get("PBXCRM_SMTP_PASSWORD", ""),
+            smtp_starttls=env.get("PBXCRM_SMTP_STARTTLS", "") in ("1", "true", "yes"),
+            public_url=env.get("PBXCRM_PUBLIC_URL", cls.public_url).rstrip("/"),
+            notify_interval_seconds=_int(env, "PBXCRM_NOTIFY_INTERVAL_SECONDS", 15),
             database_url=url,
             default_region=region,
             ari_url=env.get("PBXCRM_ARI_URL", cls.ari_url).rstrip("/"),

@@ -148,7 +148,12 @@ class SippPhone:
     async def __aexit__(self, *exc) -> None:
         if self.proc and self.proc.returncode is None:
             self.proc.terminate()
-            await self.proc.wait()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 5)
+            except asyncio.TimeoutError:
+                # sipp in the middle of a call may ignore SIGTERM; its port must be free for the next test.
+                self.proc.kill()
+                await self.proc.wait()
 
     def invites(self) -> list[str]:
         """The From header of every new call (dialog-initial INVITE) this phone received.

@@ -17,6 +17,7 @@ from crm.settings import Settings
 from web.csrf import CSRFMiddleware
 from web import pops
 from web.errors import EXCEPTION_HANDLERS
+from web.notifier import Notifier
 from web.pops import PopHub
 from web.sessions import AuthMiddleware
 from web.api import counterparties as api_counterparties
@@ -45,9 +46,12 @@ def create_app(settings: Settings) -> Starlette:
         app.state.pool = await create_pool(settings.database_url)
         app.state.pops = PopHub(settings.database_url)
         app.state.pops.start()
+        notifier = Notifier(settings)
+        notifier.start()
         try:
             yield
         finally:
+            await notifier.stop()
             await app.state.pops.stop()
             await app.state.pool.close()
 

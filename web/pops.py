@@ -1,10 +1,11 @@
-"""Screen pops in the browser: one LISTEN per web worker, fanned out to each
+"""Screen pops and notifications in the browser: one LISTEN per web worker, fanned out to each
 user's open tabs as Server-Sent Events. Any worker serves any user: every
 worker hears every NOTIFY and keeps only its own connections' users."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 from starlette.requests import Request
@@ -13,7 +14,6 @@ from starlette.routing import Route
 
 from crm.listen import listen_forever
 from crm.pops import CHANNEL
-from crm.pops.events import PopEvent
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +46,17 @@ class PopHub:
             self._queues.pop(user_id, None)
 
     def _on_payload(self, payload: str) -> None:
+        """Screen pops (PopEvent) and notifications share the channel; "sse" names the event."""
         try:
-            event = PopEvent.from_payload(payload)
-        except (ValueError, TypeError) as e:
-            log.warning("malformed pop %r: %s", payload[:200], e)
+            data = json.loads(payload)
+            user_id = int(data["user_id"])
+        except (ValueError, TypeError, KeyError) as e:
+            log.warning("malformed event %r: %s", payload[:200], e)
             return
-        for queue in self._queues.get(event.user_id, ()):
+        name = data.pop("sse", "pop")
+        for queue in self._queues.get(user_id, ()):
             if not queue.full():
-                queue.put_nowait(event)
+                queue.put_nowait((name, json.dumps(data)))
 
 
 async def events(request: Request):
@@ -67,11 +70,11 @@ async def events(request: Request):
             yield "retry: 2000\n: connected\n\n"
             while True:
                 try:
-                    event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                    name, data = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
                 except asyncio.TimeoutError:
                     yield ": keepalive\n\n"
                     continue
-                yield f"event: pop\ndata: {event.payload()}\n\n"
+                yield f"event: {name}\ndata: {data}\n\n"
         finally:
             hub.unsubscribe(user_id, queue)
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import asyncpg
 
-from crm import audit
+from crm import audit, notifications
 from crm.errors import Forbidden, NotFound, ValidationError
 from crm.tasks import queries as q
 from crm.tasks.model import TaskInput, is_overdue
@@ -42,6 +42,7 @@ async def create(conn: asyncpg.Connection, user, inp: TaskInput) -> int:
     inp = await _checked(conn, inp)
     async with conn.transaction():
         task_id = await q.insert_task(conn, inp, user["id"])
+        await notifications.task_assigned(conn, task_id, user["id"])
         await audit.record(conn, user["id"], "task", task_id, "create",
                            {"title": inp.title, "responsible": inp.responsible_user_id})
     return task_id
@@ -59,6 +60,8 @@ async def update(conn: asyncpg.Connection, user, task_id: int, inp: TaskInput, n
             if current[k] != getattr(inp, k)}
         if changes:
             await audit.record(conn, user["id"], "task", task_id, "update", changes)
+        if "responsible_user_id" in changes:
+            await notifications.task_assigned(conn, task_id, user["id"])
 
 
 async def card(conn: asyncpg.Connection, user, task_id: int, now: dt.datetime) -> dict:

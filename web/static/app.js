@@ -98,7 +98,25 @@
     window.pbxcrmPops = (window.pbxcrmPops || []).concat([{ at: Date.now(), event: p }]);
   }
 
+  // ---- notifications (J1): desktop when allowed, and always in the page ----
+  const tray = document.getElementById("notifications");
+  function notify(n) {
+    window.pbxcrmNotifications = (window.pbxcrmNotifications || []).concat([n]);
+    if ("Notification" in window && Notification.permission === "granted") {
+      const note = new Notification(n.title, { body: n.body, tag: "pbxcrm-" + n.id });
+      note.onclick = () => { window.focus(); location.href = n.url; };
+    }
+    tray.hidden = false;
+    tray.prepend(el("a", { href: n.url, class: "notification notification-" + n.kind }, n.title));
+  }
+  const enable = document.getElementById("enable-notifications");
+  if (enable && "Notification" in window && Notification.permission === "default") {
+    enable.hidden = false;
+    enable.addEventListener("click", () => Notification.requestPermission().then(() => { enable.hidden = true; }));
+  }
+
   const events = new EventSource("/events");
   events.onopen = () => { document.body.dataset.pops = "ready"; };
   events.addEventListener("pop", (e) => show(JSON.parse(e.data)));
+  events.addEventListener("notification", (e) => notify(JSON.parse(e.data)));
 })();

@@ -1,0 +1,71 @@
+"""Notifications (J1-J2): queued in an outbox by what happens in the CRM, delivered
+to the user's browsers (LISTEN/NOTIFY -> Server-Sent Events) and by e-mail."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import asyncpg
+
+from crm.pops import CHANNEL
+
+
+async def queue(conn: asyncpg.Connection, user_id: int, kind: str, title: str, body: str = "", url: str = "") -> int:
+    return await conn.fetchval(
+        "INSERT INTO notifications (user_id, kind, title, body, url) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        user_id, kind, title[:300], body[:2000], url)
+
+
+async def task_assigned(conn: asyncpg.Connection, task_id: int, actor_id: int | None) -> None:
+    """Tell the responsible user, unless they gave the task to themselves."""
+    row = await conn.fetchrow("SELECT id, title, responsible_user_id, deadline_date FROM tasks WHERE id = $1", task_id)
+    if row and row["responsible_user_id"] != actor_id:
+        due = f" Deadline {row['deadline_date']}." if row["deadline_date"] else ""
+        await queue(conn, row["responsible_user_id"], "task_assigned", f"Task #{task_id} for you: {row['title']}",
+                    f"A task was assigned to you.{due}", f"/tasks/{task_id}")
+
+
+async def queue_due_tasks(conn: asyncpg.Connection, now: dt.datetime) -> int:
+    """Queue a notification for every open task whose deadline has come, once.
+
+    A deadline without a time comes at the start of its day.
+    """
+    rows = await conn.fetch(
+        """UPDATE tasks SET due_notified_at = now()
+           WHERE due_notified_at IS NULL AND deleted_at IS NULL AND status IN ('new', 'in_progress')
+             AND deadline_date IS NOT NULL
+             AND (deadline_date < $1 OR (deadline_date = $1 AND coalesce(deadline_time, '00:00') <= $2))
+           RETURNING id, title, responsible_user_id, deadline_date, deadline_time""",
+        now.date(), now.time().replace(tzinfo=None))
+    for r in rows:
+        when = f"{r['deadline_date']}" + (f" {r['deadline_time'].strftime('%H:%M')}" if r["deadline_time"] else "")
+        await queue(conn, r["responsible_user_id"], "task_due", f"Deadline: #{r['id']} {r['title']}",
+                    f"The deadline ({when}) has come.", f"/tasks/{r['id']}")
+    return len(rows)
+
+
+async def to_browsers(conn: asyncpg.Connection, limit: int = 100) -> int:
+    """Hand unsent notifications to the web workers' event streams."""
+    rows = await conn.fetch(
+        """UPDATE notifications SET browser_sent_at = now() WHERE id IN (
+               SELECT id FROM notifications WHERE browser_sent_at IS NULL ORDER BY id LIMIT $1
+               FOR UPDATE SKIP LOCKED)
+           RETURNING id, user_id, kind, title, body, url""", limit)
+    for r in rows:
+        await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, json.dumps({"sse": "notification", **dict(r)}))
+    return len(rows)
+
+
+async def unsent_emails(conn: asyncpg.Connection, limit: int = 50) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT n.id, n.title, n.body, n.url, u.email, u.full_name FROM notifications n
+           JOIN users u ON u.id = n.user_id
+           WHERE n.email_sent_at IS NULL AND n.email_error IS NULL ORDER BY n.id LIMIT $1""", limit)
+
+
+async def mark_email(conn: asyncpg.Connection, notification_id: int, error: str | None) -> None:
+    if error:
+        await conn.execute("UPDATE notifications SET email_error = $2 WHERE id = $1", notification_id, error[:500])
+    else:
+        await conn.execute("UPDATE notifications SET email_sent_at = now() WHERE id = $1", notification_id)

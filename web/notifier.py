@@ -1,0 +1,85 @@
+"""Delivers queued notifications: to browsers (through the pops channel) and by e-mail.
+
+Every web worker starts one; the one holding the advisory lock does the work,
+so with several workers nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+from email.message import EmailMessage
+
+import asyncpg
+
+from crm import notifications
+from crm.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_LOCK_KEY = 0x70627863726E  # "pbxcrn": the notifier's lock
+
+
+def send_mail(settings: Settings, to: str, subject: str, body: str) -> None:
+    message = EmailMessage()
+    message["From"] = settings.smtp_from
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body)
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
+        if settings.smtp_starttls:
+            smtp.starttls()
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password)
+        smtp.send_message(message)
+
+
+class Notifier:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="notifier")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                conn = await asyncpg.connect(self.settings.database_url, timeout=5)
+            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError):
+                await asyncio.sleep(self.settings.notify_interval_seconds)
+                continue
+            try:
+                while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK_KEY):
+                    await asyncio.sleep(self.settings.notify_interval_seconds * 4)
+                while True:
+                    await self.tick(conn)
+                    await asyncio.sleep(self.settings.notify_interval_seconds)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+                log.warning("notifier: database connection lost (%s)", type(e).__name__)
+            finally:
+                await conn.close()
+
+    async def tick(self, conn: asyncpg.Connection) -> None:
+        await notifications.queue_due_tasks(conn, self.settings.clock.now())
+        await notifications.to_browsers(conn)
+        for n in await notifications.unsent_emails(conn):
+            if not self.settings.smtp_host:
+                error = "e-mail is off (PBXCRM_SMTP_HOST is not set)"
+            elif not n["email"]:
+                error = f"{n['full_name']} has no e-mail address"
+            else:
+                body = f"{n['body']}\n\n{self.settings.public_url}{n['url']}\n"
+                try:
+                    await asyncio.to_thread(send_mail, self.settings, n["email"], n["title"], body)
+                    error = None
+                except (OSError, smtplib.SMTPException) as e:
+                    log.warning("notification %d: e-mail to %s failed: %s", n["id"], n["email"], e)
+                    continue  # tried again next time
+            await notifications.mark_email(conn, n["id"], error)
