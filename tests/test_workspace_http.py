@@ -90,3 +90,21 @@ async def test_a_tag_limited_to_some_roles_is_refused_to_others(web, db):
     assert 'value="{}">VIP'.format(vip) not in page  # not offered
     r = web.post(f"/counterparties/{client}/tags", data={"csrf_token": csrf_from(page), "tag_id": str(vip)})
     assert r.status_code == 403 and "may not use the tag VIP" in r.text
+
+
+async def test_the_admin_keeps_the_list_of_task_types(web, db):
+    await make_user(db, "adm", "admin")
+    login(web, "adm")
+    token = web.cookies["pbxcrm_csrf"]
+    assert web.post("/admin/task-types", data={"csrf_token": token, "name": "Presentation"},
+                    follow_redirects=False).status_code == 303
+    assert web.post("/admin/task-types", data={"csrf_token": token, "name": "presentation"}).status_code == 409
+    meeting = await _type(db, "Meeting")
+    web.post("/admin/task-types", data={"csrf_token": token, "id": str(meeting), "name": "Meeting",
+                                        "archived": "on"})
+    form = web.get("/tasks/new").text.split('name="type_id"')[1].split("</select>")[0]
+    assert "Presentation" in form and "Meeting" not in form  # archived types are not offered for new tasks
+    await make_user(db, "op", "operator")
+    web.post("/logout", data={"csrf_token": token})
+    login(web, "op")
+    assert web.get("/admin/task-types").status_code == 403

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from crm.counterparties.listing import escape_like
+from crm.errors import Conflict, ValidationError
 from crm.tags import tag_conditions
 from crm.tasks.model import TaskInput
 
@@ -135,3 +136,25 @@ async def task_types(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 
 async def task_type(conn: asyncpg.Connection, type_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT id, name, is_deal FROM task_types WHERE id = $1 AND NOT archived", type_id)
+
+
+async def all_task_types(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT tt.id, tt.name, tt.is_deal, tt.archived, (SELECT count(*) FROM tasks t WHERE t.type_id = tt.id) AS uses
+           FROM task_types tt ORDER BY tt.archived, tt.is_deal, lower(tt.name)""")
+
+
+async def save_task_type(conn: asyncpg.Connection, type_id: int | None, name: str, is_deal: bool,
+                         archived: bool) -> int:
+    """Types are renamed or archived, never deleted: old tasks keep theirs."""
+    name = name.strip()
+    if not 0 < len(name) <= 60:
+        raise ValidationError({"name": "a type name is 1 to 60 characters"})
+    try:
+        if type_id is None:
+            return await conn.fetchval("INSERT INTO task_types (name, is_deal) VALUES ($1, $2) RETURNING id",
+                                       name, is_deal)
+        await conn.execute("UPDATE task_types SET name = $2, archived = $3 WHERE id = $1", type_id, name, archived)
+        return type_id
+    except asyncpg.UniqueViolationError:
+        raise Conflict(f"a task type called {name!r} exists already") from None

@@ -16,6 +16,7 @@ from crm.tasks.model import OPEN, OUTCOMES, STATUS_LABELS, STATUSES, TaskInput, 
 from crm.users import queries as users_q
 from web import forms
 from web.paging import Page
+from web.permissions import require_role
 from web.templating import render
 from web.views.filters import saved_for
 from web.views.tags import tag_filters
@@ -149,7 +150,33 @@ async def add_note(request: Request):
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
 
 
+async def _types_page(request: Request, error: DomainError | None = None):
+    async with request.app.state.pool.acquire() as conn:
+        types = await tq.all_task_types(conn)
+    return await render(request, "admin_task_types.html", {"types": types, "error": error},
+                        status_code=error.status if error else 200)
+
+
+@require_role("admin")
+async def task_types_page(request: Request):
+    return await _types_page(request)
+
+
+@require_role("admin")
+async def task_type_save(request: Request):
+    form = await request.form()
+    try:
+        async with request.app.state.pool.acquire() as conn:
+            await tq.save_task_type(conn, forms.optional_int(form, "id"), forms.text(form, "name"),
+                                    forms.checkbox(form, "is_deal"), forms.checkbox(form, "archived"))
+    except DomainError as e:
+        return await _types_page(request, e)
+    return RedirectResponse("/admin/task-types", status_code=303)
+
+
 routes = [
+    Route("/admin/task-types", task_types_page, methods=["GET"]),
+    Route("/admin/task-types", task_type_save, methods=["POST"]),
     Route("/tasks", tasks_list, methods=["GET"]),
     Route("/tasks/new", new_form, methods=["GET"]),
     Route("/tasks/new", create, methods=["POST"]),
