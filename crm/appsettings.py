@@ -13,6 +13,8 @@ from crm.errors import ValidationError
 DEFAULTS: dict[str, object] = {
     "section.clients": "Clients",
     "section.companies": "Companies",
+    # Who may export lists and reports to Excel (F4): supervisors by default.
+    "export.roles": ["supervisor", "admin"],
 }
 
 
@@ -36,3 +38,17 @@ async def set_section_names(conn: asyncpg.Connection, user_id: int, clients: str
                                                    updated_by = EXCLUDED.updated_by""",
                 key, json.dumps(value), user_id)
         await audit.record(conn, user_id, "settings", None, "rename sections", names)
+
+
+async def set_export_roles(conn: asyncpg.Connection, user_id: int, roles: list[str]) -> None:
+    from crm.users import ROLES
+
+    roles = [r for r in ROLES if r in set(roles)]
+    if "admin" not in roles:
+        roles.append("admin")  # the admin can always undo this
+    async with conn.transaction():
+        await conn.execute(
+            """INSERT INTO app_settings (key, value, updated_by) VALUES ('export.roles', $1::jsonb, $2)
+               ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(), updated_by = $2""",
+            json.dumps(roles), user_id)
+        await audit.record(conn, user_id, "settings", None, "export roles", {"roles": roles})

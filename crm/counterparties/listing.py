@@ -177,3 +177,23 @@ async def _attach_contacts(conn: asyncpg.Connection, rows: list[dict]) -> None:
         by_id.setdefault(c["counterparty_id"], []).append({"kind": c["kind"], "value": c["value"]})
     for r in rows:
         r["contacts"] = by_id.get(r["id"], [])
+
+
+def export_sql(query: ListQuery) -> tuple[str, list]:
+    """Every row the list's filters select, in its order, with the columns an export needs."""
+    where = build_where(query)
+    companies = ("(SELECT string_agg(co.display_name, ', ' ORDER BY co.display_name) FROM company_members m "
+                 "JOIN counterparties co ON co.id = m.company_id WHERE m.client_id = c.id "
+                 "AND co.deleted_at IS NULL)") if query.kind == "client" else "NULL"
+    sql = f"""
+        SELECT c.id, c.display_name, c.remark, c.status, u.full_name AS responsible_name,
+               {companies} AS companies,
+               (SELECT string_agg(k.value, ', ' ORDER BY k.id) FROM contacts k WHERE k.counterparty_id = c.id
+                AND k.deleted_at IS NULL AND k.kind IN ('phone', 'fax')) AS phones,
+               (SELECT string_agg(k.value, ', ' ORDER BY k.id) FROM contacts k WHERE k.counterparty_id = c.id
+                AND k.deleted_at IS NULL AND k.kind = 'email') AS emails,
+               c.comment, c.created_at
+        FROM counterparties c LEFT JOIN users u ON u.id = c.responsible_user_id
+        WHERE {where.all}
+        ORDER BY {_order(query)}"""
+    return sql, where.args

@@ -92,8 +92,16 @@ async def _settings_page(request: Request, error: DomainError | None = None):
         policy = await rec_q.load_policy(conn)
         users = await users_q.list_users(conn)
     return await render(request, "admin_settings.html", {
-        "recording": policy, "modes": MODES, "users": users, "error": error},
+        "recording": policy, "modes": MODES, "users": users, "error": error, "roles": ROLES},
         status_code=error.status if error else 200)
+
+
+@require_role("admin")
+async def export_update(request: Request):
+    form = await request.form()
+    async with request.app.state.pool.acquire() as conn:
+        await appsettings.set_export_roles(conn, request.scope["user"]["id"], list(form.getlist("roles")))
+    return RedirectResponse("/admin/settings", status_code=303)
 
 
 @require_role("admin")
@@ -136,4 +144,5 @@ routes = [
     Route("/admin/settings", settings_page, methods=["GET"]),
     Route("/admin/settings", settings_update, methods=["POST"]),
     Route("/admin/settings/recording", recording_update, methods=["POST"]),
+    Route("/admin/settings/export", export_update, methods=["POST"]),
 ]

@@ -1,0 +1,80 @@
+"""Excel export (F4): the list's filters, typed cells, who may export."""
+
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+from starlette.testclient import TestClient
+
+from crm.counterparties import service
+from crm.counterparties.model import ContactInput, CounterpartyInput
+from crm.tasks import service as task_service
+from crm.tasks.model import TaskInput
+from tests.helpers import login, make_user
+from web.app import create_app
+
+
+@pytest.fixture
+def web(settings, db):
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        yield client
+
+
+def _sheet(response):
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+    return load_workbook(io.BytesIO(response.content)).active
+
+
+async def test_supervisor_exports_the_filtered_list_with_typed_cells(web, db):
+    boss = await make_user(db, "boss", "supervisor")
+    async with db.acquire() as conn:
+        for last, phone in [("Orlov", "+7 495 000-00-01"), ("Orlova", "+7 495 000-00-02"), ("Smirnov", None)]:
+            await service.create(conn, boss, CounterpartyInput(
+                kind="client", last_name=last, remark="VIP" if last == "Orlov" else "",
+                contacts=(ContactInput("phone", phone),) if phone else ()), "RU")
+    login(web, "boss")
+    sheet = _sheet(web.get("/clients.xlsx", params={"q": "orlov"}))
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("ID", "Name", "Remark")
+    assert [r[1] for r in rows[1:]] == ["Orlov", "Orlova"]
+    assert rows[1][2] == "VIP" and rows[1][6] == "+7 495 000-00-01"
+    created = sheet.cell(row=2, column=10)
+    assert isinstance(created.value, dt.datetime) and created.number_format == "yyyy-mm-dd hh:mm"
+    assert isinstance(sheet.cell(row=2, column=1).value, int)
+    page = web.get("/clients?q=orlov").text
+    assert 'id="export" href="/clients.xlsx?q=orlov"' in page
+
+
+async def test_export_is_for_supervisors_until_the_admin_widens_it(web, db):
+    await make_user(db, "mgr", "manager")
+    await make_user(db, "adm", "admin")
+    login(web, "mgr")
+    assert web.get("/clients.xlsx").status_code == 403
+    assert 'id="export"' not in web.get("/clients").text
+    web.post("/logout", data={"csrf_token": web.cookies["pbxcrm_csrf"]})
+    login(web, "adm")
+    r = web.post("/admin/settings/export", data={"csrf_token": web.cookies["pbxcrm_csrf"],
+                                                 "roles": ["manager", "supervisor"]}, follow_redirects=False)
+    assert r.status_code == 303
+    web.post("/logout", data={"csrf_token": web.cookies["pbxcrm_csrf"]})
+    login(web, "mgr")
+    assert web.get("/companies.xlsx").status_code == 200
+
+
+async def test_tasks_export_has_amounts_as_numbers_and_deadlines_as_dates(web, db):
+    boss = await make_user(db, "boss", "supervisor")
+    async with db.acquire() as conn:
+        deal = await conn.fetchval("SELECT id FROM task_types WHERE is_deal")
+        await task_service.create(conn, boss, TaskInput(
+            title="Big deal", type_id=deal, responsible_user_id=boss["id"], deadline_date=dt.date(2026, 12, 1),
+            amount=Decimal("150000.50"), status="done", outcome="won"))
+    login(web, "boss")
+    sheet = _sheet(web.get("/tasks.xlsx", params={"status": "all", "deals": "1"}))
+    header = [c.value for c in sheet[1]]
+    row = {h: c for h, c in zip(header, sheet[2])}
+    assert row["Title"].value == "Big deal" and row["Outcome"].value == "won"
+    assert row["Amount"].value == 150000.5 and row["Amount"].number_format == "#,##0.00"
+    assert row["Deadline"].value == dt.datetime(2026, 12, 1) and row["Deadline"].number_format == "yyyy-mm-dd"
