@@ -22,7 +22,7 @@ from web.pops import PopHub
 from web.sessions import AuthMiddleware
 from web.api import counterparties as api_counterparties
 from web.api import users as api_users
-from web.views import admin, auth, calls, counterparty_cards, counterparty_lists, export, filters, queues, recordings, tags, tasks
+from web.views import admin, auth, calls, counterparty_cards, counterparty_lists, export, filters, queues, recordings, reports, tags, tasks
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -69,6 +69,7 @@ def create_app(settings: Settings) -> Starlette:
         *tags.routes,
         *filters.routes,
         *export.routes,
+        *reports.routes,
         *pops.routes,
         *api_counterparties.routes,
         *api_users.routes,

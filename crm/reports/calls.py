@@ -1,0 +1,84 @@
+"""Call statistics (F5-F6): count and talk time by operator or call type over a
+period, grouped by hour, day, week or month; and operator x type at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import asyncpg
+
+GROUPS = ("hour", "day", "week", "month")
+BY = ("type", "operator")
+TYPES = ("incoming", "outgoing", "internal", "missed")
+
+# Missed is a type of its own (F5): an incoming call nobody answered.
+_TYPE = "CASE WHEN c.direction = 'incoming' AND c.status <> 'answered' THEN 'missed' ELSE c.direction END"
+_OPERATOR = "coalesce(u.full_name, 'nobody')"
+
+
+@dataclass(frozen=True)
+class CallStatsQuery:
+    start: dt.date
+    end: dt.date  # inclusive
+    group: str = "day"
+    by: str = "type"
+    timezone: str = "Europe/Moscow"
+
+
+def buckets(query: CallStatsQuery) -> list[dt.datetime]:
+    """Every bucket of the period, empty ones too, so a chart's gaps show as zeros."""
+    step = {"hour": dt.timedelta(hours=1), "day": dt.timedelta(days=1), "week": dt.timedelta(weeks=1)}
+    current = dt.datetime.combine(query.start, dt.time())
+    if query.group == "week":
+        current -= dt.timedelta(days=current.weekday())
+    if query.group == "month":
+        current = current.replace(day=1)
+    last = dt.datetime.combine(query.end, dt.time(23, 59))
+    out = []
+    while current <= last:
+        out.append(current)
+        if query.group == "month":
+            current = (current.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        else:
+            current += step[query.group]
+    return out
+
+
+async def call_series(conn: asyncpg.Connection, query: CallStatsQuery) -> dict:
+    if query.group not in GROUPS or query.by not in BY:
+        raise ValueError("group and by must be whitelisted")
+    key = _TYPE if query.by == "type" else _OPERATOR
+    rows = await conn.fetch(
+        f"""SELECT date_trunc($3, c.started_at AT TIME ZONE $4) AS bucket, {key} AS key,
+                   count(*) AS calls, coalesce(sum(c.talk_seconds), 0)::float AS seconds
+            FROM calls c LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
+            WHERE c.started_at >= ($1::date::timestamp AT TIME ZONE $4)
+              AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $4)
+            GROUP BY 1, 2 ORDER BY 1, 2""",
+        query.start, query.end, query.group, query.timezone)
+    labels = buckets(query)
+    index = {b: i for i, b in enumerate(labels)}
+    keys = list(TYPES) if query.by == "type" else sorted({r["key"] for r in rows})
+    series = {k: {"calls": [0] * len(labels), "seconds": [0.0] * len(labels)} for k in keys}
+    for r in rows:
+        i = index.get(r["bucket"])
+        if i is not None:
+            series[r["key"]]["calls"][i] = r["calls"]
+            series[r["key"]]["seconds"][i] = round(r["seconds"], 1)
+    return {"buckets": [b.isoformat(sep=" ", timespec="minutes") for b in labels], "series": series}
+
+
+async def consolidated(conn: asyncpg.Connection, query: CallStatsQuery) -> list[dict]:
+    """Count, total and average talk time by operator and call type at once (F6)."""
+    rows = await conn.fetch(
+        f"""SELECT {_OPERATOR} AS operator, {_TYPE} AS type, count(*) AS calls,
+                   coalesce(sum(c.talk_seconds), 0)::float AS total_seconds,
+                   coalesce(avg(c.talk_seconds), 0)::float AS average_seconds
+            FROM calls c LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
+            WHERE c.started_at >= ($1::date::timestamp AT TIME ZONE $3)
+              AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $3)
+            GROUP BY 1, 2 ORDER BY 1, 2""",
+        query.start, query.end, query.timezone)
+    return [{**dict(r), "total_seconds": round(r["total_seconds"], 1),
+             "average_seconds": round(r["average_seconds"], 1)} for r in rows]

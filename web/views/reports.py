@@ -1,0 +1,64 @@
+"""Reports pages. Call statistics (F5-F6): a chart in the browser and the same numbers as tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from crm.errors import ValidationError
+from crm.reports.calls import BY, GROUPS, TYPES, CallStatsQuery, call_series, consolidated
+from web.permissions import require_role
+from web.templating import render
+
+REPORT_ROLES = ("manager", "supervisor", "admin")
+
+
+def stats_query(request: Request) -> CallStatsQuery:
+    params = request.query_params
+    settings = request.app.state.settings
+    today = settings.clock.today()
+    try:
+        start = dt.date.fromisoformat(params["from"]) if params.get("from") else today - dt.timedelta(days=6)
+        end = dt.date.fromisoformat(params["to"]) if params.get("to") else today
+    except ValueError:
+        raise ValidationError({"from": "dates are YYYY-MM-DD"}) from None
+    if end < start or (end - start).days > 366:
+        raise ValidationError({"to": "a period is 1 to 366 days, ending after it starts"})
+    group = params.get("group", "day")
+    by = params.get("by", "type")
+    if group not in GROUPS or by not in BY:
+        raise ValidationError({"group": f"group by {', '.join(GROUPS)}; by {', '.join(BY)}"})
+    if group == "hour" and (end - start).days > 31:
+        raise ValidationError({"group": "hourly statistics cover at most a month"})
+    return CallStatsQuery(start=start, end=end, group=group, by=by, timezone=settings.timezone)
+
+
+async def _stats(request: Request):
+    query = stats_query(request)
+    async with request.app.state.pool.acquire() as conn:
+        return query, await call_series(conn, query), await consolidated(conn, query)
+
+
+@require_role(*REPORT_ROLES)
+async def calls_report(request: Request):
+    query, series, table = await _stats(request)
+    metric = "seconds" if request.query_params.get("metric") == "seconds" else "calls"
+    return await render(request, "reports_calls.html", {
+        "query": query, "series": series, "table": table, "groups": GROUPS, "bys": BY, "types": TYPES,
+        "metric": metric, "chart": {**series, "metric": metric}})
+
+
+@require_role(*REPORT_ROLES)
+async def calls_report_api(request: Request):
+    query, series, table = await _stats(request)
+    return JSONResponse({"from": query.start.isoformat(), "to": query.end.isoformat(), "group": query.group,
+                         "by": query.by, **series, "consolidated": table})
+
+
+routes = [
+    Route("/reports/calls", calls_report, methods=["GET"]),
+    Route("/api/reports/calls", calls_report_api, methods=["GET"]),
+]
