@@ -9,7 +9,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from crm.errors import ValidationError
+from crm.reports.deals import managers_deals
 from crm.reports.calls import BY, GROUPS, TYPES, CallStatsQuery, call_series, consolidated
+from web.jsonout import jsonable
 from web.permissions import require_role
 from web.templating import render
 
@@ -58,7 +60,33 @@ async def calls_report_api(request: Request):
                          "by": query.by, **series, "consolidated": table})
 
 
+def _period(request: Request) -> tuple[dt.date, dt.date]:
+    today = request.app.state.settings.clock.today()
+    params = request.query_params
+    try:
+        start = dt.date.fromisoformat(params["from"]) if params.get("from") else today.replace(day=1)
+        end = dt.date.fromisoformat(params["to"]) if params.get("to") else today
+    except ValueError:
+        raise ValidationError({"from": "dates are YYYY-MM-DD"}) from None
+    if end < start:
+        raise ValidationError({"to": "the period ends before it starts"})
+    return start, end
+
+
+@require_role(*REPORT_ROLES)
+async def deals_report(request: Request):
+    start, end = _period(request)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await managers_deals(conn, start, end, request.app.state.settings.timezone)
+    totals = {k: sum(r[k] for r in rows) for k in ("planned", "won", "lost", "in_progress", "created",
+                                                   "won_amount", "total_amount")}
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse(jsonable({"from": start, "to": end, "managers": rows, "totals": totals}))
+    return await render(request, "reports_deals.html", {"start": start, "end": end, "rows": rows, "totals": totals})
+
+
 routes = [
+    Route("/reports/deals", deals_report, methods=["GET"]),
     Route("/reports/calls", calls_report, methods=["GET"]),
     Route("/api/reports/calls", calls_report_api, methods=["GET"]),
 ]
