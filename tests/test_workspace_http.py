@@ -1,5 +1,7 @@
 """The workspace through HTTP, in-process: timeline rules, task notes and search, tag roles."""
 
+import datetime as dt
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -108,3 +110,33 @@ async def test_the_admin_keeps_the_list_of_task_types(web, db):
     web.post("/logout", data={"csrf_token": token})
     login(web, "op")
     assert web.get("/admin/task-types").status_code == 403
+
+
+async def test_task_report_filters_by_created_deadline_and_closed_periods(web, db):
+    mgr = await make_user(db, "mgr", "manager")
+    async with db.acquire() as conn:
+        t = await _type(db, "Task")
+        for title, created, deadline, closed in [
+                ("october", "2026-10-05 12:00", "2026-10-10", "2026-10-09 12:00"),
+                ("november", "2026-11-05 12:00", "2026-11-20", None),
+                ("late night", "2026-11-30 23:30", "2026-12-01", "2026-12-02 00:30")]:
+            await conn.execute(
+                """INSERT INTO tasks (title, type_id, status, responsible_user_id, created_at, deadline_date, closed_at)
+                   VALUES ($1, $2, CASE WHEN $5::timestamp IS NULL THEN 'new' ELSE 'done' END, $3,
+                           $4::timestamp AT TIME ZONE 'Europe/Moscow', $6::date,
+                           $5::timestamp AT TIME ZONE 'Europe/Moscow')""",
+                title, t, mgr["id"], dt.datetime.fromisoformat(created),
+                dt.datetime.fromisoformat(closed) if closed else None,
+                dt.date.fromisoformat(deadline))
+    login(web, "mgr")
+
+    def titles(**params):
+        body = web.get("/tasks", params={"status": "all", **params}).text.split("<tbody>")[1]
+        return sorted(n for n in ("october", "november", "late night") if f">{n}</a>" in body)
+
+    assert titles(created_from="2026-11-01", created_to="2026-11-30") == ["late night", "november"]
+    assert titles(deadline_from="2026-11-01", deadline_to="2026-11-30") == ["november"]
+    # Closed 00:30 on 2 December in Moscow is 2 December, whatever UTC says.
+    assert titles(closed_from="2026-12-02") == ["late night"]
+    assert titles(closed_to="2026-10-31") == ["october"]
+    assert web.get("/tasks", params={"created_from": "last week"}).status_code == 400

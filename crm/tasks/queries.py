@@ -41,6 +41,11 @@ class TaskQuery:
     counterparty_id: int | None = None
     tag_ids: tuple[int, ...] = ()
     without_tag_ids: tuple[int, ...] = ()
+    # Periods (F2), inclusive dates in the call centre's time zone; None: open-ended.
+    created: tuple[dt.date | None, dt.date | None] = (None, None)
+    deadline: tuple[dt.date | None, dt.date | None] = (None, None)
+    closed: tuple[dt.date | None, dt.date | None] = (None, None)
+    timezone: str = "Europe/Moscow"
     sort: str = "deadline"
     descending: bool = False
     page: int = 1
@@ -76,6 +81,18 @@ async def list_tasks(conn: asyncpg.Connection, query: TaskQuery, now: dt.datetim
     if query.counterparty_id is not None:
         where.append(f"t.counterparty_id = {p(query.counterparty_id)}")
     where += tag_conditions(p, "t.id", "task", query.tag_ids, query.without_tag_ids)
+    for column, (start, end) in (("created_at", query.created), ("closed_at", query.closed)):
+        if not (start or end):
+            continue  # no parameter for an unused time zone: PostgreSQL could not type it
+        day = f"(t.{column} AT TIME ZONE {p(query.timezone)}::text)::date"
+        if start:
+            where.append(f"{day} >= {p(start)}")
+        if end:
+            where.append(f"{day} <= {p(end)}")
+    if query.deadline[0]:
+        where.append(f"t.deadline_date >= {p(query.deadline[0])}")
+    if query.deadline[1]:
+        where.append(f"t.deadline_date <= {p(query.deadline[1])}")
     overdue = overdue_sql(p, now)
     if query.overdue_only:
         where.append(overdue)

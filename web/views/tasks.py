@@ -33,8 +33,13 @@ def task_query(request: Request) -> tq.TaskQuery:
     page = Page.from_request(request)
     sort = params.get("sort", "deadline")
     with_tags, without_tags = tag_filters(params)
+
+    def period(name):
+        return (_date(params, f"{name}_from"), _date(params, f"{name}_to"))
+
     return tq.TaskQuery(
-        tag_ids=with_tags, without_tag_ids=without_tags,
+        tag_ids=with_tags, without_tag_ids=without_tags, created=period("created"), deadline=period("deadline"),
+        closed=period("closed"), timezone=request.app.state.settings.timezone,
         q=forms.text(params, "q")[:100],
         responsible_id=me["id"] if who == "me" else (None if who in ("", "all") else forms.optional_int(params, "responsible")),
         statuses=OPEN if status == "open" else ((status,) if status in STATUSES else ()),
