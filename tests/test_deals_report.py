@@ -48,3 +48,31 @@ async def test_won_and_lost_deals_of_a_manager_in_a_period(db, settings):
     assert (pv["won"], pv["lost"], pv["planned"], pv["created"], pv["won_amount"]) == (0, 0, 0, 0, 0)
     assert report["totals"]["won"] == 3 and report["totals"]["won_amount"] == 1350.5
     assert "1 350.50" in page
+
+
+async def test_reports_export_to_excel_with_numbers_as_numbers(db, settings):
+    import io
+
+    from openpyxl import load_workbook
+
+    boss = await make_user(db, "boss", "supervisor", full_name="Big Boss")
+    async with db.acquire() as conn:
+        deal = await conn.fetchval("SELECT id FROM task_types WHERE is_deal")
+        await conn.execute("""INSERT INTO tasks (title, type_id, status, outcome, amount, responsible_user_id,
+                                                  closed_at) VALUES ('d', $1, 'done', 'won', 99.5, $2, now())""",
+                           deal, boss["id"])
+        await conn.execute("""INSERT INTO calls (channel_id, direction, started_at, answered_at, ended_at, status,
+                                                  operator_user_id)
+                              VALUES ('x.1', 'incoming', now(), now(), now() + interval '42 seconds', 'answered', $1)""",
+                           boss["id"])
+    with TestClient(create_app(settings), base_url="http://testserver") as web:
+        login(web, "boss")
+        deals = load_workbook(io.BytesIO(web.get("/reports/deals.xlsx").content)).active
+        calls = load_workbook(io.BytesIO(web.get("/reports/calls.xlsx").content)).active
+        assert 'href="/reports/deals.xlsx"' in web.get("/reports/deals").text
+    header = [c.value for c in deals[1]]
+    row = dict(zip(header, [c.value for c in deals[2]]))
+    assert row["Manager"] == "Big Boss" and row["Won"] == 1 and row["Won, amount"] == 99.5
+    header = [c.value for c in calls[1]]
+    row = dict(zip(header, [c.value for c in calls[2]]))
+    assert (row["Operator"], row["Type"], row["Calls"], row["Total talk, s"]) == ("Big Boss", "incoming", 1, 42.0)

@@ -14,6 +14,8 @@ from crm import appsettings, audit
 from crm.counterparties.listing import export_sql
 from crm.errors import Forbidden
 from crm.export.xlsx import BATCH, Column, write_xlsx
+from crm.reports.calls import consolidated
+from crm.reports.deals import managers_deals
 from crm.tasks import queries as tq
 from web.views.counterparty_lists import list_query
 from web.views.tasks import task_query
@@ -89,7 +91,49 @@ async def tasks_export(request: Request):
     return _response(path, rows, "tasks")
 
 
+async def _report_response(request: Request, name: str, sheet: str, columns: list[Column], rows: list[dict]):
+    await _may_export(request)
+
+    async def one_batch():
+        yield rows
+
+    path, count = await write_xlsx(sheet, columns, one_batch(),
+                                   tz=zoneinfo.ZoneInfo(request.app.state.settings.timezone))
+    async with request.app.state.pool.acquire() as conn:
+        await audit.record(conn, request.scope["user"]["id"], "export", None, f"{name} report",
+                           {"query": request.url.query, "rows": count})
+    return _response(path, count, name)
+
+
+async def calls_report_export(request: Request):
+    """Call statistics as an Excel file (F5): one row per operator and type (F6), then the series."""
+    from web.views.reports import stats_query
+
+    query = stats_query(request)
+    async with request.app.state.pool.acquire() as conn:
+        table = await consolidated(conn, query)
+    columns = [Column("Operator", "operator", width=24), Column("Type", "type", width=10),
+               Column("Calls", "calls", "int", 8), Column("Total talk, s", "total_seconds", "money", 14),
+               Column("Average talk, s", "average_seconds", "money", 14)]
+    return await _report_response(request, "call-statistics", "Calls", columns, table)
+
+
+async def deals_report_export(request: Request):
+    from web.views.reports import _period
+
+    start, end = _period(request)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await managers_deals(conn, start, end, request.app.state.settings.timezone)
+    columns = [Column("Manager", "manager", width=24), Column("Planned", "planned", "int", 9),
+               Column("Won", "won", "int", 7), Column("Lost", "lost", "int", 7),
+               Column("In progress", "in_progress", "int", 11), Column("Created", "created", "int", 9),
+               Column("Won, amount", "won_amount", "money", 14), Column("All, amount", "total_amount", "money", 14)]
+    return await _report_response(request, "deals-by-manager", "Deals", columns, rows)
+
+
 routes = [
+    Route("/reports/calls.xlsx", calls_report_export, methods=["GET"]),
+    Route("/reports/deals.xlsx", deals_report_export, methods=["GET"]),
     Route("/clients.xlsx", _counterparties("client"), methods=["GET"]),
     Route("/companies.xlsx", _counterparties("company"), methods=["GET"]),
     Route("/tasks.xlsx", tasks_export, methods=["GET"]),
