@@ -22,7 +22,7 @@ from web.pops import PopHub
 from web.sessions import AuthMiddleware
 from web.api import counterparties as api_counterparties
 from web.api import users as api_users
-from web.views import admin, auth, calls, counterparty_cards, counterparty_lists, export, filters, queues, recordings, reports, tags, tasks
+from web.views import admin, auth, calls, counterparty_cards, counterparty_lists, export, filters, imports, queues, recordings, reports, tags, tasks
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -44,6 +44,7 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         app.state.pool = await create_pool(settings.database_url)
+        app.state.background = set()  # import jobs and the like, kept referenced while they run
         app.state.pops = PopHub(settings.database_url)
         app.state.pops.start()
         notifier = Notifier(settings)
@@ -70,6 +71,7 @@ def create_app(settings: Settings) -> Starlette:
         *filters.routes,
         *export.routes,
         *reports.routes,
+        *imports.routes,
         *pops.routes,
         *api_counterparties.routes,
         *api_users.routes,

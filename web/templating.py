@@ -3,6 +3,7 @@ token, the section names an admin chose, and the user's collapsed cards."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from starlette.requests import Request
@@ -14,6 +15,7 @@ from crm.counterparties import tray
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 templates.env.filters["route_text"] = route_text
+templates.env.filters["fromjson"] = lambda value: json.loads(value) if isinstance(value, str) else value
 
 
 async def render(request: Request, name: str, context: dict | None = None, status_code: int = 200):

@@ -1,0 +1,79 @@
+"""Importing call lists (K2, H8): each row a scheduled call - a task of type
+"Scheduled call" for its responsible user, due when the call is to be made."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+
+from crm.errors import DomainError
+from crm.imports.reader import columns
+from crm.phones import InvalidPhone, normalize_phone
+from crm.tasks import service as task_service
+from crm.tasks.model import TaskInput
+
+ALIASES = {
+    "number": ("number", "phone", "номер", "телефон"),
+    "counterparty": ("counterparty", "client", "name", "контрагент", "клиент"),
+    "when": ("when", "call at", "date", "когда", "дата"),
+    "responsible": ("responsible", "operator", "manager", "ответственный", "оператор"),
+    "note": ("note", "remark", "comment", "примечание", "комментарий"),
+}
+
+
+def _when(value) -> tuple[dt.date, dt.time | None]:
+    if isinstance(value, dt.datetime):
+        return value.date(), value.time().replace(microsecond=0) if value.time() != dt.time() else None
+    if isinstance(value, dt.date):
+        return value, None
+    text = str(value or "").strip()
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d", "%d.%m.%Y %H:%M", "%d.%m.%Y"):
+        try:
+            parsed = dt.datetime.strptime(text, fmt)
+            return parsed.date(), parsed.time() if "%H" in fmt else None
+        except ValueError:
+            continue
+    raise DomainError(f"{text!r} is not a date (YYYY-MM-DD HH:MM or DD.MM.YYYY HH:MM)")
+
+
+async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, progress,
+                importer_id: int) -> tuple[list, list]:
+    where = columns(header, ALIASES)
+    if "number" not in where or "when" not in where:
+        return [], [(1, "a call list needs Number and When columns")]
+    type_id = await conn.fetchval("SELECT id FROM task_types WHERE lower(name) = 'scheduled call'")
+    logins = {r["login"].lower(): r["id"] for r in await conn.fetch(
+        "SELECT id, login FROM users WHERE deleted_at IS NULL AND NOT is_blocked")}
+    valid, rejected = [], []
+    for i, (number, values) in enumerate(rows):
+        def get(field):
+            index = where.get(field)
+            return values[index] if index is not None and index < len(values) else None
+        try:
+            try:
+                phone = normalize_phone(str(get("number") or ""), region)
+            except InvalidPhone as e:
+                raise DomainError(str(e)) from None
+            day, time = _when(get("when"))
+            who = str(get("responsible") or "").strip()
+            responsible = logins.get(who.lower()) if who else importer_id
+            if responsible is None:
+                raise DomainError(f"no active user with login {who!r}")
+            owner = await conn.fetchrow(
+                """SELECT c.id, c.display_name FROM contacts k JOIN counterparties c ON c.id = k.counterparty_id
+                   WHERE k.normalized = $1 AND k.deleted_at IS NULL AND c.deleted_at IS NULL""", phone)
+            name = owner["display_name"] if owner else (str(get("counterparty") or "").strip() or phone)
+            valid.append((number, TaskInput(
+                title=f"Call {name}", type_id=type_id, responsible_user_id=responsible,
+                counterparty_id=owner["id"] if owner else None, deadline_date=day, deadline_time=time,
+                remark=" ".join(x for x in (phone, str(get("note") or "").strip()) if x))))
+        except DomainError as e:
+            rejected.append((number, str(e)))
+        if i % 100 == 99:
+            await progress(checked=i + 1)
+    return valid, rejected
+
+
+async def apply(conn: asyncpg.Connection, user, row: TaskInput, region: str) -> None:
+    await task_service.create(conn, user, row)

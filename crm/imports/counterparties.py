@@ -1,0 +1,88 @@
+"""Importing counterparties with their contacts (A8): every row checked first,
+duplicates by contact reported, not doubled."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from crm.counterparties import service
+from crm.counterparties.model import ContactInput, CounterpartyInput
+from crm.errors import DomainError
+from crm.imports.reader import columns
+
+ALIASES = {
+    "last_name": ("last name", "last_name", "surname", "фамилия"),
+    "first_name": ("first name", "first_name", "name", "имя"),
+    "patronymic": ("patronymic", "отчество"),
+    "company_name": ("company", "company name", "company_name", "компания", "организация"),
+    "member_of": ("member of", "group", "группа"),
+    "phones": ("phone", "phones", "телефон", "телефоны"),
+    "emails": ("e-mail", "email", "emails", "e-mails", "почта"),
+    "remark": ("remark", "примечание"),
+    "comment": ("comment", "комментарий"),
+    "status": ("status", "статус"),
+    "responsible": ("responsible", "manager", "ответственный", "менеджер"),
+}
+
+
+def _split(value) -> list[str]:
+    text = "" if value is None else str(value)
+    return [p.strip() for p in text.replace(";", ",").replace("\n", ",").split(",") if p.strip()]
+
+
+async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, progress) -> tuple[list, list]:
+    """([(row, CounterpartyInput)], [(row, reason)])."""
+    where = columns(header, ALIASES)
+    if not ({"last_name", "first_name", "company_name"} & where.keys()):
+        return [], [(1, "no name column: expected Last name / First name or Company")]
+    logins = {r["login"].lower(): r["id"] for r in await conn.fetch(
+        "SELECT id, login FROM users WHERE deleted_at IS NULL AND NOT is_blocked")}
+    companies = {r["name"]: r["id"] for r in await conn.fetch(
+        "SELECT lower(company_name) AS name, id FROM counterparties WHERE kind = 'company' AND deleted_at IS NULL")}
+    valid, rejected, seen = [], [], {}
+    for i, (number, values) in enumerate(rows):
+        def get(field):
+            index = where.get(field)
+            value = values[index] if index is not None and index < len(values) else None
+            return "" if value is None else str(value).strip()
+        try:
+            responsible = None
+            if get("responsible"):
+                responsible = logins.get(get("responsible").lower())
+                if responsible is None:
+                    raise DomainError(f"no active user with login {get('responsible')!r}")
+            member_of = ()
+            if get("member_of"):
+                company = companies.get(get("member_of").lower())
+                if company is None:
+                    raise DomainError(f"no company called {get('member_of')!r}")
+                member_of = (company,)
+            is_company = bool(get("company_name")) and not (get("last_name") or get("first_name"))
+            contacts = tuple(ContactInput("phone", v) for v in _split(get("phones"))) + \
+                tuple(ContactInput("email", v) for v in _split(get("emails")))
+            inp = CounterpartyInput(
+                kind="company" if is_company else "client", last_name=get("last_name"), first_name=get("first_name"),
+                patronymic=get("patronymic"), company_name=get("company_name") if is_company else "",
+                status=get("status") or "active", responsible_user_id=responsible, remark=get("remark"),
+                comment=get("comment"), contacts=contacts, company_ids=member_of).cleaned()
+            keys = inp.normalized_contacts(region)
+            for contact, key in keys:
+                if key in seen:
+                    raise DomainError(f"{contact.value} is also on row {seen[key]} of this file")
+                owner = await conn.fetchrow(
+                    """SELECT c.display_name FROM contacts k JOIN counterparties c ON c.id = k.counterparty_id
+                       WHERE k.normalized = $1 AND k.deleted_at IS NULL""", key)
+                if owner is not None:
+                    raise DomainError(f"{contact.value} already belongs to {owner['display_name']}")
+            for _, key in keys:
+                seen[key] = number
+            valid.append((number, inp))
+        except DomainError as e:
+            rejected.append((number, str(e)))
+        if i % 100 == 99:
+            await progress(checked=i + 1)
+    return valid, rejected
+
+
+async def apply(conn: asyncpg.Connection, user, row: CounterpartyInput, region: str) -> None:
+    await service.create(conn, user, row, region)

@@ -1,0 +1,86 @@
+"""Excel import pages: upload, progress, the report of rejected rows."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse
+from starlette.routing import Route
+
+from crm.errors import NotFound
+from crm.imports import jobs
+from crm.imports.reader import MAX_FILE_BYTES
+from web.jsonout import jsonable
+from web.permissions import require_role
+from web.templating import render
+
+IMPORT_ROLES = ("manager", "supervisor", "admin")
+
+
+async def _page(request: Request, error: str | None = None, status_code: int = 200):
+    async with request.app.state.pool.acquire() as conn:
+        recent = await conn.fetch("SELECT * FROM import_jobs WHERE user_id = $1 ORDER BY id DESC LIMIT 10",
+                                  request.scope["user"]["id"])
+    return await render(request, "import.html", {"recent": recent, "error": error, "max_mb": MAX_FILE_BYTES >> 20},
+                        status_code=status_code)
+
+
+@require_role(*IMPORT_ROLES)
+async def import_page(request: Request):
+    return await _page(request)
+
+
+@require_role(*IMPORT_ROLES)
+async def upload(request: Request):
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > MAX_FILE_BYTES + 64 * 1024:
+        return await _page(request, f"the file is too big: at most {MAX_FILE_BYTES >> 20} MB", 413)
+    form = await request.form()
+    upload_file = form.get("file")
+    if upload_file is None or not hasattr(upload_file, "read"):
+        return await _page(request, "choose an .xlsx file", 400)
+    handle = tempfile.NamedTemporaryFile(prefix="pbxcrm-import-", suffix=".xlsx", delete=False)
+    with handle:
+        await asyncio.to_thread(shutil.copyfileobj, upload_file.file, handle)
+    async with request.app.state.pool.acquire() as conn:
+        job_id = await jobs.create(conn, request.scope["user"]["id"], str(form.get("kind", "")),
+                                   str(form.get("mode", "valid")), upload_file.filename or "")
+    task = asyncio.create_task(jobs.run(request.app.state.pool, job_id, Path(handle.name), request.scope["user"],
+                                        request.app.state.settings.default_region))
+    request.app.state.background.add(task)
+    task.add_done_callback(request.app.state.background.discard)
+    return RedirectResponse(f"/import/{job_id}", status_code=303)
+
+
+async def _job(request: Request):
+    async with request.app.state.pool.acquire() as conn:
+        job = await conn.fetchrow("SELECT * FROM import_jobs WHERE id = $1", request.path_params["id"])
+    user = request.scope["user"]
+    if job is None or (job["user_id"] != user["id"] and user["role"] != "admin"):
+        raise NotFound("no such import")
+    return job
+
+
+@require_role(*IMPORT_ROLES)
+async def job_page(request: Request):
+    return await render(request, "import_job.html", {"job": await _job(request)})
+
+
+@require_role(*IMPORT_ROLES)
+async def job_api(request: Request):
+    job = dict(await _job(request))
+    job["rejected"] = json.loads(job["rejected"])
+    return JSONResponse(jsonable(job))
+
+
+routes = [
+    Route("/import", import_page, methods=["GET"]),
+    Route("/import", upload, methods=["POST"]),
+    Route("/import/{id:int}", job_page, methods=["GET"]),
+    Route("/api/imports/{id:int}", job_api, methods=["GET"]),
+]
