@@ -78,3 +78,22 @@ async def test_tasks_export_has_amounts_as_numbers_and_deadlines_as_dates(web, d
     assert row["Title"].value == "Big deal" and row["Outcome"].value == "won"
     assert row["Amount"].value == 150000.5 and row["Amount"].number_format == "#,##0.00"
     assert row["Deadline"].value == dt.datetime(2026, 12, 1) and row["Deadline"].number_format == "yyyy-mm-dd"
+
+
+async def test_the_call_log_exports_with_its_route(web, db):
+    boss = await make_user(db, "boss", "supervisor", full_name="Big Boss")
+    async with db.acquire() as conn:
+        await conn.execute(
+            """INSERT INTO calls (channel_id, direction, caller_number, started_at, answered_at, ended_at, status,
+                                  operator_user_id, route)
+               VALUES ('e.1', 'incoming', '84951234567', now() - interval '1 minute', now() - interval '50 seconds',
+                       now(), 'answered', $1,
+                       '[{"kind": "queue", "target": "queue Default", "result": "answered by Big Boss after 0 s"}]')""",
+            boss["id"])
+    login(web, "boss")
+    sheet = _sheet(web.get("/calls.xlsx"))
+    header = [c.value for c in sheet[1]]
+    row = {h: c.value for h, c in zip(header, sheet[2])}
+    assert row["Caller"] == "84951234567" and row["Operator"] == "Big Boss"
+    assert row["Route"] == "queue Default: answered by Big Boss after 0 s"
+    assert isinstance(row["Started"], dt.datetime) and 49 <= row["Talk, s"] <= 51

@@ -131,7 +131,46 @@ async def deals_report_export(request: Request):
     return await _report_response(request, "deals-by-manager", "Deals", columns, rows)
 
 
+CALL_COLUMNS = [
+    Column("Started", "started_at", "datetime", 17), Column("Direction", "direction", width=10),
+    Column("Caller", "caller_number", width=16), Column("Called", "called_number", width=16),
+    Column("Line", "line", width=14), Column("Counterparty", "counterparty_name", width=28),
+    Column("Operator", "operator_name", width=22), Column("Status", "status", width=10),
+    Column("Wait, s", "wait_seconds", "money", 9), Column("Talk, s", "talk_seconds", "money", 9),
+    Column("Route", "route_text", width=60), Column("Comment", "comment", width=30),
+]
+
+
+async def calls_export(request: Request):
+    """The call log for a period (default: the last 30 days), newest first."""
+    from crm.calls.route import route_text
+    from web.views.reports import _period
+
+    await _may_export(request)
+    settings = request.app.state.settings
+    start, end = _period(request) if request.query_params.get("from") else \
+        (settings.clock.today() - dt.timedelta(days=30), settings.clock.today())
+    sql = """SELECT c.started_at, c.direction, c.caller_number, c.called_number, c.line, c.status, c.wait_seconds,
+                    c.talk_seconds, c.route, c.comment, cp.display_name AS counterparty_name, u.full_name AS operator_name
+             FROM calls c LEFT JOIN counterparties cp ON cp.id = c.counterparty_id
+             LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
+             WHERE c.started_at >= ($1::date::timestamp AT TIME ZONE $3::text)
+               AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $3::text)
+             ORDER BY c.started_at DESC"""
+    async with request.app.state.pool.acquire() as conn:
+        async def batches():
+            async with conn.transaction():
+                cursor = await conn.cursor(sql, start, end, settings.timezone)
+                while rows := await cursor.fetch(BATCH):
+                    yield [{**r, "route_text": route_text(r["route"])} for r in rows]
+        path, rows = await write_xlsx("Calls", CALL_COLUMNS, batches(), tz=zoneinfo.ZoneInfo(settings.timezone))
+        await audit.record(conn, request.scope["user"]["id"], "export", None, "call list",
+                           {"from": str(start), "to": str(end), "rows": rows})
+    return _response(path, rows, "calls")
+
+
 routes = [
+    Route("/calls.xlsx", calls_export, methods=["GET"]),
     Route("/reports/calls.xlsx", calls_report_export, methods=["GET"]),
     Route("/reports/deals.xlsx", deals_report_export, methods=["GET"]),
     Route("/clients.xlsx", _counterparties("client"), methods=["GET"]),
