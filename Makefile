@@ -15,6 +15,9 @@ demo: venv
 test: venv
 	scripts/test.sh $(PYTEST_ARGS)
 
+bench: venv
+	scripts/bench.sh
+
 deps:
 	scripts/install-system-deps.sh
 
