@@ -101,6 +101,7 @@ class CallSession:
         self._answered = self._ringback = self._music = False
         self._dialed = False
         self._facts: CallerFacts | None = None
+        self._timing: dict = {}
 
     # ---- events, from the ARI handlers ----
 
@@ -147,12 +148,17 @@ class CallSession:
                 self.state = CallState.ENDED
 
     async def _route(self) -> None:
+        self._timing["received"] = _now()
         key = caller_match_key(self.call.caller_number, self.d.region)
         # ChannelDestroyed, with the hangup cause, reaches only apps subscribed to the channel.
+        # Neither that nor the ringback needs the CRM's answer: both run while the lookup does.
         subscribed = asyncio.ensure_future(self._quietly(self.d.ari.subscribe(f"channel:{self.call.channel_id}")))
+        ringback = asyncio.ensure_future(self._start_ringback())
+        started = time.perf_counter()
         facts, failure = await self.d.crm.lookup(key)
+        self._timing["lookup_ms"] = (time.perf_counter() - started) * 1000
         self._facts = facts
-        await subscribed
+        await asyncio.gather(subscribed, ringback)
         self._log_start(facts)
         if not self.d.crm.loaded:
             await self._hand_to_dialplan("the CRM has no routing data yet")
@@ -337,7 +343,12 @@ class CallSession:
             return
         self._dialed = True
         ms = (_now() - self.call.entered_at).total_seconds() * 1000
-        log.info("channel %s: first dial %.1f ms after StasisStart", self.call.channel_id, ms)
+        received = self._timing.get("received")
+        delivery = (received - self.call.entered_at).total_seconds() * 1000 if received else float("nan")
+        lookup = self._timing.get("lookup_ms", float("nan"))
+        # The breakdown is the profile `make bench` quotes: where the time between the two goes.
+        log.info("channel %s: first dial %.1f ms after StasisStart (event delivery %.1f, lookup %.1f, "
+                 "rest %.1f ms)", self.call.channel_id, ms, delivery, lookup, ms - delivery - lookup)
 
     def _register_leg(self, leg: Leg) -> None:
         self.legs[leg.channel_id] = leg
