@@ -18,7 +18,8 @@ from ari_app.pops import PopSender
 from ari_app.recorder import Recorder
 from ari_app.resync import Resyncer
 from ari_app.ringing import Ringer
-from ari_app.session import CallRegistry, SessionDeps
+from ari_app.registry import CallRegistry
+from ari_app.session import SessionDeps
 from crm.db import create_pool
 from crm.queues.model import QueueSettings
 from crm.settings import Settings

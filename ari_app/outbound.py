@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 
 from ari_app.ringing import Phone
-from ari_app.session import CallSession, CallState, caller_id_text
+from ari_app.registry import caller_id_text
+from ari_app.session import CallSession, CallState
 from crm.phones import caller_match_key
 
 log = logging.getLogger(__name__)

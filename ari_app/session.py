@@ -22,6 +22,7 @@ from crm.routing.view import CrmView
 from ari_app.events import ChannelEntered
 from ari_app.pops import PopSender
 from ari_app.recorder import Recorder
+from ari_app.registry import CallRegistry, caller_id_text
 from ari_app.ringing import Leg, Phone, Ringer
 from crm.calls import queries as calls_q
 from crm.phones import caller_match_key
@@ -51,37 +52,12 @@ class SessionDeps:
     ringer: Ringer
     crm: CrmView
     call_log: CallLogWriter
-    registry: "CallRegistry"
+    registry: CallRegistry
     region: str
     round_robin: dict[int, int]
     recorder: "Recorder | None" = None
     pops: "PopSender | None" = None
     timezone: str = "Europe/Moscow"
-
-
-class CallRegistry:
-    """Which session a channel (caller or ringing phone) belongs to."""
-
-    def __init__(self) -> None:
-        self._sessions: dict[str, CallSession] = {}
-
-    def add(self, channel_id: str, session: "CallSession") -> None:
-        self._sessions[channel_id] = session
-
-    def remove(self, channel_id: str) -> None:
-        self._sessions.pop(channel_id, None)
-
-    def get(self, channel_id: str) -> "CallSession | None":
-        return self._sessions.get(channel_id)
-
-    def __len__(self) -> int:
-        return len(self._sessions)
-
-
-def caller_id_text(name: str, number: str) -> str:
-    """What the ringing phone shows (H3). Quotes and brackets would break the header."""
-    clean = "".join(ch for ch in name if ch not in '"<>\\').strip()[:40]
-    return f'"{clean}" <{number}>' if clean else number
 
 
 class CallSession:

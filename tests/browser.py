@@ -46,3 +46,18 @@ class WebServerProcess(PbxcrmProcess):
                     pass
                 await asyncio.sleep(0.1)
         pytest.fail(f"pbxcrm web did not answer in {timeout} s")
+
+
+async def logged_in_page(chromium, base_url: str, login: str, password: str, *, landing: str = "/clients",
+                         init_script: str | None = None):
+    """A fresh browser context, logged in; waits for the page the login lands on."""
+    context = await chromium.new_context()
+    if init_script:
+        await context.add_init_script(init_script)
+    page = await context.new_page()
+    await page.goto(base_url + "/login")
+    await page.fill("input[name=login]", login)
+    await page.fill("input[name=password]", password)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(base_url + landing)
+    return page

@@ -4,19 +4,12 @@ import os
 
 from crm.counterparties import service
 from crm.counterparties.model import CounterpartyInput
-from tests.browser import WebServerProcess
+from tests.browser import WebServerProcess, logged_in_page
 from tests.helpers import PASSWORD, make_user
 
 
 async def _login(chromium, web, login):
-    context = await chromium.new_context()
-    page = await context.new_page()
-    await page.goto(web.url + "/login")
-    await page.fill("input[name=login]", login)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(web.url + "/clients")
-    return page
+    return await logged_in_page(chromium, web.url, login, PASSWORD)
 
 
 async def _names(page):

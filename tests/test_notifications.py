@@ -12,7 +12,7 @@ from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.tasks import service as task_service
 from crm.tasks.callbacks import create_for_missed_call
 from crm.tasks.model import TaskInput
-from tests.browser import WebServerProcess, free_tcp_port
+from tests.browser import WebServerProcess, free_tcp_port, logged_in_page
 from tests.helpers import PASSWORD, make_user
 from tests.telephony import wait_for
 
@@ -58,13 +58,7 @@ async def test_deadline_assignment_and_missed_call_notifications(db, database_ur
                            tmp_path / "web.log")
     await web.start()
     try:
-        context = await chromium.new_context()
-        await context.add_init_script(RECORD_NOTIFICATIONS)
-        page = await context.new_page()
-        await page.goto(web.url + "/login")
-        await page.fill("input[name=login]", "ivanova")
-        await page.fill("input[name=password]", PASSWORD)
-        await page.click("button[type=submit]")
+        page = await logged_in_page(chromium, web.url, "ivanova", PASSWORD, init_script=RECORD_NOTIFICATIONS)
         await page.wait_for_selector("body[data-pops=ready]")
 
         # The admin gives Ivanova a task due in four seconds.

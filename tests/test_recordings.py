@@ -9,7 +9,7 @@ import pytest
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.recordings.policy import RecordingPolicy, can_listen, should_record
-from tests.browser import WebServerProcess
+from tests.browser import WebServerProcess, logged_in_page
 from tests.helpers import PASSWORD, make_user
 from tests.telephony import SippPhone, ari_get, sipp_call, wait_for
 
@@ -74,13 +74,7 @@ async def test_an_answered_call_is_recorded_as_mp3_and_played_from_the_card(db, 
     await web.start()
     try:
         for login, expect_player in (("ivanova", True), ("olga", False)):
-            context = await chromium.new_context()
-            page = await context.new_page()
-            await page.goto(web.url + "/login")
-            await page.fill("input[name=login]", login)
-            await page.fill("input[name=password]", PASSWORD)
-            await page.click("button[type=submit]")
-            await page.wait_for_url(web.url + "/clients")
+            page = await logged_in_page(chromium, web.url, login, PASSWORD)
             await page.goto(f"{web.url}/counterparties/{client}")
             players = await page.query_selector_all("audio[data-recording]")
             if expect_player:
@@ -99,7 +93,7 @@ async def test_an_answered_call_is_recorded_as_mp3_and_played_from_the_card(db, 
                 assert players == []
                 status = await page.evaluate(f"async () => (await fetch('/recordings/{rec['id']}')).status")
                 assert status == 403
-            await context.close()
+            await page.context.close()
     finally:
         web.stop()
 
@@ -125,3 +119,17 @@ async def test_admin_sets_the_recording_policy(db, settings):
     async with db.acquire() as conn:
         policy = await rec_q.load_policy(conn)
     assert policy == RecordingPolicy("all_but_users", frozenset({boss["id"]}))
+
+
+async def test_settings_page_title_is_plain_text(db, settings):
+    from starlette.testclient import TestClient
+
+    from tests.helpers import login
+    from web.app import create_app
+
+    await make_user(db, "adm", "admin")
+    with TestClient(create_app(settings), base_url="http://testserver") as web:
+        login(web, "adm")
+        page = web.get("/admin/settings").text
+    assert "<title>Settings · pbxcrm</title>" in page
+    assert page.count('id="recording-policy"') == 1 and page.count('id="export-roles"') == 1

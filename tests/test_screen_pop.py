@@ -7,7 +7,7 @@ import pytest
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.routing.queries import set_manager_ring_seconds
-from tests.browser import WebServerProcess
+from tests.browser import WebServerProcess, logged_in_page
 from tests.helpers import PASSWORD, make_user
 from tests.telephony import (TRUNK_PORT, SippPhone, ari_delete, ari_get, first_invite_time, sipp_call,
                              wait_for)
@@ -39,13 +39,7 @@ async def web(db, database_url, tmp_path):
 
 
 async def logged_in(chromium, web, login):
-    context = await chromium.new_context()
-    page = await context.new_page()
-    await page.goto(web.url + "/login")
-    await page.fill("input[name=login]", login)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(web.url + "/clients")
+    page = await logged_in_page(chromium, web.url, login, PASSWORD)
     await page.wait_for_selector("body[data-pops=ready]")
     return page
 

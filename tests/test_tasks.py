@@ -11,7 +11,7 @@ from crm.counterparties import service
 from crm.counterparties.model import CounterpartyInput
 from crm.errors import ValidationError
 from crm.tasks.model import TaskInput, is_overdue, parse_amount
-from tests.browser import WebServerProcess
+from tests.browser import WebServerProcess, logged_in_page
 from tests.helpers import PASSWORD, make_user
 
 NOW = dt.datetime(2026, 11, 20, 15, 0)
@@ -49,14 +49,7 @@ async def _web(database_url, tmp_path, offset=0):
 
 
 async def _login(chromium, web, login):
-    context = await chromium.new_context()
-    page = await context.new_page()
-    await page.goto(web.url + "/login")
-    await page.fill("input[name=login]", login)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(web.url + "/clients")
-    return page
+    return await logged_in_page(chromium, web.url, login, PASSWORD)
 
 
 async def test_note_task_overdue_and_a_won_deal_in_the_browser(db, database_url, chromium, tmp_path):
