@@ -88,14 +88,8 @@ class AriClient:
 
     # The requests the app uses, named as in the ARI Swagger documents.
 
-    async def asterisk_info(self) -> dict:
-        return await self.request("GET", "/asterisk/info")
-
     async def list_channels(self) -> list[dict]:
         return await self.request("GET", "/channels")
-
-    async def get_channel(self, channel_id: str) -> dict:
-        return await self.request("GET", f"/channels/{channel_id}")
 
     async def answer(self, channel_id: str) -> None:
         await self.request("POST", f"/channels/{channel_id}/answer")

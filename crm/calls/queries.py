@@ -83,10 +83,6 @@ async def count_calls(conn: asyncpg.Connection) -> int:
     return await conn.fetchval("SELECT count(*) FROM calls")
 
 
-async def call_by_channel(conn: asyncpg.Connection, channel_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM calls WHERE channel_id = $1", channel_id)
-
-
 async def calls_of_counterparty(conn: asyncpg.Connection, counterparty_id: int, limit: int = 20) -> list[asyncpg.Record]:
     """Calls of a client, or of a company and its clients."""
     return await conn.fetch(

@@ -59,14 +59,6 @@ async def contacts_of(conn: asyncpg.Connection, counterparty_id: int) -> list[as
     )
 
 
-async def contacts_of_many(conn: asyncpg.Connection, ids: list[int]) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        """SELECT counterparty_id, kind, value, normalized FROM contacts
-           WHERE counterparty_id = ANY($1::bigint[]) AND deleted_at IS NULL ORDER BY counterparty_id, kind, id""",
-        ids,
-    )
-
-
 async def insert_contact(conn: asyncpg.Connection, counterparty_id: int, kind: str, value: str,
                          normalized: str, note: str, created_by: int | None, auto_added: bool = False) -> int:
     return await conn.fetchval(

@@ -9,6 +9,7 @@ import asyncpg
 
 from crm.errors import DomainError
 from crm.imports.reader import columns
+from crm.users import queries as users_q
 from crm.phones import InvalidPhone, normalize_phone
 from crm.tasks import service as task_service
 from crm.tasks.model import TaskInput
@@ -43,8 +44,7 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
     if "number" not in where or "when" not in where:
         return [], [(1, "a call list needs Number and When columns")]
     type_id = await conn.fetchval("SELECT id FROM task_types WHERE lower(name) = 'scheduled call'")
-    logins = {r["login"].lower(): r["id"] for r in await conn.fetch(
-        "SELECT id, login FROM users WHERE deleted_at IS NULL AND NOT is_blocked")}
+    logins = await users_q.active_logins(conn)
     valid, rejected = [], []
     for i, (number, values) in enumerate(rows):
         def get(field):

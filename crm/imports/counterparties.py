@@ -9,6 +9,7 @@ from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.errors import DomainError
 from crm.imports.reader import columns
+from crm.users import queries as users_q
 
 ALIASES = {
     "last_name": ("last name", "last_name", "surname", "фамилия"),
@@ -35,8 +36,7 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
     where = columns(header, ALIASES)
     if not ({"last_name", "first_name", "company_name"} & where.keys()):
         return [], [(1, "no name column: expected Last name / First name or Company")]
-    logins = {r["login"].lower(): r["id"] for r in await conn.fetch(
-        "SELECT id, login FROM users WHERE deleted_at IS NULL AND NOT is_blocked")}
+    logins = await users_q.active_logins(conn)
     companies = {r["name"]: r["id"] for r in await conn.fetch(
         "SELECT lower(company_name) AS name, id FROM counterparties WHERE kind = 'company' AND deleted_at IS NULL")}
     valid, rejected, seen = [], [], {}

@@ -23,10 +23,6 @@ class PopEvent:
     def payload(self) -> str:
         return json.dumps(asdict(self))
 
-    @classmethod
-    def from_payload(cls, payload: str) -> "PopEvent":
-        return cls(**json.loads(payload))
-
 
 async def notify(conn: asyncpg.Connection, event: PopEvent) -> None:
     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, event.payload())

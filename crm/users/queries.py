@@ -86,6 +86,12 @@ async def soft_delete_user(conn: asyncpg.Connection, user_id: int) -> None:
     await conn.execute("DELETE FROM web_sessions WHERE user_id = $1", user_id)
 
 
+async def active_logins(conn: asyncpg.Connection) -> dict[str, int]:
+    """Lower-cased login -> id of every user who may be given work."""
+    return {r["login"].lower(): r["id"] for r in await conn.fetch(
+        "SELECT id, login FROM users WHERE deleted_at IS NULL AND NOT is_blocked")}
+
+
 async def active_user_by_extension(conn: asyncpg.Connection, extension: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         f"SELECT {_USER_COLUMNS} FROM users WHERE extension = $1 AND deleted_at IS NULL AND NOT is_blocked",

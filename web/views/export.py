@@ -11,6 +11,7 @@ from starlette.responses import FileResponse
 from starlette.routing import Route
 
 from crm import appsettings, audit
+from crm.calls.route import route_text
 from crm.counterparties.listing import export_sql
 from crm.errors import Forbidden
 from crm.export.xlsx import BATCH, Column, write_xlsx
@@ -18,6 +19,7 @@ from crm.reports.calls import consolidated
 from crm.reports.deals import managers_deals
 from crm.tasks import queries as tq
 from web.views.counterparty_lists import list_query
+from web.views.reports import report_period, stats_query
 from web.views.tasks import task_query
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -107,8 +109,6 @@ async def _report_response(request: Request, name: str, sheet: str, columns: lis
 
 async def calls_report_export(request: Request):
     """Call statistics as an Excel file (F5): one row per operator and type (F6), then the series."""
-    from web.views.reports import stats_query
-
     query = stats_query(request)
     async with request.app.state.pool.acquire() as conn:
         table = await consolidated(conn, query)
@@ -119,9 +119,7 @@ async def calls_report_export(request: Request):
 
 
 async def deals_report_export(request: Request):
-    from web.views.reports import _period
-
-    start, end = _period(request)
+    start, end = report_period(request)
     async with request.app.state.pool.acquire() as conn:
         rows = await managers_deals(conn, start, end, request.app.state.settings.timezone)
     columns = [Column("Manager", "manager", width=24), Column("Planned", "planned", "int", 9),
@@ -143,12 +141,9 @@ CALL_COLUMNS = [
 
 async def calls_export(request: Request):
     """The call log for a period (default: the last 30 days), newest first."""
-    from crm.calls.route import route_text
-    from web.views.reports import _period
-
     await _may_export(request)
     settings = request.app.state.settings
-    start, end = _period(request) if request.query_params.get("from") else \
+    start, end = report_period(request) if request.query_params.get("from") else \
         (settings.clock.today() - dt.timedelta(days=30), settings.clock.today())
     sql = """SELECT c.started_at, c.direction, c.caller_number, c.called_number, c.line, c.status, c.wait_seconds,
                     c.talk_seconds, c.route, c.comment, cp.display_name AS counterparty_name, u.full_name AS operator_name

@@ -60,7 +60,7 @@ async def calls_report_api(request: Request):
                          "by": query.by, **series, "consolidated": table})
 
 
-def _period(request: Request) -> tuple[dt.date, dt.date]:
+def report_period(request: Request) -> tuple[dt.date, dt.date]:
     today = request.app.state.settings.clock.today()
     params = request.query_params
     try:
@@ -75,7 +75,7 @@ def _period(request: Request) -> tuple[dt.date, dt.date]:
 
 @require_role(*REPORT_ROLES)
 async def deals_report(request: Request):
-    start, end = _period(request)
+    start, end = report_period(request)
     async with request.app.state.pool.acquire() as conn:
         rows = await managers_deals(conn, start, end, request.app.state.settings.timezone)
     totals = {k: sum(r[k] for r in rows) for k in ("planned", "won", "lost", "in_progress", "created",
