@@ -188,12 +188,13 @@ def export_sql(query: ListQuery) -> tuple[str, list]:
     sql = f"""
         SELECT c.id, c.display_name, c.remark, c.status, u.full_name AS responsible_name,
                {companies} AS companies,
-               (SELECT string_agg(k.value, ', ' ORDER BY k.id) FROM contacts k WHERE k.counterparty_id = c.id
-                AND k.deleted_at IS NULL AND k.kind IN ('phone', 'fax')) AS phones,
-               (SELECT string_agg(k.value, ', ' ORDER BY k.id) FROM contacts k WHERE k.counterparty_id = c.id
-                AND k.deleted_at IS NULL AND k.kind = 'email') AS emails,
-               c.comment, c.created_at
+               kk.phones, kk.emails, c.comment, c.created_at
         FROM counterparties c LEFT JOIN users u ON u.id = c.responsible_user_id
+        -- One pass over the card's contacts for both columns (issue 8: 12% off a 100,000-row export).
+        LEFT JOIN LATERAL (
+            SELECT string_agg(k.value, ', ' ORDER BY k.id) FILTER (WHERE k.kind IN ('phone', 'fax')) AS phones,
+                   string_agg(k.value, ', ' ORDER BY k.id) FILTER (WHERE k.kind = 'email') AS emails
+            FROM contacts k WHERE k.counterparty_id = c.id AND k.deleted_at IS NULL) kk ON true
         WHERE {where.all}
         ORDER BY {_order(query)}"""
     return sql, where.args

@@ -1,5 +1,12 @@
-"""Writing large .xlsx files in bounded memory: openpyxl's write-only mode,
-rows fed in batches from a server-side cursor, typed cells."""
+"""Writing large .xlsx files in bounded memory: XlsxWriter's constant-memory mode
+(each row goes to disk as it is written), rows fed in batches from a
+server-side cursor, typed cells.
+
+XlsxWriter, not openpyxl (which still reads imports): on 100,000 clients it
+wrote the sheet in 5.4 s against openpyxl's 7.4 s in write-only mode with
+lxml (issue 8's benchmark, this machine), which is what kept the export over
+its 10 s target.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+import xlsxwriter
 
 BATCH = 2000
 
@@ -27,60 +31,56 @@ class Column:
     width: int = 18
 
 
-FORMATS = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm", "money": "#,##0.00", "int": "0"}
-
-
-def _value(value, kind: str):
-    if value is None:
-        return None
-    if kind == "money":
-        return float(value) if isinstance(value, Decimal) else value
-    if kind == "datetime" and isinstance(value, dt.datetime) and value.tzinfo is not None:
-        # Excel has no time zones: local time of the call centre.
-        return value.replace(tzinfo=None)
-    return value
+FORMATS = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm", "money": "#,##0.00"}
 
 
 class XlsxWriter:
     def __init__(self, sheet_title: str, columns: Sequence[Column], tz: dt.tzinfo | None = None):
         self.columns = columns
         self.tz = tz
-        self.workbook = Workbook(write_only=True)
-        self.sheet = self.workbook.create_sheet(sheet_title[:31])
-        for i, c in enumerate(columns, start=1):
-            self.sheet.column_dimensions[get_column_letter(i)].width = c.width
-        header = []
-        for c in columns:
-            cell = WriteOnlyCell(self.sheet, value=c.title)
-            cell.font = Font(bold=True)
-            header.append(cell)
-        self.sheet.append(header)
+        handle = tempfile.NamedTemporaryFile(prefix="pbxcrm-export-", suffix=".xlsx", delete=False)
+        handle.close()
+        self.path = Path(handle.name)
+        self.workbook = xlsxwriter.Workbook(str(self.path), {"constant_memory": True, "tmpdir": tempfile.gettempdir()})
+        self.sheet = self.workbook.add_worksheet(sheet_title[:31])
+        formats = {kind: self.workbook.add_format({"num_format": f}) for kind, f in FORMATS.items()}
+        bold = self.workbook.add_format({"bold": True})
+        for i, c in enumerate(columns):
+            self.sheet.set_column(i, i, c.width)
+            self.sheet.write_string(0, i, c.title, bold)
+        # (column, key, how to write it) once, not per cell.
+        self._writers = [(i, c.key, self._cell_writer(c.kind, formats.get(c.kind))) for i, c in enumerate(columns)]
         self.rows = 0
 
+    def _cell_writer(self, kind: str, cell_format):
+        sheet = self.sheet
+        if kind in ("int", "money"):
+            return lambda r, c, v: sheet.write_number(r, c, float(v) if isinstance(v, Decimal) else v, cell_format)
+        if kind == "date":
+            return lambda r, c, v: sheet.write_datetime(r, c, v, cell_format)
+        if kind == "datetime":
+            def write_datetime(r, c, v):
+                if isinstance(v, dt.datetime) and v.tzinfo is not None:
+                    # Excel has no time zones: local time of the call centre.
+                    v = (v.astimezone(self.tz) if self.tz else v).replace(tzinfo=None)
+                sheet.write_datetime(r, c, v, cell_format)
+            return write_datetime
+        # write_string, never write(): a value such as "=HYPERLINK(...)" stays text, not a formula.
+        return lambda r, c, v: sheet.write_string(r, c, v if isinstance(v, str) else str(v))
+
     def append(self, records: Sequence) -> None:
-        # A styled cell costs ~10x a plain value: only dates and amounts get one.
-        styled = {c.key: FORMATS[c.kind] for c in self.columns if c.kind in ("date", "datetime", "money")}
-        keys = [c.key for c in self.columns]
-        kinds = {c.key: c.kind for c in self.columns}
+        row = self.rows + 1
         for record in records:
-            row = []
-            for key in keys:
+            for column, key, write in self._writers:
                 value = record[key]
-                if key in styled and value is not None:
-                    if kinds[key] == "datetime" and self.tz is not None and isinstance(value, dt.datetime):
-                        value = value.astimezone(self.tz)
-                    cell = WriteOnlyCell(self.sheet, value=_value(value, kinds[key]))
-                    cell.number_format = styled[key]
-                    value = cell
-                row.append(value)
-            self.sheet.append(row)
+                if value is not None:
+                    write(row, column, value)
+            row += 1
         self.rows += len(records)
 
     def save(self) -> Path:
-        handle = tempfile.NamedTemporaryFile(prefix="pbxcrm-export-", suffix=".xlsx", delete=False)
-        handle.close()
-        self.workbook.save(handle.name)
-        return Path(handle.name)
+        self.workbook.close()
+        return self.path
 
 
 async def write_xlsx(sheet_title: str, columns: Sequence[Column], batches: AsyncIterator[Sequence],
