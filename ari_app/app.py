@@ -11,9 +11,12 @@ from functools import partial
 from ari_app.call_log import CallLogWriter
 from ari_app.clicktocall import ClickToCall
 from ari_app.calls import CallService
-from ari_app.client import CONNECTED, AriClient
+from ari_app.client import CONNECTED, AriClient, AriError
+from crm.routing import queries as routing_q
+from crm.routing.lookup_connections import LookupConnections
 from crm.routing.view import CrmView
 from ari_app.dispatcher import ChannelEventDispatcher
+from ari_app.phone_states import PhoneStates
 from ari_app.pops import PopSender
 from ari_app.recorder import Recorder
 from ari_app.resync import Resyncer
@@ -43,13 +46,15 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop = stop or _stop_on_signals()
     # min_size=0: the app starts, and takes calls, even while PostgreSQL is down.
     pool = await create_pool(settings.database_url, min_size=0, max_size=10)
+    lookups = LookupConnections(settings.database_url, routing_q.prepare_lookup)
     try:
         async with AriClient(settings.ari_url, settings.ari_user, settings.ari_password,
                              settings.ari_app) as ari:
-            crm = CrmView(pool, settings.lookup_budget_ms)
+            crm = CrmView(pool, settings.lookup_budget_ms, lookups=lookups)
+            phone_states = PhoneStates(ari)
             crm.on_default_queue(partial(mirror_default_queue, ari))
             call_log = CallLogWriter(pool)
-            deps = SessionDeps(ari=ari, ringer=Ringer(ari), crm=crm, call_log=call_log,
+            deps = SessionDeps(ari=ari, ringer=Ringer(ari, phone_states), crm=crm, call_log=call_log,
                                registry=CallRegistry(), region=settings.default_region, round_robin={},
                                recorder=Recorder(ari, call_log, settings.recordings_dir), pops=PopSender(pool),
                                timezone=settings.timezone)
@@ -59,10 +64,11 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 "StasisStart": calls.on_stasis_start,
                 "StasisEnd": calls.on_stasis_end,
                 "ChannelDestroyed": calls.on_channel_destroyed,
+                "DeviceStateChanged": phone_states.on_device_state_changed,
             })
             tasks = [asyncio.create_task(crm.keep_fresh(), name="crm refresh"),
                      asyncio.create_task(click_to_call.listen(), name="click-to-call"),
-                     asyncio.create_task(_consume(ari, dispatcher, crm, Resyncer(ari, calls)), name="ari events")]
+                     asyncio.create_task(_consume(ari, dispatcher, crm, phone_states, Resyncer(ari, calls)), name="ari events")]
             await stop.wait()
             for task in tasks:
                 task.cancel()
@@ -72,16 +78,25 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             await deps.recorder.drain(timeout=10)
             await deps.call_log.drain(timeout=5)
     finally:
+        await lookups.close()
         await pool.close()
     log.info("stopped")
 
 
-async def _consume(ari: AriClient, dispatcher: ChannelEventDispatcher, crm: CrmView, resync: Resyncer) -> None:
+async def _consume(ari: AriClient, dispatcher: ChannelEventDispatcher, crm: CrmView, phone_states: PhoneStates,
+                   resync: Resyncer) -> None:
     async for event in ari.events():
         if event.get("type") == CONNECTED:
             connected_at = dt.datetime.now(dt.timezone.utc)
             log.info("registered as Stasis app %r; taking up waiting channels", ari.app)
             crm.forget_mirrored()  # Asterisk may have restarted and lost the globals
+            await phone_states.connected()
+            try:
+                # A call brings dozens of events (ChannelVarset, Dial, bridge events) the app does
+                # not handle; Asterisk not sending them saves both processes the work on the call path.
+                await ari.filter_events(dispatcher.event_types)
+            except AriError as e:
+                log.warning("ARI event filter not set (%s); unhandled events are dropped here", e)
             await crm.refresh()
             asyncio.create_task(resync(connected_at), name="resync")
             continue

@@ -148,6 +148,11 @@ class AriClient:
         return await self.request("POST", f"/applications/{self.app}/subscription",
                                   params={"eventSource": event_source})
 
+    async def filter_events(self, allowed: list[str]) -> None:
+        """Only these event types reach our websocket (PUT /applications/{app}/eventFilter)."""
+        await self.request("PUT", f"/applications/{self.app}/eventFilter",
+                           json_body={"allowed": [{"type": t} for t in allowed]})
+
     async def events(self) -> AsyncIterator[dict]:
         """Events for our app, forever: reconnects with capped backoff when the socket drops."""
         ws_url = self.base_url.replace("http", "ws", 1) + "/ari/events"

@@ -37,6 +37,11 @@ class ChannelEventDispatcher:
         queue.put_nowait(event)
 
     @property
+    def event_types(self) -> list[str]:
+        """The event types some handler wants: all the app needs Asterisk to send."""
+        return sorted(self._handlers)
+
+    @property
     def active_channels(self) -> int:
         return len(self._queues)
 
@@ -55,8 +60,11 @@ class ChannelEventDispatcher:
         try:
             while True:
                 try:
-                    event = await asyncio.wait_for(queue.get(), self._idle)
-                except asyncio.TimeoutError:
+                    # asyncio.timeout, not wait_for: no task per event, so a queued
+                    # StasisStart is handled without waiting a loop turn.
+                    async with asyncio.timeout(self._idle):
+                        event = await queue.get()
+                except TimeoutError:
                     log.info("channel %s: no events for %.0f s, worker retired", channel_id, self._idle)
                     return
                 await self._run(self._handlers[event["type"]], event)

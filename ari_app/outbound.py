@@ -47,7 +47,7 @@ class OutboundSession(CallSession):
         name = user["full_name"] if user else c.caller_name
         self._caller_id = caller_id_text(name, c.caller_number)
         self.state = CallState.RINGING
-        await self._start_ringback()
+        self._ring_back()
         self._note_first_dial()
         result = await self.d.ringer.ring(caller_channel=c.channel_id, caller_id=self._caller_id, phones=[callee],
                                           ring_seconds=RING_SECONDS, caller_gone=self.caller_gone,

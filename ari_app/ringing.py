@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from ari_app.client import AriClient, AriError
+from ari_app.phone_states import PhoneStates
 
 log = logging.getLogger(__name__)
 
@@ -62,20 +63,13 @@ class RingResult:
 
 
 class Ringer:
-    def __init__(self, ari: AriClient):
+    def __init__(self, ari: AriClient, phone_states: PhoneStates):
         self._ari = ari
+        self._phones = phone_states
 
     async def endpoint_problem(self, extension: str) -> str | None:
-        """'busy' or 'unreachable' when the phone cannot take a call now, else None."""
-        try:
-            endpoint = await self._ari.get_endpoint("PJSIP", extension)
-        except AriError as e:
-            return f"unreachable ({e.status or 'no answer'})"
-        if endpoint.get("state") == "offline":
-            return "unreachable"
-        if endpoint.get("channel_ids"):
-            return "busy on another call"
-        return None
+        """'busy on another call' or 'unreachable' when the phone cannot take a call now, else None."""
+        return await self._phones.problem(extension)
 
     async def ring(self, *, caller_channel: str, caller_id: str, phones: list[Phone], ring_seconds: int,
                    caller_gone: asyncio.Event, register) -> RingResult:
@@ -88,11 +82,15 @@ class Ringer:
             # Random, not a counter: a restarted app must not reuse a leg id still ringing.
             leg = Leg(channel_id=f"pbxcrm-{caller_channel}-{secrets.token_hex(4)}", phone=phone)
             register(leg)
+            if phone.dial is None:
+                self._phones.dialled(phone.extension)
             try:
                 await self._ari.originate(endpoint=phone.endpoint, channel_id=leg.channel_id,
                                           app_args=f"dialed,{caller_channel}", caller_id=caller_id,
                                           timeout=ring_seconds, originator=caller_channel)
             except AriError as e:
+                if phone.dial is None:
+                    self._phones.forget(phone.extension)
                 leg.error = str(e.status or "no answer")
                 leg.answered.set_result(False)
             legs.append(leg)

@@ -74,7 +74,10 @@ class CallSession:
         self.partner: Leg | None = None
         self.legs: dict[str, Leg] = {}
         self.started = time.monotonic()
-        self._answered = self._ringback = self._music = False
+        self._answered = self._music = False
+        # The caller's ringback request, started without waiting for it (see _ring_back).
+        self._ringback: asyncio.Future | None = None
+        self._subscribed: asyncio.Future | None = None
         self._dialed = False
         self._facts: CallerFacts | None = None
         self._timing: dict = {}
@@ -126,15 +129,17 @@ class CallSession:
     async def _route(self) -> None:
         self._timing["received"] = _now()
         key = caller_match_key(self.call.caller_number, self.d.region)
-        # ChannelDestroyed, with the hangup cause, reaches only apps subscribed to the channel.
-        # Neither that nor the ringback needs the CRM's answer: both run while the lookup does.
-        subscribed = asyncio.ensure_future(self._quietly(self.d.ari.subscribe(f"channel:{self.call.channel_id}")))
-        ringback = asyncio.ensure_future(self._start_ringback())
         started = time.perf_counter()
         facts, failure = await self.d.crm.lookup(key)
         self._timing["lookup_ms"] = (time.perf_counter() - started) * 1000
         self._facts = facts
-        await asyncio.gather(subscribed, ringback)
+        # ChannelDestroyed, with the hangup cause, reaches only apps subscribed to the channel.
+        # Neither that nor the ringback needs the CRM's answer, and the first dial need
+        # not wait for them: started here, they run once the dial request is on its way.
+        # (Started before the lookup, their HTTP work delayed the lookup's answer.)
+        self._subscribed = asyncio.ensure_future(
+            self._quietly(self.d.ari.subscribe(f"channel:{self.call.channel_id}")))
+        self._ring_back()
         self._log_start(facts)
         if not self.d.crm.loaded:
             await self._hand_to_dialplan("the CRM has no routing data yet")
@@ -163,7 +168,7 @@ class CallSession:
             self._step(target, f"is {problem}")
             return None
         self.state = CallState.RINGING
-        await self._start_ringback()
+        self._ring_back()
         self._note_first_dial()
         result = await self.d.ringer.ring(
             caller_channel=self.call.channel_id, caller_id=self._caller_id,
@@ -282,14 +287,19 @@ class CallSession:
 
     # ---- what the caller hears ----
 
-    async def _start_ringback(self) -> None:
-        if not self._answered and not self._ringback:
-            self._ringback = await self._quietly(self.d.ari.ring(self.call.channel_id))
+    def _ring_back(self) -> None:
+        """The caller hears ringing; not awaited, so a phone can be dialled meanwhile."""
+        if not self._answered and self._ringback is None:
+            self._ringback = asyncio.ensure_future(self._quietly(self.d.ari.ring(self.call.channel_id)))
+
+    async def _end_ringback(self) -> None:
+        if self._ringback is not None:
+            if await self._ringback:
+                await self._quietly(self.d.ari.ring_stop(self.call.channel_id))
+            self._ringback = None
 
     async def _hold_with_music(self, moh_class: str) -> None:
-        if self._ringback:
-            await self._quietly(self.d.ari.ring_stop(self.call.channel_id))
-            self._ringback = False
+        await self._end_ringback()
         if not self._answered:
             self._answered = await self._quietly(self.d.ari.answer(self.call.channel_id))
         if not self._music:
@@ -299,9 +309,7 @@ class CallSession:
         if self._music:
             await self._quietly(self.d.ari.stop_moh(self.call.channel_id))
             self._music = False
-        if self._ringback:
-            await self._quietly(self.d.ari.ring_stop(self.call.channel_id))
-            self._ringback = False
+        await self._end_ringback()
 
     async def _quietly(self, request) -> bool:
         try:
@@ -323,8 +331,8 @@ class CallSession:
         delivery = (received - self.call.entered_at).total_seconds() * 1000 if received else float("nan")
         lookup = self._timing.get("lookup_ms", float("nan"))
         # The breakdown is the profile `make bench` quotes: where the time between the two goes.
-        log.info("channel %s: first dial %.1f ms after StasisStart (event delivery %.1f, lookup %.1f, "
-                 "rest %.1f ms)", self.call.channel_id, ms, delivery, lookup, ms - delivery - lookup)
+        log.info("channel %s: first dial %.2f ms after StasisStart (event delivery %.2f, lookup %.2f, "
+                 "rest %.2f ms)", self.call.channel_id, ms, delivery, lookup, ms - delivery - lookup)
 
     def _register_leg(self, leg: Leg) -> None:
         self.legs[leg.channel_id] = leg

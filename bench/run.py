@@ -36,6 +36,7 @@ from crm.users.accounts import NewUser, create_user  # noqa: E402
 SIPP = REPO / "tests" / "sipp"
 RESULTS = REPO / "bench" / "results" / "latest.md"
 CLIENTS = int(os.environ.get("PBXCRM_BENCH_CLIENTS", "1000000"))
+PARTS = ("delivery", "lookup", "rest")
 SEARCH_TERMS = ["ivan", "mikhailovna", "kuznetsova", "ovna", "skaya", "555-44", "9161", "vostok", "pays late",
                 "efimenko", "oleg.pavlov", "zzzq"]
 
@@ -67,6 +68,7 @@ async def ensure_data(server_url: str) -> tuple[str, int]:
         if not await conn.fetchval("SELECT 1 FROM users WHERE login = 'bench'"):
             await create_user(conn, NewUser(login="bench", full_name="Bench", password="bench-password",
                                             role="admin", extension="101"))
+        await assign_callers(conn)
         card = await conn.fetchval("SELECT id FROM counterparties WHERE company_name = 'Bench Timeline'")
         if card is None:
             card = await conn.fetchval("INSERT INTO counterparties (kind, company_name) VALUES ('company', "
@@ -99,67 +101,123 @@ class Proc:
         self.p.wait(10)
 
 
+AGENTS = [str(n) for n in range(201, 217)]  # asterisk-conf/pjsip_bench.conf: all ring sipp on port 5200
+AGENT_PORT = 5200
+CALLERS = 1000
+LOAD_CALLS_AT_ONCE = 10
+LOAD_TALK_MS = 500
+
+
+async def assign_callers(conn: asyncpg.Connection) -> None:
+    """Two sets of 1,000 clients spread over the whole table, routed straight to a manager:
+    the routing run's to the bench user (extension 101), the throughput run's to the agents."""
+    for ext in AGENTS:
+        if not await conn.fetchval("SELECT 1 FROM users WHERE extension = $1 AND deleted_at IS NULL", ext):
+            await create_user(conn, NewUser(login=f"agent{ext}", full_name=f"Agent {ext}", password="agent-password",
+                                            role="manager", extension=ext))
+    for remainder, managers in ((7, ["101"]), (11, AGENTS)):
+        await conn.execute(
+            """WITH picked AS (
+                   SELECT c.id, row_number() OVER (ORDER BY c.id) AS n FROM counterparties c
+                   WHERE c.kind = 'client' AND c.deleted_at IS NULL AND c.id % 100 = $1
+                     AND NOT EXISTS (SELECT 1 FROM company_members m WHERE m.client_id = c.id)
+                     AND NOT EXISTS (SELECT 1 FROM counterparty_tags t WHERE t.counterparty_id = c.id)
+                     AND EXISTS (SELECT 1 FROM contacts k WHERE k.counterparty_id = c.id AND k.kind = 'phone'
+                                 AND k.deleted_at IS NULL)
+                   ORDER BY c.id LIMIT $3)
+               UPDATE counterparties c SET queue_id = NULL, responsible_user_id =
+                   (SELECT id FROM users WHERE extension = ($2::text[])[1 + (p.n - 1) % cardinality($2::text[])]
+                    AND deleted_at IS NULL)
+               FROM picked p WHERE c.id = p.id""", remainder, managers, CALLERS)
+
+
+async def callers_of(url: str, extensions: list[str]) -> list[tuple[str, str]]:
+    """(caller number as the trunk sends it, manager's extension) for the clients assign_callers gave them."""
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            """SELECT DISTINCT ON (c.id) k.normalized, u.extension FROM counterparties c
+               JOIN users u ON u.id = c.responsible_user_id AND u.extension = ANY($1::text[])
+               JOIN contacts k ON k.counterparty_id = c.id AND k.kind = 'phone' AND k.deleted_at IS NULL
+               WHERE c.kind = 'client' AND c.deleted_at IS NULL ORDER BY c.id, k.id""", extensions)
+    finally:
+        await conn.close()
+    return [(r["normalized"].lstrip("+"), r["extension"]) for r in rows]
+
+
 def sipp_uas(port: int, work: Path) -> subprocess.Popen:
     return subprocess.Popen(["sipp", "-sf", str(SIPP / "phone_answer.xml"), "-i", "127.0.0.1", "-p", str(port),
                              "-mp", str(port + 20000), "-nostdin"], cwd=work,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def sipp_calls(caller: str, called: str, calls: int, limit: int, work: Path, port: int) -> float:
-    """Wall seconds for `calls` calls, at most `limit` at once."""
+def sipp_calls(rows: list[tuple[str, str]], calls: int, limit: int, talk_ms: int, work: Path, port: int) -> dict:
+    """`calls` calls from the trunk, at most `limit` at once; row i of `rows` is call i's
+    (caller number, dialled number). Wall seconds and sipp's count of successful calls."""
+    # tests/sipp/caller.xml with its caller and dialled number taken from an injection file.
+    scenario = work / f"caller-{port}.xml"
+    scenario.write_text((SIPP / "caller.xml").read_text().replace("[caller]", "[field0]")
+                        .replace("[service]", "[field1]"))
+    injection = work / f"calls-{port}.csv"
+    injection.write_text("SEQUENTIAL\n" + "".join(f"{caller};{called};\n" for caller, called in rows))
+    stats = work / f"stats-{port}.csv"
     started = time.monotonic()
-    subprocess.run(["sipp", "-sf", str(SIPP / "caller.xml"), "-key", "caller", caller, "-key", "caller_name", "b",
-                    "-s", called, "-i", "127.0.0.1", "-p", str(port), "-mp", str(port + 20000),
-                    "-m", str(calls), "-l", str(limit), "-r", "50", "-d", "200", "-nostdin", "-timeout", "900s",
+    subprocess.run(["sipp", "-sf", str(scenario), "-inf", str(injection), "-key", "caller_name", "bench",
+                    "-i", "127.0.0.1", "-p", str(port), "-mp", str(port + 20000), "-m", str(calls), "-l", str(limit),
+                    "-r", "100", "-d", str(talk_ms), "-nostdin", "-timeout", "900s", "-trace_stat", "-stf", str(stats),
                     "127.0.0.1:5060"], cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.monotonic() - started
+    wall = time.monotonic() - started
+    last = stats.read_text().splitlines()
+    header, values = last[0].split(";"), last[-1].split(";")
+    counts = dict(zip(header, values))
+    return {"wall": wall, "ok": int(counts["SuccessfulCall(C)"]), "failed": int(counts["FailedCall(C)"])}
 
 
 async def bench_routing(url: str, work: Path, calls: int) -> dict:
-    """StasisStart -> first dial, over real sipp calls from a client whose manager's phone answers."""
-    conn = await asyncpg.connect(url)
-    row = await conn.fetchrow(
-        """SELECT k.normalized, u.extension FROM contacts k
-           JOIN counterparties c ON c.id = k.counterparty_id AND c.queue_id IS NULL AND c.deleted_at IS NULL
-           JOIN users u ON u.id = c.responsible_user_id AND u.extension IS NOT NULL
-           WHERE k.kind = 'phone' ORDER BY k.id DESC LIMIT 1""")
-    await conn.close()
+    """StasisStart -> first dial, over real sipp calls, one at a time, from 1,000 different
+    clients whose manager's phone answers."""
+    callers = await callers_of(url, ["101"])
     app = Proc(["ari"], dict(os.environ, DATABASE_URL=url), work / "ari.log")
-    phone = sipp_uas(5000 + int(row["extension"]), work)
+    phone = sipp_uas(5101, work)
     try:
         app.wait_for("registered as Stasis app")
         time.sleep(1)
-        sipp_calls(row["normalized"].lstrip("+"), "74957654321", calls, 1, work, 5091)
+        sipp_calls([(caller, "74957654321") for caller, _ in callers], calls, 1, 200, work, 5091)
         time.sleep(1)
     finally:
         phone.terminate()
         app.stop()
-    values = [float(v) for v in re.findall(r"first dial ([\d.]+) ms", app.log.read_text())]
-    return {"n": len(values), "median": statistics.median(values), "p99": pct(values, 0.99)}
+    found = re.findall(r"first dial ([\d.]+) ms after StasisStart \(event delivery ([\d.]+), lookup ([\d.]+), "
+                       r"rest ([\d.-]+) ms\)", app.log.read_text())
+    if not found:
+        raise SystemExit(f"bench: no routed call in {app.log}")
+    columns = list(zip(*[[float(v) for v in row] for row in found]))
+    result = {"n": len(found), "median": statistics.median(columns[0]), "p99": pct(columns[0], 0.99)}
+    for name, values in zip(PARTS, columns[1:]):
+        result[name] = (statistics.median(values), pct(values, 0.99))
+    return result
 
 
 async def bench_throughput(url: str, work: Path, calls: int) -> dict:
-    """Calls per second through a plain dialplan Dial and through the Stasis app, same load."""
-    conn = await asyncpg.connect(url)
-    bench_user = await conn.fetchval("SELECT id FROM users WHERE login = 'bench'")
-    number = "+79990000001"
-    if not await conn.fetchval("SELECT 1 FROM contacts WHERE normalized = $1", number):
-        cp = await conn.fetchval("INSERT INTO counterparties (kind, last_name, responsible_user_id) "
-                                 "VALUES ('client', 'Bench Caller', $1) RETURNING id", bench_user)
-        await conn.execute("INSERT INTO contacts (counterparty_id, kind, value, normalized) VALUES ($1, 'phone', $2, $2)",
-                           cp, number)
-    await conn.close()
-    phone = sipp_uas(5101, work)
+    """Completed calls per second, same load both ways: `LOAD_CALLS_AT_ONCE` calls at a time
+    from 1,000 clients, each answered by its manager (one of 16 agents) after
+    the same talk time; (a) the dialplan dials the agent, (b) our app looks the
+    caller up and rings the responsible manager."""
+    callers = await callers_of(url, AGENTS)
+    agents = sipp_uas(AGENT_PORT, work)
     app = Proc(["ari"], dict(os.environ, DATABASE_URL=url), work / "ari-throughput.log")
     try:
         app.wait_for("registered as Stasis app")
         time.sleep(1)
-        plain = sipp_calls("79990000001", "79980000001", calls, 1, work, 5092)
-        crm = sipp_calls("79990000001", "74957654321", calls, 1, work, 5093)
+        plain = sipp_calls([(caller, f"79980000{ext}") for caller, ext in callers], calls, LOAD_CALLS_AT_ONCE,
+                           LOAD_TALK_MS, work, 5092)
+        crm = sipp_calls([(caller, "74957654321") for caller, _ in callers], calls, LOAD_CALLS_AT_ONCE,
+                         LOAD_TALK_MS, work, 5093)
     finally:
-        phone.terminate()
+        agents.terminate()
         app.stop()
-    return {"plain": calls / plain, "crm": calls / crm}
+    return {"plain": plain["ok"] / plain["wall"], "crm": crm["ok"] / crm["wall"],
+            "failed": (plain["failed"], crm["failed"]), "calls": calls}
 
 
 async def bench_agi(url: str, work: Path, fast_calls: int, script_calls: int) -> dict:
@@ -249,31 +307,56 @@ async def machine_facts(url: str) -> str:
             f"PostgreSQL {pg}, Asterisk {asterisk}, {CLIENTS:,} clients")
 
 
+def routing_rows(r: dict) -> list[tuple]:
+    return [("Routing: StasisStart -> first dial", f"{r['median']:.2f} ms", f"p99 {r['p99']:.2f} ms", "p99 <= 5 ms",
+             f"{r['n']} real calls"),
+            ("  of which: event delivery / lookup / rest", " / ".join(f"{r[k][0]:.2f}" for k in PARTS) + " ms",
+             "p99 " + " / ".join(f"{r[k][1]:.2f}" for k in PARTS) + " ms", "", "profile")]
+
+
+def throughput_rows(r: dict) -> list[tuple]:
+    return [("Throughput: Stasis app vs plain Dial", f"{r['crm']:.2f} calls/s", f"plain {r['plain']:.2f} calls/s",
+             "(b)/(a) >= 0.9", f"{r['crm'] / r['plain']:.2f}"),
+            ("  load", f"{r['calls']} calls x2", f"{LOAD_CALLS_AT_ONCE} at once, {LOAD_TALK_MS} ms talk", "",
+             "failed {} / {}".format(*r["failed"]))]
+
+
+def agi_rows(r: dict) -> list[tuple]:
+    return [("Lookup: FastAGI vs AGI process per call", f"{r['fast']:.2f} ms", f"script {r['script']:.1f} ms",
+             ">= 20x faster", f"{r['ratio']:.0f}x")]
+
+
+def search_rows(r: dict) -> list[tuple]:
+    return [("Search, Clients, 1M rows", f"{r['median']:.1f} ms", f"p95 {r['p95']:.1f} ms", "p95 <= 100 ms",
+             f"{len(SEARCH_TERMS)} terms x 7"),
+            ("Card, 10,000 timeline items, first page", f"{r['card_median']:.1f} ms", f"p95 {r['card_p95']:.1f} ms",
+             "p95 <= 50 ms", "50 runs")]
+
+
+def export_rows(r: dict) -> list[tuple]:
+    return [("Export to xlsx", f"{r['median']:.1f} s", f"peak RSS {r['peak_mb']} MB", "<= 10 s, <= 200 MB",
+             f"{r['rows']:,} rows")]
+
+
 async def main() -> None:
     server_url = os.environ["DATABASE_URL"]
     quick = os.environ.get("PBXCRM_BENCH_QUICK") == "1"
     url, card = await ensure_data(server_url)
     work = Path(tempfile.mkdtemp(prefix="pbxcrm-bench-"))
     facts = await machine_facts(url)
-    routing = await bench_routing(url, work, 100 if quick else 1000)
-    throughput = await bench_throughput(url, work, 20 if quick else 100)
-    agi = await bench_agi(url, work, 200, 10 if quick else 30)
-    search = await bench_search(url, card)
-    export = await bench_export(url, work, 1 if quick else 3)
-    rows = [
-        ("Routing: StasisStart -> first dial", f"{routing['median']:.2f} ms", f"p99 {routing['p99']:.2f} ms",
-         "p99 <= 5 ms", f"{routing['n']} real calls"),
-        ("Throughput: Stasis app vs plain Dial", f"{throughput['crm']:.2f} calls/s",
-         f"plain {throughput['plain']:.2f} calls/s", "(b)/(a) >= 0.9", f"{throughput['crm'] / throughput['plain']:.2f}"),
-        ("Lookup: FastAGI vs AGI process per call", f"{agi['fast']:.2f} ms", f"script {agi['script']:.1f} ms",
-         ">= 20x faster", f"{agi['ratio']:.0f}x"),
-        ("Search, Clients, 1M rows", f"{search['median']:.1f} ms", f"p95 {search['p95']:.1f} ms", "p95 <= 100 ms",
-         f"{len(SEARCH_TERMS)} terms x 7"),
-        ("Card, 10,000 timeline items, first page", f"{search['card_median']:.1f} ms",
-         f"p95 {search['card_p95']:.1f} ms", "p95 <= 50 ms", "50 runs"),
-        ("Export to xlsx", f"{export['median']:.1f} s", f"peak RSS {export['peak_mb']} MB", "<= 10 s, <= 200 MB",
-         f"{export['rows']:,} rows"),
-    ]
+    benchmarks = {
+        "routing": (lambda: bench_routing(url, work, 100 if quick else 1000), routing_rows),
+        "throughput": (lambda: bench_throughput(url, work, 60 if quick else 300), throughput_rows),
+        "agi": (lambda: bench_agi(url, work, 200, 10 if quick else 30), agi_rows),
+        "search": (lambda: bench_search(url, card), search_rows),
+        "export": (lambda: bench_export(url, work, 1 if quick else 3), export_rows),
+    }
+    # PBXCRM_BENCH_ONLY=routing,export runs a part, when working on one number.
+    only = [n for n in os.environ.get("PBXCRM_BENCH_ONLY", "").split(",") if n] or list(benchmarks)
+    rows = []
+    for name in only:
+        measure, format_rows = benchmarks[name]
+        rows += format_rows(await measure())
     table = "| benchmark | median | spread | target | ratio / n |\n|---|---|---|---|---|\n" + \
         "\n".join("| " + " | ".join(r) + " |" for r in rows)
     text = f"# pbxcrm benchmarks, {dt.datetime.now():%Y-%m-%d %H:%M}\n\n{facts}\n\n{table}\n"

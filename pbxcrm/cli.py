@@ -64,6 +64,8 @@ def cmd_agi(args, settings: Settings) -> int:
 
     from agi.server import serve
     from crm.db import create_pool
+    from crm.routing import queries as routing_q
+    from crm.routing.lookup_connections import LookupConnections
     from crm.routing.view import CrmView
 
     async def run():
@@ -72,9 +74,12 @@ def cmd_agi(args, settings: Settings) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         pool = await create_pool(settings.database_url, min_size=0, max_size=10)
+        lookups = LookupConnections(settings.database_url, routing_q.prepare_lookup)
         try:
-            await serve(CrmView(pool, settings.lookup_budget_ms), settings.default_region, args.host, args.port, stop)
+            crm = CrmView(pool, settings.lookup_budget_ms, lookups=lookups)
+            await serve(crm, settings.default_region, args.host, args.port, stop)
         finally:
+            await lookups.close()
             await pool.close()
 
     asyncio.run(run())

@@ -51,3 +51,16 @@ async def test_calls_from_different_numbers_get_their_own_rows(stasis_app, db):
     rows = await wait_for(both_ended)
     assert rows is not None, stasis_app.log_text()
     assert [r["caller_normalized"] for r in rows] == ["+74991112233", "+79161234567"], stasis_app.log_text()
+
+
+async def test_asterisk_sends_the_app_only_the_events_it_handles(stasis_app):
+    """The event filter and the device state subscription are set at every (re)connect."""
+    async def application():
+        status, app = await ari_get("/applications/pbxcrm")
+        return app if status == 200 and app.get("events_allowed") else None
+    app = await wait_for(application, timeout=10)
+    assert app is not None, stasis_app.log_text()
+    assert sorted(e["type"] for e in app["events_allowed"]) == [
+        "ChannelDestroyed", "DeviceStateChanged", "StasisEnd", "StasisStart"]
+    # Subscribed to every device's state ("deviceState:"), which Asterisk lists under this name.
+    assert app["device_names"] == ["__AST_DEVICE_STATE_ALL_TOPIC"], app

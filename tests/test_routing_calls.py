@@ -71,6 +71,30 @@ async def test_busy_manager_falls_back_to_the_default_queue(crm, db, start_stasi
     assert text.startswith("manager Irina Ivanova was busy → queue Default: answered by Pavel Petrov"), text
 
 
+async def test_a_manager_already_on_a_call_is_not_rung_again(crm, db, start_stasis_app, tmp_path):
+    """Known from Asterisk's device state events (ari_app/phone_states.py), not by ringing the phone."""
+    app = await start_stasis_app()
+    async with SippPhone("102", "phone_answer.xml", tmp_path) as ivanova_phone, \
+            SippPhone("103", "phone_answer.xml", tmp_path) as petrov_phone:
+        first = asyncio.create_task(sipp_call(caller="84951234567", called=CALLED, talk_ms=5000))
+        assert await wait_for(lambda: _talking(db, "84951234567"), timeout=10), app.log_text()
+        second = await sipp_call(caller="84951234567", called=CALLED, talk_ms=1000)
+        assert second.returncode == 0 and (await first).returncode == 0, second.output + app.log_text()
+        assert len(ivanova_phone.invites()) == 1
+        assert len(petrov_phone.invites()) == 1
+    async with db.acquire() as conn:
+        rows = await conn.fetch("SELECT route FROM calls WHERE caller_number = '84951234567' ORDER BY started_at")
+    assert [route_text(r["route"]) for r in rows] == [
+        "manager Irina Ivanova answered",
+        "manager Irina Ivanova is busy on another call → queue Default: answered by Pavel Petrov after 0 s"]
+
+
+async def _talking(pool, caller):
+    async with pool.acquire() as conn:
+        return await conn.fetchval("SELECT count(*) FROM calls WHERE caller_number = $1 AND answered_at IS NOT NULL "
+                                   "AND ended_at IS NULL", caller)
+
+
 async def test_manager_who_does_not_answer_in_time_falls_back_to_the_queue(crm, db, start_stasis_app, tmp_path):
     app = await start_stasis_app()
     async with SippPhone("102", "phone_noanswer.xml", tmp_path) as silent, \

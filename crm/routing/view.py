@@ -16,6 +16,7 @@ from crm.recordings import queries as rec_q
 from crm.recordings.policy import RecordingPolicy
 from crm.queues.model import QueueSettings
 from crm.routing import queries as routing_q
+from crm.routing.lookup_connections import LookupConnections
 from crm.users import queries as users_q
 from crm.routing.decide import CallerFacts, QueueRef, RoutingPolicy
 
@@ -26,8 +27,11 @@ DefaultQueueListener = Callable[[QueueSettings], Awaitable[None]]
 
 
 class CrmView:
-    def __init__(self, pool: asyncpg.Pool, budget_ms: int, *, refresh_seconds: float = 5.0):
+    def __init__(self, pool: asyncpg.Pool, budget_ms: int, *, refresh_seconds: float = 5.0,
+                 lookups: LookupConnections | None = None):
         self._pool = pool
+        # The call path's own connections; without them (tests) lookups share the pool.
+        self._lookups = lookups
         self._budget = budget_ms / 1000
         self._refresh_seconds = refresh_seconds
         self._policy = RoutingPolicy(default_queue=QueueRef(None, "Default"))
@@ -65,8 +69,10 @@ class CrmView:
         if normalized is None:
             return None, "the caller's number is hidden or not a phone number"
         try:
-            return await asyncio.wait_for(self._lookup(normalized), self._budget), None
-        except asyncio.TimeoutError:
+            # asyncio.timeout, not wait_for: no extra task, so no extra loop turn on the call path.
+            async with asyncio.timeout(self._budget):
+                return await self._lookup(normalized), None
+        except TimeoutError:
             return None, f"CRM lookup took longer than {int(self._budget * 1000)} ms"
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
             return None, f"CRM database unavailable ({type(e).__name__})"
@@ -84,6 +90,8 @@ class CrmView:
             return await users_q.active_user_by_extension(conn, extension)
 
     async def _lookup(self, normalized: str) -> CallerFacts | None:
+        if self._lookups is not None:
+            return await self._lookups.run(routing_q.lookup_caller, normalized)
         async with self._pool.acquire() as conn:
             return await routing_q.lookup_caller(conn, normalized)
 
@@ -98,6 +106,11 @@ class CrmView:
                 log.warning("routing data not refreshed (%s); using the last known", type(e).__name__)
             return False
         self._policy, self._queues, self._recording, self._loaded = policy, queues, recording, True
+        if self._lookups is not None:
+            try:
+                await asyncio.wait_for(self._lookups.fill(), 3)
+            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+                log.warning("lookup connections not all open (%s); opened on demand", type(e).__name__)
         default = queues.get(policy.default_queue.id)
         if default is not None and default != self._last_default:
             try:
