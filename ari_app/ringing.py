@@ -111,6 +111,9 @@ class Ringer:
         for leg in legs:
             if leg is not winner and not (leg.answered.done() and not leg.answered.result()):
                 await self.hangup(leg.channel_id)
+            if leg is not winner and leg.phone.dial is None:
+                # Its "free again" event may come after our next look (a queue's next round): ask then.
+                self._phones.forget(leg.phone.extension)
         return RingResult(winner, legs)
 
     async def hangup(self, channel_id: str) -> None:

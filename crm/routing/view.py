@@ -74,7 +74,8 @@ class CrmView:
                 return await self._lookup(normalized), None
         except TimeoutError:
             return None, f"CRM lookup took longer than {int(self._budget * 1000)} ms"
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as e:
+            # InternalClientError: asyncpg's state for a connection the server has just dropped.
             return None, f"CRM database unavailable ({type(e).__name__})"
 
     async def user_by_extension(self, extension: str):
