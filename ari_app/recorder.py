@@ -17,7 +17,7 @@ from pathlib import Path
 from pydub import AudioSegment
 
 from ari_app.call_log import CallLogWriter
-from ari_app.client import AriClient, AriError, AriNotFound
+from ari_app.client import AriClient, AriError, AriNotFound, AriUnavailable
 from crm.recordings import queries as rec_q
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,8 @@ class Recorder:
         for _ in range(20):
             try:
                 return await self._ari.request("GET", f"/recordings/stored/{name}/file")
-            except AriNotFound:
+            except (AriNotFound, AriUnavailable):
+                # Not closed yet, or Asterisk's answer came out garbled: ask again.
                 await asyncio.sleep(0.25)
             except AriError as e:
                 log.error("channel %s: recording %s not fetched: %s", channel_id, name, e)
