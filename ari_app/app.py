@@ -68,7 +68,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             })
             tasks = [asyncio.create_task(crm.keep_fresh(), name="crm refresh"),
                      asyncio.create_task(click_to_call.listen(), name="click-to-call"),
-                     asyncio.create_task(_consume(ari, dispatcher, crm, phone_states, Resyncer(ari, calls)), name="ari events")]
+                     asyncio.create_task(_consume(ari, dispatcher, crm, phone_states, Resyncer(ari, calls)),
+                                         name="ari events")]
             await stop.wait()
             for task in tasks:
                 task.cancel()

@@ -32,6 +32,7 @@ from crm.demo_data import seed  # noqa: E402
 from crm.migrate import migrate  # noqa: E402
 from crm.timeline import timeline  # noqa: E402
 from crm.users.accounts import NewUser, create_user  # noqa: E402
+from tests.processes import PbxcrmProcess  # noqa: E402
 
 SIPP = REPO / "tests" / "sipp"
 RESULTS = REPO / "bench" / "results" / "latest.md"
@@ -83,22 +84,19 @@ async def ensure_data(server_url: str) -> tuple[str, int]:
         await conn.close()
 
 
-class Proc:
-    def __init__(self, args, env, log: Path):
-        self.log = log
-        self.p = subprocess.Popen([sys.executable, "-m", "pbxcrm", *args], cwd=REPO, env=env,
-                                  stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+class Proc(PbxcrmProcess):
+    """A pbxcrm command in its own process (tests/processes.py), started at once."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path):
+        super().__init__(args, env, log)
+        self.spawn()
 
     def wait_for(self, text: str, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
-        while text not in self.log.read_text(errors="replace"):
-            if time.monotonic() > deadline or self.p.poll() is not None:
-                raise SystemExit(f"bench: {self.log.name} never said {text!r}:\n{self.log.read_text()[-2000:]}")
+        while text not in self.log_path.read_text(errors="replace"):
+            if time.monotonic() > deadline or self.exited:
+                raise SystemExit(f"bench: {self.log_path.name} never said {text!r}:\n{self.log_text()[-2000:]}")
             time.sleep(0.1)
-
-    def stop(self) -> None:
-        self.p.terminate()
-        self.p.wait(10)
 
 
 AGENTS = [str(n) for n in range(201, 217)]  # asterisk-conf/pjsip_bench.conf: all ring sipp on port 5200
@@ -188,9 +186,9 @@ async def bench_routing(url: str, work: Path, calls: int) -> dict:
         phone.terminate()
         app.stop()
     found = re.findall(r"first dial ([\d.]+) ms after StasisStart \(event delivery ([\d.]+), lookup ([\d.]+), "
-                       r"rest ([\d.-]+) ms\)", app.log.read_text())
+                       r"rest ([\d.-]+) ms\)", app.log_path.read_text())
     if not found:
-        raise SystemExit(f"bench: no routed call in {app.log}")
+        raise SystemExit(f"bench: no routed call in {app.log_path}")
     columns = list(zip(*[[float(v) for v in row] for row in found]))
     result = {"n": len(found), "median": statistics.median(columns[0]), "p99": pct(columns[0], 0.99)}
     for name, values in zip(PARTS, columns[1:]):
@@ -288,7 +286,7 @@ async def bench_export(url: str, work: Path, runs: int) -> dict:
                     await r.read()
                     rows = int(r.headers["X-Rows"])
                 times.append(time.perf_counter() - t)
-        peak = int(re.search(r"VmHWM:\s+(\d+)", Path(f"/proc/{web.p.pid}/status").read_text()).group(1)) // 1024
+        peak = int(re.search(r"VmHWM:\s+(\d+)", Path(f"/proc/{web.proc.pid}/status").read_text()).group(1)) // 1024
     finally:
         web.stop()
     return {"rows": rows, "median": statistics.median(times), "max": max(times), "peak_mb": peak}

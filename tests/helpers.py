@@ -28,3 +28,41 @@ def login(client: TestClient, login_name: str, password: str = PASSWORD):
     page = client.get("/login")
     return client.post("/login", data={"login": login_name, "password": password,
                                        "csrf_token": csrf_from(page.text)}, follow_redirects=False)
+
+
+CLIENT_PHONE = "+7 495 123-45-67"
+
+
+async def ivanova_and_her_client(pool: asyncpg.Pool) -> tuple[asyncpg.Record, int]:
+    """Manager Irina Ivanova (extension 102) and her client Sokolov Ivan, phone +7 495 123-45-67."""
+    from crm.counterparties import service
+    from crm.counterparties.model import ContactInput, CounterpartyInput
+
+    ivanova = await make_user(pool, "ivanova", "manager", full_name="Irina Ivanova", extension="102")
+    async with pool.acquire() as conn:
+        client = await service.create(conn, ivanova, CounterpartyInput(
+            kind="client", last_name="Sokolov", first_name="Ivan", responsible_user_id=ivanova["id"],
+            contacts=(ContactInput("phone", CLIENT_PHONE),)), "RU")
+    return ivanova, client
+
+
+async def routing_crm(pool: asyncpg.Pool) -> dict:
+    """Ivanova and her client, and Pavel Petrov (extension 103) answering the default queue:
+    the manager rings 3 s, the queue 5 s at a time for at most 20 s."""
+    from crm.routing.queries import set_manager_ring_seconds
+
+    ivanova, client = await ivanova_and_her_client(pool)
+    petrov = await make_user(pool, "petrov", "operator", full_name="Pavel Petrov", extension="103")
+    async with pool.acquire() as conn:
+        queue = await conn.fetchval("UPDATE queues SET ring_seconds = 5, max_wait_seconds = 20, strategy = 'ringall' "
+                                    "WHERE is_default RETURNING id")
+        await conn.execute("INSERT INTO queue_members (queue_id, user_id) VALUES ($1, $2)", queue, petrov["id"])
+        await set_manager_ring_seconds(conn, 3, None)
+    return {"ivanova": ivanova, "petrov": petrov, "client": client, "queue": queue}
+
+
+async def finished_call(pool: asyncpg.Pool, caller_number: str) -> asyncpg.Record | None:
+    """The call log row of a call from this number, once it has ended."""
+    async with pool.acquire() as conn:
+        return await conn.fetchrow("SELECT * FROM calls WHERE caller_number = $1 AND ended_at IS NOT NULL",
+                                   caller_number)

@@ -6,10 +6,8 @@ import os
 import pytest
 
 from agi.server import AgiServer, quote
-from crm.counterparties import service
-from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.routing.view import CrmView
-from tests.helpers import make_user
+from tests.helpers import ivanova_and_her_client
 from tests.processes import PbxcrmProcess
 from tests.telephony import SippPhone, sipp_call
 
@@ -19,12 +17,8 @@ ENV = ("agi_network: yes\nagi_network_script: lookup\nagi_request: agi://127.0.0
 
 @pytest.fixture
 async def client_of_ivanova(db):
-    ivanova = await make_user(db, "ivanova", "manager", full_name="Irina Ivanova", extension="102")
-    async with db.acquire() as conn:
-        cid = await service.create(conn, ivanova, CounterpartyInput(
-            kind="client", last_name="Sokolov", first_name="Ivan", responsible_user_id=ivanova["id"],
-            contacts=(ContactInput("phone", "+7 495 123-45-67"),)), "RU")
-    return cid
+    _, client = await ivanova_and_her_client(db)
+    return client
 
 
 @pytest.fixture

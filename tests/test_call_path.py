@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.helpers import finished_call
 from tests.telephony import ari_get, sipp_call, wait_for
 
 
@@ -10,18 +11,12 @@ async def stasis_app(db, start_stasis_app):
     return await start_stasis_app()
 
 
-async def _ended_call(pool, caller):
-    async with pool.acquire() as conn:
-        return await conn.fetchrow(
-            "SELECT * FROM calls WHERE caller_number = $1 AND ended_at IS NOT NULL", caller)
-
-
 async def test_a_real_sip_call_writes_a_call_row(stasis_app, db):
     result = await sipp_call(caller="84951234567", called="74957654321", caller_name="Ivan Petrov",
                              talk_ms=1500)
     assert result.returncode == 0, result.output
 
-    row = await wait_for(lambda: _ended_call(db, "84951234567"))
+    row = await wait_for(lambda: finished_call(db, "84951234567"))
     assert row is not None, stasis_app.log_text()
     assert row["direction"] == "incoming"
     assert row["caller_normalized"] == "+74951234567"

@@ -1,19 +1,14 @@
 """The call path's own lookup connections: warm, reused, replaced when the server drops them."""
 
-from crm.counterparties import service
-from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.routing import queries as routing_q
 from crm.routing.lookup_connections import APPLICATION_NAME, LookupConnections
 from crm.routing.view import CrmView
-from tests.helpers import make_user
+from tests.helpers import ivanova_and_her_client
 
 
-async def _client(db):
-    ivanova = await make_user(db, "ivanova", "manager", full_name="Irina Ivanova", extension="102")
-    async with db.acquire() as conn:
-        return await service.create(conn, ivanova, CounterpartyInput(
-            kind="client", last_name="Sokolov", first_name="Ivan", responsible_user_id=ivanova["id"],
-            contacts=(ContactInput("phone", "+7 495 123-45-67"),)), "RU")
+async def _client(db) -> int:
+    _, client = await ivanova_and_her_client(db)
+    return client
 
 
 async def _backends(db) -> list[int]:

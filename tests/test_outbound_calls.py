@@ -5,30 +5,20 @@ import asyncio
 import pytest
 from starlette.testclient import TestClient
 
-from crm.counterparties import service
-from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.recordings import queries as rec_q
 from crm.recordings.policy import RecordingPolicy
-from tests.helpers import login, make_user
+from tests.helpers import finished_call, ivanova_and_her_client, login, make_user
 from tests.telephony import TRUNK_PORT, SippPhone, sipp_call, wait_for
 from web.app import create_app
 
 
 @pytest.fixture
 async def people(db):
-    ivanova = await make_user(db, "ivanova", "manager", full_name="Irina Ivanova", extension="102")
+    ivanova, client = await ivanova_and_her_client(db)
     petrov = await make_user(db, "petrov", "operator", full_name="Pavel Petrov", extension="103")
     async with db.acquire() as conn:
-        client = await service.create(conn, ivanova, CounterpartyInput(
-            kind="client", last_name="Sokolov", first_name="Ivan", responsible_user_id=ivanova["id"],
-            contacts=(ContactInput("phone", "+7 495 123-45-67"),)), "RU")
         await rec_q.save_policy(conn, RecordingPolicy("all_but_internal"), None)
     return ivanova, petrov, client
-
-
-async def _call_from(db, number):
-    async with db.acquire() as conn:
-        return await conn.fetchrow("SELECT * FROM calls WHERE caller_number = $1 AND ended_at IS NOT NULL", number)
 
 
 async def _recordings(db):
@@ -46,7 +36,7 @@ async def test_an_outbound_call_to_a_client_is_on_its_card_as_outgoing_and_recor
         assert result.returncode == 0, result.output + app.log_text()
         invites = outside.invites()
         assert len(invites) == 1 and '"Irina Ivanova"' in invites[0]
-    row = await wait_for(lambda: _call_from(db, "102"))
+    row = await wait_for(lambda: finished_call(db, "102"))
     assert row is not None, app.log_text()
     assert row["direction"] == "outgoing" and row["status"] == "answered"
     assert row["counterparty_id"] == client
@@ -72,7 +62,7 @@ async def test_an_internal_call_is_logged_as_internal_and_not_recorded_under_all
         result = await sipp_call(caller="102", called="103", talk_ms=1500, scenario="caller_audio.xml")
         assert result.returncode == 0, result.output + app.log_text()
         assert len(petrov_phone.invites()) == 1
-    row = await wait_for(lambda: _call_from(db, "102"))
+    row = await wait_for(lambda: finished_call(db, "102"))
     assert row["direction"] == "internal" and row["status"] == "answered"
     assert row["caller_user_id"] == ivanova["id"] and row["counterparty_id"] is None
     await asyncio.sleep(1.5)  # a recording, were there one, would be linked by now

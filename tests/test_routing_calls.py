@@ -7,37 +7,18 @@ import urllib.parse
 import pytest
 
 from crm.calls.route import route_text
-from crm.counterparties import service
-from crm.counterparties.model import ContactInput, CounterpartyInput
-from crm.routing.queries import set_manager_ring_seconds
-from tests.helpers import make_user
+from tests.helpers import finished_call, make_user, routing_crm
 from tests.processes import REPO
 from tests.tcp_proxy import TcpProxy
 from tests.telephony import SippPhone, ari_get, first_invite_time, sipp_call, wait_for
 
-CLIENT_PHONE = "+7 495 123-45-67"
 CALLED = "74957654321"
 
 
 @pytest.fixture
 async def crm(db):
     """Ivanova (ext 102) manages client Sokolov Ivan; Petrov (ext 103) answers the default queue."""
-    ivanova = await make_user(db, "ivanova", "manager", full_name="Irina Ivanova", extension="102")
-    petrov = await make_user(db, "petrov", "operator", full_name="Pavel Petrov", extension="103")
-    async with db.acquire() as conn:
-        queue = await conn.fetchval("UPDATE queues SET ring_seconds = 5, max_wait_seconds = 20, strategy = 'ringall' "
-                                    "WHERE is_default RETURNING id")
-        await conn.execute("INSERT INTO queue_members (queue_id, user_id) VALUES ($1, $2)", queue, petrov["id"])
-        await set_manager_ring_seconds(conn, 3, None)
-        client = await service.create(conn, ivanova, CounterpartyInput(
-            kind="client", last_name="Sokolov", first_name="Ivan", responsible_user_id=ivanova["id"],
-            contacts=(ContactInput("phone", CLIENT_PHONE),)), "RU")
-    return {"ivanova": ivanova, "petrov": petrov, "client": client, "queue": queue}
-
-
-async def _finished_call(pool, caller):
-    async with pool.acquire() as conn:
-        return await conn.fetchrow("SELECT * FROM calls WHERE caller_number = $1 AND ended_at IS NOT NULL", caller)
+    return await routing_crm(db)
 
 
 async def test_known_client_reaches_its_manager_with_its_name_on_the_phone(crm, db, start_stasis_app, tmp_path):
@@ -46,7 +27,7 @@ async def test_known_client_reaches_its_manager_with_its_name_on_the_phone(crm, 
         result = await sipp_call(caller="84951234567", called=CALLED, talk_ms=3000)
         assert result.returncode == 0, result.output + app.log_text()
         assert ivanova_phone.invites() and ivanova_phone.invites()[0].startswith('"Sokolov Ivan" <sip:84951234567@')
-    row = await wait_for(lambda: _finished_call(db, "84951234567"))
+    row = await wait_for(lambda: finished_call(db, "84951234567"))
     assert row is not None, app.log_text()
     assert row["status"] == "answered"
     assert row["operator_user_id"] == crm["ivanova"]["id"]
@@ -64,7 +45,7 @@ async def test_busy_manager_falls_back_to_the_default_queue(crm, db, start_stasi
         assert result.returncode == 0, result.output + app.log_text()
         assert len(busy.invites()) == 1
         assert petrov_phone.invites()[0].startswith('"Sokolov Ivan"')
-    row = await wait_for(lambda: _finished_call(db, "84951234567"))
+    row = await wait_for(lambda: finished_call(db, "84951234567"))
     assert row["status"] == "answered" and row["operator_user_id"] == crm["petrov"]["id"]
     assert row["queue_id"] == crm["queue"]
     text = route_text(row["route"])
@@ -102,7 +83,7 @@ async def test_manager_who_does_not_answer_in_time_falls_back_to_the_queue(crm, 
         result = await sipp_call(caller="84951234567", called=CALLED, talk_ms=2000)
         assert result.returncode == 0, result.output + app.log_text()
         assert len(silent.invites()) == 1 and len(petrov_phone.invites()) == 1
-    row = await wait_for(lambda: _finished_call(db, "84951234567"))
+    row = await wait_for(lambda: finished_call(db, "84951234567"))
     assert row["operator_user_id"] == crm["petrov"]["id"]
     text = route_text(row["route"])
     assert text.startswith("manager Irina Ivanova did not answer in 3 s → queue Default: answered by Pavel Petrov"), text
@@ -116,7 +97,7 @@ async def test_unknown_number_reaches_the_default_queue_without_a_counterparty(c
         result = await sipp_call(caller="89031112233", called=CALLED, talk_ms=1500)
         assert result.returncode == 0, result.output + app.log_text()
         assert "89031112233" in petrov_phone.invites()[0]
-    row = await wait_for(lambda: _finished_call(db, "89031112233"))
+    row = await wait_for(lambda: finished_call(db, "89031112233"))
     assert row["counterparty_id"] is None
     assert row["status"] == "answered" and row["operator_user_id"] == crm["petrov"]["id"]
     assert json.loads(row["route"])[0]["reason"] == "unknown caller"
@@ -141,7 +122,7 @@ async def test_with_the_database_unreachable_the_call_goes_to_the_default_queue_
         async with db.acquire() as conn:
             assert await conn.fetchval("SELECT count(*) FROM calls") == 0  # nothing could be written yet
         proxy.restore()
-        row = await wait_for(lambda: _finished_call(db, "84951234567"), timeout=30)
+        row = await wait_for(lambda: finished_call(db, "84951234567"), timeout=30)
         assert row is not None, app.log_text()
     finally:
         await proxy.close()
@@ -173,7 +154,7 @@ async def test_with_the_app_dead_the_dialplan_reaches_the_default_queue_and_a_re
         result = await first
         assert result.returncode == 0, result.output + app.log_text()
     assert await wait_for(_nothing_in_stasis, timeout=10), await ari_get("/channels")
-    row = await wait_for(lambda: _finished_call(db, "84951234567"))
+    row = await wait_for(lambda: finished_call(db, "84951234567"))
     assert row["status"] == "answered" and row["operator_user_id"] == crm["petrov"]["id"]
     assert "took the call up again after a restart" in route_text(row["route"])
 
@@ -197,7 +178,7 @@ async def test_a_queue_nobody_answers_in_time_logs_the_call_as_missed(crm, db, s
         result = await sipp_call(caller="89031112233", called=CALLED, talk_ms=20000, scenario="caller_hungup.xml")
         assert result.returncode == 0, result.output + app.log_text()
         assert len(silent.invites()) >= 2  # rung again after each 2 s attempt
-    row = await wait_for(lambda: _finished_call(db, "89031112233"))
+    row = await wait_for(lambda: finished_call(db, "89031112233"))
     assert row["status"] == "missed" and row["operator_user_id"] is None
     assert route_text(row["route"]) == "queue Default: nobody answered in 5 s"
     assert 5 <= (row["ended_at"] - row["started_at"]).total_seconds() < 12
@@ -217,7 +198,7 @@ async def test_round_robin_queue_takes_members_in_turn(crm, db, start_stasis_app
             assert result.returncode == 0, result.output + app.log_text()
         # One phone at a time, in turn: 103, 104, 103.
         assert len(p103.invites()) == 2 and len(p104.invites()) == 1
-    await wait_for(lambda: _finished_call(db, "89030000003"))
+    await wait_for(lambda: finished_call(db, "89030000003"))
     async with db.acquire() as conn:
         operators = [r["operator_user_id"] for r in await conn.fetch(
             "SELECT operator_user_id FROM calls ORDER BY started_at")]
@@ -234,7 +215,7 @@ async def test_the_call_and_its_route_show_in_the_calls_list_and_on_the_card(crm
     await start_stasis_app()
     async with SippPhone("102", "phone_busy.xml", tmp_path), SippPhone("103", "phone_answer.xml", tmp_path):
         assert (await sipp_call(caller="84951234567", called=CALLED, talk_ms=500)).returncode == 0
-    await wait_for(lambda: _finished_call(db, "84951234567"))
+    await wait_for(lambda: finished_call(db, "84951234567"))
     with TestClient(create_app(settings), base_url="http://testserver") as client:
         login(client, "ivanova")
         calls_page = client.get("/calls").text
@@ -259,5 +240,5 @@ async def test_the_app_reconnects_after_asterisk_restarts_and_routes_the_next_ca
         result = await sipp_call(caller="84951234567", called=CALLED, talk_ms=500)
         assert result.returncode == 0, result.output + app.log_text()
         assert len(ivanova_phone.invites()) == 1
-    row = await wait_for(lambda: _finished_call(db, "84951234567"))
+    row = await wait_for(lambda: finished_call(db, "84951234567"))
     assert row["operator_user_id"] == crm["ivanova"]["id"]

@@ -4,11 +4,8 @@ import os
 
 import pytest
 
-from crm.counterparties import service
-from crm.counterparties.model import ContactInput, CounterpartyInput
-from crm.routing.queries import set_manager_ring_seconds
 from tests.browser import WebServerProcess, logged_in_page
-from tests.helpers import PASSWORD, make_user
+from tests.helpers import PASSWORD, routing_crm
 from tests.telephony import (TRUNK_PORT, SippPhone, ari_delete, ari_get, first_invite_time, sipp_call,
                              wait_for)
 
@@ -17,17 +14,7 @@ CALLED = "74957654321"
 
 @pytest.fixture
 async def people(db):
-    ivanova = await make_user(db, "ivanova", "manager", full_name="Irina Ivanova", extension="102")
-    petrov = await make_user(db, "petrov", "operator", full_name="Pavel Petrov", extension="103")
-    async with db.acquire() as conn:
-        queue = await conn.fetchval("UPDATE queues SET ring_seconds = 5, max_wait_seconds = 20 WHERE is_default "
-                                    "RETURNING id")
-        await conn.execute("INSERT INTO queue_members (queue_id, user_id) VALUES ($1, $2)", queue, petrov["id"])
-        await set_manager_ring_seconds(conn, 3, None)
-        client = await service.create(conn, ivanova, CounterpartyInput(
-            kind="client", last_name="Sokolov", first_name="Ivan", responsible_user_id=ivanova["id"],
-            contacts=(ContactInput("phone", "+7 495 123-45-67"),)), "RU")
-    return {"ivanova": ivanova, "petrov": petrov, "client": client}
+    return await routing_crm(db)
 
 
 @pytest.fixture
