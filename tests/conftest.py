@@ -126,3 +126,40 @@ async def start_stasis_app(database_url, tmp_path):
     yield start
     for app in apps:
         app.stop()
+
+
+# Markers, so the fast part runs on its own (`pytest -m "unit or http"`). A test
+# is marked by what it needs: the sandbox (any module that drives telephony),
+# Chromium, or an HTTP app; everything else is a unit test.
+_MODULE_KIND: dict[str, str | None] = {}
+
+
+def _module_kind(path) -> str | None:
+    key = str(path)
+    if key not in _MODULE_KIND:
+        text = path.read_text(encoding="utf-8")
+        _MODULE_KIND[key] = ("telephony" if ("tests.telephony" in text or "start_stasis_app" in text)
+                             else "http" if "TestClient" in text else None)
+    return _MODULE_KIND[key]
+
+
+def pytest_configure(config):
+    for name, what in (("unit", "no server, no browser, no Asterisk"),
+                       ("http", "the web app in-process or as a process"),
+                       ("browser", "Chromium through Playwright"),
+                       ("telephony", "the sandbox Asterisk and sipp")):
+        config.addinivalue_line("markers", f"{name}: {what}")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        kind = _module_kind(item.path)
+        names = set(getattr(item, "fixturenames", ()))
+        if kind == "telephony" or "start_stasis_app" in names:
+            item.add_marker("telephony")
+        elif names & {"page", "chromium"}:
+            item.add_marker("browser")
+        elif kind == "http" or "web_server" in names:
+            item.add_marker("http")
+        else:
+            item.add_marker("unit")
