@@ -138,7 +138,7 @@ def _module_kind(path) -> str | None:
     key = str(path)
     if key not in _MODULE_KIND:
         text = path.read_text(encoding="utf-8")
-        _MODULE_KIND[key] = ("telephony" if ("tests.telephony" in text or "start_stasis_app" in text)
+        _MODULE_KIND[key] = ("telephony" if ("tests.telephony" in text or "start_stasis_app" in text or "sandbox.sh" in text)
                              else "http" if "TestClient" in text else None)
     return _MODULE_KIND[key]
 
