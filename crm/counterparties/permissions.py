@@ -28,15 +28,15 @@ def can_edit(user: Mapping, counterparty: Mapping) -> bool:
     return responsible is None or counterparty.get("created_by") == user["id"]
 
 
-GIVE_AWAY_REFUSED = "only supervisors and admins give clients to another manager"
-
-
 def can_delete(user: Mapping, counterparty: Mapping) -> bool:
     if counterparty.get("deleted_at") is not None:
         return False
     if user["role"] in EVERYTHING:
         return True
     return user["role"] == "manager" and counterparty.get("responsible_user_id") == user["id"]
+
+
+GIVE_AWAY_REFUSED = "only supervisors and admins give clients to another manager"
 
 
 def can_assign_responsible(user: Mapping, new_responsible_id: int | None, current_id: int | None) -> bool:
