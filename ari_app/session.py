@@ -356,7 +356,8 @@ class CallSession:
             caller_normalized=caller_match_key(c.caller_number, self.d.region), caller_name=c.caller_name,
             called_number=c.called_number, called_normalized=caller_match_key(c.called_number, self.d.region),
             line=c.line, started_at=c.started_at, linked_id=c.linked_id,
-            counterparty_id=facts.counterparty_id if facts else None, caller_user_id=self.caller_user_id),
+            counterparty_id=facts.counterparty_id if facts else None, caller_user_id=self.caller_user_id,
+            owner_user_id=facts.manager.user_id if facts and facts.manager else None),
             "call start")
         if self.resumed:
             self._record_step({"kind": "note", "target": "pbxcrm", "result": "took the call up again after a restart"})

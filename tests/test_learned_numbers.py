@@ -16,10 +16,13 @@ def web(settings, db):
         yield client
 
 
-async def _call_from(conn, number, normalized):
+async def _call_from(conn, number, normalized, operator_id):
+    """A call from an unknown number that this operator answered: she may attach it (issue 12)."""
     return await conn.fetchval(
-        """INSERT INTO calls (channel_id, direction, caller_number, caller_normalized, started_at, status)
-           VALUES ($1, 'incoming', $2, $3, now(), 'answered') RETURNING id""", f"ch-{number}", number, normalized)
+        """INSERT INTO calls (channel_id, direction, caller_number, caller_normalized, started_at, status,
+                              operator_user_id)
+           VALUES ($1, 'incoming', $2, $3, now(), 'answered', $4) RETURNING id""",
+        f"ch-{number}", number, normalized, operator_id)
 
 
 async def test_attaching_a_call_learns_the_number_and_the_next_call_is_recognised(web, db):
@@ -29,8 +32,8 @@ async def test_attaching_a_call_learns_the_number_and_the_next_call_is_recognise
             kind="client", last_name="Sokolov", contacts=(ContactInput("phone", "+7 495 123-45-67"),)), "RU")
         other = await service.create(conn, op, CounterpartyInput(
             kind="client", last_name="Other", contacts=(ContactInput("phone", "+7 916 000-00-01"),)), "RU")
-        new_mobile = await _call_from(conn, "89035556677", "+79035556677")
-        taken = await _call_from(conn, "89160000001", "+79160000001")
+        new_mobile = await _call_from(conn, "89035556677", "+79035556677", op["id"])
+        taken = await _call_from(conn, "89160000001", "+79160000001", op["id"])
         assert await lookup_caller(conn, "+79035556677") is None
     login(web, "olga")
     h = {"x-csrf-token": web.cookies["pbxcrm_csrf"]}

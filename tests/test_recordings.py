@@ -24,12 +24,15 @@ def test_policy_decides_which_calls_are_recorded():
 
 
 def test_who_may_listen():
-    call = {"operator_user_id": 5, "caller_user_id": None, "responsible_user_id": 6}
+    call = {"operator_user_id": 5, "caller_user_id": None, "owner_user_id": 6}
     assert can_listen({"id": 1, "role": "supervisor"}, call)
     assert can_listen({"id": 5, "role": "operator"}, call)
     assert can_listen({"id": 6, "role": "manager"}, call)
     assert not can_listen({"id": 6, "role": "operator"}, call)
     assert not can_listen({"id": 9, "role": "manager"}, call)
+    # The manager of the client the call was moved to later is not its owner (issue 12).
+    assert not can_listen({"id": 9, "role": "manager"}, {**call, "responsible_user_id": 9})
+    assert can_listen({"id": 7, "role": "manager"}, {**call, "caller_user_id": 7})
 
 
 def _ffprobe_seconds(path: str) -> float:

@@ -1,6 +1,8 @@
-"""Attaching a call to a counterparty, and learning the number it came from (A7, G2).
+"""Attaching a call to a counterparty, learning the number it came from (A7, G2), and the
+call's comment: each change checked by crm/calls/permissions and audited with before and after.
 
-Of a call's fields only the counterparty may change; the PBX's are read-only.
+Of a call's fields only the counterparty and the comment may change; the PBX's are read-only,
+and so is the owner the call was logged with (it decides who may listen).
 """
 
 from __future__ import annotations
@@ -8,24 +10,39 @@ from __future__ import annotations
 import asyncpg
 
 from crm import audit
-from crm.counterparties import permissions as perm
+from crm.calls import queries as calls_q
+from crm.calls.permissions import CallFacts, can_change
 from crm.counterparties import queries as cq
 from crm.errors import Forbidden, NotFound
+
+REFUSED = ("only the call's participants, the responsible manager of the client it is on, "
+           "and supervisors or admins may change a call")
+
+
+async def call_id_by_channel(conn: asyncpg.Connection, channel_id: str) -> int:
+    call_id = await calls_q.call_id_by_channel(conn, channel_id)
+    if call_id is None:
+        raise NotFound("no such call (yet)")
+    return call_id
+
+
+async def _call(conn: asyncpg.Connection, call_id: int) -> asyncpg.Record:
+    call = await calls_q.call_for_change(conn, call_id)
+    if call is None:
+        raise NotFound(f"no call {call_id}")
+    return call
 
 
 async def attach_call(conn: asyncpg.Connection, user, call_id: int, counterparty_id: int) -> str:
     """Attach; returns what happened to the number, in words for the user."""
     async with conn.transaction():
-        call = await conn.fetchrow("SELECT * FROM calls WHERE id = $1 FOR UPDATE", call_id)
-        if call is None:
-            raise NotFound(f"no call {call_id}")
+        call = await _call(conn, call_id)
         counterparty = await cq.get_counterparty(conn, counterparty_id)
         if counterparty is None or counterparty["deleted_at"] is not None:
             raise NotFound(f"no counterparty {counterparty_id}")
-        # Whoever took the call says whose it was; others need the right to edit the card.
-        if call["operator_user_id"] != user["id"] and not perm.can_edit(user, counterparty):
-            raise Forbidden("only the operator who took the call, or someone who may edit the card, attaches it")
-        await conn.execute("UPDATE calls SET counterparty_id = $2 WHERE id = $1", call_id, counterparty_id)
+        if not can_change(CallFacts.of(call), user, counterparty):
+            raise Forbidden(REFUSED + "; a manager moves it only onto a client he may edit")
+        await calls_q.set_counterparty(conn, call_id, counterparty_id)
         await audit.record(conn, user["id"], "call", call_id, "attach",
                            {"counterparty_id": [call["counterparty_id"], counterparty_id]})
         number = call["caller_normalized"] if call["direction"] == "incoming" else call["called_normalized"]
@@ -41,3 +58,12 @@ async def attach_call(conn: asyncpg.Connection, user, call_id: int, counterparty
                                 f"learned from call {call_id}", user["id"], auto_added=True)
         await audit.record(conn, user["id"], "counterparty", counterparty_id, "learn number", {"value": raw})
         return f"{raw} added to the card"
+
+
+async def comment_call(conn: asyncpg.Connection, user, call_id: int, text: str) -> None:
+    async with conn.transaction():
+        call = await _call(conn, call_id)
+        if not can_change(CallFacts.of(call), user):
+            raise Forbidden(REFUSED)
+        await calls_q.set_comment(conn, call_id, text)
+        await audit.record(conn, user["id"], "call", call_id, "comment", {"comment": [call["comment"], text]})

@@ -12,25 +12,35 @@ async def insert_call(conn: asyncpg.Connection, *, channel_id: str, direction: s
                       caller_number: str, caller_normalized: str | None, caller_name: str,
                       called_number: str, called_normalized: str | None, line: str,
                       started_at: dt.datetime, linked_id: str | None, counterparty_id: int | None = None,
-                      caller_user_id: int | None = None) -> int:
+                      caller_user_id: int | None = None, owner_user_id: int | None = None) -> int:
     """The id of the call row for this channel; a replayed StasisStart reuses the row.
 
     Without a counterparty (the lookup did not answer in time) the row finds it
-    itself by the caller's number when it is finally written.
+    itself by the caller's number when it is finally written. The call's owner -
+    whose client it was when it happened, for listening rights - is the manager
+    the lookup found, else the matched client's responsible manager; it is set
+    here once and never by a later re-attachment.
     """
     return await conn.fetchval(
-        """INSERT INTO calls (channel_id, direction, caller_number, caller_normalized, caller_name,
+        """WITH matched AS (
+               SELECT coalesce($11::bigint, (
+                   SELECT k.counterparty_id FROM contacts k JOIN counterparties c ON c.id = k.counterparty_id
+                   WHERE k.normalized = CASE WHEN $2 = 'outgoing' THEN $7 ELSE $4 END
+                     AND k.deleted_at IS NULL AND c.deleted_at IS NULL LIMIT 1)) AS id)
+           INSERT INTO calls (channel_id, direction, caller_number, caller_normalized, caller_name,
                               called_number, called_normalized, line, started_at, linked_id, counterparty_id,
-                              caller_user_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, (
-               SELECT k.counterparty_id FROM contacts k JOIN counterparties c ON c.id = k.counterparty_id
-               WHERE k.normalized = CASE WHEN $2 = 'outgoing' THEN $7 ELSE $4 END
-                 AND k.deleted_at IS NULL AND c.deleted_at IS NULL LIMIT 1)), $12)
-           ON CONFLICT (channel_id) DO UPDATE SET counterparty_id = coalesce(calls.counterparty_id,
-                                                                             EXCLUDED.counterparty_id)
+                              caller_user_id, owner_user_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, (SELECT id FROM matched), $12,
+                   coalesce($13::bigint, (SELECT c.responsible_user_id FROM counterparties c
+                                          WHERE c.id = (SELECT id FROM matched))))
+           ON CONFLICT (channel_id) DO UPDATE SET
+               counterparty_id = coalesce(calls.counterparty_id, EXCLUDED.counterparty_id),
+               owner_user_id = CASE WHEN calls.counterparty_id IS NULL THEN EXCLUDED.owner_user_id
+                                    ELSE calls.owner_user_id END
            RETURNING id""",
         channel_id, direction, caller_number, caller_normalized, caller_name,
         called_number, called_normalized, line, started_at, linked_id, counterparty_id, caller_user_id,
+        owner_user_id,
     )
 
 
@@ -87,7 +97,8 @@ async def calls_of_counterparty(conn: asyncpg.Connection, counterparty_id: int, 
     """Calls of a client, or of a company and its clients."""
     return await conn.fetch(
         """SELECT c.id, c.direction, c.caller_number, c.called_number, c.started_at, c.status, c.wait_seconds,
-                  c.talk_seconds, c.route, c.operator_user_id, c.caller_user_id, u.full_name AS operator_name,
+                  c.talk_seconds, c.route, c.operator_user_id, c.caller_user_id, c.owner_user_id,
+                  u.full_name AS operator_name,
                   (SELECT r.id FROM recordings r WHERE r.call_id = c.id AND r.path IS NOT NULL
                    ORDER BY r.id DESC LIMIT 1) AS recording_id
            FROM calls c LEFT JOIN users u ON u.id = c.operator_user_id
@@ -95,3 +106,30 @@ async def calls_of_counterparty(conn: asyncpg.Connection, counterparty_id: int, 
               OR c.counterparty_id IN (SELECT client_id FROM company_members WHERE company_id = $1)
            ORDER BY c.started_at DESC LIMIT $2""",
         counterparty_id, limit)
+
+
+async def call_id_by_channel(conn: asyncpg.Connection, channel_id: str) -> int | None:
+    return await conn.fetchval("SELECT id FROM calls WHERE channel_id = $1", channel_id)
+
+
+async def call_for_change(conn: asyncpg.Connection, call_id: int) -> asyncpg.Record | None:
+    """The call, locked, with the responsible user of the counterparty it is on now."""
+    return await conn.fetchrow(
+        """SELECT c.*, cp.responsible_user_id FROM calls c LEFT JOIN counterparties cp ON cp.id = c.counterparty_id
+           WHERE c.id = $1 FOR UPDATE OF c""", call_id)
+
+
+async def set_counterparty(conn: asyncpg.Connection, call_id: int, counterparty_id: int) -> None:
+    await conn.execute("UPDATE calls SET counterparty_id = $2 WHERE id = $1", call_id, counterparty_id)
+
+
+async def set_comment(conn: asyncpg.Connection, call_id: int, comment: str) -> None:
+    await conn.execute("UPDATE calls SET comment = $2 WHERE id = $1", call_id, comment)
+
+
+async def listeners_of(conn: asyncpg.Connection, call_ids: list[int]) -> dict[int, asyncpg.Record]:
+    """What can_listen needs to know of these calls, by id."""
+    rows = await conn.fetch(
+        "SELECT id, operator_user_id, caller_user_id, owner_user_id FROM calls WHERE id = ANY($1::bigint[])",
+        call_ids)
+    return {r["id"]: r for r in rows}

@@ -36,8 +36,13 @@ def can_delete(user: Mapping, counterparty: Mapping) -> bool:
     return user["role"] == "manager" and counterparty.get("responsible_user_id") == user["id"]
 
 
+GIVE_AWAY_REFUSED = "only supervisors and admins give clients to another manager"
+
+
 def can_assign_responsible(user: Mapping, new_responsible_id: int | None, current_id: int | None) -> bool:
-    """Managers and operators may take a counterparty or leave it as it is, not give it away."""
+    """Managers and operators may take a counterparty or leave it as it is, not give it away.
+
+    The one rule for editing, creating (current_id None) and importing a counterparty."""
     if user["role"] in EVERYTHING or new_responsible_id == current_id:
         return True
     return new_responsible_id == user["id"] and current_id is None

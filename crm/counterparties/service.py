@@ -55,6 +55,11 @@ async def _check_responsible(conn: asyncpg.Connection, user_id: int | None) -> N
         raise ValidationError({"responsible_user_id": "no such active user"})
 
 
+def _check_may_assign(user, new_responsible_id: int | None, current_id: int | None) -> None:
+    if not perm.can_assign_responsible(user, new_responsible_id, current_id):
+        raise Forbidden(f"you may not make another user responsible: {perm.GIVE_AWAY_REFUSED}")
+
+
 async def _check_queue(conn: asyncpg.Connection, queue_id: int | None) -> None:
     if queue_id is not None and not await conn.fetchval(
             "SELECT true FROM queues WHERE id = $1 AND deleted_at IS NULL", queue_id):
@@ -72,6 +77,7 @@ async def create(conn: asyncpg.Connection, user, inp: CounterpartyInput, region:
     if not perm.can_create(user):
         raise Forbidden("your role cannot create counterparties")
     inp = inp.cleaned()
+    _check_may_assign(user, inp.responsible_user_id, None)
     contacts = inp.normalized_contacts(region)
     await _check_responsible(conn, inp.responsible_user_id)
     await _check_queue(conn, inp.queue_id)
@@ -98,8 +104,7 @@ async def update(conn: asyncpg.Connection, user, counterparty_id: int, inp: Coun
         if inp.kind != current["kind"]:
             raise ValidationError({"kind": "a client cannot become a company or the other way round"})
         inp = inp.cleaned()
-        if not perm.can_assign_responsible(user, inp.responsible_user_id, current["responsible_user_id"]):
-            raise Forbidden("your role cannot give this counterparty to another manager")
+        _check_may_assign(user, inp.responsible_user_id, current["responsible_user_id"])
         await _check_responsible(conn, inp.responsible_user_id)
         await _check_queue(conn, inp.queue_id)
         await q.update_counterparty(conn, counterparty_id, inp)

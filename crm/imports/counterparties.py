@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from crm.counterparties import permissions as perm
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.errors import DomainError
@@ -31,8 +32,10 @@ def _split(value) -> list[str]:
     return [p.strip() for p in text.replace(";", ",").replace("\n", ",").split(",") if p.strip()]
 
 
-async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, progress) -> tuple[list, list]:
-    """([(row, CounterpartyInput)], [(row, reason)])."""
+async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, progress,
+                importer) -> tuple[list, list]:
+    """([(row, CounterpartyInput)], [(row, reason)]). A row naming a manager the importer may
+    not assign (the rule editing and creating follow) is rejected like any other bad row."""
     where = columns(header, ALIASES)
     if not ({"last_name", "first_name", "company_name"} & where.keys()):
         return [], [(1, "no name column: expected Last name / First name or Company")]
@@ -51,6 +54,9 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
                 responsible = logins.get(get("responsible").lower())
                 if responsible is None:
                     raise DomainError(f"no active user with login {get('responsible')!r}")
+                if not perm.can_assign_responsible(importer, responsible, None):
+                    raise DomainError(f"you may not make {get('responsible')!r} responsible: "
+                                      f"{perm.GIVE_AWAY_REFUSED}")
             member_of = ()
             if get("member_of"):
                 company = companies.get(get("member_of").lower())

@@ -62,7 +62,7 @@ async def _run(pool: asyncpg.Pool, job_id: int, path: Path, user, region: str) -
 
     module = KINDS[job["kind"]]
     async with pool.acquire() as conn:
-        extra = {"importer_id": user["id"]} if job["kind"] == "call_list" else {}
+        extra = {"importer_id": user["id"]} if job["kind"] == "call_list" else {"importer": user}
         valid, rejected = await module.check(conn, header, rows, region, progress, **extra)
         await _set(pool, job_id, checked=len(rows), rejected=rejected, status="applying")
         if job["mode"] == "all_or_nothing" and rejected:

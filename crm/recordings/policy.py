@@ -30,10 +30,12 @@ def should_record(policy: RecordingPolicy, direction: str, participant_user_ids:
 
 
 def can_listen(user: Mapping, call: Mapping) -> bool:
-    """Supervisors and admins hear everything; a manager their own calls and their clients';
-    an operator their own calls."""
+    """Supervisors and admins hear everything; anyone the calls they took part in; a manager
+    the calls of his clients - the call's owner_user_id, the responsible manager of the client
+    the call was matched to when it happened. Moving the call to another client later does
+    not give it to that client's manager."""
     if user["role"] in ("admin", "supervisor"):
         return True
     if call.get("operator_user_id") == user["id"] or call.get("caller_user_id") == user["id"]:
         return True
-    return user["role"] == "manager" and call.get("responsible_user_id") == user["id"]
+    return user["role"] == "manager" and call.get("owner_user_id") == user["id"]

@@ -8,9 +8,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from crm import audit
 from crm.calls import queries as calls_q
-from crm.calls.attach import attach_call
+from crm.calls.attach import attach_call, call_id_by_channel, comment_call
 from crm.clicktocall import queries as c2c_q
 from crm.errors import Forbidden, NotFound, ValidationError
 from crm.users import queries as users_q
@@ -82,13 +81,6 @@ async def attach(request: Request):
                          "number": message})
 
 
-async def _call_id(conn, channel_id: str) -> int:
-    call_id = await conn.fetchval("SELECT id FROM calls WHERE channel_id = $1", channel_id)
-    if call_id is None:
-        raise NotFound("no such call (yet)")
-    return call_id
-
-
 async def attach_by_channel(request: Request):
     """The screen pop knows the call by its channel: POST /api/calls/channel/{channel}/counterparty."""
     try:
@@ -96,7 +88,7 @@ async def attach_by_channel(request: Request):
     except (ValueError, KeyError, TypeError):
         raise ValidationError({"counterparty_id": "send {\"counterparty_id\": N}"}) from None
     async with request.app.state.pool.acquire() as conn:
-        call_id = await _call_id(conn, request.path_params["channel"])
+        call_id = await call_id_by_channel(conn, request.path_params["channel"])
         message = await attach_call(conn, request.scope["user"], call_id, counterparty_id)
     return JSONResponse({"call_id": call_id, "counterparty_id": counterparty_id, "number": message})
 
@@ -108,9 +100,8 @@ async def comment(request: Request):
     except (ValueError, KeyError, TypeError):
         raise ValidationError({"comment": "send {\"comment\": \"...\"}"}) from None
     async with request.app.state.pool.acquire() as conn:
-        call_id = await _call_id(conn, request.path_params["channel"])
-        await conn.execute("UPDATE calls SET comment = $2 WHERE id = $1", call_id, text)
-        await audit.record(conn, request.scope["user"]["id"], "call", call_id, "comment", {"comment": text})
+        call_id = await call_id_by_channel(conn, request.path_params["channel"])
+        await comment_call(conn, request.scope["user"], call_id, text)
     return JSONResponse({"call_id": call_id, "comment": text})
 
 

@@ -80,7 +80,7 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
         else:
             kinds = await timeline.preferred_kinds(conn, _user(request)["id"])
         items, more = await timeline.timeline(conn, counterparty_id, kinds, own_only=own_only, page=tpage)
-        await _hide_unlistenable(conn, _user(request), card, items)
+        await _hide_unlistenable(conn, _user(request), items)
         item_tags = await tags.tags_of(conn, "counterparty", counterparty_id)
         usable = [t for t in await tags.list_tags(conn) if tags.may_use(_user(request), t)]
     return await render(request, f"{card['kind']}_card.html", {
@@ -88,22 +88,19 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
         "timeline_page": tpage, "kinds": kinds, "own_only": own_only, "timeline_kinds": timeline.KINDS,
         "kind_names": timeline.KIND_LABELS, "item_tags": item_tags, "all_tags": usable,
         "editable": card["can_edit"], "tag_action": f"/counterparties/{counterparty_id}/tags",
-        "listen": lambda call: can_listen(_user(request), {**dict(call), "responsible_user_id": card["responsible_user_id"]}), "contact_kinds": KINDS, "kind_labels": KIND_LABELS, "error": error,
+        "listen": lambda call: can_listen(_user(request), call), "contact_kinds": KINDS, "kind_labels": KIND_LABELS, "error": error,
     }, status_code=status_code or (error.status if error else 200))
 
 
-async def _hide_unlistenable(conn, user, card: dict, items: list[dict]) -> None:
+async def _hide_unlistenable(conn, user, items: list[dict]) -> None:
     """No player for recordings the user may not hear (the file itself is refused anyway)."""
     ids = [i["id"] for i in items if i["kind"] == "call" and i["recording_id"]]
     if not ids:
         return
-    people = {r["id"]: r for r in await conn.fetch(
-        "SELECT id, operator_user_id, caller_user_id FROM calls WHERE id = ANY($1::bigint[])", ids)}
+    calls = await calls_q.listeners_of(conn, ids)
     for item in items:
-        if item["kind"] == "call" and item["recording_id"]:
-            call = {**dict(people[item["id"]]), "responsible_user_id": card["responsible_user_id"]}
-            if not can_listen(user, call):
-                item["recording_id"] = None
+        if item["kind"] == "call" and item["recording_id"] and not can_listen(user, calls[item["id"]]):
+            item["recording_id"] = None
 
 
 async def add_note(request: Request):

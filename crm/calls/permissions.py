@@ -1,0 +1,51 @@
+"""Who may change a call - move it to another counterparty, or write its comment (issue 12).
+
+Pure: the facts about the call are gathered first (crm/calls/queries.call_for_change),
+then decided here without I/O.
+
+- Supervisors and admins change any call.
+- The call's participants - the user who answered it, and the user whose phone
+  placed it - change it: they know who was on the line, so they may attach it to
+  any live counterparty (that is how an unknown caller's number is learned).
+- The responsible manager of the counterparty the call is on now changes it, and
+  moves it only onto a counterparty he may edit himself.
+- Nobody else: not another manager, not an operator who did not take the call.
+
+Listening is another question, decided by crm/recordings/policy.can_listen from the
+participants and the call's original owner, which changing a call never touches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from crm.counterparties import permissions as cp_perm
+
+EVERYTHING = ("admin", "supervisor")
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    """What decides who may change a call."""
+
+    participant_ids: frozenset[int]
+    # The responsible user of the counterparty the call is attached to now (None: none, or no counterparty).
+    responsible_user_id: int | None = None
+
+    @classmethod
+    def of(cls, call: Mapping) -> "CallFacts":
+        """From a calls row joined with its current counterparty's responsible_user_id."""
+        ids = (call.get("operator_user_id"), call.get("caller_user_id"))
+        return cls(frozenset(i for i in ids if i is not None), call.get("responsible_user_id"))
+
+
+def can_change(facts: CallFacts, user: Mapping, target: Mapping | None = None) -> bool:
+    """May this user change the call - comment it, or (target given) attach it to that counterparty?"""
+    if target is not None and target.get("deleted_at") is not None:
+        return False
+    if user["role"] in EVERYTHING or user["id"] in facts.participant_ids:
+        return True
+    if facts.responsible_user_id is None or facts.responsible_user_id != user["id"]:
+        return False
+    return target is None or cp_perm.can_edit(user, target)
