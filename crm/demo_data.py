@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from crm.search import fold
 from crm.users.accounts import NewUser, create_user
 
 # Surnames: roots x suffix families, gendered; a real base has hundreds of surnames, not dozens.
@@ -77,13 +78,13 @@ async def _managers(conn: asyncpg.Connection) -> tuple[list[int], dict[str, str]
 
 
 def search_text(names: tuple[str, ...], companies: list[str], contacts: list[str]) -> str:
-    """What migration 0006's counterparty_search_text() computes, for rows we COPY ourselves."""
+    """What counterparty_search_text() (migrations 0006, 0016) computes, for rows we COPY ourselves."""
     parts = list(names)
     if companies:
         parts.append(" ".join(companies))
     if contacts:
         parts.append(" ".join(contacts))
-    return " ".join(parts).lower()
+    return fold(" ".join(parts))
 
 
 async def _reserve_ids(conn: asyncpg.Connection, count: int) -> int:

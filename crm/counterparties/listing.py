@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from crm.counterparties.contacts import phone_digits_query
+from crm.search import search_terms
 from crm.tags import tag_conditions
 
 SORTS = {
@@ -48,6 +48,8 @@ class ListQuery:
     descending: bool = False
     page: int = 1
     size: int = 50
+    # Phone-like search terms are read as numbers of this region (Settings.default_region).
+    default_region: str = "RU"
 
 
 @dataclass(frozen=True)
@@ -95,15 +97,13 @@ def build_where(query: ListQuery) -> _Where:
                      f"AND m.company_id = {p(query.company_id)})")
     where += tag_conditions(p, "c.id", "counterparty", query.tag_ids, query.without_tag_ids)
     search = None
-    q = query.q.strip().lower()
-    if len(q) >= MIN_QUERY:
-        # search_text holds names, remark, comment, company names and contacts (see migration 0006).
-        conditions = [f"c.search_text LIKE {p(f'%{escape_like(q)}%')}"]
-        digits = phone_digits_query(q)
-        if digits and digits != q:
-            # "555-44" finds +79165554433: phones are stored as digits.
-            conditions.append(f"c.search_text LIKE {p(f'%{digits}%')}")
-        search = "(" + " OR ".join(conditions) + ")"
+    terms = search_terms(query.q, query.default_region) if len(query.q.strip()) >= MIN_QUERY else []
+    if terms:
+        # search_text holds names, remark, comment, company names and contacts, folded (migrations 0006, 0016);
+        # every term must match, in any order; a term matches when one of its alternatives does.
+        search = "(" + " AND ".join(
+            "(" + " OR ".join(f"c.search_text LIKE {p(f'%{escape_like(a)}%')}" for a in term) + ")"
+            for term in terms) + ")"
     return _Where(" AND ".join(where), search, p.values)
 
 

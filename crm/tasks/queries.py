@@ -9,6 +9,7 @@ import asyncpg
 
 from crm.counterparties.listing import escape_like
 from crm.errors import Conflict, ValidationError
+from crm.search import search_terms
 from crm.tags import tag_conditions
 from crm.tasks.model import TaskInput
 
@@ -69,9 +70,16 @@ async def list_tasks(conn: asyncpg.Connection, query: TaskQuery, now: dt.datetim
     where = ["t.deleted_at IS NULL"]
     if query.q.strip():
         q = query.q.strip()
-        like = p(f"%{escape_like(q.lower())}%")
-        number = f" OR t.id = {p(int(q.lstrip('#')))}" if q.lstrip("#").isdigit() else ""
-        where.append(f"(lower(t.title) LIKE {like} OR lower(cp.display_name) LIKE {like}{number})")
+        # The same search as the Clients list's: folded (ё as е), every word in any order (crm/search.py).
+        matches = []
+        for term in search_terms(q):
+            likes = [p(f"%{escape_like(a)}%") for a in term]
+            matches.append("(" + " OR ".join(f"search_fold(t.title) LIKE {like} OR search_fold(cp.display_name) "
+                                             f"LIKE {like}" for like in likes) + ")")
+        number = q.lstrip("#")
+        if number.isascii() and number.isdigit() and int(number) < 2**63:
+            matches = ["(" + " AND ".join(matches or ["false"]) + f" OR t.id = {p(int(number))})"]
+        where += matches or ["false"]
     if query.responsible_id is not None:
         where.append(f"t.responsible_user_id = {p(query.responsible_id)}")
     if query.statuses:

@@ -33,7 +33,7 @@ def list_query(request: Request, kind: str) -> ListQuery:
         responsible_id=forms.optional_int(params, "responsible"),
         company_id=forms.optional_int(params, "company") if kind == "client" else None,
         sort=sort if sort in SORTS else "name", descending=params.get("dir") == "desc",
-        page=page.number, size=page.size,
+        page=page.number, size=page.size, default_region=request.app.state.settings.default_region,
     )
 
 
