@@ -6,16 +6,37 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from jinja2 import pass_context
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from crm import appsettings
 from crm.calls.route import route_text
 from crm.counterparties import tray
+from web import formatting
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 templates.env.filters["route_text"] = route_text
 templates.env.filters["fromjson"] = lambda value: json.loads(value) if isinstance(value, str) else value
+
+
+def page_zone(context) -> str:
+    """The call centre's time zone, for the page being rendered."""
+    try:
+        return context["request"].app.state.settings.timezone
+    except (KeyError, AttributeError):
+        return formatting.DEFAULT_ZONE
+
+
+# Every time and duration on a page goes through these (web/formatting.py).
+templates.env.filters["local_time"] = pass_context(
+    lambda ctx, value, seconds=False: formatting.local_time(value, page_zone(ctx), seconds))
+templates.env.filters["local_date"] = pass_context(
+    lambda ctx, value, time_of_day=None: formatting.local_date(value, page_zone(ctx), time_of_day))
+templates.env.filters["duration"] = formatting.duration
+# The zone's label alone, for a column of times that are already the call centre's (report periods).
+templates.env.globals["zone_label"] = pass_context(lambda ctx: formatting.zone_label(
+    formatting.local_now(page_zone(ctx))))
 
 
 async def render(request: Request, name: str, context: dict | None = None, status_code: int = 200):

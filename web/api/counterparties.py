@@ -12,6 +12,7 @@ from crm.calls import queries as calls_q
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.errors import ValidationError
+from web.formatting import local_time
 from web.jsonout import jsonable
 
 _FIELDS = ("last_name", "first_name", "patronymic", "company_name", "status", "remark", "comment")
@@ -116,10 +117,13 @@ async def recent(request: Request):
             """SELECT id, title, status, deadline_date FROM tasks WHERE counterparty_id = $1 AND deleted_at IS NULL
                AND status IN ('new', 'in_progress') ORDER BY deadline_date NULLS LAST, id LIMIT 5""",
             counterparty_id)
+    zone = request.app.state.settings.timezone
     return JSONResponse(jsonable({
         "id": card["id"], "name": card["display_name"], "remark": card["remark"],
         "responsible": card["responsible_name"],
-        "calls": [{"started_at": c["started_at"], "direction": c["direction"], "status": c["status"],
+        # started_at stays ISO 8601 with its offset; "when" is how a page shows it, on the call centre's clock.
+        "calls": [{"started_at": c["started_at"], "when": local_time(c["started_at"], zone),
+                   "direction": c["direction"], "status": c["status"],
                    "operator": c["operator_name"], "comment": comments.get(c["id"], "")} for c in calls],
         "tasks": [dict(t) for t in tasks]}))
 

@@ -47,7 +47,7 @@
       if (!r.ok) return;
       const list = el("ul", { class: "recent" });
       for (const c of r.body.calls) {
-        list.append(el("li", {}, `${c.started_at.slice(0, 16).replace("T", " ")} ${c.direction} ${c.status}` +
+        list.append(el("li", {}, `${c.when} ${c.direction} ${c.status}` +
           (c.operator ? `, ${c.operator}` : "") + (c.comment ? `: ${c.comment}` : "")));
       }
       for (const t of r.body.tasks) list.append(el("li", { class: "task" }, `task #${t.id} ${t.title} (${t.status})`));
