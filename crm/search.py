@@ -21,7 +21,7 @@ import phonenumbers
 
 from crm.phones import caller_match_key
 
-# A shorter word narrows nothing and cannot use a trigram index: it is left out (unless alone).
+# A shorter word narrows nothing and cannot use a trigram index: it is left out (unless all are).
 MIN_WORD = 2
 # Digits shorter than this match almost any number.
 MIN_DIGITS = 3
@@ -57,7 +57,8 @@ def search_terms(q: str, default_region: str = "RU") -> list[Term]:
         if word:
             terms.append((word,))
     kept = [t for t in terms if max(len(a) for a in t) >= MIN_WORD]
-    return _unique(kept or terms)
+    # Only short words ("a b"): the text as typed, as one piece.
+    return _unique(kept) if kept else [(whole,)]
 
 
 def _phone_term(text: str, default_region: str) -> Term:

@@ -130,6 +130,7 @@ def test_search_terms_read_runs_of_digits_as_one_number():
     assert search_terms("8123") == [("8123",)]  # the end of a number: not read as 7123...
     assert search_terms("0074951234567") == [("74951234567",)]  # 00 is "+"
     assert search_terms("Petrov I") == [("petrov",)]  # one letter narrows nothing
+    assert search_terms("a b") == [("a b",)]  # only short words: as typed
     assert search_terms(" ") == []
 
 
