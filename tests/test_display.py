@@ -8,6 +8,8 @@ from starlette.testclient import TestClient
 from crm import notes
 from crm.counterparties import service
 from crm.counterparties.model import CounterpartyInput
+from crm.tasks import service as task_service
+from crm.tasks.model import TaskInput
 from tests.helpers import login, make_user
 from web import formatting
 from web.app import create_app
@@ -97,3 +99,24 @@ async def test_report_durations_and_the_period_column_are_labelled(web, db):
     table = page.split('id="consolidated"')[1].split("</table>")[0]
     assert "<td>1:04:39</td>" in table and "<td>32:20</td>" in table  # total and average talk
     assert "Day, MSK" in page.split('id="series"')[1]
+
+
+async def test_tasks_notes_and_imports_show_the_call_centres_clock(web, db):
+    mgr = await make_user(db, "mgr", "manager")
+    async with db.acquire() as conn:
+        type_id = await conn.fetchval("SELECT id FROM task_types WHERE name = 'Task'")
+        task = await task_service.create(conn, mgr, TaskInput(
+            title="Offer", type_id=type_id, responsible_user_id=mgr["id"],
+            deadline_date=dt.date(2026, 1, 9), deadline_time=dt.time(15, 0)))
+        await notes.add_note(conn, mgr, body="sent", task_id=task)
+        await conn.execute("UPDATE tasks SET created_at = '2026-01-05 21:30:00+00'")
+        await conn.execute("UPDATE notes SET created_at = '2026-01-05 21:45:00+00'")
+        await conn.execute("INSERT INTO import_jobs (user_id, kind, mode, filename, created_at) "
+                           "VALUES ($1, 'counterparties', 'valid', 'base.xlsx', '2026-01-05 21:50:00+00')", mgr["id"])
+    login(web, "mgr")
+    row = web.get("/tasks").text.split(f'data-id="{task}"')[1].split("</tr>")[0]
+    assert "<td>06.01.2026</td>" in row  # created: the call centre's day, not UTC's 05.01
+    assert "09.01.2026 15:00 MSK" in row  # the deadline, kept on the call centre's clock
+    card = web.get(f"/tasks/{task}").text
+    assert "created 06.01.2026 00:30 MSK" in card and "06.01.2026 00:45 MSK" in card.split('id="task-notes"')[1]
+    assert "06.01.2026 00:50 MSK" in web.get("/import").text
