@@ -45,11 +45,3 @@ def normalize_contact(kind: str, value: str, default_region: str) -> str:
         return site
     # Skype names, social pages, messenger ids: case does not make them different.
     return lowered
-
-
-def phone_digits_query(text: str) -> str | None:
-    """The digits to look for in stored phone numbers when a search looks like part of a number."""
-    if not re.fullmatch(r"[\d\s()+\-.]+", text):
-        return None
-    digits = re.sub(r"\D", "", text)
-    return digits if len(digits) >= 3 else None
