@@ -128,16 +128,17 @@ def cmd_set_password(args, settings: Settings) -> int:
     async def update():
         conn = await asyncpg.connect(settings.database_url, timeout=10)
         try:
-            await set_password(conn, args.login, password)
+            return await set_password(conn, args.login, password)
         finally:
             await conn.close()
 
     try:
-        asyncio.run(update())
+        ended = asyncio.run(update())
     except AccountError as e:
         print(f"pbxcrm: {e}", file=sys.stderr)
         return 1
-    print(f"password changed for {args.login}")
+    # Like an admin's reset in the web UI, this logs the user out everywhere.
+    print(f"password changed for {args.login}; {ended} session(s) ended")
     return 0
 
 

@@ -19,7 +19,7 @@ from crm.settings import Settings
 # Tables whose rows tests create; emptied before each test that asks for `db`.
 _DATA_TABLES = ("audit_log", "collapsed_cards", "queue_members", "task_tags", "counterparty_tags", "tags", "task_participants", "tasks",
                 "recordings", "calls", "contacts", "addresses", "company_members", "counterparties",
-                "web_sessions", "app_settings", "users")
+                "web_sessions", "login_failures", "app_settings", "users")
 
 
 def _with_database(url: str, name: str) -> str:

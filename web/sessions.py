@@ -25,6 +25,12 @@ def token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+def current_token_hash(conn: HTTPConnection) -> bytes | None:
+    """The hash of this request's session token, to keep that session when ending the others."""
+    token = conn.cookies.get(COOKIE)
+    return token_hash(token) if token else None
+
+
 async def open_session(pool, user_id: int, hours: int, remote_addr: str | None) -> str:
     token = secrets.token_urlsafe(32)
     expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=hours)

@@ -15,7 +15,7 @@ from crm.users import queries as q
 
 log = logging.getLogger(__name__)
 
-_LOGIN = re.compile(r"^[A-Za-z0-9._@-]{2,64}$")
+LOGIN_PATTERN = re.compile(r"^[A-Za-z0-9._@-]{2,64}$")
 _EXTENSION = re.compile(r"^[0-9]{2,6}$")
 
 
@@ -33,7 +33,7 @@ class NewUser:
     email: str | None = None
 
     def validate(self) -> None:
-        if not _LOGIN.match(self.login):
+        if not LOGIN_PATTERN.match(self.login):
             raise AccountError("a login is 2 to 64 letters, digits or . _ @ -")
         _validate_profile(self.full_name, self.role, self.extension)
 
@@ -47,12 +47,18 @@ def _validate_profile(full_name: str, role: str, extension: str | None) -> None:
         raise AccountError("an extension is 2 to 6 digits")
 
 
-async def create_user(conn: asyncpg.Connection, new: NewUser) -> asyncpg.Record:
-    new.validate()
+def check_password_for(login: str, full_name: str, password: str) -> None:
+    """AccountError naming the rule a new password breaks (length, common, the login or name)."""
     try:
-        password_hash = passwords.hash_password(new.password)
+        passwords.check_new_password(password, login=login, full_name=full_name)
     except passwords.WeakPassword as e:
         raise AccountError(str(e)) from None
+
+
+async def create_user(conn: asyncpg.Connection, new: NewUser) -> asyncpg.Record:
+    new.validate()
+    check_password_for(new.login, new.full_name, new.password)
+    password_hash = await passwords.hash_password_async(new.password)
     try:
         return await q.insert_user(
             conn, login=new.login, full_name=new.full_name.strip(), password_hash=password_hash,
@@ -64,31 +70,19 @@ async def create_user(conn: asyncpg.Connection, new: NewUser) -> asyncpg.Record:
         raise AccountError(f"the login {new.login!r} is taken") from None
 
 
-async def authenticate(conn: asyncpg.Connection, login: str, password: str) -> asyncpg.Record | None:
-    """The user for these credentials, or None; blocked and deleted users cannot log in."""
-    row = await q.user_with_hash_by_login(conn, login)
-    if row is None:
-        passwords.verify_password(passwords.DUMMY_HASH, password)
-        return None
-    if not passwords.verify_password(row["password_hash"], password):
-        return None
-    if row["is_blocked"] or row["deleted_at"] is not None:
-        log.info("refused login for blocked or deleted user %s", row["login"])
-        return None
-    if passwords.needs_rehash(row["password_hash"]):
-        await q.set_password_hash(conn, row["id"], passwords.hash_password(password))
-    return row
-
-
-async def set_password(conn: asyncpg.Connection, login: str, password: str) -> None:
-    try:
-        password_hash = passwords.hash_password(password)
-    except passwords.WeakPassword as e:
-        raise AccountError(str(e)) from None
-    row = await q.user_with_hash_by_login(conn, login)
+async def set_password(conn: asyncpg.Connection, login: str, password: str, *, by: int | None = None) -> int:
+    """An admin's (or the command line's, by=None) reset: the user's sessions end; returns how many."""
+    row = await q.user_with_hash_by_login(conn, login) if LOGIN_PATTERN.match(login) else None
     if row is None:
         raise AccountError(f"no user with login {login!r}")
-    await q.set_password_hash(conn, row["id"], password_hash)
+    check_password_for(row["login"], row["full_name"], password)
+    password_hash = await passwords.hash_password_async(password)
+    async with conn.transaction():
+        await q.set_password_hash(conn, row["id"], password_hash)
+        ended = await q.delete_user_sessions(conn, row["id"])
+        await audit.record(conn, by, "user", row["id"], "password_reset", {"sessions_ended": ended})
+    log.info("password of %s reset, %d session(s) ended", row["login"], ended)
+    return ended
 
 
 @dataclass(frozen=True)

@@ -96,3 +96,55 @@ async def active_user_by_extension(conn: asyncpg.Connection, extension: str) -> 
     return await conn.fetchrow(
         f"SELECT {_USER_COLUMNS} FROM users WHERE extension = $1 AND deleted_at IS NULL AND NOT is_blocked",
         extension)
+
+
+async def delete_user_sessions(conn: asyncpg.Connection, user_id: int, *, keep: bytes | None = None) -> int:
+    """End the user's sessions, all but `keep` (the token hash of the one in use) if given."""
+    status = await conn.execute("DELETE FROM web_sessions WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2",
+                                user_id, keep)
+    return int(status.split()[-1])
+
+
+# Login throttling (crm/users/throttle.py decides, crm/users/login.py runs it).
+
+async def lock_failures(conn: asyncpg.Connection, scope: str, key: str) -> asyncpg.Record:
+    """This key's count, its row locked until the transaction ends, with the database's clock."""
+    return await conn.fetchrow(
+        """INSERT INTO login_failures AS f (scope, key) VALUES ($1, $2)
+           ON CONFLICT (scope, key) DO UPDATE SET failures = f.failures
+           RETURNING failures, last_failure_at, now() AS now""",
+        scope, key)
+
+
+async def failures(conn: asyncpg.Connection, scope: str, key: str) -> asyncpg.Record:
+    return await conn.fetchrow(
+        """SELECT f.failures, f.last_failure_at, now() AS now FROM (SELECT 1) one
+           LEFT JOIN login_failures f ON f.scope = $1 AND f.key = $2""",
+        scope, key)
+
+
+async def count_failure(conn: asyncpg.Connection, scope: str, key: str, forget_after: float) -> int:
+    """One more failure for this key (starting from one if the last is forgotten); the new count."""
+    return await conn.fetchval(
+        """INSERT INTO login_failures AS f (scope, key, failures, last_failure_at) VALUES ($1, $2, 1, now())
+           ON CONFLICT (scope, key) DO UPDATE SET
+               failures = CASE WHEN f.last_failure_at IS NULL
+                                 OR f.last_failure_at < now() - make_interval(secs => $3) THEN 1
+                               ELSE f.failures + 1 END,
+               last_failure_at = now()
+           RETURNING failures""",
+        scope, key, forget_after)
+
+
+async def uncount_failure(conn: asyncpg.Connection, scope: str, key: str) -> None:
+    await conn.execute(
+        "UPDATE login_failures SET failures = greatest(failures - 1, 0) WHERE scope = $1 AND key = $2", scope, key)
+
+
+async def clear_failures(conn: asyncpg.Connection, scope: str, key: str) -> None:
+    await conn.execute("DELETE FROM login_failures WHERE scope = $1 AND key = $2", scope, key)
+
+
+async def forget_old_failures(conn: asyncpg.Connection, older_than: float) -> None:
+    await conn.execute("DELETE FROM login_failures WHERE last_failure_at < now() - make_interval(secs => $1)",
+                       older_than)

@@ -12,7 +12,8 @@ from crm.recordings.policy import MODES, RecordingPolicy
 from crm.errors import DomainError, NotFound
 from crm.users import ROLES
 from crm.users import queries as users_q
-from crm.users.accounts import NewUser, UserChanges, create_user, delete_user, set_password, update_user
+from crm.users.accounts import (NewUser, UserChanges, check_password_for, create_user, delete_user, set_password,
+                                update_user)
 from web import forms
 from web.permissions import require_role
 from web.templating import render
@@ -66,12 +67,18 @@ async def user_update(request: Request):
     changes = UserChanges(full_name=forms.text(form, "full_name"), role=forms.text(form, "role"),
                           extension=forms.optional_text(form, "extension"),
                           email=forms.optional_text(form, "email"), is_blocked=forms.checkbox(form, "is_blocked"))
+    password = str(form.get("password", ""))
+    admin_id = request.scope["user"]["id"]
     try:
         async with request.app.state.pool.acquire() as conn:
-            await update_user(conn, request.scope["user"]["id"], user_id, changes)
-            if form.get("password"):
-                target = await users_q.user_by_id(conn, user_id)
-                await set_password(conn, target["login"], str(form["password"]))
+            target = await users_q.user_by_id(conn, user_id)
+            if password and target is not None:
+                # Checked before anything is saved, so a refused password leaves the profile as it was.
+                check_password_for(target["login"], changes.full_name, password)
+            await update_user(conn, admin_id, user_id, changes)
+            if password:
+                # A reset ends the user's sessions: whoever knew the old password is logged out.
+                await set_password(conn, target["login"], password, by=admin_id)
     except DomainError as e:
         return await _user_page(request, user_id, error=e)
     return RedirectResponse("/admin/users", status_code=303)

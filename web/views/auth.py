@@ -1,18 +1,24 @@
-"""Login and logout."""
+"""Login, logout, and a user's own password."""
 
 from __future__ import annotations
 
 import logging
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
-from crm.users.accounts import authenticate
+from crm import passwords
+from crm.errors import DomainError
+from crm.users.login import LoginLocked, change_own_password, check_credentials
 from web import sessions
+from web.errors import wants_json
 from web.templating import render
 
 log = logging.getLogger(__name__)
+
+# Longer than any login or password we set: anything past this is not worth an argon2 run.
+_MAX_FIELD = 1024
 
 
 def _safe_next(target: str | None) -> str:
@@ -22,10 +28,24 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
+def _address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 async def login_page(request: Request):
     if request.scope.get("user"):
         return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=302)
     return await render(request, "login.html", {"next": request.query_params.get("next", "")})
+
+
+async def _login_refused(request: Request, message: str, status: int, login: str, target: str,
+                         headers: dict | None = None, extra: dict | None = None):
+    if wants_json(request):
+        return JSONResponse({"error": message, **(extra or {})}, status_code=status, headers=headers)
+    response = await render(request, "login.html", {"error": message, "login": login, "next": target},
+                            status_code=status)
+    response.headers.update(headers or {})
+    return response
 
 
 async def login_submit(request: Request):
@@ -33,15 +53,26 @@ async def login_submit(request: Request):
     login, password = str(form.get("login", "")).strip(), str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "")))
     settings = request.app.state.settings
-    async with request.app.state.pool.acquire() as conn:
-        user = await authenticate(conn, login, password) if login and password else None
+    user = None
+    if login and password and len(login) <= _MAX_FIELD and len(password) <= _MAX_FIELD:
+        try:
+            user = await check_credentials(request.app.state.pool, login, password, _address(request))
+        except LoginLocked as e:
+            log.info("login %r from %s refused: locked for %d s", login[:100], _address(request), e.retry_after)
+            return await _login_refused(request, str(e), e.status, login, target,
+                                        headers={"Retry-After": str(e.retry_after)},
+                                        extra={"retry_after": e.retry_after, "locked_until": e.until.isoformat()})
+        except passwords.Busy as e:
+            return await _login_refused(request, str(e).capitalize(), e.status, login, target,
+                                        headers={"Retry-After": "1"}, extra={"retry_after": 1})
     if user is None:
-        log.info("failed login for %r from %s", login, request.client.host if request.client else "?")
-        return await render(request, "login.html", {"error": "Wrong login or password", "login": login,
-                                              "next": target}, status_code=400)
+        return await _login_refused(request, "Wrong login or password", 400, login, target)
     token = await sessions.open_session(request.app.state.pool, user["id"], settings.session_hours,
-                                        request.client.host if request.client else None)
-    response = RedirectResponse(target, status_code=303)
+                                        _address(request))
+    if wants_json(request):
+        response = JSONResponse({"id": user["id"], "login": user["login"], "role": user["role"]})
+    else:
+        response = RedirectResponse(target, status_code=303)
     sessions.set_session_cookie(response, token, settings.session_hours, settings.cookie_secure)
     log.info("user %s logged in", user["login"])
     return response
@@ -54,8 +85,31 @@ async def logout(request: Request):
     return response
 
 
+async def password_page(request: Request):
+    return await render(request, "account_password.html", {"done": request.query_params.get("done") == "1"})
+
+
+async def password_submit(request: Request):
+    form = await request.form()
+    fields = {k: str(form.get(k, "")) for k in ("current_password", "new_password", "repeat_password")}
+    try:
+        if any(len(v) > _MAX_FIELD for v in fields.values()):
+            raise DomainError(f"a password has at most {passwords.MAX_LENGTH} characters")
+        await change_own_password(request.app.state.pool, request.scope["user"], current=fields["current_password"],
+                                  new=fields["new_password"], repeat=fields["repeat_password"],
+                                  address=_address(request), keep_session=sessions.current_token_hash(request))
+    except DomainError as e:
+        headers = {"Retry-After": str(getattr(e, "retry_after", 1))} if e.status in (429, 503) else {}
+        response = await render(request, "account_password.html", {"error": e}, status_code=e.status)
+        response.headers.update(headers)
+        return response
+    return RedirectResponse("/account/password?done=1", status_code=303)
+
+
 routes = [
     Route("/login", login_page, methods=["GET"]),
     Route("/login", login_submit, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
+    Route("/account/password", password_page, methods=["GET"]),
+    Route("/account/password", password_submit, methods=["POST"]),
 ]
