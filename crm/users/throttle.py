@@ -51,8 +51,8 @@ def wait_seconds(policy: Policy, failures: int, last_failure_at: dt.datetime | N
 
 def in_words(seconds: float) -> str:
     """'in 40 seconds', 'in 2 minutes': rounded up, so the user never comes back too early."""
-    if seconds <= 60:
-        n = max(1, math.ceil(seconds))
+    n = max(1, math.ceil(seconds))
+    if n < 60:
         return f"in {n} second{'s' if n != 1 else ''}"
     n = math.ceil(seconds / 60)
     return f"in {n} minute{'s' if n != 1 else ''}"
