@@ -101,3 +101,28 @@ async def test_a_flood_beyond_the_bound_is_told_to_come_back_at_once(db, setting
     # A refusal for being busy is not a failed attempt.
     assert [r.status_code for r in results] == [303] * 3
     assert passwords.GATE.in_use == 0
+
+
+async def test_simultaneous_guesses_at_one_login_get_no_more_tries_than_one_at_a_time(db, settings, blocked_verify,
+                                                                                        monkeypatch):
+    from crm.users import throttle
+
+    monkeypatch.setattr(throttle, "LOGIN", throttle.Policy(free_failures=2, base_delay=60))
+    await make_user(db, "target")
+    async with _in_process(db, settings) as client:
+        token = csrf_from((await client.get("/login")).text)
+        guesses = [asyncio.create_task(client.post("/login", data={"login": "target", "password": f"guess {i}",
+                                                                   "csrf_token": token}))
+                   for i in range(6)]
+        assert await _started(blocked_verify, 2)
+        # Each attempt counted before its check ran: the others were turned away without one.
+        for _ in range(200):
+            if sum(t.done() for t in guesses) >= 4:
+                break
+            await asyncio.sleep(0.05)
+        done = [t for t in guesses if t.done()]
+        assert len(done) == 4 and all(t.result().status_code == 429 for t in done)
+        blocked_verify["release"].set()
+        results = await asyncio.wait_for(asyncio.gather(*guesses), 60)
+    assert sorted(r.status_code for r in results) == [400, 400, 429, 429, 429, 429]
+    assert len(blocked_verify["threads"]) == 2
