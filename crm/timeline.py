@@ -57,7 +57,9 @@ async def timeline(conn: asyncpg.Connection, counterparty_id: int, kinds: tuple[
     branches = [_BRANCHES[k] for k in normalize_kinds(kinds) if _BRANCHES[k]]
     if not branches:
         return [], False
-    sql = (f"{_SCOPE} SELECT * FROM ({' UNION ALL '.join(branches)}) items "
+    # Columns named here: the first branch chosen may not be the one that names them (kinds=task alone).
+    sql = (f"{_SCOPE} SELECT * FROM ({' UNION ALL '.join(branches)}) "
+           f"items (kind, id, at, text, status, who, recording_id, direction) "
            f"ORDER BY at DESC, id DESC LIMIT $3 OFFSET $4")
     rows = [dict(r) for r in await conn.fetch(sql, counterparty_id, own_only, size + 1, (page - 1) * size)]
     return rows[:size], len(rows) > size

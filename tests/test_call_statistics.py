@@ -88,7 +88,7 @@ async def test_the_chart_is_drawn_with_one_series_per_call_type(calls, database_
         await page.fill("input[name=password]", PASSWORD)
         await page.click("button[type=submit]")
         await page.goto(f"{web.url}/reports/calls?from={DAY1}&to={DAY2}")
-        await page.wait_for_function("window.pbxcrmChart !== undefined")
+        await page.wait_for_function("() => window.pbxcrmChart !== undefined")  # a function: the CSP forbids eval
         chart = await page.evaluate("""() => ({
             labels: pbxcrmChart.data.labels,
             series: pbxcrmChart.data.datasets.map(d => [d.label, d.data]),

@@ -48,8 +48,11 @@ async def test_company_timeline_rolls_up_its_clients_with_a_switch_and_remembers
     assert "note on the client" in timeline and "note on the company" in timeline
     own = web.get(f"/counterparties/{company}?own=1").text.split('id="timeline"')[1]
     assert "note on the company" in own and "note on the client" not in own
-    # Choosing calls too is remembered for every card.
-    chosen = web.get(f"/counterparties/{company}?kinds=note&kinds=call&kinds=").text.split('id="timeline"')[1]
+    # Choosing calls too (the filter form POSTs) is remembered for every card.
+    r = web.post(f"/counterparties/{company}/timeline-kinds",
+                 data={"csrf_token": csrf_from(page), "kinds": ["note", "call", ""]}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/counterparties/{company}"
+    chosen = web.get(r.headers["location"]).text.split('id="timeline"')[1]
     assert "asked for Vostok" in chosen
     later = web.get(f"/counterparties/{other}").text.split('id="timeline"')[1]
     assert "asked for Vostok" in later  # the same call on the other party's card, calls still chosen

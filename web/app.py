@@ -17,6 +17,7 @@ from crm.settings import Settings
 from web.csrf import CSRFMiddleware
 from web import pops
 from web.errors import EXCEPTION_HANDLERS
+from web.headers import SecurityHeadersMiddleware
 from web.notifier import Notifier
 from web.pops import PopHub
 from web.sessions import AuthMiddleware
@@ -77,8 +78,9 @@ def create_app(settings: Settings) -> Starlette:
         *api_users.routes,
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
-    # Order: CSRF runs first (outermost), then the session check.
+    # Order: security headers outermost (so refusals carry them too), then CSRF, then the session check.
     middleware = [
+        Middleware(SecurityHeadersMiddleware),
         Middleware(CSRFMiddleware, secure_cookie=settings.cookie_secure),
         Middleware(AuthMiddleware),
     ]

@@ -1,8 +1,11 @@
 """CSRF protection for every state-changing request (double-submit cookie).
 
 The token lives in a cookie and is echoed by every form (hidden field
-`csrf_token`) or script (header X-CSRF-Token). Multipart forms, whose body we
-do not buffer, carry it in the query string of their action URL.
+`csrf_token`) or script (header X-CSRF-Token). Never from the query string: a
+URL lands in access logs, Referer headers and the browser's history. A
+multipart form (a file upload) carries the field first; the middleware parses
+the body as it streams, keeps only the bytes up to that field (at most
+MAX_FORM_BYTES) and hands them on with the rest of the stream untouched.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import hmac
 import secrets
 from urllib.parse import parse_qs
 
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse
@@ -75,9 +80,10 @@ class CSRFMiddleware:
             if body is None:
                 return None, receive
             values = parse_qs(body.decode("latin-1"), keep_blank_values=True).get(FIELD)
-            return (values[0] if values else None), _replay(body, receive)
-        values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(FIELD)
-        return (values[0] if values else None), receive
+            return (values[0] if values else None), _replay([body], receive, more_body=False)
+        if content_type.startswith("multipart/form-data"):
+            return await _multipart_token(content_type, receive)
+        return None, receive
 
 
 def _forbid(reason: str) -> PlainTextResponse:
@@ -99,15 +105,63 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """The body we read, once; after that the real stream (for disconnects)."""
+async def _multipart_token(content_type: str, receive: Receive) -> tuple[str | None, Receive]:
+    """The csrf_token field of a multipart body, reading no further than it (nor MAX_FORM_BYTES)."""
+    boundary = parse_options_header(content_type)[1].get(b"boundary")
+    if not boundary:
+        return None, receive
+    state: dict = {"name": None, "field": b"", "value": b"", "header": b"", "token": None}
+
+    def on_part_begin():
+        state["name"], state["value"] = None, b""
+
+    def on_header_field(data, start, end):
+        state["field"] += data[start:end]
+
+    def on_header_value(data, start, end):
+        state["header"] += data[start:end]
+
+    def on_header_end():
+        if state["field"].lower() == b"content-disposition":
+            state["name"] = parse_options_header(state["header"])[1].get(b"name")
+        state["field"], state["header"] = b"", b""
+
+    def on_part_data(data, start, end):
+        if state["name"] == FIELD.encode() and len(state["value"]) < 1024:
+            state["value"] += data[start:end]
+
+    def on_part_end():
+        if state["name"] == FIELD.encode() and state["token"] is None:
+            state["token"] = state["value"].decode("latin-1")
+
+    parser = MultipartParser(boundary, {
+        "on_part_begin": on_part_begin, "on_header_field": on_header_field, "on_header_value": on_header_value,
+        "on_header_end": on_header_end, "on_part_data": on_part_data, "on_part_end": on_part_end})
+    chunks, size, more = [], 0, True
+    while more and state["token"] is None and size <= MAX_FORM_BYTES:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None, receive
+        chunk = message.get("body", b"")
+        more = message.get("more_body", False)
+        chunks.append(chunk)
+        size += len(chunk)
+        try:
+            parser.write(chunk)
+        except MultipartParseError:
+            return None, receive
+    return state["token"], _replay(chunks, receive, more_body=more)
+
+
+def _replay(chunks: list[bytes], receive: Receive, *, more_body: bool) -> Receive:
+    """The body we read, once; after that the real stream (the rest of it, or disconnects)."""
     sent = False
 
     async def replay() -> Message:
         nonlocal sent
         if not sent:
             sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": more_body}
         return await receive()
 
     return replay

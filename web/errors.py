@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from crm.errors import DomainError, ValidationError
+from web import headers
 from web.templating import render
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,11 @@ async def domain_error(request: Request, exc: DomainError):
 async def server_error(request: Request, exc: Exception):
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     message = "something went wrong on our side; it has been logged"
+    # Starlette answers this one outside the middleware stack: the headers are added here.
     if wants_json(request):
-        return JSONResponse({"error": message}, status_code=500)
-    return await render(request, "error.html", {"status": 500, "message": message}, status_code=500)
+        return headers.apply_to(JSONResponse({"error": message}, status_code=500), request.url.path)
+    return headers.apply_to(await render(request, "error.html", {"status": 500, "message": message}, status_code=500),
+                            request.url.path)
 
 
 EXCEPTION_HANDLERS = {HTTPException: http_error, DomainError: domain_error, Exception: server_error}

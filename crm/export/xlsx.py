@@ -11,7 +11,9 @@ its 10 s target.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -38,10 +40,11 @@ class XlsxWriter:
     def __init__(self, sheet_title: str, columns: Sequence[Column], tz: dt.tzinfo | None = None):
         self.columns = columns
         self.tz = tz
-        handle = tempfile.NamedTemporaryFile(prefix="pbxcrm-export-", suffix=".xlsx", delete=False)
-        handle.close()
-        self.path = Path(handle.name)
-        self.workbook = xlsxwriter.Workbook(str(self.path), {"constant_memory": True, "tmpdir": tempfile.gettempdir()})
+        # One directory per export holds the file and XlsxWriter's own row files: removing it
+        # (remove_export) leaves nothing behind, whatever failed and wherever.
+        self.dir = Path(tempfile.mkdtemp(prefix="pbxcrm-export-"))
+        self.path = self.dir / "export.xlsx"
+        self.workbook = xlsxwriter.Workbook(str(self.path), {"constant_memory": True, "tmpdir": str(self.dir)})
         self.sheet = self.workbook.add_worksheet(sheet_title[:31])
         formats = {kind: self.workbook.add_format({"num_format": f}) for kind, f in FORMATS.items()}
         bold = self.workbook.add_format({"bold": True})
@@ -83,16 +86,33 @@ class XlsxWriter:
         return self.path
 
 
+def remove_export(path: Path) -> None:
+    """Remove a file write_xlsx made, with its directory."""
+    if path.parent.name.startswith("pbxcrm-export-"):
+        shutil.rmtree(path.parent, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
 async def write_xlsx(sheet_title: str, columns: Sequence[Column], batches: AsyncIterator[Sequence],
                      tz: dt.tzinfo | None = None) -> tuple[Path, int]:
-    """(the file, rows written). Building cells runs in a thread, a batch at a time."""
+    """(the file, rows written); the caller removes the file with remove_export. On failure
+    nothing is left on disk. Building cells runs in a thread, a batch at a time."""
     writer = XlsxWriter(sheet_title, columns, tz)
     writing: asyncio.Future | None = None
-    # The next batch is fetched while a thread writes the last one: the slower of the two sets the pace.
-    async for batch in batches:
+    try:
+        # The next batch is fetched while a thread writes the last one: the slower of the two sets the pace.
+        async for batch in batches:
+            if writing is not None:
+                await writing
+            writing = asyncio.ensure_future(asyncio.to_thread(writer.append, batch))
         if writing is not None:
             await writing
-        writing = asyncio.ensure_future(asyncio.to_thread(writer.append, batch))
-    if writing is not None:
-        await writing
-    return await asyncio.to_thread(writer.save), writer.rows
+        return await asyncio.to_thread(writer.save), writer.rows
+    except BaseException:
+        if writing is not None and not writing.done():
+            # The thread cannot be stopped: let it finish before its files go.
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(writing)
+        shutil.rmtree(writer.dir, ignore_errors=True)
+        raise

@@ -1,4 +1,5 @@
-// pbxcrm in the browser: screen pops (H5) from /events, click-to-call buttons (H6).
+// pbxcrm in the browser: screen pops (H5) from /events, click-to-call buttons (H6), confirmations.
+// Templates carry no inline script or handler (the CSP forbids them): behaviour lives here, data in data-*.
 // DOM is built with textContent only: nothing from a caller is parsed as HTML.
 (function () {
   "use strict";
@@ -36,6 +37,12 @@
       button.title = r.ok ? "Your phone rings; pick it up to call " + button.dataset.call : (r.body.error || "failed");
       button.classList.toggle("calling", r.ok);
     });
+  });
+
+  // ---- confirmations: <form data-confirm="Delete X?"> asks first; the text is data, never code ----
+  document.addEventListener("submit", (e) => {
+    const form = e.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.dataset.confirm)) e.preventDefault();
   });
 
   // ---- screen pop ----

@@ -74,9 +74,8 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
         card = await service.card(conn, _user(request), counterparty_id)
         history = await audit.history(conn, "counterparty", counterparty_id, limit=20)
         calls = await calls_q.calls_of_counterparty(conn, counterparty_id)
-        if "kinds" in params:  # the user chose: remember it for every card
+        if "kinds" in params:  # this view only: a GET never writes (the form POSTs to remember)
             kinds = timeline.normalize_kinds(params.getlist("kinds"))
-            await timeline.remember_kinds(conn, _user(request)["id"], kinds)
         else:
             kinds = await timeline.preferred_kinds(conn, _user(request)["id"])
         items, more = await timeline.timeline(conn, counterparty_id, kinds, own_only=own_only, page=tpage)
@@ -219,6 +218,17 @@ async def _leave_company(conn, request, counterparty_id, form):
     await service.join_company(conn, _user(request), counterparty_id, request.path_params["company_id"], leave=True)
 
 
+async def remember_timeline_kinds(request: Request):
+    """The timeline filter's choice, remembered for every card; then the card shows it."""
+    counterparty_id = request.path_params["id"]
+    form = await request.form()
+    async with request.app.state.pool.acquire() as conn:
+        await service.card(conn, _user(request), counterparty_id)  # must exist and be visible
+        await timeline.remember_kinds(conn, _user(request)["id"], timeline.normalize_kinds(form.getlist("kinds")))
+    own = "?own=1" if form.get("own") == "1" else ""
+    return RedirectResponse(f"/counterparties/{counterparty_id}{own}", status_code=303)
+
+
 async def collapse(request: Request):
     counterparty_id = request.path_params["id"]
     async with request.app.state.pool.acquire() as conn:
@@ -251,6 +261,7 @@ routes = [
     Route("/counterparties/{id:int}/companies/{company_id:int}/leave", _card_action(_leave_company),
           methods=["POST"]),
     Route("/counterparties/{id:int}/notes", add_note, methods=["POST"]),
+    Route("/counterparties/{id:int}/timeline-kinds", remember_timeline_kinds, methods=["POST"]),
     Route("/counterparties/{id:int}/collapse", collapse, methods=["POST"]),
     Route("/counterparties/{id:int}/reopen", reopen, methods=["POST"]),
 ]

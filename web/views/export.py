@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import zoneinfo
+from pathlib import Path
 
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import FileResponse
 from starlette.routing import Route
@@ -14,7 +15,7 @@ from crm import appsettings, audit
 from crm.calls.route import route_text
 from crm.counterparties.listing import export_sql
 from crm.errors import Forbidden
-from crm.export.xlsx import BATCH, Column, write_xlsx
+from crm.export.xlsx import BATCH, Column, remove_export, write_xlsx
 from crm.reports.calls import consolidated
 from crm.reports.deals import managers_deals
 from crm.tasks import queries as tq
@@ -47,10 +48,29 @@ async def _may_export(request: Request) -> None:
         raise Forbidden("exporting to Excel is for " + ", ".join(roles))
 
 
+class _TempFileResponse(FileResponse):
+    """Sends the export, then removes it: also when the client went away mid-way or sending failed."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            remove_export(Path(self.path))
+
+
+@contextlib.contextmanager
+def _removed_on_failure(path: Path):
+    """Between writing the file and handing it to the response: a failure removes it."""
+    try:
+        yield
+    except BaseException:
+        remove_export(path)
+        raise
+
+
 def _response(path, rows: int, name: str) -> FileResponse:
     filename = f"{name}-{dt.date.today().isoformat()}.xlsx"
-    return FileResponse(path, media_type=XLSX, filename=filename, headers={"X-Rows": str(rows)},
-                        background=BackgroundTask(path.unlink))
+    return _TempFileResponse(path, media_type=XLSX, filename=filename, headers={"X-Rows": str(rows)})
 
 
 def _counterparties(kind: str):
@@ -66,8 +86,9 @@ def _counterparties(kind: str):
                         yield rows
             path, rows = await write_xlsx("Clients" if kind == "client" else "Companies", COUNTERPARTY_COLUMNS,
                                           batches(), tz=zoneinfo.ZoneInfo(settings.timezone))
-            await audit.record(conn, request.scope["user"]["id"], "export", None, f"{kind} list",
-                               {"query": request.url.query, "rows": rows})
+            with _removed_on_failure(path):
+                await audit.record(conn, request.scope["user"]["id"], "export", None, f"{kind} list",
+                                   {"query": request.url.query, "rows": rows})
         return _response(path, rows, "clients" if kind == "client" else "companies")
     return view
 
@@ -88,8 +109,9 @@ async def tasks_export(request: Request):
                 yield [{**r, "overdue_text": "yes" if r["overdue"] else ""} for r in rows]
                 page += 1
         path, rows = await write_xlsx("Tasks", TASK_COLUMNS, batches(), tz=zoneinfo.ZoneInfo(settings.timezone))
-        await audit.record(conn, request.scope["user"]["id"], "export", None, "task list",
-                           {"query": request.url.query, "rows": rows})
+        with _removed_on_failure(path):
+            await audit.record(conn, request.scope["user"]["id"], "export", None, "task list",
+                               {"query": request.url.query, "rows": rows})
     return _response(path, rows, "tasks")
 
 
@@ -101,9 +123,10 @@ async def _report_response(request: Request, name: str, sheet: str, columns: lis
 
     path, count = await write_xlsx(sheet, columns, one_batch(),
                                    tz=zoneinfo.ZoneInfo(request.app.state.settings.timezone))
-    async with request.app.state.pool.acquire() as conn:
-        await audit.record(conn, request.scope["user"]["id"], "export", None, f"{name} report",
-                           {"query": request.url.query, "rows": count})
+    with _removed_on_failure(path):
+        async with request.app.state.pool.acquire() as conn:
+            await audit.record(conn, request.scope["user"]["id"], "export", None, f"{name} report",
+                               {"query": request.url.query, "rows": count})
     return _response(path, count, name)
 
 
@@ -159,8 +182,9 @@ async def calls_export(request: Request):
                 while rows := await cursor.fetch(BATCH):
                     yield [{**r, "route_text": route_text(r["route"])} for r in rows]
         path, rows = await write_xlsx("Calls", CALL_COLUMNS, batches(), tz=zoneinfo.ZoneInfo(settings.timezone))
-        await audit.record(conn, request.scope["user"]["id"], "export", None, "call list",
-                           {"from": str(start), "to": str(end), "rows": rows})
+        with _removed_on_failure(path):
+            await audit.record(conn, request.scope["user"]["id"], "export", None, "call list",
+                               {"from": str(start), "to": str(end), "rows": rows})
     return _response(path, rows, "calls")
 
 

@@ -40,21 +40,38 @@ async def upload(request: Request):
     declared = int(request.headers.get("content-length") or 0)
     if declared > MAX_FILE_BYTES + 64 * 1024:
         return await _page(request, f"the file is too big: at most {MAX_FILE_BYTES >> 20} MB", 413)
-    form = await request.form()
-    upload_file = form.get("file")
-    if upload_file is None or not hasattr(upload_file, "read"):
-        return await _page(request, "choose an .xlsx file", 400)
-    handle = tempfile.NamedTemporaryFile(prefix="pbxcrm-import-", suffix=".xlsx", delete=False)
-    with handle:
-        await asyncio.to_thread(shutil.copyfileobj, upload_file.file, handle)
-    async with request.app.state.pool.acquire() as conn:
-        job_id = await jobs.create(conn, request.scope["user"]["id"], str(form.get("kind", "")),
-                                   str(form.get("mode", "valid")), upload_file.filename or "")
-    task = asyncio.create_task(jobs.run(request.app.state.pool, job_id, Path(handle.name), request.scope["user"],
-                                        request.app.state.settings.default_region))
+    async with request.form() as form:  # closes the upload's spool file on every path
+        upload_file = form.get("file")
+        if upload_file is None or not hasattr(upload_file, "read"):
+            return await _page(request, "choose an .xlsx file", 400)
+        path = await asyncio.to_thread(_spool, upload_file.file)
+        try:
+            async with request.app.state.pool.acquire() as conn:
+                job_id = await jobs.create(conn, request.scope["user"]["id"], str(form.get("kind", "")),
+                                           str(form.get("mode", "valid")), upload_file.filename or "")
+            task = asyncio.create_task(jobs.run(request.app.state.pool, job_id, path, request.scope["user"],
+                                                request.app.state.settings.default_region))
+        except BaseException:  # no job takes the file: it goes now
+            path.unlink(missing_ok=True)
+            raise
     request.app.state.background.add(task)
     task.add_done_callback(request.app.state.background.discard)
+    # A job cancelled before it started (shutdown) never reaches its own cleanup.
+    task.add_done_callback(lambda _: path.unlink(missing_ok=True))
     return RedirectResponse(f"/import/{job_id}", status_code=303)
+
+
+def _spool(source) -> Path:
+    """The upload in a file of its own, for the job; removed if copying fails."""
+    handle = tempfile.NamedTemporaryFile(prefix="pbxcrm-import-", suffix=".xlsx", delete=False)
+    path = Path(handle.name)
+    try:
+        with handle:
+            shutil.copyfileobj(source, handle)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
 
 
 async def _job(request: Request):
