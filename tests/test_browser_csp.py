@@ -140,3 +140,28 @@ async def test_an_injected_inline_script_does_not_run(web_server, chromium, db):
     await page.wait_for_timeout(300)
     assert await page.evaluate("[window.injected, window.clicked, window.errored]") == [None, None, None]
     assert csp, "Chromium reported no CSP violation for the injected script"
+
+
+async def test_the_screen_pop_works_under_the_csp_and_shows_names_as_text(web_server, chromium, db):
+    from crm.pops.events import PopEvent, notify
+
+    olga = await make_user(db, "olga", "operator")
+    async with db.acquire() as conn:
+        client = await service.create(conn, olga, CounterpartyInput(kind="client", last_name="Belov"), "RU")
+    page = await logged_in_page(chromium, web_server.url, "olga", PASSWORD)
+    csp = _csp_messages(page)
+    await page.wait_for_selector("body[data-pops=ready]", state="attached")
+    hostile = "<img src=x onerror=window.pwned=1>"
+    async with db.acquire() as conn:
+        await notify(conn, PopEvent(olga["id"], "ringing", "ch.1", "incoming", "+74951234567", client, hostile))
+    await page.wait_for_selector("#screen-pop .pop-name")
+    assert await page.inner_text("#screen-pop .pop-name") == hostile
+    # An unknown number: the pop's search (a fetch from app.js) finds the client to attach.
+    async with db.acquire() as conn:
+        await notify(conn, PopEvent(olga["id"], "ringing", "ch.2", "incoming", "+74950000000", None, ""))
+    await page.wait_for_selector("#screen-pop input[type=search]")
+    await page.fill("#screen-pop input[type=search]", "Belov")
+    await page.click("#screen-pop button:text('Find')")
+    await page.wait_for_selector("#screen-pop .attach-results li >> text=Belov")
+    assert await page.evaluate("window.pwned") is None
+    assert csp == []
