@@ -165,3 +165,18 @@ async def test_the_screen_pop_works_under_the_csp_and_shows_names_as_text(web_se
     await page.wait_for_selector("#screen-pop .attach-results li >> text=Belov")
     assert await page.evaluate("window.pwned") is None
     assert csp == []
+
+
+async def test_the_timeline_filter_remembers_the_choice_by_posting_it(web_server, chromium, db):
+    mgr = await make_user(db, "mgr", "manager")
+    async with db.acquire() as conn:
+        first = await service.create(conn, mgr, CounterpartyInput(kind="client", last_name="Lis"), "RU")
+        second = await service.create(conn, mgr, CounterpartyInput(kind="client", last_name="Orel"), "RU")
+    page = await logged_in_page(chromium, web_server.url, "mgr", PASSWORD)
+    await page.goto(f"{web_server.url}/counterparties/{first}")
+    await page.check("#timeline-kinds input[value=call]")
+    async with page.expect_navigation():
+        await page.click("#timeline-kinds button[type=submit]")
+    assert page.url == f"{web_server.url}/counterparties/{first}"
+    await page.goto(f"{web_server.url}/counterparties/{second}")
+    assert await page.is_checked("#timeline-kinds input[value=call]")
