@@ -19,6 +19,7 @@ from web import pops
 from web.errors import EXCEPTION_HANDLERS
 from web.headers import SecurityHeadersMiddleware
 from web.notifier import Notifier
+from web.request_limits import RequestLimitsMiddleware
 from web.pops import PopHub
 from web.sessions import AuthMiddleware
 from web.api import counterparties as api_counterparties
@@ -78,9 +79,11 @@ def create_app(settings: Settings) -> Starlette:
         *api_users.routes,
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
-    # Order: security headers outermost (so refusals carry them too), then CSRF, then the session check.
+    # Order: security headers outermost (so refusals carry them too), then body size and NUL checks,
+    # then CSRF, then the session check.
     middleware = [
         Middleware(SecurityHeadersMiddleware),
+        Middleware(RequestLimitsMiddleware),
         Middleware(CSRFMiddleware, secure_cookie=settings.cookie_secure),
         Middleware(AuthMiddleware),
     ]

@@ -1,4 +1,9 @@
-"""The one place errors become responses: JSON under /api/, a page elsewhere."""
+"""The one place errors become responses: JSON under /api/, a page elsewhere.
+
+Bad input (crm's ValidationError, which web/validation.py raises for wrong types and
+sizes) is a 400 `{"error": ..., "fields": {field: message}}` in JSON; forms catch it
+themselves and show the form again with each message next to its field.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from starlette.responses import JSONResponse
 from crm.errors import DomainError, ValidationError
 from web import headers
 from web.templating import render
+from web.validation import describe
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +28,8 @@ def wants_json(request: Request) -> bool:
 def domain_error_json(exc: DomainError) -> JSONResponse:
     body: dict = {"error": str(exc)}
     if isinstance(exc, ValidationError):
-        body["errors"] = exc.errors
+        body["fields"] = exc.errors
+        body["errors"] = exc.errors  # the older name, kept for API clients
     owner = getattr(exc, "owner", None)
     if owner:
         body["owner"] = {"id": owner["id"], "name": owner["display_name"], "kind": owner["kind"]}
@@ -39,8 +46,16 @@ async def http_error(request: Request, exc: HTTPException):
 async def domain_error(request: Request, exc: DomainError):
     if wants_json(request):
         return domain_error_json(exc)
-    return await render(request, "error.html", {"status": exc.status, "message": str(exc)},
+    message = "; ".join(describe(exc.errors)) if isinstance(exc, ValidationError) else str(exc)
+    return await render(request, "error.html", {"status": exc.status, "message": message},
                         status_code=exc.status)
+
+
+async def too_large(request: Request, message: str):
+    """413: a request body over web/limits.py's limit (checked before anything reads it)."""
+    if wants_json(request) or request.headers.get("content-type", "").startswith("application/json"):
+        return JSONResponse({"error": message}, status_code=413)
+    return await render(request, "error.html", {"status": 413, "message": message}, status_code=413)
 
 
 async def server_error(request: Request, exc: Exception):

@@ -6,6 +6,9 @@ from dataclasses import dataclass, replace
 
 from starlette.requests import Request
 
+from web.schemas import PageQuery
+from web.validation import query
+
 DEFAULT_SIZE = 50
 MAX_SIZE = 500
 
@@ -18,8 +21,8 @@ class Page:
 
     @classmethod
     def from_request(cls, request: Request) -> "Page":
-        return cls(number=_positive(request.query_params.get("page"), 1),
-                   size=min(_positive(request.query_params.get("size"), DEFAULT_SIZE), MAX_SIZE))
+        params = query(request, PageQuery)
+        return cls(number=params.page or 1, size=min(params.size or DEFAULT_SIZE, MAX_SIZE))
 
     @property
     def offset(self) -> int:
@@ -32,10 +35,3 @@ class Page:
     def with_total(self, total: int) -> "Page":
         return replace(self, total=total)
 
-
-def _positive(raw: str | None, default: int) -> int:
-    try:
-        value = int(raw) if raw else default
-    except ValueError:
-        return default
-    return value if value > 0 else default

@@ -13,7 +13,9 @@ from starlette.templating import Jinja2Templates
 from crm import appsettings
 from crm.calls.route import route_text
 from crm.counterparties import tray
+from crm.errors import ValidationError
 from web import formatting
+from web.validation import describe
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 templates.env.filters["route_text"] = route_text
@@ -50,4 +52,9 @@ async def render(request: Request, name: str, context: dict | None = None, statu
             if user:
                 ctx["tray"] = await tray.tray(conn, user["id"])
     ctx.update(context or {})
+    error = ctx.get("error")
+    if isinstance(error, ValidationError) and "error_lines" not in ctx:
+        # Bad input on a page that does not place messages by its fields: each one, in words, once.
+        placed = ctx.get("field_errors") or {}
+        ctx["error_lines"] = describe({k: v for k, v in error.errors.items() if k not in placed})
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)

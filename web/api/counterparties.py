@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -11,46 +9,23 @@ from starlette.routing import Route
 from crm.calls import queries as calls_q
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
-from crm.errors import ValidationError
 from web.formatting import local_time
 from web.jsonout import jsonable
+from web.schemas import ContactIn, CounterpartyFields, CounterpartyIn
+from web.validation import json_body
 
-_FIELDS = ("last_name", "first_name", "patronymic", "company_name", "status", "remark", "comment")
-
-
-async def _body(request: Request) -> dict:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError:
-        raise ValidationError({"body": "is not valid JSON"}) from None
-    if not isinstance(body, dict):
-        raise ValidationError({"body": "must be a JSON object"})
-    return body
+_FIELDS = tuple(CounterpartyFields.model_fields)  # names, remark, comment, status, responsible, queue
 
 
-def _contacts(body: dict) -> tuple[ContactInput, ...]:
-    raw = body.get("contacts") or []
-    if not isinstance(raw, list) or not all(isinstance(c, dict) for c in raw):
-        raise ValidationError({"contacts": "must be a list of {kind, value}"})
-    return tuple(ContactInput(str(c.get("kind", "")), str(c.get("value", "")), str(c.get("note", ""))) for c in raw)
+def _contact(c: ContactIn) -> ContactInput:
+    return ContactInput(c.kind, c.value, c.note)
 
 
-def _input(body: dict, kind: str) -> CounterpartyInput:
-    fields = {k: str(body.get(k, "") or "") for k in _FIELDS}
+def _input(body: CounterpartyIn, kind: str) -> CounterpartyInput:
+    fields = {k: getattr(body, k) for k in _FIELDS}
     fields["status"] = fields["status"] or "active"
-    responsible = body.get("responsible_user_id")
-    queue = body.get("queue_id")
-    if queue is not None and not isinstance(queue, int):
-        raise ValidationError({"queue_id": "must be a queue id"})
-    companies = body.get("company_ids") or []
-    if responsible is not None and not isinstance(responsible, int):
-        raise ValidationError({"responsible_user_id": "must be a user id"})
-    if not isinstance(companies, list) or not all(isinstance(i, int) for i in companies):
-        raise ValidationError({"company_ids": "must be a list of company ids"})
-    addresses = body.get("addresses") or []
-    return CounterpartyInput(kind=kind, **fields, responsible_user_id=responsible, queue_id=queue,
-                             contacts=_contacts(body),
-                             addresses=tuple(str(a) for a in addresses), company_ids=tuple(companies))
+    return CounterpartyInput(kind=kind, **fields, contacts=tuple(_contact(c) for c in body.contacts),
+                             addresses=body.addresses, company_ids=body.company_ids)
 
 
 def _region(request: Request) -> str:
@@ -58,10 +33,9 @@ def _region(request: Request) -> str:
 
 
 async def create(request: Request):
-    body = await _body(request)
+    body = await json_body(request, CounterpartyIn)
     async with request.app.state.pool.acquire() as conn:
-        new_id = await service.create(conn, request.scope["user"], _input(body, str(body.get("kind", ""))),
-                                      _region(request))
+        new_id = await service.create(conn, request.scope["user"], _input(body, body.kind), _region(request))
         card = await service.card(conn, request.scope["user"], new_id)
     return JSONResponse(jsonable(card), status_code=201)
 
@@ -74,12 +48,13 @@ async def get(request: Request):
 
 async def update(request: Request):
     counterparty_id = request.path_params["id"]
-    body = await _body(request)
+    body = await json_body(request, CounterpartyFields)
     async with request.app.state.pool.acquire() as conn:
         current = await service.card(conn, request.scope["user"], counterparty_id)
-        merged = {k: current[k] for k in (*_FIELDS, "responsible_user_id", "queue_id")}
-        merged.update({k: v for k, v in body.items() if k in merged})
-        await service.update(conn, request.scope["user"], counterparty_id, _input(merged, current["kind"]))
+        merged = {k: current[k] if current[k] is not None or k.endswith("_id") else "" for k in _FIELDS}
+        merged.update({k: getattr(body, k) for k in body.model_fields_set})
+        await service.update(conn, request.scope["user"], counterparty_id,
+                             _input(CounterpartyIn.model_construct(**merged), current["kind"]))
         card = await service.card(conn, request.scope["user"], counterparty_id)
     return JSONResponse(jsonable(card))
 
@@ -91,8 +66,7 @@ async def delete(request: Request):
 
 
 async def add_contact(request: Request):
-    body = await _body(request)
-    [contact] = _contacts({"contacts": [body]})
+    contact = _contact(await json_body(request, ContactIn))
     async with request.app.state.pool.acquire() as conn:
         await service.add_contact(conn, request.scope["user"], request.path_params["id"], contact, _region(request))
         card = await service.card(conn, request.scope["user"], request.path_params["id"])

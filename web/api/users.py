@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from crm.errors import NotFound, ValidationError
+from crm.errors import NotFound
 from crm.users import queries as users_q
 from crm.users.accounts import NewUser, create_user, set_password
 from web.jsonout import jsonable
 from web.permissions import require_role
+from web.schemas import PasswordIn, UserIn
+from web.validation import json_body
 
 
 @require_role("admin")
@@ -24,12 +24,9 @@ async def list_users(request: Request):
 
 @require_role("admin")
 async def create(request: Request):
-    try:
-        body = json.loads(await request.body())
-        new = NewUser(login=str(body["login"]), full_name=str(body["full_name"]), password=str(body["password"]),
-                      role=str(body["role"]), extension=body.get("extension"), email=body.get("email"))
-    except (ValueError, KeyError, TypeError):
-        raise ValidationError({"body": "needs login, full_name, password and role"}) from None
+    body = await json_body(request, UserIn)
+    new = NewUser(login=body.login, full_name=body.full_name, password=body.password, role=body.role,
+                  extension=body.extension, email=body.email)
     async with request.app.state.pool.acquire() as conn:
         user = await create_user(conn, new)
     return JSONResponse(jsonable(user), status_code=201)
@@ -38,13 +35,7 @@ async def create(request: Request):
 @require_role("admin")
 async def reset_password(request: Request):
     """An admin sets a user's password; the user's sessions end."""
-    try:
-        body = json.loads(await request.body())
-        password = body["password"]
-        if not isinstance(password, str):
-            raise TypeError
-    except (ValueError, KeyError, TypeError):
-        raise ValidationError({"password": "needs the new password as a string"}) from None
+    password = (await json_body(request, PasswordIn)).password
     async with request.app.state.pool.acquire() as conn:
         target = await users_q.user_by_id(conn, request.path_params["id"])
         if target is None or target["deleted_at"] is not None:

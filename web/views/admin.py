@@ -14,9 +14,10 @@ from crm.users import ROLES
 from crm.users import queries as users_q
 from crm.users.accounts import (NewUser, UserChanges, check_password_for, create_user, delete_user, set_password,
                                 update_user)
-from web import forms
 from web.permissions import require_role
+from web.schemas import ExportRolesForm, RecordingForm, SectionNamesForm, UserChangeForm, UserForm
 from web.templating import render
+from web.validation import form_body
 
 
 async def _users_page(request: Request, *, error: DomainError | None = None, values: dict | None = None):
@@ -34,15 +35,15 @@ async def users_list(request: Request):
 
 @require_role("admin")
 async def users_create(request: Request):
-    form = await request.form()
-    new = NewUser(login=forms.text(form, "login"), full_name=forms.text(form, "full_name"),
-                  password=str(form.get("password", "")), role=forms.text(form, "role"),
-                  extension=forms.optional_text(form, "extension"), email=forms.optional_text(form, "email"))
+    raw = await request.form()
     try:
+        form, _ = await form_body(request, UserForm)
+        new = NewUser(login=form.login, full_name=form.full_name, password=form.password, role=form.role,
+                      extension=form.extension, email=form.email)
         async with request.app.state.pool.acquire() as conn:
             await create_user(conn, new)
     except DomainError as e:
-        return await _users_page(request, error=e, values=dict(form))
+        return await _users_page(request, error=e, values=dict(raw))
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -63,22 +64,20 @@ async def user_edit(request: Request):
 @require_role("admin")
 async def user_update(request: Request):
     user_id = request.path_params["id"]
-    form = await request.form()
-    changes = UserChanges(full_name=forms.text(form, "full_name"), role=forms.text(form, "role"),
-                          extension=forms.optional_text(form, "extension"),
-                          email=forms.optional_text(form, "email"), is_blocked=forms.checkbox(form, "is_blocked"))
-    password = str(form.get("password", ""))
     admin_id = request.scope["user"]["id"]
     try:
+        form, _ = await form_body(request, UserChangeForm)
+        changes = UserChanges(full_name=form.full_name, role=form.role, extension=form.extension,
+                              email=form.email, is_blocked=form.is_blocked)
         async with request.app.state.pool.acquire() as conn:
             target = await users_q.user_by_id(conn, user_id)
-            if password and target is not None:
+            if form.password and target is not None:
                 # Checked before anything is saved, so a refused password leaves the profile as it was.
-                check_password_for(target["login"], changes.full_name, password)
+                check_password_for(target["login"], changes.full_name, form.password)
             await update_user(conn, admin_id, user_id, changes)
-            if password:
+            if form.password:
                 # A reset ends the user's sessions: whoever knew the old password is logged out.
-                await set_password(conn, target["login"], password, by=admin_id)
+                await set_password(conn, target["login"], form.password, by=admin_id)
     except DomainError as e:
         return await _user_page(request, user_id, error=e)
     return RedirectResponse("/admin/users", status_code=303)
@@ -105,9 +104,9 @@ async def _settings_page(request: Request, error: DomainError | None = None):
 
 @require_role("admin")
 async def export_update(request: Request):
-    form = await request.form()
+    form, _ = await form_body(request, ExportRolesForm)
     async with request.app.state.pool.acquire() as conn:
-        await appsettings.set_export_roles(conn, request.scope["user"]["id"], list(form.getlist("roles")))
+        await appsettings.set_export_roles(conn, request.scope["user"]["id"], list(form.roles))
     return RedirectResponse("/admin/settings", status_code=303)
 
 
@@ -118,10 +117,9 @@ async def settings_page(request: Request):
 
 @require_role("admin")
 async def recording_update(request: Request):
-    form = await request.form()
-    policy = RecordingPolicy(mode=forms.text(form, "mode"), excluded_user_ids=frozenset(
-        int(v) for v in form.getlist("excluded") if str(v).isdigit()))
     try:
+        form, _ = await form_body(request, RecordingForm)
+        policy = RecordingPolicy(mode=form.mode, excluded_user_ids=frozenset(form.excluded))
         async with request.app.state.pool.acquire() as conn:
             await rec_q.save_policy(conn, policy, request.scope["user"]["id"])
     except DomainError as e:
@@ -131,12 +129,11 @@ async def recording_update(request: Request):
 
 @require_role("admin")
 async def settings_update(request: Request):
-    form = await request.form()
     try:
+        form, _ = await form_body(request, SectionNamesForm)
         async with request.app.state.pool.acquire() as conn:
-            await appsettings.set_section_names(conn, request.scope["user"]["id"],
-                                                forms.text(form, "section_clients"),
-                                                forms.text(form, "section_companies"))
+            await appsettings.set_section_names(conn, request.scope["user"]["id"], form.section_clients,
+                                                form.section_companies)
     except DomainError as e:
         return await _settings_page(request, e)
     return RedirectResponse("/admin/settings", status_code=303)

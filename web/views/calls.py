@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -14,6 +12,9 @@ from crm.clicktocall import queries as c2c_q
 from crm.errors import Forbidden, NotFound, ValidationError
 from crm.users import queries as users_q
 from web.jsonout import jsonable
+from web.limits import CHANNEL
+from web.schemas import AttachIn, CallCommentIn, ClickToCallIn
+from web.validation import json_body, path_text
 from web.paging import Page
 from web.templating import render
 
@@ -41,17 +42,14 @@ async def calls_api(request: Request):
 
 async def click_to_call(request: Request):
     """POST /api/calls {"number": ..., "user_id": optional}: ring the user's phone, then the number."""
-    try:
-        body = json.loads(await request.body() or b"{}")
-        number = str(body["number"])
-    except (ValueError, KeyError, TypeError):
-        raise ValidationError({"number": "send {\"number\": \"...\"}"}) from None
+    body = await json_body(request, ClickToCallIn)
+    number = body.number
     me = request.scope["user"]
-    user_id = body.get("user_id") or me["id"]
+    user_id = body.user_id or me["id"]
     if user_id != me["id"] and me["role"] not in ("admin", "supervisor"):
         raise Forbidden("only supervisors and admins place calls for someone else")
     async with request.app.state.pool.acquire() as conn:
-        user = await users_q.user_by_id(conn, user_id) if isinstance(user_id, int) else None
+        user = await users_q.user_by_id(conn, user_id)
         if user is None or user["deleted_at"] is not None or user["is_blocked"]:
             raise ValidationError({"user_id": "no such active user"})
         request_id = await c2c_q.request_call(conn, user=user, number=number, requested_by=me["id"],
@@ -71,10 +69,7 @@ async def click_to_call_status(request: Request):
 
 async def attach(request: Request):
     """POST /api/calls/{id}/counterparty {"counterparty_id": N}: whose call this was."""
-    try:
-        counterparty_id = int(json.loads(await request.body())["counterparty_id"])
-    except (ValueError, KeyError, TypeError):
-        raise ValidationError({"counterparty_id": "send {\"counterparty_id\": N}"}) from None
+    counterparty_id = (await json_body(request, AttachIn)).counterparty_id
     async with request.app.state.pool.acquire() as conn:
         message = await attach_call(conn, request.scope["user"], request.path_params["id"], counterparty_id)
     return JSONResponse({"call_id": request.path_params["id"], "counterparty_id": counterparty_id,
@@ -83,24 +78,20 @@ async def attach(request: Request):
 
 async def attach_by_channel(request: Request):
     """The screen pop knows the call by its channel: POST /api/calls/channel/{channel}/counterparty."""
-    try:
-        counterparty_id = int(json.loads(await request.body())["counterparty_id"])
-    except (ValueError, KeyError, TypeError):
-        raise ValidationError({"counterparty_id": "send {\"counterparty_id\": N}"}) from None
+    channel = path_text(request, "channel", CHANNEL)
+    counterparty_id = (await json_body(request, AttachIn)).counterparty_id
     async with request.app.state.pool.acquire() as conn:
-        call_id = await call_id_by_channel(conn, request.path_params["channel"])
+        call_id = await call_id_by_channel(conn, channel)
         message = await attach_call(conn, request.scope["user"], call_id, counterparty_id)
     return JSONResponse({"call_id": call_id, "counterparty_id": counterparty_id, "number": message})
 
 
 async def comment(request: Request):
     """POST /api/calls/channel/{channel}/comment {"comment": ...}: the operator's words on the call."""
-    try:
-        text = str(json.loads(await request.body())["comment"]).strip()[:2000]
-    except (ValueError, KeyError, TypeError):
-        raise ValidationError({"comment": "send {\"comment\": \"...\"}"}) from None
+    channel = path_text(request, "channel", CHANNEL)
+    text = (await json_body(request, CallCommentIn)).comment
     async with request.app.state.pool.acquire() as conn:
-        call_id = await call_id_by_channel(conn, request.path_params["channel"])
+        call_id = await call_id_by_channel(conn, channel)
         await comment_call(conn, request.scope["user"], call_id, text)
     return JSONResponse({"call_id": call_id, "comment": text})
 

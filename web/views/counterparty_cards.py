@@ -16,30 +16,53 @@ from crm.counterparties.model import STATUSES, ContactInput, CounterpartyInput
 from crm.queues import queries as queues_q
 from crm.errors import DomainError, Forbidden, ValidationError
 from crm.users import queries as users_q
-from web import forms
+from web.schemas import (AddressForm, CardQuery, CompanyNameForm, ContactIn, CounterpartyForm,
+                         NewCounterpartyQuery, NoteForm)
 from web.templating import render
+from web.validation import describe, form_body, parse, query
 
 SECTION_OF = {"client": "/clients", "company": "/companies"}
+# Fields the form shows its messages next to; the rest are listed at the top.
+_FORM_FIELDS = ("last_name", "first_name", "patronymic", "company_name", "remark", "status", "responsible_user_id",
+                "queue_id", "phones", "emails", "address", "comment")
 
 
-def _lines(form, key: str) -> list[str]:
-    return [line.strip() for line in forms.text(form, key).splitlines() if line.strip()]
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def counterparty_input(form, kind: str) -> CounterpartyInput:
-    contacts = tuple(ContactInput("phone", v) for v in _lines(form, "phones")) + \
-        tuple(ContactInput("email", v) for v in _lines(form, "emails"))
-    company_id = forms.optional_int(form, "company_id")
+def counterparty_input(form: CounterpartyForm, kind: str) -> CounterpartyInput:
+    contacts = tuple(ContactInput("phone", v) for v in _lines(form.phones)) + \
+        tuple(ContactInput("email", v) for v in _lines(form.emails))
     return CounterpartyInput(
-        kind=kind, last_name=forms.text(form, "last_name"), first_name=forms.text(form, "first_name"),
-        patronymic=forms.text(form, "patronymic"), company_name=forms.text(form, "company_name"),
-        status=forms.text(form, "status", "active"),
-        responsible_user_id=forms.optional_int(form, "responsible_user_id"),
-        queue_id=forms.optional_int(form, "queue_id"),
-        remark=forms.text(form, "remark"), comment=forms.text(form, "comment"), contacts=contacts,
-        addresses=(forms.text(form, "address"),) if forms.text(form, "address") else (),
-        company_ids=(company_id,) if company_id else (),
+        kind=kind, last_name=form.last_name, first_name=form.first_name, patronymic=form.patronymic,
+        company_name=form.company_name, status=form.status, responsible_user_id=form.responsible_user_id,
+        queue_id=form.queue_id, remark=form.remark, comment=form.comment, contacts=contacts,
+        addresses=(form.address,) if form.address else (),
+        company_ids=(form.company_id,) if form.company_id else (),
     )
+
+
+def _form_errors(error: DomainError | None, values) -> tuple[dict[str, str], list[str]]:
+    """(message next to each field of the form, lines for the rest): contacts.N is a line of
+    Phones or E-mails, addresses.N the Address."""
+    if not isinstance(error, ValidationError):
+        return {}, []
+    phones = len(_lines(str(values.get("phones") or "")))
+    placed: dict[str, list[str]] = {}
+    rest = {}
+    for key, message in error.errors.items():
+        head, _, tail = key.partition(".")
+        field = head
+        if head == "contacts" and tail.split(".")[0].isdigit():
+            field = "phones" if int(tail.split(".")[0]) < phones else "emails"
+        elif head == "addresses":
+            field = "address"
+        if field in _FORM_FIELDS:
+            placed.setdefault(field, []).append(message)
+        else:
+            rest[key] = message
+    return {k: "; ".join(v) for k, v in placed.items()}, describe(rest)
 
 
 def _user(request: Request):
@@ -51,31 +74,37 @@ def _region(request: Request) -> str:
 
 
 async def _form_page(request: Request, kind: str, values: dict, *, counterparty_id: int | None = None,
-                     error: DomainError | None = None):
+                     company_id: int | None = None, error: DomainError | None = None):
     async with request.app.state.pool.acquire() as conn:
         users = await users_q.list_users(conn)
         queues = await queues_q.list_queues(conn)
-        company = None
-        if values.get("company_id"):
-            company = await cq.get_counterparty(conn, int(values["company_id"]))
+        company = await cq.get_counterparty(conn, company_id) if company_id else None
+    field_errors, error_lines = _form_errors(error, values)
     return await render(request, "counterparty_form.html", {
         "kind": kind, "values": values, "counterparty_id": counterparty_id, "users": users,
         "statuses": STATUSES, "company": company, "error": error, "queues": queues,
-        "field_errors": error.errors if isinstance(error, ValidationError) else {},
+        "field_errors": field_errors, "error_lines": error_lines,
     }, status_code=error.status if error else 200)
+
+
+def _company_id(values) -> int | None:
+    """The company of a form shown again: only if it was a valid id."""
+    raw = str(values.get("company_id") or "")
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) <= 18 else None
 
 
 async def card_page(request: Request, counterparty_id: int, *, error: DomainError | None = None,
                     status_code: int | None = None):
     params = request.query_params
-    own_only = params.get("own") == "1"
-    tpage = max(1, forms.optional_int(params, "tpage") or 1)
+    card_query = query(request, CardQuery)
+    own_only = card_query.own == "1"
+    tpage = card_query.tpage or 1
     async with request.app.state.pool.acquire() as conn:
         card = await service.card(conn, _user(request), counterparty_id)
         history = await audit.history(conn, "counterparty", counterparty_id, limit=20)
         calls = await calls_q.calls_of_counterparty(conn, counterparty_id)
         if "kinds" in params:  # this view only: a GET never writes (the form POSTs to remember)
-            kinds = timeline.normalize_kinds(params.getlist("kinds"))
+            kinds = timeline.normalize_kinds(card_query.kinds)
         else:
             kinds = await timeline.preferred_kinds(conn, _user(request)["id"])
         items, more = await timeline.timeline(conn, counterparty_id, kinds, own_only=own_only, page=tpage)
@@ -104,33 +133,34 @@ async def _hide_unlistenable(conn, user, items: list[dict]) -> None:
 
 async def add_note(request: Request):
     counterparty_id = request.path_params["id"]
-    form = await request.form()
     try:
+        form, _ = await form_body(request, NoteForm)
         async with request.app.state.pool.acquire() as conn:
             await service.card(conn, _user(request), counterparty_id)  # must exist and be visible
-            await notes.add_note(conn, _user(request), body=forms.text(form, "body"), counterparty_id=counterparty_id)
+            await notes.add_note(conn, _user(request), body=form.body, counterparty_id=counterparty_id)
     except DomainError as e:
         return await card_page(request, counterparty_id, error=e)
     return RedirectResponse(f"/counterparties/{counterparty_id}", status_code=303)
 
 
 async def new_form(request: Request):
-    kind = request.query_params.get("kind", "client")
-    if kind not in SECTION_OF:
+    params = query(request, NewCounterpartyQuery)
+    if params.kind not in SECTION_OF:
         raise ValidationError({"kind": "must be client or company"})
-    values = {"status": "active", "company_id": request.query_params.get("company", ""),
-              "phones": request.query_params.get("phones", "")}
-    return await _form_page(request, kind, values)
+    values = {"status": "active", "company_id": params.company or "", "phones": params.phones}
+    return await _form_page(request, params.kind, values, company_id=params.company)
 
 
 async def create(request: Request):
-    form = await request.form()
-    kind = forms.text(form, "kind")
+    raw = await request.form()
+    kind = str(raw.get("kind") or "").strip()
     try:
+        form = parse(CounterpartyForm, raw)
         async with request.app.state.pool.acquire() as conn:
             new_id = await service.create(conn, _user(request), counterparty_input(form, kind), _region(request))
     except DomainError as e:
-        return await _form_page(request, kind if kind in SECTION_OF else "client", dict(form), error=e)
+        return await _form_page(request, kind if kind in SECTION_OF else "client", dict(raw),
+                                company_id=_company_id(raw), error=e)
     return RedirectResponse(f"/counterparties/{new_id}", status_code=303)
 
 
@@ -151,14 +181,15 @@ async def edit_form(request: Request):
 
 async def edit_submit(request: Request):
     counterparty_id = request.path_params["id"]
-    form = await request.form()
-    kind = forms.text(form, "kind")
+    raw = await request.form()
+    kind = str(raw.get("kind") or "").strip()
     try:
-        inp = counterparty_input(form, kind)
+        inp = counterparty_input(parse(CounterpartyForm, raw), kind)
         async with request.app.state.pool.acquire() as conn:
             await service.update(conn, _user(request), counterparty_id, inp)
     except DomainError as e:
-        return await _form_page(request, kind, dict(form), counterparty_id=counterparty_id, error=e)
+        return await _form_page(request, kind if kind in SECTION_OF else "client", dict(raw),
+                                counterparty_id=counterparty_id, company_id=_company_id(raw), error=e)
     return RedirectResponse(f"/counterparties/{counterparty_id}", status_code=303)
 
 
@@ -187,7 +218,8 @@ def _card_action(action):
 
 
 async def _add_contact(conn, request, counterparty_id, form):
-    contact = ContactInput(forms.text(form, "kind"), forms.text(form, "value"), forms.text(form, "note"))
+    fields = parse(ContactIn, form)
+    contact = ContactInput(fields.kind, fields.value, fields.note)
     await service.add_contact(conn, _user(request), counterparty_id, contact, _region(request))
 
 
@@ -199,7 +231,7 @@ async def _remove_contact(conn, request, counterparty_id, form):
 
 
 async def _add_address(conn, request, counterparty_id, form):
-    await service.add_address(conn, _user(request), counterparty_id, forms.text(form, "address"))
+    await service.add_address(conn, _user(request), counterparty_id, parse(AddressForm, form).address)
 
 
 async def _remove_address(conn, request, counterparty_id, form):
@@ -207,7 +239,7 @@ async def _remove_address(conn, request, counterparty_id, form):
 
 
 async def _join_company(conn, request, counterparty_id, form):
-    name = forms.text(form, "company_name")
+    name = parse(CompanyNameForm, form).company_name
     matches = await cq.companies_by_name(conn, name)
     if len(matches) != 1:
         raise ValidationError({"company_name": f"no single company is called {name!r}"})

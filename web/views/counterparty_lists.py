@@ -11,8 +11,9 @@ from crm.counterparties.listing import SORTS, ListQuery, list_counterparties
 from crm.counterparties.model import STATUSES
 from crm.errors import ValidationError
 from crm.users import queries as users_q
-from web import forms
 from web.jsonout import jsonable
+from web.schemas import CounterpartyListQuery
+from web.validation import query as parse_query
 from web.views.filters import saved_for
 from web.views.tags import tag_filters
 from web.paging import Page
@@ -20,19 +21,18 @@ from web.templating import render
 
 
 def list_query(request: Request, kind: str) -> ListQuery:
-    params = request.query_params
+    params = parse_query(request, CounterpartyListQuery)
     page = Page.from_request(request)
-    status = forms.text(params, "status") or None
+    status = params.status or None
     if status and status not in STATUSES:
         raise ValidationError({"status": f"must be one of {', '.join(STATUSES)}"})
-    sort = forms.text(params, "sort", "name")
-    with_tags, without_tags = tag_filters(params)
+    with_tags, without_tags = tag_filters(request.query_params)
     return ListQuery(
         tag_ids=with_tags, without_tag_ids=without_tags,
-        kind=kind, q=forms.text(params, "q")[:100], status=status,
-        responsible_id=forms.optional_int(params, "responsible"),
-        company_id=forms.optional_int(params, "company") if kind == "client" else None,
-        sort=sort if sort in SORTS else "name", descending=params.get("dir") == "desc",
+        kind=kind, q=params.q, status=status,
+        responsible_id=params.responsible,
+        company_id=params.company if kind == "client" else None,
+        sort=params.sort if params.sort in SORTS else "name", descending=params.dir == "desc",
         page=page.number, size=page.size, default_region=request.app.state.settings.default_region,
     )
 

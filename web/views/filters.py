@@ -7,16 +7,16 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from crm import filters
-from web import forms
+from web.schemas import FilterForm
+from web.validation import form_body
 
 
 async def save(request: Request):
-    form = await request.form()
-    section = forms.text(form, "section")
+    form, _ = await form_body(request, FilterForm)
+    section = form.section
     async with request.app.state.pool.acquire() as conn:
-        await filters.save(conn, request.scope["user"]["id"], section, forms.text(form, "name"),
-                           forms.text(form, "query"))
-    return RedirectResponse(f"{filters.SECTIONS[section]}?{filters.clean_query(forms.text(form, 'query'))}",
+        await filters.save(conn, request.scope["user"]["id"], section, form.name, form.query)
+    return RedirectResponse(f"{filters.SECTIONS[section]}?{filters.clean_query(form.query)}",
                             status_code=303)
 
 

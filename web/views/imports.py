@@ -17,6 +17,8 @@ from crm.imports import jobs
 from crm.imports.reader import MAX_FILE_BYTES
 from web.jsonout import jsonable
 from web.permissions import require_role
+from web.schemas import ImportForm
+from web.validation import parse
 from web.templating import render
 
 IMPORT_ROLES = ("manager", "supervisor", "admin")
@@ -44,11 +46,12 @@ async def upload(request: Request):
         upload_file = form.get("file")
         if upload_file is None or not hasattr(upload_file, "read"):
             return await _page(request, "choose an .xlsx file", 400)
+        choice = parse(ImportForm, form)
+        filename = (upload_file.filename or "").replace("\x00", "")[:200]
         path = await asyncio.to_thread(_spool, upload_file.file)
         try:
             async with request.app.state.pool.acquire() as conn:
-                job_id = await jobs.create(conn, request.scope["user"]["id"], str(form.get("kind", "")),
-                                           str(form.get("mode", "valid")), upload_file.filename or "")
+                job_id = await jobs.create(conn, request.scope["user"]["id"], choice.kind, choice.mode, filename)
             task = asyncio.create_task(jobs.run(request.app.state.pool, job_id, path, request.scope["user"],
                                                 request.app.state.settings.default_region))
         except BaseException:  # no job takes the file: it goes now

@@ -11,20 +11,18 @@ from crm.queues import queries as queues_q
 from crm.queues.model import STRATEGIES, QueueInput
 from crm.routing import queries as routing_q
 from crm.users import queries as users_q
-from web import forms
 from web.permissions import require_role
+from web.schemas import QueueForm, RoutingForm
 from web.templating import render
+from web.validation import parse
 
 
-def _queue_input(form) -> QueueInput:
-    def number(key: str, default: int) -> int:
-        value = forms.optional_int(form, key)
-        return default if value is None else value
-
-    return QueueInput(name=forms.text(form, "name"), strategy=forms.text(form, "strategy", "ringall"),
-                      ring_seconds=number("ring_seconds", 15), max_wait_seconds=number("max_wait_seconds", 120),
-                      moh_class=forms.text(form, "moh_class", "default") or "default",
-                      member_ids=tuple(int(v) for v in form.getlist("member_ids") if str(v).isdigit()))
+def _queue_input(raw) -> QueueInput:
+    form = parse(QueueForm, raw)
+    return QueueInput(name=form.name, strategy=form.strategy,
+                      ring_seconds=15 if form.ring_seconds is None else form.ring_seconds,
+                      max_wait_seconds=120 if form.max_wait_seconds is None else form.max_wait_seconds,
+                      moh_class=form.moh_class or "default", member_ids=form.member_ids)
 
 
 async def _page(request: Request, *, editing: int | None = None, error: DomainError | None = None):
@@ -77,7 +75,7 @@ async def queue_delete(request: Request):
 async def routing_save(request: Request):
     form = await request.form()
     try:
-        seconds = forms.optional_int(form, "manager_ring_seconds")
+        seconds = parse(RoutingForm, form).manager_ring_seconds
         if seconds is None or not 2 <= seconds <= 120:
             raise ValidationError({"manager_ring_seconds": "a manager rings 2 to 120 seconds"})
         async with request.app.state.pool.acquire() as conn:

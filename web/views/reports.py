@@ -13,24 +13,22 @@ from crm.reports.deals import managers_deals
 from crm.reports.calls import BY, GROUPS, TYPES, CallStatsQuery, call_series, consolidated
 from web.jsonout import jsonable
 from web.permissions import require_role
+from web.schemas import PeriodQuery
+from web.validation import query
 from web.templating import render
 
 REPORT_ROLES = ("manager", "supervisor", "admin")
 
 
 def stats_query(request: Request) -> CallStatsQuery:
-    params = request.query_params
+    params = query(request, PeriodQuery)
     settings = request.app.state.settings
     today = settings.clock.today()
-    try:
-        start = dt.date.fromisoformat(params["from"]) if params.get("from") else today - dt.timedelta(days=6)
-        end = dt.date.fromisoformat(params["to"]) if params.get("to") else today
-    except ValueError:
-        raise ValidationError({"from": "dates are YYYY-MM-DD"}) from None
+    start = params.start or today - dt.timedelta(days=6)
+    end = params.end or today
     if end < start or (end - start).days > 366:
         raise ValidationError({"to": "a period is 1 to 366 days, ending after it starts"})
-    group = params.get("group", "day")
-    by = params.get("by", "type")
+    group, by = params.group, params.by
     if group not in GROUPS or by not in BY:
         raise ValidationError({"group": f"group by {', '.join(GROUPS)}; by {', '.join(BY)}"})
     if group == "hour" and (end - start).days > 31:
@@ -47,7 +45,7 @@ async def _stats(request: Request):
 @require_role(*REPORT_ROLES)
 async def calls_report(request: Request):
     query, series, table = await _stats(request)
-    metric = "seconds" if request.query_params.get("metric") == "seconds" else "calls"
+    metric = "seconds" if query(request, PeriodQuery).metric == "seconds" else "calls"
     return await render(request, "reports_calls.html", {
         "query": query, "series": series, "table": table, "groups": GROUPS, "bys": BY, "types": TYPES,
         "metric": metric, "chart": {**series, "metric": metric}})
@@ -62,12 +60,9 @@ async def calls_report_api(request: Request):
 
 def report_period(request: Request) -> tuple[dt.date, dt.date]:
     today = request.app.state.settings.clock.today()
-    params = request.query_params
-    try:
-        start = dt.date.fromisoformat(params["from"]) if params.get("from") else today.replace(day=1)
-        end = dt.date.fromisoformat(params["to"]) if params.get("to") else today
-    except ValueError:
-        raise ValidationError({"from": "dates are YYYY-MM-DD"}) from None
+    params = query(request, PeriodQuery)
+    start = params.start or today.replace(day=1)
+    end = params.end or today
     if end < start:
         raise ValidationError({"to": "the period ends before it starts"})
     return start, end

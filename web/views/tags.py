@@ -13,16 +13,16 @@ from crm.errors import DomainError, Forbidden, NotFound
 from crm.queues import queries as queues_q
 from crm.tasks import service as task_service
 from crm.users import ROLES
-from web import forms
 from web.permissions import require_role
+from web.schemas import SetTagForm, TagFilterQuery, TagForm
 from web.templating import render
+from web.validation import form_body, parse
 
 
 def tag_filters(params) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(tags a row must have, tags it must not have) from ?tag=..&notag=.."""
-    def ids(key):
-        return tuple(int(v) for v in params.getlist(key) if str(v).isdigit())
-    return ids("tag"), ids("notag")
+    chosen = parse(TagFilterQuery, params)
+    return chosen.tag, chosen.notag
 
 
 async def _admin_page(request: Request, error: DomainError | None = None):
@@ -40,13 +40,12 @@ async def admin_tags(request: Request):
 
 @require_role("admin")
 async def admin_save_tag(request: Request):
-    form = await request.form()
-    inp = tags.TagInput(name=forms.text(form, "name"), description=forms.text(form, "description"),
-                        allowed_roles=tuple(form.getlist("allowed_roles")),
-                        queue_id=forms.optional_int(form, "queue_id"))
     try:
+        form, _ = await form_body(request, TagForm)
+        inp = tags.TagInput(name=form.name, description=form.description, allowed_roles=form.allowed_roles,
+                            queue_id=form.queue_id)
         async with request.app.state.pool.acquire() as conn:
-            await tags.save_tag(conn, request.scope["user"]["id"], forms.optional_int(form, "id"), inp)
+            await tags.save_tag(conn, request.scope["user"]["id"], form.id, inp)
     except DomainError as e:
         return await _admin_page(request, e)
     return RedirectResponse("/admin/tags", status_code=303)
@@ -54,7 +53,7 @@ async def admin_save_tag(request: Request):
 
 async def tag_counterparty(request: Request):
     counterparty_id = request.path_params["id"]
-    form = await request.form()
+    form, _ = await form_body(request, SetTagForm)
     async with request.app.state.pool.acquire() as conn:
         row = await cq.get_counterparty(conn, counterparty_id)
         if row is None or row["deleted_at"] is not None:
@@ -62,19 +61,18 @@ async def tag_counterparty(request: Request):
         if not cp_perm.can_edit(request.scope["user"], row):
             raise Forbidden("you cannot edit this counterparty")
         await tags.set_tag(conn, request.scope["user"], "counterparty", counterparty_id,
-                           forms.optional_int(form, "tag_id") or 0, on=form.get("on") != "0")
+                           form.tag_id or 0, on=form.on != "0")
     return RedirectResponse(f"/counterparties/{counterparty_id}", status_code=303)
 
 
 async def tag_task(request: Request):
     task_id = request.path_params["id"]
-    form = await request.form()
+    form, _ = await form_body(request, SetTagForm)
     async with request.app.state.pool.acquire() as conn:
         task = await task_service.card(conn, request.scope["user"], task_id, request.app.state.settings.clock.now())
         if not task["can_edit"]:
             raise Forbidden("only the task's people may change it")
-        await tags.set_tag(conn, request.scope["user"], "task", task_id, forms.optional_int(form, "tag_id") or 0,
-                           on=form.get("on") != "0")
+        await tags.set_tag(conn, request.scope["user"], "task", task_id, form.tag_id or 0, on=form.on != "0")
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
 
 

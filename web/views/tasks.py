@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
@@ -14,12 +13,12 @@ from crm.tasks import queries as tq
 from crm.tasks import service
 from crm.tasks.model import OPEN, OUTCOMES, STATUS_LABELS, STATUSES, TaskInput, parse_amount
 from crm.users import queries as users_q
-from web import forms
 from web.paging import Page
 from web.permissions import require_role
+from web.schemas import NewTaskQuery, NoteForm, TaskForm, TaskListQuery, TaskTypeForm
 from web.templating import render
+from web.validation import OptionalId, form_body, one, parse, query
 from web.views.filters import saved_for
-from web.views.tags import tag_filters
 
 
 def _clock(request: Request):
@@ -27,24 +26,22 @@ def _clock(request: Request):
 
 
 def task_query(request: Request) -> tq.TaskQuery:
-    params, me = request.query_params, request.scope["user"]
-    who = params.get("responsible", "me")
-    status = params.get("status", "open")
+    params, me = query(request, TaskListQuery), request.scope["user"]
+    who, status, sort = params.responsible, params.status, params.sort
     page = Page.from_request(request)
-    sort = params.get("sort", "deadline")
-    with_tags, without_tags = tag_filters(params)
+    with_tags, without_tags = params.tag, params.notag
 
     def period(name):
-        return (_date(params, f"{name}_from"), _date(params, f"{name}_to"))
+        return (getattr(params, f"{name}_from"), getattr(params, f"{name}_to"))
 
     return tq.TaskQuery(
         tag_ids=with_tags, without_tag_ids=without_tags, created=period("created"), deadline=period("deadline"),
         closed=period("closed"), timezone=request.app.state.settings.timezone,
-        q=forms.text(params, "q")[:100],
-        responsible_id=me["id"] if who == "me" else (None if who in ("", "all") else forms.optional_int(params, "responsible")),
+        q=params.q,
+        responsible_id=me["id"] if who == "me" else (None if who in ("", "all") else one(OptionalId, who, "responsible")),
         statuses=OPEN if status == "open" else ((status,) if status in STATUSES else ()),
-        deals_only=params.get("deals") == "1", overdue_only=params.get("overdue") == "1",
-        sort=sort if sort in tq.SORTS else "deadline", descending=params.get("dir") == "desc",
+        deals_only=params.deals == "1", overdue_only=params.overdue == "1",
+        sort=sort if sort in tq.SORTS else "deadline", descending=params.dir == "desc",
         page=page.number, size=page.size)
 
 
@@ -61,34 +58,15 @@ async def tasks_list(request: Request):
         "statuses": STATUS_LABELS, "sorts": tq.SORTS, "params": request.query_params})
 
 
-def _date(form, key: str) -> dt.date | None:
-    raw = forms.text(form, key)
-    try:
-        return dt.date.fromisoformat(raw) if raw else None
-    except ValueError:
-        raise ValidationError({key: "a date is YYYY-MM-DD"}) from None
-
-
-def _time(form, key: str) -> dt.time | None:
-    raw = forms.text(form, key)
-    try:
-        return dt.time.fromisoformat(raw) if raw else None
-    except ValueError:
-        raise ValidationError({key: "a time is HH:MM"}) from None
-
-
-def task_input(form, me) -> TaskInput:
-    type_id = forms.optional_int(form, "type_id")
-    if type_id is None:
+def task_input(raw, me) -> TaskInput:
+    form = parse(TaskForm, raw)
+    if form.type_id is None:
         raise ValidationError({"type_id": "choose a type"})
     return TaskInput(
-        title=forms.text(form, "title"), type_id=type_id,
-        responsible_user_id=forms.optional_int(form, "responsible_user_id") or me["id"],
-        counterparty_id=forms.optional_int(form, "counterparty_id"), deadline_date=_date(form, "deadline_date"),
-        deadline_time=_time(form, "deadline_time"), remark=forms.text(form, "remark"),
-        status=forms.text(form, "status", "new"), amount=parse_amount(forms.text(form, "amount")),
-        outcome=forms.text(form, "outcome") or None,
-        participant_ids=tuple(int(v) for v in form.getlist("participant_ids") if str(v).isdigit()))
+        title=form.title, type_id=form.type_id, responsible_user_id=form.responsible_user_id or me["id"],
+        counterparty_id=form.counterparty_id, deadline_date=form.deadline_date, deadline_time=form.deadline_time,
+        remark=form.remark, status=form.status, amount=parse_amount(form.amount), outcome=form.outcome or None,
+        participant_ids=form.participant_ids)
 
 
 async def _form(request: Request, values: dict, *, task_id: int | None = None, error: DomainError | None = None):
@@ -109,10 +87,11 @@ async def new_form(request: Request):
     me = request.scope["user"]
     async with request.app.state.pool.acquire() as conn:
         types = await tq.task_types(conn)
-    deal = request.query_params.get("deal") == "1"
+    params = query(request, NewTaskQuery)
+    deal = params.deal == "1"
     type_id = next((t["id"] for t in types if t["is_deal"] == deal), None)
     return await _form(request, {"type_id": type_id, "responsible_user_id": me["id"], "status": "new",
-                                 "counterparty_id": request.query_params.get("counterparty", ""),
+                                 "counterparty_id": params.counterparty or "",
                                  "participant_ids": []})
 
 
@@ -148,10 +127,10 @@ async def update(request: Request):
 
 async def add_note(request: Request):
     task_id = request.path_params["id"]
-    form = await request.form()
+    form, _ = await form_body(request, NoteForm)
     async with request.app.state.pool.acquire() as conn:
         await service.card(conn, request.scope["user"], task_id, _clock(request).now())
-        await notes.add_note(conn, request.scope["user"], body=forms.text(form, "body"), task_id=task_id)
+        await notes.add_note(conn, request.scope["user"], body=form.body, task_id=task_id)
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
 
 
@@ -169,11 +148,10 @@ async def task_types_page(request: Request):
 
 @require_role("admin")
 async def task_type_save(request: Request):
-    form = await request.form()
     try:
+        form, _ = await form_body(request, TaskTypeForm)
         async with request.app.state.pool.acquire() as conn:
-            await tq.save_task_type(conn, forms.optional_int(form, "id"), forms.text(form, "name"),
-                                    forms.checkbox(form, "is_deal"), forms.checkbox(form, "archived"))
+            await tq.save_task_type(conn, form.id, form.name, form.is_deal, form.archived)
     except DomainError as e:
         return await _types_page(request, e)
     return RedirectResponse("/admin/task-types", status_code=303)

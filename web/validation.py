@@ -1,0 +1,223 @@
+"""Reading a request into a pydantic model at the edge, and the field types the models share.
+
+Every view reads its JSON body, form or query string through `json_body`, `form_body` or
+`query`: wrong types, sizes and NUL bytes become crm's ValidationError naming each field,
+which web/errors.py turns into a 400 (JSON `{"error", "fields"}` or the form again with
+its messages). JSON is validated strictly (`true` is not a number, 123 is not text);
+forms and query strings are text by nature and are parsed leniently ("12" is 12, "" is
+no value).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing
+from typing import Annotated, Any, TypeVar
+
+import pydantic
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+from starlette.datastructures import FormData, QueryParams
+from starlette.requests import Request
+
+from crm.errors import ValidationError
+from web import limits
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Schema(BaseModel):
+    """Base of every input model: unknown keys are ignored, text is trimmed."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise PydanticCustomError("nul_character", "contains a NUL character")
+    return value
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _null_is_blank(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def text(max_length: int) -> Any:
+    """Text of at most max_length characters (after trimming), without NUL bytes; JSON null is ""."""
+    return Annotated[str, BeforeValidator(_null_is_blank), StringConstraints(strip_whitespace=True, max_length=max_length),
+                     AfterValidator(_no_nul)]
+
+
+def optional_text(max_length: int) -> Any:
+    """Like text(), but nothing (blank or null) is None."""
+    return Annotated[Annotated[str, StringConstraints(strip_whitespace=True, max_length=max_length),
+                               AfterValidator(_no_nul)] | None, BeforeValidator(_blank_is_none)]
+
+
+def secret(max_length: int) -> Any:
+    """A password: kept as typed (not trimmed), bounded, without NUL bytes."""
+    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(_no_nul)]
+
+
+def _checkbox(value: Any) -> Any:
+    return value in ("on", "1", "true", "yes") if isinstance(value, str) else value
+
+
+def bounded_int(low: int, high: int) -> Any:
+    """A whole number in [low, high], or None when left blank."""
+    return Annotated[Annotated[int, Field(ge=low, le=high)] | None, BeforeValidator(_blank_is_none)]
+
+
+Id = Annotated[int, Field(ge=1, le=limits.ID_MAX)]
+OptionalId = Annotated[Id | None, BeforeValidator(_blank_is_none)]
+PageNumber = bounded_int(1, limits.PAGE_MAX)
+Checkbox = Annotated[bool, BeforeValidator(_checkbox)]
+Date = Annotated[dt.date, Field(ge=limits.DATE_MIN, le=limits.DATE_MAX)]
+OptionalDate = Annotated[Date | None, BeforeValidator(_blank_is_none)]
+OptionalTime = Annotated[dt.time | None, BeforeValidator(_blank_is_none)]
+Ids = Annotated[tuple[Id, ...], Field(max_length=limits.LIST_ITEMS)]
+
+
+# Messages for users: short, in words, without pydantic's jargon.
+_MESSAGES = {
+    "missing": "is required",
+    "int_type": "must be a whole number", "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number", "int_parsing_size": "is too big",
+    "string_type": "must be text", "bool_type": "must be true or false", "bool_parsing": "must be true or false",
+    "string_too_long": "is longer than {max_length} characters",
+    "too_long": "has more than {max_length} items",
+    "less_than_equal": "must be at most {le}", "greater_than_equal": "must be at least {ge}",
+    "date_type": "must be a date, YYYY-MM-DD", "date_parsing": "must be a date, YYYY-MM-DD",
+    "date_from_datetime_parsing": "must be a date, YYYY-MM-DD",
+    "date_from_datetime_inexact": "must be a date, YYYY-MM-DD",
+    "time_type": "must be a time, HH:MM", "time_parsing": "must be a time, HH:MM",
+    "list_type": "must be a list", "tuple_type": "must be a list", "dict_type": "must be an object",
+    "model_type": "must be a JSON object", "model_attributes_type": "must be an object",
+    "json_invalid": "is not valid JSON", "json_type": "is not valid JSON",
+    "literal_error": "must be one of {expected}",
+}
+
+
+def _message(error: dict) -> str:
+    kind = error["type"]
+    if kind == "too_long" and isinstance(error.get("input"), str):
+        kind = "string_too_long"
+    template = _MESSAGES.get(kind)
+    if template is None:
+        msg = error["msg"].removeprefix("Value error, ")
+        return msg[:1].lower() + msg[1:]
+    return template.format(**{k: v for k, v in (error.get("ctx") or {}).items()})
+
+
+def field_errors(exc: pydantic.ValidationError, *, flat: bool = False) -> dict[str, str]:
+    """{"contacts.0.value": "must be text", ...}: the first problem of each field.
+    flat: by top-level name only (a form's or query string's repeated key is one field)."""
+    out: dict[str, str] = {}
+    for error in exc.errors(include_url=False):
+        loc = error["loc"][:1] if flat else error["loc"]
+        where = ".".join(str(p) for p in loc) or "body"
+        out.setdefault(where, _message(error))
+    return out
+
+
+def _validate(model: type[M], data: Any, *, json: bool = False) -> M:
+    try:
+        if json:
+            return model.model_validate_json(data, strict=True)
+        return model.model_validate(data)
+    except pydantic.ValidationError as e:
+        raise ValidationError(field_errors(e, flat=not json)) from None
+
+
+def _is_list(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _is_list(typing.get_args(annotation)[0])
+    return origin in (list, tuple, set, frozenset)
+
+
+def multi_dict(model: type[BaseModel], data: FormData | QueryParams) -> dict[str, Any]:
+    """A form or query string as the model expects it: repeated keys for its list fields."""
+    out: dict[str, Any] = {}
+    for key in data.keys():
+        field = model.model_fields.get(key)
+        out[key] = list(data.getlist(key)) if field is not None and _is_list(field.annotation) else data.get(key)
+    return out
+
+
+async def json_body(request: Request, model: type[M]) -> M:
+    """The JSON object in the body, checked strictly (an empty body is `{}`)."""
+    return _validate(model, await request.body() or b"{}", json=True)
+
+
+async def form_body(request: Request, model: type[M]) -> tuple[M, FormData]:
+    """The submitted form as a model, and the raw form (to show it again on an error)."""
+    form = await request.form()
+    return _validate(model, multi_dict(model, form)), form
+
+
+def parse(model: type[M], data: FormData | QueryParams) -> M:
+    """A form or query string already read, as the model."""
+    return _validate(model, multi_dict(model, data))
+
+
+def query(request: Request, model: type[M]) -> M:
+    return _validate(model, multi_dict(model, request.query_params))
+
+
+def one(annotation: Any, value: Any, name: str) -> Any:
+    """One value checked against a type, e.g. one(OptionalId, raw, "responsible")."""
+    try:
+        return pydantic.TypeAdapter(annotation).validate_python(value)
+    except pydantic.ValidationError as e:
+        raise ValidationError({name: next(iter(field_errors(e).values()))}) from None
+
+
+def path_text(request: Request, name: str, max_length: int) -> str:
+    """A text path parameter: bounded, without NUL bytes."""
+    value = request.path_params[name]
+    if "\x00" in value:
+        raise ValidationError({name: "contains a NUL character"})
+    if len(value) > max_length:
+        raise ValidationError({name: f"is longer than {max_length} characters"})
+    return value
+
+
+# Field names in words, for pages (JSON keeps the names).
+LABELS = {
+    "q": "Search", "page": "Page", "tpage": "Page", "size": "Page size", "tag": "Tag", "notag": "Without tag",
+    "responsible": "Responsible", "company": "Company", "company_id": "Company", "company_ids": "Company",
+    "last_name": "Last name", "first_name": "First name", "patronymic": "Patronymic",
+    "company_name": "Company name", "remark": "Remark", "comment": "Comment", "status": "Status",
+    "responsible_user_id": "Responsible manager", "queue_id": "Queue", "phones": "Phones", "emails": "E-mails",
+    "address": "Address", "addresses": "Address", "contacts": "Contacts", "kind": "Kind", "value": "Value",
+    "note": "Note", "body": "Text", "full_name": "Full name", "login": "Login", "password": "Password",
+    "role": "Role", "extension": "Extension", "email": "E-mail", "title": "Title", "type_id": "Type",
+    "counterparty_id": "Client or company", "deadline_date": "Deadline", "deadline_time": "Deadline time",
+    "amount": "Amount", "outcome": "Outcome", "participant_ids": "Participants", "name": "Name",
+    "description": "Description", "allowed_roles": "Roles", "from": "From", "to": "To", "group": "Group by",
+    "ring_seconds": "Ring time", "max_wait_seconds": "Longest wait", "moh_class": "Music class",
+    "member_ids": "Members", "manager_ring_seconds": "Manager ring time", "section_clients": "Clients section",
+    "section_companies": "Companies section", "excluded": "Not recorded", "query": "Filter", "section": "List",
+}
+
+
+def label(field: str) -> str:
+    """"contacts.1.value" -> "Contacts 2 value"; "last_name" -> "Last name"."""
+    words = []
+    for i, part in enumerate(field.split(".")):
+        if part.isdigit():
+            words.append(str(int(part) + 1))
+            continue
+        word = LABELS.get(part) or part.replace("_", " ").capitalize()
+        words.append(word if i == 0 else word.lower())
+    return " ".join(words)
+
+
+def describe(errors: dict[str, str]) -> list[str]:
+    """Each error as a line for people: "Last name: is longer than 200 characters"."""
+    return [f"{label(k)}: {v}" for k, v in errors.items()]
