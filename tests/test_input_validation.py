@@ -117,6 +117,18 @@ async def test_far_dates_in_call_statistics_and_reports(web, db):
     assert web.get("/tasks", params={"deadline_from": "9999-12-31"}).status_code == 400
 
 
+async def test_odd_digits_and_odd_parameter_names(web, db):
+    await _as(web, db)
+    # A task search that looks like a number: "²" is a digit to str.isdigit, not to int().
+    for q in ("#²", "#" + HUGE, "²"):
+        assert web.get("/tasks", params={"q": q}).status_code == 200, q
+    for params in ({"tag": "²"}, {"page": "٣"}, {"responsible": "¹"}):
+        assert web.get("/api/clients", params=params).status_code == 400, params
+    # A NUL in a parameter whose name is not ASCII: still a 400 naming it.
+    r = web.get("/tasks/1", params={"¹": "\x00"})
+    assert r.status_code == 400 and "¹" in r.text
+
+
 async def test_every_text_field_has_a_length_limit(web, db):
     await _as(web, db)
     r = web.post("/api/counterparties", headers=_h(web), json={"kind": "client", "last_name": "A",

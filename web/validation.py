@@ -210,7 +210,7 @@ def label(field: str) -> str:
     """"contacts.1.value" -> "Contacts 2 value"; "last_name" -> "Last name"."""
     words = []
     for i, part in enumerate(field.split(".")):
-        if part.isdigit():
+        if part.isascii() and part.isdigit():
             words.append(str(int(part) + 1))
             continue
         word = LABELS.get(part) or part.replace("_", " ").capitalize()

@@ -19,7 +19,7 @@ from crm.users import queries as users_q
 from web.schemas import (AddressForm, CardQuery, CompanyNameForm, ContactIn, CounterpartyForm,
                          NewCounterpartyQuery, NoteForm)
 from web.templating import render
-from web.validation import describe, form_body, parse, query
+from web.validation import describe, form_body, parse, query as parse_query
 
 SECTION_OF = {"client": "/clients", "company": "/companies"}
 # Fields the form shows its messages next to; the rest are listed at the top.
@@ -54,7 +54,7 @@ def _form_errors(error: DomainError | None, values) -> tuple[dict[str, str], lis
     for key, message in error.errors.items():
         head, _, tail = key.partition(".")
         field = head
-        if head == "contacts" and tail.split(".")[0].isdigit():
+        if head == "contacts" and tail.split(".")[0].isascii() and tail.split(".")[0].isdigit():
             field = "phones" if int(tail.split(".")[0]) < phones else "emails"
         elif head == "addresses":
             field = "address"
@@ -96,7 +96,7 @@ def _company_id(values) -> int | None:
 async def card_page(request: Request, counterparty_id: int, *, error: DomainError | None = None,
                     status_code: int | None = None):
     params = request.query_params
-    card_query = query(request, CardQuery)
+    card_query = parse_query(request, CardQuery)
     own_only = card_query.own == "1"
     tpage = card_query.tpage or 1
     async with request.app.state.pool.acquire() as conn:
@@ -144,7 +144,7 @@ async def add_note(request: Request):
 
 
 async def new_form(request: Request):
-    params = query(request, NewCounterpartyQuery)
+    params = parse_query(request, NewCounterpartyQuery)
     if params.kind not in SECTION_OF:
         raise ValidationError({"kind": "must be client or company"})
     values = {"status": "active", "company_id": params.company or "", "phones": params.phones}

@@ -14,14 +14,14 @@ from crm.reports.calls import BY, GROUPS, TYPES, CallStatsQuery, call_series, co
 from web.jsonout import jsonable
 from web.permissions import require_role
 from web.schemas import PeriodQuery
-from web.validation import query
+from web.validation import query as parse_query
 from web.templating import render
 
 REPORT_ROLES = ("manager", "supervisor", "admin")
 
 
 def stats_query(request: Request) -> CallStatsQuery:
-    params = query(request, PeriodQuery)
+    params = parse_query(request, PeriodQuery)
     settings = request.app.state.settings
     today = settings.clock.today()
     start = params.start or today - dt.timedelta(days=6)
@@ -45,7 +45,7 @@ async def _stats(request: Request):
 @require_role(*REPORT_ROLES)
 async def calls_report(request: Request):
     query, series, table = await _stats(request)
-    metric = "seconds" if query(request, PeriodQuery).metric == "seconds" else "calls"
+    metric = "seconds" if parse_query(request, PeriodQuery).metric == "seconds" else "calls"
     return await render(request, "reports_calls.html", {
         "query": query, "series": series, "table": table, "groups": GROUPS, "bys": BY, "types": TYPES,
         "metric": metric, "chart": {**series, "metric": metric}})
@@ -60,7 +60,7 @@ async def calls_report_api(request: Request):
 
 def report_period(request: Request) -> tuple[dt.date, dt.date]:
     today = request.app.state.settings.clock.today()
-    params = query(request, PeriodQuery)
+    params = parse_query(request, PeriodQuery)
     start = params.start or today.replace(day=1)
     end = params.end or today
     if end < start:

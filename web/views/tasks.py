@@ -17,7 +17,7 @@ from web.paging import Page
 from web.permissions import require_role
 from web.schemas import NewTaskQuery, NoteForm, TaskForm, TaskListQuery, TaskTypeForm
 from web.templating import render
-from web.validation import OptionalId, form_body, one, parse, query
+from web.validation import OptionalId, form_body, one, parse, query as parse_query
 from web.views.filters import saved_for
 
 
@@ -26,7 +26,7 @@ def _clock(request: Request):
 
 
 def task_query(request: Request) -> tq.TaskQuery:
-    params, me = query(request, TaskListQuery), request.scope["user"]
+    params, me = parse_query(request, TaskListQuery), request.scope["user"]
     who, status, sort = params.responsible, params.status, params.sort
     page = Page.from_request(request)
     with_tags, without_tags = params.tag, params.notag
@@ -87,7 +87,7 @@ async def new_form(request: Request):
     me = request.scope["user"]
     async with request.app.state.pool.acquire() as conn:
         types = await tq.task_types(conn)
-    params = query(request, NewTaskQuery)
+    params = parse_query(request, NewTaskQuery)
     deal = params.deal == "1"
     type_id = next((t["id"] for t in types if t["is_deal"] == deal), None)
     return await _form(request, {"type_id": type_id, "responsible_user_id": me["id"], "status": "new",

@@ -1,0 +1,220 @@
+"""Every route, fuzzed: random path ids, query strings, JSON and form bodies never get a 500 (issue 12).
+
+The app's routes are enumerated (recursing into Mounts, except /static), and for each
+route and method hypothesis sends, as an operator and as an admin, generated path
+parameters (huge, negative, zero, text, NUL), query strings and bodies. Field names
+come from the route's pydantic models in web/schemas.py, plus random extra keys; values
+are of random types and sizes. Deterministic (derandomize) and in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.parse
+
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from starlette.routing import Mount, Route
+from starlette.testclient import TestClient
+
+from tests.helpers import PASSWORD, login, make_user
+from web import schemas
+from web.app import create_app
+
+# Per route, method and role: under a minute for the whole module. PBXCRM_FUZZ_EXAMPLES=200 digs deeper.
+EXAMPLES = int(os.environ.get("PBXCRM_FUZZ_EXAMPLES", "12"))
+# Streams that never end (server-sent events): not a request/response route.
+SKIP = {("GET", "/events"), ("POST", "/logout")}
+
+# The models each route reads, so the generated bodies and query strings use its field names.
+QUERY_MODELS = {
+    "/clients": [schemas.CounterpartyListQuery], "/companies": [schemas.CounterpartyListQuery],
+    "/api/clients": [schemas.CounterpartyListQuery], "/api/companies": [schemas.CounterpartyListQuery],
+    "/clients.xlsx": [schemas.CounterpartyListQuery], "/companies.xlsx": [schemas.CounterpartyListQuery],
+    "/tasks": [schemas.TaskListQuery], "/tasks.xlsx": [schemas.TaskListQuery], "/tasks/new": [schemas.NewTaskQuery],
+    "/counterparties/{id:int}": [schemas.CardQuery], "/counterparties/new": [schemas.NewCounterpartyQuery],
+    "/reports/calls": [schemas.PeriodQuery], "/api/reports/calls": [schemas.PeriodQuery],
+    "/reports/calls.xlsx": [schemas.PeriodQuery], "/reports/deals": [schemas.PeriodQuery],
+    "/reports/deals.xlsx": [schemas.PeriodQuery], "/calls.xlsx": [schemas.PeriodQuery],
+    "/calls": [schemas.PageQuery], "/api/calls": [schemas.PageQuery], "/login": [schemas.LoginQuery],
+}
+BODY_MODELS = {
+    "/api/counterparties": [schemas.CounterpartyIn], "/api/counterparties/{id:int}": [schemas.CounterpartyFields],
+    "/api/counterparties/{id:int}/contacts": [schemas.ContactIn], "/api/users": [schemas.UserIn],
+    "/api/calls": [schemas.ClickToCallIn], "/api/calls/{id:int}/counterparty": [schemas.AttachIn],
+    "/api/calls/channel/{channel}/counterparty": [schemas.AttachIn],
+    "/api/calls/channel/{channel}/comment": [schemas.CallCommentIn],
+    "/counterparties/new": [schemas.CounterpartyForm], "/counterparties/{id:int}/edit": [schemas.CounterpartyForm],
+    "/counterparties/{id:int}/contacts": [schemas.ContactIn],
+    "/counterparties/{id:int}/addresses": [schemas.AddressForm],
+    "/counterparties/{id:int}/companies": [schemas.CompanyNameForm],
+    "/counterparties/{id:int}/notes": [schemas.NoteForm], "/tasks/{id:int}/notes": [schemas.NoteForm],
+    "/counterparties/{id:int}/tags": [schemas.SetTagForm], "/tasks/{id:int}/tags": [schemas.SetTagForm],
+    "/tasks/new": [schemas.TaskForm], "/tasks/{id:int}": [schemas.TaskForm],
+    "/admin/task-types": [schemas.TaskTypeForm], "/admin/tags": [schemas.TagForm], "/filters": [schemas.FilterForm],
+    "/admin/users": [schemas.UserForm], "/admin/users/{id:int}": [schemas.UserChangeForm],
+    "/admin/settings": [schemas.SectionNamesForm], "/admin/settings/export": [schemas.ExportRolesForm],
+    "/admin/settings/recording": [schemas.RecordingForm], "/admin/queues": [schemas.QueueForm],
+    "/admin/queues/{id:int}": [schemas.QueueForm], "/admin/routing": [schemas.RoutingForm],
+    "/login": [schemas.LoginForm], "/import": [schemas.ImportForm],
+}
+
+
+def _names(models) -> list[str]:
+    return sorted({(f.alias or name) for m in models for name, f in m.model_fields.items()})
+
+
+ALL_QUERY_NAMES = _names({m for ms in QUERY_MODELS.values() for m in ms})
+ALL_BODY_NAMES = _names({m for ms in BODY_MODELS.values() for m in ms})
+
+HOSTILE_TEXT = st.sampled_from([
+    "", " ", "\x00", "a\x00b", "9" * 25, str(2**63), str(2**63 - 1), "-1", "0", "1", "2", "3", "1.5", "1e309",
+    "²", "٣", "NaN", "9999-12-30", "9999-12-31", "0001-01-01", "2024-02-30", "2024-01-15", "25:61", "10:30",
+    "true", "on", "client", "company", "active", "admin", "operator", "manager", "desc", "hour", "month",
+    "+7 495 123-45-67", "8 (909) 632-02-28", "a@b.ru", "Иванов Пётр", "x" * 5000, "й" * 1200, "<script>",
+    "' OR 1=1 --", "%00", "\ud7ff\ue000", "😀" * 50, "\r\n", "clients", "tasks", "type", "operator",
+])
+TEXT = st.one_of(HOSTILE_TEXT, st.text(max_size=40), st.text(min_size=300, max_size=3000))
+JSON_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
+                        st.sampled_from([0, 1, 2, 3, 2**63 - 1, 2**63, -(2**63) - 1, 10**30]),
+                        st.floats(allow_nan=False), TEXT)
+JSON_VALUE = st.recursive(JSON_SCALAR, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(["kind", "value", "note", "a"]) | st.text(max_size=8),
+                                                 inner, max_size=4)), max_leaves=12)
+PATH_INT = st.one_of(st.sampled_from(["0", "1", "2", "3", "4", "-1", "9" * 18, str(2**63 - 1), str(2**63), "9" * 40,
+                                      "abc", "1.0", "%00", "%C2%B2", "1%00"]),
+                     st.integers(min_value=0, max_value=10**6).map(str))
+PATH_TEXT = st.one_of(st.sampled_from(["ch-1", "x", "%00", "a%00b", "x" * 300, "%D0%B9", "..", "1"]),
+                      st.text(max_size=30).map(lambda s: urllib.parse.quote(s, safe="")))
+
+
+def _routes(app) -> list[tuple[str, str]]:
+    out = []
+
+    def walk(routes, prefix=""):
+        for route in routes:
+            if isinstance(route, Mount):
+                if route.path != "/static":
+                    walk(route.routes, prefix + route.path)
+            elif isinstance(route, Route):
+                for method in sorted(route.methods - {"HEAD"}):
+                    if (method, prefix + route.path) not in SKIP:
+                        out.append((method, prefix + route.path))
+
+    walk(app.routes)
+    return out
+
+
+def _fields(names: list[str]):
+    """Some of the route's field names, and random extra ones."""
+    return st.lists(st.one_of(st.sampled_from(names), st.text(max_size=12)), max_size=8, unique=True) \
+        if names else st.lists(st.text(max_size=12), max_size=3)
+
+
+@st.composite
+def requests(draw, method: str, path: str):
+    concrete = re.sub(r"\{(\w+):int\}", lambda m: draw(PATH_INT), path)
+    concrete = re.sub(r"\{(\w+)\}", lambda m: draw(PATH_TEXT), concrete)
+    names = _names(QUERY_MODELS.get(path, [])) or ALL_QUERY_NAMES
+    query = [(k, draw(TEXT)) for k in draw(_fields(names)) for _ in range(draw(st.integers(1, 2)))]
+    request = {"method": method, "url": concrete, "params": query}
+    if method in ("POST", "PATCH", "PUT", "DELETE"):
+        names = _names(BODY_MODELS.get(path, [])) or ALL_BODY_NAMES
+        kind = draw(st.sampled_from(["json", "form", "form", "multipart", "raw"]))
+        keys = draw(_fields(names))
+        if kind == "json":
+            request["json"] = draw(st.one_of(st.fixed_dictionaries({k: JSON_VALUE for k in keys}), JSON_VALUE))
+        elif kind == "form":
+            request["data"] = {k: draw(st.lists(TEXT, min_size=1, max_size=3)) for k in keys}
+        elif kind == "multipart":
+            request["data"] = {k: draw(TEXT) for k in keys}
+            request["files"] = {draw(st.sampled_from(["file", "comment", "x"])): (
+                draw(st.sampled_from(["a.xlsx", "a\x00.xlsx", "", "x" * 300])), draw(st.binary(max_size=2000)))}
+        else:
+            request["content"] = draw(st.sampled_from([b"{not json", b"[]", b"5", b"null", b'{"a":', b"\xff\xfe",
+                                                        b'{"number": "1"}' * 3, b""]))
+            request["headers"] = {"content-type": draw(st.sampled_from(
+                ["application/json", "application/x-www-form-urlencoded", "multipart/form-data", "text/plain"]))}
+    return request
+
+
+def _send(client: TestClient, request: dict):
+    req = dict(request)
+    headers = {"x-csrf-token": client.cookies.get("pbxcrm_csrf", ""), **req.pop("headers", {})}
+    if "data" in req and "files" not in req:
+        # Repeated keys as a urlencoded body: the form a browser sends.
+        pairs = [(k, v) for k, vs in req.pop("data").items() for v in (vs if isinstance(vs, list) else [vs])]
+        req["content"] = urllib.parse.urlencode(pairs).encode()
+        headers["content-type"] = "application/x-www-form-urlencoded"
+    return client.request(headers=headers, follow_redirects=False, **req)
+
+
+@pytest.fixture
+async def seeded(db, tmp_path):
+    """Two users to log in as (ids far from the small ones the fuzz tries), and a little of everything."""
+    async with db.acquire() as conn:
+        await conn.execute("SELECT setval('users_id_seq', 5000)")
+    users = {"operator": await make_user(db, "fuzz-op", "operator", extension="301"),
+             "admin": await make_user(db, "fuzz-admin", "admin", extension="302")}
+    for i, role in enumerate(("manager", "supervisor", "operator")):
+        await make_user(db, f"user{i}", role, extension=f"40{i}")
+    recording = tmp_path / "r.mp3"
+    recording.write_bytes(b"ID3" + b"\0" * 100)
+    async with db.acquire() as conn:
+        await conn.execute("""
+            INSERT INTO counterparties (kind, last_name, first_name, responsible_user_id) VALUES ('client', 'Sokolov', 'Ivan', 5001);
+            INSERT INTO counterparties (kind, company_name) VALUES ('company', 'Romashka');
+            INSERT INTO contacts (counterparty_id, kind, value, normalized) VALUES (1, 'phone', '+7 495 123-45-67', '+74951234567');
+            INSERT INTO addresses (counterparty_id, address) VALUES (1, 'Moscow');
+            INSERT INTO company_members (company_id, client_id) VALUES (2, 1);
+            INSERT INTO tags (name) VALUES ('vip');
+            INSERT INTO calls (channel_id, direction, caller_number, started_at, counterparty_id, operator_user_id, status)
+                VALUES ('ch-1', 'incoming', '+74951234567', now(), 1, 5001, 'answered');""")
+        await conn.execute("INSERT INTO recordings (call_id, path, format) VALUES (1, $1, 'mp3')", str(recording))
+        type_id = await conn.fetchval("SELECT id FROM task_types ORDER BY id LIMIT 1")
+        await conn.execute("INSERT INTO tasks (title, type_id, responsible_user_id) VALUES ('Call back', $1, 5001)",
+                           type_id)
+    return users
+
+
+def _logged_in(client: TestClient, login_name: str) -> None:
+    r = client.get("/api/calls")
+    if r.status_code != 200:
+        client.cookies.clear()
+        assert login(client, login_name, PASSWORD).status_code == 303
+
+
+@pytest.mark.timeout(int(os.environ.get("PBXCRM_FUZZ_TIMEOUT", "400")))
+async def test_no_route_answers_500_to_random_input(settings: object, seeded):
+    failures: list[str] = []
+    for role in ("operator", "admin"):
+        app = create_app(settings)
+        with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as client:
+            login_name = seeded[role]["login"]
+            _logged_in(client, login_name)
+            routes = _routes(app)
+            assert len(routes) >= 60
+            for method, path in routes:
+                _logged_in(client, login_name)
+                examples = 4 if (method, path) == ("POST", "/login") else EXAMPLES
+
+                @settings_for(examples)
+                @given(request=requests(method, path))
+                def fuzz(request):
+                    r = _send(client, request)
+                    assert r.status_code < 500, (
+                        f"{role}: {request['method']} {request['url']} -> {r.status_code}\n"
+                        f"request: {json.dumps(request, default=repr)[:1500]}\nresponse: {r.text[:300]}")
+
+                try:
+                    fuzz()
+                except AssertionError as e:
+                    failures.append(str(e))
+    assert not failures, "\n\n".join(failures)
+
+
+def settings_for(examples: int):
+    return hsettings(max_examples=examples, derandomize=True, deadline=None, database=None, print_blob=False,
+                    suppress_health_check=list(HealthCheck))
