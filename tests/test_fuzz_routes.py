@@ -79,7 +79,7 @@ HOSTILE_TEXT = st.sampled_from([
 TEXT = st.one_of(HOSTILE_TEXT, st.text(max_size=40), st.text(min_size=300, max_size=3000))
 JSON_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
                         st.sampled_from([0, 1, 2, 3, 2**63 - 1, 2**63, -(2**63) - 1, 10**30]),
-                        st.floats(allow_nan=False), TEXT)
+                        st.floats(allow_nan=False, allow_infinity=False), TEXT)
 JSON_VALUE = st.recursive(JSON_SCALAR, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(["kind", "value", "note", "a"]) | st.text(max_size=8),
                                                  inner, max_size=4)), max_leaves=12)

@@ -179,3 +179,34 @@ async def test_form_errors_are_shown_once_next_to_the_field_in_words(web, db):
     assert "is longer than 10000 characters" in r.text and "comment:" not in r.text
     r = web.post("/counterparties/new", data=_form(web, kind="client", last_name="A", company_id="x"))
     assert r.status_code == 400 and "Company: must be a whole number" in r.text
+
+
+async def test_task_form_errors_are_next_to_their_fields(web, db):
+    await _as(web, db)
+    r = web.post("/tasks/new", data=_form(web, title="Call", type_id="1", deadline_date="2024-13-45",
+                                           participant_ids=HUGE))
+    assert r.status_code == 400
+    assert 'id="error-deadline_date"' in r.text and 'id="error-participant_ids"' in r.text
+    assert r.text.count("must be a date, YYYY-MM-DD") == 1 and "deadline_date:" not in r.text
+    r = web.post("/tasks/new", data=_form(web, title="x" * 201, type_id="1"))
+    assert r.status_code == 400 and 'id="error-title"' in r.text and "longer than 200 characters" in r.text
+
+
+async def test_login_with_a_nul_byte_is_refused_not_a_500(web, db):
+    await make_user(db, "ivan", "operator")
+    web.get("/login")
+    r = web.post("/login", data=_form(web, login="iv\x00an", password="whatever it is"))
+    assert r.status_code == 400 and "NUL" in r.text
+    r = web.post("/login", data=_form(web, login="ivan", password="p" * 5000))
+    assert r.status_code == 400
+
+
+async def test_the_import_keeps_its_larger_upload_limit(web, db):
+    await _as(web, db)
+    two_mb = b"PK" + b"\0" * (2 * 1024 * 1024)
+    r = web.post("/import", files={"file": ("big.xlsx", two_mb)}, data={"kind": "counterparties", "mode": "valid"},
+                 headers=_h(web), follow_redirects=False)
+    assert r.status_code == 303  # accepted for checking (and refused there: it is not a workbook)
+    r = web.post("/import", files={"file": ("big.xlsx", two_mb * 11)}, data={"kind": "counterparties"},
+                 headers=_h(web), follow_redirects=False)
+    assert r.status_code == 413 and "the file is too big: at most 20 MB" in r.text

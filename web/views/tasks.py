@@ -76,7 +76,10 @@ async def _form(request: Request, values: dict, *, task_id: int | None = None, e
         task_notes = await notes.notes_of_task(conn, task_id) if task_id else []
         item_tags = await tags.tags_of(conn, "task", task_id) if task_id else []
         usable = [t for t in await tags.list_tags(conn) if tags.may_use(request.scope["user"], t)]
+    field_errors = {k: v for k, v in error.errors.items() if k in TaskForm.model_fields} \
+        if isinstance(error, ValidationError) else {}
     return await render(request, "task.html", {
+        "field_errors": field_errors,
         "item_tags": item_tags, "all_tags": usable, "editable": bool(values.get("can_edit")),
         "tag_action": f"/tasks/{task_id}/tags",
         "values": values, "task_id": task_id, "users": users, "types": types, "statuses": STATUS_LABELS,
