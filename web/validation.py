@@ -46,6 +46,11 @@ def _null_is_blank(value: Any) -> Any:
     return "" if value is None else value
 
 
+def _drop_blanks(value: Any) -> Any:
+    """A list from a form: its empty choices ("any tag") are no choice."""
+    return [v for v in value if not (isinstance(v, str) and not v.strip())] if isinstance(value, list) else value
+
+
 def text(max_length: int) -> Any:
     """Text of at most max_length characters (after trimming), without NUL bytes; JSON null is ""."""
     return Annotated[str, BeforeValidator(_null_is_blank), StringConstraints(strip_whitespace=True, max_length=max_length),
@@ -79,7 +84,7 @@ Checkbox = Annotated[bool, BeforeValidator(_checkbox)]
 Date = Annotated[dt.date, Field(ge=limits.DATE_MIN, le=limits.DATE_MAX)]
 OptionalDate = Annotated[Date | None, BeforeValidator(_blank_is_none)]
 OptionalTime = Annotated[dt.time | None, BeforeValidator(_blank_is_none)]
-Ids = Annotated[tuple[Id, ...], Field(max_length=limits.LIST_ITEMS)]
+Ids = Annotated[tuple[Id, ...], BeforeValidator(_drop_blanks), Field(max_length=limits.LIST_ITEMS)]
 
 
 # Messages for users: short, in words, without pydantic's jargon.

@@ -15,7 +15,6 @@ from web.jsonout import jsonable
 from web.schemas import CounterpartyListQuery
 from web.validation import query as parse_query
 from web.views.filters import saved_for
-from web.views.tags import tag_filters
 from web.paging import Page
 from web.templating import render
 
@@ -26,9 +25,8 @@ def list_query(request: Request, kind: str) -> ListQuery:
     status = params.status or None
     if status and status not in STATUSES:
         raise ValidationError({"status": f"must be one of {', '.join(STATUSES)}"})
-    with_tags, without_tags = tag_filters(request.query_params)
     return ListQuery(
-        tag_ids=with_tags, without_tag_ids=without_tags,
+        tag_ids=params.tag, without_tag_ids=params.notag,
         kind=kind, q=params.q, status=status,
         responsible_id=params.responsible,
         company_id=params.company if kind == "client" else None,

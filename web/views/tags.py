@@ -14,15 +14,9 @@ from crm.queues import queries as queues_q
 from crm.tasks import service as task_service
 from crm.users import ROLES
 from web.permissions import require_role
-from web.schemas import SetTagForm, TagFilterQuery, TagForm
+from web.schemas import SetTagForm, TagForm
 from web.templating import render
-from web.validation import form_body, parse
-
-
-def tag_filters(params) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """(tags a row must have, tags it must not have) from ?tag=..&notag=.."""
-    chosen = parse(TagFilterQuery, params)
-    return chosen.tag, chosen.notag
+from web.validation import form_body
 
 
 async def _admin_page(request: Request, error: DomainError | None = None):
