@@ -38,7 +38,7 @@ QUERY_MODELS = {
     "/reports/calls": [schemas.PeriodQuery], "/api/reports/calls": [schemas.PeriodQuery],
     "/reports/calls.xlsx": [schemas.PeriodQuery], "/reports/deals": [schemas.PeriodQuery],
     "/reports/deals.xlsx": [schemas.PeriodQuery], "/calls.xlsx": [schemas.PeriodQuery],
-    "/calls": [schemas.PageQuery], "/api/calls": [schemas.PageQuery], "/login": [schemas.LoginQuery],
+    "/calls": [schemas.PageQuery], "/api/calls": [schemas.PageQuery],
 }
 BODY_MODELS = {
     "/api/counterparties": [schemas.CounterpartyIn], "/api/counterparties/{id:int}": [schemas.CounterpartyFields],
@@ -58,7 +58,7 @@ BODY_MODELS = {
     "/admin/settings": [schemas.SectionNamesForm], "/admin/settings/export": [schemas.ExportRolesForm],
     "/admin/settings/recording": [schemas.RecordingForm], "/admin/queues": [schemas.QueueForm],
     "/admin/queues/{id:int}": [schemas.QueueForm], "/admin/routing": [schemas.RoutingForm],
-    "/login": [schemas.LoginForm], "/import": [schemas.ImportForm],
+    "/import": [schemas.ImportForm], "/api/users/{id:int}/password": [schemas.PasswordIn],
 }
 
 
