@@ -166,6 +166,16 @@ async def test_a_body_over_the_limit_is_413_with_a_clear_message(web, db):
     r = web.post("/api/counterparties", headers=_h(web), json={"kind": "client", "last_name": "A", "comment": big})
     assert r.status_code == 413 and "too big" in r.json()["error"]
 
+    def chunks():  # no Content-Length: counted as it streams in
+        yield b'{"kind": "client", "last_name": "A", "comment": "'
+        for _ in range(40):
+            yield b"x" * 64 * 1024
+        yield b'"}'
+    r = web.post("/api/counterparties", headers={**_h(web), "content-type": "application/json"}, content=chunks())
+    assert r.status_code == 413 and "at most 1 MB" in r.json()["error"]
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM counterparties") == 0
+
 
 async def test_form_errors_are_shown_once_next_to_the_field_in_words(web, db):
     await _as(web, db)
