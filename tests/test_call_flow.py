@@ -1,0 +1,275 @@
+"""The call flow without sipp: the Stasis app (`ari_app.app.run`) against a fake ARI
+that follows Asterisk's Swagger documents, with the real test database.
+
+Each test plays one path through the call: the people (caller, phones) are the
+fake's `incoming`, `answer`, `hang_up`; the app is seen only through the ARI
+requests it makes and the rows it writes. The sipp tests stay the end-to-end
+proof; these run in milliseconds (a scaled clock where the app waits whole seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.ari_spec import DOCS_DIR, AriSpec
+from tests.call_flow_support import Pops, RunningApp, app_settings, ended_row, in_order, route
+from tests.fake_ari import FakeAri
+from tests.fast_clock import fast_clock
+from tests.helpers import make_user, routing_crm
+
+CLIENT = "+74951234567"  # tests.helpers.CLIENT_PHONE as a trunk sends it
+STRANGER = "+74997654321"
+
+
+@pytest.fixture(scope="module")
+def spec() -> AriSpec:
+    if not (DOCS_DIR / "resources.json").exists():
+        pytest.fail(f"the ARI Swagger documents are missing at {DOCS_DIR} (set PBXCRM_ARI_API_DOCS)")
+    return AriSpec.load(DOCS_DIR)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cheap_password_hashes():
+    """The users these tests make never log in: argon2 at its cheapest keeps each setup in milliseconds."""
+    from argon2 import PasswordHasher
+
+    import crm.passwords
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(crm.passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        yield
+
+
+@pytest.fixture
+async def fake(spec):
+    ari = FakeAri(spec)
+    await ari.start()
+    for extension in ("102", "103", "104"):
+        ari.add_phone(extension)
+    yield ari
+    await ari.close()
+
+
+@pytest.fixture
+async def start_app(fake, settings, tmp_path):
+    apps: list[RunningApp] = []
+
+    async def start(**overrides) -> RunningApp:
+        app = RunningApp(fake, app_settings(settings, fake, tmp_path, **overrides))
+        apps.append(app)
+        return await app.start()
+
+    yield start
+    for app in apps:
+        await app.stop()
+
+
+@pytest.fixture
+async def crm(db):
+    return await routing_crm(db)
+
+
+async def no_recording(pool) -> None:
+    async with pool.acquire() as conn:
+        await conn.execute("""INSERT INTO app_settings (key, value) VALUES ('recording.policy', '{"mode": "none"}')
+                              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value""")
+
+
+async def count(pool, sql: str, *args) -> int:
+    async with pool.acquire() as conn:
+        return await conn.fetchval(sql, *args)
+
+
+# ---- the manager answers ----
+
+async def test_known_client_rings_the_manager_who_talks_until_the_caller_hangs_up(db, crm, fake, start_app,
+                                                                                  database_url):
+    pops = await Pops().listen(database_url)
+    app = await start_app()
+    caller = await fake.incoming(CLIENT)
+
+    dial = await fake.next_originate("PJSIP/102")
+    leg = dial.query["channelId"]
+    assert dial.query["callerId"] == f'"Sokolov Ivan" <{CLIENT}>'
+    assert dial.query["appArgs"] == f"dialed,{caller}" and dial.query["app"] == "pbxcrm"
+    assert dial.query["timeout"] == "3" and dial.query["originator"] == caller
+    assert fake.channels[caller].ringing, "the caller hears ringback while the manager's phone rings"
+
+    await fake.answer(leg)
+    bridge = f"pbxcrm-{caller}"
+    await fake.wait_for(lambda: fake.bridges.get(bridge, {}).get("channels") == [caller, leg] and fake.live,
+                        what="caller and manager bridged and recorded")
+    assert fake.channels[caller].snapshot["state"] == "Up" and not fake.channels[caller].ringing
+    await fake.hang_up(caller)
+
+    row = await ended_row(db, caller)
+    assert (await fake.wait_gone(leg))["cause"] == 16, "the app hangs up the manager's phone"
+    await fake.wait_for(lambda: bridge not in fake.bridges, what="bridge destroyed")
+    assert in_order(fake.commands(caller, leg, bridge), [
+        "POST /channels", f"DELETE /channels/{caller}/ring",
+        f"POST /channels/{caller}/answer", "POST /bridges", f"POST /bridges/{bridge}/addChannel",
+        f"POST /bridges/{bridge}/record", f"DELETE /channels/{leg}", f"DELETE /bridges/{bridge}"])
+    assert fake.calls_to("POST", "/applications/pbxcrm/subscription")[-1].query == {"eventSource": f"channel:{caller}"}
+    assert row["status"] == "answered" and row["direction"] == "incoming"
+    assert row["operator_user_id"] == crm["ivanova"]["id"] and row["counterparty_id"] == crm["client"]
+    assert row["started_at"] <= row["answered_at"] <= row["ended_at"] and row["hangup_cause"] == 16
+    assert route(row) == [("manager", "manager Irina Ivanova", "answered")]
+    assert await count(db, "SELECT count(*) FROM calls") == 1, "the phone's leg has no row of its own"
+
+    await app.stop()  # waits for the recording to be fetched, converted and linked
+    recording = fake.calls_to("POST", f"/bridges/{bridge}/record")[0].query["name"]
+    assert fake.calls_to("DELETE", f"/recordings/stored/{recording}"), "Asterisk's copy deleted"
+    async with db.acquire() as conn:
+        stored = await conn.fetchrow("SELECT * FROM recordings WHERE call_id = $1", row["id"])
+    assert stored is not None and stored["path"] and stored["error"] is None
+    await asyncio.sleep(0.05)
+    await pops.close()
+    assert (crm["ivanova"]["id"], "ringing") in pops.seen and (crm["ivanova"]["id"], "answered") in pops.seen
+
+
+async def test_the_manager_hangs_up_first_and_the_app_ends_the_callers_side(db, crm, fake, start_app):
+    await no_recording(db)
+    await start_app()
+    caller = await fake.incoming(CLIENT)
+    leg = (await fake.next_originate("PJSIP/102")).query["channelId"]
+    await fake.answer(leg)
+    bridge = f"pbxcrm-{caller}"
+    await fake.wait_for(lambda: len(fake.bridges.get(bridge, {}).get("channels", ())) == 2, what="bridged")
+    await fake.hang_up(leg)
+
+    assert (await fake.wait_gone(caller))["cause"] == 16, "the app hangs up the caller"
+    row = await ended_row(db, caller)
+    await fake.wait_for(lambda: bridge not in fake.bridges, what="bridge destroyed")
+    assert not fake.calls_to("POST", f"/bridges/{bridge}/record"), "policy 'none': nothing recorded"
+    assert row["status"] == "answered" and row["operator_user_id"] == crm["ivanova"]["id"]
+
+
+# ---- the manager cannot take it: the queue ----
+
+async def test_a_busy_manager_sends_the_call_to_the_queue_where_the_first_to_answer_wins(db, crm, fake, start_app):
+    await no_recording(db)
+    lebedev = await make_user(db, "lebedev", "operator", full_name="Oleg Lebedev", extension="104")
+    async with db.acquire() as conn:
+        await conn.execute("INSERT INTO queue_members (queue_id, user_id) VALUES ($1, $2)", crm["queue"], lebedev["id"])
+    await start_app()
+    caller = await fake.incoming(CLIENT)
+    manager_leg = (await fake.next_originate("PJSIP/102")).query["channelId"]
+    await fake.hang_up(manager_leg, cause=17)  # the phone answers busy
+
+    petrov_leg = (await fake.next_originate("PJSIP/103")).query["channelId"]
+    lebedev_leg = (await fake.next_originate("PJSIP/104")).query["channelId"]
+    assert fake.channels[caller].moh and fake.channels[caller].snapshot["state"] == "Up", \
+        "the caller waits in the queue with music"
+    assert fake.calls_to("POST", f"/channels/{caller}/moh")[0].query == {"mohClass": "default"}
+    await fake.answer(lebedev_leg)
+
+    assert (await fake.wait_gone(petrov_leg))["cause"] == 16, "the other queue phone stops ringing"
+    await fake.wait_for(lambda: fake.bridges.get(f"pbxcrm-{caller}", {}).get("channels") == [caller, lebedev_leg],
+                        what="bridged with the queue member")
+    assert not fake.channels[caller].moh
+    await fake.hang_up(caller)
+    row = await ended_row(db, caller, steps=2)
+    assert row["status"] == "answered" and row["operator_user_id"] == lebedev["id"] and row["queue_id"] == crm["queue"]
+    assert route(row) == [("manager", "manager Irina Ivanova", "was busy"),
+                          ("queue", "queue Default", "answered by Oleg Lebedev after 0 s")]
+
+
+async def test_a_manager_who_does_not_answer_in_the_ring_time_loses_the_call_to_the_queue(db, crm, fake, start_app):
+    await no_recording(db)
+    with fast_clock(asyncio.get_running_loop(), 10):
+        app = await start_app()
+        caller = await fake.incoming(CLIENT)
+        manager_leg = (await fake.next_originate("PJSIP/102")).query["channelId"]
+        # Nobody picks up: after the originate's 3 s Asterisk gives up on the phone (cause 19).
+        assert (await fake.wait_gone(manager_leg, timeout=6))["cause"] == 19
+        petrov_leg = (await fake.next_originate("PJSIP/103")).query["channelId"]
+        await fake.answer(petrov_leg)
+        await fake.wait_for(lambda: len(fake.bridges.get(f"pbxcrm-{caller}", {}).get("channels", ())) == 2,
+                            what="bridged")
+        await fake.hang_up(petrov_leg)
+        row = await ended_row(db, caller, steps=2)
+        await app.stop()
+    assert row["status"] == "answered" and row["operator_user_id"] == crm["petrov"]["id"]
+    assert route(row)[0] == ("manager", "manager Irina Ivanova", "did not answer in 3 s")
+
+
+async def test_nobody_answering_in_the_queues_longest_wait_is_a_missed_call_with_a_callback(db, crm, fake, start_app):
+    async with db.acquire() as conn:
+        await conn.execute("UPDATE queues SET max_wait_seconds = 5, ring_seconds = 2 WHERE id = $1", crm["queue"])
+    with fast_clock(asyncio.get_running_loop(), 10):
+        app = await start_app()
+        caller = await fake.incoming(CLIENT)
+        await fake.hang_up((await fake.next_originate("PJSIP/102")).query["channelId"], cause=17)
+        # Petrov's phone rings twice, 2 s each time, and is never picked up.
+        await fake.next_originate("PJSIP/103", after=1, timeout=6)
+        play = await fake.wait_request("POST", f"/channels/{caller}/play", timeout=8)
+        assert play.query == {"media": "sound:vm-nobodyavail"}
+        # The caller listens to the prompt; the app hangs up after it.
+        assert (await fake.wait_gone(caller, timeout=8))["cause"] == 16
+        row = await ended_row(db, caller, steps=2)
+        await app.stop()
+    assert row["status"] == "missed" and row["answered_at"] is None and row["operator_user_id"] is None
+    assert route(row) == [("manager", "manager Irina Ivanova", "was busy"),
+                          ("queue", "queue Default", "nobody answered in 5 s")]
+    async with db.acquire() as conn:
+        task = await conn.fetchrow("SELECT * FROM tasks WHERE call_id = $1", row["id"])
+    assert task is not None and task["responsible_user_id"] == crm["ivanova"]["id"]
+    assert task["title"] == "Call back Sokolov Ivan"
+
+
+async def test_an_unreachable_queue_is_waited_on_until_the_caller_gives_up(db, crm, fake, start_app):
+    fake.add_phone("103", "offline")
+    with fast_clock(asyncio.get_running_loop(), 10):
+        app = await start_app()
+        caller = await fake.incoming(STRANGER)
+        await fake.wait_for(lambda: fake.channels[caller].moh, what="music")
+        await fake.wait_request("GET", "/endpoints/PJSIP/103")
+        await asyncio.sleep(2.5)  # a round of waiting for a free phone
+        await fake.hang_up(caller)
+        row = await ended_row(db, caller)
+        await app.stop()
+    assert not fake.originated(), "an unreachable phone is not rung"
+    assert row["status"] == "missed" and route(row)[0][:2] == ("queue", "queue Default")
+    assert route(row)[0][2].startswith("caller hung up after")
+
+
+async def test_the_caller_hanging_up_while_the_manager_rings_is_a_missed_call(db, crm, fake, start_app):
+    await start_app()
+    caller = await fake.incoming(CLIENT)
+    leg = (await fake.next_originate("PJSIP/102")).query["channelId"]
+    await fake.hang_up(caller)
+    assert (await fake.wait_gone(leg))["cause"] == 16, "the manager's phone stops ringing"
+    row = await ended_row(db, caller)
+    assert row["status"] == "missed" and row["hangup_cause"] == 16
+    assert route(row) == [("manager", "manager Irina Ivanova", "was ringing when the caller hung up")]
+    assert not fake.originated("PJSIP/103"), "the queue is not tried for a caller who left"
+    assert not fake.calls_to("POST", "/bridges")
+
+
+async def test_an_unknown_caller_goes_to_the_default_queue(db, crm, fake, start_app):
+    await no_recording(db)
+    await start_app()
+    caller = await fake.incoming(STRANGER, caller_name="Somebody")
+    dial = await fake.next_originate("PJSIP/103")
+    assert dial.query["callerId"] == STRANGER and not fake.originated("PJSIP/102")
+    await fake.answer(dial.query["channelId"])
+    await fake.wait_for(lambda: f"pbxcrm-{caller}" in fake.bridges, what="bridged")
+    await fake.hang_up(caller)
+    row = await ended_row(db, caller)
+    assert row["status"] == "answered" and row["counterparty_id"] is None and row["caller_name"] == "Somebody"
+    assert route(row) == [("queue", "queue Default", "answered by Pavel Petrov after 0 s")]
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT route->0->>'reason' FROM calls WHERE id = $1", row["id"]) == "unknown caller"
+
+
+async def test_the_caller_hanging_up_in_the_queue_stops_its_phones(db, crm, fake, start_app):
+    await start_app()
+    caller = await fake.incoming(STRANGER)
+    leg = (await fake.next_originate("PJSIP/103")).query["channelId"]
+    await fake.hang_up(caller)
+    await fake.wait_gone(leg)
+    row = await ended_row(db, caller)
+    assert row["status"] == "missed" and route(row)[0][2] == "caller hung up after 0 s"
+    assert await count(db, "SELECT count(*) FROM tasks") == 0, "no callback for an unknown caller"
