@@ -34,6 +34,9 @@ from tests.ari_spec import AriSpec, ari_time
 
 log = logging.getLogger(__name__)
 
+# Waits in the test are in real time, also while tests.fast_clock speeds up time.monotonic.
+_real_monotonic = time.monotonic
+
 ASTERISK_ID = "02:42:ac:11:00:02"
 CAUSE_TEXT = {0: "Unknown", 1: "Unallocated (unassigned) number", 16: "Normal Clearing", 17: "User busy",
               19: "No answer", 20: "Subscriber absent", 21: "Call Rejected", 26: "Answered elsewhere",
@@ -97,6 +100,7 @@ class FakeAri:
         self.endpoints: dict[str, str] = {}  # PJSIP resource -> online/offline
         self.globals: dict[str, str] = {}
         self.continued: dict[str, dict] = {}  # channel -> where it went in the dialplan
+        self.slow_originate: dict[str, float] = {}  # endpoint -> seconds before Asterisk answers the originate
         self.subscriptions: set[str] = set()
         self.allowed: set[str] | None = None
         self.connections = 0
@@ -182,12 +186,12 @@ class FakeAri:
         return [r for r in self.calls_to("POST", "/channels") if endpoint in (None, r.query.get("endpoint"))]
 
     async def wait_for(self, predicate, timeout: float = 3.0, what: str = "condition"):
-        deadline = time.monotonic() + timeout
+        deadline = _real_monotonic() + timeout
         while True:
             value = predicate()
             if value:
                 return value
-            if time.monotonic() > deadline:
+            if _real_monotonic() > deadline:
                 raise AssertionError(f"fake ARI: timed out waiting for {what}; requests so far: "
                                      f"{[str(r) for r in self.requests]}")
             await asyncio.sleep(0.003)
@@ -324,6 +328,9 @@ class FakeAri:
         except ValueError:
             body = None
             self.violations.append(f"{request.method} {path}: body is not JSON")
+        if request.method == "POST" and path == "/channels" and query.get("endpoint") in self.slow_originate:
+            await asyncio.sleep(self.slow_originate[query["endpoint"]])
+        # Recorded and handled with no await between: a test that sees the request sees its effect.
         entry = Request(request.method, path, query, body)
         self.requests.append(entry)
         problems = self._check_auth(request) + self.spec.check_request(request.method, path, query, body)
