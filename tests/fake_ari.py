@@ -101,6 +101,7 @@ class FakeAri:
         self.globals: dict[str, str] = {}
         self.continued: dict[str, dict] = {}  # channel -> where it went in the dialplan
         self.slow_originate: dict[str, float] = {}  # endpoint -> seconds before Asterisk answers the originate
+        self.failing_originate: set[str] = set()  # endpoints Asterisk cannot create a channel for
         self.subscriptions: set[str] = set()
         self.allowed: set[str] | None = None
         self.connections = 0
@@ -164,6 +165,10 @@ class FakeAri:
         chan = self.channels[channel_id]
         self._emit("ChannelHangupRequest", chan, cause=cause, channel=chan.snapshot)
         self._destroy(chan, cause)
+
+    async def device_state(self, extension: str, state: str) -> None:
+        """A phone's device state changes (e.g. INUSE: its user is on a call the app does not see)."""
+        self._emit("DeviceStateChanged", None, device_state={"name": f"PJSIP/{extension}", "state": state})
 
     async def drop_websocket(self) -> None:
         """The network drops the events connection; the app's client reconnects."""
@@ -379,6 +384,8 @@ def _originate(f: FakeAri, q, body):
     if channel_id in f.channels:
         return 409, "Channel with given unique ID already exists"
     endpoint = q["endpoint"]
+    if endpoint in f.failing_originate:
+        return 500, "Allocation failed"
     technology, _, resource = endpoint.partition("/")
     if "@" in resource:
         resource = resource.split("@", 1)[1]  # PJSIP/number@trunk: a channel of the trunk endpoint

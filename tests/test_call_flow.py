@@ -181,8 +181,8 @@ async def test_a_busy_manager_sends_the_call_to_the_queue_where_the_first_to_ans
 
 async def test_a_manager_who_does_not_answer_in_the_ring_time_loses_the_call_to_the_queue(db, crm, fake, start_app):
     await no_recording(db)
-    with fast_clock(asyncio.get_running_loop(), 20):
-        app = await start_app(lookup_budget_ms=5000)
+    with fast_clock(asyncio.get_running_loop(), 30):
+        app = await start_app(lookup_budget_ms=9000)
         caller = await fake.incoming(CLIENT)
         manager_leg = (await fake.next_originate("PJSIP/102")).query["channelId"]
         # Nobody picks up: after the originate's 3 s Asterisk gives up on the phone (cause 19).
@@ -201,8 +201,8 @@ async def test_a_manager_who_does_not_answer_in_the_ring_time_loses_the_call_to_
 async def test_nobody_answering_in_the_queues_longest_wait_is_a_missed_call_with_a_callback(db, crm, fake, start_app):
     async with db.acquire() as conn:
         await conn.execute("UPDATE queues SET max_wait_seconds = 5, ring_seconds = 2 WHERE id = $1", crm["queue"])
-    with fast_clock(asyncio.get_running_loop(), 20):
-        app = await start_app(lookup_budget_ms=5000)
+    with fast_clock(asyncio.get_running_loop(), 30):
+        app = await start_app(lookup_budget_ms=9000)
         caller = await fake.incoming(CLIENT)
         await fake.hang_up((await fake.next_originate("PJSIP/102")).query["channelId"], cause=17)
         # Petrov's phone rings twice, 2 s each time, and is never picked up.
@@ -292,7 +292,7 @@ async def test_a_database_that_stops_answering_sends_a_known_client_to_the_defau
     parts = urllib.parse.urlsplit(database_url)
     proxy = await TcpProxy(parts.hostname, parts.port or 5432).start()
     try:
-        with fast_clock(asyncio.get_running_loop(), 10):
+        with fast_clock(asyncio.get_running_loop(), 20):
             app = await start_app(database_url=_via(database_url, proxy.port))
             proxy.blackhole()
             caller = await fake.incoming(CLIENT)
@@ -320,7 +320,7 @@ async def test_without_any_routing_data_the_call_goes_to_the_dialplans_default_q
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
-    with fast_clock(asyncio.get_running_loop(), 20):
+    with fast_clock(asyncio.get_running_loop(), 50):
         app = await start_app(database_url=f"postgresql://postgres@127.0.0.1:{closed_port}/nowhere")
         caller = await fake.incoming(CLIENT)
         await fake.wait_for(lambda: caller in fake.continued, what="handed to the dialplan")
@@ -379,8 +379,8 @@ async def test_a_caller_who_hangs_up_while_the_websocket_is_down_ends_the_call_a
         await fake.wait_for(lambda: fake.connections == 2 and len(fake.calls_to("GET", "/bridges")) == 2,
                             what="reconnected and resynced")
         try:
-            await fake.wait_gone(leg, timeout=0.3)
-            await ended_row(db, caller, timeout=0.3)
+            await fake.wait_gone(leg, timeout=0.2)
+            await ended_row(db, caller, timeout=0.2)
         finally:
             await app.stop()
 
@@ -405,7 +405,7 @@ async def test_a_restarted_app_routes_a_caller_still_waiting_again(db, crm, fake
 
 async def test_a_restarted_app_ends_a_conversation_from_before_when_one_side_leaves(db, crm, fake, start_app):
     await no_recording(db)
-    with fast_clock(asyncio.get_running_loop(), 10):
+    with fast_clock(asyncio.get_running_loop(), 20):
         first = await start_app()
         caller, leg = await _bridged_call(fake)
         other_caller, other_leg = await _bridged_call(fake, CLIENT, "PJSIP/102")
@@ -437,7 +437,7 @@ async def test_a_phone_that_answers_while_the_others_are_still_dialled_is_connec
     await fake.answer((await fake.next_originate("PJSIP/103")).query["channelId"])
     try:
         await fake.wait_for(lambda: len(fake.bridges.get(f"pbxcrm-{caller}", {}).get("channels", ())) == 2,
-                            timeout=0.3, what="bridged with the phone that answered")
+                            timeout=0.2, what="bridged with the phone that answered")
     finally:
         await fake.hang_up(caller)
         await app.stop()
@@ -455,8 +455,8 @@ async def test_a_phone_that_hangs_up_before_the_bridge_is_made_does_not_strand_t
     await fake.hang_up(leg)  # picked up and put down at once
     try:
         await fake.wait_for(lambda: caller not in fake.channels or len(fake.originated("PJSIP/103")) > 1,
-                            timeout=0.3, what="the caller hung up or rung through again")
-        await fake.wait_for(lambda: f"pbxcrm-{caller}" not in fake.bridges, timeout=0.3, what="no bridge left over")
+                            timeout=0.2, what="the caller hung up or rung through again")
+        await fake.wait_for(lambda: f"pbxcrm-{caller}" not in fake.bridges, timeout=0.2, what="no bridge left over")
     finally:
         if caller in fake.channels:
             await fake.hang_up(caller)
@@ -514,7 +514,8 @@ async def test_an_outbound_call_from_a_phone_goes_out_through_the_trunk(db, crm,
     assert row["operator_user_id"] == crm["ivanova"]["id"]
 
 
-async def test_an_internal_call_to_a_busy_colleague_ends_the_callers_side(db, crm, fake, start_app):
+async def test_an_internal_call_to_a_busy_or_undialable_colleague_ends_the_callers_side(db, crm, fake, start_app):
+    fake.failing_originate.add("PJSIP/104")
     await start_app()
     caller = await fake.incoming("102", args=["internal", "103"], line="PJSIP/102")
     leg = (await fake.next_originate("PJSIP/103")).query["channelId"]
@@ -523,6 +524,11 @@ async def test_an_internal_call_to_a_busy_colleague_ends_the_callers_side(db, cr
     row = await ended_row(db, caller)
     assert row["direction"] == "internal" and row["status"] == "missed"
     assert route(row) == [("internal", "extension 103 (Pavel Petrov)", "was busy")]
+
+    caller = await fake.incoming("102", args=["internal", "104"], line="PJSIP/102")
+    assert (await fake.wait_gone(caller))["cause"] == 16
+    row = await ended_row(db, caller)
+    assert route(row) == [("internal", "extension 104", "could not be reached (500)")]
 
 
 async def test_channels_the_app_did_not_expect_are_hung_up_or_left_alone(db, crm, fake, start_app):
@@ -535,3 +541,54 @@ async def test_channels_the_app_did_not_expect_are_hung_up_or_left_alone(db, crm
     await asyncio.sleep(0.05)
     assert other_app in fake.channels, "a channel with arguments the app does not know is not its to end"
     await fake.hang_up(other_app)
+
+
+async def test_a_manager_on_another_call_is_skipped_and_a_round_robin_queue_rings_one_phone_at_a_time(
+        db, crm, fake, start_app):
+    await no_recording(db)
+    lebedev = await make_user(db, "lebedev", "operator", full_name="Oleg Lebedev", extension="104")
+    async with db.acquire() as conn:
+        await conn.execute("UPDATE queues SET strategy = 'roundrobin' WHERE id = $1", crm["queue"])
+        await conn.execute("INSERT INTO queue_members (queue_id, user_id) VALUES ($1, $2)", crm["queue"], lebedev["id"])
+    await start_app()
+    await fake.device_state("102", "INUSE")  # Ivanova is on a call the app did not place
+    await asyncio.sleep(0.02)
+    caller = await fake.incoming(CLIENT)
+    first = await fake.next_originate(None)
+    await fake.wait_for(lambda: first.query["channelId"] in fake.channels, what="the first phone's channel")
+    assert len(fake.originated()) == 1, "round robin rings one phone"
+    await fake.hang_up(first.query["channelId"], cause=21)  # rejected
+    second = await fake.next_originate(None, after=1)
+    assert second.query["endpoint"] != first.query["endpoint"], "the next phone in turn"
+    await fake.answer(second.query["channelId"])
+    await fake.wait_for(lambda: len(fake.bridges.get(f"pbxcrm-{caller}", {}).get("channels", ())) == 2,
+                        what="bridged")
+    await fake.hang_up(caller)
+    row = await ended_row(db, caller, steps=2)
+    assert not fake.originated("PJSIP/102")
+    assert route(row)[0] == ("manager", "manager Irina Ivanova", "is busy on another call")
+    assert row["status"] == "answered" and row["queue_id"] == crm["queue"]
+
+
+
+# ---- the fake itself: it holds the app to the documents ----
+
+async def test_the_fake_refuses_and_records_what_the_ari_documents_do_not_allow(fake):
+    import aiohttp
+
+    auth = aiohttp.BasicAuth("pbxcrm", "pbxcrm-sandbox")
+    async with aiohttp.ClientSession(auth=auth) as http:
+        for method, path, params in [("DELETE", "/channels/x", {"reason": "hung up"}),  # not an allowed reason
+                                     ("POST", "/channels", {"app": "pbxcrm"}),  # endpoint is required
+                                     ("POST", "/channels/x/answer", {"now": "true"}),  # undocumented parameter
+                                     ("POST", "/bridges/b/record", {"name": "r", "format": "wav", "beep": "yes"}),
+                                     ("PATCH", "/channels/x", {}),  # no such operation
+                                     ("GET", "/phones", {})]:  # no such resource
+            async with http.request(method, f"{fake.url}/ari{path}", params=params) as resp:
+                assert resp.status == 400, (method, path)
+        async with http.delete(f"{fake.url}/ari/channels/nobody", params={"reason": "busy"}) as resp:
+            assert resp.status == 404, "a documented request for a channel that does not exist"
+    assert len(fake.violations) == 6 and "reason: 'hung up' is not one of" in fake.violations[0]
+    assert "required parameter 'endpoint' missing" in fake.violations[1]
+    assert "'now' is not documented" in fake.violations[2] and "'yes' is not a boolean" in fake.violations[3]
+    fake.violations.clear()
