@@ -11,10 +11,14 @@ import dataclasses
 import json
 
 import asyncpg
+import pytest
 
 from ari_app.app import run
 from crm.settings import Settings
+from tests.ari_spec import DOCS_DIR, AriSpec
 from tests.fake_ari import FakeAri
+from tests.fast_clock import real_monotonic
+from tests.helpers import routing_crm
 
 
 class RunningApp:
@@ -39,7 +43,14 @@ class RunningApp:
             return
         self.stop_event.set()
         task, self.task = self.task, None
-        await asyncio.wait_for(task, 20)
+        deadline = real_monotonic() + 20
+        while not task.done():
+            if real_monotonic() > deadline:
+                for t in asyncio.all_tasks():
+                    t.print_stack(limit=8)
+                raise AssertionError("the app did not stop within 20 s")
+            await asyncio.sleep(0.005)
+        task.result()
         assert self.fake.violations == [], "requests or events the ARI documents do not allow"
 
 
@@ -53,14 +64,14 @@ async def ended_row(pool: asyncpg.Pool, channel_id: str, steps: int = 1, timeout
     The end comes from the caller's ChannelDestroyed, the last step from the call's
     own task: either may be written first.
     """
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = real_monotonic() + timeout
     while True:
         async with pool.acquire() as conn:
             row = await conn.fetchrow("""SELECT * FROM calls WHERE channel_id = $1 AND ended_at IS NOT NULL
                                          AND jsonb_array_length(route) >= $2""", channel_id, steps)
         if row is not None:
             return row
-        assert asyncio.get_running_loop().time() < deadline, f"no ended call row for {channel_id}"
+        assert real_monotonic() < deadline, f"no ended call row for {channel_id}"
         await asyncio.sleep(0.01)
 
 
@@ -93,3 +104,74 @@ class Pops:
     async def close(self) -> None:
         if self._conn is not None:
             await self._conn.close()
+
+
+# ---- fixtures for the call-flow test modules (imported there by name) ----
+
+CLIENT = "+74951234567"  # tests.helpers.CLIENT_PHONE as a trunk sends it
+STRANGER = "+74997654321"
+
+
+@pytest.fixture(scope="module")
+def spec() -> AriSpec:
+    if not (DOCS_DIR / "resources.json").exists():
+        pytest.fail(f"the ARI Swagger documents are missing at {DOCS_DIR} (set PBXCRM_ARI_API_DOCS)")
+    return AriSpec.load(DOCS_DIR)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cheap_password_hashes():
+    """The users these tests make never log in: argon2 at its cheapest keeps each setup in milliseconds."""
+    from argon2 import PasswordHasher
+
+    import crm.passwords
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(crm.passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        yield
+
+
+@pytest.fixture
+async def fake(spec):
+    ari = FakeAri(spec)
+    await ari.start()
+    for extension in ("102", "103", "104"):
+        ari.add_phone(extension)
+    yield ari
+    await ari.close()
+
+
+@pytest.fixture
+async def start_app(fake, settings, tmp_path):
+    apps: list[RunningApp] = []
+
+    async def start(**overrides) -> RunningApp:
+        app = RunningApp(fake, app_settings(settings, fake, tmp_path, **overrides))
+        apps.append(app)
+        return await app.start()
+
+    yield start
+    for app in apps:
+        await app.stop()
+
+
+@pytest.fixture
+async def crm(db):
+    return await routing_crm(db)
+
+
+async def no_recording(pool) -> None:
+    async with pool.acquire() as conn:
+        await conn.execute("""INSERT INTO app_settings (key, value) VALUES ('recording.policy', '{"mode": "none"}')
+                              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value""")
+
+
+async def count(pool, sql: str, *args) -> int:
+    async with pool.acquire() as conn:
+        return await conn.fetchval(sql, *args)
+
+
+
+def bridged(fake: FakeAri, caller: str) -> bool:
+    """The caller and one phone are talking in the app's bridge."""
+    return len(fake.bridges.get(f"pbxcrm-{caller}", {}).get("channels", ())) == 2

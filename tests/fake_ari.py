@@ -31,11 +31,11 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from tests.ari_spec import AriSpec, ari_time
+from tests.fake_ari_ops import HANDLERS
+from tests.fast_clock import real_monotonic  # waits stay real while tests.fast_clock runs
 
 log = logging.getLogger(__name__)
 
-# Waits in the test are in real time, also while tests.fast_clock speeds up time.monotonic.
-_real_monotonic = time.monotonic
 
 ASTERISK_ID = "02:42:ac:11:00:02"
 CAUSE_TEXT = {0: "Unknown", 1: "Unallocated (unassigned) number", 16: "Normal Clearing", 17: "User busy",
@@ -43,9 +43,6 @@ CAUSE_TEXT = {0: "Unknown", 1: "Unallocated (unassigned) number", 16: "Normal Cl
               28: "Invalid number format (addr incomplete)", 31: "Normal, unspecified",
               34: "Circuit/channel congestion", 38: "Network out of order", 58: "Bearer capability not available",
               127: "Interworking, unspecified"}
-REASON_CAUSE = {"normal": 16, "busy": 17, "congestion": 34, "no_answer": 19, "timeout": 19, "rejected": 21,
-                "unallocated": 1, "normal_unspecified": 31, "number_incomplete": 28, "codec_mismatch": 58,
-                "interworking": 127, "failure": 38, "answered_elsewhere": 26}
 
 
 @dataclass
@@ -191,12 +188,12 @@ class FakeAri:
         return [r for r in self.calls_to("POST", "/channels") if endpoint in (None, r.query.get("endpoint"))]
 
     async def wait_for(self, predicate, timeout: float = 3.0, what: str = "condition"):
-        deadline = _real_monotonic() + timeout
+        deadline = real_monotonic() + timeout
         while True:
             value = predicate()
             if value:
                 return value
-            if _real_monotonic() > deadline:
+            if real_monotonic() > deadline:
                 raise AssertionError(f"fake ARI: timed out waiting for {what}; requests so far: "
                                      f"{[str(r) for r in self.requests]}")
             await asyncio.sleep(0.003)
@@ -344,7 +341,7 @@ class FakeAri:
             entry.status = 400
             return web.json_response({"message": "; ".join(problems)}, status=400)
         op = self.spec.operation(request.method, path)
-        handler = _HANDLERS.get((op.method, op.path))
+        handler = HANDLERS.get((op.method, op.path))
         if handler is None:
             self.violations.append(f"{op.method} {op.path}: documented, but the fake does not implement it")
             entry.status = 501
@@ -371,256 +368,3 @@ class FakeAri:
         return {"name": self.app, "channel_ids": chans, "bridge_ids": sorted(self.bridges), "endpoint_ids": [],
                 "device_names": sorted(s.split(":", 1)[1] for s in self.subscriptions if s.startswith("deviceState:")),
                 "events_allowed": [{"type": t} for t in sorted(self.allowed or ())], "events_disallowed": []}
-
-
-# ---- the operations, by documented method and path; each answers (status, body) ----
-
-def _list_channels(f: FakeAri, q, body):
-    return 200, [c.snapshot for c in f.channels.values()]
-
-
-def _originate(f: FakeAri, q, body):
-    channel_id = q.get("channelId") or f"{time.time():.0f}.{next(f._seq)}"
-    if channel_id in f.channels:
-        return 409, "Channel with given unique ID already exists"
-    endpoint = q["endpoint"]
-    if endpoint in f.failing_originate:
-        return 500, "Allocation failed"
-    technology, _, resource = endpoint.partition("/")
-    if "@" in resource:
-        resource = resource.split("@", 1)[1]  # PJSIP/number@trunk: a channel of the trunk endpoint
-    name, _, number = q.get("callerId", "").rpartition("<")
-    caller = {"name": name.strip().strip('"'), "number": number.rstrip(">")} if number.endswith(">") else \
-        {"name": "", "number": q.get("callerId", "")}
-    originator = f.channels.get(q.get("originator", ""))
-    chan = f._new_channel(channel_id, f"{technology}/{resource}-{next(f._seq):08x}", "Down", caller=caller,
-                          connected=dict(originator.snapshot["caller"]) if originator else None)
-    chan.ours, chan.app_args = q.get("app") == f.app, q.get("appArgs", "")
-    if q.get("app") and q["app"] != f.app:
-        f.violations.append(f"originate into another app {q['app']!r}")
-    timeout = int(q.get("timeout", 30))
-    loop = asyncio.get_running_loop()
-    if timeout > 0:
-        # Asterisk gives up ringing after the originate's timeout: the channel ends "no answer".
-        chan.timer = loop.call_later(timeout, lambda: chan.id in f.channels and f._destroy(chan, 19))
-    # The phone starts ringing just after the answer to this request.
-    loop.call_soon(lambda: chan.id in f.channels and chan.snapshot["state"] == "Down" and (
-        f._set_state(chan, "Ringing"), f._device_state(chan, "RINGING")))
-    return 200, dict(chan.snapshot)
-
-
-def _get_channel(f: FakeAri, channel_id, q, body):
-    chan = f.channels.get(channel_id)
-    return (200, chan.snapshot) if chan else (404, "Channel not found")
-
-
-def _hangup(f: FakeAri, channel_id, q, body):
-    chan, error = f._chan(channel_id, stasis=False)
-    if error:
-        return error
-    f._destroy(chan, REASON_CAUSE[q.get("reason", "normal")] if "reason_code" not in q else int(q["reason_code"]))
-    return 204, None
-
-
-def _answer(f: FakeAri, channel_id, q, body):
-    chan, error = f._chan(channel_id)
-    if error:
-        return error
-    if chan.snapshot["state"] != "Up":
-        f._set_state(chan, "Up")
-    return 204, None
-
-
-def _continue(f: FakeAri, channel_id, q, body):
-    chan, error = f._chan(channel_id)
-    if error:
-        return error
-    f.continued[channel_id] = {"context": q.get("context"), "extension": q.get("extension"),
-                               "priority": int(q["priority"]) if "priority" in q else None}
-    chan.in_stasis = False
-    f._emit("StasisEnd", chan, channel=dict(chan.snapshot))
-    chan.snapshot["dialplan"] = {"context": q.get("context") or chan.snapshot["dialplan"]["context"],
-                                 "exten": q.get("extension") or "s", "priority": int(q.get("priority", 1)),
-                                 "app_name": "", "app_data": ""}
-    return 204, None
-
-
-def _flag(attr: str, value: bool):
-    def handler(f: FakeAri, channel_id, q, body):
-        chan, error = f._chan(channel_id)
-        if error:
-            return error
-        setattr(chan, attr, value)
-        return 204, None
-    return handler
-
-
-def _play(f: FakeAri, channel_id, q, body):
-    chan, error = f._chan(channel_id)
-    if error:
-        return error
-    playback = {"id": q.get("playbackId") or f"playback-{next(f._seq)}", "media_uri": q["media"].split(",")[0],
-                "target_uri": f"channel:{channel_id}", "language": "en", "state": "queued"}
-    f._emit("PlaybackStarted", chan, playback={**playback, "state": "playing"})
-    return 201, playback
-
-
-def _list_bridges(f: FakeAri, q, body):
-    return 200, list(f.bridges.values())
-
-
-def _create_bridge(f: FakeAri, q, body):
-    bridge_id = q.get("bridgeId") or f"bridge-{next(f._seq)}"
-    if bridge_id in f.bridges:
-        return 409, "Bridge with this id already exists"
-    kind = (q.get("type") or "mixing").split(",")[0]
-    f.bridges[bridge_id] = bridge = {
-        "id": bridge_id, "technology": "simple_bridge", "bridge_type": kind if kind == "holding" else "mixing",
-        "bridge_class": "stasis", "creator": "Stasis", "name": q.get("name", ""), "channels": [],
-        "creationtime": ari_time(), "video_mode": "none"}
-    f._emit("BridgeCreated", None, bridge=dict(bridge))
-    return 200, dict(bridge)
-
-
-def _get_bridge(f: FakeAri, bridge_id, q, body):
-    bridge = f.bridges.get(bridge_id)
-    return (200, bridge) if bridge else (404, "Bridge not found")
-
-
-def _destroy_bridge(f: FakeAri, bridge_id, q, body):
-    bridge = f.bridges.get(bridge_id)
-    if bridge is None:
-        return 404, "Bridge not found"
-    for channel_id in list(bridge["channels"]):
-        f._leave_bridge(f.channels[channel_id])
-    for name, recording in list(f.live.items()):
-        if recording["target_uri"] == f"bridge:{bridge_id}":
-            f._finish_recording(name)
-    del f.bridges[bridge_id]
-    f._emit("BridgeDestroyed", None, bridge=bridge)
-    return 204, None
-
-
-def _add_channel(f: FakeAri, bridge_id, q, body):
-    bridge = f.bridges.get(bridge_id)
-    if bridge is None:
-        return 404, "Bridge not found"
-    chans = [f.channels.get(c) for c in q["channel"].split(",")]
-    if None in chans:
-        return 400, "Channel not found"
-    if not all(c.in_stasis for c in chans):
-        return 422, "Channel not in Stasis application"
-    for chan in chans:
-        if chan.bridge is not None:
-            f._leave_bridge(chan)
-        chan.bridge = bridge_id
-        bridge["channels"].append(chan.id)
-        f._emit("ChannelEnteredBridge", chan, bridge=dict(bridge, channels=list(bridge["channels"])),
-                channel=dict(chan.snapshot))
-    return 204, None
-
-
-def _remove_channel(f: FakeAri, bridge_id, q, body):
-    bridge = f.bridges.get(bridge_id)
-    if bridge is None:
-        return 404, "Bridge not found"
-    for channel_id in q["channel"].split(","):
-        if channel_id not in bridge["channels"]:
-            return 422, "Channel not in this bridge"
-        f._leave_bridge(f.channels[channel_id])
-    return 204, None
-
-
-def _record_bridge(f: FakeAri, bridge_id, q, body):
-    if bridge_id not in f.bridges:
-        return 404, "Bridge not found"
-    name = q["name"]
-    if (name in f.live or name in f.stored) and q.get("ifExists", "fail") == "fail":
-        return 422, "Recording with this name already exists"
-    f.live[name] = recording = {"name": name, "format": q["format"], "target_uri": f"bridge:{bridge_id}",
-                                "state": "recording"}
-    f._emit("RecordingStarted", None, recording=dict(recording))
-    return 201, dict(recording)
-
-
-def _stop_recording(f: FakeAri, name, q, body):
-    if name not in f.live:
-        return 404, "Recording not found"
-    f._finish_recording(name)
-    return 204, None
-
-
-def _stored_file(f: FakeAri, name, q, body):
-    return (200, f.stored[name]) if name in f.stored else (404, "Recording not found")
-
-
-def _delete_stored(f: FakeAri, name, q, body):
-    if f.stored.pop(name, None) is None:
-        return 404, "Recording not found"
-    return 204, None
-
-
-def _endpoint(f: FakeAri, technology, resource, q, body):
-    if technology != "PJSIP" or resource not in f.endpoints:
-        return 404, "Endpoint not found"
-    ids = [c.id for c in f.channels.values() if c.snapshot["name"].startswith(f"PJSIP/{resource}-")]
-    return 200, {"technology": technology, "resource": resource, "state": f.endpoints[resource],
-                 "channel_ids": ids}
-
-
-def _subscribe(f: FakeAri, app, q, body):
-    if app != f.app or not f.registered:
-        return 404, "Application not found"
-    for source in q["eventSource"].split(","):
-        kind, _, name = source.partition(":")
-        if kind == "channel" and name not in f.channels:
-            return 422, "Event source does not exist"
-        if kind not in ("channel", "bridge", "endpoint", "deviceState"):
-            return 400, "Invalid event source URI scheme"
-        f.subscriptions.add(source)
-    return 200, f.application()
-
-
-def _event_filter(f: FakeAri, app, q, body):
-    if app != f.app or not f.registered:
-        return 404, "Application not found"
-    body = body or {}
-    if not isinstance(body.get("allowed", []), list) or not all(isinstance(t, dict) and "type" in t
-                                                                for t in body.get("allowed", [])):
-        return 400, "Invalid filter"
-    f.allowed = {t["type"] for t in body.get("allowed", [])} or None
-    return 200, f.application()
-
-
-def _set_global(f: FakeAri, q, body):
-    f.globals[q["variable"]] = q.get("value", "")
-    return 204, None
-
-
-_HANDLERS = {
-    ("GET", "/channels"): _list_channels,
-    ("POST", "/channels"): _originate,
-    ("GET", "/channels/{channelId}"): _get_channel,
-    ("DELETE", "/channels/{channelId}"): _hangup,
-    ("POST", "/channels/{channelId}/answer"): _answer,
-    ("POST", "/channels/{channelId}/continue"): _continue,
-    ("POST", "/channels/{channelId}/ring"): _flag("ringing", True),
-    ("DELETE", "/channels/{channelId}/ring"): _flag("ringing", False),
-    ("POST", "/channels/{channelId}/moh"): _flag("moh", True),
-    ("DELETE", "/channels/{channelId}/moh"): _flag("moh", False),
-    ("POST", "/channels/{channelId}/play"): _play,
-    ("GET", "/bridges"): _list_bridges,
-    ("POST", "/bridges"): _create_bridge,
-    ("GET", "/bridges/{bridgeId}"): _get_bridge,
-    ("DELETE", "/bridges/{bridgeId}"): _destroy_bridge,
-    ("POST", "/bridges/{bridgeId}/addChannel"): _add_channel,
-    ("POST", "/bridges/{bridgeId}/removeChannel"): _remove_channel,
-    ("POST", "/bridges/{bridgeId}/record"): _record_bridge,
-    ("POST", "/recordings/live/{recordingName}/stop"): _stop_recording,
-    ("GET", "/recordings/stored/{recordingName}/file"): _stored_file,
-    ("DELETE", "/recordings/stored/{recordingName}"): _delete_stored,
-    ("GET", "/endpoints/{tech}/{resource}"): _endpoint,
-    ("POST", "/applications/{applicationName}/subscription"): _subscribe,
-    ("PUT", "/applications/{applicationName}/eventFilter"): _event_filter,
-    ("POST", "/asterisk/variable"): _set_global,
-}

@@ -14,6 +14,9 @@ import asyncio
 import contextlib
 import time
 
+# The real clock, for waits in tests that must not shrink with the app's.
+real_monotonic = time.monotonic
+
 
 @contextlib.contextmanager
 def fast_clock(loop: asyncio.AbstractEventLoop, speed: float):
