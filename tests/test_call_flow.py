@@ -286,3 +286,20 @@ async def test_a_phone_that_hangs_up_before_the_bridge_is_made_does_not_strand_t
         if caller in fake.channels:
             await fake.hang_up(caller)
         await app.stop()
+
+
+async def test_a_clients_queue_made_after_the_last_refresh_is_passed_over_for_the_default_queue(db, crm, fake,
+                                                                                                 start_app):
+    await no_recording(db)
+    await start_app()
+    async with db.acquire() as conn:  # a queue the app has not read yet (it reads them every few seconds)
+        vip = await conn.fetchval("INSERT INTO queues (name) VALUES ('VIP') RETURNING id")
+        await conn.execute("UPDATE counterparties SET queue_id = $1 WHERE id = $2", vip, crm["client"])
+    caller = await fake.incoming(CLIENT)
+    leg = (await fake.next_originate("PJSIP/103")).query["channelId"]
+    await fake.answer(leg)
+    await fake.wait_for(lambda: bridged(fake, caller), what="bridged")
+    await fake.hang_up(caller)
+    row = await ended_row(db, caller, steps=2)
+    assert route(row) == [("queue", "queue VIP", "does not exist any more"),
+                          ("queue", "queue Default", "answered by Pavel Petrov after 0 s")]
