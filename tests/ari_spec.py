@@ -150,7 +150,7 @@ class AriSpec:
         if ok is None:
             return [f"{where}: unknown type {kind!r}"]
         if not ok(value):
-            return [f"{where}: {value!r} is not a {kind}"]
+            return [f"{where}: {value!r} is not of type {kind}"]
         allowed = (prop or {}).get("allowableValues")
         if allowed and allowed.get("valueType") == "LIST" and value not in allowed["values"]:
             return [f"{where}: {value!r} is not one of {allowed['values']}"]

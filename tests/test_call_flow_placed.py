@@ -113,3 +113,21 @@ async def test_the_fake_refuses_and_records_what_the_ari_documents_do_not_allow(
     assert "required parameter 'endpoint' missing" in fake.violations[1]
     assert "'now' is not documented" in fake.violations[2] and "'yes' is not a boolean" in fake.violations[3]
     fake.violations.clear()
+
+
+def test_the_fakes_events_are_checked_against_the_documented_models(spec):
+    good = {"type": "ChannelDestroyed", "application": "pbxcrm", "timestamp": "2026-11-22T18:46:49.123+0000",
+            "cause": 16, "cause_txt": "Normal Clearing",
+            "channel": {"id": "1.1", "protocol_id": "", "name": "PJSIP/102-00000001", "state": "Up",
+                        "caller": {"name": "", "number": "102"}, "connected": {"name": "", "number": ""},
+                        "accountcode": "", "dialplan": {"context": "default", "exten": "s", "priority": 1,
+                                                        "app_name": "", "app_data": ""},
+                        "creationtime": "2026-11-22T18:46:40.000+0000", "language": "en"}}
+    assert spec.check_event(good) == []
+    bad = {**good, "cause": "16", "timestamp": "yesterday", "channel": {**good["channel"], "state": "Talking"}}
+    del bad["cause_txt"]
+    problems = spec.check_event(bad)
+    assert any("cause_txt" in p for p in problems) and any("'16' is not of type int" in p for p in problems)
+    assert any("timestamp" in p for p in problems) and any("'Talking' is not one of" in p for p in problems)
+    assert spec.check_event({"type": "CallAnswered", "application": "pbxcrm"}) == [
+        "event type 'CallAnswered' is not documented"]
