@@ -13,15 +13,14 @@ import time
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+from crm.db import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
 Write = Callable[[asyncpg.Connection], Awaitable[object]]
 
 # Errors that mean "the database is not there right now", worth retrying.
-_TRANSIENT = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError,
-              asyncpg.InterfaceError, asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError,
-              asyncpg.AdminShutdownError)
+_TRANSIENT = DATABASE_UNAVAILABLE
 
 
 class CallLogWriter:

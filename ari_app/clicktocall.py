@@ -14,6 +14,7 @@ from ari_app.client import AriClient, AriError
 from ari_app.events import ChannelEntered
 from crm.clicktocall import queries as c2c_q
 from crm.listen import listen_forever
+from crm.db import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -90,5 +91,5 @@ class ClickToCall:
         try:
             async with self._pool.acquire(timeout=2) as conn:
                 await c2c_q.set_status(conn, request_id, status, **kw)
-        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as e:
+        except DATABASE_ERRORS as e:
             log.warning("click-to-call %d: status %s not saved (%s)", request_id, status, type(e).__name__)

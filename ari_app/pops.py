@@ -8,6 +8,7 @@ import logging
 import asyncpg
 
 from crm.pops.events import PopEvent, notify
+from crm.db import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ class PopSender:
         try:
             async with self._pool.acquire(timeout=1) as conn:
                 await notify(conn, event)
-        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+        except DATABASE_ERRORS as e:
             # A pop is only useful now: no retry.
             log.warning("channel %s: pop for user %s not sent (%s)", event.channel_id, event.user_id,
                         type(e).__name__)

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+from crm.db import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +18,7 @@ async def listen_forever(database_url: str, channel: str, on_payload: Callable[[
     while True:
         try:
             conn = await asyncpg.connect(database_url, timeout=5)
-        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as e:
+        except DATABASE_ERRORS as e:
             log.warning("LISTEN %s: database unavailable (%s); retrying", channel, type(e).__name__)
             await asyncio.sleep(retry_seconds)
             continue
@@ -28,7 +29,7 @@ async def listen_forever(database_url: str, channel: str, on_payload: Callable[[
             while not conn.is_closed():
                 await asyncio.sleep(1)
                 await conn.execute("SELECT 1")  # notices a dead connection
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+        except DATABASE_ERRORS as e:
             log.warning("LISTEN %s: connection lost (%s)", channel, type(e).__name__)
         finally:
             await conn.close()

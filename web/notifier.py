@@ -15,6 +15,7 @@ import asyncpg
 
 from crm import notifications
 from crm.settings import Settings
+from crm.db import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class Notifier:
         while True:
             try:
                 conn = await asyncpg.connect(self.settings.database_url, timeout=5)
-            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError):
+            except DATABASE_ERRORS:
                 await asyncio.sleep(self.settings.notify_interval_seconds)
                 continue
             try:
@@ -61,7 +62,7 @@ class Notifier:
                 while True:
                     await self.tick(conn)
                     await asyncio.sleep(self.settings.notify_interval_seconds)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+            except DATABASE_ERRORS as e:
                 log.warning("notifier: database connection lost (%s)", type(e).__name__)
             finally:
                 await conn.close()

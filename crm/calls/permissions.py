@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from crm.counterparties import permissions as cp_perm
+from crm.roles import sees_everything
 
-EVERYTHING = ("admin", "supervisor")
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def can_change(facts: CallFacts, user: Mapping, target: Mapping | None = None) -
     """May this user change the call - comment it, or (target given) attach it to that counterparty?"""
     if target is not None and target.get("deleted_at") is not None:
         return False
-    if user["role"] in EVERYTHING or user["id"] in facts.participant_ids:
+    if sees_everything(user) or user["id"] in facts.participant_ids:
         return True
     if facts.responsible_user_id is None or facts.responsible_user_id != user["id"]:
         return False

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from crm.roles import ROLES, sees_everything
 
-EVERYTHING = ("admin", "supervisor")
 
 
 def can_view(user: Mapping, counterparty: Mapping) -> bool:
     # A call centre answers any caller: every user sees every counterparty.
-    return counterparty.get("deleted_at") is None or user["role"] in EVERYTHING
+    return counterparty.get("deleted_at") is None or sees_everything(user)
 
 
 def can_create(user: Mapping) -> bool:
-    return user["role"] in ("operator", "manager", "supervisor", "admin")
+    return user["role"] in ROLES
 
 
 def can_edit(user: Mapping, counterparty: Mapping) -> bool:
     if counterparty.get("deleted_at") is not None:
         return False
-    if user["role"] in EVERYTHING:
+    if sees_everything(user):
         return True
     responsible = counterparty.get("responsible_user_id")
     if user["role"] == "manager":
@@ -31,7 +31,7 @@ def can_edit(user: Mapping, counterparty: Mapping) -> bool:
 def can_delete(user: Mapping, counterparty: Mapping) -> bool:
     if counterparty.get("deleted_at") is not None:
         return False
-    if user["role"] in EVERYTHING:
+    if sees_everything(user):
         return True
     return user["role"] == "manager" and counterparty.get("responsible_user_id") == user["id"]
 
@@ -43,6 +43,6 @@ def can_assign_responsible(user: Mapping, new_responsible_id: int | None, curren
     """Managers and operators may take a counterparty or leave it as it is, not give it away.
 
     The one rule for editing, creating (current_id None) and importing a counterparty."""
-    if user["role"] in EVERYTHING or new_responsible_id == current_id:
+    if sees_everything(user) or new_responsible_id == current_id:
         return True
     return new_responsible_id == user["id"] and current_id is None

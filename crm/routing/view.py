@@ -19,6 +19,7 @@ from crm.routing import queries as routing_q
 from crm.routing.lookup_connections import LookupConnections
 from crm.users import queries as users_q
 from crm.routing.decide import CallerFacts, QueueRef, RoutingPolicy
+from crm.db import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +75,14 @@ class CrmView:
                 return await self._lookup(normalized), None
         except TimeoutError:
             return None, f"CRM lookup took longer than {int(self._budget * 1000)} ms"
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as e:
-            # InternalClientError: asyncpg's state for a connection the server has just dropped.
+        except DATABASE_ERRORS as e:
             return None, f"CRM database unavailable ({type(e).__name__})"
 
     async def user_by_extension(self, extension: str):
         """The active user whose phone this is, or None (unknown, or the CRM did not answer in time)."""
         try:
             return await asyncio.wait_for(self._user(extension), self._budget)
-        except (asyncio.TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+        except DATABASE_ERRORS as e:
             log.warning("user of extension %s not known: %s", extension, type(e).__name__)
             return None
 
@@ -102,7 +102,7 @@ class CrmView:
                 policy = await routing_q.load_policy(conn)
                 queues = {q.id: q for q in await queues_q.list_queues(conn)}
                 recording = await rec_q.load_policy(conn)
-        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+        except DATABASE_ERRORS as e:
             if self._loaded:
                 log.warning("routing data not refreshed (%s); using the last known", type(e).__name__)
             return False
@@ -110,7 +110,7 @@ class CrmView:
         if self._lookups is not None:
             try:
                 await asyncio.wait_for(self._lookups.fill(), 3)
-            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+            except DATABASE_ERRORS as e:
                 log.warning("lookup connections not all open (%s); opened on demand", type(e).__name__)
         default = queues.get(policy.default_queue.id)
         if default is not None and default != self._last_default:

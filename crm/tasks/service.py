@@ -11,13 +11,13 @@ from crm.errors import Forbidden, NotFound, ValidationError
 from crm.tasks import queries as q
 from crm.tasks.model import TaskInput, is_overdue
 from crm.users import queries as users_q
+from crm.roles import sees_everything
 
-EVERYTHING = ("admin", "supervisor")
 
 
 def can_edit(user, task: dict) -> bool:
     """The responsible user, the author, participants, supervisors and admins."""
-    if user["role"] in EVERYTHING:
+    if sees_everything(user):
         return True
     ids = {task["responsible_user_id"], task["author_user_id"], *(p["id"] for p in task.get("participants", []))}
     return user["id"] in ids

@@ -17,6 +17,7 @@ from web.schemas import AttachIn, CallCommentIn, ClickToCallIn
 from web.validation import json_body, path_text
 from web.paging import Page
 from web.templating import render
+from crm.roles import acts_for_others
 
 
 async def _calls_page(request: Request) -> tuple[Page, list]:
@@ -46,7 +47,7 @@ async def click_to_call(request: Request):
     number = body.number
     me = request.scope["user"]
     user_id = body.user_id or me["id"]
-    if user_id != me["id"] and me["role"] not in ("admin", "supervisor"):
+    if user_id != me["id"] and not acts_for_others(me):
         raise Forbidden("only supervisors and admins place calls for someone else")
     async with request.app.state.pool.acquire() as conn:
         user = await users_q.user_by_id(conn, user_id)
@@ -61,7 +62,7 @@ async def click_to_call_status(request: Request):
     async with request.app.state.pool.acquire() as conn:
         row = await c2c_q.get(conn, request.path_params["id"])
     me = request.scope["user"]
-    if row is None or (row["requested_by"] != me["id"] and me["role"] not in ("admin", "supervisor")):
+    if row is None or (row["requested_by"] != me["id"] and not acts_for_others(me)):
         raise NotFound("no such call request")
     return JSONResponse({"id": row["id"], "status": row["status"], "error": row["error"],
                          "number": row["number"], "extension": row["extension"]})

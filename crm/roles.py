@@ -1,0 +1,29 @@
+"""Role policy: what each role may do regardless of the object. One place, pure.
+
+Object rules (whose client, who took the call) live beside their domain
+(crm/counterparties/permissions.py, crm/calls/permissions.py, ...) and start
+from these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+OPERATOR, MANAGER, SUPERVISOR, ADMIN = "operator", "manager", "supervisor", "admin"
+ROLES = (OPERATOR, MANAGER, SUPERVISOR, ADMIN)
+# Roles that see and may change every object of the CRM.
+_OVERSEERS = frozenset({SUPERVISOR, ADMIN})
+
+
+def sees_everything(user: Mapping) -> bool:
+    """Supervisors and admins see and change every object; the others by object rules."""
+    return user["role"] in _OVERSEERS
+
+
+def acts_for_others(user: Mapping) -> bool:
+    """May act in another user's name (place a call for them, read their requests)."""
+    return user["role"] in _OVERSEERS
+
+
+def is_admin(user: Mapping) -> bool:
+    return user["role"] == ADMIN
