@@ -14,6 +14,7 @@ from email.message import EmailMessage
 import asyncpg
 
 from crm import notifications
+from crm.users import queries as users_q
 from crm.settings import Settings
 from crm.db import DATABASE_ERRORS
 
@@ -68,6 +69,10 @@ class Notifier:
                 await conn.close()
 
     async def tick(self, conn: asyncpg.Connection) -> None:
+        # Housekeeping rides on the one notifier that holds the lock: expired logins go.
+        ended = await users_q.delete_expired_sessions(conn)
+        if ended:
+            log.info("notifier: %d expired web sessions deleted", ended)
         await notifications.queue_due_tasks(conn, self.settings.clock.now())
         await notifications.to_browsers(conn)
         for n in await notifications.unsent_emails(conn):
