@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
+from crm.defaults import DEFAULT_TIMEZONE
 
 
 @dataclass(frozen=True)
 class Clock:
-    timezone: str = "Europe/Moscow"
+    timezone: str = DEFAULT_TIMEZONE
     offset_seconds: int = 0
 
     def now(self) -> dt.datetime:

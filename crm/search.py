@@ -20,6 +20,7 @@ import re
 import phonenumbers
 
 from crm.phones import caller_match_key
+from crm.defaults import DEFAULT_REGION
 
 # A shorter word narrows nothing and cannot use a trigram index: it is left out (unless all are).
 MIN_WORD = 2
@@ -36,7 +37,7 @@ def fold(text: str) -> str:
 Term = tuple[str, ...]
 
 
-def search_terms(q: str, default_region: str = "RU") -> list[Term]:
+def search_terms(q: str, default_region: str = DEFAULT_REGION) -> list[Term]:
     """The terms of a search; an empty list means no search (show everything)."""
     words = fold(q.replace("\x00", " ")).split()
     if not words:

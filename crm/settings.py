@@ -6,6 +6,7 @@ import os
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
+from crm.defaults import DEFAULT_REGION, DEFAULT_TIMEZONE
 
 
 class SettingsError(ValueError):
@@ -25,7 +26,7 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
 @dataclass(frozen=True)
 class Settings:
     database_url: str
-    default_region: str = "RU"
+    default_region: str = DEFAULT_REGION
     ari_url: str = "http://127.0.0.1:8088"
     ari_user: str = "pbxcrm"
     ari_password: str = "pbxcrm-sandbox"
@@ -40,7 +41,7 @@ class Settings:
     # The PJSIP endpoint outbound calls leave through.
     trunk: str = "trunk"
     # The call centre's own clock: "today" for callbacks, times shown to users.
-    timezone: str = "Europe/Moscow"
+    timezone: str = DEFAULT_TIMEZONE
     clock_offset_seconds: int = 0
     # Notifications: e-mail through this SMTP server (off when no host), links to this address.
     smtp_host: str = ""
@@ -66,7 +67,7 @@ class Settings:
             raise SettingsError(
                 "DATABASE_URL is not set (make demo / make test start a private PostgreSQL and set it)"
             )
-        region = env.get("PBXCRM_DEFAULT_REGION", "RU").upper()
+        region = env.get("PBXCRM_DEFAULT_REGION", DEFAULT_REGION).upper()
         if len(region) != 2 or not region.isalpha():
             raise SettingsError(f"PBXCRM_DEFAULT_REGION must be a two-letter region code, got {region!r}")
         timezone = env.get("PBXCRM_TIMEZONE", cls.timezone)

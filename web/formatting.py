@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import zoneinfo
+from crm.defaults import DEFAULT_TIMEZONE
 
-DEFAULT_ZONE = "Europe/Moscow"
+DEFAULT_ZONE = DEFAULT_TIMEZONE
 DATE = "%d.%m.%Y"
 MINUTES = "%d.%m.%Y %H:%M"
 SECONDS = "%d.%m.%Y %H:%M:%S"

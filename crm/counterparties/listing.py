@@ -16,6 +16,7 @@ import asyncpg
 
 from crm.search import search_terms
 from crm.tags import tag_conditions
+from crm.defaults import DEFAULT_REGION
 
 SORTS = {
     "name": "c.display_name",
@@ -49,7 +50,7 @@ class ListQuery:
     page: int = 1
     size: int = 50
     # Phone-like search terms are read as numbers of this region (Settings.default_region).
-    default_region: str = "RU"
+    default_region: str = DEFAULT_REGION
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import asyncpg
+from crm.defaults import DEFAULT_TIMEZONE
 
 GROUPS = ("hour", "day", "week", "month")
 BY = ("type", "operator")
@@ -23,7 +24,7 @@ class CallStatsQuery:
     end: dt.date  # inclusive
     group: str = "day"
     by: str = "type"
-    timezone: str = "Europe/Moscow"
+    timezone: str = DEFAULT_TIMEZONE
 
 
 def buckets(query: CallStatsQuery) -> list[dt.datetime]:

@@ -12,6 +12,7 @@ from crm.errors import Conflict, ValidationError
 from crm.search import search_terms
 from crm.tags import tag_conditions
 from crm.tasks.model import TaskInput
+from crm.defaults import DEFAULT_TIMEZONE
 
 SORTS = {
     "number": "t.id", "title": "lower(t.title)", "type": "tt.name", "status": "t.status",
@@ -46,7 +47,7 @@ class TaskQuery:
     created: tuple[dt.date | None, dt.date | None] = (None, None)
     deadline: tuple[dt.date | None, dt.date | None] = (None, None)
     closed: tuple[dt.date | None, dt.date | None] = (None, None)
-    timezone: str = "Europe/Moscow"
+    timezone: str = DEFAULT_TIMEZONE
     sort: str = "deadline"
     descending: bool = False
     page: int = 1
