@@ -233,3 +233,25 @@ async def test_a_ringer_releases_what_it_did_not_win_and_keeps_the_winner():
     loser = next(p for p in ("103", "104") if p != result.winner.phone.extension)
     assert states.holder(result.winner.phone.extension) == session.call.channel_id
     assert states.holder(loser) is None
+
+
+async def test_resync_after_a_reconnect_frees_phones_of_calls_that_ended_meanwhile():
+    from types import SimpleNamespace
+
+    from ari_app.resync import resync
+
+    ari = FakeAri()
+    deps, states = _deps(ari, FakeCrm(_queue("ringall")))
+    states.try_reserve("caller-gone", ["103"])
+    states.try_reserve("caller-alive", ["104"])
+
+    async def list_channels():
+        return [{"id": "caller-alive", "creationtime": None, "dialplan": {}}]
+
+    async def list_bridges():
+        return []
+
+    ari.list_channels, ari.list_bridges, ari.app = list_channels, list_bridges, "pbxcrm"
+    await resync(ari, SimpleNamespace(d=deps), set(), dt.datetime.now(dt.timezone.utc))
+    assert states.holder("103") is None
+    assert states.holder("104") == "caller-alive"
