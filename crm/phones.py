@@ -61,20 +61,25 @@ def phone_text(number: str, extension: str | None) -> str:
 def parse_phone(raw: str, default_region: str = "RU") -> tuple[str, str | None]:
     """(`E.164 of the main number`, `extension` or None); raises InvalidPhone."""
     main, extension = split_extension(raw)
-    return normalize_phone(main, default_region, _split=False), extension
+    return _normalize_main(main, raw, default_region), extension
 
 
-def normalize_phone(raw: str, default_region: str = "RU", *, _split: bool = True) -> str:
+def normalize_phone(raw: str, default_region: str = "RU") -> str:
     """The E.164 form of `raw` (or the digits of an internal short number); an extension
     written after the number is left out (see parse_phone to keep it).
 
     Raises InvalidPhone with a message fit to show the user.
     """
-    text = (split_extension(raw)[0] if _split else (raw or "")).strip()
+    return _normalize_main(split_extension(raw)[0], raw, default_region)
+
+
+def _normalize_main(text: str, raw: str, default_region: str) -> str:
+    """`text`, a number without an extension, as E.164; `raw` is what the user wrote, for messages."""
     if not text:
         raise InvalidPhone("the phone number is empty")
     if not _ALLOWED.match(text):
-        raise InvalidPhone(f"{raw!r} is not a phone number: only digits, spaces, + ( ) - . / are allowed")
+        raise InvalidPhone(f"{raw!r} is not a phone number: only digits, spaces, + ( ) - . / are allowed, "
+                           "and an extension after it (доб. 123, ext. 123)")
     digits = re.sub(r"\D", "", text)
     if not digits:
         raise InvalidPhone(f"{raw!r} has no digits")
