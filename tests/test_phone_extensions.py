@@ -114,3 +114,14 @@ async def test_import_keeps_an_extension_written_after_a_comma(db):
     assert [(c.main_value, c.extension) for c in valid[0][1].contacts] == [
         ("8 495 123-45-67", "77"), ("8 916 111-22-33", None)]
     assert rejected == [(4, "84951234567 доб. 77 is also on row 2 of this file")]
+
+
+async def test_search_by_a_00_number_or_one_with_an_extension_finds_the_main_number(client, db):
+    await make_user(db, "adm", "admin")
+    login(client, "adm")
+    h = _headers(client)
+    cid = _create(client, h, kind="client", last_name="Zaitsev",
+                  contacts=[{"kind": "phone", "value": "+7 495 123-45-67 доб. 123"}]).json()["id"]
+    for q in ("0074951234567", "8 495 123-45-67 доб. 123", "84951234567 ext. 9"):
+        found = client.get("/api/clients", params={"q": q}).json()
+        assert [i["id"] for i in found["items"]] == [cid], q
