@@ -6,11 +6,21 @@ every device once the app subscribes to "deviceState:", so the answer is
 usually already here. A device not heard of since the (re)connect is asked for
 once. A state that is a moment stale only means the phone answers busy, which
 the ringer already treats as "try the next target".
+
+Device states lag: twenty queued callers reading them at once all saw the same
+phone free (issue 12), and one operator was rung for and bridged to three of
+them. So a call that is about to ring a phone first *reserves* it
+(`try_reserve`: the check and the reservation with no await in between, so no
+other call can slip in) and holds it while it rings and, if answered, until
+the call ends (`release`). A phone reserved by one call is busy for every other.
 """
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
+from collections.abc import Iterable
 
 from ari_app.client import AriClient, AriError
 
@@ -42,6 +52,10 @@ class PhoneStates:
     def __init__(self, ari: AriClient):
         self._ari = ari
         self._states: dict[str, str] = {}
+        # extension -> (the caller channel holding it, when it was reserved)
+        self._reserved: dict[str, tuple[str, dt.datetime]] = {}
+        # Set (and replaced) whenever a phone may have become free: waiting callers look again.
+        self._freed = asyncio.Event()
 
     async def connected(self) -> None:
         """After every (re)connect: events may have been missed, so forget and subscribe again."""
@@ -57,6 +71,16 @@ class PhoneStates:
         technology, _, resource = (device.get("name") or "").partition("/")
         if technology == TECHNOLOGY and resource:
             self._states[resource] = device.get("state", "UNKNOWN")
+            if problem_of(self._states[resource]) is None:
+                self._signal_freed()
+
+    def freed(self) -> asyncio.Event:
+        """An event set the next time a phone may have become free."""
+        return self._freed
+
+    def _signal_freed(self) -> None:
+        self._freed.set()
+        self._freed = asyncio.Event()
 
     def dialled(self, extension: str) -> None:
         """We just rang this phone: busy for the next call, before Asterisk's event arrives."""
@@ -66,8 +90,61 @@ class PhoneStates:
         """Ringing it failed: ask again next time rather than trust our own guess."""
         self._states.pop(extension, None)
 
-    async def problem(self, extension: str) -> str | None:
-        """'busy on another call' or 'unreachable' when the phone cannot take a call now, else None."""
+    def try_reserve(self, owner: str, extensions: Iterable[str], limit: int | None = None) -> list[str]:
+        """Reserve for `owner` (a caller's channel id) those of `extensions` no other call holds and
+        no known state says are busy, in order, at most `limit`; returns the ones reserved.
+
+        Synchronous on purpose: between the check and the reservation nothing else runs.
+        """
+        got: list[str] = []
+        now = dt.datetime.now(dt.timezone.utc)
+        for extension in extensions:
+            if limit is not None and len(got) >= limit:
+                break
+            holder = self._reserved.get(extension)
+            if holder is not None and holder[0] != owner:
+                continue
+            state = self._states.get(extension)
+            if holder is None and state is not None and problem_of(state) is not None:
+                continue
+            self._reserved[extension] = holder or (owner, now)
+            got.append(extension)
+        return got
+
+    def release(self, owner: str, extensions: Iterable[str] | None = None) -> None:
+        """Give back `owner`'s reservations: the ones named, or all of them; the next look at those
+        phones asks Asterisk (or takes its next event) rather than our own "ringing" guess."""
+        names = list(self._reserved) if extensions is None else list(extensions)
+        for extension in names:
+            holder = self._reserved.get(extension)
+            if holder is not None and holder[0] == owner:
+                del self._reserved[extension]
+                # What we know of it is our own "ringing" guess: ask Asterisk next time.
+                self._states.pop(extension, None)
+                self._signal_freed()
+
+    def holder(self, extension: str) -> str | None:
+        held = self._reserved.get(extension)
+        return held[0] if held else None
+
+    def release_missing(self, live_channels: set[str], before: dt.datetime) -> list[str]:
+        """After a reconnect: drop reservations made before `before` whose caller is not among
+        Asterisk's channels any more (its hangup event was lost with the connection)."""
+        stale = [ext for ext, (owner, at) in self._reserved.items() if at < before and owner not in live_channels]
+        for extension in stale:
+            owner = self._reserved.pop(extension)[0]
+            log.info("phone %s: reservation of gone call %s released after a reconnect", extension, owner)
+        if stale:
+            self._signal_freed()
+        return stale
+
+    async def problem(self, extension: str, owner: str | None = None) -> str | None:
+        """'busy on another call' or 'unreachable' when the phone cannot take a call now, else None.
+
+        A phone reserved by a call other than `owner` is busy."""
+        holder = self._reserved.get(extension)
+        if holder is not None and holder[0] != owner:
+            return "busy on another call"
         state = self._states.get(extension)
         if state is None:
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -27,7 +28,23 @@ class CallRegistry:
         return len(self._sessions)
 
 
+# Far beyond any phone's screen and any real name; keeps the INVITE one UDP datagram.
+CALLER_NAME_MAX = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_NOT_IN_NUMBER = re.compile(r'[\s<>"\\]')
+
+
 def caller_id_text(name: str, number: str) -> str:
-    """What the ringing phone shows (H3). Quotes and brackets would break the header."""
-    clean = "".join(ch for ch in name if ch not in '"<>\\').strip()[:40]
-    return f'"{clean}" <{number}>' if clean else number
+    """What the ringing phone shows (H3): `"name" <number>` for ARI's originate.
+
+    The name is kept whole, as a SIP quoted-string (RFC 3261 25.1): `"` and `\\` escaped
+    with a backslash, `<`, `>` and the rest as they are. Asterisk unescapes it when it
+    parses the caller ID and escapes it again in the INVITE's From. Line breaks and
+    other control characters, which no header may carry, become spaces.
+    """
+    clean = " ".join(_CONTROL.sub(" ", name or "").split())[:CALLER_NAME_MAX].strip()
+    number = _NOT_IN_NUMBER.sub("", number or "")
+    if not clean:
+        return number
+    quoted = clean.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{quoted}" <{number}>'

@@ -42,12 +42,15 @@ async def resync(ari: AriClient, service: CallService, watched: set[str],
                  connected_at: dt.datetime) -> dict[str, int]:
     """Take up what entered Stasis before `connected_at`; later channels came with their own StasisStart."""
     counts = {"routed again": 0, "conversations watched": 0, "hung up": 0}
+    listed_at = dt.datetime.now(dt.timezone.utc)
     try:
         channels = await ari.list_channels()
         bridges = await ari.list_bridges()
     except AriError as e:
         log.error("resync: cannot list channels and bridges: %s", e)
         return counts
+    # A call that ended while we were away never told us: its phones must not stay reserved.
+    service.d.ringer.release_missing({c["id"] for c in channels}, listed_at)
     in_our_bridges = {ch: b for b in bridges if b["id"].startswith("pbxcrm-") for ch in b.get("channels", [])}
     for channel in channels:
         args = stasis_args(channel, ari.app)

@@ -67,9 +67,29 @@ class Ringer:
         self._ari = ari
         self._phones = phone_states
 
-    async def endpoint_problem(self, extension: str) -> str | None:
-        """'busy on another call' or 'unreachable' when the phone cannot take a call now, else None."""
-        return await self._phones.problem(extension)
+    async def endpoint_problem(self, extension: str, owner: str | None = None) -> str | None:
+        """'busy on another call' or 'unreachable' when the phone cannot take a call now, else None
+        (a phone another call has reserved is busy; `owner`'s own reservation is not)."""
+        return await self._phones.problem(extension, owner)
+
+    def try_reserve(self, owner: str, phones: list[Phone], limit: int | None = None) -> list[Phone]:
+        """Reserve those of `phones` that are free for the call `owner` (its caller's channel id), at
+        most `limit`, in order; the phones reserved. No await: nothing runs between check and hold."""
+        by_extension = {p.extension: p for p in phones if p.dial is None}
+        got = set(self._phones.try_reserve(owner, list(by_extension), limit))
+        return [p for p in phones if p.dial is None and p.extension in got]
+
+    def freed(self) -> asyncio.Event:
+        """Set the next time a phone may have become free (released, or its device is free again)."""
+        return self._phones.freed()
+
+    def release_missing(self, live_channels: set[str], before) -> list[str]:
+        """After a reconnect: free the phones held by calls Asterisk no longer has."""
+        return self._phones.release_missing(live_channels, before)
+
+    def release(self, owner: str, phones: list[Phone] | None = None) -> None:
+        """The call `owner` no longer rings or talks to these phones (None: to any)."""
+        self._phones.release(owner, None if phones is None else [p.extension for p in phones if p.dial is None])
 
     async def ring(self, *, caller_channel: str, caller_id: str, phones: list[Phone], ring_seconds: int,
                    caller_gone: asyncio.Event, register) -> RingResult:
@@ -114,6 +134,8 @@ class Ringer:
             if leg is not winner and leg.phone.dial is None:
                 # Its "free again" event may come after our next look (a queue's next round): ask then.
                 self._phones.forget(leg.phone.extension)
+                # Hung up (or never rung): free for the next call. The winner's stays held until the call ends.
+                self._phones.release(caller_channel, [leg.phone.extension])
         return RingResult(winner, legs)
 
     async def hangup(self, channel_id: str) -> None:

@@ -118,6 +118,8 @@ class CallSession:
                           self.call.caller_number)
             await self._hand_to_dialplan("the CRM failed while routing")
         finally:
+            # Whatever happened, the phones this call held are free for the others.
+            self.d.ringer.release(self.call.channel_id)
             for leg in self.legs.values():
                 if leg is not self.partner and not leg.answered.done():
                     await self.d.ringer.hangup(leg.channel_id)
@@ -163,7 +165,10 @@ class CallSession:
 
     async def _try_manager(self, target: Target) -> Leg | None:
         manager = target.manager
-        problem = await self.d.ringer.endpoint_problem(manager.extension)
+        phone = Phone(manager.user_id, manager.name, manager.extension)
+        problem = await self.d.ringer.endpoint_problem(manager.extension, self.call.channel_id)
+        if not problem and not self.d.ringer.try_reserve(self.call.channel_id, [phone]):
+            problem = "busy on another call"  # another call took it while we looked
         if problem:
             self._step(target, f"is {problem}")
             return None
@@ -172,7 +177,7 @@ class CallSession:
         self._note_first_dial()
         result = await self.d.ringer.ring(
             caller_channel=self.call.channel_id, caller_id=self._caller_id,
-            phones=[Phone(manager.user_id, manager.name, manager.extension)], ring_seconds=target.ring_seconds,
+            phones=[phone], ring_seconds=target.ring_seconds,
             caller_gone=self.caller_gone, register=self._register_leg)
         if result.winner:
             self._step(target, "answered")
@@ -193,12 +198,12 @@ class CallSession:
         entered = time.monotonic()
         deadline = entered + queue.max_wait_seconds
         while not self.caller_gone.is_set() and (remaining := deadline - time.monotonic()) > 1:
-            phones = await self._available(queue)
+            freed = self.d.ringer.freed()
+            phones = self._reserve(queue, await self._available(queue))
             if not phones:
-                await self._wait_caller_gone(min(2.0, remaining))
+                # Look again when a phone is given back (or in 2 s: a state may have changed unseen).
+                await _first(self.caller_gone.wait(), freed.wait(), asyncio.sleep(min(2.0, remaining)))
                 continue
-            if queue.strategy == "roundrobin":
-                phones = [self._next_in_turn(queue, phones)]
             self._note_first_dial()
             result = await self.d.ringer.ring(
                 caller_channel=self.call.channel_id, caller_id=self._caller_id, phones=phones,
@@ -219,13 +224,25 @@ class CallSession:
         return None
 
     async def _available(self, queue: QueueSettings) -> list[Phone]:
-        problems = await asyncio.gather(*(self.d.ringer.endpoint_problem(m.extension) for m in queue.members))
+        """The members' phones that look free; other calls may take them before this one reserves."""
+        owner = self.call.channel_id
+        problems = await asyncio.gather(*(self.d.ringer.endpoint_problem(m.extension, owner)
+                                          for m in queue.members))
         return [Phone(m.user_id, m.name, m.extension) for m, p in zip(queue.members, problems) if p is None]
 
-    def _next_in_turn(self, queue: QueueSettings, phones: list[Phone]) -> Phone:
+    def _reserve(self, queue: QueueSettings, phones: list[Phone]) -> list[Phone]:
+        """The phones this call rings now, reserved for it: every free one (ring all), or the next
+        free one in turn (round robin). No await in here: the reservation is atomic."""
+        if not phones:
+            return []
+        if queue.strategy != "roundrobin":
+            return self.d.ringer.try_reserve(self.call.channel_id, phones)
         turn = self.d.round_robin.get(queue.id, 0)
-        self.d.round_robin[queue.id] = turn + 1
-        return phones[turn % len(phones)]
+        start = turn % len(phones)
+        got = self.d.ringer.try_reserve(self.call.channel_id, phones[start:] + phones[:start], limit=1)
+        if got:
+            self.d.round_robin[queue.id] = turn + 1
+        return got
 
     async def _talk(self, partner: Leg, queue_id: int | None, operator_user_id: int | None = None) -> None:
         """Bridge the caller with the phone that answered until one of them hangs up."""
@@ -244,6 +261,7 @@ class CallSession:
         except AriError as e:
             log.warning("channel %s: could not bridge with %s: %s", caller, partner.phone.name, e)
             await self.d.ringer.hangup(partner.channel_id)
+            self.d.ringer.release(caller, [partner.phone])
             return
         self.d.call_log.submit(caller, partial(
             calls_q.mark_answered, channel_id=caller, answered_at=_now(), operator_user_id=operator_user_id,
@@ -258,6 +276,7 @@ class CallSession:
         if recording:
             self.d.recorder.finish(recording, caller)
         await self.d.ringer.hangup(partner.channel_id if self.caller_gone.is_set() else caller)
+        self.d.ringer.release(caller, [partner.phone])
         try:
             await self.d.ari.destroy_bridge(bridge_id)
         except AriError:

@@ -50,3 +50,43 @@ async def test_contact_values_are_unique_across_the_whole_base(db):
         with pytest.raises(asyncpg.UniqueViolationError):
             await conn.execute("INSERT INTO contacts (counterparty_id, kind, value, normalized) "
                                "VALUES ($1, 'phone', '+7 495 1234567', '+74951234567')", b)
+
+
+async def test_extensions_let_one_main_number_sit_on_cards_with_different_extensions(db):
+    async with db.acquire() as conn:
+        a = await conn.fetchval("INSERT INTO counterparties (kind, last_name) VALUES ('client', 'A') RETURNING id")
+        b = await conn.fetchval("INSERT INTO counterparties (kind, company_name) VALUES ('company', 'B') RETURNING id")
+        insert = ("INSERT INTO contacts (counterparty_id, kind, value, normalized, extension) "
+                  "VALUES ($1, $2, '8 495 123-45-67', $3, $4)")
+        await conn.execute(insert, a, "phone", "+74951234567", "123")
+        await conn.execute(insert, b, "phone", "+74951234567", None)
+        await conn.execute(insert, b, "phone", "+74951234567", "200")
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(insert, b, "phone", "+74951234567", "123")
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute(insert, a, "email", "a@b.ru", "1")
+
+
+async def test_migration_0017_keeps_existing_contacts_as_they_were(database_url, tmp_path):
+    """Applied to a base with contacts, it adds an empty extension and changes nothing else."""
+    migrations = load_migrations()
+    for m in migrations:
+        if m.version < 17:
+            (tmp_path / m.name).write_text(m.sql)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("CREATE SCHEMA mig17; SET search_path = mig17, public")
+        await migrate(conn, tmp_path)
+        cid = await conn.fetchval("INSERT INTO counterparties (kind, last_name) VALUES ('client', 'A') RETURNING id")
+        await conn.execute("INSERT INTO contacts (counterparty_id, kind, value, normalized) "
+                           "VALUES ($1, 'phone', '8 495 123-45-67', '+74951234567')", cid)
+        before = await conn.fetch("SELECT id, kind, value, normalized FROM contacts")
+        m17 = next(m for m in migrations if m.version == 17)
+        (tmp_path / m17.name).write_text(m17.sql)
+        assert await migrate(conn, tmp_path) == [m17.name]
+        after = await conn.fetch("SELECT id, kind, value, normalized, extension FROM contacts")
+        assert [tuple(r.values())[:4] for r in after] == [tuple(r.values()) for r in before]
+        assert [r["extension"] for r in after] == [None]
+    finally:
+        await conn.execute("DROP SCHEMA mig17 CASCADE")
+        await conn.close()

@@ -26,7 +26,9 @@ async def insert_call(conn: asyncpg.Connection, *, channel_id: str, direction: s
                SELECT coalesce($11::bigint, (
                    SELECT k.counterparty_id FROM contacts k JOIN counterparties c ON c.id = k.counterparty_id
                    WHERE k.normalized = CASE WHEN $2 = 'outgoing' THEN $7 ELSE $4 END
-                     AND k.deleted_at IS NULL AND c.deleted_at IS NULL LIMIT 1)) AS id)
+                     AND k.deleted_at IS NULL AND c.deleted_at IS NULL
+                   -- As the routing lookup: the card with the number itself before one with an extension.
+                   ORDER BY k.extension IS NOT NULL, k.id LIMIT 1)) AS id)
            INSERT INTO calls (channel_id, direction, caller_number, caller_normalized, caller_name,
                               called_number, called_normalized, line, started_at, linked_id, counterparty_id,
                               caller_user_id, owner_user_id)

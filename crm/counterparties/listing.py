@@ -170,12 +170,13 @@ async def _attach_contacts(conn: asyncpg.Connection, rows: list[dict]) -> None:
     if not rows:
         return
     contacts = await conn.fetch(
-        """SELECT counterparty_id, kind, value FROM contacts
+        """SELECT counterparty_id, kind, value, extension FROM contacts
            WHERE counterparty_id = ANY($1::bigint[]) AND deleted_at IS NULL AND kind IN ('phone', 'email')
            ORDER BY counterparty_id, kind DESC, id""", [r["id"] for r in rows])
     by_id: dict[int, list] = {}
     for c in contacts:
-        by_id.setdefault(c["counterparty_id"], []).append({"kind": c["kind"], "value": c["value"]})
+        by_id.setdefault(c["counterparty_id"], []).append({"kind": c["kind"], "value": c["value"],
+                                                           "extension": c["extension"]})
     for r in rows:
         r["contacts"] = by_id.get(r["id"], [])
 
@@ -193,7 +194,8 @@ def export_sql(query: ListQuery) -> tuple[str, list]:
         FROM counterparties c LEFT JOIN users u ON u.id = c.responsible_user_id
         -- One pass over the card's contacts for both columns (issue 8: 12% off a 100,000-row export).
         LEFT JOIN LATERAL (
-            SELECT string_agg(k.value, ', ' ORDER BY k.id) FILTER (WHERE k.kind IN ('phone', 'fax')) AS phones,
+            SELECT string_agg(k.value || coalesce(', ext. ' || k.extension, ''), ', ' ORDER BY k.id)
+                       FILTER (WHERE k.kind IN ('phone', 'fax')) AS phones,
                    string_agg(k.value, ', ' ORDER BY k.id) FILTER (WHERE k.kind = 'email') AS emails
             FROM contacts k WHERE k.counterparty_id = c.id AND k.deleted_at IS NULL) kk ON true
         WHERE {where.all}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from crm.counterparties.contacts import InvalidContact, normalize_contact
+from crm.counterparties.contacts import PHONE_KINDS, InvalidContact, normalize_contact
+from crm.phones import split_extension
 from crm.errors import ValidationError
 
 KINDS = ("client", "company")
@@ -19,7 +20,18 @@ class ContactInput:
     note: str = ""
 
     def normalized(self, region: str) -> str:
+        """The stored key: for a phone, the main number's E.164 (its extension apart)."""
         return normalize_contact(self.kind, self.value, region)
+
+    @property
+    def main_value(self) -> str:
+        """What is stored as the value: a phone's main number as written, without its extension."""
+        return split_extension(self.value)[0] if self.kind in PHONE_KINDS else self.value.strip()
+
+    @property
+    def extension(self) -> str | None:
+        """A phone's extension (`доб. 123` -> `123`), else None."""
+        return split_extension(self.value)[1] if self.kind in PHONE_KINDS else None
 
 
 @dataclass(frozen=True)
@@ -82,10 +94,10 @@ class CounterpartyInput:
             except InvalidContact as e:
                 errors[f"contacts.{i}"] = str(e)
                 continue
-            if key in seen:
-                errors[f"contacts.{i}"] = f"{contact.value!r} is the same as {seen[key]!r}"
+            if (key, contact.extension) in seen:
+                errors[f"contacts.{i}"] = f"{contact.value!r} is the same as {seen[key, contact.extension]!r}"
                 continue
-            seen[key] = contact.value
+            seen[key, contact.extension] = contact.value
             out.append((contact, key))
         if errors:
             raise ValidationError(errors)

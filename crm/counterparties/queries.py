@@ -53,24 +53,26 @@ async def get_counterparty(conn: asyncpg.Connection, counterparty_id: int, *,
 
 async def contacts_of(conn: asyncpg.Connection, counterparty_id: int) -> list[asyncpg.Record]:
     return await conn.fetch(
-        """SELECT id, kind, value, normalized, note, auto_added, created_at FROM contacts
+        """SELECT id, kind, value, extension, normalized, note, auto_added, created_at FROM contacts
            WHERE counterparty_id = $1 AND deleted_at IS NULL ORDER BY kind, id""",
         counterparty_id,
     )
 
 
 async def insert_contact(conn: asyncpg.Connection, counterparty_id: int, kind: str, value: str,
-                         normalized: str, note: str, created_by: int | None, auto_added: bool = False) -> int:
+                         normalized: str, note: str, created_by: int | None, auto_added: bool = False,
+                         extension: str | None = None) -> int:
     return await conn.fetchval(
-        """INSERT INTO contacts (counterparty_id, kind, value, normalized, note, created_by, auto_added)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id""",
-        counterparty_id, kind, value.strip(), normalized, note.strip(), created_by, auto_added,
+        """INSERT INTO contacts (counterparty_id, kind, value, normalized, note, created_by, auto_added, extension)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id""",
+        counterparty_id, kind, value.strip(), normalized, note.strip(), created_by, auto_added, extension,
     )
 
 
 async def get_contact(conn: asyncpg.Connection, contact_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT id, counterparty_id, kind, value, normalized FROM contacts WHERE id = $1 AND deleted_at IS NULL",
+        "SELECT id, counterparty_id, kind, value, extension, normalized FROM contacts "
+        "WHERE id = $1 AND deleted_at IS NULL",
         contact_id,
     )
 
@@ -79,11 +81,15 @@ async def delete_contact(conn: asyncpg.Connection, contact_id: int) -> None:
     await conn.execute("UPDATE contacts SET deleted_at = now() WHERE id = $1", contact_id)
 
 
-async def contact_owner(conn: asyncpg.Connection, normalized: str) -> asyncpg.Record | None:
+async def contact_owner(conn: asyncpg.Connection, normalized: str,
+                        extension: str | None = None) -> asyncpg.Record | None:
+    """Who has this exact contact: the number with this extension (None: the number without one).
+
+    The same main number with another extension belongs to someone else (migration 0017)."""
     return await conn.fetchrow(
         """SELECT c.id, c.kind, c.display_name FROM contacts k JOIN counterparties c ON c.id = k.counterparty_id
-           WHERE k.normalized = $1 AND k.deleted_at IS NULL""",
-        normalized,
+           WHERE k.normalized = $1 AND coalesce(k.extension, '') = coalesce($2, '') AND k.deleted_at IS NULL""",
+        normalized, extension,
     )
 
 

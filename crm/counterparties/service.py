@@ -31,7 +31,7 @@ class DuplicateContact(Conflict):
 
 async def _check_free(conn: asyncpg.Connection, contacts: list[tuple[ContactInput, str]]) -> None:
     for contact, key in contacts:
-        owner = await q.contact_owner(conn, key)
+        owner = await q.contact_owner(conn, key, contact.extension)
         if owner is not None:
             raise DuplicateContact(contact.value, owner)
 
@@ -41,10 +41,10 @@ async def _insert_contacts(conn, counterparty_id: int, contacts, user_id: int | 
     for contact, key in contacts:
         try:
             async with conn.transaction():  # a savepoint: the race loser gets a clean error
-                await q.insert_contact(conn, counterparty_id, contact.kind, contact.value, key, contact.note,
-                                       user_id, auto_added)
+                await q.insert_contact(conn, counterparty_id, contact.kind, contact.main_value, key, contact.note,
+                                       user_id, auto_added, extension=contact.extension)
         except asyncpg.UniqueViolationError:
-            raise DuplicateContact(contact.value, await q.contact_owner(conn, key)) from None
+            raise DuplicateContact(contact.value, await q.contact_owner(conn, key, contact.extension)) from None
 
 
 async def _check_responsible(conn: asyncpg.Connection, user_id: int | None) -> None:

@@ -10,7 +10,7 @@ import asyncpg
 from crm.errors import DomainError
 from crm.imports.reader import columns
 from crm.users import queries as users_q
-from crm.phones import InvalidPhone, normalize_phone
+from crm.phones import InvalidPhone, parse_phone, phone_text
 from crm.tasks import service as task_service
 from crm.tasks.model import TaskInput
 
@@ -52,7 +52,7 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
             return values[index] if index is not None and index < len(values) else None
         try:
             try:
-                phone = normalize_phone(str(get("number") or ""), region)
+                phone, extension = parse_phone(str(get("number") or ""), region)
             except InvalidPhone as e:
                 raise DomainError(str(e)) from None
             day, time = _when(get("when"))
@@ -60,14 +60,17 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
             responsible = logins.get(who.lower()) if who else importer_id
             if responsible is None:
                 raise DomainError(f"no active user with login {who!r}")
+            # The card with this number and extension, else the number's own (as a call would find).
             owner = await conn.fetchrow(
                 """SELECT c.id, c.display_name FROM contacts k JOIN counterparties c ON c.id = k.counterparty_id
-                   WHERE k.normalized = $1 AND k.deleted_at IS NULL AND c.deleted_at IS NULL""", phone)
+                   WHERE k.normalized = $1 AND k.deleted_at IS NULL AND c.deleted_at IS NULL
+                   ORDER BY coalesce(k.extension, '') <> coalesce($2, ''), k.extension IS NOT NULL, k.id
+                   LIMIT 1""", phone, extension)
             name = owner["display_name"] if owner else (str(get("counterparty") or "").strip() or phone)
             valid.append((number, TaskInput(
                 title=f"Call {name}", type_id=type_id, responsible_user_id=responsible,
                 counterparty_id=owner["id"] if owner else None, deadline_date=day, deadline_time=time,
-                remark=" ".join(x for x in (phone, str(get("note") or "").strip()) if x))))
+                remark=" ".join(x for x in (phone_text(phone, extension), str(get("note") or "").strip()) if x))))
         except DomainError as e:
             rejected.append((number, str(e)))
         if i % 100 == 99:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncpg
 
 from crm.counterparties import permissions as perm
+from crm.counterparties import queries as cq
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.errors import DomainError
 from crm.imports.reader import columns
+from crm.phones import is_extension_only
 from crm.users import queries as users_q
 
 ALIASES = {
@@ -29,7 +31,14 @@ ALIASES = {
 
 def _split(value) -> list[str]:
     text = "" if value is None else str(value)
-    return [p.strip() for p in text.replace(";", ",").replace("\n", ",").split(",") if p.strip()]
+    parts: list[str] = []
+    for p in text.replace(";", ",").replace("\n", ",").split(","):
+        p = p.strip()
+        if parts and is_extension_only(p):
+            parts[-1] += f", {p}"  # "8 495 123-45-67, доб. 123" is one number with its extension
+        elif p:
+            parts.append(p)
+    return parts
 
 
 async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, progress,
@@ -73,15 +82,14 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
                 comment=get("comment"), contacts=contacts, company_ids=member_of).cleaned()
             keys = inp.normalized_contacts(region)
             for contact, key in keys:
-                if key in seen:
-                    raise DomainError(f"{contact.value} is also on row {seen[key]} of this file")
-                owner = await conn.fetchrow(
-                    """SELECT c.display_name FROM contacts k JOIN counterparties c ON c.id = k.counterparty_id
-                       WHERE k.normalized = $1 AND k.deleted_at IS NULL""", key)
+                # A number with another extension is another contact (an office's switchboard).
+                if (key, contact.extension) in seen:
+                    raise DomainError(f"{contact.value} is also on row {seen[key, contact.extension]} of this file")
+                owner = await cq.contact_owner(conn, key, contact.extension)
                 if owner is not None:
                     raise DomainError(f"{contact.value} already belongs to {owner['display_name']}")
-            for _, key in keys:
-                seen[key] = number
+            for contact, key in keys:
+                seen[key, contact.extension] = number
             valid.append((number, inp))
         except DomainError as e:
             rejected.append((number, str(e)))

@@ -31,6 +31,10 @@ _LOOKUP = """
         JOIN queues q3 ON q3.id = t.queue_id AND q3.deleted_at IS NULL
         WHERE ct.counterparty_id = c.id ORDER BY t.id LIMIT 1) tq ON true
     WHERE k.normalized = $1 AND k.deleted_at IS NULL AND k.kind IN ('phone', 'fax')
+    -- A call carries no extension: the card with the main number itself wins; else, of the cards
+    -- with the number and an extension (an office's switchboard), the one that had it first.
+    ORDER BY k.extension IS NOT NULL, k.id
+    LIMIT 1
 """
 
 
