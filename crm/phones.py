@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 import phonenumbers
+from crm.defaults import DEFAULT_REGION
 
 # Extensions and short service numbers: never an E.164 number.
 MAX_INTERNAL_LENGTH = 6
@@ -58,13 +59,13 @@ def phone_text(number: str, extension: str | None) -> str:
     return f"{number}, ext. {extension}" if extension else number
 
 
-def parse_phone(raw: str, default_region: str = "RU") -> tuple[str, str | None]:
+def parse_phone(raw: str, default_region: str = DEFAULT_REGION) -> tuple[str, str | None]:
     """(`E.164 of the main number`, `extension` or None); raises InvalidPhone."""
     main, extension = split_extension(raw)
     return _normalize_main(main, raw, default_region), extension
 
 
-def normalize_phone(raw: str, default_region: str = "RU") -> str:
+def normalize_phone(raw: str, default_region: str = DEFAULT_REGION) -> str:
     """The E.164 form of `raw` (or the digits of an internal short number); an extension
     written after the number is left out (see parse_phone to keep it).
 
@@ -104,7 +105,7 @@ def _normalize_main(text: str, raw: str, default_region: str) -> str:
     raise InvalidPhone(f"{raw!r} is not a valid phone number")
 
 
-def caller_match_key(raw: str, default_region: str = "RU") -> str | None:
+def caller_match_key(raw: str, default_region: str = DEFAULT_REGION) -> str | None:
     """The key to look a caller up by, or None when the PBX sent no usable number.
 
     Unlike normalize_phone it never raises: the call path must go on with an
