@@ -47,7 +47,7 @@ async def crm(db):
                                crm["queue"], user["id"])
         crm[login] = user
     async with db.acquire() as conn:
-        await conn.execute("UPDATE queues SET strategy = 'roundrobin', ring_seconds = 5, max_wait_seconds = 45 "
+        await conn.execute("UPDATE queues SET strategy = 'ringall', ring_seconds = 5, max_wait_seconds = 45 "
                            "WHERE is_default")
     return crm
 
@@ -81,6 +81,6 @@ async def test_twenty_callers_at_once_never_give_one_phone_two_calls(crm, db, st
         else:
             assert row["status"] == "missed" and "nobody answered in 45 s" in row["route"], dict(row)
     answered = sum(r["status"] == "answered" for r in rows)
-    # Each answered call is one dialog on one phone; the phones together took all of them.
-    assert answered == sum(len(s) for s in phones.values()), (answered, {k: len(v) for k, v in phones.items()})
+    # Ring all: each answered call was a dialog on one phone (a phone that lost the race has one more).
+    assert answered <= sum(len(s) for s in phones.values()), (answered, {k: len(v) for k, v in phones.items()})
     assert answered >= 15, f"only {answered} of 20 callers were answered\n" + app.log_text()[-3000:]
