@@ -6,6 +6,10 @@ import datetime as dt
 import json
 
 import asyncpg
+from crm.counterparties.queries import number_owner_sql
+
+# The client a call is with: the owner of the far end's number.
+_OWNER_OF_CALL_NUMBER = number_owner_sql("CASE WHEN $2 = 'outgoing' THEN $7 ELSE $4 END")
 
 
 async def insert_call(conn: asyncpg.Connection, *, channel_id: str, direction: str,
@@ -23,12 +27,7 @@ async def insert_call(conn: asyncpg.Connection, *, channel_id: str, direction: s
     """
     return await conn.fetchval(
         """WITH matched AS (
-               SELECT coalesce($11::bigint, (
-                   SELECT k.counterparty_id FROM contacts k JOIN counterparties c ON c.id = k.counterparty_id
-                   WHERE k.normalized = CASE WHEN $2 = 'outgoing' THEN $7 ELSE $4 END
-                     AND k.deleted_at IS NULL AND c.deleted_at IS NULL
-                   -- As the routing lookup: the card with the number itself before one with an extension.
-                   ORDER BY k.extension IS NOT NULL, k.id LIMIT 1)) AS id)
+               SELECT coalesce($11::bigint, """ + _OWNER_OF_CALL_NUMBER + """) AS id)
            INSERT INTO calls (channel_id, direction, caller_number, caller_normalized, caller_name,
                               called_number, called_normalized, line, started_at, linked_id, counterparty_id,
                               caller_user_id, owner_user_id)

@@ -6,6 +6,29 @@ import asyncpg
 
 from crm.counterparties.model import CounterpartyInput
 
+def number_owner_sql(number: str, extension: str = "NULL::text") -> str:
+    """The one definition of "whose card is this number": SQL for the id of the live card that
+    has the phone, for a query to embed as a scalar subquery. `number` and `extension` name the
+    embedding query's parameters ($n) or columns, never values.
+
+    A call carries no extension: the card with the main number itself wins; of the cards with the
+    number and an extension (an office switchboard), the one with that extension, else the one
+    that had the number first."""
+    return f"""(SELECT k.counterparty_id FROM contacts k JOIN counterparties c ON c.id = k.counterparty_id
+            WHERE k.normalized = {number} AND k.kind IN ('phone', 'fax')
+              AND k.deleted_at IS NULL AND c.deleted_at IS NULL
+            ORDER BY coalesce(k.extension, '') <> coalesce({extension}, ''), k.extension IS NOT NULL, k.id
+            LIMIT 1)"""
+
+
+async def number_owner(conn: asyncpg.Connection, normalized: str,
+                       extension: str | None = None) -> asyncpg.Record | None:
+    """The card (id, display_name) this number belongs to, as a call or a call list finds it."""
+    return await conn.fetchrow(f"SELECT id, display_name FROM counterparties WHERE id = {_NUMBER_OWNER}",
+                               normalized, extension)
+
+
+_NUMBER_OWNER = number_owner_sql("$1", "$2::text")
 _CARD = """
     SELECT c.id, c.kind, c.last_name, c.first_name, c.patronymic, c.company_name, c.display_name,
            c.status, c.responsible_user_id, c.remark, c.comment, c.created_by, c.created_at,

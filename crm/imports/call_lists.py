@@ -7,6 +7,7 @@ import datetime as dt
 
 import asyncpg
 
+from crm.counterparties import queries as cq
 from crm.errors import DomainError
 from crm.imports.reader import columns
 from crm.users import queries as users_q
@@ -61,11 +62,7 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
             if responsible is None:
                 raise DomainError(f"no active user with login {who!r}")
             # The card with this number and extension, else the number's own (as a call would find).
-            owner = await conn.fetchrow(
-                """SELECT c.id, c.display_name FROM contacts k JOIN counterparties c ON c.id = k.counterparty_id
-                   WHERE k.normalized = $1 AND k.deleted_at IS NULL AND c.deleted_at IS NULL
-                   ORDER BY coalesce(k.extension, '') <> coalesce($2, ''), k.extension IS NOT NULL, k.id
-                   LIMIT 1""", phone, extension)
+            owner = await cq.number_owner(conn, phone, extension)
             name = owner["display_name"] if owner else (str(get("counterparty") or "").strip() or phone)
             valid.append((number, TaskInput(
                 title=f"Call {name}", type_id=type_id, responsible_user_id=responsible,

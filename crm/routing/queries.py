@@ -7,6 +7,7 @@ import json
 import asyncpg
 
 from crm.routing.decide import CallerFacts, ManagerRef, QueueRef, RoutingPolicy
+from crm.counterparties.queries import number_owner_sql
 
 DEFAULT_MANAGER_RING_SECONDS = 20
 
@@ -16,8 +17,7 @@ _LOOKUP = """
            q.id AS queue_id, q.name AS queue_name,
            cq.company, cq.id AS company_queue_id, cq.name AS company_queue_name,
            tq.tag, tq.id AS tag_queue_id, tq.name AS tag_queue_name
-    FROM contacts k
-    JOIN counterparties c ON c.id = k.counterparty_id AND c.deleted_at IS NULL
+    FROM counterparties c
     LEFT JOIN users u ON u.id = c.responsible_user_id
     LEFT JOIN queues q ON q.id = c.queue_id AND q.deleted_at IS NULL
     LEFT JOIN LATERAL (
@@ -30,12 +30,8 @@ _LOOKUP = """
         JOIN tags t ON t.id = ct.tag_id
         JOIN queues q3 ON q3.id = t.queue_id AND q3.deleted_at IS NULL
         WHERE ct.counterparty_id = c.id ORDER BY t.id LIMIT 1) tq ON true
-    WHERE k.normalized = $1 AND k.deleted_at IS NULL AND k.kind IN ('phone', 'fax')
-    -- A call carries no extension: the card with the main number itself wins; else, of the cards
-    -- with the number and an extension (an office's switchboard), the one that had it first.
-    ORDER BY k.extension IS NOT NULL, k.id
-    LIMIT 1
-"""
+    WHERE c.id = {owner}
+""".format(owner=number_owner_sql("$1"))
 
 
 async def prepare_lookup(conn: asyncpg.Connection) -> None:
