@@ -31,3 +31,8 @@ DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
 # Anything the database can answer with, unavailable or not: for callers that
 # must go on whatever the query's fate (the call path, background loops).
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (*DATABASE_UNAVAILABLE, asyncpg.PostgresError)
+
+
+async def ping(conn: asyncpg.Connection) -> None:
+    """A round trip to the server, for the health check."""
+    await conn.fetchval("SELECT 1")

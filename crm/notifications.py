@@ -69,3 +69,11 @@ async def mark_email(conn: asyncpg.Connection, notification_id: int, error: str 
         await conn.execute("UPDATE notifications SET email_error = $2 WHERE id = $1", notification_id, error[:500])
     else:
         await conn.execute("UPDATE notifications SET email_sent_at = now() WHERE id = $1", notification_id)
+
+
+_DELIVERY_LOCK = 0x70627863726E  # "pbxcrn": the notifier's advisory lock
+
+
+async def take_delivery_lock(conn: asyncpg.Connection) -> bool:
+    """True when this session now delivers notifications (one web worker at a time does)."""
+    return await conn.fetchval("SELECT pg_try_advisory_lock($1)", _DELIVERY_LOCK)

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from crm.db import create_pool
+from crm.db import create_pool, ping
 from crm.settings import Settings
 from web.csrf import CSRFMiddleware
 from web import pops
@@ -36,7 +36,7 @@ async def home(request: Request):
 async def healthz(request: Request):
     try:
         async with request.app.state.pool.acquire(timeout=2) as conn:
-            await conn.fetchval("SELECT 1")
+            await ping(conn)
     except Exception as e:  # any failure means "not healthy"; say which
         return JSONResponse({"status": "database unavailable", "error": type(e).__name__}, status_code=503)
     return JSONResponse({"status": "ok"})

@@ -20,9 +20,6 @@ from crm.db import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
-_LOCK_KEY = 0x70627863726E  # "pbxcrn": the notifier's lock
-
-
 def send_mail(settings: Settings, to: str, subject: str, body: str) -> None:
     message = EmailMessage()
     message["From"] = settings.smtp_from
@@ -58,7 +55,7 @@ class Notifier:
                 await asyncio.sleep(self.settings.notify_interval_seconds)
                 continue
             try:
-                while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK_KEY):
+                while not await notifications.take_delivery_lock(conn):
                     await asyncio.sleep(self.settings.notify_interval_seconds * 4)
                 while True:
                     await self.tick(conn)

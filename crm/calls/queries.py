@@ -134,3 +134,9 @@ async def listeners_of(conn: asyncpg.Connection, call_ids: list[int]) -> dict[in
         "SELECT id, operator_user_id, caller_user_id, owner_user_id FROM calls WHERE id = ANY($1::bigint[])",
         call_ids)
     return {r["id"]: r for r in rows}
+
+
+async def comments_of(conn: asyncpg.Connection, call_ids: list[int]) -> dict[int, str]:
+    """The operators' comments on these calls, by call id."""
+    rows = await conn.fetch("SELECT id, comment FROM calls WHERE id = ANY($1::bigint[])", call_ids)
+    return {r["id"]: r["comment"] for r in rows}

@@ -184,3 +184,11 @@ async def save_task_type(conn: asyncpg.Connection, type_id: int | None, name: st
         return type_id
     except asyncpg.UniqueViolationError:
         raise Conflict(f"a task type called {name!r} exists already") from None
+
+
+async def open_tasks_of(conn: asyncpg.Connection, counterparty_id: int, limit: int = 5) -> list[asyncpg.Record]:
+    """A counterparty's open tasks, soonest deadline first (the screen pop's list)."""
+    return await conn.fetch(
+        """SELECT id, title, status, deadline_date FROM tasks WHERE counterparty_id = $1 AND deleted_at IS NULL
+           AND status IN ('new', 'in_progress') ORDER BY deadline_date NULLS LAST, id LIMIT $2""",
+        counterparty_id, limit)

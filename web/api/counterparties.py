@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from crm.calls import queries as calls_q
 from crm.counterparties import service
+from crm.tasks import queries as tasks_q
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from web.formatting import local_time
 from web.jsonout import jsonable
@@ -85,12 +86,8 @@ async def recent(request: Request):
     async with request.app.state.pool.acquire() as conn:
         card = await service.card(conn, request.scope["user"], counterparty_id)
         calls = await calls_q.calls_of_counterparty(conn, counterparty_id, limit=5)
-        comments = {r["id"]: r["comment"] for r in await conn.fetch(
-            "SELECT id, comment FROM calls WHERE id = ANY($1::bigint[])", [c["id"] for c in calls])}
-        tasks = await conn.fetch(
-            """SELECT id, title, status, deadline_date FROM tasks WHERE counterparty_id = $1 AND deleted_at IS NULL
-               AND status IN ('new', 'in_progress') ORDER BY deadline_date NULLS LAST, id LIMIT 5""",
-            counterparty_id)
+        comments = await calls_q.comments_of(conn, [c["id"] for c in calls])
+        tasks = await tasks_q.open_tasks_of(conn, counterparty_id, limit=5)
     zone = request.app.state.settings.timezone
     return JSONResponse(jsonable({
         "id": card["id"], "name": card["display_name"], "remark": card["remark"],

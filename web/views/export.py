@@ -13,8 +13,8 @@ from starlette.routing import Route
 
 from crm import appsettings, audit
 from crm.calls.route import route_text
-from crm.counterparties.listing import export_sql
 from crm.errors import Forbidden
+from crm.export import queries as export_q
 from crm.export.xlsx import BATCH, Column, remove_export, write_xlsx
 from crm.reports.calls import consolidated
 from crm.reports.deals import managers_deals
@@ -77,15 +77,11 @@ def _counterparties(kind: str):
     async def view(request: Request):
         await _may_export(request)
         settings = request.app.state.settings
-        sql, args = export_sql(list_query(request, kind))
+        query = list_query(request, kind)
         async with request.app.state.pool.acquire() as conn:
-            async def batches():
-                async with conn.transaction():
-                    cursor = await conn.cursor(sql, *args)
-                    while rows := await cursor.fetch(BATCH):
-                        yield rows
             path, rows = await write_xlsx("Clients" if kind == "client" else "Companies", COUNTERPARTY_COLUMNS,
-                                          batches(), tz=zoneinfo.ZoneInfo(settings.timezone))
+                                          export_q.counterparty_batches(conn, query, BATCH),
+                                          tz=zoneinfo.ZoneInfo(settings.timezone))
             with _removed_on_failure(path):
                 await audit.record(conn, request.scope["user"]["id"], "export", None, f"{kind} list",
                                    {"query": request.url.query, "rows": rows})
@@ -168,19 +164,10 @@ async def calls_export(request: Request):
     settings = request.app.state.settings
     start, end = report_period(request) if request.query_params.get("from") else \
         (settings.clock.today() - dt.timedelta(days=30), settings.clock.today())
-    sql = """SELECT c.started_at, c.direction, c.caller_number, c.called_number, c.line, c.status, c.wait_seconds,
-                    c.talk_seconds, c.route, c.comment, cp.display_name AS counterparty_name, u.full_name AS operator_name
-             FROM calls c LEFT JOIN counterparties cp ON cp.id = c.counterparty_id
-             LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
-             WHERE c.started_at >= ($1::date::timestamp AT TIME ZONE $3::text)
-               AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $3::text)
-             ORDER BY c.started_at DESC"""
     async with request.app.state.pool.acquire() as conn:
         async def batches():
-            async with conn.transaction():
-                cursor = await conn.cursor(sql, start, end, settings.timezone)
-                while rows := await cursor.fetch(BATCH):
-                    yield [{**r, "route_text": route_text(r["route"])} for r in rows]
+            async for rows in export_q.call_log_batches(conn, start, end, settings.timezone, BATCH):
+                yield [{**r, "route_text": route_text(r["route"])} for r in rows]
         path, rows = await write_xlsx("Calls", CALL_COLUMNS, batches(), tz=zoneinfo.ZoneInfo(settings.timezone))
         with _removed_on_failure(path):
             await audit.record(conn, request.scope["user"]["id"], "export", None, "call list",

@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from crm.errors import NotFound
 from crm.imports import jobs
+from crm.imports import queries as imports_q
 from crm.imports.reader import MAX_FILE_BYTES
 from web.jsonout import jsonable
 from web.permissions import require_role
@@ -26,8 +27,7 @@ IMPORT_ROLES = ("manager", "supervisor", "admin")
 
 async def _page(request: Request, error: str | None = None, status_code: int = 200):
     async with request.app.state.pool.acquire() as conn:
-        recent = await conn.fetch("SELECT * FROM import_jobs WHERE user_id = $1 ORDER BY id DESC LIMIT 10",
-                                  request.scope["user"]["id"])
+        recent = await imports_q.recent_jobs(conn, request.scope["user"]["id"])
     return await render(request, "import.html", {"recent": recent, "error": error, "max_mb": MAX_FILE_BYTES >> 20},
                         status_code=status_code)
 
@@ -79,7 +79,7 @@ def _spool(source) -> Path:
 
 async def _job(request: Request):
     async with request.app.state.pool.acquire() as conn:
-        job = await conn.fetchrow("SELECT * FROM import_jobs WHERE id = $1", request.path_params["id"])
+        job = await imports_q.job(conn, request.path_params["id"])
     user = request.scope["user"]
     if job is None or (job["user_id"] != user["id"] and user["role"] != "admin"):
         raise NotFound("no such import")
