@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from crm.db import create_pool, ping
 from crm.settings import Settings
 from web.csrf import CSRFMiddleware
+from web.db import ConnectionMiddleware
 from web import pops
 from web.errors import EXCEPTION_HANDLERS
 from web.headers import SecurityHeadersMiddleware
@@ -35,6 +36,7 @@ async def home(request: Request):
 
 async def healthz(request: Request):
     try:
+        # A connection of its own with a short timeout: the check must answer even when the pool is full.
         async with request.app.state.pool.acquire(timeout=2) as conn:
             await ping(conn)
     except Exception as e:  # any failure means "not healthy"; say which
@@ -80,11 +82,12 @@ def create_app(settings: Settings) -> Starlette:
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     # Order: security headers outermost (so refusals carry them too), then body size and NUL checks,
-    # then CSRF, then the session check.
+    # then CSRF, then the request's lazily taken database connection (web/db.py), then the session check.
     middleware = [
         Middleware(SecurityHeadersMiddleware),
         Middleware(RequestLimitsMiddleware),
         Middleware(CSRFMiddleware, secure_cookie=settings.cookie_secure),
+        Middleware(ConnectionMiddleware),
         Middleware(AuthMiddleware),
     ]
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS,

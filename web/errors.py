@@ -1,5 +1,8 @@
 """The one place errors become responses: JSON under /api/, a page elsewhere.
 
+Error pages never touch the database (a 404 renders while the database is down):
+the nav shows the default section names and the user from the session check only.
+
 Bad input (crm's ValidationError, which web/validation.py raises for wrong types and
 sizes) is a 400 `{"error": ..., "fields": {field: message}}` in JSON; forms catch it
 themselves and show the form again with each message next to its field.
@@ -40,7 +43,7 @@ async def http_error(request: Request, exc: HTTPException):
     if wants_json(request):
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
     return await render(request, "error.html", {"status": exc.status_code, "message": exc.detail},
-                        status_code=exc.status_code)
+                        status_code=exc.status_code, database=False)
 
 
 async def domain_error(request: Request, exc: DomainError):
@@ -48,14 +51,15 @@ async def domain_error(request: Request, exc: DomainError):
         return domain_error_json(exc)
     message = "; ".join(describe(exc.errors)) if isinstance(exc, ValidationError) else str(exc)
     return await render(request, "error.html", {"status": exc.status, "message": message},
-                        status_code=exc.status)
+                        status_code=exc.status, database=False)
 
 
 async def too_large(request: Request, message: str):
     """413: a request body over web/limits.py's limit (checked before anything reads it)."""
     if wants_json(request) or request.headers.get("content-type", "").startswith("application/json"):
         return JSONResponse({"error": message}, status_code=413)
-    return await render(request, "error.html", {"status": 413, "message": message}, status_code=413)
+    return await render(request, "error.html", {"status": 413, "message": message}, status_code=413,
+                        database=False)
 
 
 async def server_error(request: Request, exc: Exception):
@@ -64,7 +68,8 @@ async def server_error(request: Request, exc: Exception):
     # Starlette answers this one outside the middleware stack: the headers are added here.
     if wants_json(request):
         return headers.apply_to(JSONResponse({"error": message}, status_code=500), request.url.path)
-    return headers.apply_to(await render(request, "error.html", {"status": 500, "message": message}, status_code=500),
+    return headers.apply_to(await render(request, "error.html", {"status": 500, "message": message}, status_code=500,
+                                           database=False),
                             request.url.path)
 
 

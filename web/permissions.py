@@ -14,7 +14,7 @@ def require_role(*roles: str):
     def decorate(view):
         @functools.wraps(view)
         async def wrapper(request: Request):
-            user = request.scope.get("user")
+            user = request.user
             if user is None:
                 raise HTTPException(401, "login required")
             if user["role"] not in roles:

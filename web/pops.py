@@ -62,7 +62,7 @@ class PopHub:
 async def events(request: Request):
     """GET /events: this user's pops, as text/event-stream."""
     hub: PopHub = request.app.state.pops
-    user_id = request.scope["user"]["id"]
+    user_id = request.user["id"]
     queue = hub.subscribe(user_id)
 
     async def stream():

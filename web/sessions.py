@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crm.users import queries as users_q
+from web.db import scope_connection
 
 COOKIE = "pbxcrm_session"
 PUBLIC_PREFIXES = ("/login", "/static/", "/healthz")
@@ -31,11 +32,10 @@ def current_token_hash(conn: HTTPConnection) -> bytes | None:
     return token_hash(token) if token else None
 
 
-async def open_session(pool, user_id: int, hours: int, remote_addr: str | None) -> str:
+async def open_session(conn, user_id: int, hours: int, remote_addr: str | None) -> str:
     token = secrets.token_urlsafe(32)
     expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=hours)
-    async with pool.acquire() as conn:
-        await users_q.insert_session(conn, token_hash(token), user_id, expires, remote_addr)
+    await users_q.insert_session(conn, token_hash(token), user_id, expires, remote_addr)
     return token
 
 
@@ -44,14 +44,14 @@ def set_session_cookie(response: Response, token: str, hours: int, secure: bool)
                         secure=secure, path="/")
 
 
-async def close_session(pool, token: str | None) -> None:
+async def close_session(conn, token: str | None) -> None:
     if token:
-        async with pool.acquire() as conn:
-            await users_q.delete_session(conn, token_hash(token))
+        await users_q.delete_session(conn, token_hash(token))
 
 
 class AuthMiddleware:
-    """Puts the logged-in user in scope["user"], or turns the request away."""
+    """Sets the logged-in user (a dict: id, login, role, ...), read by views as `request.user`,
+    or turns the request away. Static files need no user: their requests never touch the database."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -63,8 +63,8 @@ class AuthMiddleware:
         conn = HTTPConnection(scope)
         user = None
         token = conn.cookies.get(COOKIE)
-        if token:
-            async with scope["app"].state.pool.acquire() as db:
+        if token and not scope["path"].startswith("/static/"):
+            async with scope_connection(scope) as db:
                 row = await users_q.session_user(db, token_hash(token))
             user = dict(row) if row else None
         scope["user"] = user

@@ -15,6 +15,7 @@ from crm.calls.route import route_text
 from crm.counterparties import tray
 from crm.errors import ValidationError
 from web import formatting
+from web.db import connection
 from web.validation import describe
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -41,13 +42,15 @@ templates.env.globals["zone_label"] = pass_context(lambda ctx: formatting.zone_l
     formatting.local_now(page_zone(ctx))))
 
 
-async def render(request: Request, name: str, context: dict | None = None, status_code: int = 200):
-    user = request.scope.get("user")
+async def render(request: Request, name: str, context: dict | None = None, status_code: int = 200, *,
+                 database: bool = True):
+    """The page, with the section names an admin chose and the user's tray read from the
+    database; database=False (error pages) shows the default names and no tray instead."""
+    user = request.scope.get("user")  # unset when an error is answered before the session check
     ctx = {"user": user, "csrf_token": request.scope.get("csrf_token", ""),
            "labels": appsettings.DEFAULTS, "tray": []}
-    pool = getattr(request.app.state, "pool", None)
-    if pool is not None:
-        async with pool.acquire() as conn:
+    if database and getattr(request.app.state, "pool", None) is not None:
+        async with connection(request) as conn:
             ctx["labels"] = await appsettings.get_all(conn)
             if user:
                 ctx["tray"] = await tray.tray(conn, user["id"])

@@ -14,6 +14,7 @@ from web.formatting import local_time
 from web.jsonout import jsonable
 from web.schemas import ContactIn, CounterpartyFields, CounterpartyIn
 from web.validation import json_body
+from web.db import connection
 
 _FIELDS = tuple(CounterpartyFields.model_fields)  # names, remark, comment, status, responsible, queue
 
@@ -35,56 +36,56 @@ def _region(request: Request) -> str:
 
 async def create(request: Request):
     body = await json_body(request, CounterpartyIn)
-    async with request.app.state.pool.acquire() as conn:
-        new_id = await service.create(conn, request.scope["user"], _input(body, body.kind), _region(request))
-        card = await service.card(conn, request.scope["user"], new_id)
+    async with connection(request) as conn:
+        new_id = await service.create(conn, request.user, _input(body, body.kind), _region(request))
+        card = await service.card(conn, request.user, new_id)
     return JSONResponse(jsonable(card), status_code=201)
 
 
 async def get(request: Request):
-    async with request.app.state.pool.acquire() as conn:
-        card = await service.card(conn, request.scope["user"], request.path_params["id"])
+    async with connection(request) as conn:
+        card = await service.card(conn, request.user, request.path_params["id"])
     return JSONResponse(jsonable(card))
 
 
 async def update(request: Request):
     counterparty_id = request.path_params["id"]
     body = await json_body(request, CounterpartyFields)
-    async with request.app.state.pool.acquire() as conn:
-        current = await service.card(conn, request.scope["user"], counterparty_id)
+    async with connection(request) as conn:
+        current = await service.card(conn, request.user, counterparty_id)
         merged = {k: current[k] if current[k] is not None or k.endswith("_id") else "" for k in _FIELDS}
         merged.update({k: getattr(body, k) for k in body.model_fields_set})
-        await service.update(conn, request.scope["user"], counterparty_id,
+        await service.update(conn, request.user, counterparty_id,
                              _input(CounterpartyIn.model_construct(**merged), current["kind"]))
-        card = await service.card(conn, request.scope["user"], counterparty_id)
+        card = await service.card(conn, request.user, counterparty_id)
     return JSONResponse(jsonable(card))
 
 
 async def delete(request: Request):
-    async with request.app.state.pool.acquire() as conn:
-        await service.delete(conn, request.scope["user"], request.path_params["id"])
+    async with connection(request) as conn:
+        await service.delete(conn, request.user, request.path_params["id"])
     return Response(status_code=204)
 
 
 async def add_contact(request: Request):
     contact = _contact(await json_body(request, ContactIn))
-    async with request.app.state.pool.acquire() as conn:
-        await service.add_contact(conn, request.scope["user"], request.path_params["id"], contact, _region(request))
-        card = await service.card(conn, request.scope["user"], request.path_params["id"])
+    async with connection(request) as conn:
+        await service.add_contact(conn, request.user, request.path_params["id"], contact, _region(request))
+        card = await service.card(conn, request.user, request.path_params["id"])
     return JSONResponse(jsonable(card), status_code=201)
 
 
 async def remove_contact(request: Request):
-    async with request.app.state.pool.acquire() as conn:
-        await service.remove_contact(conn, request.scope["user"], request.path_params["contact_id"])
+    async with connection(request) as conn:
+        await service.remove_contact(conn, request.user, request.path_params["contact_id"])
     return Response(status_code=204)
 
 
 async def recent(request: Request):
     """The last interactions, for the screen pop: calls with their comments, open tasks."""
     counterparty_id = request.path_params["id"]
-    async with request.app.state.pool.acquire() as conn:
-        card = await service.card(conn, request.scope["user"], counterparty_id)
+    async with connection(request) as conn:
+        card = await service.card(conn, request.user, counterparty_id)
         calls = await calls_q.calls_of_counterparty(conn, counterparty_id, limit=5)
         comments = await calls_q.comments_of(conn, [c["id"] for c in calls])
         tasks = await tasks_q.open_tasks_of(conn, counterparty_id, limit=5)

@@ -13,11 +13,12 @@ from web.jsonout import jsonable
 from web.permissions import require_role
 from web.schemas import PasswordIn, UserIn
 from web.validation import json_body
+from web.db import connection
 
 
 @require_role("admin")
 async def list_users(request: Request):
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         users = await users_q.list_users(conn, include_deleted=True)
     return JSONResponse({"items": jsonable(users)})
 
@@ -27,7 +28,7 @@ async def create(request: Request):
     body = await json_body(request, UserIn)
     new = NewUser(login=body.login, full_name=body.full_name, password=body.password, role=body.role,
                   extension=body.extension, email=body.email)
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         user = await create_user(conn, new)
     return JSONResponse(jsonable(user), status_code=201)
 
@@ -36,11 +37,11 @@ async def create(request: Request):
 async def reset_password(request: Request):
     """An admin sets a user's password; the user's sessions end."""
     password = (await json_body(request, PasswordIn)).password
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         target = await users_q.user_by_id(conn, request.path_params["id"])
         if target is None or target["deleted_at"] is not None:
             raise NotFound("no such user")
-        ended = await set_password(conn, target["login"], password, by=request.scope["user"]["id"])
+        ended = await set_password(conn, target["login"], password, by=request.user["id"])
     return JSONResponse({"id": target["id"], "sessions_ended": ended})
 
 

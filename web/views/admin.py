@@ -18,10 +18,11 @@ from web.permissions import require_role
 from web.schemas import ExportRolesForm, RecordingForm, SectionNamesForm, UserChangeForm, UserForm
 from web.templating import render
 from web.validation import form_body
+from web.db import connection
 
 
 async def _users_page(request: Request, *, error: DomainError | None = None, values: dict | None = None):
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         users = await users_q.list_users(conn, include_deleted=True)
     return await render(request, "admin_users.html", {"users": users, "roles": ROLES, "error": error,
                                                       "values": values or {}},
@@ -40,7 +41,7 @@ async def users_create(request: Request):
         form, _ = await form_body(request, UserForm)
         new = NewUser(login=form.login, full_name=form.full_name, password=form.password, role=form.role,
                       extension=form.extension, email=form.email)
-        async with request.app.state.pool.acquire() as conn:
+        async with connection(request) as conn:
             await create_user(conn, new)
     except DomainError as e:
         return await _users_page(request, error=e, values=dict(raw))
@@ -48,7 +49,7 @@ async def users_create(request: Request):
 
 
 async def _user_page(request: Request, user_id: int, *, error: DomainError | None = None):
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         target = await users_q.user_by_id(conn, user_id)
     if target is None:
         raise NotFound(f"no user {user_id}")
@@ -64,12 +65,12 @@ async def user_edit(request: Request):
 @require_role("admin")
 async def user_update(request: Request):
     user_id = request.path_params["id"]
-    admin_id = request.scope["user"]["id"]
+    admin_id = request.user["id"]
     try:
         form, _ = await form_body(request, UserChangeForm)
         changes = UserChanges(full_name=form.full_name, role=form.role, extension=form.extension,
                               email=form.email, is_blocked=form.is_blocked)
-        async with request.app.state.pool.acquire() as conn:
+        async with connection(request) as conn:
             target = await users_q.user_by_id(conn, user_id)
             if form.password and target is not None:
                 # Checked before anything is saved, so a refused password leaves the profile as it was.
@@ -86,15 +87,15 @@ async def user_update(request: Request):
 @require_role("admin")
 async def user_delete(request: Request):
     try:
-        async with request.app.state.pool.acquire() as conn:
-            await delete_user(conn, request.scope["user"]["id"], request.path_params["id"])
+        async with connection(request) as conn:
+            await delete_user(conn, request.user["id"], request.path_params["id"])
     except DomainError as e:
         return await _users_page(request, error=e)
     return RedirectResponse("/admin/users", status_code=303)
 
 
 async def _settings_page(request: Request, error: DomainError | None = None):
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         policy = await rec_q.load_policy(conn)
         users = await users_q.list_users(conn)
     return await render(request, "admin_settings.html", {
@@ -105,8 +106,8 @@ async def _settings_page(request: Request, error: DomainError | None = None):
 @require_role("admin")
 async def export_update(request: Request):
     form, _ = await form_body(request, ExportRolesForm)
-    async with request.app.state.pool.acquire() as conn:
-        await appsettings.set_export_roles(conn, request.scope["user"]["id"], list(form.roles))
+    async with connection(request) as conn:
+        await appsettings.set_export_roles(conn, request.user["id"], list(form.roles))
     return RedirectResponse("/admin/settings", status_code=303)
 
 
@@ -120,8 +121,8 @@ async def recording_update(request: Request):
     try:
         form, _ = await form_body(request, RecordingForm)
         policy = RecordingPolicy(mode=form.mode, excluded_user_ids=frozenset(form.excluded))
-        async with request.app.state.pool.acquire() as conn:
-            await rec_q.save_policy(conn, policy, request.scope["user"]["id"])
+        async with connection(request) as conn:
+            await rec_q.save_policy(conn, policy, request.user["id"])
     except DomainError as e:
         return await _settings_page(request, e)
     return RedirectResponse("/admin/settings", status_code=303)
@@ -131,8 +132,8 @@ async def recording_update(request: Request):
 async def settings_update(request: Request):
     try:
         form, _ = await form_body(request, SectionNamesForm)
-        async with request.app.state.pool.acquire() as conn:
-            await appsettings.set_section_names(conn, request.scope["user"]["id"], form.section_clients,
+        async with connection(request) as conn:
+            await appsettings.set_section_names(conn, request.user["id"], form.section_clients,
                                                 form.section_companies)
     except DomainError as e:
         return await _settings_page(request, e)

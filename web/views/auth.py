@@ -12,6 +12,7 @@ from crm import passwords
 from crm.errors import DomainError
 from crm.users.login import LoginLocked, change_own_password, check_credentials
 from web import sessions
+from web.db import connection
 from web.errors import wants_json
 from web.templating import render
 
@@ -33,7 +34,7 @@ def _address(request: Request) -> str | None:
 
 
 async def login_page(request: Request):
-    if request.scope.get("user"):
+    if request.user:
         return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=302)
     return await render(request, "login.html", {"next": request.query_params.get("next", "")})
 
@@ -56,6 +57,7 @@ async def login_submit(request: Request):
     user = None
     if login and password and len(login) <= _MAX_FIELD and len(password) <= _MAX_FIELD:
         try:
+            # The pool, not the request's connection: no connection is held while the password is hashed.
             user = await check_credentials(request.app.state.pool, login, password, _address(request))
         except LoginLocked as e:
             log.info("login %r from %s refused: locked for %d s", login[:100], _address(request), e.retry_after)
@@ -67,8 +69,8 @@ async def login_submit(request: Request):
                                         headers={"Retry-After": "1"}, extra={"retry_after": 1})
     if user is None:
         return await _login_refused(request, "Wrong login or password", 400, login, target)
-    token = await sessions.open_session(request.app.state.pool, user["id"], settings.session_hours,
-                                        _address(request))
+    async with connection(request) as conn:
+        token = await sessions.open_session(conn, user["id"], settings.session_hours, _address(request))
     if wants_json(request):
         response = JSONResponse({"id": user["id"], "login": user["login"], "role": user["role"]})
     else:
@@ -79,7 +81,8 @@ async def login_submit(request: Request):
 
 
 async def logout(request: Request):
-    await sessions.close_session(request.app.state.pool, request.cookies.get(sessions.COOKIE))
+    async with connection(request) as conn:
+        await sessions.close_session(conn, request.cookies.get(sessions.COOKIE))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(sessions.COOKIE, path="/")
     return response
@@ -95,7 +98,8 @@ async def password_submit(request: Request):
     try:
         if any(len(v) > _MAX_FIELD for v in fields.values()):
             raise DomainError(f"a password has at most {passwords.MAX_LENGTH} characters")
-        await change_own_password(request.app.state.pool, request.scope["user"], current=fields["current_password"],
+        # The pool, not the request's connection: no connection is held while the password is hashed.
+        await change_own_password(request.app.state.pool, request.user, current=fields["current_password"],
                                   new=fields["new_password"], repeat=fields["repeat_password"],
                                   address=_address(request), keep_session=sessions.current_token_hash(request))
     except DomainError as e:

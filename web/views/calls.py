@@ -18,11 +18,12 @@ from web.validation import json_body, path_text
 from web.paging import Page
 from web.templating import render
 from crm.roles import acts_for_others
+from web.db import connection
 
 
 async def _calls_page(request: Request) -> tuple[Page, list]:
     page = Page.from_request(request)
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         total = await calls_q.count_calls(conn)
         rows = await calls_q.list_calls(conn, limit=page.size, offset=page.offset)
     return page.with_total(total), rows
@@ -45,11 +46,11 @@ async def click_to_call(request: Request):
     """POST /api/calls {"number": ..., "user_id": optional}: ring the user's phone, then the number."""
     body = await json_body(request, ClickToCallIn)
     number = body.number
-    me = request.scope["user"]
+    me = request.user
     user_id = body.user_id or me["id"]
     if user_id != me["id"] and not acts_for_others(me):
         raise Forbidden("only supervisors and admins place calls for someone else")
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         user = await users_q.user_by_id(conn, user_id)
         if user is None or user["deleted_at"] is not None or user["is_blocked"]:
             raise ValidationError({"user_id": "no such active user"})
@@ -59,9 +60,9 @@ async def click_to_call(request: Request):
 
 
 async def click_to_call_status(request: Request):
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         row = await c2c_q.get(conn, request.path_params["id"])
-    me = request.scope["user"]
+    me = request.user
     if row is None or (row["requested_by"] != me["id"] and not acts_for_others(me)):
         raise NotFound("no such call request")
     return JSONResponse({"id": row["id"], "status": row["status"], "error": row["error"],
@@ -71,8 +72,8 @@ async def click_to_call_status(request: Request):
 async def attach(request: Request):
     """POST /api/calls/{id}/counterparty {"counterparty_id": N}: whose call this was."""
     counterparty_id = (await json_body(request, AttachIn)).counterparty_id
-    async with request.app.state.pool.acquire() as conn:
-        message = await attach_call(conn, request.scope["user"], request.path_params["id"], counterparty_id)
+    async with connection(request) as conn:
+        message = await attach_call(conn, request.user, request.path_params["id"], counterparty_id)
     return JSONResponse({"call_id": request.path_params["id"], "counterparty_id": counterparty_id,
                          "number": message})
 
@@ -81,9 +82,9 @@ async def attach_by_channel(request: Request):
     """The screen pop knows the call by its channel: POST /api/calls/channel/{channel}/counterparty."""
     channel = path_text(request, "channel", CHANNEL)
     counterparty_id = (await json_body(request, AttachIn)).counterparty_id
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         call_id = await call_id_by_channel(conn, channel)
-        message = await attach_call(conn, request.scope["user"], call_id, counterparty_id)
+        message = await attach_call(conn, request.user, call_id, counterparty_id)
     return JSONResponse({"call_id": call_id, "counterparty_id": counterparty_id, "number": message})
 
 
@@ -91,9 +92,9 @@ async def comment(request: Request):
     """POST /api/calls/channel/{channel}/comment {"comment": ...}: the operator's words on the call."""
     channel = path_text(request, "channel", CHANNEL)
     text = (await json_body(request, CallCommentIn)).comment
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         call_id = await call_id_by_channel(conn, channel)
-        await comment_call(conn, request.scope["user"], call_id, text)
+        await comment_call(conn, request.user, call_id, text)
     return JSONResponse({"call_id": call_id, "comment": text})
 
 

@@ -20,6 +20,7 @@ from web.schemas import (AddressForm, CardQuery, CompanyNameForm, ContactIn, Cou
                          NewCounterpartyQuery, NoteForm)
 from web.templating import render
 from web.validation import describe, form_body, parse, query as parse_query
+from web.db import connection
 
 SECTION_OF = {"client": "/clients", "company": "/companies"}
 # Fields the form shows its messages next to; the rest are listed at the top.
@@ -66,7 +67,7 @@ def _form_errors(error: DomainError | None, values) -> tuple[dict[str, str], lis
 
 
 def _user(request: Request):
-    return request.scope["user"]
+    return request.user
 
 
 def _region(request: Request) -> str:
@@ -75,7 +76,7 @@ def _region(request: Request) -> str:
 
 async def _form_page(request: Request, kind: str, values: dict, *, counterparty_id: int | None = None,
                      company_id: int | None = None, error: DomainError | None = None):
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         users = await users_q.list_users(conn)
         queues = await queues_q.list_queues(conn)
         company = await cq.get_counterparty(conn, company_id) if company_id else None
@@ -99,7 +100,7 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
     card_query = parse_query(request, CardQuery)
     own_only = card_query.own == "1"
     tpage = card_query.tpage or 1
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         card = await service.card(conn, _user(request), counterparty_id)
         history = await audit.history(conn, "counterparty", counterparty_id, limit=20)
         calls = await calls_q.calls_of_counterparty(conn, counterparty_id)
@@ -135,7 +136,7 @@ async def add_note(request: Request):
     counterparty_id = request.path_params["id"]
     try:
         form, _ = await form_body(request, NoteForm)
-        async with request.app.state.pool.acquire() as conn:
+        async with connection(request) as conn:
             await service.card(conn, _user(request), counterparty_id)  # must exist and be visible
             await notes.add_note(conn, _user(request), body=form.body, counterparty_id=counterparty_id)
     except DomainError as e:
@@ -156,7 +157,7 @@ async def create(request: Request):
     kind = str(raw.get("kind") or "").strip()
     try:
         form = parse(CounterpartyForm, raw)
-        async with request.app.state.pool.acquire() as conn:
+        async with connection(request) as conn:
             new_id = await service.create(conn, _user(request), counterparty_input(form, kind), _region(request))
     except DomainError as e:
         return await _form_page(request, kind if kind in SECTION_OF else "client", dict(raw),
@@ -169,7 +170,7 @@ async def card(request: Request):
 
 
 async def edit_form(request: Request):
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         card = await service.card(conn, _user(request), request.path_params["id"])
     if not card["can_edit"]:
         raise Forbidden("you cannot edit this counterparty")
@@ -185,7 +186,7 @@ async def edit_submit(request: Request):
     kind = str(raw.get("kind") or "").strip()
     try:
         inp = counterparty_input(parse(CounterpartyForm, raw), kind)
-        async with request.app.state.pool.acquire() as conn:
+        async with connection(request) as conn:
             await service.update(conn, _user(request), counterparty_id, inp)
     except DomainError as e:
         return await _form_page(request, kind if kind in SECTION_OF else "client", dict(raw),
@@ -195,7 +196,7 @@ async def edit_submit(request: Request):
 
 async def delete(request: Request):
     counterparty_id = request.path_params["id"]
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         row = await cq.get_counterparty(conn, counterparty_id)
         await service.delete(conn, _user(request), counterparty_id)
     return RedirectResponse(SECTION_OF[row["kind"]], status_code=303)
@@ -208,7 +209,7 @@ def _card_action(action):
         counterparty_id = request.path_params["id"]
         form = await request.form()
         try:
-            async with request.app.state.pool.acquire() as conn:
+            async with connection(request) as conn:
                 await action(conn, request, counterparty_id, form)
         except DomainError as e:
             return await card_page(request, counterparty_id, error=e)
@@ -254,7 +255,7 @@ async def remember_timeline_kinds(request: Request):
     """The timeline filter's choice, remembered for every card; then the card shows it."""
     counterparty_id = request.path_params["id"]
     form = await request.form()
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         await service.card(conn, _user(request), counterparty_id)  # must exist and be visible
         await timeline.remember_kinds(conn, _user(request)["id"], timeline.normalize_kinds(form.getlist("kinds")))
     own = "?own=1" if form.get("own") == "1" else ""
@@ -263,7 +264,7 @@ async def remember_timeline_kinds(request: Request):
 
 async def collapse(request: Request):
     counterparty_id = request.path_params["id"]
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         row = await service.card(conn, _user(request), counterparty_id)
         await tray.collapse(conn, _user(request)["id"], counterparty_id)
     return RedirectResponse(SECTION_OF[row["kind"]], status_code=303)
@@ -271,7 +272,7 @@ async def collapse(request: Request):
 
 async def reopen(request: Request):
     counterparty_id = request.path_params["id"]
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         await tray.reopen(conn, _user(request)["id"], counterparty_id)
     return RedirectResponse(f"/counterparties/{counterparty_id}", status_code=303)
 

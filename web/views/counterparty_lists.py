@@ -17,6 +17,7 @@ from web.validation import query as parse_query
 from web.views.filters import saved_for
 from web.paging import Page
 from web.templating import render
+from web.db import connection
 
 
 def list_query(request: Request, kind: str) -> ListQuery:
@@ -37,7 +38,7 @@ def list_query(request: Request, kind: str) -> ListQuery:
 
 async def _list(request: Request, kind: str):
     query = list_query(request, kind)
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         result = await list_counterparties(conn, query)
         users = await users_q.list_users(conn)
         all_tags = await tags.list_tags(conn)

@@ -1,4 +1,9 @@
-"""Excel export of the section lists with their current filters (F4)."""
+"""Excel export of the section lists with their current filters (F4).
+
+These views take connections from the pool for exactly as long as they need them, not the
+request's connection (web/db.py): that one is held until the response has been sent, and an
+export's response is a file of up to hundreds of megabytes sent to a possibly slow client.
+"""
 
 from __future__ import annotations
 
@@ -44,7 +49,7 @@ TASK_COLUMNS = [
 async def _may_export(request: Request) -> None:
     async with request.app.state.pool.acquire() as conn:
         roles = (await appsettings.get_all(conn))["export.roles"]
-    if request.scope["user"]["role"] not in roles:
+    if request.user["role"] not in roles:
         raise Forbidden("exporting to Excel is for " + ", ".join(roles))
 
 
@@ -83,7 +88,7 @@ def _counterparties(kind: str):
                                           export_q.counterparty_batches(conn, query, BATCH),
                                           tz=zoneinfo.ZoneInfo(settings.timezone))
             with _removed_on_failure(path):
-                await audit.record(conn, request.scope["user"]["id"], "export", None, f"{kind} list",
+                await audit.record(conn, request.user["id"], "export", None, f"{kind} list",
                                    {"query": request.url.query, "rows": rows})
         return _response(path, rows, "clients" if kind == "client" else "companies")
     return view
@@ -106,7 +111,7 @@ async def tasks_export(request: Request):
                 page += 1
         path, rows = await write_xlsx("Tasks", TASK_COLUMNS, batches(), tz=zoneinfo.ZoneInfo(settings.timezone))
         with _removed_on_failure(path):
-            await audit.record(conn, request.scope["user"]["id"], "export", None, "task list",
+            await audit.record(conn, request.user["id"], "export", None, "task list",
                                {"query": request.url.query, "rows": rows})
     return _response(path, rows, "tasks")
 
@@ -121,7 +126,7 @@ async def _report_response(request: Request, name: str, sheet: str, columns: lis
                                    tz=zoneinfo.ZoneInfo(request.app.state.settings.timezone))
     with _removed_on_failure(path):
         async with request.app.state.pool.acquire() as conn:
-            await audit.record(conn, request.scope["user"]["id"], "export", None, f"{name} report",
+            await audit.record(conn, request.user["id"], "export", None, f"{name} report",
                                {"query": request.url.query, "rows": count})
     return _response(path, count, name)
 
@@ -170,7 +175,7 @@ async def calls_export(request: Request):
                 yield [{**r, "route_text": route_text(r["route"])} for r in rows]
         path, rows = await write_xlsx("Calls", CALL_COLUMNS, batches(), tz=zoneinfo.ZoneInfo(settings.timezone))
         with _removed_on_failure(path):
-            await audit.record(conn, request.scope["user"]["id"], "export", None, "call list",
+            await audit.record(conn, request.user["id"], "export", None, "call list",
                                {"from": str(start), "to": str(end), "rows": rows})
     return _response(path, rows, "calls")
 

@@ -9,27 +9,28 @@ from starlette.routing import Route
 from crm import filters
 from web.schemas import FilterForm
 from web.validation import form_body
+from web.db import connection
 
 
 async def save(request: Request):
     form, _ = await form_body(request, FilterForm)
     section = form.section
-    async with request.app.state.pool.acquire() as conn:
-        await filters.save(conn, request.scope["user"]["id"], section, form.name, form.query)
+    async with connection(request) as conn:
+        await filters.save(conn, request.user["id"], section, form.name, form.query)
     return RedirectResponse(f"{filters.SECTIONS[section]}?{filters.clean_query(form.query)}",
                             status_code=303)
 
 
 async def delete(request: Request):
-    async with request.app.state.pool.acquire() as conn:
-        section = await filters.delete(conn, request.scope["user"]["id"], request.path_params["id"])
+    async with connection(request) as conn:
+        section = await filters.delete(conn, request.user["id"], request.path_params["id"])
     return RedirectResponse(filters.SECTIONS[section], status_code=303)
 
 
 async def saved_for(request: Request, section: str) -> dict:
     """Template context for _saved_filters.html."""
-    async with request.app.state.pool.acquire() as conn:
-        mine = await filters.mine(conn, request.scope["user"]["id"], section)
+    async with connection(request) as conn:
+        mine = await filters.mine(conn, request.user["id"], section)
     return {"saved_filters": mine, "filter_section": section, "filter_path": filters.SECTIONS[section],
             "current_query": request.url.query}
 

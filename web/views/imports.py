@@ -21,13 +21,14 @@ from web.permissions import require_role
 from web.schemas import ImportForm
 from web.validation import parse
 from web.templating import render
+from web.db import connection
 
 IMPORT_ROLES = ("manager", "supervisor", "admin")
 
 
 async def _page(request: Request, error: str | None = None, status_code: int = 200):
-    async with request.app.state.pool.acquire() as conn:
-        recent = await imports_q.recent_jobs(conn, request.scope["user"]["id"])
+    async with connection(request) as conn:
+        recent = await imports_q.recent_jobs(conn, request.user["id"])
     return await render(request, "import.html", {"recent": recent, "error": error, "max_mb": MAX_FILE_BYTES >> 20},
                         status_code=status_code)
 
@@ -50,9 +51,10 @@ async def upload(request: Request):
         filename = (upload_file.filename or "").replace("\x00", "")[:200]
         path = await asyncio.to_thread(_spool, upload_file.file)
         try:
-            async with request.app.state.pool.acquire() as conn:
-                job_id = await jobs.create(conn, request.scope["user"]["id"], choice.kind, choice.mode, filename)
-            task = asyncio.create_task(jobs.run(request.app.state.pool, job_id, path, request.scope["user"],
+            async with connection(request) as conn:
+                job_id = await jobs.create(conn, request.user["id"], choice.kind, choice.mode, filename)
+            # The job outlives the response: it takes its own connections from the pool.
+            task = asyncio.create_task(jobs.run(request.app.state.pool, job_id, path, request.user,
                                                 request.app.state.settings.default_region))
         except BaseException:  # no job takes the file: it goes now
             path.unlink(missing_ok=True)
@@ -78,9 +80,9 @@ def _spool(source) -> Path:
 
 
 async def _job(request: Request):
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         job = await imports_q.job(conn, request.path_params["id"])
-    user = request.scope["user"]
+    user = request.user
     if job is None or (job["user_id"] != user["id"] and user["role"] != "admin"):
         raise NotFound("no such import")
     return job

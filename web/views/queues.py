@@ -15,6 +15,7 @@ from web.permissions import require_role
 from web.schemas import QueueForm, RoutingForm
 from web.templating import render
 from web.validation import parse
+from web.db import connection
 
 
 def _queue_input(raw) -> QueueInput:
@@ -26,7 +27,7 @@ def _queue_input(raw) -> QueueInput:
 
 
 async def _page(request: Request, *, editing: int | None = None, error: DomainError | None = None):
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         queues = await queues_q.list_queues(conn)
         users = await users_q.list_users(conn)
         policy = await routing_q.load_policy(conn)
@@ -54,8 +55,8 @@ async def queue_save(request: Request):
     queue_id = request.path_params.get("id")
     form = await request.form()
     try:
-        async with request.app.state.pool.acquire() as conn:
-            await queues_q.save_queue(conn, request.scope["user"]["id"], queue_id, _queue_input(form))
+        async with connection(request) as conn:
+            await queues_q.save_queue(conn, request.user["id"], queue_id, _queue_input(form))
     except DomainError as e:
         return await _page(request, editing=queue_id, error=e)
     return RedirectResponse("/admin/queues", status_code=303)
@@ -64,8 +65,8 @@ async def queue_save(request: Request):
 @require_role("admin")
 async def queue_delete(request: Request):
     try:
-        async with request.app.state.pool.acquire() as conn:
-            await queues_q.delete_queue(conn, request.scope["user"]["id"], request.path_params["id"])
+        async with connection(request) as conn:
+            await queues_q.delete_queue(conn, request.user["id"], request.path_params["id"])
     except DomainError as e:
         return await _page(request, error=e)
     return RedirectResponse("/admin/queues", status_code=303)
@@ -78,8 +79,8 @@ async def routing_save(request: Request):
         seconds = parse(RoutingForm, form).manager_ring_seconds
         if seconds is None or not 2 <= seconds <= 120:
             raise ValidationError({"manager_ring_seconds": "a manager rings 2 to 120 seconds"})
-        async with request.app.state.pool.acquire() as conn:
-            await routing_q.set_manager_ring_seconds(conn, seconds, request.scope["user"]["id"])
+        async with connection(request) as conn:
+            await routing_q.set_manager_ring_seconds(conn, seconds, request.user["id"])
     except DomainError as e:
         return await _page(request, error=e)
     return RedirectResponse("/admin/queues", status_code=303)

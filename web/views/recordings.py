@@ -11,16 +11,17 @@ from starlette.routing import Route
 from crm.errors import Forbidden, NotFound
 from crm.recordings import queries as rec_q
 from crm.recordings.policy import can_listen
+from web.db import connection
 
 MEDIA_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav"}
 
 
 async def play(request: Request):
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         rec = await rec_q.recording_for_playback(conn, request.path_params["id"])
     if rec is None:
         raise NotFound("no such recording")
-    if not can_listen(request.scope["user"], rec):
+    if not can_listen(request.user, rec):
         raise Forbidden("your role does not allow listening to this call")
     path = Path(rec["path"])
     if not path.is_file():

@@ -16,6 +16,7 @@ from web.permissions import require_role
 from web.schemas import PeriodQuery
 from web.validation import query as parse_query
 from web.templating import render
+from web.db import connection
 
 REPORT_ROLES = ("manager", "supervisor", "admin")
 
@@ -38,7 +39,7 @@ def stats_query(request: Request) -> CallStatsQuery:
 
 async def _stats(request: Request):
     query = stats_query(request)
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         return query, await call_series(conn, query), await consolidated(conn, query)
 
 
@@ -71,7 +72,7 @@ def report_period(request: Request) -> tuple[dt.date, dt.date]:
 @require_role(*REPORT_ROLES)
 async def deals_report(request: Request):
     start, end = report_period(request)
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         rows = await managers_deals(conn, start, end, request.app.state.settings.timezone)
     totals = {k: sum(r[k] for r in rows) for k in ("planned", "won", "lost", "in_progress", "created",
                                                    "won_amount", "total_amount")}

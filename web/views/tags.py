@@ -17,10 +17,11 @@ from web.permissions import require_role
 from web.schemas import SetTagForm, TagForm
 from web.templating import render
 from web.validation import form_body
+from web.db import connection
 
 
 async def _admin_page(request: Request, error: DomainError | None = None):
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         all_tags = await tags.list_tags(conn)
         queues = await queues_q.list_queues(conn)
     return await render(request, "admin_tags.html", {"tags": all_tags, "roles": ROLES, "queues": queues,
@@ -38,8 +39,8 @@ async def admin_save_tag(request: Request):
         form, _ = await form_body(request, TagForm)
         inp = tags.TagInput(name=form.name, description=form.description, allowed_roles=form.allowed_roles,
                             queue_id=form.queue_id)
-        async with request.app.state.pool.acquire() as conn:
-            await tags.save_tag(conn, request.scope["user"]["id"], form.id, inp)
+        async with connection(request) as conn:
+            await tags.save_tag(conn, request.user["id"], form.id, inp)
     except DomainError as e:
         return await _admin_page(request, e)
     return RedirectResponse("/admin/tags", status_code=303)
@@ -48,13 +49,13 @@ async def admin_save_tag(request: Request):
 async def tag_counterparty(request: Request):
     counterparty_id = request.path_params["id"]
     form, _ = await form_body(request, SetTagForm)
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         row = await cq.get_counterparty(conn, counterparty_id)
         if row is None or row["deleted_at"] is not None:
             raise NotFound(f"no counterparty {counterparty_id}")
-        if not cp_perm.can_edit(request.scope["user"], row):
+        if not cp_perm.can_edit(request.user, row):
             raise Forbidden("you cannot edit this counterparty")
-        await tags.set_tag(conn, request.scope["user"], "counterparty", counterparty_id,
+        await tags.set_tag(conn, request.user, "counterparty", counterparty_id,
                            form.tag_id or 0, on=form.on != "0")
     return RedirectResponse(f"/counterparties/{counterparty_id}", status_code=303)
 
@@ -62,11 +63,11 @@ async def tag_counterparty(request: Request):
 async def tag_task(request: Request):
     task_id = request.path_params["id"]
     form, _ = await form_body(request, SetTagForm)
-    async with request.app.state.pool.acquire() as conn:
-        task = await task_service.card(conn, request.scope["user"], task_id, request.app.state.settings.clock.now())
+    async with connection(request) as conn:
+        task = await task_service.card(conn, request.user, task_id, request.app.state.settings.clock.now())
         if not task["can_edit"]:
             raise Forbidden("only the task's people may change it")
-        await tags.set_tag(conn, request.scope["user"], "task", task_id, form.tag_id or 0, on=form.on != "0")
+        await tags.set_tag(conn, request.user, "task", task_id, form.tag_id or 0, on=form.on != "0")
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
 
 

@@ -19,6 +19,7 @@ from web.schemas import NewTaskQuery, NoteForm, TaskForm, TaskListQuery, TaskTyp
 from web.templating import render
 from web.validation import OptionalId, form_body, one, parse, query as parse_query
 from web.views.filters import saved_for
+from web.db import connection
 
 
 def _clock(request: Request):
@@ -26,7 +27,7 @@ def _clock(request: Request):
 
 
 def task_query(request: Request) -> tq.TaskQuery:
-    params, me = parse_query(request, TaskListQuery), request.scope["user"]
+    params, me = parse_query(request, TaskListQuery), request.user
     who, status, sort = params.responsible, params.status, params.sort
     page = Page.from_request(request)
     with_tags, without_tags = params.tag, params.notag
@@ -47,7 +48,7 @@ def task_query(request: Request) -> tq.TaskQuery:
 
 async def tasks_list(request: Request):
     query = task_query(request)
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         rows, total = await tq.list_tasks(conn, query, _clock(request).now())
         users = await users_q.list_users(conn)
         all_tags = await tags.list_tags(conn)
@@ -70,12 +71,12 @@ def task_input(raw, me) -> TaskInput:
 
 
 async def _form(request: Request, values: dict, *, task_id: int | None = None, error: DomainError | None = None):
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         users = await users_q.list_users(conn)
         types = await tq.task_types(conn)
         task_notes = await notes.notes_of_task(conn, task_id) if task_id else []
         item_tags = await tags.tags_of(conn, "task", task_id) if task_id else []
-        usable = [t for t in await tags.list_tags(conn) if tags.may_use(request.scope["user"], t)]
+        usable = [t for t in await tags.list_tags(conn) if tags.may_use(request.user, t)]
     field_errors = {k: v for k, v in error.errors.items() if k in TaskForm.model_fields} \
         if isinstance(error, ValidationError) else {}
     return await render(request, "task.html", {
@@ -87,8 +88,8 @@ async def _form(request: Request, values: dict, *, task_id: int | None = None, e
 
 
 async def new_form(request: Request):
-    me = request.scope["user"]
-    async with request.app.state.pool.acquire() as conn:
+    me = request.user
+    async with connection(request) as conn:
         types = await tq.task_types(conn)
     params = parse_query(request, NewTaskQuery)
     deal = params.deal == "1"
@@ -101,16 +102,16 @@ async def new_form(request: Request):
 async def create(request: Request):
     form = await request.form()
     try:
-        async with request.app.state.pool.acquire() as conn:
-            task_id = await service.create(conn, request.scope["user"], task_input(form, request.scope["user"]))
+        async with connection(request) as conn:
+            task_id = await service.create(conn, request.user, task_input(form, request.user))
     except DomainError as e:
         return await _form(request, {**dict(form), "participant_ids": form.getlist("participant_ids")}, error=e)
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
 
 
 async def task_card(request: Request):
-    async with request.app.state.pool.acquire() as conn:
-        task = await service.card(conn, request.scope["user"], request.path_params["id"], _clock(request).now())
+    async with connection(request) as conn:
+        task = await service.card(conn, request.user, request.path_params["id"], _clock(request).now())
     task["participant_ids"] = [p["id"] for p in task["participants"]]
     return await _form(request, task, task_id=task["id"])
 
@@ -119,8 +120,8 @@ async def update(request: Request):
     task_id = request.path_params["id"]
     form = await request.form()
     try:
-        async with request.app.state.pool.acquire() as conn:
-            await service.update(conn, request.scope["user"], task_id, task_input(form, request.scope["user"]),
+        async with connection(request) as conn:
+            await service.update(conn, request.user, task_id, task_input(form, request.user),
                                  _clock(request).now())
     except DomainError as e:
         return await _form(request, {**dict(form), "participant_ids": form.getlist("participant_ids"),
@@ -131,14 +132,14 @@ async def update(request: Request):
 async def add_note(request: Request):
     task_id = request.path_params["id"]
     form, _ = await form_body(request, NoteForm)
-    async with request.app.state.pool.acquire() as conn:
-        await service.card(conn, request.scope["user"], task_id, _clock(request).now())
-        await notes.add_note(conn, request.scope["user"], body=form.body, task_id=task_id)
+    async with connection(request) as conn:
+        await service.card(conn, request.user, task_id, _clock(request).now())
+        await notes.add_note(conn, request.user, body=form.body, task_id=task_id)
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
 
 
 async def _types_page(request: Request, error: DomainError | None = None):
-    async with request.app.state.pool.acquire() as conn:
+    async with connection(request) as conn:
         types = await tq.all_task_types(conn)
     return await render(request, "admin_task_types.html", {"types": types, "error": error},
                         status_code=error.status if error else 200)
@@ -153,7 +154,7 @@ async def task_types_page(request: Request):
 async def task_type_save(request: Request):
     try:
         form, _ = await form_body(request, TaskTypeForm)
-        async with request.app.state.pool.acquire() as conn:
+        async with connection(request) as conn:
             await tq.save_task_type(conn, form.id, form.name, form.is_deal, form.archived)
     except DomainError as e:
         return await _types_page(request, e)

@@ -1,0 +1,100 @@
+"""Issue 13, the web layer: one connection per request taken only when needed,
+error pages that never touch the database."""
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.helpers import login, make_user
+from web import templating
+from web.app import create_app
+
+
+class CountingPool:
+    """The app's pool, counting the connections taken from it."""
+
+    def __init__(self, pool):
+        self.pool = pool
+        self.acquired = 0
+
+    def acquire(self, *args, **kwargs):
+        self.acquired += 1
+        return self.pool.acquire(*args, **kwargs)
+
+    def release(self, conn, *args, **kwargs):
+        return self.pool.release(conn, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.pool, name)
+
+
+@pytest.fixture
+def web(settings, db):
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+async def operator(pool):
+    return await make_user(pool, "olga", "operator", full_name="Olga Operator")
+
+
+def _counting(web) -> CountingPool:
+    counting = CountingPool(web.app.state.pool)
+    web.app.state.pool = counting
+    return counting
+
+
+def test_a_page_takes_one_connection_for_the_session_check_the_view_and_the_nav(web, operator):
+    assert login(web, "olga").status_code == 303
+    counting = _counting(web)
+    try:
+        page = web.get("/clients")
+        assert page.status_code == 200 and "Olga Operator" in page.text
+        assert counting.acquired == 1
+        assert web.get("/tasks").status_code == 200 and counting.acquired == 2
+    finally:
+        web.app.state.pool = counting.pool
+
+
+def test_static_files_and_the_error_pages_take_no_connection(web, operator):
+    assert login(web, "olga").status_code == 303
+    counting = _counting(web)
+    try:
+        assert web.get("/static/app.css").status_code == 200
+        missing = web.get("/static/no-such-file.css")
+        assert missing.status_code == 404 and "<h1>404</h1>" in missing.text
+        assert counting.acquired == 0
+    finally:
+        web.app.state.pool = counting.pool
+
+
+def test_a_404_renders_while_the_database_is_down(web, operator):
+    assert login(web, "olga").status_code == 303
+    pool = web.app.state.pool
+
+    class Down:
+        def acquire(self, *args, **kwargs):
+            raise OSError("database down")
+
+        def __getattr__(self, name):
+            return getattr(pool, name)
+
+    web.app.state.pool = Down()
+    try:
+        missing = web.get("/static/no-such-file.css")
+        assert missing.status_code == 404 and "<h1>404</h1>" in missing.text
+    finally:
+        web.app.state.pool = pool
+
+
+def test_a_logged_in_users_404_page_shows_the_nav_without_reading_the_database(web, operator, monkeypatch):
+    assert login(web, "olga").status_code == 303
+
+    async def no_database(*args, **kwargs):
+        raise AssertionError("the error page read the database")
+
+    monkeypatch.setattr(templating.appsettings, "get_all", no_database)
+    monkeypatch.setattr(templating.tray, "tray", no_database)
+    missing = web.get("/counterparties/999999")
+    assert missing.status_code == 404
+    assert "Olga Operator" in missing.text and 'href="/clients"' in missing.text
