@@ -26,12 +26,13 @@ from web.sessions import AuthMiddleware
 from web.api import counterparties as api_counterparties
 from web.api import users as api_users
 from web.views import admin, auth, calls, counterparty_cards, counterparty_lists, export, filters, imports, queues, recordings, reports, tags, tasks
+from web.urls import path_for
 
 STATIC_DIR = Path(__file__).with_name("static")
 
 
 async def home(request: Request):
-    return RedirectResponse("/clients", status_code=302)
+    return RedirectResponse(path_for(request, "counterparty_lists.clients"), status_code=302)
 
 
 async def healthz(request: Request):
@@ -61,8 +62,8 @@ def create_app(settings: Settings) -> Starlette:
             await app.state.pool.close()
 
     routes = [
-        Route("/", home),
-        Route("/healthz", healthz),
+        Route("/", home, name="home"),
+        Route("/healthz", healthz, name="healthz"),
         *auth.routes,
         *calls.routes,
         *counterparty_lists.routes,

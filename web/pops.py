@@ -82,4 +82,4 @@ async def events(request: Request):
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-routes = [Route("/events", events, methods=["GET"])]
+routes = [Route("/events", events, name="pops.events", methods=["GET"])]

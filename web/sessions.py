@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crm.users import queries as users_q
 from web.db import scope_connection
+from web.urls import path_for
 
 COOKIE = "pbxcrm_session"
 PUBLIC_PREFIXES = ("/login", "/static/", "/healthz")
@@ -78,4 +79,4 @@ class AuthMiddleware:
         if conn.url.path.startswith("/api/") or conn.headers.get("accept", "").startswith("application/json"):
             return JSONResponse({"error": "login required"}, status_code=401)
         target = conn.url.path + (f"?{conn.url.query}" if conn.url.query else "")
-        return RedirectResponse(URL("/login").include_query_params(next=target), status_code=302)
+        return RedirectResponse(URL(path_for(conn, "auth.login_page")).include_query_params(next=target), status_code=302)

@@ -20,6 +20,14 @@ from web.validation import describe
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 templates.env.filters["route_text"] = route_text
+@pass_context
+def url_path(ctx, name: str, **params) -> str:
+    """The path of a named route (web/app.py and web/views/*.py name every route): links stay
+    relative to this site, as `request.url_for` would make them absolute."""
+    return str(ctx["request"].app.url_path_for(name, **params))
+
+
+templates.env.globals["url_path"] = url_path
 templates.env.filters["fromjson"] = lambda value: json.loads(value) if isinstance(value, str) else value
 
 

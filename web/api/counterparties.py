@@ -101,11 +101,11 @@ async def recent(request: Request):
 
 
 routes = [
-    Route("/api/counterparties/{id:int}/recent", recent, methods=["GET"]),
-    Route("/api/counterparties", create, methods=["POST"]),
-    Route("/api/counterparties/{id:int}", get, methods=["GET"]),
-    Route("/api/counterparties/{id:int}", update, methods=["PATCH"]),
-    Route("/api/counterparties/{id:int}", delete, methods=["DELETE"]),
-    Route("/api/counterparties/{id:int}/contacts", add_contact, methods=["POST"]),
-    Route("/api/contacts/{contact_id:int}", remove_contact, methods=["DELETE"]),
+    Route("/api/counterparties/{id:int}/recent", recent, name="api_counterparties.recent", methods=["GET"]),
+    Route("/api/counterparties", create, name="api_counterparties.create", methods=["POST"]),
+    Route("/api/counterparties/{id:int}", get, name="api_counterparties.get", methods=["GET"]),
+    Route("/api/counterparties/{id:int}", update, name="api_counterparties.update", methods=["PATCH"]),
+    Route("/api/counterparties/{id:int}", delete, name="api_counterparties.delete", methods=["DELETE"]),
+    Route("/api/counterparties/{id:int}/contacts", add_contact, name="api_counterparties.add_contact", methods=["POST"]),
+    Route("/api/contacts/{contact_id:int}", remove_contact, name="api_counterparties.remove_contact", methods=["DELETE"]),
 ]

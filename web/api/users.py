@@ -46,7 +46,7 @@ async def reset_password(request: Request):
 
 
 routes = [
-    Route("/api/users", list_users, methods=["GET"]),
-    Route("/api/users", create, methods=["POST"]),
-    Route("/api/users/{id:int}/password", reset_password, methods=["POST"]),
+    Route("/api/users", list_users, name="api_users.list_users", methods=["GET"]),
+    Route("/api/users", create, name="api_users.create", methods=["POST"]),
+    Route("/api/users/{id:int}/password", reset_password, name="api_users.reset_password", methods=["POST"]),
 ]

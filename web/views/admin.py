@@ -19,6 +19,7 @@ from web.schemas import ExportRolesForm, RecordingForm, SectionNamesForm, UserCh
 from web.templating import render
 from web.validation import form_body
 from web.db import connection
+from web.urls import path_for
 
 
 async def _users_page(request: Request, *, error: DomainError | None = None, values: dict | None = None):
@@ -45,7 +46,7 @@ async def users_create(request: Request):
             await create_user(conn, new)
     except DomainError as e:
         return await _users_page(request, error=e, values=dict(raw))
-    return RedirectResponse("/admin/users", status_code=303)
+    return RedirectResponse(path_for(request, "admin.users_list"), status_code=303)
 
 
 async def _user_page(request: Request, user_id: int, *, error: DomainError | None = None):
@@ -81,7 +82,7 @@ async def user_update(request: Request):
                 await set_password(conn, target["login"], form.password, by=admin_id)
     except DomainError as e:
         return await _user_page(request, user_id, error=e)
-    return RedirectResponse("/admin/users", status_code=303)
+    return RedirectResponse(path_for(request, "admin.users_list"), status_code=303)
 
 
 @require_role("admin")
@@ -91,7 +92,7 @@ async def user_delete(request: Request):
             await delete_user(conn, request.user["id"], request.path_params["id"])
     except DomainError as e:
         return await _users_page(request, error=e)
-    return RedirectResponse("/admin/users", status_code=303)
+    return RedirectResponse(path_for(request, "admin.users_list"), status_code=303)
 
 
 async def _settings_page(request: Request, error: DomainError | None = None):
@@ -108,7 +109,7 @@ async def export_update(request: Request):
     form, _ = await form_body(request, ExportRolesForm)
     async with connection(request) as conn:
         await appsettings.set_export_roles(conn, request.user["id"], list(form.roles))
-    return RedirectResponse("/admin/settings", status_code=303)
+    return RedirectResponse(path_for(request, "admin.settings_page"), status_code=303)
 
 
 @require_role("admin")
@@ -125,7 +126,7 @@ async def recording_update(request: Request):
             await rec_q.save_policy(conn, policy, request.user["id"])
     except DomainError as e:
         return await _settings_page(request, e)
-    return RedirectResponse("/admin/settings", status_code=303)
+    return RedirectResponse(path_for(request, "admin.settings_page"), status_code=303)
 
 
 @require_role("admin")
@@ -137,17 +138,17 @@ async def settings_update(request: Request):
                                                 form.section_companies)
     except DomainError as e:
         return await _settings_page(request, e)
-    return RedirectResponse("/admin/settings", status_code=303)
+    return RedirectResponse(path_for(request, "admin.settings_page"), status_code=303)
 
 
 routes = [
-    Route("/admin/users", users_list, methods=["GET"]),
-    Route("/admin/users", users_create, methods=["POST"]),
-    Route("/admin/users/{id:int}", user_edit, methods=["GET"]),
-    Route("/admin/users/{id:int}", user_update, methods=["POST"]),
-    Route("/admin/users/{id:int}/delete", user_delete, methods=["POST"]),
-    Route("/admin/settings", settings_page, methods=["GET"]),
-    Route("/admin/settings", settings_update, methods=["POST"]),
-    Route("/admin/settings/recording", recording_update, methods=["POST"]),
-    Route("/admin/settings/export", export_update, methods=["POST"]),
+    Route("/admin/users", users_list, name="admin.users_list", methods=["GET"]),
+    Route("/admin/users", users_create, name="admin.users_create", methods=["POST"]),
+    Route("/admin/users/{id:int}", user_edit, name="admin.user_edit", methods=["GET"]),
+    Route("/admin/users/{id:int}", user_update, name="admin.user_update", methods=["POST"]),
+    Route("/admin/users/{id:int}/delete", user_delete, name="admin.user_delete", methods=["POST"]),
+    Route("/admin/settings", settings_page, name="admin.settings_page", methods=["GET"]),
+    Route("/admin/settings", settings_update, name="admin.settings_update", methods=["POST"]),
+    Route("/admin/settings/recording", recording_update, name="admin.recording_update", methods=["POST"]),
+    Route("/admin/settings/export", export_update, name="admin.export_update", methods=["POST"]),
 ]

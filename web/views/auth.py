@@ -15,6 +15,7 @@ from web import sessions
 from web.db import connection
 from web.errors import wants_json
 from web.templating import render
+from web.urls import path_for
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ async def login_submit(request: Request):
 async def logout(request: Request):
     async with connection(request) as conn:
         await sessions.close_session(conn, request.cookies.get(sessions.COOKIE))
-    response = RedirectResponse("/login", status_code=303)
+    response = RedirectResponse(path_for(request, "auth.login_page"), status_code=303)
     response.delete_cookie(sessions.COOKIE, path="/")
     return response
 
@@ -107,13 +108,13 @@ async def password_submit(request: Request):
         response = await render(request, "account_password.html", {"error": e}, status_code=e.status)
         response.headers.update(headers)
         return response
-    return RedirectResponse("/account/password?done=1", status_code=303)
+    return RedirectResponse(path_for(request, "auth.password_page") + "?done=1", status_code=303)
 
 
 routes = [
-    Route("/login", login_page, methods=["GET"]),
-    Route("/login", login_submit, methods=["POST"]),
-    Route("/logout", logout, methods=["POST"]),
-    Route("/account/password", password_page, methods=["GET"]),
-    Route("/account/password", password_submit, methods=["POST"]),
+    Route("/login", login_page, name="auth.login_page", methods=["GET"]),
+    Route("/login", login_submit, name="auth.login_submit", methods=["POST"]),
+    Route("/logout", logout, name="auth.logout", methods=["POST"]),
+    Route("/account/password", password_page, name="auth.password_page", methods=["GET"]),
+    Route("/account/password", password_submit, name="auth.password_submit", methods=["POST"]),
 ]

@@ -21,8 +21,9 @@ from web.schemas import (AddressForm, CardQuery, CompanyNameForm, ContactIn, Cou
 from web.templating import render
 from web.validation import describe, form_body, parse, query as parse_query
 from web.db import connection
+from web.urls import path_for
 
-SECTION_OF = {"client": "/clients", "company": "/companies"}
+SECTION_OF = {"client": "counterparty_lists.clients", "company": "counterparty_lists.companies"}
 # Fields the form shows its messages next to; the rest are listed at the top.
 _FORM_FIELDS = ("last_name", "first_name", "patronymic", "company_name", "remark", "status", "responsible_user_id",
                 "queue_id", "phones", "emails", "address", "comment")
@@ -141,7 +142,7 @@ async def add_note(request: Request):
             await notes.add_note(conn, _user(request), body=form.body, counterparty_id=counterparty_id)
     except DomainError as e:
         return await card_page(request, counterparty_id, error=e)
-    return RedirectResponse(f"/counterparties/{counterparty_id}", status_code=303)
+    return RedirectResponse(path_for(request, "counterparty_cards.card", id=counterparty_id), status_code=303)
 
 
 async def new_form(request: Request):
@@ -162,7 +163,7 @@ async def create(request: Request):
     except DomainError as e:
         return await _form_page(request, kind if kind in SECTION_OF else "client", dict(raw),
                                 company_id=_company_id(raw), error=e)
-    return RedirectResponse(f"/counterparties/{new_id}", status_code=303)
+    return RedirectResponse(path_for(request, "counterparty_cards.card", id=new_id), status_code=303)
 
 
 async def card(request: Request):
@@ -191,7 +192,7 @@ async def edit_submit(request: Request):
     except DomainError as e:
         return await _form_page(request, kind if kind in SECTION_OF else "client", dict(raw),
                                 counterparty_id=counterparty_id, company_id=_company_id(raw), error=e)
-    return RedirectResponse(f"/counterparties/{counterparty_id}", status_code=303)
+    return RedirectResponse(path_for(request, "counterparty_cards.card", id=counterparty_id), status_code=303)
 
 
 async def delete(request: Request):
@@ -199,7 +200,7 @@ async def delete(request: Request):
     async with connection(request) as conn:
         row = await cq.get_counterparty(conn, counterparty_id)
         await service.delete(conn, _user(request), counterparty_id)
-    return RedirectResponse(SECTION_OF[row["kind"]], status_code=303)
+    return RedirectResponse(path_for(request, SECTION_OF[row["kind"]]), status_code=303)
 
 
 def _card_action(action):
@@ -213,7 +214,7 @@ def _card_action(action):
                 await action(conn, request, counterparty_id, form)
         except DomainError as e:
             return await card_page(request, counterparty_id, error=e)
-        return RedirectResponse(f"/counterparties/{counterparty_id}", status_code=303)
+        return RedirectResponse(path_for(request, "counterparty_cards.card", id=counterparty_id), status_code=303)
 
     return view
 
@@ -259,7 +260,7 @@ async def remember_timeline_kinds(request: Request):
         await service.card(conn, _user(request), counterparty_id)  # must exist and be visible
         await timeline.remember_kinds(conn, _user(request)["id"], timeline.normalize_kinds(form.getlist("kinds")))
     own = "?own=1" if form.get("own") == "1" else ""
-    return RedirectResponse(f"/counterparties/{counterparty_id}{own}", status_code=303)
+    return RedirectResponse(path_for(request, "counterparty_cards.card", id=counterparty_id) + own, status_code=303)
 
 
 async def collapse(request: Request):
@@ -267,34 +268,34 @@ async def collapse(request: Request):
     async with connection(request) as conn:
         row = await service.card(conn, _user(request), counterparty_id)
         await tray.collapse(conn, _user(request)["id"], counterparty_id)
-    return RedirectResponse(SECTION_OF[row["kind"]], status_code=303)
+    return RedirectResponse(path_for(request, SECTION_OF[row["kind"]]), status_code=303)
 
 
 async def reopen(request: Request):
     counterparty_id = request.path_params["id"]
     async with connection(request) as conn:
         await tray.reopen(conn, _user(request)["id"], counterparty_id)
-    return RedirectResponse(f"/counterparties/{counterparty_id}", status_code=303)
+    return RedirectResponse(path_for(request, "counterparty_cards.card", id=counterparty_id), status_code=303)
 
 
 routes = [
-    Route("/counterparties/new", new_form, methods=["GET"]),
-    Route("/counterparties/new", create, methods=["POST"]),
-    Route("/counterparties/{id:int}", card, methods=["GET"]),
-    Route("/counterparties/{id:int}/edit", edit_form, methods=["GET"]),
-    Route("/counterparties/{id:int}/edit", edit_submit, methods=["POST"]),
-    Route("/counterparties/{id:int}/delete", delete, methods=["POST"]),
-    Route("/counterparties/{id:int}/contacts", _card_action(_add_contact), methods=["POST"]),
-    Route("/counterparties/{id:int}/contacts/{contact_id:int}/delete", _card_action(_remove_contact),
+    Route("/counterparties/new", new_form, name="counterparty_cards.new_form", methods=["GET"]),
+    Route("/counterparties/new", create, name="counterparty_cards.create", methods=["POST"]),
+    Route("/counterparties/{id:int}", card, name="counterparty_cards.card", methods=["GET"]),
+    Route("/counterparties/{id:int}/edit", edit_form, name="counterparty_cards.edit_form", methods=["GET"]),
+    Route("/counterparties/{id:int}/edit", edit_submit, name="counterparty_cards.edit_submit", methods=["POST"]),
+    Route("/counterparties/{id:int}/delete", delete, name="counterparty_cards.delete", methods=["POST"]),
+    Route("/counterparties/{id:int}/contacts", _card_action(_add_contact), name="counterparty_cards.add_contact", methods=["POST"]),
+    Route("/counterparties/{id:int}/contacts/{contact_id:int}/delete", _card_action(_remove_contact), name="counterparty_cards.remove_contact",
           methods=["POST"]),
-    Route("/counterparties/{id:int}/addresses", _card_action(_add_address), methods=["POST"]),
-    Route("/counterparties/{id:int}/addresses/{address_id:int}/delete", _card_action(_remove_address),
+    Route("/counterparties/{id:int}/addresses", _card_action(_add_address), name="counterparty_cards.add_address", methods=["POST"]),
+    Route("/counterparties/{id:int}/addresses/{address_id:int}/delete", _card_action(_remove_address), name="counterparty_cards.remove_address",
           methods=["POST"]),
-    Route("/counterparties/{id:int}/companies", _card_action(_join_company), methods=["POST"]),
-    Route("/counterparties/{id:int}/companies/{company_id:int}/leave", _card_action(_leave_company),
+    Route("/counterparties/{id:int}/companies", _card_action(_join_company), name="counterparty_cards.join_company", methods=["POST"]),
+    Route("/counterparties/{id:int}/companies/{company_id:int}/leave", _card_action(_leave_company), name="counterparty_cards.leave_company",
           methods=["POST"]),
-    Route("/counterparties/{id:int}/notes", add_note, methods=["POST"]),
-    Route("/counterparties/{id:int}/timeline-kinds", remember_timeline_kinds, methods=["POST"]),
-    Route("/counterparties/{id:int}/collapse", collapse, methods=["POST"]),
-    Route("/counterparties/{id:int}/reopen", reopen, methods=["POST"]),
+    Route("/counterparties/{id:int}/notes", add_note, name="counterparty_cards.add_note", methods=["POST"]),
+    Route("/counterparties/{id:int}/timeline-kinds", remember_timeline_kinds, name="counterparty_cards.remember_timeline_kinds", methods=["POST"]),
+    Route("/counterparties/{id:int}/collapse", collapse, name="counterparty_cards.collapse", methods=["POST"]),
+    Route("/counterparties/{id:int}/reopen", reopen, name="counterparty_cards.reopen", methods=["POST"]),
 ]

@@ -67,8 +67,8 @@ def _section_api(kind: str):
 
 
 routes = [
-    Route("/clients", _section_page("client"), methods=["GET"]),
-    Route("/companies", _section_page("company"), methods=["GET"]),
-    Route("/api/clients", _section_api("client"), methods=["GET"]),
-    Route("/api/companies", _section_api("company"), methods=["GET"]),
+    Route("/clients", _section_page("client"), name="counterparty_lists.clients", methods=["GET"]),
+    Route("/companies", _section_page("company"), name="counterparty_lists.companies", methods=["GET"]),
+    Route("/api/clients", _section_api("client"), name="counterparty_lists.clients_api", methods=["GET"]),
+    Route("/api/companies", _section_api("company"), name="counterparty_lists.companies_api", methods=["GET"]),
 ]

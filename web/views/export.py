@@ -181,10 +181,10 @@ async def calls_export(request: Request):
 
 
 routes = [
-    Route("/calls.xlsx", calls_export, methods=["GET"]),
-    Route("/reports/calls.xlsx", calls_report_export, methods=["GET"]),
-    Route("/reports/deals.xlsx", deals_report_export, methods=["GET"]),
-    Route("/clients.xlsx", _counterparties("client"), methods=["GET"]),
-    Route("/companies.xlsx", _counterparties("company"), methods=["GET"]),
-    Route("/tasks.xlsx", tasks_export, methods=["GET"]),
+    Route("/calls.xlsx", calls_export, name="export.calls_export", methods=["GET"]),
+    Route("/reports/calls.xlsx", calls_report_export, name="export.calls_report_export", methods=["GET"]),
+    Route("/reports/deals.xlsx", deals_report_export, name="export.deals_report_export", methods=["GET"]),
+    Route("/clients.xlsx", _counterparties("client"), name="export.clients_export", methods=["GET"]),
+    Route("/companies.xlsx", _counterparties("company"), name="export.companies_export", methods=["GET"]),
+    Route("/tasks.xlsx", tasks_export, name="export.tasks_export", methods=["GET"]),
 ]

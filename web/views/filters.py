@@ -36,6 +36,6 @@ async def saved_for(request: Request, section: str) -> dict:
 
 
 routes = [
-    Route("/filters", save, methods=["POST"]),
-    Route("/filters/{id:int}/delete", delete, methods=["POST"]),
+    Route("/filters", save, name="filters.save", methods=["POST"]),
+    Route("/filters/{id:int}/delete", delete, name="filters.delete", methods=["POST"]),
 ]

@@ -22,6 +22,7 @@ from web.schemas import ImportForm
 from web.validation import parse
 from web.templating import render
 from web.db import connection
+from web.urls import path_for
 
 IMPORT_ROLES = ("manager", "supervisor", "admin")
 
@@ -63,7 +64,7 @@ async def upload(request: Request):
     task.add_done_callback(request.app.state.background.discard)
     # A job cancelled before it started (shutdown) never reaches its own cleanup.
     task.add_done_callback(lambda _: path.unlink(missing_ok=True))
-    return RedirectResponse(f"/import/{job_id}", status_code=303)
+    return RedirectResponse(path_for(request, "imports.job_page", id=job_id), status_code=303)
 
 
 def _spool(source) -> Path:
@@ -101,8 +102,8 @@ async def job_api(request: Request):
 
 
 routes = [
-    Route("/import", import_page, methods=["GET"]),
-    Route("/import", upload, methods=["POST"]),
-    Route("/import/{id:int}", job_page, methods=["GET"]),
-    Route("/api/imports/{id:int}", job_api, methods=["GET"]),
+    Route("/import", import_page, name="imports.import_page", methods=["GET"]),
+    Route("/import", upload, name="imports.upload", methods=["POST"]),
+    Route("/import/{id:int}", job_page, name="imports.job_page", methods=["GET"]),
+    Route("/api/imports/{id:int}", job_api, name="imports.job_api", methods=["GET"]),
 ]

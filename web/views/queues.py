@@ -16,6 +16,7 @@ from web.schemas import QueueForm, RoutingForm
 from web.templating import render
 from web.validation import parse
 from web.db import connection
+from web.urls import path_for
 
 
 def _queue_input(raw) -> QueueInput:
@@ -59,7 +60,7 @@ async def queue_save(request: Request):
             await queues_q.save_queue(conn, request.user["id"], queue_id, _queue_input(form))
     except DomainError as e:
         return await _page(request, editing=queue_id, error=e)
-    return RedirectResponse("/admin/queues", status_code=303)
+    return RedirectResponse(path_for(request, "queues.queues_page"), status_code=303)
 
 
 @require_role("admin")
@@ -69,7 +70,7 @@ async def queue_delete(request: Request):
             await queues_q.delete_queue(conn, request.user["id"], request.path_params["id"])
     except DomainError as e:
         return await _page(request, error=e)
-    return RedirectResponse("/admin/queues", status_code=303)
+    return RedirectResponse(path_for(request, "queues.queues_page"), status_code=303)
 
 
 @require_role("admin")
@@ -83,14 +84,14 @@ async def routing_save(request: Request):
             await routing_q.set_manager_ring_seconds(conn, seconds, request.user["id"])
     except DomainError as e:
         return await _page(request, error=e)
-    return RedirectResponse("/admin/queues", status_code=303)
+    return RedirectResponse(path_for(request, "queues.queues_page"), status_code=303)
 
 
 routes = [
-    Route("/admin/queues", queues_page, methods=["GET"]),
-    Route("/admin/queues", queue_save, methods=["POST"]),
-    Route("/admin/queues/{id:int}", queue_edit, methods=["GET"]),
-    Route("/admin/queues/{id:int}", queue_save, methods=["POST"]),
-    Route("/admin/queues/{id:int}/delete", queue_delete, methods=["POST"]),
-    Route("/admin/routing", routing_save, methods=["POST"]),
+    Route("/admin/queues", queues_page, name="queues.queues_page", methods=["GET"]),
+    Route("/admin/queues", queue_save, name="queues.queue_save", methods=["POST"]),
+    Route("/admin/queues/{id:int}", queue_edit, name="queues.queue_edit", methods=["GET"]),
+    Route("/admin/queues/{id:int}", queue_save, name="queues.queue_update", methods=["POST"]),
+    Route("/admin/queues/{id:int}/delete", queue_delete, name="queues.queue_delete", methods=["POST"]),
+    Route("/admin/routing", routing_save, name="queues.routing_save", methods=["POST"]),
 ]

@@ -30,4 +30,4 @@ async def play(request: Request):
                         content_disposition_type="inline")
 
 
-routes = [Route("/recordings/{id:int}", play, methods=["GET"])]
+routes = [Route("/recordings/{id:int}", play, name="recordings.play", methods=["GET"])]

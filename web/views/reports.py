@@ -82,7 +82,7 @@ async def deals_report(request: Request):
 
 
 routes = [
-    Route("/reports/deals", deals_report, methods=["GET"]),
-    Route("/reports/calls", calls_report, methods=["GET"]),
-    Route("/api/reports/calls", calls_report_api, methods=["GET"]),
+    Route("/reports/deals", deals_report, name="reports.deals_report", methods=["GET"]),
+    Route("/reports/calls", calls_report, name="reports.calls_report", methods=["GET"]),
+    Route("/api/reports/calls", calls_report_api, name="reports.calls_report_api", methods=["GET"]),
 ]

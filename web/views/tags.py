@@ -18,6 +18,7 @@ from web.schemas import SetTagForm, TagForm
 from web.templating import render
 from web.validation import form_body
 from web.db import connection
+from web.urls import path_for
 
 
 async def _admin_page(request: Request, error: DomainError | None = None):
@@ -43,7 +44,7 @@ async def admin_save_tag(request: Request):
             await tags.save_tag(conn, request.user["id"], form.id, inp)
     except DomainError as e:
         return await _admin_page(request, e)
-    return RedirectResponse("/admin/tags", status_code=303)
+    return RedirectResponse(path_for(request, "tags.admin_tags"), status_code=303)
 
 
 async def tag_counterparty(request: Request):
@@ -57,7 +58,7 @@ async def tag_counterparty(request: Request):
             raise Forbidden("you cannot edit this counterparty")
         await tags.set_tag(conn, request.user, "counterparty", counterparty_id,
                            form.tag_id or 0, on=form.on != "0")
-    return RedirectResponse(f"/counterparties/{counterparty_id}", status_code=303)
+    return RedirectResponse(path_for(request, "counterparty_cards.card", id=counterparty_id), status_code=303)
 
 
 async def tag_task(request: Request):
@@ -68,12 +69,12 @@ async def tag_task(request: Request):
         if not task["can_edit"]:
             raise Forbidden("only the task's people may change it")
         await tags.set_tag(conn, request.user, "task", task_id, form.tag_id or 0, on=form.on != "0")
-    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+    return RedirectResponse(path_for(request, "tasks.task_card", id=task_id), status_code=303)
 
 
 routes = [
-    Route("/admin/tags", admin_tags, methods=["GET"]),
-    Route("/admin/tags", admin_save_tag, methods=["POST"]),
-    Route("/counterparties/{id:int}/tags", tag_counterparty, methods=["POST"]),
-    Route("/tasks/{id:int}/tags", tag_task, methods=["POST"]),
+    Route("/admin/tags", admin_tags, name="tags.admin_tags", methods=["GET"]),
+    Route("/admin/tags", admin_save_tag, name="tags.admin_save_tag", methods=["POST"]),
+    Route("/counterparties/{id:int}/tags", tag_counterparty, name="tags.tag_counterparty", methods=["POST"]),
+    Route("/tasks/{id:int}/tags", tag_task, name="tags.tag_task", methods=["POST"]),
 ]

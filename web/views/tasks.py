@@ -20,6 +20,7 @@ from web.templating import render
 from web.validation import OptionalId, form_body, one, parse, query as parse_query
 from web.views.filters import saved_for
 from web.db import connection
+from web.urls import path_for
 
 
 def _clock(request: Request):
@@ -106,7 +107,7 @@ async def create(request: Request):
             task_id = await service.create(conn, request.user, task_input(form, request.user))
     except DomainError as e:
         return await _form(request, {**dict(form), "participant_ids": form.getlist("participant_ids")}, error=e)
-    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+    return RedirectResponse(path_for(request, "tasks.task_card", id=task_id), status_code=303)
 
 
 async def task_card(request: Request):
@@ -126,7 +127,7 @@ async def update(request: Request):
     except DomainError as e:
         return await _form(request, {**dict(form), "participant_ids": form.getlist("participant_ids"),
                                      "can_edit": True}, task_id=task_id, error=e)
-    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+    return RedirectResponse(path_for(request, "tasks.task_card", id=task_id), status_code=303)
 
 
 async def add_note(request: Request):
@@ -135,7 +136,7 @@ async def add_note(request: Request):
     async with connection(request) as conn:
         await service.card(conn, request.user, task_id, _clock(request).now())
         await notes.add_note(conn, request.user, body=form.body, task_id=task_id)
-    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+    return RedirectResponse(path_for(request, "tasks.task_card", id=task_id), status_code=303)
 
 
 async def _types_page(request: Request, error: DomainError | None = None):
@@ -158,16 +159,16 @@ async def task_type_save(request: Request):
             await tq.save_task_type(conn, form.id, form.name, form.is_deal, form.archived)
     except DomainError as e:
         return await _types_page(request, e)
-    return RedirectResponse("/admin/task-types", status_code=303)
+    return RedirectResponse(path_for(request, "tasks.task_types_page"), status_code=303)
 
 
 routes = [
-    Route("/admin/task-types", task_types_page, methods=["GET"]),
-    Route("/admin/task-types", task_type_save, methods=["POST"]),
-    Route("/tasks", tasks_list, methods=["GET"]),
-    Route("/tasks/new", new_form, methods=["GET"]),
-    Route("/tasks/new", create, methods=["POST"]),
-    Route("/tasks/{id:int}", task_card, methods=["GET"]),
-    Route("/tasks/{id:int}", update, methods=["POST"]),
-    Route("/tasks/{id:int}/notes", add_note, methods=["POST"]),
+    Route("/admin/task-types", task_types_page, name="tasks.task_types_page", methods=["GET"]),
+    Route("/admin/task-types", task_type_save, name="tasks.task_type_save", methods=["POST"]),
+    Route("/tasks", tasks_list, name="tasks.tasks_list", methods=["GET"]),
+    Route("/tasks/new", new_form, name="tasks.new_form", methods=["GET"]),
+    Route("/tasks/new", create, name="tasks.create", methods=["POST"]),
+    Route("/tasks/{id:int}", task_card, name="tasks.task_card", methods=["GET"]),
+    Route("/tasks/{id:int}", update, name="tasks.update", methods=["POST"]),
+    Route("/tasks/{id:int}/notes", add_note, name="tasks.add_note", methods=["POST"]),
 ]
