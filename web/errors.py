@@ -18,14 +18,11 @@ from starlette.responses import JSONResponse
 
 from crm.errors import DomainError, ValidationError
 from web import headers
+from web.resource import wants_json
 from web.templating import render
 from web.validation import describe
 
 log = logging.getLogger(__name__)
-
-
-def wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
 
 
 def domain_error_json(exc: DomainError) -> JSONResponse:

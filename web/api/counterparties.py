@@ -14,6 +14,7 @@ from web.formatting import local_time
 from web.jsonout import jsonable
 from web.schemas import ContactIn, CounterpartyFields, CounterpartyIn
 from web.validation import json_body
+from web.views import counterparty_cards
 from web.db import connection
 
 _FIELDS = tuple(CounterpartyFields.model_fields)  # names, remark, comment, status, responsible, queue
@@ -40,12 +41,6 @@ async def create(request: Request):
         new_id = await service.create(conn, request.user, _input(body, body.kind), _region(request))
         card = await service.card(conn, request.user, new_id)
     return JSONResponse(jsonable(card), status_code=201)
-
-
-async def get(request: Request):
-    async with connection(request) as conn:
-        card = await service.card(conn, request.user, request.path_params["id"])
-    return JSONResponse(jsonable(card))
 
 
 async def update(request: Request):
@@ -103,7 +98,8 @@ async def recent(request: Request):
 routes = [
     Route("/api/counterparties/{id:int}/recent", recent, name="api_counterparties.recent", methods=["GET"]),
     Route("/api/counterparties", create, name="api_counterparties.create", methods=["POST"]),
-    Route("/api/counterparties/{id:int}", get, name="api_counterparties.get", methods=["GET"]),
+    # The card's one view answers JSON here (web/resource.py).
+    Route("/api/counterparties/{id:int}", counterparty_cards.card, name="api_counterparties.get", methods=["GET"]),
     Route("/api/counterparties/{id:int}", update, name="api_counterparties.update", methods=["PATCH"]),
     Route("/api/counterparties/{id:int}", delete, name="api_counterparties.delete", methods=["DELETE"]),
     Route("/api/counterparties/{id:int}/contacts", add_contact, name="api_counterparties.add_contact", methods=["POST"]),

@@ -1,4 +1,4 @@
-"""The call log: a page and its JSON twin."""
+"""The call log (one view for the page and its JSON), click-to-call and call attachments."""
 
 from __future__ import annotations
 
@@ -11,12 +11,11 @@ from crm.calls.attach import attach_call, call_id_by_channel, comment_call
 from crm.clicktocall import queries as c2c_q
 from crm.errors import Forbidden, NotFound, ValidationError
 from crm.users import queries as users_q
-from web.jsonout import jsonable
 from web.limits import CHANNEL
 from web.schemas import AttachIn, CallCommentIn, ClickToCallIn
 from web.validation import json_body, path_text
 from web.paging import Page
-from web.templating import render
+from web.resource import html_or_json
 from crm.roles import acts_for_others
 from web.db import connection
 
@@ -30,16 +29,10 @@ async def _calls_page(request: Request) -> tuple[Page, list]:
 
 
 async def calls_list(request: Request):
+    """The call log: the page at /calls, JSON at /api/calls (web/resource.py)."""
     page, rows = await _calls_page(request)
-    return await render(request, "calls.html", {"calls": rows, "page": page})
-
-
-async def calls_api(request: Request):
-    page, rows = await _calls_page(request)
-    return JSONResponse({
-        "total": page.total, "page": page.number, "page_size": page.size,
-        "calls": jsonable(rows),
-    })
+    return await html_or_json(request, "calls.html", {"calls": rows, "page": page}, lambda: {
+        "total": page.total, "page": page.number, "page_size": page.size, "calls": rows})
 
 
 async def click_to_call(request: Request):
@@ -105,5 +98,5 @@ routes = [
     Route("/api/calls", click_to_call, name="calls.click_to_call", methods=["POST"]),
     Route("/api/calls/{id:int}", click_to_call_status, name="calls.click_to_call_status", methods=["GET"]),
     Route("/calls", calls_list, name="calls.calls_list", methods=["GET"]),
-    Route("/api/calls", calls_api, name="calls.calls_api", methods=["GET"]),
+    Route("/api/calls", calls_list, name="calls.calls_api", methods=["GET"]),
 ]

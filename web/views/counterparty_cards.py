@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 from crm import audit, notes, tags, timeline
@@ -18,6 +18,8 @@ from crm.errors import DomainError, Forbidden, ValidationError
 from crm.users import queries as users_q
 from web.schemas import (AddressForm, CardQuery, CompanyNameForm, ContactIn, CounterpartyForm,
                          NewCounterpartyQuery, NoteForm)
+from web.jsonout import jsonable
+from web.resource import wants_json
 from web.templating import render
 from web.validation import describe, form_body, parse, query as parse_query
 from web.db import connection
@@ -117,7 +119,7 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
         "card": card, "history": history, "calls": calls, "timeline": items, "timeline_more": more,
         "timeline_page": tpage, "kinds": kinds, "own_only": own_only, "timeline_kinds": timeline.KINDS,
         "kind_names": timeline.KIND_LABELS, "item_tags": item_tags, "all_tags": usable,
-        "editable": card["can_edit"], "tag_action": f"/counterparties/{counterparty_id}/tags",
+        "editable": card["can_edit"], "tag_action": path_for(request, "tags.tag_counterparty", id=counterparty_id),
         "listen": lambda call: can_listen(_user(request), call), "contact_kinds": KINDS, "kind_labels": KIND_LABELS, "error": error,
     }, status_code=status_code or (error.status if error else 200))
 
@@ -167,6 +169,11 @@ async def create(request: Request):
 
 
 async def card(request: Request):
+    """A counterparty's card: the page at /counterparties/{id}, JSON at /api/counterparties/{id}
+    (web/resource.py), the JSON being the card's fields without the page's timeline and history."""
+    if wants_json(request):
+        async with connection(request) as conn:
+            return JSONResponse(jsonable(await service.card(conn, _user(request), request.path_params["id"])))
     return await card_page(request, request.path_params["id"])
 
 

@@ -16,6 +16,7 @@ from web.schemas import CounterpartyListQuery
 from web.validation import query as parse_query
 from web.views.filters import saved_for
 from web.paging import Page
+from web.resource import wants_json
 from web.templating import render
 from web.db import connection
 
@@ -36,18 +37,17 @@ def list_query(request: Request, kind: str) -> ListQuery:
     )
 
 
-async def _list(request: Request, kind: str):
-    query = list_query(request, kind)
-    async with connection(request) as conn:
-        result = await list_counterparties(conn, query)
-        users = await users_q.list_users(conn)
-        all_tags = await tags.list_tags(conn)
-    return query, result, users, all_tags
-
-
-def _section_page(kind: str):
+def _section(kind: str):
+    """The section's list: the page at /clients, JSON at /api/clients (web/resource.py)."""
     async def view(request: Request):
-        query, result, users, all_tags = await _list(request, kind)
+        query = list_query(request, kind)
+        async with connection(request) as conn:
+            result = await list_counterparties(conn, query)
+            if wants_json(request):
+                return JSONResponse({"total": result.total, "total_capped": result.total_capped,
+                                     "page": query.page, "page_size": query.size, "items": jsonable(result.rows)})
+            users = await users_q.list_users(conn)
+            all_tags = await tags.list_tags(conn)
         page = Page(number=query.page, size=query.size, total=result.total)
         return await render(request, "counterparty_list.html", {
             "kind": kind, "query": query, "rows": result.rows, "page": page, "capped": result.total_capped,
@@ -58,17 +58,12 @@ def _section_page(kind: str):
     return view
 
 
-def _section_api(kind: str):
-    async def view(request: Request):
-        query, result, _, _ = await _list(request, kind)
-        return JSONResponse({"total": result.total, "total_capped": result.total_capped, "page": query.page,
-                             "page_size": query.size, "items": jsonable(result.rows)})
-    return view
-
+clients = _section("client")
+companies = _section("company")
 
 routes = [
-    Route("/clients", _section_page("client"), name="counterparty_lists.clients", methods=["GET"]),
-    Route("/companies", _section_page("company"), name="counterparty_lists.companies", methods=["GET"]),
-    Route("/api/clients", _section_api("client"), name="counterparty_lists.clients_api", methods=["GET"]),
-    Route("/api/companies", _section_api("company"), name="counterparty_lists.companies_api", methods=["GET"]),
+    Route("/clients", clients, name="counterparty_lists.clients", methods=["GET"]),
+    Route("/companies", companies, name="counterparty_lists.companies", methods=["GET"]),
+    Route("/api/clients", clients, name="counterparty_lists.clients_api", methods=["GET"]),
+    Route("/api/companies", companies, name="counterparty_lists.companies_api", methods=["GET"]),
 ]

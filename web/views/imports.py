@@ -9,17 +9,17 @@ import tempfile
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from crm.errors import NotFound
 from crm.imports import jobs
 from crm.imports import queries as imports_q
 from crm.imports.reader import MAX_FILE_BYTES
-from web.jsonout import jsonable
 from web.permissions import require_role
 from web.schemas import ImportForm
 from web.validation import parse
+from web.resource import html_or_json
 from web.templating import render
 from web.db import connection
 from web.urls import path_for
@@ -91,19 +91,15 @@ async def _job(request: Request):
 
 @require_role(*IMPORT_ROLES)
 async def job_page(request: Request):
-    return await render(request, "import_job.html", {"job": await _job(request)})
-
-
-@require_role(*IMPORT_ROLES)
-async def job_api(request: Request):
-    job = dict(await _job(request))
-    job["rejected"] = json.loads(job["rejected"])
-    return JSONResponse(jsonable(job))
+    """An import's progress and report: the page at /import/{id}, JSON at /api/imports/{id}."""
+    job = await _job(request)
+    return await html_or_json(request, "import_job.html", {"job": job},
+                              lambda: {**job, "rejected": json.loads(job["rejected"])})
 
 
 routes = [
     Route("/import", import_page, name="imports.import_page", methods=["GET"]),
     Route("/import", upload, name="imports.upload", methods=["POST"]),
     Route("/import/{id:int}", job_page, name="imports.job_page", methods=["GET"]),
-    Route("/api/imports/{id:int}", job_api, name="imports.job_api", methods=["GET"]),
+    Route("/api/imports/{id:int}", job_page, name="imports.job_api", methods=["GET"]),
 ]

@@ -5,17 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from crm.errors import ValidationError
 from crm.reports.deals import managers_deals
 from crm.reports.calls import BY, GROUPS, TYPES, CallStatsQuery, call_series, consolidated
-from web.jsonout import jsonable
 from web.permissions import require_role
 from web.schemas import PeriodQuery
 from web.validation import query as parse_query
-from web.templating import render
+from web.resource import html_or_json
 from web.db import connection
 
 REPORT_ROLES = ("manager", "supervisor", "admin")
@@ -45,18 +43,14 @@ async def _stats(request: Request):
 
 @require_role(*REPORT_ROLES)
 async def calls_report(request: Request):
+    """Call statistics: the page at /reports/calls, JSON at /api/reports/calls (web/resource.py)."""
     query, series, table = await _stats(request)
     metric = "seconds" if parse_query(request, PeriodQuery).metric == "seconds" else "calls"
-    return await render(request, "reports_calls.html", {
+    return await html_or_json(request, "reports_calls.html", {
         "query": query, "series": series, "table": table, "groups": GROUPS, "bys": BY, "types": TYPES,
-        "metric": metric, "chart": {**series, "metric": metric}})
-
-
-@require_role(*REPORT_ROLES)
-async def calls_report_api(request: Request):
-    query, series, table = await _stats(request)
-    return JSONResponse({"from": query.start.isoformat(), "to": query.end.isoformat(), "group": query.group,
-                         "by": query.by, **series, "consolidated": table})
+        "metric": metric, "chart": {**series, "metric": metric}},
+        lambda: {"from": query.start.isoformat(), "to": query.end.isoformat(), "group": query.group,
+                 "by": query.by, **series, "consolidated": table})
 
 
 def report_period(request: Request) -> tuple[dt.date, dt.date]:
@@ -76,13 +70,13 @@ async def deals_report(request: Request):
         rows = await managers_deals(conn, start, end, request.app.state.settings.timezone)
     totals = {k: sum(r[k] for r in rows) for k in ("planned", "won", "lost", "in_progress", "created",
                                                    "won_amount", "total_amount")}
-    if "application/json" in request.headers.get("accept", ""):
-        return JSONResponse(jsonable({"from": start, "to": end, "managers": rows, "totals": totals}))
-    return await render(request, "reports_deals.html", {"start": start, "end": end, "rows": rows, "totals": totals})
+    return await html_or_json(request, "reports_deals.html",
+                              {"start": start, "end": end, "rows": rows, "totals": totals},
+                              lambda: {"from": start, "to": end, "managers": rows, "totals": totals})
 
 
 routes = [
     Route("/reports/deals", deals_report, name="reports.deals_report", methods=["GET"]),
     Route("/reports/calls", calls_report, name="reports.calls_report", methods=["GET"]),
-    Route("/api/reports/calls", calls_report_api, name="reports.calls_report_api", methods=["GET"]),
+    Route("/api/reports/calls", calls_report, name="reports.calls_report_api", methods=["GET"]),
 ]

@@ -83,7 +83,7 @@ async def _form(request: Request, values: dict, *, task_id: int | None = None, e
     return await render(request, "task.html", {
         "field_errors": field_errors,
         "item_tags": item_tags, "all_tags": usable, "editable": bool(values.get("can_edit")),
-        "tag_action": f"/tasks/{task_id}/tags",
+        "tag_action": path_for(request, "tags.tag_task", id=task_id) if task_id else "",
         "values": values, "task_id": task_id, "users": users, "types": types, "statuses": STATUS_LABELS,
         "outcomes": OUTCOMES, "error": error, "notes": task_notes}, status_code=error.status if error else 200)
 
