@@ -115,7 +115,7 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
         await _hide_unlistenable(conn, _user(request), items)
         item_tags = await tags.tags_of(conn, "counterparty", counterparty_id)
         usable = [t for t in await tags.list_tags(conn) if tags.may_use(_user(request), t)]
-    return await render(request, f"{card['kind']}_card.html", {
+    return await render(request, "counterparty_card.html", {
         "card": card, "history": history, "calls": calls, "timeline": items, "timeline_more": more,
         "timeline_page": tpage, "kinds": kinds, "own_only": own_only, "timeline_kinds": timeline.KINDS,
         "kind_names": timeline.KIND_LABELS, "item_tags": item_tags, "all_tags": usable,
