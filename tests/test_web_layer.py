@@ -98,3 +98,48 @@ def test_a_logged_in_users_404_page_shows_the_nav_without_reading_the_database(w
     missing = web.get("/counterparties/999999")
     assert missing.status_code == 404
     assert "Olga Operator" in missing.text and 'href="/clients"' in missing.text
+
+
+@pytest.fixture
+async def manager_with_client_in_company(pool):
+    from crm.counterparties import service
+    from crm.counterparties.model import CounterpartyInput
+
+    manager = await make_user(pool, "mira", "manager", full_name="Mira Manager")
+    async with pool.acquire() as conn:
+        company = await service.create(conn, manager, CounterpartyInput(kind="company", company_name="Horns Ltd"), "RU")
+        client = await service.create(conn, manager, CounterpartyInput(
+            kind="client", last_name="Hoofs", first_name="Ivan", company_ids=(company,)), "RU")
+    return manager, company, client
+
+
+def test_one_view_answers_the_page_or_json_by_accept_or_by_the_api_path(web, manager_with_client_in_company):
+    _, company, client = manager_with_client_in_company
+    assert login(web, "mira").status_code == 303
+    for page, api in (("/clients", "/api/clients"), ("/calls", "/api/calls"),
+                      (f"/counterparties/{client}", f"/api/counterparties/{client}")):
+        html = web.get(page)
+        assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+        by_accept = web.get(page, headers={"Accept": "application/json"})
+        assert by_accept.headers["content-type"] == "application/json"
+        assert by_accept.json() == web.get(api).json()
+    assert web.get(f"/api/counterparties/{client}").json()["display_name"].startswith("Hoofs")
+
+
+def test_every_route_has_a_name_of_its_own(web):
+    names = [r.name for r in web.app.routes]
+    assert all(names) and len(names) == len(set(names))
+    assert web.app.url_path_for("counterparty_cards.card", id=7) == "/counterparties/7"
+
+
+def test_one_card_template_shows_a_clients_companies_and_a_companys_clients(web, manager_with_client_in_company):
+    _, company, client = manager_with_client_in_company
+    assert login(web, "mira").status_code == 303
+    client_card = web.get(f"/counterparties/{client}").text
+    assert 'class="card card-client"' in client_card and 'id="companies"' in client_card
+    assert f'href="/counterparties/{company}"' in client_card
+    assert f'action="/counterparties/{client}/companies/{company}/leave"' in client_card
+    company_card = web.get(f"/counterparties/{company}").text
+    assert 'class="card card-company"' in company_card and 'id="members"' in company_card
+    assert f'href="/counterparties/{client}"' in company_card and 'id="companies"' not in company_card
+    assert f'href="/clients?company={company}"' in company_card
