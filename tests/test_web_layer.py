@@ -114,7 +114,7 @@ async def manager_with_client_in_company(pool):
 
 
 def test_one_view_answers_the_page_or_json_by_accept_or_by_the_api_path(web, manager_with_client_in_company):
-    _, company, client = manager_with_client_in_company
+    _, _company, client = manager_with_client_in_company
     assert login(web, "mira").status_code == 303
     for page, api in (("/clients", "/api/clients"), ("/calls", "/api/calls"),
                       (f"/counterparties/{client}", f"/api/counterparties/{client}")):

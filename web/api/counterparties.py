@@ -8,14 +8,14 @@ from starlette.routing import Route
 
 from crm.calls import queries as calls_q
 from crm.counterparties import service
-from crm.tasks import queries as tasks_q
 from crm.counterparties.model import ContactInput, CounterpartyInput
+from crm.tasks import queries as tasks_q
+from web.db import connection
 from web.formatting import local_time
 from web.jsonout import jsonable
 from web.schemas import ContactIn, CounterpartyFields, CounterpartyIn
 from web.validation import json_body
 from web.views import counterparty_cards
-from web.db import connection
 
 _FIELDS = tuple(CounterpartyFields.model_fields)  # names, remark, comment, status, responsible, queue
 

@@ -9,11 +9,11 @@ from starlette.routing import Route
 from crm.errors import NotFound
 from crm.users import queries as users_q
 from crm.users.accounts import NewUser, create_user, set_password
+from web.db import connection
 from web.jsonout import jsonable
 from web.permissions import require_role
 from web.schemas import PasswordIn, UserIn
 from web.validation import json_body
-from web.db import connection
 
 
 @require_role("admin")

@@ -7,9 +7,9 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from crm import filters
+from web.db import connection
 from web.schemas import FilterForm
 from web.validation import form_body
-from web.db import connection
 
 
 async def save(request: Request):

@@ -11,12 +11,12 @@ from crm.queues import queries as queues_q
 from crm.queues.model import STRATEGIES, QueueInput
 from crm.routing import queries as routing_q
 from crm.users import queries as users_q
+from web.db import connection
 from web.permissions import require_role
 from web.schemas import QueueForm, RoutingForm
 from web.templating import render
-from web.validation import parse
-from web.db import connection
 from web.urls import path_for
+from web.validation import parse
 
 
 def _queue_input(raw) -> QueueInput:

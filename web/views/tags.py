@@ -13,12 +13,12 @@ from crm.errors import DomainError, Forbidden, NotFound
 from crm.queues import queries as queues_q
 from crm.tasks import service as task_service
 from crm.users import ROLES
+from web.db import connection
 from web.permissions import require_role
 from web.schemas import SetTagForm, TagForm
 from web.templating import render
-from web.validation import form_body
-from web.db import connection
 from web.urls import path_for
+from web.validation import form_body
 
 
 async def _admin_page(request: Request, error: DomainError | None = None):
