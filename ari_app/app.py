@@ -12,6 +12,7 @@ from ari_app.call_log import CallLogWriter
 from ari_app.clicktocall import ClickToCall
 from ari_app.calls import CallService
 from ari_app.client import CONNECTED, AriClient, AriError
+from ari_app.constants import CHANNEL_DESTROYED, DEVICE_STATE_CHANGED, STASIS_END, STASIS_START
 from crm.routing import queries as routing_q
 from crm.routing.lookup_connections import LookupConnections
 from crm.routing.view import CrmView
@@ -61,10 +62,10 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             click_to_call = ClickToCall(pool, settings.database_url, ari)
             calls = CallService(deps, trunk=settings.trunk, click_to_call=click_to_call)
             dispatcher = ChannelEventDispatcher({
-                "StasisStart": calls.on_stasis_start,
-                "StasisEnd": calls.on_stasis_end,
-                "ChannelDestroyed": calls.on_channel_destroyed,
-                "DeviceStateChanged": phone_states.on_device_state_changed,
+                STASIS_START: calls.on_stasis_start,
+                STASIS_END: calls.on_stasis_end,
+                CHANNEL_DESTROYED: calls.on_channel_destroyed,
+                DEVICE_STATE_CHANGED: phone_states.on_device_state_changed,
             })
             tasks = [asyncio.create_task(crm.keep_fresh(), name="crm refresh"),
                      asyncio.create_task(click_to_call.listen(), name="click-to-call"),

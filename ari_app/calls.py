@@ -10,7 +10,9 @@ import dataclasses
 import logging
 from functools import partial
 
-from ari_app.clicktocall import CHANNEL_PREFIX, ClickToCall
+from ari_app.clicktocall import ClickToCall
+from ari_app.constants import (CLICK_TO_CALL_PREFIX, OUR_PREFIX, PLACED_PURPOSES, PURPOSE_CLICK_TO_CALL, PURPOSE_DIALED,
+                               PURPOSE_INTERNAL, PURPOSE_OUTBOUND, ROUTED_PURPOSES)
 from ari_app.client import AriError
 from ari_app.events import ChannelEntered, parse_ari_time
 from ari_app.outbound import OutboundSession
@@ -33,8 +35,8 @@ class CallService:
         if existing is not None:
             # StasisStart and a resync can both bring the same channel: one session only.
             return existing
-        if call.purpose in ("outbound", "internal"):
-            session = OutboundSession(call, self.d, trunk=self._trunk, internal=call.purpose == "internal",
+        if call.purpose in PLACED_PURPOSES:
+            session = OutboundSession(call, self.d, trunk=self._trunk, internal=call.purpose == PURPOSE_INTERNAL,
                                       answered=answered)
         else:
             session = CallSession(call, self.d, resumed=resumed)
@@ -47,18 +49,18 @@ class CallService:
 
     async def on_stasis_start(self, event: dict) -> None:
         call = ChannelEntered.from_event(event)
-        if call.purpose in ("inbound", "outbound", "internal"):
+        if call.purpose in ROUTED_PURPOSES:
             log.info("channel %s: %s call from %s to %s on %s", call.channel_id, call.purpose, call.caller_number,
                      call.called_number, call.line)
             self.start_session(call)
-        elif call.purpose == "clicktocall":
+        elif call.purpose == PURPOSE_CLICK_TO_CALL:
             placed = self.click_to_call.answered(call) if self.click_to_call else None
             if placed is None:
                 log.info("channel %s: click-to-call answered for an unknown request; hanging up", call.channel_id)
                 await self._hangup(call.channel_id)
             else:
-                self.start_session(dataclasses.replace(placed, args=("outbound", placed.called_number)), answered=True)
-        elif call.purpose == "dialed":
+                self.start_session(dataclasses.replace(placed, args=(PURPOSE_OUTBOUND, placed.called_number)), answered=True)
+        elif call.purpose == PURPOSE_DIALED:
             session = self.d.registry.get(call.channel_id)
             if session is None or not session.leg_answered(call.channel_id):
                 log.info("channel %s: answered too late, hanging up", call.channel_id)
@@ -72,9 +74,9 @@ class CallService:
         session = self.d.registry.get(channel_id)
         if session is not None:
             session.channel_gone(channel_id, cause)
-        if channel_id.startswith("pbxcrm-"):
+        if channel_id.startswith(OUR_PREFIX):
             return  # a phone we rang: no call row of its own
-        if channel_id.startswith(CHANNEL_PREFIX) and self.click_to_call:
+        if channel_id.startswith(CLICK_TO_CALL_PREFIX) and self.click_to_call:
             await self.click_to_call.channel_gone(channel_id)
         log.info("channel %s: ended, cause %s (%s), number %s", channel_id, cause, event.get("cause_txt"),
                  (channel.get("caller") or {}).get("number"))

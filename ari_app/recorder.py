@@ -17,6 +17,7 @@ from pathlib import Path
 from pydub import AudioSegment
 
 from ari_app.call_log import CallLogWriter
+from ari_app.constants import recording_name
 from ari_app.client import AriClient, AriError, AriNotFound, AriUnavailable
 from crm.recordings import queries as rec_q
 
@@ -49,7 +50,7 @@ class Recorder:
 
     async def start(self, bridge_id: str, channel_id: str) -> str | None:
         """Start recording a bridge; the recording's name, or None if Asterisk refused."""
-        name = f"pbxcrm-{channel_id}"
+        name = recording_name(channel_id)
         try:
             await self._ari.request("POST", f"/bridges/{bridge_id}/record", params={
                 "name": name, "format": "wav", "ifExists": "overwrite", "beep": "false"})

@@ -14,6 +14,7 @@ import logging
 
 from ari_app.calls import CallService
 from ari_app.client import AriClient, AriError
+from ari_app.constants import OUR_PREFIX, ROUTED_PURPOSES
 from ari_app.events import ChannelEntered, parse_ari_time
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ async def resync(ari: AriClient, service: CallService, watched: set[str],
         return counts
     # A call that ended while we were away never told us: its phones must not stay reserved.
     service.d.ringer.release_missing({c["id"] for c in channels}, listed_at)
-    in_our_bridges = {ch: b for b in bridges if b["id"].startswith("pbxcrm-") for ch in b.get("channels", [])}
+    in_our_bridges = {ch: b for b in bridges if b["id"].startswith(OUR_PREFIX) for ch in b.get("channels", [])}
     for channel in channels:
         args = stasis_args(channel, ari.app)
         if args is None or service.d.registry.get(channel["id"]) is not None:
@@ -64,7 +65,7 @@ async def resync(ari: AriClient, service: CallService, watched: set[str],
                 watched.add(bridge["id"])
                 asyncio.create_task(_watch_conversation(ari, bridge, watched))
                 counts["conversations watched"] += 1
-        elif args and args[0] in ("inbound", "outbound", "internal"):
+        elif args and args[0] in ROUTED_PURPOSES:
             log.info("resync: channel %s from %s still waiting; routing it again", channel["id"],
                      (channel.get("caller") or {}).get("number"))
             service.start_session(ChannelEntered.from_channel(channel, tuple(args)), resumed=True)

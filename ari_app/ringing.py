@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from ari_app.client import AriClient, AriError
+from ari_app.constants import dialed_args, leg_channel_id
 from ari_app.phone_states import PhoneStates
 
 log = logging.getLogger(__name__)
@@ -100,13 +101,13 @@ class Ringer:
         legs = []
         for phone in phones:
             # Random, not a counter: a restarted app must not reuse a leg id still ringing.
-            leg = Leg(channel_id=f"pbxcrm-{caller_channel}-{secrets.token_hex(4)}", phone=phone)
+            leg = Leg(channel_id=leg_channel_id(caller_channel, secrets.token_hex(4)), phone=phone)
             register(leg)
             if phone.dial is None:
                 self._phones.dialled(phone.extension)
             try:
                 await self._ari.originate(endpoint=phone.endpoint, channel_id=leg.channel_id,
-                                          app_args=f"dialed,{caller_channel}", caller_id=caller_id,
+                                          app_args=dialed_args(caller_channel), caller_id=caller_id,
                                           timeout=ring_seconds, originator=caller_channel)
             except AriError as e:
                 if phone.dial is None:

@@ -18,6 +18,7 @@ from functools import partial
 
 from ari_app.call_log import CallLogWriter
 from ari_app.client import AriClient, AriError
+from ari_app.constants import DIALPLAN_FALLBACK, bridge_id as bridge_id_of, bridge_name, channel_source
 from crm.routing.view import CrmView
 from ari_app.events import ChannelEntered
 from ari_app.pops import PopSender
@@ -25,6 +26,7 @@ from ari_app.recorder import Recorder
 from ari_app.registry import CallRegistry, caller_id_text
 from ari_app.ringing import Leg, Phone, Ringer
 from crm.calls import queries as calls_q
+from crm.defaults import DEFAULT_TIMEZONE
 from crm.phones import caller_match_key
 from crm.pops.events import PopEvent
 from crm.queues.model import QueueSettings
@@ -34,7 +36,6 @@ from crm.routing.decide import CallerFacts, Target, decide
 log = logging.getLogger(__name__)
 
 GIVE_UP_PROMPT = "sound:vm-nobodyavail"
-DIALPLAN_FALLBACK = ("pbxcrm-default-queue", "s", 1)
 
 
 class CallState(enum.Enum):
@@ -57,7 +58,7 @@ class SessionDeps:
     round_robin: dict[int, int]
     recorder: "Recorder | None" = None
     pops: "PopSender | None" = None
-    timezone: str = "Europe/Moscow"
+    timezone: str = DEFAULT_TIMEZONE
 
 
 class CallSession:
@@ -140,7 +141,7 @@ class CallSession:
         # not wait for them: started here, they run once the dial request is on its way.
         # (Started before the lookup, their HTTP work delayed the lookup's answer.)
         self._subscribed = asyncio.ensure_future(
-            self._quietly(self.d.ari.subscribe(f"channel:{self.call.channel_id}")))
+            self._quietly(self.d.ari.subscribe(channel_source(self.call.channel_id))))
         self._ring_back()
         self._log_start(facts)
         if not self.d.crm.loaded:
@@ -250,13 +251,13 @@ class CallSession:
         self.partner = partner
         self.state = CallState.BRIDGED
         caller = self.call.channel_id
-        bridge_id = f"pbxcrm-{caller}"
+        bridge_id = bridge_id_of(caller)
         try:
             await self._stop_holding()
             if not self._answered:
                 await self.d.ari.answer(caller)
                 self._answered = True
-            await self.d.ari.create_bridge(bridge_id, f"pbxcrm call {caller}")
+            await self.d.ari.create_bridge(bridge_id, bridge_name(caller))
             await self.d.ari.add_to_bridge(bridge_id, [caller, partner.channel_id])
         except AriError as e:
             log.warning("channel %s: could not bridge with %s: %s", caller, partner.phone.name, e)
