@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from functools import partial
 
 from ari_app.clicktocall import ClickToCall
 from ari_app.constants import (CLICK_TO_CALL_PREFIX, OUR_PREFIX, PLACED_PURPOSES, PURPOSE_CLICK_TO_CALL, PURPOSE_DIALED,
@@ -17,8 +16,6 @@ from ari_app.client import AriError
 from ari_app.events import ChannelEntered, parse_ari_time
 from ari_app.outbound import OutboundSession
 from ari_app.session import CallSession, CallState, SessionDeps
-from crm.calls import queries as calls_q
-from crm.tasks import callbacks
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +77,8 @@ class CallService:
             await self.click_to_call.channel_gone(channel_id)
         log.info("channel %s: ended, cause %s (%s), number %s", channel_id, cause, event.get("cause_txt"),
                  (channel.get("caller") or {}).get("number"))
-        self.d.call_log.submit(channel_id, partial(
-            calls_q.mark_ended, channel_id=channel_id, ended_at=parse_ari_time(event.get("timestamp")),
-            hangup_cause=cause), "call end")
-        self.d.call_log.submit(channel_id, partial(
-            callbacks.create_for_missed_call, channel_id=channel_id, timezone=self.d.timezone), "callback task")
+        self.d.records.ended(channel_id, ended_at=parse_ari_time(event.get("timestamp")), cause=cause)
+        self.d.records.missed(channel_id)
 
     async def on_stasis_end(self, event: dict) -> None:
         # Leaving Stasis is the first sign of a hangup; ChannelDestroyed brings the cause.

@@ -11,15 +11,13 @@ import multiprocessing
 import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
-from functools import partial
 from pathlib import Path
 
 from pydub import AudioSegment
 
-from ari_app.call_log import CallLogWriter
+from ari_app.call_records import CallRecords
 from ari_app.constants import recording_name
 from ari_app.client import AriClient, AriError, AriNotFound, AriUnavailable
-from crm.recordings import queries as rec_q
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +36,9 @@ def _start_converter() -> None:
 
 
 class Recorder:
-    def __init__(self, ari: AriClient, call_log: CallLogWriter, directory: Path):
+    def __init__(self, ari: AriClient, records: CallRecords, directory: Path):
         self._ari = ari
-        self._log = call_log
+        self._records = records
         self._dir = directory
         self._jobs: set[asyncio.Task] = set()
         # fork: the worker needs nothing but this module's _to_mp3, and spawn would re-run our __main__.
@@ -113,9 +111,8 @@ class Recorder:
     def _link(self, channel_id: str, path: Path, fmt: str, duration: float | None, name: str,
               error: str | None) -> None:
         size = path.stat().st_size
-        self._log.submit(channel_id, partial(
-            rec_q.insert_recording, channel_id=channel_id, path=str(path.resolve()), fmt=fmt, duration=duration,
-            size=size, asterisk_name=name, error=error), "recording")
+        self._records.recording_stored(channel_id, path=path, fmt=fmt, duration=duration, size=size,
+                                       asterisk_name=name, error=error)
         log.info("channel %s: recording stored %s (%s s, %d bytes)", channel_id, path, duration, size)
 
 

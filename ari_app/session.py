@@ -13,10 +13,10 @@ import datetime as dt
 import enum
 import logging
 import time
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, field
 
 from ari_app.call_log import CallLogWriter
+from ari_app.call_records import CallRecords
 from ari_app.client import AriClient, AriError
 from ari_app.constants import DIALPLAN_FALLBACK, bridge_id as bridge_id_of, bridge_name, channel_source
 from crm.routing.view import CrmView
@@ -25,7 +25,6 @@ from ari_app.pops import PopSender
 from ari_app.recorder import Recorder
 from ari_app.registry import CallRegistry, caller_id_text
 from ari_app.ringing import Leg, Phone, Ringer
-from crm.calls import queries as calls_q
 from crm.defaults import DEFAULT_TIMEZONE
 from crm.phones import caller_match_key
 from crm.pops.events import PopEvent
@@ -59,6 +58,11 @@ class SessionDeps:
     recorder: "Recorder | None" = None
     pops: "PopSender | None" = None
     timezone: str = DEFAULT_TIMEZONE
+    # Every call-log write goes through this service, which owns call_log (the writer).
+    records: CallRecords = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.records = CallRecords(self.call_log, region=self.region, timezone=self.timezone)
 
 
 class CallSession:
@@ -264,9 +268,7 @@ class CallSession:
             await self.d.ringer.hangup(partner.channel_id)
             self.d.ringer.release(caller, [partner.phone])
             return
-        self.d.call_log.submit(caller, partial(
-            calls_q.mark_answered, channel_id=caller, answered_at=_now(), operator_user_id=operator_user_id,
-            queue_id=queue_id), "answer")
+        self.d.records.answered(caller, operator_user_id=operator_user_id, queue_id=queue_id)
         log.info("channel %s: %s talking to %s", caller, self.call.caller_number, partner.phone.name)
         self._pop(operator_user_id, "answered")
         recording = None
@@ -370,15 +372,8 @@ class CallSession:
                                   name=facts.display_name if facts else ""))
 
     def _log_start(self, facts: CallerFacts | None) -> None:
-        c = self.call
-        self.d.call_log.submit(c.channel_id, partial(
-            calls_q.insert_call, channel_id=c.channel_id, direction=self.direction, caller_number=c.caller_number,
-            caller_normalized=caller_match_key(c.caller_number, self.d.region), caller_name=c.caller_name,
-            called_number=c.called_number, called_normalized=caller_match_key(c.called_number, self.d.region),
-            line=c.line, started_at=c.started_at, linked_id=c.linked_id,
-            counterparty_id=facts.counterparty_id if facts else None, caller_user_id=self.caller_user_id,
-            owner_user_id=facts.manager.user_id if facts and facts.manager else None),
-            "call start")
+        self.d.records.call_started(self.call, direction=self.direction, facts=facts,
+                                    caller_user_id=self.caller_user_id)
         if self.resumed:
             self._record_step({"kind": "note", "target": "pbxcrm", "result": "took the call up again after a restart"})
 
@@ -388,9 +383,7 @@ class CallSession:
 
     def _record_step(self, step: dict) -> None:
         step["at"] = round(time.monotonic() - self.started, 3)
-        log.info("channel %s: %s %s", self.call.channel_id, step["target"], step["result"])
-        self.d.call_log.submit(self.call.channel_id, partial(
-            calls_q.append_route_step, channel_id=self.call.channel_id, step=step), "route step")
+        self.d.records.step(self.call.channel_id, step)
 
     async def _wait_caller_gone(self, seconds: float) -> None:
         try:

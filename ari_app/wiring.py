@@ -43,18 +43,17 @@ class StasisApp:
         await self.calls.close()
         if self.deps.recorder is not None:
             await self.deps.recorder.drain(timeout=10)
-        await self.deps.call_log.drain(timeout=5)
+        await self.deps.records.drain(timeout=5)
 
 
 def build(ari: AriClient, runtime: Runtime, mirror_default_queue) -> StasisApp:
     settings, pool, crm = runtime.settings, runtime.pool, runtime.crm
     phone_states = PhoneStates(ari)
     crm.on_default_queue(partial(mirror_default_queue, ari))
-    call_log = CallLogWriter(pool)
-    deps = SessionDeps(ari=ari, ringer=Ringer(ari, phone_states), crm=crm, call_log=call_log,
+    deps = SessionDeps(ari=ari, ringer=Ringer(ari, phone_states), crm=crm, call_log=CallLogWriter(pool),
                        registry=CallRegistry(), region=settings.default_region, round_robin={},
-                       recorder=Recorder(ari, call_log, settings.recordings_dir), pops=PopSender(pool),
-                       timezone=settings.timezone)
+                       pops=PopSender(pool), timezone=settings.timezone)
+    deps.recorder = Recorder(ari, deps.records, settings.recordings_dir)
     click_to_call = ClickToCall(pool, settings.database_url, ari)
     calls = CallService(deps, trunk=settings.trunk, click_to_call=click_to_call)
     dispatcher = ChannelEventDispatcher({
