@@ -12,7 +12,6 @@ import logging
 from ari_app.clicktocall import ClickToCall
 from ari_app.constants import (CLICK_TO_CALL_PREFIX, OUR_PREFIX, PLACED_PURPOSES, PURPOSE_CLICK_TO_CALL, PURPOSE_DIALED,
                                PURPOSE_INTERNAL, PURPOSE_OUTBOUND, ROUTED_PURPOSES)
-from ari_app.client import AriError
 from ari_app.events import ChannelEntered, parse_ari_time
 from ari_app.outbound import OutboundSession
 from ari_app.session import CallSession, CallState, SessionDeps
@@ -94,7 +93,4 @@ class CallService:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _hangup(self, channel_id: str) -> None:
-        try:
-            await self.d.ari.hangup(channel_id)
-        except AriError:
-            pass
+        await self.d.media.hangup(channel_id)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 
-from ari_app.constants import channel_source
 from ari_app.ringing import Phone
 from ari_app.registry import caller_id_text
 from ari_app.session import CallSession, CallState
@@ -29,7 +28,7 @@ class OutboundSession(CallSession):
 
     async def _route(self) -> None:
         c = self.call
-        await self._quietly(self.d.ari.subscribe(channel_source(c.channel_id)))
+        await self._quietly(self.d.media.watch(c.channel_id))
         user = await self.d.crm.user_by_extension(c.caller_number)
         self.caller_user_id = user["id"] if user else None
         facts = None

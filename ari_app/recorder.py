@@ -16,7 +16,7 @@ from pathlib import Path
 from pydub import AudioSegment
 
 from ari_app.call_records import CallRecords
-from ari_app.constants import recording_name
+from ari_app.media import CallMedia
 from ari_app.client import AriClient, AriError, AriNotFound, AriUnavailable
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ def _start_converter() -> None:
 class Recorder:
     def __init__(self, ari: AriClient, records: CallRecords, directory: Path):
         self._ari = ari
+        self._media = CallMedia(ari)
         self._records = records
         self._dir = directory
         self._jobs: set[asyncio.Task] = set()
@@ -48,10 +49,8 @@ class Recorder:
 
     async def start(self, bridge_id: str, channel_id: str) -> str | None:
         """Start recording a bridge; the recording's name, or None if Asterisk refused."""
-        name = recording_name(channel_id)
         try:
-            await self._ari.request("POST", f"/bridges/{bridge_id}/record", params={
-                "name": name, "format": "wav", "ifExists": "overwrite", "beep": "false"})
+            name = await self._media.record_bridge(bridge_id, channel_id)
         except AriError as e:
             log.error("channel %s: recording did not start: %s", channel_id, e)
             return None

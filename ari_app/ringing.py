@@ -10,7 +10,8 @@ import time
 from dataclasses import dataclass, field
 
 from ari_app.client import AriClient, AriError
-from ari_app.constants import dialed_args, leg_channel_id
+from ari_app.constants import leg_channel_id
+from ari_app.media import CallMedia
 from ari_app.phone_states import PhoneStates
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class RingResult:
 
 class Ringer:
     def __init__(self, ari: AriClient, phone_states: PhoneStates):
-        self._ari = ari
+        self._media = CallMedia(ari)
         self._phones = phone_states
 
     async def endpoint_problem(self, extension: str, owner: str | None = None) -> str | None:
@@ -106,9 +107,9 @@ class Ringer:
             if phone.dial is None:
                 self._phones.dialled(phone.extension)
             try:
-                await self._ari.originate(endpoint=phone.endpoint, channel_id=leg.channel_id,
-                                          app_args=dialed_args(caller_channel), caller_id=caller_id,
-                                          timeout=ring_seconds, originator=caller_channel)
+                await self._media.originate_leg(endpoint=phone.endpoint, leg_channel_id=leg.channel_id,
+                                                caller_channel=caller_channel, caller_id=caller_id,
+                                                timeout=ring_seconds)
             except AriError as e:
                 if phone.dial is None:
                     self._phones.forget(phone.extension)
@@ -140,7 +141,4 @@ class Ringer:
         return RingResult(winner, legs)
 
     async def hangup(self, channel_id: str) -> None:
-        try:
-            await self._ari.hangup(channel_id)
-        except AriError:
-            pass  # already gone
+        await self._media.hangup(channel_id)

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from ari_app.call_log import CallLogWriter
 from ari_app.call_records import CallRecords
 from ari_app.client import AriClient, AriError
-from ari_app.constants import DIALPLAN_FALLBACK, bridge_id as bridge_id_of, bridge_name, channel_source
 from crm.routing.view import CrmView
 from ari_app.events import ChannelEntered
+from ari_app.media import CallMedia
 from ari_app.pops import PopSender
 from ari_app.recorder import Recorder
 from ari_app.registry import CallRegistry, caller_id_text
@@ -60,8 +60,11 @@ class SessionDeps:
     timezone: str = DEFAULT_TIMEZONE
     # Every call-log write goes through this service, which owns call_log (the writer).
     records: CallRecords = field(init=False)
+    # Every ARI media and bridge operation of the call flow goes through this adapter.
+    media: CallMedia = field(init=False)
 
     def __post_init__(self) -> None:
+        self.media = CallMedia(self.ari)
         self.records = CallRecords(self.call_log, region=self.region, timezone=self.timezone)
 
 
@@ -145,7 +148,7 @@ class CallSession:
         # not wait for them: started here, they run once the dial request is on its way.
         # (Started before the lookup, their HTTP work delayed the lookup's answer.)
         self._subscribed = asyncio.ensure_future(
-            self._quietly(self.d.ari.subscribe(channel_source(self.call.channel_id))))
+            self._quietly(self.d.media.watch(self.call.channel_id)))
         self._ring_back()
         self._log_start(facts)
         if not self.d.crm.loaded:
@@ -255,14 +258,13 @@ class CallSession:
         self.partner = partner
         self.state = CallState.BRIDGED
         caller = self.call.channel_id
-        bridge_id = bridge_id_of(caller)
         try:
             await self._stop_holding()
             if not self._answered:
-                await self.d.ari.answer(caller)
+                await self.d.media.answer(caller)
                 self._answered = True
-            await self.d.ari.create_bridge(bridge_id, bridge_name(caller))
-            await self.d.ari.add_to_bridge(bridge_id, [caller, partner.channel_id])
+            bridge_id = await self.d.media.create_bridge(caller)
+            await self.d.media.add_channels(bridge_id, [caller, partner.channel_id])
         except AriError as e:
             log.warning("channel %s: could not bridge with %s: %s", caller, partner.phone.name, e)
             await self.d.ringer.hangup(partner.channel_id)
@@ -280,17 +282,14 @@ class CallSession:
             self.d.recorder.finish(recording, caller)
         await self.d.ringer.hangup(partner.channel_id if self.caller_gone.is_set() else caller)
         self.d.ringer.release(caller, [partner.phone])
-        try:
-            await self.d.ari.destroy_bridge(bridge_id)
-        except AriError:
-            pass
+        await self.d.media.destroy_bridge(bridge_id)
 
     async def _give_up(self) -> None:
         await self._stop_holding()
         try:
             if not self._answered:
-                await self.d.ari.answer(self.call.channel_id)
-            await self.d.ari.play(self.call.channel_id, GIVE_UP_PROMPT)
+                await self.d.media.answer(self.call.channel_id)
+            await self.d.media.play(self.call.channel_id, GIVE_UP_PROMPT)
         except AriError:
             pass
         await self._wait_caller_gone(4.0)
@@ -299,11 +298,9 @@ class CallSession:
     async def _hand_to_dialplan(self, why: str) -> None:
         self.state = CallState.HANDED_OFF
         self._record_step({"kind": "queue", "target": "default queue (dialplan)", "result": why})
-        context, exten, priority = DIALPLAN_FALLBACK
         try:
             await self._stop_holding()
-            await self.d.ari.continue_in_dialplan(self.call.channel_id, context=context, extension=exten,
-                                                  priority=priority)
+            await self.d.media.to_dialplan_fallback(self.call.channel_id)
         except AriError as e:
             log.error("channel %s: could not hand to the dialplan: %s", self.call.channel_id, e)
 
@@ -312,34 +309,29 @@ class CallSession:
     def _ring_back(self) -> None:
         """The caller hears ringing; not awaited, so a phone can be dialled meanwhile."""
         if not self._answered and self._ringback is None:
-            self._ringback = asyncio.ensure_future(self._quietly(self.d.ari.ring(self.call.channel_id)))
+            self._ringback = asyncio.ensure_future(self._quietly(self.d.media.ring(self.call.channel_id)))
 
     async def _end_ringback(self) -> None:
         if self._ringback is not None:
             if await self._ringback:
-                await self._quietly(self.d.ari.ring_stop(self.call.channel_id))
+                await self._quietly(self.d.media.ring_stop(self.call.channel_id))
             self._ringback = None
 
     async def _hold_with_music(self, moh_class: str) -> None:
         await self._end_ringback()
         if not self._answered:
-            self._answered = await self._quietly(self.d.ari.answer(self.call.channel_id))
+            self._answered = await self._quietly(self.d.media.answer(self.call.channel_id))
         if not self._music:
-            self._music = await self._quietly(self.d.ari.start_moh(self.call.channel_id, moh_class))
+            self._music = await self._quietly(self.d.media.start_moh(self.call.channel_id, moh_class))
 
     async def _stop_holding(self) -> None:
         if self._music:
-            await self._quietly(self.d.ari.stop_moh(self.call.channel_id))
+            await self._quietly(self.d.media.stop_moh(self.call.channel_id))
             self._music = False
         await self._end_ringback()
 
     async def _quietly(self, request) -> bool:
-        try:
-            await request
-            return True
-        except AriError as e:
-            log.info("channel %s: %s", self.call.channel_id, e)
-            return False
+        return await self.d.media.quietly(self.call.channel_id, request)
 
     # ---- bookkeeping ----
 
