@@ -14,7 +14,8 @@ from ari_app.constants import (CLICK_TO_CALL_PREFIX, OUR_PREFIX, PLACED_PURPOSES
                                PURPOSE_INTERNAL, PURPOSE_OUTBOUND, ROUTED_PURPOSES)
 from ari_app.events import ChannelEntered, parse_ari_time
 from ari_app.outbound import OutboundSession
-from ari_app.session import CallSession, CallState, SessionDeps
+from ari_app.call_states import HandedOff
+from ari_app.session import CallSession, SessionDeps
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,8 @@ class CallService:
             else:
                 self.start_session(dataclasses.replace(placed, args=(PURPOSE_OUTBOUND, placed.called_number)), answered=True)
         elif call.purpose == PURPOSE_DIALED:
-            session = self.d.registry.get(call.channel_id)
-            if session is None or not session.leg_answered(call.channel_id):
+            # A phone we rang picked up: resolved by the ringer, where the ringing is.
+            if not self.d.ringer.answered(call.channel_id):
                 log.info("channel %s: answered too late, hanging up", call.channel_id)
                 await self._hangup(call.channel_id)
         else:
@@ -67,11 +68,12 @@ class CallService:
     async def on_channel_destroyed(self, event: dict) -> None:
         channel = event["channel"]
         channel_id, cause = channel["id"], event.get("cause")
+        if channel_id.startswith(OUR_PREFIX):
+            self.d.ringer.leg_gone(channel_id, cause)  # a phone we rang: no call row of its own
+            return
         session = self.d.registry.get(channel_id)
         if session is not None:
             session.channel_gone(channel_id, cause)
-        if channel_id.startswith(OUR_PREFIX):
-            return  # a phone we rang: no call row of its own
         if channel_id.startswith(CLICK_TO_CALL_PREFIX) and self.click_to_call:
             await self.click_to_call.channel_gone(channel_id)
         log.info("channel %s: ended, cause %s (%s), number %s", channel_id, cause, event.get("cause_txt"),
@@ -83,8 +85,11 @@ class CallService:
         # Leaving Stasis is the first sign of a hangup; ChannelDestroyed brings the cause.
         # A caller we handed to the dialplan leaves too, but its session is over by then.
         channel_id = event["channel"]["id"]
+        if channel_id.startswith(OUR_PREFIX):
+            self.d.ringer.leg_gone(channel_id, None)
+            return
         session = self.d.registry.get(channel_id)
-        if session is not None and session.state is not CallState.HANDED_OFF:
+        if session is not None and not isinstance(session.state, HandedOff):
             session.channel_gone(channel_id, None)
 
     async def close(self) -> None:
