@@ -42,7 +42,9 @@ class Resyncer:
 async def resync(ari: AriClient, service: CallService, watched: set[str],
                  connected_at: dt.datetime) -> dict[str, int]:
     """Take up what entered Stasis before `connected_at`; later channels came with their own StasisStart."""
-    counts = {"routed again": 0, "conversations watched": 0, "hung up": 0}
+    counts = {"routed again": 0, "conversations watched": 0, "hung up": 0, "ended while away": 0}
+    # Sessions held before the list is asked for: one whose caller is not in it hung up while we were away.
+    held = service.d.registry.callers()
     listed_at = dt.datetime.now(dt.timezone.utc)
     try:
         channels = await ari.list_channels()
@@ -51,7 +53,12 @@ async def resync(ari: AriClient, service: CallService, watched: set[str],
         log.error("resync: cannot list channels and bridges: %s", e)
         return counts
     # A call that ended while we were away never told us: its phones must not stay reserved.
-    service.d.ringer.release_missing({c["id"] for c in channels}, listed_at)
+    live = {c["id"] for c in channels}
+    service.d.ringer.release_missing(live, listed_at)
+    for session in held:
+        if session.call.channel_id not in live:
+            _caller_gone_while_away(service, session.call.channel_id)
+            counts["ended while away"] += 1
     in_our_bridges = {ch: b for b in bridges if b["id"].startswith(OUR_PREFIX) for ch in b.get("channels", [])}
     for channel in channels:
         args = stasis_args(channel, ari.app)
@@ -80,6 +87,16 @@ async def resync(ari: AriClient, service: CallService, watched: set[str],
     if any(counts.values()):
         log.info("resync: %s", counts)
     return counts
+
+
+def _caller_gone_while_away(service: CallService, channel_id: str) -> None:
+    """Its StasisEnd and ChannelDestroyed were lost with the connection: what they would have done."""
+    log.info("resync: caller %s hung up while the app was away; ending the call", channel_id)
+    session = service.d.registry.get(channel_id)
+    if session is not None:
+        session.channel_gone(channel_id, None)  # its phone is hung up, the bridge destroyed
+    service.d.records.ended(channel_id, ended_at=dt.datetime.now(dt.timezone.utc), cause=None)
+    service.d.records.missed(channel_id)
 
 
 async def _watch_conversation(ari: AriClient, bridge: dict, watched: set[str]) -> None:

@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-import pytest
-
 from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
     CLIENT, STRANGER, Pops, bridged, cheap_password_hashes, count, crm, ended_row, fake, in_order, no_recording,
     route, spec, start_app)
