@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ari_app.session import CallSession
+    from ari_app.inbound.session import CallSession
 
 
 class CallRegistry:

@@ -1,7 +1,9 @@
 """The Stasis app's composition root: every object of the call path built here, once.
 
 The shared half (pool, lookup connections, the CRM's routing view, signals) comes
-from pbxcrm/runtime.py, which `pbxcrm agi` uses too; this adds what talks to ARI.
+from pbxcrm/runtime.py, which `pbxcrm agi` uses too; this adds what talks to ARI
+and wires the features (inbound/, outbound/, clicktocall/, recording/, resync/):
+which handler takes which channel's events.
 """
 
 from __future__ import annotations
@@ -12,17 +14,22 @@ from functools import partial
 
 from ari_app.call_log import CallLogWriter
 from ari_app.calls import CallService
-from ari_app.clicktocall import ClickToCall
+from ari_app.clicktocall.handlers import ClickToCallHandlers
+from ari_app.clicktocall.service import ClickToCall
 from ari_app.client import AriClient
-from ari_app.constants import CHANNEL_DESTROYED, DEVICE_STATE_CHANGED, STASIS_END, STASIS_START
+from ari_app.constants import (CHANNEL_DESTROYED, CLICK_TO_CALL_PREFIX, DEVICE_STATE_CHANGED, PURPOSE_CLICK_TO_CALL,
+                               PURPOSE_INBOUND, PURPOSE_INTERNAL, PURPOSE_OUTBOUND, STASIS_END, STASIS_START)
+from ari_app.deps import SessionDeps
 from ari_app.dispatcher import ChannelEventDispatcher
+from ari_app.inbound.handlers import InboundHandlers
+from ari_app.inbound.session import CallSession
+from ari_app.outbound.handlers import OutboundHandlers, session_factory
 from ari_app.phone_states import PhoneStates
 from ari_app.pops import PopSender
-from ari_app.recorder import Recorder
+from ari_app.recording.service import Recorder
 from ari_app.registry import CallRegistry
 from ari_app.resync import Resyncer
 from ari_app.ringing import Ringer
-from ari_app.session import SessionDeps
 from pbxcrm.runtime import Runtime
 
 
@@ -55,7 +62,16 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue) -> StasisApp:
                        pops=PopSender(pool), timezone=settings.timezone)
     deps.recorder = Recorder(ari, deps.records, settings.recordings_dir)
     click_to_call = ClickToCall(pool, settings.database_url, ari)
-    calls = CallService(deps, trunk=settings.trunk, click_to_call=click_to_call)
+    placed = session_factory(settings.trunk)
+    calls = CallService(deps, sessions={PURPOSE_INBOUND: CallSession, PURPOSE_OUTBOUND: placed,
+                                        PURPOSE_INTERNAL: placed})
+    inbound, outbound = InboundHandlers(calls), OutboundHandlers(calls)
+    c2c = ClickToCallHandlers(click_to_call, calls)
+    calls.on_entered(PURPOSE_INBOUND, inbound.on_entered)
+    calls.on_entered(PURPOSE_OUTBOUND, outbound.on_entered)
+    calls.on_entered(PURPOSE_INTERNAL, outbound.on_entered)
+    calls.on_entered(PURPOSE_CLICK_TO_CALL, c2c.on_answered)
+    calls.on_gone(CLICK_TO_CALL_PREFIX, c2c.on_gone)
     dispatcher = ChannelEventDispatcher({
         STASIS_START: calls.on_stasis_start,
         STASIS_END: calls.on_stasis_end,

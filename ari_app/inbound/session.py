@@ -14,20 +14,13 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from dataclasses import dataclass, field
 
-from ari_app.call_log import CallLogWriter
 from ari_app.call_states import CallerLine, CallState, Routing
-from ari_app.call_records import CallRecords
-from ari_app.client import AriClient, AriError
-from crm.routing.view import CrmView
+from ari_app.client import AriError
+from ari_app.deps import SessionDeps
 from ari_app.events import ChannelEntered
-from ari_app.media import CallMedia
-from ari_app.pops import PopSender
-from ari_app.recorder import Recorder
-from ari_app.registry import CallRegistry, caller_id_text
-from ari_app.ringing import Leg, Phone, Ringer
-from crm.defaults import DEFAULT_TIMEZONE
+from ari_app.registry import caller_id_text
+from ari_app.ringing import Leg, Phone
 from crm.phones import caller_match_key
 from crm.pops.events import PopEvent
 from crm.queues.model import QueueSettings
@@ -35,29 +28,6 @@ from crm.recordings.policy import should_record
 from crm.routing.decide import CallerFacts, Target, decide
 
 log = logging.getLogger(__name__)
-
-
-
-@dataclass
-class SessionDeps:
-    ari: AriClient
-    ringer: Ringer
-    crm: CrmView
-    call_log: CallLogWriter
-    registry: CallRegistry
-    region: str
-    round_robin: dict[int, int]
-    recorder: "Recorder | None" = None
-    pops: "PopSender | None" = None
-    timezone: str = DEFAULT_TIMEZONE
-    # Every call-log write goes through this service, which owns call_log (the writer).
-    records: CallRecords = field(init=False)
-    # Every ARI media and bridge operation of the call flow goes through this adapter.
-    media: CallMedia = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.media = CallMedia(self.ari)
-        self.records = CallRecords(self.call_log, region=self.region, timezone=self.timezone)
 
 
 class CallSession:
