@@ -210,9 +210,11 @@ def main(argv: list[str] | None = None) -> int:
         except SettingsError as e:
             print(f"pbxcrm: {e}", file=sys.stderr)
             return 2
+    from crm.db import DATABASE_UNAVAILABLE
+
     try:
         return args.func(args, settings)
-    except (OSError, asyncio.TimeoutError) as e:
+    except DATABASE_UNAVAILABLE as e:
         where = settings.database_url.rsplit("@", 1)[-1] if settings else "?"
         print(f"pbxcrm: cannot reach the database at {where}: {e}", file=sys.stderr)
         return 1

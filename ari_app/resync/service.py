@@ -16,6 +16,7 @@ from ari_app.calls import CallService
 from ari_app.client import AriClient, AriError
 from ari_app.constants import OUR_PREFIX, ROUTED_PURPOSES
 from ari_app.events import ChannelEntered, parse_ari_time
+from ari_app.media import CallMedia
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +80,7 @@ async def resync(ari: AriClient, service: CallService, watched: set[str],
             counts["routed again"] += 1
         else:
             log.info("resync: channel %s (%s) left over; hanging up", channel["id"], ",".join(args))
-            try:
-                await ari.hangup(channel["id"])
-            except AriError:
-                pass
+            await CallMedia(ari).hangup(channel["id"])
             counts["hung up"] += 1
     if any(counts.values()):
         log.info("resync: %s", counts)
@@ -110,15 +108,10 @@ async def _watch_conversation(ari: AriClient, bridge: dict, watched: set[str]) -
             except AriError:
                 current = []
             if len(current) < len(members):
+                media = CallMedia(ari)
                 for channel_id in current:
-                    try:
-                        await ari.hangup(channel_id)
-                    except AriError:
-                        pass
-                try:
-                    await ari.destroy_bridge(bridge["id"])
-                except AriError:
-                    pass
+                    await media.hangup(channel_id)
+                await media.destroy_bridge(bridge["id"])
                 return
     finally:
         watched.discard(bridge["id"])
