@@ -17,8 +17,9 @@ from ari_app.calls import CallService
 from ari_app.clicktocall.handlers import ClickToCallHandlers
 from ari_app.clicktocall.service import ClickToCall
 from ari_app.client import AriClient
-from ari_app.constants import (CHANNEL_DESTROYED, CLICK_TO_CALL_PREFIX, DEVICE_STATE_CHANGED, PURPOSE_CLICK_TO_CALL,
-                               PURPOSE_INBOUND, PURPOSE_INTERNAL, PURPOSE_OUTBOUND, STASIS_END, STASIS_START)
+from ari_app.constants import (CHANNEL_DESTROYED, CLICK_TO_CALL_PREFIX, DEVICE_STATE_CHANGED, EVENT_TYPES,
+                               PURPOSE_CLICK_TO_CALL, PURPOSE_INBOUND, PURPOSE_INTERNAL, PURPOSE_OUTBOUND,
+                               STASIS_END, STASIS_START)
 from ari_app.deps import SessionDeps
 from ari_app.dispatcher import ChannelEventDispatcher
 from ari_app.inbound.handlers import InboundHandlers
@@ -72,12 +73,14 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue) -> StasisApp:
     calls.on_entered(PURPOSE_INTERNAL, outbound.on_entered)
     calls.on_entered(PURPOSE_CLICK_TO_CALL, c2c.on_answered)
     calls.on_gone(CLICK_TO_CALL_PREFIX, c2c.on_gone)
-    dispatcher = ChannelEventDispatcher({
+    handlers = {
         STASIS_START: calls.on_stasis_start,
         STASIS_END: calls.on_stasis_end,
         CHANNEL_DESTROYED: calls.on_channel_destroyed,
         DEVICE_STATE_CHANGED: phone_states.on_device_state_changed,
-    })
+    }
+    # EVENT_TYPES is also the filter Asterisk is given (dispatcher.event_types): one list.
+    dispatcher = ChannelEventDispatcher({event_type: handlers[event_type] for event_type in EVENT_TYPES})
     return StasisApp(ari=ari, runtime=runtime, deps=deps, phone_states=phone_states, click_to_call=click_to_call,
                      calls=calls, dispatcher=dispatcher, resync=Resyncer(ari, calls))
 
