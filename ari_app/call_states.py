@@ -88,10 +88,10 @@ class CallState:
 
     # ---- helpers ----
 
-    def _to(self, cls: type["CallState"], **changes) -> "CallState":
-        data = dict(answered=self.answered, music=self.music, ringback=self.ringback, moh_class=self.moh_class)
-        data.update(changes)
-        return cls(self.line, **data)
+    def _to(self, cls: type["CallState"], *, moh_class: str | None = None) -> "CallState":
+        """The next state, with what the caller hears now."""
+        return cls(self.line, answered=self.answered, music=self.music, ringback=self.ringback,
+                   moh_class=moh_class or self.moh_class)
 
     def _refuse(self, event: str) -> "CallState":
         raise InvalidTransition(f"channel {self.line.channel_id}: {event} in state {self.name}")
@@ -159,7 +159,7 @@ class Queued(CallState):
         await self._end_ringback()
         if not self.answered:
             self.answered = await self.line.quietly(self.line.media.answer(self.line.channel_id))
-        if not self.music:
+        if not self.music and self.moh_class is not None:
             self.music = await self.line.quietly(self.line.media.start_moh(self.line.channel_id, self.moh_class))
 
     def queue(self, moh_class: str) -> CallState:

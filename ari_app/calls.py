@@ -12,16 +12,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from ari_app.call_states import HandedOff
 from ari_app.constants import OUR_PREFIX, PURPOSE_DIALED
 from ari_app.deps import SessionDeps
 from ari_app.events import ChannelEntered, parse_ari_time
 
+if TYPE_CHECKING:
+    from ari_app.inbound.session import CallSession
+
 log = logging.getLogger(__name__)
 
-# (call, deps, resumed=, answered=) -> a session with .run(), .call, .state, .channel_gone()
-SessionFactory = Callable[..., object]
+# (call, deps, resumed=, answered=) -> the feature's session (inbound or outbound)
+SessionFactory = Callable[..., "CallSession"]
 EnteredHandler = Callable[[ChannelEntered], Awaitable[None]]
 
 
@@ -41,7 +45,7 @@ class CallService:
         """A feature's handler for the end of channels whose id starts with `prefix`."""
         self._channel_gone[prefix] = handler
 
-    def start_session(self, call: ChannelEntered, *, resumed: bool = False, answered: bool = False):
+    def start_session(self, call: ChannelEntered, *, resumed: bool = False, answered: bool = False) -> "CallSession":
         existing = self.d.registry.get(call.channel_id)
         if existing is not None:
             # StasisStart and a resync can both bring the same channel: one session only.
