@@ -1,31 +1,17 @@
-"""Wires the Stasis app together - every object built here, once - and runs it."""
+"""Runs the Stasis app: the objects are built in ari_app/wiring.py, on the shared
+resources of pbxcrm/runtime.py; this connects to ARI and feeds its events in."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
-import signal
-from functools import partial
 
-from ari_app.call_log import CallLogWriter
-from ari_app.clicktocall import ClickToCall
-from ari_app.calls import CallService
 from ari_app.client import CONNECTED, AriClient, AriError
-from crm.routing import queries as routing_q
-from crm.routing.lookup_connections import LookupConnections
-from crm.routing.view import CrmView
-from ari_app.dispatcher import ChannelEventDispatcher
-from ari_app.phone_states import PhoneStates
-from ari_app.pops import PopSender
-from ari_app.recorder import Recorder
-from ari_app.resync import Resyncer
-from ari_app.ringing import Ringer
-from ari_app.registry import CallRegistry
-from ari_app.session import SessionDeps
-from crm.db import create_pool
+from ari_app.wiring import StasisApp, background_tasks, build
 from crm.queues.model import QueueSettings
 from crm.settings import Settings
+from pbxcrm.runtime import crm_runtime, stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -43,49 +29,22 @@ async def mirror_default_queue(ari: AriClient, queue: QueueSettings) -> None:
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    stop = stop or _stop_on_signals()
-    # min_size=0: the app starts, and takes calls, even while PostgreSQL is down.
-    pool = await create_pool(settings.database_url, min_size=0, max_size=10)
-    lookups = LookupConnections(settings.database_url, routing_q.prepare_lookup)
-    try:
+    stop = stop or stop_on_signals()
+    async with crm_runtime(settings) as runtime:
         async with AriClient(settings.ari_url, settings.ari_user, settings.ari_password,
                              settings.ari_app) as ari:
-            crm = CrmView(pool, settings.lookup_budget_ms, lookups=lookups)
-            phone_states = PhoneStates(ari)
-            crm.on_default_queue(partial(mirror_default_queue, ari))
-            call_log = CallLogWriter(pool)
-            deps = SessionDeps(ari=ari, ringer=Ringer(ari, phone_states), crm=crm, call_log=call_log,
-                               registry=CallRegistry(), region=settings.default_region, round_robin={},
-                               recorder=Recorder(ari, call_log, settings.recordings_dir), pops=PopSender(pool),
-                               timezone=settings.timezone)
-            click_to_call = ClickToCall(pool, settings.database_url, ari)
-            calls = CallService(deps, trunk=settings.trunk, click_to_call=click_to_call)
-            dispatcher = ChannelEventDispatcher({
-                "StasisStart": calls.on_stasis_start,
-                "StasisEnd": calls.on_stasis_end,
-                "ChannelDestroyed": calls.on_channel_destroyed,
-                "DeviceStateChanged": phone_states.on_device_state_changed,
-            })
-            tasks = [asyncio.create_task(crm.keep_fresh(), name="crm refresh"),
-                     asyncio.create_task(click_to_call.listen(), name="click-to-call"),
-                     asyncio.create_task(_consume(ari, dispatcher, crm, phone_states, Resyncer(ari, calls)),
-                                         name="ari events")]
+            app = build(ari, runtime, mirror_default_queue)
+            tasks = background_tasks(app, _consume)
             await stop.wait()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await dispatcher.close()
-            await calls.close()
-            await deps.recorder.drain(timeout=10)
-            await deps.call_log.drain(timeout=5)
-    finally:
-        await lookups.close()
-        await pool.close()
+            await app.close()
     log.info("stopped")
 
 
-async def _consume(ari: AriClient, dispatcher: ChannelEventDispatcher, crm: CrmView, phone_states: PhoneStates,
-                   resync: Resyncer) -> None:
+async def _consume(app: StasisApp) -> None:
+    ari, dispatcher, crm, phone_states = app.ari, app.dispatcher, app.runtime.crm, app.phone_states
     async for event in ari.events():
         if event.get("type") == CONNECTED:
             connected_at = dt.datetime.now(dt.timezone.utc)
@@ -99,14 +58,6 @@ async def _consume(ari: AriClient, dispatcher: ChannelEventDispatcher, crm: CrmV
             except AriError as e:
                 log.warning("ARI event filter not set (%s); unhandled events are dropped here", e)
             await crm.refresh()
-            asyncio.create_task(resync(connected_at), name="resync")
+            asyncio.create_task(app.resync(connected_at), name="resync")
             continue
         dispatcher.dispatch(event)
-
-
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    return stop

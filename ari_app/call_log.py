@@ -19,9 +19,6 @@ log = logging.getLogger(__name__)
 
 Write = Callable[[asyncpg.Connection], Awaitable[object]]
 
-# Errors that mean "the database is not there right now", worth retrying.
-_TRANSIENT = DATABASE_UNAVAILABLE
-
 
 class CallLogWriter:
     def __init__(self, pool: asyncpg.Pool, *, retry_for_seconds: float = 24 * 3600,
@@ -68,7 +65,7 @@ class CallLogWriter:
                 if attempt > 1:
                     log.info("channel %s: %s written after %d attempts", channel_id, what, attempt)
                 return True
-            except _TRANSIENT as e:
+            except DATABASE_UNAVAILABLE as e:  # not there right now: worth retrying
                 if time.monotonic() >= give_up_at:
                     log.error("channel %s: gave up writing %s: %s", channel_id, what, e)
                     return False

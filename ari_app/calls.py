@@ -1,43 +1,56 @@
-"""ARI event handlers for calls: parse the event, hand it to the call's session.
+"""The ARI call events (StasisStart, StasisEnd, ChannelDestroyed): parsed here and handed on.
 
-The handlers stay thin; what a call does lives in ari_app.session.
+A channel's purpose (its first Stasis argument) names the feature whose thin
+handler takes its StasisStart (inbound/, outbound/, clicktocall/ - wired in
+ari_app/wiring.py); a phone we rang ('dialed') goes straight to the ringer, which
+resolves its answer where the ringing is. What a call does lives in the feature's
+session; this also keeps the sessions' tasks.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-from functools import partial
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from ari_app.clicktocall import CHANNEL_PREFIX, ClickToCall
-from ari_app.client import AriError
+from ari_app.call_states import HandedOff
+from ari_app.constants import OUR_PREFIX, PURPOSE_DIALED
+from ari_app.deps import SessionDeps
 from ari_app.events import ChannelEntered, parse_ari_time
-from ari_app.outbound import OutboundSession
-from ari_app.session import CallSession, CallState, SessionDeps
-from crm.calls import queries as calls_q
-from crm.tasks import callbacks
+
+if TYPE_CHECKING:
+    from ari_app.inbound.session import CallSession
 
 log = logging.getLogger(__name__)
 
+# (call, deps, resumed=, answered=) -> the feature's session (inbound or outbound)
+SessionFactory = Callable[..., "CallSession"]
+EnteredHandler = Callable[[ChannelEntered], Awaitable[None]]
+
 
 class CallService:
-    def __init__(self, deps: SessionDeps, *, trunk: str = "trunk", click_to_call: ClickToCall | None = None):
+    def __init__(self, deps: SessionDeps, *, sessions: dict[str, SessionFactory]):
         self.d = deps
-        self._trunk = trunk
-        self.click_to_call = click_to_call
+        self._sessions = sessions  # purpose -> the feature's session class
+        self._entered: dict[str, EnteredHandler] = {PURPOSE_DIALED: self._leg_answered}
+        self._channel_gone: dict[str, Callable[[str], Awaitable[None]]] = {}
         self._tasks: set[asyncio.Task] = set()
 
-    def start_session(self, call: ChannelEntered, *, resumed: bool = False, answered: bool = False) -> CallSession:
+    def on_entered(self, purpose: str, handler: EnteredHandler) -> None:
+        """A feature's handler for the StasisStart of channels with this purpose."""
+        self._entered[purpose] = handler
+
+    def on_gone(self, prefix: str, handler: Callable[[str], Awaitable[None]]) -> None:
+        """A feature's handler for the end of channels whose id starts with `prefix`."""
+        self._channel_gone[prefix] = handler
+
+    def start_session(self, call: ChannelEntered, *, resumed: bool = False, answered: bool = False) -> "CallSession":
         existing = self.d.registry.get(call.channel_id)
         if existing is not None:
             # StasisStart and a resync can both bring the same channel: one session only.
             return existing
-        if call.purpose in ("outbound", "internal"):
-            session = OutboundSession(call, self.d, trunk=self._trunk, internal=call.purpose == "internal",
-                                      answered=answered)
-        else:
-            session = CallSession(call, self.d, resumed=resumed)
+        session = self._sessions[call.purpose](call, self.d, resumed=resumed, answered=answered)
         # Register now, so the caller's other events find the session before its task runs.
         self.d.registry.add(call.channel_id, session)
         task = asyncio.create_task(session.run(), name=f"call {call.channel_id}")
@@ -47,49 +60,44 @@ class CallService:
 
     async def on_stasis_start(self, event: dict) -> None:
         call = ChannelEntered.from_event(event)
-        if call.purpose in ("inbound", "outbound", "internal"):
-            log.info("channel %s: %s call from %s to %s on %s", call.channel_id, call.purpose, call.caller_number,
-                     call.called_number, call.line)
-            self.start_session(call)
-        elif call.purpose == "clicktocall":
-            placed = self.click_to_call.answered(call) if self.click_to_call else None
-            if placed is None:
-                log.info("channel %s: click-to-call answered for an unknown request; hanging up", call.channel_id)
-                await self._hangup(call.channel_id)
-            else:
-                self.start_session(dataclasses.replace(placed, args=("outbound", placed.called_number)), answered=True)
-        elif call.purpose == "dialed":
-            session = self.d.registry.get(call.channel_id)
-            if session is None or not session.leg_answered(call.channel_id):
-                log.info("channel %s: answered too late, hanging up", call.channel_id)
-                await self._hangup(call.channel_id)
-        else:
+        handler = self._entered.get(call.purpose)
+        if handler is None:
             log.info("channel %s: entered with args %s, not ours to route", call.channel_id, call.args)
+            return
+        await handler(call)
+
+    async def _leg_answered(self, call: ChannelEntered) -> None:
+        # A phone we rang picked up: resolved by the ringer, where the ringing is.
+        if not self.d.ringer.answered(call.channel_id):
+            log.info("channel %s: answered too late, hanging up", call.channel_id)
+            await self.d.media.hangup(call.channel_id)
 
     async def on_channel_destroyed(self, event: dict) -> None:
         channel = event["channel"]
         channel_id, cause = channel["id"], event.get("cause")
+        if channel_id.startswith(OUR_PREFIX):
+            self.d.ringer.leg_gone(channel_id, cause)  # a phone we rang: no call row of its own
+            return
         session = self.d.registry.get(channel_id)
         if session is not None:
             session.channel_gone(channel_id, cause)
-        if channel_id.startswith("pbxcrm-"):
-            return  # a phone we rang: no call row of its own
-        if channel_id.startswith(CHANNEL_PREFIX) and self.click_to_call:
-            await self.click_to_call.channel_gone(channel_id)
+        for prefix, handler in self._channel_gone.items():
+            if channel_id.startswith(prefix):
+                await handler(channel_id)
         log.info("channel %s: ended, cause %s (%s), number %s", channel_id, cause, event.get("cause_txt"),
                  (channel.get("caller") or {}).get("number"))
-        self.d.call_log.submit(channel_id, partial(
-            calls_q.mark_ended, channel_id=channel_id, ended_at=parse_ari_time(event.get("timestamp")),
-            hangup_cause=cause), "call end")
-        self.d.call_log.submit(channel_id, partial(
-            callbacks.create_for_missed_call, channel_id=channel_id, timezone=self.d.timezone), "callback task")
+        self.d.records.ended(channel_id, ended_at=parse_ari_time(event.get("timestamp")), cause=cause)
+        self.d.records.missed(channel_id)
 
     async def on_stasis_end(self, event: dict) -> None:
         # Leaving Stasis is the first sign of a hangup; ChannelDestroyed brings the cause.
         # A caller we handed to the dialplan leaves too, but its session is over by then.
         channel_id = event["channel"]["id"]
+        if channel_id.startswith(OUR_PREFIX):
+            self.d.ringer.leg_gone(channel_id, None)
+            return
         session = self.d.registry.get(channel_id)
-        if session is not None and session.state is not CallState.HANDED_OFF:
+        if session is not None and not isinstance(session.state, HandedOff):
             session.channel_gone(channel_id, None)
 
     async def close(self) -> None:
@@ -97,8 +105,4 @@ class CallService:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _hangup(self, channel_id: str) -> None:
-        try:
-            await self.d.ari.hangup(channel_id)
-        except AriError:
-            pass
+

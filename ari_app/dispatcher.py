@@ -7,6 +7,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from ari_app.constants import CHANNEL_DESTROYED
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict], Awaitable[None]]
@@ -68,7 +70,7 @@ class ChannelEventDispatcher:
                     log.info("channel %s: no events for %.0f s, worker retired", channel_id, self._idle)
                     return
                 await self._run(self._handlers[event["type"]], event)
-                if event["type"] == "ChannelDestroyed":
+                if event["type"] == CHANNEL_DESTROYED:
                     return
         finally:
             self._queues.pop(channel_id, None)

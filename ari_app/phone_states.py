@@ -23,13 +23,12 @@ import logging
 from collections.abc import Iterable
 
 from ari_app.client import AriClient, AriError
+from ari_app.constants import (BUSY_STATES, DEVICE_STATE_SOURCE, STATE_IN_USE, STATE_NOT_IN_USE, STATE_RINGING,
+                               STATE_UNAVAILABLE, STATE_UNKNOWN, TECHNOLOGY, UNREACHABLE_STATES)
 
 log = logging.getLogger(__name__)
 
-# Asterisk's device states (ARI DeviceState model) and what they mean for a new call.
-BUSY_STATES = {"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"}
-UNREACHABLE_STATES = {"UNAVAILABLE", "INVALID"}
-TECHNOLOGY = "PJSIP"
+# Asterisk's device states (ARI DeviceState model) and what they mean for a new call: ari_app.constants.
 
 
 def problem_of(state: str) -> str | None:
@@ -44,8 +43,8 @@ def problem_of(state: str) -> str | None:
 def state_of_endpoint(endpoint: dict) -> str:
     """An ARI Endpoint (GET /endpoints/...) as the device state it implies."""
     if endpoint.get("state") == "offline":
-        return "UNAVAILABLE"
-    return "INUSE" if endpoint.get("channel_ids") else "NOT_INUSE"
+        return STATE_UNAVAILABLE
+    return STATE_IN_USE if endpoint.get("channel_ids") else STATE_NOT_IN_USE
 
 
 class PhoneStates:
@@ -61,7 +60,7 @@ class PhoneStates:
         """After every (re)connect: events may have been missed, so forget and subscribe again."""
         self._states.clear()
         try:
-            await self._ari.subscribe("deviceState:")
+            await self._ari.subscribe(DEVICE_STATE_SOURCE)
         except AriError as e:
             # Still correct without events: every check then asks ARI.
             log.warning("device state events not subscribed (%s); asking ARI per call", e)
@@ -70,7 +69,7 @@ class PhoneStates:
         device = event.get("device_state") or {}
         technology, _, resource = (device.get("name") or "").partition("/")
         if technology == TECHNOLOGY and resource:
-            self._states[resource] = device.get("state", "UNKNOWN")
+            self._states[resource] = device.get("state", STATE_UNKNOWN)
             if problem_of(self._states[resource]) is None:
                 self._signal_freed()
 
@@ -84,7 +83,7 @@ class PhoneStates:
 
     def dialled(self, extension: str) -> None:
         """We just rang this phone: busy for the next call, before Asterisk's event arrives."""
-        self._states[extension] = "RINGING"
+        self._states[extension] = STATE_RINGING
 
     def forget(self, extension: str) -> None:
         """Ringing it failed: ask again next time rather than trust our own guess."""

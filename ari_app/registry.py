@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ari_app.session import CallSession
+    from ari_app.inbound.session import CallSession
 
 
 class CallRegistry:
@@ -23,6 +23,10 @@ class CallRegistry:
 
     def get(self, channel_id: str) -> "CallSession | None":
         return self._sessions.get(channel_id)
+
+    def callers(self) -> list["CallSession"]:
+        """The sessions held, once each (by their caller's channel, not their phones')."""
+        return [s for channel_id, s in self._sessions.items() if channel_id == s.call.channel_id]
 
     def __len__(self) -> int:
         return len(self._sessions)

@@ -1,5 +1,9 @@
 """Ringing phones for a call: one attempt rings one or more extensions at once;
-the first to answer wins and the others stop ringing."""
+the first to answer wins and the others stop ringing.
+
+A rung phone's answer and hangup are resolved here, where the ringing is: the
+call service hands a leg's events straight to `answered` and `leg_gone`, and the
+`ring` that waits for them returns to the call's state machine."""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 
 from ari_app.client import AriClient, AriError
+from ari_app.constants import leg_channel_id
+from ari_app.media import CallMedia
 from ari_app.phone_states import PhoneStates
 
 log = logging.getLogger(__name__)
@@ -42,6 +48,8 @@ class Leg:
     answered: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     cause: int | None = None
     error: str | None = None
+    # Set when the channel is gone (hung up, or never came up): also after it answered.
+    gone: asyncio.Event = field(default_factory=asyncio.Event)
 
     def outcome(self, ring_seconds: int) -> str:
         """Why this phone did not take the call, in words for the route."""
@@ -64,8 +72,32 @@ class RingResult:
 
 class Ringer:
     def __init__(self, ari: AriClient, phone_states: PhoneStates):
-        self._ari = ari
+        self._media = CallMedia(ari)
         self._phones = phone_states
+        self._legs: dict[str, Leg] = {}  # the legs of calls still going on, by channel id
+
+    def answered(self, channel_id: str) -> bool:
+        """A phone we rang picked up (it entered the app as 'dialed'); False when it is too late for it."""
+        leg = self._legs.get(channel_id)
+        if leg is None or leg.answered.done():
+            return False
+        leg.answered.set_result(True)
+        return True
+
+    def leg_gone(self, channel_id: str, cause: int | None) -> None:
+        """A phone we rang left the app or hung up (cause None: not known yet)."""
+        leg = self._legs.get(channel_id)
+        if leg is None:
+            return
+        leg.cause = leg.cause if cause is None else cause
+        if not leg.answered.done():
+            leg.answered.set_result(False)
+        leg.gone.set()
+
+    def forget_legs(self, legs) -> None:
+        """The call is over: its legs' late events are nobody's."""
+        for leg in legs:
+            self._legs.pop(leg.channel_id, None)
 
     async def endpoint_problem(self, extension: str, owner: str | None = None) -> str | None:
         """'busy on another call' or 'unreachable' when the phone cannot take a call now, else None
@@ -100,24 +132,27 @@ class Ringer:
         legs = []
         for phone in phones:
             # Random, not a counter: a restarted app must not reuse a leg id still ringing.
-            leg = Leg(channel_id=f"pbxcrm-{caller_channel}-{secrets.token_hex(4)}", phone=phone)
+            leg = Leg(channel_id=leg_channel_id(caller_channel, secrets.token_hex(4)), phone=phone)
+            self._legs[leg.channel_id] = leg
             register(leg)
             if phone.dial is None:
                 self._phones.dialled(phone.extension)
             try:
-                await self._ari.originate(endpoint=phone.endpoint, channel_id=leg.channel_id,
-                                          app_args=f"dialed,{caller_channel}", caller_id=caller_id,
-                                          timeout=ring_seconds, originator=caller_channel)
+                await self._media.originate_leg(endpoint=phone.endpoint, leg_channel_id=leg.channel_id,
+                                                caller_channel=caller_channel, caller_id=caller_id,
+                                                timeout=ring_seconds)
             except AriError as e:
                 if phone.dial is None:
                     self._phones.forget(phone.extension)
                 leg.error = str(e.status or "no answer")
                 leg.answered.set_result(False)
+                leg.gone.set()
             legs.append(leg)
         pending = {leg.answered for leg in legs if not leg.answered.done()}
         gone = asyncio.ensure_future(caller_gone.wait())
         deadline = time.monotonic() + ring_seconds + 3
-        winner = None
+        # A phone may have answered while the others were still being dialled: it wins at once.
+        winner = _first_answered(legs)
         try:
             while pending and winner is None and not caller_gone.is_set():
                 done, pending = await asyncio.wait(pending | {gone}, timeout=max(0, deadline - time.monotonic()),
@@ -125,7 +160,7 @@ class Ringer:
                 pending.discard(gone)
                 if not done:
                     break
-                winner = next((leg for leg in legs if leg.answered.done() and leg.answered.result()), None)
+                winner = _first_answered(legs)
         finally:
             gone.cancel()
         for leg in legs:
@@ -139,7 +174,8 @@ class Ringer:
         return RingResult(winner, legs)
 
     async def hangup(self, channel_id: str) -> None:
-        try:
-            await self._ari.hangup(channel_id)
-        except AriError:
-            pass  # already gone
+        await self._media.hangup(channel_id)
+
+
+def _first_answered(legs: list[Leg]) -> Leg | None:
+    return next((leg for leg in legs if leg.answered.done() and leg.answered.result()), None)

@@ -60,27 +60,13 @@ def cmd_ari(args, settings: Settings) -> int:
 
 
 def cmd_agi(args, settings: Settings) -> int:
-    import signal
-
     from agi.server import serve
-    from crm.db import create_pool
-    from crm.routing import queries as routing_q
-    from crm.routing.lookup_connections import LookupConnections
-    from crm.routing.view import CrmView
+    from pbxcrm.runtime import crm_runtime, stop_on_signals
 
     async def run():
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        pool = await create_pool(settings.database_url, min_size=0, max_size=10)
-        lookups = LookupConnections(settings.database_url, routing_q.prepare_lookup)
-        try:
-            crm = CrmView(pool, settings.lookup_budget_ms, lookups=lookups)
-            await serve(crm, settings.default_region, args.host, args.port, stop)
-        finally:
-            await lookups.close()
-            await pool.close()
+        stop = stop_on_signals()
+        async with crm_runtime(settings) as runtime:
+            await serve(runtime.crm, settings.default_region, args.host, args.port, stop)
 
     asyncio.run(run())
     return 0
@@ -224,9 +210,11 @@ def main(argv: list[str] | None = None) -> int:
         except SettingsError as e:
             print(f"pbxcrm: {e}", file=sys.stderr)
             return 2
+    from crm.db import DATABASE_UNAVAILABLE
+
     try:
         return args.func(args, settings)
-    except (OSError, asyncio.TimeoutError) as e:
+    except DATABASE_UNAVAILABLE as e:
         where = settings.database_url.rsplit("@", 1)[-1] if settings else "?"
         print(f"pbxcrm: cannot reach the database at {where}: {e}", file=sys.stderr)
         return 1

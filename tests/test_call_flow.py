@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-import pytest
-
 from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
     CLIENT, STRANGER, Pops, bridged, cheap_password_hashes, count, crm, ended_row, fake, in_order, no_recording,
     route, spec, start_app)
@@ -247,9 +245,6 @@ async def test_a_manager_on_another_call_is_skipped_and_a_round_robin_queue_ring
     assert row["status"] == "answered" and row["queue_id"] == crm["queue"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug (ari_app/ringing.py Ringer.ring): a leg that answers while the "
-                                       "other legs are still being originated is only seen when another leg "
-                                       "ends or the ring time runs out; meanwhile it hears silence")
 async def test_a_phone_that_answers_while_the_others_are_still_dialled_is_connected_at_once(db, crm, fake,
                                                                                            start_app):
     await no_recording(db)
@@ -268,9 +263,6 @@ async def test_a_phone_that_answers_while_the_others_are_still_dialled_is_connec
         await app.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="bug (ari_app/session.py CallSession._talk): when the phone that answered "
-                                       "hangs up before the bridge is made, the session ends and leaves the caller "
-                                       "answered in Stasis, in silence, and the bridge it created is never destroyed")
 async def test_a_phone_that_hangs_up_before_the_bridge_is_made_does_not_strand_the_caller(db, crm, fake, start_app):
     await no_recording(db)
     app = await start_app()

@@ -7,8 +7,6 @@ import asyncio
 import socket
 import urllib.parse
 
-import pytest
-
 from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
     CLIENT, STRANGER, bridged, cheap_password_hashes, count, crm, ended_row, fake, no_recording, route, spec,
     start_app)
@@ -105,9 +103,6 @@ async def test_the_app_reconnects_after_the_websocket_drops_and_the_call_ends_no
     assert row["status"] == "answered" and await count(db, "SELECT count(*) FROM calls") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a caller who hangs up while the events websocket is down is never "
-                                       "noticed: resync skips channels whose session is still registered, so the "
-                                       "phone stays bridged and the row never ends")
 async def test_a_caller_who_hangs_up_while_the_websocket_is_down_ends_the_call_after_the_reconnect(
         db, crm, fake, start_app):
     await no_recording(db)

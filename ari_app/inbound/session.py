@@ -1,30 +1,26 @@
 """One incoming call, from entering the Stasis app to its end, in its own task.
 
-States: ROUTING (lookup and decision) -> RINGING (a manager's phone rings, the
-caller hears ringback) and/or QUEUED (music, members' phones ring) -> BRIDGED
-(talking) -> ENDED. HANDED_OFF: sent to the dialplan's default queue because
-the app has no routing data at all.
+The call's state is an object of ari_app/call_states.py - Routing (lookup and
+decision) -> Ringing (a manager's phone rings, the caller hears ringback) and/or
+Queued (music, members' phones ring) -> Bridged (talking) -> Ended; GivingUp when
+nobody answered; HandedOff when sent to the dialplan's default queue. It changes
+only by the current state's transitions (`_go`), and what the caller hears is done
+by the state entered.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import enum
 import logging
 import time
-from dataclasses import dataclass
-from functools import partial
 
-from ari_app.call_log import CallLogWriter
-from ari_app.client import AriClient, AriError
-from crm.routing.view import CrmView
+from ari_app.call_states import CallerLine, CallState, Routing
+from ari_app.client import AriError
+from ari_app.deps import SessionDeps
 from ari_app.events import ChannelEntered
-from ari_app.pops import PopSender
-from ari_app.recorder import Recorder
-from ari_app.registry import CallRegistry, caller_id_text
-from ari_app.ringing import Leg, Phone, Ringer
-from crm.calls import queries as calls_q
+from ari_app.registry import caller_id_text
+from ari_app.ringing import Leg, Phone
 from crm.phones import caller_match_key
 from crm.pops.events import PopEvent
 from crm.queues.model import QueueSettings
@@ -33,77 +29,42 @@ from crm.routing.decide import CallerFacts, Target, decide
 
 log = logging.getLogger(__name__)
 
-GIVE_UP_PROMPT = "sound:vm-nobodyavail"
-DIALPLAN_FALLBACK = ("pbxcrm-default-queue", "s", 1)
-
-
-class CallState(enum.Enum):
-    ROUTING = "routing"
-    RINGING = "ringing"
-    QUEUED = "queued"
-    BRIDGED = "bridged"
-    HANDED_OFF = "handed off"
-    ENDED = "ended"
-
-
-@dataclass
-class SessionDeps:
-    ari: AriClient
-    ringer: Ringer
-    crm: CrmView
-    call_log: CallLogWriter
-    registry: CallRegistry
-    region: str
-    round_robin: dict[int, int]
-    recorder: "Recorder | None" = None
-    pops: "PopSender | None" = None
-    timezone: str = "Europe/Moscow"
-
 
 class CallSession:
     direction = "incoming"
     caller_user_id: int | None = None
 
-    def __init__(self, call: ChannelEntered, deps: SessionDeps, *, resumed: bool = False):
+    def __init__(self, call: ChannelEntered, deps: SessionDeps, *, resumed: bool = False, answered: bool = False):
         self.call = call
         self.d = deps
         self.resumed = resumed
-        self.state = CallState.ROUTING
+        # `answered`: a click-to-call's user picked up before the number is dialled.
+        self.state: CallState = Routing(CallerLine(call.channel_id, deps.media), answered=answered)
         self.caller_gone = asyncio.Event()
-        self.partner_gone = asyncio.Event()
         self.partner: Leg | None = None
         self.legs: dict[str, Leg] = {}
         self.started = time.monotonic()
-        self._answered = self._music = False
-        # The caller's ringback request, started without waiting for it (see _ring_back).
-        self._ringback: asyncio.Future | None = None
         self._subscribed: asyncio.Future | None = None
-        self._dialed = False
         self._facts: CallerFacts | None = None
         self._timing: dict = {}
 
     # ---- events, from the ARI handlers ----
 
     def leg_answered(self, channel_id: str) -> bool:
-        """A phone we rang picked up; False when it is too late for it."""
-        leg = self.legs.get(channel_id)
-        if leg is None or leg.answered.done():
-            return False
-        leg.answered.set_result(True)
-        return True
+        """A phone we rang picked up; False when it is too late for it (resolved by the ringer)."""
+        return self.d.ringer.answered(channel_id)
 
     def channel_gone(self, channel_id: str, cause: int | None) -> None:
         if channel_id == self.call.channel_id:
             self.caller_gone.set()
-            return
-        leg = self.legs.get(channel_id)
-        if leg is None:
-            return
-        leg.cause = leg.cause if cause is None else cause
-        if not leg.answered.done():
-            leg.answered.set_result(False)
-        if leg is self.partner:
-            self.partner_gone.set()
+        else:
+            self.d.ringer.leg_gone(channel_id, cause)
+
+    async def _go(self, transition, *args) -> CallState:
+        """Take the current state's transition and enter the next state: the only way the state changes."""
+        self.state = transition(*args)
+        await self.state.enter()
+        return self.state
 
     # ---- the call ----
 
@@ -124,9 +85,9 @@ class CallSession:
                 if leg is not self.partner and not leg.answered.done():
                     await self.d.ringer.hangup(leg.channel_id)
                 self.d.registry.remove(leg.channel_id)
+            self.d.ringer.forget_legs(self.legs.values())
             self.d.registry.remove(self.call.channel_id)
-            if self.state is not CallState.HANDED_OFF:
-                self.state = CallState.ENDED
+            self.state = self.state.end()
 
     async def _route(self) -> None:
         self._timing["received"] = _now()
@@ -140,8 +101,8 @@ class CallSession:
         # not wait for them: started here, they run once the dial request is on its way.
         # (Started before the lookup, their HTTP work delayed the lookup's answer.)
         self._subscribed = asyncio.ensure_future(
-            self._quietly(self.d.ari.subscribe(f"channel:{self.call.channel_id}")))
-        self._ring_back()
+            self._quietly(self.d.media.watch(self.call.channel_id)))
+        self.state.start_ringback()
         self._log_start(facts)
         if not self.d.crm.loaded:
             await self._hand_to_dialplan("the CRM has no routing data yet")
@@ -172,8 +133,7 @@ class CallSession:
         if problem:
             self._step(target, f"is {problem}")
             return None
-        self.state = CallState.RINGING
-        self._ring_back()
+        await self._go(self.state.ring)
         self._note_first_dial()
         result = await self.d.ringer.ring(
             caller_channel=self.call.channel_id, caller_id=self._caller_id,
@@ -193,8 +153,7 @@ class CallSession:
         if queue is None:
             self._step(target, "does not exist any more")
             return None
-        self.state = CallState.QUEUED
-        await self._hold_with_music(queue.moh_class)
+        await self._go(self.state.queue, queue.moh_class)
         entered = time.monotonic()
         deadline = entered + queue.max_wait_seconds
         while not self.caller_gone.is_set() and (remaining := deadline - time.monotonic()) > 1:
@@ -248,104 +207,62 @@ class CallSession:
         """Bridge the caller with the phone that answered until one of them hangs up."""
         operator_user_id = partner.phone.user_id if operator_user_id is None else operator_user_id
         self.partner = partner
-        self.state = CallState.BRIDGED
         caller = self.call.channel_id
-        bridge_id = f"pbxcrm-{caller}"
+        bridge_id = None
         try:
-            await self._stop_holding()
-            if not self._answered:
-                await self.d.ari.answer(caller)
-                self._answered = True
-            await self.d.ari.create_bridge(bridge_id, f"pbxcrm call {caller}")
-            await self.d.ari.add_to_bridge(bridge_id, [caller, partner.channel_id])
+            await self._go(self.state.connect)
+            bridge_id = await self.d.media.create_bridge(caller)
+            await self.d.media.add_channels(bridge_id, [caller, partner.channel_id])
         except AriError as e:
+            # Most often the phone hung up again before the bridge was made: the caller, answered
+            # by now, would sit in silence. End the call as when the phone hangs up while talking.
             log.warning("channel %s: could not bridge with %s: %s", caller, partner.phone.name, e)
             await self.d.ringer.hangup(partner.channel_id)
             self.d.ringer.release(caller, [partner.phone])
+            if bridge_id is not None:
+                await self.d.media.destroy_bridge(bridge_id)
+            await self.d.ringer.hangup(caller)
             return
-        self.d.call_log.submit(caller, partial(
-            calls_q.mark_answered, channel_id=caller, answered_at=_now(), operator_user_id=operator_user_id,
-            queue_id=queue_id), "answer")
+        self.d.records.answered(caller, operator_user_id=operator_user_id, queue_id=queue_id)
         log.info("channel %s: %s talking to %s", caller, self.call.caller_number, partner.phone.name)
         self._pop(operator_user_id, "answered")
         recording = None
         participants = [partner.phone.user_id, self.caller_user_id]
         if self.d.recorder and should_record(self.d.crm.recording_policy(), self.direction, participants):
             recording = await self.d.recorder.start(bridge_id, caller)
-        await _first(self.caller_gone.wait(), self.partner_gone.wait())
+        await _first(self.caller_gone.wait(), partner.gone.wait())
         if recording:
             self.d.recorder.finish(recording, caller)
         await self.d.ringer.hangup(partner.channel_id if self.caller_gone.is_set() else caller)
         self.d.ringer.release(caller, [partner.phone])
-        try:
-            await self.d.ari.destroy_bridge(bridge_id)
-        except AriError:
-            pass
+        await self.d.media.destroy_bridge(bridge_id)
 
     async def _give_up(self) -> None:
-        await self._stop_holding()
-        try:
-            if not self._answered:
-                await self.d.ari.answer(self.call.channel_id)
-            await self.d.ari.play(self.call.channel_id, GIVE_UP_PROMPT)
-        except AriError:
-            pass
+        await self._go(self.state.give_up)
         await self._wait_caller_gone(4.0)
         await self.d.ringer.hangup(self.call.channel_id)
 
     async def _hand_to_dialplan(self, why: str) -> None:
-        self.state = CallState.HANDED_OFF
+        if self.state.final:
+            return
+        self.state = self.state.hand_off()  # before the request: the StasisEnd it brings is expected
         self._record_step({"kind": "queue", "target": "default queue (dialplan)", "result": why})
-        context, exten, priority = DIALPLAN_FALLBACK
         try:
-            await self._stop_holding()
-            await self.d.ari.continue_in_dialplan(self.call.channel_id, context=context, extension=exten,
-                                                  priority=priority)
+            await self.state.enter()
         except AriError as e:
             log.error("channel %s: could not hand to the dialplan: %s", self.call.channel_id, e)
 
-    # ---- what the caller hears ----
-
-    def _ring_back(self) -> None:
-        """The caller hears ringing; not awaited, so a phone can be dialled meanwhile."""
-        if not self._answered and self._ringback is None:
-            self._ringback = asyncio.ensure_future(self._quietly(self.d.ari.ring(self.call.channel_id)))
-
-    async def _end_ringback(self) -> None:
-        if self._ringback is not None:
-            if await self._ringback:
-                await self._quietly(self.d.ari.ring_stop(self.call.channel_id))
-            self._ringback = None
-
-    async def _hold_with_music(self, moh_class: str) -> None:
-        await self._end_ringback()
-        if not self._answered:
-            self._answered = await self._quietly(self.d.ari.answer(self.call.channel_id))
-        if not self._music:
-            self._music = await self._quietly(self.d.ari.start_moh(self.call.channel_id, moh_class))
-
-    async def _stop_holding(self) -> None:
-        if self._music:
-            await self._quietly(self.d.ari.stop_moh(self.call.channel_id))
-            self._music = False
-        await self._end_ringback()
-
     async def _quietly(self, request) -> bool:
-        try:
-            await request
-            return True
-        except AriError as e:
-            log.info("channel %s: %s", self.call.channel_id, e)
-            return False
+        return await self.d.media.quietly(self.call.channel_id, request)
 
     # ---- bookkeeping ----
 
     def _note_first_dial(self) -> None:
         """How long the CRM held the call before its first phone rang: the number to keep small."""
-        if self._dialed or self.call.entered_at is None:
+        if "first_dial" in self._timing or self.call.entered_at is None:
             return
-        self._dialed = True
-        ms = (_now() - self.call.entered_at).total_seconds() * 1000
+        self._timing["first_dial"] = first = _now()
+        ms = (first - self.call.entered_at).total_seconds() * 1000
         received = self._timing.get("received")
         delivery = (received - self.call.entered_at).total_seconds() * 1000 if received else float("nan")
         lookup = self._timing.get("lookup_ms", float("nan"))
@@ -369,15 +286,8 @@ class CallSession:
                                   name=facts.display_name if facts else ""))
 
     def _log_start(self, facts: CallerFacts | None) -> None:
-        c = self.call
-        self.d.call_log.submit(c.channel_id, partial(
-            calls_q.insert_call, channel_id=c.channel_id, direction=self.direction, caller_number=c.caller_number,
-            caller_normalized=caller_match_key(c.caller_number, self.d.region), caller_name=c.caller_name,
-            called_number=c.called_number, called_normalized=caller_match_key(c.called_number, self.d.region),
-            line=c.line, started_at=c.started_at, linked_id=c.linked_id,
-            counterparty_id=facts.counterparty_id if facts else None, caller_user_id=self.caller_user_id,
-            owner_user_id=facts.manager.user_id if facts and facts.manager else None),
-            "call start")
+        self.d.records.call_started(self.call, direction=self.direction, facts=facts,
+                                    caller_user_id=self.caller_user_id)
         if self.resumed:
             self._record_step({"kind": "note", "target": "pbxcrm", "result": "took the call up again after a restart"})
 
@@ -387,9 +297,7 @@ class CallSession:
 
     def _record_step(self, step: dict) -> None:
         step["at"] = round(time.monotonic() - self.started, 3)
-        log.info("channel %s: %s %s", self.call.channel_id, step["target"], step["result"])
-        self.d.call_log.submit(self.call.channel_id, partial(
-            calls_q.append_route_step, channel_id=self.call.channel_id, step=step), "route step")
+        self.d.records.step(self.call.channel_id, step)
 
     async def _wait_caller_gone(self, seconds: float) -> None:
         try:

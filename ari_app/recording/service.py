@@ -11,14 +11,13 @@ import multiprocessing
 import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
-from functools import partial
 from pathlib import Path
 
 from pydub import AudioSegment
 
-from ari_app.call_log import CallLogWriter
+from ari_app.call_records import CallRecords
+from ari_app.media import CallMedia
 from ari_app.client import AriClient, AriError, AriNotFound, AriUnavailable
-from crm.recordings import queries as rec_q
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +36,10 @@ def _start_converter() -> None:
 
 
 class Recorder:
-    def __init__(self, ari: AriClient, call_log: CallLogWriter, directory: Path):
+    def __init__(self, ari: AriClient, records: CallRecords, directory: Path):
         self._ari = ari
-        self._log = call_log
+        self._media = CallMedia(ari)
+        self._records = records
         self._dir = directory
         self._jobs: set[asyncio.Task] = set()
         # fork: the worker needs nothing but this module's _to_mp3, and spawn would re-run our __main__.
@@ -49,10 +49,8 @@ class Recorder:
 
     async def start(self, bridge_id: str, channel_id: str) -> str | None:
         """Start recording a bridge; the recording's name, or None if Asterisk refused."""
-        name = f"pbxcrm-{channel_id}"
         try:
-            await self._ari.request("POST", f"/bridges/{bridge_id}/record", params={
-                "name": name, "format": "wav", "ifExists": "overwrite", "beep": "false"})
+            name = await self._media.record_bridge(bridge_id, channel_id)
         except AriError as e:
             log.error("channel %s: recording did not start: %s", channel_id, e)
             return None
@@ -112,9 +110,8 @@ class Recorder:
     def _link(self, channel_id: str, path: Path, fmt: str, duration: float | None, name: str,
               error: str | None) -> None:
         size = path.stat().st_size
-        self._log.submit(channel_id, partial(
-            rec_q.insert_recording, channel_id=channel_id, path=str(path.resolve()), fmt=fmt, duration=duration,
-            size=size, asterisk_name=name, error=error), "recording")
+        self._records.recording_stored(channel_id, path=path, fmt=fmt, duration=duration, size=size,
+                                       asterisk_name=name, error=error)
         log.info("channel %s: recording stored %s (%s s, %d bytes)", channel_id, path, duration, size)
 
 

@@ -14,7 +14,9 @@ import logging
 
 from ari_app.calls import CallService
 from ari_app.client import AriClient, AriError
+from ari_app.constants import OUR_PREFIX, ROUTED_PURPOSES
 from ari_app.events import ChannelEntered, parse_ari_time
+from ari_app.media import CallMedia
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,9 @@ class Resyncer:
 async def resync(ari: AriClient, service: CallService, watched: set[str],
                  connected_at: dt.datetime) -> dict[str, int]:
     """Take up what entered Stasis before `connected_at`; later channels came with their own StasisStart."""
-    counts = {"routed again": 0, "conversations watched": 0, "hung up": 0}
+    counts = {"routed again": 0, "conversations watched": 0, "hung up": 0, "ended while away": 0}
+    # Sessions held before the list is asked for: one whose caller is not in it hung up while we were away.
+    held = service.d.registry.callers()
     listed_at = dt.datetime.now(dt.timezone.utc)
     try:
         channels = await ari.list_channels()
@@ -50,8 +54,13 @@ async def resync(ari: AriClient, service: CallService, watched: set[str],
         log.error("resync: cannot list channels and bridges: %s", e)
         return counts
     # A call that ended while we were away never told us: its phones must not stay reserved.
-    service.d.ringer.release_missing({c["id"] for c in channels}, listed_at)
-    in_our_bridges = {ch: b for b in bridges if b["id"].startswith("pbxcrm-") for ch in b.get("channels", [])}
+    live = {c["id"] for c in channels}
+    service.d.ringer.release_missing(live, listed_at)
+    for session in held:
+        if session.call.channel_id not in live:
+            _caller_gone_while_away(service, session.call.channel_id)
+            counts["ended while away"] += 1
+    in_our_bridges = {ch: b for b in bridges if b["id"].startswith(OUR_PREFIX) for ch in b.get("channels", [])}
     for channel in channels:
         args = stasis_args(channel, ari.app)
         if args is None or service.d.registry.get(channel["id"]) is not None:
@@ -64,21 +73,28 @@ async def resync(ari: AriClient, service: CallService, watched: set[str],
                 watched.add(bridge["id"])
                 asyncio.create_task(_watch_conversation(ari, bridge, watched))
                 counts["conversations watched"] += 1
-        elif args and args[0] in ("inbound", "outbound", "internal"):
+        elif args and args[0] in ROUTED_PURPOSES:
             log.info("resync: channel %s from %s still waiting; routing it again", channel["id"],
                      (channel.get("caller") or {}).get("number"))
             service.start_session(ChannelEntered.from_channel(channel, tuple(args)), resumed=True)
             counts["routed again"] += 1
         else:
             log.info("resync: channel %s (%s) left over; hanging up", channel["id"], ",".join(args))
-            try:
-                await ari.hangup(channel["id"])
-            except AriError:
-                pass
+            await CallMedia(ari).hangup(channel["id"])
             counts["hung up"] += 1
     if any(counts.values()):
         log.info("resync: %s", counts)
     return counts
+
+
+def _caller_gone_while_away(service: CallService, channel_id: str) -> None:
+    """Its StasisEnd and ChannelDestroyed were lost with the connection: what they would have done."""
+    log.info("resync: caller %s hung up while the app was away; ending the call", channel_id)
+    session = service.d.registry.get(channel_id)
+    if session is not None:
+        session.channel_gone(channel_id, None)  # its phone is hung up, the bridge destroyed
+    service.d.records.ended(channel_id, ended_at=dt.datetime.now(dt.timezone.utc), cause=None)
+    service.d.records.missed(channel_id)
 
 
 async def _watch_conversation(ari: AriClient, bridge: dict, watched: set[str]) -> None:
@@ -92,15 +108,10 @@ async def _watch_conversation(ari: AriClient, bridge: dict, watched: set[str]) -
             except AriError:
                 current = []
             if len(current) < len(members):
+                media = CallMedia(ari)
                 for channel_id in current:
-                    try:
-                        await ari.hangup(channel_id)
-                    except AriError:
-                        pass
-                try:
-                    await ari.destroy_bridge(bridge["id"])
-                except AriError:
-                    pass
+                    await media.hangup(channel_id)
+                await media.destroy_bridge(bridge["id"])
                 return
     finally:
         watched.discard(bridge["id"])

@@ -10,7 +10,7 @@ import logging
 
 from ari_app.ringing import Phone
 from ari_app.registry import caller_id_text
-from ari_app.session import CallSession, CallState
+from ari_app.inbound.session import CallSession
 from crm.phones import caller_match_key
 
 log = logging.getLogger(__name__)
@@ -20,15 +20,14 @@ RING_SECONDS = 60
 
 class OutboundSession(CallSession):
     def __init__(self, call, deps, *, trunk: str, internal: bool, answered: bool = False):
-        super().__init__(call, deps)
+        # Click-to-call: the user's phone picked up before the number is dialled (`answered`).
+        super().__init__(call, deps, answered=answered)
         self.direction = "internal" if internal else "outgoing"
         self._trunk = trunk
-        # Click-to-call: the user's phone picked up before the number is dialled.
-        self._answered = answered
 
     async def _route(self) -> None:
         c = self.call
-        await self._quietly(self.d.ari.subscribe(f"channel:{c.channel_id}"))
+        await self._quietly(self.d.media.watch(c.channel_id))
         user = await self.d.crm.user_by_extension(c.caller_number)
         self.caller_user_id = user["id"] if user else None
         facts = None
@@ -46,8 +45,7 @@ class OutboundSession(CallSession):
         self._log_start(facts)
         name = user["full_name"] if user else c.caller_name
         self._caller_id = caller_id_text(name, c.caller_number)
-        self.state = CallState.RINGING
-        self._ring_back()
+        await self._go(self.state.ring)
         self._note_first_dial()
         result = await self.d.ringer.ring(caller_channel=c.channel_id, caller_id=self._caller_id, phones=[callee],
                                           ring_seconds=RING_SECONDS, caller_gone=self.caller_gone,

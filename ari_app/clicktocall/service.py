@@ -11,6 +11,8 @@ import logging
 import asyncpg
 
 from ari_app.client import AriClient, AriError
+from ari_app.constants import (click_to_call_args, click_to_call_channel_id,
+                               click_to_call_request_id)
 from ari_app.events import ChannelEntered
 from crm.clicktocall import queries as c2c_q
 from crm.listen import listen_forever
@@ -19,7 +21,6 @@ from crm.db import DATABASE_ERRORS
 log = logging.getLogger(__name__)
 
 USER_RING_SECONDS = 30
-CHANNEL_PREFIX = "c2c-"
 
 
 class ClickToCall:
@@ -54,11 +55,11 @@ class ClickToCall:
         if request is None:
             return  # another app process took it, or it is too old
         self._requests[request_id] = request
-        channel_id = f"{CHANNEL_PREFIX}{request_id}"
+        channel_id = click_to_call_channel_id(request_id)
         log.info("click-to-call %d: ringing extension %s for %s", request_id, request["extension"], request["number"])
         try:
             await self._ari.originate(endpoint=f"PJSIP/{request['extension']}", channel_id=channel_id,
-                                      app_args=f"clicktocall,{request_id}", caller_id=request["number"],
+                                      app_args=click_to_call_args(request_id), caller_id=request["number"],
                                       timeout=USER_RING_SECONDS)
         except AriError as e:
             await self._finish(request_id, "failed", f"the user's phone could not be rung ({e.status})")
@@ -75,7 +76,7 @@ class ClickToCall:
                                    called_number=request["number"])
 
     async def channel_gone(self, channel_id: str) -> None:
-        request_id = int(channel_id[len(CHANNEL_PREFIX):])
+        request_id = click_to_call_request_id(channel_id)
         if request_id in self._answered:
             await self._finish(request_id, "done")
         elif request_id in self._requests:

@@ -1,0 +1,74 @@
+"""Every write of the call log, in one service: the call flow tells it what happened
+(a call started, a routing step, an answer, an end, a missed call's callback, a
+recording stored) and it owns the retrying writer (ari_app/call_log.py) that puts it
+in the database without ever holding up a call."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from functools import partial
+from pathlib import Path
+
+from ari_app.call_log import CallLogWriter
+from ari_app.events import ChannelEntered
+from crm.calls import queries as calls_q
+from crm.defaults import DEFAULT_REGION, DEFAULT_TIMEZONE
+from crm.phones import caller_match_key
+from crm.recordings import queries as rec_q
+from crm.routing.decide import CallerFacts
+from crm.tasks import callbacks
+
+log = logging.getLogger(__name__)
+
+
+class CallRecords:
+    def __init__(self, writer: CallLogWriter, *, region: str = DEFAULT_REGION, timezone: str = DEFAULT_TIMEZONE):
+        self.writer = writer
+        self._region = region
+        self._timezone = timezone
+
+    def call_started(self, call: ChannelEntered, *, direction: str, facts: CallerFacts | None,
+                     caller_user_id: int | None) -> None:
+        c = call
+        self.writer.submit(c.channel_id, partial(
+            calls_q.insert_call, channel_id=c.channel_id, direction=direction, caller_number=c.caller_number,
+            caller_normalized=caller_match_key(c.caller_number, self._region), caller_name=c.caller_name,
+            called_number=c.called_number, called_normalized=caller_match_key(c.called_number, self._region),
+            line=c.line, started_at=c.started_at, linked_id=c.linked_id,
+            counterparty_id=facts.counterparty_id if facts else None, caller_user_id=caller_user_id,
+            owner_user_id=facts.manager.user_id if facts and facts.manager else None),
+            "call start")
+
+    def step(self, channel_id: str, step: dict) -> None:
+        """One step of the call's route: what was tried and what came of it."""
+        log.info("channel %s: %s %s", channel_id, step["target"], step["result"])
+        self.writer.submit(channel_id, partial(calls_q.append_route_step, channel_id=channel_id, step=step),
+                           "route step")
+
+    def answered(self, channel_id: str, *, operator_user_id: int | None, queue_id: int | None) -> None:
+        self.writer.submit(channel_id, partial(
+            calls_q.mark_answered, channel_id=channel_id, answered_at=_now(), operator_user_id=operator_user_id,
+            queue_id=queue_id), "answer")
+
+    def ended(self, channel_id: str, *, ended_at: dt.datetime, cause: int | None) -> None:
+        self.writer.submit(channel_id, partial(
+            calls_q.mark_ended, channel_id=channel_id, ended_at=ended_at, hangup_cause=cause), "call end")
+
+    def missed(self, channel_id: str) -> None:
+        """After the end: a callback task when the call was a missed one."""
+        self.writer.submit(channel_id, partial(
+            callbacks.create_for_missed_call, channel_id=channel_id, timezone=self._timezone), "callback task")
+
+    def recording_stored(self, channel_id: str, *, path: Path, fmt: str, duration: float | None, size: int,
+                         asterisk_name: str, error: str | None) -> None:
+        self.writer.submit(channel_id, partial(
+            rec_q.insert_recording, channel_id=channel_id, path=str(path.resolve()), fmt=fmt, duration=duration,
+            size=size, asterisk_name=asterisk_name, error=error), "recording")
+
+    async def drain(self, timeout: float) -> None:
+        await self.writer.drain(timeout)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)

@@ -1,0 +1,221 @@
+"""A call's states, each owning its transitions (after wazo-calld's plugins/calls/state.py).
+
+A transition is a method of the current state, named after the event it accepts;
+it returns the next state and is synchronous, so the session's state changes
+before anything is awaited (a StasisEnd that comes while the caller is handed to
+the dialplan already sees HandedOff). The next state's `enter()` then does what
+the caller hears on entering it, through the media adapter (ari_app/media.py).
+A state that does not accept an event raises InvalidTransition.
+
+    Routing --ring--> Ringing --queue--> Queued --connect--> Bridged --end--> Ended
+       |                 |  \\--connect--> Bridged             ^
+       |--queue--> Queued --queue--> Queued                     |
+       |--give_up--> GivingUp --end--> Ended                    |
+       \\--hand_off--> HandedOff (from any live state; end keeps it)
+
+What the caller hears is the state's data - whether the channel is answered,
+music on hold playing, ringback requested - handed from state to state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ari_app.client import AriError
+from ari_app.media import CallMedia
+
+log = logging.getLogger(__name__)
+
+GIVE_UP_PROMPT = "sound:vm-nobodyavail"
+
+
+class InvalidTransition(Exception):
+    pass
+
+
+class CallerLine:
+    """The caller's channel, as the states act on it."""
+
+    def __init__(self, channel_id: str, media: CallMedia):
+        self.channel_id = channel_id
+        self.media = media
+
+    async def quietly(self, request) -> bool:
+        return await self.media.quietly(self.channel_id, request)
+
+
+class CallState:
+    name = "?"
+    final = False
+
+    def __init__(self, line: CallerLine, *, answered: bool = False, music: bool = False,
+                 ringback: asyncio.Future | None = None, moh_class: str | None = None):
+        self.line = line
+        self.answered = answered  # the caller's channel is answered
+        self.music = music  # the caller hears music on hold
+        self.ringback = ringback  # the ringback request, started without waiting for it
+        self.moh_class = moh_class
+
+    def __repr__(self) -> str:
+        return f"<{self.name} answered={self.answered} music={self.music}>"
+
+    # ---- the events a state may accept; each returns the next state ----
+
+    def ring(self) -> "CallState":
+        return self._refuse("ring")
+
+    def queue(self, moh_class: str) -> "CallState":
+        return self._refuse("queue")
+
+    def connect(self) -> "CallState":
+        return self._refuse("connect")
+
+    def give_up(self) -> "CallState":
+        return self._refuse("give_up")
+
+    def hand_off(self) -> "CallState":
+        """To the dialplan's default queue: accepted by every live state (the session's last resort)."""
+        if self.final:
+            return self._refuse("hand_off")
+        return self._to(HandedOff)
+
+    def end(self) -> "CallState":
+        return self._to(Ended)
+
+    async def enter(self) -> None:
+        """What the caller hears on entering this state."""
+
+    # ---- helpers ----
+
+    def _to(self, cls: type["CallState"], *, moh_class: str | None = None) -> "CallState":
+        """The next state, with what the caller hears now."""
+        return cls(self.line, answered=self.answered, music=self.music, ringback=self.ringback,
+                   moh_class=moh_class or self.moh_class)
+
+    def _refuse(self, event: str) -> "CallState":
+        raise InvalidTransition(f"channel {self.line.channel_id}: {event} in state {self.name}")
+
+    def _ring_back(self) -> None:
+        """The caller hears ringing; not awaited, so a phone can be dialled meanwhile."""
+        if not self.answered and self.ringback is None:
+            self.ringback = asyncio.ensure_future(self.line.quietly(self.line.media.ring(self.line.channel_id)))
+
+    async def _end_ringback(self) -> None:
+        if self.ringback is not None:
+            if await self.ringback:
+                await self.line.quietly(self.line.media.ring_stop(self.line.channel_id))
+            self.ringback = None
+
+    async def _stop_holding(self) -> None:
+        if self.music:
+            await self.line.quietly(self.line.media.stop_moh(self.line.channel_id))
+            self.music = False
+        await self._end_ringback()
+
+
+class Routing(CallState):
+    """Looking the caller up and deciding; the caller hears ringback once it is started."""
+
+    name = "routing"
+
+    def start_ringback(self) -> None:
+        self._ring_back()
+
+    def ring(self) -> CallState:
+        return self._to(Ringing)
+
+    def queue(self, moh_class: str) -> CallState:
+        return self._to(Queued, moh_class=moh_class)
+
+    def give_up(self) -> CallState:
+        return self._to(GivingUp)
+
+
+class Ringing(CallState):
+    """A phone rings for the call (a manager's, or the number a user dialled); the caller hears ringback."""
+
+    name = "ringing"
+
+    async def enter(self) -> None:
+        self._ring_back()
+
+    def queue(self, moh_class: str) -> CallState:
+        return self._to(Queued, moh_class=moh_class)
+
+    def connect(self) -> CallState:
+        return self._to(Bridged)
+
+    def give_up(self) -> CallState:
+        return self._to(GivingUp)
+
+
+class Queued(CallState):
+    """Waiting in a queue: answered, hearing music, while the members' phones ring."""
+
+    name = "queued"
+
+    async def enter(self) -> None:
+        await self._end_ringback()
+        if not self.answered:
+            self.answered = await self.line.quietly(self.line.media.answer(self.line.channel_id))
+        if not self.music and self.moh_class is not None:
+            self.music = await self.line.quietly(self.line.media.start_moh(self.line.channel_id, self.moh_class))
+
+    def queue(self, moh_class: str) -> CallState:
+        return self._to(Queued)  # the next queue: the music already playing goes on
+
+    def connect(self) -> CallState:
+        return self._to(Bridged)
+
+    def give_up(self) -> CallState:
+        return self._to(GivingUp)
+
+
+class Bridged(CallState):
+    """Talking to the phone that answered. enter() raises AriError when the caller cannot be answered."""
+
+    name = "bridged"
+
+    async def enter(self) -> None:
+        await self._stop_holding()
+        if not self.answered:
+            await self.line.media.answer(self.line.channel_id)
+            self.answered = True
+
+
+class GivingUp(CallState):
+    """Nobody took the call: the caller hears that nobody is available, then is hung up."""
+
+    name = "giving up"
+
+    async def enter(self) -> None:
+        await self._stop_holding()
+        try:
+            if not self.answered:
+                await self.line.media.answer(self.line.channel_id)
+            await self.line.media.play(self.line.channel_id, GIVE_UP_PROMPT)
+        except AriError as e:  # the caller may be gone already
+            log.info("channel %s: %s", self.line.channel_id, e)
+
+
+class HandedOff(CallState):
+    """Sent to the dialplan's default queue: the app has no part in the call any more."""
+
+    name = "handed off"
+    final = True
+
+    async def enter(self) -> None:
+        await self._stop_holding()
+        await self.line.media.to_dialplan_fallback(self.line.channel_id)
+
+    def end(self) -> CallState:
+        return self
+
+
+class Ended(CallState):
+    name = "ended"
+    final = True
+
+    def end(self) -> CallState:
+        return self

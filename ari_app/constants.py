@@ -1,0 +1,95 @@
+"""Names and formats the Stasis app shares with Asterisk, the dialplan and itself, defined once.
+
+Whatever is matched elsewhere (a channel id prefix read back in an event, the
+Stasis() arguments the dialplan passes, the event types Asterisk is asked to
+send) is spelled here and nowhere else in ari_app/. The dialplan
+(dialplan/pbxcrm.conf) writes the same Stasis() arguments: change them together.
+"""
+
+from __future__ import annotations
+
+# ---- ids the app gives to channels, bridges and recordings ----
+
+# Every channel (a phone rung for a call), bridge and recording the app makes starts with this.
+OUR_PREFIX = "pbxcrm-"
+# A click-to-call request's channel to the user's phone: c2c-<request id>.
+CLICK_TO_CALL_PREFIX = "c2c-"
+
+
+def leg_channel_id(caller_channel: str, token: str) -> str:
+    """A phone rung for the call of `caller_channel`."""
+    return f"{OUR_PREFIX}{caller_channel}-{token}"
+
+
+def bridge_id(caller_channel: str) -> str:
+    """The bridge where the caller talks to the phone that answered."""
+    return f"{OUR_PREFIX}{caller_channel}"
+
+
+def recording_name(caller_channel: str) -> str:
+    return f"{OUR_PREFIX}{caller_channel}"
+
+
+def bridge_name(caller_channel: str) -> str:
+    return f"pbxcrm call {caller_channel}"
+
+
+def click_to_call_channel_id(request_id: int) -> str:
+    return f"{CLICK_TO_CALL_PREFIX}{request_id}"
+
+
+def click_to_call_request_id(channel_id: str) -> int:
+    return int(channel_id[len(CLICK_TO_CALL_PREFIX):])
+
+
+# ---- Stasis() arguments: the first names the purpose of the channel ----
+
+PURPOSE_INBOUND = "inbound"
+PURPOSE_OUTBOUND = "outbound"
+PURPOSE_INTERNAL = "internal"
+PURPOSE_CLICK_TO_CALL = "clicktocall"
+PURPOSE_DIALED = "dialed"
+# Channels the app routes as calls of their own.
+ROUTED_PURPOSES = (PURPOSE_INBOUND, PURPOSE_OUTBOUND, PURPOSE_INTERNAL)
+PLACED_PURPOSES = (PURPOSE_OUTBOUND, PURPOSE_INTERNAL)
+
+
+def dialed_args(caller_channel: str) -> str:
+    """The app args of a phone rung for a call: 'dialed,<caller's channel>'."""
+    return f"{PURPOSE_DIALED},{caller_channel}"
+
+
+def click_to_call_args(request_id: int) -> str:
+    return f"{PURPOSE_CLICK_TO_CALL},{request_id}"
+
+
+# Where the dialplan rings the default queue when the app cannot route (dialplan/pbxcrm.conf).
+DIALPLAN_FALLBACK = ("pbxcrm-default-queue", "s", 1)
+
+# ---- ARI events the app handles; Asterisk is asked to send only these ----
+
+STASIS_START = "StasisStart"
+STASIS_END = "StasisEnd"
+CHANNEL_DESTROYED = "ChannelDestroyed"
+DEVICE_STATE_CHANGED = "DeviceStateChanged"
+EVENT_TYPES = (STASIS_START, STASIS_END, CHANNEL_DESTROYED, DEVICE_STATE_CHANGED)
+
+# ---- event sources to subscribe to ----
+
+DEVICE_STATE_SOURCE = "deviceState:"
+
+
+def channel_source(channel_id: str) -> str:
+    return f"channel:{channel_id}"
+
+
+# ---- Asterisk's device states (ARI DeviceState model) and what they mean for a new call ----
+
+BUSY_STATES = frozenset({"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"})
+UNREACHABLE_STATES = frozenset({"UNAVAILABLE", "INVALID"})
+STATE_RINGING = "RINGING"
+STATE_UNAVAILABLE = "UNAVAILABLE"
+STATE_IN_USE = "INUSE"
+STATE_NOT_IN_USE = "NOT_INUSE"
+STATE_UNKNOWN = "UNKNOWN"
+TECHNOLOGY = "PJSIP"

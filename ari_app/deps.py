@@ -1,0 +1,41 @@
+"""What every call's session works with, built once in the composition root (ari_app/wiring.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ari_app.call_log import CallLogWriter
+from ari_app.call_records import CallRecords
+from ari_app.client import AriClient
+from ari_app.media import CallMedia
+from ari_app.pops import PopSender
+from ari_app.registry import CallRegistry
+from ari_app.ringing import Ringer
+from crm.defaults import DEFAULT_TIMEZONE
+from crm.routing.view import CrmView
+
+if TYPE_CHECKING:
+    from ari_app.recording.service import Recorder
+
+
+@dataclass
+class SessionDeps:
+    ari: AriClient
+    ringer: Ringer
+    crm: CrmView
+    call_log: CallLogWriter
+    registry: CallRegistry
+    region: str
+    round_robin: dict[int, int]
+    recorder: "Recorder | None" = None
+    pops: "PopSender | None" = None
+    timezone: str = DEFAULT_TIMEZONE
+    # Every call-log write goes through this service, which owns call_log (the writer).
+    records: CallRecords = field(init=False)
+    # Every ARI media and bridge operation of the call flow goes through this adapter.
+    media: CallMedia = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.media = CallMedia(self.ari)
+        self.records = CallRecords(self.call_log, region=self.region, timezone=self.timezone)

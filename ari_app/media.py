@@ -1,0 +1,99 @@
+"""The ARI media and bridge operations of a call, behind one adapter.
+
+The call flow (sessions, the ringer, the recorder, resync) asks for what it
+wants done to a channel or bridge - answer, ring back, music on hold, a bridge,
+a recording, a phone rung - and this turns it into ARI requests (ari_app/client.py).
+Ids and app args come from ari_app/constants.py. Errors are AriError as the
+client raises them; the `*_quietly` variants log and say whether it worked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+
+from ari_app.client import AriClient, AriError
+from ari_app.constants import (DIALPLAN_FALLBACK, bridge_id, bridge_name, channel_source, dialed_args,
+                               recording_name)
+
+log = logging.getLogger(__name__)
+
+
+class CallMedia:
+    def __init__(self, ari: AriClient):
+        self._ari = ari
+
+    # ---- a channel ----
+
+    async def answer(self, channel_id: str) -> None:
+        await self._ari.answer(channel_id)
+
+    async def hangup(self, channel_id: str) -> None:
+        """Hang a channel up; one already gone is no error."""
+        try:
+            await self._ari.hangup(channel_id)
+        except AriError:
+            pass
+
+    async def ring(self, channel_id: str) -> None:
+        await self._ari.ring(channel_id)
+
+    async def ring_stop(self, channel_id: str) -> None:
+        await self._ari.ring_stop(channel_id)
+
+    async def start_moh(self, channel_id: str, moh_class: str) -> None:
+        await self._ari.start_moh(channel_id, moh_class)
+
+    async def stop_moh(self, channel_id: str) -> None:
+        await self._ari.stop_moh(channel_id)
+
+    async def play(self, channel_id: str, media: str) -> None:
+        await self._ari.play(channel_id, media)
+
+    async def watch(self, channel_id: str) -> None:
+        """Subscribe to the channel: ChannelDestroyed, with the hangup cause, reaches only subscribers."""
+        await self._ari.subscribe(channel_source(channel_id))
+
+    async def to_dialplan_fallback(self, channel_id: str) -> None:
+        context, exten, priority = DIALPLAN_FALLBACK
+        await self._ari.continue_in_dialplan(channel_id, context=context, extension=exten, priority=priority)
+
+    async def originate_leg(self, *, endpoint: str, leg_channel_id: str, caller_channel: str, caller_id: str,
+                            timeout: int) -> None:
+        """Ring a phone for the call of `caller_channel`; if answered it enters the app as 'dialed'."""
+        await self._ari.originate(endpoint=endpoint, channel_id=leg_channel_id, app_args=dialed_args(caller_channel),
+                                  caller_id=caller_id, timeout=timeout, originator=caller_channel)
+
+    async def quietly(self, channel_id: str, request: Awaitable[object]) -> bool:
+        """Await an operation on `channel_id`; False (logged) when ARI refused it."""
+        try:
+            await request
+            return True
+        except AriError as e:
+            log.info("channel %s: %s", channel_id, e)
+            return False
+
+    # ---- the call's bridge ----
+
+    async def create_bridge(self, caller_channel: str) -> str:
+        """The mixing bridge for the call of `caller_channel`; its id."""
+        bridge = bridge_id(caller_channel)
+        await self._ari.create_bridge(bridge, bridge_name(caller_channel))
+        return bridge
+
+    async def add_channels(self, bridge: str, channel_ids: list[str]) -> None:
+        await self._ari.add_to_bridge(bridge, channel_ids)
+
+    async def record_bridge(self, bridge: str, caller_channel: str) -> str:
+        """Start recording the bridge as WAV; the recording's name."""
+        name = recording_name(caller_channel)
+        await self._ari.request("POST", f"/bridges/{bridge}/record", params={
+            "name": name, "format": "wav", "ifExists": "overwrite", "beep": "false"})
+        return name
+
+    async def destroy_bridge(self, bridge: str) -> None:
+        """Destroy a bridge; one already gone is no error."""
+        try:
+            await self._ari.destroy_bridge(bridge)
+        except AriError:
+            pass

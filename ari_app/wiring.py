@@ -1,0 +1,91 @@
+"""The Stasis app's composition root: every object of the call path built here, once.
+
+The shared half (pool, lookup connections, the CRM's routing view, signals) comes
+from pbxcrm/runtime.py, which `pbxcrm agi` uses too; this adds what talks to ARI
+and wires the features (inbound/, outbound/, clicktocall/, recording/, resync/):
+which handler takes which channel's events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from functools import partial
+
+from ari_app.call_log import CallLogWriter
+from ari_app.calls import CallService
+from ari_app.clicktocall.handlers import ClickToCallHandlers
+from ari_app.clicktocall.service import ClickToCall
+from ari_app.client import AriClient
+from ari_app.constants import (CHANNEL_DESTROYED, CLICK_TO_CALL_PREFIX, DEVICE_STATE_CHANGED, EVENT_TYPES,
+                               PURPOSE_CLICK_TO_CALL, PURPOSE_INBOUND, PURPOSE_INTERNAL, PURPOSE_OUTBOUND,
+                               STASIS_END, STASIS_START)
+from ari_app.deps import SessionDeps
+from ari_app.dispatcher import ChannelEventDispatcher
+from ari_app.inbound.handlers import InboundHandlers
+from ari_app.inbound.session import CallSession
+from ari_app.outbound.handlers import OutboundHandlers, session_factory
+from ari_app.phone_states import PhoneStates
+from ari_app.pops import PopSender
+from ari_app.recording.service import Recorder
+from ari_app.registry import CallRegistry
+from ari_app.resync import Resyncer
+from ari_app.ringing import Ringer
+from pbxcrm.runtime import Runtime
+
+
+@dataclass
+class StasisApp:
+    ari: AriClient
+    runtime: Runtime
+    deps: SessionDeps
+    phone_states: PhoneStates
+    click_to_call: ClickToCall
+    calls: CallService
+    dispatcher: ChannelEventDispatcher
+    resync: Resyncer
+
+    async def close(self) -> None:
+        """After the event loop's tasks are cancelled: finish what a call left to do."""
+        await self.dispatcher.close()
+        await self.calls.close()
+        if self.deps.recorder is not None:
+            await self.deps.recorder.drain(timeout=10)
+        await self.deps.records.drain(timeout=5)
+
+
+def build(ari: AriClient, runtime: Runtime, mirror_default_queue) -> StasisApp:
+    settings, pool, crm = runtime.settings, runtime.pool, runtime.crm
+    phone_states = PhoneStates(ari)
+    crm.on_default_queue(partial(mirror_default_queue, ari))
+    deps = SessionDeps(ari=ari, ringer=Ringer(ari, phone_states), crm=crm, call_log=CallLogWriter(pool),
+                       registry=CallRegistry(), region=settings.default_region, round_robin={},
+                       pops=PopSender(pool), timezone=settings.timezone)
+    deps.recorder = Recorder(ari, deps.records, settings.recordings_dir)
+    click_to_call = ClickToCall(pool, settings.database_url, ari)
+    placed = session_factory(settings.trunk)
+    calls = CallService(deps, sessions={PURPOSE_INBOUND: CallSession, PURPOSE_OUTBOUND: placed,
+                                        PURPOSE_INTERNAL: placed})
+    inbound, outbound = InboundHandlers(calls), OutboundHandlers(calls)
+    c2c = ClickToCallHandlers(click_to_call, calls)
+    calls.on_entered(PURPOSE_INBOUND, inbound.on_entered)
+    calls.on_entered(PURPOSE_OUTBOUND, outbound.on_entered)
+    calls.on_entered(PURPOSE_INTERNAL, outbound.on_entered)
+    calls.on_entered(PURPOSE_CLICK_TO_CALL, c2c.on_answered)
+    calls.on_gone(CLICK_TO_CALL_PREFIX, c2c.on_gone)
+    handlers = {
+        STASIS_START: calls.on_stasis_start,
+        STASIS_END: calls.on_stasis_end,
+        CHANNEL_DESTROYED: calls.on_channel_destroyed,
+        DEVICE_STATE_CHANGED: phone_states.on_device_state_changed,
+    }
+    # EVENT_TYPES is also the filter Asterisk is given (dispatcher.event_types): one list.
+    dispatcher = ChannelEventDispatcher({event_type: handlers[event_type] for event_type in EVENT_TYPES})
+    return StasisApp(ari=ari, runtime=runtime, deps=deps, phone_states=phone_states, click_to_call=click_to_call,
+                     calls=calls, dispatcher=dispatcher, resync=Resyncer(ari, calls))
+
+
+def background_tasks(app: StasisApp, consume) -> list[asyncio.Task]:
+    return [asyncio.create_task(app.runtime.crm.keep_fresh(), name="crm refresh"),
+            asyncio.create_task(app.click_to_call.listen(), name="click-to-call"),
+            asyncio.create_task(consume(app), name="ari events")]

@@ -1,0 +1,53 @@
+"""The composition root's shared half: what `pbxcrm ari` and `pbxcrm agi` both run on.
+
+One place builds the database pool, the routing lookups' own connections and the
+CRM's routing view (crm/routing/view.py), and one place turns SIGTERM/SIGINT into
+a stop. The Stasis app adds its ARI objects on top of this (ari_app/wiring.py);
+the FastAGI server serves the view as it is (agi/server.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+
+from crm.db import create_pool
+from crm.routing import queries as routing_q
+from crm.routing.lookup_connections import LookupConnections
+from crm.routing.view import CrmView
+from crm.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    pool: asyncpg.Pool
+    lookups: LookupConnections
+    crm: CrmView
+
+
+@asynccontextmanager
+async def crm_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """The pool, lookup connections and routing view, closed on the way out."""
+    # min_size=0: the process starts, and takes calls, even while PostgreSQL is down.
+    pool = await create_pool(settings.database_url, min_size=0, max_size=10)
+    lookups = LookupConnections(settings.database_url, routing_q.prepare_lookup)
+    try:
+        yield Runtime(settings, pool, lookups, CrmView(pool, settings.lookup_budget_ms, lookups=lookups))
+    finally:
+        await lookups.close()
+        await pool.close()
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM: the process's one way to be told to stop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
