@@ -112,6 +112,38 @@ async def sipp_call(*, caller: str, called: str, caller_name: str = "", talk_ms:
     return SippResult(proc.returncode, out.decode(errors="replace")[-2000:] + "\nsipp errors:\n" + errors)
 
 
+async def sipp_calls_at_once(*, callers: list[str], called: str, scenario: str, work_dir: Path,
+                             timeout: float = 60.0) -> SippResult:
+    """All `callers` call at once from ONE sipp process (-m N -l N -r 1000: the INVITEs leave within
+    milliseconds of each other, as real simultaneous callers' do; N sipp processes start too far
+    apart). Each call's number is its line of an injection file (the scenario's [field0]).
+    The sent and received messages are in work_dir/callers-messages.log."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    injection = work_dir / "callers.csv"
+    injection.write_text("SEQUENTIAL\n" + "".join(f"{number};\n" for number in callers))
+    error_file = work_dir / "callers-errors.log"
+    n = str(len(callers))
+    sip_port = free_udp_port()
+    media_port = free_udp_port()
+    while sip_port in (media_port, media_port + 2):  # sipp binds -mp and -mp+2 (video)
+        media_port = free_udp_port()
+    args = ["sipp", "-sf", str(SIPP_DIR / scenario), "-inf", str(injection), "-s", called,
+            "-trace_err", "-error_file", str(error_file),
+            "-trace_msg", "-message_file", str(work_dir / "callers-messages.log"),
+            "-i", "127.0.0.1", "-p", str(sip_port), "-mp", str(media_port),
+            "-m", n, "-l", n, "-r", "1000", "-rp", "1000", "-nostdin", "-timeout", f"{int(timeout)}s",
+            "-timeout_error", ASTERISK_SIP]
+    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.STDOUT, cwd=str(work_dir))
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout + 5)
+    except asyncio.TimeoutError:
+        proc.kill()
+        out, _ = await proc.communicate()
+    errors = error_file.read_text(errors="replace")[-3000:] if error_file.exists() else ""
+    return SippResult(proc.returncode, out.decode(errors="replace")[-3000:] + "\nsipp errors:\n" + errors)
+
+
 async def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1):
     """Poll a predicate (plain or async) until it returns something truthy."""
     deadline = time.monotonic() + timeout
