@@ -76,6 +76,34 @@ def settings(database_url: str) -> Settings:
     return Settings.from_env(env)
 
 
+# The web UI. One name, one thing:
+#   web_app     the Starlette app, built from `settings` (not started)
+#   web         an in-process TestClient on web_app, started, not logged in (tests.helpers.login logs it in)
+#   web_500     the same, but a server error answers the 500 page instead of raising in the test
+#   web_server  a `pbxcrm web` process on a free port (for Chromium)
+@pytest.fixture
+def web_app(settings: Settings):
+    from web.app import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture
+def web(db, web_app):
+    from starlette.testclient import TestClient
+
+    with TestClient(web_app, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def web_500(db, web_app):
+    from starlette.testclient import TestClient
+
+    with TestClient(web_app, base_url="http://testserver", raise_server_exceptions=False) as client:
+        yield client
+
+
 @pytest.fixture
 async def web_server(db, database_url, tmp_path):
     from tests.browser import WebServerProcess
@@ -130,7 +158,9 @@ async def start_stasis_app(database_url, tmp_path):
 
 # Markers, so the fast part runs on its own (`pytest -m "unit or http"`). A test
 # is marked by what it needs: the sandbox (any module that drives telephony),
-# Chromium, or an HTTP app; everything else is a unit test.
+# Chromium, or the web app (one of the fixtures above, or a module that builds
+# its own TestClient); everything else is a unit test.
+_WEB_FIXTURES = {"web", "web_500", "web_app", "web_server"}
 _MODULE_KIND: dict[str, str | None] = {}
 
 
@@ -159,7 +189,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker("telephony")
         elif names & {"page", "chromium"}:
             item.add_marker("browser")
-        elif kind == "http" or "web_server" in names:
+        elif kind == "http" or names & _WEB_FIXTURES:
             item.add_marker("http")
         else:
             item.add_marker("unit")

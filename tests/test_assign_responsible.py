@@ -6,18 +6,10 @@ import time
 
 import pytest
 from openpyxl import Workbook
-from starlette.testclient import TestClient
 
 from tests.helpers import csrf_from, login, make_user
-from web.app import create_app
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@pytest.fixture
-def web(settings, db):
-    with TestClient(create_app(settings), base_url="http://testserver") as client:
-        yield client
 
 
 @pytest.fixture

@@ -9,22 +9,14 @@ import datetime as dt
 import json
 
 import pytest
-from starlette.testclient import TestClient
 
 from crm.calls import queries as calls_q
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from tests.helpers import login, make_user
-from web.app import create_app
 
 CHANNEL = "1700000000.42"
 CALLER = "89035556677"  # a number on nobody's card yet
-
-
-@pytest.fixture
-def web(settings, db):
-    with TestClient(create_app(settings), base_url="http://testserver") as client:
-        yield client
 
 
 @pytest.fixture

@@ -4,11 +4,9 @@ import datetime as dt
 import os
 
 import pytest
-from starlette.testclient import TestClient
 
 from tests.browser import WebServerProcess
 from tests.helpers import PASSWORD, login, make_user
-from web.app import create_app
 
 DAY1, DAY2 = "2026-11-02", "2026-11-03"
 
@@ -37,12 +35,6 @@ async def calls(db):
                            CASE WHEN $4 THEN 'answered' ELSE 'missed' END, $6, $7)""",
                 f"stat.{i}", direction, dt.datetime.fromisoformat(at), answered, float(talk), operator["id"] if operator else None,
                 caller["id"] if caller else None)
-
-
-@pytest.fixture
-def web(settings, db):
-    with TestClient(create_app(settings), base_url="http://testserver") as client:
-        yield client
 
 
 async def test_calls_by_type_and_by_operator_per_day(calls, web):

@@ -1,13 +1,11 @@
 """Click-to-call, PBX side (H6): POST /api/calls rings the user's phone, then the number."""
 
 import pytest
-from starlette.testclient import TestClient
 
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from tests.helpers import login, make_user
 from tests.telephony import TRUNK_PORT, SippPhone, ari_delete, first_invite_time, wait_for
-from web.app import create_app
 
 
 @pytest.fixture
@@ -19,12 +17,6 @@ async def setup(db):
             kind="client", last_name="Sokolov", first_name="Ivan", responsible_user_id=ivanova["id"],
             contacts=(ContactInput("phone", "+7 495 123-45-67"),)), "RU")
     return ivanova, client
-
-
-@pytest.fixture
-def web(settings, db):
-    with TestClient(create_app(settings), base_url="http://testserver") as client:
-        yield client
 
 
 def _post_call(web, body):

@@ -38,12 +38,6 @@ def test_durations_read_minutes_and_seconds(seconds, written):
     assert formatting.duration(seconds) == written
 
 
-@pytest.fixture
-def web(settings, db):
-    with TestClient(create_app(settings), base_url="http://testserver") as client:
-        yield client
-
-
 async def test_the_calls_page_shows_moscow_time_labelled_and_durations_as_minutes(web, db):
     admin = await make_user(db, "adm", "admin")
     async with db.acquire() as conn:

@@ -4,22 +4,13 @@ import datetime as dt
 import io
 from decimal import Decimal
 
-import pytest
 from openpyxl import load_workbook
-from starlette.testclient import TestClient
 
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.tasks import service as task_service
 from crm.tasks.model import TaskInput
 from tests.helpers import login, make_user
-from web.app import create_app
-
-
-@pytest.fixture
-def web(settings, db):
-    with TestClient(create_app(settings), base_url="http://testserver") as client:
-        yield client
 
 
 def _sheet(response):

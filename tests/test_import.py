@@ -8,12 +8,10 @@ import zipfile
 
 import pytest
 from openpyxl import Workbook
-from starlette.testclient import TestClient
 
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from tests.helpers import login, make_user
-from web.app import create_app
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -27,12 +25,6 @@ def workbook(header, rows) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
-
-
-@pytest.fixture
-def web(settings, db):
-    with TestClient(create_app(settings), base_url="http://testserver") as client:
-        yield client
 
 
 def upload(web, content: bytes, kind="counterparties", mode="valid", name="clients.xlsx"):

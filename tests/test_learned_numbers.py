@@ -1,19 +1,10 @@
 """An operator attaches an unknown caller's call to a client: the number joins the card (A7)."""
 
-import pytest
-from starlette.testclient import TestClient
 
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.routing.queries import lookup_caller
 from tests.helpers import login, make_user
-from web.app import create_app
-
-
-@pytest.fixture
-def web(settings, db):
-    with TestClient(create_app(settings), base_url="http://testserver") as client:
-        yield client
 
 
 async def _call_from(conn, number, normalized, operator_id):

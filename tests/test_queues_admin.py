@@ -1,29 +1,21 @@
 """Queues in the CRM: admin pages, counterparty routing choice, the call path's lookup."""
 
 import pytest
-from starlette.testclient import TestClient
 
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.queues import queries as queues_q
 from crm.routing.queries import load_policy, lookup_caller
 from tests.helpers import login, make_user
-from web.app import create_app
 
 
-@pytest.fixture
-def client(db, settings):
-    with TestClient(create_app(settings), base_url="http://testserver") as c:
-        yield c
-
-
-async def test_admin_defines_a_queue_with_members_and_strategy(client, db):
+async def test_admin_defines_a_queue_with_members_and_strategy(web, db):
     await make_user(db, "adm", "admin")
     petrov = await make_user(db, "petrov", "operator", full_name="Pavel Petrov", extension="103")
     sidorova = await make_user(db, "sidorova", "operator", full_name="Sveta Sidorova", extension="104")
-    login(client, "adm")
-    token = client.cookies["pbxcrm_csrf"]
-    r = client.post("/admin/queues", data={
+    login(web, "adm")
+    token = web.cookies["pbxcrm_csrf"]
+    r = web.post("/admin/queues", data={
         "csrf_token": token, "name": "Purchasing", "strategy": "roundrobin", "ring_seconds": "10",
         "max_wait_seconds": "60", "moh_class": "default", "member_ids": [str(sidorova["id"]), str(petrov["id"])]},
         follow_redirects=False)
@@ -33,31 +25,31 @@ async def test_admin_defines_a_queue_with_members_and_strategy(client, db):
     purchasing = queues["Purchasing"]
     assert (purchasing.strategy, purchasing.ring_seconds, purchasing.max_wait_seconds) == ("roundrobin", 10, 60)
     assert [m.extension for m in purchasing.members] == ["104", "103"]
-    page = client.get("/admin/queues").text
+    page = web.get("/admin/queues").text
     assert "Purchasing" in page and "round robin" in page and "Sveta Sidorova (104)" in page
 
-    bad = client.post("/admin/queues", data={"csrf_token": token, "name": "purchasing", "strategy": "ringall",
+    bad = web.post("/admin/queues", data={"csrf_token": token, "name": "purchasing", "strategy": "ringall",
                                              "ring_seconds": "10", "max_wait_seconds": "60"})
     assert bad.status_code == 409 and "exists already" in bad.text
-    bad = client.post("/admin/queues", data={"csrf_token": token, "name": "X", "strategy": "random",
+    bad = web.post("/admin/queues", data={"csrf_token": token, "name": "X", "strategy": "random",
                                              "ring_seconds": "1", "max_wait_seconds": "60"})
     assert bad.status_code == 400
     default = queues["Default"]
-    r = client.post(f"/admin/queues/{default.id}/delete", data={"csrf_token": token})
+    r = web.post(f"/admin/queues/{default.id}/delete", data={"csrf_token": token})
     assert r.status_code == 409 and "cannot be deleted" in r.text
 
-    r = client.post("/admin/routing", data={"csrf_token": token, "manager_ring_seconds": "25"},
+    r = web.post("/admin/routing", data={"csrf_token": token, "manager_ring_seconds": "25"},
                     follow_redirects=False)
     assert r.status_code == 303
     async with db.acquire() as conn:
         assert (await load_policy(conn)).manager_ring_seconds == 25
 
 
-async def test_queues_are_admin_only(client, db):
+async def test_queues_are_admin_only(web, db):
     await make_user(db, "mgr", "manager")
-    login(client, "mgr")
-    assert client.get("/admin/queues").status_code == 403
-    r = client.post("/admin/queues", data={"csrf_token": client.cookies["pbxcrm_csrf"], "name": "Sneaky"})
+    login(web, "mgr")
+    assert web.get("/admin/queues").status_code == 403
+    r = web.post("/admin/queues", data={"csrf_token": web.cookies["pbxcrm_csrf"], "name": "Sneaky"})
     assert r.status_code == 403
 
 

@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 
-import pytest
 
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput

@@ -1,10 +1,9 @@
 """Screen pops (H5) and click-to-call buttons (H6) in Chromium, with real sipp calls."""
 
-import os
 
 import pytest
 
-from tests.browser import WebServerProcess, logged_in_page
+from tests.browser import logged_in_page
 from tests.helpers import PASSWORD, routing_crm
 from tests.telephony import (TRUNK_PORT, SippPhone, ari_delete, ari_get, first_invite_time, sipp_call,
                              wait_for)
@@ -17,16 +16,8 @@ async def people(db):
     return await routing_crm(db)
 
 
-@pytest.fixture
-async def web(db, database_url, tmp_path):
-    server = WebServerProcess(dict(os.environ, DATABASE_URL=database_url), tmp_path / "web.log")
-    await server.start()
-    yield server
-    server.stop()
-
-
-async def logged_in(chromium, web, login):
-    page = await logged_in_page(chromium, web.url, login, PASSWORD)
+async def logged_in(chromium, web_server, login):
+    page = await logged_in_page(chromium, web_server.url, login, PASSWORD)
     await page.wait_for_selector("body[data-pops=ready]")
     return page
 
@@ -36,9 +27,9 @@ async def pops(page):
 
 
 async def test_the_ringing_managers_browser_pops_the_card_within_a_second_and_nobody_elses(
-        people, db, web, chromium, start_stasis_app, tmp_path):
+        people, db, web_server, chromium, start_stasis_app, tmp_path):
     app = await start_stasis_app()
-    ivanova, petrov = await logged_in(chromium, web, "ivanova"), await logged_in(chromium, web, "petrov")
+    ivanova, petrov = await logged_in(chromium, web_server, "ivanova"), await logged_in(chromium, web_server, "petrov")
     async with SippPhone("102", "phone_answer.xml", tmp_path) as phone:
         result = await sipp_call(caller="84951234567", called=CALLED, talk_ms=1500)
         assert result.returncode == 0, result.output + app.log_text()
@@ -66,9 +57,9 @@ async def _two(page):
 
 
 async def test_an_unknown_caller_attached_from_the_pop_is_recognised_on_the_next_call(
-        people, db, web, chromium, start_stasis_app, tmp_path):
+        people, db, web_server, chromium, start_stasis_app, tmp_path):
     app = await start_stasis_app()
-    petrov = await logged_in(chromium, web, "petrov")
+    petrov = await logged_in(chromium, web_server, "petrov")
     async with SippPhone("103", "phone_answer.xml", tmp_path):
         assert (await sipp_call(caller="89031112233", called=CALLED, talk_ms=500)).returncode == 0
         await wait_for(lambda: pops(petrov))
@@ -89,9 +80,9 @@ async def test_an_unknown_caller_attached_from_the_pop_is_recognised_on_the_next
 
 
 async def test_click_to_call_from_the_card_rings_the_users_phone_then_the_client(
-        people, db, web, chromium, start_stasis_app, tmp_path):
+        people, db, web_server, chromium, start_stasis_app, tmp_path):
     app = await start_stasis_app()
-    ivanova = await logged_in(chromium, web, "ivanova")
+    ivanova = await logged_in(chromium, web_server, "ivanova")
     await ivanova.goto(f"{web.url}/counterparties/{people['client']}")
     async with SippPhone("102", "phone_answer.xml", tmp_path) as desk, \
             SippPhone("trunk", "phone_answer.xml", tmp_path, port=TRUNK_PORT) as outside:

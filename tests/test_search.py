@@ -5,8 +5,6 @@ import shutil
 import urllib.parse
 
 import asyncpg
-import pytest
-from starlette.testclient import TestClient
 
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
@@ -15,13 +13,6 @@ from crm.search import search_terms
 from crm.tasks import service as task_service
 from crm.tasks.model import TaskInput
 from tests.helpers import login, make_user
-from web.app import create_app
-
-
-@pytest.fixture
-def web(settings, db):
-    with TestClient(create_app(settings), base_url="http://testserver") as client:
-        yield client
 
 
 def _client(last, first="", **kw):

@@ -8,7 +8,6 @@ import time
 
 import pytest
 from openpyxl import Workbook
-from starlette.testclient import TestClient
 
 from crm.counterparties import service
 from crm.counterparties.model import CounterpartyInput
@@ -16,7 +15,6 @@ from crm.export import xlsx as export_xlsx
 from crm.tasks import service as task_service
 from crm.tasks.model import TaskInput
 from tests.helpers import csrf_from, login, make_user
-from web.app import create_app
 from web.views import export as export_views
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -25,19 +23,6 @@ SECURITY = {
     "referrer-policy": "same-origin",
     "x-frame-options": "DENY",
 }
-
-
-@pytest.fixture
-def web(settings, db):
-    with TestClient(create_app(settings), base_url="http://testserver") as client:
-        yield client
-
-
-@pytest.fixture
-def web_500(settings, db):
-    """A client that gets the 500 page instead of the server's exception."""
-    with TestClient(create_app(settings), base_url="http://testserver", raise_server_exceptions=False) as client:
-        yield client
 
 
 @pytest.fixture

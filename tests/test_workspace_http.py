@@ -2,8 +2,6 @@
 
 import datetime as dt
 
-import pytest
-from starlette.testclient import TestClient
 
 from crm import notes, tags
 from crm.counterparties import service
@@ -11,13 +9,6 @@ from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.tasks import service as task_service
 from crm.tasks.model import TaskInput
 from tests.helpers import csrf_from, login, make_user
-from web.app import create_app
-
-
-@pytest.fixture
-def web(settings, db):
-    with TestClient(create_app(settings), base_url="http://testserver") as client:
-        yield client
 
 
 async def _type(db, name):
