@@ -1,4 +1,4 @@
-# pbxcrm: `make demo` starts the product, `make test` runs every test.
+# pbxcrm: `make demo` starts the product, `make test` runs every test (after `make lint`).
 # Both install what they need first (Debian packages as root, a virtualenv),
 # start a private PostgreSQL when DATABASE_URL is unset, and bring up the
 # Asterisk sandbox.
@@ -7,13 +7,17 @@ VENV := .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench deps venv sandbox-up sandbox-down clean
+.PHONY: demo test lint bench deps venv sandbox-up sandbox-down clean
 
 demo: venv
 	scripts/with-db.sh scripts/demo.sh
 
 test: venv
 	scripts/test.sh $(PYTEST_ARGS)
+
+# ruff and mypy (configured in pyproject.toml); `make test` runs this first.
+lint: venv
+	scripts/lint.sh
 
 bench: venv
 	scripts/bench.sh

@@ -104,11 +104,12 @@ class AgiServer:
         facts, failure = await self.crm.lookup(caller_match_key(number, self.region))
         chain = decide(facts, self.crm.policy(), unknown_reason=failure or "unknown caller")
         first = chain[0]
-        target = "manager" if first.kind == "manager" else f"queue:{first.queue.name}"
+        manager = first.manager if first.kind == "manager" else None
+        target = "manager" if manager is not None else f"queue:{first.queue.name if first.queue else ''}"
         variables = {
             "CRM_NAME": facts.display_name if facts else "",
             "CRM_COUNTERPARTY_ID": str(facts.counterparty_id) if facts else "",
-            "CRM_MANAGER_EXT": first.manager.extension if first.kind == "manager" else "",
+            "CRM_MANAGER_EXT": (manager.extension or "") if manager is not None else "",
             "CRM_TARGET": target,
         }
         if facts:

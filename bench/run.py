@@ -75,7 +75,8 @@ async def ensure_data(server_url: str) -> tuple[str, int]:
             card = await conn.fetchval("INSERT INTO counterparties (kind, company_name) VALUES ('company', "
                                        "'Bench Timeline') RETURNING id")
             author = await conn.fetchval("SELECT id FROM users WHERE login = 'bench'")
-            await conn.copy_records_to_table("notes", columns=["counterparty_id", "author_user_id", "body", "created_at"],
+            await conn.copy_records_to_table("notes",
+                                             columns=["counterparty_id", "author_user_id", "body", "created_at"],
                                              records=[(card, author, f"note {i}", dt.datetime.now(dt.timezone.utc)
                                                        - dt.timedelta(minutes=i)) for i in range(10_000)])
             await conn.execute("ANALYZE notes")
@@ -221,7 +222,8 @@ async def bench_throughput(url: str, work: Path, calls: int) -> dict:
 async def bench_agi(url: str, work: Path, fast_calls: int, script_calls: int) -> dict:
     """Cost of one lookup: our FastAGI server against an AGI script started per call."""
     conn = await asyncpg.connect(url)
-    number = (await conn.fetchval("SELECT normalized FROM contacts WHERE kind = 'phone' ORDER BY id LIMIT 1")).lstrip("+")
+    number = (await conn.fetchval("SELECT normalized FROM contacts WHERE kind = 'phone' ORDER BY id LIMIT 1")
+              ).lstrip("+")
     await conn.close()
     env = f"agi_network: yes\nagi_network_script: lookup\nagi_channel: PJSIP/trunk-1\nagi_callerid: {number}\n\n"
     server = Proc(["agi", "--port", "4599"], dict(os.environ, DATABASE_URL=url), work / "agi.log")
@@ -297,7 +299,8 @@ async def machine_facts(url: str) -> str:
     pg = await conn.fetchval("SHOW server_version")
     await conn.close()
     ari = os.environ.get("PBXCRM_ARI_URL", "http://127.0.0.1:8088")
-    auth = basic_auth(os.environ.get("PBXCRM_ARI_USER", "pbxcrm"), os.environ.get("PBXCRM_ARI_PASSWORD", "pbxcrm-sandbox"))
+    auth = basic_auth(os.environ.get("PBXCRM_ARI_USER", "pbxcrm"),
+                      os.environ.get("PBXCRM_ARI_PASSWORD", "pbxcrm-sandbox"))
     async with aiohttp.ClientSession(headers={"Authorization": auth}) as s:
         async with s.get(f"{ari}/ari/asterisk/info") as r:
             asterisk = (await r.json())["system"]["version"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import asyncpg
 
@@ -18,7 +19,7 @@ DEFAULTS: dict[str, object] = {
 }
 
 
-async def get_all(conn: asyncpg.Connection) -> dict[str, object]:
+async def get_all(conn: asyncpg.Connection) -> dict[str, Any]:
     rows = await conn.fetch("SELECT key, value FROM app_settings WHERE key = ANY($1::text[])", list(DEFAULTS))
     values = dict(DEFAULTS)
     values.update({r["key"]: json.loads(r["value"]) for r in rows})

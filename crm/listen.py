@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+
 from crm.db import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)

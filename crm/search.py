@@ -90,7 +90,7 @@ def _national_to_international(text: str, digits: str, default_region: str) -> s
     """
     meta = phonenumbers.PhoneMetadata.metadata_for_region(default_region.upper())
     prefix = meta.national_prefix if meta else None
-    if not prefix or not text.startswith(prefix) or not digits.startswith(prefix):
+    if meta is None or not prefix or not text.startswith(prefix) or not digits.startswith(prefix):
         return None
     rest = text[len(prefix):]
     if not (len(digits) >= 7 or (rest[:1] in (" ", "(", "-", ".", "/"))):

@@ -6,7 +6,12 @@ import os
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
 from crm.defaults import DEFAULT_REGION, DEFAULT_TIMEZONE
+
+if TYPE_CHECKING:
+    from crm.clock import Clock
 
 
 class SettingsError(ValueError):
@@ -54,7 +59,7 @@ class Settings:
     notify_interval_seconds: float = 15.0
 
     @property
-    def clock(self) -> "Clock":
+    def clock(self) -> Clock:
         from crm.clock import Clock
 
         return Clock(self.timezone, self.clock_offset_seconds)

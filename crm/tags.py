@@ -48,7 +48,8 @@ async def save_tag(conn: asyncpg.Connection, user_id: int, tag_id: int | None, i
         async with conn.transaction():
             if tag_id is None:
                 tag_id = await conn.fetchval(
-                    "INSERT INTO tags (name, description, allowed_roles, queue_id) VALUES ($1, $2, $3, $4) RETURNING id",
+                    "INSERT INTO tags (name, description, allowed_roles, queue_id) VALUES ($1, $2, $3, $4) "
+                    "RETURNING id",
                     inp.name, inp.description, list(inp.allowed_roles), inp.queue_id)
             elif await conn.execute("UPDATE tags SET name = $2, description = $3, allowed_roles = $4, queue_id = $5 "
                                     "WHERE id = $1", tag_id, inp.name, inp.description, list(inp.allowed_roles),

@@ -54,7 +54,7 @@ def normalize_kinds(kinds) -> tuple[str, ...]:
 async def timeline(conn: asyncpg.Connection, counterparty_id: int, kinds: tuple[str, ...], *, own_only: bool,
                    page: int = 1, size: int = 20) -> tuple[list[dict], bool]:
     """(items, whether there are more)."""
-    branches = [_BRANCHES[k] for k in normalize_kinds(kinds) if _BRANCHES[k]]
+    branches = [branch for k in normalize_kinds(kinds) if (branch := _BRANCHES[k])]
     if not branches:
         return [], False
     # Columns named here: the first branch chosen may not be the one that names them (kinds=task alone).

@@ -15,11 +15,23 @@ import asyncio
 import datetime as dt
 
 from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
-    CLIENT, STRANGER, Pops, bridged, cheap_password_hashes, count, crm, ended_row, fake, in_order, no_recording,
-    route, spec, start_app)
+    CLIENT,
+    STRANGER,
+    Pops,
+    bridged,
+    cheap_password_hashes,
+    count,
+    crm,
+    ended_row,
+    fake,
+    in_order,
+    no_recording,
+    route,
+    spec,
+    start_app,
+)
 from tests.fast_clock import fast_clock
 from tests.helpers import make_user
-
 
 # ---- the manager answers ----
 

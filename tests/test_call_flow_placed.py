@@ -6,9 +6,18 @@ from __future__ import annotations
 import asyncio
 
 from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
-    CLIENT, STRANGER, bridged, cheap_password_hashes, crm, ended_row, fake, no_recording, route, spec,
-    start_app)
-
+    CLIENT,
+    STRANGER,
+    bridged,
+    cheap_password_hashes,
+    crm,
+    ended_row,
+    fake,
+    no_recording,
+    route,
+    spec,
+    start_app,
+)
 
 # ---- calls the users place: click-to-call, outbound, internal ----
 

@@ -8,12 +8,22 @@ import socket
 import urllib.parse
 
 from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
-    CLIENT, STRANGER, bridged, cheap_password_hashes, count, crm, ended_row, fake, no_recording, route, spec,
-    start_app)
+    CLIENT,
+    STRANGER,
+    bridged,
+    cheap_password_hashes,
+    count,
+    crm,
+    ended_row,
+    fake,
+    no_recording,
+    route,
+    spec,
+    start_app,
+)
 from tests.fake_ari import FakeAri
 from tests.fast_clock import fast_clock
 from tests.tcp_proxy import TcpProxy
-
 
 # ---- the database does not answer: the call is never lost ----
 

@@ -15,7 +15,9 @@ import re
 import urllib.parse
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
@@ -205,7 +207,7 @@ async def test_no_route_answers_500_to_random_input(settings: object, seeded):
                 def fuzz(request):
                     r = _send(client, request)
                     assert r.status_code < 500, (
-                        f"{role}: {request['method']} {request['url']} -> {r.status_code}\n"
+                        f"{role}: {request['method']} {request['url']} -> {r.status_code}\n"  # noqa: B023 (run now)
                         f"request: {json.dumps(request, default=repr)[:1500]}\nresponse: {r.text[:300]}")
 
                 try:

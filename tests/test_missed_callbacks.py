@@ -31,7 +31,7 @@ async def test_two_missed_calls_in_a_day_make_one_callback_task(client_of_ivanov
         for n in (1, 2):
             result = await sipp_call(caller="84951234567", called="74957654321", talk_ms=1000)
             assert result.returncode == 0, result.output + app.log_text()
-            assert await wait_for(lambda: _ended(db, n)), app.log_text()
+            assert await wait_for(lambda n=n: _ended(db, n)), app.log_text()
     async with db.acquire() as conn:
         statuses = [r["status"] for r in await conn.fetch("SELECT status FROM calls ORDER BY id")]
         tasks = await conn.fetch("SELECT t.*, tt.name AS type FROM tasks t JOIN task_types tt ON tt.id = t.type_id")

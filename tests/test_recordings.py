@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 
-
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.recordings.policy import RecordingPolicy, can_listen, should_record

@@ -5,8 +5,7 @@ import pytest
 
 from tests.browser import logged_in_page
 from tests.helpers import PASSWORD, routing_crm
-from tests.telephony import (TRUNK_PORT, SippPhone, ari_delete, ari_get, first_invite_time, sipp_call,
-                             wait_for)
+from tests.telephony import TRUNK_PORT, SippPhone, ari_delete, ari_get, first_invite_time, sipp_call, wait_for
 
 CALLED = "74957654321"
 
@@ -83,7 +82,7 @@ async def test_click_to_call_from_the_card_rings_the_users_phone_then_the_client
         people, db, web_server, chromium, start_stasis_app, tmp_path):
     app = await start_stasis_app()
     ivanova = await logged_in(chromium, web_server, "ivanova")
-    await ivanova.goto(f"{web.url}/counterparties/{people['client']}")
+    await ivanova.goto(f"{web_server.url}/counterparties/{people['client']}")
     async with SippPhone("102", "phone_answer.xml", tmp_path) as desk, \
             SippPhone("trunk", "phone_answer.xml", tmp_path, port=TRUNK_PORT) as outside:
         await ivanova.click("#contacts button[data-call]")

@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-
 from crm import notes, tags
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput

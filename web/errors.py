@@ -11,6 +11,7 @@ themselves and show the form again with each message next to its field.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -70,4 +71,4 @@ async def server_error(request: Request, exc: Exception):
                             request.url.path)
 
 
-EXCEPTION_HANDLERS = {HTTPException: http_error, DomainError: domain_error, Exception: server_error}
+EXCEPTION_HANDLERS: dict[Any, Any] = {HTTPException: http_error, DomainError: domain_error, Exception: server_error}

@@ -14,9 +14,9 @@ from email.message import EmailMessage
 import asyncpg
 
 from crm import notifications
-from crm.users import queries as users_q
-from crm.settings import Settings
 from crm.db import DATABASE_ERRORS
+from crm.settings import Settings
+from crm.users import queries as users_q
 
 log = logging.getLogger(__name__)
 

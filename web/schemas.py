@@ -11,17 +11,34 @@ from typing import Annotated
 from pydantic import Field
 
 from web import limits as L
-from web.validation import (Checkbox, Id, Ids, OptionalDate, OptionalId, OptionalTime, PageNumber, Schema,
-                            bounded_int, optional_text, secret, text)
+from web.validation import (
+    BlankIsNone,
+    Checkbox,
+    Id,
+    Ids,
+    OptionalDate,
+    OptionalId,
+    OptionalTime,
+    PageNumber,
+    Schema,
+    Secret,
+    Text,
+    Trimmed,
+)
 
-Short = text(L.SHORT)
-Name = text(L.NAME)
-Search = text(L.SEARCH)
+Short = Annotated[str, Text(L.SHORT)]
+Name = Annotated[str, Text(L.NAME)]
+Search = Annotated[str, Text(L.SEARCH)]
 Shorts = Annotated[tuple[Short, ...], Field(max_length=L.LIST_ITEMS)]
-Seconds = bounded_int(0, L.SECONDS_MAX)
-PageSize = bounded_int(1, L.PAGE_MAX)
+# Whole numbers in a range, or None when left blank.
+Seconds = Annotated[Annotated[int, Field(ge=0, le=L.SECONDS_MAX)] | None, BlankIsNone]
+PageSize = Annotated[Annotated[int, Field(ge=1, le=L.PAGE_MAX)] | None, BlankIsNone]
 # A textarea of one value a line (phones, e-mails on the new-card form).
-Lines = text(L.LIST_ITEMS * (L.CONTACT_VALUE + 1))
+Lines = Annotated[str, Text(L.LIST_ITEMS * (L.CONTACT_VALUE + 1))]
+Password = Annotated[str, Secret(L.PASSWORD)]
+# Nothing (blank or null) is None.
+Extension = Annotated[Annotated[str, Trimmed(L.EXTENSION)] | None, BlankIsNone]
+Email = Annotated[Annotated[str, Trimmed(L.EMAIL)] | None, BlankIsNone]
 
 
 # ---- query strings -------------------------------------------------------------------------------
@@ -91,8 +108,8 @@ class PeriodQuery(Schema):
 
 class ContactIn(Schema):
     kind: Short = ""
-    value: text(L.CONTACT_VALUE) = ""
-    note: text(L.CONTACT_NOTE) = ""
+    value: Annotated[str, Text(L.CONTACT_VALUE)] = ""
+    note: Annotated[str, Text(L.CONTACT_NOTE)] = ""
 
 
 class CounterpartyFields(Schema):
@@ -101,8 +118,8 @@ class CounterpartyFields(Schema):
     patronymic: Name = ""
     company_name: Name = ""
     status: Short = ""
-    remark: text(L.REMARK) = ""
-    comment: text(L.COMMENT) = ""
+    remark: Annotated[str, Text(L.REMARK)] = ""
+    comment: Annotated[str, Text(L.COMMENT)] = ""
     responsible_user_id: OptionalId = None
     queue_id: OptionalId = None
 
@@ -111,7 +128,7 @@ class CounterpartyIn(CounterpartyFields):
     """POST /api/counterparties."""
     kind: Short = ""
     contacts: Annotated[tuple[ContactIn, ...], Field(max_length=L.LIST_ITEMS)] = ()
-    addresses: Annotated[tuple[text(L.ADDRESS), ...], Field(max_length=L.LIST_ITEMS)] = ()
+    addresses: Annotated[tuple[Annotated[str, Text(L.ADDRESS)], ...], Field(max_length=L.LIST_ITEMS)] = ()
     company_ids: Ids = ()
 
 
@@ -121,12 +138,12 @@ class CounterpartyForm(CounterpartyFields):
     status: Short = "active"
     phones: Lines = ""
     emails: Lines = ""
-    address: text(L.ADDRESS) = ""
+    address: Annotated[str, Text(L.ADDRESS)] = ""
     company_id: OptionalId = None
 
 
 class AddressForm(Schema):
-    address: text(L.ADDRESS) = ""
+    address: Annotated[str, Text(L.ADDRESS)] = ""
 
 
 class CompanyNameForm(Schema):
@@ -134,7 +151,7 @@ class CompanyNameForm(Schema):
 
 
 class NoteForm(Schema):
-    body: text(L.NOTE) = ""
+    body: Annotated[str, Text(L.NOTE)] = ""
 
 
 class SetTagForm(Schema):
@@ -145,7 +162,7 @@ class SetTagForm(Schema):
 # ---- calls ---------------------------------------------------------------------------------------
 
 class ClickToCallIn(Schema):
-    number: text(L.PHONE)
+    number: Annotated[str, Text(L.PHONE)]
     user_id: OptionalId = None
 
 
@@ -154,40 +171,40 @@ class AttachIn(Schema):
 
 
 class CallCommentIn(Schema):
-    comment: text(L.CALL_COMMENT)
+    comment: Annotated[str, Text(L.CALL_COMMENT)]
 
 
 # ---- users and settings --------------------------------------------------------------------------
 
 class UserIn(Schema):
     """POST /api/users and the admin's new-user form."""
-    login: text(L.LOGIN)
+    login: Annotated[str, Text(L.LOGIN)]
     full_name: Name
-    password: secret(L.PASSWORD)
+    password: Password
     role: Short
-    extension: optional_text(L.EXTENSION) = None
-    email: optional_text(L.EMAIL) = None
+    extension: Extension = None
+    email: Email = None
 
 
 class PasswordIn(Schema):
     """POST /api/users/{id}/password."""
-    password: secret(L.PASSWORD)
+    password: Password
 
 
 class UserForm(UserIn):
-    login: text(L.LOGIN) = ""
+    login: Annotated[str, Text(L.LOGIN)] = ""
     full_name: Name = ""
-    password: secret(L.PASSWORD) = ""
+    password: Password = ""
     role: Short = ""
 
 
 class UserChangeForm(Schema):
     full_name: Name = ""
     role: Short = ""
-    extension: optional_text(L.EXTENSION) = None
-    email: optional_text(L.EMAIL) = None
+    extension: Extension = None
+    email: Email = None
     is_blocked: Checkbox = False
-    password: secret(L.PASSWORD) = ""
+    password: Password = ""
 
 
 class SectionNamesForm(Schema):
@@ -207,13 +224,13 @@ class RecordingForm(Schema):
 # ---- tasks, tags, filters, queues, imports --------------------------------------------------------
 
 class TaskForm(Schema):
-    title: text(L.TITLE) = ""
+    title: Annotated[str, Text(L.TITLE)] = ""
     type_id: OptionalId = None
     responsible_user_id: OptionalId = None
     counterparty_id: OptionalId = None
     deadline_date: OptionalDate = None
     deadline_time: OptionalTime = None
-    remark: text(L.COMMENT) = ""
+    remark: Annotated[str, Text(L.COMMENT)] = ""
     status: Short = "new"
     amount: Short = ""
     outcome: Short = ""
@@ -229,16 +246,16 @@ class TaskTypeForm(Schema):
 
 class TagForm(Schema):
     id: OptionalId = None
-    name: text(L.TAG_NAME) = ""
-    description: text(L.DESCRIPTION) = ""
+    name: Annotated[str, Text(L.TAG_NAME)] = ""
+    description: Annotated[str, Text(L.DESCRIPTION)] = ""
     allowed_roles: Shorts = ()
     queue_id: OptionalId = None
 
 
 class FilterForm(Schema):
     section: Short = ""
-    name: text(L.FILTER_NAME) = ""
-    query: text(L.FILTER_QUERY) = ""
+    name: Annotated[str, Text(L.FILTER_NAME)] = ""
+    query: Annotated[str, Text(L.FILTER_QUERY)] = ""
 
 
 class QueueForm(Schema):

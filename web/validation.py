@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import pydantic
+from annotated_types import GroupedMetadata
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 from starlette.datastructures import FormData, QueryParams
 from starlette.requests import Request
 
@@ -51,39 +54,59 @@ def _drop_blanks(value: Any) -> Any:
     return [v for v in value if not (isinstance(v, str) and not v.strip())] if isinstance(value, list) else value
 
 
-def text(max_length: int) -> Any:
-    """Text of at most max_length characters (after trimming), without NUL bytes; JSON null is ""."""
-    return Annotated[str, BeforeValidator(_null_is_blank), StringConstraints(strip_whitespace=True, max_length=max_length),
-                     AfterValidator(_no_nul)]
+NullIsBlank = BeforeValidator(_null_is_blank)  # JSON null is ""
+BlankIsNone = BeforeValidator(_blank_is_none)  # nothing (blank or null) is None
+NoNul = AfterValidator(_no_nul)
 
 
-def optional_text(max_length: int) -> Any:
-    """Like text(), but nothing (blank or null) is None."""
-    return Annotated[Annotated[str, StringConstraints(strip_whitespace=True, max_length=max_length),
-                               AfterValidator(_no_nul)] | None, BeforeValidator(_blank_is_none)]
+# Field types are written as Annotated[<type>, <constraints>] so that type checkers see the
+# plain type; the constraints below are pydantic metadata, expanded in place where they stand.
+
+@dataclass(frozen=True)
+class Trimmed(GroupedMetadata):
+    """Annotated[str, Trimmed(n)]: at most n characters after trimming, without NUL bytes."""
+
+    max_length: int
+
+    def __iter__(self) -> Iterator[Any]:
+        yield StringConstraints(strip_whitespace=True, max_length=self.max_length)
+        yield NoNul
 
 
-def secret(max_length: int) -> Any:
-    """A password: kept as typed (not trimmed), bounded, without NUL bytes."""
-    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(_no_nul)]
+@dataclass(frozen=True)
+class Text(GroupedMetadata):
+    """Annotated[str, Text(n)]: Trimmed(n), and JSON null is ""."""
+
+    max_length: int
+
+    def __iter__(self) -> Iterator[Any]:
+        yield NullIsBlank
+        yield from Trimmed(self.max_length)
+
+
+@dataclass(frozen=True)
+class Secret(GroupedMetadata):
+    """Annotated[str, Secret(n)]: a password, kept as typed (not trimmed), bounded, without NUL bytes."""
+
+    max_length: int
+
+    def __iter__(self) -> Iterator[Any]:
+        yield StringConstraints(max_length=self.max_length)
+        yield NoNul
 
 
 def _checkbox(value: Any) -> Any:
     return value in ("on", "1", "true", "yes") if isinstance(value, str) else value
 
 
-def bounded_int(low: int, high: int) -> Any:
-    """A whole number in [low, high], or None when left blank."""
-    return Annotated[Annotated[int, Field(ge=low, le=high)] | None, BeforeValidator(_blank_is_none)]
-
-
 Id = Annotated[int, Field(ge=1, le=limits.ID_MAX)]
-OptionalId = Annotated[Id | None, BeforeValidator(_blank_is_none)]
-PageNumber = bounded_int(1, limits.PAGE_MAX)
+OptionalId = Annotated[Id | None, BlankIsNone]
+# A whole number in [1, PAGE_MAX], or None when left blank.
+PageNumber = Annotated[Annotated[int, Field(ge=1, le=limits.PAGE_MAX)] | None, BlankIsNone]
 Checkbox = Annotated[bool, BeforeValidator(_checkbox)]
 Date = Annotated[dt.date, Field(ge=limits.DATE_MIN, le=limits.DATE_MAX)]
-OptionalDate = Annotated[Date | None, BeforeValidator(_blank_is_none)]
-OptionalTime = Annotated[dt.time | None, BeforeValidator(_blank_is_none)]
+OptionalDate = Annotated[Date | None, BlankIsNone]
+OptionalTime = Annotated[dt.time | None, BlankIsNone]
 Ids = Annotated[tuple[Id, ...], BeforeValidator(_drop_blanks), Field(max_length=limits.LIST_ITEMS)]
 
 
@@ -107,7 +130,7 @@ _MESSAGES = {
 }
 
 
-def _message(error: dict) -> str:
+def _message(error: ErrorDetails) -> str:
     kind = error["type"]
     if kind == "too_long" and isinstance(error.get("input"), str):
         kind = "string_too_long"

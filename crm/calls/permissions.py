@@ -24,7 +24,6 @@ from crm.counterparties import permissions as cp_perm
 from crm.roles import sees_everything
 
 
-
 @dataclass(frozen=True)
 class CallFacts:
     """What decides who may change a call."""

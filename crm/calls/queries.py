@@ -94,7 +94,8 @@ async def count_calls(conn: asyncpg.Connection) -> int:
     return await conn.fetchval("SELECT count(*) FROM calls")
 
 
-async def calls_of_counterparty(conn: asyncpg.Connection, counterparty_id: int, limit: int = 20) -> list[asyncpg.Record]:
+async def calls_of_counterparty(conn: asyncpg.Connection, counterparty_id: int,
+                                limit: int = 20) -> list[asyncpg.Record]:
     """Calls of a client, or of a company and its clients."""
     return await conn.fetch(
         """SELECT c.id, c.direction, c.caller_number, c.called_number, c.started_at, c.status, c.wait_seconds,

@@ -87,7 +87,9 @@ class CounterpartyInput:
 
     def normalized_contacts(self, region: str) -> list[tuple[ContactInput, str]]:
         """Each contact with its stored key; raises ValidationError for bad or repeated ones."""
-        out, errors, seen = [], {}, {}
+        out: list[tuple[ContactInput, str]] = []
+        errors: dict[str, str] = {}
+        seen: dict[str, str] = {}
         for i, contact in enumerate(self.contacts):
             try:
                 key = contact.normalized(region)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from crm.roles import ROLES, sees_everything
 
+from crm.roles import ROLES, sees_everything
 
 
 def can_view(user: Mapping, counterparty: Mapping) -> bool:

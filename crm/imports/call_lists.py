@@ -10,10 +10,10 @@ import asyncpg
 from crm.counterparties import queries as cq
 from crm.errors import DomainError
 from crm.imports.reader import columns
-from crm.users import queries as users_q
 from crm.phones import InvalidPhone, parse_phone, phone_text
 from crm.tasks import service as task_service
 from crm.tasks.model import TaskInput
+from crm.users import queries as users_q
 
 ALIASES = {
     "number": ("number", "phone", "номер", "телефон"),
@@ -48,7 +48,7 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
     logins = await users_q.active_logins(conn)
     valid, rejected = [], []
     for i, (number, values) in enumerate(rows):
-        def get(field):
+        def get(field, values=values):
             index = where.get(field)
             return values[index] if index is not None and index < len(values) else None
         try:

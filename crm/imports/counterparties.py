@@ -51,9 +51,10 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
     logins = await users_q.active_logins(conn)
     companies = {r["name"]: r["id"] for r in await conn.fetch(
         "SELECT lower(company_name) AS name, id FROM counterparties WHERE kind = 'company' AND deleted_at IS NULL")}
-    valid, rejected, seen = [], [], {}
+    valid, rejected = [], []
+    seen: dict[str, int] = {}
     for i, (number, values) in enumerate(rows):
-        def get(field):
+        def get(field, values=values):
             index = where.get(field)
             value = values[index] if index is not None and index < len(values) else None
             return "" if value is None else str(value).strip()
@@ -66,7 +67,7 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
                 if not perm.can_assign_responsible(importer, responsible, None):
                     raise DomainError(f"you may not make {get('responsible')!r} responsible: "
                                       f"{perm.GIVE_AWAY_REFUSED}")
-            member_of = ()
+            member_of: tuple[int, ...] = ()
             if get("member_of"):
                 company = companies.get(get("member_of").lower())
                 if company is None:

@@ -71,7 +71,7 @@ async def _run(pool: asyncpg.Pool, job_id: int, path: Path, user, region: str) -
         applied = 0
         if job["mode"] == "all_or_nothing":
             async with conn.transaction():
-                for number, row in valid:
+                for _number, row in valid:
                     await module.apply(conn, user, row, region)
                     applied += 1
         else:

@@ -60,7 +60,7 @@ def read_rows(path: Path) -> tuple[list[str], list[tuple[int, list]]]:
 
 def columns(header: list[str], aliases: dict[str, tuple[str, ...]]) -> dict[str, int]:
     """Which column holds which field, by header names (any case, English or Russian)."""
-    found = {}
+    found: dict[str, int] = {}
     for index, title in enumerate(header):
         for field, names in aliases.items():
             if title.lower() in names:

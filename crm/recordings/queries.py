@@ -6,8 +6,8 @@ import json
 
 import asyncpg
 
-from crm.recordings.policy import MODES, RecordingPolicy
 from crm.errors import ValidationError
+from crm.recordings.policy import MODES, RecordingPolicy
 
 
 async def load_policy(conn: asyncpg.Connection) -> RecordingPolicy:

@@ -61,7 +61,8 @@ async def call_series(conn: asyncpg.Connection, query: CallStatsQuery) -> dict:
     labels = buckets(query)
     index = {b: i for i, b in enumerate(labels)}
     keys = list(TYPES) if query.by == "type" else sorted({r["key"] for r in rows})
-    series = {k: {"calls": [0] * len(labels), "seconds": [0.0] * len(labels)} for k in keys}
+    series: dict[str, dict[str, list]] = {k: {"calls": [0] * len(labels), "seconds": [0.0] * len(labels)}
+                                          for k in keys}
     for r in rows:
         i = index.get(r["bucket"])
         if i is not None:

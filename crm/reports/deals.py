@@ -20,12 +20,14 @@ async def managers_deals(conn: asyncpg.Connection, start: dt.date, end: dt.date,
                FROM tasks t JOIN task_types tt ON tt.id = t.type_id AND tt.is_deal
                WHERE t.deleted_at IS NULL AND ($4::bigint IS NULL OR t.responsible_user_id = $4))
            SELECT u.id AS user_id, u.full_name AS manager,
-                  count(*) FILTER (WHERE status IN ('new', 'in_progress') AND deadline_date BETWEEN $1 AND $2) AS planned,
+                  count(*) FILTER (WHERE status IN ('new', 'in_progress')
+                                     AND deadline_date BETWEEN $1 AND $2) AS planned,
                   count(*) FILTER (WHERE outcome = 'won' AND closed_day BETWEEN $1 AND $2) AS won,
                   count(*) FILTER (WHERE outcome = 'lost' AND closed_day BETWEEN $1 AND $2) AS lost,
                   count(*) FILTER (WHERE status = 'in_progress') AS in_progress,
                   count(*) FILTER (WHERE created_day BETWEEN $1 AND $2) AS created,
-                  coalesce(sum(amount) FILTER (WHERE outcome = 'won' AND closed_day BETWEEN $1 AND $2), 0) AS won_amount,
+                  coalesce(sum(amount) FILTER (WHERE outcome = 'won' AND closed_day BETWEEN $1 AND $2), 0)
+                      AS won_amount,
                   coalesce(sum(amount) FILTER (WHERE created_day BETWEEN $1 AND $2
                                                 OR closed_day BETWEEN $1 AND $2
                                                 OR (status IN ('new', 'in_progress')

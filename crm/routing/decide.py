@@ -53,7 +53,9 @@ class Target:
 
     def describe(self) -> str:
         if self.kind == "manager":
+            assert self.manager is not None
             return f"manager {self.manager.name}"
+        assert self.queue is not None
         return f"queue {self.queue.name}"
 
 
@@ -77,7 +79,8 @@ def decide(facts: CallerFacts | None, policy: RoutingPolicy, *, unknown_reason: 
     else:
         chain.append(Target("manager", f"responsible manager of {facts.display_name}", manager=facts.manager,
                             ring_seconds=policy.manager_ring_seconds))
-    if not chain or chain[-1].kind != "queue" or chain[-1].queue.id != default.id:
+    last = chain[-1].queue if chain and chain[-1].kind == "queue" else None
+    if last is None or last.id != default.id:
         chain.append(Target("queue", fallback_reason, queue=default))
     return chain
 

@@ -11,15 +11,15 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from crm.db import DATABASE_ERRORS
 from crm.queues import queries as queues_q
+from crm.queues.model import QueueSettings
 from crm.recordings import queries as rec_q
 from crm.recordings.policy import RecordingPolicy
-from crm.queues.model import QueueSettings
 from crm.routing import queries as routing_q
+from crm.routing.decide import CallerFacts, QueueRef, RoutingPolicy
 from crm.routing.lookup_connections import LookupConnections
 from crm.users import queries as users_q
-from crm.routing.decide import CallerFacts, QueueRef, RoutingPolicy
-from crm.db import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class CrmView:
         self._refresh_seconds = refresh_seconds
         self._policy = RoutingPolicy(default_queue=QueueRef(None, "Default"))
         self._recording = RecordingPolicy()
-        self._queues: dict[int, QueueSettings] = {}
+        self._queues: dict[int | None, QueueSettings] = {}
         self._loaded = False
         self._listeners: list[DefaultQueueListener] = []
         self._last_default: QueueSettings | None = None

@@ -106,9 +106,11 @@ async def list_tasks(conn: asyncpg.Connection, query: TaskQuery, now: dt.datetim
     if query.overdue_only:
         where.append(overdue)
     direction = "DESC" if query.descending else "ASC"
-    order = f"{SORTS.get(query.sort, SORTS['deadline'])} {direction} NULLS LAST, t.deadline_time {direction} NULLS LAST, t.id"
+    order = (f"{SORTS.get(query.sort, SORTS['deadline'])} {direction} NULLS LAST, "
+             f"t.deadline_time {direction} NULLS LAST, t.id")
     sql = (f"{_SELECT.replace('SELECT t.id,', f'SELECT {overdue} AS overdue, count(*) OVER () AS total, t.id,', 1)} "
-           f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {p(query.size)} OFFSET {p((query.page - 1) * query.size)}")
+           f"WHERE {' AND '.join(where)} ORDER BY {order} "
+           f"LIMIT {p(query.size)} OFFSET {p((query.page - 1) * query.size)}")
     rows = [dict(r) for r in await conn.fetch(sql, *args)]
     total = rows[0]["total"] if rows else 0
     return rows, total
@@ -166,7 +168,8 @@ async def task_type(conn: asyncpg.Connection, type_id: int) -> asyncpg.Record | 
 
 async def all_task_types(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await conn.fetch(
-        """SELECT tt.id, tt.name, tt.is_deal, tt.archived, (SELECT count(*) FROM tasks t WHERE t.type_id = tt.id) AS uses
+        """SELECT tt.id, tt.name, tt.is_deal, tt.archived,
+                  (SELECT count(*) FROM tasks t WHERE t.type_id = tt.id) AS uses
            FROM task_types tt ORDER BY tt.archived, tt.is_deal, lower(tt.name)""")
 
 

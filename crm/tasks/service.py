@@ -8,11 +8,10 @@ import asyncpg
 
 from crm import audit, notifications
 from crm.errors import Forbidden, NotFound, ValidationError
+from crm.roles import sees_everything
 from crm.tasks import queries as q
 from crm.tasks.model import TaskInput, is_overdue
 from crm.users import queries as users_q
-from crm.roles import sees_everything
-
 
 
 def can_edit(user, task: dict) -> bool:

@@ -41,7 +41,7 @@ def wait_seconds(policy: Policy, failures: int, last_failure_at: dt.datetime | N
                  now: dt.datetime) -> float:
     """0 when an attempt may go ahead now, else how many seconds until one may."""
     failures = current_failures(policy, failures, last_failure_at, now)
-    if failures < policy.free_failures:
+    if failures < policy.free_failures or last_failure_at is None:
         return 0.0
     exponent = min(failures - policy.free_failures, 40)  # 2^40 s is past any cap
     delay = min(policy.base_delay * 2 ** exponent, policy.max_delay)

@@ -7,13 +7,20 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from crm import appsettings
+from crm.errors import DomainError, NotFound
 from crm.recordings import queries as rec_q
 from crm.recordings.policy import MODES, RecordingPolicy
-from crm.errors import DomainError, NotFound
 from crm.users import ROLES
 from crm.users import queries as users_q
-from crm.users.accounts import (NewUser, UserChanges, check_password_for, create_user, delete_user, set_password,
-                                update_user)
+from crm.users.accounts import (
+    NewUser,
+    UserChanges,
+    check_password_for,
+    create_user,
+    delete_user,
+    set_password,
+    update_user,
+)
 from web.permissions import require_role
 from web.schemas import ExportRolesForm, RecordingForm, SectionNamesForm, UserChangeForm, UserForm
 from web.templating import render

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
@@ -17,7 +16,8 @@ from web.paging import Page
 from web.permissions import require_role
 from web.schemas import NewTaskQuery, NoteForm, TaskForm, TaskListQuery, TaskTypeForm
 from web.templating import render
-from web.validation import OptionalId, form_body, one, parse, query as parse_query
+from web.validation import OptionalId, form_body, one, parse
+from web.validation import query as parse_query
 from web.views.filters import saved_for
 from web.db import connection
 from web.urls import path_for
@@ -40,7 +40,8 @@ def task_query(request: Request) -> tq.TaskQuery:
         tag_ids=with_tags, without_tag_ids=without_tags, created=period("created"), deadline=period("deadline"),
         closed=period("closed"), timezone=request.app.state.settings.timezone,
         q=params.q,
-        responsible_id=me["id"] if who == "me" else (None if who in ("", "all") else one(OptionalId, who, "responsible")),
+        responsible_id=(me["id"] if who == "me"
+                        else None if who in ("", "all") else one(OptionalId, who, "responsible")),
         statuses=OPEN if status == "open" else ((status,) if status in STATUSES else ()),
         deals_only=params.deals == "1", overdue_only=params.overdue == "1",
         sort=sort if sort in tq.SORTS else "deadline", descending=params.dir == "desc",
