@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
+
 from crm.defaults import DEFAULT_TIMEZONE
 
 

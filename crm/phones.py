@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 import phonenumbers
+
 from crm.defaults import DEFAULT_REGION
 
 # Extensions and short service numbers: never an E.164 number.

@@ -19,8 +19,8 @@ import re
 
 import phonenumbers
 
-from crm.phones import caller_match_key
 from crm.defaults import DEFAULT_REGION
+from crm.phones import caller_match_key
 
 # A shorter word narrows nothing and cannot use a trigram index: it is left out (unless all are).
 MIN_WORD = 2

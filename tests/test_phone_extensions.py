@@ -3,74 +3,64 @@
 
 import datetime as dt
 
-import pytest
-from starlette.testclient import TestClient
-
 from crm.calls import queries as calls_q
 from crm.imports import counterparties as import_cp
 from crm.phones import caller_match_key
 from crm.routing.queries import lookup_caller
 from tests.helpers import csrf_from, login, make_user
-from web.app import create_app
 
 
-@pytest.fixture
-def client(db, settings):
-    with TestClient(create_app(settings), base_url="http://testserver") as c:
-        yield c
-
-
-def _headers(client):
-    token = client.cookies.get("pbxcrm_csrf") or csrf_from(client.get("/login").text)
+def _headers(web):
+    token = web.cookies.get("pbxcrm_csrf") or csrf_from(web.get("/login").text)
     return {"x-csrf-token": token}
 
 
-def _create(client, h, **body):
-    return client.post("/api/counterparties", headers=h, json=body)
+def _create(web, h, **body):
+    return web.post("/api/counterparties", headers=h, json=body)
 
 
-async def test_a_phone_with_an_extension_is_stored_in_two_parts_and_shown_as_one(client, db):
+async def test_a_phone_with_an_extension_is_stored_in_two_parts_and_shown_as_one(web, db):
     await make_user(db, "adm", "admin")
-    login(client, "adm")
-    h = _headers(client)
-    r = _create(client, h, kind="client", last_name="Kuznetsov",
+    login(web, "adm")
+    h = _headers(web)
+    r = _create(web, h, kind="client", last_name="Kuznetsov",
                 contacts=[{"kind": "phone", "value": "8 495 123-45-67 доб. 123"}])
     assert r.status_code == 201, r.text
     [phone] = r.json()["contacts"]
     assert (phone["value"], phone["extension"], phone["normalized"]) == ("8 495 123-45-67", "123", "+74951234567")
-    card = client.get(f"/counterparties/{r.json()['id']}").text
+    card = web.get(f"/counterparties/{r.json()['id']}").text
     assert "8 495 123-45-67</button><span class=\"extension\">, ext. 123</span>" in card
-    listing = client.get("/clients").text
+    listing = web.get("/clients").text
     assert ", ext. 123" in listing
     for i, written in enumerate(("ext. 123", "x123", "#123", ",123")):
-        other = _create(client, h, kind="client", last_name=f"N{i}",
+        other = _create(web, h, kind="client", last_name=f"N{i}",
                         contacts=[{"kind": "phone", "value": f"+7 916 000-00-0{i} {written}"}])
         assert other.status_code == 201, (written, other.text)
         assert other.json()["contacts"][0]["extension"] == "123"
 
 
-async def test_one_main_number_with_other_extensions_may_sit_on_other_cards(client, db):
+async def test_one_main_number_with_other_extensions_may_sit_on_other_cards(web, db):
     """An office switchboard: each employee's card has the number with their extension, the
     company's card the number itself. The same number and extension twice is refused."""
     await make_user(db, "adm", "admin")
-    login(client, "adm")
-    h = _headers(client)
-    first = _create(client, h, kind="client", last_name="Belov",
+    login(web, "adm")
+    h = _headers(web)
+    first = _create(web, h, kind="client", last_name="Belov",
                     contacts=[{"kind": "phone", "value": "8 495 123-45-67 доб. 123"}])
-    second = _create(client, h, kind="client", last_name="Chernov",
+    second = _create(web, h, kind="client", last_name="Chernov",
                      contacts=[{"kind": "phone", "value": "+7 495 123 45 67 ext. 200"}])
     assert first.status_code == 201 and second.status_code == 201, second.text
-    again = _create(client, h, kind="client", last_name="Dup",
+    again = _create(web, h, kind="client", last_name="Dup",
                     contacts=[{"kind": "phone", "value": "84951234567#123"}])
     assert again.status_code == 409 and "Belov" in again.json()["error"]
-    twice = _create(client, h, kind="client", last_name="Twice", contacts=[
+    twice = _create(web, h, kind="client", last_name="Twice", contacts=[
         {"kind": "phone", "value": "8 495 765-43-21 доб. 1"}, {"kind": "phone", "value": "84957654321 ext 1"}])
     assert twice.status_code == 400
     async with db.acquire() as conn:
         # A call from the main number (a call has no extension): no card has the number itself,
         # so the card that had it first.
         assert (await lookup_caller(conn, caller_match_key("84951234567"))).counterparty_id == first.json()["id"]
-    office = _create(client, h, kind="company", company_name="Office",
+    office = _create(web, h, kind="company", company_name="Office",
                      contacts=[{"kind": "phone", "value": "+7 (495) 123-45-67"}])
     assert office.status_code == 201, office.text
     async with db.acquire() as conn:
@@ -85,15 +75,15 @@ async def test_one_main_number_with_other_extensions_may_sit_on_other_cards(clie
             office.json()["id"]
 
 
-async def test_a_00_number_is_stored_and_found_as_plus(client, db):
+async def test_a_00_number_is_stored_and_found_as_plus(web, db):
     await make_user(db, "adm", "admin")
-    login(client, "adm")
-    h = _headers(client)
-    r = _create(client, h, kind="client", last_name="Minsky",
+    login(web, "adm")
+    h = _headers(web)
+    r = _create(web, h, kind="client", last_name="Minsky",
                 contacts=[{"kind": "phone", "value": "00375291234567"}])
     assert r.status_code == 201, r.text
     assert r.json()["contacts"][0]["normalized"] == "+375291234567"
-    dup = _create(client, h, kind="client", last_name="Dup", contacts=[{"kind": "phone", "value": "+375 29 123-45-67"}])
+    dup = _create(web, h, kind="client", last_name="Dup", contacts=[{"kind": "phone", "value": "+375 29 123-45-67"}])
     assert dup.status_code == 409
     async with db.acquire() as conn:
         assert (await lookup_caller(conn, caller_match_key("00375291234567"))).counterparty_id == r.json()["id"]
@@ -116,12 +106,12 @@ async def test_import_keeps_an_extension_written_after_a_comma(db):
     assert rejected == [(4, "84951234567 доб. 77 is also on row 2 of this file")]
 
 
-async def test_search_by_a_00_number_or_one_with_an_extension_finds_the_main_number(client, db):
+async def test_search_by_a_00_number_or_one_with_an_extension_finds_the_main_number(web, db):
     await make_user(db, "adm", "admin")
-    login(client, "adm")
-    h = _headers(client)
-    cid = _create(client, h, kind="client", last_name="Zaitsev",
+    login(web, "adm")
+    h = _headers(web)
+    cid = _create(web, h, kind="client", last_name="Zaitsev",
                   contacts=[{"kind": "phone", "value": "+7 495 123-45-67 доб. 123"}]).json()["id"]
     for q in ("0074951234567", "8 495 123-45-67 доб. 123", "84951234567 ext. 9"):
-        found = client.get("/api/clients", params={"q": q}).json()
+        found = web.get("/api/clients", params={"q": q}).json()
         assert [i["id"] for i in found["items"]] == [cid], q

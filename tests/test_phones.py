@@ -1,7 +1,14 @@
 import pytest
 
-from crm.phones import (InvalidPhone, caller_match_key, is_extension_only, normalize_phone, parse_phone, phone_text,
-                        split_extension)
+from crm.phones import (
+    InvalidPhone,
+    caller_match_key,
+    is_extension_only,
+    normalize_phone,
+    parse_phone,
+    phone_text,
+    split_extension,
+)
 
 
 @pytest.mark.parametrize("written", [

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import zoneinfo
+
 from crm.defaults import DEFAULT_TIMEZONE
 
 DEFAULT_ZONE = DEFAULT_TIMEZONE

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from crm.defaults import DEFAULT_REGION
 from crm.search import search_terms
 from crm.tags import tag_conditions
-from crm.defaults import DEFAULT_REGION
 
 SORTS = {
     "name": "c.display_name",

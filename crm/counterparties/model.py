@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from crm.counterparties.contacts import PHONE_KINDS, InvalidContact, normalize_contact
-from crm.phones import split_extension
 from crm.errors import ValidationError
+from crm.phones import split_extension
 
 KINDS = ("client", "company")
 STATUSES = ("active", "potential", "inactive", "archived")
@@ -89,7 +89,7 @@ class CounterpartyInput:
         """Each contact with its stored key; raises ValidationError for bad or repeated ones."""
         out: list[tuple[ContactInput, str]] = []
         errors: dict[str, str] = {}
-        seen: dict[str, str] = {}
+        seen: dict[tuple[str, str | None], str] = {}
         for i, contact in enumerate(self.contacts):
             try:
                 key = contact.normalized(region)

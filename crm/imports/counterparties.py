@@ -52,7 +52,7 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
     companies = {r["name"]: r["id"] for r in await conn.fetch(
         "SELECT lower(company_name) AS name, id FROM counterparties WHERE kind = 'company' AND deleted_at IS NULL")}
     valid, rejected = [], []
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, str | None], int] = {}
     for i, (number, values) in enumerate(rows):
         def get(field, values=values):
             index = where.get(field)

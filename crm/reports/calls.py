@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import asyncpg
+
 from crm.defaults import DEFAULT_TIMEZONE
 
 GROUPS = ("hour", "day", "week", "month")

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import asyncpg
 
 from crm.counterparties.listing import escape_like
+from crm.defaults import DEFAULT_TIMEZONE
 from crm.errors import Conflict, ValidationError
 from crm.search import search_terms
 from crm.tags import tag_conditions
 from crm.tasks.model import TaskInput
-from crm.defaults import DEFAULT_TIMEZONE
 
 SORTS = {
     "number": "t.id", "title": "lower(t.title)", "type": "tt.name", "status": "t.status",
