@@ -2,11 +2,9 @@
 error pages that never touch the database."""
 
 import pytest
-from starlette.testclient import TestClient
 
 from tests.helpers import login, make_user
 from web import templating
-from web.app import create_app
 
 
 class CountingPool:
@@ -25,12 +23,6 @@ class CountingPool:
 
     def __getattr__(self, name):
         return getattr(self.pool, name)
-
-
-@pytest.fixture
-def web(settings, db):
-    with TestClient(create_app(settings), base_url="http://testserver") as client:
-        yield client
 
 
 @pytest.fixture

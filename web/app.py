@@ -14,19 +14,33 @@ from starlette.staticfiles import StaticFiles
 
 from crm.db import create_pool, ping
 from crm.settings import Settings
+from web import pops
+from web.api import counterparties as api_counterparties
+from web.api import users as api_users
 from web.csrf import CSRFMiddleware
 from web.db import ConnectionMiddleware
-from web import pops
 from web.errors import EXCEPTION_HANDLERS
 from web.headers import SecurityHeadersMiddleware
 from web.notifier import Notifier
-from web.request_limits import RequestLimitsMiddleware
 from web.pops import PopHub
+from web.request_limits import RequestLimitsMiddleware
 from web.sessions import AuthMiddleware
-from web.api import counterparties as api_counterparties
-from web.api import users as api_users
-from web.views import admin, auth, calls, counterparty_cards, counterparty_lists, export, filters, imports, queues, recordings, reports, tags, tasks
 from web.urls import path_for
+from web.views import (
+    admin,
+    auth,
+    calls,
+    counterparty_cards,
+    counterparty_lists,
+    export,
+    filters,
+    imports,
+    queues,
+    recordings,
+    reports,
+    tags,
+    tasks,
+)
 
 STATIC_DIR = Path(__file__).with_name("static")
 

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 import asyncpg
+
 from crm.counterparties.queries import number_owner_sql
 
 # The client a call is with: the owner of the far end's number.

@@ -6,6 +6,7 @@ import asyncpg
 
 from crm.counterparties.model import CounterpartyInput
 
+
 def number_owner_sql(number: str, extension: str = "NULL::text") -> str:
     """The one definition of "whose card is this number": SQL for the id of the live card that
     has the phone, for a query to embed as a scalar subquery. `number` and `extension` name the

@@ -6,8 +6,8 @@ import json
 
 import asyncpg
 
-from crm.routing.decide import CallerFacts, ManagerRef, QueueRef, RoutingPolicy
 from crm.counterparties.queries import number_owner_sql
+from crm.routing.decide import CallerFacts, ManagerRef, QueueRef, RoutingPolicy
 
 DEFAULT_MANAGER_RING_SECONDS = 20
 

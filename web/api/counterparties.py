@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -48,7 +50,7 @@ async def update(request: Request):
     body = await json_body(request, CounterpartyFields)
     async with connection(request) as conn:
         current = await service.card(conn, request.user, counterparty_id)
-        merged = {k: current[k] if current[k] is not None or k.endswith("_id") else "" for k in _FIELDS}
+        merged: dict[str, Any] = {k: current[k] if current[k] is not None or k.endswith("_id") else "" for k in _FIELDS}
         merged.update({k: getattr(body, k) for k in body.model_fields_set})
         await service.update(conn, request.user, counterparty_id,
                              _input(CounterpartyIn.model_construct(**merged), current["kind"]))

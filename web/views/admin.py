@@ -21,12 +21,12 @@ from crm.users.accounts import (
     set_password,
     update_user,
 )
+from web.db import connection
 from web.permissions import require_role
 from web.schemas import ExportRolesForm, RecordingForm, SectionNamesForm, UserChangeForm, UserForm
 from web.templating import render
-from web.validation import form_body
-from web.db import connection
 from web.urls import path_for
+from web.validation import form_body
 
 
 async def _users_page(request: Request, *, error: DomainError | None = None, values: dict | None = None):

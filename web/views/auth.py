@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from crm import passwords
@@ -72,6 +72,7 @@ async def login_submit(request: Request):
         return await _login_refused(request, "Wrong login or password", 400, login, target)
     async with connection(request) as conn:
         token = await sessions.open_session(conn, user["id"], settings.session_hours, _address(request))
+    response: Response
     if wants_json(request):
         response = JSONResponse({"id": user["id"], "login": user["login"], "role": user["role"]})
     else:

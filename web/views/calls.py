@@ -10,14 +10,14 @@ from crm.calls import queries as calls_q
 from crm.calls.attach import attach_call, call_id_by_channel, comment_call
 from crm.clicktocall import queries as c2c_q
 from crm.errors import Forbidden, NotFound, ValidationError
+from crm.roles import acts_for_others
 from crm.users import queries as users_q
+from web.db import connection
 from web.limits import CHANNEL
-from web.schemas import AttachIn, CallCommentIn, ClickToCallIn
-from web.validation import json_body, path_text
 from web.paging import Page
 from web.resource import html_or_json
-from crm.roles import acts_for_others
-from web.db import connection
+from web.schemas import AttachIn, CallCommentIn, ClickToCallIn
+from web.validation import json_body, path_text
 
 
 async def _calls_page(request: Request) -> tuple[Page, list]:

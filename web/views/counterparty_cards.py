@@ -8,22 +8,30 @@ from starlette.routing import Route
 
 from crm import audit, notes, tags, timeline
 from crm.calls import queries as calls_q
-from crm.recordings.policy import can_listen
 from crm.counterparties import queries as cq
 from crm.counterparties import service, tray
 from crm.counterparties.contacts import KIND_LABELS, KINDS
 from crm.counterparties.model import STATUSES, ContactInput, CounterpartyInput
-from crm.queues import queries as queues_q
 from crm.errors import DomainError, Forbidden, ValidationError
+from crm.queues import queries as queues_q
+from crm.recordings.policy import can_listen
 from crm.users import queries as users_q
-from web.schemas import (AddressForm, CardQuery, CompanyNameForm, ContactIn, CounterpartyForm,
-                         NewCounterpartyQuery, NoteForm)
+from web.db import connection
 from web.jsonout import jsonable
 from web.resource import wants_json
+from web.schemas import (
+    AddressForm,
+    CardQuery,
+    CompanyNameForm,
+    ContactIn,
+    CounterpartyForm,
+    NewCounterpartyQuery,
+    NoteForm,
+)
 from web.templating import render
-from web.validation import describe, form_body, parse, query as parse_query
-from web.db import connection
 from web.urls import path_for
+from web.validation import describe, form_body, parse
+from web.validation import query as parse_query
 
 SECTION_OF = {"client": "counterparty_lists.clients", "company": "counterparty_lists.companies"}
 # Fields the form shows its messages next to; the rest are listed at the top.

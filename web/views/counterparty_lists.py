@@ -11,14 +11,14 @@ from crm.counterparties.listing import SORTS, ListQuery, list_counterparties
 from crm.counterparties.model import STATUSES
 from crm.errors import ValidationError
 from crm.users import queries as users_q
+from web.db import connection
 from web.jsonout import jsonable
-from web.schemas import CounterpartyListQuery
-from web.validation import query as parse_query
-from web.views.filters import saved_for
 from web.paging import Page
 from web.resource import wants_json
+from web.schemas import CounterpartyListQuery
 from web.templating import render
-from web.db import connection
+from web.validation import query as parse_query
+from web.views.filters import saved_for
 
 
 def list_query(request: Request, kind: str) -> ListQuery:

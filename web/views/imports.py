@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
@@ -16,13 +17,13 @@ from crm.errors import NotFound
 from crm.imports import jobs
 from crm.imports import queries as imports_q
 from crm.imports.reader import MAX_FILE_BYTES
-from web.permissions import require_role
-from web.schemas import ImportForm
-from web.validation import parse
-from web.resource import html_or_json
-from web.templating import render
 from web.db import connection
+from web.permissions import require_role
+from web.resource import html_or_json
+from web.schemas import ImportForm
+from web.templating import render
 from web.urls import path_for
+from web.validation import parse
 
 IMPORT_ROLES = ("manager", "supervisor", "admin")
 
@@ -46,7 +47,7 @@ async def upload(request: Request):
         return await _page(request, f"the file is too big: at most {MAX_FILE_BYTES >> 20} MB", 413)
     async with request.form() as form:  # closes the upload's spool file on every path
         upload_file = form.get("file")
-        if upload_file is None or not hasattr(upload_file, "read"):
+        if not isinstance(upload_file, UploadFile):
             return await _page(request, "choose an .xlsx file", 400)
         choice = parse(ImportForm, form)
         filename = (upload_file.filename or "").replace("\x00", "")[:200]

@@ -8,13 +8,13 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from crm.errors import ValidationError
-from crm.reports.deals import managers_deals
 from crm.reports.calls import BY, GROUPS, TYPES, CallStatsQuery, call_series, consolidated
+from crm.reports.deals import managers_deals
+from web.db import connection
 from web.permissions import require_role
+from web.resource import html_or_json
 from web.schemas import PeriodQuery
 from web.validation import query as parse_query
-from web.resource import html_or_json
-from web.db import connection
 
 REPORT_ROLES = ("manager", "supervisor", "admin")
 

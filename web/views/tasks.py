@@ -12,15 +12,15 @@ from crm.tasks import queries as tq
 from crm.tasks import service
 from crm.tasks.model import OPEN, OUTCOMES, STATUS_LABELS, STATUSES, TaskInput, parse_amount
 from crm.users import queries as users_q
+from web.db import connection
 from web.paging import Page
 from web.permissions import require_role
 from web.schemas import NewTaskQuery, NoteForm, TaskForm, TaskListQuery, TaskTypeForm
 from web.templating import render
+from web.urls import path_for
 from web.validation import OptionalId, form_body, one, parse
 from web.validation import query as parse_query
 from web.views.filters import saved_for
-from web.db import connection
-from web.urls import path_for
 
 
 def _clock(request: Request):
