@@ -7,8 +7,17 @@ import asyncio
 
 import pytest
 
-from ari_app.call_states import (Bridged, CallerLine, Ended, GivingUp, HandedOff, InvalidTransition, Queued,
-                                 Ringing, Routing)
+from ari_app.call_states import (
+    Bridged,
+    CallerLine,
+    Ended,
+    GivingUp,
+    HandedOff,
+    InvalidTransition,
+    Queued,
+    Ringing,
+    Routing,
+)
 from ari_app.client import AriError
 from ari_app.media import CallMedia
 

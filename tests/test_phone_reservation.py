@@ -8,12 +8,12 @@ import datetime as dt
 import itertools
 
 from ari_app.call_log import CallLogWriter
+from ari_app.deps import SessionDeps
 from ari_app.events import ChannelEntered
+from ari_app.inbound.session import CallSession
 from ari_app.phone_states import PhoneStates
 from ari_app.registry import CallRegistry
 from ari_app.ringing import Phone, Ringer
-from ari_app.deps import SessionDeps
-from ari_app.inbound.session import CallSession
 from crm.queues.model import QueueMember, QueueSettings
 from crm.routing.decide import ManagerRef, QueueRef, RoutingPolicy
 
