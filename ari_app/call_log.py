@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+
 from crm.db import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,7 @@ import logging
 from collections.abc import Awaitable
 
 from ari_app.client import AriClient, AriError
-from ari_app.constants import (DIALPLAN_FALLBACK, bridge_id, bridge_name, channel_source, dialed_args,
-                               recording_name)
+from ari_app.constants import DIALPLAN_FALLBACK, bridge_id, bridge_name, channel_source, dialed_args, recording_name
 
 log = logging.getLogger(__name__)
 

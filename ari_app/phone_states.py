@@ -23,8 +23,17 @@ import logging
 from collections.abc import Iterable
 
 from ari_app.client import AriClient, AriError
-from ari_app.constants import (BUSY_STATES, DEVICE_STATE_SOURCE, STATE_IN_USE, STATE_NOT_IN_USE, STATE_RINGING,
-                               STATE_UNAVAILABLE, STATE_UNKNOWN, TECHNOLOGY, UNREACHABLE_STATES)
+from ari_app.constants import (
+    BUSY_STATES,
+    DEVICE_STATE_SOURCE,
+    STATE_IN_USE,
+    STATE_NOT_IN_USE,
+    STATE_RINGING,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+    TECHNOLOGY,
+    UNREACHABLE_STATES,
+)
 
 log = logging.getLogger(__name__)
 

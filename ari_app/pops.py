@@ -7,8 +7,8 @@ import logging
 
 import asyncpg
 
-from crm.pops.events import PopEvent, notify
 from crm.db import DATABASE_ERRORS
+from crm.pops.events import PopEvent, notify
 
 log = logging.getLogger(__name__)
 

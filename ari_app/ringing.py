@@ -8,8 +8,8 @@ call service hands a leg's events straight to `answered` and `leg_gone`, and the
 from __future__ import annotations
 
 import asyncio
-import secrets
 import logging
+import secrets
 import time
 from dataclasses import dataclass, field
 

@@ -17,9 +17,18 @@ from ari_app.calls import CallService
 from ari_app.clicktocall.handlers import ClickToCallHandlers
 from ari_app.clicktocall.service import ClickToCall
 from ari_app.client import AriClient
-from ari_app.constants import (CHANNEL_DESTROYED, CLICK_TO_CALL_PREFIX, DEVICE_STATE_CHANGED, EVENT_TYPES,
-                               PURPOSE_CLICK_TO_CALL, PURPOSE_INBOUND, PURPOSE_INTERNAL, PURPOSE_OUTBOUND,
-                               STASIS_END, STASIS_START)
+from ari_app.constants import (
+    CHANNEL_DESTROYED,
+    CLICK_TO_CALL_PREFIX,
+    DEVICE_STATE_CHANGED,
+    EVENT_TYPES,
+    PURPOSE_CLICK_TO_CALL,
+    PURPOSE_INBOUND,
+    PURPOSE_INTERNAL,
+    PURPOSE_OUTBOUND,
+    STASIS_END,
+    STASIS_START,
+)
 from ari_app.deps import SessionDeps
 from ari_app.dispatcher import ChannelEventDispatcher
 from ari_app.inbound.handlers import InboundHandlers

@@ -79,4 +79,5 @@ class AuthMiddleware:
         if conn.url.path.startswith("/api/") or conn.headers.get("accept", "").startswith("application/json"):
             return JSONResponse({"error": "login required"}, status_code=401)
         target = conn.url.path + (f"?{conn.url.query}" if conn.url.query else "")
-        return RedirectResponse(URL(path_for(conn, "auth.login_page")).include_query_params(next=target), status_code=302)
+        login_url = URL(path_for(conn, "auth.login_page")).include_query_params(next=target)
+        return RedirectResponse(login_url, status_code=302)

@@ -11,12 +11,11 @@ import logging
 import asyncpg
 
 from ari_app.client import AriClient, AriError
-from ari_app.constants import (click_to_call_args, click_to_call_channel_id,
-                               click_to_call_request_id)
+from ari_app.constants import click_to_call_args, click_to_call_channel_id, click_to_call_request_id
 from ari_app.events import ChannelEntered
 from crm.clicktocall import queries as c2c_q
-from crm.listen import listen_forever
 from crm.db import DATABASE_ERRORS
+from crm.listen import listen_forever
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,9 @@ class ClickToCall:
 
     def answered(self, event_call: ChannelEntered) -> ChannelEntered | None:
         """The user picked up: the call to place, as if the user's phone had dialled it."""
-        request_id = int(event_call.args[1]) if len(event_call.args) > 1 and event_call.args[1].isdigit() else None
+        if len(event_call.args) < 2 or not event_call.args[1].isdigit():
+            return None
+        request_id = int(event_call.args[1])
         request = self._requests.get(request_id)
         if request is None:
             return None

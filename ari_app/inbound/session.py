@@ -102,6 +102,7 @@ class CallSession:
         # (Started before the lookup, their HTTP work delayed the lookup's answer.)
         self._subscribed = asyncio.ensure_future(
             self._quietly(self.d.media.watch(self.call.channel_id)))
+        assert isinstance(self.state, Routing)  # a new session starts in Routing
         self.state.start_ringback()
         self._log_start(facts)
         if not self.d.crm.loaded:
@@ -111,12 +112,13 @@ class CallSession:
         log.info("channel %s: %s -> %s", self.call.channel_id, self.call.caller_number,
                  " / ".join(t.describe() for t in chain))
         self._caller_id = caller_id_text(facts.display_name if facts else "", self.call.caller_number)
-        for i, target in enumerate(chain):
+        for target in chain:
             if self.caller_gone.is_set():
                 return
             if target.kind == "manager":
                 winner, queue_id = await self._try_manager(target), None
             else:
+                assert target.queue is not None  # decide() gives every queue target its queue
                 winner, queue_id = await self._try_queue(target), target.queue.id
             if winner is not None:
                 await self._talk(winner, queue_id)
@@ -125,7 +127,9 @@ class CallSession:
             await self._give_up()
 
     async def _try_manager(self, target: Target) -> Leg | None:
-        manager = target.manager
+        manager, ring_seconds = target.manager, target.ring_seconds
+        # decide() gives every manager target its manager, with an extension, and a ring time.
+        assert manager is not None and manager.extension is not None and ring_seconds is not None
         phone = Phone(manager.user_id, manager.name, manager.extension)
         problem = await self.d.ringer.endpoint_problem(manager.extension, self.call.channel_id)
         if not problem and not self.d.ringer.try_reserve(self.call.channel_id, [phone]):
@@ -137,7 +141,7 @@ class CallSession:
         self._note_first_dial()
         result = await self.d.ringer.ring(
             caller_channel=self.call.channel_id, caller_id=self._caller_id,
-            phones=[phone], ring_seconds=target.ring_seconds,
+            phones=[phone], ring_seconds=ring_seconds,
             caller_gone=self.caller_gone, register=self._register_leg)
         if result.winner:
             self._step(target, "answered")
@@ -145,10 +149,11 @@ class CallSession:
         if self.caller_gone.is_set():
             self._step(target, "was ringing when the caller hung up")
         else:
-            self._step(target, result.legs[0].outcome(target.ring_seconds))
+            self._step(target, result.legs[0].outcome(ring_seconds))
         return None
 
     async def _try_queue(self, target: Target) -> Leg | None:
+        assert target.queue is not None
         queue = self.d.crm.queue(target.queue.id)
         if queue is None:
             self._step(target, "does not exist any more")
@@ -196,11 +201,12 @@ class CallSession:
             return []
         if queue.strategy != "roundrobin":
             return self.d.ringer.try_reserve(self.call.channel_id, phones)
-        turn = self.d.round_robin.get(queue.id, 0)
+        key = queue.id or 0  # a queue not saved yet (None) keeps its turn under 0
+        turn = self.d.round_robin.get(key, 0)
         start = turn % len(phones)
         got = self.d.ringer.try_reserve(self.call.channel_id, phones[start:] + phones[:start], limit=1)
         if got:
-            self.d.round_robin[queue.id] = turn + 1
+            self.d.round_robin[key] = turn + 1
         return got
 
     async def _talk(self, partner: Leg, queue_id: int | None, operator_user_id: int | None = None) -> None:
@@ -231,7 +237,7 @@ class CallSession:
         if self.d.recorder and should_record(self.d.crm.recording_policy(), self.direction, participants):
             recording = await self.d.recorder.start(bridge_id, caller)
         await _first(self.caller_gone.wait(), partner.gone.wait())
-        if recording:
+        if recording and self.d.recorder:
             self.d.recorder.finish(recording, caller)
         await self.d.ringer.hangup(partner.channel_id if self.caller_gone.is_set() else caller)
         self.d.ringer.release(caller, [partner.phone])

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from ari_app.ringing import Phone
-from ari_app.registry import caller_id_text
 from ari_app.inbound.session import CallSession
+from ari_app.registry import caller_id_text
+from ari_app.ringing import Phone
 from crm.phones import caller_match_key
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from pathlib import Path
 from pydub import AudioSegment
 
 from ari_app.call_records import CallRecords
-from ari_app.media import CallMedia
 from ari_app.client import AriClient, AriError, AriNotFound, AriUnavailable
+from ari_app.media import CallMedia
 
 log = logging.getLogger(__name__)
 

@@ -104,6 +104,8 @@ routes = [
     Route("/api/counterparties/{id:int}", counterparty_cards.card, name="api_counterparties.get", methods=["GET"]),
     Route("/api/counterparties/{id:int}", update, name="api_counterparties.update", methods=["PATCH"]),
     Route("/api/counterparties/{id:int}", delete, name="api_counterparties.delete", methods=["DELETE"]),
-    Route("/api/counterparties/{id:int}/contacts", add_contact, name="api_counterparties.add_contact", methods=["POST"]),
-    Route("/api/contacts/{contact_id:int}", remove_contact, name="api_counterparties.remove_contact", methods=["DELETE"]),
+    Route("/api/counterparties/{id:int}/contacts", add_contact,
+          name="api_counterparties.add_contact", methods=["POST"]),
+    Route("/api/contacts/{contact_id:int}", remove_contact,
+          name="api_counterparties.remove_contact", methods=["DELETE"]),
 ]

@@ -84,7 +84,7 @@ async def user_update(request: Request):
                 # Checked before anything is saved, so a refused password leaves the profile as it was.
                 check_password_for(target["login"], changes.full_name, form.password)
             await update_user(conn, admin_id, user_id, changes)
-            if form.password:
+            if form.password and target is not None:
                 # A reset ends the user's sessions: whoever knew the old password is logged out.
                 await set_password(conn, target["login"], form.password, by=admin_id)
     except DomainError as e:

@@ -93,7 +93,8 @@ async def comment(request: Request):
 
 routes = [
     Route("/api/calls/{id:int}/counterparty", attach, name="calls.attach", methods=["POST"]),
-    Route("/api/calls/channel/{channel}/counterparty", attach_by_channel, name="calls.attach_by_channel", methods=["POST"]),
+    Route("/api/calls/channel/{channel}/counterparty", attach_by_channel,
+          name="calls.attach_by_channel", methods=["POST"]),
     Route("/api/calls/channel/{channel}/comment", comment, name="calls.comment", methods=["POST"]),
     Route("/api/calls", click_to_call, name="calls.click_to_call", methods=["POST"]),
     Route("/api/calls/{id:int}", click_to_call_status, name="calls.click_to_call_status", methods=["GET"]),

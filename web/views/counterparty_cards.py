@@ -12,7 +12,7 @@ from crm.counterparties import queries as cq
 from crm.counterparties import service, tray
 from crm.counterparties.contacts import KIND_LABELS, KINDS
 from crm.counterparties.model import STATUSES, ContactInput, CounterpartyInput
-from crm.errors import DomainError, Forbidden, ValidationError
+from crm.errors import DomainError, Forbidden, NotFound, ValidationError
 from crm.queues import queries as queues_q
 from crm.recordings.policy import can_listen
 from crm.users import queries as users_q
@@ -128,7 +128,8 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
         "timeline_page": tpage, "kinds": kinds, "own_only": own_only, "timeline_kinds": timeline.KINDS,
         "kind_names": timeline.KIND_LABELS, "item_tags": item_tags, "all_tags": usable,
         "editable": card["can_edit"], "tag_action": path_for(request, "tags.tag_counterparty", id=counterparty_id),
-        "listen": lambda call: can_listen(_user(request), call), "contact_kinds": KINDS, "kind_labels": KIND_LABELS, "error": error,
+        "listen": lambda call: can_listen(_user(request), call),
+        "contact_kinds": KINDS, "kind_labels": KIND_LABELS, "error": error,
     }, status_code=status_code or (error.status if error else 200))
 
 
@@ -214,6 +215,8 @@ async def delete(request: Request):
     counterparty_id = request.path_params["id"]
     async with connection(request) as conn:
         row = await cq.get_counterparty(conn, counterparty_id)
+        if row is None:
+            raise NotFound("no such counterparty")
         await service.delete(conn, _user(request), counterparty_id)
     return RedirectResponse(path_for(request, SECTION_OF[row["kind"]]), status_code=303)
 
@@ -300,17 +303,24 @@ routes = [
     Route("/counterparties/{id:int}/edit", edit_form, name="counterparty_cards.edit_form", methods=["GET"]),
     Route("/counterparties/{id:int}/edit", edit_submit, name="counterparty_cards.edit_submit", methods=["POST"]),
     Route("/counterparties/{id:int}/delete", delete, name="counterparty_cards.delete", methods=["POST"]),
-    Route("/counterparties/{id:int}/contacts", _card_action(_add_contact), name="counterparty_cards.add_contact", methods=["POST"]),
-    Route("/counterparties/{id:int}/contacts/{contact_id:int}/delete", _card_action(_remove_contact), name="counterparty_cards.remove_contact",
+    Route("/counterparties/{id:int}/contacts", _card_action(_add_contact),
+          name="counterparty_cards.add_contact", methods=["POST"]),
+    Route("/counterparties/{id:int}/contacts/{contact_id:int}/delete", _card_action(_remove_contact),
+          name="counterparty_cards.remove_contact",
           methods=["POST"]),
-    Route("/counterparties/{id:int}/addresses", _card_action(_add_address), name="counterparty_cards.add_address", methods=["POST"]),
-    Route("/counterparties/{id:int}/addresses/{address_id:int}/delete", _card_action(_remove_address), name="counterparty_cards.remove_address",
+    Route("/counterparties/{id:int}/addresses", _card_action(_add_address),
+          name="counterparty_cards.add_address", methods=["POST"]),
+    Route("/counterparties/{id:int}/addresses/{address_id:int}/delete", _card_action(_remove_address),
+          name="counterparty_cards.remove_address",
           methods=["POST"]),
-    Route("/counterparties/{id:int}/companies", _card_action(_join_company), name="counterparty_cards.join_company", methods=["POST"]),
-    Route("/counterparties/{id:int}/companies/{company_id:int}/leave", _card_action(_leave_company), name="counterparty_cards.leave_company",
+    Route("/counterparties/{id:int}/companies", _card_action(_join_company),
+          name="counterparty_cards.join_company", methods=["POST"]),
+    Route("/counterparties/{id:int}/companies/{company_id:int}/leave", _card_action(_leave_company),
+          name="counterparty_cards.leave_company",
           methods=["POST"]),
     Route("/counterparties/{id:int}/notes", add_note, name="counterparty_cards.add_note", methods=["POST"]),
-    Route("/counterparties/{id:int}/timeline-kinds", remember_timeline_kinds, name="counterparty_cards.remember_timeline_kinds", methods=["POST"]),
+    Route("/counterparties/{id:int}/timeline-kinds", remember_timeline_kinds,
+          name="counterparty_cards.remember_timeline_kinds", methods=["POST"]),
     Route("/counterparties/{id:int}/collapse", collapse, name="counterparty_cards.collapse", methods=["POST"]),
     Route("/counterparties/{id:int}/reopen", reopen, name="counterparty_cards.reopen", methods=["POST"]),
 ]
