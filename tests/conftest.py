@@ -193,3 +193,34 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker("http")
         else:
             item.add_marker("unit")
+
+
+def _left_running() -> list[str]:
+    """Processes of this checkout still running: `python -m pbxcrm ...` or sipp started from its folder
+    (an orphan keeps its working directory when its parent is gone)."""
+    from tests.processes import REPO
+
+    left = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{entry.name}/cwd")
+            cmdline = open(f"/proc/{entry.name}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if cwd == str(REPO) and ("-m pbxcrm" in cmdline or cmdline.startswith("sipp")):
+            left.append(f"{entry.name}: {cmdline.strip()}")
+    return left
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A test run leaves nothing running: fail the run when a process of ours outlived it."""
+    import time
+
+    deadline = time.monotonic() + 5  # a process stopped at the last moment may still be exiting
+    while (left := _left_running()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if left:
+        print("\nprocesses left running by the tests:\n  " + "\n  ".join(left))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

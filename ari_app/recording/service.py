@@ -5,6 +5,7 @@ PBXCRM_RECORDINGS_DIR, deleted from Asterisk and linked to the call."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import datetime as dt
 import logging
 import multiprocessing
@@ -29,10 +30,23 @@ log = logging.getLogger(__name__)
 CONVERSION_NICENESS = 10
 
 
-def _start_converter() -> None:
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _start_converter(parent_pid: int) -> None:
     os.nice(CONVERSION_NICENESS)
+    # Forked from a running event loop: drop its signal plumbing, or SIGTERM only pokes a dead loop.
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     # Ctrl-C reaches the whole process group; the app shuts its worker down itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Die with the app, even a SIGKILLed one (Linux); no orphan converter is left running.
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError) as e:
+        log.warning("converter: not tied to the app's life (%s)", e)
+    if os.getppid() != parent_pid:  # the app died before the line above took effect
+        os._exit(0)
 
 
 class Recorder:
@@ -44,7 +58,7 @@ class Recorder:
         self._jobs: set[asyncio.Task] = set()
         # fork: the worker needs nothing but this module's _to_mp3, and spawn would re-run our __main__.
         self._converter = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
-                                              initializer=_start_converter)
+                                              initializer=_start_converter, initargs=(os.getpid(),))
         self._converter.submit(os.getpid)  # fork the worker now, not during a call
 
     async def start(self, bridge_id: str, channel_id: str) -> str | None:

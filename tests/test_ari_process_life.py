@@ -1,0 +1,94 @@
+"""`pbxcrm ari` as a process: its mp3 converter dies with it, however it dies (issue 16, part).
+
+A SIGKILLed app used to leave its ProcessPoolExecutor worker running, and that
+worker ignored SIGTERM (it inherited asyncio's signal handling): `make test`
+left stray `python -m pbxcrm ari` processes behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+from tests.call_flow_support import fake, spec  # noqa: F401  (fixtures are used by name)
+from tests.processes import PbxcrmProcess
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has already died
+
+
+async def started_app(fake, database_url, tmp_path) -> tuple[PbxcrmProcess, list[int]]:  # noqa: F811
+    env = dict(os.environ, DATABASE_URL=database_url, PBXCRM_ARI_URL=fake.url,
+               PBXCRM_RECORDINGS_DIR=str(tmp_path / "recordings"))
+    app = PbxcrmProcess(["ari"], env, tmp_path / "ari.log")
+    app.spawn()
+    assert app.proc is not None
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not ("registered as Stasis app" in app.log_text() and children(app.proc.pid)):
+        assert not app.exited, app.log_text()
+        await asyncio.sleep(0.05)
+    kids = children(app.proc.pid)
+    assert kids, "the app started no converter worker:\n" + app.log_text()
+    return app, kids
+
+
+async def gone(pids: list[int], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(alive(p) for p in pids):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_a_killed_app_takes_its_converter_with_it(db, database_url, fake, tmp_path):  # noqa: F811
+    app, kids = await started_app(fake, database_url, tmp_path)
+    try:
+        app.proc.kill()
+        app.proc.wait()
+        assert await gone(kids, 3), f"converter {kids} outlived the SIGKILLed app"
+    finally:
+        for pid in kids:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        app.stop()
+
+
+async def test_sigterm_stops_the_app_and_its_converter_within_seconds(db, database_url, fake, tmp_path):  # noqa: F811
+    app, kids = await started_app(fake, database_url, tmp_path)
+    try:
+        started = time.monotonic()
+        app.proc.terminate()
+        await asyncio.to_thread(app.proc.wait, 10)
+        assert time.monotonic() - started < 10
+        assert await gone(kids, 3), f"converter {kids} outlived the app"
+    finally:
+        for pid in kids:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        app.stop()
+
+
+async def test_the_converter_obeys_sigterm_on_its_own(db, database_url, fake, tmp_path):  # noqa: F811
+    app, kids = await started_app(fake, database_url, tmp_path)
+    try:
+        os.kill(kids[0], signal.SIGTERM)
+        assert await gone(kids[:1], 3), "the converter ignored SIGTERM"
+    finally:
+        for pid in kids:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        app.stop()
