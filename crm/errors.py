@@ -25,3 +25,8 @@ class Forbidden(DomainError):
 
 class Conflict(DomainError):
     status = 409
+
+
+class Unavailable(DomainError):
+    """The database did not give us a connection in time: try again in a moment."""
+    status = 503

@@ -19,7 +19,13 @@ import asyncpg
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from crm.errors import Unavailable
+
 log = logging.getLogger(__name__)
+
+# A full pool answers "busy" after this long instead of letting requests queue forever.
+ACQUIRE_TIMEOUT_SECONDS = 5.0
+BUSY_MESSAGE = "the CRM is busy; try again in a moment"
 
 SCOPE_KEY = "pbxcrm.connection"
 
@@ -31,7 +37,10 @@ class _RequestConnection:
 
     async def get(self) -> asyncpg.Connection:
         if self._conn is None:
-            self._conn = await self._scope["app"].state.pool.acquire()
+            try:
+                self._conn = await self._scope["app"].state.pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS)
+            except TimeoutError:
+                raise Unavailable(BUSY_MESSAGE) from None
         return self._conn
 
     async def release(self) -> None:

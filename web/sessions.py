@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crm.users import queries as users_q
-from web.db import scope_connection
+from web.db import ACQUIRE_TIMEOUT_SECONDS, BUSY_MESSAGE
 from web.urls import path_for
 
 COOKIE = "pbxcrm_session"
@@ -65,8 +65,15 @@ class AuthMiddleware:
         user = None
         token = conn.cookies.get(COOKIE)
         if token and not scope["path"].startswith("/static/"):
-            async with scope_connection(scope) as db:
-                row = await users_q.session_user(db, token_hash(token))
+            # A connection of its own, not the request's: that one is held until the response
+            # ends, which for the screen pop's event stream is as long as the tab stays open,
+            # and for a login while the password is hashed.
+            try:
+                async with scope["app"].state.pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as db:
+                    row = await users_q.session_user(db, token_hash(token))
+            except TimeoutError:
+                await JSONResponse({"error": BUSY_MESSAGE}, status_code=503)(scope, receive, send)
+                return
             user = dict(row) if row else None
         scope["user"] = user
         if user is None and not scope["path"].startswith(PUBLIC_PREFIXES):
