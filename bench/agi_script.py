@@ -12,6 +12,7 @@ import sys
 
 import asyncpg
 
+from crm.defaults import DEFAULT_REGION
 from crm.phones import caller_match_key
 from crm.routing.queries import lookup_caller
 
@@ -26,7 +27,7 @@ async def main() -> None:
         env[key] = value.strip()
     conn = await asyncpg.connect(os.environ["DATABASE_URL"])
     try:
-        facts = await lookup_caller(conn, caller_match_key(env.get("agi_callerid", ""), "RU") or "")
+        facts = await lookup_caller(conn, caller_match_key(env.get("agi_callerid", ""), DEFAULT_REGION) or "")
     finally:
         await conn.close()
     for name, value in (("CRM_NAME", facts.display_name if facts else ""),

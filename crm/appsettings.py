@@ -9,13 +9,14 @@ import asyncpg
 
 from crm import audit
 from crm.errors import ValidationError
+from crm.roles import ADMIN, SUPERVISOR
 
 # Section names: a CRM of dealers grouped by regions renames Clients and Companies (A5).
 DEFAULTS: dict[str, object] = {
     "section.clients": "Clients",
     "section.companies": "Companies",
     # Who may export lists and reports to Excel (F4): supervisors by default.
-    "export.roles": ["supervisor", "admin"],
+    "export.roles": [SUPERVISOR, ADMIN],
 }
 
 
@@ -45,8 +46,8 @@ async def set_export_roles(conn: asyncpg.Connection, user_id: int, roles: list[s
     from crm.users import ROLES
 
     roles = [r for r in ROLES if r in set(roles)]
-    if "admin" not in roles:
-        roles.append("admin")  # the admin can always undo this
+    if ADMIN not in roles:
+        roles.append(ADMIN)  # the admin can always undo this
     async with conn.transaction():
         await conn.execute(
             """INSERT INTO app_settings (key, value, updated_by) VALUES ('export.roles', $1::jsonb, $2)

@@ -27,3 +27,16 @@ def acts_for_others(user: Mapping) -> bool:
 
 def is_admin(user: Mapping) -> bool:
     return user["role"] == ADMIN
+
+
+# Who reads the reports (statistics, deals) and loads Excel files: managers and above.
+REPORT_ROLES = (MANAGER, SUPERVISOR, ADMIN)
+IMPORT_ROLES = (MANAGER, SUPERVISOR, ADMIN)
+
+
+def sees_reports(user: Mapping) -> bool:
+    return user["role"] in REPORT_ROLES
+
+
+def imports_files(user: Mapping) -> bool:
+    return user["role"] in IMPORT_ROLES

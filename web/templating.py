@@ -10,7 +10,7 @@ from jinja2 import pass_context
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
-from crm import appsettings
+from crm import appsettings, roles
 from crm.calls.route import route_text
 from crm.counterparties import tray
 from crm.errors import ValidationError
@@ -28,6 +28,8 @@ def url_path(ctx, name: str, **params) -> str:
 
 
 templates.env.globals["url_path"] = url_path
+templates.env.globals["sees_reports"] = roles.sees_reports
+templates.env.globals["is_admin"] = roles.is_admin
 templates.env.filters["fromjson"] = lambda value: json.loads(value) if isinstance(value, str) else value
 
 

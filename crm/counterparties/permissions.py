@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from crm.roles import ROLES, sees_everything
+from crm.roles import MANAGER, ROLES, sees_everything
 
 
 def can_view(user: Mapping, counterparty: Mapping) -> bool:
@@ -22,7 +22,7 @@ def can_edit(user: Mapping, counterparty: Mapping) -> bool:
     if sees_everything(user):
         return True
     responsible = counterparty.get("responsible_user_id")
-    if user["role"] == "manager":
+    if user["role"] == MANAGER:
         return responsible in (None, user["id"])
     # Operators keep what they entered themselves and what has no manager yet.
     return responsible is None or counterparty.get("created_by") == user["id"]
@@ -33,7 +33,7 @@ def can_delete(user: Mapping, counterparty: Mapping) -> bool:
         return False
     if sees_everything(user):
         return True
-    return user["role"] == "manager" and counterparty.get("responsible_user_id") == user["id"]
+    return user["role"] == MANAGER and counterparty.get("responsible_user_id") == user["id"]
 
 
 GIVE_AWAY_REFUSED = "only supervisors and admins give clients to another manager"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from crm.roles import sees_everything
+from crm.roles import MANAGER, sees_everything
 
 MODES = {
     "all": "record all calls",
@@ -40,4 +40,4 @@ def can_listen(user: Mapping, call: Mapping) -> bool:
         return True
     if call.get("operator_user_id") == user["id"] or call.get("caller_user_id") == user["id"]:
         return True
-    return user["role"] == "manager" and call.get("owner_user_id") == user["id"]
+    return user["role"] == MANAGER and call.get("owner_user_id") == user["id"]

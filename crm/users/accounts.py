@@ -10,6 +10,7 @@ import asyncpg
 
 from crm import audit, passwords
 from crm.errors import DomainError
+from crm.roles import ADMIN
 from crm.users import ROLES
 from crm.users import queries as q
 
@@ -99,7 +100,7 @@ async def update_user(conn: asyncpg.Connection, admin_id: int, user_id: int, cha
     current = await q.user_by_id(conn, user_id)
     if current is None or current["deleted_at"] is not None:
         raise AccountError("no such user")
-    if user_id == admin_id and (changes.is_blocked or changes.role != "admin"):
+    if user_id == admin_id and (changes.is_blocked or changes.role != ADMIN):
         raise AccountError("you cannot block yourself or take away your own admin role")
     try:
         async with conn.transaction():

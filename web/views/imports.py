@@ -17,6 +17,7 @@ from crm.errors import NotFound
 from crm.imports import jobs
 from crm.imports import queries as imports_q
 from crm.imports.reader import MAX_FILE_BYTES
+from crm.roles import IMPORT_ROLES, is_admin
 from web.db import connection
 from web.permissions import require_role
 from web.resource import html_or_json
@@ -24,8 +25,6 @@ from web.schemas import ImportForm
 from web.templating import render
 from web.urls import path_for
 from web.validation import parse
-
-IMPORT_ROLES = ("manager", "supervisor", "admin")
 
 
 async def _page(request: Request, error: str | None = None, status_code: int = 200):
@@ -85,7 +84,7 @@ async def _job(request: Request):
     async with connection(request) as conn:
         job = await imports_q.job(conn, request.path_params["id"])
     user = request.user
-    if job is None or (job["user_id"] != user["id"] and user["role"] != "admin"):
+    if job is None or (job["user_id"] != user["id"] and not is_admin(user)):
         raise NotFound("no such import")
     return job
 

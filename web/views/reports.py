@@ -10,13 +10,12 @@ from starlette.routing import Route
 from crm.errors import ValidationError
 from crm.reports.calls import BY, GROUPS, TYPES, CallStatsQuery, call_series, consolidated
 from crm.reports.deals import managers_deals
+from crm.roles import REPORT_ROLES
 from web.db import connection
 from web.permissions import require_role
 from web.resource import html_or_json
 from web.schemas import PeriodQuery
 from web.validation import query as parse_query
-
-REPORT_ROLES = ("manager", "supervisor", "admin")
 
 
 def stats_query(request: Request) -> CallStatsQuery:
