@@ -11,6 +11,7 @@ from ari_app.call_log import CallLogWriter
 from ari_app.deps import SessionDeps
 from ari_app.events import ChannelEntered
 from ari_app.inbound.session import CallSession
+from ari_app.media import CallMedia
 from ari_app.phone_states import PhoneStates
 from ari_app.registry import CallRegistry
 from ari_app.ringing import Phone, Ringer
@@ -122,7 +123,8 @@ def _call(number: str) -> ChannelEntered:
 
 def _deps(ari: FakeAri, crm: FakeCrm) -> tuple[SessionDeps, PhoneStates]:
     states = PhoneStates(ari)
-    deps = SessionDeps(ari=ari, ringer=Ringer(ari, states), crm=crm, call_log=NoLog(), registry=CallRegistry(),
+    media = CallMedia(ari)
+    deps = SessionDeps(ari=ari, media=media, ringer=Ringer(media, states), crm=crm, call_log=NoLog(), registry=CallRegistry(),
                        region="RU", round_robin={})
     ari.registry = deps.registry
     return deps, states
