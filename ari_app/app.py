@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 
 from ari_app.client import CONNECTED, AriClient, AriError
+from ari_app.constants import endpoint
 from ari_app.wiring import StasisApp, background_tasks, build
 from crm.queues.model import QueueSettings
 from crm.settings import Settings
@@ -22,7 +23,7 @@ async def mirror_default_queue(ari: AriClient, queue: QueueSettings) -> None:
     Globals, not AstDB: ARI sets globals but cannot write DB(). They are lost
     when Asterisk restarts, so every reconnect mirrors them again.
     """
-    await ari.set_global("PBXCRM_DEFAULT_DIAL", "&".join(f"PJSIP/{m.extension}" for m in queue.members))
+    await ari.set_global("PBXCRM_DEFAULT_DIAL", "&".join(endpoint(m.extension) for m in queue.members))
     await ari.set_global("PBXCRM_DEFAULT_RING", str(queue.ring_seconds))
     log.info("default queue %s mirrored to the dialplan: %s", queue.name,
              ", ".join(m.extension for m in queue.members) or "no members")

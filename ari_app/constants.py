@@ -93,3 +93,8 @@ STATE_IN_USE = "INUSE"
 STATE_NOT_IN_USE = "NOT_INUSE"
 STATE_UNKNOWN = "UNKNOWN"
 TECHNOLOGY = "PJSIP"
+
+
+def endpoint(extension: str, trunk: str | None = None) -> str:
+    """Where to dial: a phone, PJSIP/103, or a number through a trunk, PJSIP/74951234567@trunk."""
+    return f"{TECHNOLOGY}/{extension}" + (f"@{trunk}" if trunk else "")

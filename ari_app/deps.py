@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 @dataclass
 class SessionDeps:
     ari: AriClient
+    # Every ARI media and bridge operation of the call flow goes through this adapter (one, from ari_app/wiring.py).
+    media: CallMedia
     ringer: Ringer
     crm: CrmView
     call_log: CallLogWriter
@@ -33,9 +35,6 @@ class SessionDeps:
     timezone: str = DEFAULT_TIMEZONE
     # Every call-log write goes through this service, which owns call_log (the writer).
     records: CallRecords = field(init=False)
-    # Every ARI media and bridge operation of the call flow goes through this adapter.
-    media: CallMedia = field(init=False)
 
     def __post_init__(self) -> None:
-        self.media = CallMedia(self.ari)
         self.records = CallRecords(self.call_log, region=self.region, timezone=self.timezone)

@@ -13,7 +13,17 @@ import logging
 from collections.abc import Awaitable
 
 from ari_app.client import AriClient, AriError
-from ari_app.constants import DIALPLAN_FALLBACK, bridge_id, bridge_name, channel_source, dialed_args, recording_name
+from ari_app.constants import (
+    DIALPLAN_FALLBACK,
+    bridge_id,
+    bridge_name,
+    channel_source,
+    click_to_call_args,
+    click_to_call_channel_id,
+    dialed_args,
+    endpoint,
+    recording_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +73,11 @@ class CallMedia:
         await self._ari.originate(endpoint=endpoint, channel_id=leg_channel_id, app_args=dialed_args(caller_channel),
                                   caller_id=caller_id, timeout=timeout, originator=caller_channel)
 
+    async def originate_user(self, *, request_id: int, extension: str, number: str, timeout: int) -> None:
+        """Ring a user's phone for click-to-call request `request_id`; answered, it enters the app as 'clicktocall'."""
+        await self._ari.originate(endpoint=endpoint(extension), channel_id=click_to_call_channel_id(request_id),
+                                  app_args=click_to_call_args(request_id), caller_id=number, timeout=timeout)
+
     async def quietly(self, channel_id: str, request: Awaitable[object]) -> bool:
         """Await an operation on `channel_id`; False (logged) when ARI refused it."""
         try:
@@ -90,9 +105,25 @@ class CallMedia:
             "name": name, "format": "wav", "ifExists": "overwrite", "beep": "false"})
         return name
 
+    async def bridge_channels(self, bridge: str) -> list[str]:
+        """The channels in a bridge now."""
+        return (await self._ari.request("GET", f"/bridges/{bridge}"))["channels"]
+
     async def destroy_bridge(self, bridge: str) -> None:
         """Destroy a bridge; one already gone is no error."""
         try:
             await self._ari.destroy_bridge(bridge)
         except AriError:
             pass
+
+    # ---- a stored recording ----
+
+    async def stop_recording(self, name: str) -> None:
+        await self._ari.request("POST", f"/recordings/live/{name}/stop")
+
+    async def fetch_recording(self, name: str) -> bytes:
+        """The stored recording's file; AriNotFound until Asterisk has closed it."""
+        return await self._ari.request("GET", f"/recordings/stored/{name}/file")
+
+    async def delete_recording(self, name: str) -> None:
+        await self._ari.request("DELETE", f"/recordings/stored/{name}")

@@ -13,8 +13,8 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from ari_app.client import AriClient, AriError
-from ari_app.constants import leg_channel_id
+from ari_app.client import AriError
+from ari_app.constants import endpoint, leg_channel_id
 from ari_app.media import CallMedia
 from ari_app.phone_states import PhoneStates
 
@@ -35,7 +35,7 @@ class Phone:
 
     @property
     def endpoint(self) -> str:
-        return self.dial or f"PJSIP/{self.extension}"
+        return self.dial or endpoint(self.extension)
 
 
 @dataclass
@@ -71,8 +71,8 @@ class RingResult:
 
 
 class Ringer:
-    def __init__(self, ari: AriClient, phone_states: PhoneStates):
-        self._media = CallMedia(ari)
+    def __init__(self, media: CallMedia, phone_states: PhoneStates):
+        self._media = media
         self._phones = phone_states
         self._legs: dict[str, Leg] = {}  # the legs of calls still going on, by channel id
 

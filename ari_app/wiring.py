@@ -33,6 +33,7 @@ from ari_app.deps import SessionDeps
 from ari_app.dispatcher import ChannelEventDispatcher
 from ari_app.inbound.handlers import InboundHandlers
 from ari_app.inbound.session import CallSession
+from ari_app.media import CallMedia
 from ari_app.outbound.handlers import OutboundHandlers, session_factory
 from ari_app.phone_states import PhoneStates
 from ari_app.pops import PopSender
@@ -67,11 +68,12 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue) -> StasisApp:
     settings, pool, crm = runtime.settings, runtime.pool, runtime.crm
     phone_states = PhoneStates(ari)
     crm.on_default_queue(partial(mirror_default_queue, ari))
-    deps = SessionDeps(ari=ari, ringer=Ringer(ari, phone_states), crm=crm, call_log=CallLogWriter(pool),
+    media = CallMedia(ari)  # the one adapter every ARI media and bridge operation goes through
+    deps = SessionDeps(ari=ari, media=media, ringer=Ringer(media, phone_states), crm=crm, call_log=CallLogWriter(pool),
                        registry=CallRegistry(), region=settings.default_region, round_robin={},
                        pops=PopSender(pool), timezone=settings.timezone)
-    deps.recorder = Recorder(ari, deps.records, settings.recordings_dir)
-    click_to_call = ClickToCall(pool, settings.database_url, ari)
+    deps.recorder = Recorder(media, deps.records, settings.recordings_dir)
+    click_to_call = ClickToCall(pool, settings.database_url, media)
     placed = session_factory(settings.trunk)
     calls = CallService(deps, sessions={PURPOSE_INBOUND: CallSession, PURPOSE_OUTBOUND: placed,
                                         PURPOSE_INTERNAL: placed})

@@ -11,6 +11,7 @@ from ari_app.call_log import CallLogWriter
 from ari_app.deps import SessionDeps
 from ari_app.events import ChannelEntered
 from ari_app.inbound.session import CallSession
+from ari_app.media import CallMedia
 from ari_app.phone_states import PhoneStates
 from ari_app.registry import CallRegistry
 from ari_app.ringing import Phone, Ringer
@@ -25,6 +26,7 @@ class FakeAri:
 
     def __init__(self, *, answer_after: float = 0.02, talk: float = 0.05, answers: bool = True):
         self.registry: CallRegistry | None = None
+        self.ringer: Ringer | None = None  # a rung phone's answer and hangup go to it, as ari_app/calls.py does
         self.answer_after, self.talk, self.answers = answer_after, talk, answers
         self.active: dict[str, set[str]] = {}
         self.most_at_once: dict[str, int] = {}
@@ -52,18 +54,15 @@ class FakeAri:
     async def _no_answer(self, channel_id):
         await asyncio.sleep(0.1)
         self._gone(channel_id)
-        session = self.registry.get(channel_id)
-        if session is not None:
-            session.channel_gone(channel_id, 19)
+        self.ringer.leg_gone(channel_id, 19)
 
     async def _pick_up(self, channel_id):
         await asyncio.sleep(self.answer_after)
-        session = self.registry.get(channel_id)
-        if session is None or not session.leg_answered(channel_id):
+        if not self.ringer.answered(channel_id):
             return
         await asyncio.sleep(self.talk)
         self._gone(channel_id)
-        session.channel_gone(channel_id, 16)
+        self.ringer.leg_gone(channel_id, 16)
 
     def _gone(self, channel_id):
         extension = self._leg_phone.get(channel_id)
@@ -122,9 +121,10 @@ def _call(number: str) -> ChannelEntered:
 
 def _deps(ari: FakeAri, crm: FakeCrm) -> tuple[SessionDeps, PhoneStates]:
     states = PhoneStates(ari)
-    deps = SessionDeps(ari=ari, ringer=Ringer(ari, states), crm=crm, call_log=NoLog(), registry=CallRegistry(),
+    media = CallMedia(ari)
+    deps = SessionDeps(ari=ari, media=media, ringer=Ringer(media, states), crm=crm, call_log=NoLog(), registry=CallRegistry(),
                        region="RU", round_robin={})
-    ari.registry = deps.registry
+    ari.registry, ari.ringer = deps.registry, deps.ringer
     return deps, states
 
 

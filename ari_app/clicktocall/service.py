@@ -10,9 +10,10 @@ import logging
 
 import asyncpg
 
-from ari_app.client import AriClient, AriError
-from ari_app.constants import click_to_call_args, click_to_call_channel_id, click_to_call_request_id
+from ari_app.client import AriError
+from ari_app.constants import click_to_call_request_id
 from ari_app.events import ChannelEntered
+from ari_app.media import CallMedia
 from crm.clicktocall import queries as c2c_q
 from crm.db import DATABASE_ERRORS
 from crm.listen import listen_forever
@@ -23,10 +24,10 @@ USER_RING_SECONDS = 30
 
 
 class ClickToCall:
-    def __init__(self, pool: asyncpg.Pool, database_url: str, ari: AriClient):
+    def __init__(self, pool: asyncpg.Pool, database_url: str, media: CallMedia):
         self._pool = pool
         self._url = database_url
-        self._ari = ari
+        self._media = media
         self._requests: dict[int, asyncpg.Record] = {}
         self._answered: set[int] = set()
         self._tasks: set[asyncio.Task] = set()
@@ -54,12 +55,10 @@ class ClickToCall:
         if request is None:
             return  # another app process took it, or it is too old
         self._requests[request_id] = request
-        channel_id = click_to_call_channel_id(request_id)
         log.info("click-to-call %d: ringing extension %s for %s", request_id, request["extension"], request["number"])
         try:
-            await self._ari.originate(endpoint=f"PJSIP/{request['extension']}", channel_id=channel_id,
-                                      app_args=click_to_call_args(request_id), caller_id=request["number"],
-                                      timeout=USER_RING_SECONDS)
+            await self._media.originate_user(request_id=request_id, extension=request["extension"],
+                                             number=request["number"], timeout=USER_RING_SECONDS)
         except AriError as e:
             await self._finish(request_id, "failed", f"the user's phone could not be rung ({e.status})")
 

@@ -50,10 +50,6 @@ class CallSession:
 
     # ---- events, from the ARI handlers ----
 
-    def leg_answered(self, channel_id: str) -> bool:
-        """A phone we rang picked up; False when it is too late for it (resolved by the ringer)."""
-        return self.d.ringer.answered(channel_id)
-
     def channel_gone(self, channel_id: str, cause: int | None) -> None:
         if channel_id == self.call.channel_id:
             self.caller_gone.set()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from ari_app.constants import endpoint
 from ari_app.inbound.session import CallSession
 from ari_app.registry import caller_id_text
 from ari_app.ringing import Phone
@@ -35,7 +36,7 @@ class OutboundSession(CallSession):
             facts, _ = await self.d.crm.lookup(caller_match_key(c.called_number, self.d.region))
             self._facts = facts
             callee = Phone(None, facts.display_name if facts else c.called_number, c.called_number,
-                           dial=f"PJSIP/{c.called_number}@{self._trunk}")
+                           dial=endpoint(c.called_number, self._trunk))
             target = f"{c.called_number}" + (f" ({facts.display_name})" if facts else "")
         else:
             colleague = await self.d.crm.user_by_extension(c.called_number)

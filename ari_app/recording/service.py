@@ -17,7 +17,7 @@ from pathlib import Path
 from pydub import AudioSegment
 
 from ari_app.call_records import CallRecords
-from ari_app.client import AriClient, AriError, AriNotFound, AriUnavailable
+from ari_app.client import AriError, AriNotFound, AriUnavailable
 from ari_app.media import CallMedia
 
 log = logging.getLogger(__name__)
@@ -50,9 +50,8 @@ def _start_converter(parent_pid: int) -> None:
 
 
 class Recorder:
-    def __init__(self, ari: AriClient, records: CallRecords, directory: Path):
-        self._ari = ari
-        self._media = CallMedia(ari)
+    def __init__(self, media: CallMedia, records: CallRecords, directory: Path):
+        self._media = media
         self._records = records
         self._dir = directory
         self._jobs: set[asyncio.Task] = set()
@@ -84,7 +83,7 @@ class Recorder:
 
     async def _finish(self, name: str, channel_id: str) -> None:
         try:
-            await self._ari.request("POST", f"/recordings/live/{name}/stop")
+            await self._media.stop_recording(name)
         except AriError:
             pass  # already stopped when the bridge went away
         wav = await self._fetch(name, channel_id)
@@ -103,7 +102,7 @@ class Recorder:
             wav_path.unlink()
             self._link(channel_id, mp3_path, "mp3", duration, name, None)
         try:
-            await self._ari.request("DELETE", f"/recordings/stored/{name}")
+            await self._media.delete_recording(name)
         except AriError as e:
             log.warning("channel %s: Asterisk's copy %s not deleted: %s", channel_id, name, e)
 
@@ -111,7 +110,7 @@ class Recorder:
         # The stored file appears once Asterisk has closed it.
         for _ in range(20):
             try:
-                return await self._ari.request("GET", f"/recordings/stored/{name}/file")
+                return await self._media.fetch_recording(name)
             except (AriNotFound, AriUnavailable):
                 # Not closed yet, or Asterisk's answer came out garbled: ask again.
                 await asyncio.sleep(0.25)

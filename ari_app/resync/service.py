@@ -71,7 +71,7 @@ async def resync(ari: AriClient, service: CallService, watched: set[str],
         if bridge is not None and len(bridge["channels"]) >= 2:
             if bridge["id"] not in watched:
                 watched.add(bridge["id"])
-                asyncio.create_task(_watch_conversation(ari, bridge, watched))
+                asyncio.create_task(_watch_conversation(service.d.media, bridge, watched))
                 counts["conversations watched"] += 1
         elif args and args[0] in ROUTED_PURPOSES:
             log.info("resync: channel %s from %s still waiting; routing it again", channel["id"],
@@ -80,7 +80,7 @@ async def resync(ari: AriClient, service: CallService, watched: set[str],
             counts["routed again"] += 1
         else:
             log.info("resync: channel %s (%s) left over; hanging up", channel["id"], ",".join(args))
-            await CallMedia(ari).hangup(channel["id"])
+            await service.d.media.hangup(channel["id"])
             counts["hung up"] += 1
     if any(counts.values()):
         log.info("resync: %s", counts)
@@ -97,18 +97,17 @@ def _caller_gone_while_away(service: CallService, channel_id: str) -> None:
     service.d.records.missed(channel_id)
 
 
-async def _watch_conversation(ari: AriClient, bridge: dict, watched: set[str]) -> None:
+async def _watch_conversation(media: CallMedia, bridge: dict, watched: set[str]) -> None:
     """A conversation from before the restart: when one side leaves, end the other."""
     members = list(bridge["channels"])
     try:
         while True:
             await asyncio.sleep(1)
             try:
-                current = (await ari.request("GET", f"/bridges/{bridge['id']}"))["channels"]
+                current = await media.bridge_channels(bridge["id"])
             except AriError:
                 current = []
             if len(current) < len(members):
-                media = CallMedia(ari)
                 for channel_id in current:
                     await media.hangup(channel_id)
                 await media.destroy_bridge(bridge["id"])
