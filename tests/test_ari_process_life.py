@@ -13,6 +13,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.call_flow_support import fake, spec  # noqa: F401  (fixtures are used by name)
 from tests.processes import PbxcrmProcess
 
@@ -54,41 +56,34 @@ async def gone(pids: list[int], timeout: float) -> bool:
     return False
 
 
-async def test_a_killed_app_takes_its_converter_with_it(db, database_url, fake, tmp_path):  # noqa: F811
+@pytest.fixture
+async def running_app(db, database_url, fake, tmp_path):  # noqa: F811
+    """`pbxcrm ari` and its converter's pid(s); whatever a test leaves alive is killed after it."""
     app, kids = await started_app(fake, database_url, tmp_path)
-    try:
-        app.proc.kill()
-        app.proc.wait()
-        assert await gone(kids, 3), f"converter {kids} outlived the SIGKILLed app"
-    finally:
-        for pid in kids:
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        app.stop()
+    yield app, kids
+    for pid in kids:
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    app.stop()
 
 
-async def test_sigterm_stops_the_app_and_its_converter_within_seconds(db, database_url, fake, tmp_path):  # noqa: F811
-    app, kids = await started_app(fake, database_url, tmp_path)
-    try:
-        started = time.monotonic()
-        app.proc.terminate()
-        await asyncio.to_thread(app.proc.wait, 10)
-        assert time.monotonic() - started < 10
-        assert await gone(kids, 3), f"converter {kids} outlived the app"
-    finally:
-        for pid in kids:
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        app.stop()
+async def test_a_killed_app_takes_its_converter_with_it(running_app):
+    app, kids = running_app
+    app.proc.kill()
+    app.proc.wait()
+    assert await gone(kids, 3), f"converter {kids} outlived the SIGKILLed app"
 
 
-async def test_the_converter_obeys_sigterm_on_its_own(db, database_url, fake, tmp_path):  # noqa: F811
-    app, kids = await started_app(fake, database_url, tmp_path)
-    try:
-        os.kill(kids[0], signal.SIGTERM)
-        assert await gone(kids[:1], 3), "the converter ignored SIGTERM"
-    finally:
-        for pid in kids:
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        app.stop()
+async def test_sigterm_stops_the_app_and_its_converter_within_seconds(running_app):
+    app, kids = running_app
+    started = time.monotonic()
+    app.proc.terminate()
+    await asyncio.to_thread(app.proc.wait, 10)
+    assert time.monotonic() - started < 10
+    assert await gone(kids, 3), f"converter {kids} outlived the app"
+
+
+async def test_the_converter_obeys_sigterm_on_its_own(running_app):
+    _, kids = running_app
+    os.kill(kids[0], signal.SIGTERM)
+    assert await gone(kids[:1], 3), "the converter ignored SIGTERM"
