@@ -157,3 +157,14 @@ async def test_users_page_and_api_are_one_view_reading_json_or_a_form(web, db):
                  json={"login": "oleg", "full_name": "Oleg", "password": "long password", "role": "operator"})
     assert r.status_code == 201 and r.json()["login"] == "oleg"
     assert [u["login"] for u in web.get("/api/users").json()["items"]].count("oleg") == 1
+
+
+def test_every_filter_section_redirects_to_a_named_list_route():
+    """crm keeps the section names; web maps each to a route that exists (no literal paths)."""
+    from crm import filters
+    from web.views import filters as filter_views
+    from web.views.counterparty_lists import routes as list_routes
+    from web.views.tasks import routes as task_routes
+    names = {r.name for r in [*list_routes, *task_routes]}
+    assert set(filter_views.LIST_ROUTES) == set(filters.SECTIONS)
+    assert set(filter_views.LIST_ROUTES.values()) <= names
