@@ -11,7 +11,8 @@ import asyncpg
 
 from crm.errors import Conflict, NotFound, ValidationError
 
-SECTIONS = {"clients": "/clients", "companies": "/companies", "tasks": "/tasks"}
+# The lists a filter set belongs to; web/views/filters.py maps each to its page's route.
+SECTIONS = frozenset({"clients", "companies", "tasks"})
 # Conditions only: where the list was paged to is not part of a filter.
 _NOT_CONDITIONS = {"page", "csrf_token", "tpage"}
 

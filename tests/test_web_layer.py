@@ -137,3 +137,34 @@ def test_one_card_template_shows_a_clients_companies_and_a_companys_clients(web,
     assert 'class="card card-company"' in company_card and 'id="members"' in company_card
     assert f'href="/counterparties/{client}"' in company_card and 'id="companies"' not in company_card
     assert f'href="/clients?company={company}"' in company_card
+
+
+async def test_users_page_and_api_are_one_view_reading_json_or_a_form(web, db):
+    """/admin/users and /api/users are the same view: the page's URL answers JSON when asked
+    and takes a JSON body; the API route still takes JSON and answers 201 with the user."""
+    await make_user(db, "adm", "admin")
+    login(web, "adm")
+    h = {"x-csrf-token": web.cookies["pbxcrm_csrf"], "accept": "application/json"}
+    listed = web.get("/admin/users", headers={"accept": "application/json"})
+    assert listed.status_code == 200 and any(u["login"] == "adm" for u in listed.json()["items"])
+    r = web.post("/admin/users", headers=h, json={"login": "nina", "full_name": "Nina Newman",
+                                                  "password": "long password", "role": "manager"})
+    assert r.status_code == 201 and r.json()["login"] == "nina"
+    bad = web.post("/admin/users", headers=h, json={"login": "nina2", "full_name": "N", "password": 12,
+                                                    "role": "manager"})
+    assert bad.status_code == 400 and "password" in bad.json()["fields"]
+    r = web.post("/api/users", headers={"x-csrf-token": h["x-csrf-token"]},
+                 json={"login": "oleg", "full_name": "Oleg", "password": "long password", "role": "operator"})
+    assert r.status_code == 201 and r.json()["login"] == "oleg"
+    assert [u["login"] for u in web.get("/api/users").json()["items"]].count("oleg") == 1
+
+
+def test_every_filter_section_redirects_to_a_named_list_route():
+    """crm keeps the section names; web maps each to a route that exists (no literal paths)."""
+    from crm import filters
+    from web.views import filters as filter_views
+    from web.views.counterparty_lists import routes as list_routes
+    from web.views.tasks import routes as task_routes
+    names = {r.name for r in [*list_routes, *task_routes]}
+    assert set(filter_views.LIST_ROUTES) == set(filters.SECTIONS)
+    assert set(filter_views.LIST_ROUTES.values()) <= names

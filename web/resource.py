@@ -23,6 +23,13 @@ def wants_json(request: Request) -> bool:
     return request.url.path.startswith(API_PREFIX) or "application/json" in request.headers.get("accept", "")
 
 
+def reads_json(request: Request) -> bool:
+    """A write's body is JSON when it comes through /api/ (whatever its content type, as the
+    API always read it) or says it is; otherwise it is a form."""
+    return (request.url.path.startswith(API_PREFIX)
+            or request.headers.get("content-type", "").split(";")[0].strip() == "application/json")
+
+
 async def html_or_json(request: Request, template: str, context: dict | Callable[[], Any],
                        data: Callable[[], Any], status_code: int = 200):
     """The page (template rendered with context, or context() when it is a function) or the

@@ -1,4 +1,4 @@
-"""JSON API for users (admins only)."""
+"""JSON API for users (admins only): the list and create routes lead to the admin pages' views."""
 
 from __future__ import annotations
 
@@ -8,29 +8,12 @@ from starlette.routing import Route
 
 from crm.errors import NotFound
 from crm.users import queries as users_q
-from crm.users.accounts import NewUser, create_user, set_password
+from crm.users.accounts import set_password
 from web.db import connection
-from web.jsonout import jsonable
 from web.permissions import require_role
-from web.schemas import PasswordIn, UserIn
+from web.schemas import PasswordIn
 from web.validation import json_body
-
-
-@require_role("admin")
-async def list_users(request: Request):
-    async with connection(request) as conn:
-        users = await users_q.list_users(conn, include_deleted=True)
-    return JSONResponse({"items": jsonable(users)})
-
-
-@require_role("admin")
-async def create(request: Request):
-    body = await json_body(request, UserIn)
-    new = NewUser(login=body.login, full_name=body.full_name, password=body.password, role=body.role,
-                  extension=body.extension, email=body.email)
-    async with connection(request) as conn:
-        user = await create_user(conn, new)
-    return JSONResponse(jsonable(user), status_code=201)
+from web.views import admin
 
 
 @require_role("admin")
@@ -46,7 +29,8 @@ async def reset_password(request: Request):
 
 
 routes = [
-    Route("/api/users", list_users, name="api_users.list_users", methods=["GET"]),
-    Route("/api/users", create, name="api_users.create", methods=["POST"]),
+    # The same views as the admin's pages (web/views/admin.py); under /api/ they answer JSON.
+    Route("/api/users", admin.users_list, name="api_users.list_users", methods=["GET"]),
+    Route("/api/users", admin.users_create, name="api_users.create", methods=["POST"]),
     Route("/api/users/{id:int}/password", reset_password, name="api_users.reset_password", methods=["POST"]),
 ]

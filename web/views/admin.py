@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 from crm import appsettings
@@ -22,11 +22,13 @@ from crm.users.accounts import (
     update_user,
 )
 from web.db import connection
+from web.jsonout import jsonable
 from web.permissions import require_role
-from web.schemas import ExportRolesForm, RecordingForm, SectionNamesForm, UserChangeForm, UserForm
+from web.resource import reads_json, wants_json
+from web.schemas import ExportRolesForm, RecordingForm, SectionNamesForm, UserChangeForm, UserForm, UserIn
 from web.templating import render
 from web.urls import path_for
-from web.validation import form_body
+from web.validation import form_body, json_body
 
 
 async def _users_page(request: Request, *, error: DomainError | None = None, values: dict | None = None):
@@ -39,20 +41,39 @@ async def _users_page(request: Request, *, error: DomainError | None = None, val
 
 @require_role("admin")
 async def users_list(request: Request):
+    """The users page, or (JSON, also GET /api/users) `{"items": [...]}` with deleted users."""
+    if wants_json(request):
+        async with connection(request) as conn:
+            users = await users_q.list_users(conn, include_deleted=True)
+        return JSONResponse({"items": jsonable(users)})
     return await _users_page(request)
+
+
+def _new_user(body: UserIn) -> NewUser:
+    return NewUser(login=body.login, full_name=body.full_name, password=body.password, role=body.role,
+                   extension=body.extension, email=body.email)
 
 
 @require_role("admin")
 async def users_create(request: Request):
+    """A new user from JSON (strict; the 201 answer is the user) or from the admin's form
+    (an error shows the form again with what was typed; success goes back to the list)."""
+    if reads_json(request):
+        body = await json_body(request, UserIn)
+        async with connection(request) as conn:
+            user = await create_user(conn, _new_user(body))
+        return JSONResponse(jsonable(user), status_code=201)
     raw = await request.form()
     try:
         form, _ = await form_body(request, UserForm)
-        new = NewUser(login=form.login, full_name=form.full_name, password=form.password, role=form.role,
-                      extension=form.extension, email=form.email)
         async with connection(request) as conn:
-            await create_user(conn, new)
+            user = await create_user(conn, _new_user(form))
     except DomainError as e:
+        if wants_json(request):
+            raise
         return await _users_page(request, error=e, values=dict(raw))
+    if wants_json(request):
+        return JSONResponse(jsonable(user), status_code=201)
     return RedirectResponse(path_for(request, "admin.users_list"), status_code=303)
 
 

@@ -23,11 +23,11 @@ log = logging.getLogger(__name__)
 _MAX_FIELD = 1024
 
 
-def _safe_next(target: str | None) -> str:
+def _safe_next(request: Request, target: str | None) -> str:
     # Only paths on this site: never an open redirect.
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return "/"
+    return path_for(request, "home")
 
 
 def _address(request: Request) -> str | None:
@@ -36,7 +36,7 @@ def _address(request: Request) -> str | None:
 
 async def login_page(request: Request):
     if request.user:
-        return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=302)
+        return RedirectResponse(_safe_next(request, request.query_params.get("next")), status_code=302)
     return await render(request, "login.html", {"next": request.query_params.get("next", "")})
 
 
@@ -53,7 +53,7 @@ async def _login_refused(request: Request, message: str, status: int, login: str
 async def login_submit(request: Request):
     form = await request.form()
     login, password = str(form.get("login", "")).strip(), str(form.get("password", ""))
-    target = _safe_next(str(form.get("next", "")))
+    target = _safe_next(request, str(form.get("next", "")))
     settings = request.app.state.settings
     user = None
     if login and password and len(login) <= _MAX_FIELD and len(password) <= _MAX_FIELD:
