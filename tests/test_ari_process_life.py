@@ -78,9 +78,10 @@ async def test_sigterm_stops_the_app_and_its_converter_within_seconds(running_ap
     app, kids = running_app
     started = time.monotonic()
     app.proc.terminate()
-    await asyncio.to_thread(app.proc.wait, 10)
-    assert time.monotonic() - started < 10
-    assert await gone(kids, 3), f"converter {kids} outlived the app"
+    # 10 s is the promise (issue 16); the wait allows more so a slow stop fails the assertion, not the wait.
+    await asyncio.to_thread(app.proc.wait, 30)
+    assert time.monotonic() - started < 10, app.log_text()
+    assert await gone(kids, 5), f"converter {kids} outlived the app"
 
 
 async def test_the_converter_obeys_sigterm_on_its_own(running_app):
