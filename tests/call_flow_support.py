@@ -18,7 +18,6 @@ from crm.settings import Settings
 from tests.ari_spec import DOCS_DIR, AriSpec
 from tests.fake_ari import FakeAri
 from tests.fast_clock import real_monotonic
-from tests.helpers import routing_crm
 
 
 class RunningApp:
@@ -153,11 +152,6 @@ async def start_app(fake, settings, tmp_path):
     yield start
     for app in apps:
         await app.stop()
-
-
-@pytest.fixture
-async def crm(db):
-    return await routing_crm(db)
 
 
 async def no_recording(pool) -> None:

@@ -105,6 +105,15 @@ def web_500(db, web_app):
 
 
 @pytest.fixture
+async def crm(db):
+    """The routing CRM most call tests share: Ivanova (ext 102) manages client Sokolov Ivan,
+    +7 495 123-45-67; Petrov (ext 103) answers the default queue (tests/helpers.py routing_crm)."""
+    from tests.helpers import routing_crm
+
+    return await routing_crm(db)
+
+
+@pytest.fixture
 async def web_server(db, database_url, tmp_path):
     from tests.browser import WebServerProcess
 

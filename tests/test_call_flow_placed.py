@@ -10,7 +10,6 @@ from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
     STRANGER,
     bridged,
     cheap_password_hashes,
-    crm,
     ended_row,
     fake,
     no_recording,

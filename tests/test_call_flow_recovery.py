@@ -13,7 +13,6 @@ from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
     bridged,
     cheap_password_hashes,
     count,
-    crm,
     ended_row,
     fake,
     no_recording,

@@ -1,19 +1,12 @@
 """Caller numbers and names on the wire (issue 12): a `00` caller ID finds its client, a number
 stored with an extension still takes the call, and the client's name reaches the phone whole."""
 
-import pytest
 
 from crm.calls.route import route_text
-from tests.helpers import finished_call, routing_crm
+from tests.helpers import finished_call
 from tests.telephony import SippPhone, sipp_call, wait_for
 
 CALLED = "74957654321"
-
-
-@pytest.fixture
-async def crm(db):
-    """Ivanova (ext 102) manages Sokolov Ivan, +7 495 123-45-67; Petrov (103) is the default queue."""
-    return await routing_crm(db)
 
 
 async def test_a_caller_id_with_00_reaches_the_manager_of_the_client(crm, db, start_stasis_app, tmp_path):

@@ -67,7 +67,8 @@ def overlaps(spans: dict[str, tuple[float, float]]) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-async def crm(db):
+async def queue_of_three(db):
+    """The routing CRM with Sidorova (104) and Orlov (105) joining Petrov in a ring-all default queue."""
     crm = await routing_crm(db)
     for login, name, extension in (("sidorova", "Sveta Sidorova", "104"), ("orlov", "Oleg Orlov", "105")):
         user = await make_user(db, login, "operator", full_name=name, extension=extension)
@@ -81,7 +82,8 @@ async def crm(db):
     return crm
 
 
-async def test_twenty_callers_at_once_never_give_one_phone_two_calls(crm, db, start_stasis_app, tmp_path):
+async def test_twenty_callers_at_once_never_give_one_phone_two_calls(queue_of_three, db, start_stasis_app, tmp_path):
+    crm = queue_of_three
     app = await start_stasis_app()
     async with SippPhone("103", "phone_answer_hangup.xml", tmp_path) as p103, \
             SippPhone("104", "phone_answer_hangup.xml", tmp_path) as p104, \

@@ -4,21 +4,13 @@ import asyncio
 import json
 import urllib.parse
 
-import pytest
-
 from crm.calls.route import route_text
-from tests.helpers import finished_call, make_user, routing_crm
+from tests.helpers import finished_call, make_user
 from tests.processes import REPO
 from tests.tcp_proxy import TcpProxy
 from tests.telephony import SippPhone, ari_get, first_invite_time, sipp_call, wait_for
 
 CALLED = "74957654321"
-
-
-@pytest.fixture
-async def crm(db):
-    """Ivanova (ext 102) manages client Sokolov Ivan; Petrov (ext 103) answers the default queue."""
-    return await routing_crm(db)
 
 
 async def test_known_client_reaches_its_manager_with_its_name_on_the_phone(crm, db, start_stasis_app, tmp_path):
