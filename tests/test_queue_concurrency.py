@@ -29,11 +29,13 @@ def _blocks(message_file: Path) -> list[tuple[float, str]]:
 
 
 def dialogs(message_file: Path) -> dict[str, tuple[float, float]]:
-    """Call-ID -> (first, last message time) of every dialog a sipp phone's message log shows."""
+    """Call-ID -> (first, last message time) of every call a sipp phone's message log shows.
+    Only dialogs that an INVITE opened: Asterisk's OPTIONS qualify pings are no calls."""
     spans: dict[str, tuple[float, float]] = {}
+    calls = set(callers_of(message_file))
     for at, body in _blocks(message_file):
         m = re.search(r"^Call-ID:\s*(\S+)", body, flags=re.M | re.I)
-        if not m:
+        if not m or m.group(1) not in calls:
             continue
         first, _ = spans.get(m.group(1), (at, at))
         spans[m.group(1)] = (first, at)
