@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import re
+import time
 
 import asyncpg
+import pytest
+from openpyxl import Workbook
 from starlette.testclient import TestClient
 
 from crm.users.accounts import NewUser, create_user
@@ -66,3 +70,37 @@ async def finished_call(pool: asyncpg.Pool, caller_number: str) -> asyncpg.Recor
     async with pool.acquire() as conn:
         return await conn.fetchrow("SELECT * FROM calls WHERE caller_number = $1 AND ended_at IS NOT NULL",
                                    caller_number)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def workbook(header, rows) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def upload(web, content: bytes, kind="counterparties", mode="valid", name="clients.xlsx", headers=None):
+    """Upload a file to /import and wait for its job to end; the job as the API shows it."""
+    r = web.post("/import", files={"file": (name, content, XLSX)},
+                 data={"csrf_token": web.cookies["pbxcrm_csrf"], "kind": kind, "mode": mode},
+                 headers=headers, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return import_job_result(web, int(r.headers["location"].rsplit("/", 1)[1]))
+
+
+def import_job_result(web, job_id: int, timeout: float = 60) -> dict:
+    """The import job once it has ended (done, refused or failed), as the API shows it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = web.get(f"/api/imports/{job_id}").json()
+        if job["status"] in ("done", "refused", "failed"):
+            return job
+        time.sleep(0.1)
+    pytest.fail(f"import {job_id} did not finish: {job}")

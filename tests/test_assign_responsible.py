@@ -1,13 +1,10 @@
 """Giving clients away (issue 12): creating and importing follow the rule editing enforces -
 managers and operators make themselves responsible or nobody; supervisors and admins anyone."""
 
-import io
-import time
 
 import pytest
-from openpyxl import Workbook
 
-from tests.helpers import csrf_from, login, make_user
+from tests.helpers import csrf_from, login, make_user, upload, workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -68,38 +65,13 @@ async def test_creating_through_the_form_gives_a_client_only_to_oneself(web, db,
     assert [x["responsible_user_id"] for x in await _responsible_of(db, "Own")] == [boris]
 
 
-def _workbook(header, rows) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def _import(web, h, content: bytes):
-    r = web.post("/import", files={"file": ("clients.xlsx", content, XLSX)},
-                 data={"kind": "counterparties", "mode": "valid"}, headers=h, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    job_id = int(r.headers["location"].rsplit("/", 1)[1])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        job = web.get(f"/api/imports/{job_id}").json()
-        if job["status"] in ("done", "refused", "failed"):
-            return job
-        time.sleep(0.2)
-    pytest.fail(f"import {job_id} did not finish: {job}")
-
-
 async def test_importing_names_only_managers_the_importer_may_assign(web, db, people):
-    content = _workbook(["Фамилия", "Имя", "Телефон", "Менеджер"], [
+    content = workbook(["Фамилия", "Имя", "Телефон", "Менеджер"], [
         ["Gift", "Ivan", "8 916 000-00-01", "alice"],
         ["Own", "Petr", "8 916 000-00-02", "boris"],
         ["Nobodys", "Anna", "8 916 000-00-03", None],
     ])
-    job = _import(web, _as(web, "boris"), content)
+    job = upload(web, content, headers=_as(web, "boris"))
     assert job["status"] == "done" and job["applied"] == 2, job
     assert job["rejected"] == [{"row": 2, "reason": "you may not make 'alice' responsible: "
                                                    "only supervisors and admins give clients to another manager"}]
@@ -107,6 +79,6 @@ async def test_importing_names_only_managers_the_importer_may_assign(web, db, pe
     assert [x["responsible_user_id"] for x in await _responsible_of(db, "Own")] == [people["boris"]["id"]]
     assert [x["responsible_user_id"] for x in await _responsible_of(db, "Nobodys")] == [None]
     # A supervisor's import gives clients to whomever the file says.
-    job = _import(web, _as(web, "sveta"), content)
+    job = upload(web, content, headers=_as(web, "sveta"))
     assert job["applied"] == 1 and [r["row"] for r in job["rejected"]] == [3, 4], job  # 3, 4: numbers now taken
     assert [x["responsible_user_id"] for x in await _responsible_of(db, "Gift")] == [people["alice"]["id"]]

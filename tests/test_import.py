@@ -3,42 +3,11 @@
 import datetime as dt
 import io
 import os
-import time
 import zipfile
-
-import pytest
-from openpyxl import Workbook
 
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
-from tests.helpers import login, make_user
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def workbook(header, rows) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def upload(web, content: bytes, kind="counterparties", mode="valid", name="clients.xlsx"):
-    r = web.post("/import", files={"file": (name, content, XLSX)},
-                 data={"csrf_token": web.cookies["pbxcrm_csrf"], "kind": kind, "mode": mode}, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    job_id = int(r.headers["location"].rsplit("/", 1)[1])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        job = web.get(f"/api/imports/{job_id}").json()
-        if job["status"] in ("done", "refused", "failed"):
-            return job
-        time.sleep(0.2)
-    pytest.fail(f"import {job_id} did not finish: {job}")
+from tests.helpers import XLSX, login, make_user, upload, workbook
 
 
 async def test_a_thousand_rows_ten_bad_make_990_clients_and_a_report(web, db):

@@ -1,23 +1,19 @@
 """Issue 12 over HTTP: security headers on every page, the CSRF token never in a URL,
 no GET that writes, no temporary file left behind by an import or an export."""
 
-import io
 import os
 import tempfile
-import time
 
 import pytest
-from openpyxl import Workbook
 
 from crm.counterparties import service
 from crm.counterparties.model import CounterpartyInput
 from crm.export import xlsx as export_xlsx
 from crm.tasks import service as task_service
 from crm.tasks.model import TaskInput
-from tests.helpers import csrf_from, login, make_user
+from tests.helpers import XLSX, csrf_from, import_job_result, login, make_user, workbook
 from web.views import export as export_views
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SECURITY = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "same-origin",
@@ -100,30 +96,11 @@ async def test_the_500_page_carries_the_headers_too(web_500, db, monkeypatch):
 
 # ---- CSRF token: body or header, never the query string ----
 
-def _workbook(rows) -> bytes:
-    wb = Workbook()
-    for row in rows:
-        wb.active.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def _wait_job(web, job_id: int) -> dict:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        job = web.get(f"/api/imports/{job_id}").json()
-        if job["status"] in ("done", "refused", "failed"):
-            return job
-        time.sleep(0.1)
-    pytest.fail(f"import {job_id} did not finish")
-
-
 async def test_a_token_in_the_query_string_is_refused(web, db):
     await make_user(db, "boss", "supervisor")
     login(web, "boss")
     token = web.cookies["pbxcrm_csrf"]
-    content = _workbook([["Last name"], ["Petrov"]])
+    content = workbook(["Last name"], [["Petrov"]])
     r = web.post(f"/import?csrf_token={token}", files={"file": ("a.xlsx", content, XLSX)},
                  data={"kind": "counterparties", "mode": "valid"}, follow_redirects=False)
     assert r.status_code == 403
@@ -143,14 +120,14 @@ async def test_a_multipart_import_with_the_token_in_the_body_or_header_works(web
     await make_user(db, "boss", "supervisor")
     login(web, "boss")
     token = web.cookies["pbxcrm_csrf"]
-    content = _workbook([["Last name"], ["Petrov"], ["Sidorov"]])
+    content = workbook(["Last name"], [["Petrov"], ["Sidorov"]])
     # As the browser sends the form: the hidden field first, then the rest, then the file.
     r = web.post("/import", files={"file": ("a.xlsx", content, XLSX)},
                  data={"csrf_token": token, "kind": "counterparties", "mode": "valid"}, follow_redirects=False)
     assert r.status_code == 303, r.text
-    assert _wait_job(web, int(r.headers["location"].rsplit("/", 1)[1]))["applied"] == 2
+    assert import_job_result(web, int(r.headers["location"].rsplit("/", 1)[1]), timeout=30)["applied"] == 2
     # A script may send the header instead.
-    r = web.post("/import", files={"file": ("b.xlsx", _workbook([["Last name"], ["Orlov"]]), XLSX)},
+    r = web.post("/import", files={"file": ("b.xlsx", workbook(["Last name"], [["Orlov"]]), XLSX)},
                  data={"kind": "counterparties", "mode": "valid"}, headers={"X-CSRF-Token": token},
                  follow_redirects=False)
     assert r.status_code == 303, r.text
@@ -200,10 +177,10 @@ async def test_a_refused_import_leaves_no_temporary_file(web, db, tmp_dir):
     r = web.post("/import", files={"file": ("a.xlsx", b"name,phone\nIvan,1\n", XLSX)},
                  data={"csrf_token": token, "kind": "counterparties", "mode": "valid"}, follow_redirects=False)
     assert r.status_code == 303
-    assert _wait_job(web, int(r.headers["location"].rsplit("/", 1)[1]))["status"] == "refused"
+    assert import_job_result(web, int(r.headers["location"].rsplit("/", 1)[1]), timeout=30)["status"] == "refused"
     assert os.listdir(tmp_dir) == []
     # Refused before any job starts: an unknown kind.
-    r = web.post("/import", files={"file": ("a.xlsx", _workbook([["Last name"], ["X"]]), XLSX)},
+    r = web.post("/import", files={"file": ("a.xlsx", workbook(["Last name"], [["X"]]), XLSX)},
                  data={"csrf_token": token, "kind": "evil", "mode": "valid"}, follow_redirects=False)
     assert r.status_code == 400
     assert os.listdir(tmp_dir) == []
