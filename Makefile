@@ -7,7 +7,7 @@ VENV := .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench deps venv sandbox-up sandbox-down clean
+.PHONY: demo test lint bench messages deps venv sandbox-up sandbox-down clean
 
 demo: venv
 	scripts/with-db.sh scripts/demo.sh
@@ -21,6 +21,10 @@ lint: venv
 
 bench: venv
 	scripts/bench.sh
+
+# Extract the texts to translate and merge them into the Russian catalogue (crm/locale/).
+messages: venv
+	scripts/messages.sh
 
 deps:
 	scripts/install-system-deps.sh

@@ -9,6 +9,7 @@ import asyncpg
 
 from crm import audit
 from crm.errors import ValidationError
+from crm.i18n import _
 from crm.roles import ADMIN, SUPERVISOR
 
 # Section names: a CRM of dealers grouped by regions renames Clients and Companies (A5).
@@ -17,6 +18,8 @@ DEFAULTS: dict[str, object] = {
     "section.companies": "Companies",
     # Who may export lists and reports to Excel (F4): supervisors by default.
     "export.roles": [SUPERVISOR, ADMIN],
+    # The UI's language for users who chose none (issue 14); None: each browser's.
+    "locale.language": None,
 }
 
 
@@ -40,6 +43,24 @@ async def set_section_names(conn: asyncpg.Connection, user_id: int, clients: str
                                                    updated_by = EXCLUDED.updated_by""",
                 key, json.dumps(value), user_id)
         await audit.record(conn, user_id, "settings", None, "rename sections", names)
+
+
+async def centre_language(conn: asyncpg.Connection) -> str | None:
+    """The call centre's language, for pages shown before anyone logs in."""
+    return await conn.fetchval("SELECT value #>> '{}' FROM app_settings WHERE key = 'locale.language'")
+
+
+async def set_centre_language(conn: asyncpg.Connection, user_id: int, language: str | None) -> None:
+    from crm.i18n import supported
+
+    if language and not supported(language):
+        raise ValidationError({"language": _("is not a language of this CRM")})
+    async with conn.transaction():
+        await conn.execute(
+            """INSERT INTO app_settings (key, value, updated_by) VALUES ('locale.language', $1::jsonb, $2)
+               ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(), updated_by = $2""",
+            json.dumps(supported(language)), user_id)
+        await audit.record(conn, user_id, "settings", None, "language", {"language": supported(language)})
 
 
 async def set_export_roles(conn: asyncpg.Connection, user_id: int, roles: list[str]) -> None:

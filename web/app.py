@@ -21,6 +21,7 @@ from web.csrf import CSRFMiddleware
 from web.db import ConnectionMiddleware
 from web.errors import EXCEPTION_HANDLERS
 from web.headers import SecurityHeadersMiddleware
+from web.locale import LocaleMiddleware
 from web.notifier import Notifier
 from web.pops import PopHub
 from web.request_limits import RequestLimitsMiddleware
@@ -97,13 +98,15 @@ def create_app(settings: Settings) -> Starlette:
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     # Order: security headers outermost (so refusals carry them too), then body size and NUL checks,
-    # then CSRF, then the request's lazily taken database connection (web/db.py), then the session check.
+    # then CSRF, then the request's lazily taken database connection (web/db.py), then the session check,
+    # then the request's language and clock (web/locale.py), which need the user.
     middleware = [
         Middleware(SecurityHeadersMiddleware),
         Middleware(RequestLimitsMiddleware),
         Middleware(CSRFMiddleware, secure_cookie=settings.cookie_secure),
         Middleware(ConnectionMiddleware),
         Middleware(AuthMiddleware),
+        Middleware(LocaleMiddleware),
     ]
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS,
                     lifespan=lifespan)

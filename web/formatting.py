@@ -1,9 +1,10 @@
-"""How pages write times and durations: one place, so it can become Babel's (issue 14) in one change.
+"""How pages write times, dates, numbers and durations: Babel's, in the reader's locale.
 
-Times are shown in the call centre's zone (Settings.timezone, PBXCRM_TIMEZONE),
-labelled with the zone's abbreviation: "06.01.2026 00:30 MSK". Dates alone are
-that zone's date, unlabelled. Durations read m:ss, or h:mm:ss from an hour on.
-The JSON API is not formatted here: it sends ISO 8601 with the offset.
+Times are shown in the reader's zone (their own, else the call centre's: web/locale.py),
+in their language's short form and labelled with the zone's abbreviation:
+"06.01.2026, 00:30 MSK" in Russian, "1/6/2026, 12:30 AM MSK" in English. Dates alone are
+that zone's date, unlabelled. Durations read m:ss, or h:mm:ss from an hour on, in every
+language. The JSON API is not formatted here: it sends ISO 8601 with the offset.
 """
 
 from __future__ import annotations
@@ -12,20 +13,21 @@ import datetime as dt
 import functools
 import zoneinfo
 
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
+
+from crm import i18n
 from crm.defaults import DEFAULT_TIMEZONE
 
 DEFAULT_ZONE = DEFAULT_TIMEZONE
-DATE = "%d.%m.%Y"
-MINUTES = "%d.%m.%Y %H:%M"
-SECONDS = "%d.%m.%Y %H:%M:%S"
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=64)
 def _zone(name: str) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(name)
 
 
-def _in_zone(value: dt.datetime, zone: str) -> dt.datetime:
+def in_zone(value: dt.datetime, zone: str) -> dt.datetime:
     # A timestamp without a zone is UTC: every timestamptz reaches Python as UTC.
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
@@ -42,31 +44,69 @@ def local_now(zone: str = DEFAULT_ZONE) -> dt.datetime:
     return dt.datetime.now(_zone(zone))
 
 
-def local_time(value, zone: str = DEFAULT_ZONE, seconds: bool = False) -> str:
-    """A moment as the call centre's clock shows it, labelled: "06.01.2026 00:30 MSK"."""
+def _language(language: str | None) -> str:
+    return i18n.choose(language or i18n.current())
+
+
+def _day(value: dt.date, locale) -> str:
+    # CLDR's "yMd": the locale's numeric date with the full year ("06.01.2026", "1/6/2026");
+    # its "short" format has a two-digit year in English.
+    return babel_dates.format_skeleton("yMd", value, locale=locale)
+
+
+def _date_time(local: dt.datetime, language: str, seconds: bool) -> str:
+    locale = i18n.locale_of(language)
+    day = _day(local, locale)
+    time = babel_dates.format_time(local, "medium" if seconds else "short", locale=locale)
+    # The locale's own joining of the two ("{1}, {0}"), as format_datetime would do.
+    return locale.datetime_formats["short"].format(time, day)
+
+
+def local_time(value, zone: str = DEFAULT_ZONE, seconds: bool = False, language: str | None = None) -> str:
+    """A moment as the reader's clock shows it, labelled: "06.01.2026, 00:30 MSK"."""
     if value is None or value == "":
         return ""
     if not isinstance(value, dt.datetime):
         return str(value)
-    local = _in_zone(value, zone)
-    return f"{local.strftime(SECONDS if seconds else MINUTES)} {zone_label(local)}"
+    local = in_zone(value, zone)
+    return f"{_date_time(local, _language(language), seconds)} {zone_label(local)}"
 
 
-def local_date(value, zone: str = DEFAULT_ZONE, time_of_day: dt.time | None = None) -> str:
-    """The call centre's date of a moment, or a date as it is: "06.01.2026".
+def local_date(value, zone: str = DEFAULT_ZONE, time_of_day: dt.time | None = None,
+               language: str | None = None) -> str:
+    """The reader's date of a moment, or a date as it is: "06.01.2026" (ru), "1/6/2026" (en).
 
     With a time of day (a deadline, kept on the call centre's clock) it is that time, labelled.
     """
     if value is None or value == "":
         return ""
+    lang = _language(language)
     if isinstance(value, dt.datetime):
-        return _in_zone(value, zone).strftime(DATE)
+        return _day(in_zone(value, zone), i18n.locale_of(lang))
     if not isinstance(value, dt.date):
         return str(value)
     if isinstance(time_of_day, dt.time):
         local = dt.datetime.combine(value, time_of_day.replace(tzinfo=None), tzinfo=_zone(zone))
-        return f"{local.strftime(MINUTES)} {zone_label(local)}"
-    return value.strftime(DATE)
+        return f"{_date_time(local, lang, False)} {zone_label(local)}"
+    return _day(value, i18n.locale_of(lang))
+
+
+def number(value, language: str | None = None, digits: int | None = None) -> str:
+    """12345.6 -> "12 345,6" (ru), "12,345.6" (en); digits fixes the decimals."""
+    if value is None or value == "":
+        return ""
+    locale = i18n.locale_of(_language(language))
+    if digits is not None:
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        return babel_numbers.format_decimal(value, format=pattern, locale=locale)
+    return babel_numbers.format_decimal(value, locale=locale)
+
+
+def percent(value, language: str | None = None) -> str:
+    """0.873 -> "87 %" (ru), "87%" (en)."""
+    if value is None or value == "":
+        return ""
+    return babel_numbers.format_percent(value, locale=i18n.locale_of(_language(language)))
 
 
 def duration(seconds) -> str:

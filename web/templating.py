@@ -10,12 +10,13 @@ from jinja2 import pass_context
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
-from crm import appsettings, roles
+from crm import appsettings, i18n, labels, roles
 from crm.calls.route import route_text
 from crm.counterparties import tray
 from crm.errors import ValidationError
 from web import formatting
 from web.db import connection
+from web.locale import RequestLocale, request_locale
 from web.validation import describe
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -33,21 +34,40 @@ templates.env.globals["is_admin"] = roles.is_admin
 templates.env.filters["fromjson"] = lambda value: json.loads(value) if isinstance(value, str) else value
 
 
-def page_zone(context) -> str:
-    """The call centre's time zone, for the page being rendered."""
+def page_locale(context) -> RequestLocale:
+    """The reader's language and zone (web/locale.py), for the page being rendered."""
     try:
-        return context["request"].app.state.settings.timezone
+        return request_locale(context["request"].scope)
     except (KeyError, AttributeError):
-        return formatting.DEFAULT_ZONE
+        return RequestLocale(i18n.current(), formatting.DEFAULT_ZONE)
 
 
-# Every time and duration on a page goes through these (web/formatting.py).
+def page_zone(context) -> str:
+    return page_locale(context).zone
+
+
+# Texts in templates: {{ _("Clients") }}, {{ ngettext("%(num)d call", "%(num)d calls", n) }},
+# {% trans %}...{% endtrans %}; the catalogue is crm/i18n.py's, in the request's language.
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext)
+templates.env.globals["label"] = labels.label  # a stored code in words: label("call_status", c.status)
+templates.env.globals["choices"] = labels.choices
+templates.env.globals["page_language"] = pass_context(lambda ctx: page_locale(ctx).language)
+
+# Every time, number and duration on a page goes through these (web/formatting.py).
 templates.env.filters["local_time"] = pass_context(
-    lambda ctx, value, seconds=False: formatting.local_time(value, page_zone(ctx), seconds))
+    lambda ctx, value, seconds=False: formatting.local_time(value, page_zone(ctx), seconds,
+                                                            page_locale(ctx).language))
 templates.env.filters["local_date"] = pass_context(
-    lambda ctx, value, time_of_day=None: formatting.local_date(value, page_zone(ctx), time_of_day))
+    lambda ctx, value, time_of_day=None: formatting.local_date(value, page_zone(ctx), time_of_day,
+                                                               page_locale(ctx).language))
+templates.env.filters["number"] = pass_context(
+    lambda ctx, value, digits=None: formatting.number(value, page_locale(ctx).language, digits))
+templates.env.filters["percent"] = pass_context(
+    lambda ctx, value: formatting.percent(value, page_locale(ctx).language))
 templates.env.filters["duration"] = formatting.duration
-# The zone's label alone, for a column of times that are already the call centre's (report periods).
+# The zone's label alone, for a column of times that are already the reader's (report periods).
 templates.env.globals["zone_label"] = pass_context(lambda ctx: formatting.zone_label(
     formatting.local_now(page_zone(ctx))))
 

@@ -6,7 +6,8 @@ import datetime as dt
 
 import asyncpg
 
-_USER_COLUMNS = "id, login, full_name, role, extension, email, is_blocked, deleted_at, created_at"
+_USER_COLUMNS = ("id, login, full_name, role, extension, email, is_blocked, deleted_at, created_at, "
+                 "language, timezone")
 
 
 async def insert_user(conn: asyncpg.Connection, *, login: str, full_name: str, password_hash: str,
@@ -50,7 +51,8 @@ async def session_user(conn: asyncpg.Connection, token_hash: bytes) -> asyncpg.R
                 UPDATE web_sessions SET last_seen_at = now()
                 WHERE token_hash = $1 AND expires_at > now()
                 RETURNING user_id)
-            SELECT {', '.join('u.' + c.strip() for c in _USER_COLUMNS.split(','))}
+            SELECT {', '.join('u.' + c.strip() for c in _USER_COLUMNS.split(','))},
+                   (SELECT value #>> '{{}}' FROM app_settings WHERE key = 'locale.language') AS centre_language
             FROM s JOIN users u ON u.id = s.user_id
             WHERE NOT u.is_blocked AND u.deleted_at IS NULL""",
         token_hash,
@@ -148,3 +150,8 @@ async def clear_failures(conn: asyncpg.Connection, scope: str, key: str) -> None
 async def forget_old_failures(conn: asyncpg.Connection, older_than: float) -> None:
     await conn.execute("DELETE FROM login_failures WHERE last_failure_at < now() - make_interval(secs => $1)",
                        older_than)
+
+
+async def set_locale(conn: asyncpg.Connection, user_id: int, language: str | None, timezone: str | None) -> None:
+    """The user's own language and clock; None: the call centre's."""
+    await conn.execute("UPDATE users SET language = $2, timezone = $3 WHERE id = $1", user_id, language, timezone)

@@ -1,0 +1,41 @@
+"""Stored codes in words, per language: a call's status "missed" reads "пропущен" (issue 14).
+
+The database keeps the codes (stable for the API, exports read the same words); pages and
+Excel show `label(KIND, code)`, translated in the language in force (crm/i18n.py).
+Each kind is one dict of code -> English text marked with N_; an unknown code shows as
+itself, so a new status never breaks a page.
+"""
+
+from __future__ import annotations
+
+from crm.i18n import N_, gettext
+
+CALL_STATUS = {
+    "ringing": N_("ringing"), "answered": N_("answered"), "missed": N_("missed"),
+    "busy": N_("busy"), "failed": N_("failed"),
+}
+CALL_DIRECTION = {"incoming": N_("incoming"), "outgoing": N_("outgoing"), "internal": N_("internal")}
+ROLE = {"operator": N_("operator"), "manager": N_("manager"), "supervisor": N_("supervisor"), "admin": N_("admin")}
+TASK_STATUS = {
+    "new": N_("new"), "in_progress": N_("in progress"), "done": N_("done"), "cancelled": N_("cancelled"),
+}
+COUNTERPARTY_KIND = {"client": N_("client"), "company": N_("company")}
+
+KINDS: dict[str, dict[str, str]] = {
+    "call_status": CALL_STATUS, "call_direction": CALL_DIRECTION, "role": ROLE, "task_status": TASK_STATUS,
+    "counterparty_kind": COUNTERPARTY_KIND,
+}
+
+
+def label(kind: str, code: str | None) -> str:
+    """The code's words in the language in force; the code itself when it has none."""
+    if code is None:
+        return ""
+    text = KINDS[kind].get(code)
+    return gettext(text) if text is not None else str(code)
+
+
+def choices(kind: str) -> list[tuple[str, str]]:
+    """(code, words) for a form's select, in the dict's order."""
+    return [(code, gettext(text)) for code, text in KINDS[kind].items()]
+
