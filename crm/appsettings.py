@@ -7,15 +7,16 @@ from typing import Any
 
 import asyncpg
 
-from crm import audit
+from crm import audit, sections
 from crm.errors import ValidationError
-from crm.i18n import _
+from crm.i18n import _, current
 from crm.roles import ADMIN, SUPERVISOR
 
-# Section names: a CRM of dealers grouped by regions renames Clients and Companies (A5).
+# Section names: a CRM of dealers grouped by regions renames Clients and Companies (A5), per
+# language (crm/sections.py); get_all() gives them as words in the language in force.
 DEFAULTS: dict[str, object] = {
-    "section.clients": "Clients",
-    "section.companies": "Companies",
+    "section.clients": None,
+    "section.companies": None,
     # Who may export lists and reports to Excel (F4): supervisors by default.
     "export.roles": [SUPERVISOR, ADMIN],
     # The UI's language for users who chose none (issue 14); None: each browser's.
@@ -23,26 +24,26 @@ DEFAULTS: dict[str, object] = {
 }
 
 
+def _with_sections(values: dict[str, Any]) -> dict[str, Any]:
+    """The stored section names as words in the language in force: "section.clients" is the
+    section's name ("Clients"), "sections" each kind's crm.sections.Section."""
+    by_kind = sections.by_kind({key: values.get(f"section.{key}") for key in sections.SECTIONS}, current())
+    values["sections"] = by_kind
+    for kind, key in sections.SECTION_OF_KIND.items():
+        values[f"section.{key}"] = by_kind[kind].name
+    return values
+
+
+def defaults() -> dict[str, Any]:
+    """The settings nobody changed, in the language in force (pages shown without the database)."""
+    return _with_sections(dict(DEFAULTS))
+
+
 async def get_all(conn: asyncpg.Connection) -> dict[str, Any]:
     rows = await conn.fetch("SELECT key, value FROM app_settings WHERE key = ANY($1::text[])", list(DEFAULTS))
     values = dict(DEFAULTS)
     values.update({r["key"]: json.loads(r["value"]) for r in rows})
-    return values
-
-
-async def set_section_names(conn: asyncpg.Connection, user_id: int, clients: str, companies: str) -> None:
-    names = {"section.clients": clients.strip(), "section.companies": companies.strip()}
-    errors = {k: "a section name is 1 to 40 characters" for k, v in names.items() if not 0 < len(v) <= 40}
-    if errors:
-        raise ValidationError(errors)
-    async with conn.transaction():
-        for key, value in names.items():
-            await conn.execute(
-                """INSERT INTO app_settings (key, value, updated_by) VALUES ($1, $2::jsonb, $3)
-                   ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(),
-                                                   updated_by = EXCLUDED.updated_by""",
-                key, json.dumps(value), user_id)
-        await audit.record(conn, user_id, "settings", None, "rename sections", names)
+    return _with_sections(values)
 
 
 async def centre_language(conn: asyncpg.Connection) -> str | None:

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlencode
 import asyncpg
 
 from crm.errors import Conflict, NotFound, ValidationError
+from crm.i18n import _
 
 # The lists a filter set belongs to; web/views/filters.py maps each to its page's route.
 SECTIONS = frozenset({"clients", "companies", "tasks"})
@@ -25,15 +26,15 @@ def clean_query(query: str) -> str:
 async def save(conn: asyncpg.Connection, user_id: int, section: str, name: str, query: str) -> int:
     name = name.strip()
     if section not in SECTIONS:
-        raise ValidationError({"section": "no such list"})
+        raise ValidationError({"section": _("no such list")})
     if not 0 < len(name) <= 80:
-        raise ValidationError({"name": "a filter name is 1 to 80 characters"})
+        raise ValidationError({"name": _("a filter name is 1 to %(num)d characters") % {"num": 80}})
     try:
         return await conn.fetchval(
             "INSERT INTO saved_filters (user_id, section, name, query) VALUES ($1, $2, $3, $4) RETURNING id",
             user_id, section, name, clean_query(query))
     except asyncpg.UniqueViolationError:
-        raise Conflict(f"you have a filter called {name!r} already") from None
+        raise Conflict(_("you have a filter called %(name)s already") % {"name": repr(name)}) from None
 
 
 async def mine(conn: asyncpg.Connection, user_id: int, section: str) -> list[asyncpg.Record]:
@@ -47,5 +48,5 @@ async def delete(conn: asyncpg.Connection, user_id: int, filter_id: int) -> str:
     section = await conn.fetchval("DELETE FROM saved_filters WHERE id = $1 AND user_id = $2 RETURNING section",
                                   filter_id, user_id)
     if section is None:
-        raise NotFound("no such filter")
+        raise NotFound(_("no such filter"))
     return section

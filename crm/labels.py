@@ -39,3 +39,33 @@ def choices(kind: str) -> list[tuple[str, str]]:
     """(code, words) for a form's select, in the dict's order."""
     return [(code, gettext(text)) for code, text in KINDS[kind].items()]
 
+
+# ---- counterparty cards and lists (issue 14, part "cards") ----
+CONTACT_KIND = {
+    "phone": N_("Phone"), "email": N_("E-mail"), "site": N_("Website"), "skype": N_("Skype"), "fax": N_("Fax"),
+    "social": N_("Social page"), "messenger": N_("Messenger"),
+}
+COUNTERPARTY_STATUS = {
+    "active": N_("active"), "potential": N_("potential"), "inactive": N_("inactive"), "archived": N_("archived"),
+}
+COUNTERPARTY_SORT = {  # the lists' orders (crm/counterparties/listing.py SORTS)
+    "name": N_("sort by name"), "created": N_("sort by date created"), "status": N_("sort by status"),
+    "responsible": N_("sort by responsible"), "id": N_("sort by number"),
+}
+TIMELINE_KIND = {
+    "note": N_("Notes"), "call": N_("Calls"), "task": N_("Tasks and deals"), "sms": N_("SMS"), "email": N_("E-mails"),
+}
+COUNTERPARTY_ACTION = {  # a card's history (audit_log actions on counterparties)
+    "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"),
+    "add contact": N_("added a contact"), "remove contact": N_("removed a contact"),
+    "add address": N_("added an address"), "remove address": N_("removed an address"),
+    "join company": N_("added to a company"), "leave company": N_("removed from a company"),
+    "tag": N_("tagged"), "untag": N_("untagged"), "learn number": N_("learned a number from a call"),
+}
+# The gender of a section's word for one card (crm/sections.py), which Russian words agree with.
+GRAMMATICAL_GENDER = {"m": N_("masculine"), "f": N_("feminine"), "n": N_("neuter")}
+KINDS.update({
+    "contact_kind": CONTACT_KIND, "counterparty_status": COUNTERPARTY_STATUS, "counterparty_sort": COUNTERPARTY_SORT,
+    "timeline_kind": TIMELINE_KIND, "counterparty_action": COUNTERPARTY_ACTION,
+    "grammatical_gender": GRAMMATICAL_GENDER,
+})

@@ -6,6 +6,7 @@ import asyncpg
 
 from crm import audit
 from crm.errors import ValidationError
+from crm.i18n import _
 
 MAX_NOTE = 10_000
 
@@ -14,7 +15,7 @@ async def add_note(conn: asyncpg.Connection, user, *, body: str, counterparty_id
                    task_id: int | None = None) -> int:
     body = body.strip()
     if not 0 < len(body) <= MAX_NOTE:
-        raise ValidationError({"body": f"a note is 1 to {MAX_NOTE} characters"})
+        raise ValidationError({"body": _("a note is 1 to %(num)d characters") % {"num": MAX_NOTE}})
     async with conn.transaction():
         note_id = await conn.fetchval(
             "INSERT INTO notes (counterparty_id, task_id, author_user_id, body) VALUES ($1, $2, $3, $4) RETURNING id",

@@ -14,6 +14,7 @@ import re
 import phonenumbers
 
 from crm.defaults import DEFAULT_REGION
+from crm.i18n import _
 
 # Extensions and short service numbers: never an E.164 number.
 MAX_INTERNAL_LENGTH = 6
@@ -78,13 +79,13 @@ def normalize_phone(raw: str, default_region: str = DEFAULT_REGION) -> str:
 def _normalize_main(text: str, raw: str, default_region: str) -> str:
     """`text`, a number without an extension, as E.164; `raw` is what the user wrote, for messages."""
     if not text:
-        raise InvalidPhone("the phone number is empty")
+        raise InvalidPhone(_("the phone number is empty"))
     if not _ALLOWED.match(text):
-        raise InvalidPhone(f"{raw!r} is not a phone number: only digits, spaces, + ( ) - . / are allowed, "
-                           "and an extension after it (доб. 123, ext. 123)")
+        raise InvalidPhone(_("%(value)s is not a phone number: only digits, spaces, + ( ) - . / are allowed, "
+                             "and an extension after it (доб. 123, ext. 123)") % {"value": repr(raw)})
     digits = re.sub(r"\D", "", text)
     if not digits:
-        raise InvalidPhone(f"{raw!r} has no digits")
+        raise InvalidPhone(_("%(value)s has no digits") % {"value": repr(raw)})
     if not text.startswith("+") and len(digits) <= MAX_INTERNAL_LENGTH:
         return digits
     candidates = [text]
@@ -103,7 +104,7 @@ def _normalize_main(text: str, raw: str, default_region: str) -> str:
             continue
         if phonenumbers.is_valid_number(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    raise InvalidPhone(f"{raw!r} is not a valid phone number")
+    raise InvalidPhone(_("%(value)s is not a valid phone number") % {"value": repr(raw)})
 
 
 def caller_match_key(raw: str, default_region: str = DEFAULT_REGION) -> str | None:

@@ -8,6 +8,7 @@ import asyncpg
 
 from crm import audit
 from crm.errors import Conflict, Forbidden, NotFound, ValidationError
+from crm.i18n import _
 from crm.users import ROLES
 
 TARGETS = {"counterparty": ("counterparty_tags", "counterparty_id"), "task": ("task_tags", "task_id")}
@@ -23,9 +24,9 @@ class TagInput:
     def cleaned(self) -> "TagInput":
         name = self.name.strip()
         if not 0 < len(name) <= 60:
-            raise ValidationError({"name": "a tag name is 1 to 60 characters"})
+            raise ValidationError({"name": _("a tag name is 1 to %(num)d characters") % {"num": 60}})
         if any(r not in ROLES for r in self.allowed_roles):
-            raise ValidationError({"allowed_roles": f"roles are {', '.join(ROLES)}"})
+            raise ValidationError({"allowed_roles": _("roles are %(roles)s") % {"roles": ", ".join(ROLES)}})
         return TagInput(name, self.description.strip(), tuple(dict.fromkeys(self.allowed_roles)), self.queue_id)
 
 
@@ -54,12 +55,12 @@ async def save_tag(conn: asyncpg.Connection, user_id: int, tag_id: int | None, i
             elif await conn.execute("UPDATE tags SET name = $2, description = $3, allowed_roles = $4, queue_id = $5 "
                                     "WHERE id = $1", tag_id, inp.name, inp.description, list(inp.allowed_roles),
                                     inp.queue_id) == "UPDATE 0":
-                raise NotFound(f"no tag {tag_id}")
+                raise NotFound(_("no tag %(id)s") % {"id": tag_id})
             await audit.record(conn, user_id, "tag", tag_id, "save", {"name": inp.name})
     except asyncpg.UniqueViolationError:
-        raise Conflict(f"a tag called {inp.name!r} exists already") from None
+        raise Conflict(_("a tag called %(name)s exists already") % {"name": repr(inp.name)}) from None
     except asyncpg.ForeignKeyViolationError:
-        raise ValidationError({"queue_id": "no such queue"}) from None
+        raise ValidationError({"queue_id": _("no such queue")}) from None
     return tag_id
 
 
@@ -74,9 +75,9 @@ async def set_tag(conn: asyncpg.Connection, user, target: str, target_id: int, t
     table, column = TARGETS[target]
     tag = await conn.fetchrow("SELECT id, name, allowed_roles FROM tags WHERE id = $1", tag_id)
     if tag is None:
-        raise NotFound(f"no tag {tag_id}")
+        raise NotFound(_("no tag %(id)s") % {"id": tag_id})
     if not may_use(user, tag):
-        raise Forbidden(f"your role may not use the tag {tag['name']}")
+        raise Forbidden(_("your role may not use the tag %(name)s") % {"name": tag["name"]})
     async with conn.transaction():
         if on:
             await conn.execute(f"INSERT INTO {table} ({column}, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",

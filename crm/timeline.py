@@ -9,8 +9,7 @@ import json
 
 import asyncpg
 
-KINDS = ("note", "call", "task", "sms", "email")
-KIND_LABELS = {"note": "Notes", "call": "Calls", "task": "Tasks and deals", "sms": "SMS", "email": "E-mails"}
+KINDS = ("note", "call", "task", "sms", "email")  # in words: crm/labels.py TIMELINE_KIND
 DEFAULT_KINDS = ("note", "task")
 
 _SCOPE = """

@@ -208,8 +208,18 @@ class UserChangeForm(Schema):
 
 
 class SectionNamesForm(Schema):
+    """Settings: each section's names per language (crm/sections.py); field names in
+    web/views/admin.py section_field (English keeps the names the form had before)."""
     section_clients: Short = ""
+    section_clients_one: Short = ""
+    section_clients_ru: Short = ""
+    section_clients_one_ru: Short = ""
+    section_clients_gender_ru: Short = ""
     section_companies: Short = ""
+    section_companies_one: Short = ""
+    section_companies_ru: Short = ""
+    section_companies_one_ru: Short = ""
+    section_companies_gender_ru: Short = ""
 
 
 class ExportRolesForm(Schema):

@@ -77,13 +77,16 @@ async def render(request: Request, name: str, context: dict | None = None, statu
     """The page, with the section names an admin chose and the user's tray read from the
     database; database=False (error pages) shows the default names and no tray instead."""
     user = request.scope.get("user")  # unset when an error is answered before the session check
-    ctx = {"user": user, "csrf_token": request.scope.get("csrf_token", ""),
-           "labels": appsettings.DEFAULTS, "tray": []}
+    ctx = {"user": user, "csrf_token": request.scope.get("csrf_token", ""), "tray": []}
     if database and getattr(request.app.state, "pool", None) is not None:
         async with connection(request) as conn:
             ctx["labels"] = await appsettings.get_all(conn)
             if user:
                 ctx["tray"] = await tray.tray(conn, user["id"])
+    else:
+        ctx["labels"] = appsettings.defaults()
+    # Each kind's section words in the reader's language: sections.client.name, sections[kind].new().
+    ctx["sections"] = ctx["labels"]["sections"]
     ctx.update(context or {})
     error = ctx.get("error")
     if isinstance(error, ValidationError) and "error_lines" not in ctx:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 
+from crm.i18n import _, ngettext
 from crm.phones import InvalidPhone, normalize_phone
 
-KINDS = ("phone", "email", "site", "skype", "fax", "social", "messenger")
-KIND_LABELS = {"phone": "Phone", "email": "E-mail", "site": "Website", "skype": "Skype", "fax": "Fax",
-               "social": "Social page", "messenger": "Messenger"}
+KINDS = ("phone", "email", "site", "skype", "fax", "social", "messenger")  # in words: crm/labels.py CONTACT_KIND
 PHONE_KINDS = ("phone", "fax")
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -23,11 +22,12 @@ def normalize_contact(kind: str, value: str, default_region: str) -> str:
     """The stored key of a contact; raises InvalidContact with a message for the user."""
     text = (value or "").strip()
     if kind not in KINDS:
-        raise InvalidContact(f"unknown contact type {kind!r}")
+        raise InvalidContact(_("unknown contact type %(kind)s") % {"kind": repr(kind)})
     if not text:
-        raise InvalidContact("the value is empty")
+        raise InvalidContact(_("the value is empty"))
     if len(text) > 300:
-        raise InvalidContact("the value is longer than 300 characters")
+        raise InvalidContact(ngettext("the value is longer than %(num)d character",
+                                      "the value is longer than %(num)d characters", 300) % {"num": 300})
     if kind in PHONE_KINDS:
         try:
             return normalize_phone(text, default_region)
@@ -36,12 +36,12 @@ def normalize_contact(kind: str, value: str, default_region: str) -> str:
     lowered = text.lower()
     if kind == "email":
         if not _EMAIL.match(lowered):
-            raise InvalidContact(f"{text!r} is not an e-mail address")
+            raise InvalidContact(_("%(value)s is not an e-mail address") % {"value": repr(text)})
         return lowered
     if kind == "site":
         site = re.sub(r"^https?://", "", lowered).removeprefix("www.").rstrip("/")
         if not _SITE.match(site):
-            raise InvalidContact(f"{text!r} is not a website address")
+            raise InvalidContact(_("%(value)s is not a website address") % {"value": repr(text)})
         return site
     # Skype names, social pages, messenger ids: case does not make them different.
     return lowered

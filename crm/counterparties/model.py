@@ -6,11 +6,17 @@ from dataclasses import dataclass, field
 
 from crm.counterparties.contacts import PHONE_KINDS, InvalidContact, normalize_contact
 from crm.errors import ValidationError
+from crm.i18n import _, ngettext
 from crm.phones import split_extension
 
 KINDS = ("client", "company")
 STATUSES = ("active", "potential", "inactive", "archived")
 NAME_MAX = 200
+
+
+def must_be_a_status() -> str:
+    """The message for a status that is not one of STATUSES (named by their codes, as the API takes them)."""
+    return _("must be one of %(values)s") % {"values": ", ".join(STATUSES)}
 
 
 @dataclass(frozen=True)
@@ -55,26 +61,28 @@ class CounterpartyInput:
         """Trimmed copy; raises ValidationError naming every wrong field."""
         errors: dict[str, str] = {}
         if self.kind not in KINDS:
-            errors["kind"] = "must be client or company"
+            errors["kind"] = _("must be client or company")
         names = {k: getattr(self, k).strip() for k in ("last_name", "first_name", "patronymic", "company_name")}
         for key, value in names.items():
             if len(value) > NAME_MAX:
-                errors[key] = f"is longer than {NAME_MAX} characters"
+                errors[key] = ngettext("is longer than %(num)d character", "is longer than %(num)d characters",
+                                       NAME_MAX) % {"num": NAME_MAX}
         if self.kind == "company":
             if not names["company_name"]:
-                errors["company_name"] = "a company needs a name"
+                errors["company_name"] = _("a company needs a name")
             names.update(last_name="", first_name="", patronymic="")
         elif self.kind == "client":
             if not names["last_name"] and not names["first_name"]:
-                errors["last_name"] = "a client needs a last or a first name"
+                errors["last_name"] = _("a client needs a last or a first name")
             names["company_name"] = ""
         if self.status not in STATUSES:
-            errors["status"] = f"must be one of {', '.join(STATUSES)}"
+            errors["status"] = must_be_a_status()
         remark = self.remark.strip()
         if "\n" in remark or len(remark) > 300:
-            errors["remark"] = "a remark is one line of at most 300 characters"
+            errors["remark"] = ngettext("a remark is one line of at most %(num)d character",
+                                             "a remark is one line of at most %(num)d characters", 300) % {"num": 300}
         if self.kind == "company" and self.company_ids:
-            errors["company_ids"] = "a company cannot be a member of a company"
+            errors["company_ids"] = _("a company cannot be a member of a company")
         if errors:
             raise ValidationError(errors)
         return CounterpartyInput(
@@ -97,7 +105,8 @@ class CounterpartyInput:
                 errors[f"contacts.{i}"] = str(e)
                 continue
             if (key, contact.extension) in seen:
-                errors[f"contacts.{i}"] = f"{contact.value!r} is the same as {seen[key, contact.extension]!r}"
+                errors[f"contacts.{i}"] = _("%(value)s is the same as %(other)s") % {
+                    "value": repr(contact.value), "other": repr(seen[key, contact.extension])}
                 continue
             seen[key, contact.extension] = contact.value
             out.append((contact, key))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from crm.i18n import N_
 from crm.roles import MANAGER, ROLES, sees_everything
 
 
@@ -36,7 +37,8 @@ def can_delete(user: Mapping, counterparty: Mapping) -> bool:
     return user["role"] == MANAGER and counterparty.get("responsible_user_id") == user["id"]
 
 
-GIVE_AWAY_REFUSED = "only supervisors and admins give clients to another manager"
+# Translated where shown: gettext(GIVE_AWAY_REFUSED).
+GIVE_AWAY_REFUSED = N_("only supervisors and admins give clients to another manager")
 
 
 def can_assign_responsible(user: Mapping, new_responsible_id: int | None, current_id: int | None) -> bool:

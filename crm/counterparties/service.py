@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncpg
 
-from crm import audit
+from crm import audit, sections
 from crm.counterparties import permissions as perm
 from crm.counterparties import queries as q
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.errors import Conflict, Forbidden, NotFound, ValidationError
+from crm.i18n import _, gettext
 from crm.users import queries as users_q
 
-KIND_NAMES = {"client": "client", "company": "company"}
 _AUDITED = ("last_name", "first_name", "patronymic", "company_name", "status", "responsible_user_id",
             "remark", "comment", "queue_id")
 
@@ -20,20 +20,28 @@ _AUDITED = ("last_name", "first_name", "patronymic", "company_name", "status", "
 class DuplicateContact(Conflict):
     """A contact value another counterparty already has."""
 
-    def __init__(self, value: str, owner: asyncpg.Record | None):
+    def __init__(self, value: str, owner: asyncpg.Record | None, owner_word: str = ""):
+        """owner_word: one card of the owner's section, as the reader calls it ("client")."""
         if owner is None:
-            super().__init__(f"{value} is already in use")
+            super().__init__(_("%(value)s is already in use") % {"value": value})
         else:
-            super().__init__(f"{value} already belongs to {KIND_NAMES[owner['kind']]} {owner['display_name']}")
+            super().__init__(_("%(value)s already belongs to %(item)s %(name)s") % {
+                "value": value, "item": owner_word or owner["kind"], "name": owner["display_name"]})
         self.value = value
         self.owner = dict(owner) if owner else None
+
+
+async def _duplicate(conn: asyncpg.Connection, value: str, owner: asyncpg.Record | None) -> DuplicateContact:
+    if owner is None:
+        return DuplicateContact(value, None)
+    return DuplicateContact(value, owner, (await sections.load(conn))[owner["kind"]].one)
 
 
 async def _check_free(conn: asyncpg.Connection, contacts: list[tuple[ContactInput, str]]) -> None:
     for contact, key in contacts:
         owner = await q.contact_owner(conn, key, contact.extension)
         if owner is not None:
-            raise DuplicateContact(contact.value, owner)
+            raise await _duplicate(conn, contact.value, owner)
 
 
 async def _insert_contacts(conn, counterparty_id: int, contacts, user_id: int | None,
@@ -44,7 +52,7 @@ async def _insert_contacts(conn, counterparty_id: int, contacts, user_id: int | 
                 await q.insert_contact(conn, counterparty_id, contact.kind, contact.main_value, key, contact.note,
                                        user_id, auto_added, extension=contact.extension)
         except asyncpg.UniqueViolationError:
-            raise DuplicateContact(contact.value, await q.contact_owner(conn, key, contact.extension)) from None
+            raise await _duplicate(conn, contact.value, await q.contact_owner(conn, key, contact.extension)) from None
 
 
 async def _check_responsible(conn: asyncpg.Connection, user_id: int | None) -> None:
@@ -52,37 +60,45 @@ async def _check_responsible(conn: asyncpg.Connection, user_id: int | None) -> N
         return
     row = await users_q.user_by_id(conn, user_id)
     if row is None or row["deleted_at"] is not None or row["is_blocked"]:
-        raise ValidationError({"responsible_user_id": "no such active user"})
+        raise ValidationError({"responsible_user_id": _("no such active user")})
 
 
 def _check_may_assign(user, new_responsible_id: int | None, current_id: int | None) -> None:
     if not perm.can_assign_responsible(user, new_responsible_id, current_id):
-        raise Forbidden(f"you may not make another user responsible: {perm.GIVE_AWAY_REFUSED}")
+        raise Forbidden(_("you may not make another user responsible: %(reason)s") % {
+            "reason": gettext(perm.GIVE_AWAY_REFUSED)})
 
 
 async def _check_queue(conn: asyncpg.Connection, queue_id: int | None) -> None:
     if queue_id is not None and not await conn.fetchval(
             "SELECT true FROM queues WHERE id = $1 AND deleted_at IS NULL", queue_id):
-        raise ValidationError({"queue_id": "no such queue"})
+        raise ValidationError({"queue_id": _("no such queue")})
 
 
 async def _load(conn: asyncpg.Connection, counterparty_id: int, *, for_update: bool = False) -> asyncpg.Record:
     row = await q.get_counterparty(conn, counterparty_id, for_update=for_update)
     if row is None:
-        raise NotFound(f"no counterparty {counterparty_id}")
+        raise await not_found(conn, counterparty_id)
     return row
+
+
+async def not_found(conn: asyncpg.Connection, counterparty_id: int) -> NotFound:
+    """No such card, or one this user may not see (the same words: which it is stays unsaid)."""
+    words = await sections.load(conn)
+    return NotFound(_("no %(client)s or %(company)s with number %(id)s") % {
+        "client": words["client"].one, "company": words["company"].one, "id": counterparty_id})
 
 
 async def create(conn: asyncpg.Connection, user, inp: CounterpartyInput, region: str) -> int:
     if not perm.can_create(user):
-        raise Forbidden("your role cannot create counterparties")
+        raise Forbidden(_("your role cannot create counterparties"))
     inp = inp.cleaned()
     _check_may_assign(user, inp.responsible_user_id, None)
     contacts = inp.normalized_contacts(region)
     await _check_responsible(conn, inp.responsible_user_id)
     await _check_queue(conn, inp.queue_id)
     if inp.company_ids and await q.live_companies(conn, list(inp.company_ids)) != set(inp.company_ids):
-        raise ValidationError({"company_ids": "no such company"})
+        raise ValidationError({"company_ids": (await sections.load(conn))["company"].not_found()})
     await _check_free(conn, contacts)
     async with conn.transaction():
         new_id = await q.insert_counterparty(conn, inp, user["id"])
@@ -100,9 +116,9 @@ async def update(conn: asyncpg.Connection, user, counterparty_id: int, inp: Coun
     async with conn.transaction():
         current = await _load(conn, counterparty_id, for_update=True)
         if not perm.can_edit(user, current):
-            raise Forbidden("you cannot edit this counterparty")
+            raise Forbidden(_("you cannot edit this counterparty"))
         if inp.kind != current["kind"]:
-            raise ValidationError({"kind": "a client cannot become a company or the other way round"})
+            raise ValidationError({"kind": _("a client cannot become a company or the other way round")})
         inp = inp.cleaned()
         _check_may_assign(user, inp.responsible_user_id, current["responsible_user_id"])
         await _check_responsible(conn, inp.responsible_user_id)
@@ -117,7 +133,7 @@ async def delete(conn: asyncpg.Connection, user, counterparty_id: int) -> None:
     async with conn.transaction():
         current = await _load(conn, counterparty_id, for_update=True)
         if not perm.can_delete(user, current):
-            raise Forbidden("you cannot delete this counterparty")
+            raise Forbidden(_("you cannot delete this counterparty"))
         await q.soft_delete(conn, counterparty_id)
         await audit.record(conn, user["id"], "counterparty", counterparty_id, "delete")
 
@@ -126,7 +142,7 @@ async def add_contact(conn: asyncpg.Connection, user, counterparty_id: int, cont
                       region: str) -> None:
     current = await _load(conn, counterparty_id)
     if not perm.can_edit(user, current):
-        raise Forbidden("you cannot edit this counterparty")
+        raise Forbidden(_("you cannot edit this counterparty"))
     [(contact, key)] = CounterpartyInput(kind=current["kind"], contacts=(contact,)).normalized_contacts(region)
     await _check_free(conn, [(contact, key)])
     async with conn.transaction():
@@ -138,9 +154,9 @@ async def add_contact(conn: asyncpg.Connection, user, counterparty_id: int, cont
 async def remove_contact(conn: asyncpg.Connection, user, contact_id: int) -> int:
     contact = await q.get_contact(conn, contact_id)
     if contact is None:
-        raise NotFound(f"no contact {contact_id}")
+        raise NotFound(_("no contact %(id)s") % {"id": contact_id})
     if not perm.can_edit(user, await _load(conn, contact["counterparty_id"])):
-        raise Forbidden("you cannot edit this counterparty")
+        raise Forbidden(_("you cannot edit this counterparty"))
     async with conn.transaction():
         await q.delete_contact(conn, contact_id)
         await audit.record(conn, user["id"], "counterparty", contact["counterparty_id"], "remove contact",
@@ -150,10 +166,10 @@ async def remove_contact(conn: asyncpg.Connection, user, contact_id: int) -> int
 
 async def add_address(conn: asyncpg.Connection, user, counterparty_id: int, address: str) -> None:
     if not perm.can_edit(user, await _load(conn, counterparty_id)):
-        raise Forbidden("you cannot edit this counterparty")
+        raise Forbidden(_("you cannot edit this counterparty"))
     address = address.strip()
     if not address:
-        raise ValidationError({"address": "the address is empty"})
+        raise ValidationError({"address": _("the address is empty")})
     async with conn.transaction():
         await q.insert_address(conn, counterparty_id, address)
         await audit.record(conn, user["id"], "counterparty", counterparty_id, "add address", {"address": address})
@@ -161,21 +177,21 @@ async def add_address(conn: asyncpg.Connection, user, counterparty_id: int, addr
 
 async def remove_address(conn: asyncpg.Connection, user, counterparty_id: int, address_id: int) -> None:
     if not perm.can_edit(user, await _load(conn, counterparty_id)):
-        raise Forbidden("you cannot edit this counterparty")
+        raise Forbidden(_("you cannot edit this counterparty"))
     async with conn.transaction():
         if not await q.delete_address(conn, counterparty_id, address_id):
-            raise NotFound(f"no address {address_id}")
+            raise NotFound(_("no address %(id)s") % {"id": address_id})
         await audit.record(conn, user["id"], "counterparty", counterparty_id, "remove address", {"id": address_id})
 
 
 async def join_company(conn: asyncpg.Connection, user, client_id: int, company_id: int, *, leave: bool = False) -> None:
     client = await _load(conn, client_id)
     if client["kind"] != "client":
-        raise ValidationError({"client": "only clients join companies"})
+        raise ValidationError({"client": _("only clients join companies")})
     if not perm.can_edit(user, client):
-        raise Forbidden("you cannot edit this client")
+        raise Forbidden(_("you cannot edit this client"))
     if not leave and company_id not in await q.live_companies(conn, [company_id]):
-        raise ValidationError({"company": "no such company"})
+        raise ValidationError({"company": (await sections.load(conn))["company"].not_found()})
     async with conn.transaction():
         if leave:
             await q.remove_member(conn, company_id, client_id)
@@ -188,7 +204,7 @@ async def join_company(conn: asyncpg.Connection, user, client_id: int, company_i
 async def card(conn: asyncpg.Connection, user, counterparty_id: int) -> dict:
     row = await _load(conn, counterparty_id)
     if not perm.can_view(user, row):
-        raise NotFound(f"no counterparty {counterparty_id}")
+        raise await not_found(conn, counterparty_id)
     out = dict(row)
     out["contacts"] = [dict(r) for r in await q.contacts_of(conn, counterparty_id)]
     out["addresses"] = [dict(r) for r in await q.addresses_of(conn, counterparty_id)]

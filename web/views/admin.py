@@ -6,8 +6,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
-from crm import appsettings
-from crm.errors import DomainError, NotFound
+from crm import appsettings, sections
+from crm.errors import DomainError, NotFound, ValidationError
+from crm.i18n import LANGUAGE_NAMES, LANGUAGES
 from crm.recordings import queries as rec_q
 from crm.recordings.policy import MODES, RecordingPolicy
 from crm.users import ROLES
@@ -123,12 +124,40 @@ async def user_delete(request: Request):
     return RedirectResponse(path_for(request, "admin.users_list"), status_code=303)
 
 
-async def _settings_page(request: Request, error: DomainError | None = None):
+def section_field(key: str, language: str, part: str) -> str:
+    """The form field of a section's name ("name"), word for one card ("one") or its gender ("gender")
+    in a language: section_clients, section_clients_one, section_clients_ru, section_clients_gender_ru."""
+    field = f"section_{key}" if part == "name" else f"section_{key}_{part}"
+    return field if language == "en" else f"{field}_{language}"
+
+
+def _section_forms(stored: dict, typed: dict | None) -> dict:
+    """The Section names form: per section and language, its fields and what they show
+    (what the admin typed when the form comes back with an error, else what is in force)."""
+    values = sections.form_values(stored)
+    forms: dict = {}
+    for key in sections.SECTIONS:
+        forms[key] = {}
+        for language in LANGUAGES:
+            parts = ("name", "one", "gender") if language == "ru" else ("name", "one")
+            fields = {part: section_field(key, language, part) for part in parts}
+            current = values[key][language]
+            shown = {part: (typed or {}).get(field, getattr(current, part)) for part, field in fields.items()}
+            forms[key][language] = {"language": LANGUAGE_NAMES[language], "fields": fields, "values": shown}
+    return forms
+
+
+async def _settings_page(request: Request, error: DomainError | None = None, typed: dict | None = None):
     async with connection(request) as conn:
         policy = await rec_q.load_policy(conn)
         users = await users_q.list_users(conn)
+        stored = await sections.stored(conn)
+    field_errors = {}
+    if isinstance(error, ValidationError):  # the Section names form's messages go next to their fields
+        field_errors = {k: v for k, v in error.errors.items() if k.startswith("section_")}
     return await render(request, "admin_settings.html", {
-        "recording": policy, "modes": MODES, "users": users, "error": error, "roles": ROLES},
+        "recording": policy, "modes": MODES, "users": users, "error": error, "roles": ROLES,
+        "section_forms": _section_forms(stored, typed), "genders": sections.GENDERS, "field_errors": field_errors},
         status_code=error.status if error else 200)
 
 
@@ -159,11 +188,26 @@ async def recording_update(request: Request):
 
 @require_role("admin")
 async def settings_update(request: Request):
+    """The Section names form: each section's names per language (crm/sections.py)."""
+    raw = await request.form()
     try:
-        form, _ = await form_body(request, SectionNamesForm)
+        form, _form = await form_body(request, SectionNamesForm)
+
+        def typed(key: str, language: str) -> sections.Names:
+            return sections.Names(**{part: getattr(form, section_field(key, language, part), "")
+                                     for part in ("name", "one", "gender")})
+
+        names = {key: {language: typed(key, language) for language in LANGUAGES} for key in sections.SECTIONS}
         async with connection(request) as conn:
-            await appsettings.set_section_names(conn, request.user["id"], form.section_clients,
-                                                form.section_companies)
+            await sections.save(conn, request.user["id"], names)
+    except ValidationError as e:
+        # crm/sections.py names a field "clients.ru.one": the form's is section_clients_one_ru.
+        errors = {}
+        for key, message in e.errors.items():
+            section, _dot, rest = key.partition(".")
+            language, _dot, part = rest.partition(".")
+            errors[section_field(section, language, part) if part else key] = message
+        return await _settings_page(request, ValidationError(errors), typed={k: str(v) for k, v in raw.items()})
     except DomainError as e:
         return await _settings_page(request, e)
     return RedirectResponse(path_for(request, "admin.settings_page"), status_code=303)

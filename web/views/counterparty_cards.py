@@ -6,13 +6,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
-from crm import audit, notes, tags, timeline
+from crm import audit, notes, sections, tags, timeline
 from crm.calls import queries as calls_q
 from crm.counterparties import queries as cq
 from crm.counterparties import service, tray
-from crm.counterparties.contacts import KIND_LABELS, KINDS
+from crm.counterparties.contacts import KINDS
 from crm.counterparties.model import STATUSES, ContactInput, CounterpartyInput
-from crm.errors import DomainError, Forbidden, NotFound, ValidationError
+from crm.errors import DomainError, Forbidden, ValidationError
+from crm.i18n import _
 from crm.queues import queries as queues_q
 from crm.recordings.policy import can_listen
 from crm.users import queries as users_q
@@ -64,7 +65,7 @@ def _form_errors(error: DomainError | None, values) -> tuple[dict[str, str], lis
     placed: dict[str, list[str]] = {}
     rest = {}
     for key, message in error.errors.items():
-        head, _, tail = key.partition(".")
+        head, _dot, tail = key.partition(".")
         field = head
         if head == "contacts" and tail.split(".")[0].isascii() and tail.split(".")[0].isdigit():
             field = "phones" if int(tail.split(".")[0]) < phones else "emails"
@@ -126,10 +127,10 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
     return await render(request, "counterparty_card.html", {
         "card": card, "history": history, "calls": calls, "timeline": items, "timeline_more": more,
         "timeline_page": tpage, "kinds": kinds, "own_only": own_only, "timeline_kinds": timeline.KINDS,
-        "kind_names": timeline.KIND_LABELS, "item_tags": item_tags, "all_tags": usable,
+        "item_tags": item_tags, "all_tags": usable,
         "editable": card["can_edit"], "tag_action": path_for(request, "tags.tag_counterparty", id=counterparty_id),
         "listen": lambda call: can_listen(_user(request), call),
-        "contact_kinds": KINDS, "kind_labels": KIND_LABELS, "error": error,
+        "contact_kinds": KINDS, "error": error,
     }, status_code=status_code or (error.status if error else 200))
 
 
@@ -147,7 +148,7 @@ async def _hide_unlistenable(conn, user, items: list[dict]) -> None:
 async def add_note(request: Request):
     counterparty_id = request.path_params["id"]
     try:
-        form, _ = await form_body(request, NoteForm)
+        form, _form = await form_body(request, NoteForm)
         async with connection(request) as conn:
             await service.card(conn, _user(request), counterparty_id)  # must exist and be visible
             await notes.add_note(conn, _user(request), body=form.body, counterparty_id=counterparty_id)
@@ -159,7 +160,7 @@ async def add_note(request: Request):
 async def new_form(request: Request):
     params = parse_query(request, NewCounterpartyQuery)
     if params.kind not in SECTION_OF:
-        raise ValidationError({"kind": "must be client or company"})
+        raise ValidationError({"kind": _("must be client or company")})
     values = {"status": "active", "company_id": params.company or "", "phones": params.phones}
     return await _form_page(request, params.kind, values, company_id=params.company)
 
@@ -190,7 +191,7 @@ async def edit_form(request: Request):
     async with connection(request) as conn:
         card = await service.card(conn, _user(request), request.path_params["id"])
     if not card["can_edit"]:
-        raise Forbidden("you cannot edit this counterparty")
+        raise Forbidden(_("you cannot edit this counterparty"))
     values = {k: card[k] if card[k] is not None else "" for k in (
         "last_name", "first_name", "patronymic", "company_name", "status", "responsible_user_id",
         "queue_id", "remark", "comment")}
@@ -216,7 +217,7 @@ async def delete(request: Request):
     async with connection(request) as conn:
         row = await cq.get_counterparty(conn, counterparty_id)
         if row is None:
-            raise NotFound("no such counterparty")
+            raise await service.not_found(conn, counterparty_id)
         await service.delete(conn, _user(request), counterparty_id)
     return RedirectResponse(path_for(request, SECTION_OF[row["kind"]]), status_code=303)
 
@@ -246,7 +247,7 @@ async def _add_contact(conn, request, counterparty_id, form):
 async def _remove_contact(conn, request, counterparty_id, form):
     contact = await cq.get_contact(conn, request.path_params["contact_id"])
     if contact is None or contact["counterparty_id"] != counterparty_id:
-        raise ValidationError({"contact": "no such contact on this card"})
+        raise ValidationError({"contact": _("no such contact on this card")})
     await service.remove_contact(conn, _user(request), contact["id"])
 
 
@@ -262,7 +263,7 @@ async def _join_company(conn, request, counterparty_id, form):
     name = parse(CompanyNameForm, form).company_name
     matches = await cq.companies_by_name(conn, name)
     if len(matches) != 1:
-        raise ValidationError({"company_name": f"no single company is called {name!r}"})
+        raise ValidationError({"company_name": (await sections.load(conn))["company"].not_one_called(name)})
     await service.join_company(conn, _user(request), counterparty_id, matches[0]["id"])
 
 

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from crm import tags
 from crm.counterparties.listing import SORTS, ListQuery, list_counterparties
-from crm.counterparties.model import STATUSES
+from crm.counterparties.model import STATUSES, must_be_a_status
 from crm.errors import ValidationError
 from crm.users import queries as users_q
 from web.db import connection
@@ -26,7 +26,7 @@ def list_query(request: Request, kind: str) -> ListQuery:
     page = Page.from_request(request)
     status = params.status or None
     if status and status not in STATUSES:
-        raise ValidationError({"status": f"must be one of {', '.join(STATUSES)}"})
+        raise ValidationError({"status": must_be_a_status()})
     return ListQuery(
         tag_ids=params.tag, without_tag_ids=params.notag,
         kind=kind, q=params.q, status=status,

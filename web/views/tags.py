@@ -9,7 +9,9 @@ from starlette.routing import Route
 from crm import tags
 from crm.counterparties import permissions as cp_perm
 from crm.counterparties import queries as cq
-from crm.errors import DomainError, Forbidden, NotFound
+from crm.counterparties import service as cp_service
+from crm.errors import DomainError, Forbidden
+from crm.i18n import _
 from crm.queues import queries as queues_q
 from crm.tasks import service as task_service
 from crm.users import ROLES
@@ -37,7 +39,7 @@ async def admin_tags(request: Request):
 @require_role("admin")
 async def admin_save_tag(request: Request):
     try:
-        form, _ = await form_body(request, TagForm)
+        form, _form = await form_body(request, TagForm)
         inp = tags.TagInput(name=form.name, description=form.description, allowed_roles=form.allowed_roles,
                             queue_id=form.queue_id)
         async with connection(request) as conn:
@@ -49,13 +51,13 @@ async def admin_save_tag(request: Request):
 
 async def tag_counterparty(request: Request):
     counterparty_id = request.path_params["id"]
-    form, _ = await form_body(request, SetTagForm)
+    form, _form = await form_body(request, SetTagForm)
     async with connection(request) as conn:
         row = await cq.get_counterparty(conn, counterparty_id)
         if row is None or row["deleted_at"] is not None:
-            raise NotFound(f"no counterparty {counterparty_id}")
+            raise await cp_service.not_found(conn, counterparty_id)
         if not cp_perm.can_edit(request.user, row):
-            raise Forbidden("you cannot edit this counterparty")
+            raise Forbidden(_("you cannot edit this counterparty"))
         await tags.set_tag(conn, request.user, "counterparty", counterparty_id,
                            form.tag_id or 0, on=form.on != "0")
     return RedirectResponse(path_for(request, "counterparty_cards.card", id=counterparty_id), status_code=303)
@@ -63,11 +65,11 @@ async def tag_counterparty(request: Request):
 
 async def tag_task(request: Request):
     task_id = request.path_params["id"]
-    form, _ = await form_body(request, SetTagForm)
+    form, _form = await form_body(request, SetTagForm)
     async with connection(request) as conn:
         task = await task_service.card(conn, request.user, task_id, request.app.state.settings.clock.now())
         if not task["can_edit"]:
-            raise Forbidden("only the task's people may change it")
+            raise Forbidden(_("only the task's people may change it"))
         await tags.set_tag(conn, request.user, "task", task_id, form.tag_id or 0, on=form.on != "0")
     return RedirectResponse(path_for(request, "tasks.task_card", id=task_id), status_code=303)
 
