@@ -11,10 +11,12 @@ from starlette.routing import Route
 from crm.calls import queries as calls_q
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
+from crm.labels import label
 from crm.tasks import queries as tasks_q
 from web.db import connection
 from web.formatting import local_time
 from web.jsonout import jsonable
+from web.locale import request_locale
 from web.schemas import ContactIn, CounterpartyFields, CounterpartyIn
 from web.validation import json_body
 from web.views import counterparty_cards
@@ -86,15 +88,17 @@ async def recent(request: Request):
         calls = await calls_q.calls_of_counterparty(conn, counterparty_id, limit=5)
         comments = await calls_q.comments_of(conn, [c["id"] for c in calls])
         tasks = await tasks_q.open_tasks_of(conn, counterparty_id, limit=5)
-    zone = request.app.state.settings.timezone
+    zone = request_locale(request.scope).zone
     return JSONResponse(jsonable({
         "id": card["id"], "name": card["display_name"], "remark": card["remark"],
         "responsible": card["responsible_name"],
-        # started_at stays ISO 8601 with its offset; "when" is how a page shows it, on the call centre's clock.
+        # started_at stays ISO 8601 with its offset; "when" is how a page shows it, on the reader's clock.
+        # The codes stay; *_label are their words in the reader's language.
         "calls": [{"started_at": c["started_at"], "when": local_time(c["started_at"], zone),
-                   "direction": c["direction"], "status": c["status"],
+                   "direction": c["direction"], "direction_label": label("call_direction", c["direction"]),
+                   "status": c["status"], "status_label": label("call_status", c["status"]),
                    "operator": c["operator_name"], "comment": comments.get(c["id"], "")} for c in calls],
-        "tasks": [dict(t) for t in tasks]}))
+        "tasks": [{**dict(t), "status_label": label("task_status", t["status"])} for t in tasks]}))
 
 
 routes = [
