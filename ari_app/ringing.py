@@ -17,6 +17,7 @@ from ari_app.client import AriError
 from ari_app.constants import endpoint, leg_channel_id
 from ari_app.media import CallMedia
 from ari_app.phone_states import PhoneStates
+from crm.calls.route import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +52,17 @@ class Leg:
     # Set when the channel is gone (hung up, or never came up): also after it answered.
     gone: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def outcome(self, ring_seconds: int) -> str:
-        """Why this phone did not take the call, in words for the route."""
+    def outcome(self, ring_seconds: int) -> Outcome:
+        """Why this phone did not take the call, for the route (its words: crm/calls/route.py)."""
         if self.error:
-            return f"could not be reached ({self.error})"
+            return Outcome("not_reached", {"error": self.error})
         if self.cause in BUSY_CAUSES:
-            return "was busy"
+            return Outcome("busy")
         if self.cause in REJECTED_CAUSES:
-            return "rejected the call"
+            return Outcome("rejected")
         if self.cause in NO_ANSWER_CAUSES or self.cause is None:
-            return f"did not answer in {ring_seconds} s"
-        return f"could not be reached (cause {self.cause})"
+            return Outcome("no_answer", {"seconds": ring_seconds})
+        return Outcome("unreachable_cause", {"cause": self.cause})
 
 
 @dataclass

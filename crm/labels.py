@@ -21,9 +21,18 @@ TASK_STATUS = {
 }
 COUNTERPARTY_KIND = {"client": N_("client"), "company": N_("company")}
 
+# Excel exports (issue 14, python side).
+COUNTERPARTY_STATUS = {
+    "active": N_("active"), "potential": N_("potential"), "inactive": N_("inactive"), "archived": N_("archived"),
+}
+DEAL_OUTCOME = {"won": N_("won"), "lost": N_("lost")}
+# The call statistics' types: a direction, or "missed" (an incoming call nobody answered).
+CALL_TYPE = {**CALL_DIRECTION, "missed": N_("missed")}
+
 KINDS: dict[str, dict[str, str]] = {
     "call_status": CALL_STATUS, "call_direction": CALL_DIRECTION, "role": ROLE, "task_status": TASK_STATUS,
     "counterparty_kind": COUNTERPARTY_KIND,
+    "counterparty_status": COUNTERPARTY_STATUS, "deal_outcome": DEAL_OUTCOME, "call_type": CALL_TYPE,
 }
 
 

@@ -1,5 +1,9 @@
 """Notifications (J1-J2): queued in an outbox by what happens in the CRM, delivered
-to the user's browsers (LISTEN/NOTIFY -> Server-Sent Events) and by e-mail."""
+to the user's browsers (LISTEN/NOTIFY -> Server-Sent Events) and by e-mail.
+
+Written when queued, in the recipient's language (issue 14): theirs, else the call
+centre's, else English; whoever queues one says it `with i18n.using(await
+recipient_language(conn, user_id))`."""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ import json
 
 import asyncpg
 
+from crm import appsettings, formatting, i18n
+from crm.i18n import gettext as _
 from crm.pops import CHANNEL
 
 
@@ -17,13 +23,25 @@ async def queue(conn: asyncpg.Connection, user_id: int, kind: str, title: str, b
         user_id, kind, title[:300], body[:2000], url)
 
 
+async def recipient_language(conn: asyncpg.Connection, user_id: int) -> str:
+    """The language to write to this user in: theirs, the call centre's, or English.
+    (Not their browser's: nobody's browser is asking.)"""
+    own = await conn.fetchval("SELECT language FROM users WHERE id = $1", user_id)
+    return i18n.choose(own, None if own else await appsettings.centre_language(conn))
+
+
 async def task_assigned(conn: asyncpg.Connection, task_id: int, actor_id: int | None) -> None:
     """Tell the responsible user, unless they gave the task to themselves."""
-    row = await conn.fetchrow("SELECT id, title, responsible_user_id, deadline_date FROM tasks WHERE id = $1", task_id)
+    row = await conn.fetchrow("SELECT id, title, responsible_user_id, deadline_date, deadline_time FROM tasks "
+                              "WHERE id = $1", task_id)
     if row and row["responsible_user_id"] != actor_id:
-        due = f" Deadline {row['deadline_date']}." if row["deadline_date"] else ""
-        await queue(conn, row["responsible_user_id"], "task_assigned", f"Task #{task_id} for you: {row['title']}",
-                    f"A task was assigned to you.{due}", f"/tasks/{task_id}")
+        with i18n.using(await recipient_language(conn, row["responsible_user_id"])):
+            title = _("Task #%(id)s for you: %(title)s") % {"id": task_id, "title": row["title"]}
+            body = _("A task was assigned to you.")
+            if row["deadline_date"]:
+                when = formatting.day_and_time(row["deadline_date"], row["deadline_time"])
+                body += " " + _("Deadline %(when)s.") % {"when": when}
+        await queue(conn, row["responsible_user_id"], "task_assigned", title, body, f"/tasks/{task_id}")
 
 
 async def queue_due_tasks(conn: asyncpg.Connection, now: dt.datetime) -> int:
@@ -39,9 +57,11 @@ async def queue_due_tasks(conn: asyncpg.Connection, now: dt.datetime) -> int:
            RETURNING id, title, responsible_user_id, deadline_date, deadline_time""",
         now.date(), now.time().replace(tzinfo=None))
     for r in rows:
-        when = f"{r['deadline_date']}" + (f" {r['deadline_time'].strftime('%H:%M')}" if r["deadline_time"] else "")
-        await queue(conn, r["responsible_user_id"], "task_due", f"Deadline: #{r['id']} {r['title']}",
-                    f"The deadline ({when}) has come.", f"/tasks/{r['id']}")
+        with i18n.using(await recipient_language(conn, r["responsible_user_id"])):
+            when = formatting.day_and_time(r["deadline_date"], r["deadline_time"])
+            title = _("Deadline: #%(id)s %(title)s") % {"id": r["id"], "title": r["title"]}
+            body = _("The deadline (%(when)s) has come.") % {"when": when}
+        await queue(conn, r["responsible_user_id"], "task_due", title, body, f"/tasks/{r['id']}")
     return len(rows)
 
 

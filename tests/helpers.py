@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import io
 import re
 import time
 
 import asyncpg
 import pytest
+from aiosmtpd.controller import Controller
 from openpyxl import Workbook
 from starlette.testclient import TestClient
 
 from crm.users.accounts import NewUser, create_user
+from tests.browser import free_tcp_port
 
 PASSWORD = "correct horse battery"
 
@@ -104,3 +108,33 @@ def import_job_result(web, job_id: int, timeout: float = 60) -> dict:
             return job
         time.sleep(0.1)
     pytest.fail(f"import {job_id} did not finish: {job}")
+
+
+class Mailbox:
+    """An SMTP server's inbox (aiosmtpd on loopback): what the CRM mailed, as (recipients, raw message)."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, envelope.content.decode(errors="replace")))
+        return "250 OK"
+
+    def subjects_to(self, address):
+        return [next(line[9:] for line in body.splitlines() if line.startswith("Subject: "))
+                for rcpt, body in self.messages if address in rcpt]
+
+    def mails_to(self, address) -> list:
+        """The messages to `address`, parsed: headers and body decoded (msg["Subject"], msg.get_content())."""
+        return [email.message_from_bytes(body.encode(), policy=email.policy.default)
+                for rcpt, body in self.messages if address in rcpt]
+
+
+@pytest.fixture
+def mailbox():
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_tcp_port())
+    controller.start()
+    box.port = controller.port
+    yield box
+    controller.stop()

@@ -10,6 +10,7 @@ from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.tasks import service as task_service
 from crm.tasks.model import TaskInput
+from crm.users import queries as users_q
 from tests.helpers import login, make_user
 
 
@@ -88,3 +89,46 @@ async def test_the_call_log_exports_with_its_route(web, db):
     assert row["Caller"] == "84951234567" and row["Operator"] == "Big Boss"
     assert row["Route"] == "queue Default: answered by Big Boss after 0 s"
     assert isinstance(row["Started"], dt.datetime) and 49 <= row["Talk, s"] <= 51
+
+
+async def test_an_export_is_in_the_exporting_users_language_and_on_their_clock(web, db):
+    olga = await make_user(db, "olga", "supervisor", full_name="Olga Orlova")
+    john = await make_user(db, "john", "supervisor", full_name="John Smith")
+    started = dt.datetime(2026, 1, 15, 9, 30, tzinfo=dt.timezone.utc)
+    async with db.acquire() as conn:
+        await users_q.set_locale(conn, olga["id"], "ru", "Europe/Moscow")
+        await users_q.set_locale(conn, john["id"], "en", "America/New_York")
+        await conn.execute(
+            """INSERT INTO calls (channel_id, direction, caller_number, started_at, ended_at, status, route)
+               VALUES ('m.1', 'incoming', '84951234567', $1::timestamptz, $1::timestamptz + interval '1 minute', 'missed',
+                       '[{"kind": "queue", "target": "queue Default", "result": "nobody answered in 60 s"}]')""",
+            started)
+        task_type = await conn.fetchval("SELECT id FROM task_types WHERE name = 'Task'")
+        await task_service.create(conn, olga, TaskInput(title="Call the bank", type_id=task_type,
+                                                        responsible_user_id=olga["id"],
+                                                        deadline_date=dt.date(2026, 1, 10)))
+    period = {"from": "2026-01-14", "to": "2026-01-16"}
+
+    login(web, "olga")
+    sheet = _sheet(web.get("/calls.xlsx", params=period))
+    header = [c.value for c in sheet[1]]
+    assert sheet.title == "Звонки" and header[:3] == ["Начало", "Направление", "Кто звонил"]
+    row = {h: c for h, c in zip(header, sheet[2])}
+    assert row["Начало"].value == dt.datetime(2026, 1, 15, 12, 30)  # Moscow, UTC+3, as Excel has no zones
+    assert (row["Направление"].value, row["Статус"].value) == ("входящий", "пропущен")
+    assert row["Маршрут"].value == "очередь Default: никто не ответил за 60 с"
+    clients = _sheet(web.get("/clients.xlsx"))
+    assert clients.title == "Клиенты" and [c.value for c in clients[1]][:3] == ["ID", "ФИО", "Пометка"]
+    tasks = _sheet(web.get("/tasks.xlsx"))
+    task = {h.value: c.value for h, c in zip(tasks[1], tasks[2])}
+    assert tasks.title == "Задачи" and task["Заголовок"] == "Call the bank"
+    assert (task["Статус"], task["Просрочена"]) == ("новая", "да")
+    web.post("/logout", data={"csrf_token": web.cookies["pbxcrm_csrf"]})
+
+    login(web, "john")
+    sheet = _sheet(web.get("/calls.xlsx", params=period))
+    header = [c.value for c in sheet[1]]
+    assert sheet.title == "Calls" and header[:3] == ["Started", "Direction", "Caller"]
+    row = {h: c.value for h, c in zip(header, sheet[2])}
+    assert row["Started"] == dt.datetime(2026, 1, 15, 4, 30)  # New York, UTC-5
+    assert (row["Direction"], row["Status"], row["Route"]) == ("incoming", "missed", "queue Default: nobody answered in 60 s")

@@ -3,17 +3,14 @@
 import datetime as dt
 import os
 
-import pytest
-from aiosmtpd.controller import Controller
-
 from crm.clock import Clock
 from crm.counterparties import service as cp_service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.tasks import service as task_service
 from crm.tasks.callbacks import create_for_missed_call
 from crm.tasks.model import TaskInput
-from tests.browser import WebServerProcess, free_tcp_port, logged_in_page
-from tests.helpers import PASSWORD, make_user
+from tests.browser import WebServerProcess, logged_in_page
+from tests.helpers import PASSWORD, mailbox, make_user  # noqa: F401 (a fixture)
 from tests.telephony import wait_for
 
 # Stands in for the browser's Notification API and records what the page shows.
@@ -25,29 +22,6 @@ window.Notification = function (title, options) {
 window.Notification.permission = "granted";
 window.Notification.requestPermission = () => Promise.resolve("granted");
 """
-
-
-class Mailbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, envelope.content.decode(errors="replace")))
-        return "250 OK"
-
-    def subjects_to(self, address):
-        return [next(line[9:] for line in body.splitlines() if line.startswith("Subject: "))
-                for rcpt, body in self.messages if address in rcpt]
-
-
-@pytest.fixture
-def mailbox():
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_tcp_port())
-    controller.start()
-    box.port = controller.port
-    yield box
-    controller.stop()
 
 
 async def test_deadline_assignment_and_missed_call_notifications(db, database_url, chromium, mailbox, tmp_path):

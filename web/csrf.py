@@ -21,6 +21,10 @@ from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from crm import i18n
+from crm.i18n import gettext as _
+from web.locale import browser_language
+
 COOKIE = "pbxcrm_csrf"
 FIELD = "csrf_token"
 HEADER = "x-csrf-token"
@@ -45,11 +49,15 @@ class CSRFMiddleware:
 
         if scope["method"] not in SAFE_METHODS:
             if not self._same_origin(conn):
-                await _forbid("cross-origin request refused")(scope, receive, send)
+                with i18n.using(browser_language(scope)):
+                    refusal = _forbid(_("cross-origin request refused"))
+                await refusal(scope, receive, send)
                 return
             submitted, receive = await self._submitted_token(conn, scope, receive)
             if not cookie_token or not submitted or not hmac.compare_digest(submitted, cookie_token):
-                await _forbid("CSRF token missing or wrong: reload the page and try again")(scope, receive, send)
+                with i18n.using(browser_language(scope)):
+                    refusal = _forbid(_("CSRF token missing or wrong: reload the page and try again"))
+                await refusal(scope, receive, send)
                 return
 
         async def send_with_cookie(message: Message) -> None:
@@ -87,7 +95,7 @@ class CSRFMiddleware:
 
 
 def _forbid(reason: str) -> PlainTextResponse:
-    return PlainTextResponse(f"403 Forbidden: {reason}", status_code=403)
+    return PlainTextResponse(_("403 Forbidden: %(reason)s") % {"reason": reason}, status_code=403)
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

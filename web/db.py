@@ -20,12 +20,13 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crm.errors import Unavailable
+from crm.i18n import N_, gettext
 
 log = logging.getLogger(__name__)
 
 # A full pool answers "busy" after this long instead of letting requests queue forever.
 ACQUIRE_TIMEOUT_SECONDS = 5.0
-BUSY_MESSAGE = "the CRM is busy; try again in a moment"
+BUSY_MESSAGE = N_("the CRM is busy; try again in a moment")  # translated where it is said
 
 SCOPE_KEY = "pbxcrm.connection"
 
@@ -40,7 +41,7 @@ class _RequestConnection:
             try:
                 self._conn = await self._scope["app"].state.pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS)
             except TimeoutError:
-                raise Unavailable(BUSY_MESSAGE) from None
+                raise Unavailable(gettext(BUSY_MESSAGE)) from None
         return self._conn
 
     async def release(self) -> None:

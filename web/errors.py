@@ -11,6 +11,7 @@ themselves and show the form again with each message next to its field.
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from crm.errors import DomainError, ValidationError
+from crm.i18n import N_, gettext
 from web import headers
 from web.resource import wants_json
 from web.templating import render
@@ -25,10 +27,27 @@ from web.validation import describe
 
 log = logging.getLogger(__name__)
 
+# Starlette's own refusals (an unknown path, a wrong method) say the status's phrase: in words here.
+HTTP_PHRASES = {
+    400: N_("Bad Request"), 401: N_("Unauthorized"), 403: N_("Forbidden"), 404: N_("Not Found"),
+    405: N_("Method Not Allowed"), 413: N_("Content Too Large"), 429: N_("Too Many Requests"),
+    500: N_("Internal Server Error"), 503: N_("Service Unavailable"),
+}
+SERVER_ERROR_MESSAGE = N_("something went wrong on our side; it has been logged")
+
+
+def http_detail(exc: HTTPException) -> str:
+    """The exception's message in the request's language (views raise theirs translated already)."""
+    phrase = HTTP_PHRASES.get(exc.status_code)
+    if phrase is not None and exc.detail == HTTPStatus(exc.status_code).phrase:
+        return gettext(phrase)
+    return exc.detail
+
 
 def domain_error_json(exc: DomainError) -> JSONResponse:
     body: dict = {"error": str(exc)}
     if isinstance(exc, ValidationError):
+        body["error"] = "; ".join(describe(exc.errors))  # the fields named in words, in the request's language
         body["fields"] = exc.errors
         body["errors"] = exc.errors  # the older name, kept for API clients
     owner = getattr(exc, "owner", None)
@@ -38,9 +57,10 @@ def domain_error_json(exc: DomainError) -> JSONResponse:
 
 
 async def http_error(request: Request, exc: HTTPException):
+    message = http_detail(exc)
     if wants_json(request):
-        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-    return await render(request, "error.html", {"status": exc.status_code, "message": exc.detail},
+        return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
+    return await render(request, "error.html", {"status": exc.status_code, "message": message},
                         status_code=exc.status_code, database=False)
 
 
@@ -62,7 +82,7 @@ async def too_large(request: Request, message: str):
 
 async def server_error(request: Request, exc: Exception):
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    message = "something went wrong on our side; it has been logged"
+    message = gettext(SERVER_ERROR_MESSAGE)
     # Starlette answers this one outside the middleware stack: the headers are added here.
     if wants_json(request):
         return headers.apply_to(JSONResponse({"error": message}, status_code=500), request.url.path)

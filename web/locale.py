@@ -39,6 +39,12 @@ def valid_zone(name: str | None) -> str | None:
     return name
 
 
+def browser_language(scope: Scope) -> str:
+    """The browser's language (Accept-Language), else English: for answers given before the
+    session check, which run outside LocaleMiddleware (a refused login, a body too big)."""
+    return i18n.choose(i18n.from_accept_language(Headers(scope=scope).get("accept-language")))
+
+
 def request_locale(scope: Scope) -> RequestLocale:
     """The locale the LocaleMiddleware chose; the call centre's defaults outside it (tests, errors)."""
     chosen = scope.get("locale")

@@ -7,6 +7,8 @@ import functools
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from crm.i18n import gettext as _
+
 
 def require_role(*roles: str):
     """Only users with one of these roles get through; others get 403."""
@@ -16,9 +18,9 @@ def require_role(*roles: str):
         async def wrapper(request: Request):
             user = request.user
             if user is None:
-                raise HTTPException(401, "login required")
+                raise HTTPException(401, _("login required"))
             if user["role"] not in roles:
-                raise HTTPException(403, "your role does not allow this")
+                raise HTTPException(403, _("your role does not allow this"))
             return await view(request)
 
         return wrapper

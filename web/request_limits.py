@@ -3,7 +3,8 @@
 A body over the limit is refused with 413 before anything reads it (so a big form is
 "too big", not "CSRF token missing"); the Excel import has a larger limit of its own.
 A body sent without Content-Length is counted as it streams in. A NUL byte in a query
-string value is a 400 naming the parameter: PostgreSQL text cannot hold it.
+string value is a 400 naming the parameter: PostgreSQL text cannot hold it. Both answers
+come before the user is known: in the browser's language.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from crm import i18n
 from crm.errors import ValidationError
+from crm.i18n import gettext as _
 from web import errors, limits
+from web.locale import browser_language
+from web.validation import NUL_MESSAGE
 
 
 class _TooLarge(Exception):
@@ -45,8 +50,9 @@ class RequestLimitsMiddleware:
         bad = _nul_parameter(scope.get("query_string", b""))
         if bad:
             request = Request(scope, receive)
-            await (await errors.domain_error(request, ValidationError({bad: "contains a NUL character"})))(
-                scope, receive, send)
+            with i18n.using(browser_language(scope)):
+                refusal = await errors.domain_error(request, ValidationError({bad: i18n.gettext(NUL_MESSAGE)}))
+            await refusal(scope, receive, send)
             return
         limit = body_limit(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length", b"")
@@ -80,6 +86,11 @@ class RequestLimitsMiddleware:
     @staticmethod
     async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         request = Request(scope, receive)
-        what = "the file" if scope["path"] in limits.UPLOAD_BODY_BYTES else "the request"
-        response = await errors.too_large(request, f"{what} is too big: at most {limit // (1024 * 1024)} MB")
+        megabytes = {"megabytes": limit // (1024 * 1024)}
+        with i18n.using(browser_language(scope)):
+            if scope["path"] in limits.UPLOAD_BODY_BYTES:
+                message = _("the file is too big: at most %(megabytes)s MB") % megabytes
+            else:
+                message = _("the request is too big: at most %(megabytes)s MB") % megabytes
+            response = await errors.too_large(request, message)
         await response(scope, receive, send)

@@ -15,8 +15,11 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from crm import i18n
+from crm.i18n import gettext as _
 from crm.users import queries as users_q
 from web.db import ACQUIRE_TIMEOUT_SECONDS, BUSY_MESSAGE
+from web.locale import browser_language
 from web.urls import path_for
 
 COOKIE = "pbxcrm_session"
@@ -72,7 +75,9 @@ class AuthMiddleware:
                 async with scope["app"].state.pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as db:
                     row = await users_q.session_user(db, token_hash(token))
             except TimeoutError:
-                await JSONResponse({"error": BUSY_MESSAGE}, status_code=503)(scope, receive, send)
+                with i18n.using(browser_language(scope)):
+                    busy = JSONResponse({"error": i18n.gettext(BUSY_MESSAGE)}, status_code=503)
+                await busy(scope, receive, send)
                 return
             user = dict(row) if row else None
         scope["user"] = user
@@ -84,7 +89,9 @@ class AuthMiddleware:
     @staticmethod
     def _refuse(conn: HTTPConnection) -> Response:
         if conn.url.path.startswith("/api/") or conn.headers.get("accept", "").startswith("application/json"):
-            return JSONResponse({"error": "login required"}, status_code=401)
+            # Before LocaleMiddleware: in the browser's language.
+            with i18n.using(browser_language(conn.scope)):
+                return JSONResponse({"error": _("login required")}, status_code=401)
         target = conn.url.path + (f"?{conn.url.query}" if conn.url.query else "")
         login_url = URL(path_for(conn, "auth.login_page")).include_query_params(next=target)
         return RedirectResponse(login_url, status_code=302)

@@ -15,6 +15,7 @@ from crm.calls.route import route_text
 from crm.counterparties import tray
 from crm.errors import ValidationError
 from web import formatting
+from web.browser_texts import browser_texts
 from web.db import connection
 from web.locale import RequestLocale, request_locale
 from web.validation import describe
@@ -54,6 +55,7 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
 templates.env.globals["label"] = labels.label  # a stored code in words: label("call_status", c.status)
 templates.env.globals["choices"] = labels.choices
 templates.env.globals["page_language"] = pass_context(lambda ctx: page_locale(ctx).language)
+templates.env.globals["browser_texts"] = browser_texts  # app.js's words, on <body data-i18n>
 
 # Every time, number and duration on a page goes through these (web/formatting.py).
 templates.env.filters["local_time"] = pass_context(

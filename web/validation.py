@@ -24,9 +24,12 @@ from starlette.datastructures import FormData, QueryParams
 from starlette.requests import Request
 
 from crm.errors import ValidationError
+from crm.i18n import N_, gettext
+from crm.i18n import gettext as _
 from web import limits
 
 M = TypeVar("M", bound=BaseModel)
+NUL_MESSAGE = N_("contains a NUL character")
 
 
 class Schema(BaseModel):
@@ -37,7 +40,7 @@ class Schema(BaseModel):
 
 def _no_nul(value: str) -> str:
     if "\x00" in value:
-        raise PydanticCustomError("nul_character", "contains a NUL character")
+        raise PydanticCustomError("nul_character", NUL_MESSAGE)
     return value
 
 
@@ -110,23 +113,26 @@ OptionalTime = Annotated[dt.time | None, BlankIsNone]
 Ids = Annotated[tuple[Id, ...], BeforeValidator(_drop_blanks), Field(max_length=limits.LIST_ITEMS)]
 
 
-# Messages for users: short, in words, without pydantic's jargon.
+# Messages for users: short, in words, without pydantic's jargon; translated where they are
+# made (field_errors), in the request's language. Parameters come from pydantic's context.
 _MESSAGES = {
-    "missing": "is required",
-    "int_type": "must be a whole number", "int_parsing": "must be a whole number",
-    "int_from_float": "must be a whole number", "int_parsing_size": "is too big",
-    "string_type": "must be text", "bool_type": "must be true or false", "bool_parsing": "must be true or false",
-    "string_too_long": "is longer than {max_length} characters",
-    "too_long": "has more than {max_length} items",
-    "less_than_equal": "must be at most {le}", "greater_than_equal": "must be at least {ge}",
-    "date_type": "must be a date, YYYY-MM-DD", "date_parsing": "must be a date, YYYY-MM-DD",
-    "date_from_datetime_parsing": "must be a date, YYYY-MM-DD",
-    "date_from_datetime_inexact": "must be a date, YYYY-MM-DD",
-    "time_type": "must be a time, HH:MM", "time_parsing": "must be a time, HH:MM",
-    "list_type": "must be a list", "tuple_type": "must be a list", "dict_type": "must be an object",
-    "model_type": "must be a JSON object", "model_attributes_type": "must be an object",
-    "json_invalid": "is not valid JSON", "json_type": "is not valid JSON",
-    "literal_error": "must be one of {expected}",
+    "missing": N_("is required"),
+    "int_type": N_("must be a whole number"), "int_parsing": N_("must be a whole number"),
+    "int_from_float": N_("must be a whole number"), "int_parsing_size": N_("is too big"),
+    "string_type": N_("must be text"), "bool_type": N_("must be true or false"),
+    "bool_parsing": N_("must be true or false"),
+    "string_too_long": N_("is longer than %(max_length)s characters"),
+    "too_long": N_("has more than %(max_length)s items"),
+    "less_than_equal": N_("must be at most %(le)s"), "greater_than_equal": N_("must be at least %(ge)s"),
+    "date_type": N_("must be a date, YYYY-MM-DD"), "date_parsing": N_("must be a date, YYYY-MM-DD"),
+    "date_from_datetime_parsing": N_("must be a date, YYYY-MM-DD"),
+    "date_from_datetime_inexact": N_("must be a date, YYYY-MM-DD"),
+    "time_type": N_("must be a time, HH:MM"), "time_parsing": N_("must be a time, HH:MM"),
+    "list_type": N_("must be a list"), "tuple_type": N_("must be a list"), "dict_type": N_("must be an object"),
+    "model_type": N_("must be a JSON object"), "model_attributes_type": N_("must be an object"),
+    "json_invalid": N_("is not valid JSON"), "json_type": N_("is not valid JSON"),
+    "literal_error": N_("must be one of %(expected)s"),
+    "nul_character": NUL_MESSAGE,
 }
 
 
@@ -138,7 +144,7 @@ def _message(error: ErrorDetails) -> str:
     if template is None:
         msg = error["msg"].removeprefix("Value error, ")
         return msg[:1].lower() + msg[1:]
-    return template.format(**{k: v for k, v in (error.get("ctx") or {}).items()})
+    return gettext(template) % dict(error.get("ctx") or {})
 
 
 def field_errors(exc: pydantic.ValidationError, *, flat: bool = False) -> dict[str, str]:
@@ -209,39 +215,44 @@ def path_text(request: Request, name: str, max_length: int) -> str:
     """A text path parameter: bounded, without NUL bytes."""
     value = request.path_params[name]
     if "\x00" in value:
-        raise ValidationError({name: "contains a NUL character"})
+        raise ValidationError({name: gettext(NUL_MESSAGE)})
     if len(value) > max_length:
-        raise ValidationError({name: f"is longer than {max_length} characters"})
+        raise ValidationError({name: _("is longer than %(max_length)s characters") % {"max_length": max_length}})
     return value
 
 
-# Field names in words, for pages (JSON keeps the names).
+# Field names in words, for pages (JSON keeps the names); translated where shown (label).
 LABELS = {
-    "q": "Search", "page": "Page", "tpage": "Page", "size": "Page size", "tag": "Tag", "notag": "Without tag",
-    "responsible": "Responsible", "company": "Company", "company_id": "Company", "company_ids": "Company",
-    "last_name": "Last name", "first_name": "First name", "patronymic": "Patronymic",
-    "company_name": "Company name", "remark": "Remark", "comment": "Comment", "status": "Status",
-    "responsible_user_id": "Responsible manager", "queue_id": "Queue", "phones": "Phones", "emails": "E-mails",
-    "address": "Address", "addresses": "Address", "contacts": "Contacts", "kind": "Kind", "value": "Value",
-    "note": "Note", "body": "Text", "full_name": "Full name", "login": "Login", "password": "Password",
-    "role": "Role", "extension": "Extension", "email": "E-mail", "title": "Title", "type_id": "Type",
-    "counterparty_id": "Client or company", "deadline_date": "Deadline", "deadline_time": "Deadline time",
-    "amount": "Amount", "outcome": "Outcome", "participant_ids": "Participants", "name": "Name",
-    "description": "Description", "allowed_roles": "Roles", "from": "From", "to": "To", "group": "Group by",
-    "ring_seconds": "Ring time", "max_wait_seconds": "Longest wait", "moh_class": "Music class",
-    "member_ids": "Members", "manager_ring_seconds": "Manager ring time", "section_clients": "Clients section",
-    "section_companies": "Companies section", "excluded": "Not recorded", "query": "Filter", "section": "List",
+    "q": N_("Search"), "page": N_("Page"), "tpage": N_("Page"), "size": N_("Page size"), "tag": N_("Tag"),
+    "notag": N_("Without tag"), "responsible": N_("Responsible"), "company": N_("Company"),
+    "company_id": N_("Company"), "company_ids": N_("Company"), "last_name": N_("Last name"),
+    "first_name": N_("First name"), "patronymic": N_("Patronymic"), "company_name": N_("Company name"),
+    "remark": N_("Remark"), "comment": N_("Comment"), "status": N_("Status"),
+    "responsible_user_id": N_("Responsible manager"), "queue_id": N_("Queue"), "phones": N_("Phones"),
+    "emails": N_("E-mails"), "address": N_("Address"), "addresses": N_("Address"), "contacts": N_("Contacts"),
+    "kind": N_("Kind"), "value": N_("Value"), "note": N_("Note"), "body": N_("Text"), "full_name": N_("Full name"),
+    "login": N_("Login"), "password": N_("Password"), "role": N_("Role"), "extension": N_("Extension"),
+    "email": N_("E-mail"), "title": N_("Title"), "type_id": N_("Type"), "counterparty_id": N_("Client or company"),
+    "deadline_date": N_("Deadline"), "deadline_time": N_("Deadline time"), "amount": N_("Amount"),
+    "outcome": N_("Outcome"), "participant_ids": N_("Participants"), "name": N_("Name"),
+    "description": N_("Description"), "allowed_roles": N_("Roles"), "from": N_("From"), "to": N_("To"),
+    "group": N_("Group by"), "ring_seconds": N_("Ring time"), "max_wait_seconds": N_("Longest wait"),
+    "moh_class": N_("Music class"), "member_ids": N_("Members"), "manager_ring_seconds": N_("Manager ring time"),
+    "section_clients": N_("Clients section"), "section_companies": N_("Companies section"),
+    "excluded": N_("Not recorded"), "query": N_("Filter"), "section": N_("List"), "next": N_("Page after login"),
+    "language": N_("Language"), "timezone": N_("Time zone"),
 }
 
 
 def label(field: str) -> str:
-    """"contacts.1.value" -> "Contacts 2 value"; "last_name" -> "Last name"."""
+    """"contacts.1.value" -> "Contacts 2 value"; "last_name" -> "Last name" (in the language in force)."""
     words = []
     for i, part in enumerate(field.split(".")):
         if part.isascii() and part.isdigit():
             words.append(str(int(part) + 1))
             continue
-        word = LABELS.get(part) or part.replace("_", " ").capitalize()
+        known = LABELS.get(part)
+        word = gettext(known) if known else part.replace("_", " ").capitalize()
         words.append(word if i == 0 else word.lower())
     return " ".join(words)
 

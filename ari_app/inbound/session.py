@@ -21,6 +21,8 @@ from ari_app.deps import SessionDeps
 from ari_app.events import ChannelEntered
 from ari_app.registry import caller_id_text
 from ari_app.ringing import Leg, Phone
+from crm.calls import route
+from crm.calls.route import Outcome
 from crm.phones import caller_match_key
 from crm.pops.events import PopEvent
 from crm.queues.model import QueueSettings
@@ -73,7 +75,7 @@ class CallSession:
         except Exception:
             log.exception("channel %s: routing failed for %s; handing to the dialplan", self.call.channel_id,
                           self.call.caller_number)
-            await self._hand_to_dialplan("the CRM failed while routing")
+            await self._hand_to_dialplan(Outcome("crm_failed"))
         finally:
             # Whatever happened, the phones this call held are free for the others.
             self.d.ringer.release(self.call.channel_id)
@@ -102,7 +104,7 @@ class CallSession:
         self.state.start_ringback()
         self._log_start(facts)
         if not self.d.crm.loaded:
-            await self._hand_to_dialplan("the CRM has no routing data yet")
+            await self._hand_to_dialplan(Outcome("crm_not_loaded"))
             return
         chain = decide(facts, self.d.crm.policy(), unknown_reason=failure or "unknown caller")
         log.info("channel %s: %s -> %s", self.call.channel_id, self.call.caller_number,
@@ -131,7 +133,9 @@ class CallSession:
         if not problem and not self.d.ringer.try_reserve(self.call.channel_id, [phone]):
             problem = "busy on another call"  # another call took it while we looked
         if problem:
-            self._step(target, f"is {problem}")
+            # The phone states say it in English words ("busy on another call", "unreachable (503)").
+            outcome = route.outcome_of_text(f"is {problem}") or Outcome("unreachable_error", {"error": problem})
+            self._step(target, outcome)
             return None
         await self._go(self.state.ring)
         self._note_first_dial()
@@ -140,10 +144,10 @@ class CallSession:
             phones=[phone], ring_seconds=ring_seconds,
             caller_gone=self.caller_gone, register=self._register_leg)
         if result.winner:
-            self._step(target, "answered")
+            self._step(target, Outcome("answered"))
             return result.winner
         if self.caller_gone.is_set():
-            self._step(target, "was ringing when the caller hung up")
+            self._step(target, Outcome("caller_gone_ringing"))
         else:
             self._step(target, result.legs[0].outcome(ring_seconds))
         return None
@@ -152,7 +156,7 @@ class CallSession:
         assert target.queue is not None
         queue = self.d.crm.queue(target.queue.id)
         if queue is None:
-            self._step(target, "does not exist any more")
+            self._step(target, Outcome("queue_gone"))
             return None
         await self._go(self.state.queue, queue.moh_class)
         entered = time.monotonic()
@@ -171,16 +175,17 @@ class CallSession:
                 register=self._register_leg)
             if result.winner:
                 waited = time.monotonic() - entered
-                self._step(target, f"answered by {result.winner.phone.name} after {waited:.0f} s")
+                self._step(target, Outcome("answered_by", {"name": result.winner.phone.name,
+                                                           "seconds": round(waited)}))
                 return result.winner
             for leg in result.legs:
                 log.info("channel %s: queue %s, %s %s", self.call.channel_id, queue.name, leg.phone.name,
                          leg.outcome(queue.ring_seconds))
         waited = time.monotonic() - entered
         if self.caller_gone.is_set():
-            self._step(target, f"caller hung up after {waited:.0f} s")
+            self._step(target, Outcome("caller_gone", {"seconds": round(waited)}))
         else:
-            self._step(target, f"nobody answered in {queue.max_wait_seconds} s")
+            self._step(target, Outcome("nobody_answered", {"seconds": queue.max_wait_seconds}))
         return None
 
     async def _available(self, queue: QueueSettings) -> list[Phone]:
@@ -244,11 +249,11 @@ class CallSession:
         await self._wait_caller_gone(4.0)
         await self.d.ringer.hangup(self.call.channel_id)
 
-    async def _hand_to_dialplan(self, why: str) -> None:
+    async def _hand_to_dialplan(self, why: Outcome) -> None:
         if self.state.final:
             return
         self.state = self.state.hand_off()  # before the request: the StasisEnd it brings is expected
-        self._record_step({"kind": "queue", "target": "default queue (dialplan)", "result": why})
+        self._record_step(route.step("queue", "dialplan", why))
         try:
             await self.state.enter()
         except AriError as e:
@@ -291,11 +296,10 @@ class CallSession:
         self.d.records.call_started(self.call, direction=self.direction, facts=facts,
                                     caller_user_id=self.caller_user_id)
         if self.resumed:
-            self._record_step({"kind": "note", "target": "pbxcrm", "result": "took the call up again after a restart"})
+            self._record_step(route.step("note", "restart", Outcome("resumed")))
 
-    def _step(self, target: Target, result: str) -> None:
-        self._record_step({"kind": target.kind, "target": target.describe(), "result": result,
-                           "reason": target.reason})
+    def _step(self, target: Target, outcome: Outcome) -> None:
+        self._record_step(route.step(target.kind, target.kind, outcome, name=target.name, reason=target.reason))
 
     def _record_step(self, step: dict) -> None:
         step["at"] = round(time.monotonic() - self.started, 3)

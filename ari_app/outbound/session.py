@@ -12,6 +12,8 @@ from ari_app.constants import endpoint
 from ari_app.inbound.session import CallSession
 from ari_app.registry import caller_id_text
 from ari_app.ringing import Phone
+from crm.calls import route
+from crm.calls.route import Outcome
 from crm.phones import caller_match_key
 
 log = logging.getLogger(__name__)
@@ -37,26 +39,26 @@ class OutboundSession(CallSession):
             self._facts = facts
             callee = Phone(None, facts.display_name if facts else c.called_number, c.called_number,
                            dial=endpoint(c.called_number, self._trunk))
-            target = f"{c.called_number}" + (f" ({facts.display_name})" if facts else "")
+            name = facts.display_name if facts else None
         else:
             colleague = await self.d.crm.user_by_extension(c.called_number)
             callee = Phone(colleague["id"] if colleague else None,
                            colleague["full_name"] if colleague else c.called_number, c.called_number)
-            target = f"extension {c.called_number}" + (f" ({colleague['full_name']})" if colleague else "")
+            name = colleague["full_name"] if colleague else None
         self._log_start(facts)
-        name = user["full_name"] if user else c.caller_name
-        self._caller_id = caller_id_text(name, c.caller_number)
+        self._caller_id = caller_id_text(user["full_name"] if user else c.caller_name, c.caller_number)
         await self._go(self.state.ring)
         self._note_first_dial()
         result = await self.d.ringer.ring(caller_channel=c.channel_id, caller_id=self._caller_id, phones=[callee],
                                           ring_seconds=RING_SECONDS, caller_gone=self.caller_gone,
                                           register=self._register_leg)
-        step = {"kind": self.direction, "target": target}
+        target = route.target_code(self.direction, name=name)
         if result.winner:
-            self._record_step({**step, "result": "answered"})
+            self._record_step(route.step(self.direction, target, Outcome("answered"), name=name,
+                                         number=c.called_number))
             await self._talk(result.winner, None, operator_user_id=self.caller_user_id)
             return
-        outcome = "caller hung up while it rang" if self.caller_gone.is_set() else \
+        outcome = Outcome("caller_gone_while_ringing") if self.caller_gone.is_set() else \
             result.legs[0].outcome(RING_SECONDS)
-        self._record_step({**step, "result": outcome})
+        self._record_step(route.step(self.direction, target, outcome, name=name, number=c.called_number))
         await self.d.ringer.hangup(c.channel_id)

@@ -14,22 +14,24 @@ from crm.calls import queries as calls_q
 from crm.calls.permissions import CallFacts, can_change
 from crm.counterparties import queries as cq
 from crm.errors import Forbidden, NotFound
+from crm.i18n import N_, gettext
+from crm.i18n import gettext as _
 
-REFUSED = ("only the call's participants, the responsible manager of the client it is on, "
-           "and supervisors or admins may change a call")
+REFUSED = N_("only the call's participants, the responsible manager of the client it is on, "
+             "and supervisors or admins may change a call")
 
 
 async def call_id_by_channel(conn: asyncpg.Connection, channel_id: str) -> int:
     call_id = await calls_q.call_id_by_channel(conn, channel_id)
     if call_id is None:
-        raise NotFound("no such call (yet)")
+        raise NotFound(_("no such call (yet)"))
     return call_id
 
 
 async def _call(conn: asyncpg.Connection, call_id: int) -> asyncpg.Record:
     call = await calls_q.call_for_change(conn, call_id)
     if call is None:
-        raise NotFound(f"no call {call_id}")
+        raise NotFound(_("no call %(id)s") % {"id": call_id})
     return call
 
 
@@ -39,31 +41,32 @@ async def attach_call(conn: asyncpg.Connection, user, call_id: int, counterparty
         call = await _call(conn, call_id)
         counterparty = await cq.get_counterparty(conn, counterparty_id)
         if counterparty is None or counterparty["deleted_at"] is not None:
-            raise NotFound(f"no counterparty {counterparty_id}")
+            raise NotFound(_("no counterparty %(id)s") % {"id": counterparty_id})
         if not can_change(CallFacts.of(call), user, counterparty):
-            raise Forbidden(REFUSED + "; a manager moves it only onto a client he may edit")
+            raise Forbidden(_("%(refused)s; a manager moves it only onto a client he may edit")
+                            % {"refused": gettext(REFUSED)})
         await calls_q.set_counterparty(conn, call_id, counterparty_id)
         await audit.record(conn, user["id"], "call", call_id, "attach",
                            {"counterparty_id": [call["counterparty_id"], counterparty_id]})
         number = call["caller_normalized"] if call["direction"] == "incoming" else call["called_normalized"]
         raw = call["caller_number"] if call["direction"] == "incoming" else call["called_number"]
         if not number:
-            return "the call has no number to learn"
+            return _("the call has no number to learn")
         owner = await cq.contact_owner(conn, number)
         if owner is not None:
             if owner["id"] == counterparty_id:
-                return f"{raw} is already on the card"
-            return f"{raw} belongs to {owner['display_name']}; not added"
+                return _("%(number)s is already on the card") % {"number": raw}
+            return _("%(number)s belongs to %(name)s; not added") % {"number": raw, "name": owner["display_name"]}
         await cq.insert_contact(conn, counterparty_id, "phone", raw, number,
-                                f"learned from call {call_id}", user["id"], auto_added=True)
+                                _("learned from call %(id)s") % {"id": call_id}, user["id"], auto_added=True)
         await audit.record(conn, user["id"], "counterparty", counterparty_id, "learn number", {"value": raw})
-        return f"{raw} added to the card"
+        return _("%(number)s added to the card") % {"number": raw}
 
 
 async def comment_call(conn: asyncpg.Connection, user, call_id: int, text: str) -> None:
     async with conn.transaction():
         call = await _call(conn, call_id)
         if not can_change(CallFacts.of(call), user):
-            raise Forbidden(REFUSED)
+            raise Forbidden(gettext(REFUSED))
         await calls_q.set_comment(conn, call_id, text)
         await audit.record(conn, user["id"], "call", call_id, "comment", {"comment": [call["comment"], text]})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from crm.errors import ValidationError
+from crm.i18n import gettext as _
 from crm.phones import InvalidPhone, normalize_phone
 
 CHANNEL = "pbxcrm_call_requests"
@@ -15,7 +16,7 @@ PENDING_SECONDS = 60
 async def request_call(conn: asyncpg.Connection, *, user: asyncpg.Record, number: str, requested_by: int,
                        region: str) -> int:
     if not user["extension"]:
-        raise ValidationError({"user": f"{user['full_name']} has no extension to ring"})
+        raise ValidationError({"user": _("%(name)s has no extension to ring") % {"name": user["full_name"]}})
     try:
         dialable = normalize_phone(number, region)
     except InvalidPhone as e:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from crm.calls.route import target_english
+
 
 @dataclass(frozen=True)
 class QueueRef:
@@ -51,12 +53,18 @@ class Target:
     queue: QueueRef | None = None
     ring_seconds: int | None = None
 
-    def describe(self) -> str:
+    @property
+    def name(self) -> str:
+        """The manager's or the queue's name."""
         if self.kind == "manager":
             assert self.manager is not None
-            return f"manager {self.manager.name}"
+            return self.manager.name
         assert self.queue is not None
-        return f"queue {self.queue.name}"
+        return self.queue.name
+
+    def describe(self) -> str:
+        """"manager Ivanova", "queue Sales": in English, for logs (the route's words: crm/calls/route.py)."""
+        return target_english(self.kind, name=self.name)
 
 
 def decide(facts: CallerFacts | None, policy: RoutingPolicy, *, unknown_reason: str = "unknown caller") -> list[Target]:

@@ -92,14 +92,13 @@ async def recent(request: Request):
     return JSONResponse(jsonable({
         "id": card["id"], "name": card["display_name"], "remark": card["remark"],
         "responsible": card["responsible_name"],
-        # started_at stays ISO 8601 with its offset; "when" is how a page shows it, on the reader's clock
-        # and in their language, as are direction_text and status_text (the codes stay for programs).
+        # started_at stays ISO 8601 with its offset; "when" is how a page shows it, on the reader's clock.
+        # The codes stay; *_label are their words in the reader's language.
         "calls": [{"started_at": c["started_at"], "when": local_time(c["started_at"], zone),
-                   "direction": c["direction"], "status": c["status"],
-                   "direction_text": label("call_direction", c["direction"]),
-                   "status_text": label("call_status", c["status"]),
+                   "direction": c["direction"], "direction_label": label("call_direction", c["direction"]),
+                   "status": c["status"], "status_label": label("call_status", c["status"]),
                    "operator": c["operator_name"], "comment": comments.get(c["id"], "")} for c in calls],
-        "tasks": [{**dict(t), "status_text": label("task_status", t["status"])} for t in tasks]}))
+        "tasks": [{**dict(t), "status_label": label("task_status", t["status"])} for t in tasks]}))
 
 
 routes = [

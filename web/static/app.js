@@ -1,9 +1,17 @@
 // pbxcrm in the browser: screen pops (H5) from /events, click-to-call buttons (H6), confirmations.
 // Templates carry no inline script or handler (the CSP forbids them): behaviour lives here, data in data-*.
 // DOM is built with textContent only: nothing from a caller is parsed as HTML.
+// Words come translated from the server (web/browser_texts.py, on <body data-i18n>).
 (function () {
   "use strict";
   const csrf = document.querySelector("meta[name=csrf-token]").content;
+  const texts = JSON.parse(document.body.dataset.i18n || "{}");
+
+  // The word for `key`, its %(name)s filled from params: t("calling", { number: "101" }).
+  function t(key, params) {
+    return (texts[key] || key).replace(/%\((\w+)\)s/g, (all, name) =>
+      params && name in params ? String(params[name]) : all);
+  }
 
   function api(url, body) {
     const init = { credentials: "same-origin", headers: { Accept: "application/json" } };
@@ -34,7 +42,7 @@
     button.disabled = true;
     api("/api/calls", { number: button.dataset.call }).then((r) => {
       button.disabled = false;
-      button.title = r.ok ? "Your phone rings; pick it up to call " + button.dataset.call : (r.body.error || "failed");
+      button.title = r.ok ? t("calling", { number: button.dataset.call }) : (r.body.error || t("failed"));
       button.classList.toggle("calling", r.ok);
     });
   });
@@ -54,17 +62,20 @@
       if (!r.ok) return;
       const list = el("ul", { class: "recent" });
       for (const c of r.body.calls) {
-        list.append(el("li", {}, `${c.when} ${c.direction} ${c.status}` +
+        list.append(el("li", {}, `${c.when} ${c.direction_label || c.direction} ${c.status_label || c.status}` +
           (c.operator ? `, ${c.operator}` : "") + (c.comment ? `: ${c.comment}` : "")));
       }
-      for (const t of r.body.tasks) list.append(el("li", { class: "task" }, `task #${t.id} ${t.title} (${t.status})`));
-      box.append(el("p", {}, r.body.remark || ""), el("h4", {}, "Last interactions"), list);
+      for (const task of r.body.tasks) {
+        list.append(el("li", { class: "task" },
+          t("task", { id: task.id, title: task.title, status: task.status_label || task.status })));
+      }
+      box.append(el("p", {}, r.body.remark || ""), el("h4", {}, t("last_interactions")), list);
     });
   }
 
   function attachForm(p, box) {
     const results = el("ul", { class: "attach-results" });
-    const input = el("input", { type: "search", placeholder: "Find a counterparty to attach", "aria-label": "Find counterparty" });
+    const input = el("input", { type: "search", placeholder: t("find_placeholder"), "aria-label": t("find_label") });
     const find = el("button", { type: "button", onclick: () => {
       api("/api/clients?q=" + encodeURIComponent(input.value)).then((r) => {
         results.replaceChildren();
@@ -72,32 +83,35 @@
           results.append(el("li", {}, item.display_name + " ",
             el("button", { type: "button", class: "attach", onclick: () => {
               api("/api/calls/channel/" + encodeURIComponent(p.channel_id) + "/counterparty", { counterparty_id: item.id })
-                .then((a) => { box.append(el("p", { class: "attached" }, a.ok ? "Attached: " + a.body.number : a.body.error)); });
-            } }, "Attach")));
+                .then((a) => {
+                  box.append(el("p", { class: "attached" }, a.ok ? t("attached", { result: a.body.number }) : a.body.error));
+                });
+            } }, t("attach"))));
         }
       });
-    } }, "Find");
-    const create = el("a", { href: "/counterparties/new?kind=client&phones=" + encodeURIComponent(p.number) }, "Create new client");
-    box.append(el("p", {}, "Unknown number"), input, find, results, create);
+    } }, t("find"));
+    const create = el("a", { href: "/counterparties/new?kind=client&phones=" + encodeURIComponent(p.number) },
+      t("create_client"));
+    box.append(el("p", {}, t("unknown_number")), input, find, results, create);
   }
 
   function show(p) {
     const box = el("div", { class: "pop-body" });
-    const title = (p.event === "ringing" ? "Incoming call " : "On the call ") + p.number;
+    const title = t(p.event === "ringing" ? "incoming_call" : "on_the_call", { number: p.number });
     pop.replaceChildren(el("header", {}, el("strong", {}, title),
-      el("button", { type: "button", class: "link", title: "Close", onclick: () => { pop.hidden = true; } }, "×")), box);
+      el("button", { type: "button", class: "link", title: t("close"), onclick: () => { pop.hidden = true; } }, "×")), box);
     if (p.counterparty_id) {
       box.append(el("a", { href: "/counterparties/" + p.counterparty_id, class: "pop-name" }, p.name));
       recent(p.counterparty_id, box);
     } else {
       attachForm(p, box);
     }
-    const note = el("textarea", { rows: "2", placeholder: "Comment on this call", "aria-label": "Call comment" });
+    const note = el("textarea", { rows: "2", placeholder: t("comment_placeholder"), "aria-label": t("comment_label") });
     const saved = el("span", { class: "saved" });
     box.append(note, el("button", { type: "button", class: "save-comment", onclick: () => {
       api("/api/calls/channel/" + encodeURIComponent(p.channel_id) + "/comment", { comment: note.value })
-        .then((r) => { saved.textContent = r.ok ? "saved" : r.body.error; });
-    } }, "Save comment"), saved);
+        .then((r) => { saved.textContent = r.ok ? t("saved") : r.body.error; });
+    } }, t("save_comment")), saved);
     pop.dataset.channel = p.channel_id;
     pop.dataset.event = p.event;
     pop.hidden = false;

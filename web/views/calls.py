@@ -10,6 +10,7 @@ from crm.calls import queries as calls_q
 from crm.calls.attach import attach_call, call_id_by_channel, comment_call
 from crm.clicktocall import queries as c2c_q
 from crm.errors import Forbidden, NotFound, ValidationError
+from crm.i18n import gettext as _
 from crm.roles import acts_for_others
 from crm.users import queries as users_q
 from web.db import connection
@@ -42,11 +43,11 @@ async def click_to_call(request: Request):
     me = request.user
     user_id = body.user_id or me["id"]
     if user_id != me["id"] and not acts_for_others(me):
-        raise Forbidden("only supervisors and admins place calls for someone else")
+        raise Forbidden(_("only supervisors and admins place calls for someone else"))
     async with connection(request) as conn:
         user = await users_q.user_by_id(conn, user_id)
         if user is None or user["deleted_at"] is not None or user["is_blocked"]:
-            raise ValidationError({"user_id": "no such active user"})
+            raise ValidationError({"user_id": _("no such active user")})
         request_id = await c2c_q.request_call(conn, user=user, number=number, requested_by=me["id"],
                                               region=request.app.state.settings.default_region)
     return JSONResponse({"id": request_id, "status": "pending"}, status_code=202)
@@ -57,7 +58,7 @@ async def click_to_call_status(request: Request):
         row = await c2c_q.get(conn, request.path_params["id"])
     me = request.user
     if row is None or (row["requested_by"] != me["id"] and not acts_for_others(me)):
-        raise NotFound("no such call request")
+        raise NotFound(_("no such call request"))
     return JSONResponse({"id": row["id"], "status": row["status"], "error": row["error"],
                          "number": row["number"], "extension": row["extension"]})
 

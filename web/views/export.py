@@ -3,13 +3,19 @@
 These views take connections from the pool for exactly as long as they need them, not the
 request's connection (web/db.py): that one is held until the response has been sent, and an
 export's response is a file of up to hundreds of megabytes sent to a possibly slow client.
+
+A file is written for the user who asks (issue 14): headers, sheet names and stored codes
+(a call's status, a task's) in their language, times as Excel datetimes on their clock.
+The file's name stays ASCII.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import zoneinfo
+from collections.abc import Sequence
 from pathlib import Path
 
 from starlette.requests import Request
@@ -21,36 +27,60 @@ from crm.calls.route import route_text
 from crm.errors import Forbidden
 from crm.export import queries as export_q
 from crm.export.xlsx import BATCH, Column, remove_export, write_xlsx
+from crm.i18n import N_, gettext, pgettext
+from crm.i18n import gettext as _
+from crm.labels import label
 from crm.reports.calls import consolidated
 from crm.reports.deals import managers_deals
 from crm.tasks import queries as tq
+from web.locale import request_locale
 from web.views.counterparty_lists import list_query
 from web.views.reports import report_period, stats_query
 from web.views.tasks import task_query
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
+# Column titles are N_ texts, translated per export (_translated).
 COUNTERPARTY_COLUMNS = [
-    Column("ID", "id", "int", 8), Column("Name", "display_name", width=36), Column("Remark", "remark", width=24),
-    Column("Status", "status", width=10), Column("Responsible", "responsible_name", width=22),
-    Column("Companies", "companies", width=30), Column("Phones", "phones", width=30),
-    Column("E-mails", "emails", width=30), Column("Comment", "comment", width=30),
-    Column("Created", "created_at", "datetime", 17),
+    Column(N_("ID"), "id", "int", 8), Column(N_("Name"), "display_name", width=36),  # a client's: _counterparty_columns
+    Column(N_("Remark"), "remark", width=24), Column(N_("Status"), "status_text", width=10),
+    Column(N_("Responsible"), "responsible_name", width=22), Column(N_("Companies"), "companies", width=30),
+    Column(N_("Phones"), "phones", width=30), Column(N_("E-mails"), "emails", width=30),
+    Column(N_("Comment"), "comment", width=30), Column(N_("Created"), "created_at", "datetime", 17),
 ]
 TASK_COLUMNS = [
-    Column("No.", "id", "int", 8), Column("Title", "title", width=36), Column("Type", "type_name", width=14),
-    Column("Status", "status", width=12), Column("Outcome", "outcome", width=8),
-    Column("Amount", "amount", "money", 14), Column("Responsible", "responsible_name", width=22),
-    Column("Counterparty", "counterparty_name", width=30), Column("Deadline", "deadline_date", "date", 12),
-    Column("Overdue", "overdue_text", width=8), Column("Created", "created_at", "datetime", 17),
+    Column(N_("No."), "id", "int", 8), Column(N_("Title"), "title", width=36),
+    Column(N_("Type"), "type_name", width=14),
+    Column(N_("Status"), "status_text", width=12), Column(N_("Outcome"), "outcome_text", width=8),
+    Column(N_("Amount"), "amount", "money", 14), Column(N_("Responsible"), "responsible_name", width=22),
+    Column(N_("Counterparty"), "counterparty_name", width=30), Column(N_("Deadline"), "deadline_date", "date", 12),
+    Column(N_("Overdue"), "overdue_text", width=8), Column(N_("Created"), "created_at", "datetime", 17),
 ]
+
+
+def _translated(columns: Sequence[Column]) -> list[Column]:
+    return [dataclasses.replace(c, title=gettext(c.title)) for c in columns]
+
+
+def _counterparty_columns(kind: str) -> list[Column]:
+    """A client's name is a person's (ФИО in Russian), a company's is its name."""
+    columns = _translated(COUNTERPARTY_COLUMNS)
+    if kind == "client":
+        columns[1] = dataclasses.replace(columns[1], title=pgettext("client", "Name"))
+    return columns
+
+
+def _zone(request: Request) -> zoneinfo.ZoneInfo:
+    """The exporting user's clock: Excel has no time zones, so times are written as they read it."""
+    return zoneinfo.ZoneInfo(request_locale(request.scope).zone)
 
 
 async def _may_export(request: Request) -> None:
     async with request.app.state.pool.acquire() as conn:
         roles = (await appsettings.get_all(conn))["export.roles"]
     if request.user["role"] not in roles:
-        raise Forbidden("exporting to Excel is for " + ", ".join(roles))
+        raise Forbidden(_("exporting to Excel is for %(roles)s") % {
+            "roles": ", ".join(label("role", role) for role in roles)})
 
 
 class _TempFileResponse(FileResponse):
@@ -81,12 +111,13 @@ def _response(path, rows: int, name: str) -> FileResponse:
 def _counterparties(kind: str):
     async def view(request: Request):
         await _may_export(request)
-        settings = request.app.state.settings
         query = list_query(request, kind)
         async with request.app.state.pool.acquire() as conn:
-            path, rows = await write_xlsx("Clients" if kind == "client" else "Companies", COUNTERPARTY_COLUMNS,
-                                          export_q.counterparty_batches(conn, query, BATCH),
-                                          tz=zoneinfo.ZoneInfo(settings.timezone))
+            async def batches():
+                async for rows in export_q.counterparty_batches(conn, query, BATCH):
+                    yield [{**r, "status_text": label("counterparty_status", r["status"])} for r in rows]
+            path, rows = await write_xlsx(_("Clients") if kind == "client" else _("Companies"),
+                                          _counterparty_columns(kind), batches(), tz=_zone(request))
             with _removed_on_failure(path):
                 await audit.record(conn, request.user["id"], "export", None, f"{kind} list",
                                    {"query": request.url.query, "rows": rows})
@@ -103,13 +134,15 @@ async def tasks_export(request: Request):
         async def batches():
             page = 1
             while True:
-                rows, _ = await tq.list_tasks(conn, tq.TaskQuery(**{**query.__dict__, "page": page, "size": BATCH}),
-                                              now)
+                batch_query = tq.TaskQuery(**{**query.__dict__, "page": page, "size": BATCH})
+                rows, _total = await tq.list_tasks(conn, batch_query, now)
                 if not rows:
                     return
-                yield [{**r, "overdue_text": "yes" if r["overdue"] else ""} for r in rows]
+                yield [{**r, "overdue_text": _("yes") if r["overdue"] else "",
+                        "status_text": label("task_status", r["status"]),
+                        "outcome_text": label("deal_outcome", r["outcome"])} for r in rows]
                 page += 1
-        path, rows = await write_xlsx("Tasks", TASK_COLUMNS, batches(), tz=zoneinfo.ZoneInfo(settings.timezone))
+        path, rows = await write_xlsx(_("Tasks"), _translated(TASK_COLUMNS), batches(), tz=_zone(request))
         with _removed_on_failure(path):
             await audit.record(conn, request.user["id"], "export", None, "task list",
                                {"query": request.url.query, "rows": rows})
@@ -122,8 +155,7 @@ async def _report_response(request: Request, name: str, sheet: str, columns: lis
     async def one_batch():
         yield rows
 
-    path, count = await write_xlsx(sheet, columns, one_batch(),
-                                   tz=zoneinfo.ZoneInfo(request.app.state.settings.timezone))
+    path, count = await write_xlsx(gettext(sheet), _translated(columns), one_batch(), tz=_zone(request))
     with _removed_on_failure(path):
         async with request.app.state.pool.acquire() as conn:
             await audit.record(conn, request.user["id"], "export", None, f"{name} report",
@@ -136,30 +168,34 @@ async def calls_report_export(request: Request):
     query = stats_query(request)
     async with request.app.state.pool.acquire() as conn:
         table = await consolidated(conn, query)
-    columns = [Column("Operator", "operator", width=24), Column("Type", "type", width=10),
-               Column("Calls", "calls", "int", 8), Column("Total talk, s", "total_seconds", "money", 14),
-               Column("Average talk, s", "average_seconds", "money", 14)]
-    return await _report_response(request, "call-statistics", "Calls", columns, table)
+    columns = [Column(N_("Operator"), "operator", width=24), Column(N_("Type"), "type_text", width=10),
+               Column(N_("Calls"), "calls", "int", 8), Column(N_("Total talk, s"), "total_seconds", "money", 14),
+               Column(N_("Average talk, s"), "average_seconds", "money", 14)]
+    rows = [{**r, "type_text": label("call_type", r["type"])} for r in table]
+    return await _report_response(request, "call-statistics", N_("Calls"), columns, rows)
 
 
 async def deals_report_export(request: Request):
     start, end = report_period(request)
     async with request.app.state.pool.acquire() as conn:
         rows = await managers_deals(conn, start, end, request.app.state.settings.timezone)
-    columns = [Column("Manager", "manager", width=24), Column("Planned", "planned", "int", 9),
-               Column("Won", "won", "int", 7), Column("Lost", "lost", "int", 7),
-               Column("In progress", "in_progress", "int", 11), Column("Created", "created", "int", 9),
-               Column("Won, amount", "won_amount", "money", 14), Column("All, amount", "total_amount", "money", 14)]
-    return await _report_response(request, "deals-by-manager", "Deals", columns, rows)
+    columns = [Column(N_("Manager"), "manager", width=24), Column(N_("Planned"), "planned", "int", 9),
+               Column(N_("Won"), "won", "int", 7), Column(N_("Lost"), "lost", "int", 7),
+               Column(N_("In progress"), "in_progress", "int", 11),
+               # A count of deals, not a date as in the lists' "Created".
+               Column(pgettext("deals report", "Created"), "created", "int", 9),
+               Column(N_("Won, amount"), "won_amount", "money", 14),
+               Column(N_("All, amount"), "total_amount", "money", 14)]
+    return await _report_response(request, "deals-by-manager", N_("Deals"), columns, rows)
 
 
 CALL_COLUMNS = [
-    Column("Started", "started_at", "datetime", 17), Column("Direction", "direction", width=10),
-    Column("Caller", "caller_number", width=16), Column("Called", "called_number", width=16),
-    Column("Line", "line", width=14), Column("Counterparty", "counterparty_name", width=28),
-    Column("Operator", "operator_name", width=22), Column("Status", "status", width=10),
-    Column("Wait, s", "wait_seconds", "money", 9), Column("Talk, s", "talk_seconds", "money", 9),
-    Column("Route", "route_text", width=60), Column("Comment", "comment", width=30),
+    Column(N_("Started"), "started_at", "datetime", 17), Column(N_("Direction"), "direction_text", width=10),
+    Column(N_("Caller"), "caller_number", width=16), Column(N_("Called"), "called_number", width=16),
+    Column(N_("Line"), "line", width=14), Column(N_("Counterparty"), "counterparty_name", width=28),
+    Column(N_("Operator"), "operator_name", width=22), Column(N_("Status"), "status_text", width=10),
+    Column(N_("Wait, s"), "wait_seconds", "money", 9), Column(N_("Talk, s"), "talk_seconds", "money", 9),
+    Column(N_("Route"), "route_text", width=60), Column(N_("Comment"), "comment", width=30),
 ]
 
 
@@ -172,8 +208,10 @@ async def calls_export(request: Request):
     async with request.app.state.pool.acquire() as conn:
         async def batches():
             async for rows in export_q.call_log_batches(conn, start, end, settings.timezone, BATCH):
-                yield [{**r, "route_text": route_text(r["route"])} for r in rows]
-        path, rows = await write_xlsx("Calls", CALL_COLUMNS, batches(), tz=zoneinfo.ZoneInfo(settings.timezone))
+                yield [{**r, "route_text": route_text(r["route"]),
+                        "direction_text": label("call_direction", r["direction"]),
+                        "status_text": label("call_status", r["status"])} for r in rows]
+        path, rows = await write_xlsx(_("Calls"), _translated(CALL_COLUMNS), batches(), tz=_zone(request))
         with _removed_on_failure(path):
             await audit.record(conn, request.user["id"], "export", None, "call list",
                                {"from": str(start), "to": str(end), "rows": rows})

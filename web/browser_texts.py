@@ -1,0 +1,37 @@
+"""The words app.js shows (the screen pop, click-to-call, notifications), in the page's language.
+
+The CSP allows no inline script, so they travel as data: base.html puts them on
+<body data-i18n="{...}"> and app.js reads them there. Parameters are %(name)s, filled in app.js.
+"""
+
+from __future__ import annotations
+
+import json
+
+from crm.i18n import N_, gettext
+
+TEXTS = {
+    "calling": N_("Your phone rings; pick it up to call %(number)s"),
+    "failed": N_("failed"),
+    "incoming_call": N_("Incoming call %(number)s"),
+    "on_the_call": N_("On the call %(number)s"),
+    "close": N_("Close"),
+    "last_interactions": N_("Last interactions"),
+    "task": N_("task #%(id)s %(title)s (%(status)s)"),
+    "unknown_number": N_("Unknown number"),
+    "find_placeholder": N_("Find a counterparty to attach"),
+    "find_label": N_("Find counterparty"),
+    "find": N_("Find"),
+    "attach": N_("Attach"),
+    "attached": N_("Attached: %(result)s"),
+    "create_client": N_("Create new client"),
+    "comment_placeholder": N_("Comment on this call"),
+    "comment_label": N_("Call comment"),
+    "save_comment": N_("Save comment"),
+    "saved": N_("saved"),
+}
+
+
+def browser_texts() -> str:
+    """TEXTS translated, as JSON for the attribute (the template escapes it)."""
+    return json.dumps({key: gettext(text) for key, text in TEXTS.items()}, ensure_ascii=False)
