@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import logging
 
+from ari_app.caller_language import LANGUAGE_GLOBAL
 from ari_app.client import CONNECTED, AriClient, AriError
 from ari_app.constants import endpoint
 from ari_app.wiring import StasisApp, background_tasks, build
@@ -29,12 +30,19 @@ async def mirror_default_queue(ari: AriClient, queue: QueueSettings) -> None:
              ", ".join(m.extension for m in queue.members) or "no members")
 
 
+async def mirror_centre_language(ari: AriClient, language: str | None) -> None:
+    """The dialplan's default queue speaks this language to callers whose line has none
+    (dialplan/pbxcrm.conf; the rule is ari_app/caller_language.py's). A global, as above."""
+    await ari.set_global(LANGUAGE_GLOBAL, language or "")
+    log.info("call centre's language mirrored to the dialplan: %s", language or "none")
+
+
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop = stop or stop_on_signals()
     async with crm_runtime(settings) as runtime:
         async with AriClient(settings.ari_url, settings.ari_user, settings.ari_password,
                              settings.ari_app) as ari:
-            app = build(ari, runtime, mirror_default_queue)
+            app = build(ari, runtime, mirror_default_queue, mirror_centre_language)
             tasks = background_tasks(app, _consume)
             await stop.wait()
             for task in tasks:

@@ -24,6 +24,7 @@ import logging
 
 from ari_app.client import AriError
 from ari_app.media import CallMedia
+from crm.i18n import FALLBACK_LANGUAGE
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +36,12 @@ class InvalidTransition(Exception):
 
 
 class CallerLine:
-    """The caller's channel, as the states act on it."""
+    """The caller's channel, as the states act on it, and the language its prompts are in."""
 
-    def __init__(self, channel_id: str, media: CallMedia):
+    def __init__(self, channel_id: str, media: CallMedia, language: str = FALLBACK_LANGUAGE):
         self.channel_id = channel_id
         self.media = media
+        self.language = language
 
     async def quietly(self, request) -> bool:
         return await self.media.quietly(self.channel_id, request)
@@ -194,7 +196,7 @@ class GivingUp(CallState):
         try:
             if not self.answered:
                 await self.line.media.answer(self.line.channel_id)
-            await self.line.media.play(self.line.channel_id, GIVE_UP_PROMPT)
+            await self.line.media.play(self.line.channel_id, GIVE_UP_PROMPT, self.line.language)
         except AriError as e:  # the caller may be gone already
             log.info("channel %s: %s", self.line.channel_id, e)
 

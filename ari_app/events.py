@@ -34,6 +34,8 @@ class ChannelEntered:
     args: tuple[str, ...]
     # When Asterisk put the channel in our app (the StasisStart's timestamp).
     entered_at: dt.datetime | None = None
+    # The channel's language: the line's if its endpoint or the dialplan set one (ari_app/caller_language.py).
+    language: str = ""
 
     @property
     def purpose(self) -> str:
@@ -60,4 +62,5 @@ class ChannelEntered:
             line=line_of(channel.get("name", "")),
             started_at=parse_ari_time(channel.get("creationtime")),
             args=args,
+            language=channel.get("language") or "",
         )

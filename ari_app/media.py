@@ -56,8 +56,9 @@ class CallMedia:
     async def stop_moh(self, channel_id: str) -> None:
         await self._ari.stop_moh(channel_id)
 
-    async def play(self, channel_id: str, media: str) -> None:
-        await self._ari.play(channel_id, media)
+    async def play(self, channel_id: str, media: str, language: str) -> None:
+        """Play to the caller; sounds in `language` (ari_app/caller_language.py), as ARI's `lang`."""
+        await self._ari.play(channel_id, media, lang=language)
 
     async def watch(self, channel_id: str) -> None:
         """Subscribe to the channel: ChannelDestroyed, with the hangup cause, reaches only subscribers."""

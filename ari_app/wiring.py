@@ -64,10 +64,11 @@ class StasisApp:
         await self.deps.records.drain(timeout=5)
 
 
-def build(ari: AriClient, runtime: Runtime, mirror_default_queue) -> StasisApp:
+def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_language) -> StasisApp:
     settings, pool, crm = runtime.settings, runtime.pool, runtime.crm
     phone_states = PhoneStates(ari)
     crm.on_default_queue(partial(mirror_default_queue, ari))
+    crm.on_centre_language(partial(mirror_centre_language, ari))
     media = CallMedia(ari)  # the one adapter every ARI media and bridge operation goes through
     deps = SessionDeps(ari=ari, media=media, ringer=Ringer(media, phone_states), crm=crm, call_log=CallLogWriter(pool),
                        registry=CallRegistry(), region=settings.default_region, round_robin={},

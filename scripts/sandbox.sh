@@ -14,7 +14,9 @@ ROOT=${PBXCRM_SANDBOX_ROOT:-/var/lib/pbxcrm/sandbox}
 ARI_URL=${PBXCRM_ARI_URL:-http://127.0.0.1:8088}
 ARI_USER=${PBXCRM_ARI_USER:-pbxcrm}
 ARI_PASSWORD=${PBXCRM_ARI_PASSWORD:-pbxcrm-sandbox}
-PACKAGES=asterisk,asterisk-core-sounds-en-gsm,asterisk-moh-opsound-gsm
+# Prompts in English and Russian (the language of a line or the call centre's: the
+# caller-facing prompts follow it); asterisk-core-sounds-ru links sounds/ru to the voice.
+PACKAGES=asterisk,asterisk-core-sounds-en-gsm,asterisk-core-sounds-ru,asterisk-core-sounds-ru-gsm,asterisk-moh-opsound-gsm
 
 say() { echo "sandbox: $*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -60,6 +62,31 @@ build() {
   rm -rf "$ROOT"
   mv "$ROOT.partial" "$ROOT"
   touch "$ROOT/.pbxcrm-built"
+}
+
+# A root built before a package joined PACKAGES gets it here; nothing is done when all are in.
+install_missing_packages() {
+  local missing=() pkg
+  for pkg in ${PACKAGES//,/ }; do
+    [ "$(chroot "$ROOT" dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null)" = "ii " ] || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing into the sandbox: ${missing[*]}"
+  mount_all
+  local log="$ROOT.apt.log" policy="$ROOT/usr/sbin/policy-rc.d" own_policy=0
+  # No service may start inside the root while apt runs: only `up` starts Asterisk there.
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && own_policy=1
+  fi
+  # Not checking Valid-Until, as debootstrap does not: a mirror may serve a sid a few weeks old.
+  local ok=1 apt=(chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Check-Valid-Until=false)
+  { "${apt[@]}" update && "${apt[@]}" install -y --no-install-recommends "${missing[@]}"
+  } > "$log" 2>&1 || ok=0
+  [ "$own_policy" = 1 ] && rm -f "$policy"
+  if [ "$ok" = 0 ]; then
+    tail -n 20 "$log" >&2
+    die "could not install ${missing[*]} into the sandbox; full log in $log"
+  fi
 }
 
 mounts_under_root() { awk -v r="$ROOT/" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r; }
@@ -120,6 +147,7 @@ up() {
   need_root up
   command -v curl >/dev/null || die "curl is not installed"
   build
+  install_missing_packages
   local modules_changed=0
   cmp -s "$repo/asterisk-conf/modules.conf" "$ROOT/etc/asterisk/modules.conf" || modules_changed=1
   install_config
@@ -171,7 +199,7 @@ status() {
 }
 
 case "${1:-}" in
-  build) need_root build; build ;;
+  build) need_root build; build; install_missing_packages ;;
   up) up ;;
   down) down ;;
   status) status ;;

@@ -138,12 +138,13 @@ class FakeAri:
         self.endpoints[extension] = state
 
     async def incoming(self, caller_number: str, *, caller_name: str = "", called: str = "4957770000",
-                       args: list[str] | None = None, line: str = "PJSIP/trunk") -> str:
-        """A call from outside enters Stasis(pbxcrm,inbound,<called>) as the dialplan sends it."""
+                       args: list[str] | None = None, line: str = "PJSIP/trunk", language: str = "en") -> str:
+        """A call from outside enters Stasis(pbxcrm,inbound,<called>) as the dialplan sends it.
+        `language`: the channel's, as the trunk endpoint's `language =` or the dialplan set it."""
         args = ["inbound", called] if args is None else args
         channel_id = f"{time.time():.0f}.{next(self._seq)}"
         chan = self._new_channel(channel_id, f"{line}-{next(self._seq):08x}", "Ring",
-                                 caller={"name": caller_name, "number": caller_number})
+                                 caller={"name": caller_name, "number": caller_number}, language=language)
         self._enter_stasis(chan, ",".join(args), context="pbxcrm-inbound", exten=called or "s")
         return channel_id
 
@@ -233,12 +234,12 @@ class FakeAri:
             self._outbox.put_nowait(event)
 
     def _new_channel(self, channel_id: str, name: str, state: str, *, caller: dict,
-                     connected: dict | None = None) -> Chan:
+                     connected: dict | None = None, language: str = "en") -> Chan:
         chan = Chan({"id": channel_id, "protocol_id": "", "name": name, "state": state, "caller": caller,
                      "connected": connected or {"name": "", "number": ""}, "accountcode": "",
                      "dialplan": {"context": "default", "exten": "s", "priority": 1, "app_name": "",
                                   "app_data": ""},
-                     "creationtime": ari_time(), "language": "en"})
+                     "creationtime": ari_time(), "language": language})
         self.channels[channel_id] = chan
         return chan
 

@@ -105,8 +105,10 @@ def _play(f: FakeAri, channel_id, q, body):
     chan, error = f._chan(channel_id)
     if error:
         return error
+    # Sounds in `lang` if given, else in the channel's language, as Asterisk picks them.
     playback = {"id": q.get("playbackId") or f"playback-{next(f._seq)}", "media_uri": q["media"].split(",")[0],
-                "target_uri": f"channel:{channel_id}", "language": "en", "state": "queued"}
+                "target_uri": f"channel:{channel_id}", "language": q.get("lang") or chan.snapshot["language"],
+                "state": "queued"}
     f._emit("PlaybackStarted", chan, playback={**playback, "state": "playing"})
     return 201, playback
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import os
 import socket
 import tempfile
@@ -42,6 +43,50 @@ async def ari_delete(path: str) -> int:
     async with aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=3)) as s:
         async with s.delete(f"{url}/ari{path}") as r:
             return r.status
+
+
+async def ari_post(path: str, params: dict[str, str]) -> int:
+    url, headers = ari_settings()
+    async with aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=3)) as s:
+        async with s.post(f"{url}/ari{path}", params=params) as r:
+            return r.status
+
+
+class AriEventWatcher:
+    """Every event of every channel, seen by an ARI app of the test's own (subscribeAll), beside
+    the app under test: what Asterisk did (PlaybackStarted/Finished...), not what the app says it asked."""
+
+    def __init__(self, app: str = "pbxcrm-test-watcher"):
+        self.app = app
+        self.events: list[dict] = []
+        self._session: aiohttp.ClientSession | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> "AriEventWatcher":
+        url, headers = ari_settings()
+        self._session = aiohttp.ClientSession(headers=headers)
+        self._ws = await self._session.ws_connect(url.replace("http", "ws", 1) + "/ari/events",
+                                                  params={"app": self.app, "subscribeAll": "true"})
+        self._task = asyncio.create_task(self._read(self._ws))
+        return self
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                self.events.append(json.loads(msg.data))
+
+    async def __aexit__(self, *exc) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+
+    def of_type(self, kind: str) -> list[dict]:
+        return [e for e in self.events if e.get("type") == kind]
 
 
 async def require_sandbox() -> None:

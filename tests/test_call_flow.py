@@ -158,7 +158,7 @@ async def test_nobody_answering_in_the_queues_longest_wait_is_a_missed_call_with
         # Petrov's phone rings twice, 2 s each time, and is never picked up.
         await fake.next_originate("PJSIP/103", after=1, timeout=6)
         play = await fake.wait_request("POST", f"/channels/{caller}/play", timeout=8)
-        assert play.query == {"media": "sound:vm-nobodyavail"}
+        assert play.query == {"media": "sound:vm-nobodyavail", "lang": "en"}
         # The caller listens to the prompt; the app hangs up after it.
         assert (await fake.wait_gone(caller, timeout=8))["cause"] == 16
         row = await ended_row(db, caller, steps=2)

@@ -75,7 +75,7 @@ class FakeAri:
         if session is not None and channel_id == session.call.channel_id:
             session.channel_gone(channel_id, 16)
 
-    async def play(self, channel_id, sound):
+    async def play(self, channel_id, sound, lang=None):
         await self.hangup(channel_id)  # the caller hears "nobody is available" and hangs up
 
     async def _ok(self, *args, **kwargs):
@@ -93,6 +93,9 @@ class FakeCrm:
 
     async def lookup(self, key):
         return self._facts, None
+
+    def centre_language(self):
+        return None
 
     def policy(self):
         return RoutingPolicy(default_queue=QueueRef(self._queue.id, self._queue.name), manager_ring_seconds=2)

@@ -16,6 +16,7 @@ import logging
 import time
 
 from ari_app.call_states import CallerLine, CallState, Routing
+from ari_app.caller_language import caller_language
 from ari_app.client import AriError
 from ari_app.deps import SessionDeps
 from ari_app.events import ChannelEntered
@@ -41,7 +42,9 @@ class CallSession:
         self.d = deps
         self.resumed = resumed
         # `answered`: a click-to-call's user picked up before the number is dialled.
-        self.state: CallState = Routing(CallerLine(call.channel_id, deps.media), answered=answered)
+        # The language is fixed when the call comes in: the centre's setting changing mid-call changes nothing.
+        language = caller_language(call.language, deps.crm.centre_language())
+        self.state: CallState = Routing(CallerLine(call.channel_id, deps.media, language), answered=answered)
         self.caller_gone = asyncio.Event()
         self.partner: Leg | None = None
         self.legs: dict[str, Leg] = {}

@@ -1,7 +1,7 @@
 """The CRM as the call path sees it (the Stasis app and the FastAGI server): a caller
 lookup within a time budget, and
-the routing policy and queues, cached so calls still route while PostgreSQL
-does not answer."""
+the routing policy, queues and the call centre's language, cached so calls still
+route while PostgreSQL does not answer."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from crm import appsettings
 from crm.db import DATABASE_ERRORS
 from crm.queues import queries as queues_q
 from crm.queues.model import QueueSettings
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 
 # Called with the default queue whenever it changes, to mirror it into the PBX.
 DefaultQueueListener = Callable[[QueueSettings], Awaitable[None]]
+# Called with the call centre's language (None: not set) whenever it changes, for the same reason.
+LanguageListener = Callable[[str | None], Awaitable[None]]
+_UNKNOWN = object()  # no language told to the listeners yet
 
 
 class CrmView:
@@ -41,6 +45,9 @@ class CrmView:
         self._loaded = False
         self._listeners: list[DefaultQueueListener] = []
         self._last_default: QueueSettings | None = None
+        self._language: str | None = None
+        self._language_listeners: list[LanguageListener] = []
+        self._last_language: object = _UNKNOWN
 
     @property
     def loaded(self) -> bool:
@@ -50,9 +57,17 @@ class CrmView:
     def on_default_queue(self, listener: DefaultQueueListener) -> None:
         self._listeners.append(listener)
 
+    def on_centre_language(self, listener: LanguageListener) -> None:
+        self._language_listeners.append(listener)
+
     def forget_mirrored(self) -> None:
-        """Tell the listeners about the default queue again at the next refresh."""
+        """Tell the listeners about the default queue and the language again at the next refresh."""
         self._last_default = None
+        self._last_language = _UNKNOWN
+
+    def centre_language(self) -> str | None:
+        """The call centre's language (Admin settings), or None when it has none."""
+        return self._language
 
     def policy(self) -> RoutingPolicy:
         return self._policy
@@ -102,11 +117,13 @@ class CrmView:
                 policy = await routing_q.load_policy(conn)
                 queues = {q.id: q for q in await queues_q.list_queues(conn)}
                 recording = await rec_q.load_policy(conn)
+                language = await appsettings.centre_language(conn)
         except DATABASE_ERRORS as e:
             if self._loaded:
                 log.warning("routing data not refreshed (%s); using the last known", type(e).__name__)
             return False
         self._policy, self._queues, self._recording, self._loaded = policy, queues, recording, True
+        self._language = language
         if self._lookups is not None:
             try:
                 await asyncio.wait_for(self._lookups.fill(), 3)
@@ -120,6 +137,13 @@ class CrmView:
                 self._last_default = default
             except Exception as e:  # tried again at the next refresh
                 log.warning("default queue not mirrored yet: %s", e)
+        if language != self._last_language:
+            try:
+                for language_listener in self._language_listeners:
+                    await language_listener(language)
+                self._last_language = language
+            except Exception as e:  # tried again at the next refresh
+                log.warning("call centre's language not mirrored yet: %s", e)
         return True
 
     async def keep_fresh(self) -> None:

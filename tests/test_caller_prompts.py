@@ -1,0 +1,95 @@
+"""Prompts in the line's language for real (issue 14): sipp callers through the sandbox Asterisk,
+which has Debian's Russian prompts (scripts/sandbox.sh installs them)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from tests.helpers import finished_call
+from tests.telephony import AriEventWatcher, ari_get, ari_post, require_sandbox, sipp_call, wait_for
+
+GIVE_UP = "sound:vm-nobodyavail"
+
+
+@pytest.fixture
+async def queue_gives_up(db):
+    """The default queue has nobody in it and gives up after its shortest longest wait."""
+    async with db.acquire() as conn:
+        await conn.execute("UPDATE queues SET max_wait_seconds = 5 WHERE is_default")
+
+
+async def _centre_language(db, language: str | None) -> None:
+    async with db.acquire() as conn:
+        await conn.execute("""INSERT INTO app_settings (key, value) VALUES ('locale.language', $1::jsonb)
+                              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value""", json.dumps(language))
+
+
+async def _caller_gives_up(db, app, caller: str, called: str, watcher: AriEventWatcher) -> dict:
+    """Call, wait in the queue until it gives up, hear the prompt, get hung up on: what was played."""
+    result = await sipp_call(caller=caller, called=called, talk_ms=20000, scenario="caller_hungup.xml")
+    assert result.returncode == 0, result.output + app.log_text()
+    row = await wait_for(lambda: finished_call(db, caller))
+    assert row is not None and row["status"] == "missed", app.log_text()
+    finished = await wait_for(lambda: watcher.of_type("PlaybackFinished"), timeout=5)
+    assert len(finished) == 1, watcher.events
+    started = watcher.of_type("PlaybackStarted")
+    assert [p["playback"]["target_uri"] for p in started] == [f"channel:{row['channel_id']}"]
+    return finished[0]["playback"]
+
+
+async def test_the_russian_prompt_is_in_the_sandbox():
+    status, sound = await ari_get("/sounds/vm-nobodyavail")
+    assert status == 200, sound
+    assert {"language": "ru", "format": "gsm"} in sound["formats"], sound
+
+
+async def test_a_caller_the_queue_gives_up_on_hears_it_in_the_call_centres_russian(
+        db, queue_gives_up, start_stasis_app):
+    await _centre_language(db, "ru")
+    app = await start_stasis_app()
+    async with AriEventWatcher() as watcher:
+        played = await _caller_gives_up(db, app, "89031112233", "74957654321", watcher)
+    # "done": Asterisk found the Russian file and played it to its end ("failed" if it had none).
+    assert (played["media_uri"], played["language"], played["state"]) == (GIVE_UP, "ru", "done"), played
+
+
+async def test_a_russian_line_speaks_russian_in_a_call_centre_with_no_language(db, queue_gives_up, start_stasis_app):
+    app = await start_stasis_app()
+    async with AriEventWatcher() as watcher:
+        # 7997...: the sandbox dialplan's Russian line (Set(CHANNEL(language)=ru) before pbxcrm-inbound).
+        played = await _caller_gives_up(db, app, "89031112244", "79971234567", watcher)
+    assert (played["media_uri"], played["language"], played["state"]) == (GIVE_UP, "ru", "done"), played
+
+
+async def test_without_the_app_the_dialplans_default_queue_speaks_the_mirrored_language():
+    """`pbxcrm ari` is not running: Stasis fails and [pbxcrm-default-queue] takes the caller,
+    in the language the app last mirrored into PBXCRM_LANGUAGE."""
+    await require_sandbox()
+    saved = {name: await _global(name) for name in ("PBXCRM_LANGUAGE", "PBXCRM_DEFAULT_DIAL")}
+    try:
+        # Nobody to dial: the caller waits in the [pbxcrm-default] queue, with music.
+        for name, value in (("PBXCRM_LANGUAGE", "ru"), ("PBXCRM_DEFAULT_DIAL", "")):
+            assert await ari_post("/asterisk/variable", {"variable": name, "value": value}) == 204
+        call = asyncio.create_task(sipp_call(caller="89031112255", called="74957654321", talk_ms=3000))
+
+        async def waiting_caller():
+            status, channels = await ari_get("/channels")
+            return [c for c in channels if c["caller"]["number"] == "89031112255"
+                    and c["dialplan"]["context"] == "pbxcrm-default-queue"
+                    and c["dialplan"]["app_name"] == "Queue"] if status == 200 else None
+
+        waiting = await wait_for(waiting_caller, timeout=5)
+        result = await call
+        assert result.returncode == 0, result.output
+        assert waiting and waiting[0]["language"] == "ru", waiting
+    finally:
+        for name, value in saved.items():
+            await ari_post("/asterisk/variable", {"variable": name, "value": value})
+
+
+async def _global(name: str) -> str:
+    status, body = await ari_get(f"/asterisk/variable?variable={name}")
+    return (body or {}).get("value", "") if status == 200 else ""
