@@ -54,9 +54,6 @@ CONTACT_KIND = {
     "phone": N_("Phone"), "email": N_("E-mail"), "site": N_("Website"), "skype": N_("Skype"), "fax": N_("Fax"),
     "social": N_("Social page"), "messenger": N_("Messenger"),
 }
-COUNTERPARTY_STATUS = {
-    "active": N_("active"), "potential": N_("potential"), "inactive": N_("inactive"), "archived": N_("archived"),
-}
 COUNTERPARTY_SORT = {  # the lists' orders (crm/counterparties/listing.py SORTS)
     "name": N_("sort by name"), "created": N_("sort by date created"), "status": N_("sort by status"),
     "responsible": N_("sort by responsible"), "id": N_("sort by number"),
@@ -74,7 +71,6 @@ COUNTERPARTY_ACTION = {  # a card's history (audit_log actions on counterparties
 # The gender of a section's word for one card (crm/sections.py), which Russian words agree with.
 GRAMMATICAL_GENDER = {"m": N_("masculine"), "f": N_("feminine"), "n": N_("neuter")}
 KINDS.update({
-    "contact_kind": CONTACT_KIND, "counterparty_status": COUNTERPARTY_STATUS, "counterparty_sort": COUNTERPARTY_SORT,
-    "timeline_kind": TIMELINE_KIND, "counterparty_action": COUNTERPARTY_ACTION,
-    "grammatical_gender": GRAMMATICAL_GENDER,
+    "contact_kind": CONTACT_KIND, "counterparty_sort": COUNTERPARTY_SORT, "timeline_kind": TIMELINE_KIND,
+    "counterparty_action": COUNTERPARTY_ACTION, "grammatical_gender": GRAMMATICAL_GENDER,
 })
