@@ -200,7 +200,7 @@ async def test_task_form_errors_are_next_to_their_fields(web_500, db):
 
 async def test_a_nul_byte_in_the_login_page_query_is_refused_not_a_500(web_500, db):
     r = web_500.get("/login", params={"next": "/clients\x00"})
-    assert r.status_code == 400 and "Next: contains a NUL character" in r.text
+    assert r.status_code == 400 and "Page after login: contains a NUL character" in r.text
     await _as(web_500, db)
     _field(web_500.post("/api/users/1/password", headers=_h(web_500), json={"password": 12345678901}), "password")
     _field(web_500.post("/api/users/1/password", headers=_h(web_500), json={"password": "long enough\x00password"}),
