@@ -2,13 +2,30 @@
 
 The database keeps the codes (stable for the API, exports read the same words); pages and
 Excel show `label(KIND, code)`, translated in the language in force (crm/i18n.py).
-Each kind is one dict of code -> English text marked with N_; an unknown code shows as
-itself, so a new status never breaks a page.
+Each kind is one dict of code -> English text marked with N_ (or later.pgettext, where the
+word needs a context); an unknown code shows as itself, so a new status never breaks a page.
 """
 
 from __future__ import annotations
 
-from crm.i18n import N_, gettext
+from collections.abc import Mapping
+
+from crm.i18n import N_, gettext, pgettext
+
+Text = str | tuple[str, str]  # an N_ text, or a later.pgettext one (context, text)
+
+
+class _Later:
+    """`later.pgettext("import", "done")`: a text with its context, marked like pgettext (so
+    `make messages` extracts the context) but translated at use by label(): one English word
+    that reads differently in Russian by what it describes ("done" task: выполнена, import: завершён)."""
+
+    @staticmethod
+    def pgettext(context: str, message: str) -> tuple[str, str]:
+        return (context, message)
+
+
+later = _Later()
 
 CALL_STATUS = {
     "ringing": N_("ringing"), "answered": N_("answered"), "missed": N_("missed"),
@@ -26,14 +43,57 @@ COUNTERPARTY_STATUS = {
     "active": N_("active"), "potential": N_("potential"), "inactive": N_("inactive"), "archived": N_("archived"),
 }
 DEAL_OUTCOME = {"won": N_("won"), "lost": N_("lost")}
-# The call statistics' types: a direction, or "missed" (an incoming call nobody answered).
-CALL_TYPE = {**CALL_DIRECTION, "missed": N_("missed")}
+# The call statistics' types: a direction, or "missed" (an incoming call nobody answered); a report's
+# column of calls, plural in Russian ("входящие").
+CALL_TYPE = {
+    "incoming": later.pgettext("call type", "incoming"), "outgoing": later.pgettext("call type", "outgoing"),
+    "internal": later.pgettext("call type", "internal"), "missed": later.pgettext("call type", "missed"),
+}
 
-KINDS: dict[str, dict[str, str]] = {
+KINDS: dict[str, Mapping[str, Text]] = {
     "call_status": CALL_STATUS, "call_direction": CALL_DIRECTION, "role": ROLE, "task_status": TASK_STATUS,
     "counterparty_kind": COUNTERPARTY_KIND,
     "counterparty_status": COUNTERPARTY_STATUS, "deal_outcome": DEAL_OUTCOME, "call_type": CALL_TYPE,
 }
+
+# ---- tasks, imports, reports, users, queues, settings (issue 14, admin pages) ----
+IMPORT_STATUS = {
+    "checking": later.pgettext("import", "checking"), "applying": later.pgettext("import", "importing"),
+    "done": later.pgettext("import", "done"), "refused": later.pgettext("import", "refused"),
+    "failed": later.pgettext("import", "failed"),
+}
+QUEUE_STRATEGY = {"ringall": N_("ring all"), "roundrobin": N_("round robin")}
+RECORDING_MODE = {
+    "all": N_("record all calls"), "all_but_internal": N_("record all but internal calls"),
+    "all_but_users": N_("record all but calls with the users chosen below"), "none": N_("record nothing"),
+}
+# Call statistics: the period a bar covers, how calls are split, what is counted.
+REPORT_GROUP = {"hour": N_("by hour"), "day": N_("by day"), "week": N_("by week"), "month": N_("by month")}
+REPORT_PERIOD = {"hour": N_("Hour"), "day": N_("Day"), "week": N_("Week"), "month": N_("Month")}
+REPORT_SPLIT = {"type": N_("per call type"), "operator": N_("per operator")}
+REPORT_METRIC = {"calls": N_("number of calls"), "seconds": N_("talk time")}
+# The time zones a user may choose (Russia's eleven, then the neighbours'), west to east.
+TIMEZONE = {
+    "Europe/Kaliningrad": N_("Kaliningrad"), "Europe/Moscow": N_("Moscow"), "Europe/Samara": N_("Samara"),
+    "Asia/Yekaterinburg": N_("Yekaterinburg"), "Asia/Omsk": N_("Omsk"), "Asia/Krasnoyarsk": N_("Krasnoyarsk"),
+    "Asia/Irkutsk": N_("Irkutsk"), "Asia/Yakutsk": N_("Yakutsk"), "Asia/Vladivostok": N_("Vladivostok"),
+    "Asia/Magadan": N_("Magadan"), "Asia/Kamchatka": N_("Kamchatka"),
+    "UTC": N_("Coordinated Universal Time"), "Europe/London": N_("London"), "Europe/Berlin": N_("Berlin"),
+    "Europe/Kyiv": N_("Kyiv"),
+    "Europe/Minsk": N_("Minsk"), "Asia/Tbilisi": N_("Tbilisi"), "Asia/Yerevan": N_("Yerevan"),
+    "Asia/Baku": N_("Baku"), "Asia/Dubai": N_("Dubai"), "Asia/Almaty": N_("Almaty"),
+    "Asia/Tashkent": N_("Tashkent"), "America/New_York": N_("New York"),
+}
+
+KINDS.update({
+    "import_status": IMPORT_STATUS, "queue_strategy": QUEUE_STRATEGY, "recording_mode": RECORDING_MODE,
+    "report_group": REPORT_GROUP, "report_period": REPORT_PERIOD, "report_split": REPORT_SPLIT,
+    "report_metric": REPORT_METRIC, "timezone": TIMEZONE,
+})
+
+
+def _words(text: Text) -> str:
+    return pgettext(*text) if isinstance(text, tuple) else gettext(text)
 
 
 def label(kind: str, code: str | None) -> str:
@@ -41,12 +101,12 @@ def label(kind: str, code: str | None) -> str:
     if code is None:
         return ""
     text = KINDS[kind].get(code)
-    return gettext(text) if text is not None else str(code)
+    return _words(text) if text is not None else str(code)
 
 
 def choices(kind: str) -> list[tuple[str, str]]:
     """(code, words) for a form's select, in the dict's order."""
-    return [(code, gettext(text)) for code, text in KINDS[kind].items()]
+    return [(code, _words(text)) for code, text in KINDS[kind].items()]
 
 
 # ---- counterparty cards and lists (issue 14, part "cards") ----

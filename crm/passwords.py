@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from crm.errors import DomainError
+from crm.i18n import _, ngettext
 
 _hasher = PasswordHasher()
 
@@ -41,7 +42,7 @@ class Busy(DomainError):
     status = 503
 
     def __init__(self) -> None:
-        super().__init__("the server is busy checking passwords; try again in a moment")
+        super().__init__(_("the server is busy checking passwords; try again in a moment"))
 
 
 # -- the rules for a new password ------------------------------------------------
@@ -61,20 +62,22 @@ def _squeezed(text: str) -> str:
 def check_new_password(password: str, *, login: str = "", full_name: str = "") -> None:
     """Raise WeakPassword, naming the rule, for a password that must not be set."""
     if len(password) < MIN_LENGTH:
-        raise WeakPassword(f"a password needs at least {MIN_LENGTH} characters")
+        raise WeakPassword(ngettext("a password needs at least %(num)d character",
+                                    "a password needs at least %(num)d characters", MIN_LENGTH) % {"num": MIN_LENGTH})
     if len(password) > MAX_LENGTH:
-        raise WeakPassword(f"a password has at most {MAX_LENGTH} characters")
+        raise WeakPassword(ngettext("a password has at most %(num)d character",
+                                    "a password has at most %(num)d characters", MAX_LENGTH) % {"num": MAX_LENGTH})
     squeezed = _squeezed(password)
     if squeezed in {_squeezed(login), _squeezed(full_name)} - {""}:
-        raise WeakPassword("a password must not be the login or the user's name")
+        raise WeakPassword(_("a password must not be the login or the user's name"))
     common = _common_passwords()
     lowered = password.casefold()
     if lowered in common or squeezed in common:
-        raise WeakPassword("this password is one of the most common passwords; choose another")
+        raise WeakPassword(_("this password is one of the most common passwords; choose another"))
     # "dragon2024!", "!!qwerty1234": a common password with a few digits or symbols added.
     core = lowered.strip("0123456789!@#$%^&*()_+-=.,?;:'\"~` ")
     if len(core) >= 4 and len(lowered) - len(core) <= 6 and core in common:
-        raise WeakPassword("this password is a common password with digits or symbols added; choose another")
+        raise WeakPassword(_("this password is a common password with digits or symbols added; choose another"))
 
 
 # -- hashing, on the calling thread ----------------------------------------------

@@ -47,7 +47,7 @@ async def test_won_and_lost_deals_of_a_manager_in_a_period(db, settings):
     pv = rows["Pavel Petrov"]
     assert (pv["won"], pv["lost"], pv["planned"], pv["created"], pv["won_amount"]) == (0, 0, 0, 0, 0)
     assert report["totals"]["won"] == 3 and report["totals"]["won_amount"] == 1350.5
-    assert "1 350.50" in page
+    assert "1,350.50" in page  # the reader's (English) number format
 
 
 async def test_reports_export_to_excel_with_numbers_as_numbers(db, settings):

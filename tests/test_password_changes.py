@@ -87,7 +87,8 @@ async def test_users_change_their_own_password_and_their_other_sessions_end(db, 
     with _client(settings) as here, _client(settings, "192.0.2.31") as elsewhere:
         login(here, "orlov"), login(elsewhere, "orlov")
         calls = here.get("/calls").text
-        assert 'href="/account/password"' in calls
+        assert 'href="/account"' in calls  # the nav leads to the account page, and it to the password's
+        assert 'href="/account/password"' in here.get("/account").text
         page = here.get("/account/password")
         assert page.status_code == 200 and "<script>" not in page.text and " on" not in page.text.split("<form")[1]
         token = csrf_from(page.text)

@@ -103,7 +103,7 @@ async def test_note_task_overdue_and_a_won_deal_in_the_browser(db, database_url,
         await page.goto(later.url + "/tasks?status=all&deals=1")
         row = page.locator("#tasks tbody tr", has_text="Annual contract")
         text = await row.inner_text()
-        assert "done (won)" in text and "150 000.50" in text
+        assert "done (won)" in text and "150,000.50" in text
 
         # Every column sorts: by title, both ways.
         await page.goto(later.url + "/tasks?status=all")

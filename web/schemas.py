@@ -226,6 +226,16 @@ class ExportRolesForm(Schema):
     roles: Shorts = ()
 
 
+class CentreLanguageForm(Schema):
+    language: Short = ""  # "": each browser's
+
+
+class AccountForm(Schema):
+    """A user's own language and time zone; "": the call centre's."""
+    language: Short = ""
+    timezone: Short = ""
+
+
 class RecordingForm(Schema):
     mode: Short = ""
     excluded: Ids = ()

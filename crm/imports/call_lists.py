@@ -9,6 +9,7 @@ import asyncpg
 
 from crm.counterparties import queries as cq
 from crm.errors import DomainError
+from crm.i18n import _
 from crm.imports.reader import columns
 from crm.phones import InvalidPhone, parse_phone, phone_text
 from crm.tasks import service as task_service
@@ -36,14 +37,14 @@ def _when(value) -> tuple[dt.date, dt.time | None]:
             return parsed.date(), parsed.time() if "%H" in fmt else None
         except ValueError:
             continue
-    raise DomainError(f"{text!r} is not a date (YYYY-MM-DD HH:MM or DD.MM.YYYY HH:MM)")
+    raise DomainError(_("%(text)s is not a date (YYYY-MM-DD HH:MM or DD.MM.YYYY HH:MM)") % {"text": repr(text)})
 
 
 async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, progress,
                 importer_id: int) -> tuple[list, list]:
     where = columns(header, ALIASES)
     if "number" not in where or "when" not in where:
-        return [], [(1, "a call list needs Number and When columns")]
+        return [], [(1, _("a call list needs Number and When columns"))]
     type_id = await conn.fetchval("SELECT id FROM task_types WHERE lower(name) = 'scheduled call'")
     logins = await users_q.active_logins(conn)
     valid, rejected = [], []
@@ -60,12 +61,12 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
             who = str(get("responsible") or "").strip()
             responsible = logins.get(who.lower()) if who else importer_id
             if responsible is None:
-                raise DomainError(f"no active user with login {who!r}")
+                raise DomainError(_("no active user with login %(login)s") % {"login": repr(who)})
             # The card with this number and extension, else the number's own (as a call would find).
             owner = await cq.number_owner(conn, phone, extension)
             name = owner["display_name"] if owner else (str(get("counterparty") or "").strip() or phone)
             valid.append((number, TaskInput(
-                title=f"Call {name}", type_id=type_id, responsible_user_id=responsible,
+                title=_("Call %(name)s") % {"name": name}, type_id=type_id, responsible_user_id=responsible,
                 counterparty_id=owner["id"] if owner else None, deadline_date=day, deadline_time=time,
                 remark=" ".join(x for x in (phone_text(phone, extension), str(get("note") or "").strip()) if x))))
         except DomainError as e:

@@ -10,6 +10,7 @@ from crm.counterparties import queries as cq
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.errors import DomainError
+from crm.i18n import _, gettext
 from crm.imports.reader import columns
 from crm.phones import is_extension_only
 from crm.users import queries as users_q
@@ -47,7 +48,7 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
     not assign (the rule editing and creating follow) is rejected like any other bad row."""
     where = columns(header, ALIASES)
     if not ({"last_name", "first_name", "company_name"} & where.keys()):
-        return [], [(1, "no name column: expected Last name / First name or Company")]
+        return [], [(1, _("no name column: expected Last name / First name or Company"))]
     logins = await users_q.active_logins(conn)
     companies = {r["name"]: r["id"] for r in await conn.fetch(
         "SELECT lower(company_name) AS name, id FROM counterparties WHERE kind = 'company' AND deleted_at IS NULL")}
@@ -63,15 +64,15 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
             if get("responsible"):
                 responsible = logins.get(get("responsible").lower())
                 if responsible is None:
-                    raise DomainError(f"no active user with login {get('responsible')!r}")
+                    raise DomainError(_("no active user with login %(login)s") % {"login": repr(get("responsible"))})
                 if not perm.can_assign_responsible(importer, responsible, None):
-                    raise DomainError(f"you may not make {get('responsible')!r} responsible: "
-                                      f"{perm.GIVE_AWAY_REFUSED}")
+                    raise DomainError(_("you may not make %(login)s responsible: %(reason)s") % {
+                        "login": repr(get("responsible")), "reason": gettext(perm.GIVE_AWAY_REFUSED)})
             member_of: tuple[int, ...] = ()
             if get("member_of"):
                 company = companies.get(get("member_of").lower())
                 if company is None:
-                    raise DomainError(f"no company called {get('member_of')!r}")
+                    raise DomainError(_("no company called %(name)s") % {"name": repr(get("member_of"))})
                 member_of = (company,)
             is_company = bool(get("company_name")) and not (get("last_name") or get("first_name"))
             contacts = tuple(ContactInput("phone", v) for v in _split(get("phones"))) + \
@@ -85,10 +86,12 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
             for contact, key in keys:
                 # A number with another extension is another contact (an office's switchboard).
                 if (key, contact.extension) in seen:
-                    raise DomainError(f"{contact.value} is also on row {seen[key, contact.extension]} of this file")
+                    raise DomainError(_("%(contact)s is also on row %(row)d of this file")
+                                      % {"contact": contact.value, "row": seen[key, contact.extension]})
                 owner = await cq.contact_owner(conn, key, contact.extension)
                 if owner is not None:
-                    raise DomainError(f"{contact.value} already belongs to {owner['display_name']}")
+                    raise DomainError(_("%(contact)s already belongs to %(owner)s")
+                                      % {"contact": contact.value, "owner": owner["display_name"]})
             for contact, key in keys:
                 seen[key, contact.extension] = number
             valid.append((number, inp))

@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 
 from crm.errors import DomainError
+from crm.i18n import _, ngettext
 from crm.imports import call_lists, counterparties
 from crm.imports.reader import RefusedFile, read_rows
 
@@ -21,7 +22,7 @@ KINDS = {"counterparties": counterparties, "call_list": call_lists}
 
 async def create(conn: asyncpg.Connection, user_id: int, kind: str, mode: str, filename: str) -> int:
     if kind not in KINDS or mode not in ("valid", "all_or_nothing"):
-        raise DomainError("unknown import kind or mode")
+        raise DomainError(_("unknown import kind or mode"))
     return await conn.fetchval(
         "INSERT INTO import_jobs (user_id, kind, mode, filename) VALUES ($1, $2, $3, $4) RETURNING id",
         user_id, kind, mode, filename[:200])
@@ -42,7 +43,7 @@ async def run(pool: asyncpg.Pool, job_id: int, path: Path, user, region: str) ->
         await _run(pool, job_id, path, user, region)
     except Exception:
         log.exception("import %d failed", job_id)
-        await _set(pool, job_id, status="failed", message="the import failed on our side; it has been logged")
+        await _set(pool, job_id, status="failed", message=_("the import failed on our side; it has been logged"))
     finally:
         path.unlink(missing_ok=True)
 
@@ -66,7 +67,9 @@ async def _run(pool: asyncpg.Pool, job_id: int, path: Path, user, region: str) -
         valid, rejected = await module.check(conn, header, rows, region, progress, **extra)
         await _set(pool, job_id, checked=len(rows), rejected=rejected, status="applying")
         if job["mode"] == "all_or_nothing" and rejected:
-            await _set(pool, job_id, status="done", message=f"nothing imported: {len(rejected)} rows have problems")
+            refused = ngettext("nothing imported: %(num)d row has problems",
+                               "nothing imported: %(num)d rows have problems", len(rejected)) % {"num": len(rejected)}
+            await _set(pool, job_id, status="done", message=refused)
             return
         applied = 0
         if job["mode"] == "all_or_nothing":
@@ -84,4 +87,10 @@ async def _run(pool: asyncpg.Pool, job_id: int, path: Path, user, region: str) -
                 if applied % 100 == 0:
                     await _set(pool, job_id, applied=applied)
     await _set(pool, job_id, status="done", applied=applied, rejected=sorted(rejected),
-               message=f"{applied} imported, {len(rejected)} rejected")
+               message=_summary(applied, len(rejected)))
+
+
+def _summary(applied: int, rejected: int) -> str:
+    """"990 imported, 10 rejected", in the language of whoever started the import."""
+    return ", ".join((ngettext("%(num)d imported", "%(num)d imported", applied) % {"num": applied},
+                      ngettext("%(num)d rejected", "%(num)d rejected", rejected) % {"num": rejected}))

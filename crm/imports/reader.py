@@ -8,6 +8,8 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from crm.i18n import _, ngettext
+
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 MAX_RATIO = 100
@@ -22,37 +24,40 @@ def read_rows(path: Path) -> tuple[list[str], list[tuple[int, list]]]:
     """(header, [(row number, values)]) of the first sheet."""
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise RefusedFile(f"the file is {size // (1024 * 1024)} MB; at most {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        raise RefusedFile(_("the file is %(size)d MB; at most %(limit)d MB")
+                          % {"size": size // (1024 * 1024), "limit": MAX_FILE_BYTES // (1024 * 1024)})
     if not zipfile.is_zipfile(path):
-        raise RefusedFile("this is not an Excel .xlsx file")
+        raise RefusedFile(_("this is not an Excel .xlsx file"))
     with zipfile.ZipFile(path) as archive:
         unpacked = sum(i.file_size for i in archive.infolist())
         if unpacked > MAX_UNPACKED_BYTES or (unpacked > 20 * 1024 * 1024 and unpacked > MAX_RATIO * size):
-            raise RefusedFile("the file unpacks to far more than it weighs (a zip bomb?); refused")
+            raise RefusedFile(_("the file unpacks to far more than it weighs (a zip bomb?); refused"))
         if "xl/workbook.xml" not in archive.namelist():
-            raise RefusedFile("this is a zip file but not an Excel .xlsx workbook")
+            raise RefusedFile(_("this is a zip file but not an Excel .xlsx workbook"))
     try:
         workbook = load_workbook(path, read_only=True, data_only=False)
     except Exception as e:  # openpyxl raises many kinds for broken files; all mean the same here
-        raise RefusedFile(f"the workbook cannot be read ({type(e).__name__})") from None
+        raise RefusedFile(_("the workbook cannot be read (%(error)s)") % {"error": type(e).__name__}) from None
     try:
         sheet = workbook.worksheets[0]
         rows = sheet.iter_rows()
         header_cells = next(rows, None)
         if header_cells is None:
-            raise RefusedFile("the first sheet is empty")
+            raise RefusedFile(_("the first sheet is empty"))
         header = [str(c.value or "").strip() for c in header_cells]
         out = []
         for number, cells in enumerate(rows, start=2):
             values = []
             for cell in cells:
                 if cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith("=")):
-                    raise RefusedFile(f"formulas are not accepted (cell {cell.coordinate}); paste values instead")
+                    raise RefusedFile(_("formulas are not accepted (cell %(cell)s); paste values instead")
+                                      % {"cell": cell.coordinate})
                 values.append(cell.value)
             if any(v not in (None, "") for v in values):
                 out.append((number, values))
             if len(out) > MAX_ROWS:
-                raise RefusedFile(f"more than {MAX_ROWS} rows; split the file")
+                raise RefusedFile(ngettext("more than %(num)d row; split the file",
+                                           "more than %(num)d rows; split the file", MAX_ROWS) % {"num": MAX_ROWS})
         return header, out
     finally:
         workbook.close()

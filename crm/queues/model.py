@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 
 from crm.errors import ValidationError
+from crm.i18n import _
 
-STRATEGIES = {"ringall": "ring all", "roundrobin": "round robin"}
+STRATEGIES = ("ringall", "roundrobin")  # in words: crm/labels.py QUEUE_STRATEGY
 
 
 @dataclass(frozen=True)
@@ -42,15 +43,15 @@ class QueueInput:
         errors = {}
         name = self.name.strip()
         if not 0 < len(name) <= 60:
-            errors["name"] = "a queue name is 1 to 60 characters"
+            errors["name"] = _("a queue name is 1 to 60 characters")
         if self.strategy not in STRATEGIES:
-            errors["strategy"] = "must be ring all or round robin"
+            errors["strategy"] = _("must be ring all or round robin")
         if not 2 <= self.ring_seconds <= 120:
-            errors["ring_seconds"] = "ring time is 2 to 120 seconds"
+            errors["ring_seconds"] = _("ring time is 2 to 120 seconds")
         if not 5 <= self.max_wait_seconds <= 3600:
-            errors["max_wait_seconds"] = "the longest wait is 5 to 3600 seconds"
+            errors["max_wait_seconds"] = _("the longest wait is 5 to 3600 seconds")
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", self.moh_class):
-            errors["moh_class"] = "a music class is letters, digits, - and _"
+            errors["moh_class"] = _("a music class is letters, digits, - and _")
         if errors:
             raise ValidationError(errors)
         return QueueInput(name, self.strategy, self.ring_seconds, self.max_wait_seconds, self.moh_class,

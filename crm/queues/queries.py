@@ -6,6 +6,7 @@ import asyncpg
 
 from crm import audit
 from crm.errors import Conflict, NotFound
+from crm.i18n import _
 from crm.queues.model import QueueInput, QueueMember, QueueSettings
 
 _MEMBERS = """
@@ -45,7 +46,7 @@ async def save_queue(conn: asyncpg.Connection, user_id: int, queue_id: int | Non
                               moh_class = $6 WHERE id = $1 AND deleted_at IS NULL""",
                     queue_id, inp.name, inp.strategy, inp.ring_seconds, inp.max_wait_seconds, inp.moh_class)
                 if status == "UPDATE 0":
-                    raise NotFound(f"no queue {queue_id}")
+                    raise NotFound(_("no queue %(id)d") % {"id": queue_id})
             await conn.execute("DELETE FROM queue_members WHERE queue_id = $1", queue_id)
             await conn.executemany(
                 "INSERT INTO queue_members (queue_id, user_id, position) VALUES ($1, $2, $3)",
@@ -53,9 +54,9 @@ async def save_queue(conn: asyncpg.Connection, user_id: int, queue_id: int | Non
             await audit.record(conn, user_id, "queue", queue_id, "save",
                                {"name": inp.name, "strategy": inp.strategy, "members": list(inp.member_ids)})
     except asyncpg.UniqueViolationError:
-        raise Conflict(f"a queue called {inp.name!r} exists already") from None
+        raise Conflict(_("a queue called %(name)s exists already") % {"name": repr(inp.name)}) from None
     except asyncpg.ForeignKeyViolationError:
-        raise NotFound("a member is not a user") from None
+        raise NotFound(_("a member is not a user")) from None
     return queue_id
 
 
@@ -63,8 +64,8 @@ async def delete_queue(conn: asyncpg.Connection, user_id: int, queue_id: int) ->
     async with conn.transaction():
         row = await conn.fetchrow("SELECT is_default FROM queues WHERE id = $1 AND deleted_at IS NULL", queue_id)
         if row is None:
-            raise NotFound(f"no queue {queue_id}")
+            raise NotFound(_("no queue %(id)d") % {"id": queue_id})
         if row["is_default"]:
-            raise Conflict("the default queue cannot be deleted: every route ends there")
+            raise Conflict(_("the default queue cannot be deleted: every route ends there"))
         await conn.execute("UPDATE queues SET deleted_at = now() WHERE id = $1", queue_id)
         await audit.record(conn, user_id, "queue", queue_id, "delete")

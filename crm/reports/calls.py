@@ -16,7 +16,8 @@ TYPES = ("incoming", "outgoing", "internal", "missed")
 
 # Missed is a type of its own (F5): an incoming call nobody answered.
 _TYPE = "CASE WHEN c.direction = 'incoming' AND c.status <> 'answered' THEN 'missed' ELSE c.direction END"
-_OPERATOR = "coalesce(u.full_name, 'nobody')"
+NOBODY = "nobody"  # the operator of calls nobody took (a key of the JSON too); pages show it in words
+_OPERATOR = f"coalesce(u.full_name, '{NOBODY}')"
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from crm.errors import ValidationError
+from crm.i18n import _
 
 STATUSES = ("new", "in_progress", "done", "cancelled")
-STATUS_LABELS = {"new": "new", "in_progress": "in progress", "done": "done", "cancelled": "cancelled"}
 OPEN = ("new", "in_progress")
 OUTCOMES = ("won", "lost")
 
@@ -30,9 +30,9 @@ def parse_amount(text: str) -> Decimal | None:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise ValidationError({"amount": f"{text!r} is not an amount"}) from None
+        raise ValidationError({"amount": _("%(text)s is not an amount") % {"text": repr(text)}}) from None
     if value < 0 or value >= Decimal("1e14"):
-        raise ValidationError({"amount": "an amount is 0 or more"})
+        raise ValidationError({"amount": _("an amount is 0 or more")})
     return value.quantize(Decimal("0.01"))
 
 
@@ -54,19 +54,19 @@ class TaskInput:
         errors = {}
         title = self.title.strip()
         if not 0 < len(title) <= 200:
-            errors["title"] = "a title is 1 to 200 characters"
+            errors["title"] = _("a title is 1 to 200 characters")
         if self.status not in STATUSES:
-            errors["status"] = f"must be one of {', '.join(STATUSES)}"
+            errors["status"] = _("must be one of %(values)s") % {"values": ", ".join(STATUSES)}
         if self.deadline_time is not None and self.deadline_date is None:
-            errors["deadline_time"] = "a time needs a date"
+            errors["deadline_time"] = _("a time needs a date")
         if not is_deal and (self.amount is not None or self.outcome):
-            errors["amount"] = "only deals have an amount and an outcome"
+            errors["amount"] = _("only deals have an amount and an outcome")
         if self.outcome and self.outcome not in OUTCOMES:
-            errors["outcome"] = "a deal is won or lost"
+            errors["outcome"] = _("a deal is won or lost")
         if self.outcome == "won" and self.status != "done":
-            errors["outcome"] = "a won deal is done"
+            errors["outcome"] = _("a won deal is done")
         if self.outcome and self.status in OPEN:
-            errors.setdefault("outcome", "an open deal has no outcome yet")
+            errors.setdefault("outcome", _("an open deal has no outcome yet"))
         if errors:
             raise ValidationError(errors)
         participants = tuple(p for p in dict.fromkeys(self.participant_ids) if p != self.responsible_user_id)

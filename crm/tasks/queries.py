@@ -10,6 +10,7 @@ import asyncpg
 from crm.counterparties.listing import escape_like
 from crm.defaults import DEFAULT_TIMEZONE
 from crm.errors import Conflict, ValidationError
+from crm.i18n import _
 from crm.search import search_terms
 from crm.tags import tag_conditions
 from crm.tasks.model import TaskInput
@@ -178,7 +179,7 @@ async def save_task_type(conn: asyncpg.Connection, type_id: int | None, name: st
     """Types are renamed or archived, never deleted: old tasks keep theirs."""
     name = name.strip()
     if not 0 < len(name) <= 60:
-        raise ValidationError({"name": "a type name is 1 to 60 characters"})
+        raise ValidationError({"name": _("a type name is 1 to 60 characters")})
     try:
         if type_id is None:
             return await conn.fetchval("INSERT INTO task_types (name, is_deal) VALUES ($1, $2) RETURNING id",
@@ -186,7 +187,7 @@ async def save_task_type(conn: asyncpg.Connection, type_id: int | None, name: st
         await conn.execute("UPDATE task_types SET name = $2, archived = $3 WHERE id = $1", type_id, name, archived)
         return type_id
     except asyncpg.UniqueViolationError:
-        raise Conflict(f"a task type called {name!r} exists already") from None
+        raise Conflict(_("a task type called %(name)s exists already") % {"name": repr(name)}) from None
 
 
 async def open_tasks_of(conn: asyncpg.Connection, counterparty_id: int, limit: int = 5) -> list[asyncpg.Record]:

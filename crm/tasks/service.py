@@ -8,6 +8,7 @@ import asyncpg
 
 from crm import audit, notifications
 from crm.errors import Forbidden, NotFound, ValidationError
+from crm.i18n import _
 from crm.roles import sees_everything
 from crm.tasks import queries as q
 from crm.tasks.model import TaskInput, is_overdue
@@ -25,15 +26,15 @@ def can_edit(user, task: dict) -> bool:
 async def _checked(conn: asyncpg.Connection, inp: TaskInput) -> TaskInput:
     kind = await q.task_type(conn, inp.type_id)
     if kind is None:
-        raise ValidationError({"type_id": "no such task type"})
+        raise ValidationError({"type_id": _("no such task type")})
     inp = inp.cleaned(kind["is_deal"])
     for user_id in (inp.responsible_user_id, *inp.participant_ids):
         user = await users_q.user_by_id(conn, user_id)
         if user is None or user["deleted_at"] is not None or user["is_blocked"]:
-            raise ValidationError({"responsible_user_id": "no such active user"})
+            raise ValidationError({"responsible_user_id": _("no such active user")})
     if inp.counterparty_id is not None and not await conn.fetchval(
             "SELECT true FROM counterparties WHERE id = $1 AND deleted_at IS NULL", inp.counterparty_id):
-        raise ValidationError({"counterparty_id": "no such counterparty"})
+        raise ValidationError({"counterparty_id": _("no such counterparty")})
     return inp
 
 
@@ -50,7 +51,7 @@ async def create(conn: asyncpg.Connection, user, inp: TaskInput) -> int:
 async def update(conn: asyncpg.Connection, user, task_id: int, inp: TaskInput, now: dt.datetime) -> None:
     current = await card(conn, user, task_id, now)
     if not can_edit(user, current):
-        raise Forbidden("only the task's people may change it")
+        raise Forbidden(_("only the task's people may change it"))
     inp = await _checked(conn, inp)
     async with conn.transaction():
         await q.update_task(conn, task_id, inp)
@@ -66,7 +67,7 @@ async def update(conn: asyncpg.Connection, user, task_id: int, inp: TaskInput, n
 async def card(conn: asyncpg.Connection, user, task_id: int, now: dt.datetime) -> dict:
     task = await q.get_task(conn, task_id, now)
     if task is None:
-        raise NotFound(f"no task {task_id}")
+        raise NotFound(_("no task %(number)d") % {"number": task_id})
     task["overdue"] = is_overdue(task["status"], task["deadline_date"], task["deadline_time"], now)
     task["can_edit"] = can_edit(user, task)
     return task

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 import asyncpg
 
 from crm import audit, passwords
-from crm.errors import DomainError
+from crm.errors import DomainError, ValidationError
+from crm.i18n import LANGUAGES, _
+from crm.labels import TIMEZONE
 from crm.roles import ADMIN
 from crm.users import ROLES
 from crm.users import queries as q
@@ -35,17 +37,21 @@ class NewUser:
 
     def validate(self) -> None:
         if not LOGIN_PATTERN.match(self.login):
-            raise AccountError("a login is 2 to 64 letters, digits or . _ @ -")
+            raise AccountError(_("a login is 2 to 64 letters, digits or . _ @ -"))
         _validate_profile(self.full_name, self.role, self.extension)
 
 
 def _validate_profile(full_name: str, role: str, extension: str | None) -> None:
     if not full_name.strip():
-        raise AccountError("the full name is empty")
+        raise AccountError(_("the full name is empty"))
     if role not in ROLES:
-        raise AccountError(f"the role must be one of {', '.join(ROLES)}")
+        raise AccountError(_("the role must be one of %(roles)s") % {"roles": ", ".join(ROLES)})
     if extension is not None and not _EXTENSION.match(extension):
-        raise AccountError("an extension is 2 to 6 digits")
+        raise AccountError(_("an extension is 2 to 6 digits"))
+
+
+def _extension_taken(extension: str | None) -> AccountError:
+    return AccountError(_("extension %(extension)s belongs to another user") % {"extension": extension})
 
 
 def check_password_for(login: str, full_name: str, password: str) -> None:
@@ -67,15 +73,15 @@ async def create_user(conn: asyncpg.Connection, new: NewUser) -> asyncpg.Record:
         )
     except asyncpg.UniqueViolationError as e:
         if "extension" in (e.constraint_name or ""):
-            raise AccountError(f"extension {new.extension} belongs to another user") from None
-        raise AccountError(f"the login {new.login!r} is taken") from None
+            raise _extension_taken(new.extension) from None
+        raise AccountError(_("the login %(login)s is taken") % {"login": repr(new.login)}) from None
 
 
 async def set_password(conn: asyncpg.Connection, login: str, password: str, *, by: int | None = None) -> int:
     """An admin's (or the command line's, by=None) reset: the user's sessions end; returns how many."""
     row = await q.user_with_hash_by_login(conn, login) if LOGIN_PATTERN.match(login) else None
     if row is None:
-        raise AccountError(f"no user with login {login!r}")
+        raise AccountError(_("no user with login %(login)s") % {"login": repr(login)})
     check_password_for(row["login"], row["full_name"], password)
     password_hash = await passwords.hash_password_async(password)
     async with conn.transaction():
@@ -99,9 +105,9 @@ async def update_user(conn: asyncpg.Connection, admin_id: int, user_id: int, cha
     _validate_profile(changes.full_name, changes.role, changes.extension)
     current = await q.user_by_id(conn, user_id)
     if current is None or current["deleted_at"] is not None:
-        raise AccountError("no such user")
+        raise AccountError(_("no such user"))
     if user_id == admin_id and (changes.is_blocked or changes.role != ADMIN):
-        raise AccountError("you cannot block yourself or take away your own admin role")
+        raise AccountError(_("you cannot block yourself or take away your own admin role"))
     try:
         async with conn.transaction():
             await q.update_user(conn, user_id, full_name=changes.full_name.strip(), role=changes.role,
@@ -112,15 +118,34 @@ async def update_user(conn: asyncpg.Connection, admin_id: int, user_id: int, cha
                                                                      "is_blocked") if current[k] != getattr(changes, k)}
             await audit.record(conn, admin_id, "user", user_id, "update", diff)
     except asyncpg.UniqueViolationError:
-        raise AccountError(f"extension {changes.extension} belongs to another user") from None
+        raise _extension_taken(changes.extension) from None
 
 
 async def delete_user(conn: asyncpg.Connection, admin_id: int, user_id: int) -> None:
     if user_id == admin_id:
-        raise AccountError("you cannot delete yourself")
+        raise AccountError(_("you cannot delete yourself"))
     current = await q.user_by_id(conn, user_id)
     if current is None or current["deleted_at"] is not None:
-        raise AccountError("no such user")
+        raise AccountError(_("no such user"))
     async with conn.transaction():
         await q.soft_delete_user(conn, user_id)
         await audit.record(conn, admin_id, "user", user_id, "delete", {"login": current["login"]})
+
+
+async def set_own_locale(conn: asyncpg.Connection, user_id: int, language: str | None, timezone: str | None) -> None:
+    """A user's own language and time zone (None: the call centre's), from the lists the account page offers."""
+    errors = {}
+    if language is not None and language not in LANGUAGES:
+        errors["language"] = _("is not a language of this CRM")
+    if timezone is not None and timezone not in TIMEZONE:
+        errors["timezone"] = _("is not a time zone on the list")
+    if errors:
+        raise ValidationError(errors)
+    async with conn.transaction():
+        current = await q.user_by_id(conn, user_id)
+        if current is None:
+            raise AccountError(_("no such user"))
+        await q.set_locale(conn, user_id, language, timezone)
+        diff = {k: [current[k], v] for k, v in (("language", language), ("timezone", timezone)) if current[k] != v}
+        if diff:
+            await audit.record(conn, user_id, "user", user_id, "locale", diff)

@@ -13,6 +13,7 @@ import asyncpg
 
 from crm import audit, passwords
 from crm.errors import DomainError
+from crm.i18n import _
 from crm.users import queries as q
 from crm.users import throttle
 from crm.users.accounts import LOGIN_PATTERN, AccountError
@@ -28,8 +29,10 @@ class LoginLocked(DomainError):
     status = 429
 
     def __init__(self, scope: str, wait: float, until: dt.datetime):
-        what = "for this login" if scope == "login" else "from your address"
-        super().__init__(f"Too many failed attempts {what}; try again {throttle.in_words(wait)}")
+        when = throttle.in_words(wait)
+        super().__init__(_("Too many failed attempts for this login; try again %(when)s") % {"when": when}
+                         if scope == "login" else
+                         _("Too many failed attempts from your address; try again %(when)s") % {"when": when})
         self.scope = scope
         self.retry_after = max(1, int(wait + 0.999))
         self.until = until
@@ -101,15 +104,15 @@ async def change_own_password(pool: asyncpg.Pool, user: dict, *, current: str, n
                               address: str | None, keep_session: bytes | None) -> int:
     """Set a user's password after checking their current one; ends their other sessions (the count)."""
     if not current:
-        raise AccountError("enter your current password")
+        raise AccountError(_("enter your current password"))
     if new != repeat:
-        raise AccountError("the new password and its repetition differ")
+        raise AccountError(_("the new password and its repetition differ"))
     try:
         passwords.check_new_password(new, login=user["login"], full_name=user["full_name"])
     except passwords.WeakPassword as e:
         raise AccountError(str(e)) from None
     if await check_credentials(pool, user["login"], current, address, purpose="password_change") is None:
-        raise AccountError("the current password is wrong")
+        raise AccountError(_("the current password is wrong"))
     new_hash = await passwords.hash_password_async(new)
     async with pool.acquire() as conn:
         async with conn.transaction():

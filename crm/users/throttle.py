@@ -13,6 +13,8 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+from crm.i18n import ngettext
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -53,6 +55,6 @@ def in_words(seconds: float) -> str:
     """'in 40 seconds', 'in 2 minutes': rounded up, so the user never comes back too early."""
     n = max(1, math.ceil(seconds))
     if n < 60:
-        return f"in {n} second{'s' if n != 1 else ''}"
+        return ngettext("in %(num)d second", "in %(num)d seconds", n) % {"num": n}
     n = math.ceil(seconds / 60)
-    return f"in {n} minute{'s' if n != 1 else ''}"
+    return ngettext("in %(num)d minute", "in %(num)d minutes", n) % {"num": n}

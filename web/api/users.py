@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from crm.errors import NotFound
+from crm.i18n import _
 from crm.users import queries as users_q
 from crm.users.accounts import set_password
 from web.db import connection
@@ -23,7 +24,7 @@ async def reset_password(request: Request):
     async with connection(request) as conn:
         target = await users_q.user_by_id(conn, request.path_params["id"])
         if target is None or target["deleted_at"] is not None:
-            raise NotFound("no such user")
+            raise NotFound(_("no such user"))
         ended = await set_password(conn, target["login"], password, by=request.user["id"])
     return JSONResponse({"id": target["id"], "sessions_ended": ended})
 

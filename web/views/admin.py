@@ -8,9 +8,9 @@ from starlette.routing import Route
 
 from crm import appsettings, sections
 from crm.errors import DomainError, NotFound, ValidationError
-from crm.i18n import LANGUAGE_NAMES, LANGUAGES
+from crm.i18n import LANGUAGE_NAMES, LANGUAGES, _
 from crm.recordings import queries as rec_q
-from crm.recordings.policy import MODES, RecordingPolicy
+from crm.recordings.policy import RecordingPolicy
 from crm.users import ROLES
 from crm.users import queries as users_q
 from crm.users.accounts import (
@@ -26,7 +26,15 @@ from web.db import connection
 from web.jsonout import jsonable
 from web.permissions import require_role
 from web.resource import reads_json, wants_json
-from web.schemas import ExportRolesForm, RecordingForm, SectionNamesForm, UserChangeForm, UserForm, UserIn
+from web.schemas import (
+    CentreLanguageForm,
+    ExportRolesForm,
+    RecordingForm,
+    SectionNamesForm,
+    UserChangeForm,
+    UserForm,
+    UserIn,
+)
 from web.templating import render
 from web.urls import path_for
 from web.validation import form_body, json_body
@@ -82,7 +90,7 @@ async def _user_page(request: Request, user_id: int, *, error: DomainError | Non
     async with connection(request) as conn:
         target = await users_q.user_by_id(conn, user_id)
     if target is None:
-        raise NotFound(f"no user {user_id}")
+        raise NotFound(_("no user %(id)d") % {"id": user_id})
     return await render(request, "admin_user.html", {"target": target, "roles": ROLES, "error": error},
                         status_code=error.status if error else 200)
 
@@ -156,8 +164,9 @@ async def _settings_page(request: Request, error: DomainError | None = None, typ
     if isinstance(error, ValidationError):  # the Section names form's messages go next to their fields
         field_errors = {k: v for k, v in error.errors.items() if k.startswith("section_")}
     return await render(request, "admin_settings.html", {
-        "recording": policy, "modes": MODES, "users": users, "error": error, "roles": ROLES,
-        "section_forms": _section_forms(stored, typed), "genders": sections.GENDERS, "field_errors": field_errors},
+        "recording": policy, "users": users, "error": error, "roles": ROLES,
+        "section_forms": _section_forms(stored, typed), "genders": sections.GENDERS, "field_errors": field_errors,
+        "language_names": LANGUAGE_NAMES},
         status_code=error.status if error else 200)
 
 
@@ -166,6 +175,18 @@ async def export_update(request: Request):
     form, _ = await form_body(request, ExportRolesForm)
     async with connection(request) as conn:
         await appsettings.set_export_roles(conn, request.user["id"], list(form.roles))
+    return RedirectResponse(path_for(request, "admin.settings_page"), status_code=303)
+
+
+@require_role("admin")
+async def language_update(request: Request):
+    """The call centre's language: the login page's, and every user's who chose none."""
+    try:
+        form, _fields = await form_body(request, CentreLanguageForm)
+        async with connection(request) as conn:
+            await appsettings.set_centre_language(conn, request.user["id"], form.language or None)
+    except DomainError as e:
+        return await _settings_page(request, e)
     return RedirectResponse(path_for(request, "admin.settings_page"), status_code=303)
 
 
@@ -223,4 +244,5 @@ routes = [
     Route("/admin/settings", settings_update, name="admin.settings_update", methods=["POST"]),
     Route("/admin/settings/recording", recording_update, name="admin.recording_update", methods=["POST"]),
     Route("/admin/settings/export", export_update, name="admin.export_update", methods=["POST"]),
+    Route("/admin/settings/language", language_update, name="admin.language_update", methods=["POST"]),
 ]

@@ -1,21 +1,28 @@
-"""Login, logout, and a user's own password."""
+"""Login, logout, and a user's own account: language, time zone, password."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import zoneinfo
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from crm import passwords
-from crm.errors import DomainError
+from crm.errors import DomainError, ValidationError
+from crm.i18n import LANGUAGE_NAMES, _, ngettext
+from crm.labels import TIMEZONE, choices, label
+from crm.users.accounts import set_own_locale
 from crm.users.login import LoginLocked, change_own_password, check_credentials
 from web import sessions
 from web.db import connection
 from web.errors import wants_json
+from web.schemas import AccountForm
 from web.templating import render
 from web.urls import path_for
+from web.validation import form_body
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +73,11 @@ async def login_submit(request: Request):
                                         headers={"Retry-After": str(e.retry_after)},
                                         extra={"retry_after": e.retry_after, "locked_until": e.until.isoformat()})
         except passwords.Busy as e:
-            return await _login_refused(request, str(e).capitalize(), e.status, login, target,
+            message = str(e)
+            return await _login_refused(request, message[:1].upper() + message[1:], e.status, login, target,
                                         headers={"Retry-After": "1"}, extra={"retry_after": 1})
     if user is None:
-        return await _login_refused(request, "Wrong login or password", 400, login, target)
+        return await _login_refused(request, _("Wrong login or password"), 400, login, target)
     async with connection(request) as conn:
         token = await sessions.open_session(conn, user["id"], settings.session_hours, _address(request))
     response: Response
@@ -99,7 +107,9 @@ async def password_submit(request: Request):
     fields = {k: str(form.get(k, "")) for k in ("current_password", "new_password", "repeat_password")}
     try:
         if any(len(v) > _MAX_FIELD for v in fields.values()):
-            raise DomainError(f"a password has at most {passwords.MAX_LENGTH} characters")
+            raise DomainError(ngettext("a password has at most %(num)d character",
+                                       "a password has at most %(num)d characters",
+                                       passwords.MAX_LENGTH) % {"num": passwords.MAX_LENGTH})
         # The pool, not the request's connection: no connection is held while the password is hashed.
         await change_own_password(request.app.state.pool, request.user, current=fields["current_password"],
                                   new=fields["new_password"], repeat=fields["repeat_password"],
@@ -112,10 +122,52 @@ async def password_submit(request: Request):
     return RedirectResponse(path_for(request, "auth.password_page") + "?done=1", status_code=303)
 
 
+def zone_offset(name: str) -> str:
+    """The zone's offset from UTC now: "UTC+3", "UTC+5:30", "UTC-5"."""
+    offset = dt.datetime.now(zoneinfo.ZoneInfo(name)).utcoffset() or dt.timedelta()
+    minutes = int(offset.total_seconds()) // 60
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{'-' if minutes < 0 else '+'}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+async def _account_page(request: Request, *, values: dict | None = None, error: DomainError | None = None,
+                        saved: bool = False):
+    user, centre_zone = request.user, request.app.state.settings.timezone
+    centre_language = user.get("centre_language")
+    values = values if values is not None else {"language": user["language"] or "", "timezone": user["timezone"] or ""}
+    zones = [(code, f"{words} ({zone_offset(code)})") for code, words in choices("timezone")]
+    field_errors = error.errors if isinstance(error, ValidationError) else {}
+    return await render(request, "account.html", {
+        "values": values, "languages": LANGUAGE_NAMES, "zones": zones, "error": error, "field_errors": field_errors,
+        "saved": saved,
+        "centre_language": LANGUAGE_NAMES.get(centre_language or "") or _("each browser's own"),
+        "centre_zone": f"{label('timezone', centre_zone) if centre_zone in TIMEZONE else centre_zone} "
+                       f"({zone_offset(centre_zone)})"}, status_code=error.status if error else 200)
+
+
+async def account_page(request: Request):
+    return await _account_page(request, saved=request.query_params.get("saved") == "1")
+
+
+async def account_submit(request: Request):
+    """The user's own language and time zone ("": the call centre's); the next page follows them."""
+    raw = await request.form()
+    try:
+        form, _fields = await form_body(request, AccountForm)
+        async with connection(request) as conn:
+            await set_own_locale(conn, request.user["id"], form.language or None, form.timezone or None)
+    except DomainError as e:
+        return await _account_page(request, values={k: str(raw.get(k, "")) for k in ("language", "timezone")},
+                                   error=e)
+    return RedirectResponse(path_for(request, "auth.account_page") + "?saved=1", status_code=303)
+
+
 routes = [
     Route("/login", login_page, name="auth.login_page", methods=["GET"]),
     Route("/login", login_submit, name="auth.login_submit", methods=["POST"]),
     Route("/logout", logout, name="auth.logout", methods=["POST"]),
+    Route("/account", account_page, name="auth.account_page", methods=["GET"]),
+    Route("/account", account_submit, name="auth.account_submit", methods=["POST"]),
     Route("/account/password", password_page, name="auth.password_page", methods=["GET"]),
     Route("/account/password", password_submit, name="auth.password_submit", methods=["POST"]),
 ]

@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from crm.errors import NotFound
+from crm.i18n import _
 from crm.imports import jobs
 from crm.imports import queries as imports_q
 from crm.imports.reader import MAX_FILE_BYTES
@@ -43,11 +44,11 @@ async def import_page(request: Request):
 async def upload(request: Request):
     declared = int(request.headers.get("content-length") or 0)
     if declared > MAX_FILE_BYTES + 64 * 1024:
-        return await _page(request, f"the file is too big: at most {MAX_FILE_BYTES >> 20} MB", 413)
+        return await _page(request, _("the file is too big: at most %(mb)d MB") % {"mb": MAX_FILE_BYTES >> 20}, 413)
     async with request.form() as form:  # closes the upload's spool file on every path
         upload_file = form.get("file")
         if not isinstance(upload_file, UploadFile):
-            return await _page(request, "choose an .xlsx file", 400)
+            return await _page(request, _("choose an .xlsx file"), 400)
         choice = parse(ImportForm, form)
         filename = (upload_file.filename or "").replace("\x00", "")[:200]
         path = await asyncio.to_thread(_spool, upload_file.file)
@@ -85,7 +86,7 @@ async def _job(request: Request):
         job = await imports_q.job(conn, request.path_params["id"])
     user = request.user
     if job is None or (job["user_id"] != user["id"] and not is_admin(user)):
-        raise NotFound("no such import")
+        raise NotFound(_("no such import"))
     return job
 
 

@@ -7,8 +7,9 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from crm.errors import DomainError, NotFound, ValidationError
+from crm.i18n import _
 from crm.queues import queries as queues_q
-from crm.queues.model import STRATEGIES, QueueInput
+from crm.queues.model import QueueInput
 from crm.routing import queries as routing_q
 from crm.users import queries as users_q
 from web.db import connection
@@ -35,9 +36,9 @@ async def _page(request: Request, *, editing: int | None = None, error: DomainEr
         members = await queues_q.member_ids(conn, editing) if editing else []
     current = next((q for q in queues if q.id == editing), None)
     if editing and current is None:
-        raise NotFound(f"no queue {editing}")
+        raise NotFound(_("no queue %(id)d") % {"id": editing})
     return await render(request, "admin_queues.html", {
-        "queues": queues, "users": users, "strategies": STRATEGIES, "current": current, "members": members,
+        "queues": queues, "users": users, "current": current, "members": members,
         "policy": policy, "error": error}, status_code=error.status if error else 200)
 
 
@@ -79,7 +80,7 @@ async def routing_save(request: Request):
     try:
         seconds = parse(RoutingForm, form).manager_ring_seconds
         if seconds is None or not 2 <= seconds <= 120:
-            raise ValidationError({"manager_ring_seconds": "a manager rings 2 to 120 seconds"})
+            raise ValidationError({"manager_ring_seconds": _("a manager rings 2 to 120 seconds")})
         async with connection(request) as conn:
             await routing_q.set_manager_ring_seconds(conn, seconds, request.user["id"])
     except DomainError as e:

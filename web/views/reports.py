@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+from babel import dates as babel_dates
 from starlette.requests import Request
 from starlette.routing import Route
 
+from crm import i18n
 from crm.errors import ValidationError
-from crm.reports.calls import BY, GROUPS, TYPES, CallStatsQuery, call_series, consolidated
+from crm.i18n import _, pgettext
+from crm.labels import label
+from crm.reports.calls import BY, GROUPS, NOBODY, TYPES, CallStatsQuery, buckets, call_series, consolidated
 from crm.reports.deals import managers_deals
 from crm.roles import REPORT_ROLES
+from web import formatting
 from web.db import connection
+from web.locale import request_locale
 from web.permissions import require_role
 from web.resource import html_or_json
 from web.schemas import PeriodQuery
@@ -25,12 +31,13 @@ def stats_query(request: Request) -> CallStatsQuery:
     start = params.start or today - dt.timedelta(days=6)
     end = params.end or today
     if end < start or (end - start).days > 366:
-        raise ValidationError({"to": "a period is 1 to 366 days, ending after it starts"})
+        raise ValidationError({"to": _("a period is 1 to 366 days, ending after it starts")})
     group, by = params.group, params.by
     if group not in GROUPS or by not in BY:
-        raise ValidationError({"group": f"group by {', '.join(GROUPS)}; by {', '.join(BY)}"})
+        raise ValidationError({"group": _("group by %(groups)s; by %(splits)s")
+                              % {"groups": ", ".join(GROUPS), "splits": ", ".join(BY)}})
     if group == "hour" and (end - start).days > 31:
-        raise ValidationError({"group": "hourly statistics cover at most a month"})
+        raise ValidationError({"group": _("hourly statistics cover at most a month")})
     return CallStatsQuery(start=start, end=end, group=group, by=by, timezone=settings.timezone)
 
 
@@ -40,14 +47,38 @@ async def _stats(request: Request):
         return query, await call_series(conn, query), await consolidated(conn, query)
 
 
+def period_label(bucket: dt.datetime, group: str, language: str) -> str:
+    """A bar's period in the reader's language: "05.01.2026, 14:00", "1/5/2026", "январь 2026 г."."""
+    locale = i18n.locale_of(language)
+    if group == "month":
+        return babel_dates.format_skeleton("yMMMM", bucket, locale=locale)
+    day = formatting.local_date(bucket.date(), language=language)
+    if group == "hour":
+        return locale.datetime_formats["short"].format(babel_dates.format_time(bucket.time(), "short", locale=locale),
+                                                      day)
+    return day  # a day, or the first day of a week
+
+
+def series_name(query: CallStatsQuery, key: str) -> str:
+    if query.by == "type":
+        return label("call_type", key)
+    return pgettext("operator", "nobody") if key == NOBODY else key
+
+
 @require_role(*REPORT_ROLES)
 async def calls_report(request: Request):
     """Call statistics: the page at /reports/calls, JSON at /api/reports/calls (web/resource.py)."""
     query, series, table = await _stats(request)
     metric = "seconds" if parse_query(request, PeriodQuery).metric == "seconds" else "calls"
+    language = request_locale(request.scope).language
+    periods = [period_label(b, query.group, language) for b in buckets(query)]
+    names = {key: series_name(query, key) for key in series["series"]}
     return await html_or_json(request, "reports_calls.html", {
         "query": query, "series": series, "table": table, "groups": GROUPS, "bys": BY, "types": TYPES,
-        "metric": metric, "chart": {**series, "metric": metric}},
+        "metric": metric, "periods": periods, "names": names, "nobody": NOBODY,
+        # The periods' zone is the call centre's, whatever the reader's own.
+        "zone": formatting.zone_label(formatting.local_now(query.timezone)),
+        "chart": {**series, "metric": metric, "labels": periods, "names": names}},
         lambda: {"from": query.start.isoformat(), "to": query.end.isoformat(), "group": query.group,
                  "by": query.by, **series, "consolidated": table})
 
@@ -58,7 +89,7 @@ def report_period(request: Request) -> tuple[dt.date, dt.date]:
     start = params.start or today.replace(day=1)
     end = params.end or today
     if end < start:
-        raise ValidationError({"to": "the period ends before it starts"})
+        raise ValidationError({"to": _("the period ends before it starts")})
     return start, end
 
 

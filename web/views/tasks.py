@@ -8,9 +8,10 @@ from starlette.routing import Route
 
 from crm import notes, tags
 from crm.errors import DomainError, ValidationError
+from crm.i18n import _
 from crm.tasks import queries as tq
 from crm.tasks import service
-from crm.tasks.model import OPEN, OUTCOMES, STATUS_LABELS, STATUSES, TaskInput, parse_amount
+from crm.tasks.model import OPEN, STATUSES, TaskInput, parse_amount
 from crm.users import queries as users_q
 from web.db import connection
 from web.paging import Page
@@ -58,13 +59,13 @@ async def tasks_list(request: Request):
         "all_tags": all_tags, "with_tags": query.tag_ids, "without_tags": query.without_tag_ids,
         **await saved_for(request, "tasks"),
         "rows": rows, "query": query, "page": Page(query.page, query.size, total), "users": users,
-        "statuses": STATUS_LABELS, "sorts": tq.SORTS, "params": request.query_params})
+        "sorts": tq.SORTS, "params": request.query_params})
 
 
 def task_input(raw, me) -> TaskInput:
     form = parse(TaskForm, raw)
     if form.type_id is None:
-        raise ValidationError({"type_id": "choose a type"})
+        raise ValidationError({"type_id": _("choose a type")})
     return TaskInput(
         title=form.title, type_id=form.type_id, responsible_user_id=form.responsible_user_id or me["id"],
         counterparty_id=form.counterparty_id, deadline_date=form.deadline_date, deadline_time=form.deadline_time,
@@ -85,8 +86,8 @@ async def _form(request: Request, values: dict, *, task_id: int | None = None, e
         "field_errors": field_errors,
         "item_tags": item_tags, "all_tags": usable, "editable": bool(values.get("can_edit")),
         "tag_action": path_for(request, "tags.tag_task", id=task_id) if task_id else "",
-        "values": values, "task_id": task_id, "users": users, "types": types, "statuses": STATUS_LABELS,
-        "outcomes": OUTCOMES, "error": error, "notes": task_notes}, status_code=error.status if error else 200)
+        "values": values, "task_id": task_id, "users": users, "types": types,
+        "error": error, "notes": task_notes}, status_code=error.status if error else 200)
 
 
 async def new_form(request: Request):
