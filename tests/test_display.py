@@ -157,3 +157,11 @@ async def test_a_users_own_zone_and_language_win(web, db):
     web.headers["Accept-Language"] = "en-US"  # the user's own setting wins over the browser
     row = web.get("/calls").text.split('data-channel="d.4"')[1].split("</tr>")[0]
     assert "06.01.2026, 07:30:00 UTC+10" in row
+
+
+def test_a_deadline_kept_on_the_call_centres_clock_reads_on_the_readers_clock():
+    # 15:00 in Moscow is 22:00 in Vladivostok: the label must not lie about the moment.
+    assert formatting.local_date(dt.date(2026, 1, 9), "Asia/Vladivostok", dt.time(15, 0), "ru",
+                                 centre_zone="Europe/Moscow") == "09.01.2026, 22:00 UTC+10"
+    assert formatting.local_date(dt.date(2026, 1, 9), "Europe/Moscow", dt.time(15, 0), "ru",
+                                 centre_zone="Europe/Moscow") == "09.01.2026, 15:00 MSK"

@@ -73,10 +73,11 @@ def local_time(value, zone: str = DEFAULT_ZONE, seconds: bool = False, language:
 
 
 def local_date(value, zone: str = DEFAULT_ZONE, time_of_day: dt.time | None = None,
-               language: str | None = None) -> str:
+               language: str | None = None, centre_zone: str | None = None) -> str:
     """The reader's date of a moment, or a date as it is: "06.01.2026" (ru), "1/6/2026" (en).
 
-    With a time of day (a deadline, kept on the call centre's clock) it is that time, labelled.
+    With a time of day (a deadline, kept on the call centre's clock, `centre_zone`) it is that
+    moment on the reader's clock, labelled: 15:00 MSK reads "22:00 UTC+10" in Vladivostok.
     """
     if value is None or value == "":
         return ""
@@ -86,7 +87,8 @@ def local_date(value, zone: str = DEFAULT_ZONE, time_of_day: dt.time | None = No
     if not isinstance(value, dt.date):
         return str(value)
     if isinstance(time_of_day, dt.time):
-        local = dt.datetime.combine(value, time_of_day.replace(tzinfo=None), tzinfo=_zone(zone))
+        moment = dt.datetime.combine(value, time_of_day.replace(tzinfo=None), tzinfo=_zone(centre_zone or zone))
+        local = moment.astimezone(_zone(zone))
         return f"{_date_time(local, lang, False)} {zone_label(local)}"
     return _day(value, i18n.locale_of(lang))
 

@@ -47,6 +47,14 @@ def page_zone(context) -> str:
     return page_locale(context).zone
 
 
+def centre_zone(context) -> str:
+    """The call centre's own zone: deadlines and report days are kept on its clock."""
+    try:
+        return context["request"].app.state.settings.timezone
+    except (KeyError, AttributeError):
+        return formatting.DEFAULT_ZONE
+
+
 # Texts in templates: {{ _("Clients") }}, {{ ngettext("%(num)d call", "%(num)d calls", n) }},
 # {% trans %}...{% endtrans %}; the catalogue is crm/i18n.py's, in the request's language.
 templates.env.add_extension("jinja2.ext.i18n")
@@ -63,7 +71,7 @@ templates.env.filters["local_time"] = pass_context(
                                                             page_locale(ctx).language))
 templates.env.filters["local_date"] = pass_context(
     lambda ctx, value, time_of_day=None: formatting.local_date(value, page_zone(ctx), time_of_day,
-                                                               page_locale(ctx).language))
+                                                               page_locale(ctx).language, centre_zone(ctx)))
 templates.env.filters["number"] = pass_context(
     lambda ctx, value, digits=None: formatting.number(value, page_locale(ctx).language, digits))
 templates.env.filters["percent"] = pass_context(

@@ -30,7 +30,7 @@ from crm.export.xlsx import BATCH, Column, remove_export, write_xlsx
 from crm.i18n import N_, gettext, pgettext
 from crm.i18n import gettext as _
 from crm.labels import label
-from crm.reports.calls import consolidated
+from crm.reports.calls import NOBODY, consolidated
 from crm.reports.deals import managers_deals
 from crm.tasks import queries as tq
 from web.locale import request_locale
@@ -171,7 +171,8 @@ async def calls_report_export(request: Request):
     columns = [Column(N_("Operator"), "operator", width=24), Column(N_("Type"), "type_text", width=10),
                Column(N_("Calls"), "calls", "int", 8), Column(N_("Total talk, s"), "total_seconds", "money", 14),
                Column(N_("Average talk, s"), "average_seconds", "money", 14)]
-    rows = [{**r, "type_text": label("call_type", r["type"])} for r in table]
+    rows = [{**r, "type_text": label("call_type", r["type"]),
+             "operator": pgettext("operator", "nobody") if r["operator"] == NOBODY else r["operator"]} for r in table]
     return await _report_response(request, "call-statistics", N_("Calls"), columns, rows)
 
 
