@@ -138,3 +138,8 @@ def mailbox():
     box.port = controller.port
     yield box
     controller.stop()
+
+
+# A 60 s lock read a moment later: "in 1 minute", or "in 59 seconds" on a loaded machine.
+LOCKED_FOR_A_MINUTE = re.compile(
+    r"Too many failed attempts for this login; try again in (1 minute|[1-5]?[0-9] seconds?)")
