@@ -29,7 +29,7 @@ class CallRecords:
         self._timezone = timezone
 
     def call_started(self, call: ChannelEntered, *, direction: str, facts: CallerFacts | None,
-                     caller_user_id: int | None) -> None:
+                     caller_user_id: int | None, line_id: int | None = None) -> None:
         c = call
         self.writer.submit(c.channel_id, partial(
             calls_q.insert_call, channel_id=c.channel_id, direction=direction, caller_number=c.caller_number,
@@ -37,7 +37,7 @@ class CallRecords:
             called_number=c.called_number, called_normalized=caller_match_key(c.called_number, self._region),
             line=c.line, started_at=c.started_at, linked_id=c.linked_id,
             counterparty_id=facts.counterparty_id if facts else None, caller_user_id=caller_user_id,
-            owner_user_id=facts.manager.user_id if facts and facts.manager else None),
+            owner_user_id=facts.manager.user_id if facts and facts.manager else None, line_id=line_id),
             "call start")
 
     def step(self, channel_id: str, step: dict) -> None:

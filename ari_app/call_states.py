@@ -11,6 +11,7 @@ A state that does not accept an event raises InvalidTransition.
        |                 |  \\--connect--> Bridged             ^
        |--queue--> Queued --queue--> Queued                     |
        |--give_up--> GivingUp --end--> Ended                    |
+       |--close--> Closed (a line out of hours) --end--> Ended  |
        \\--hand_off--> HandedOff (from any live state; end keeps it)
 
 What the caller hears is the state's data - whether the channel is answered,
@@ -29,6 +30,10 @@ from crm.i18n import FALLBACK_LANGUAGE
 log = logging.getLogger(__name__)
 
 GIVE_UP_PROMPT = "sound:vm-nobodyavail"
+# A line out of its business hours, with nowhere to send the call: "I'm sorry. Please try to
+# call later." Asterisk's core sounds name the second file differently in Russian.
+CLOSED_PROMPTS = {"ru": "sound:im-sorry,sound:pls-try-call-later"}
+CLOSED_PROMPT = "sound:im-sorry,sound:please-try-call-later"
 
 
 class InvalidTransition(Exception):
@@ -75,6 +80,10 @@ class CallState:
 
     def give_up(self) -> "CallState":
         return self._refuse("give_up")
+
+    def close(self) -> "CallState":
+        """A line out of hours whose route is the closed prompt (only before anything rang)."""
+        return self._refuse("close")
 
     def hand_off(self) -> "CallState":
         """To the dialplan's default queue: accepted by every live state (the session's last resort)."""
@@ -132,6 +141,9 @@ class Routing(CallState):
 
     def give_up(self) -> CallState:
         return self._to(GivingUp)
+
+    def close(self) -> CallState:
+        return self._to(Closed)
 
 
 class Ringing(CallState):
@@ -191,14 +203,26 @@ class GivingUp(CallState):
 
     name = "giving up"
 
+    def prompt(self) -> str:
+        return GIVE_UP_PROMPT
+
     async def enter(self) -> None:
         await self._stop_holding()
         try:
             if not self.answered:
                 await self.line.media.answer(self.line.channel_id)
-            await self.line.media.play(self.line.channel_id, GIVE_UP_PROMPT, self.line.language)
+            await self.line.media.play(self.line.channel_id, self.prompt(), self.line.language)
         except AriError as e:  # the caller may be gone already
             log.info("channel %s: %s", self.line.channel_id, e)
+
+
+class Closed(GivingUp):
+    """The line is closed and its after-hours route is to hang up: the caller hears so first."""
+
+    name = "closed"
+
+    def prompt(self) -> str:
+        return CLOSED_PROMPTS.get(self.line.language, CLOSED_PROMPT)
 
 
 class HandedOff(CallState):

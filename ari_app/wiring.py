@@ -41,6 +41,8 @@ from ari_app.recording.service import Recorder
 from ari_app.registry import CallRegistry
 from ari_app.resync import Resyncer
 from ari_app.ringing import Ringer
+from crm import lines
+from crm.listen import listen_forever
 from pbxcrm.runtime import Runtime
 
 
@@ -98,6 +100,14 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
 
 
 def background_tasks(app: StasisApp, consume) -> list[asyncio.Task]:
-    return [asyncio.create_task(app.runtime.crm.keep_fresh(), name="crm refresh"),
+    crm = app.runtime.crm
+
+    async def reconnected(_conn) -> None:
+        crm.changed()  # a change may have come while the LISTEN was down
+
+    return [asyncio.create_task(crm.keep_fresh(), name="crm refresh"),
+            asyncio.create_task(listen_forever(app.runtime.settings.database_url, lines.CHANGED_CHANNEL,
+                                               lambda _payload: crm.changed(), on_connected=reconnected),
+                                name="routing changes"),
             asyncio.create_task(app.click_to_call.listen(), name="click-to-call"),
             asyncio.create_task(consume(app), name="ari events")]

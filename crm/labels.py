@@ -134,3 +134,9 @@ KINDS.update({
     "contact_kind": CONTACT_KIND, "counterparty_sort": COUNTERPARTY_SORT, "timeline_kind": TIMELINE_KIND,
     "counterparty_action": COUNTERPARTY_ACTION, "grammatical_gender": GRAMMATICAL_GENDER,
 })
+
+# ---- lines and DIDs (issue 15) ----
+LINE_ROUTE = {"crm": N_("CRM routing (responsible manager, client's queue)"), "queue": N_("a queue"),
+              "user": N_("a user")}
+AFTER_HOURS_ROUTE = {"hangup": N_("the closed prompt, then hang up"), "queue": N_("a queue"), "user": N_("a user")}
+KINDS.update({"line_route": LINE_ROUTE, "after_hours_route": AFTER_HOURS_ROUTE})

@@ -17,7 +17,7 @@ from crm.migrate import migrate
 from crm.settings import Settings
 
 # Tables whose rows tests create; emptied before each test that asks for `db`.
-_DATA_TABLES = ("audit_log", "collapsed_cards", "queue_members", "task_tags", "counterparty_tags", "tags", "task_participants", "tasks",
+_DATA_TABLES = ("audit_log", "line_hours", "line_holidays", "lines", "collapsed_cards", "queue_members", "task_tags", "counterparty_tags", "tags", "task_participants", "tasks",
                 "recordings", "calls", "contacts", "addresses", "company_members", "counterparties",
                 "web_sessions", "login_failures", "app_settings", "users")
 

@@ -92,7 +92,8 @@ async def _main_pages(db, admin) -> list[str]:
     return ["/clients", "/companies", f"/counterparties/{client}", f"/counterparties/{company}",
             "/counterparties/new?kind=client", f"/counterparties/{client}/edit", "/tasks", "/tasks/new",
             f"/tasks/{task}", "/calls", "/reports/calls", "/reports/deals", "/import", "/admin/users",
-            f"/admin/users/{admin['id']}", "/admin/queues", "/admin/tags", "/admin/task-types", "/admin/settings"]
+            f"/admin/users/{admin['id']}", "/admin/queues", "/admin/tags", "/admin/task-types", "/admin/settings",
+            "/admin/lines", "/admin/lines/new", "/reports/lines"]
 
 
 async def test_every_main_page_runs_under_the_csp_without_violations(web_server, chromium, db):

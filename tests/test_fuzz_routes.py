@@ -41,6 +41,8 @@ QUERY_MODELS = {
     "/reports/calls.xlsx": [schemas.PeriodQuery], "/reports/deals": [schemas.PeriodQuery],
     "/reports/deals.xlsx": [schemas.PeriodQuery], "/calls.xlsx": [schemas.PeriodQuery],
     "/calls": [schemas.PageQuery], "/api/calls": [schemas.PageQuery],
+    "/reports/lines": [schemas.PeriodQuery], "/api/reports/lines": [schemas.PeriodQuery],
+    "/reports/lines.xlsx": [schemas.PeriodQuery],
 }
 BODY_MODELS = {
     "/api/counterparties": [schemas.CounterpartyIn], "/api/counterparties/{id:int}": [schemas.CounterpartyFields],
@@ -61,6 +63,7 @@ BODY_MODELS = {
     "/admin/settings/recording": [schemas.RecordingForm], "/admin/queues": [schemas.QueueForm],
     "/admin/queues/{id:int}": [schemas.QueueForm], "/admin/routing": [schemas.RoutingForm],
     "/import": [schemas.ImportForm], "/api/users/{id:int}/password": [schemas.PasswordIn],
+    "/admin/lines": [schemas.LineForm], "/admin/lines/{id:int}": [schemas.LineForm],
 }
 
 

@@ -55,7 +55,7 @@ async def _main_paths(db, admin) -> list[str]:
             f"/tasks/{task}", "/calls", "/reports/calls", "/reports/deals", "/import", "/admin/users",
             f"/admin/users/{admin['id']}", "/admin/queues", f"/admin/queues/{queue}", "/admin/tags",
             "/admin/task-types", "/admin/settings", "/api/clients", "/api/users", f"/api/counterparties/{client}",
-            "/calls.xlsx", "/clients.xlsx", "/tasks.xlsx"]
+            "/calls.xlsx", "/clients.xlsx", "/tasks.xlsx", "/admin/lines", "/admin/lines/new", "/reports/lines"]
 
 
 async def test_every_page_carries_the_security_headers_and_is_not_stored(web, db):

@@ -294,3 +294,32 @@ class RoutingForm(Schema):
 class ImportForm(Schema):
     kind: Short = ""
     mode: Short = "valid"
+
+
+# ---- lines and DIDs (issue 15) -------------------------------------------------------------------
+
+# A day's opening intervals as typed: "09:00-13:00, 14:00-18:00" (crm/lines/schedule.py reads them).
+DayHours = Annotated[str, Text(200)]
+
+
+class LineForm(Schema):
+    name: Short = ""
+    trunk: Short = ""
+    did: Short = ""
+    language: Short = ""
+    route_kind: Short = "crm"
+    route_queue_id: OptionalId = None
+    route_user_id: OptionalId = None
+    hours_enabled: Checkbox = False
+    hours_0: DayHours = ""
+    hours_1: DayHours = ""
+    hours_2: DayHours = ""
+    hours_3: DayHours = ""
+    hours_4: DayHours = ""
+    hours_5: DayHours = ""
+    hours_6: DayHours = ""
+    # One holiday a line: "2025-01-01 New Year", "2025-12-31 10:00-15:00 New Year's Eve".
+    holidays: Annotated[str, Text(20_000)] = ""
+    after_hours_kind: Short = "hangup"
+    after_hours_queue_id: OptionalId = None
+    after_hours_user_id: OptionalId = None

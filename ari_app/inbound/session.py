@@ -14,16 +14,19 @@ import asyncio
 import datetime as dt
 import logging
 import time
+import zoneinfo
 
 from ari_app.call_states import CallerLine, CallState, Routing
 from ari_app.caller_language import caller_language
 from ari_app.client import AriError
+from ari_app.constants import PURPOSE_INBOUND
 from ari_app.deps import SessionDeps
 from ari_app.events import ChannelEntered
 from ari_app.registry import caller_id_text
 from ari_app.ringing import Leg, Phone
 from crm.calls import route
 from crm.calls.route import Outcome
+from crm.lines.decide import LinePlan, line_plan, route_now
 from crm.phones import caller_match_key
 from crm.pops.events import PopEvent
 from crm.queues.model import QueueSettings
@@ -31,6 +34,9 @@ from crm.recordings.policy import should_record
 from crm.routing.decide import CallerFacts, Target, decide
 
 log = logging.getLogger(__name__)
+
+# How long the closed prompt ("I'm sorry. Please try to call later.") takes before the hang-up.
+CLOSED_PROMPT_SECONDS = 5.0
 
 
 class CallSession:
@@ -41,9 +47,12 @@ class CallSession:
         self.call = call
         self.d = deps
         self.resumed = resumed
+        # The line it came in on (trunk and dialled number, crm/lines/), from the cache: no query per call.
+        self.called_line = deps.crm.line(call.line, call.called_number) if call.purpose == PURPOSE_INBOUND else None
         # `answered`: a click-to-call's user picked up before the number is dialled.
         # The language is fixed when the call comes in: the centre's setting changing mid-call changes nothing.
-        language = caller_language(call.language, deps.crm.centre_language())
+        language = (self.called_line.language if self.called_line is not None and self.called_line.language else
+                    caller_language(call.language, deps.crm.centre_language()))
         self.state: CallState = Routing(CallerLine(call.channel_id, deps.media, language), answered=answered)
         self.caller_gone = asyncio.Event()
         self.partner: Leg | None = None
@@ -109,14 +118,24 @@ class CallSession:
         if not self.d.crm.loaded:
             await self._hand_to_dialplan(Outcome("crm_not_loaded"))
             return
-        chain = decide(facts, self.d.crm.policy(), unknown_reason=failure or "unknown caller")
+        plan = self._line_plan()
+        if plan is not None:
+            for step in plan.steps:
+                self._record_step(step)
+            if plan.hang_up:
+                await self._close_line()
+                return
+        if plan is not None and plan.chain is not None:
+            chain = plan.chain
+        else:
+            chain = decide(facts, self.d.crm.policy(), unknown_reason=failure or "unknown caller")
         log.info("channel %s: %s -> %s", self.call.channel_id, self.call.caller_number,
                  " / ".join(t.describe() for t in chain))
         self._caller_id = caller_id_text(facts.display_name if facts else "", self.call.caller_number)
         for target in chain:
             if self.caller_gone.is_set():
                 return
-            if target.kind == "manager":
+            if target.rings_a_phone:
                 winner, queue_id = await self._try_manager(target), None
             else:
                 assert target.queue is not None  # decide() gives every queue target its queue
@@ -252,6 +271,19 @@ class CallSession:
         await self._wait_caller_gone(4.0)
         await self.d.ringer.hangup(self.call.channel_id)
 
+    def _line_plan(self) -> LinePlan | None:
+        """The line's route now (its business hours on the call centre's clock), or None: no line."""
+        if self.called_line is None:
+            return None
+        decision = route_now(self.called_line, dt.datetime.now(zoneinfo.ZoneInfo(self.d.timezone)))
+        return line_plan(self.called_line, decision, self.d.crm.policy(), self.d.crm.live_queues())
+
+    async def _close_line(self) -> None:
+        """Out of hours with nowhere to go: the closed prompt, then the app hangs up."""
+        await self._go(self.state.close)
+        await self._wait_caller_gone(CLOSED_PROMPT_SECONDS)
+        await self.d.ringer.hangup(self.call.channel_id)
+
     async def _hand_to_dialplan(self, why: Outcome) -> None:
         if self.state.final:
             return
@@ -297,7 +329,8 @@ class CallSession:
 
     def _log_start(self, facts: CallerFacts | None) -> None:
         self.d.records.call_started(self.call, direction=self.direction, facts=facts,
-                                    caller_user_id=self.caller_user_id)
+                                    caller_user_id=self.caller_user_id,
+                                    line_id=self.called_line.id if self.called_line is not None else None)
         if self.resumed:
             self._record_step(route.step("note", "restart", Outcome("resumed")))
 

@@ -17,7 +17,8 @@ async def insert_call(conn: asyncpg.Connection, *, channel_id: str, direction: s
                       caller_number: str, caller_normalized: str | None, caller_name: str,
                       called_number: str, called_normalized: str | None, line: str,
                       started_at: dt.datetime, linked_id: str | None, counterparty_id: int | None = None,
-                      caller_user_id: int | None = None, owner_user_id: int | None = None) -> int:
+                      caller_user_id: int | None = None, owner_user_id: int | None = None,
+                      line_id: int | None = None) -> int:
     """The id of the call row for this channel; a replayed StasisStart reuses the row.
 
     Without a counterparty (the lookup did not answer in time) the row finds it
@@ -31,10 +32,10 @@ async def insert_call(conn: asyncpg.Connection, *, channel_id: str, direction: s
                SELECT coalesce($11::bigint, """ + _OWNER_OF_CALL_NUMBER + """) AS id)
            INSERT INTO calls (channel_id, direction, caller_number, caller_normalized, caller_name,
                               called_number, called_normalized, line, started_at, linked_id, counterparty_id,
-                              caller_user_id, owner_user_id)
+                              caller_user_id, owner_user_id, line_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, (SELECT id FROM matched), $12,
                    coalesce($13::bigint, (SELECT c.responsible_user_id FROM counterparties c
-                                          WHERE c.id = (SELECT id FROM matched))))
+                                          WHERE c.id = (SELECT id FROM matched))), $14)
            ON CONFLICT (channel_id) DO UPDATE SET
                counterparty_id = coalesce(calls.counterparty_id, EXCLUDED.counterparty_id),
                owner_user_id = CASE WHEN calls.counterparty_id IS NULL THEN EXCLUDED.owner_user_id
@@ -42,7 +43,7 @@ async def insert_call(conn: asyncpg.Connection, *, channel_id: str, direction: s
            RETURNING id""",
         channel_id, direction, caller_number, caller_normalized, caller_name,
         called_number, called_normalized, line, started_at, linked_id, counterparty_id, caller_user_id,
-        owner_user_id,
+        owner_user_id, line_id,
     )
 
 
@@ -81,10 +82,11 @@ async def list_calls(conn: asyncpg.Connection, *, limit: int, offset: int) -> li
         """SELECT c.id, c.channel_id, c.direction, c.caller_number, c.caller_name, c.called_number,
                   c.line, c.started_at, c.answered_at, c.ended_at, c.wait_seconds, c.talk_seconds,
                   c.status, c.hangup_cause, c.route, c.counterparty_id, cp.display_name AS counterparty_name,
-                  u.full_name AS operator_name
+                  u.full_name AS operator_name, c.line_id, l.name AS line_name
            FROM calls c
            LEFT JOIN counterparties cp ON cp.id = c.counterparty_id
            LEFT JOIN users u ON u.id = c.operator_user_id
+           LEFT JOIN lines l ON l.id = c.line_id
            ORDER BY c.started_at DESC, c.id DESC
            LIMIT $1 OFFSET $2""",
         limit, offset,
@@ -101,10 +103,11 @@ async def calls_of_counterparty(conn: asyncpg.Connection, counterparty_id: int,
     return await conn.fetch(
         """SELECT c.id, c.direction, c.caller_number, c.called_number, c.started_at, c.status, c.wait_seconds,
                   c.talk_seconds, c.route, c.operator_user_id, c.caller_user_id, c.owner_user_id,
-                  u.full_name AS operator_name,
+                  u.full_name AS operator_name, l.name AS line_name,
                   (SELECT r.id FROM recordings r WHERE r.call_id = c.id AND r.path IS NOT NULL
                    ORDER BY r.id DESC LIMIT 1) AS recording_id
            FROM calls c LEFT JOIN users u ON u.id = c.operator_user_id
+           LEFT JOIN lines l ON l.id = c.line_id
            WHERE c.counterparty_id = $1
               OR c.counterparty_id IN (SELECT client_id FROM company_members WHERE company_id = $1)
            ORDER BY c.started_at DESC LIMIT $2""",

@@ -37,6 +37,10 @@ TARGETS: dict[str, Callable[[], str]] = {
     "extension": lambda: _("extension %(number)s"),
     "number_named": lambda: "%(number)s (%(name)s)",
     "number": lambda: "%(number)s",
+    # Lines and DIDs (issue 15).
+    "line": lambda: _("line %(name)s"),
+    "user": lambda: _("user %(name)s"),
+    "nothing": lambda: "",
 }
 # Most specific first: a legacy text is read as the first wording it matches.
 RESULTS: dict[str, Callable[[], str]] = {
@@ -58,6 +62,14 @@ RESULTS: dict[str, Callable[[], str]] = {
     "crm_failed": lambda: _("the CRM failed while routing"),
     "crm_not_loaded": lambda: _("the CRM has no routing data yet"),
     "resumed": lambda: _("took the call up again after a restart"),
+    # Lines and DIDs, business hours (issue 15): "line Promo is closed (after hours) → ...".
+    "line_closed": lambda: _("is closed (after hours)"),
+    "line_closed_holiday": lambda: _("is closed for a holiday"),
+    "line_holiday": lambda: _("is closed for %(holiday)s"),
+    "line_queue_gone": lambda: _("routes to queue %(queue)s, which is deleted: the default queue takes the call"),
+    "line_user_gone": lambda: _("routes to %(user)s, who is blocked, deleted or has no extension: "
+                                "the default queue takes the call"),
+    "closed_hangup": lambda: _("the caller heard the closed prompt and was hung up"),
 }
 
 

@@ -25,8 +25,10 @@ def counterparty_batches(conn: asyncpg.Connection, query: ListQuery, size: int) 
 
 CALL_LOG_SQL = """
     SELECT c.started_at, c.direction, c.caller_number, c.called_number, c.line, c.status, c.wait_seconds,
-           c.talk_seconds, c.route, c.comment, cp.display_name AS counterparty_name, u.full_name AS operator_name
+           c.talk_seconds, c.route, c.comment, cp.display_name AS counterparty_name, u.full_name AS operator_name,
+           coalesce(l.name, c.line) AS line_name
     FROM calls c LEFT JOIN counterparties cp ON cp.id = c.counterparty_id
+    LEFT JOIN lines l ON l.id = c.line_id
     LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
     WHERE c.started_at >= ($1::date::timestamp AT TIME ZONE $3::text)
       AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $3::text)

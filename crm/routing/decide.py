@@ -47,7 +47,7 @@ class RoutingPolicy:
 
 @dataclass(frozen=True)
 class Target:
-    kind: str  # "manager" | "queue"
+    kind: str  # "manager" | "user" (a line's user: rung as a manager) | "queue"
     reason: str
     manager: ManagerRef | None = None
     queue: QueueRef | None = None
@@ -55,12 +55,17 @@ class Target:
 
     @property
     def name(self) -> str:
-        """The manager's or the queue's name."""
-        if self.kind == "manager":
+        """The manager's (or user's) or the queue's name."""
+        if self.kind != "queue":
             assert self.manager is not None
             return self.manager.name
         assert self.queue is not None
         return self.queue.name
+
+    @property
+    def rings_a_phone(self) -> bool:
+        """A manager's or a line's user's phone, not a queue."""
+        return self.kind in ("manager", "user")
 
     def describe(self) -> str:
         """"manager Ivanova", "queue Sales": in English, for logs (the route's words: crm/calls/route.py)."""

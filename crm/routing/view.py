@@ -1,7 +1,8 @@
 """The CRM as the call path sees it (the Stasis app and the FastAGI server): a caller
 lookup within a time budget, and
-the routing policy, queues and the call centre's language, cached so calls still
-route while PostgreSQL does not answer."""
+the routing policy, queues, lines and the call centre's language, cached so calls still
+route while PostgreSQL does not answer. The cache is read again every few seconds, and at
+once when a line changes (NOTIFY crm.lines.CHANGED_CHANNEL: `changed()`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import asyncpg
 
 from crm import appsettings
 from crm.db import DATABASE_ERRORS
+from crm.lines import queries as lines_q
+from crm.lines.model import Line, did_key, trunk_of
 from crm.queues import queries as queues_q
 from crm.queues.model import QueueSettings
 from crm.recordings import queries as rec_q
@@ -48,6 +51,8 @@ class CrmView:
         self._language: str | None = None
         self._language_listeners: list[LanguageListener] = []
         self._last_language: object = _UNKNOWN
+        self._lines: dict[tuple[str, str], Line] = {}
+        self._changed = asyncio.Event()
 
     @property
     def loaded(self) -> bool:
@@ -74,6 +79,17 @@ class CrmView:
 
     def recording_policy(self) -> RecordingPolicy:
         return self._recording
+
+    def line(self, channel_line: str, called_number: str) -> Line | None:
+        """The line of a call that came in on this endpoint ("PJSIP/trunk") to this number, or None."""
+        return self._lines.get((trunk_of(channel_line), did_key(called_number)))
+
+    def live_queues(self) -> dict[int | None, QueueSettings]:
+        return self._queues
+
+    def changed(self) -> None:
+        """Routing data changed (a NOTIFY): read it again now rather than at the next refresh."""
+        self._changed.set()
 
     def queue(self, queue_id: int | None) -> QueueSettings | None:
         if queue_id is None:
@@ -118,12 +134,13 @@ class CrmView:
                 queues = {q.id: q for q in await queues_q.list_queues(conn)}
                 recording = await rec_q.load_policy(conn)
                 language = await appsettings.centre_language(conn)
+                lines = {(line.trunk, did_key(line.did)): line for line in await lines_q.load_lines(conn)}
         except DATABASE_ERRORS as e:
             if self._loaded:
                 log.warning("routing data not refreshed (%s); using the last known", type(e).__name__)
             return False
         self._policy, self._queues, self._recording, self._loaded = policy, queues, recording, True
-        self._language = language
+        self._language, self._lines = language, lines
         if self._lookups is not None:
             try:
                 await asyncio.wait_for(self._lookups.fill(), 3)
@@ -148,5 +165,9 @@ class CrmView:
 
     async def keep_fresh(self) -> None:
         while True:
+            self._changed.clear()
             await self.refresh()
-            await asyncio.sleep(self._refresh_seconds)
+            try:
+                await asyncio.wait_for(self._changed.wait(), self._refresh_seconds)
+            except TimeoutError:
+                pass

@@ -30,11 +30,13 @@ from crm.export.xlsx import BATCH, Column, remove_export, write_xlsx
 from crm.i18n import N_, gettext, pgettext
 from crm.i18n import gettext as _
 from crm.labels import label
+from crm.lines.report import calls_per_line
 from crm.reports.calls import NOBODY, consolidated
 from crm.reports.deals import managers_deals
 from crm.tasks import queries as tq
 from web.locale import request_locale
 from web.views.counterparty_lists import list_query
+from web.views.line_report import row_name
 from web.views.reports import report_period, stats_query
 from web.views.tasks import task_query
 
@@ -190,10 +192,24 @@ async def deals_report_export(request: Request):
     return await _report_response(request, "deals-by-manager", N_("Deals"), columns, rows)
 
 
+async def lines_report_export(request: Request):
+    """Calls per line (issue 15) as an Excel file: the report's table."""
+    start, end = report_period(request)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await calls_per_line(conn, start, end, request.app.state.settings.timezone)
+    columns = [Column(N_("Line"), "line", width=28), Column(N_("Number"), "did", width=16),
+               Column(N_("Trunk"), "trunk", width=12), Column(N_("Calls"), "total", "int", 8),
+               Column(pgettext("calls", "Answered"), "answered", "int", 10),
+               Column(pgettext("calls", "Missed"), "missed", "int", 10),
+               Column(N_("Average wait, s"), "average_wait", "money", 14)]
+    rows = [{**r, "line": row_name(r)} for r in rows]
+    return await _report_response(request, "calls-per-line", N_("Lines"), columns, rows)
+
+
 CALL_COLUMNS = [
     Column(N_("Started"), "started_at", "datetime", 17), Column(N_("Direction"), "direction_text", width=10),
     Column(N_("Caller"), "caller_number", width=16), Column(N_("Called"), "called_number", width=16),
-    Column(N_("Line"), "line", width=14), Column(N_("Counterparty"), "counterparty_name", width=28),
+    Column(N_("Line"), "line_name", width=14), Column(N_("Counterparty"), "counterparty_name", width=28),
     Column(N_("Operator"), "operator_name", width=22), Column(N_("Status"), "status_text", width=10),
     Column(N_("Wait, s"), "wait_seconds", "money", 9), Column(N_("Talk, s"), "talk_seconds", "money", 9),
     Column(N_("Route"), "route_text", width=60), Column(N_("Comment"), "comment", width=30),
@@ -223,6 +239,7 @@ routes = [
     Route("/calls.xlsx", calls_export, name="export.calls_export", methods=["GET"]),
     Route("/reports/calls.xlsx", calls_report_export, name="export.calls_report_export", methods=["GET"]),
     Route("/reports/deals.xlsx", deals_report_export, name="export.deals_report_export", methods=["GET"]),
+    Route("/reports/lines.xlsx", lines_report_export, name="export.lines_report_export", methods=["GET"]),
     Route("/clients.xlsx", _counterparties("client"), name="export.clients_export", methods=["GET"]),
     Route("/companies.xlsx", _counterparties("company"), name="export.companies_export", methods=["GET"]),
     Route("/tasks.xlsx", tasks_export, name="export.tasks_export", methods=["GET"]),

@@ -1,0 +1,182 @@
+"""SQL for lines, their business hours and holidays."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+
+from crm import audit
+from crm.errors import NotFound, ValidationError
+from crm.i18n import gettext as _
+from crm.lines import CHANGED_CHANNEL
+from crm.lines.model import Line, LineInput, Route
+from crm.lines.schedule import WEEKDAYS, Holiday, Interval, Schedule, holidays_text, intervals_text
+from crm.routing.decide import ManagerRef, QueueRef
+
+_LIST = """
+    SELECT l.*, rq.name AS route_queue_name, (rq.deleted_at IS NOT NULL) AS route_queue_deleted,
+           ru.full_name AS route_user_name, ru.extension AS route_user_extension,
+           (ru.deleted_at IS NULL AND NOT ru.is_blocked AND ru.extension IS NOT NULL) AS route_user_active,
+           aq.name AS after_hours_queue_name, (aq.deleted_at IS NOT NULL) AS after_hours_queue_deleted,
+           au.full_name AS after_hours_user_name, au.extension AS after_hours_user_extension,
+           (au.deleted_at IS NULL AND NOT au.is_blocked AND au.extension IS NOT NULL) AS after_hours_user_active
+    FROM lines l
+    LEFT JOIN queues rq ON rq.id = l.route_queue_id
+    LEFT JOIN users ru ON ru.id = l.route_user_id
+    LEFT JOIN queues aq ON aq.id = l.after_hours_queue_id
+    LEFT JOIN users au ON au.id = l.after_hours_user_id
+    WHERE l.deleted_at IS NULL
+"""
+
+
+async def list_lines(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """The live lines with the names of their queues and users, for the admin's list."""
+    return await conn.fetch(_LIST + " ORDER BY lower(l.name), l.id")
+
+
+async def get_line(conn: asyncpg.Connection, line_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(_LIST + " AND l.id = $1", line_id)
+
+
+async def schedule_of(conn: asyncpg.Connection, line_id: int) -> Schedule:
+    return (await _schedules(conn, [line_id])).get(line_id, Schedule())
+
+
+def schedule_form_values(schedule: Schedule) -> dict[str, str]:
+    """The schedule as the form shows it: hours_0..hours_6 and holidays, as text."""
+    values = {f"hours_{day}": intervals_text(schedule.weekly[day]) for day in range(WEEKDAYS)}
+    values["holidays"] = holidays_text(schedule.holidays.values())
+    return values
+
+
+async def _schedules(conn: asyncpg.Connection, line_ids: list[int]) -> dict[int, Schedule]:
+    weekly: dict[int, list[list[Interval]]] = {i: [[] for _ in range(WEEKDAYS)] for i in line_ids}
+    own: dict[tuple[int, dt.date], list[Interval]] = {}
+    for r in await conn.fetch("""SELECT line_id, weekday, holiday, opens, closes FROM line_hours
+                                 WHERE line_id = ANY($1::bigint[]) ORDER BY opens, closes""", line_ids):
+        interval = Interval(r["opens"], r["closes"])
+        if r["weekday"] is not None:
+            weekly[r["line_id"]][r["weekday"]].append(interval)
+        else:
+            own.setdefault((r["line_id"], r["holiday"]), []).append(interval)
+    holidays: dict[int, dict[dt.date, Holiday]] = {i: {} for i in line_ids}
+    for r in await conn.fetch("""SELECT line_id, day, name FROM line_holidays WHERE line_id = ANY($1::bigint[])
+                                 ORDER BY day""", line_ids):
+        holidays[r["line_id"]][r["day"]] = Holiday(r["day"], r["name"], tuple(own.get((r["line_id"], r["day"]), ())))
+    return {i: Schedule(tuple(tuple(d) for d in weekly[i]), holidays[i]) for i in line_ids}
+
+
+async def load_lines(conn: asyncpg.Connection) -> list[Line]:
+    """Every live line as the call path routes by it (crm/routing/view.py caches them)."""
+    rows = await conn.fetch(_LIST)
+    schedules = await _schedules(conn, [r["id"] for r in rows if r["hours_enabled"]])
+    return [Line(id=r["id"], name=r["name"], trunk=r["trunk"], did=r["did"], language=r["language"],
+                 route=_route(r, "route"), after_hours=_route(r, "after_hours"),
+                 hours=schedules.get(r["id"]) if r["hours_enabled"] else None) for r in rows]
+
+
+def _route(r: asyncpg.Record, prefix: str) -> Route:
+    queue = user = None
+    if r[f"{prefix}_queue_id"] is not None:
+        queue = QueueRef(r[f"{prefix}_queue_id"], r[f"{prefix}_queue_name"])
+    if r[f"{prefix}_user_id"] is not None:
+        user = ManagerRef(r[f"{prefix}_user_id"], r[f"{prefix}_user_name"], r[f"{prefix}_user_extension"],
+                          bool(r[f"{prefix}_user_active"]))
+    return Route(r[f"{prefix}_kind"], queue, user)
+
+
+async def save_line(conn: asyncpg.Connection, admin_id: int, line_id: int | None, inp: LineInput) -> int:
+    inp = inp.cleaned()
+    async with conn.transaction():
+        errors = await _target_errors(conn, inp)
+        if errors:
+            raise ValidationError(errors)
+        values = (inp.name, inp.trunk, inp.did, inp.language, inp.route_kind, inp.route_queue_id, inp.route_user_id,
+                  inp.hours_enabled, inp.after_hours_kind, inp.after_hours_queue_id, inp.after_hours_user_id)
+        try:
+            async with conn.transaction():
+                if line_id is None:
+                    line_id = await conn.fetchval(
+                        """INSERT INTO lines (name, trunk, did, language, route_kind, route_queue_id, route_user_id,
+                                              hours_enabled, after_hours_kind, after_hours_queue_id,
+                                              after_hours_user_id)
+                           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id""", *values)
+                    action = "create"
+                else:
+                    status = await conn.execute(
+                        """UPDATE lines SET name = $2, trunk = $3, did = $4, language = $5, route_kind = $6,
+                                  route_queue_id = $7, route_user_id = $8, hours_enabled = $9,
+                                  after_hours_kind = $10, after_hours_queue_id = $11, after_hours_user_id = $12,
+                                  updated_at = now()
+                           WHERE id = $1 AND deleted_at IS NULL""", line_id, *values)
+                    if status == "UPDATE 0":
+                        raise NotFound(_("no line %(id)s") % {"id": line_id})
+                    action = "update"
+        except asyncpg.UniqueViolationError:
+            owner = await conn.fetchval("""SELECT name FROM lines WHERE trunk = $1 AND ltrim(did, '+') = ltrim($2, '+')
+                                           AND deleted_at IS NULL""", inp.trunk, inp.did)
+            raise ValidationError({"did": _("number %(did)s on trunk %(trunk)s is line %(name)s's already") % {
+                "did": inp.did, "trunk": inp.trunk, "name": owner}}) from None
+        assert line_id is not None
+        await _save_schedule(conn, line_id, inp)
+        await audit.record(conn, admin_id, "line", line_id, action, _audited(inp))
+        await conn.execute("SELECT pg_notify($1, $2)", CHANGED_CHANNEL, f"line {line_id}")
+    return line_id
+
+
+async def _save_schedule(conn: asyncpg.Connection, line_id: int, inp: LineInput) -> None:
+    await conn.execute("DELETE FROM line_hours WHERE line_id = $1", line_id)
+    await conn.execute("DELETE FROM line_holidays WHERE line_id = $1", line_id)
+    hours: list[tuple[int, int | None, dt.date | None, dt.time, dt.time]] = [
+        (line_id, day, None, i.opens, i.closes) for day, intervals in enumerate(inp.weekly) for i in intervals]
+    hours += [(line_id, None, h.day, i.opens, i.closes) for h in inp.holidays for i in h.intervals]
+    await conn.executemany(
+        "INSERT INTO line_hours (line_id, weekday, holiday, opens, closes) VALUES ($1, $2, $3, $4, $5)", hours)
+    await conn.executemany("INSERT INTO line_holidays (line_id, day, name) VALUES ($1, $2, $3)",
+                           [(line_id, h.day, h.name) for h in inp.holidays])
+
+
+def _audited(inp: LineInput) -> dict:
+    return {"name": inp.name, "trunk": inp.trunk, "did": inp.did, "language": inp.language,
+            "route": [inp.route_kind, inp.route_queue_id or inp.route_user_id],
+            "hours_enabled": inp.hours_enabled,
+            "hours": [intervals_text(day) for day in inp.weekly], "holidays": holidays_text(inp.holidays),
+            "after_hours": [inp.after_hours_kind, inp.after_hours_queue_id or inp.after_hours_user_id]}
+
+
+async def _target_errors(conn: asyncpg.Connection, inp: LineInput) -> dict[str, str]:
+    """A route to a queue or user that cannot take calls is refused when it is saved."""
+    errors: dict[str, str] = {}
+    for prefix in ("route", "after_hours"):
+        queue_id, user_id = getattr(inp, f"{prefix}_queue_id"), getattr(inp, f"{prefix}_user_id")
+        if queue_id is not None:
+            queue = await conn.fetchrow("SELECT name, deleted_at FROM queues WHERE id = $1", queue_id)
+            if queue is None:
+                errors[f"{prefix}_queue_id"] = _("no such queue")
+            elif queue["deleted_at"] is not None:
+                errors[f"{prefix}_queue_id"] = _("queue %(name)s is deleted: choose another") % {"name": queue["name"]}
+        if user_id is not None:
+            user = await conn.fetchrow("SELECT full_name, deleted_at, is_blocked, extension FROM users WHERE id = $1",
+                                       user_id)
+            if user is None:
+                errors[f"{prefix}_user_id"] = _("no such user")
+            elif user["deleted_at"] is not None or user["is_blocked"]:
+                errors[f"{prefix}_user_id"] = _("%(name)s is deleted or blocked: choose another user") % {
+                    "name": user["full_name"]}
+            elif not user["extension"]:
+                errors[f"{prefix}_user_id"] = _("%(name)s has no extension: there is no phone to ring") % {
+                    "name": user["full_name"]}
+    return errors
+
+
+async def delete_line(conn: asyncpg.Connection, admin_id: int, line_id: int) -> None:
+    """Soft: the line's calls keep its name."""
+    async with conn.transaction():
+        name = await conn.fetchval("UPDATE lines SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL "
+                                   "RETURNING name", line_id)
+        if name is None:
+            raise NotFound(_("no line %(id)s") % {"id": line_id})
+        await audit.record(conn, admin_id, "line", line_id, "delete", {"name": name})
+        await conn.execute("SELECT pg_notify($1, $2)", CHANGED_CHANNEL, f"line {line_id}")
+
