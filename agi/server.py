@@ -3,7 +3,8 @@
     AGI(agi://127.0.0.1:4573/lookup)
 
 sets CRM_NAME, CRM_COUNTERPARTY_ID, CRM_MANAGER_EXT, CRM_TARGET ("manager" or
-"queue:NAME") and CALLERID(name), within the same lookup budget as the Stasis
+"queue:NAME"), CRM_MANAGER_DIAL (where the manager's phone is rung: PJSIP/102, or the
+user's own dial string) and CALLERID(name), within the same lookup budget as the Stasis
 app, and answers sensibly to a channel that hangs up or a request that is not AGI.
 """
 
@@ -111,6 +112,7 @@ class AgiServer:
             "CRM_COUNTERPARTY_ID": str(facts.counterparty_id) if facts else "",
             "CRM_MANAGER_EXT": (manager.extension or "") if manager is not None else "",
             "CRM_TARGET": target,
+            "CRM_MANAGER_DIAL": self.crm.dial_of(manager.extension) if manager and manager.extension else "",
         }
         if facts:
             variables["CALLERID(name)"] = facts.display_name

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable, Mapping
 
 from ari_app.caller_language import LANGUAGE_GLOBAL
 from ari_app.client import CONNECTED, AriClient, AriError
-from ari_app.constants import endpoint
 from ari_app.wiring import StasisApp, background_tasks, build
 from crm.queues.model import QueueSettings
 from crm.settings import Settings
@@ -18,13 +18,14 @@ from pbxcrm.runtime import crm_runtime, stop_on_signals
 log = logging.getLogger(__name__)
 
 
-async def mirror_default_queue(ari: AriClient, queue: QueueSettings) -> None:
-    """The dialplan rings these phones when the app is not running (dialplan/pbxcrm.conf).
+async def mirror_default_queue(ari: AriClient, dial_of: Callable[[str], str], queue: QueueSettings) -> None:
+    """The dialplan rings these phones when the app is not running (dialplan/pbxcrm.conf), each
+    where its user's dial string says (`dial_of`; its charset keeps the & list whole).
 
     Globals, not AstDB: ARI sets globals but cannot write DB(). They are lost
     when Asterisk restarts, so every reconnect mirrors them again.
     """
-    await ari.set_global("PBXCRM_DEFAULT_DIAL", "&".join(endpoint(m.extension) for m in queue.members))
+    await ari.set_global("PBXCRM_DEFAULT_DIAL", "&".join(dial_of(m.extension) for m in queue.members))
     await ari.set_global("PBXCRM_DEFAULT_RING", str(queue.ring_seconds))
     log.info("default queue %s mirrored to the dialplan: %s", queue.name,
              ", ".join(m.extension for m in queue.members) or "no members")
@@ -37,12 +38,31 @@ async def mirror_centre_language(ari: AriClient, language: str | None) -> None:
     log.info("call centre's language mirrored to the dialplan: %s", language or "none")
 
 
+class PhoneDialsMirror:
+    """Without the app, a phone that dials an extension is put through by the dialplan
+    ([pbxcrm-phones]): to PJSIP/<extension>, or to the global PBXCRM_PHONE_<extension> where
+    the user's dial string is another (SIP/1001, Local/...). Kept as the globals above are."""
+
+    def __init__(self, ari: AriClient):
+        self._ari = ari
+        self._set: set[str] = set()
+
+    async def __call__(self, dials: Mapping[str, str]) -> None:
+        for extension, dial in dials.items():
+            await self._ari.set_global(f"PBXCRM_PHONE_{extension}", dial)
+        for extension in self._set - set(dials):
+            await self._ari.set_global(f"PBXCRM_PHONE_{extension}", "")
+        self._set = set(dials)
+        if dials:
+            log.info("dial strings of %d phone(s) mirrored to the dialplan", len(dials))
+
+
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop = stop or stop_on_signals()
     async with crm_runtime(settings) as runtime:
         async with AriClient(settings.ari_url, settings.ari_user, settings.ari_password,
                              settings.ari_app) as ari:
-            app = build(ari, runtime, mirror_default_queue, mirror_centre_language)
+            app = build(ari, runtime, mirror_default_queue, mirror_centre_language, PhoneDialsMirror(ari))
             tasks = background_tasks(app, _consume)
             await stop.wait()
             for task in tasks:

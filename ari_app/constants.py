@@ -8,6 +8,8 @@ send) is spelled here and nowhere else in ari_app/. The dialplan
 
 from __future__ import annotations
 
+from crm.dialing.technology import DEFAULT_TECHNOLOGY, default_dial, trunk_dial
+
 # ---- ids the app gives to channels, bridges and recordings ----
 
 # Every channel (a phone rung for a call), bridge and recording the app makes starts with this.
@@ -92,9 +94,11 @@ STATE_UNAVAILABLE = "UNAVAILABLE"
 STATE_IN_USE = "INUSE"
 STATE_NOT_IN_USE = "NOT_INUSE"
 STATE_UNKNOWN = "UNKNOWN"
-TECHNOLOGY = "PJSIP"
+TECHNOLOGY = DEFAULT_TECHNOLOGY
 
 
 def endpoint(extension: str, trunk: str | None = None) -> str:
-    """Where to dial: a phone, PJSIP/103, or a number through a trunk, PJSIP/74951234567@trunk."""
-    return f"{TECHNOLOGY}/{extension}" + (f"@{trunk}" if trunk else "")
+    """The default technology's dial string: a phone, PJSIP/103, or a number through a trunk,
+    PJSIP/74951234567@trunk. A user's own may differ (CrmView.dial_of), and outbound numbers
+    go through the dial rules first (ari_app/dialing.py)."""
+    return trunk_dial(extension, trunk) if trunk else default_dial(extension)

@@ -33,6 +33,8 @@ class SessionDeps:
     recorder: "Recorder | None" = None
     pops: "PopSender | None" = None
     timezone: str = DEFAULT_TIMEZONE
+    # The trunk numbers go out through when no dial rule names another (PBXCRM_TRUNK).
+    trunk: str = "trunk"
     # Every call-log write goes through this service, which owns call_log (the writer).
     records: CallRecords = field(init=False)
 

@@ -21,7 +21,6 @@ from ari_app.constants import (
     click_to_call_args,
     click_to_call_channel_id,
     dialed_args,
-    endpoint,
     recording_name,
 )
 
@@ -74,9 +73,10 @@ class CallMedia:
         await self._ari.originate(endpoint=endpoint, channel_id=leg_channel_id, app_args=dialed_args(caller_channel),
                                   caller_id=caller_id, timeout=timeout, originator=caller_channel)
 
-    async def originate_user(self, *, request_id: int, extension: str, number: str, timeout: int) -> None:
-        """Ring a user's phone for click-to-call request `request_id`; answered, it enters the app as 'clicktocall'."""
-        await self._ari.originate(endpoint=endpoint(extension), channel_id=click_to_call_channel_id(request_id),
+    async def originate_user(self, *, request_id: int, endpoint: str, number: str, timeout: int) -> None:
+        """Ring a user's phone (at `endpoint`, its dial string) for click-to-call request `request_id`;
+        answered, it enters the app as 'clicktocall'."""
+        await self._ari.originate(endpoint=endpoint, channel_id=click_to_call_channel_id(request_id),
                                   app_args=click_to_call_args(request_id), caller_id=number, timeout=timeout)
 
     async def quietly(self, channel_id: str, request: Awaitable[object]) -> bool:

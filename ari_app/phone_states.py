@@ -13,6 +13,11 @@ them. So a call that is about to ring a phone first *reserves* it
 (`try_reserve`: the check and the reservation with no await in between, so no
 other call can slip in) and holds it while it rings and, if answered, until
 the call ends (`release`). A phone reserved by one call is busy for every other.
+
+Phones are known by extension; where each is rung is its user's dial string (issue 15:
+PJSIP/102, SIP/1001, IAX2/..., Local/...@ctx; crm/dialing/technology.py), and its state
+is that device's. A phone without a device of its own (Local, or a number through
+another endpoint) has no state to ask: it counts as free, and ringing it tells.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ari_app.client import AriClient, AriError
 from ari_app.constants import (
@@ -31,9 +36,9 @@ from ari_app.constants import (
     STATE_RINGING,
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
-    TECHNOLOGY,
     UNREACHABLE_STATES,
 )
+from crm.dialing.technology import default_dial, device_name, device_of
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +62,11 @@ def state_of_endpoint(endpoint: dict) -> str:
 
 
 class PhoneStates:
-    def __init__(self, ari: AriClient):
+    def __init__(self, ari: AriClient, dial_of: Callable[[str], str] = default_dial):
         self._ari = ari
+        # extension -> where its phone is rung (the CRM's users, crm/routing/view.py)
+        self.dial_of = dial_of
+        # device name (PJSIP/102) -> its last known state
         self._states: dict[str, str] = {}
         # extension -> (the caller channel holding it, when it was reserved)
         self._reserved: dict[str, tuple[str, dt.datetime]] = {}
@@ -76,10 +84,10 @@ class PhoneStates:
 
     async def on_device_state_changed(self, event: dict) -> None:
         device = event.get("device_state") or {}
-        technology, _, resource = (device.get("name") or "").partition("/")
-        if technology == TECHNOLOGY and resource:
-            self._states[resource] = device.get("state", STATE_UNKNOWN)
-            if problem_of(self._states[resource]) is None:
+        name = device.get("name") or ""
+        if "/" in name:
+            self._states[name] = device.get("state", STATE_UNKNOWN)
+            if problem_of(self._states[name]) is None:
                 self._signal_freed()
 
     def freed(self) -> asyncio.Event:
@@ -90,13 +98,20 @@ class PhoneStates:
         self._freed.set()
         self._freed = asyncio.Event()
 
+    def _device(self, extension: str) -> str | None:
+        return device_name(self.dial_of(extension))
+
     def dialled(self, extension: str) -> None:
         """We just rang this phone: busy for the next call, before Asterisk's event arrives."""
-        self._states[extension] = STATE_RINGING
+        device = self._device(extension)
+        if device is not None:
+            self._states[device] = STATE_RINGING
 
     def forget(self, extension: str) -> None:
         """Ringing it failed: ask again next time rather than trust our own guess."""
-        self._states.pop(extension, None)
+        device = self._device(extension)
+        if device is not None:
+            self._states.pop(device, None)
 
     def try_reserve(self, owner: str, extensions: Iterable[str], limit: int | None = None) -> list[str]:
         """Reserve for `owner` (a caller's channel id) those of `extensions` no other call holds and
@@ -112,7 +127,8 @@ class PhoneStates:
             holder = self._reserved.get(extension)
             if holder is not None and holder[0] != owner:
                 continue
-            state = self._states.get(extension)
+            device = self._device(extension)
+            state = self._states.get(device) if device is not None else None
             if holder is None and state is not None and problem_of(state) is not None:
                 continue
             self._reserved[extension] = holder or (owner, now)
@@ -128,7 +144,7 @@ class PhoneStates:
             if holder is not None and holder[0] == owner:
                 del self._reserved[extension]
                 # What we know of it is our own "ringing" guess: ask Asterisk next time.
-                self._states.pop(extension, None)
+                self.forget(extension)
                 self._signal_freed()
 
     def holder(self, extension: str) -> str | None:
@@ -153,12 +169,16 @@ class PhoneStates:
         holder = self._reserved.get(extension)
         if holder is not None and holder[0] != owner:
             return "busy on another call"
-        state = self._states.get(extension)
+        device = device_of(self.dial_of(extension))
+        if device is None:
+            return None  # no state of its own to ask (a Local channel, a number through a trunk)
+        name = "/".join(device)
+        state = self._states.get(name)
         if state is None:
             try:
-                endpoint = await self._ari.get_endpoint(TECHNOLOGY, extension)
+                endpoint = await self._ari.get_endpoint(*device)
             except AriError as e:
                 return f"unreachable ({e.status or 'no answer'})"
             # An event that arrived during the request is newer than the answer.
-            state = self._states.setdefault(extension, state_of_endpoint(endpoint))
+            state = self._states.setdefault(name, state_of_endpoint(endpoint))
         return problem_of(state)

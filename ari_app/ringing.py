@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from ari_app.client import AriError
-from ari_app.constants import endpoint, leg_channel_id
+from ari_app.constants import leg_channel_id
 from ari_app.media import CallMedia
 from ari_app.phone_states import PhoneStates
 from crm.calls.route import Outcome
@@ -31,12 +31,9 @@ class Phone:
     user_id: int | None
     name: str
     extension: str
-    # Where to dial; a user's phone by default, or e.g. PJSIP/74951234567@trunk.
+    # Where to dial a number that is no user's phone, e.g. PJSIP/74951234567@trunk; None: the
+    # phone of `extension`, rung where its user's dial string says (Ringer.endpoint).
     dial: str | None = None
-
-    @property
-    def endpoint(self) -> str:
-        return self.dial or endpoint(self.extension)
 
 
 @dataclass
@@ -76,6 +73,10 @@ class Ringer:
         self._media = media
         self._phones = phone_states
         self._legs: dict[str, Leg] = {}  # the legs of calls still going on, by channel id
+
+    def endpoint(self, phone: Phone) -> str:
+        """Where to ring this phone: its own dial, or its extension's user's (PJSIP/102, SIP/1001...)."""
+        return phone.dial or self._phones.dial_of(phone.extension)
 
     def answered(self, channel_id: str) -> bool:
         """A phone we rang picked up (it entered the app as 'dialed'); False when it is too late for it."""
@@ -139,7 +140,7 @@ class Ringer:
             if phone.dial is None:
                 self._phones.dialled(phone.extension)
             try:
-                await self._media.originate_leg(endpoint=phone.endpoint, leg_channel_id=leg.channel_id,
+                await self._media.originate_leg(endpoint=self.endpoint(phone), leg_channel_id=leg.channel_id,
                                                 caller_channel=caller_channel, caller_id=caller_id,
                                                 timeout=ring_seconds)
             except AriError as e:

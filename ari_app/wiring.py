@@ -66,17 +66,20 @@ class StasisApp:
         await self.deps.records.drain(timeout=5)
 
 
-def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_language) -> StasisApp:
+def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_language,
+          mirror_phone_dials=None) -> StasisApp:
     settings, pool, crm = runtime.settings, runtime.pool, runtime.crm
-    phone_states = PhoneStates(ari)
-    crm.on_default_queue(partial(mirror_default_queue, ari))
+    phone_states = PhoneStates(ari, crm.dial_of)  # each phone rung where its user's dial string says
+    crm.on_default_queue(partial(mirror_default_queue, ari, crm.dial_of))
     crm.on_centre_language(partial(mirror_centre_language, ari))
+    if mirror_phone_dials is not None:
+        crm.on_dials(mirror_phone_dials)
     media = CallMedia(ari)  # the one adapter every ARI media and bridge operation goes through
     deps = SessionDeps(ari=ari, media=media, ringer=Ringer(media, phone_states), crm=crm, call_log=CallLogWriter(pool),
                        registry=CallRegistry(), region=settings.default_region, round_robin={},
-                       pops=PopSender(pool), timezone=settings.timezone)
+                       pops=PopSender(pool), timezone=settings.timezone, trunk=settings.trunk)
     deps.recorder = Recorder(media, deps.records, settings.recordings_dir)
-    click_to_call = ClickToCall(pool, settings.database_url, media)
+    click_to_call = ClickToCall(pool, settings.database_url, media, crm.dial_of)
     placed = session_factory(settings.trunk)
     calls = CallService(deps, sessions={PURPOSE_INBOUND: CallSession, PURPOSE_OUTBOUND: placed,
                                         PURPOSE_INTERNAL: placed})

@@ -20,6 +20,7 @@ from crm.settings import Settings
 _DATA_TABLES = ("audit_log", "line_hours", "line_holidays", "lines", "collapsed_cards", "queue_members", "task_tags", "counterparty_tags", "tags", "task_participants", "tasks",
                 "recordings", "calls", "contacts", "addresses", "company_members", "counterparties",
                 "web_sessions", "login_failures", "app_settings", "users")
+_DATA_TABLES += ("dial_rules",)  # issue 15's dial rules
 
 
 def _with_database(url: str, name: str) -> str:

@@ -256,7 +256,7 @@ class FakeAri:
     def _device_state(self, chan: Chan, state: str) -> None:
         technology, _, rest = chan.snapshot["name"].partition("/")
         resource = rest.rpartition("-")[0]
-        if resource in self.endpoints:
+        if (resource if technology == "PJSIP" else f"{technology}/{resource}") in self.endpoints:
             self._emit("DeviceStateChanged", None, device_state={"name": f"{technology}/{resource}", "state": state})
 
     def _destroy(self, chan: Chan, cause: int) -> None:

@@ -209,10 +209,11 @@ def _delete_stored(f: FakeAri, name, q, body):
 
 
 def _endpoint(f: FakeAri, technology, resource, q, body):
-    if technology != "PJSIP" or resource not in f.endpoints:
+    key = resource if technology == "PJSIP" else f"{technology}/{resource}"  # add_phone("SIP/1001") for others
+    if key not in f.endpoints:
         return 404, "Endpoint not found"
-    ids = [c.id for c in f.channels.values() if c.snapshot["name"].startswith(f"PJSIP/{resource}-")]
-    return 200, {"technology": technology, "resource": resource, "state": f.endpoints[resource],
+    ids = [c.id for c in f.channels.values() if c.snapshot["name"].startswith(f"{technology}/{resource}-")]
+    return 200, {"technology": technology, "resource": resource, "state": f.endpoints[key],
                  "channel_ids": ids}
 
 

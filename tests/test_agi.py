@@ -47,20 +47,22 @@ async def _converse(port, env, answers):
 
 
 async def test_lookup_sets_the_crm_variables_for_a_known_caller(client_of_ivanova, agi_port):
-    commands, rest = await _converse(agi_port, ENV.format(number="84951234567"), ["200 result=1\n"] * 5)
+    commands, rest = await _converse(agi_port, ENV.format(number="84951234567"), ["200 result=1\n"] * 6)
     assert commands == [
         'SET VARIABLE "CRM_NAME" "Sokolov Ivan"',
         f'SET VARIABLE "CRM_COUNTERPARTY_ID" "{client_of_ivanova}"',
         'SET VARIABLE "CRM_MANAGER_EXT" "102"',
         'SET VARIABLE "CRM_TARGET" "manager"',
+        'SET VARIABLE "CRM_MANAGER_DIAL" "PJSIP/102"',
         'SET VARIABLE "CALLERID(name)" "Sokolov Ivan"',
     ]
     assert rest == b""  # then the server hangs up the AGI connection
 
 
 async def test_unknown_caller_gets_the_default_queue(client_of_ivanova, agi_port):
-    commands, _ = await _converse(agi_port, ENV.format(number="89990000000"), ["200 result=1\n"] * 4)
-    assert commands[2:] == ['SET VARIABLE "CRM_MANAGER_EXT" ""', 'SET VARIABLE "CRM_TARGET" "queue:Default"']
+    commands, _ = await _converse(agi_port, ENV.format(number="89990000000"), ["200 result=1\n"] * 5)
+    assert commands[2:] == ['SET VARIABLE "CRM_MANAGER_EXT" ""', 'SET VARIABLE "CRM_TARGET" "queue:Default"',
+                            'SET VARIABLE "CRM_MANAGER_DIAL" ""']
 
 
 async def test_a_channel_that_hangs_up_gets_no_more_commands(client_of_ivanova, agi_port):
@@ -73,8 +75,8 @@ async def test_a_request_that_is_not_agi_is_dropped_and_the_server_goes_on(clien
     reader, writer = await asyncio.open_connection("127.0.0.1", agi_port)
     writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert await asyncio.wait_for(reader.read(), 3) == b""
-    commands, _ = await _converse(agi_port, ENV.format(number="84951234567"), ["200 result=1\n"] * 5)
-    assert len(commands) == 5
+    commands, _ = await _converse(agi_port, ENV.format(number="84951234567"), ["200 result=1\n"] * 6)
+    assert len(commands) == 6
 
 
 def test_values_are_quoted_for_agi():

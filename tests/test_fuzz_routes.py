@@ -38,6 +38,7 @@ QUERY_MODELS = {
     "/tasks": [schemas.TaskListQuery], "/tasks.xlsx": [schemas.TaskListQuery], "/tasks/new": [schemas.NewTaskQuery],
     "/counterparties/{id:int}": [schemas.CardQuery], "/counterparties/new": [schemas.NewCounterpartyQuery],
     "/reports/calls": [schemas.PeriodQuery], "/api/reports/calls": [schemas.PeriodQuery],
+    "/admin/dial-rules": [schemas.DialRuleTryQuery],
     "/reports/calls.xlsx": [schemas.PeriodQuery], "/reports/deals": [schemas.PeriodQuery],
     "/reports/deals.xlsx": [schemas.PeriodQuery], "/calls.xlsx": [schemas.PeriodQuery],
     "/calls": [schemas.PageQuery], "/api/calls": [schemas.PageQuery],
@@ -62,6 +63,8 @@ BODY_MODELS = {
     "/admin/settings": [schemas.SectionNamesForm], "/admin/settings/export": [schemas.ExportRolesForm],
     "/admin/settings/recording": [schemas.RecordingForm], "/admin/queues": [schemas.QueueForm],
     "/admin/queues/{id:int}": [schemas.QueueForm], "/admin/routing": [schemas.RoutingForm],
+    "/admin/dial-rules": [schemas.DialRuleForm], "/admin/dial-rules/{id:int}": [schemas.DialRuleForm],
+    "/account/follow-me": [schemas.FollowMeForm],
     "/import": [schemas.ImportForm], "/api/users/{id:int}/password": [schemas.PasswordIn],
     "/admin/lines": [schemas.LineForm], "/admin/lines/{id:int}": [schemas.LineForm],
 }

@@ -50,7 +50,7 @@ async def test_an_outbound_call_to_a_client_is_on_its_card_as_outgoing_and_recor
         login(web, "ivanova")
         card = web.get(f"/counterparties/{client}").text
     calls_table = card.split('id="card-calls"')[1]
-    assert "<td>outgoing</td><td>84951234567</td>" in calls_table
+    assert '<td data-label="Direction">outgoing</td><td data-label="Number">84951234567</td>' in calls_table
     assert f'src="/recordings/{recordings[0]["id"]}"' in calls_table
 
 

@@ -15,6 +15,7 @@ from ari_app.media import CallMedia
 from ari_app.phone_states import PhoneStates
 from ari_app.registry import CallRegistry
 from ari_app.ringing import Phone, Ringer
+from crm.dialing.model import Dialing
 from crm.queues.model import QueueMember, QueueSettings
 from crm.routing.decide import ManagerRef, QueueRef, RoutingPolicy
 
@@ -105,6 +106,9 @@ class FakeCrm:
 
     def line(self, channel_line, called_number):
         return None  # no lines: every call takes the CRM's routing
+
+    def dialing(self):
+        return Dialing()  # no dial rules, every phone PJSIP/<extension>, nobody follows to a mobile
 
 
 class NoLog(CallLogWriter):

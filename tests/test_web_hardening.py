@@ -53,7 +53,7 @@ async def _main_paths(db, admin) -> list[str]:
     return ["/clients", "/companies", f"/counterparties/{client}", f"/counterparties/{company}",
             "/counterparties/new?kind=client", f"/counterparties/{client}/edit", "/tasks", "/tasks/new",
             f"/tasks/{task}", "/calls", "/reports/calls", "/reports/deals", "/import", "/admin/users",
-            f"/admin/users/{admin['id']}", "/admin/queues", f"/admin/queues/{queue}", "/admin/tags",
+            f"/admin/users/{admin['id']}", "/admin/queues", f"/admin/queues/{queue}", "/admin/dial-rules", "/admin/tags",
             "/admin/task-types", "/admin/settings", "/api/clients", "/api/users", f"/api/counterparties/{client}",
             "/calls.xlsx", "/clients.xlsx", "/tasks.xlsx", "/admin/lines", "/admin/lines/new", "/reports/lines"]
 

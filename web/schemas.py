@@ -205,6 +205,10 @@ class UserChangeForm(Schema):
     email: Email = None
     is_blocked: Checkbox = False
     password: Password = ""
+    # Where the phone is rung (crm/dialing/technology.py; blank: PJSIP/<extension>), and follow me.
+    dial: Short = ""
+    mobile: Annotated[str, Text(L.PHONE)] = ""
+    follow_me_seconds: Seconds = None
 
 
 class SectionNamesForm(Schema):
@@ -234,6 +238,12 @@ class AccountForm(Schema):
     """A user's own language and time zone; "": the call centre's."""
     language: Short = ""
     timezone: Short = ""
+
+
+class FollowMeForm(Schema):
+    """A user's own mobile and the seconds at the desk before it rings (blank: never)."""
+    mobile: Annotated[str, Text(L.PHONE)] = ""
+    follow_me_seconds: Seconds = None
 
 
 class RecordingForm(Schema):
@@ -289,6 +299,25 @@ class QueueForm(Schema):
 
 class RoutingForm(Schema):
     manager_ring_seconds: Seconds = None
+
+
+# A small whole number, or None when left blank (a rule's order, digits to strip).
+SmallNumber = Annotated[Annotated[int, Field(ge=0, le=10_000)] | None, BlankIsNone]
+
+
+class DialRuleForm(Schema):
+    """An outbound dial rule (crm/dialing/rules.py checks it)."""
+    position: SmallNumber = None
+    pattern: Short = ""
+    strip: SmallNumber = None
+    prepend: Short = ""
+    trunk: Short = ""
+    note: Annotated[str, Text(L.REMARK)] = ""
+
+
+class DialRuleTryQuery(Schema):
+    """/admin/dial-rules?number=...: what the rules make of a number."""
+    number: Annotated[str, Text(L.PHONE)] = ""
 
 
 class ImportForm(Schema):

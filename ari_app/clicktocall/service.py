@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Callable
 
 import asyncpg
 
@@ -16,6 +17,7 @@ from ari_app.events import ChannelEntered
 from ari_app.media import CallMedia
 from crm.clicktocall import queries as c2c_q
 from crm.db import DATABASE_ERRORS
+from crm.dialing.technology import default_dial
 from crm.listen import listen_forever
 
 log = logging.getLogger(__name__)
@@ -24,10 +26,12 @@ USER_RING_SECONDS = 30
 
 
 class ClickToCall:
-    def __init__(self, pool: asyncpg.Pool, database_url: str, media: CallMedia):
+    def __init__(self, pool: asyncpg.Pool, database_url: str, media: CallMedia,
+                 dial_of: Callable[[str], str] = default_dial):
         self._pool = pool
         self._url = database_url
         self._media = media
+        self._dial_of = dial_of  # extension -> where its user's phone is rung
         self._requests: dict[int, asyncpg.Record] = {}
         self._answered: set[int] = set()
         self._tasks: set[asyncio.Task] = set()
@@ -57,7 +61,7 @@ class ClickToCall:
         self._requests[request_id] = request
         log.info("click-to-call %d: ringing extension %s for %s", request_id, request["extension"], request["number"])
         try:
-            await self._media.originate_user(request_id=request_id, extension=request["extension"],
+            await self._media.originate_user(request_id=request_id, endpoint=self._dial_of(request["extension"]),
                                              number=request["number"], timeout=USER_RING_SECONDS)
         except AriError as e:
             await self._finish(request_id, "failed", f"the user's phone could not be rung ({e.status})")

@@ -11,6 +11,7 @@ by the state entered.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -22,6 +23,7 @@ from ari_app.client import AriError
 from ari_app.constants import PURPOSE_INBOUND
 from ari_app.deps import SessionDeps
 from ari_app.events import ChannelEntered
+from ari_app.inbound.follow_me import ring_mobile
 from ari_app.registry import caller_id_text
 from ari_app.ringing import Leg, Phone
 from crm.calls import route
@@ -136,7 +138,7 @@ class CallSession:
             if self.caller_gone.is_set():
                 return
             if target.rings_a_phone:
-                winner, queue_id = await self._try_manager(target), None
+                winner, queue_id = await self._try_manager_then_mobile(target), None
             else:
                 assert target.queue is not None  # decide() gives every queue target its queue
                 winner, queue_id = await self._try_queue(target), target.queue.id
@@ -145,6 +147,17 @@ class CallSession:
                 return
         if not self.caller_gone.is_set():
             await self._give_up()
+
+    async def _try_manager_then_mobile(self, target: Target) -> Leg | None:
+        """The manager's (or a line's user's) desk phone; with follow me on (crm/dialing/), it rings
+        the user's seconds, then the mobile rings through the trunk (ari_app/inbound/follow_me.py)."""
+        follow = self.d.crm.dialing().follow_me_of(target.manager.user_id if target.manager else None)
+        if follow is None:
+            return await self._try_manager(target)
+        winner = await self._try_manager(dataclasses.replace(target, ring_seconds=follow.desk_seconds))
+        if winner is not None or self.caller_gone.is_set():
+            return winner
+        return await ring_mobile(self, target, follow)
 
     async def _try_manager(self, target: Target) -> Leg | None:
         manager, ring_seconds = target.manager, target.ring_seconds

@@ -30,6 +30,8 @@ from crm.i18n import pgettext
 # language) and extracted as written; parameters are %(name)s, filled from the step.
 TARGETS: dict[str, Callable[[], str]] = {
     "manager": lambda: _("manager %(name)s"),
+    # Follow me (issue 15): the manager's desk did not take the call, so their mobile rings.
+    "mobile": lambda: _("mobile of %(name)s"),
     "queue": lambda: _("queue %(name)s"),
     "dialplan": lambda: _("default queue (dialplan)"),
     "restart": lambda: "pbxcrm",

@@ -1,6 +1,6 @@
 """The CRM as the call path sees it (the Stasis app and the FastAGI server): a caller
 lookup within a time budget, and
-the routing policy, queues, lines and the call centre's language, cached so calls still
+the routing policy, queues, lines, dialling (crm/dialing/) and the call centre's language, cached so calls still
 route while PostgreSQL does not answer. The cache is read again every few seconds, and at
 once when a line changes (NOTIFY crm.lines.CHANGED_CHANNEL: `changed()`)."""
 
@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import asyncpg
 
 from crm import appsettings
 from crm.db import DATABASE_ERRORS
+from crm.dialing import queries as dialing_q
+from crm.dialing.model import Dialing
 from crm.lines import queries as lines_q
 from crm.lines.model import Line, did_key, trunk_of
 from crm.queues import queries as queues_q
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 DefaultQueueListener = Callable[[QueueSettings], Awaitable[None]]
 # Called with the call centre's language (None: not set) whenever it changes, for the same reason.
 LanguageListener = Callable[[str | None], Awaitable[None]]
+# Called with the users' dial strings that are not the default (extension -> dial) when they change.
+DialsListener = Callable[[Mapping[str, str]], Awaitable[None]]
 _UNKNOWN = object()  # no language told to the listeners yet
 
 
@@ -53,6 +57,10 @@ class CrmView:
         self._last_language: object = _UNKNOWN
         self._lines: dict[tuple[str, str], Line] = {}
         self._changed = asyncio.Event()
+        # Dial rules, users' dial strings, follow me (crm/dialing/): read with the rest.
+        self._dialing = Dialing()
+        self._dials_listeners: list[DialsListener] = []
+        self._last_dials: Mapping[str, str] | None = None
 
     @property
     def loaded(self) -> bool:
@@ -65,10 +73,14 @@ class CrmView:
     def on_centre_language(self, listener: LanguageListener) -> None:
         self._language_listeners.append(listener)
 
+    def on_dials(self, listener: DialsListener) -> None:
+        self._dials_listeners.append(listener)
+
     def forget_mirrored(self) -> None:
         """Tell the listeners about the default queue and the language again at the next refresh."""
         self._last_default = None
         self._last_language = _UNKNOWN
+        self._last_dials = None
 
     def centre_language(self) -> str | None:
         """The call centre's language (Admin settings), or None when it has none."""
@@ -90,6 +102,13 @@ class CrmView:
     def changed(self) -> None:
         """Routing data changed (a NOTIFY): read it again now rather than at the next refresh."""
         self._changed.set()
+
+    def dialing(self) -> Dialing:
+        return self._dialing
+
+    def dial_of(self, extension: str) -> str:
+        """Where the phone of this extension is rung (PJSIP/102, SIP/1001, Local/...@...)."""
+        return self._dialing.dial_of(extension)
 
     def queue(self, queue_id: int | None) -> QueueSettings | None:
         if queue_id is None:
@@ -135,17 +154,27 @@ class CrmView:
                 recording = await rec_q.load_policy(conn)
                 language = await appsettings.centre_language(conn)
                 lines = {(line.trunk, did_key(line.did)): line for line in await lines_q.load_lines(conn)}
+                dialing = await dialing_q.load(conn)
         except DATABASE_ERRORS as e:
             if self._loaded:
                 log.warning("routing data not refreshed (%s); using the last known", type(e).__name__)
             return False
         self._policy, self._queues, self._recording, self._loaded = policy, queues, recording, True
         self._language, self._lines = language, lines
+        self._dialing = dialing
         if self._lookups is not None:
             try:
                 await asyncio.wait_for(self._lookups.fill(), 3)
             except DATABASE_ERRORS as e:
                 log.warning("lookup connections not all open (%s); opened on demand", type(e).__name__)
+        if dialing.dials != self._last_dials:
+            self._last_default = None  # the default queue's phones may ring elsewhere now
+            try:
+                for dials_listener in self._dials_listeners:
+                    await dials_listener(dialing.dials)
+                self._last_dials = dialing.dials
+            except Exception as e:  # tried again at the next refresh
+                log.warning("users' dial strings not mirrored yet: %s", e)
         default = queues.get(policy.default_queue.id)
         if default is not None and default != self._last_default:
             try:

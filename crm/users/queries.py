@@ -7,7 +7,7 @@ import datetime as dt
 import asyncpg
 
 _USER_COLUMNS = ("id, login, full_name, role, extension, email, is_blocked, deleted_at, created_at, "
-                 "language, timezone")
+                 "language, timezone, dial, mobile, follow_me_seconds")
 
 
 async def insert_user(conn: asyncpg.Connection, *, login: str, full_name: str, password_hash: str,

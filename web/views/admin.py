@@ -7,6 +7,9 @@ from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 from crm import appsettings, sections
+from crm.dialing import queries as dialing_q
+from crm.dialing.model import FollowMeInput
+from crm.dialing.technology import clean_dial
 from crm.errors import DomainError, NotFound, ValidationError
 from crm.i18n import LANGUAGE_NAMES, LANGUAGES, _
 from crm.recordings import queries as rec_q
@@ -105,15 +108,24 @@ async def user_update(request: Request):
     user_id = request.path_params["id"]
     admin_id = request.user["id"]
     try:
-        form, _ = await form_body(request, UserChangeForm)
+        form, _raw = await form_body(request, UserChangeForm)
         changes = UserChanges(full_name=form.full_name, role=form.role, extension=form.extension,
                               email=form.email, is_blocked=form.is_blocked)
+        # Where the phone rings and follow me (issue 15): checked before anything is saved.
+        dial = clean_dial(form.dial)
+        if dial and not changes.extension:
+            raise ValidationError({"dial": _("a dial string says where the user's extension rings: "
+                                             "give the extension too")})
+        mobile, follow_me_seconds = FollowMeInput(form.mobile, form.follow_me_seconds).cleaned(
+            request.app.state.settings.default_region)
         async with connection(request) as conn:
             target = await users_q.user_by_id(conn, user_id)
             if form.password and target is not None:
                 # Checked before anything is saved, so a refused password leaves the profile as it was.
                 check_password_for(target["login"], changes.full_name, form.password)
             await update_user(conn, admin_id, user_id, changes)
+            await dialing_q.set_user_phone(conn, admin_id, user_id, dial=dial, mobile=mobile,
+                                           follow_me_seconds=follow_me_seconds)
             if form.password and target is not None:
                 # A reset ends the user's sessions: whoever knew the old password is logged out.
                 await set_password(conn, target["login"], form.password, by=admin_id)

@@ -1,4 +1,4 @@
-"""Login, logout, and a user's own account: language, time zone, password."""
+"""Login, logout, and a user's own account: language, time zone, password, follow me."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from crm import passwords
+from crm.dialing import queries as dialing_q
+from crm.dialing.model import FollowMeInput
 from crm.errors import DomainError, ValidationError
 from crm.i18n import LANGUAGE_NAMES, _, ngettext
 from crm.labels import TIMEZONE, choices, label
@@ -19,7 +21,7 @@ from crm.users.login import LoginLocked, change_own_password, check_credentials
 from web import sessions
 from web.db import connection
 from web.errors import wants_json
-from web.schemas import AccountForm
+from web.schemas import AccountForm, FollowMeForm
 from web.templating import render
 from web.urls import path_for
 from web.validation import form_body
@@ -131,15 +133,18 @@ def zone_offset(name: str) -> str:
 
 
 async def _account_page(request: Request, *, values: dict | None = None, error: DomainError | None = None,
-                        saved: bool = False):
+                        saved: bool = False, follow: dict | None = None):
     user, centre_zone = request.user, request.app.state.settings.timezone
     centre_language = user.get("centre_language")
     values = values if values is not None else {"language": user["language"] or "", "timezone": user["timezone"] or ""}
+    # Follow me (issue 15): the form shows what is saved, or what was typed when it comes back with an error.
+    follow = follow if follow is not None else {"mobile": user.get("mobile") or "",
+                                                "follow_me_seconds": user.get("follow_me_seconds") or ""}
     zones = [(code, f"{words} ({zone_offset(code)})") for code, words in choices("timezone")]
     field_errors = error.errors if isinstance(error, ValidationError) else {}
     return await render(request, "account.html", {
         "values": values, "languages": LANGUAGE_NAMES, "zones": zones, "error": error, "field_errors": field_errors,
-        "saved": saved,
+        "saved": saved, "follow": follow,
         "centre_language": LANGUAGE_NAMES.get(centre_language or "") or _("each browser's own"),
         "centre_zone": f"{label('timezone', centre_zone) if centre_zone in TIMEZONE else centre_zone} "
                        f"({zone_offset(centre_zone)})"}, status_code=error.status if error else 200)
@@ -162,12 +167,28 @@ async def account_submit(request: Request):
     return RedirectResponse(path_for(request, "auth.account_page") + "?saved=1", status_code=303)
 
 
+async def follow_me_submit(request: Request):
+    """The user's own mobile, and after how many seconds at the desk a call follows there (blank: never)."""
+    raw = await request.form()
+    try:
+        form, _fields = await form_body(request, FollowMeForm)
+        mobile, seconds = FollowMeInput(form.mobile, form.follow_me_seconds).cleaned(
+            request.app.state.settings.default_region)
+        async with connection(request) as conn:
+            await dialing_q.set_own_follow_me(conn, request.user["id"], mobile=mobile, follow_me_seconds=seconds)
+    except DomainError as e:
+        return await _account_page(request, error=e, follow={k: str(raw.get(k, ""))
+                                                             for k in ("mobile", "follow_me_seconds")})
+    return RedirectResponse(path_for(request, "auth.account_page") + "?saved=1", status_code=303)
+
+
 routes = [
     Route("/login", login_page, name="auth.login_page", methods=["GET"]),
     Route("/login", login_submit, name="auth.login_submit", methods=["POST"]),
     Route("/logout", logout, name="auth.logout", methods=["POST"]),
     Route("/account", account_page, name="auth.account_page", methods=["GET"]),
     Route("/account", account_submit, name="auth.account_submit", methods=["POST"]),
+    Route("/account/follow-me", follow_me_submit, name="auth.follow_me_submit", methods=["POST"]),
     Route("/account/password", password_page, name="auth.password_page", methods=["GET"]),
     Route("/account/password", password_submit, name="auth.password_submit", methods=["POST"]),
 ]

@@ -1,0 +1,66 @@
+"""Where a user's phone is dialled: a dial string per user, PJSIP/<extension> unless said otherwise.
+
+`SIP/101`, `IAX2/101`, `PJSIP/101`, `PJSIP/79161234567@trunk` or `Local/101@phones`: a
+technology of a short list and names of a safe charset, nothing else. The string reaches
+ARI's originate and, through a global, the dialplan's Dial() (dialplan/pbxcrm.conf), where
+`&` would add a channel and `,` options: neither can be written here, nor `$`, `{`, `(`.
+Pure; migration 0024 checks the same in the database.
+"""
+
+from __future__ import annotations
+
+import re
+
+from crm.errors import ValidationError
+from crm.i18n import _
+
+DEFAULT_TECHNOLOGY = "PJSIP"
+# As Asterisk spells them (it reads them case-insensitively; we store this spelling).
+TECHNOLOGIES = ("PJSIP", "SIP", "IAX2", "Local")
+_NAME = r"[A-Za-z0-9_.+-]{1,64}"
+_DIAL = re.compile(rf"^(?P<tech>[A-Za-z0-9]+)/(?P<resource>{_NAME})(?:@(?P<at>{_NAME}))?(?P<no_optimise>/n)?$")
+
+
+def default_dial(extension: str) -> str:
+    return f"{DEFAULT_TECHNOLOGY}/{extension}"
+
+
+def trunk_dial(number: str, trunk: str) -> str:
+    """A number dialled out through a trunk endpoint: PJSIP/84951234567@trunk."""
+    return f"{DEFAULT_TECHNOLOGY}/{number}@{trunk}"
+
+
+def clean_dial(text: str | None, field: str = "dial") -> str | None:
+    """A dial string as it is saved: None when blank (the default, PJSIP/<extension>), the
+    technology spelled as in TECHNOLOGIES; ValidationError on `field` otherwise."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    m = _DIAL.match(text)
+    technology = next((t for t in TECHNOLOGIES if m and t.lower() == m["tech"].lower()), None)
+    if m is None or technology is None:
+        raise ValidationError({field: _(
+            "a dial string is a technology (%(technologies)s), a slash and a name of letters, digits and "
+            ". _ + -, e.g. PJSIP/101, SIP/101 or Local/101@phones") % {"technologies": ", ".join(TECHNOLOGIES)}})
+    if technology == "Local" and not m["at"]:
+        raise ValidationError({field: _("a Local channel names its context: Local/101@phones")})
+    if m["no_optimise"] and technology != "Local":
+        raise ValidationError({field: _("only a Local channel takes the /n option")})
+    return technology + text[len(m["tech"]):]
+
+
+def device_of(dial: str) -> tuple[str, str] | None:
+    """(technology, resource) of the device whose state says whether this phone is free (the ARI
+    endpoint, the DeviceStateChanged name), or None when it has none of its own: a Local channel,
+    or a number dialled through another endpoint (PJSIP/79161234567@trunk: the trunk is busy with
+    everyone's calls). Such a phone is taken as free; ringing it tells."""
+    m = _DIAL.match(dial)
+    if m is None or m["at"] or m["tech"].lower() == "local":
+        return None
+    return m["tech"], m["resource"]
+
+
+def device_name(dial: str) -> str | None:
+    """"PJSIP/101": the name Asterisk gives the phone's device state, or None (see device_of)."""
+    device = device_of(dial)
+    return f"{device[0]}/{device[1]}" if device else None
