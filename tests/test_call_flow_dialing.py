@@ -206,3 +206,16 @@ async def test_without_follow_me_the_chain_is_as_before(db, crm, fake, start_app
     await fake.next_originate("PJSIP/103")
     assert not [r for r in fake.originated() if "@trunk" in r.query["endpoint"]]
     await fake.hang_up(caller)
+
+
+async def test_a_rule_saved_while_the_app_runs_applies_to_the_next_call(db, crm, fake, start_app):
+    import asyncio
+
+    await no_recording(db)
+    await start_app()
+    await _rules(db, PLUS7_TO_8)  # NOTIFY pbxcrm_routing: the app reloads now, not at its next refresh
+    await asyncio.sleep(0.5)
+    caller = await fake.incoming("102", args=["outbound", "+74951234567"], line="PJSIP/102")
+    dial = await fake.next_originate("PJSIP/84951234567@trunk", timeout=2)
+    await fake.hang_up(dial.query["channelId"], cause=17)
+    await fake.wait_gone(caller)
