@@ -59,15 +59,20 @@ async def pool(database_url: str):
     await p.close()
 
 
-@pytest.fixture
-async def db(pool):
-    """The test database, emptied of earlier tests' rows."""
+async def empty_database(pool) -> None:
+    """Earlier tests' rows gone (also for module-scoped data: tests/site.py)."""
     async with pool.acquire() as conn:
         await conn.execute(f"TRUNCATE {', '.join(_DATA_TABLES)} RESTART IDENTITY CASCADE")
         # Queues stay (the default one is part of the schema), as they were after migrating.
         await conn.execute("""DELETE FROM queues WHERE NOT is_default;
                               UPDATE queues SET strategy = 'ringall', ring_seconds = 15, max_wait_seconds = 120,
                                                 moh_class = 'default', deleted_at = NULL WHERE is_default""")
+
+
+@pytest.fixture
+async def db(pool):
+    """The test database, emptied of earlier tests' rows."""
+    await empty_database(pool)
     return pool
 
 

@@ -53,6 +53,19 @@
     if (form && !window.confirm(form.dataset.confirm)) e.preventDefault();
   });
 
+  // ---- the top menu on a phone: app.css folds nav.top under 640 px unless its button says expanded ----
+  const menu = document.querySelector("button.menu-toggle");
+  const nav = menu && menu.nextElementSibling;
+  if (nav) {
+    nav.id = nav.id || "top-menu";
+    menu.setAttribute("aria-controls", nav.id);
+    const open = (yes) => menu.setAttribute("aria-expanded", String(yes));
+    menu.addEventListener("click", () => open(menu.getAttribute("aria-expanded") !== "true"));
+    document.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && menu.getAttribute("aria-expanded") === "true") { open(false); menu.focus(); }
+    });
+  }
+
   // ---- screen pop ----
   const pop = document.getElementById("screen-pop");
   if (!pop) return;

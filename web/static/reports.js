@@ -9,6 +9,8 @@
   window.pbxcrmChart = new Chart(document.getElementById("calls-chart"), {
     type: "bar",
     data: { labels: data.labels || data.buckets, datasets },  // the periods in the reader's language
-    options: { animation: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
+    // On a phone the chart fills its box's fixed height (app.css) instead of keeping a desk's proportions.
+    options: { animation: false, maintainAspectRatio: !window.matchMedia("(max-width: 640px)").matches,
+               scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
   });
 })();

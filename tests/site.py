@@ -1,0 +1,310 @@
+"""A small call centre in Russian for the browser walks (issue 14): every page of the product
+with real ids, seeded once per test module, and the web server that shows it.
+
+The data is what Russian users type (Cyrillic names, titles, notes), so that a Latin word on a
+Russian page is ours, not theirs. Three admins walk: Anna (her browser asks for Russian),
+Olga (users.language = 'ru', her browser asks for English) and Elena (English everywhere).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import asyncpg
+from starlette.routing import Mount, Route
+
+from crm import i18n
+from crm.calls import queries as calls_q
+from crm.counterparties import service, tray
+from crm.counterparties.model import ContactInput, CounterpartyInput
+from crm.filters import save as save_filter
+from crm.imports import jobs
+from crm.notes import add_note
+from crm.queues.model import QueueInput
+from crm.queues.queries import save_queue
+from crm.recordings.queries import insert_recording
+from crm.settings import Settings
+from crm.tags import TagInput, save_tag, set_tag
+from crm.tasks import service as task_service
+from crm.tasks.model import TaskInput
+from tests.browser import WebServerProcess
+from tests.helpers import PASSWORD, make_user, workbook
+
+MOSCOW = dt.timezone(dt.timedelta(hours=3))  # Europe/Moscow has kept UTC+3 since 2014
+
+
+@dataclass(frozen=True)
+class Walker:
+    """Who walks the pages, and what language their browser asks for."""
+    login: str
+    full_name: str
+    language: str  # the language the pages must be in
+    browser: str  # the browser's locale (Accept-Language, navigator.language)
+    extension: str
+    user_language: str | None = None  # users.language
+
+
+WALKERS = {
+    "ru-browser": Walker("anna", "Анна Руднева", "ru", "ru-RU", "105"),
+    "ru-user": Walker("olga", "Ольга Языкова", "ru", "en-US", "106", user_language="ru"),
+    "en": Walker("elena", "Елена Смирнова", "en", "en-US", "107"),
+}
+
+
+@dataclass
+class Site:
+    url: str
+    ids: dict[str, int]
+    users: dict[str, asyncpg.Record]
+    import_jobs: dict[str, int]  # walker's login -> the import they ran (My imports lists only one's own)
+    first_call_at: dt.datetime  # the answered incoming call, for the check of the clock
+    user_data: list[str] = field(default_factory=list)  # what people typed: never "ours"
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of the product: its name in test ids, the route it exercises, its address with
+    {placeholders} filled from Site.ids ({import_job} is the walker's own import)."""
+    name: str
+    route: str | None  # the Starlette path template; None for what is not a route (the 404 page)
+    address: str
+    anonymous: bool = False
+
+
+PAGES = [
+    Page("login", "/login", "/login", anonymous=True),
+    Page("clients", "/clients", "/clients"),
+    Page("companies", "/companies", "/companies"),
+    Page("client card", "/counterparties/{id:int}", "/counterparties/{client}"),
+    Page("company card", "/counterparties/{id:int}", "/counterparties/{company}"),
+    Page("new client", "/counterparties/new", "/counterparties/new?kind=client"),
+    Page("new company", "/counterparties/new", "/counterparties/new?kind=company"),
+    Page("new client in a company", "/counterparties/new", "/counterparties/new?kind=client&company={company}"),
+    Page("client form", "/counterparties/{id:int}/edit", "/counterparties/{client}/edit"),
+    Page("company form", "/counterparties/{id:int}/edit", "/counterparties/{company}/edit"),
+    Page("tasks", "/tasks", "/tasks?responsible=all&status=all"),
+    Page("new task", "/tasks/new", "/tasks/new?counterparty={client}"),
+    Page("new deal", "/tasks/new", "/tasks/new?deal=1"),
+    Page("task", "/tasks/{id:int}", "/tasks/{task}"),
+    Page("deal", "/tasks/{id:int}", "/tasks/{deal}"),
+    Page("calls", "/calls", "/calls"),
+    Page("call statistics", "/reports/calls", "/reports/calls"),
+    Page("call statistics by operator", "/reports/calls", "/reports/calls?by=operator&metric=seconds"),
+    Page("deals report", "/reports/deals", "/reports/deals"),
+    Page("import", "/import", "/import"),
+    Page("import job", "/import/{id:int}", "/import/{import_job}"),
+    Page("users", "/admin/users", "/admin/users"),
+    Page("user", "/admin/users/{id:int}", "/admin/users/{operator}"),
+    Page("settings", "/admin/settings", "/admin/settings"),
+    Page("queues", "/admin/queues", "/admin/queues"),
+    Page("queue", "/admin/queues/{id:int}", "/admin/queues/{queue}"),
+    Page("tags", "/admin/tags", "/admin/tags"),
+    Page("task types", "/admin/task-types", "/admin/task-types"),
+    Page("password", "/account/password", "/account/password"),
+    Page("not found", None, "/counterparties/999999999"),
+]
+PAGE_BY_NAME = {p.name: p for p in PAGES}
+
+# GET routes that answer no page, and why: the walk covers every other one (tests check it).
+NOT_PAGES = {
+    "/": "redirects to /clients",
+    "/healthz": "JSON for the load balancer",
+    "/events": "the screen pops' event stream",
+    "/recordings/{id:int}": "audio",
+}
+
+
+def page_routes() -> set[str]:
+    """Every GET route of the app that answers HTML: not /api/, not a download, not NOT_PAGES."""
+    from web.app import create_app
+
+    app = create_app(Settings(database_url="postgresql://unused"))
+    found = set()
+    for route in app.routes:
+        if isinstance(route, Mount) or not isinstance(route, Route) or "GET" not in (route.methods or ()):
+            continue
+        path = route.path
+        if path.startswith("/api/") or path.endswith(".xlsx") or path in NOT_PAGES:
+            continue
+        found.add(path)
+    return found
+
+
+def address(page: Page, site: Site, walker: Walker) -> str:
+    return site.url + page.address.format(**site.ids, import_job=site.import_jobs[walker.login])
+
+
+async def empty_database(pool: asyncpg.Pool) -> None:
+    from tests.conftest import empty_database as empty
+
+    await empty(pool)
+    async with pool.acquire() as conn:
+        # Task types other tests made (in English) would read as ours; the migration's five stay.
+        await conn.execute("DELETE FROM task_types WHERE name NOT IN "
+                           "('Task', 'Call back', 'Meeting', 'Scheduled call', 'Deal')")
+
+
+async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], dict[str, asyncpg.Record],
+                                                                dt.datetime, list[str]]:
+    """The call centre's people, clients, calls, tasks and settings; every text in Russian."""
+    typed: list[str] = []
+
+    def t(text: str) -> str:
+        typed.append(text)
+        return text
+
+    users = {}
+    for walker in WALKERS.values():
+        users[walker.login] = await make_user(pool, walker.login, "admin", full_name=t(walker.full_name),
+                                              extension=walker.extension, email=f"{walker.login}@example.ru")
+    irina = users["irina"] = await make_user(pool, "irina", "manager", full_name=t("Ирина Иванова"),
+                                             extension="102", email="irina@example.ru")
+    petr = users["petr"] = await make_user(pool, "petr", "operator", full_name=t("Пётр Сидоров"), extension="103")
+    users["boris"] = await make_user(pool, "boris", "supervisor", full_name=t("Борис Орлов"), extension="104")
+    anna = users["anna"]
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    today = now.astimezone(MOSCOW).date()
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE users SET is_blocked = true WHERE login = 'boris'")
+        for walker in WALKERS.values():
+            if walker.user_language:
+                await conn.execute("UPDATE users SET language = $2 WHERE login = $1", walker.login,
+                                   walker.user_language)
+        queue = await save_queue(conn, anna["id"], None, QueueInput(t("Отдел продаж"),
+                                                                    member_ids=(irina["id"], petr["id"])))
+        tag = await save_tag(conn, anna["id"], None, TagInput(t("Важный"), t("Крупный оптовый клиент")))
+        company = await service.create(conn, anna, CounterpartyInput(
+            kind="company", company_name=t("ООО «Ромашка»"), responsible_user_id=irina["id"],
+            remark=t("оптовик, платит с задержкой"), comment=t("Познакомились на выставке «Связь»"),
+            contacts=(ContactInput("phone", "+7 495 765-43-21"), ContactInput("email", "office@romashka.example.ru")),
+            addresses=(t("Москва, ул. Ленина, д. 1, офис 12"),)), region)
+        client = await service.create(conn, anna, CounterpartyInput(
+            kind="client", last_name=t("Соколов"), first_name=t("Иван"), patronymic=t("Петрович"),
+            responsible_user_id=irina["id"], queue_id=queue, remark=t("звонить после 14:00"),
+            comment=t("Старый клиент, вернулся после перерыва"), company_ids=(company,),
+            contacts=(ContactInput("phone", "+7 495 123-45-67, доб. 123"), ContactInput("phone", "+7 916 555-44-33"),
+                      ContactInput("email", "sokolov@example.ru")),
+            addresses=(t("Москва, Тверская ул., д. 7"),)), region)
+        other = await service.create(conn, anna, CounterpartyInput(
+            kind="client", last_name=t("Кузнецова"), first_name=t("Мария"), status="potential",
+            contacts=(ContactInput("phone", "8 (812) 300-20-10"),)), region)
+        typed.extend(["Соколов Иван Петрович", "Кузнецова Мария"])
+        await set_tag(conn, anna, "counterparty", client, tag, on=True)
+        await add_note(conn, irina, body=t("Просил счёт на апрель"), counterparty_id=client)
+
+        types = {r["name"]: r["id"] for r in await conn.fetch("SELECT id, name FROM task_types")}
+        task = await task_service.create(conn, anna, TaskInput(
+            title=t("Перезвонить по договору поставки"), type_id=types["Call back"],
+            responsible_user_id=irina["id"], counterparty_id=client, status="in_progress",
+            deadline_date=today - dt.timedelta(days=1), deadline_time=dt.time(18, 0),
+            remark=t("Уточнить сроки"), participant_ids=(petr["id"],)))
+        deal = await task_service.create(conn, anna, TaskInput(
+            title=t("Поставка оборудования"), type_id=types["Deal"], responsible_user_id=irina["id"],
+            counterparty_id=company, status="done", outcome="won", amount=Decimal("150000.50"),
+            deadline_date=today))
+        await task_service.create(conn, anna, TaskInput(
+            title=t("Годовой контракт"), type_id=types["Deal"], responsible_user_id=irina["id"],
+            counterparty_id=company, amount=Decimal("480000"), deadline_date=today + dt.timedelta(days=20)))
+        await set_tag(conn, anna, "task", task, tag, on=True)
+        await add_note(conn, petr, body=t("Клиент просит перезвонить завтра"), task_id=task)
+
+        first_call_at = await _calls(conn, now, client, irina, petr, queue, t)
+        for walker in WALKERS.values():
+            me = users[walker.login]
+            await save_filter(conn, me["id"], "clients", t("Мои важные"), f"tag={tag}")
+            await save_filter(conn, me["id"], "tasks", t("Просроченные"), "overdue=1&responsible=all")
+            await tray.collapse(conn, me["id"], other)
+    ids = {"client": client, "company": company, "other_client": other, "task": task, "deal": deal,
+           "queue": queue, "tag": tag, "operator": petr["id"], "manager": irina["id"]}
+    return ids, users, first_call_at, typed
+
+
+async def _calls(conn, now: dt.datetime, client: int, irina, petr, queue: int, t) -> dt.datetime:
+    """An answered incoming call through the manager to the queue, a missed one, an outgoing one and
+    a busy unknown caller, all in the past day; the first at 21:30:05 UTC yesterday (00:30:05 MSK)."""
+    day = (now - dt.timedelta(days=1)).date()
+    first = dt.datetime.combine(day, dt.time(21, 30, 5), tzinfo=dt.timezone.utc)
+    hours = dt.timedelta(hours=1)
+    calls = [
+        ("walk-1", "incoming", "+7 495 123-45-67", "+74951234567", "74957654321", "+74957654321", first,
+         12, 154, petr["id"], 16),
+        ("walk-2", "incoming", "+7 916 555-44-33", "+79165554433", "74957654321", "+74957654321", first - 3 * hours,
+         None, None, None, 16),
+        ("walk-3", "outgoing", "102", None, "84951234567", "+74951234567", first - 5 * hours,
+         9, 305, irina["id"], 16),
+        ("walk-4", "incoming", "+7 903 111-22-33", "+79031112233", "74957654321", "+74957654321", first - 6 * hours,
+         None, None, None, 17),
+    ]
+    for channel, direction, caller, caller_norm, called, called_norm, started, answer_after, talk, operator, cause \
+            in calls:
+        await calls_q.insert_call(conn, channel_id=channel, direction=direction, caller_number=caller,
+                                  caller_normalized=caller_norm,
+                                  caller_name=t("Соколов И. П.") if channel == "walk-1" else "",
+                                  called_number=called, called_normalized=called_norm,
+                                  line="trunk", started_at=started, linked_id=None,
+                                  caller_user_id=irina["id"] if direction == "outgoing" else None)
+        if answer_after is not None:
+            answered = started + dt.timedelta(seconds=answer_after)
+            await calls_q.mark_answered(conn, channel, answered, operator, queue if channel == "walk-1" else None)
+            ended = answered + dt.timedelta(seconds=talk)
+        else:
+            ended = started + dt.timedelta(seconds=40)
+        await calls_q.mark_ended(conn, channel, ended, cause)
+    # The route as ari_app writes it (ari_app/inbound/session.py), and the operator's comment.
+    for step in ({"kind": "manager", "target": "manager Ирина Иванова", "result": "did not answer in 20 s"},
+                 {"kind": "queue", "target": "queue Отдел продаж", "result": "answered by Пётр Сидоров after 12 s"}):
+        await calls_q.append_route_step(conn, "walk-1", step)
+    for step in ({"kind": "manager", "target": "manager Ирина Иванова", "result": "did not answer in 20 s"},
+                 {"kind": "queue", "target": "queue Отдел продаж", "result": "nobody answered in 120 s"}):
+        await calls_q.append_route_step(conn, "walk-2", step)
+    await conn.execute("UPDATE calls SET comment = $1 WHERE channel_id = 'walk-1'", t("Хочет скидку 5 %"))
+    await insert_recording(conn, channel_id="walk-1", path=None, fmt="wav", duration=154.0, size=None,
+                           asterisk_name="walk-1", error=None)
+    return first
+
+
+async def run_imports(pool: asyncpg.Pool, users: dict[str, asyncpg.Record], tmp: Path,
+                      region: str = "RU") -> dict[str, int]:
+    """Each walker's own import (one good row, one rejected), run as the app runs it, in their language."""
+    found = {}
+    for n, walker in enumerate(WALKERS.values()):
+        me = users[walker.login]
+        path = tmp / f"import-{walker.login}.xlsx"
+        path.write_bytes(workbook(["Фамилия", "Имя", "Телефоны"],
+                                  [["Ковалёв", "Андрей", f"+7 916 700-00-{n:02d}"], ["", "", "нет"]]))
+        async with pool.acquire() as conn:
+            job = await jobs.create(conn, me["id"], "counterparties", "valid", "клиенты.xlsx")
+        with i18n.using(walker.user_language or walker.language):
+            await jobs.run(pool, job, path, me, region)
+        found[walker.login] = job
+    return found
+
+
+async def start_site(pool: asyncpg.Pool, database_url: str, tmp: Path) -> tuple[Site, WebServerProcess]:
+    """An empty database seeded in Russian, and `pbxcrm web` on it in the call centre's zone, Moscow."""
+    await empty_database(pool)
+    ids, users, first_call_at, typed = await seed(pool)
+    imports = await run_imports(pool, users, tmp)
+    env = {k: v for k, v in os.environ.items() if k != "PBXCRM_TIMEZONE"}
+    server = WebServerProcess(dict(env, DATABASE_URL=database_url), tmp / "web.log")
+    await server.start()
+    typed.extend(["Ковалёв", "Андрей", "Ковалёв Андрей", "клиенты.xlsx", "нет"])
+    return Site(server.url, ids, users, imports, first_call_at, typed), server
+
+
+async def logged_in_context(chromium, site: Site, walker: Walker, width: int = 1400, height: int = 900):
+    """One browser context per walker, in their browser's language, on a clock far from Moscow."""
+    context = await chromium.new_context(
+        locale=walker.browser, timezone_id="America/New_York", viewport={"width": width, "height": height},
+        extra_http_headers={"Accept-Language": f"{walker.browser},{walker.browser[:2]};q=0.9"})
+    page = await context.new_page()
+    await page.goto(site.url + "/login")
+    await page.fill("input[name=login]", walker.login)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(site.url + "/clients")
+    return context, page
