@@ -19,6 +19,8 @@ from starlette.routing import Mount, Route
 
 from crm import i18n
 from crm.calls import queries as calls_q
+from crm.calls import route
+from crm.calls.route import Outcome
 from crm.counterparties import service, tray
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.filters import save as save_filter
@@ -124,10 +126,10 @@ def page_routes() -> set[str]:
 
     app = create_app(Settings(database_url="postgresql://unused"))
     found = set()
-    for route in app.routes:
-        if isinstance(route, Mount) or not isinstance(route, Route) or "GET" not in (route.methods or ()):
+    for r in app.routes:
+        if isinstance(r, Mount) or not isinstance(r, Route) or "GET" not in (r.methods or ()):
             continue
-        path = route.path
+        path = r.path
         if path.startswith("/api/") or path.endswith(".xlsx") or path in NOT_PAGES:
             continue
         found.add(path)
@@ -255,11 +257,12 @@ async def _calls(conn, now: dt.datetime, client: int, irina, petr, queue: int, t
             ended = started + dt.timedelta(seconds=40)
         await calls_q.mark_ended(conn, channel, ended, cause)
     # The route as ari_app writes it (ari_app/inbound/session.py), and the operator's comment.
-    for step in ({"kind": "manager", "target": "manager Ирина Иванова", "result": "did not answer in 20 s"},
-                 {"kind": "queue", "target": "queue Отдел продаж", "result": "answered by Пётр Сидоров after 12 s"}):
+    manager = route.step("manager", "manager", Outcome("no_answer", {"seconds": 20}), name="Ирина Иванова")
+    for step in (manager, route.step("queue", "queue", Outcome("answered_by", {"name": "Пётр Сидоров", "seconds": 12}),
+                                     name="Отдел продаж")):
         await calls_q.append_route_step(conn, "walk-1", step)
-    for step in ({"kind": "manager", "target": "manager Ирина Иванова", "result": "did not answer in 20 s"},
-                 {"kind": "queue", "target": "queue Отдел продаж", "result": "nobody answered in 120 s"}):
+    for step in (manager, route.step("queue", "queue", Outcome("nobody_answered", {"seconds": 120}),
+                                     name="Отдел продаж")):
         await calls_q.append_route_step(conn, "walk-2", step)
     await conn.execute("UPDATE calls SET comment = $1 WHERE channel_id = 'walk-1'", t("Хочет скидку 5 %"))
     await insert_recording(conn, channel_id="walk-1", path=None, fmt="wav", duration=154.0, size=None,
@@ -292,7 +295,8 @@ async def start_site(pool: asyncpg.Pool, database_url: str, tmp: Path) -> tuple[
     env = {k: v for k, v in os.environ.items() if k != "PBXCRM_TIMEZONE"}
     server = WebServerProcess(dict(env, DATABASE_URL=database_url), tmp / "web.log")
     await server.start()
-    typed.extend(["Ковалёв", "Андрей", "Ковалёв Андрей", "клиенты.xlsx", "нет"])
+    # The import's data, and the PBX's names an admin chose (the trunk a call came by, the music class).
+    typed.extend(["Ковалёв", "Андрей", "Ковалёв Андрей", "клиенты.xlsx", "нет", "trunk", "default"])
     return Site(server.url, ids, users, imports, first_call_at, typed), server
 
 

@@ -37,8 +37,9 @@ _PLACEHOLDER = re.compile(r"%(?:\(\w+\))?([sdifr])")
 # What a placeholder can stand for: a number (maybe grouped, "1 234,5") or any text.
 _FILLS = {"d": r"\d[\d\s.,]*", "i": r"\d[\d\s.,]*", "f": r"\d[\d\s.,]*"}
 _EDGE = " \t\n()[]{}:;,.!?«»\"'·•—–-…/|*#№"
-# Latin words allowed on a Russian page besides people's data: the product, the file format, Moscow's zone.
-LATIN_ALLOWED = {"pbxcrm", "excel", "xlsx", "msk", "e-mail", "email"}
+# Latin words allowed on a Russian page besides people's data: the product, file formats, Moscow's zone,
+# names of services and the like that Russian writes in Latin letters.
+LATIN_ALLOWED = {"pbxcrm", "excel", "xlsx", "msk", "e-mail", "email", "skype", "sms"}
 
 # Every text of the page, with where it is: text nodes, attributes people read, the title, the chart legend.
 COLLECT = """() => {
@@ -99,9 +100,15 @@ def message(text: str) -> Message | None:
     words = sum(len(re.findall(r"\w+", part)) for part in literal)
     if not words:
         return None  # placeholders only: nothing of ours to recognise
-    body = re.escape(re.sub(r"\s+", " ", literal[0].replace("%%", "%"))).replace("\\ ", r"\s+")
+    # A one-word message must be the whole text: its %s stands for a few words (a name), not a sentence.
+    text_fill = r"\S+(?:\s+\S+){0,2}" if words == 1 else ".+?"
+
+    def escaped(part: str) -> str:
+        return re.escape(re.sub(r"\s+", " ", part.replace("%%", "%"))).replace("\\ ", r"\s+")
+
+    body = escaped(literal[0])
     for kind, part in zip(kinds, literal[1:]):
-        body += _FILLS.get(kind, ".+?") + re.escape(re.sub(r"\s+", " ", part.replace("%%", "%"))).replace("\\ ", r"\s+")
+        body += _FILLS.get(kind, text_fill) + escaped(part)
     key = max((w for part in literal for w in re.findall(r"\w+", part)), key=len).lower()
     if words == 1:
         return Message(text, re.compile(rf"[\W_]*{body}[\W_]*", re.I | re.S), True, key)
@@ -114,16 +121,21 @@ def catalogue_leaks(language: str) -> tuple[Message, ...]:
     whose Russian differs (or is missing), on English pages the Russian that differs from the English."""
     with catalogue_path("ru").open("rb") as f:
         catalogue = read_po(f, locale="ru")
-    texts: dict[str, None] = {}
+    pairs = []
     for m in catalogue:
-        if not m.id:
-            continue
-        english = tuple(m.id) if isinstance(m.id, (list, tuple)) else (m.id,)
-        russian = tuple(s for s in (m.string if isinstance(m.string, (list, tuple)) else (m.string,)) if s)
+        if m.id:
+            english = tuple(m.id) if isinstance(m.id, (list, tuple)) else (m.id,)
+            russian = tuple(s for s in (m.string if isinstance(m.string, (list, tuple)) else (m.string,)) if s)
+            pairs.append((english, russian, "fuzzy" in m.flags))
+    # A text both languages use ("E-mail" is a msgid, and another msgid's Russian) is nobody's leak.
+    both = ({e.lower() for english, _, _ in pairs for e in english}
+            & {r.lower() for _, russian, fuzzy in pairs if not fuzzy for r in russian})
+    texts: dict[str, None] = {}
+    for english, russian, fuzzy in pairs:
         if language == "ru":
-            texts.update((e, None) for e in english if e not in russian or "fuzzy" in m.flags)
+            texts.update((e, None) for e in english if (e not in russian or fuzzy) and e.lower() not in both)
         else:
-            texts.update((r, None) for r in russian if r not in english)
+            texts.update((r, None) for r in russian if r not in english and r.lower() not in both)
     return tuple(found for t in texts if (found := message(t)) is not None)
 
 

@@ -196,7 +196,7 @@ async def test_the_screen_pop_and_click_to_call_fit_a_phone(site, contexts, chro
         await notify(conn, PopEvent(me["id"], "ringing", "walk-4", "incoming", "+7 903 111-22-33", None, ""))
     await page.wait_for_selector("#screen-pop input[type=search]")
     await page.fill("#screen-pop input[type=search]", "Соколов")
-    await page.click("#screen-pop button:text-is('Find')")
+    await page.click("#screen-pop input[type=search] + button")  # Find
     await page.wait_for_selector("#screen-pop .attach-results button.attach")
     assert await page.evaluate(SMALL_TARGETS, "#screen-pop button, #screen-pop a") == []
     rights = await page.evaluate("[...document.querySelectorAll('#screen-pop *')].map((e) => "
