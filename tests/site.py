@@ -106,6 +106,7 @@ PAGES = [
     Page("queue", "/admin/queues/{id:int}", "/admin/queues/{queue}"),
     Page("tags", "/admin/tags", "/admin/tags"),
     Page("task types", "/admin/task-types", "/admin/task-types"),
+    Page("account", "/account", "/account"),
     Page("password", "/account/password", "/account/password"),
     Page("not found", None, "/counterparties/999999999"),
 ]

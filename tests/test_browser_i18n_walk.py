@@ -37,9 +37,9 @@ _PLACEHOLDER = re.compile(r"%(?:\(\w+\))?([sdifr])")
 # What a placeholder can stand for: a number (maybe grouped, "1 234,5") or any text.
 _FILLS = {"d": r"\d[\d\s.,]*", "i": r"\d[\d\s.,]*", "f": r"\d[\d\s.,]*"}
 _EDGE = " \t\n()[]{}:;,.!?«»\"'·•—–-…/|*#№"
-# Latin words allowed on a Russian page besides people's data: the product, file formats, Moscow's zone,
-# names of services and the like that Russian writes in Latin letters.
-LATIN_ALLOWED = {"pbxcrm", "excel", "xlsx", "msk", "e-mail", "email", "skype", "sms"}
+# Latin words allowed on a Russian page besides people's data: the product, file formats, zones,
+# names of services that Russian writes in Latin letters, and English as a language picker names it.
+LATIN_ALLOWED = {"pbxcrm", "excel", "xlsx", "msk", "utc", "e-mail", "email", "skype", "sms", "english"}
 
 # Every text of the page, with where it is: text nodes, attributes people read, the title, the chart legend.
 COLLECT = """() => {
@@ -72,8 +72,13 @@ COLLECT = """() => {
     if (el.matches("input[type=submit], input[type=button], input[type=reset]") && clean(el.value))
       texts.push([where(el) + "[value]", clean(el.value)]);
   }
+  // The chart is drawn, not written: its legend and periods as reports.js draws them.
   const chart = document.getElementById("chart-data");
-  if (chart) for (const name of Object.keys(JSON.parse(chart.textContent).series || {})) texts.push(["chart legend", name]);
+  if (chart) {
+    const data = JSON.parse(chart.textContent);
+    for (const name of Object.keys(data.series || {})) texts.push(["chart legend", (data.names || {})[name] || name]);
+    for (const label of data.labels || data.buckets || []) texts.push(["chart axis", String(label)]);
+  }
   return { lang: document.documentElement.lang, texts };
 }"""
 
@@ -141,7 +146,8 @@ def catalogue_leaks(language: str) -> tuple[Message, ...]:
 
 _TIMES = {"ru": re.compile(r"\d{2}\.\d{2}\.\d{4},? \d{1,2}:\d{2}(?::\d{2})?"),
           "en": re.compile(r"\d{1,2}/\d{1,2}/\d{4},? \d{1,2}:\d{2}(?::\d{2})? ?[AP]M")}
-_RAW_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\b(?:UTC|GMT)\b")
+# ISO timestamps, and clock times labelled UTC or GMT (a zone picker's "Москва (UTC+3)" is no time).
+_RAW_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AP]M\s*)?(?:UTC|GMT)")
 
 
 def clock_problems(language: str, texts: list[list[str]]) -> list[str]:
