@@ -25,6 +25,9 @@ from crm.counterparties import service, tray
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.filters import save as save_filter
 from crm.imports import jobs
+from crm.lines.model import LineInput
+from crm.lines.queries import save_line
+from crm.lines.schedule import parse_holidays, parse_intervals
 from crm.notes import add_note
 from crm.queues.model import QueueInput
 from crm.queues.queries import save_queue
@@ -99,11 +102,15 @@ PAGES = [
     Page("deals report", "/reports/deals", "/reports/deals"),
     Page("import", "/import", "/import"),
     Page("import job", "/import/{id:int}", "/import/{import_job}"),
+    Page("lines report", "/reports/lines", "/reports/lines"),
     Page("users", "/admin/users", "/admin/users"),
     Page("user", "/admin/users/{id:int}", "/admin/users/{operator}"),
     Page("settings", "/admin/settings", "/admin/settings"),
     Page("queues", "/admin/queues", "/admin/queues"),
     Page("queue", "/admin/queues/{id:int}", "/admin/queues/{queue}"),
+    Page("lines", "/admin/lines", "/admin/lines"),
+    Page("new line", "/admin/lines/new", "/admin/lines/new"),
+    Page("line", "/admin/lines/{id:int}", "/admin/lines/{line}"),
     Page("tags", "/admin/tags", "/admin/tags"),
     Page("task types", "/admin/task-types", "/admin/task-types"),
     Page("account", "/account", "/account"),
@@ -180,6 +187,11 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         queue = await save_queue(conn, anna["id"], None, QueueInput(t("Отдел продаж"),
                                                                     member_ids=(irina["id"], petr["id"])))
         tag = await save_tag(conn, anna["id"], None, TagInput(t("Важный"), t("Крупный оптовый клиент")))
+        weekdays = (parse_intervals("09:00-13:00, 14:00-18:00"),) * 5 + ((), ())
+        line = await save_line(conn, anna["id"], None, LineInput(
+            name=t("Городской номер"), trunk="mgts", did="+74957654321", language="ru", route_kind="crm",
+            hours_enabled=True, weekly=weekdays, after_hours_kind="queue", after_hours_queue_id=queue,
+            holidays=tuple(parse_holidays(f"{today.year + 1}-01-01 {t('День города')}").values())))
         company = await service.create(conn, anna, CounterpartyInput(
             kind="company", company_name=t("ООО «Ромашка»"), responsible_user_id=irina["id"],
             remark=t("оптовик, платит с задержкой"), comment=t("Познакомились на выставке «Связь»"),
@@ -215,18 +227,18 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         await set_tag(conn, anna, "task", task, tag, on=True)
         await add_note(conn, petr, body=t("Клиент просит перезвонить завтра"), task_id=task)
 
-        first_call_at = await _calls(conn, now, client, irina, petr, queue, t)
+        first_call_at = await _calls(conn, now, client, irina, petr, queue, line, t)
         for walker in WALKERS.values():
             me = users[walker.login]
             await save_filter(conn, me["id"], "clients", t("Мои важные"), f"tag={tag}")
             await save_filter(conn, me["id"], "tasks", t("Просроченные"), "overdue=1&responsible=all")
             await tray.collapse(conn, me["id"], other)
     ids = {"client": client, "company": company, "other_client": other, "task": task, "deal": deal,
-           "queue": queue, "tag": tag, "operator": petr["id"], "manager": irina["id"]}
+           "queue": queue, "tag": tag, "line": line, "operator": petr["id"], "manager": irina["id"]}
     return ids, users, first_call_at, typed
 
 
-async def _calls(conn, now: dt.datetime, client: int, irina, petr, queue: int, t) -> dt.datetime:
+async def _calls(conn, now: dt.datetime, client: int, irina, petr, queue: int, line: int, t) -> dt.datetime:
     """An answered incoming call through the manager to the queue, a missed one, an outgoing one and
     a busy unknown caller, all in the past day; the first at 21:30:05 UTC yesterday (00:30:05 MSK)."""
     day = (now - dt.timedelta(days=1)).date()
@@ -248,7 +260,8 @@ async def _calls(conn, now: dt.datetime, client: int, irina, petr, queue: int, t
                                   caller_normalized=caller_norm,
                                   caller_name=t("Соколов И. П.") if channel == "walk-1" else "",
                                   called_number=called, called_normalized=called_norm,
-                                  line="trunk", started_at=started, linked_id=None,
+                                  line="PJSIP/mgts", started_at=started, linked_id=None,
+                                  line_id=line if direction == "incoming" else None,
                                   caller_user_id=irina["id"] if direction == "outgoing" else None)
         if answer_after is not None:
             answered = started + dt.timedelta(seconds=answer_after)
@@ -297,7 +310,7 @@ async def start_site(pool: asyncpg.Pool, database_url: str, tmp: Path) -> tuple[
     server = WebServerProcess(dict(env, DATABASE_URL=database_url), tmp / "web.log")
     await server.start()
     # The import's data, and the PBX's names an admin chose (the trunk a call came by, the music class).
-    typed.extend(["Ковалёв", "Андрей", "Ковалёв Андрей", "клиенты.xlsx", "нет", "trunk", "default"])
+    typed.extend(["Ковалёв", "Андрей", "Ковалёв Андрей", "клиенты.xlsx", "нет", "PJSIP/mgts", "mgts", "default"])
     return Site(server.url, ids, users, imports, first_call_at, typed), server
 
 

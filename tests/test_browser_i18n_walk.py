@@ -146,8 +146,10 @@ def catalogue_leaks(language: str) -> tuple[Message, ...]:
 
 _TIMES = {"ru": re.compile(r"\d{2}\.\d{2}\.\d{4},? \d{1,2}:\d{2}(?::\d{2})?"),
           "en": re.compile(r"\d{1,2}/\d{1,2}/\d{4},? \d{1,2}:\d{2}(?::\d{2})? ?[AP]M")}
-# ISO timestamps, and clock times labelled UTC or GMT (a zone picker's "Москва (UTC+3)" is no time).
-_RAW_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AP]M\s*)?(?:UTC|GMT)")
+# ISO timestamps (not a day's opening hours, "2025-12-31 10:00-15:00"), and clock times labelled
+# UTC or GMT (a zone picker's "Москва (UTC+3)" is no time).
+_RAW_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?!\s*[-–]\s*\d{1,2}:\d{2})"
+                       r"|\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AP]M\s*)?(?:UTC|GMT)")
 
 
 def clock_problems(language: str, texts: list[list[str]]) -> list[str]:
