@@ -39,7 +39,8 @@ _FILLS = {"d": r"\d[\d\s.,]*", "i": r"\d[\d\s.,]*", "f": r"\d[\d\s.,]*"}
 _EDGE = " \t\n()[]{}:;,.!?«»\"'·•—–-…/|*#№"
 # Latin words allowed on a Russian page besides people's data: the product, file formats, zones,
 # names of services that Russian writes in Latin letters, and English as a language picker names it.
-LATIN_ALLOWED = {"pbxcrm", "excel", "xlsx", "msk", "utc", "e-mail", "email", "skype", "sms", "english"}
+LATIN_ALLOWED = {"pbxcrm", "crm", "excel", "xlsx", "msk", "utc", "e-mail", "email", "skype", "sms", "english", "pjsip",
+                 "did"}
 
 # Every text of the page, with where it is: text nodes, attributes people read, the title, the chart legend.
 COLLECT = """() => {
