@@ -23,6 +23,8 @@ from crm.calls import route
 from crm.calls.route import Outcome
 from crm.counterparties import service, tray
 from crm.counterparties.model import ContactInput, CounterpartyInput
+from crm.dialing.queries import save_rule
+from crm.dialing.rules import RuleInput
 from crm.filters import save as save_filter
 from crm.imports import jobs
 from crm.lines.model import LineInput
@@ -111,6 +113,8 @@ PAGES = [
     Page("lines", "/admin/lines", "/admin/lines"),
     Page("new line", "/admin/lines/new", "/admin/lines/new"),
     Page("line", "/admin/lines/{id:int}", "/admin/lines/{line}"),
+    Page("dial rules", "/admin/dial-rules", "/admin/dial-rules?number=8%20(495)%20123-45-67"),
+    Page("dial rule", "/admin/dial-rules/{id:int}", "/admin/dial-rules/{dial_rule}"),
     Page("tags", "/admin/tags", "/admin/tags"),
     Page("task types", "/admin/task-types", "/admin/task-types"),
     Page("account", "/account", "/account"),
@@ -192,6 +196,8 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
             name=t("Городской номер"), trunk="mgts", did="+74957654321", language="ru", route_kind="crm",
             hours_enabled=True, weekly=weekdays, after_hours_kind="queue", after_hours_queue_id=queue,
             holidays=tuple(parse_holidays(f"{today.year + 1}-01-01 {t('День города')}").values())))
+        dial_rule = await save_rule(conn, anna["id"], None, RuleInput(
+            pattern="8XXXXXXXXXX", strip=1, prepend="+7", trunk="mgts", position=10, note=t("Межгород через МГТС")))
         company = await service.create(conn, anna, CounterpartyInput(
             kind="company", company_name=t("ООО «Ромашка»"), responsible_user_id=irina["id"],
             remark=t("оптовик, платит с задержкой"), comment=t("Познакомились на выставке «Связь»"),
@@ -234,7 +240,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
             await save_filter(conn, me["id"], "tasks", t("Просроченные"), "overdue=1&responsible=all")
             await tray.collapse(conn, me["id"], other)
     ids = {"client": client, "company": company, "other_client": other, "task": task, "deal": deal,
-           "queue": queue, "tag": tag, "line": line, "operator": petr["id"], "manager": irina["id"]}
+           "queue": queue, "tag": tag, "line": line, "dial_rule": dial_rule, "operator": petr["id"], "manager": irina["id"]}
     return ids, users, first_call_at, typed
 
 
@@ -307,7 +313,8 @@ async def start_site(pool: asyncpg.Pool, database_url: str, tmp: Path) -> tuple[
     ids, users, first_call_at, typed = await seed(pool)
     imports = await run_imports(pool, users, tmp)
     env = {k: v for k, v in os.environ.items() if k != "PBXCRM_TIMEZONE"}
-    server = WebServerProcess(dict(env, DATABASE_URL=database_url), tmp / "web.log")
+    # The trunk's endpoint is the provider's name, as the seeded line's ("trunk" would read as the word).
+    server = WebServerProcess(dict(env, DATABASE_URL=database_url, PBXCRM_TRUNK="mgts"), tmp / "web.log")
     await server.start()
     # The import's data, and the PBX's names an admin chose (the trunk a call came by, the music class).
     typed.extend(["Ковалёв", "Андрей", "Ковалёв Андрей", "клиенты.xlsx", "нет", "PJSIP/mgts", "mgts", "default"])
