@@ -62,6 +62,7 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext)
 templates.env.globals["label"] = labels.label  # a stored code in words: label("call_status", c.status)
 templates.env.globals["choices"] = labels.choices
+templates.env.globals["task_type"] = labels.task_type  # built-in task types in the reader's language
 templates.env.globals["page_language"] = pass_context(lambda ctx: page_locale(ctx).language)
 templates.env.globals["browser_texts"] = browser_texts  # app.js's words, on <body data-i18n>
 

@@ -29,7 +29,7 @@ from crm.export import queries as export_q
 from crm.export.xlsx import BATCH, Column, remove_export, write_xlsx
 from crm.i18n import N_, gettext, pgettext
 from crm.i18n import gettext as _
-from crm.labels import label
+from crm.labels import label, task_type
 from crm.lines.report import calls_per_line
 from crm.reports.calls import NOBODY, consolidated
 from crm.reports.deals import managers_deals
@@ -140,7 +140,7 @@ async def tasks_export(request: Request):
                 rows, _total = await tq.list_tasks(conn, batch_query, now)
                 if not rows:
                     return
-                yield [{**r, "overdue_text": _("yes") if r["overdue"] else "",
+                yield [{**r, "overdue_text": _("yes") if r["overdue"] else "", "type_name": task_type(r["type_name"]),
                         "status_text": label("task_status", r["status"]),
                         "outcome_text": label("deal_outcome", r["outcome"])} for r in rows]
                 page += 1
