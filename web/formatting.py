@@ -13,9 +13,9 @@ import datetime as dt
 import functools
 import zoneinfo
 
-from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 
+from crm import formatting as texts
 from crm import i18n
 from crm.defaults import DEFAULT_TIMEZONE
 
@@ -48,20 +48,6 @@ def _language(language: str | None) -> str:
     return i18n.choose(language or i18n.current())
 
 
-def _day(value: dt.date, locale) -> str:
-    # CLDR's "yMd": the locale's numeric date with the full year ("06.01.2026", "1/6/2026");
-    # its "short" format has a two-digit year in English.
-    return babel_dates.format_skeleton("yMd", value, locale=locale)
-
-
-def _date_time(local: dt.datetime, language: str, seconds: bool) -> str:
-    locale = i18n.locale_of(language)
-    day = _day(local, locale)
-    time = babel_dates.format_time(local, "medium" if seconds else "short", locale=locale)
-    # The locale's own joining of the two ("{1}, {0}"), as format_datetime would do.
-    return locale.datetime_formats["short"].format(time, day)
-
-
 def local_time(value, zone: str = DEFAULT_ZONE, seconds: bool = False, language: str | None = None) -> str:
     """A moment as the reader's clock shows it, labelled: "06.01.2026, 00:30 MSK"."""
     if value is None or value == "":
@@ -69,7 +55,7 @@ def local_time(value, zone: str = DEFAULT_ZONE, seconds: bool = False, language:
     if not isinstance(value, dt.datetime):
         return str(value)
     local = in_zone(value, zone)
-    return f"{_date_time(local, _language(language), seconds)} {zone_label(local)}"
+    return f"{texts.day_and_time(local, local, _language(language), seconds)} {zone_label(local)}"
 
 
 def local_date(value, zone: str = DEFAULT_ZONE, time_of_day: dt.time | None = None,
@@ -83,14 +69,14 @@ def local_date(value, zone: str = DEFAULT_ZONE, time_of_day: dt.time | None = No
         return ""
     lang = _language(language)
     if isinstance(value, dt.datetime):
-        return _day(in_zone(value, zone), i18n.locale_of(lang))
+        return texts.day(in_zone(value, zone), lang)
     if not isinstance(value, dt.date):
         return str(value)
     if isinstance(time_of_day, dt.time):
         moment = dt.datetime.combine(value, time_of_day.replace(tzinfo=None), tzinfo=_zone(centre_zone or zone))
         local = moment.astimezone(_zone(zone))
-        return f"{_date_time(local, lang, False)} {zone_label(local)}"
-    return _day(value, i18n.locale_of(lang))
+        return f"{texts.day_and_time(local, local, lang)} {zone_label(local)}"
+    return texts.day(value, lang)
 
 
 def number(value, language: str | None = None, digits: int | None = None) -> str:
