@@ -1,4 +1,5 @@
-"""The ARI call events (StasisStart, StasisEnd, ChannelDestroyed): parsed here and handed on.
+"""The ARI call events (StasisStart, StasisEnd, ChannelDestroyed, and the caller's keys and
+prompts' ends): parsed here and handed on.
 
 A channel's purpose (its first Stasis argument) names the feature whose thin
 handler takes its StasisStart (inbound/, outbound/, clicktocall/ - wired in
@@ -15,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from ari_app.call_states import HandedOff
-from ari_app.constants import OUR_PREFIX, PURPOSE_DIALED
+from ari_app.constants import OUR_PREFIX, PURPOSE_DIALED, channel_of_target
 from ari_app.deps import SessionDeps
 from ari_app.events import ChannelEntered, parse_ari_time
 
@@ -99,6 +100,20 @@ class CallService:
         session = self.d.registry.get(channel_id)
         if session is not None and not isinstance(session.state, HandedOff):
             session.channel_gone(channel_id, None)
+
+    async def on_dtmf(self, event: dict) -> None:
+        """A key the caller pressed goes to its call's keypad (a phone's keys are not the caller's)."""
+        channel_id = event["channel"]["id"]
+        session = self.d.registry.get(channel_id)
+        if session is not None and session.call.channel_id == channel_id:
+            session.keypad.pressed(event["digit"])
+
+    async def on_playback_finished(self, event: dict) -> None:
+        playback = event["playback"]
+        channel_id = channel_of_target(playback.get("target_uri", ""))
+        session = self.d.registry.get(channel_id) if channel_id else None
+        if session is not None:
+            session.keypad.playback_finished(playback["id"])
 
     async def close(self) -> None:
         for task in list(self._tasks):

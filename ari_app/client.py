@@ -126,8 +126,9 @@ class AriClient:
     async def stop_moh(self, channel_id: str) -> None:
         await self.request("DELETE", f"/channels/{channel_id}/moh")
 
-    async def play(self, channel_id: str, media: str, lang: str | None = None) -> dict:
-        return await self.request("POST", f"/channels/{channel_id}/play", params={"media": media, "lang": lang})
+    async def play(self, channel_id: str, media: str, lang: str | None = None, playback_id: str | None = None) -> dict:
+        return await self.request("POST", f"/channels/{channel_id}/play",
+                                  params={"media": media, "lang": lang, "playbackId": playback_id})
 
     async def create_bridge(self, bridge_id: str, name: str) -> dict:
         return await self.request("POST", "/bridges", params={"type": "mixing", "bridgeId": bridge_id, "name": name})

@@ -74,7 +74,11 @@ STASIS_START = "StasisStart"
 STASIS_END = "StasisEnd"
 CHANNEL_DESTROYED = "ChannelDestroyed"
 DEVICE_STATE_CHANGED = "DeviceStateChanged"
-EVENT_TYPES = (STASIS_START, STASIS_END, CHANNEL_DESTROYED, DEVICE_STATE_CHANGED)
+# A key the caller pressed, and a prompt played to its end (ari_app/keypad.py).
+CHANNEL_DTMF_RECEIVED = "ChannelDtmfReceived"
+PLAYBACK_FINISHED = "PlaybackFinished"
+EVENT_TYPES = (STASIS_START, STASIS_END, CHANNEL_DESTROYED, DEVICE_STATE_CHANGED, CHANNEL_DTMF_RECEIVED,
+               PLAYBACK_FINISHED)
 
 # ---- event sources to subscribe to ----
 
@@ -83,6 +87,12 @@ DEVICE_STATE_SOURCE = "deviceState:"
 
 def channel_source(channel_id: str) -> str:
     return f"channel:{channel_id}"
+
+
+def channel_of_target(target_uri: str) -> str | None:
+    """A playback's target, channel:<id>, as the channel id (None for a bridge's)."""
+    kind, _, target = target_uri.partition(":")
+    return target if kind == "channel" and target else None
 
 
 # ---- Asterisk's device states (ARI DeviceState model) and what they mean for a new call ----

@@ -55,9 +55,13 @@ class CallMedia:
     async def stop_moh(self, channel_id: str) -> None:
         await self._ari.stop_moh(channel_id)
 
-    async def play(self, channel_id: str, media: str, language: str) -> None:
-        """Play to the caller; sounds in `language` (ari_app/caller_language.py), as ARI's `lang`."""
-        await self._ari.play(channel_id, media, lang=language)
+    async def play(self, channel_id: str, media: str, language: str, *, playback_id: str | None = None) -> None:
+        """Play to the caller; sounds in `language` (ari_app/caller_language.py), as ARI's `lang`.
+        With `playback_id`, its PlaybackFinished can be told from others' (ari_app/keypad.py)."""
+        await self._ari.play(channel_id, media, lang=language, playback_id=playback_id)
+
+    async def stop_playback(self, playback_id: str) -> None:
+        await self._ari.request("DELETE", f"/playbacks/{playback_id}")
 
     async def watch(self, channel_id: str) -> None:
         """Subscribe to the channel: ChannelDestroyed, with the hangup cause, reaches only subscribers."""

@@ -19,9 +19,11 @@ from ari_app.clicktocall.service import ClickToCall
 from ari_app.client import AriClient
 from ari_app.constants import (
     CHANNEL_DESTROYED,
+    CHANNEL_DTMF_RECEIVED,
     CLICK_TO_CALL_PREFIX,
     DEVICE_STATE_CHANGED,
     EVENT_TYPES,
+    PLAYBACK_FINISHED,
     PURPOSE_CLICK_TO_CALL,
     PURPOSE_INBOUND,
     PURPOSE_INTERNAL,
@@ -95,6 +97,8 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
         STASIS_END: calls.on_stasis_end,
         CHANNEL_DESTROYED: calls.on_channel_destroyed,
         DEVICE_STATE_CHANGED: phone_states.on_device_state_changed,
+        CHANNEL_DTMF_RECEIVED: calls.on_dtmf,
+        PLAYBACK_FINISHED: calls.on_playback_finished,
     }
     # EVENT_TYPES is also the filter Asterisk is given (dispatcher.event_types): one list.
     dispatcher = ChannelEventDispatcher({event_type: handlers[event_type] for event_type in EVENT_TYPES})

@@ -94,6 +94,10 @@ class FakeAri:
         self.bridges: dict[str, dict] = {}
         self.live: dict[str, dict] = {}
         self.stored: dict[str, bytes] = {}
+        self.playbacks: dict[str, dict] = {}  # playing now, by id
+        # How long a playback plays before PlaybackFinished: by its first media URI, else the default.
+        self.playback_seconds = 0.05
+        self.playback_lengths: dict[str, float] = {}
         self.endpoints: dict[str, str] = {}  # PJSIP resource -> online/offline
         self.globals: dict[str, str] = {}
         self.continued: dict[str, dict] = {}  # channel -> where it went in the dialplan
@@ -163,6 +167,12 @@ class FakeAri:
         chan = self.channels[channel_id]
         self._emit("ChannelHangupRequest", chan, cause=cause, channel=chan.snapshot)
         self._destroy(chan, cause)
+
+    async def press(self, channel_id: str, digits: str, *, duration_ms: int = 100) -> None:
+        """The person on this channel presses keys (RFC 2833 DTMF, as Asterisk reports each)."""
+        chan = self.channels[channel_id]
+        for digit in digits:
+            self._emit("ChannelDtmfReceived", chan, digit=digit, duration_ms=duration_ms, channel=dict(chan.snapshot))
 
     async def device_state(self, extension: str, state: str) -> None:
         """A phone's device state changes (e.g. INUSE: its user is on a call the app does not see)."""
@@ -262,6 +272,9 @@ class FakeAri:
     def _destroy(self, chan: Chan, cause: int) -> None:
         if chan.timer:
             chan.timer.cancel()
+        for playback_id, playback in list(self.playbacks.items()):
+            if playback["target_uri"] == f"channel:{chan.id}":
+                self._finish_playback(playback_id)
         if chan.bridge is not None:
             self._leave_bridge(chan)
         if chan.in_stasis:
@@ -278,6 +291,12 @@ class FakeAri:
         bridge["channels"].remove(chan.id)
         chan.bridge = None
         self._emit("ChannelLeftBridge", chan, bridge=dict(bridge), channel=dict(chan.snapshot))
+
+    def _finish_playback(self, playback_id: str) -> None:
+        """The playback ended (played out, stopped, or its channel gone): PlaybackFinished."""
+        playback = self.playbacks.pop(playback_id, None)
+        if playback is not None:
+            self._emit("PlaybackFinished", None, playback={**playback, "state": "done"})
 
     def _finish_recording(self, name: str) -> None:
         recording = self.live.pop(name)

@@ -109,8 +109,20 @@ def _play(f: FakeAri, channel_id, q, body):
     playback = {"id": q.get("playbackId") or f"playback-{next(f._seq)}", "media_uri": q["media"].split(",")[0],
                 "target_uri": f"channel:{channel_id}", "language": q.get("lang") or chan.snapshot["language"],
                 "state": "queued"}
+    if playback["id"] in f.playbacks:
+        return 409, "Playback with this id already exists"
+    f.playbacks[playback["id"]] = {**playback, "state": "playing"}
     f._emit("PlaybackStarted", chan, playback={**playback, "state": "playing"})
+    seconds = f.playback_lengths.get(playback["media_uri"], f.playback_seconds)
+    asyncio.get_running_loop().call_later(seconds, f._finish_playback, playback["id"])
     return 201, playback
+
+
+def _stop_playback(f: FakeAri, playback_id, q, body):
+    if playback_id not in f.playbacks:
+        return 404, "Playback not found"
+    f._finish_playback(playback_id)
+    return 204, None
 
 
 def _list_bridges(f: FakeAri, q, body):
@@ -258,6 +270,7 @@ HANDLERS = {
     ("POST", "/channels/{channelId}/moh"): _flag("moh", True),
     ("DELETE", "/channels/{channelId}/moh"): _flag("moh", False),
     ("POST", "/channels/{channelId}/play"): _play,
+    ("DELETE", "/playbacks/{playbackId}"): _stop_playback,
     ("GET", "/bridges"): _list_bridges,
     ("POST", "/bridges"): _create_bridge,
     ("GET", "/bridges/{bridgeId}"): _get_bridge,

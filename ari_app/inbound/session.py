@@ -24,6 +24,7 @@ from ari_app.constants import PURPOSE_INBOUND
 from ari_app.deps import SessionDeps
 from ari_app.events import ChannelEntered
 from ari_app.inbound.follow_me import ring_mobile
+from ari_app.keypad import Keypad
 from ari_app.registry import caller_id_text
 from ari_app.ringing import Leg, Phone
 from crm.calls import route
@@ -57,6 +58,8 @@ class CallSession:
                     caller_language(call.language, deps.crm.centre_language()))
         self.state: CallState = Routing(CallerLine(call.channel_id, deps.media, language), answered=answered)
         self.caller_gone = asyncio.Event()
+        # The caller's keys and the ends of its prompts, for menus and offers.
+        self.keypad = Keypad(deps.media, call.channel_id, language, self.caller_gone)
         self.partner: Leg | None = None
         self.legs: dict[str, Leg] = {}
         self.started = time.monotonic()
