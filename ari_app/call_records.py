@@ -46,6 +46,11 @@ class CallRecords:
         self.writer.submit(channel_id, partial(calls_q.append_route_step, channel_id=channel_id, step=step),
                            "route step")
 
+    def queued(self, channel_id: str, queue_id: int) -> None:
+        """The call waits in this queue now: the last queue it waited in holds a stranger's callback task."""
+        self.writer.submit(channel_id, partial(calls_q.mark_queued, channel_id=channel_id, queue_id=queue_id),
+                           "queue")
+
     def answered(self, channel_id: str, *, operator_user_id: int | None, queue_id: int | None) -> None:
         self.writer.submit(channel_id, partial(
             calls_q.mark_answered, channel_id=channel_id, answered_at=_now(), operator_user_id=operator_user_id,
@@ -58,7 +63,8 @@ class CallRecords:
     def missed(self, channel_id: str) -> None:
         """After the end: a callback task when the call was a missed one."""
         self.writer.submit(channel_id, partial(
-            callbacks.create_for_missed_call, channel_id=channel_id, timezone=self._timezone), "callback task")
+            callbacks.create_for_missed_call, channel_id=channel_id, timezone=self._timezone, region=self._region),
+            "callback task")
 
     def recording_stored(self, channel_id: str, *, path: Path, fmt: str, duration: float | None, size: int,
                          asterisk_name: str, error: str | None) -> None:

@@ -34,7 +34,7 @@ async def task_assigned(conn: asyncpg.Connection, task_id: int, actor_id: int | 
     """Tell the responsible user, unless they gave the task to themselves."""
     row = await conn.fetchrow("SELECT id, title, responsible_user_id, deadline_date, deadline_time FROM tasks "
                               "WHERE id = $1", task_id)
-    if row and row["responsible_user_id"] != actor_id:
+    if row and row["responsible_user_id"] is not None and row["responsible_user_id"] != actor_id:
         with i18n.using(await recipient_language(conn, row["responsible_user_id"])):
             title = _("Task #%(id)s for you: %(title)s") % {"id": task_id, "title": row["title"]}
             body = _("A task was assigned to you.")
@@ -52,6 +52,7 @@ async def queue_due_tasks(conn: asyncpg.Connection, now: dt.datetime) -> int:
     rows = await conn.fetch(
         """UPDATE tasks SET due_notified_at = now()
            WHERE due_notified_at IS NULL AND deleted_at IS NULL AND status IN ('new', 'in_progress')
+             AND responsible_user_id IS NOT NULL  -- a queue's task nobody took: told when it was made
              AND deadline_date IS NOT NULL
              AND (deadline_date < $1 OR (deadline_date = $1 AND coalesce(deadline_time, '00:00') <= $2))
            RETURNING id, title, responsible_user_id, deadline_date, deadline_time""",

@@ -36,6 +36,7 @@ from crm.queues.queries import save_queue
 from crm.recordings.queries import insert_recording
 from crm.settings import Settings
 from crm.tags import TagInput, save_tag, set_tag
+from crm.tasks import callbacks
 from crm.tasks import service as task_service
 from crm.tasks.model import TaskInput
 from tests.browser import WebServerProcess
@@ -99,6 +100,8 @@ PAGES = [
     Page("task", "/tasks/{id:int}", "/tasks/{task}"),
     Page("deal", "/tasks/{id:int}", "/tasks/{deal}"),
     Page("calls", "/calls", "/calls"),
+    Page("unknown callers", "/callers/unknown", "/callers/unknown"),
+    Page("queue task", "/tasks/{id:int}", "/tasks/{queue_task}"),
     Page("call statistics", "/reports/calls", "/reports/calls"),
     Page("call statistics by operator", "/reports/calls", "/reports/calls?by=operator&metric=seconds"),
     Page("deals report", "/reports/deals", "/reports/deals"),
@@ -234,12 +237,13 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         await add_note(conn, petr, body=t("Клиент просит перезвонить завтра"), task_id=task)
 
         first_call_at = await _calls(conn, now, client, irina, petr, queue, line, t)
+        queue_task = await _stranger_task(conn, queue)
         for walker in WALKERS.values():
             me = users[walker.login]
             await save_filter(conn, me["id"], "clients", t("Мои важные"), f"tag={tag}")
             await save_filter(conn, me["id"], "tasks", t("Просроченные"), "overdue=1&responsible=all")
             await tray.collapse(conn, me["id"], other)
-    ids = {"client": client, "company": company, "other_client": other, "task": task, "deal": deal,
+    ids = {"client": client, "company": company, "other_client": other, "task": task, "deal": deal, "queue_task": queue_task,
            "queue": queue, "tag": tag, "line": line, "dial_rule": dial_rule, "operator": petr["id"], "manager": irina["id"]}
     return ids, users, first_call_at, typed
 
@@ -288,6 +292,17 @@ async def _calls(conn, now: dt.datetime, client: int, irina, petr, queue: int, l
     await insert_recording(conn, channel_id="walk-1", path=None, fmt="wav", duration=154.0, size=None,
                            asterisk_name="walk-1", error=None)
     return first
+
+
+async def _stranger_task(conn, queue: int) -> int:
+    """The unknown caller of walk-4 waited in the sales queue, then left a voicemail: a task the queue holds."""
+    call = await conn.fetchrow("SELECT id, caller_number, started_at FROM calls WHERE channel_id = 'walk-4'")
+    await calls_q.mark_queued(conn, "walk-4", queue)
+    task = await callbacks.create_for_stranger(conn, number=call["caller_number"], reason="missed",
+                                               call_id=call["id"], at=call["started_at"])
+    await callbacks.create_for_stranger(conn, number=call["caller_number"], reason="voicemail",
+                                        call_id=call["id"], at=call["started_at"] + dt.timedelta(minutes=1))
+    return task
 
 
 async def run_imports(pool: asyncpg.Pool, users: dict[str, asyncpg.Record], tmp: Path,

@@ -13,8 +13,8 @@ from tests.site import PAGE_BY_NAME, PAGES, WALKERS, Site, address, logged_in_co
 PHONE = (360, 740)
 MAIN_PAGES = ["login", "clients", "client card", "client form", "tasks", "task", "calls", "call statistics",
               "users"]
-LIST_PAGES = ["clients", "companies", "client card", "company card", "tasks", "calls", "call statistics",
-              "deals report", "import", "import job", "users", "queues", "tags", "task types"]
+LIST_PAGES = ["clients", "companies", "client card", "company card", "tasks", "calls", "unknown callers",
+              "call statistics", "deals report", "import", "import job", "users", "queues", "tags", "task types"]
 
 # The list tables as the page lays them out: how each row and cell is displayed, and the label
 # each cell's ::before shows (CSS gives content as a quoted string, or "none").

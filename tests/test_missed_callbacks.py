@@ -1,4 +1,5 @@
-"""A missed call from a client becomes one callback task a day for its manager (H10)."""
+"""A missed call from a client becomes one callback task a day for its manager (H10); from an
+unknown number, a task for the queue it waited in (issue 15)."""
 
 import pytest
 
@@ -44,11 +45,21 @@ async def test_two_missed_calls_in_a_day_make_one_callback_task(client_of_ivanov
     assert task["remark"].startswith("Missed call from 84951234567 at ")
 
 
-async def test_unknown_callers_and_answered_calls_make_no_task(client_of_ivanova, db, start_stasis_app, tmp_path):
+async def test_an_answered_call_makes_no_task_and_an_unknown_callers_missed_one_a_queue_task(
+        client_of_ivanova, db, start_stasis_app, tmp_path):
     app = await start_stasis_app()
     async with SippPhone("102", "phone_answer.xml", tmp_path):
         assert (await sipp_call(caller="84951234567", called="74957654321", talk_ms=500)).returncode == 0
     assert (await sipp_call(caller="89990001122", called="74957654321", talk_ms=500)).returncode == 0
     assert await wait_for(lambda: _ended(db, 2)), app.log_text()
-    async with db.acquire() as conn:
-        assert await conn.fetchval("SELECT count(*) FROM tasks") == 0
+
+    async def tasks():
+        async with db.acquire() as conn:
+            return await conn.fetch("SELECT t.*, q.is_default FROM tasks t LEFT JOIN queues q ON q.id = t.queue_id")
+
+    found = await wait_for(tasks)
+    assert len(found) == 1, app.log_text()
+    # The stranger waited in the default queue (nobody in it) and hung up: a lead for that queue.
+    task = found[0]
+    assert task["counterparty_id"] is None and task["responsible_user_id"] is None and task["is_default"]
+    assert task["callback_number"] == "89990001122" and task["title"] == "89990001122"

@@ -30,6 +30,7 @@ from web.urls import path_for
 from web.views import (
     admin,
     auth,
+    callers,
     calls,
     counterparty_cards,
     counterparty_lists,
@@ -84,6 +85,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", healthz, name="healthz"),
         *auth.routes,
         *calls.routes,
+        *callers.routes,
         *counterparty_lists.routes,
         *counterparty_cards.routes,
         *admin.routes,

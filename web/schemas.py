@@ -78,6 +78,11 @@ class TaskListQuery(PageQuery, TagFilterQuery):
     closed_to: OptionalDate = None
 
 
+class UnknownCallersQuery(PageQuery):
+    """The unknown callers list: numbers that called in the last `days` days."""
+    days: Annotated[Annotated[int, Field(ge=1, le=366)] | None, BlankIsNone] = None
+
+
 class CardQuery(Schema):
     own: Short = ""
     tpage: PageNumber = None

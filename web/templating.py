@@ -14,6 +14,7 @@ from crm import appsettings, i18n, labels, roles
 from crm.calls.route import route_text
 from crm.counterparties import tray
 from crm.errors import ValidationError
+from crm.tasks.callbacks import event_text
 from web import formatting
 from web.browser_texts import browser_texts
 from web.db import connection
@@ -63,6 +64,7 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
 templates.env.globals["label"] = labels.label  # a stored code in words: label("call_status", c.status)
 templates.env.globals["choices"] = labels.choices
 templates.env.globals["task_type"] = labels.task_type  # built-in task types in the reader's language
+templates.env.globals["callback_event"] = event_text  # a queue task's event: callback_event(e, e.at|local_time)
 templates.env.globals["page_language"] = pass_context(lambda ctx: page_locale(ctx).language)
 templates.env.globals["browser_texts"] = browser_texts  # app.js's words, on <body data-i18n>
 

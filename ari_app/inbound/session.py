@@ -197,6 +197,8 @@ class CallSession:
             self._step(target, Outcome("queue_gone"))
             return None
         await self._go(self.state.queue, queue.moh_class)
+        if queue.id is not None:
+            self.d.records.queued(self.call.channel_id, queue.id)
         entered = time.monotonic()
         deadline = entered + queue.max_wait_seconds
         while not self.caller_gone.is_set() and (remaining := deadline - time.monotonic()) > 1:
@@ -351,7 +353,11 @@ class CallSession:
             self._record_step(route.step("note", "restart", Outcome("resumed")))
 
     def _step(self, target: Target, outcome: Outcome) -> None:
-        self._record_step(route.step(target.kind, target.kind, outcome, name=target.name, reason=target.reason))
+        # A queue's id too: a stranger's missed call leaves its callback task to the last queue it waited in.
+        step = route.step(target.kind, target.kind, outcome, name=target.name, reason=target.reason)
+        if target.kind == "queue" and target.queue is not None and target.queue.id is not None:
+            step["queue_id"] = target.queue.id
+        self._record_step(step)
 
     def _record_step(self, step: dict) -> None:
         step["at"] = round(time.monotonic() - self.started, 3)

@@ -52,6 +52,12 @@ async def append_route_step(conn: asyncpg.Connection, channel_id: str, step: dic
                        channel_id, json.dumps(step))
 
 
+async def mark_queued(conn: asyncpg.Connection, channel_id: str, queue_id: int) -> None:
+    """calls.queue_id: the queue the call waits in, until it is answered - then the queue that answered it."""
+    await conn.execute("UPDATE calls SET queue_id = $2 WHERE channel_id = $1 AND answered_at IS NULL",
+                       channel_id, queue_id)
+
+
 async def mark_answered(conn: asyncpg.Connection, channel_id: str, answered_at: dt.datetime,
                         operator_user_id: int | None, queue_id: int | None) -> None:
     await conn.execute(

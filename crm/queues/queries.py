@@ -31,6 +31,13 @@ async def member_ids(conn: asyncpg.Connection, queue_id: int) -> list[int]:
         "SELECT user_id FROM queue_members WHERE queue_id = $1 ORDER BY position, user_id", queue_id)]
 
 
+async def queue_ids_of(conn: asyncpg.Connection, user_id: int) -> set[int]:
+    """The live queues this user is a member of."""
+    return {r["queue_id"] for r in await conn.fetch(
+        """SELECT m.queue_id FROM queue_members m JOIN queues q ON q.id = m.queue_id AND q.deleted_at IS NULL
+           WHERE m.user_id = $1""", user_id)}
+
+
 async def save_queue(conn: asyncpg.Connection, user_id: int, queue_id: int | None, inp: QueueInput) -> int:
     inp = inp.cleaned()
     try:

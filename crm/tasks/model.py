@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from crm.errors import ValidationError
 from crm.i18n import _
+from crm.roles import sees_everything
 
 STATUSES = ("new", "in_progress", "done", "cancelled")
 OPEN = ("new", "in_progress")
@@ -36,11 +38,34 @@ def parse_amount(text: str) -> Decimal | None:
     return value.quantize(Decimal("0.01"))
 
 
+def task_people(task: Mapping) -> set[int]:
+    """The task's own people: its responsible user, author and participants."""
+    ids = {task.get("responsible_user_id"), task.get("author_user_id"),
+           *(p["id"] for p in task.get("participants", []))}
+    return {i for i in ids if i is not None}
+
+
+def can_see(user: Mapping, task: Mapping, my_queue_ids: Collection[int]) -> bool:
+    """Every user sees every task, but a queue's task (a stranger's callback, issue 15) only its
+    members, its own people, supervisors and admins. crm/tasks/queries.visible_sql says the same in SQL."""
+    if task.get("queue_id") is None or sees_everything(user):
+        return True
+    return task["queue_id"] in my_queue_ids or user["id"] in task_people(task)
+
+
+def can_take(user: Mapping, task: Mapping, my_queue_ids: Collection[int]) -> bool:
+    """An open queue task nobody has taken yet is taken by a member of its queue (or by a supervisor or admin)."""
+    if task.get("queue_id") is None or task.get("responsible_user_id") is not None or task["status"] not in OPEN:
+        return False
+    return sees_everything(user) or task["queue_id"] in my_queue_ids
+
+
 @dataclass(frozen=True)
 class TaskInput:
     title: str
     type_id: int
-    responsible_user_id: int
+    # None only for a queue's task nobody has taken (crm/tasks/service checks it).
+    responsible_user_id: int | None
     counterparty_id: int | None = None
     deadline_date: dt.date | None = None
     deadline_time: dt.time | None = None

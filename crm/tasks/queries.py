@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 import asyncpg
 
+from crm.counterparties import queries as cq
 from crm.counterparties.listing import escape_like
 from crm.defaults import DEFAULT_TIMEZONE
 from crm.errors import Conflict, ValidationError
@@ -25,19 +27,29 @@ _SELECT = """
     SELECT t.id, t.title, t.type_id, tt.name AS type_name, tt.is_deal, t.status, t.responsible_user_id,
            u.full_name AS responsible_name, t.author_user_id, a.full_name AS author_name, t.counterparty_id,
            cp.display_name AS counterparty_name, t.deadline_date, t.deadline_time, t.remark, t.amount, t.outcome,
-           t.created_at, t.closed_at, t.call_id
+           t.created_at, t.closed_at, t.call_id, t.queue_id, q.name AS queue_name, t.callback_number,
+           t.callback_normalized, t.callback_events
     FROM tasks t
     JOIN task_types tt ON tt.id = t.type_id
-    JOIN users u ON u.id = t.responsible_user_id
+    LEFT JOIN users u ON u.id = t.responsible_user_id
     LEFT JOIN users a ON a.id = t.author_user_id
     LEFT JOIN counterparties cp ON cp.id = t.counterparty_id
+    LEFT JOIN queues q ON q.id = t.queue_id
 """
+# The queues a user is a member of, for a query that names the user as {me}.
+_MY_QUEUES = "(SELECT m.queue_id FROM queue_members m WHERE m.user_id = {me})"
 
 
 @dataclass(frozen=True)
 class TaskQuery:
     q: str = ""
+    # Whose tasks the list may show (crm/tasks/model.can_see): None, a supervisor's or admin's, all.
+    viewer_id: int | None = None
     responsible_id: int | None = None
+    # With responsible_id: also the tasks of that user's queues nobody has taken ("my tasks").
+    with_their_queues: bool = False
+    # Only queue tasks nobody has taken yet.
+    untaken_only: bool = False
     statuses: tuple[str, ...] = ()
     deals_only: bool = False
     overdue_only: bool = False
@@ -62,6 +74,16 @@ def overdue_sql(p, now: dt.datetime) -> str:
             f"(t.deadline_date = {today} AND t.deadline_time IS NOT NULL AND t.deadline_time < {time})))")
 
 
+def visible_sql(p, viewer_id: int | None) -> str:
+    """SQL for crm/tasks/model.can_see: what this viewer may see (None: everything)."""
+    if viewer_id is None:
+        return "true"
+    me = p(viewer_id)
+    return (f"(t.queue_id IS NULL OR t.responsible_user_id = {me} OR t.author_user_id = {me} "
+            f"OR t.queue_id IN {_MY_QUEUES.format(me=me)} "
+            f"OR EXISTS (SELECT 1 FROM task_participants tp WHERE tp.task_id = t.id AND tp.user_id = {me}))")
+
+
 async def list_tasks(conn: asyncpg.Connection, query: TaskQuery, now: dt.datetime) -> tuple[list[dict], int]:
     args: list = []
 
@@ -69,7 +91,7 @@ async def list_tasks(conn: asyncpg.Connection, query: TaskQuery, now: dt.datetim
         args.append(value)
         return f"${len(args)}"
 
-    where = ["t.deleted_at IS NULL"]
+    where = ["t.deleted_at IS NULL", visible_sql(p, query.viewer_id)]
     if query.q.strip():
         q = query.q.strip()
         # The same search as the Clients list's: folded (ё as е), every word in any order (crm/search.py).
@@ -83,7 +105,13 @@ async def list_tasks(conn: asyncpg.Connection, query: TaskQuery, now: dt.datetim
             matches = ["(" + " AND ".join(matches or ["false"]) + f" OR t.id = {p(int(number))})"]
         where += matches or ["false"]
     if query.responsible_id is not None:
-        where.append(f"t.responsible_user_id = {p(query.responsible_id)}")
+        who = p(query.responsible_id)
+        theirs = f"t.responsible_user_id = {who}"
+        if query.with_their_queues:
+            theirs += f" OR (t.responsible_user_id IS NULL AND t.queue_id IN {_MY_QUEUES.format(me=who)})"
+        where.append(f"({theirs})")
+    if query.untaken_only:
+        where.append("t.responsible_user_id IS NULL")
     if query.statuses:
         where.append(f"t.status = ANY({p(list(query.statuses))}::text[])")
     if query.deals_only:
@@ -125,7 +153,21 @@ async def get_task(conn: asyncpg.Connection, task_id: int, now: dt.datetime) -> 
     task["participants"] = [dict(r) for r in await conn.fetch(
         """SELECT u.id, u.full_name FROM task_participants p JOIN users u ON u.id = p.user_id
            WHERE p.task_id = $1 ORDER BY u.full_name""", task_id)]
+    task["callback_events"] = [{**e, "at": dt.datetime.fromisoformat(e["at"])} if isinstance(e.get("at"), str) else e
+                               for e in json.loads(task["callback_events"])]
+    # A stranger's number may be on a card by now (made from the unknown callers list).
+    task["number_owner"] = (await cq.number_owner(conn, task["callback_normalized"])
+                            if task["callback_normalized"] else None)
     return task
+
+
+async def take_task(conn: asyncpg.Connection, task_id: int, user_id: int) -> bool:
+    """Make an open queue task nobody has taken this user's; False when someone was first."""
+    return await conn.fetchval(
+        """UPDATE tasks SET responsible_user_id = $2, updated_at = now()
+           WHERE id = $1 AND responsible_user_id IS NULL AND queue_id IS NOT NULL AND deleted_at IS NULL
+             AND status IN ('new', 'in_progress')
+           RETURNING true""", task_id, user_id) or False
 
 
 async def insert_task(conn: asyncpg.Connection, inp: TaskInput, author_id: int) -> int:

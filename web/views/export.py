@@ -141,6 +141,8 @@ async def tasks_export(request: Request):
                 if not rows:
                     return
                 yield [{**r, "overdue_text": _("yes") if r["overdue"] else "", "type_name": task_type(r["type_name"]),
+                        "responsible_name": r["responsible_name"] or (
+                            _("queue %(name)s") % {"name": r["queue_name"]} if r["queue_name"] else ""),
                         "status_text": label("task_status", r["status"]),
                         "outcome_text": label("deal_outcome", r["outcome"])} for r in rows]
                 page += 1

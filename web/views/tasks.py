@@ -7,8 +7,9 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from crm import notes, tags
-from crm.errors import DomainError, ValidationError
+from crm.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from crm.i18n import _
+from crm.roles import sees_everything
 from crm.tasks import queries as tq
 from crm.tasks import service
 from crm.tasks.model import OPEN, STATUSES, TaskInput, parse_amount
@@ -40,9 +41,11 @@ def task_query(request: Request) -> tq.TaskQuery:
     return tq.TaskQuery(
         tag_ids=with_tags, without_tag_ids=without_tags, created=period("created"), deadline=period("deadline"),
         closed=period("closed"), timezone=request.app.state.settings.timezone,
-        q=params.q,
+        q=params.q, viewer_id=None if sees_everything(me) else me["id"],
+        # "my tasks" are mine and those of my queues nobody has taken; "queue": only the untaken ones.
         responsible_id=(me["id"] if who == "me"
-                        else None if who in ("", "all") else one(OptionalId, who, "responsible")),
+                        else None if who in ("", "all", "queue") else one(OptionalId, who, "responsible")),
+        with_their_queues=who == "me", untaken_only=who == "queue",
         statuses=OPEN if status == "open" else ((status,) if status in STATUSES else ()),
         deals_only=params.deals == "1", overdue_only=params.overdue == "1",
         sort=sort if sort in tq.SORTS else "deadline", descending=params.dir == "desc",
@@ -62,12 +65,14 @@ async def tasks_list(request: Request):
         "sorts": tq.SORTS, "params": request.query_params})
 
 
-def task_input(raw, me) -> TaskInput:
+def task_input(raw, me, *, queue_task: bool = False) -> TaskInput:
+    """The form's task; without a responsible user it is mine, or a queue's task stays its queue's."""
     form = parse(TaskForm, raw)
     if form.type_id is None:
         raise ValidationError({"type_id": _("choose a type")})
     return TaskInput(
-        title=form.title, type_id=form.type_id, responsible_user_id=form.responsible_user_id or me["id"],
+        title=form.title, type_id=form.type_id,
+        responsible_user_id=form.responsible_user_id or (None if queue_task else me["id"]),
         counterparty_id=form.counterparty_id, deadline_date=form.deadline_date, deadline_time=form.deadline_time,
         remark=form.remark, status=form.status, amount=parse_amount(form.amount), outcome=form.outcome or None,
         participant_ids=form.participant_ids)
@@ -115,20 +120,40 @@ async def create(request: Request):
 async def task_card(request: Request):
     async with connection(request) as conn:
         task = await service.card(conn, request.user, request.path_params["id"], _clock(request).now())
-    task["participant_ids"] = [p["id"] for p in task["participants"]]
-    return await _form(request, task, task_id=task["id"])
+    return await _form(request, _with_participant_ids(task), task_id=task["id"])
+
+
+def _with_participant_ids(task: dict) -> dict:
+    return {**task, "participant_ids": [p["id"] for p in task["participants"]]}
 
 
 async def update(request: Request):
     task_id = request.path_params["id"]
     form = await request.form()
+    now = _clock(request).now()
     try:
         async with connection(request) as conn:
-            await service.update(conn, request.user, task_id, task_input(form, request.user),
-                                 _clock(request).now())
+            current = await service.card(conn, request.user, task_id, now)
+            await service.update(conn, request.user, task_id,
+                                 task_input(form, request.user, queue_task=current["queue_id"] is not None), now)
     except DomainError as e:
-        return await _form(request, {**dict(form), "participant_ids": form.getlist("participant_ids"),
+        if isinstance(e, NotFound):
+            raise
+        return await _form(request, {**current, **dict(form), "participant_ids": form.getlist("participant_ids"),
                                      "can_edit": True}, task_id=task_id, error=e)
+    return RedirectResponse(path_for(request, "tasks.task_card", id=task_id), status_code=303)
+
+
+async def take(request: Request):
+    """POST /tasks/{id}/take: a queue member makes the queue's task theirs."""
+    task_id, now = request.path_params["id"], _clock(request).now()
+    try:
+        async with connection(request) as conn:
+            await service.take(conn, request.user, task_id, now)
+    except (Conflict, Forbidden) as e:  # someone was first, or not a member: the task as it is now
+        async with connection(request) as conn:
+            task = await service.card(conn, request.user, task_id, now)
+        return await _form(request, _with_participant_ids(task), task_id=task_id, error=e)
     return RedirectResponse(path_for(request, "tasks.task_card", id=task_id), status_code=303)
 
 
@@ -173,4 +198,5 @@ routes = [
     Route("/tasks/{id:int}", task_card, name="tasks.task_card", methods=["GET"]),
     Route("/tasks/{id:int}", update, name="tasks.update", methods=["POST"]),
     Route("/tasks/{id:int}/notes", add_note, name="tasks.add_note", methods=["POST"]),
+    Route("/tasks/{id:int}/take", take, name="tasks.take", methods=["POST"]),
 ]
