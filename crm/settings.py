@@ -41,6 +41,11 @@ class Settings:
     # How long the call path may wait on the CRM before it routes to the default queue.
     lookup_budget_ms: int = 300
     recordings_dir: Path = field(default_factory=lambda: Path("var/recordings"))
+    # Greetings (issue 15): where the web UI writes the uploaded greetings, converted for Asterisk,
+    # and the same directory as Asterisk sees it ("" : the same path), which the Stasis app plays
+    # them from. A chrooted or remote Asterisk sees it under another path: its sounds dir, say.
+    greetings_dir: Path = field(default_factory=lambda: Path("var/greetings"))
+    greetings_asterisk_dir: str = ""
     session_hours: int = 12
     cookie_secure: bool = False
     # The PJSIP endpoint outbound calls leave through.
@@ -57,6 +62,11 @@ class Settings:
     smtp_starttls: bool = False
     public_url: str = "http://127.0.0.1:8000"
     notify_interval_seconds: float = 15.0
+
+    @property
+    def greetings_sound_dir(self) -> str:
+        """The greetings directory as Asterisk names it: the media path the app plays greetings by."""
+        return self.greetings_asterisk_dir or str(self.greetings_dir.resolve())
 
     @property
     def clock(self) -> Clock:
@@ -102,6 +112,8 @@ class Settings:
             web_port=_int(env, "PBXCRM_WEB_PORT", cls.web_port),
             lookup_budget_ms=_int(env, "PBXCRM_LOOKUP_BUDGET_MS", cls.lookup_budget_ms),
             recordings_dir=Path(env.get("PBXCRM_RECORDINGS_DIR", "var/recordings")),
+            greetings_dir=Path(env.get("PBXCRM_GREETINGS_DIR") or "var/greetings"),
+            greetings_asterisk_dir=env.get("PBXCRM_GREETINGS_ASTERISK_DIR", "").rstrip("/"),
             session_hours=_int(env, "PBXCRM_SESSION_HOURS", cls.session_hours),
             cookie_secure=env.get("PBXCRM_COOKIE_SECURE", "") in ("1", "true", "yes"),
         )

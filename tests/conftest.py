@@ -21,6 +21,7 @@ _DATA_TABLES = ("audit_log", "line_hours", "line_holidays", "lines", "collapsed_
                 "recordings", "calls", "contacts", "addresses", "company_members", "counterparties",
                 "web_sessions", "login_failures", "app_settings", "users")
 _DATA_TABLES += ("dial_rules",)  # issue 15's dial rules
+_DATA_TABLES += ("ivr_options", "ivr_menus", "greetings")  # issue 15: greetings and IVR menus
 
 
 def _with_database(url: str, name: str) -> str:

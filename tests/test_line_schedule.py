@@ -163,7 +163,7 @@ def test_a_lines_fields_are_checked_and_tidied():
     assert (line.name, line.trunk, line.did, line.route_queue_id, line.route_user_id) == (
         "Promo", "trunk", "+74957770000", 5, None)
     with pytest.raises(ValidationError) as e:
-        LineInput(name="", trunk="bad trunk", did="12a", language="de", route_kind="ivr",
+        LineInput(name="", trunk="bad trunk", did="12a", language="de", route_kind="fax",
                   after_hours_kind="user").cleaned()
     assert set(e.value.errors) == {"name", "trunk", "did", "language", "route_kind", "after_hours_user_id"}
 

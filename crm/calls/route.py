@@ -43,6 +43,9 @@ TARGETS: dict[str, Callable[[], str]] = {
     "line": lambda: _("line %(name)s"),
     "user": lambda: _("user %(name)s"),
     "nothing": lambda: "",
+    # Greetings and IVR menus (issue 15).
+    "menu": lambda: _("menu %(name)s"),
+    "greeting": lambda: _("greeting %(name)s"),
 }
 # Most specific first: a legacy text is read as the first wording it matches.
 RESULTS: dict[str, Callable[[], str]] = {
@@ -72,7 +75,21 @@ RESULTS: dict[str, Callable[[], str]] = {
     "line_user_gone": lambda: _("routes to %(user)s, who is blocked, deleted or has no extension: "
                                 "the default queue takes the call"),
     "closed_hangup": lambda: _("the caller heard the closed prompt and was hung up"),
+    # Greetings and IVR menus (issue 15): "menu Main: pressed 2 → queue Support: answered by ...".
+    "menu_pressed": lambda: _("pressed %(digit)s"),
+    "menu_no_digit": lambda: _("no digit in %(seconds)s s"),
+    "menu_invalid_digit": lambda: _("invalid digit %(digit)s"),
+    "menu_loop": lambda: _("went round %(times)s menus: the CRM's routing takes the call"),
+    "menu_skipped": lambda: _("skipped: the known client goes straight to manager %(manager)s"),
+    "menu_hangup": lambda: _("the caller heard goodbye and was hung up"),
+    "route_menu_gone": lambda: _("routes to menu %(menu)s, which is deleted: the default queue takes the call"),
+    "greeting_played": lambda: _("was played"),
+    "prompt_failed": lambda: _("could not be played: the default queue takes the call"),
 }
+
+
+# Steps that read "queue Sales: answered by ...", "menu Main: pressed 2"; the others "manager Ivanova did not answer".
+_COLON_KINDS = ("queue", "menu")
 
 
 @dataclass(frozen=True)
@@ -133,7 +150,7 @@ def route_text(steps) -> str:
     parts = []
     for s in steps or []:
         target, result = _step_words(s)
-        parts.append(f"{target}: {result}" if s.get("kind") == "queue" else f"{target} {result}".strip())
+        parts.append(f"{target}: {result}" if s.get("kind") in _COLON_KINDS else f"{target} {result}".strip())
     return " → ".join(parts)
 
 

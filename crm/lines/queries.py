@@ -8,9 +8,10 @@ import asyncpg
 
 from crm import audit
 from crm.errors import NotFound, ValidationError
+from crm.greetings.prompts import prompt_of
 from crm.i18n import gettext as _
 from crm.lines import CHANGED_CHANNEL
-from crm.lines.model import Line, LineInput, Route
+from crm.lines.model import Line, LineInput, MenuRef, Route
 from crm.lines.schedule import WEEKDAYS, Holiday, Interval, Schedule, holidays_text, intervals_text
 from crm.routing.decide import ManagerRef, QueueRef
 
@@ -20,12 +21,18 @@ _LIST = """
            (ru.deleted_at IS NULL AND NOT ru.is_blocked AND ru.extension IS NOT NULL) AS route_user_active,
            aq.name AS after_hours_queue_name, (aq.deleted_at IS NOT NULL) AS after_hours_queue_deleted,
            au.full_name AS after_hours_user_name, au.extension AS after_hours_user_extension,
-           (au.deleted_at IS NULL AND NOT au.is_blocked AND au.extension IS NOT NULL) AS after_hours_user_active
+           (au.deleted_at IS NULL AND NOT au.is_blocked AND au.extension IS NOT NULL) AS after_hours_user_active,
+           rm.name AS route_menu_name, (rm.deleted_at IS NOT NULL) AS route_menu_deleted,
+           am.name AS after_hours_menu_name, (am.deleted_at IS NOT NULL) AS after_hours_menu_deleted,
+           g.name AS greeting_name, g.file AS greeting_file
     FROM lines l
     LEFT JOIN queues rq ON rq.id = l.route_queue_id
     LEFT JOIN users ru ON ru.id = l.route_user_id
     LEFT JOIN queues aq ON aq.id = l.after_hours_queue_id
     LEFT JOIN users au ON au.id = l.after_hours_user_id
+    LEFT JOIN ivr_menus rm ON rm.id = l.route_menu_id
+    LEFT JOIN ivr_menus am ON am.id = l.after_hours_menu_id
+    LEFT JOIN greetings g ON g.id = l.greeting_id
     WHERE l.deleted_at IS NULL
 """
 
@@ -72,18 +79,22 @@ async def load_lines(conn: asyncpg.Connection) -> list[Line]:
     rows = await conn.fetch(_LIST)
     schedules = await _schedules(conn, [r["id"] for r in rows if r["hours_enabled"]])
     return [Line(id=r["id"], name=r["name"], trunk=r["trunk"], did=r["did"], language=r["language"],
-                 route=_route(r, "route"), after_hours=_route(r, "after_hours"),
-                 hours=schedules.get(r["id"]) if r["hours_enabled"] else None) for r in rows]
+                 route=route_of(r, "route"), after_hours=route_of(r, "after_hours"),
+                 hours=schedules.get(r["id"]) if r["hours_enabled"] else None,
+                 greeting=prompt_of(r["greeting_id"], r["greeting_name"], r["greeting_file"], r["greeting_sound"]),
+                 skip_menu_for_known=r["skip_menu_for_known"]) for r in rows]
 
 
-def _route(r: asyncpg.Record, prefix: str) -> Route:
+def route_of(r, prefix: str) -> Route:
+    """The route in a row's columns <prefix>_kind, <prefix>_queue_id, _queue_name, _user_id... (as _LIST names them)."""
     queue = user = None
     if r[f"{prefix}_queue_id"] is not None:
         queue = QueueRef(r[f"{prefix}_queue_id"], r[f"{prefix}_queue_name"])
     if r[f"{prefix}_user_id"] is not None:
         user = ManagerRef(r[f"{prefix}_user_id"], r[f"{prefix}_user_name"], r[f"{prefix}_user_extension"],
                           bool(r[f"{prefix}_user_active"]))
-    return Route(r[f"{prefix}_kind"], queue, user)
+    menu = MenuRef(r[f"{prefix}_menu_id"], r[f"{prefix}_menu_name"]) if r[f"{prefix}_menu_id"] is not None else None
+    return Route(r[f"{prefix}_kind"], queue, user, menu)
 
 
 async def save_line(conn: asyncpg.Connection, admin_id: int, line_id: int | None, inp: LineInput) -> int:
@@ -93,22 +104,27 @@ async def save_line(conn: asyncpg.Connection, admin_id: int, line_id: int | None
         if errors:
             raise ValidationError(errors)
         values = (inp.name, inp.trunk, inp.did, inp.language, inp.route_kind, inp.route_queue_id, inp.route_user_id,
-                  inp.hours_enabled, inp.after_hours_kind, inp.after_hours_queue_id, inp.after_hours_user_id)
+                  inp.hours_enabled, inp.after_hours_kind, inp.after_hours_queue_id, inp.after_hours_user_id,
+                  inp.route_menu_id, inp.after_hours_menu_id, inp.greeting_id, inp.greeting_sound,
+                  inp.skip_menu_for_known)
         try:
             async with conn.transaction():
                 if line_id is None:
                     line_id = await conn.fetchval(
                         """INSERT INTO lines (name, trunk, did, language, route_kind, route_queue_id, route_user_id,
                                               hours_enabled, after_hours_kind, after_hours_queue_id,
-                                              after_hours_user_id)
-                           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id""", *values)
+                                              after_hours_user_id, route_menu_id, after_hours_menu_id, greeting_id,
+                                              greeting_sound, skip_menu_for_known)
+                           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                           RETURNING id""", *values)
                     action = "create"
                 else:
                     status = await conn.execute(
                         """UPDATE lines SET name = $2, trunk = $3, did = $4, language = $5, route_kind = $6,
                                   route_queue_id = $7, route_user_id = $8, hours_enabled = $9,
                                   after_hours_kind = $10, after_hours_queue_id = $11, after_hours_user_id = $12,
-                                  updated_at = now()
+                                  route_menu_id = $13, after_hours_menu_id = $14, greeting_id = $15,
+                                  greeting_sound = $16, skip_menu_for_known = $17, updated_at = now()
                            WHERE id = $1 AND deleted_at IS NULL""", line_id, *values)
                     if status == "UPDATE 0":
                         raise NotFound(_("no line %(id)s") % {"id": line_id})
@@ -139,35 +155,56 @@ async def _save_schedule(conn: asyncpg.Connection, line_id: int, inp: LineInput)
 
 def _audited(inp: LineInput) -> dict:
     return {"name": inp.name, "trunk": inp.trunk, "did": inp.did, "language": inp.language,
-            "route": [inp.route_kind, inp.route_queue_id or inp.route_user_id],
+            "route": [inp.route_kind, inp.route_queue_id or inp.route_user_id or inp.route_menu_id],
             "hours_enabled": inp.hours_enabled,
             "hours": [intervals_text(day) for day in inp.weekly], "holidays": holidays_text(inp.holidays),
-            "after_hours": [inp.after_hours_kind, inp.after_hours_queue_id or inp.after_hours_user_id]}
+            "after_hours": [inp.after_hours_kind,
+                            inp.after_hours_queue_id or inp.after_hours_user_id or inp.after_hours_menu_id],
+            "greeting": inp.greeting_id or inp.greeting_sound, "skip_menu_for_known": inp.skip_menu_for_known}
 
 
 async def _target_errors(conn: asyncpg.Connection, inp: LineInput) -> dict[str, str]:
-    """A route to a queue or user that cannot take calls is refused when it is saved."""
+    """A route to a queue or user that cannot take calls, or to a deleted menu, is refused when it is saved;
+    so is a greeting that is not there."""
     errors: dict[str, str] = {}
     for prefix in ("route", "after_hours"):
-        queue_id, user_id = getattr(inp, f"{prefix}_queue_id"), getattr(inp, f"{prefix}_user_id")
-        if queue_id is not None:
-            queue = await conn.fetchrow("SELECT name, deleted_at FROM queues WHERE id = $1", queue_id)
-            if queue is None:
-                errors[f"{prefix}_queue_id"] = _("no such queue")
-            elif queue["deleted_at"] is not None:
-                errors[f"{prefix}_queue_id"] = _("queue %(name)s is deleted: choose another") % {"name": queue["name"]}
-        if user_id is not None:
-            user = await conn.fetchrow("SELECT full_name, deleted_at, is_blocked, extension FROM users WHERE id = $1",
-                                       user_id)
-            if user is None:
-                errors[f"{prefix}_user_id"] = _("no such user")
-            elif user["deleted_at"] is not None or user["is_blocked"]:
-                errors[f"{prefix}_user_id"] = _("%(name)s is deleted or blocked: choose another user") % {
-                    "name": user["full_name"]}
-            elif not user["extension"]:
-                errors[f"{prefix}_user_id"] = _("%(name)s has no extension: there is no phone to ring") % {
-                    "name": user["full_name"]}
+        for kind in ("queue", "user", "menu"):
+            target_id = getattr(inp, f"{prefix}_{kind}_id")
+            error = await target_error(conn, "ivr" if kind == "menu" else kind, target_id)
+            if error:
+                errors[f"{prefix}_{kind}_id"] = error
+    if inp.greeting_id is not None and not await conn.fetchval("SELECT 1 FROM greetings WHERE id = $1",
+                                                               inp.greeting_id):
+        errors["greeting"] = _("no such greeting")
     return errors
+
+
+async def target_error(conn: asyncpg.Connection, kind: str, target_id: int | None) -> str | None:
+    """Why a route (a line's, a menu key's) cannot lead to this queue, user or menu ('ivr'), or None."""
+    if target_id is None:
+        return None
+    if kind == "queue":
+        queue = await conn.fetchrow("SELECT name, deleted_at FROM queues WHERE id = $1", target_id)
+        if queue is None:
+            return _("no such queue")
+        if queue["deleted_at"] is not None:
+            return _("queue %(name)s is deleted: choose another") % {"name": queue["name"]}
+    elif kind == "user":
+        user = await conn.fetchrow("SELECT full_name, deleted_at, is_blocked, extension FROM users WHERE id = $1",
+                                   target_id)
+        if user is None:
+            return _("no such user")
+        if user["deleted_at"] is not None or user["is_blocked"]:
+            return _("%(name)s is deleted or blocked: choose another user") % {"name": user["full_name"]}
+        if not user["extension"]:
+            return _("%(name)s has no extension: there is no phone to ring") % {"name": user["full_name"]}
+    elif kind == "ivr":
+        menu = await conn.fetchrow("SELECT name, deleted_at FROM ivr_menus WHERE id = $1", target_id)
+        if menu is None:
+            return _("no such menu")
+        if menu["deleted_at"] is not None:
+            return _("menu %(name)s is deleted: choose another") % {"name": menu["name"]}
+    return None
 
 
 async def delete_line(conn: asyncpg.Connection, admin_id: int, line_id: int) -> None:

@@ -1,8 +1,8 @@
 """The CRM as the call path sees it (the Stasis app and the FastAGI server): a caller
-lookup within a time budget, and
-the routing policy, queues, lines, dialling (crm/dialing/) and the call centre's language, cached so calls still
-route while PostgreSQL does not answer. The cache is read again every few seconds, and at
-once when a line changes (NOTIFY crm.lines.CHANGED_CHANNEL: `changed()`)."""
+lookup within a time budget, and the routing policy, queues, lines, IVR menus, dialling
+(crm/dialing/) and the call centre's language, cached so calls still route while
+PostgreSQL does not answer. The cache is read again every few seconds, and at once
+when a line or menu changes (NOTIFY crm.lines.CHANGED_CHANNEL: `changed()`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from crm import appsettings
 from crm.db import DATABASE_ERRORS
 from crm.dialing import queries as dialing_q
 from crm.dialing.model import Dialing
+from crm.ivr import queries as ivr_q
+from crm.ivr.model import Menu
 from crm.lines import queries as lines_q
 from crm.lines.model import Line, did_key, trunk_of
 from crm.queues import queries as queues_q
@@ -56,6 +58,7 @@ class CrmView:
         self._language_listeners: list[LanguageListener] = []
         self._last_language: object = _UNKNOWN
         self._lines: dict[tuple[str, str], Line] = {}
+        self._menus: dict[int, Menu] = {}  # the live IVR menus by id (crm/ivr/)
         self._changed = asyncio.Event()
         # Dial rules, users' dial strings, follow me (crm/dialing/): read with the rest.
         self._dialing = Dialing()
@@ -98,6 +101,10 @@ class CrmView:
 
     def live_queues(self) -> dict[int | None, QueueSettings]:
         return self._queues
+
+    def menus(self) -> dict[int, Menu]:
+        """The live IVR menus by id."""
+        return self._menus
 
     def changed(self) -> None:
         """Routing data changed (a NOTIFY): read it again now rather than at the next refresh."""
@@ -155,6 +162,7 @@ class CrmView:
                 language = await appsettings.centre_language(conn)
                 lines = {(line.trunk, did_key(line.did)): line for line in await lines_q.load_lines(conn)}
                 dialing = await dialing_q.load(conn)
+                menus = await ivr_q.load_menus(conn)
         except DATABASE_ERRORS as e:
             if self._loaded:
                 log.warning("routing data not refreshed (%s); using the last known", type(e).__name__)
@@ -162,6 +170,7 @@ class CrmView:
         self._policy, self._queues, self._recording, self._loaded = policy, queues, recording, True
         self._language, self._lines = language, lines
         self._dialing = dialing
+        self._menus = menus
         if self._lookups is not None:
             try:
                 await asyncio.wait_for(self._lookups.fill(), 3)
