@@ -35,6 +35,8 @@ class SessionDeps:
     timezone: str = DEFAULT_TIMEZONE
     # The trunk numbers go out through when no dial rule names another (PBXCRM_TRUNK).
     trunk: str = "trunk"
+    # Where Asterisk finds the uploaded greetings (Settings.greetings_sound_dir), for their media URIs.
+    greetings_dir: str = ""
     # Every call-log write goes through this service, which owns call_log (the writer).
     records: CallRecords = field(init=False)
 

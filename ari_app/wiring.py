@@ -79,7 +79,8 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
     media = CallMedia(ari)  # the one adapter every ARI media and bridge operation goes through
     deps = SessionDeps(ari=ari, media=media, ringer=Ringer(media, phone_states), crm=crm, call_log=CallLogWriter(pool),
                        registry=CallRegistry(), region=settings.default_region, round_robin={},
-                       pops=PopSender(pool), timezone=settings.timezone, trunk=settings.trunk)
+                       pops=PopSender(pool), timezone=settings.timezone, trunk=settings.trunk,
+                       greetings_dir=settings.greetings_sound_dir)
     deps.recorder = Recorder(media, deps.records, settings.recordings_dir)
     click_to_call = ClickToCall(pool, settings.database_url, media, crm.dial_of)
     placed = session_factory(settings.trunk)

@@ -24,6 +24,7 @@ from ari_app.constants import PURPOSE_INBOUND
 from ari_app.deps import SessionDeps
 from ari_app.events import ChannelEntered
 from ari_app.inbound.follow_me import ring_mobile
+from ari_app.inbound.menu import greet_and_walk
 from ari_app.keypad import Keypad
 from ari_app.registry import caller_id_text
 from ari_app.ringing import Leg, Phone
@@ -130,6 +131,11 @@ class CallSession:
             if plan.hang_up:
                 await self._close_line()
                 return
+            if plan.greeting is not None or plan.menu is not None:
+                # The line's greeting and IVR menu (ari_app/inbound/menu.py) decide the rest.
+                plan = await greet_and_walk(self, plan)
+                if plan is None:
+                    return
         if plan is not None and plan.chain is not None:
             chain = plan.chain
         else:
@@ -294,7 +300,8 @@ class CallSession:
         if self.called_line is None:
             return None
         decision = route_now(self.called_line, dt.datetime.now(zoneinfo.ZoneInfo(self.d.timezone)))
-        return line_plan(self.called_line, decision, self.d.crm.policy(), self.d.crm.live_queues())
+        return line_plan(self.called_line, decision, self.d.crm.policy(), self.d.crm.live_queues(),
+                         self.d.crm.menus())
 
     async def _close_line(self) -> None:
         """Out of hours with nowhere to go: the closed prompt, then the app hangs up."""

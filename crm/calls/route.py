@@ -84,7 +84,7 @@ RESULTS: dict[str, Callable[[], str]] = {
     "menu_hangup": lambda: _("the caller heard goodbye and was hung up"),
     "route_menu_gone": lambda: _("routes to menu %(menu)s, which is deleted: the default queue takes the call"),
     "greeting_played": lambda: _("was played"),
-    "prompt_failed": lambda: _("could not be played: the default queue takes the call"),
+    "greeting_failed": lambda: _("could not be played"),
 }
 
 

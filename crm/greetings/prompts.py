@@ -44,6 +44,11 @@ class Prompt:
     def choice(self) -> str:
         return f"greeting:{self.greeting_id}" if self.greeting_id is not None else f"sound:{self.sound}"
 
+    @property
+    def route_name(self) -> str:
+        """How a call's route names it: the greeting's name, or the built-in prompt's sound name."""
+        return self.name if self.greeting_id is not None else self.sound or ""
+
     def label(self) -> str:
         """How pages name it: the greeting's name, or the built-in prompt's words."""
         if self.greeting_id is not None:
