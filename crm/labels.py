@@ -140,6 +140,11 @@ LINE_ROUTE = {"crm": N_("CRM routing (responsible manager, client's queue)"), "q
               "user": N_("a user")}
 AFTER_HOURS_ROUTE = {"hangup": N_("the closed prompt, then hang up"), "queue": N_("a queue"), "user": N_("a user")}
 KINDS.update({"line_route": LINE_ROUTE, "after_hours_route": AFTER_HOURS_ROUTE})
+# Greetings and IVR menus (issue 15): a line's route may be a menu; a menu key's routes.
+LINE_ROUTE["ivr"] = AFTER_HOURS_ROUTE["ivr"] = N_("an IVR menu")
+MENU_ROUTE = {"crm": N_("CRM routing (responsible manager, client's queue)"), "queue": N_("a queue"),
+              "user": N_("a user"), "ivr": N_("another menu"), "hangup": N_("goodbye, then hang up")}
+KINDS.update({"menu_route": MENU_ROUTE})
 
 
 # The task types migration 0004 made, named in English in the database: shown in the reader's

@@ -26,7 +26,10 @@ from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.dialing.queries import save_rule
 from crm.dialing.rules import RuleInput
 from crm.filters import save as save_filter
+from crm.greetings.queries import insert_greeting
 from crm.imports import jobs
+from crm.ivr.model import MenuInput
+from crm.ivr.queries import save_menu
 from crm.lines.model import LineInput
 from crm.lines.queries import save_line
 from crm.lines.schedule import parse_holidays, parse_intervals
@@ -118,6 +121,10 @@ PAGES = [
     Page("line", "/admin/lines/{id:int}", "/admin/lines/{line}"),
     Page("dial rules", "/admin/dial-rules", "/admin/dial-rules?number=8%20(495)%20123-45-67"),
     Page("dial rule", "/admin/dial-rules/{id:int}", "/admin/dial-rules/{dial_rule}"),
+    Page("greetings", "/admin/greetings", "/admin/greetings"),
+    Page("IVR menus", "/admin/ivr", "/admin/ivr"),
+    Page("new IVR menu", "/admin/ivr/new", "/admin/ivr/new"),
+    Page("IVR menu", "/admin/ivr/{id:int}", "/admin/ivr/{menu}"),
     Page("tags", "/admin/tags", "/admin/tags"),
     Page("task types", "/admin/task-types", "/admin/task-types"),
     Page("account", "/account", "/account"),
@@ -132,6 +139,7 @@ NOT_PAGES = {
     "/healthz": "JSON for the load balancer",
     "/events": "the screen pops' event stream",
     "/recordings/{id:int}": "audio",
+    "/admin/greetings/{id:int}/audio": "audio",
 }
 
 
@@ -238,6 +246,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
 
         first_call_at = await _calls(conn, now, client, irina, petr, queue, line, t)
         queue_task = await _stranger_task(conn, queue)
+        ivr_ids = await _ivr(conn, anna, queue, petr, t)
         for walker in WALKERS.values():
             me = users[walker.login]
             await save_filter(conn, me["id"], "clients", t("Мои важные"), f"tag={tag}")
@@ -245,7 +254,18 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
             await tray.collapse(conn, me["id"], other)
     ids = {"client": client, "company": company, "other_client": other, "task": task, "deal": deal, "queue_task": queue_task,
            "queue": queue, "tag": tag, "line": line, "dial_rule": dial_rule, "operator": petr["id"], "manager": irina["id"]}
+    ids.update(ivr_ids)
     return ids, users, first_call_at, typed
+
+
+async def _ivr(conn, anna, queue: int, petr, t) -> dict[str, int]:
+    """An uploaded greeting (no file: the page links it, preload none) and a menu that plays it (issue 15)."""
+    greeting = await insert_greeting(conn, anna["id"], name=t("Приветствие"), file="greeting-walk",
+                                     original_name=t("приветствие.mp3"), seconds=7.5)
+    menu = await save_menu(conn, anna["id"], None, MenuInput(
+        name=t("Главное меню"), prompt=f"greeting:{greeting}", timeout_route=f"queue:{queue}",
+        keys={"1": f"queue:{queue}", "2": f"user:{petr['id']}", "0": "hangup"}))
+    return {"greeting": greeting, "menu": menu}
 
 
 async def _calls(conn, now: dt.datetime, client: int, irina, petr, queue: int, line: int, t) -> dt.datetime:

@@ -41,6 +41,7 @@ _EDGE = " \t\n()[]{}:;,.!?«»\"'·•—–-…/|*#№"
 # names of services that Russian writes in Latin letters, and English as a language picker names it.
 LATIN_ALLOWED = {"pbxcrm", "crm", "excel", "xlsx", "msk", "utc", "e-mail", "email", "skype", "sms", "english", "pjsip",
                  "did"}
+LATIN_ALLOWED |= {"asterisk", "mp3", "wav"}  # the PBX's name and the greetings' file formats (issue 15)
 
 # Every text of the page, with where it is: text nodes, attributes people read, the title, the chart legend.
 COLLECT = """() => {

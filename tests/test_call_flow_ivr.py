@@ -223,7 +223,7 @@ async def test_a_known_client_skips_the_menu_straight_to_the_manager_when_the_li
     await fake.wait_for(lambda: bridged(fake, caller), what="bridged with Ivanova")
     await fake.hang_up(caller)
     row = await ended_row(db, caller, steps=2)
-    assert route(row) == [("menu", "menu Main", "skipped: the known client goes straight to manager Irina Ivanova"),
+    assert route(row) == [("menu", "menu Main", "skipped, the known client goes straight to manager Irina Ivanova"),
                           ("manager", "manager Irina Ivanova", "answered")]
     # A stranger hears the menu.
     stranger = await fake.incoming(STRANGER, called=DID)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from crm.greetings.audio import MAX_BYTES as GREETING_MAX_BYTES
 from crm.imports.reader import MAX_FILE_BYTES
 
 # Numbers. Every id column is a PostgreSQL bigint.
@@ -54,3 +55,5 @@ QUERY_VALUE = 2_000    # any other query-string value
 MAX_BODY_BYTES = 1024 * 1024
 # The Excel import upload: the file plus its multipart envelope.
 UPLOAD_BODY_BYTES = {"/import": MAX_FILE_BYTES + 64 * 1024}
+# A greeting's upload (issue 15): an mp3 or wav file.
+UPLOAD_BODY_BYTES["/admin/greetings"] = GREETING_MAX_BYTES + 64 * 1024

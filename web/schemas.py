@@ -357,3 +357,37 @@ class LineForm(Schema):
     after_hours_kind: Short = "hangup"
     after_hours_queue_id: OptionalId = None
     after_hours_user_id: OptionalId = None
+    # Greetings and IVR menus (issue 15).
+    route_menu_id: OptionalId = None
+    after_hours_menu_id: OptionalId = None
+    greeting: Short = ""  # "greeting:<id>", "sound:<name>" or "" (crm/greetings/prompts.py)
+    skip_menu_for_known: Checkbox = False
+
+
+# ---- greetings and IVR menus (issue 15) ----------------------------------------------------------
+
+class GreetingForm(Schema):
+    name: Short = ""
+
+
+class MenuForm(Schema):
+    """A menu: its prompt, each key's route ("queue:5", "crm"... or "" for none; crm/ivr/model.py)."""
+
+    name: Short = ""
+    prompt: Short = ""
+    timeout_seconds: Seconds = None
+    replays: Seconds = None
+    timeout_route: Short = "crm"
+    skip_known: Checkbox = False
+    key_1: Short = ""
+    key_2: Short = ""
+    key_3: Short = ""
+    key_4: Short = ""
+    key_5: Short = ""
+    key_6: Short = ""
+    key_7: Short = ""
+    key_8: Short = ""
+    key_9: Short = ""
+    key_0: Short = ""
+    key_star: Short = ""
+    key_hash: Short = ""

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import tempfile
-from pathlib import Path
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -24,6 +21,7 @@ from web.permissions import require_role
 from web.resource import html_or_json
 from web.schemas import ImportForm
 from web.templating import render
+from web.uploads import spool
 from web.urls import path_for
 from web.validation import parse
 
@@ -51,7 +49,7 @@ async def upload(request: Request):
             return await _page(request, _("choose an .xlsx file"), 400)
         choice = parse(ImportForm, form)
         filename = (upload_file.filename or "").replace("\x00", "")[:200]
-        path = await asyncio.to_thread(_spool, upload_file.file)
+        path = await asyncio.to_thread(spool, upload_file.file, prefix="pbxcrm-import-", suffix=".xlsx")
         try:
             async with connection(request) as conn:
                 job_id = await jobs.create(conn, request.user["id"], choice.kind, choice.mode, filename)
@@ -66,19 +64,6 @@ async def upload(request: Request):
     # A job cancelled before it started (shutdown) never reaches its own cleanup.
     task.add_done_callback(lambda _: path.unlink(missing_ok=True))
     return RedirectResponse(path_for(request, "imports.job_page", id=job_id), status_code=303)
-
-
-def _spool(source) -> Path:
-    """The upload in a file of its own, for the job; removed if copying fails."""
-    handle = tempfile.NamedTemporaryFile(prefix="pbxcrm-import-", suffix=".xlsx", delete=False)
-    path = Path(handle.name)
-    try:
-        with handle:
-            shutil.copyfileobj(source, handle)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path
 
 
 async def _job(request: Request):

@@ -9,8 +9,11 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from crm.errors import DomainError, NotFound, ValidationError
+from crm.greetings import queries as greetings_q
+from crm.greetings.prompts import BUILTIN_PROMPTS, builtin_label, parse_choice, prompt_of
 from crm.i18n import LANGUAGE_NAMES, LANGUAGES
 from crm.i18n import gettext as _
+from crm.ivr import queries as ivr_q
 from crm.lines import queries as lines_q
 from crm.lines.model import AFTER_HOURS_KINDS, ROUTE_KINDS, LineInput
 from crm.lines.schedule import WEEKDAYS, Interval, ScheduleTextError, parse_holidays, parse_intervals
@@ -27,7 +30,7 @@ from web.validation import parse
 # The form's fields, in the order a page shows their messages.
 _FIELDS = ("name", "trunk", "did", "language", "route_kind", "route_queue_id", "route_user_id", "hours_enabled",
            *(f"hours_{day}" for day in range(WEEKDAYS)), "holidays", "after_hours_kind", "after_hours_queue_id",
-           "after_hours_user_id")
+           "after_hours_user_id", "route_menu_id", "after_hours_menu_id", "greeting", "skip_menu_for_known")
 
 
 def line_input(form: LineForm) -> LineInput:
@@ -45,12 +48,17 @@ def line_input(form: LineForm) -> LineInput:
     except ScheduleTextError as e:
         errors["holidays"] = str(e)
         holidays = ()
+    greeting = parse_choice(form.greeting)
+    if greeting is None:
+        errors["greeting"] = _("is not a greeting or a built-in prompt")
     line = LineInput(
         name=form.name, trunk=form.trunk, did=form.did, language=form.language or None,
         route_kind=form.route_kind, route_queue_id=form.route_queue_id, route_user_id=form.route_user_id,
         hours_enabled=form.hours_enabled, weekly=tuple(weekly), holidays=holidays,
         after_hours_kind=form.after_hours_kind, after_hours_queue_id=form.after_hours_queue_id,
-        after_hours_user_id=form.after_hours_user_id)
+        after_hours_user_id=form.after_hours_user_id, route_menu_id=form.route_menu_id,
+        after_hours_menu_id=form.after_hours_menu_id, greeting_id=greeting.greeting_id if greeting else None,
+        greeting_sound=greeting.sound if greeting else None, skip_menu_for_known=form.skip_menu_for_known)
     try:
         line.cleaned()
     except ValidationError as e:
@@ -80,6 +88,8 @@ async def _form_page(request: Request, line_id: int | None, *, values: dict | No
                 "hours_3": "09:00-18:00", "hours_4": "09:00-18:00"}
         queues = await queues_q.list_queues(conn)
         users = [u for u in await users_q.list_users(conn) if u["extension"] and not u["is_blocked"]]
+        menus = await ivr_q.choices(conn)
+        greetings = await greetings_q.choices(conn)
     field_errors = {k: v for k, v in error.errors.items() if k in _FIELDS} if isinstance(error, ValidationError) \
         else {}
     language = request_locale(request.scope).language
@@ -88,15 +98,19 @@ async def _form_page(request: Request, line_id: int | None, *, values: dict | No
         "line": line, "values": values, "queues": queues, "users": users, "route_kinds": ROUTE_KINDS,
         "after_hours_kinds": AFTER_HOURS_KINDS, "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
         "weekdays": sorted(weekdays), "zone": request.app.state.settings.timezone, "error": error,
-        "field_errors": field_errors},
+        "field_errors": field_errors, "menus": menus, "greetings": greetings,
+        "builtins": [(sound, builtin_label(sound)) for sound in BUILTIN_PROMPTS]},
         status_code=error.status if error else 200)
 
 
 def _stored_values(line, schedule) -> dict:
     values = {key: line[key] for key in ("name", "trunk", "did", "route_kind", "route_queue_id", "route_user_id",
                                          "hours_enabled", "after_hours_kind", "after_hours_queue_id",
-                                         "after_hours_user_id")}
+                                         "after_hours_user_id", "route_menu_id", "after_hours_menu_id",
+                                         "skip_menu_for_known")}
     values["language"] = line["language"] or ""
+    greeting = prompt_of(line["greeting_id"], line["greeting_name"], line["greeting_file"], line["greeting_sound"])
+    values["greeting"] = greeting.choice if greeting is not None else ""
     return {**values, **lines_q.schedule_form_values(schedule)}
 
 
@@ -121,6 +135,7 @@ async def line_save(request: Request):
     except DomainError as e:
         values: dict[str, object] = {k: v for k, v in raw.items()}
         values["hours_enabled"] = raw.get("hours_enabled") in ("on", "1", "true", "yes")
+        values["skip_menu_for_known"] = raw.get("skip_menu_for_known") in ("on", "1", "true", "yes")
         return await _form_page(request, line_id, values=values, error=e)
     return RedirectResponse(path_for(request, "lines.lines_page"), status_code=303)
 
