@@ -116,6 +116,9 @@ install_config() {
   rm -rf "$etc"
   mv "$etc.new" "$etc"
   mkdir -p "$ROOT/var/spool/asterisk/recording" "$ROOT/run/asterisk" "$ROOT/var/log/asterisk"
+  # Uploaded greetings (issue 15): the CRM writes them here (PBXCRM_GREETINGS_DIR=$ROOT/var/lib/asterisk/
+  # sounds/pbxcrm), Asterisk plays them as /var/lib/asterisk/sounds/pbxcrm (PBXCRM_GREETINGS_ASTERISK_DIR).
+  mkdir -p "$ROOT/var/lib/asterisk/sounds/pbxcrm"
 }
 
 asterisk_pid() {

@@ -7,6 +7,7 @@ import inspect
 import json
 import os
 import socket
+import struct
 import tempfile
 import time
 from dataclasses import dataclass
@@ -19,6 +20,10 @@ from ari_app.client import basic_auth
 from tests.processes import PbxcrmProcess
 
 SIPP_DIR = Path(__file__).with_name("sipp")
+# The sandbox's root (scripts/sandbox.sh), and the greetings directory inside it as the CRM writes
+# it and as the chrooted Asterisk plays it (PBXCRM_GREETINGS_DIR, PBXCRM_GREETINGS_ASTERISK_DIR).
+SANDBOX_ROOT = Path(os.environ.get("PBXCRM_SANDBOX_ROOT", "/var/lib/pbxcrm/sandbox"))
+ASTERISK_GREETINGS = "/var/lib/asterisk/sounds/pbxcrm"
 ASTERISK_SIP = "127.0.0.1:5060"
 # The sandbox trunk's contact (asterisk-conf/pjsip.conf): where outbound calls arrive.
 TRUNK_PORT = 5070
@@ -140,7 +145,8 @@ class SippResult:
 async def sipp_call(*, caller: str, called: str, caller_name: str = "", talk_ms: int = 1000,
                     scenario: str = "caller.xml", timeout: float = 30.0,
                     message_file: Path | None = None) -> SippResult:
-    """One call from the trunk side into the sandbox, with a real SIP dialog and RTP port."""
+    """One call from the trunk side into the sandbox, with a real SIP dialog and RTP port;
+    `scenario`: a file of tests/sipp/, or a path of its own (keys_scenario)."""
     trace = ["-trace_msg", "-message_file", str(message_file)] if message_file else []
     args = ["sipp", "-sf", str(SIPP_DIR / scenario), *trace, "-key", "caller", caller,
             "-key", "caller_name", caller_name or caller, "-s", called,
@@ -155,6 +161,47 @@ async def sipp_call(*, caller: str, called: str, caller_name: str = "", talk_ms:
     errors = error_file.read_text(errors="replace")[-3000:] if error_file.exists() else ""
     error_file.unlink(missing_ok=True)
     return SippResult(proc.returncode, out.decode(errors="replace")[-2000:] + "\nsipp errors:\n" + errors)
+
+
+_DTMF_PCAP = "/usr/share/sip-tester/dtmf_2833_{}.pcap"
+_PCAP_KEY_NAMES = {"*": "star", "#": "pound"}
+
+
+def keys_scenario(presses: list[tuple[int, str]], work_dir: Path) -> Path:
+    """tests/sipp/caller_keys.xml pressing these keys: (milliseconds to wait first, key) each.
+
+    sipp's recorded events share one RTP stream but not its order (1's sequence numbers come
+    before 2's, 0's after 9's), and Asterisk drops a packet older than the last it took: each
+    press plays a copy renumbered to come after the one before."""
+    template = (SIPP_DIR / "caller_keys.xml").read_text()
+    head, _, rest = template.partition("<!-- KEYS -->")
+    _, _, tail = rest.partition("<!-- /KEYS -->")
+    keys = ""
+    for n, (wait, key) in enumerate(presses):
+        pcap = work_dir / f"dtmf-{n}-{_PCAP_KEY_NAMES.get(key, key)}.pcap"
+        pcap.write_bytes(_renumbered(Path(_DTMF_PCAP.format(_PCAP_KEY_NAMES.get(key, key))).read_bytes(),
+                                     seq=20000 + 100 * n, timestamp=100000 + 16000 * n))
+        keys += (f'  <pause milliseconds="{wait}"/>\n'
+                 f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n')
+    path = work_dir / ("caller-keys-" + "".join(_PCAP_KEY_NAMES.get(k, k) for _, k in presses) + ".xml")
+    path.write_text(head + keys + tail)
+    return path
+
+
+def _renumbered(pcap: bytes, *, seq: int, timestamp: int) -> bytes:
+    """One telephone-event's packets (Ethernet, IPv4, UDP, RTP) with their RTP sequence numbers
+    from `seq` on and `timestamp` as the event's, UDP checksums off."""
+    out, offset, first = bytearray(pcap[:24]), 24, None
+    while offset < len(pcap):
+        length = struct.unpack("<I", pcap[offset + 8:offset + 12])[0]
+        packet = bytearray(pcap[offset + 16:offset + 16 + length])
+        old = struct.unpack(">H", packet[44:46])[0]
+        first = old if first is None else first
+        packet[40:42] = b"\0\0"
+        packet[44:50] = struct.pack(">HI", (seq + old - first) & 0xFFFF, timestamp)
+        out += pcap[offset:offset + 16] + packet
+        offset += 16 + length
+    return bytes(out)
 
 
 async def sipp_calls_at_once(*, callers: list[str], called: str, scenario: str, work_dir: Path,
