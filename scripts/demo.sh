@@ -9,6 +9,9 @@ pbxcrm=$repo/.venv/bin/pbxcrm
 : "${DATABASE_URL:?scripts/with-db.sh sets it}"
 port=${PBXCRM_WEB_PORT:-8000}
 mkdir -p var/log
+# Uploaded greetings go where the sandbox's chrooted Asterisk plays them (README: Greetings).
+export PBXCRM_GREETINGS_DIR=${PBXCRM_GREETINGS_DIR:-${PBXCRM_SANDBOX_ROOT:-/var/lib/pbxcrm/sandbox}/var/lib/asterisk/sounds/pbxcrm}
+export PBXCRM_GREETINGS_ASTERISK_DIR=${PBXCRM_GREETINGS_ASTERISK_DIR:-/var/lib/asterisk/sounds/pbxcrm}
 
 "$pbxcrm" migrate
 scripts/sandbox.sh up

@@ -18,3 +18,14 @@ def test_values_come_from_the_environment():
 def test_malformed_values_are_refused(env):
     with pytest.raises(SettingsError):
         Settings.from_env({"DATABASE_URL": "postgresql://x/y", **env})
+
+
+def test_greetings_are_written_in_one_directory_and_played_by_asterisks_name_for_it():
+    base = {"DATABASE_URL": "postgresql://x/y"}
+    local = Settings.from_env({**base, "PBXCRM_GREETINGS_DIR": "var/g"})
+    assert local.greetings_sound_dir.startswith("/") and local.greetings_sound_dir.endswith("/var/g"), \
+        "Asterisk on this machine plays them by their full path"
+    chrooted = Settings.from_env({**base, "PBXCRM_GREETINGS_DIR": "/srv/root/var/lib/asterisk/sounds/pbxcrm",
+                                  "PBXCRM_GREETINGS_ASTERISK_DIR": "/var/lib/asterisk/sounds/pbxcrm/"})
+    assert str(chrooted.greetings_dir) == "/srv/root/var/lib/asterisk/sounds/pbxcrm"
+    assert chrooted.greetings_sound_dir == "/var/lib/asterisk/sounds/pbxcrm"
