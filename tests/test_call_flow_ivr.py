@@ -234,6 +234,19 @@ async def test_a_known_client_skips_the_menu_straight_to_the_manager_when_the_li
     assert route(row)[0][2].startswith("caller hung up after")
 
 
+async def test_a_menu_may_let_known_clients_skip_it_itself(db, crm, fake, start_app):
+    await no_recording(db)
+    await _main(db, crm, skip_known=True)
+    await start_app()
+    caller = await fake.incoming(CLIENT, called=DID)
+    leg = (await fake.next_originate("PJSIP/102")).query["channelId"]
+    assert _plays(fake, caller) == []
+    await fake.hang_up(caller)
+    await fake.wait_gone(leg)
+    row = await ended_row(db, caller, steps=2)
+    assert route(row)[0] == ("menu", "menu Main", "skipped, the known client goes straight to manager Irina Ivanova")
+
+
 async def test_a_lines_greeting_plays_to_the_end_before_the_crm_routing(db, crm, fake, start_app, tmp_path):
     await no_recording(db)
     async with db.acquire() as conn:

@@ -20,7 +20,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ari_app.call_states import CallState, Closed, GivingUp, InvalidTransition, Queued, Ringing, Routing
+from ari_app.call_states import CallState, GivingUp, InvalidTransition, Queued, Ringing, Routing
 from crm.calls import route
 from crm.calls.route import Outcome
 from crm.greetings.prompts import GOODBYE_SOUND, INVALID_KEY_SOUND, Prompt
@@ -52,9 +52,6 @@ class Menu(CallState):
 
     def give_up(self) -> CallState:
         return self._to(GivingUp)
-
-    def close(self) -> CallState:
-        return self._to(Closed)
 
 
 class RingingAfterMenu(Ringing):
