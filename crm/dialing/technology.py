@@ -4,7 +4,7 @@
 technology of a short list and names of a safe charset, nothing else. The string reaches
 ARI's originate and, through a global, the dialplan's Dial() (dialplan/pbxcrm.conf), where
 `&` would add a channel and `,` options: neither can be written here, nor `$`, `{`, `(`.
-Pure; migration 0024 checks the same in the database.
+Pure; migration 0021 checks the same in the database.
 """
 
 from __future__ import annotations
