@@ -1,4 +1,4 @@
-"""`pbxcrm COMMAND`: migrate, web, ari, agi, create-user, set-password, demo-data, sandbox."""
+"""`pbxcrm COMMAND`: migrate, web, ari, agi, create-user, set-password, demo-data, doctor, sandbox."""
 
 from __future__ import annotations
 
@@ -151,6 +151,12 @@ def cmd_demo_data(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_doctor(args, settings: Settings) -> int:
+    from pbxcrm.doctor import run
+
+    return asyncio.run(run(settings, dialplan_dir=args.dialplan, as_json=args.json))
+
+
 def cmd_sandbox(args, settings: Settings | None) -> int:
     return subprocess.call([str(REPO / "scripts" / "sandbox.sh"), args.action, *args.rest])
 
@@ -192,6 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-data", help="fill the database with realistic demo counterparties")
     demo.add_argument("--clients", type=int, default=1000)
     demo.set_defaults(func=cmd_demo_data)
+
+    from pbxcrm.doctor import DIALPLAN_DIR
+
+    doctor = sub.add_parser("doctor", help="check Asterisk and the CRM against each other; exit 1 on a problem")
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
+    doctor.add_argument("--dialplan", type=Path, default=DIALPLAN_DIR,
+                        help=f"the folder of our dialplan files Asterisk includes (default {DIALPLAN_DIR})")
+    doctor.set_defaults(func=cmd_doctor)
 
     sandbox = sub.add_parser("sandbox", help="the Asterisk sandbox (root only)")
     sandbox.add_argument("action", choices=["build", "up", "down", "status", "cli"])

@@ -25,6 +25,7 @@ import logging
 import re
 import struct
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,6 +108,12 @@ class FakeAri:
         self.allowed: set[str] | None = None
         self.connections = 0
         self.registered = False
+        # What `pbxcrm doctor` asks of Asterisk (tests/test_doctor.py; fake_ari_ops.py answers).
+        self.version = "22.10.1"
+        self.modules: set[str] = set()  # running modules, as Asterisk names them: app_dial.so, res_ari.so
+        self.dialplan: dict[str, set[str]] = {}  # context -> its extensions: s, 101, _[0-9+].
+        self.endpoint_contexts: dict[str, str] = {}  # PJSIP endpoint -> its context
+        self.clock_skew = 0.0  # seconds Asterisk's clock is ahead of this host's
         self._ws: web.WebSocketResponse | None = None
         self._outbox: asyncio.Queue | None = None
         self._seq = itertools.count(1)
@@ -308,7 +315,9 @@ class FakeAri:
 
     async def _events_socket(self, request: web.Request) -> web.StreamResponse:
         query = {k: ",".join(request.query.getall(k)) for k in request.query}
-        problems = self._check_auth(request) + self.spec.check_request("GET", "/events", query, None)
+        if self._check_auth(request):
+            return self._unauthorized(request, Request("GET", "/events", query, None))
+        problems = self.spec.check_request("GET", "/events", query, None)
         self.requests.append(Request("GET", "/events", query, None, 400 if problems else 101))
         if problems:
             self.violations += problems
@@ -341,8 +350,17 @@ class FakeAri:
         return [] if request.headers.get("Authorization") == self._auth else [
             f"{request.method} {request.path}: no or wrong Basic credentials"]
 
+    def _unauthorized(self, request: web.Request, entry: Request) -> web.Response:
+        """As Asterisk answers wrong or missing credentials: 401 with a Basic challenge."""
+        self.violations += self._check_auth(request)
+        entry.status = 401
+        self.requests.append(entry)
+        return web.json_response({"message": "Authentication required"}, status=401,
+                                 headers={"WWW-Authenticate": 'Basic realm="Asterisk REST Interface"'})
+
     async def _rest(self, request: web.Request) -> web.StreamResponse:
-        path = "/" + request.match_info["tail"]
+        # As sent: a path value may hold an encoded slash (GET /deviceStates/Local%2F101@phones).
+        path = request.raw_path.split("?", 1)[0].removeprefix("/ari")
         query = {k: ",".join(request.query.getall(k)) for k in request.query}
         raw = await request.read()
         try:
@@ -354,8 +372,10 @@ class FakeAri:
             await asyncio.sleep(self.slow_originate[query["endpoint"]])
         # Recorded and handled with no await between: a test that sees the request sees its effect.
         entry = Request(request.method, path, query, body)
+        if self._check_auth(request):
+            return self._unauthorized(request, entry)
         self.requests.append(entry)
-        problems = self._check_auth(request) + self.spec.check_request(request.method, path, query, body)
+        problems = self.spec.check_request(request.method, path, query, body)
         if problems:
             self.violations += problems
             entry.status = 400
@@ -366,7 +386,8 @@ class FakeAri:
             self.violations.append(f"{op.method} {op.path}: documented, but the fake does not implement it")
             entry.status = 501
             return web.json_response({"message": "not implemented by the fake"}, status=501)
-        values = re.match(re.sub(r"\\\{[^}]+\\\}", "([^/]+)", re.escape(op.path)), path).groups()
+        values = [urllib.parse.unquote(v) for v in
+                  re.match(re.sub(r"\\\{[^}]+\\\}", "([^/]+)", re.escape(op.path)), path).groups()]
         status, answer = handler(self, *values, q=query, body=body)
         entry.status = status
         if isinstance(answer, bytes):

@@ -7,6 +7,7 @@ the fake's model of Asterisk, and answers (status, body) as Asterisk does.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import TYPE_CHECKING
 
@@ -258,7 +259,86 @@ def _set_global(f: FakeAri, q, body):
     return 204, None
 
 
+# ---- what `pbxcrm doctor` asks (pbxcrm/doctor/gather.py) ----
+
+def _checked(f: FakeAri, model: str, obj, status: int = 200):
+    """An answer checked against its documented model, as the events are."""
+    for one in obj if isinstance(obj, list) else [obj]:
+        f.violations += [f"fake answered a bad {model}: {p}" for p in f.spec.check_model(model, one)]
+    return status, obj
+
+
+def _asterisk_info(f: FakeAri, q, body):
+    started = ari_time()
+    return _checked(f, "AsteriskInfo", {
+        "build": {"os": "Linux", "kernel": "unknown", "machine": "unknown", "options": "OPTIONAL_API",
+                  "date": "2026-07-20 21:35:32 UTC", "user": "nobody"},
+        "system": {"version": f.version, "entity_id": "02:42:ac:11:00:02"},
+        "config": {"name": "", "default_language": "en", "setid": {"user": "", "group": ""}},
+        "status": {"startup_time": started, "last_reload_time": started}})
+
+
+def _modules(f: FakeAri, q, body):
+    return _checked(f, "Module", [{"name": name, "description": name, "use_count": 0, "status": "Running",
+                                  "support_level": "core"} for name in sorted(f.modules)])
+
+
+def _applications(f: FakeAri, q, body):
+    return 200, [f.application()] if f._ws is not None else []
+
+
+def _extension_pattern(extension: str) -> re.Pattern:
+    """An extensions.conf pattern as a regex: _X Z N [..] . ! as Asterisk reads them."""
+    if not extension.startswith("_"):
+        return re.compile(re.escape(extension) + "$")
+    out, body, i = [], extension[1:], 0
+    while i < len(body):
+        char = body[i]
+        if char == "[":
+            end = body.index("]", i)
+            out.append("[" + body[i + 1:end].replace("\\", "\\\\") + "]")
+            i = end + 1
+            continue
+        out.append({"X": "[0-9]", "Z": "[1-9]", "N": "[2-9]", ".": ".+", "!": ".*"}.get(char.upper(), re.escape(char)))
+        i += 1
+    return re.compile("".join(out) + "$")
+
+
+def _device_state(f: FakeAri, name, q, body):
+    """Local/<exten>@<context>: INVALID unless the fake's dialplan has a matching extension (chan_local's
+    rule); PJSIP/<endpoint>: as its phone is; anything else UNKNOWN."""
+    technology, _, resource = name.partition("/")
+    if technology == "Local":
+        exten, _, context = resource.partition("@")
+        found = any(_extension_pattern(e).match(exten) for e in f.dialplan.get(context.split("/")[0], ()))
+        state = "NOT_INUSE" if found else "INVALID"
+    elif technology == "PJSIP":
+        state = "NOT_INUSE" if resource in f.endpoints else "INVALID"
+    else:
+        state = "UNKNOWN"
+    return _checked(f, "DeviceState", {"name": name, "state": state})
+
+
+def _get_global(f: FakeAri, q, body):
+    name = q["variable"]
+    value = str(int(time.time() + f.clock_skew)) if name == "EPOCH" else f.globals.get(name, "")
+    return _checked(f, "Variable", {"value": value})
+
+
+def _config_object(f: FakeAri, config_class, object_type, object_id, q, body):
+    if (config_class, object_type) != ("res_pjsip", "endpoint") or object_id not in f.endpoints:
+        return 404, f"Object with id '{object_id}' not found"
+    return _checked(f, "ConfigTuple", [{"attribute": "context", "value": f.endpoint_contexts.get(object_id, "default")},
+                                      {"attribute": "aors", "value": object_id}])
+
+
 HANDLERS = {
+    ("GET", "/asterisk/info"): _asterisk_info,
+    ("GET", "/asterisk/modules"): _modules,
+    ("GET", "/asterisk/variable"): _get_global,
+    ("GET", "/asterisk/config/dynamic/{configClass}/{objectType}/{id}"): _config_object,
+    ("GET", "/applications"): _applications,
+    ("GET", "/deviceStates/{deviceName}"): _device_state,
     ("GET", "/channels"): _list_channels,
     ("POST", "/channels"): _originate,
     ("GET", "/channels/{channelId}"): _get_channel,

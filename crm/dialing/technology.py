@@ -49,6 +49,13 @@ def clean_dial(text: str | None, field: str = "dial") -> str | None:
     return technology + text[len(m["tech"]):]
 
 
+def parts_of(dial: str) -> tuple[str, str, str | None] | None:
+    """(technology, resource, what follows @ or None) of a dial string: PJSIP/79161234567@trunk ->
+    ("PJSIP", "79161234567", "trunk"); None when it is not one."""
+    m = _DIAL.match(dial)
+    return (m["tech"], m["resource"], m["at"]) if m else None
+
+
 def device_of(dial: str) -> tuple[str, str] | None:
     """(technology, resource) of the device whose state says whether this phone is free (the ARI
     endpoint, the DeviceStateChanged name), or None when it has none of its own: a Local channel,

@@ -1,0 +1,49 @@
+"""The doctor's reads of the CRM's database: migrations, users' phones, trunks in use, CEL."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from crm.dialing.technology import default_dial
+from pbxcrm.doctor.facts import CelFacts, UserPhone
+
+# Where Asterisk's cel_pgsql writes (its default table name), in the CRM's database.
+CEL_TABLE = "cel"
+
+
+async def applied_migrations(conn: asyncpg.Connection) -> frozenset[int]:
+    if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
+        return frozenset()
+    return frozenset(r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations"))
+
+
+async def user_phones(conn: asyncpg.Connection) -> list[UserPhone]:
+    """Every active user with an extension, and where their phone is rung."""
+    rows = await conn.fetch("""SELECT login, extension, dial FROM users
+                               WHERE deleted_at IS NULL AND NOT is_blocked AND extension IS NOT NULL
+                               ORDER BY extension""")
+    return [UserPhone(r["login"], r["extension"], r["dial"] or default_dial(r["extension"])) for r in rows]
+
+
+async def trunks_in_use(conn: asyncpg.Connection) -> dict[str, list[tuple[str, str]]]:
+    """Trunks that dial rules and lines name: trunk -> what names it, [("rule", "810."), ("line", "Office")]."""
+    rows = await conn.fetch("""SELECT trunk, 'rule' AS kind, pattern AS name FROM dial_rules WHERE trunk IS NOT NULL
+                               UNION ALL
+                               SELECT trunk, 'line', name FROM lines WHERE deleted_at IS NULL
+                               ORDER BY 1, 2, 3""")
+    out: dict[str, list[tuple[str, str]]] = {}
+    for r in rows:
+        out.setdefault(r["trunk"], []).append((r["kind"], r["name"]))
+    return out
+
+
+async def cel(conn: asyncpg.Connection) -> CelFacts | None:
+    """The newest CEL row and the newest logged call, or None when there is no CEL table."""
+    if await conn.fetchval("SELECT to_regclass($1)", CEL_TABLE) is None:
+        return None
+    row = await conn.fetchrow(f"""SELECT extract(epoch FROM now())::float8 AS now,
+                                         (SELECT extract(epoch FROM eventtime)::float8 FROM {CEL_TABLE}
+                                          ORDER BY eventtime DESC LIMIT 1) AS newest_event,
+                                         (SELECT extract(epoch FROM started_at)::float8 FROM calls
+                                          ORDER BY started_at DESC LIMIT 1) AS newest_call""")
+    return CelFacts(CEL_TABLE, row["newest_event"], row["newest_call"], row["now"])
