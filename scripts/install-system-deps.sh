@@ -5,7 +5,8 @@
 # already present are not touched, and apt is not called at all then.
 set -euo pipefail
 
-packages=(curl postgresql postgresql-contrib debootstrap sip-tester chromium ffmpeg python3-venv)
+# systemd: `systemd-analyze verify` checks deploy/systemd/ (tests/test_deploy.py); Debian hosts have it already.
+packages=(curl postgresql postgresql-contrib debootstrap sip-tester chromium ffmpeg python3-venv systemd)
 
 missing=()
 for p in "${packages[@]}"; do

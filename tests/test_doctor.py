@@ -238,6 +238,18 @@ def test_the_terminals_language_goes_first_and_c_is_none():
     assert terminal_language({"LC_ALL": "en_GB.UTF-8", "LANG": "ru_RU.UTF-8"}) == "en"
 
 
+async def test_the_database_refusing_or_lacking_the_database_are_told_apart(settings):
+    from pbxcrm.doctor.gather import gather_crm
+
+    closed = dataclasses.replace(settings, database_url=f"postgresql://postgres@127.0.0.1:{free_tcp_port()}/x")
+    assert (await gather_crm(closed)).db.outcome == DbOutcome.REFUSED
+    missing = settings.database_url.rsplit("/", 1)[0] + "/pbxcrm_no_such_database"
+    facts = await gather_crm(dataclasses.replace(settings, database_url=missing))
+    assert facts.db.outcome == DbOutcome.NO_DATABASE and facts.db.where.endswith("/pbxcrm_no_such_database")
+    ok = await gather_crm(settings)
+    assert ok.db.outcome == DbOutcome.OK and ok.applied == frozenset(KNOWN) and ok.phones == []
+
+
 # ---- the whole command against the fake ARI ----
 
 @pytest.fixture

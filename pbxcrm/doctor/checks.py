@@ -237,7 +237,7 @@ def check_phones(f: Facts) -> Verdict:
     if f.asterisk.ari.outcome != AriOutcome.OK:
         return _ari_down("phones")
     if f.crm.phones is None:
-        return Verdict("phones", Status.SKIP, _("not checked: the database's schema is not this pbxcrm's"))
+        return Verdict("phones", Status.SKIP, _("not checked: the database's schema is not current"))
     if not f.crm.phones:
         return Verdict("phones", Status.OK, _("no user has an extension yet"))
     missing, offline = [], []

@@ -27,6 +27,7 @@ another machine, and needs no shell on the PBX and no AMI account:
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import pwd
 import tempfile
@@ -89,9 +90,15 @@ def _db_outcome(error: BaseException) -> DbOutcome:
         return DbOutcome.NO_DATABASE
     if isinstance(error, TimeoutError):
         return DbOutcome.TIMEOUT
-    if isinstance(error, ConnectionRefusedError):
+    if refused(error):
         return DbOutcome.REFUSED
     return DbOutcome.ERROR
+
+
+def refused(error: BaseException | None) -> bool:
+    """Connection refused, also when each of a name's addresses refused (OSError "Multiple exceptions")."""
+    return isinstance(error, ConnectionRefusedError) or (
+        isinstance(error, OSError) and f"[Errno {errno.ECONNREFUSED}]" in str(error))
 
 
 async def gather_crm(settings: Settings) -> CrmFacts:
@@ -125,8 +132,8 @@ async def probe_ari(ari: AriClient, url: str) -> tuple[AriProbe, dict | None]:
         if isinstance(cause, (asyncio.TimeoutError, TimeoutError)):
             return AriProbe(url, AriOutcome.TIMEOUT), None
         if isinstance(cause, aiohttp.ClientConnectorError):
-            refused = isinstance(cause.os_error, ConnectionRefusedError)
-            return AriProbe(url, AriOutcome.REFUSED, detail="" if refused else str(cause.os_error)), None
+            detail = "" if refused(cause.os_error) else str(cause.os_error)
+            return AriProbe(url, AriOutcome.REFUSED, detail=detail), None
         return AriProbe(url, AriOutcome.ERROR, detail=str(e)), None
     except AriError as e:
         outcome = {401: AriOutcome.UNAUTHORIZED, 404: AriOutcome.NO_ARI}.get(e.status or 0, AriOutcome.ERROR)
