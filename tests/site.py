@@ -256,7 +256,8 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
             await save_filter(conn, me["id"], "clients", t("Мои важные"), f"tag={tag}")
             await save_filter(conn, me["id"], "tasks", t("Просроченные"), "overdue=1&responsible=all")
             await tray.collapse(conn, me["id"], other)
-    ids = {"client": client, "company": company, "other_client": other, "task": task, "deal": deal, "queue_task": queue_task, "call": calls["walk-1"], "stranger_call": calls["walk-4"],
+    ids = {"client": client, "company": company, "other_client": other, "task": task, "deal": deal,
+           "queue_task": queue_task, "call": calls["walk-1"], "stranger_call": calls["walk-4"],
            "queue": queue, "tag": tag, "line": line, "dial_rule": dial_rule, "operator": petr["id"], "manager": irina["id"]}
     ids.update(ivr_ids)
     return ids, users, first_call_at, typed
