@@ -104,6 +104,8 @@ PAGES = [
     Page("deal", "/tasks/{id:int}", "/tasks/{deal}"),
     Page("calls", "/calls", "/calls"),
     Page("unknown callers", "/callers/unknown", "/callers/unknown"),
+    Page("call", "/calls/{id:int}", "/calls/{call}"),
+    Page("unknown caller's call", "/calls/{id:int}", "/calls/{stranger_call}?find=Соколов"),
     Page("queue task", "/tasks/{id:int}", "/tasks/{queue_task}"),
     Page("call statistics", "/reports/calls", "/reports/calls"),
     Page("call statistics by operator", "/reports/calls", "/reports/calls?by=operator&metric=seconds"),
@@ -140,6 +142,7 @@ NOT_PAGES = {
     "/events": "the screen pops' event stream",
     "/recordings/{id:int}": "audio",
     "/admin/greetings/{id:int}/audio": "audio",
+    "/calls/{id:int}.json": "the call's page as JSON",
 }
 
 
@@ -247,12 +250,14 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         first_call_at = await _calls(conn, now, client, irina, petr, queue, line, t)
         queue_task = await _stranger_task(conn, queue)
         ivr_ids = await _ivr(conn, anna, queue, petr, t)
+        calls = {r["channel_id"]: r["id"] for r in await conn.fetch("SELECT id, channel_id FROM calls")}
         for walker in WALKERS.values():
             me = users[walker.login]
             await save_filter(conn, me["id"], "clients", t("Мои важные"), f"tag={tag}")
             await save_filter(conn, me["id"], "tasks", t("Просроченные"), "overdue=1&responsible=all")
             await tray.collapse(conn, me["id"], other)
-    ids = {"client": client, "company": company, "other_client": other, "task": task, "deal": deal, "queue_task": queue_task,
+    ids = {"client": client, "company": company, "other_client": other, "task": task, "deal": deal,
+           "queue_task": queue_task, "call": calls["walk-1"], "stranger_call": calls["walk-4"],
            "queue": queue, "tag": tag, "line": line, "dial_rule": dial_rule, "operator": petr["id"], "manager": irina["id"]}
     ids.update(ivr_ids)
     return ids, users, first_call_at, typed

@@ -11,7 +11,7 @@ import pytest
 from tests.site import PAGE_BY_NAME, PAGES, WALKERS, Site, address, logged_in_context, start_site
 
 PHONE = (360, 740)
-MAIN_PAGES = ["login", "clients", "client card", "client form", "tasks", "task", "calls", "call statistics",
+MAIN_PAGES = ["login", "clients", "client card", "client form", "tasks", "task", "calls", "call", "call statistics",
               "users"]
 LIST_PAGES = ["clients", "companies", "client card", "company card", "tasks", "calls", "unknown callers",
               "call statistics", "deals report", "import", "import job", "users", "queues", "tags", "task types"]

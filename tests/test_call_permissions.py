@@ -1,4 +1,4 @@
-"""The pure rule for changing a call (crm/calls/permissions), and the owner the call log keeps."""
+"""The pure rules for seeing and changing a call (crm/calls/permissions), and the owner the call log keeps."""
 
 import datetime as dt
 import shutil
@@ -7,7 +7,7 @@ import urllib.parse
 import asyncpg
 
 from crm.calls import queries as calls_q
-from crm.calls.permissions import CallFacts, can_change
+from crm.calls.permissions import CallFacts, can_change, can_view
 from crm.migrate import MIGRATIONS_DIR, load_migrations, migrate
 
 ADMIN, SUPERVISOR = {"id": 1, "role": "admin"}, {"id": 2, "role": "supervisor"}
@@ -50,6 +50,13 @@ def test_nobody_else_changes_a_call():
     # A call on no client: only its participants and supervisors.
     unattached = CallFacts(frozenset({5}))
     assert not can_change(unattached, ALICE, ALICES) and not can_change(unattached, OLEG, NOBODYS)
+
+
+def test_everyone_sees_a_call_but_one_on_a_deleted_card_only_overseers_and_its_participants():
+    row = {"operator_user_id": 5, "caller_user_id": None, "counterparty_deleted_at": None}
+    assert all(can_view(u, row) for u in (ADMIN, SUPERVISOR, ALICE, BORIS, OLGA, OLEG))
+    gone = {**row, "counterparty_deleted_at": dt.datetime(2026, 1, 1)}
+    assert [u["id"] for u in (ADMIN, SUPERVISOR, ALICE, BORIS, OLGA, OLEG) if can_view(u, gone)] == [1, 2, 5]
 
 
 async def _insert(conn, channel, *, normalized="+74951234567", **kw):

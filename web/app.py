@@ -30,6 +30,7 @@ from web.urls import path_for
 from web.views import (
     admin,
     auth,
+    call_page,
     callers,
     calls,
     counterparty_cards,
@@ -87,6 +88,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", healthz, name="healthz"),
         *auth.routes,
         *calls.routes,
+        *call_page.routes,
         *callers.routes,
         *counterparty_lists.routes,
         *counterparty_cards.routes,

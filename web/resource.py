@@ -1,8 +1,9 @@
 """One view per resource, answering HTML or JSON (Datasette's views/base.py is the model).
 
 The convention: a request gets JSON when it asks for it with `Accept: application/json`,
-or when it comes through a path under /api/ (those routes lead to the same views, so
-the API's URLs stay as they were). Otherwise the view renders its template.
+when its path ends in .json (/calls/7.json, as Datasette's), or when it comes through a
+path under /api/ (those routes lead to the same views, so the API's URLs stay as they
+were). Otherwise the view renders its template.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ API_PREFIX = "/api/"
 
 
 def wants_json(request: Request) -> bool:
-    return request.url.path.startswith(API_PREFIX) or "application/json" in request.headers.get("accept", "")
+    path = request.url.path
+    return (path.startswith(API_PREFIX) or path.endswith(".json")
+            or "application/json" in request.headers.get("accept", ""))
 
 
 def reads_json(request: Request) -> bool:

@@ -175,6 +175,11 @@ class AttachIn(Schema):
     counterparty_id: Id
 
 
+class CallPageQuery(Schema):
+    """The call's page: `find` looks for a counterparty to attach the call to."""
+    find: Search = ""
+
+
 class CallCommentIn(Schema):
     comment: Annotated[str, Text(L.CALL_COMMENT)]
 

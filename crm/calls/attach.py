@@ -21,6 +21,14 @@ REFUSED = N_("only the call's participants, the responsible manager of the clien
              "and supervisors or admins may change a call")
 
 
+def far_number(call) -> tuple[str, str | None]:
+    """The number a call is about, as sent or dialled and as its match key: an incoming call's
+    caller's, else the number dialled."""
+    if call["direction"] == "incoming":
+        return call["caller_number"], call["caller_normalized"]
+    return call["called_number"], call["called_normalized"]
+
+
 async def call_id_by_channel(conn: asyncpg.Connection, channel_id: str) -> int:
     call_id = await calls_q.call_id_by_channel(conn, channel_id)
     if call_id is None:
@@ -48,8 +56,7 @@ async def attach_call(conn: asyncpg.Connection, user, call_id: int, counterparty
         await calls_q.set_counterparty(conn, call_id, counterparty_id)
         await audit.record(conn, user["id"], "call", call_id, "attach",
                            {"counterparty_id": [call["counterparty_id"], counterparty_id]})
-        number = call["caller_normalized"] if call["direction"] == "incoming" else call["called_normalized"]
-        raw = call["caller_number"] if call["direction"] == "incoming" else call["called_number"]
+        raw, number = far_number(call)
         if not number:
             return _("the call has no number to learn")
         owner = await cq.contact_owner(conn, number)

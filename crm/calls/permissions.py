@@ -39,6 +39,17 @@ class CallFacts:
         return cls(frozenset(i for i in ids if i is not None), call.get("responsible_user_id"))
 
 
+def can_view(user: Mapping, call: Mapping) -> bool:
+    """May this user see the call (its page, /calls/{id})? Today's rule, the call log's: every
+    user sees every call - a call centre answers any caller, as every user sees every
+    counterparty - except that a call on a deleted card is, like the card, for supervisors and
+    admins, and for its participants. (Issue 17 makes the rules the admin's; this is the one
+    place the page asks.) `call`: a calls row with its counterparty's counterparty_deleted_at."""
+    if sees_everything(user) or user["id"] in CallFacts.of(call).participant_ids:
+        return True
+    return call.get("counterparty_deleted_at") is None
+
+
 def can_change(facts: CallFacts, user: Mapping, target: Mapping | None = None) -> bool:
     """May this user change the call - comment it, or (target given) attach it to that counterparty?"""
     if target is not None and target.get("deleted_at") is not None:

@@ -120,6 +120,29 @@ async def calls_of_counterparty(conn: asyncpg.Connection, counterparty_id: int,
         counterparty_id, limit)
 
 
+async def call_page(conn: asyncpg.Connection, call_id: int) -> asyncpg.Record | None:
+    """Everything the call's page shows (web/views/call_page.py): the PBX's fields, the people,
+    queue and line by name, the counterparty it is on and that one's responsible user (who may
+    change the call: crm/calls/permissions), and its latest stored recording."""
+    return await conn.fetchrow(
+        """SELECT c.id, c.channel_id, c.linked_id, c.direction, c.caller_number, c.caller_name, c.called_number,
+                  c.caller_normalized, c.called_normalized, c.line, c.started_at, c.answered_at, c.ended_at,
+                  c.wait_seconds, c.talk_seconds, c.status, c.hangup_cause, c.route, c.comment,
+                  c.counterparty_id, cp.display_name AS counterparty_name, cp.deleted_at AS counterparty_deleted_at,
+                  cp.responsible_user_id, c.operator_user_id, op.full_name AS operator_name,
+                  c.caller_user_id, cu.full_name AS caller_user_name, c.owner_user_id,
+                  c.queue_id, q.name AS queue_name, c.line_id, l.name AS line_name,
+                  (SELECT r.id FROM recordings r WHERE r.call_id = c.id AND r.path IS NOT NULL
+                   ORDER BY r.id DESC LIMIT 1) AS recording_id
+           FROM calls c
+           LEFT JOIN counterparties cp ON cp.id = c.counterparty_id
+           LEFT JOIN users op ON op.id = c.operator_user_id
+           LEFT JOIN users cu ON cu.id = c.caller_user_id
+           LEFT JOIN queues q ON q.id = c.queue_id
+           LEFT JOIN lines l ON l.id = c.line_id
+           WHERE c.id = $1""", call_id)
+
+
 async def call_id_by_channel(conn: asyncpg.Connection, channel_id: str) -> int | None:
     return await conn.fetchval("SELECT id FROM calls WHERE channel_id = $1", channel_id)
 

@@ -161,6 +161,23 @@ async def get_task(conn: asyncpg.Connection, task_id: int, now: dt.datetime) -> 
     return task
 
 
+async def tasks_of_call(conn: asyncpg.Connection, call_id: int, viewer_id: int | None) -> list[asyncpg.Record]:
+    """The tasks made of a call (a callback), those this viewer may see (None: all)."""
+    args: list = [call_id]
+
+    def p(value) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    return await conn.fetch(
+        f"""SELECT t.id, t.title, t.status, t.responsible_user_id, u.full_name AS responsible_name,
+                   q.name AS queue_name
+            FROM tasks t LEFT JOIN users u ON u.id = t.responsible_user_id LEFT JOIN queues q ON q.id = t.queue_id
+            WHERE (t.call_id = $1 OR t.callback_events @> jsonb_build_array(jsonb_build_object('call_id', $1::bigint)))
+              AND t.deleted_at IS NULL AND {visible_sql(p, viewer_id)}
+            ORDER BY t.id""", *args)
+
+
 async def take_task(conn: asyncpg.Connection, task_id: int, user_id: int) -> bool:
     """Make an open queue task nobody has taken this user's; False when someone was first."""
     return await conn.fetchval(

@@ -8,7 +8,7 @@ import datetime as dt
 from starlette.requests import Request
 from starlette.routing import Route
 
-from crm.callers.queries import CallersQuery, unknown_callers
+from crm.callers import queries as callers_q
 from crm.roles import sees_everything
 from web.db import connection
 from web.paging import Page
@@ -19,16 +19,16 @@ from web.validation import query as parse_query
 DEFAULT_DAYS = 30
 
 
-async def unknown_callers_page(request: Request):
+async def unknown_callers(request: Request):
     """The page at /callers/unknown, JSON at /api/callers/unknown (web/resource.py)."""
     params, page, me = parse_query(request, UnknownCallersQuery), Page.from_request(request), request.user
     days = params.days or DEFAULT_DAYS
     since = request.app.state.settings.clock.now() - dt.timedelta(days=days)
     async with connection(request) as conn:
-        rows, total = await unknown_callers(conn, CallersQuery(
+        rows, total = await callers_q.unknown_callers(conn, callers_q.CallersQuery(
             since=since, viewer_id=None if sees_everything(me) else me["id"], page=page.number, size=page.size))
     page = page.with_total(total)
-    return await html_or_json(request, "callers_unknown.html", {
+    return await html_or_json(request, "unknown_callers.html", {
         "callers": rows, "page": page, "days": days,
         # Voicemails left by unknown callers: _unknown_caller_voicemails.html shows them (none yet).
         "voicemails": [],
@@ -37,6 +37,6 @@ async def unknown_callers_page(request: Request):
 
 
 routes = [
-    Route("/callers/unknown", unknown_callers_page, name="callers.unknown_callers", methods=["GET"]),
-    Route("/api/callers/unknown", unknown_callers_page, name="callers.unknown_callers_api", methods=["GET"]),
+    Route("/callers/unknown", unknown_callers, name="callers.unknown_callers", methods=["GET"]),
+    Route("/api/callers/unknown", unknown_callers, name="callers.unknown_callers_api", methods=["GET"]),
 ]

@@ -1,0 +1,105 @@
+"""A call's page (issue 15): everything about one call - the PBX's fields (read-only), its
+route in words, its recording (for those who may listen), its counterparty and comment (both
+may change after the call, by crm/calls/permissions.py), its legs and callback tasks.
+One view answers the page (/calls/{id}) and JSON (/calls/{id}.json, or Accept: application/json)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+from starlette.routing import Route
+
+from crm.calls import queries as calls_q
+from crm.calls.attach import attach_call, comment_call, far_number
+from crm.calls.permissions import CallFacts, can_change, can_view
+from crm.calls.route import route_text
+from crm.counterparties.listing import MIN_QUERY, ListQuery, list_counterparties
+from crm.counterparties.queries import number_owner
+from crm.errors import DomainError, NotFound
+from crm.i18n import gettext as _
+from crm.recordings.policy import can_listen
+from crm.roles import sees_everything
+from crm.tasks import queries as tq
+from web.db import connection
+from web.resource import html_or_json
+from web.schemas import AttachIn, CallCommentIn, CallPageQuery
+from web.urls import path_for
+from web.validation import form_body
+from web.validation import query as parse_query
+
+# Found counterparties offered to attach the call to, of each kind.
+FOUND = 10
+# The fields of the JSON answer, as the calls table names them (the PBX's, then the CRM's).
+FIELDS = ("id", "channel_id", "linked_id", "direction", "caller_number", "caller_name", "called_number", "line",
+          "line_id", "line_name", "started_at", "answered_at", "ended_at", "wait_seconds", "talk_seconds", "status",
+          "hangup_cause", "queue_id", "queue_name", "operator_user_id", "operator_name", "caller_user_id",
+          "caller_user_name", "counterparty_id", "counterparty_name", "comment")
+
+
+async def _call(conn, request: Request) -> dict:
+    """The call, if this user may see it: another's is as missing as one that does not exist."""
+    call_id = request.path_params["id"]
+    row = await calls_q.call_page(conn, call_id)
+    if row is None or not can_view(request.user, row):
+        raise NotFound(_("no call %(id)s") % {"id": call_id})
+    return dict(row)
+
+
+async def call_page(request: Request, error: DomainError | None = None):
+    """The page, or the JSON; after a refused change, the page with what was wrong (`error`)."""
+    me = request.user
+    find = parse_query(request, CallPageQuery).find.strip()
+    async with connection(request) as conn:
+        call = await _call(conn, request)
+        editable = can_change(CallFacts.of(call), me)
+        tasks = await tq.tasks_of_call(conn, call["id"], None if sees_everything(me) else me["id"])
+        number, key = far_number(call)
+        owner = await number_owner(conn, key) if key and call["direction"] != "internal" else None
+        found = []
+        if editable and len(find) >= MIN_QUERY:
+            for kind in ("client", "company"):
+                found += (await list_counterparties(conn, ListQuery(
+                    kind=kind, q=find, size=FOUND, default_region=request.app.state.settings.default_region))).rows
+    listen = call["recording_id"] is not None and can_listen(me, call)
+    recording_url = path_for(request, "recordings.play", id=call["recording_id"]) if listen else None
+    # The call's legs, one per operator who talked (transfers): none yet; _call_legs.html shows them.
+    legs: list[dict] = []
+    return await html_or_json(request, "call_page.html", lambda: {
+        "call": call, "tasks": tasks, "number": number, "number_owner": owner, "recording_url": recording_url,
+        "editable": editable, "find": find, "found": found, "error": error, "legs": legs,
+    }, lambda: {**{k: call[k] for k in FIELDS}, "route": route_text(call["route"]), "recording_url": recording_url,
+                "can_change": editable, "tasks": [dict(t) for t in tasks], "legs": legs},
+        status_code=error.status if error else 200)
+
+
+async def attach(request: Request):
+    """POST /calls/{id}/counterparty (a form): the call is this counterparty's."""
+    return await _change(request, AttachIn, lambda conn, call, form: attach_call(
+        conn, request.user, call["id"], form.counterparty_id))
+
+
+async def comment(request: Request):
+    """POST /calls/{id}/comment (a form): the call's comment, rewritten."""
+    return await _change(request, CallCommentIn, lambda conn, call, form: comment_call(
+        conn, request.user, call["id"], form.comment))
+
+
+async def _change(request: Request, model, change):
+    """A change to a call the user may see (else 404); refused or wrong, the page says why."""
+    async with connection(request) as conn:
+        call = await _call(conn, request)
+    try:
+        form, _raw = await form_body(request, model)
+        async with connection(request) as conn:
+            await change(conn, call, form)
+    except DomainError as e:
+        return await call_page(request, e)
+    return RedirectResponse(path_for(request, "call_page.call_page", id=call["id"]), status_code=303)
+
+
+routes = [
+    Route("/calls/{id:int}", call_page, name="call_page.call_page", methods=["GET"]),
+    Route("/calls/{id:int}.json", call_page, name="call_page.call_json", methods=["GET"]),
+    Route("/calls/{id:int}/counterparty", attach, name="call_page.attach", methods=["POST"]),
+    Route("/calls/{id:int}/comment", comment, name="call_page.comment", methods=["POST"]),
+]
