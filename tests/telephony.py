@@ -104,6 +104,22 @@ async def require_sandbox() -> None:
         pytest.fail(f"the Asterisk sandbox answered {status} to /asterisk/info")
 
 
+def sandbox_cel_database_url() -> str:
+    """The database the sandbox's Asterisk writes its CEL into: cel_pgsql.conf as scripts/sandbox.sh
+    installed it (PBXCRM_CEL_DATABASE_URL, or pbxcrm_asterisk on DATABASE_URL's server)."""
+    import re
+    import urllib.parse
+
+    conf = Path(os.environ.get("PBXCRM_SANDBOX_ROOT", "/var/lib/pbxcrm/sandbox")) / "etc/asterisk/cel_pgsql.conf"
+    values = dict(re.findall(r"^(\w+) *= *(.*?)\s*$", conf.read_text(), flags=re.M)) if conf.exists() else {}
+    if not values.get("dbname"):
+        pytest.fail(f"the sandbox writes no CEL to PostgreSQL ({conf}): `scripts/sandbox.sh up` with DATABASE_URL set")
+    user = urllib.parse.quote(values.get("user", ""), safe="")
+    password = urllib.parse.quote(values.get("password", ""), safe="")
+    login = f"{user}:{password}" if password else user
+    return f"postgresql://{login}@{values['hostname']}:{values.get('port', '5432')}/{values['dbname']}"
+
+
 def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
