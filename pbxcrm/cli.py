@@ -247,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo_data)
 
     sandbox = sub.add_parser("sandbox", help="the Asterisk sandbox (root only)")
-    sandbox.add_argument("action", choices=["build", "up", "down", "status", "cli"])
+    sandbox.add_argument("action", choices=["build", "up", "down", "status", "cli", "cel-url"])
     sandbox.add_argument("rest", nargs=argparse.REMAINDER)
     sandbox.set_defaults(func=cmd_sandbox, needs_settings=False)
     return parser

@@ -90,7 +90,7 @@ def event_of(row: Mapping[str, Any], *, naive_zone: dt.tzinfo, now: dt.datetime)
 
 
 def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
+    return value.strip() if value.__class__ is str else ""
 
 
 def _time(value: Any, naive_zone: dt.tzinfo) -> dt.datetime | None:

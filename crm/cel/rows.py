@@ -10,6 +10,7 @@ end's number in SQL, as the app's rows find it (crm/cel/queries.py).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -151,7 +152,7 @@ def call_row(facts: CallFacts, directory: Directory, region: str) -> CallRow:
     line_id = directory.lines.get((trunk_of(facts.line), did_key(facts.called_number))) \
         if direction == "incoming" else None
     via_queue = DEFAULT_QUEUE_CONTEXT in facts.contexts
-    steps = [route.step("note", "asterisk", Outcome("from_cel"))]
+    steps = [_from_cel_step()]
     if via_queue and direction == "incoming":
         if facts.answered_at is not None:
             name = directory.names.get(operator) if operator is not None else None
@@ -162,13 +163,23 @@ def call_row(facts: CallFacts, directory: Directory, region: str) -> CallRow:
         steps.append(route.step("queue", "dialplan", outcome))
     return CallRow(
         channel_id=facts.channel_id, linked_id=facts.linkedid, direction=direction,
-        caller_number=facts.caller_number, caller_normalized=caller_match_key(facts.caller_number, region),
+        caller_number=facts.caller_number, caller_normalized=_match_key(facts.caller_number, region),
         caller_name=facts.caller_name, called_number=facts.called_number,
-        called_normalized=caller_match_key(facts.called_number, region), line=facts.line,
+        called_normalized=_match_key(facts.called_number, region), line=facts.line,
         started_at=facts.started_at, answered_at=facts.answered_at, ended_at=facts.ended_at,
         status=status_after(facts.answered_at is not None, facts.hangup_cause), hangup_cause=facts.hangup_cause,
         operator_user_id=operator, caller_user_id=caller_user, line_id=line_id,
         queue_id=directory.default_queue_id if via_queue else None, route=json.dumps(steps))
+
+
+# A batch has thousands of calls to a few DIDs from numbers that call again: parse each once.
+_match_key = functools.lru_cache(maxsize=65536)(caller_match_key)
+
+
+@functools.cache
+def _from_cel_step() -> dict:
+    """"Asterisk logged the call itself...": the same first step of every call from CEL."""
+    return route.step("note", "asterisk", Outcome("from_cel"))
 
 
 def _completion(row: LoggedRow, end: ChannelEnd, facts: CallFacts, directory: Directory) -> Completion:
