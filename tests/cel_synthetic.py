@@ -37,8 +37,8 @@ class Cel:
     _seq: int = 0
 
     def channel(self, name: str, cid_num: str, *, linkedid: str | None = None, exten: str = "s",
-                context: str = "", at: dt.datetime = T0, cid_name: str = "") -> Channel:
-        uniqueid = f"{int(at.timestamp())}.{self._seq}"
+                context: str = "", at: dt.datetime = T0, cid_name: str = "", uniqueid: str | None = None) -> Channel:
+        uniqueid = uniqueid or f"{int(at.timestamp())}.{self._seq}"
         self._seq += 1
         return Channel(uniqueid, linkedid or uniqueid, f"{name}-{self._seq:08x}", cid_num, cid_name, exten, context)
 
@@ -109,14 +109,17 @@ class Cel:
         self.event("LINKEDID_END", end, out)
         return phone_ch
 
-    def app_call_with_leg(self, caller: str, at: dt.datetime, *, talk: float = 2.0) -> tuple[Channel, Channel]:
-        """A call the Stasis app handled: it originates the operator's leg (its own linkedid), which
-        takes the caller's (older) linkedid when bridged: Asterisk retires the leg's."""
+    def app_call_with_leg(self, caller: str, at: dt.datetime, *, talk: float = 2.0,
+                          leg_id: str | None = None) -> tuple[Channel, Channel]:
+        """A call the Stasis app handled: it originates the operator's leg (its own linkedid; an id
+        pbxcrm-<caller's>-<token> unless `leg_id` says), which takes the caller's (older) linkedid
+        when bridged: Asterisk retires the leg's."""
         s = dt.timedelta(seconds=1)
         caller_ch = self.channel("PJSIP/trunk", caller, exten="74957654321", context="sandbox-from-trunk", at=at)
         self.event("CHAN_START", at, caller_ch)
         self.event("APP_START", at, caller_ch, appname="Stasis", appdata="pbxcrm,inbound,74957654321")
-        leg = self.channel("PJSIP/103", "103", context="pbxcrm-phones", at=at + s)
+        leg = self.channel("PJSIP/103", "103", context="pbxcrm-phones", at=at + s,
+                           uniqueid=leg_id or f"pbxcrm-{caller_ch.uniqueid}-{self._seq}")
         self.event("CHAN_START", at + 0.2 * s, leg)
         self.event("ANSWER", at + s, leg)
         self.event("LINKEDID_END", at + 1.1 * s, leg)  # the leg's own linkedid, retired when bridged
@@ -130,6 +133,16 @@ class Cel:
         self.event("LINKEDID_END", end, caller_ch)
         leg.linkedid = old
         return caller_ch, leg
+
+    def app_rang_unanswered(self, caller_ch: Channel, at: dt.datetime, *, ring: float = 3.0) -> Channel:
+        """A phone the Stasis app rang for a caller, that never answered: never bridged, so a
+        call of its own linkedid in CEL."""
+        leg = self.channel("PJSIP/102", "102", context="pbxcrm-phones", at=at,
+                           uniqueid=f"pbxcrm-{caller_ch.uniqueid}-{self._seq}")
+        self.event("CHAN_START", at, leg)
+        self.hangup(at + ring * dt.timedelta(seconds=1), leg, cause=19)
+        self.event("LINKEDID_END", at + ring * dt.timedelta(seconds=1), leg)
+        return leg
 
 
 async def make_cel_table(conn: asyncpg.Connection) -> None:

@@ -154,8 +154,9 @@ async def test_the_apps_own_calls_are_not_logged_twice_and_a_call_cut_off_by_its
     import asyncio
 
     app = await start_stasis_app(**cel_env)
-    async with SippPhone("102", "phone_answer.xml", tmp_path), SippPhone("103", "phone_answer.xml", tmp_path):
-        # A call the app handles to the end: the client, put through to Ivanova.
+    async with SippPhone("102", "phone_noanswer.xml", tmp_path), SippPhone("103", "phone_answer.xml", tmp_path):
+        # A call the app handles to the end: the client's manager Ivanova is rung in vain (a channel of
+        # the app's own, never bridged: no call of its own in CEL), then Petrov answers.
         assert (await sipp_call(caller="84951234567", called=CALLED, talk_ms=500)).returncode == 0
         assert await wait_for(lambda: finished_call(db, "84951234567")), app.log_text()
         # A call the app is killed during: a stranger talks to Petrov, and hangs up while it is away.

@@ -83,15 +83,24 @@ def test_phones_are_known_by_their_users_dial_strings_and_extensions_but_not_by_
     assert "PJSIP/trunk" not in DIRECTORY.phones
 
 
-def test_the_apps_leg_retired_into_its_callers_call_is_no_call_and_the_caller_is_answered_when_bridged():
+@pytest.mark.parametrize("leg_id", [None, "1772442001.9"])
+def test_a_leg_retired_into_its_callers_call_is_no_call_and_the_caller_is_answered_when_bridged(leg_id):
     cel = Cel()
-    caller, leg = cel.app_call_with_leg("84951234567", T0)
+    caller, leg = cel.app_call_with_leg("84951234567", T0, leg_id=leg_id)
     merged = facts_of(leg.uniqueid, events(cel))
-    assert isinstance(merged, Skipped) and merged.merged
+    assert isinstance(merged, Skipped) and merged.nothing_to_log
     f = facts(cel, caller.linkedid)
     # The leg's ANSWER came under its own linkedid: in the caller's call it is seen entering the bridge.
     assert f.answered_at == T0 + 1.1 * S and f.answered_by == "PJSIP/103"
     assert f.ends[leg.uniqueid].ended_at == f.ended_at
+
+
+def test_a_phone_the_app_rang_in_vain_is_no_call_of_its_own():
+    cel = Cel()
+    caller, _ = cel.app_call_with_leg("84951234567", T0)
+    rung = cel.app_rang_unanswered(caller, T0 + S)
+    skipped = facts_of(rung.linkedid, events(cel))
+    assert isinstance(skipped, Skipped) and skipped.nothing_to_log and "the app made" in skipped.reason
 
 
 def test_events_of_other_calls_and_the_order_they_come_in_do_not_matter():
@@ -139,14 +148,14 @@ def test_a_call_whose_end_is_stamped_before_its_start_is_skipped_as_a_clock_jump
         if row["eventtype"] == "CHAN_END" and row["uniqueid"] == caller.uniqueid:
             row["eventtime"] -= dt.timedelta(hours=1)
     skipped = facts_of(caller.linkedid, events(cel))
-    assert isinstance(skipped, Skipped) and not skipped.merged and "the clock jumped" in skipped.reason
+    assert isinstance(skipped, Skipped) and not skipped.nothing_to_log and "the clock jumped" in skipped.reason
 
 
 def test_a_call_without_the_start_of_its_first_channel_is_skipped():
     cel = Cel()
     caller = cel.fallback_call("84951234567", T0)
     skipped = facts_of(caller.linkedid, events(cel)[1:])
-    assert isinstance(skipped, Skipped) and not skipped.merged and "no CHAN_START" in skipped.reason
+    assert isinstance(skipped, Skipped) and not skipped.nothing_to_log and "no CHAN_START" in skipped.reason
 
 
 def test_a_hangup_cause_in_a_broken_extra_is_no_cause():

@@ -8,7 +8,8 @@ a Dial() rang (the caller's own ANSWER is the dialplan's Answer() for music, not
 
 A linkedid whose first channel ended under another linkedid was merged into an older call
 (Asterisk gives bridged channels the oldest linkedid and retires the newer one): nothing to
-log of it. Events whose times contradict each other are a clock that jumped: skipped.
+log of it. Nor of a channel the Stasis app made (a phone it rang, a click-to-call): the app
+logs the calls it makes. Events whose times contradict each other are a clock that jumped: skipped.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from crm.calls.channels import APP_CHANNEL_PREFIXES
 from crm.cel.events import CelEvent
 from crm.lines.model import line_of
 
@@ -55,7 +57,7 @@ class CallFacts:
 class Skipped:
     linkedid: str
     reason: str
-    merged: bool = False  # not garbage: the channels went on in an older call
+    nothing_to_log: bool = False  # not garbage: merged into an older call, or the app's own channel
 
 
 def technology_of(channel_name: str) -> str:
@@ -64,6 +66,8 @@ def technology_of(channel_name: str) -> str:
 
 def facts_of(linkedid: str, events: Iterable[CelEvent]) -> CallFacts | Skipped:
     """The call of this linkedid from its events (any order; others' events are ignored)."""
+    if linkedid.startswith(APP_CHANNEL_PREFIXES):
+        return Skipped(linkedid, "a channel the app made: the app logs its calls", nothing_to_log=True)
     mine = sorted((e for e in events if e.linkedid == linkedid), key=lambda e: e.id)
     origin = [e for e in mine if e.uniqueid == linkedid]
     start = _first(origin, "CHAN_START")
@@ -71,7 +75,7 @@ def facts_of(linkedid: str, events: Iterable[CelEvent]) -> CallFacts | Skipped:
         return Skipped(linkedid, "no CHAN_START of its first channel (CEL was off, or rows are missing)")
     end = _first(origin, "CHAN_END") or _first(origin, "HANGUP")
     if end is None:
-        return Skipped(linkedid, "its first channel ended in another call", merged=True)
+        return Skipped(linkedid, "its first channel ended in another call", nothing_to_log=True)
     started_at, ended_at = start.time, end.time
     if not started_at - CLOCK_SLACK <= ended_at <= started_at + LONGEST_CALL:
         return Skipped(linkedid, f"ended at {ended_at.isoformat()}, started at {started_at.isoformat()}: "

@@ -92,9 +92,12 @@ class Reconciler:
                    same_database=cel_url == settings.database_url, **kw)
 
     async def close(self) -> None:
-        if self._source_conn is not None:
-            await self._source_conn.close()
-            self._source_conn = None
+        conn, self._source_conn = self._source_conn, None
+        if conn is not None:
+            try:
+                await conn.close(timeout=2)
+            except DATABASE_ERRORS:  # asyncio's TimeoutError is an OSError
+                conn.terminate()  # the server is gone: nothing to say goodbye to
 
     @asynccontextmanager
     async def _reading(self, conn: asyncpg.Connection) -> AsyncIterator[tuple[asyncpg.Connection, q.CelTable]]:
@@ -172,7 +175,7 @@ class Reconciler:
         facts: list[CallFacts] = []
         for call in calls:
             if isinstance(call, Skipped):
-                if not call.merged and ends[call.linkedid] > checkpoint:
+                if not call.nothing_to_log and ends[call.linkedid] > checkpoint:
                     stats.skipped_calls += 1
                     log.warning("CEL call %s (%s) skipped: %s", call.linkedid, self.source, call.reason)
             else:
@@ -245,6 +248,12 @@ class Reconciler:
                 if trouble != type(e).__name__:
                     log.warning("CEL %s: database unavailable (%s: %s); will retry", self.source, type(e).__name__, e)
                 trouble = type(e).__name__
+            except Exception:  # a batch it cannot write: said, and tried again later, never the end of the task
+                log.exception("CEL %s: reading failed; trying again in 30 s", self.source)
+                trouble = "error"
+                self._table = None
+                await asyncio.sleep(max(interval, 30))
+                continue
             await asyncio.sleep(interval)
 
 
