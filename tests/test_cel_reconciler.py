@@ -137,16 +137,20 @@ async def test_garbage_rows_are_skipped_logged_and_counted_and_the_calls_around_
     assert (await checkpoint(db))["garbage_rows"] == 3
 
 
-async def test_a_missed_call_from_a_client_becomes_a_callback_task_for_the_manager(crm, cel, db, reconciler):
+async def test_missed_calls_become_callback_tasks_as_the_apps_do(crm, cel, db, reconciler):
     now = dt.datetime.now(dt.timezone.utc)
     cel.fallback_call(CLIENT, now - 600 * S, phone=None, wait=20)
+    cel.fallback_call("84990001122", now - 500 * S, phone=None, wait=20)
     cel.fallback_call(CLIENT, now - 30 * 3600 * S, phone=None, wait=20)  # a day ago: too late to call back
     await write(db, cel)
     stats = await reconciler.catch_up()
-    assert (stats.added, stats.callbacks) == (2, 1)
+    assert (stats.added, stats.callbacks) == (3, 2)
     async with db.acquire() as conn:
-        task = await conn.fetchrow("SELECT * FROM tasks")
-    assert task["counterparty_id"] == crm["client"] and task["responsible_user_id"] == crm["ivanova"]["id"]
+        tasks = await conn.fetch("SELECT * FROM tasks ORDER BY id")
+    client, stranger = tasks
+    assert client["counterparty_id"] == crm["client"] and client["responsible_user_id"] == crm["ivanova"]["id"]
+    # The stranger's is the default queue's: the dialplan's default queue is where the call waited.
+    assert stranger["queue_id"] == crm["queue"] and stranger["callback_normalized"] == "+74990001122"
 
 
 async def test_since_now_starts_reading_at_the_end_of_the_table(crm, cel, db, reconciler):

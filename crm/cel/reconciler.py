@@ -211,11 +211,13 @@ class Reconciler:
         return [facts_of(linkedid, by_call[linkedid]) for linkedid in ended]
 
     async def _callbacks(self, rows: list[CallRow], conn: asyncpg.Connection, now: dt.datetime) -> int:
-        """Missed calls from clients become callback tasks, as the app's do (crm/tasks/callbacks.py)."""
+        """Missed calls become callback tasks, as the app's do (crm/tasks/callbacks.py): a client's for
+        its manager, a stranger's for the queue it waited in."""
         made = 0
         for row in rows:
             if row.direction == "incoming" and row.status == "missed" and row.ended_at > now - CALLBACK_HORIZON:
-                made += await callbacks.create_for_missed_call(conn, row.channel_id, self._timezone) is not None
+                made += await callbacks.create_for_missed_call(conn, row.channel_id, self._timezone,
+                                                               self._region) is not None
         return made
 
     async def run_forever(self, *, interval: float, grace: float) -> None:
