@@ -57,6 +57,12 @@ async def ari_post(path: str, params: dict[str, str]) -> int:
             return r.status
 
 
+async def ari_global(name: str) -> str | None:
+    """A dialplan global's value in the sandbox (None: Asterisk did not say)."""
+    status, body = await ari_get(f"/asterisk/variable?variable={name}")
+    return body.get("value") if status == 200 and body else None
+
+
 class AriEventWatcher:
     """Every event of every channel, seen by an ARI app of the test's own (subscribeAll), beside
     the app under test: what Asterisk did (PlaybackStarted/Finished...), not what the app says it asked."""

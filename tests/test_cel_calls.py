@@ -11,11 +11,12 @@ import time
 
 import pytest
 
-from tests.helpers import finished_call, make_user, routing_crm
+from tests import helpers
+from tests.helpers import finished_call
 from tests.processes import PbxcrmProcess
 from tests.telephony import (
     SippPhone,
-    ari_get,
+    ari_global,
     sandbox_cel_database_url,
     sipp_call,
     sipp_calls_at_once,
@@ -46,11 +47,6 @@ def reconcile(database_url: str, env: dict, tmp_path, *args: str) -> str:
     return log.read_text()
 
 
-async def _global(name: str):
-    status, body = await ari_get(f"/asterisk/variable?variable={name}")
-    return body.get("value") if status == 200 and body else None
-
-
 async def calls_of(db, callers) -> list[dict]:
     async with db.acquire() as conn:
         return [dict(r) for r in await conn.fetch("SELECT * FROM calls WHERE caller_number = ANY($1::text[]) "
@@ -60,14 +56,7 @@ async def calls_of(db, callers) -> list[dict]:
 @pytest.fixture
 async def queue_of_three(db):
     """Petrov (103), Sidorova (104) and Orlov (105) answer the default queue, rung all at once."""
-    crm = await routing_crm(db)
-    for login, name, extension in (("sidorova", "Sveta Sidorova", "104"), ("orlov", "Oleg Orlov", "105")):
-        user = await make_user(db, login, "operator", full_name=name, extension=extension)
-        async with db.acquire() as conn:
-            await conn.execute("INSERT INTO queue_members (queue_id, user_id, position) VALUES ($1, $2, 1)",
-                               crm["queue"], user["id"])
-        crm[login] = user
-    return crm
+    return await helpers.queue_of_three(db)
 
 
 async def test_calls_while_the_app_is_down_are_logged_complete_soon_after_it_returns(
@@ -75,7 +64,7 @@ async def test_calls_while_the_app_is_down_are_logged_complete_soon_after_it_ret
     crm = queue_of_three
     app = await start_stasis_app(**cel_env)
     # The app tells the dialplan whom the default queue rings, then dies: the dialplan answers alone.
-    assert await wait_for(lambda: _global("PBXCRM_DEFAULT_DIAL"), timeout=10) == "PJSIP/103&PJSIP/104&PJSIP/105"
+    assert await wait_for(lambda: ari_global("PBXCRM_DEFAULT_DIAL"), timeout=10) == "PJSIP/103&PJSIP/104&PJSIP/105"
     app.stop()
     since = dt.datetime.now(dt.timezone.utc).isoformat()
     async with SippPhone("103", "phone_answer_hangup.xml", tmp_path), \
