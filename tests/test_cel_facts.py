@@ -236,3 +236,18 @@ def test_since_takes_ago_now_and_dates_on_the_call_centres_clock():
     assert parse_since("2026-03-01T09:30+00:00", now, "Europe/Moscow") == dt.datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
     with pytest.raises(ValueError):
         parse_since("last tuesday", now, "Europe/Moscow")
+
+
+def test_the_sandboxs_cel_configuration_gives_the_reader_what_it_reads():
+    import re
+
+    from crm.cel.events import COLUMNS
+    from tests.processes import REPO
+
+    conf = REPO / "asterisk-conf"
+    table = (conf / "cel_pgsql.sql").read_text()
+    assert set(COLUMNS) <= set(re.findall(r"^\s+(\w+)\s+(?:bigserial|text|timestamp|integer)", table, flags=re.M))
+    events = re.search(r"^events = (.*)$", (conf / "cel.conf").read_text(), flags=re.M).group(1).split(",")
+    assert {"CHAN_START", "CHAN_END", "ANSWER", "HANGUP", "BRIDGE_ENTER", "LINKEDID_END"} <= set(events)
+    assert "load => cel_pgsql.so" in (conf / "modules.conf").read_text()
+    assert re.search(r"^usegmtime = yes$", (conf / "cel_pgsql.conf").read_text(), flags=re.M)
