@@ -236,3 +236,21 @@ async def test_a_reconciler_killed_mid_batch_leaves_nothing_of_that_batch_and_th
     assert all(r["ended_at"] is not None for r in rows)
     mark = await checkpoint(db)
     assert (mark["last_id"], mark["calls_added"], mark["calls_completed"]) == (120, 7, 1)
+
+
+async def test_a_table_made_anew_is_read_from_its_start_but_a_reader_further_on_is_no_reason_to(crm, cel, db,
+                                                                                            reconciler, caplog):
+    cel.fallback_call("84990000001", T0)
+    cel.fallback_call("84990000002", T0 + 60 * S)
+    await write(db, cel)
+    assert (await reconciler.catch_up()).added == 2
+    # Another reconciler read further than this one's bound (`pbxcrm reconcile` beside `pbxcrm ari`).
+    assert (await reconciler.catch_up(upto=20)).rows == 0 and (await checkpoint(db))["last_id"] == 30
+    async with db.acquire() as conn:
+        await conn.execute("TRUNCATE cel RESTART IDENTITY")  # Asterisk's table made anew: ids from 1 again
+    cel.fallback_call("84990000003", T0 + 120 * S)
+    await write(db, cel)
+    with caplog.at_level(logging.WARNING, logger="crm.cel.reconciler"):
+        assert (await reconciler.catch_up()).added == 1
+    assert "the table was made anew" in caplog.text
+    assert len(await call_log(db)) == 3 and (await checkpoint(db))["last_id"] == 15

@@ -129,14 +129,15 @@ class Reconciler:
         total = Stats()
         async with self._pool.acquire() as conn:
             async with self._reading(conn) as (source, table):
-                upto = await table.max_id(source) if upto is None else upto
+                end = await table.max_id(source)
+                upto = end if upto is None else min(upto, end)
                 position = await table.first_id_since(source, since) if since is not None else None
             while True:
                 async with conn.transaction(), self._reading(conn) as (source, table):
                     last = await q.checkpoint(conn, self.source)
-                    if last > upto and position is None:
+                    if last > end and position is None:
                         log.warning("CEL %s: its ids end at %d, before the %d read: the table was made anew; "
-                                    "reading it from the start", self.source, upto, last)
+                                    "reading it from the start", self.source, end, last)
                         await q.restart(conn, self.source)
                         last = 0
                     start = last if position is None else position
