@@ -8,14 +8,12 @@ send) is spelled here and nowhere else in ari_app/. The dialplan
 
 from __future__ import annotations
 
+from crm.calls.channels import CLICK_TO_CALL_PREFIX, OUR_PREFIX
 from crm.dialing.technology import DEFAULT_TECHNOLOGY, default_dial, trunk_dial
 
 # ---- ids the app gives to channels, bridges and recordings ----
-
-# Every channel (a phone rung for a call), bridge and recording the app makes starts with this.
-OUR_PREFIX = "pbxcrm-"
-# A click-to-call request's channel to the user's phone: c2c-<request id>.
-CLICK_TO_CALL_PREFIX = "c2c-"
+# OUR_PREFIX starts every channel, bridge and recording the app makes; CLICK_TO_CALL_PREFIX a
+# click-to-call request's channel to the user's phone (crm/calls/channels.py: the CEL reader knows them too).
 
 
 def leg_channel_id(caller_channel: str, token: str) -> str:

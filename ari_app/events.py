@@ -6,18 +6,14 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
+from crm.lines.model import line_of
+
 
 def parse_ari_time(value: str | None) -> dt.datetime:
     """ARI's timestamps look like 2026-11-22T18:46:49.123+0000."""
     if not value:
         return dt.datetime.now(dt.timezone.utc)
     return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
-
-
-def line_of(channel_name: str) -> str:
-    """PJSIP/trunk-0000001a -> PJSIP/trunk: the endpoint the channel belongs to."""
-    technology_and_resource, sep, _suffix = channel_name.rpartition("-")
-    return technology_and_resource if sep else channel_name
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from ari_app.registry import CallRegistry
 from ari_app.resync import Resyncer
 from ari_app.ringing import Ringer
 from crm import lines
+from crm.cel.reconciler import reconcile_forever
 from crm.listen import listen_forever
 from pbxcrm.runtime import Runtime
 
@@ -118,4 +119,6 @@ def background_tasks(app: StasisApp, consume) -> list[asyncio.Task]:
                                                lambda _payload: crm.changed(), on_connected=reconnected),
                                 name="routing changes"),
             asyncio.create_task(app.click_to_call.listen(), name="click-to-call"),
+            # The calls the app did not see, from Asterisk's own records (crm/cel/).
+            asyncio.create_task(reconcile_forever(app.runtime.pool, app.runtime.settings), name="cel reconciler"),
             asyncio.create_task(consume(app), name="ari events")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,9 @@ from crm.defaults import DEFAULT_REGION, DEFAULT_TIMEZONE
 
 if TYPE_CHECKING:
     from crm.clock import Clock
+
+
+TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$")
 
 
 class SettingsError(ValueError):
@@ -62,6 +66,13 @@ class Settings:
     smtp_starttls: bool = False
     public_url: str = "http://127.0.0.1:8000"
     notify_interval_seconds: float = 15.0
+    # Call records from Asterisk's CEL (crm/cel/): the database and table cel_pgsql writes
+    # (empty URL: DATABASE_URL's; empty table: off), the zone of its times without one, and how
+    # often `pbxcrm ari` reads it.
+    cel_database_url: str = ""
+    cel_table: str = "cel"
+    cel_timezone: str = "UTC"
+    cel_interval_seconds: float = 2.0
 
     @property
     def greetings_sound_dir(self) -> str:
@@ -90,7 +101,19 @@ class Settings:
             zoneinfo.ZoneInfo(timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise SettingsError(f"PBXCRM_TIMEZONE is not a time zone: {timezone!r}") from None
+        cel_table = env.get("PBXCRM_CEL_TABLE", cls.cel_table).strip()
+        if cel_table and not TABLE_NAME.match(cel_table):
+            raise SettingsError(f"PBXCRM_CEL_TABLE must be a table name (cel, asterisk.cel), got {cel_table!r}")
+        cel_timezone = env.get("PBXCRM_CEL_TIMEZONE", cls.cel_timezone)
+        try:
+            zoneinfo.ZoneInfo(cel_timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(f"PBXCRM_CEL_TIMEZONE is not a time zone: {cel_timezone!r}") from None
         return cls(
+            cel_database_url=env.get("PBXCRM_CEL_DATABASE_URL", ""),
+            cel_table=cel_table,
+            cel_timezone=cel_timezone,
+            cel_interval_seconds=_int(env, "PBXCRM_CEL_INTERVAL_SECONDS", 2),
             timezone=timezone,
             trunk=env.get("PBXCRM_TRUNK", cls.trunk),
             clock_offset_seconds=_int(env, "PBXCRM_CLOCK_OFFSET_SECONDS", 0),

@@ -1,4 +1,4 @@
-"""`pbxcrm COMMAND`: migrate, web, ari, agi, create-user, set-password, demo-data, doctor, sandbox."""
+"""`pbxcrm COMMAND`: migrate, web, ari, agi, reconcile, create-user, set-password, demo-data, doctor, sandbox."""
 
 from __future__ import annotations
 
@@ -69,6 +69,51 @@ def cmd_agi(args, settings: Settings) -> int:
             await serve(runtime.crm, settings.default_region, args.host, args.port, stop)
 
     asyncio.run(run())
+    return 0
+
+
+def cmd_reconcile(args, settings: Settings) -> int:
+    """Call log rows from Asterisk's CEL, once, up to the end of the table as it is now."""
+    import datetime as dt
+    import time
+
+    from crm.cel.queries import CelUnavailable
+    from crm.cel.reconciler import Reconciler, parse_since
+    from crm.db import create_pool
+
+    since = None
+    if args.since:
+        try:
+            since = parse_since(args.since, dt.datetime.now(dt.timezone.utc), settings.timezone)
+        except ValueError:
+            print(f"pbxcrm: --since {args.since!r}: give 30m, 2h, 7d, now, or a date (2026-03-01) "
+                  "or date and time (2026-03-01T09:00)", file=sys.stderr)
+            return 2
+    if not settings.cel_table:
+        print("pbxcrm: PBXCRM_CEL_TABLE is empty: call records from CEL are off", file=sys.stderr)
+        return 2
+
+    async def run():
+        pool = await create_pool(settings.database_url, min_size=1, max_size=2)
+        reconciler = Reconciler.from_settings(pool, settings, batch_rows=args.batch_rows)
+        try:
+            upto = await reconciler.max_id()
+            # The app writes the end of its own calls first (crm/cel/reconciler.py).
+            await asyncio.sleep(args.grace)
+            started = time.monotonic()
+            stats = await reconciler.catch_up(upto=upto, since=since)
+            return reconciler.source, stats, time.monotonic() - started
+        finally:
+            await reconciler.close()
+            await pool.close()
+
+    try:
+        source, stats, seconds = asyncio.run(run())
+    except CelUnavailable as e:
+        print(f"pbxcrm: cannot read CEL: {e}", file=sys.stderr)
+        return 1
+    rate = f", {stats.rows / seconds:.0f} rows/s" if stats.rows and seconds > 0 else ""
+    print(f"CEL {source} read up to id {stats.last_id}: {stats} ({seconds:.1f} s{rate})")
     return 0
 
 
@@ -181,6 +226,14 @@ def build_parser() -> argparse.ArgumentParser:
     agi.add_argument("--port", type=int, default=4573)
     agi.set_defaults(func=cmd_agi)
 
+    rec = sub.add_parser("reconcile", help="log the calls the Stasis app did not, from Asterisk's CEL")
+    rec.add_argument("--since", help="from events at or after this: 30m, 2h, 7d, now, a date or date and time "
+                                     "(default: where the last run stopped)")
+    rec.add_argument("--grace", type=float, default=5.0,
+                     help="seconds to wait first, so the app writes the calls it handled (default 5)")
+    rec.add_argument("--batch-rows", type=int, default=5000, help="CEL rows per transaction (default 5000)")
+    rec.set_defaults(func=cmd_reconcile)
+
     user = sub.add_parser("create-user", help="create a CRM user")
     user.add_argument("--login", required=True)
     user.add_argument("--name", required=True)
@@ -208,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.set_defaults(func=cmd_doctor)
 
     sandbox = sub.add_parser("sandbox", help="the Asterisk sandbox (root only)")
-    sandbox.add_argument("action", choices=["build", "up", "down", "status", "cli"])
+    sandbox.add_argument("action", choices=["build", "up", "down", "status", "cli", "cel-url"])
     sandbox.add_argument("rest", nargs=argparse.REMAINDER)
     sandbox.set_defaults(func=cmd_sandbox, needs_settings=False)
     return parser

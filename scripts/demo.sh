@@ -15,6 +15,9 @@ export PBXCRM_GREETINGS_ASTERISK_DIR=${PBXCRM_GREETINGS_ASTERISK_DIR:-/var/lib/a
 
 "$pbxcrm" migrate
 scripts/sandbox.sh up
+# The sandbox's Asterisk writes its CEL into a database of its own: the app reads the calls it missed there.
+PBXCRM_CEL_DATABASE_URL=$(scripts/sandbox.sh cel-url)
+export PBXCRM_CEL_DATABASE_URL
 
 password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(9))')
 if ! "$pbxcrm" create-user --login demo --name "Demo Admin" --role admin --extension 101 \

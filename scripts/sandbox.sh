@@ -7,6 +7,7 @@
 #   scripts/sandbox.sh down     stop Asterisk, undo every mount made by `up`
 #   scripts/sandbox.sh status   built? running? mounts? ARI answers?
 #   scripts/sandbox.sh cli CMD  run an Asterisk CLI command in the sandbox
+#   scripts/sandbox.sh cel-url  the database Asterisk writes its CEL into (see cel_database_url)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -103,6 +104,48 @@ umount_all() {
   done
 }
 
+# Asterisk writes its Channel Event Logging (asterisk-conf/cel.conf) into PostgreSQL, where
+# `pbxcrm ari` builds the call log of calls the Stasis app did not see (crm/cel/). Its own
+# database, as a PBX's often is: PBXCRM_CEL_DATABASE_URL, else the database pbxcrm_asterisk on
+# DATABASE_URL's server (made here). `pbxcrm ari` reads it from PBXCRM_CEL_DATABASE_URL.
+cel_database_url() {
+  if [ -n "${PBXCRM_CEL_DATABASE_URL:-}" ]; then echo "$PBXCRM_CEL_DATABASE_URL"; return 0; fi
+  [ -n "${DATABASE_URL:-}" ] || return 1
+  python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/pbxcrm_asterisk")))' \
+    "$DATABASE_URL"
+}
+
+# cel_pgsql.conf's connection, from the URL: the table must be there before Asterisk loads
+# the module (it reads the columns once). Without a database CEL goes nowhere: said, not fatal.
+configure_cel() {
+  local conf=$1 url
+  if ! url=$(cel_database_url); then
+    say "warning: neither PBXCRM_CEL_DATABASE_URL nor DATABASE_URL is set: Asterisk's CEL is not written to PostgreSQL"
+    printf '; no database: CEL to PostgreSQL is off (scripts/sandbox.sh)\n' > "$conf"
+    return 0
+  fi
+  if [ -z "${PBXCRM_CEL_DATABASE_URL:-}" ] \
+      && [ "$(psql "$DATABASE_URL" -tAc "SELECT 1 FROM pg_database WHERE datname = 'pbxcrm_asterisk'" 2>/dev/null)" != 1 ]; then
+    psql "$DATABASE_URL" -qc 'CREATE DATABASE pbxcrm_asterisk' >/dev/null 2>&1 || true
+  fi
+  if ! psql "$url" -q -v ON_ERROR_STOP=1 -f "$repo/asterisk-conf/cel_pgsql.sql" >/dev/null 2>&1; then
+    say "warning: cannot make the CEL table in ${url##*@}: Asterisk's CEL is not written to PostgreSQL"
+    printf '; the database did not answer: CEL to PostgreSQL is off (scripts/sandbox.sh)\n' > "$conf"
+    return 0
+  fi
+  python3 - "$url" "$conf" <<'PY'
+import re, sys, urllib.parse as u
+url, conf = sys.argv[1], sys.argv[2]
+p = u.urlsplit(url)
+values = {"hostname": p.hostname or "127.0.0.1", "port": str(p.port or 5432), "dbname": p.path.lstrip("/"),
+          "user": u.unquote(p.username or ""), "password": u.unquote(p.password or ""), "table": "cel"}
+text = open(conf).read()
+for key, value in values.items():
+    text = re.sub(rf"^{key} *=.*$", lambda _m: f"{key} = {value}", text, flags=re.M)
+open(conf, "w").write(text)
+PY
+}
+
 install_config() {
   local etc="$ROOT/etc/asterisk"
   rm -rf "$etc.new"
@@ -113,6 +156,7 @@ install_config() {
   rm -f "$etc.new/users.conf"  # deprecated; pbx_config warns while it exists
   cp "$repo"/dialplan/*.conf "$etc.new/pbxcrm/"
   sed -i "s/^password *=.*/password = $ARI_PASSWORD/" "$etc.new/ari.conf"
+  configure_cel "$etc.new/cel_pgsql.conf"
   rm -rf "$etc"
   mv "$etc.new" "$etc"
   mkdir -p "$ROOT/var/spool/asterisk/recording" "$ROOT/run/asterisk" "$ROOT/var/log/asterisk"
@@ -207,5 +251,6 @@ case "${1:-}" in
   down) down ;;
   status) status ;;
   cli) shift; need_root cli; cli "$@" ;;
-  *) echo "usage: $0 build|up|down|status|cli COMMAND" >&2; exit 2 ;;
+  cel-url) cel_database_url || die "neither PBXCRM_CEL_DATABASE_URL nor DATABASE_URL is set" ;;
+  *) echo "usage: $0 build|up|down|status|cli COMMAND|cel-url" >&2; exit 2 ;;
 esac

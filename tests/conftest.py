@@ -22,6 +22,7 @@ _DATA_TABLES = ("audit_log", "line_hours", "line_holidays", "lines", "collapsed_
                 "web_sessions", "login_failures", "app_settings", "users")
 _DATA_TABLES += ("dial_rules",)  # issue 15's dial rules
 _DATA_TABLES += ("ivr_options", "ivr_menus", "greetings")  # issue 15: greetings and IVR menus
+_DATA_TABLES += ("cel_checkpoints",)  # issue 16's call records from CEL
 
 
 def _with_database(url: str, name: str) -> str:

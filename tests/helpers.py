@@ -69,6 +69,18 @@ async def routing_crm(pool: asyncpg.Pool) -> dict:
     return {"ivanova": ivanova, "petrov": petrov, "client": client, "queue": queue}
 
 
+async def queue_of_three(pool: asyncpg.Pool) -> dict:
+    """routing_crm, with Sveta Sidorova (104) and Oleg Orlov (105) joining Petrov in the default queue."""
+    crm = await routing_crm(pool)
+    for login, name, extension in (("sidorova", "Sveta Sidorova", "104"), ("orlov", "Oleg Orlov", "105")):
+        user = await make_user(pool, login, "operator", full_name=name, extension=extension)
+        async with pool.acquire() as conn:
+            await conn.execute("INSERT INTO queue_members (queue_id, user_id, position) VALUES ($1, $2, 1)",
+                               crm["queue"], user["id"])
+        crm[login] = user
+    return crm
+
+
 async def finished_call(pool: asyncpg.Pool, caller_number: str) -> asyncpg.Record | None:
     """The call log row of a call from this number, once it has ended."""
     async with pool.acquire() as conn:

@@ -57,6 +57,12 @@ async def ari_post(path: str, params: dict[str, str]) -> int:
             return r.status
 
 
+async def ari_global(name: str) -> str | None:
+    """A dialplan global's value in the sandbox (None: Asterisk did not say)."""
+    status, body = await ari_get(f"/asterisk/variable?variable={name}")
+    return body.get("value") if status == 200 and body else None
+
+
 class AriEventWatcher:
     """Every event of every channel, seen by an ARI app of the test's own (subscribeAll), beside
     the app under test: what Asterisk did (PlaybackStarted/Finished...), not what the app says it asked."""
@@ -102,6 +108,22 @@ async def require_sandbox() -> None:
         pytest.fail(f"the Asterisk sandbox does not answer ({e}); `make test` brings it up")
     if status != 200:
         pytest.fail(f"the Asterisk sandbox answered {status} to /asterisk/info")
+
+
+def sandbox_cel_database_url() -> str:
+    """The database the sandbox's Asterisk writes its CEL into: cel_pgsql.conf as scripts/sandbox.sh
+    installed it (PBXCRM_CEL_DATABASE_URL, or pbxcrm_asterisk on DATABASE_URL's server)."""
+    import re
+    import urllib.parse
+
+    conf = Path(os.environ.get("PBXCRM_SANDBOX_ROOT", "/var/lib/pbxcrm/sandbox")) / "etc/asterisk/cel_pgsql.conf"
+    values = dict(re.findall(r"^(\w+) *= *(.*?)\s*$", conf.read_text(), flags=re.M)) if conf.exists() else {}
+    if not values.get("dbname"):
+        pytest.fail(f"the sandbox writes no CEL to PostgreSQL ({conf}): `scripts/sandbox.sh up` with DATABASE_URL set")
+    user = urllib.parse.quote(values.get("user", ""), safe="")
+    password = urllib.parse.quote(values.get("password", ""), safe="")
+    login = f"{user}:{password}" if password else user
+    return f"postgresql://{login}@{values['hostname']}:{values.get('port', '5432')}/{values['dbname']}"
 
 
 def free_udp_port() -> int:

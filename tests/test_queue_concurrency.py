@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import make_user, routing_crm
+from tests import helpers
 from tests.telephony import SippPhone, sipp_calls_at_once, wait_for
 
 CALLED = "74957654321"
@@ -71,13 +71,7 @@ def overlaps(spans: dict[str, tuple[float, float]]) -> list[tuple[str, str]]:
 @pytest.fixture
 async def queue_of_three(db):
     """The routing CRM with Sidorova (104) and Orlov (105) joining Petrov in a ring-all default queue."""
-    crm = await routing_crm(db)
-    for login, name, extension in (("sidorova", "Sveta Sidorova", "104"), ("orlov", "Oleg Orlov", "105")):
-        user = await make_user(db, login, "operator", full_name=name, extension=extension)
-        async with db.acquire() as conn:
-            await conn.execute("INSERT INTO queue_members (queue_id, user_id, position) VALUES ($1, $2, 1)",
-                               crm["queue"], user["id"])
-        crm[login] = user
+    crm = await helpers.queue_of_three(db)
     async with db.acquire() as conn:
         await conn.execute("UPDATE queues SET strategy = 'ringall', ring_seconds = 5, max_wait_seconds = 45 "
                            "WHERE is_default")

@@ -7,6 +7,7 @@ import json
 
 import asyncpg
 
+from crm.calls.status import BUSY_CAUSE, FAILURE_CAUSES
 from crm.counterparties.queries import number_owner_sql
 
 # The client a call is with: the owner of the far end's number.
@@ -70,16 +71,16 @@ async def mark_answered(conn: asyncpg.Connection, channel_id: str, answered_at: 
 
 async def mark_ended(conn: asyncpg.Connection, channel_id: str, ended_at: dt.datetime,
                      hangup_cause: int | None) -> None:
-    # A call that ends unanswered is missed unless the cause says busy or failure.
+    # A call that ends unanswered is missed unless the cause says busy or failure (crm/calls/status.py).
     await conn.execute(
         """UPDATE calls SET ended_at = coalesce(ended_at, $2), hangup_cause = $3,
                   status = CASE
                       WHEN answered_at IS NOT NULL THEN 'answered'
-                      WHEN $3 = 17 THEN 'busy'
-                      WHEN $3 IN (1, 2, 3, 27, 28, 34, 38, 41, 42, 58) THEN 'failed'
+                      WHEN $3::int = $4::int THEN 'busy'
+                      WHEN $3::int = ANY($5::int[]) THEN 'failed'
                       ELSE 'missed' END
            WHERE channel_id = $1""",
-        channel_id, ended_at, hangup_cause,
+        channel_id, ended_at, hangup_cause, BUSY_CAUSE, list(FAILURE_CAUSES),
     )
 
 

@@ -46,6 +46,8 @@ TARGETS: dict[str, Callable[[], str]] = {
     # Greetings and IVR menus (issue 15).
     "menu": lambda: _("menu %(name)s"),
     "greeting": lambda: _("greeting %(name)s"),
+    # A call the app did not handle, logged from Asterisk's own records (crm/cel/).
+    "asterisk": lambda: "Asterisk",
 }
 # Most specific first: a legacy text is read as the first wording it matches.
 RESULTS: dict[str, Callable[[], str]] = {
@@ -85,6 +87,9 @@ RESULTS: dict[str, Callable[[], str]] = {
     "route_menu_gone": lambda: _("routes to menu %(menu)s, which is deleted: the default queue takes the call"),
     "greeting_played": lambda: _("was played"),
     "greeting_failed": lambda: _("could not be played"),
+    # Issue 16: "Asterisk logged the call itself: the CRM app did not handle it".
+    "from_cel": lambda: _("logged the call itself: the CRM app did not handle it"),
+    "ended_in_cel": lambda: _("told how the call ended: the CRM app stopped during it"),
 }
 
 

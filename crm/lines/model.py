@@ -66,6 +66,13 @@ def did_key(did: str) -> str:
     return did.strip().lstrip("+")
 
 
+def line_of(channel_name: str) -> str:
+    """PJSIP/trunk-0000001a -> PJSIP/trunk: the endpoint the channel belongs to (calls.line);
+    Local/103@phones-00000005;1 -> Local/103@phones."""
+    technology_and_resource, sep, _suffix = channel_name.rpartition("-")
+    return technology_and_resource if sep else channel_name
+
+
 def trunk_of(channel_line: str) -> str:
     """"PJSIP/trunk" (calls.line, the channel's endpoint) -> "trunk", as a line names its trunk."""
     return channel_line.rpartition("/")[2]

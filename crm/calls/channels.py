@@ -1,0 +1,8 @@
+"""The ids the Stasis app gives the channels it makes (ari_app/constants.py builds them from these):
+the call log from CEL (crm/cel/) knows them by these prefixes and leaves their calls to the app."""
+
+# Every channel (a phone rung for a call), bridge and recording the app makes starts with this.
+OUR_PREFIX = "pbxcrm-"
+# A click-to-call request's channel to the user's phone: c2c-<request id>.
+CLICK_TO_CALL_PREFIX = "c2c-"
+APP_CHANNEL_PREFIXES = (OUR_PREFIX, CLICK_TO_CALL_PREFIX)
