@@ -16,6 +16,7 @@ from pbxcrm.doctor import checks
 from tests.browser import free_tcp_port
 from tests.helpers import make_user
 from tests.processes import REPO
+from tests.telephony import sandbox_cel_database_url
 
 
 async def doctor(env: dict[str, str], *args: str) -> tuple[int, dict]:
@@ -35,6 +36,7 @@ async def test_the_doctor_finds_the_sandbox_healthy_and_names_what_is_broken(db,
         await dialing_q.save_rule(conn, oleg["id"], None, RuleInput(pattern="810.", trunk="trunk2"))
     env = {**os.environ, "DATABASE_URL": database_url, "PBXCRM_RECORDINGS_DIR": str(tmp_path / "recordings"),
            "LANG": "C.UTF-8"}
+    env.pop("PBXCRM_CEL_DATABASE_URL", None)  # first: CEL in the CRM's own database, which has no CEL table
     await start_stasis_app(**{k: v for k, v in env.items() if k.startswith("PBXCRM_")})
 
     code, found = await doctor(env)
@@ -45,6 +47,11 @@ async def test_the_doctor_finds_the_sandbox_healthy_and_names_what_is_broken(db,
     assert "Asterisk 22" in found["ari"]["text"]
     assert "pbxcrm-inbound" in found["dialplan"]["text"] and "pbxcrm-phones" in found["dialplan"]["text"]
     assert "its calls enter context sandbox-from-trunk" in found["trunk"]["text"]
+
+    # CEL where the sandbox's cel_pgsql writes it (another database, as the reconciler reads it).
+    code, found = await doctor({**env, "PBXCRM_CEL_DATABASE_URL": sandbox_cel_database_url()})
+    assert found["cel"]["status"] in ("ok", "warn"), found["cel"]
+    assert "not configured" not in found["cel"]["text"]
 
     # A dialplan file with a context Asterisk has not loaded: as if the #include were missing or stale.
     folder = tmp_path / "dialplan"

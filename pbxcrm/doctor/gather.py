@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import os
 import pwd
 import tempfile
@@ -50,6 +51,7 @@ from pbxcrm.doctor.facts import (
     AriOutcome,
     AriProbe,
     AsteriskFacts,
+    CelFacts,
     ClockReading,
     CrmFacts,
     DbOutcome,
@@ -59,6 +61,8 @@ from pbxcrm.doctor.facts import (
     RecordingsFolder,
 )
 from pbxcrm.doctor.requirements import module_name
+
+log = logging.getLogger(__name__)
 
 ARI_TIMEOUT = 3.0
 DB_TIMEOUT = 5.0
@@ -113,13 +117,30 @@ async def gather_crm(settings: Settings) -> CrmFacts:
         try:
             facts.phones = await queries.user_phones(conn)
             facts.trunk_users = await queries.trunks_in_use(conn)
-            facts.cel = await queries.cel(conn)
+            facts.cel = await _cel(settings, conn)
             facts.language = await appsettings.centre_language(conn)
         except asyncpg.PostgresError:
             facts.phones = None  # a schema this code does not know: the database check says why
         return facts
     finally:
         await conn.close()
+
+
+async def _cel(settings: Settings, conn: asyncpg.Connection) -> CelFacts | None:
+    """CEL as the reconciler reads it (crm/cel/): PBXCRM_CEL_DATABASE_URL's table, else the CRM's."""
+    if not settings.cel_table:
+        return None
+    if not settings.cel_database_url or settings.cel_database_url == settings.database_url:
+        return await queries.cel(conn, conn, settings.cel_table)
+    try:
+        cel_conn = await asyncpg.connect(settings.cel_database_url, timeout=DB_TIMEOUT)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+        log.warning("CEL database does not answer: %s", e)
+        return None
+    try:
+        return await queries.cel(conn, cel_conn, settings.cel_table)
+    finally:
+        await cel_conn.close()
 
 
 # ---- Asterisk ----

@@ -7,9 +7,6 @@ import asyncpg
 from crm.dialing.technology import default_dial
 from pbxcrm.doctor.facts import CelFacts, UserPhone
 
-# Where Asterisk's cel_pgsql writes (its default table name), in the CRM's database.
-CEL_TABLE = "cel"
-
 
 async def applied_migrations(conn: asyncpg.Connection) -> frozenset[int]:
     if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
@@ -37,13 +34,15 @@ async def trunks_in_use(conn: asyncpg.Connection) -> dict[str, list[tuple[str, s
     return out
 
 
-async def cel(conn: asyncpg.Connection) -> CelFacts | None:
-    """The newest CEL row and the newest logged call, or None when there is no CEL table."""
-    if await conn.fetchval("SELECT to_regclass($1)", CEL_TABLE) is None:
+async def cel(conn: asyncpg.Connection, cel_conn: asyncpg.Connection, table: str) -> CelFacts | None:
+    """The newest CEL row (in `table`, on `cel_conn`: settings.cel_database_url, else the CRM's own)
+    and the newest logged call, or None when there is no such table. `table` is checked by
+    crm/settings.py (a table name, maybe with its schema)."""
+    if not table or await cel_conn.fetchval("SELECT to_regclass($1)", table) is None:
         return None
-    row = await conn.fetchrow(f"""SELECT extract(epoch FROM now())::float8 AS now,
-                                         (SELECT extract(epoch FROM eventtime)::float8 FROM {CEL_TABLE}
-                                          ORDER BY eventtime DESC LIMIT 1) AS newest_event,
-                                         (SELECT extract(epoch FROM started_at)::float8 FROM calls
-                                          ORDER BY started_at DESC LIMIT 1) AS newest_call""")
-    return CelFacts(CEL_TABLE, row["newest_event"], row["newest_call"], row["now"])
+    newest_event = await cel_conn.fetchval(
+        f"SELECT extract(epoch FROM eventtime)::float8 FROM {table} ORDER BY eventtime DESC LIMIT 1")
+    row = await conn.fetchrow("""SELECT extract(epoch FROM now())::float8 AS now,
+                                        (SELECT extract(epoch FROM started_at)::float8 FROM calls
+                                         ORDER BY started_at DESC LIMIT 1) AS newest_call""")
+    return CelFacts(table, newest_event, row["newest_call"], row["now"])
