@@ -27,9 +27,11 @@ class _Later:
 
 later = _Later()
 
-CALL_STATUS = {
+CALL_STATUS: dict[str, Text] = {
     "ringing": N_("ringing"), "answered": N_("answered"), "missed": N_("missed"),
     "busy": N_("busy"), "failed": N_("failed"),
+    # Nobody talked, but the caller asked to be called back or left a voicemail (issue 15).
+    "callback": N_("callback requested"), "voicemail": N_("voicemail"),
 }
 CALL_DIRECTION = {"incoming": N_("incoming"), "outgoing": N_("outgoing"), "internal": N_("internal")}
 ROLE = {"operator": N_("operator"), "manager": N_("manager"), "supervisor": N_("supervisor"), "admin": N_("admin")}
@@ -63,6 +65,9 @@ IMPORT_STATUS = {
     "failed": later.pgettext("import", "failed"),
 }
 QUEUE_STRATEGY = {"ringall": N_("ring all"), "roundrobin": N_("round robin")}
+# What a queue offers a caller when its longest wait passes (issue 15).
+QUEUE_OFFER = {"callback": N_("press 1 to be called back"), "voicemail": N_("voicemail"),
+               "both": N_("press 1 to be called back, or voicemail")}
 RECORDING_MODE = {
     "all": N_("record all calls"), "all_but_internal": N_("record all but internal calls"),
     "all_but_users": N_("record all but calls with the users chosen below"), "none": N_("record nothing"),
@@ -86,7 +91,8 @@ TIMEZONE = {
 }
 
 KINDS.update({
-    "import_status": IMPORT_STATUS, "queue_strategy": QUEUE_STRATEGY, "recording_mode": RECORDING_MODE,
+    "import_status": IMPORT_STATUS, "queue_strategy": QUEUE_STRATEGY, "queue_offer": QUEUE_OFFER,
+    "recording_mode": RECORDING_MODE,
     "report_group": REPORT_GROUP, "report_period": REPORT_PERIOD, "report_split": REPORT_SPLIT,
     "report_metric": REPORT_METRIC, "timezone": TIMEZONE,
 })
@@ -137,8 +143,9 @@ KINDS.update({
 
 # ---- lines and DIDs (issue 15) ----
 LINE_ROUTE = {"crm": N_("CRM routing (responsible manager, client's queue)"), "queue": N_("a queue"),
-              "user": N_("a user")}
-AFTER_HOURS_ROUTE = {"hangup": N_("the closed prompt, then hang up"), "queue": N_("a queue"), "user": N_("a user")}
+              "user": N_("a user"), "voicemail": N_("voicemail")}
+AFTER_HOURS_ROUTE = {"hangup": N_("the closed prompt, then hang up"), "queue": N_("a queue"), "user": N_("a user"),
+                     "voicemail": N_("voicemail")}
 KINDS.update({"line_route": LINE_ROUTE, "after_hours_route": AFTER_HOURS_ROUTE})
 # Greetings and IVR menus (issue 15): a line's route may be a menu; a menu key's routes.
 LINE_ROUTE["ivr"] = AFTER_HOURS_ROUTE["ivr"] = N_("an IVR menu")

@@ -305,6 +305,7 @@ class QueueForm(Schema):
     max_wait_seconds: Seconds = None
     moh_class: Short = "default"
     member_ids: Ids = ()
+    offer: Short = "both"
 
 
 class RoutingForm(Schema):

@@ -9,6 +9,7 @@ import asyncpg
 
 from crm.calls.status import BUSY_CAUSE, FAILURE_CAUSES
 from crm.counterparties.queries import number_owner_sql
+from crm.voicemails import queries as voicemails_q
 
 # The client a call is with: the owner of the far end's number.
 _OWNER_OF_CALL_NUMBER = number_owner_sql("CASE WHEN $2 = 'outgoing' THEN $7 ELSE $4 END")
@@ -71,17 +72,25 @@ async def mark_answered(conn: asyncpg.Connection, channel_id: str, answered_at: 
 
 async def mark_ended(conn: asyncpg.Connection, channel_id: str, ended_at: dt.datetime,
                      hangup_cause: int | None) -> None:
-    # A call that ends unanswered is missed unless the cause says busy or failure (crm/calls/status.py).
+    # A call that ends unanswered is missed unless the cause says busy or failure (crm/calls/status.py),
+    # or the caller asked for a callback or left a voicemail (mark_caller_left, written before or after the end).
     await conn.execute(
         """UPDATE calls SET ended_at = coalesce(ended_at, $2), hangup_cause = $3,
                   status = CASE
                       WHEN answered_at IS NOT NULL THEN 'answered'
+                      WHEN status IN ('callback', 'voicemail') THEN status
                       WHEN $3::int = $4::int THEN 'busy'
                       WHEN $3::int = ANY($5::int[]) THEN 'failed'
                       ELSE 'missed' END
            WHERE channel_id = $1""",
         channel_id, ended_at, hangup_cause, BUSY_CAUSE, list(FAILURE_CAUSES),
     )
+
+
+async def mark_caller_left(conn: asyncpg.Connection, channel_id: str, status: str) -> None:
+    """Nobody talked, but the caller asked to be called back ('callback') or left a voicemail."""
+    await conn.execute("UPDATE calls SET status = $2 WHERE channel_id = $1 AND answered_at IS NULL",
+                       channel_id, status)
 
 
 async def list_calls(conn: asyncpg.Connection, *, limit: int, offset: int) -> list[asyncpg.Record]:
@@ -112,9 +121,12 @@ async def calls_of_counterparty(conn: asyncpg.Connection, counterparty_id: int,
                   c.talk_seconds, c.route, c.operator_user_id, c.caller_user_id, c.owner_user_id,
                   u.full_name AS operator_name, l.name AS line_name,
                   (SELECT r.id FROM recordings r WHERE r.call_id = c.id AND r.path IS NOT NULL
-                   ORDER BY r.id DESC LIMIT 1) AS recording_id
+                   ORDER BY r.id DESC LIMIT 1) AS recording_id,
+                  v.id AS voicemail_id, v.seconds AS voicemail_seconds, v.listened_at AS voicemail_listened_at,
+                  """ + voicemails_q.LISTENERS + """ AS voicemail_listeners
            FROM calls c LEFT JOIN users u ON u.id = c.operator_user_id
            LEFT JOIN lines l ON l.id = c.line_id
+           LEFT JOIN voicemails v ON v.call_id = c.id
            WHERE c.counterparty_id = $1
               OR c.counterparty_id IN (SELECT client_id FROM company_members WHERE company_id = $1)
            ORDER BY c.started_at DESC LIMIT $2""",

@@ -90,6 +90,15 @@ RESULTS: dict[str, Callable[[], str]] = {
     # Issue 16: "Asterisk logged the call itself: the CRM app did not handle it".
     "from_cel": lambda: _("logged the call itself: the CRM app did not handle it"),
     "ended_in_cel": lambda: _("told how the call ended: the CRM app stopped during it"),
+    # Voicemail and callback requests instead of a hang-up (issue 15): what came of the offer.
+    "callback_requested": lambda: _("callback requested"),
+    "callback_not_requested": lambda: _("no callback requested: the caller was hung up"),
+    "caller_gone_offer": lambda: _("the caller hung up during the offer"),
+    "voicemail_left": lambda: _("voicemail left (%(seconds)s s)"),
+    "voicemail_too_short": lambda: _("the voicemail was too short (%(seconds)s s): none kept"),
+    "voicemail_silent": lambda: _("the voicemail was silent: none kept"),
+    "voicemail_lost": lambda: _("the voicemail could not be stored (%(error)s)"),
+    "voicemail_failed": lambda: _("voicemail could not be recorded (%(error)s): the default queue takes the call"),
 }
 
 

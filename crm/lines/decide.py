@@ -3,7 +3,7 @@
 route_now(line, now) reads the line's business hours (crm/lines/schedule.py) on the call
 centre's clock; line_plan turns the route in force into the steps the call's route starts
 with and the targets the call path rings (crm/routing/decide.py's Target), or says "the
-CRM's own routing", "an IVR menu first" or "hang up". route_plan does the same for any
+CRM's own routing", "an IVR menu first", "voicemail" or "hang up". route_plan does the same for any
 route, a line's or an IVR menu key's. A queue, user or menu that is gone by the time a
 call comes sends the call to the default queue, and the route says why: a call is never lost.
 """
@@ -56,6 +56,7 @@ class LinePlan:
     # Played before anything else: the line's greeting, in business hours.
     greeting: "Prompt | None" = None
     skip_menu_for_known: bool = False  # the line lets known clients skip its menu
+    voicemail: bool = False  # offer voicemail (ari_app/inbound/offer.py)
 
 
 def line_plan(line: Line, decision: LineDecision, policy: RoutingPolicy,
@@ -86,6 +87,8 @@ def route_plan(target: Route, policy: RoutingPolicy, live_queues: Mapping[int | 
     default = policy.default_queue
     if target.kind == "hangup":
         return LinePlan([], [], hang_up=True)
+    if target.kind == "voicemail":
+        return LinePlan([], [], voicemail=True)
     if target.kind == "queue":
         queue = target.queue
         if queue is None or queue.id not in live_queues:

@@ -1,9 +1,9 @@
 """A line: a trunk and the number dialled on it (DID), with its route, language and business hours.
 
 Route kinds are codes (crm/labels.py words them): in business hours the normal CRM routing,
-a queue, a user or an IVR menu (crm/ivr/); after hours a queue, a user, a menu, or the closed
-prompt and a hang-up. Kinds to come (voicemail, a callback offer) join these tuples with a
-target of their own. A line may play a greeting (crm/greetings/) before its route in business
+a queue, a user, an IVR menu (crm/ivr/) or voicemail; after hours a queue, a user, a menu,
+voicemail, or the closed prompt and a hang-up. Voicemail needs no target: an unknown caller's
+message goes to the default queue's members. A line may play a greeting (crm/greetings/) before its route in business
 hours, and let known clients skip its menu straight to their manager.
 """
 
@@ -19,8 +19,8 @@ from crm.i18n import gettext as _
 from crm.lines.schedule import Holiday, Interval, Schedule
 from crm.routing.decide import ManagerRef, QueueRef
 
-ROUTE_KINDS = ("crm", "queue", "user", "ivr")
-AFTER_HOURS_KINDS = ("hangup", "queue", "user", "ivr")
+ROUTE_KINDS = ("crm", "queue", "user", "ivr", "voicemail")
+AFTER_HOURS_KINDS = ("hangup", "queue", "user", "ivr", "voicemail")
 NAME_MAX = 60
 _TRUNK = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 _DID = re.compile(r"^\+?[0-9]{1,20}$")

@@ -9,6 +9,9 @@ from crm.errors import ValidationError
 from crm.i18n import _
 
 STRATEGIES = ("ringall", "roundrobin")  # in words: crm/labels.py QUEUE_STRATEGY
+# What a caller is offered when the queue's longest wait passes (issue 15): "press 1 to be called
+# back", voicemail, or both. In words: crm/labels.py QUEUE_OFFER.
+OFFERS = ("callback", "voicemail", "both")
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class QueueSettings:
     moh_class: str = "default"
     is_default: bool = False
     members: tuple[QueueMember, ...] = ()
+    offer: str = "both"
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class QueueInput:
     max_wait_seconds: int = 120
     moh_class: str = "default"
     member_ids: tuple[int, ...] = ()
+    offer: str = "both"
 
     def cleaned(self) -> "QueueInput":
         errors = {}
@@ -52,7 +57,9 @@ class QueueInput:
             errors["max_wait_seconds"] = _("the longest wait is 5 to 3600 seconds")
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", self.moh_class):
             errors["moh_class"] = _("a music class is letters, digits, - and _")
+        if self.offer not in OFFERS:
+            errors["offer"] = _("must be a callback, voicemail or both")
         if errors:
             raise ValidationError(errors)
         return QueueInput(name, self.strategy, self.ring_seconds, self.max_wait_seconds, self.moh_class,
-                          tuple(dict.fromkeys(self.member_ids)))
+                          tuple(dict.fromkeys(self.member_ids)), self.offer)

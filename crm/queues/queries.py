@@ -18,7 +18,7 @@ _MEMBERS = """
 
 
 async def list_queues(conn: asyncpg.Connection) -> list[QueueSettings]:
-    rows = await conn.fetch("""SELECT id, name, strategy, ring_seconds, max_wait_seconds, moh_class, is_default
+    rows = await conn.fetch("""SELECT id, name, strategy, ring_seconds, max_wait_seconds, moh_class, is_default, offer
                                FROM queues WHERE deleted_at IS NULL ORDER BY is_default DESC, lower(name)""")
     members: dict[int, list[QueueMember]] = {}
     for m in await conn.fetch(_MEMBERS, [r["id"] for r in rows]):
@@ -44,14 +44,15 @@ async def save_queue(conn: asyncpg.Connection, user_id: int, queue_id: int | Non
         async with conn.transaction():
             if queue_id is None:
                 queue_id = await conn.fetchval(
-                    """INSERT INTO queues (name, strategy, ring_seconds, max_wait_seconds, moh_class)
-                       VALUES ($1, $2, $3, $4, $5) RETURNING id""",
-                    inp.name, inp.strategy, inp.ring_seconds, inp.max_wait_seconds, inp.moh_class)
+                    """INSERT INTO queues (name, strategy, ring_seconds, max_wait_seconds, moh_class, offer)
+                       VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
+                    inp.name, inp.strategy, inp.ring_seconds, inp.max_wait_seconds, inp.moh_class, inp.offer)
             else:
                 status = await conn.execute(
                     """UPDATE queues SET name = $2, strategy = $3, ring_seconds = $4, max_wait_seconds = $5,
-                              moh_class = $6 WHERE id = $1 AND deleted_at IS NULL""",
-                    queue_id, inp.name, inp.strategy, inp.ring_seconds, inp.max_wait_seconds, inp.moh_class)
+                              moh_class = $6, offer = $7 WHERE id = $1 AND deleted_at IS NULL""",
+                    queue_id, inp.name, inp.strategy, inp.ring_seconds, inp.max_wait_seconds, inp.moh_class,
+                    inp.offer)
                 if status == "UPDATE 0":
                     raise NotFound(_("no queue %(id)d") % {"id": queue_id})
             await conn.execute("DELETE FROM queue_members WHERE queue_id = $1", queue_id)
@@ -59,7 +60,8 @@ async def save_queue(conn: asyncpg.Connection, user_id: int, queue_id: int | Non
                 "INSERT INTO queue_members (queue_id, user_id, position) VALUES ($1, $2, $3)",
                 [(queue_id, uid, pos) for pos, uid in enumerate(inp.member_ids)])
             await audit.record(conn, user_id, "queue", queue_id, "save",
-                               {"name": inp.name, "strategy": inp.strategy, "members": list(inp.member_ids)})
+                               {"name": inp.name, "strategy": inp.strategy, "offer": inp.offer,
+                                "members": list(inp.member_ids)})
     except asyncpg.UniqueViolationError:
         raise Conflict(_("a queue called %(name)s exists already") % {"name": repr(inp.name)}) from None
     except asyncpg.ForeignKeyViolationError:

@@ -14,6 +14,10 @@ reason, number, moment, call), worded in each reader's language when shown (even
 remark being left to people. One such task per number per day (the unique index
 tasks_one_stranger_callback_per_day): what happens later that day is added to the same task,
 and reopens it if it was closed.
+
+A caller nobody took who asked to be called back or left a voicemail (issue 15) gets a task the
+same way (create_for_request): a known client's manager today's task - reopened, the request
+added to its remark, if it exists - and a stranger the queue's.
 """
 
 from __future__ import annotations
@@ -206,7 +210,44 @@ def event_text(event: dict, time_text: str) -> str:
     return wording() % {"number": event.get("number", ""), "time": time_text}
 
 
-async def _missed_call(conn: asyncpg.Connection, channel_id: str, timezone: str) -> asyncpg.Record | None:
+async def create_for_request(conn: asyncpg.Connection, channel_id: str, timezone: str, *, reason: str,
+                             queue_id: int | None = None, region: str = DEFAULT_REGION) -> int | None:
+    """The callback task of a caller's request - `reason` "callback_requested" or "voicemail", the
+    call's status being 'callback' or 'voicemail' - or None (no number to call back, a client
+    without an active manager). `queue_id`: the queue whose wait passed, for a stranger's task."""
+    async with conn.transaction():
+        call = await _missed_call(conn, channel_id, timezone, ("callback", "voicemail"))
+        if call is None:
+            stranger = await conn.fetchrow(
+                """SELECT id, caller_number FROM calls WHERE channel_id = $1 AND direction = 'incoming'
+                   AND status IN ('callback', 'voicemail') AND counterparty_id IS NULL""", channel_id)
+            if stranger is None:
+                return None
+            return await create_for_stranger(conn, number=stranger["caller_number"], reason=reason,
+                                             call_id=stranger["id"], queue_id=queue_id, timezone=timezone,
+                                             region=region)
+        manager = call["responsible_user_id"]
+        with i18n.using(await notifications.recipient_language(conn, manager)):
+            title = _("Call back %(name)s") % {"name": call["display_name"]}
+            remark = REASONS[reason]() % {"number": call["caller_number"],
+                                          "time": formatting.time_of_day(dt.datetime.now(zoneinfo.ZoneInfo(timezone)))}
+        task_id = await conn.fetchval(
+            """INSERT INTO tasks (title, type_id, responsible_user_id, counterparty_id, call_id, deadline_date,
+                                  remark, callback_for_date, due_notified_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $6, now())
+               ON CONFLICT (counterparty_id, callback_for_date) WHERE callback_for_date IS NOT NULL DO UPDATE
+                   SET remark = left(tasks.remark || E'\n' || EXCLUDED.remark, 10000), updated_at = now(),
+                       status = CASE WHEN tasks.status IN ('done', 'cancelled') THEN 'new' ELSE tasks.status END,
+                       closed_at = CASE WHEN tasks.status IN ('done', 'cancelled') THEN NULL ELSE tasks.closed_at END
+               RETURNING id""",
+            title, call["type_id"], manager, call["counterparty_id"], call["call_id"], call["local_start"].date(),
+            remark)
+        await notifications.queue(conn, manager, "missed_call", title, remark, f"/tasks/{task_id}")
+    return task_id
+
+
+async def _missed_call(conn: asyncpg.Connection, channel_id: str, timezone: str,
+                       statuses: tuple[str, ...] = ("missed",)) -> asyncpg.Record | None:
     """The missed incoming call from a client with an active manager, with what its task needs."""
     return await conn.fetchrow(
         """SELECT c.id AS call_id, c.caller_number, c.started_at AT TIME ZONE $2 AS local_start,
@@ -215,6 +256,6 @@ async def _missed_call(conn: asyncpg.Connection, channel_id: str, timezone: str)
            JOIN counterparties cp ON cp.id = c.counterparty_id AND cp.deleted_at IS NULL
            JOIN users u ON u.id = cp.responsible_user_id AND u.deleted_at IS NULL
            JOIN task_types t ON lower(t.name) = 'call back'
-           WHERE c.channel_id = $1 AND c.direction = 'incoming' AND c.status = 'missed'
+           WHERE c.channel_id = $1 AND c.direction = 'incoming' AND c.status = ANY($3::text[])
            LIMIT 1""",
-        channel_id, timezone)
+        channel_id, timezone, list(statuses))

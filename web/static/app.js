@@ -53,6 +53,15 @@
     if (form && !window.confirm(form.dataset.confirm)) e.preventDefault();
   });
 
+  // ---- a voicemail counts as listened to once its player starts (<audio data-listened="POST url">) ----
+  document.addEventListener("play", (e) => {
+    const audio = e.target;
+    if (!(audio instanceof HTMLAudioElement) || !audio.dataset.listened) return;
+    const url = audio.dataset.listened;
+    delete audio.dataset.listened;
+    api(url, {}).then((r) => { if (r.ok) audio.classList.add("listened"); });
+  }, true);
+
   // ---- the top menu on a phone: app.css folds nav.top under 640 px unless its button says expanded ----
   const menu = document.querySelector("button.menu-toggle");
   const nav = menu && menu.nextElementSibling;

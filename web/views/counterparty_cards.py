@@ -16,6 +16,7 @@ from crm.errors import DomainError, Forbidden, ValidationError
 from crm.i18n import _
 from crm.queues import queries as queues_q
 from crm.recordings.policy import can_listen
+from crm.voicemails.model import can_play
 from crm.users import queries as users_q
 from web.db import connection
 from web.jsonout import jsonable
@@ -130,6 +131,7 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
         "item_tags": item_tags, "all_tags": usable,
         "editable": card["can_edit"], "tag_action": path_for(request, "tags.tag_counterparty", id=counterparty_id),
         "listen": lambda call: can_listen(_user(request), call),
+        "play_voicemail": lambda call: can_play(_user(request), call, call["voicemail_listeners"]),
         "contact_kinds": KINDS, "error": error,
     }, status_code=status_code or (error.status if error else 200))
 

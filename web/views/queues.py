@@ -25,7 +25,8 @@ def _queue_input(raw) -> QueueInput:
     return QueueInput(name=form.name, strategy=form.strategy,
                       ring_seconds=15 if form.ring_seconds is None else form.ring_seconds,
                       max_wait_seconds=120 if form.max_wait_seconds is None else form.max_wait_seconds,
-                      moh_class=form.moh_class or "default", member_ids=form.member_ids)
+                      moh_class=form.moh_class or "default", member_ids=form.member_ids,
+                      offer=form.offer)
 
 
 async def _page(request: Request, *, editing: int | None = None, error: DomainError | None = None):

@@ -14,6 +14,8 @@ from crm.tasks import queries as tq
 from crm.tasks import service
 from crm.tasks.model import OPEN, STATUSES, TaskInput, parse_amount
 from crm.users import queries as users_q
+from crm.voicemails import queries as voicemails_q
+from crm.voicemails.model import can_play
 from web.db import connection
 from web.paging import Page
 from web.permissions import require_role
@@ -83,6 +85,9 @@ async def _form(request: Request, values: dict, *, task_id: int | None = None, e
         users = await users_q.list_users(conn)
         types = await tq.task_types(conn)
         task_notes = await notes.notes_of_task(conn, task_id) if task_id else []
+        # A callback task's voicemails (issue 15), playable by whoever may hear them.
+        voicemails = [v for v in await voicemails_q.voicemails_of_task(conn, task_id)
+                      if can_play(request.user, v, v["listeners"])] if task_id else []
         item_tags = await tags.tags_of(conn, "task", task_id) if task_id else []
         usable = [t for t in await tags.list_tags(conn) if tags.may_use(request.user, t)]
     field_errors = {k: v for k, v in error.errors.items() if k in TaskForm.model_fields} \
@@ -92,7 +97,7 @@ async def _form(request: Request, values: dict, *, task_id: int | None = None, e
         "item_tags": item_tags, "all_tags": usable, "editable": bool(values.get("can_edit")),
         "tag_action": path_for(request, "tags.tag_task", id=task_id) if task_id else "",
         "values": values, "task_id": task_id, "users": users, "types": types,
-        "error": error, "notes": task_notes}, status_code=error.status if error else 200)
+        "error": error, "notes": task_notes, "voicemails": voicemails}, status_code=error.status if error else 200)
 
 
 async def new_form(request: Request):
