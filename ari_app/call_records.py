@@ -1,6 +1,6 @@
 """Every write of the call log, in one service: the call flow tells it what happened
 (a call started, a routing step, an answer, an end, a missed call's callback, a
-recording stored) and it owns the retrying writer (ari_app/call_log.py) that puts it
+recording stored, a callback request or voicemail) and it owns the retrying writer (ari_app/call_log.py) that puts it
 in the database without ever holding up a call."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from crm.phones import caller_match_key
 from crm.recordings import queries as rec_q
 from crm.routing.decide import CallerFacts
 from crm.tasks import callbacks
+from crm.voicemails import service as voicemails
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,23 @@ class CallRecords:
         self.writer.submit(channel_id, partial(
             callbacks.create_for_missed_call, channel_id=channel_id, timezone=self._timezone, region=self._region),
             "callback task")
+
+    def caller_left(self, channel_id: str, status: str) -> None:
+        """Nobody talked, but the caller left something: 'callback' or 'voicemail' (before the end's write)."""
+        self.writer.submit(channel_id, partial(calls_q.mark_caller_left, channel_id=channel_id, status=status),
+                           "call status")
+
+    def callback_requested(self, channel_id: str, *, queue_id: int | None) -> None:
+        """The caller pressed 1: the call's status, and a callback task."""
+        self.writer.submit(channel_id, partial(
+            voicemails.callback_requested, channel_id=channel_id, timezone=self._timezone, queue_id=queue_id,
+            region=self._region), "callback request")
+
+    def voicemail_kept(self, channel_id: str, *, path: Path, fmt: str, seconds: float, size: int,
+                       queue_id: int | None) -> None:
+        self.writer.submit(channel_id, partial(
+            voicemails.voicemail_kept, channel_id=channel_id, path=str(path.resolve()), fmt=fmt, seconds=seconds,
+            size=size, queue_id=queue_id, timezone=self._timezone, region=self._region), "voicemail")
 
     def recording_stored(self, channel_id: str, *, path: Path, fmt: str, duration: float | None, size: int,
                          asterisk_name: str, error: str | None) -> None:

@@ -10,26 +10,33 @@ A state that does not accept an event raises InvalidTransition.
     Routing --ring--> Ringing --queue--> Queued --connect--> Bridged --end--> Ended
        |                 |  \\--connect--> Bridged             ^
        |--queue--> Queued --queue--> Queued                     |
-       |--give_up--> GivingUp --end--> Ended                    |
        |--close--> Closed (a line out of hours) --end--> Ended  |
+       |--offer--> Offering (from Routing, Ringing, Queued: nobody took the call, or a line's voicemail)
+       |             --pressed--> CallbackRequested | RecordingVoicemail | Offering (once more) | OfferDeclined
+       |           RecordingVoicemail --recorded--> VoicemailLeft | VoicemailNotKept
        \\--hand_off--> HandedOff (from any live state; end keeps it)
 
 What the caller hears is the state's data - whether the channel is answered,
-music on hold playing, ringback requested - handed from state to state.
+music on hold playing, ringback requested - handed from state to state. The
+offer's states play their prompts to the end through the call's keypad (ari_app/keypad.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from ari_app.client import AriError
 from ari_app.media import CallMedia
 from crm.i18n import FALLBACK_LANGUAGE
+from crm.voicemails.model import offers_callback, offers_voicemail
+
+if TYPE_CHECKING:
+    from ari_app.keypad import Keypad
 
 log = logging.getLogger(__name__)
 
-GIVE_UP_PROMPT = "sound:vm-nobodyavail"
 # A line out of its business hours, with nowhere to send the call: "I'm sorry. Please try to
 # call later." Asterisk's core sounds name the second file differently in Russian.
 CLOSED_PROMPTS = {"ru": "sound:im-sorry,sound:pls-try-call-later"}
@@ -43,10 +50,18 @@ class InvalidTransition(Exception):
 class CallerLine:
     """The caller's channel, as the states act on it, and the language its prompts are in."""
 
-    def __init__(self, channel_id: str, media: CallMedia, language: str = FALLBACK_LANGUAGE):
+    def __init__(self, channel_id: str, media: CallMedia, language: str = FALLBACK_LANGUAGE,
+                 keypad: "Keypad | None" = None):
         self.channel_id = channel_id
         self.media = media
         self.language = language
+        self.keypad = keypad  # plays the offer's prompts to the end, hears the caller's keys
+
+    async def play_to_end(self, sounds: tuple[str, ...]) -> bool:
+        """False when the caller hung up meanwhile (or there is no keypad: nothing played)."""
+        if self.keypad is None or self.keypad.caller_gone.is_set():
+            return False
+        return await self.keypad.play(sounds)
 
     async def quietly(self, request) -> bool:
         return await self.media.quietly(self.channel_id, request)
@@ -55,6 +70,8 @@ class CallerLine:
 class CallState:
     name = "?"
     final = False
+    # The state, not the caller's hang-up, says whether the call was missed (a voicemail being recorded).
+    settles_missed = False
 
     def __init__(self, line: CallerLine, *, answered: bool = False, music: bool = False,
                  ringback: asyncio.Future | None = None, moh_class: str | None = None):
@@ -78,8 +95,10 @@ class CallState:
     def connect(self) -> "CallState":
         return self._refuse("connect")
 
-    def give_up(self) -> "CallState":
-        return self._refuse("give_up")
+    def offer(self, offer: str) -> "CallState":
+        """Nobody took the call, or a line routes to voicemail: a callback and/or voicemail is offered
+        (`offer`: crm/queues/model.py OFFERS)."""
+        return self._refuse("offer")
 
     def close(self) -> "CallState":
         """A line out of hours whose route is the closed prompt (only before anything rang)."""
@@ -139,8 +158,8 @@ class Routing(CallState):
     def queue(self, moh_class: str) -> CallState:
         return self._to(Queued, moh_class=moh_class)
 
-    def give_up(self) -> CallState:
-        return self._to(GivingUp)
+    def offer(self, offer: str) -> CallState:
+        return Offering.made(self, offer)
 
     def close(self) -> CallState:
         return self._to(Closed)
@@ -160,8 +179,8 @@ class Ringing(CallState):
     def connect(self) -> CallState:
         return self._to(Bridged)
 
-    def give_up(self) -> CallState:
-        return self._to(GivingUp)
+    def offer(self, offer: str) -> CallState:
+        return Offering.made(self, offer)
 
 
 class Queued(CallState):
@@ -182,8 +201,8 @@ class Queued(CallState):
     def connect(self) -> CallState:
         return self._to(Bridged)
 
-    def give_up(self) -> CallState:
-        return self._to(GivingUp)
+    def offer(self, offer: str) -> CallState:
+        return Offering.made(self, offer)
 
 
 class Bridged(CallState):
@@ -198,13 +217,13 @@ class Bridged(CallState):
             self.answered = True
 
 
-class GivingUp(CallState):
-    """Nobody took the call: the caller hears that nobody is available, then is hung up."""
+class Closed(CallState):
+    """The line is closed and its after-hours route is to hang up: the caller hears so first."""
 
-    name = "giving up"
+    name = "closed"
 
     def prompt(self) -> str:
-        return GIVE_UP_PROMPT
+        return CLOSED_PROMPTS.get(self.line.language, CLOSED_PROMPT)
 
     async def enter(self) -> None:
         await self._stop_holding()
@@ -216,13 +235,107 @@ class GivingUp(CallState):
             log.info("channel %s: %s", self.line.channel_id, e)
 
 
-class Closed(GivingUp):
-    """The line is closed and its after-hours route is to hang up: the caller hears so first."""
+# ---- the offer instead of a hang-up (issue 15) ----
+# Asterisk's core sounds, in English and Russian both. None of them says "press 1 to be called
+# back": "press 1 to call this number" (vm-tocallnum) is the nearest.
+NOBODY_AVAILABLE = "sound:vm-nobodyavail"  # Nobody is available to take your call at the moment.
+PRESS_1_FOR_CALLBACK = "sound:vm-tocallnum"  # Press 1 to call this number.
+LEAVE_A_MESSAGE = "sound:vm-intro"  # Please leave your message after the tone. When done, hang up or press #.
+THANK_YOU = "sound:auth-thankyou"
+MESSAGE_SAVED = "sound:vm-msgsaved"
+TOO_SHORT = "sound:vm-tooshort"  # Your message is too short.
+GOODBYE = "sound:vm-goodbye"
+CALLBACK_KEY = "1"
 
-    name = "closed"
 
-    def prompt(self) -> str:
-        return CLOSED_PROMPTS.get(self.line.language, CLOSED_PROMPT)
+class Offering(CallState):
+    """The caller hears the offer: "press 1" for a callback, and/or voicemail after the prompt.
+    enter() stops the music or ringback and answers; the session plays prompt() and asks for the
+    key when the offer has a callback (asks), then takes `pressed`."""
+
+    name = "offering"
+    offered = "both"  # crm/queues/model.py OFFERS
+    attempt = 1  # a callback-only offer is made twice before the goodbye
+
+    @classmethod
+    def made(cls, before: CallState, offer: str, attempt: int = 1) -> "Offering":
+        state = before._to(cls)
+        assert isinstance(state, Offering)
+        state.offered, state.attempt = offer, attempt
+        return state
+
+    @property
+    def asks(self) -> bool:
+        return offers_callback(self.offered)
+
+    @property
+    def wait_seconds(self) -> float:
+        """How long a key is waited for after the prompt: short when voicemail follows."""
+        return 3.0 if offers_voicemail(self.offered) else 6.0
+
+    def prompt(self) -> tuple[str, ...]:
+        first = (NOBODY_AVAILABLE,) if self.attempt == 1 else ()
+        return first + ((PRESS_1_FOR_CALLBACK,) if self.asks else ())
+
+    async def enter(self) -> None:
+        await self._stop_holding()
+        if not self.answered:
+            try:
+                await self.line.media.answer(self.line.channel_id)
+                self.answered = True
+            except AriError as e:  # the caller may be gone already
+                log.info("channel %s: %s", self.line.channel_id, e)
+
+    def pressed(self, keys: str | None) -> CallState:
+        """What the caller pressed (None: nothing in time)."""
+        if keys == CALLBACK_KEY and self.asks:
+            return self._to(CallbackRequested)
+        if offers_voicemail(self.offered):
+            return self._to(RecordingVoicemail)
+        if self.attempt < 2:
+            return Offering.made(self, self.offered, self.attempt + 1)
+        return self._to(OfferDeclined)
+
+
+class Farewell(CallState):
+    """The caller hears a last prompt to its end; then the app hangs up."""
+
+    sounds: tuple[str, ...] = (GOODBYE,)
+
+    async def enter(self) -> None:
+        await self.line.play_to_end(self.sounds)
+
+
+class CallbackRequested(Farewell):
+    name = "callback requested"
+    sounds = (THANK_YOU, GOODBYE)
+
+
+class OfferDeclined(Farewell):
+    name = "offer declined"
+
+
+class RecordingVoicemail(CallState):
+    """The caller hears how to leave a message, then the beep; the session records the channel."""
+
+    name = "recording voicemail"
+    settles_missed = True
+
+    async def enter(self) -> None:
+        await self.line.play_to_end((LEAVE_A_MESSAGE,))
+
+    def recorded(self, kept: bool) -> CallState:
+        return self._to(VoicemailLeft if kept else VoicemailNotKept)
+
+
+class VoicemailLeft(Farewell):
+    name = "voicemail left"
+    sounds = (MESSAGE_SAVED, GOODBYE)
+
+
+class VoicemailNotKept(Farewell):
+    name = "voicemail not kept"
+    sounds = (TOO_SHORT, GOODBYE)
 
 
 class HandedOff(CallState):

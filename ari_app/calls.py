@@ -1,5 +1,5 @@
-"""The ARI call events (StasisStart, StasisEnd, ChannelDestroyed, and the caller's keys and
-prompts' ends): parsed here and handed on.
+"""The ARI call events (StasisStart, StasisEnd, ChannelDestroyed, and the caller's keys,
+prompts' ends and voicemails' ends): parsed here and handed on.
 
 A channel's purpose (its first Stasis argument) names the feature whose thin
 handler takes its StasisStart (inbound/, outbound/, clicktocall/ - wired in
@@ -88,7 +88,8 @@ class CallService:
         log.info("channel %s: ended, cause %s (%s), number %s", channel_id, cause, event.get("cause_txt"),
                  (channel.get("caller") or {}).get("number"))
         self.d.records.ended(channel_id, ended_at=parse_ari_time(event.get("timestamp")), cause=cause)
-        self.d.records.missed(channel_id)
+        if session is None or not session.state.settles_missed:  # a voicemail being recorded decides later
+            self.d.records.missed(channel_id)
 
     async def on_stasis_end(self, event: dict) -> None:
         # Leaving Stasis is the first sign of a hangup; ChannelDestroyed brings the cause.
@@ -114,6 +115,11 @@ class CallService:
         session = self.d.registry.get(channel_id) if channel_id else None
         if session is not None:
             session.keypad.playback_finished(playback["id"])
+
+    async def on_recording_ended(self, event: dict) -> None:
+        """RecordingFinished or RecordingFailed: a voicemail's end (a conversation's is not waited for)."""
+        if self.d.voicemail is not None:
+            self.d.voicemail.recording_ended(event["recording"])
 
     async def close(self) -> None:
         for task in list(self._tasks):

@@ -30,6 +30,11 @@ def recording_name(caller_channel: str) -> str:
     return f"{OUR_PREFIX}{caller_channel}"
 
 
+def voicemail_recording_name(caller_channel: str) -> str:
+    """The caller's voicemail, recorded from its channel (ari_app/recording/voicemail.py)."""
+    return f"{OUR_PREFIX}vm-{caller_channel}"
+
+
 def bridge_name(caller_channel: str) -> str:
     return f"pbxcrm call {caller_channel}"
 
@@ -75,8 +80,11 @@ DEVICE_STATE_CHANGED = "DeviceStateChanged"
 # A key the caller pressed, and a prompt played to its end (ari_app/keypad.py).
 CHANNEL_DTMF_RECEIVED = "ChannelDtmfReceived"
 PLAYBACK_FINISHED = "PlaybackFinished"
+# A voicemail's recording ended ('#', its longest length, the caller's hang-up) or failed.
+RECORDING_FINISHED = "RecordingFinished"
+RECORDING_FAILED = "RecordingFailed"
 EVENT_TYPES = (STASIS_START, STASIS_END, CHANNEL_DESTROYED, DEVICE_STATE_CHANGED, CHANNEL_DTMF_RECEIVED,
-               PLAYBACK_FINISHED)
+               PLAYBACK_FINISHED, RECORDING_FINISHED, RECORDING_FAILED)
 
 # ---- event sources to subscribe to ----
 

@@ -17,6 +17,7 @@ from crm.routing.view import CrmView
 
 if TYPE_CHECKING:
     from ari_app.recording.service import Recorder
+    from ari_app.recording.voicemail import VoicemailRecorder
 
 
 @dataclass
@@ -31,6 +32,7 @@ class SessionDeps:
     region: str
     round_robin: dict[int, int]
     recorder: "Recorder | None" = None
+    voicemail: "VoicemailRecorder | None" = None  # records what a caller nobody took leaves (issue 15)
     pops: "PopSender | None" = None
     timezone: str = DEFAULT_TIMEZONE
     # The trunk numbers go out through when no dial rule names another (PBXCRM_TRUNK).

@@ -22,6 +22,7 @@ from ari_app.constants import (
     click_to_call_channel_id,
     dialed_args,
     recording_name,
+    voicemail_recording_name,
 )
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,14 @@ class CallMedia:
         name = recording_name(caller_channel)
         await self._ari.request("POST", f"/bridges/{bridge}/record", params={
             "name": name, "format": "wav", "ifExists": "overwrite", "beep": "false"})
+        return name
+
+    async def record_channel(self, caller_channel: str, *, max_seconds: int, terminate_on: str) -> str:
+        """Start recording the caller's channel as WAV, after a beep; the recording's name."""
+        name = voicemail_recording_name(caller_channel)
+        await self._ari.request("POST", f"/channels/{caller_channel}/record", params={
+            "name": name, "format": "wav", "ifExists": "overwrite", "beep": "true",
+            "maxDurationSeconds": str(max_seconds), "terminateOn": terminate_on})
         return name
 
     async def bridge_channels(self, bridge: str) -> list[str]:

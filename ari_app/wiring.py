@@ -28,6 +28,8 @@ from ari_app.constants import (
     PURPOSE_INBOUND,
     PURPOSE_INTERNAL,
     PURPOSE_OUTBOUND,
+    RECORDING_FAILED,
+    RECORDING_FINISHED,
     STASIS_END,
     STASIS_START,
 )
@@ -40,6 +42,7 @@ from ari_app.outbound.handlers import OutboundHandlers, session_factory
 from ari_app.phone_states import PhoneStates
 from ari_app.pops import PopSender
 from ari_app.recording.service import Recorder
+from ari_app.recording.voicemail import VoicemailRecorder
 from ari_app.registry import CallRegistry
 from ari_app.resync import Resyncer
 from ari_app.ringing import Ringer
@@ -83,6 +86,7 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
                        pops=PopSender(pool), timezone=settings.timezone, trunk=settings.trunk,
                        greetings_dir=settings.greetings_sound_dir)
     deps.recorder = Recorder(media, deps.records, settings.recordings_dir)
+    deps.voicemail = VoicemailRecorder(media, deps.records, deps.recorder)
     click_to_call = ClickToCall(pool, settings.database_url, media, crm.dial_of)
     placed = session_factory(settings.trunk)
     calls = CallService(deps, sessions={PURPOSE_INBOUND: CallSession, PURPOSE_OUTBOUND: placed,
@@ -101,6 +105,8 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
         DEVICE_STATE_CHANGED: phone_states.on_device_state_changed,
         CHANNEL_DTMF_RECEIVED: calls.on_dtmf,
         PLAYBACK_FINISHED: calls.on_playback_finished,
+        RECORDING_FINISHED: calls.on_recording_ended,
+        RECORDING_FAILED: calls.on_recording_ended,
     }
     # EVENT_TYPES is also the filter Asterisk is given (dispatcher.event_types): one list.
     dispatcher = ChannelEventDispatcher({event_type: handlers[event_type] for event_type in EVENT_TYPES})

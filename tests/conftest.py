@@ -23,6 +23,7 @@ _DATA_TABLES = ("audit_log", "line_hours", "line_holidays", "lines", "collapsed_
 _DATA_TABLES += ("dial_rules",)  # issue 15's dial rules
 _DATA_TABLES += ("ivr_options", "ivr_menus", "greetings")  # issue 15: greetings and IVR menus
 _DATA_TABLES += ("cel_checkpoints",)  # issue 16's call records from CEL
+_DATA_TABLES = ("voicemails", *_DATA_TABLES)  # issue 15's voicemails (they refer to calls and tasks)
 
 
 def _with_database(url: str, name: str) -> str:
@@ -68,7 +69,8 @@ async def empty_database(pool) -> None:
         # Queues stay (the default one is part of the schema), as they were after migrating.
         await conn.execute("""DELETE FROM queues WHERE NOT is_default;
                               UPDATE queues SET strategy = 'ringall', ring_seconds = 15, max_wait_seconds = 120,
-                                                moh_class = 'default', deleted_at = NULL WHERE is_default""")
+                                                moh_class = 'default', offer = 'both', deleted_at = NULL
+                              WHERE is_default""")
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ import base64
 import itertools
 import json
 import logging
+import math
 import re
 import struct
 import time
@@ -77,7 +78,16 @@ class Chan:
 
 
 def silent_wav(seconds: float = 0.2, rate: int = 8000) -> bytes:
-    frames = b"\x00\x00" * int(seconds * rate)
+    return _wav(b"\x00\x00" * int(seconds * rate), rate)
+
+
+def tone_wav(seconds: float, rate: int = 8000, hz: int = 440) -> bytes:
+    """A caller saying something: a 440 Hz tone, `seconds` long."""
+    samples = (int(8000 * math.sin(2 * math.pi * hz * i / rate)) for i in range(int(seconds * rate)))
+    return _wav(b"".join(struct.pack("<h", v) for v in samples), rate)
+
+
+def _wav(frames: bytes, rate: int) -> bytes:
     return (b"RIFF" + struct.pack("<I", 36 + len(frames)) + b"WAVEfmt " +
             struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16) + b"data" + struct.pack("<I", len(frames)) + frames)
 
@@ -105,6 +115,9 @@ class FakeAri:
         self.slow_originate: dict[str, float] = {}  # endpoint -> seconds before Asterisk answers the originate
         self.failing_originate: set[str] = set()  # endpoints Asterisk cannot create a channel for
         self.subscriptions: set[str] = set()
+        # What a caller's channel recording (a voicemail) holds when it ends; None: a tone as long as it ran.
+        self.caller_audio: bytes | None = None
+        self.refuse_recording: tuple[int, str] | None = None  # e.g. (422, "...") for POST /channels/{id}/record
         self.allowed: set[str] | None = None
         self.connections = 0
         self.registered = False
@@ -180,6 +193,9 @@ class FakeAri:
         chan = self.channels[channel_id]
         for digit in digits:
             self._emit("ChannelDtmfReceived", chan, digit=digit, duration_ms=duration_ms, channel=dict(chan.snapshot))
+            for name, recording in list(self.live.items()):  # a key that ends the channel's recording
+                if recording["target_uri"] == f"channel:{channel_id}" and digit in recording["terminate_on"]:
+                    self._finish_recording(name)
 
     async def device_state(self, extension: str, state: str) -> None:
         """A phone's device state changes (e.g. INUSE: its user is on a call the app does not see)."""
@@ -284,6 +300,9 @@ class FakeAri:
                 self._finish_playback(playback_id)
         if chan.bridge is not None:
             self._leave_bridge(chan)
+        for name, recording in list(self.live.items()):  # hanging up ends the channel's recording
+            if recording["target_uri"] == f"channel:{chan.id}":
+                self._finish_recording(name)
         if chan.in_stasis:
             chan.in_stasis = False
             self._emit("StasisEnd", chan, channel=dict(chan.snapshot))
@@ -307,8 +326,17 @@ class FakeAri:
 
     def _finish_recording(self, name: str) -> None:
         recording = self.live.pop(name)
-        recording.update(state="done", duration=1)
-        self.stored[name] = silent_wav()
+        timer, started = recording.pop("timer", None), recording.pop("started", None)
+        recording.pop("terminate_on", None)
+        if timer is not None:
+            timer.cancel()
+        if started is None:  # a bridge's: a conversation
+            self.stored[name] = silent_wav()
+            recording.update(state="done", duration=1)
+        else:  # a channel's: what the caller said meanwhile
+            seconds = real_monotonic() - started
+            self.stored[name] = self.caller_audio if self.caller_audio is not None else tone_wav(seconds)
+            recording.update(state="done", duration=int(seconds))
         self._emit("RecordingFinished", None, recording=recording)
 
     # ---- the websocket ----

@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from tests.ari_spec import ari_time
+from tests.fast_clock import real_monotonic
 
 if TYPE_CHECKING:
     from tests.fake_ari import FakeAri
@@ -204,6 +205,27 @@ def _record_bridge(f: FakeAri, bridge_id, q, body):
     return 201, dict(recording)
 
 
+def _record_channel(f: FakeAri, channel_id, q, body):
+    chan, error = f._chan(channel_id)
+    if error:
+        return error
+    if f.refuse_recording is not None:
+        return f.refuse_recording
+    name = q["name"]
+    if name in f.live or (name in f.stored and q.get("ifExists", "fail") == "fail"):
+        return 409, "A recording with the same name already exists on the system"
+    recording = {"name": name, "format": q["format"], "target_uri": f"channel:{channel_id}", "state": "recording"}
+    f._emit("RecordingStarted", None, recording=dict(recording))
+    terminate = q.get("terminateOn", "none")
+    f.live[name] = {**recording, "started": real_monotonic(),
+                    "terminate_on": "0123456789*#" if terminate == "any" else "" if terminate == "none" else terminate}
+    limit = int(q.get("maxDurationSeconds", 0))
+    if limit > 0:  # Asterisk stops it at its longest length
+        f.live[name]["timer"] = asyncio.get_running_loop().call_later(
+            limit, lambda: name in f.live and f._finish_recording(name))
+    return 201, recording
+
+
 def _stop_recording(f: FakeAri, name, q, body):
     if name not in f.live:
         return 404, "Recording not found"
@@ -350,6 +372,7 @@ HANDLERS = {
     ("POST", "/channels/{channelId}/moh"): _flag("moh", True),
     ("DELETE", "/channels/{channelId}/moh"): _flag("moh", False),
     ("POST", "/channels/{channelId}/play"): _play,
+    ("POST", "/channels/{channelId}/record"): _record_channel,
     ("DELETE", "/playbacks/{playbackId}"): _stop_playback,
     ("GET", "/bridges"): _list_bridges,
     ("POST", "/bridges"): _create_bridge,

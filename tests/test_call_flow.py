@@ -148,7 +148,8 @@ async def test_a_manager_who_does_not_answer_in_the_ring_time_loses_the_call_to_
     assert route(row)[0] == ("manager", "manager Irina Ivanova", "did not answer in 3 s")
 
 
-async def test_nobody_answering_in_the_queues_longest_wait_is_a_missed_call_with_a_callback(db, crm, fake, start_app):
+async def test_nobody_answering_in_the_queues_longest_wait_offers_a_callback_and_a_caller_who_leaves_is_missed(
+        db, crm, fake, start_app):
     async with db.acquire() as conn:
         await conn.execute("UPDATE queues SET max_wait_seconds = 5, ring_seconds = 2 WHERE id = $1", crm["queue"])
     with fast_clock(asyncio.get_running_loop(), 30):
@@ -158,14 +159,15 @@ async def test_nobody_answering_in_the_queues_longest_wait_is_a_missed_call_with
         # Petrov's phone rings twice, 2 s each time, and is never picked up.
         await fake.next_originate("PJSIP/103", after=1, timeout=6)
         play = await fake.wait_request("POST", f"/channels/{caller}/play", timeout=8)
-        assert play.query == {"media": "sound:vm-nobodyavail", "lang": "en"}
-        # The caller listens to the prompt; the app hangs up after it.
-        assert (await fake.wait_gone(caller, timeout=8))["cause"] == 16
-        row = await ended_row(db, caller, steps=2)
+        # No hang-up any more: the offer (tests/test_call_flow_offer.py); this caller leaves during it.
+        assert (play.query["media"], play.query["lang"]) == ("sound:vm-nobodyavail,sound:vm-tocallnum", "en")
+        await fake.hang_up(caller)
+        row = await ended_row(db, caller, steps=3)
         await app.stop()
     assert row["status"] == "missed" and row["answered_at"] is None and row["operator_user_id"] is None
     assert route(row) == [("manager", "manager Irina Ivanova", "was busy"),
-                          ("queue", "queue Default", "nobody answered in 5 s")]
+                          ("queue", "queue Default", "nobody answered in 5 s"),
+                          ("note", "", "the caller hung up during the offer")]
     async with db.acquire() as conn:
         task = await conn.fetchrow("SELECT * FROM tasks WHERE call_id = $1", row["id"])
     assert task is not None and task["responsible_user_id"] == crm["ivanova"]["id"]

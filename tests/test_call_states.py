@@ -9,15 +9,21 @@ import pytest
 
 from ari_app.call_states import (
     Bridged,
+    CallbackRequested,
     CallerLine,
     CallState,
+    Closed,
     Ended,
-    GivingUp,
     HandedOff,
     InvalidTransition,
+    OfferDeclined,
+    Offering,
     Queued,
+    RecordingVoicemail,
     Ringing,
     Routing,
+    VoicemailLeft,
+    VoicemailNotKept,
 )
 from ari_app.client import AriError
 from ari_app.media import CallMedia
@@ -67,19 +73,26 @@ async def test_an_inbound_call_rings_a_manager_then_queues_then_is_bridged_and_e
 
 # Every state's answer to every event, as ari_app/call_states.py defines them: the next state's
 # class, or None when the state refuses the event (InvalidTransition).
-STATES = (Routing, Ringing, Queued, Bridged, GivingUp, HandedOff, Ended)
-EVENTS = {"ring": (), "queue": ("default",), "connect": (), "give_up": (), "hand_off": (), "end": ()}
+STATES = (Routing, Ringing, Queued, Bridged, Offering, RecordingVoicemail, CallbackRequested, Closed, HandedOff,
+          Ended)
+EVENTS = {"ring": (), "queue": ("default",), "connect": (), "offer": ("both",), "hand_off": (), "end": ()}
 TRANSITIONS: dict[type[CallState], dict[str, type[CallState] | None]] = {
-    Routing: {"ring": Ringing, "queue": Queued, "connect": None, "give_up": GivingUp, "hand_off": HandedOff,
+    Routing: {"ring": Ringing, "queue": Queued, "connect": None, "offer": Offering, "hand_off": HandedOff,
               "end": Ended},
-    Ringing: {"ring": None, "queue": Queued, "connect": Bridged, "give_up": GivingUp, "hand_off": HandedOff,
+    Ringing: {"ring": None, "queue": Queued, "connect": Bridged, "offer": Offering, "hand_off": HandedOff,
               "end": Ended},
-    Queued: {"ring": None, "queue": Queued, "connect": Bridged, "give_up": GivingUp, "hand_off": HandedOff,
+    Queued: {"ring": None, "queue": Queued, "connect": Bridged, "offer": Offering, "hand_off": HandedOff,
              "end": Ended},
-    Bridged: {"ring": None, "queue": None, "connect": None, "give_up": None, "hand_off": HandedOff, "end": Ended},
-    GivingUp: {"ring": None, "queue": None, "connect": None, "give_up": None, "hand_off": HandedOff, "end": Ended},
-    HandedOff: {"ring": None, "queue": None, "connect": None, "give_up": None, "hand_off": None, "end": HandedOff},
-    Ended: {"ring": None, "queue": None, "connect": None, "give_up": None, "hand_off": None, "end": Ended},
+    Bridged: {"ring": None, "queue": None, "connect": None, "offer": None, "hand_off": HandedOff, "end": Ended},
+    # Nobody took the call: the offer's states take no call event but the hand-off and the end.
+    Offering: {"ring": None, "queue": None, "connect": None, "offer": None, "hand_off": HandedOff, "end": Ended},
+    RecordingVoicemail: {"ring": None, "queue": None, "connect": None, "offer": None, "hand_off": HandedOff,
+                         "end": Ended},
+    CallbackRequested: {"ring": None, "queue": None, "connect": None, "offer": None, "hand_off": HandedOff,
+                        "end": Ended},
+    Closed: {"ring": None, "queue": None, "connect": None, "offer": None, "hand_off": HandedOff, "end": Ended},
+    HandedOff: {"ring": None, "queue": None, "connect": None, "offer": None, "hand_off": None, "end": HandedOff},
+    Ended: {"ring": None, "queue": None, "connect": None, "offer": None, "hand_off": None, "end": Ended},
 }
 
 
@@ -116,21 +129,24 @@ async def test_a_caller_hanging_up_while_routing_ends_the_call_with_nothing_aske
     assert isinstance(state, Ended) and ari.requests == []
 
 
-async def test_nobody_answering_a_ringing_phone_stops_the_ringback_and_gives_up():
+async def test_nobody_answering_a_ringing_phone_stops_the_ringback_and_answers_for_the_offer():
     ari = Ari()
     state = _routing(ari).ring()
     await state.enter()
-    state = state.give_up()
+    state = state.offer("callback")
     await state.enter()
-    assert isinstance(state, GivingUp) and state.ringback is None
-    assert ari.requests == ["ring", "ring_stop", "answer", "play"]
+    assert isinstance(state, Offering) and state.ringback is None and state.answered
+    assert ari.requests == ["ring", "ring_stop", "answer"], "the offer's prompt is the session's to ask"
 
 
-async def test_giving_up_on_an_answered_caller_only_plays_the_prompt():
+async def test_an_offer_from_the_queue_stops_the_music():
     ari = Ari()
-    state = GivingUp(CallerLine("caller-1", CallMedia(ari)), answered=True)
+    state = _routing(ari).queue("default")
     await state.enter()
-    assert ari.requests == ["play"]
+    state = state.offer("both")
+    await state.enter()
+    assert isinstance(state, Offering) and not state.music
+    assert ari.requests == ["answer", "start_moh", "stop_moh"]
 
 
 async def test_a_queue_whose_answer_is_refused_still_plays_music_and_stays_unanswered():
@@ -177,12 +193,74 @@ async def test_an_answered_caller_hears_no_ringback_and_a_failed_answer_stops_th
         await bridged.enter()
 
 
-async def test_giving_up_answers_and_plays_the_prompt_even_when_the_caller_is_gone():
+async def test_the_closed_prompt_answers_and_plays_even_when_the_caller_is_gone():
     ari = Ari()
-    state = _routing(ari).give_up()
+    state = _routing(ari).close()
     await state.enter()
-    assert isinstance(state, GivingUp) and ari.requests == ["answer", "play"]
+    assert isinstance(state, Closed) and ari.requests == ["answer", "play"]
     gone = Ari(fail={"answer"})
-    await _routing(gone).give_up().enter()  # no exception: the caller hung up meanwhile
+    await _routing(gone).close().enter()  # no exception: the caller hung up meanwhile
     assert gone.requests == ["answer"]
 
+
+# What the caller's key leads to, by what the queue offers: (offer, key) -> the next state.
+PRESSED = {
+    ("callback", "1"): CallbackRequested, ("callback", None): Offering, ("callback", "5"): Offering,
+    ("both", "1"): CallbackRequested, ("both", None): RecordingVoicemail, ("both", "#"): RecordingVoicemail,
+    ("voicemail", None): RecordingVoicemail, ("voicemail", "1"): RecordingVoicemail,
+}
+
+
+@pytest.mark.parametrize(("offer", "key"), list(PRESSED))
+def test_the_callers_key_decides_what_comes_of_the_offer(offer, key):
+    state = _routing(Ari()).queue("default").offer(offer)
+    assert isinstance(state, Offering)
+    after = state.pressed(key)
+    assert type(after) is PRESSED[(offer, key)]
+
+
+def test_a_callback_only_offer_is_made_twice_then_the_caller_hears_goodbye():
+    first = _routing(Ari()).offer("callback")
+    assert isinstance(first, Offering)
+    assert first.asks and first.prompt() == ("sound:vm-nobodyavail", "sound:vm-tocallnum")
+    second = first.pressed(None)
+    assert isinstance(second, Offering) and second.prompt() == ("sound:vm-tocallnum",)
+    assert second.pressed("1").__class__ is CallbackRequested
+    assert isinstance(second.pressed(None), OfferDeclined)
+
+
+def test_a_voicemail_offer_asks_for_no_key_and_the_recording_decides_the_farewell():
+    state = _routing(Ari()).offer("voicemail")
+    assert isinstance(state, Offering)
+    assert not state.asks and state.prompt() == ("sound:vm-nobodyavail",)
+    recording = state.pressed(None)
+    assert isinstance(recording, RecordingVoicemail) and recording.settles_missed
+    assert isinstance(recording.recorded(True), VoicemailLeft)
+    assert isinstance(recording.recorded(False), VoicemailNotKept)
+    assert VoicemailLeft.sounds == ("sound:vm-msgsaved", "sound:vm-goodbye")
+    assert not recording.recorded(True).settles_missed
+
+
+class Keys:
+    """A keypad that plays at once and says whether the caller is still there."""
+
+    def __init__(self, gone: bool = False):
+        self.played: list[tuple[str, ...]] = []
+        self.caller_gone = asyncio.Event()
+        if gone:
+            self.caller_gone.set()
+
+    async def play(self, sounds):
+        self.played.append(tuple(sounds))
+        return True
+
+
+async def test_a_farewell_plays_to_the_end_through_the_keypad_unless_the_caller_is_gone():
+    keys = Keys()
+    line = CallerLine("caller-1", CallMedia(Ari()), keypad=keys)
+    await CallbackRequested(line, answered=True).enter()
+    await RecordingVoicemail(line, answered=True).enter()
+    assert keys.played == [("sound:auth-thankyou", "sound:vm-goodbye"), ("sound:vm-intro",)]
+    gone = Keys(gone=True)
+    await OfferDeclined(CallerLine("caller-1", CallMedia(Ari()), keypad=gone)).enter()
+    assert gone.played == []

@@ -20,7 +20,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ari_app.call_states import CallState, GivingUp, InvalidTransition, Queued, Ringing, Routing
+from ari_app.call_states import CallState, InvalidTransition, Offering, Queued, Ringing, Routing
 from crm.calls import route
 from crm.calls.route import Outcome
 from crm.greetings.prompts import GOODBYE_SOUND, INVALID_KEY_SOUND, Prompt
@@ -50,8 +50,9 @@ class Menu(CallState):
     def queue(self, moh_class: str) -> CallState:
         return self._to(Queued, moh_class=moh_class)
 
-    def give_up(self) -> CallState:
-        return self._to(GivingUp)
+    def offer(self, offer: str) -> CallState:
+        """A route to voicemail after the greeting or a menu key (ari_app/inbound/offer.py)."""
+        return Offering.made(self, offer)
 
 
 class RingingAfterMenu(Ringing):

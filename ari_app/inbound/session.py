@@ -2,8 +2,9 @@
 
 The call's state is an object of ari_app/call_states.py - Routing (lookup and
 decision) -> Ringing (a manager's phone rings, the caller hears ringback) and/or
-Queued (music, members' phones ring) -> Bridged (talking) -> Ended; GivingUp when
-nobody answered; HandedOff when sent to the dialplan's default queue. It changes
+Queued (music, members' phones ring) -> Bridged (talking) -> Ended; Offering when
+nobody answered (a callback or voicemail, ari_app/inbound/offer.py); HandedOff when sent
+to the dialplan's default queue. It changes
 only by the current state's transitions (`_go`), and what the caller hears is done
 by the state entered.
 """
@@ -25,6 +26,7 @@ from ari_app.deps import SessionDeps
 from ari_app.events import ChannelEntered
 from ari_app.inbound.follow_me import ring_mobile
 from ari_app.inbound.menu import greet_and_walk
+from ari_app.inbound.offer import offer
 from ari_app.keypad import Keypad
 from ari_app.registry import caller_id_text
 from ari_app.ringing import Leg, Phone
@@ -57,10 +59,12 @@ class CallSession:
         # The language is fixed when the call comes in: the centre's setting changing mid-call changes nothing.
         language = (self.called_line.language if self.called_line is not None and self.called_line.language else
                     caller_language(call.language, deps.crm.centre_language()))
-        self.state: CallState = Routing(CallerLine(call.channel_id, deps.media, language), answered=answered)
         self.caller_gone = asyncio.Event()
         # The caller's keys and the ends of its prompts, for menus and offers.
         self.keypad = Keypad(deps.media, call.channel_id, language, self.caller_gone)
+        self.state: CallState = Routing(CallerLine(call.channel_id, deps.media, language, self.keypad),
+                                        answered=answered)
+        self._last_queue: QueueSettings | None = None  # the queue the caller waited in last
         self.partner: Leg | None = None
         self.legs: dict[str, Leg] = {}
         self.started = time.monotonic()
@@ -136,6 +140,9 @@ class CallSession:
                 plan = await greet_and_walk(self, plan)
                 if plan is None:
                     return
+            if plan.voicemail:
+                await offer(self, "voicemail", None)
+                return
         if plan is not None and plan.chain is not None:
             chain = plan.chain
         else:
@@ -155,7 +162,7 @@ class CallSession:
                 await self._talk(winner, queue_id)
                 return
         if not self.caller_gone.is_set():
-            await self._give_up()
+            await self._offer()
 
     async def _try_manager_then_mobile(self, target: Target) -> Leg | None:
         """The manager's (or a line's user's) desk phone; with follow me on (crm/dialing/), it rings
@@ -205,6 +212,7 @@ class CallSession:
         await self._go(self.state.queue, queue.moh_class)
         if queue.id is not None:
             self.d.records.queued(self.call.channel_id, queue.id)
+        self._last_queue = queue
         entered = time.monotonic()
         deadline = entered + queue.max_wait_seconds
         while not self.caller_gone.is_set() and (remaining := deadline - time.monotonic()) > 1:
@@ -290,10 +298,10 @@ class CallSession:
         self.d.ringer.release(caller, [partner.phone])
         await self.d.media.destroy_bridge(bridge_id)
 
-    async def _give_up(self) -> None:
-        await self._go(self.state.give_up)
-        await self._wait_caller_gone(4.0)
-        await self.d.ringer.hangup(self.call.channel_id)
+    async def _offer(self) -> None:
+        """Nobody took the call: the last queue's offer (a callback, voicemail) instead of a hang-up."""
+        queue = self._last_queue or self.d.crm.queue(self.d.crm.policy().default_queue.id)
+        await offer(self, queue.offer if queue is not None else "both", queue.id if queue is not None else None)
 
     def _line_plan(self) -> LinePlan | None:
         """The line's route now (its business hours on the call centre's clock), or None: no line."""

@@ -55,7 +55,7 @@ class Recorder:
         self._records = records
         self._dir = directory
         self._jobs: set[asyncio.Task] = set()
-        # fork: the worker needs nothing but this module's _to_mp3, and spawn would re-run our __main__.
+        # fork: the worker needs nothing but this module's to_mp3, and spawn would re-run our __main__.
         self._converter = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
                                               initializer=_start_converter, initargs=(os.getpid(),))
         self._converter.submit(os.getpid)  # fork the worker now, not during a call
@@ -72,9 +72,23 @@ class Recorder:
 
     def finish(self, name: str, channel_id: str) -> None:
         """Stop the recording and convert it in the background."""
-        task = asyncio.create_task(self._finish(name, channel_id), name=f"recording {name}")
+        self.background(self._finish(name, channel_id), f"recording {name}")
+
+    def background(self, work, what: str) -> None:
+        """Work off the call path (a conversion, a file stored) that the app's shutdown waits for."""
+        task = asyncio.create_task(work, name=what)
         self._jobs.add(task)
         task.add_done_callback(self._jobs.discard)
+
+    async def in_converter(self, fn, *args):
+        """`fn(*args)` in the low-priority worker process (pydub and ffmpeg stay off the event loop)."""
+        return await asyncio.get_running_loop().run_in_executor(self._converter, fn, *args)
+
+    def folder(self, kind: str = "") -> Path:
+        """Today's folder for stored files (`kind`: a subfolder, such as voicemail)."""
+        folder = (self._dir / kind if kind else self._dir) / dt.date.today().strftime("%Y/%m/%d")
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     async def drain(self, timeout: float) -> None:
         if self._jobs:
@@ -86,27 +100,29 @@ class Recorder:
             await self._media.stop_recording(name)
         except AriError:
             pass  # already stopped when the bridge went away
-        wav = await self._fetch(name, channel_id)
+        wav = await self.fetch(name, channel_id)
         if wav is None:
             return
-        folder = self._dir / dt.date.today().strftime("%Y/%m/%d")
-        folder.mkdir(parents=True, exist_ok=True)
-        wav_path = folder / f"{channel_id}.wav"
+        wav_path = self.folder() / f"{channel_id}.wav"
         wav_path.write_bytes(wav)
         try:
-            mp3_path, duration = await asyncio.get_running_loop().run_in_executor(self._converter, _to_mp3, wav_path)
+            mp3_path, duration = await self.in_converter(to_mp3, wav_path)
         except Exception as e:  # pydub/ffmpeg: keep the WAV, say why
             log.error("channel %s: mp3 conversion failed, keeping %s: %s", channel_id, wav_path, e)
             self._link(channel_id, wav_path, "wav", None, name, f"conversion failed: {e}")
         else:
             wav_path.unlink()
             self._link(channel_id, mp3_path, "mp3", duration, name, None)
+        await self.forget(name, channel_id)
+
+    async def forget(self, name: str, channel_id: str) -> None:
+        """Delete Asterisk's copy of a stored recording (ours is kept)."""
         try:
             await self._media.delete_recording(name)
         except AriError as e:
             log.warning("channel %s: Asterisk's copy %s not deleted: %s", channel_id, name, e)
 
-    async def _fetch(self, name: str, channel_id: str) -> bytes | None:
+    async def fetch(self, name: str, channel_id: str) -> bytes | None:
         # The stored file appears once Asterisk has closed it.
         for _ in range(20):
             try:
@@ -128,7 +144,7 @@ class Recorder:
         log.info("channel %s: recording stored %s (%s s, %d bytes)", channel_id, path, duration, size)
 
 
-def _to_mp3(wav_path: Path) -> tuple[Path, float]:
+def to_mp3(wav_path: Path) -> tuple[Path, float]:
     audio = AudioSegment.from_wav(wav_path)
     mp3_path = wav_path.with_suffix(".mp3")
     audio.export(mp3_path, format="mp3", bitrate="32k")

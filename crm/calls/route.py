@@ -98,7 +98,7 @@ RESULTS: dict[str, Callable[[], str]] = {
     "voicemail_too_short": lambda: _("the voicemail was too short (%(seconds)s s): none kept"),
     "voicemail_silent": lambda: _("the voicemail was silent: none kept"),
     "voicemail_lost": lambda: _("the voicemail could not be stored (%(error)s)"),
-    "voicemail_failed": lambda: _("voicemail could not be recorded (%(error)s): the default queue takes the call"),
+    "voicemail_failed": lambda: _("voicemail could not be recorded (%(error)s)"),
 }
 
 

@@ -16,8 +16,8 @@ from crm.errors import DomainError, Forbidden, ValidationError
 from crm.i18n import _
 from crm.queues import queries as queues_q
 from crm.recordings.policy import can_listen
-from crm.voicemails.model import can_play
 from crm.users import queries as users_q
+from crm.voicemails.model import can_play
 from web.db import connection
 from web.jsonout import jsonable
 from web.resource import wants_json
