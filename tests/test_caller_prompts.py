@@ -11,14 +11,15 @@ import pytest
 from tests.helpers import finished_call
 from tests.telephony import AriEventWatcher, ari_get, ari_post, require_sandbox, sipp_call, wait_for
 
-GIVE_UP = "sound:vm-nobodyavail"
+# A queue nobody answers offers a callback (issue 15): "nobody is available", "press 1 ...".
+OFFER = ("sound:vm-nobodyavail", "sound:vm-tocallnum")
 
 
 @pytest.fixture
 async def queue_gives_up(db):
-    """The default queue has nobody in it and gives up after its shortest longest wait."""
+    """The default queue has nobody in it, and offers a callback after its shortest longest wait."""
     async with db.acquire() as conn:
-        await conn.execute("UPDATE queues SET max_wait_seconds = 5 WHERE is_default")
+        await conn.execute("UPDATE queues SET max_wait_seconds = 5, offer = 'callback' WHERE is_default")
 
 
 async def _centre_language(db, language: str | None) -> None:
@@ -27,41 +28,48 @@ async def _centre_language(db, language: str | None) -> None:
                               ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value""", json.dumps(language))
 
 
-async def _caller_gives_up(db, app, caller: str, called: str, watcher: AriEventWatcher) -> dict:
-    """Call, wait in the queue until it gives up, hear the prompt, get hung up on: what was played."""
-    result = await sipp_call(caller=caller, called=called, talk_ms=20000, scenario="caller_hungup.xml")
+async def _caller_hears_the_offer(db, app, caller: str, called: str, watcher: AriEventWatcher) -> list[dict]:
+    """Call, wait in the queue until its longest wait passes (5 s), hear the offer (about 5.5 s)
+    and hang up while it waits for the key: the offer's playback events, in order."""
+    result = await sipp_call(caller=caller, called=called, talk_ms=13000, scenario="caller.xml")
     assert result.returncode == 0, result.output + app.log_text()
     row = await wait_for(lambda: finished_call(db, caller))
     assert row is not None and row["status"] == "missed", app.log_text()
-    finished = await wait_for(lambda: watcher.of_type("PlaybackFinished"), timeout=5)
-    assert len(finished) == 1, watcher.events
-    started = watcher.of_type("PlaybackStarted")
-    assert [p["playback"]["target_uri"] for p in started] == [f"channel:{row['channel_id']}"]
-    return finished[0]["playback"]
+    played = [e["playback"] for e in watcher.events if e.get("type", "").startswith("Playback")]
+    assert {p["target_uri"] for p in played} == {f"channel:{row['channel_id']}"}, played
+    return played
 
 
-async def test_the_russian_prompt_is_in_the_sandbox():
-    status, sound = await ari_get("/sounds/vm-nobodyavail")
-    assert status == 200, sound
-    assert {"language": "ru", "format": "gsm"} in sound["formats"], sound
+def _heard(played: list[dict], language: str) -> None:
+    """The offer played through in `language`: both files found ("done", not "failed")."""
+    assert [(p["media_uri"], p["language"]) for p in played if p["state"] == "playing"] == [
+        (OFFER[0], language), (OFFER[1], language)]
+    finished = [p for p in played if p["state"] in ("done", "failed")]
+    assert [(p["media_uri"], p["state"]) for p in finished] == [(OFFER[1], "done")], played
 
 
-async def test_a_caller_the_queue_gives_up_on_hears_it_in_the_call_centres_russian(
+async def test_the_offers_prompts_are_in_the_sandbox_in_russian_and_english():
+    for name in ("vm-nobodyavail", "vm-tocallnum", "vm-intro", "vm-msgsaved", "vm-tooshort", "auth-thankyou",
+                 "vm-goodbye", "beep"):
+        status, sound = await ari_get(f"/sounds/{name}")
+        assert status == 200, sound
+        assert {"language": "ru", "format": "gsm"} in sound["formats"], sound
+        assert {"language": "en", "format": "gsm"} in sound["formats"], sound
+
+
+async def test_a_caller_the_queue_cannot_take_hears_the_offer_in_the_call_centres_russian(
         db, queue_gives_up, start_stasis_app):
     await _centre_language(db, "ru")
     app = await start_stasis_app()
     async with AriEventWatcher() as watcher:
-        played = await _caller_gives_up(db, app, "89031112233", "74957654321", watcher)
-    # "done": Asterisk found the Russian file and played it to its end ("failed" if it had none).
-    assert (played["media_uri"], played["language"], played["state"]) == (GIVE_UP, "ru", "done"), played
+        _heard(await _caller_hears_the_offer(db, app, "89031112233", "74957654321", watcher), "ru")
 
 
 async def test_a_russian_line_speaks_russian_in_a_call_centre_with_no_language(db, queue_gives_up, start_stasis_app):
     app = await start_stasis_app()
     async with AriEventWatcher() as watcher:
         # 7997...: the sandbox dialplan's Russian line (Set(CHANNEL(language)=ru) before pbxcrm-inbound).
-        played = await _caller_gives_up(db, app, "89031112244", "79971234567", watcher)
-    assert (played["media_uri"], played["language"], played["state"]) == (GIVE_UP, "ru", "done"), played
+        _heard(await _caller_hears_the_offer(db, app, "89031112244", "79971234567", watcher), "ru")
 
 
 async def test_without_the_app_the_dialplans_default_queue_speaks_the_mirrored_language():

@@ -156,19 +156,23 @@ async def _nothing_in_stasis() -> bool:
     return status == 200 and not any((c.get("dialplan") or {}).get("app_name") == "Stasis" for c in channels)
 
 
-async def test_a_queue_nobody_answers_in_time_logs_the_call_as_missed(crm, db, start_stasis_app, tmp_path):
+async def test_a_queue_nobody_answers_in_time_offers_a_callback_and_a_caller_who_leaves_is_missed(
+        crm, db, start_stasis_app, tmp_path):
     async with db.acquire() as conn:
-        await conn.execute("UPDATE queues SET max_wait_seconds = 5, ring_seconds = 2 WHERE is_default")
+        await conn.execute("UPDATE queues SET max_wait_seconds = 5, ring_seconds = 2, offer = 'callback' "
+                           "WHERE is_default")
     app = await start_stasis_app()
     async with SippPhone("103", "phone_noanswer.xml", tmp_path) as silent:
-        # The caller would wait 20 s; the queue gives up after 5 and says so.
-        result = await sipp_call(caller="89031112233", called=CALLED, talk_ms=20000, scenario="caller_hungup.xml")
+        # The queue gives up after 5 s and offers a callback (about 5.5 s of prompt, then 6 s for the
+        # key); the caller hangs up at 8 s, during the offer (tests/test_voicemail_calls.py presses 1).
+        result = await sipp_call(caller="89031112233", called=CALLED, talk_ms=8000)
         assert result.returncode == 0, result.output + app.log_text()
         assert len(silent.invites()) >= 2  # rung again after each 2 s attempt
     row = await wait_for(lambda: finished_call(db, "89031112233"))
     assert row["status"] == "missed" and row["operator_user_id"] is None
-    assert route_text(row["route"]) == "queue Default: nobody answered in 5 s"
-    assert 5 <= (row["ended_at"] - row["started_at"]).total_seconds() < 12
+    assert route_text(row["route"]) == ("queue Default: nobody answered in 5 s → "
+                                        "the caller hung up during the offer"), app.log_text()
+    assert 7.5 <= (row["ended_at"] - row["started_at"]).total_seconds() < 12
 
 
 async def test_round_robin_queue_takes_members_in_turn(crm, db, start_stasis_app, tmp_path):
