@@ -31,7 +31,7 @@ CALL_STATUS: dict[str, Text] = {
     "ringing": N_("ringing"), "answered": N_("answered"), "missed": N_("missed"),
     "busy": N_("busy"), "failed": N_("failed"),
     # Nobody talked, but the caller asked to be called back or left a voicemail (issue 15).
-    "callback": N_("callback requested"), "voicemail": N_("voicemail"),
+    "callback": N_("callback requested"), "voicemail": later.pgettext("call status", "voicemail"),
 }
 CALL_DIRECTION = {"incoming": N_("incoming"), "outgoing": N_("outgoing"), "internal": N_("internal")}
 ROLE = {"operator": N_("operator"), "manager": N_("manager"), "supervisor": N_("supervisor"), "admin": N_("admin")}

@@ -143,6 +143,7 @@ NOT_PAGES = {
     "/recordings/{id:int}": "audio",
     "/admin/greetings/{id:int}/audio": "audio",
     "/calls/{id:int}.json": "the call's page as JSON",
+    "/voicemails/{id:int}": "audio",
 }
 
 
