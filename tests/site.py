@@ -42,6 +42,7 @@ from crm.tags import TagInput, save_tag, set_tag
 from crm.tasks import callbacks
 from crm.tasks import service as task_service
 from crm.tasks.model import TaskInput
+from crm.voicemails.queries import insert_voicemail, link_task
 from tests.browser import WebServerProcess
 from tests.helpers import PASSWORD, make_user, workbook
 
@@ -252,6 +253,14 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         queue_task = await _stranger_task(conn, queue)
         ivr_ids = await _ivr(conn, anna, queue, petr, t)
         calls = {r["channel_id"]: r["id"] for r in await conn.fetch("SELECT id, channel_id FROM calls")}
+        # The unanswered walk-2 left a voicemail (issue 15): on the client's card and the task's page.
+        voicemail = await insert_voicemail(conn, channel_id="walk-2", path="/nonexistent/walk-2.mp3", fmt="mp3",
+                                           seconds=17.0, size=None, queue_id=queue)
+        assert voicemail is not None
+        await link_task(conn, voicemail, task)
+        await calls_q.mark_caller_left(conn, "walk-2", "voicemail")
+        await calls_q.append_route_step(conn, "walk-2", route.step("note", "nothing", Outcome("voicemail_left",
+                                                                                     {"seconds": 17})))
         for walker in WALKERS.values():
             me = users[walker.login]
             await save_filter(conn, me["id"], "clients", t("Мои важные"), f"tag={tag}")
