@@ -261,6 +261,11 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         await calls_q.mark_caller_left(conn, "walk-2", "voicemail")
         await calls_q.append_route_step(conn, "walk-2", route.step("note", "nothing", Outcome("voicemail_left",
                                                                                      {"seconds": 17})))
+        # And the unknown caller's voicemail of walk-4, in the unknown callers list.
+        stranger_voicemail = await insert_voicemail(conn, channel_id="walk-4", path="/nonexistent/walk-4.mp3",
+                                                    fmt="mp3", seconds=9.0, size=None, queue_id=queue)
+        assert stranger_voicemail is not None
+        await link_task(conn, stranger_voicemail, queue_task)
         for walker in WALKERS.values():
             me = users[walker.login]
             await save_filter(conn, me["id"], "clients", t("Мои важные"), f"tag={tag}")

@@ -147,8 +147,16 @@ async def test_a_strangers_voicemail_plays_for_the_queues_members(web, db, crm, 
     await make_user(db, "olga", "operator", full_name="Olga Other", extension="105")
     voicemail, _task = await _call_with_voicemail(db, tmp_path, counterparty_id=None, owner=None,
                                                   queue_id=crm["queue"])
+    async with db.acquire() as conn:
+        task = await conn.fetchrow("SELECT * FROM tasks")
+    assert (task["queue_id"], task["responsible_user_id"]) == (crm["queue"], None), "the queue's task"
     login(web, "petrov")  # a member of the queue the caller waited in
     assert web.get(f"/voicemails/{voicemail}").status_code == 200
+    unknown = web.get("/callers/unknown").text
+    assert f'data-voicemail="{voicemail}"' in unknown and f'href="/tasks/{task["id"]}"' in unknown
+    assert "from +74997654321, 2 s" in unknown
+    assert f'data-voicemail="{voicemail}"' in web.get(f"/tasks/{task['id']}").text
     web.cookies.clear()
     login(web, "olga")
     assert web.get(f"/voicemails/{voicemail}").status_code == 403
+    assert f'data-voicemail="{voicemail}"' not in web.get("/callers/unknown").text

@@ -53,3 +53,14 @@ async def voicemails_of_task(conn: asyncpg.Connection, task_id: int) -> list[asy
             ORDER BY v.created_at""",
         task_id)
 
+
+async def strangers_voicemails(conn: asyncpg.Connection, since, limit: int = 50) -> list[asyncpg.Record]:
+    """Voicemails of unknown callers since then, newest first, with what can_play needs (the unknown
+    callers list shows those its reader may play)."""
+    return await conn.fetch(
+        f"""SELECT v.id, v.number, v.seconds, v.created_at, v.listened_at, v.task_id, c.operator_user_id,
+                   c.caller_user_id, c.owner_user_id, {LISTENERS} AS listeners
+            FROM voicemails v JOIN calls c ON c.id = v.call_id
+            WHERE v.counterparty_id IS NULL AND v.created_at >= $1
+            ORDER BY v.created_at DESC, v.id DESC LIMIT $2""",
+        since, limit)

@@ -10,6 +10,8 @@ from starlette.routing import Route
 
 from crm.callers import queries as callers_q
 from crm.roles import sees_everything
+from crm.voicemails import queries as voicemails_q
+from crm.voicemails.model import can_play
 from web.db import connection
 from web.paging import Page
 from web.resource import html_or_json
@@ -27,11 +29,13 @@ async def unknown_callers(request: Request):
     async with connection(request) as conn:
         rows, total = await callers_q.unknown_callers(conn, callers_q.CallersQuery(
             since=since, viewer_id=None if sees_everything(me) else me["id"], page=page.number, size=page.size))
+        voicemails = [v for v in await voicemails_q.strangers_voicemails(conn, since)
+                      if can_play(me, v, v["listeners"])]
     page = page.with_total(total)
     return await html_or_json(request, "unknown_callers.html", {
         "callers": rows, "page": page, "days": days,
-        # Voicemails left by unknown callers: _unknown_caller_voicemails.html shows them (none yet).
-        "voicemails": [],
+        # Voicemails left by unknown callers, those the reader may play: _unknown_caller_voicemails.html.
+        "voicemails": voicemails,
     }, lambda: {"total": total, "page": page.number, "page_size": page.size, "days": days,
                 "callers": [{k: v for k, v in r.items() if k != "total"} for r in rows]})
 
