@@ -13,7 +13,7 @@ A state that does not accept an event raises InvalidTransition.
        |--close--> Closed (a line out of hours) --end--> Ended  |
        |--offer--> Offering (from Routing, Ringing, Queued: nobody took the call, or a line's voicemail)
        |             --pressed--> CallbackRequested | RecordingVoicemail | Offering (once more) | OfferDeclined
-       |           RecordingVoicemail --recorded--> VoicemailLeft | VoicemailNotKept
+       |           RecordingVoicemail --recorded--> VoicemailLeft | VoicemailNotKept | VoicemailLost
        \\--hand_off--> HandedOff (from any live state; end keeps it)
 
 What the caller hears is the state's data - whether the channel is answered,
@@ -324,8 +324,11 @@ class RecordingVoicemail(CallState):
     async def enter(self) -> None:
         await self.line.play_to_end((LEAVE_A_MESSAGE,))
 
-    def recorded(self, kept: bool) -> CallState:
-        return self._to(VoicemailLeft if kept else VoicemailNotKept)
+    def recorded(self, outcome: str) -> CallState:
+        """What came of the message (crm/voicemails/model.py verdict, or voicemail_lost)."""
+        if outcome == "voicemail_left":
+            return self._to(VoicemailLeft)
+        return self._to(VoicemailLost if outcome == "voicemail_lost" else VoicemailNotKept)
 
 
 class VoicemailLeft(Farewell):
@@ -334,8 +337,16 @@ class VoicemailLeft(Farewell):
 
 
 class VoicemailNotKept(Farewell):
+    """Too short, or silent."""
+
     name = "voicemail not kept"
     sounds = (TOO_SHORT, GOODBYE)
+
+
+class VoicemailLost(Farewell):
+    """Asterisk failed to record or store it: nothing the caller did."""
+
+    name = "voicemail lost"
 
 
 class HandedOff(CallState):

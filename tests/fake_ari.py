@@ -197,6 +197,18 @@ class FakeAri:
                 if recording["target_uri"] == f"channel:{channel_id}" and digit in recording["terminate_on"]:
                     self._finish_recording(name)
 
+    async def fail_recording(self, channel_id: str, cause: str = "Recording failed") -> None:
+        """Asterisk fails the channel's recording (a full disk, say): RecordingFailed, and no file."""
+        for name, recording in list(self.live.items()):
+            if recording["target_uri"] == f"channel:{channel_id}":
+                del self.live[name]
+                timer = recording.pop("timer", None)
+                if timer is not None:
+                    timer.cancel()
+                recording.pop("started", None)
+                recording.pop("terminate_on", None)
+                self._emit("RecordingFailed", None, recording={**recording, "state": "failed", "cause": cause})
+
     async def device_state(self, extension: str, state: str) -> None:
         """A phone's device state changes (e.g. INUSE: its user is on a call the app does not see)."""
         self._emit("DeviceStateChanged", None, device_state={"name": f"PJSIP/{extension}", "state": state})

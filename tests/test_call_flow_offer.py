@@ -276,6 +276,24 @@ async def test_asterisk_refusing_to_record_sends_the_caller_to_the_default_queue
     assert result.startswith("voicemail could not be recorded (") and "unknown on this system" in result
 
 
+async def test_a_recording_asterisk_fails_is_no_voicemail_and_the_route_says_why(db, crm, fake, start_app):
+    await _queue_nobody_answers(db, crm, fake, "voicemail")
+    with fast_clock(asyncio.get_running_loop(), 20):
+        app = await start_app(lookup_budget_ms=9000)
+        caller = await fake.incoming(CLIENT)
+        await _offered(fake, caller)
+        await fake.wait_request("POST", f"/channels/{caller}/record", timeout=10)
+        await fake.fail_recording(caller, "No space left on device")
+        gone = await fake.wait_gone(caller, timeout=10)
+        row = await ended_row(db, caller, steps=3)
+        await app.stop()
+    assert gone["cause"] == 16 and _plays(fake, caller)[-1] == "sound:vm-goodbye"
+    assert route(row)[-1] == ("note", "", "the voicemail could not be stored (No space left on device)")
+    assert row["status"] == "missed" and await _voicemail(db, row["id"]) is None
+    tasks = await _tasks(db, row["id"])
+    assert len(tasks) == 1 and tasks[0]["remark"].startswith("Missed call from "), "the manager still calls back"
+
+
 # ---- a line's voicemail route ----
 
 async def _line(db, crm, **fields) -> int:

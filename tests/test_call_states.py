@@ -23,6 +23,7 @@ from ari_app.call_states import (
     Ringing,
     Routing,
     VoicemailLeft,
+    VoicemailLost,
     VoicemailNotKept,
 )
 from ari_app.client import AriError
@@ -235,10 +236,13 @@ def test_a_voicemail_offer_asks_for_no_key_and_the_recording_decides_the_farewel
     assert not state.asks and state.prompt() == ("sound:vm-nobodyavail",)
     recording = state.pressed(None)
     assert isinstance(recording, RecordingVoicemail) and recording.settles_missed
-    assert isinstance(recording.recorded(True), VoicemailLeft)
-    assert isinstance(recording.recorded(False), VoicemailNotKept)
+    assert isinstance(recording.recorded("voicemail_left"), VoicemailLeft)
+    assert isinstance(recording.recorded("voicemail_too_short"), VoicemailNotKept)
+    assert isinstance(recording.recorded("voicemail_silent"), VoicemailNotKept)
+    assert isinstance(recording.recorded("voicemail_lost"), VoicemailLost)
     assert VoicemailLeft.sounds == ("sound:vm-msgsaved", "sound:vm-goodbye")
-    assert not recording.recorded(True).settles_missed
+    assert VoicemailLost.sounds == ("sound:vm-goodbye",), "no 'too short' for what Asterisk lost"
+    assert not recording.recorded("voicemail_left").settles_missed
 
 
 class Keys:

@@ -77,7 +77,7 @@ async def _voicemail(s: CallSession, queue_id: int | None) -> bool:
         s.d.voicemail.keep(message, channel, queue_id=queue_id)
     else:
         s.d.records.missed(channel)
-    s.state = s.state.recorded(message.kept)
+    s.state = s.state.recorded(message.outcome.code)
     await s.state.enter()
     return True
 

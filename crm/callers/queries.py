@@ -56,7 +56,9 @@ async def unknown_callers(conn: asyncpg.Connection, query: CallersQuery) -> tupl
                    (array_agg(cl.id ORDER BY cl.started_at DESC, cl.id DESC))[1] AS last_call_id,
                    max(cl.started_at) AS last_call_at, count(*) AS calls,
                    count(*) FILTER (WHERE cl.status = 'answered') AS answered,
-                   count(*) FILTER (WHERE cl.status IN ('missed', 'busy', 'failed')) AS missed,
+                   -- A callback request or a voicemail (issue 15) is no answered call either.
+                   count(*) FILTER (WHERE cl.status IN ('missed', 'busy', 'failed', 'callback', 'voicemail'))
+                       AS missed,
                    count(*) OVER () AS total
             FROM calls cl
             WHERE cl.direction = 'incoming' AND cl.counterparty_id IS NULL AND cl.caller_normalized IS NOT NULL
