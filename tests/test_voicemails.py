@@ -160,3 +160,22 @@ async def test_a_strangers_voicemail_plays_for_the_queues_members(web, db, crm, 
     login(web, "olga")
     assert web.get(f"/voicemails/{voicemail}").status_code == 403
     assert f'data-voicemail="{voicemail}"' not in web.get("/callers/unknown").text
+
+
+async def test_playing_a_voicemail_in_the_browser_marks_it_listened(db, crm, web_server, chromium, tmp_path):
+    from tests.browser import logged_in_page
+    from tests.helpers import PASSWORD
+
+    voicemail, _task = await _call_with_voicemail(db, tmp_path, counterparty_id=crm["client"],
+                                                  owner=crm["ivanova"]["id"], queue_id=crm["queue"],
+                                                  number="+74951234567")
+    page = await logged_in_page(chromium, web_server.url, "ivanova", PASSWORD)
+    await page.goto(f"{web_server.url}/counterparties/{crm['client']}")
+    player = page.locator(f'audio[data-voicemail="{voicemail}"]')
+    assert await player.get_attribute("data-listened") == f"/voicemails/{voicemail}/listened"
+    await player.evaluate("a => { a.muted = true; return a.play(); }")
+    await page.wait_for_selector(f'audio[data-voicemail="{voicemail}"].listened')
+    async with db.acquire() as conn:
+        listened = await conn.fetchrow("SELECT listened_at, listened_by FROM voicemails WHERE id = $1", voicemail)
+    assert listened["listened_at"] is not None and listened["listened_by"] == crm["ivanova"]["id"]
+    await page.context.close()
