@@ -150,7 +150,8 @@ KINDS.update({"line_route": LINE_ROUTE, "after_hours_route": AFTER_HOURS_ROUTE})
 # Greetings and IVR menus (issue 15): a line's route may be a menu; a menu key's routes.
 LINE_ROUTE["ivr"] = AFTER_HOURS_ROUTE["ivr"] = N_("an IVR menu")
 MENU_ROUTE = {"crm": N_("CRM routing (responsible manager, client's queue)"), "queue": N_("a queue"),
-              "user": N_("a user"), "ivr": N_("another menu"), "hangup": N_("goodbye, then hang up")}
+              "user": N_("a user"), "ivr": N_("another menu"), "hangup": N_("goodbye, then hang up"),
+              "voicemail": N_("voicemail")}
 KINDS.update({"menu_route": MENU_ROUTE})
 
 

@@ -10,6 +10,8 @@ import asyncio
 import json
 from pathlib import Path
 
+from crm.ivr import queries as ivr_q
+from crm.ivr.model import MenuInput
 from crm.lines import queries as lines_q
 from crm.lines.model import LineInput
 from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
@@ -339,3 +341,26 @@ async def test_a_line_routed_to_voicemail_in_hours_takes_the_message_at_once(db,
     assert json.loads(row["route"])[0]["code"] == "voicemail_left"
     # A stranger on a line with no queue: the default queue's task, and its members may play the message.
     assert voicemail["queue_id"] == crm["queue"]
+
+
+async def test_an_ivr_key_routed_to_voicemail_takes_the_message(db, crm, fake, start_app):
+    async with db.acquire() as conn:
+        menu = await ivr_q.save_menu(conn, crm["ivanova"]["id"], None, MenuInput(
+            name="Main", prompt="sound:basic-pbx-ivr-main", timeout_seconds=1, keys={"3": "voicemail"}))
+    await _line(db, crm, route_kind="ivr", route_menu_id=menu)
+    fake.caller_audio = tone_wav(2.0)
+    with fast_clock(asyncio.get_running_loop(), 20):
+        app = await start_app()
+        caller = await fake.incoming(CLIENT, called=DID)
+        await fake.wait_request("POST", f"/channels/{caller}/play", timeout=5)
+        await fake.press(caller, "3")
+        await fake.wait_request("POST", f"/channels/{caller}/record", timeout=5)
+        await fake.press(caller, "#")
+        await fake.wait_gone(caller, timeout=10)
+        row = await ended_row(db, caller, steps=2)
+        voicemail = await _wait_voicemail(db, row["id"])
+        await app.stop()
+    assert _plays(fake, caller) == ["sound:basic-pbx-ivr-main", "sound:vm-nobodyavail", "sound:vm-intro",
+                                    "sound:vm-msgsaved,sound:vm-goodbye"]
+    assert route(row) == [("menu", "menu Main", "pressed 3"), ("note", "", "voicemail left (2 s)")]
+    assert voicemail["counterparty_id"] == crm["client"]

@@ -137,7 +137,8 @@ def test_loops_are_found_through_keys_and_timeouts():
 def test_routes_and_prompts_as_a_form_writes_them():
     assert parse_route("queue:5") == RouteChoice("queue", 5) and parse_route("ivr:12").text == "ivr:12"
     assert parse_route("crm") == RouteChoice("crm") and parse_route("hangup").text == "hangup"
-    assert [parse_route(t) for t in ("queue:", "queue:x", "crm:1", "voicemail", "user:1e3")] == [None] * 5
+    assert parse_route("voicemail") == RouteChoice("voicemail")  # issue 15's voicemail, no target
+    assert [parse_route(t) for t in ("queue:", "queue:x", "crm:1", "voicemail:2", "user:1e3")] == [None] * 5
     assert parse_choice("greeting:3").greeting_id == 3 and parse_choice("sound:hello").sound == "hello"
     assert parse_choice("").empty and parse_choice("sound:../../etc/passwd") is None
     assert Prompt(greeting_id=3, name="Welcome", file="greeting-ab").media("/var/lib/asterisk/sounds/pbxcrm/") == \

@@ -88,6 +88,23 @@ async def test_a_line_routes_to_voicemail_in_and_out_of_hours(web, db):
     assert r.status_code == 400 and "is not a route a line can take" in r.text
 
 
+async def test_an_ivr_menus_key_and_timeout_may_route_to_voicemail(web, db):
+    await make_user(db, "adm", "admin")
+    login(web, "adm")
+    token = web.cookies["pbxcrm_csrf"]
+    assert '<option value="voicemail">voicemail</option>' in web.get("/admin/ivr/new").text
+    r = web.post("/admin/ivr", data={"csrf_token": token, "name": "Night", "prompt": "sound:basic-pbx-ivr-main",
+                                     "timeout_seconds": "5", "replays": "1", "timeout_route": "voicemail",
+                                     "key_3": "voicemail"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    async with db.acquire() as conn:
+        menu = await conn.fetchrow("SELECT id, timeout_kind FROM ivr_menus")
+        keys = await conn.fetch("SELECT digit, kind FROM ivr_options")
+    assert menu["timeout_kind"] == "voicemail" and [(k["digit"], k["kind"]) for k in keys] == [("3", "voicemail")]
+    row = web.get("/admin/ivr").text.split(f'data-menu="{menu["id"]}"')[1].split("</tr>")[0]
+    assert "3 → voicemail" in row
+
+
 # ---- playing a voicemail ----
 
 async def _call_with_voicemail(db, tmp_path, *, counterparty_id: int | None, owner: int | None, queue_id: int | None,

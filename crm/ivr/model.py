@@ -1,9 +1,9 @@
 """An IVR menu: as the admin's form says it (MenuInput, checked by cleaned()), and as the call
 path caches it (Menu). Pure: no I/O.
 
-A route is written as one choice, "queue:<id>", "user:<id>", "ivr:<id>", "crm" or "hangup",
-so each key is one select on the form. Kinds are codes (crm/labels.py words them); a kind to
-come (voicemail) joins MENU_ROUTE_KINDS, parse_route and the table's CHECKs.
+A route is written as one choice, "queue:<id>", "user:<id>", "ivr:<id>", "crm", "hangup" or
+"voicemail", so each key is one select on the form. Kinds are codes (crm/labels.py words them);
+a kind to come joins MENU_ROUTE_KINDS, parse_route and the table's CHECKs.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from crm.greetings.prompts import Prompt, PromptChoice, parse_choice
 from crm.i18n import gettext as _
 from crm.lines.model import Route
 
-MENU_ROUTE_KINDS = ("queue", "user", "ivr", "crm", "hangup")
+MENU_ROUTE_KINDS = ("queue", "user", "ivr", "crm", "hangup", "voicemail")
+# The kinds with no target: the CRM's routing, goodbye, voicemail (ari_app/inbound/offer.py).
+_NO_TARGET = ("crm", "hangup", "voicemail")
 # The keys of a phone's keypad, in its order; the form's field of a key is key_<name>.
 KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#")
 KEY_NAMES = {"*": "star", "#": "hash"}
@@ -54,9 +56,10 @@ class RouteChoice:
 
 
 def parse_route(text: str) -> RouteChoice | None:
-    """"queue:5" -> RouteChoice("queue", 5); "crm", "hangup" as they are; None when it is no route."""
+    """"queue:5" -> RouteChoice("queue", 5); "crm", "hangup", "voicemail" as they are; None when it
+    is no route."""
     kind, _, value = text.strip().partition(":")
-    if kind in ("crm", "hangup") and not value:
+    if kind in _NO_TARGET and not value:
         return RouteChoice(kind)
     if kind in ("queue", "user", "ivr") and value.isdigit() and len(value) <= 18:
         return RouteChoice(kind, int(value))

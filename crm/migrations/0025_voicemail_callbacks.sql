@@ -1,5 +1,6 @@
 -- Voicemail and callback requests instead of a hang-up (issue 15): a queue whose longest wait
--- passes offers its callers a callback ("press 1") and/or voicemail; a line may route to voicemail.
+-- passes offers its callers a callback ("press 1") and/or voicemail; a line or an IVR menu's key
+-- may route to voicemail.
 
 -- What a queue offers when its longest wait passes. Existing queues offer both.
 ALTER TABLE queues ADD COLUMN offer text NOT NULL DEFAULT 'both'
@@ -11,6 +12,13 @@ ALTER TABLE lines DROP CONSTRAINT lines_route_kind_check,
 ALTER TABLE lines DROP CONSTRAINT lines_after_hours_kind_check,
     ADD CONSTRAINT lines_after_hours_kind_check
         CHECK (after_hours_kind IN ('hangup', 'queue', 'user', 'ivr', 'voicemail'));
+
+-- And an IVR menu's key, or its timeout, may send the caller to voicemail.
+ALTER TABLE ivr_menus DROP CONSTRAINT ivr_menus_timeout_kind_check,
+    ADD CONSTRAINT ivr_menus_timeout_kind_check
+        CHECK (timeout_kind IN ('crm', 'queue', 'user', 'ivr', 'hangup', 'voicemail'));
+ALTER TABLE ivr_options DROP CONSTRAINT ivr_options_kind_check,
+    ADD CONSTRAINT ivr_options_kind_check CHECK (kind IN ('crm', 'queue', 'user', 'ivr', 'hangup', 'voicemail'));
 
 -- A call nobody talked on that ended with the caller asking to be called back, or leaving a
 -- voicemail: still not answered (reports count it with the missed ones), but with its reason.
