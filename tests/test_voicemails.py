@@ -141,6 +141,10 @@ async def test_a_clients_voicemail_plays_on_the_card_and_the_task_for_its_people
     assert audio.status_code == 200 and audio.headers["content-type"] == "audio/wav"
     assert web.get(f"/voicemails/{voicemail}", headers={"Range": "bytes=0-99"}).status_code == 206
     assert f'data-voicemail="{voicemail}"' in web.get(f"/tasks/{task}").text
+    async with db.acquire() as conn:
+        call_id = await conn.fetchval("SELECT id FROM calls")
+    assert f'data-voicemail="{voicemail}"' in web.get(f"/calls/{call_id}").text, "the call's page"
+    assert web.get(f"/calls/{call_id}.json").json()["voicemail_url"] == f"/voicemails/{voicemail}"
     # The player starting says it is listened to (app.js POSTs with the CSRF header; a form without it fails).
     assert web.post(f"/voicemails/{voicemail}/listened").status_code == 403
     assert web.post(f"/voicemails/{voicemail}/listened",
@@ -155,6 +159,8 @@ async def test_a_clients_voicemail_plays_on_the_card_and_the_task_for_its_people
     assert f'data-voicemail="{voicemail}"' not in web.get(f"/counterparties/{crm['client']}").text
     assert web.get(f"/voicemails/{voicemail}").status_code == 403
     assert f'data-voicemail="{voicemail}"' not in web.get(f"/tasks/{task}").text
+    page = web.get(f"/calls/{call_id}")  # hers to see or not: never with the voicemail
+    assert page.status_code == 404 or f'data-voicemail="{voicemail}"' not in page.text
     assert web.post(f"/voicemails/{voicemail}/listened",
                     headers={"x-csrf-token": web.cookies["pbxcrm_csrf"]}).status_code == 403
     assert web.get("/voicemails/999999").status_code == 404

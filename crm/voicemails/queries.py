@@ -28,13 +28,19 @@ async def link_task(conn: asyncpg.Connection, voicemail_id: int, task_id: int) -
                           FROM tasks t WHERE v.id = $1 AND t.id = $2""", voicemail_id, task_id)
 
 
+_PLAYBACK = f"""SELECT v.id, v.path, v.format, v.seconds, v.listened_at, c.operator_user_id, c.caller_user_id,
+                       c.owner_user_id, {LISTENERS} AS listeners
+                FROM voicemails v JOIN calls c ON c.id = v.call_id"""
+
+
 async def voicemail_for_playback(conn: asyncpg.Connection, voicemail_id: int) -> asyncpg.Record | None:
     """The file, and what the rights need: the call's people and the voicemail's listeners."""
-    return await conn.fetchrow(
-        f"""SELECT v.id, v.path, v.format, c.operator_user_id, c.caller_user_id, c.owner_user_id,
-                   {LISTENERS} AS listeners
-            FROM voicemails v JOIN calls c ON c.id = v.call_id WHERE v.id = $1""",
-        voicemail_id)
+    return await conn.fetchrow(_PLAYBACK + " WHERE v.id = $1", voicemail_id)
+
+
+async def voicemail_of_call(conn: asyncpg.Connection, call_id: int) -> asyncpg.Record | None:
+    """The call's voicemail, as voicemail_for_playback has it (the call's page)."""
+    return await conn.fetchrow(_PLAYBACK + " WHERE v.call_id = $1", call_id)
 
 
 async def mark_listened(conn: asyncpg.Connection, voicemail_id: int, user_id: int) -> None:

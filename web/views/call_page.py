@@ -1,5 +1,5 @@
 """A call's page (issue 15): everything about one call - the PBX's fields (read-only), its
-route in words, its recording (for those who may listen), its counterparty and comment (both
+route in words, its recording and voicemail (for those who may listen), its counterparty and comment (both
 may change after the call, by crm/calls/permissions.py), its legs and callback tasks.
 One view answers the page (/calls/{id}) and JSON (/calls/{id}.json, or Accept: application/json)."""
 
@@ -20,6 +20,8 @@ from crm.i18n import gettext as _
 from crm.recordings.policy import can_listen
 from crm.roles import sees_everything
 from crm.tasks import queries as tq
+from crm.voicemails import queries as voicemails_q
+from crm.voicemails.model import can_play
 from web.db import connection
 from web.resource import html_or_json
 from web.schemas import AttachIn, CallCommentIn, CallPageQuery
@@ -60,14 +62,20 @@ async def call_page(request: Request, error: DomainError | None = None):
             for kind in ("client", "company"):
                 found += (await list_counterparties(conn, ListQuery(
                     kind=kind, q=find, size=FOUND, default_region=request.app.state.settings.default_region))).rows
+        voicemail = await voicemails_q.voicemail_of_call(conn, call["id"])
     listen = call["recording_id"] is not None and can_listen(me, call)
     recording_url = path_for(request, "recordings.play", id=call["recording_id"]) if listen else None
+    # What the caller left when nobody answered (issue 15), for those who may play it.
+    if voicemail is not None and not can_play(me, voicemail, voicemail["listeners"]):
+        voicemail = None
+    voicemail_url = path_for(request, "recordings.play_voicemail", id=voicemail["id"]) if voicemail else None
     # The call's legs, one per operator who talked (transfers): none yet; _call_legs.html shows them.
     legs: list[dict] = []
     return await html_or_json(request, "call_page.html", lambda: {
         "call": call, "tasks": tasks, "number": number, "number_owner": owner, "recording_url": recording_url,
-        "editable": editable, "find": find, "found": found, "error": error, "legs": legs,
+        "editable": editable, "find": find, "found": found, "error": error, "legs": legs, "voicemail": voicemail,
     }, lambda: {**{k: call[k] for k in FIELDS}, "route": route_text(call["route"]), "recording_url": recording_url,
+                "voicemail_url": voicemail_url,
                 "can_change": editable, "tasks": [dict(t) for t in tasks], "legs": legs},
         status_code=error.status if error else 200)
 
