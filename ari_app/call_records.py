@@ -18,6 +18,7 @@ from crm.phones import caller_match_key
 from crm.recordings import queries as rec_q
 from crm.routing.decide import CallerFacts
 from crm.tasks import callbacks
+from crm.transfers import queries as transfers_q
 from crm.voicemails import service as voicemails
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,17 @@ class CallRecords:
         self.writer.submit(channel_id, partial(
             calls_q.mark_answered, channel_id=channel_id, answered_at=_now(), operator_user_id=operator_user_id,
             queue_id=queue_id), "answer")
+
+    def leg_started(self, channel_id: str, *, user_id: int | None, name: str, number: str = "", how: str = "answered",
+                    transferred_by: int | None = None) -> None:
+        """Someone on our side began talking on the call (its first answer, or a transfer put through)."""
+        self.writer.submit(channel_id, partial(
+            transfers_q.start_leg, channel_id=channel_id, user_id=user_id, name=name, number=number, how=how,
+            transferred_by=transferred_by, answered_at=_now()), "call leg")
+
+    def leg_ended(self, channel_id: str) -> None:
+        self.writer.submit(channel_id, partial(transfers_q.end_legs, channel_id=channel_id, ended_at=_now()),
+                           "call leg end")
 
     def ended(self, channel_id: str, *, ended_at: dt.datetime, cause: int | None) -> None:
         self.writer.submit(channel_id, partial(

@@ -16,6 +16,9 @@ A state that does not accept an event raises InvalidTransition.
        |           RecordingVoicemail --recorded--> VoicemailLeft | VoicemailNotKept | VoicemailLost
        \\--hand_off--> HandedOff (from any live state; end keeps it)
 
+    Bridged --transfer--> Transferring --ring/queue--> Transferring --connect--> Bridged (Reconnected)
+                               \\--offer--> Offering   (ari_app/transfers/: the caller waits in its bridge)
+
 What the caller hears is the state's data - whether the channel is answered,
 music on hold playing, ringback requested - handed from state to state. The
 offer's states play their prompts to the end through the call's keypad (ari_app/keypad.py).
@@ -28,6 +31,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ari_app.client import AriError
+from ari_app.constants import bridge_id
 from ari_app.media import CallMedia
 from crm.i18n import FALLBACK_LANGUAGE
 from crm.voicemails.model import offers_callback, offers_voicemail
@@ -103,6 +107,10 @@ class CallState:
     def close(self) -> "CallState":
         """A line out of hours whose route is the closed prompt (only before anything rang)."""
         return self._refuse("close")
+
+    def transfer(self) -> "CallState":
+        """A transfer of a call being talked on (Bridged only)."""
+        return self._refuse("transfer")
 
     def hand_off(self) -> "CallState":
         """To the dialplan's default queue: accepted by every live state (the session's last resort)."""
@@ -215,6 +223,50 @@ class Bridged(CallState):
         if not self.answered:
             await self.line.media.answer(self.line.channel_id)
             self.answered = True
+
+
+    def transfer(self) -> CallState:
+        """The phone's user (or the web) transfers the call: the caller stays in the bridge."""
+        return self._to(Transferring)
+
+
+class Transferring(CallState):
+    """The call is being transferred: the caller waits in the call's bridge with music played to
+    the bridge (its one recording goes on through the wait) while the transfer's targets ring."""
+
+    name = "transferring"
+    holding = False  # the bridge's music is on
+
+    async def enter(self) -> None:
+        if not self.holding:
+            music = self.line.media.start_bridge_moh(bridge_id(self.line.channel_id), self.moh_class or "default")
+            self.holding = await self.line.quietly(music)
+
+    def ring(self) -> CallState:
+        return self  # the music goes on while a phone rings
+
+    def queue(self, moh_class: str) -> CallState:
+        return self
+
+    def connect(self) -> CallState:
+        return self._to(Reconnected)
+
+    def offer(self, offer: str) -> CallState:
+        """Nobody took the transfer: the offer (a callback, voicemail), out of the bridge."""
+        return Offering.made(self, offer)
+
+    async def stop_holding(self) -> None:
+        if self.holding:
+            await self.line.quietly(self.line.media.stop_bridge_moh(bridge_id(self.line.channel_id)))
+            self.holding = False
+
+
+class Reconnected(Bridged):
+    """Talking again after a transfer: the bridge's music stops as the new phone joins."""
+
+    async def enter(self) -> None:
+        await self.line.quietly(self.line.media.stop_bridge_moh(bridge_id(self.line.channel_id)))
+        await super().enter()
 
 
 class Closed(CallState):

@@ -108,11 +108,13 @@ class AriClient:
         await self.request("DELETE", f"/channels/{channel_id}", params={"reason": reason})
 
     async def originate(self, *, endpoint: str, channel_id: str, app_args: str, caller_id: str,
-                        timeout: int, originator: str | None = None) -> dict:
-        """Ring an endpoint; when it answers, the channel enters our app with app_args."""
+                        timeout: int, originator: str | None = None, variables: dict[str, str] | None = None) -> dict:
+        """Ring an endpoint; when it answers, the channel enters our app with app_args.
+        `variables` are set on the new channel (a FUNCTION() name writes the function)."""
         return await self.request("POST", "/channels", params={
             "endpoint": endpoint, "channelId": channel_id, "app": self.app, "appArgs": app_args,
-            "callerId": caller_id, "timeout": timeout, "originator": originator})
+            "callerId": caller_id, "timeout": timeout, "originator": originator},
+            json_body={"variables": variables} if variables else None)
 
     async def ring(self, channel_id: str) -> None:
         await self.request("POST", f"/channels/{channel_id}/ring")
@@ -130,11 +132,27 @@ class AriClient:
         return await self.request("POST", f"/channels/{channel_id}/play",
                                   params={"media": media, "lang": lang, "playbackId": playback_id})
 
+    async def set_variable(self, channel_id: str, variable: str, value: str) -> None:
+        await self.request("POST", f"/channels/{channel_id}/variable", params={"variable": variable, "value": value})
+
+    async def transfer_progress(self, channel_id: str, states: str) -> None:
+        """Tell the phone that asked for a transfer (REFER) how it goes: a NOTIFY with a SIP frag."""
+        await self.request("POST", f"/channels/{channel_id}/transfer_progress", params={"states": states})
+
     async def create_bridge(self, bridge_id: str, name: str) -> dict:
         return await self.request("POST", "/bridges", params={"type": "mixing", "bridgeId": bridge_id, "name": name})
 
     async def add_to_bridge(self, bridge_id: str, channel_ids: list[str]) -> None:
         await self.request("POST", f"/bridges/{bridge_id}/addChannel", params={"channel": ",".join(channel_ids)})
+
+    async def remove_from_bridge(self, bridge_id: str, channel_id: str) -> None:
+        await self.request("POST", f"/bridges/{bridge_id}/removeChannel", params={"channel": channel_id})
+
+    async def start_bridge_moh(self, bridge_id: str, moh_class: str) -> None:
+        await self.request("POST", f"/bridges/{bridge_id}/moh", params={"mohClass": moh_class})
+
+    async def stop_bridge_moh(self, bridge_id: str) -> None:
+        await self.request("DELETE", f"/bridges/{bridge_id}/moh")
 
     async def destroy_bridge(self, bridge_id: str) -> None:
         await self.request("DELETE", f"/bridges/{bridge_id}")

@@ -83,8 +83,19 @@ PLAYBACK_FINISHED = "PlaybackFinished"
 # A voicemail's recording ended ('#', its longest length, the caller's hang-up) or failed.
 RECORDING_FINISHED = "RecordingFinished"
 RECORDING_FAILED = "RecordingFailed"
+# A phone asked for a transfer (SIP REFER) on a channel marked TRANSFERS_TO_APP (ari_app/transfers/).
+CHANNEL_TRANSFER = "ChannelTransfer"
 EVENT_TYPES = (STASIS_START, STASIS_END, CHANNEL_DESTROYED, DEVICE_STATE_CHANGED, CHANNEL_DTMF_RECEIVED,
-               PLAYBACK_FINISHED, RECORDING_FINISHED, RECORDING_FAILED)
+               PLAYBACK_FINISHED, RECORDING_FINISHED, RECORDING_FAILED, CHANNEL_TRANSFER)
+
+# ---- transfers: Asterisk 22 (res_pjsip_refer) hands a PJSIP channel's REFER to the app ----
+
+# The channel variable (a function) that says so, and its value; Asterisk then does nothing itself.
+TRANSFERS_TO_APP = ("PJSIP_TRANSFER_HANDLING()", "ari-only")
+# transfer_progress states: what the phone that asked hears (a NOTIFY with 100, 200 or 603).
+TRANSFER_PROGRESS = "channel_progress"
+TRANSFER_ANSWERED = "channel_answered"
+TRANSFER_DECLINED = "channel_declined"
 
 # ---- event sources to subscribe to ----
 

@@ -15,6 +15,7 @@ from collections.abc import Awaitable
 from ari_app.client import AriClient, AriError
 from ari_app.constants import (
     DIALPLAN_FALLBACK,
+    TRANSFERS_TO_APP,
     bridge_id,
     bridge_name,
     channel_source,
@@ -73,10 +74,20 @@ class CallMedia:
         await self._ari.continue_in_dialplan(channel_id, context=context, extension=exten, priority=priority)
 
     async def originate_leg(self, *, endpoint: str, leg_channel_id: str, caller_channel: str, caller_id: str,
-                            timeout: int) -> None:
-        """Ring a phone for the call of `caller_channel`; if answered it enters the app as 'dialed'."""
+                            timeout: int, transfers_to_app: bool = False) -> None:
+        """Ring a phone for the call of `caller_channel`; if answered it enters the app as 'dialed'.
+        `transfers_to_app`: a transfer the phone asks for (SIP REFER) comes to the app (a PJSIP phone)."""
         await self._ari.originate(endpoint=endpoint, channel_id=leg_channel_id, app_args=dialed_args(caller_channel),
-                                  caller_id=caller_id, timeout=timeout, originator=caller_channel)
+                                  caller_id=caller_id, timeout=timeout, originator=caller_channel,
+                                  variables=dict([TRANSFERS_TO_APP]) if transfers_to_app else None)
+
+    async def hand_transfers_to_app(self, channel_id: str) -> None:
+        """A transfer this (PJSIP) channel's phone asks for comes to the app as ChannelTransfer."""
+        await self._ari.set_variable(channel_id, *TRANSFERS_TO_APP)
+
+    async def transfer_progress(self, channel_id: str, state: str) -> None:
+        """channel_progress, channel_answered, channel_unavailable or channel_declined: the phone's NOTIFY."""
+        await self._ari.transfer_progress(channel_id, state)
 
     async def originate_user(self, *, request_id: int, endpoint: str, number: str, timeout: int) -> None:
         """Ring a user's phone (at `endpoint`, its dial string) for click-to-call request `request_id`;
@@ -103,6 +114,16 @@ class CallMedia:
 
     async def add_channels(self, bridge: str, channel_ids: list[str]) -> None:
         await self._ari.add_to_bridge(bridge, channel_ids)
+
+    async def remove_channel(self, bridge: str, channel_id: str) -> None:
+        await self._ari.remove_from_bridge(bridge, channel_id)
+
+    async def start_bridge_moh(self, bridge: str, moh_class: str) -> None:
+        """Music to everyone in the bridge (and into its recording): a caller waiting for a transfer."""
+        await self._ari.start_bridge_moh(bridge, moh_class)
+
+    async def stop_bridge_moh(self, bridge: str) -> None:
+        await self._ari.stop_bridge_moh(bridge)
 
     async def record_bridge(self, bridge: str, caller_channel: str) -> str:
         """Start recording the bridge as WAV; the recording's name."""

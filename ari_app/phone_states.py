@@ -135,6 +135,10 @@ class PhoneStates:
             got.append(extension)
         return got
 
+    def hold(self, owner: str, extension: str) -> None:
+        """The phone talks on `owner`'s call now, whoever held it (an attended transfer brought it)."""
+        self._reserved[extension] = (owner, dt.datetime.now(dt.timezone.utc))
+
     def release(self, owner: str, extensions: Iterable[str] | None = None) -> None:
         """Give back `owner`'s reservations: the ones named, or all of them; the next look at those
         phones asks Asterisk (or takes its next event) rather than our own "ringing" guess."""

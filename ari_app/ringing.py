@@ -113,6 +113,13 @@ class Ringer:
         got = set(self._phones.try_reserve(owner, list(by_extension), limit))
         return [p for p in phones if p.dial is None and p.extension in got]
 
+    def take_over(self, owner: str, leg: Leg) -> None:
+        """A leg answered for another call is this call's now (an attended transfer): its phone is
+        held for `owner`, whatever it held before, and its late events come here as before."""
+        self._legs[leg.channel_id] = leg
+        if leg.phone.dial is None:
+            self._phones.hold(owner, leg.phone.extension)
+
     def freed(self) -> asyncio.Event:
         """Set the next time a phone may have become free (released, or its device is free again)."""
         return self._phones.freed()
@@ -139,10 +146,13 @@ class Ringer:
             register(leg)
             if phone.dial is None:
                 self._phones.dialled(phone.extension)
+            endpoint = self.endpoint(phone)
             try:
-                await self._media.originate_leg(endpoint=self.endpoint(phone), leg_channel_id=leg.channel_id,
+                # A user's PJSIP phone may transfer the call from its keys (REFER): the app does it.
+                await self._media.originate_leg(endpoint=endpoint, leg_channel_id=leg.channel_id,
                                                 caller_channel=caller_channel, caller_id=caller_id,
-                                                timeout=ring_seconds)
+                                                timeout=ring_seconds,
+                                                transfers_to_app=phone.dial is None and endpoint.startswith("PJSIP/"))
             except AriError as e:
                 if phone.dial is None:
                     self._phones.forget(phone.extension)

@@ -2,7 +2,7 @@
 
 The shared half (pool, lookup connections, the CRM's routing view, signals) comes
 from pbxcrm/runtime.py, which `pbxcrm agi` uses too; this adds what talks to ARI
-and wires the features (inbound/, outbound/, clicktocall/, recording/, resync/):
+and wires the features (inbound/, outbound/, clicktocall/, recording/, resync/, transfers/):
 which handler takes which channel's events.
 """
 
@@ -20,6 +20,7 @@ from ari_app.client import AriClient
 from ari_app.constants import (
     CHANNEL_DESTROYED,
     CHANNEL_DTMF_RECEIVED,
+    CHANNEL_TRANSFER,
     CLICK_TO_CALL_PREFIX,
     DEVICE_STATE_CHANGED,
     EVENT_TYPES,
@@ -46,6 +47,8 @@ from ari_app.recording.voicemail import VoicemailRecorder
 from ari_app.registry import CallRegistry
 from ari_app.resync import Resyncer
 from ari_app.ringing import Ringer
+from ari_app.transfers.handlers import TransferHandlers
+from ari_app.transfers.service import TransferService
 from crm import lines
 from crm.cel.reconciler import reconcile_forever
 from crm.listen import listen_forever
@@ -62,6 +65,7 @@ class StasisApp:
     calls: CallService
     dispatcher: ChannelEventDispatcher
     resync: Resyncer
+    transfers: TransferService
 
     async def close(self) -> None:
         """After the event loop's tasks are cancelled: finish what a call left to do."""
@@ -98,6 +102,7 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
     calls.on_entered(PURPOSE_INTERNAL, outbound.on_entered)
     calls.on_entered(PURPOSE_CLICK_TO_CALL, c2c.on_answered)
     calls.on_gone(CLICK_TO_CALL_PREFIX, c2c.on_gone)
+    transfers = TransferService(deps, pool, settings.database_url)
     handlers = {
         STASIS_START: calls.on_stasis_start,
         STASIS_END: calls.on_stasis_end,
@@ -107,11 +112,12 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
         PLAYBACK_FINISHED: calls.on_playback_finished,
         RECORDING_FINISHED: calls.on_recording_ended,
         RECORDING_FAILED: calls.on_recording_ended,
+        CHANNEL_TRANSFER: TransferHandlers(transfers).on_channel_transfer,
     }
     # EVENT_TYPES is also the filter Asterisk is given (dispatcher.event_types): one list.
     dispatcher = ChannelEventDispatcher({event_type: handlers[event_type] for event_type in EVENT_TYPES})
     return StasisApp(ari=ari, runtime=runtime, deps=deps, phone_states=phone_states, click_to_call=click_to_call,
-                     calls=calls, dispatcher=dispatcher, resync=Resyncer(ari, calls))
+                     calls=calls, dispatcher=dispatcher, resync=Resyncer(ari, calls), transfers=transfers)
 
 
 def background_tasks(app: StasisApp, consume) -> list[asyncio.Task]:
@@ -127,4 +133,5 @@ def background_tasks(app: StasisApp, consume) -> list[asyncio.Task]:
             asyncio.create_task(app.click_to_call.listen(), name="click-to-call"),
             # The calls the app did not see, from Asterisk's own records (crm/cel/).
             asyncio.create_task(reconcile_forever(app.runtime.pool, app.runtime.settings), name="cel reconciler"),
+            asyncio.create_task(app.transfers.listen(), name="web transfers"),
             asyncio.create_task(consume(app), name="ari events")]

@@ -70,6 +70,9 @@ class Chan:
     bridge: str | None = None
     moh: bool = False
     ringing: bool = False
+    variables: dict[str, str] = field(default_factory=dict)
+    # PJSIP_TRANSFER_HANDLING=ari-only: the phone's REFER comes to the app as ChannelTransfer.
+    transfers_to_app: bool = False
     timer: asyncio.TimerHandle | None = field(default=None, repr=False)
 
     @property
@@ -119,6 +122,9 @@ class FakeAri:
         self.caller_audio: bytes | None = None
         self.refuse_recording: tuple[int, str] | None = None  # e.g. (422, "...") for POST /channels/{id}/record
         self.allowed: set[str] | None = None
+        self.refers: dict[str, dict] = {}  # channel -> its phone's REFER (the ChannelTransfer's fields)
+        self.transfer_progress: list[tuple[str, str]] = []  # (channel, states) the app told
+        self.bridge_moh: dict[str, str | None] = {}  # bridge -> the music class playing to it
         self.connections = 0
         self.registered = False
         # What `pbxcrm doctor` asks of Asterisk (tests/test_doctor.py; fake_ari_ops.py answers).
@@ -208,6 +214,36 @@ class FakeAri:
                 recording.pop("started", None)
                 recording.pop("terminate_on", None)
                 self._emit("RecordingFailed", None, recording={**recording, "state": "failed", "cause": cause})
+
+    async def refer(self, channel_id: str, destination: str, *, replaces: str | None = None) -> None:
+        """The phone on `channel_id` asks for a transfer (SIP REFER): Refer-To's user part `destination`;
+        with `replaces` (attended), the channel of the consultation call the Replaces names. Asterisk
+        22 with PJSIP_TRANSFER_HANDLING=ari-only sends ChannelTransfer (res_pjsip_refer, ast_refer_notify_
+        transfer_request): the source channel, its bridge and peer; the consultation's, if found."""
+        chan = self.channels[channel_id]
+        assert chan.transfers_to_app, f"{channel_id}: Asterisk would do this transfer itself (not ari-only)"
+        wanted: dict[str, Any] = {"destination": destination}
+        refer_to: dict[str, Any] = {"requested_destination": wanted}
+        if replaces is not None:
+            wanted["protocol_id"] = f"{replaces}-sip-call-id@127.0.0.1"
+            wanted["additional_protocol_params"] = [{"parameter_name": "from", "parameter_value": "ftag"},
+                                                    {"parameter_name": "to", "parameter_value": "ttag"}]
+            if replaces in self.channels:
+                refer_to.update(self._bridge_side("destination_channel", self.channels[replaces]))
+        refer = {"refer_to": refer_to, "referred_by": self._bridge_side("source_channel", chan)}
+        self.refers[channel_id] = refer
+        self._emit("ChannelTransfer", chan, **refer)
+
+    def _bridge_side(self, key: str, chan: Chan) -> dict:
+        """A channel, with its bridge and the other channel in it (ReferTo / ReferredBy)."""
+        side: dict[str, Any] = {key: dict(chan.snapshot)}
+        if chan.bridge is not None:
+            bridge = self.bridges[chan.bridge]
+            side["bridge"] = dict(bridge, channels=list(bridge["channels"]))
+            peers = [c for c in bridge["channels"] if c != chan.id]
+            if peers:
+                side["connected_channel"] = dict(self.channels[peers[0]].snapshot)
+        return side
 
     async def device_state(self, extension: str, state: str) -> None:
         """A phone's device state changes (e.g. INUSE: its user is on a call the app does not see)."""

@@ -44,6 +44,8 @@ def _originate(f: FakeAri, q, body):
     chan = f._new_channel(channel_id, f"{technology}/{resource}-{next(f._seq):08x}", "Down", caller=caller,
                           connected=dict(originator.snapshot["caller"]) if originator else None)
     chan.ours, chan.app_args = q.get("app") == f.app, q.get("appArgs", "")
+    for name, value in ((body or {}).get("variables") or {}).items():
+        _write_variable(f, chan, name, value["value"] if isinstance(value, dict) else value)
     if q.get("app") and q["app"] != f.app:
         f.violations.append(f"originate into another app {q['app']!r}")
     timeout = int(q.get("timeout", 30))
@@ -99,6 +101,56 @@ def _flag(attr: str, value: bool):
         if error:
             return error
         setattr(chan, attr, value)
+        return 204, None
+    return handler
+
+
+def _write_variable(f: FakeAri, chan, name: str, value: str) -> None:
+    """As pbx_builtin_setvar_helper: NAME() writes a function; PJSIP_TRANSFER_HANDLING only on PJSIP."""
+    if name == "PJSIP_TRANSFER_HANDLING()":
+        if not chan.snapshot["name"].startswith("PJSIP/"):
+            f.violations.append(f"PJSIP_TRANSFER_HANDLING written on non-PJSIP channel {chan.snapshot['name']}")
+            return
+        if value not in ("", "core", "ari-only"):
+            f.violations.append(f"PJSIP_TRANSFER_HANDLING: unknown mode {value!r}")
+            return
+        chan.transfers_to_app = value == "ari-only"
+    chan.variables[name] = value
+
+
+def _set_variable(f: FakeAri, channel_id, q, body):
+    chan, error = f._chan(channel_id)
+    if error:
+        return error
+    _write_variable(f, chan, q["variable"], q.get("value", ""))
+    return 204, None
+
+
+# transfer_progress states as Asterisk echoes them on the ChannelTransfer event (ast_channel_transfer_state2str).
+TRANSFER_STATES = {"channel_progress": "channel_progress", "channel_answered": "channel_answered",
+                   "channel_unavailable": "channel_declined", "channel_declined": "channel_declined"}
+
+
+def _transfer_progress(f: FakeAri, channel_id, q, body):
+    chan, error = f._chan(channel_id)
+    if error:
+        return error
+    state = TRANSFER_STATES.get(q["states"].lower())
+    if state is None:
+        return 400, "Invalid states value"
+    f.transfer_progress.append((channel_id, q["states"]))
+    refer = f.refers.get(channel_id)
+    if refer is not None:  # the phone gets its NOTIFY; the app the event again, with the state
+        f._emit("ChannelTransfer", chan, **refer, state=state)
+    return 204, None
+
+
+def _bridge_moh(playing: bool):
+    def handler(f: FakeAri, bridge_id, q, body):
+        bridge = f.bridges.get(bridge_id)
+        if bridge is None:
+            return 404, "Bridge not found"
+        f.bridge_moh[bridge_id] = q.get("mohClass", "default") if playing else None
         return 204, None
     return handler
 
@@ -374,6 +426,10 @@ HANDLERS = {
     ("POST", "/channels/{channelId}/play"): _play,
     ("POST", "/channels/{channelId}/record"): _record_channel,
     ("DELETE", "/playbacks/{playbackId}"): _stop_playback,
+    ("POST", "/channels/{channelId}/variable"): _set_variable,
+    ("POST", "/channels/{channelId}/transfer_progress"): _transfer_progress,
+    ("POST", "/bridges/{bridgeId}/moh"): _bridge_moh(True),
+    ("DELETE", "/bridges/{bridgeId}/moh"): _bridge_moh(False),
     ("GET", "/bridges"): _list_bridges,
     ("POST", "/bridges"): _create_bridge,
     ("GET", "/bridges/{bridgeId}"): _get_bridge,

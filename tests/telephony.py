@@ -274,8 +274,10 @@ class SippPhone:
     """A manager's phone: a sipp UAS on the port the sandbox's pjsip.conf gives the extension
     (or, with port=TRUNK_PORT, the far end of the trunk: the outside world)."""
 
-    def __init__(self, extension: str, scenario: str, log_dir: Path, *, port: int | None = None):
+    def __init__(self, extension: str, scenario: str, log_dir: Path, *, port: int | None = None,
+                 args: tuple[str, ...] = ()):
         self.extension = extension
+        self.args = args  # more sipp options: -key NAME VALUE, -d for the scenario's <pause/>
         self.port = port or 5000 + int(extension)
         self.scenario = SIPP_DIR / scenario
         self.messages = log_dir / f"phone-{extension}-messages.log"
@@ -284,7 +286,7 @@ class SippPhone:
     async def __aenter__(self) -> "SippPhone":
         self.proc = await asyncio.create_subprocess_exec(
             "sipp", "-sf", str(self.scenario), "-i", "127.0.0.1", "-p", str(self.port),
-            "-mp", str(free_udp_port()), "-nostdin", "-trace_msg", "-message_file", str(self.messages),
+            "-mp", str(free_udp_port()), "-nostdin", "-trace_msg", "-message_file", str(self.messages), *self.args,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd="/tmp")
         await asyncio.sleep(0.3)
         if self.proc.returncode is not None:

@@ -21,12 +21,21 @@ if TYPE_CHECKING:
 
 async def ring_mobile(session: "CallSession", target: Target, follow: FollowMe) -> Leg | None:
     """Ring the manager's mobile for the manager's ring time; the leg that answered, or None."""
-    manager, d = target.manager, session.d
+    manager = target.manager
     assert manager is not None and target.ring_seconds is not None  # a manager target has both
-    ring_seconds = target.ring_seconds
-    phone, plan = outside_phone(follow.mobile, name=manager.name, user_id=manager.user_id, dialing=d.crm.dialing(),
+    return await ring_outside(session, follow.mobile, name=manager.name, user_id=manager.user_id,
+                              ring_seconds=target.ring_seconds, kind="mobile", code="mobile")
+
+
+async def ring_outside(session: "CallSession", number: str, *, name: str, user_id: int | None, ring_seconds: int,
+                       kind: str, code: str, **step: str) -> Leg | None:
+    """Ring a number through the trunk and the dial rules for the call (a manager's mobile, a number a
+    call is transferred to) and write the route step (`kind`, TARGETS `code`, more `step` params);
+    the leg that answered, or None."""
+    d = session.d
+    phone, plan = outside_phone(number, name=name, user_id=user_id, dialing=d.crm.dialing(),
                                 default_trunk=d.trunk, region=d.region)
-    if not isinstance(session.state, Ringing):  # the desk phone was not rung (busy, unreachable)
+    if not isinstance(session.state, Ringing):  # the desk phone was not rung (busy, unreachable), or a transfer
         await session._go(session.state.ring)
     session._note_first_dial()
     result = await d.ringer.ring(caller_channel=session.call.channel_id, caller_id=session._caller_id, phones=[phone],
@@ -38,6 +47,5 @@ async def ring_mobile(session: "CallSession", target: Target, follow: FollowMe) 
         outcome = Outcome("caller_gone_ringing")
     else:
         outcome = result.legs[0].outcome(ring_seconds)
-    session._record_step(route.step("mobile", "mobile", outcome, name=manager.name, number=follow.mobile,
-                                    **rule_params(plan)))
+    session._record_step(route.step(kind, code, outcome, name=name, number=number, **step, **rule_params(plan)))
     return result.winner

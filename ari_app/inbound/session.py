@@ -18,7 +18,7 @@ import logging
 import time
 import zoneinfo
 
-from ari_app.call_states import CallerLine, CallState, Routing
+from ari_app.call_states import CallerLine, CallState, HandedOff, Routing
 from ari_app.caller_language import caller_language
 from ari_app.client import AriError
 from ari_app.constants import PURPOSE_INBOUND
@@ -30,6 +30,8 @@ from ari_app.inbound.offer import offer
 from ari_app.keypad import Keypad
 from ari_app.registry import caller_id_text
 from ari_app.ringing import Leg, Phone
+from ari_app.transfers.conversation import Conversation
+from ari_app.waiting import first_of as _first
 from crm.calls import route
 from crm.calls.route import Outcome
 from crm.lines.decide import LinePlan, line_plan, route_now
@@ -66,6 +68,7 @@ class CallSession:
                                         answered=answered)
         self._last_queue: QueueSettings | None = None  # the queue the caller waited in last
         self.partner: Leg | None = None
+        self.conversation: Conversation | None = None  # from the answer on (ari_app/transfers/)
         self.legs: dict[str, Leg] = {}
         self.started = time.monotonic()
         self._subscribed: asyncio.Future | None = None
@@ -291,11 +294,17 @@ class CallSession:
         participants = [partner.phone.user_id, self.caller_user_id]
         if self.d.recorder and should_record(self.d.crm.recording_policy(), self.direction, participants):
             recording = await self.d.recorder.start(bridge_id, caller)
-        await _first(self.caller_gone.wait(), partner.gone.wait())
+        # Until the caller or the last phone hangs up; transfers change self.partner on the way.
+        self.conversation = Conversation(self, bridge_id, operator_user_id)
+        await self.conversation.run()
         if recording and self.d.recorder:
             self.d.recorder.finish(recording, caller)
-        await self.d.ringer.hangup(partner.channel_id if self.caller_gone.is_set() else caller)
-        self.d.ringer.release(caller, [partner.phone])
+        # None: given to another call (an attended transfer's consultation), or a transfer nobody took.
+        partner = self.partner
+        if partner is not None or not isinstance(self.state, HandedOff):  # the dialplan has the caller now
+            await self.d.ringer.hangup(partner.channel_id if partner and self.caller_gone.is_set() else caller)
+        if partner is not None:
+            self.d.ringer.release(caller, [partner.phone])
         await self.d.media.destroy_bridge(bridge_id)
 
     async def _offer(self) -> None:
@@ -350,15 +359,15 @@ class CallSession:
         self.d.registry.add(leg.channel_id, self)
         self._pop(leg.phone.user_id, "ringing")
 
-    def _pop(self, user_id: int | None, event: str) -> None:
-        """Open the call in this user's browser (H5)."""
+    def _pop(self, user_id: int | None, event: str, detail: str = "") -> None:
+        """Open the call in this user's browser (H5); `detail`: a transfer's (crm/pops/events.py)."""
         if self.d.pops is None or user_id is None:
             return
         c, facts = self.call, self._facts
         number = c.called_number if self.direction == "outgoing" else c.caller_number
         self.d.pops.send(PopEvent(user_id=user_id, event=event, channel_id=c.channel_id, direction=self.direction,
                                   number=number, counterparty_id=facts.counterparty_id if facts else None,
-                                  name=facts.display_name if facts else ""))
+                                  name=facts.display_name if facts else "", detail=detail))
 
     def _log_start(self, facts: CallerFacts | None) -> None:
         self.d.records.call_started(self.call, direction=self.direction, facts=facts,
@@ -369,7 +378,9 @@ class CallSession:
 
     def _step(self, target: Target, outcome: Outcome) -> None:
         # A queue's id too: a stranger's missed call leaves its callback task to the last queue it waited in.
-        step = route.step(target.kind, target.kind, outcome, name=target.name, reason=target.reason)
+        by = {"by": target.by} if target.by else {}  # a transfer's (ari_app/transfers/)
+        step = route.step(target.kind, target.route_code or target.kind, outcome, name=target.name,
+                          reason=target.reason, **by)
         if target.kind == "queue" and target.queue is not None and target.queue.id is not None:
             step["queue_id"] = target.queue.id
         self._record_step(step)
@@ -383,15 +394,6 @@ class CallSession:
             await asyncio.wait_for(self.caller_gone.wait(), seconds)
         except asyncio.TimeoutError:
             pass
-
-
-async def _first(*aws) -> None:
-    tasks = [asyncio.ensure_future(a) for a in aws]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for t in tasks:
-            t.cancel()
 
 
 def _now() -> dt.datetime:

@@ -38,6 +38,9 @@ class OutboundSession(CallSession):
     async def _route(self) -> None:
         c = self.call
         await self._quietly(self.d.media.watch(c.channel_id))
+        if c.line.startswith("PJSIP/"):
+            # A transfer this phone asks for comes to the app: a consultation's REFER (ari_app/transfers/).
+            await self._quietly(self.d.media.hand_transfers_to_app(c.channel_id))
         user = await self.d.crm.user_by_extension(c.caller_number)
         self.caller_user_id = user["id"] if user else None
         facts = None

@@ -48,6 +48,13 @@ TARGETS: dict[str, Callable[[], str]] = {
     "greeting": lambda: _("greeting %(name)s"),
     # A call the app did not handle, logged from Asterisk's own records (crm/cel/).
     "asterisk": lambda: "Asterisk",
+    # Transfers (issue 15): "transferred by Ivanova to queue Support: answered by Petrov after 5 s".
+    "transfer_user": lambda: _("transferred by %(by)s to %(name)s"),
+    "transfer_queue": lambda: _("transferred by %(by)s to queue %(name)s"),
+    "transfer_number": lambda: _("transferred by %(by)s to %(number)s"),
+    "transfer_attended": lambda: _("transferred by %(by)s to %(name)s after a consultation"),
+    "transfer_back": lambda: _("back to %(name)s"),
+    "transfer_refused": lambda: _("transfer by %(by)s to %(number)s"),
 }
 # Most specific first: a legacy text is read as the first wording it matches.
 RESULTS: dict[str, Callable[[], str]] = {
@@ -99,6 +106,11 @@ RESULTS: dict[str, Callable[[], str]] = {
     "voicemail_silent": lambda: _("the voicemail was silent: none kept"),
     "voicemail_lost": lambda: _("the voicemail could not be stored (%(error)s)"),
     "voicemail_failed": lambda: _("voicemail could not be recorded (%(error)s)"),
+    # Transfers (issue 15).
+    "connected": lambda: pgettext("call route", "connected"),
+    "no_such_target": lambda: _("refused: no user has that extension and it is no number"),
+    "placed_call": lambda: _("refused: calls placed by a user are not transferred"),
+    "consultation_unknown": lambda: _("refused: the consultation call is not one of ours"),
 }
 
 
@@ -130,16 +142,16 @@ def target_code(kind: str, *, name: str | None = None) -> str:
     return kind
 
 
-def target_english(code: str, *, name: str | None = None, number: str | None = None) -> str:
-    return _english(TARGETS[code]) % {"name": name, "number": number}
+def target_english(code: str, *, name: str | None = None, number: str | None = None, by: str | None = None) -> str:
+    return _english(TARGETS[code]) % {"name": name, "number": number, "by": by}
 
 
 def step(kind: str, target: str, outcome: Outcome, *, name: str | None = None, number: str | None = None,
          **extra: Any) -> dict:
     """One step of calls.route: `kind` (manager | queue | note | outgoing | internal) sets how it
     reads ("queue X: result", "manager X result"); `target` is a code of TARGETS."""
-    out: dict[str, Any] = {"kind": kind, "target_code": target, "target": target_english(target, name=name,
-                                                                                            number=number),
+    out: dict[str, Any] = {"kind": kind, "target_code": target,
+                           "target": target_english(target, name=name, number=number, by=extra.get("by")),
                            "code": outcome.code, "params": outcome.params, "result": outcome.english()}
     if name is not None:
         out["name"] = name
@@ -164,7 +176,8 @@ def route_text(steps) -> str:
     parts = []
     for s in steps or []:
         target, result = _step_words(s)
-        parts.append(f"{target}: {result}" if s.get("kind") in _COLON_KINDS else f"{target} {result}".strip())
+        colon = s.get("kind") in _COLON_KINDS or str(s.get("target_code", "")).startswith("transfer")
+        parts.append(f"{target}: {result}" if colon else f"{target} {result}".strip())
     return " → ".join(parts)
 
 
@@ -178,7 +191,8 @@ def _step_words(s: dict) -> tuple[str, str]:
         if outcome is not None:
             result = _filled(RESULTS[outcome.code], outcome.params, result)
     if s.get("target_code") in TARGETS:
-        target = _filled(TARGETS[s["target_code"]], {"name": s.get("name"), "number": s.get("number")}, target)
+        target = _filled(TARGETS[s["target_code"]], {"name": s.get("name"), "number": s.get("number"),
+                                                     "by": s.get("by")}, target)
     else:
         for code, pattern in _target_patterns():
             m = pattern.match(target)

@@ -13,12 +13,14 @@ from crm.pops import CHANNEL
 @dataclass(frozen=True)
 class PopEvent:
     user_id: int
-    event: str  # "ringing" | "answered"
+    event: str  # "ringing" | "answered" | "transferred" (away from this user) | "transfer_failed"
     channel_id: str
     direction: str
     number: str
     counterparty_id: int | None
     name: str
+    # A transfer's: whom the call went to ("transferred"), or why it did not ("transfer_failed").
+    detail: str = ""
 
     def payload(self) -> str:
         return json.dumps(asdict(self))

@@ -52,6 +52,10 @@ class Target:
     manager: ManagerRef | None = None
     queue: QueueRef | None = None
     ring_seconds: int | None = None
+    # The words of its route step when not the kind's own (a code of crm/calls/route.py TARGETS,
+    # e.g. "transfer_queue"), and who put the call there (a transfer: crm/transfers/decide.py).
+    route_code: str | None = None
+    by: str | None = None
 
     @property
     def name(self) -> str:
