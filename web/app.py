@@ -48,6 +48,7 @@ from web.views import (
     reports,
     tags,
     tasks,
+    transfers,
 )
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -90,6 +91,7 @@ def create_app(settings: Settings) -> Starlette:
         *calls.routes,
         *call_page.routes,
         *callers.routes,
+        *transfers.routes,
         *counterparty_lists.routes,
         *counterparty_cards.routes,
         *admin.routes,

@@ -1,4 +1,4 @@
-"""The words app.js shows (the screen pop, click-to-call, notifications), in the page's language.
+"""The words app.js shows (the screen pop and its Transfer, click-to-call, notifications), in the page's language.
 
 The CSP allows no inline script, so they travel as data: base.html puts them on
 <body data-i18n="{...}"> and app.js reads them there. Parameters are %(name)s, filled in app.js.
@@ -29,6 +29,16 @@ TEXTS = {
     "comment_label": N_("Call comment"),
     "save_comment": N_("Save comment"),
     "saved": N_("saved"),
+    # Transfer on the pop (issue 15).
+    "transfer": N_("Transfer"),
+    "transfer_to": N_("Transfer to"),
+    "transfer_users": N_("Users"),
+    "transfer_queues": N_("Queues"),
+    "transfer_number": N_("A number…"),
+    "transfer_number_label": N_("Number to transfer to"),
+    "transferring": N_("Transferring…"),
+    "transferred_to": N_("Transferred to %(to)s"),
+    "transfer_failed": N_("The transfer did not go through: the call is over, or nobody talks on it now"),
 }
 
 

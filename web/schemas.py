@@ -184,6 +184,14 @@ class CallCommentIn(Schema):
     comment: Annotated[str, Text(L.CALL_COMMENT)]
 
 
+class TransferIn(Schema):
+    """One of them (crm/transfers/requests.py says which is missing or too many)."""
+
+    user_id: OptionalId = None
+    queue_id: OptionalId = None
+    number: Annotated[Annotated[str, Trimmed(L.PHONE)] | None, BlankIsNone] = None
+
+
 # ---- users and settings --------------------------------------------------------------------------
 
 class UserIn(Schema):

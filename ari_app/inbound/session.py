@@ -50,6 +50,7 @@ CLOSED_PROMPT_SECONDS = 5.0
 class CallSession:
     direction = "incoming"
     caller_user_id: int | None = None
+    caller_user_name: str | None = None  # a placed call's: the user whose phone placed it
 
     def __init__(self, call: ChannelEntered, deps: SessionDeps, *, resumed: bool = False, answered: bool = False):
         self.call = call

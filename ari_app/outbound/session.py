@@ -43,6 +43,7 @@ class OutboundSession(CallSession):
             await self._quietly(self.d.media.hand_transfers_to_app(c.channel_id))
         user = await self.d.crm.user_by_extension(c.caller_number)
         self.caller_user_id = user["id"] if user else None
+        self.caller_user_name = user["full_name"] if user else None
         facts = None
         colleague = await self.d.crm.user_by_extension(c.called_number) if EXTENSION.match(c.called_number) else None
         if colleague is not None:

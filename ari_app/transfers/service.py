@@ -89,6 +89,8 @@ class TransferService:
                                                  if x is not None and c) else "placed_call"
             await refuse(s, r.source, code, by=by, number=r.destination)
             return
+        assert keep.partner is not None  # _keeps says it talks
+        by, by_user_id = self._transferer(keep, keep.partner.channel_id)  # its leg there: its user's name
         if consultation.partner is None:
             # The consulted phone still rings: put through as a blind transfer to what was dialled.
             log.info("channel %s: consultation %s not answered yet; blind transfer to %s", keep.call.channel_id,
@@ -118,7 +120,7 @@ class TransferService:
         """Who asks: the user of the phone whose leg it is, or of the phone that placed the call."""
         if s.partner is not None and s.partner.channel_id == channel_id:
             return s.partner.phone.name, s.partner.phone.user_id
-        return s.call.caller_name or s.call.caller_number, s.caller_user_id
+        return s.caller_user_name or s.call.caller_name or s.call.caller_number, s.caller_user_id
 
     # ---- from the web ----
 

@@ -4,8 +4,8 @@ Pure: the facts about the call are gathered first (crm/calls/queries.call_for_ch
 then decided here without I/O.
 
 - Supervisors and admins change any call.
-- The call's participants - the user who answered it, and the user whose phone
-  placed it - change it: they know who was on the line, so they may attach it to
+- The call's participants - the user who answered it, everyone it was transferred to
+  who talked on it (its legs), and the user whose phone placed it - change it: they know who was on the line, so they may attach it to
   any live counterparty (that is how an unknown caller's number is learned).
 - The responsible manager of the counterparty the call is on now changes it, and
   moves it only onto a counterparty he may edit himself.
@@ -34,8 +34,8 @@ class CallFacts:
 
     @classmethod
     def of(cls, call: Mapping) -> "CallFacts":
-        """From a calls row joined with its current counterparty's responsible_user_id."""
-        ids = (call.get("operator_user_id"), call.get("caller_user_id"))
+        """From a calls row joined with its current counterparty's responsible_user_id (and its legs' users)."""
+        ids = (call.get("operator_user_id"), call.get("caller_user_id"), *(call.get("leg_user_ids") or ()))
         return cls(frozenset(i for i in ids if i is not None), call.get("responsible_user_id"))
 
 

@@ -11,6 +11,9 @@ from crm.calls.status import BUSY_CAUSE, FAILURE_CAUSES
 from crm.counterparties.queries import number_owner_sql
 from crm.voicemails import queries as voicemails_q
 
+# Everyone who talked on the call c on our side (crm/transfers: its legs), as an array.
+_LEG_USERS = "ARRAY(SELECT l.user_id FROM call_legs l WHERE l.call_id = c.id AND l.user_id IS NOT NULL)"
+
 # The client a call is with: the owner of the far end's number.
 _OWNER_OF_CALL_NUMBER = number_owner_sql("CASE WHEN $2 = 'outgoing' THEN $7 ELSE $4 END")
 
@@ -117,9 +120,9 @@ async def calls_of_counterparty(conn: asyncpg.Connection, counterparty_id: int,
                                 limit: int = 20) -> list[asyncpg.Record]:
     """Calls of a client, or of a company and its clients."""
     return await conn.fetch(
-        """SELECT c.id, c.direction, c.caller_number, c.called_number, c.started_at, c.status, c.wait_seconds,
+        f"""SELECT c.id, c.direction, c.caller_number, c.called_number, c.started_at, c.status, c.wait_seconds,
                   c.talk_seconds, c.route, c.operator_user_id, c.caller_user_id, c.owner_user_id,
-                  u.full_name AS operator_name, l.name AS line_name,
+                  u.full_name AS operator_name, l.name AS line_name, {_LEG_USERS} AS leg_user_ids,
                   (SELECT r.id FROM recordings r WHERE r.call_id = c.id AND r.path IS NOT NULL
                    ORDER BY r.id DESC LIMIT 1) AS recording_id,
                   v.id AS voicemail_id, v.seconds AS voicemail_seconds, v.listened_at AS voicemail_listened_at,
@@ -163,8 +166,9 @@ async def call_id_by_channel(conn: asyncpg.Connection, channel_id: str) -> int |
 async def call_for_change(conn: asyncpg.Connection, call_id: int) -> asyncpg.Record | None:
     """The call, locked, with the responsible user of the counterparty it is on now."""
     return await conn.fetchrow(
-        """SELECT c.*, cp.responsible_user_id FROM calls c LEFT JOIN counterparties cp ON cp.id = c.counterparty_id
-           WHERE c.id = $1 FOR UPDATE OF c""", call_id)
+        f"""SELECT c.*, cp.responsible_user_id, {_LEG_USERS} AS leg_user_ids
+            FROM calls c LEFT JOIN counterparties cp ON cp.id = c.counterparty_id
+            WHERE c.id = $1 FOR UPDATE OF c""", call_id)
 
 
 async def set_counterparty(conn: asyncpg.Connection, call_id: int, counterparty_id: int) -> None:
@@ -178,8 +182,8 @@ async def set_comment(conn: asyncpg.Connection, call_id: int, comment: str) -> N
 async def listeners_of(conn: asyncpg.Connection, call_ids: list[int]) -> dict[int, asyncpg.Record]:
     """What can_listen needs to know of these calls, by id."""
     rows = await conn.fetch(
-        "SELECT id, operator_user_id, caller_user_id, owner_user_id FROM calls WHERE id = ANY($1::bigint[])",
-        call_ids)
+        f"""SELECT c.id, c.operator_user_id, c.caller_user_id, c.owner_user_id, {_LEG_USERS} AS leg_user_ids
+            FROM calls c WHERE c.id = ANY($1::bigint[])""", call_ids)
     return {r["id"]: r for r in rows}
 
 

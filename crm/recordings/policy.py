@@ -32,12 +32,15 @@ def should_record(policy: RecordingPolicy, direction: str, participant_user_ids:
 
 
 def can_listen(user: Mapping, call: Mapping) -> bool:
-    """Supervisors and admins hear everything; anyone the calls they took part in; a manager
+    """Supervisors and admins hear everything; anyone the calls they took part in (answered, placed,
+    or talked on after a transfer: leg_user_ids); a manager
     the calls of his clients - the call's owner_user_id, the responsible manager of the client
     the call was matched to when it happened. Moving the call to another client later does
     not give it to that client's manager."""
     if sees_everything(user):
         return True
     if call.get("operator_user_id") == user["id"] or call.get("caller_user_id") == user["id"]:
+        return True
+    if user["id"] in (call.get("leg_user_ids") or ()):  # transferred to, and talked on it
         return True
     return user["role"] == MANAGER and call.get("owner_user_id") == user["id"]

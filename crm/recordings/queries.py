@@ -38,7 +38,9 @@ async def insert_recording(conn: asyncpg.Connection, *, channel_id: str, path: s
 
 async def recording_for_playback(conn: asyncpg.Connection, recording_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        """SELECT r.id, r.path, r.format, c.operator_user_id, c.caller_user_id, c.owner_user_id
+        """SELECT r.id, r.path, r.format, c.operator_user_id, c.caller_user_id, c.owner_user_id,
+                  ARRAY(SELECT l.user_id FROM call_legs l WHERE l.call_id = c.id AND l.user_id IS NOT NULL)
+                      AS leg_user_ids
            FROM recordings r JOIN calls c ON c.id = r.call_id
            WHERE r.id = $1 AND r.path IS NOT NULL""",
         recording_id)

@@ -1,4 +1,5 @@
-// pbxcrm in the browser: screen pops (H5) from /events, click-to-call buttons (H6), confirmations.
+// pbxcrm in the browser: screen pops (H5) from /events, with Transfer (issue 15), click-to-call buttons (H6),
+// confirmations.
 // Templates carry no inline script or handler (the CSP forbids them): behaviour lives here, data in data-*.
 // DOM is built with textContent only: nothing from a caller is parsed as HTML.
 // Words come translated from the server (web/browser_texts.py, on <body data-i18n>).
@@ -117,7 +118,63 @@
     box.append(el("p", {}, t("unknown_number")), input, find, results, create);
   }
 
+  // ---- transfer (issue 15): the operator on the call sends it to a user, a queue or a number ----
+  let targets = null;  // GET /api/transfer-targets, once per page
+
+  function transferForm(p) {
+    const form = el("form", { class: "transfer", hidden: "" });
+    const to = el("select", { name: "to", "aria-label": t("transfer_to") });
+    const number = el("input", { name: "number", type: "tel", hidden: "", placeholder: t("transfer_number_label"),
+      "aria-label": t("transfer_number_label") });
+    const status = el("span", { class: "transfer-status", role: "status" });
+    const fill = (list) => {
+      const users = el("optgroup", { label: t("transfer_users") });
+      for (const u of list.users) users.append(el("option", { value: "user:" + u.id }, `${u.name} (${u.extension})`));
+      const queues = el("optgroup", { label: t("transfer_queues") });
+      for (const q of list.queues) queues.append(el("option", { value: "queue:" + q.id }, q.name));
+      to.replaceChildren(users, queues, el("option", { value: "number:" }, t("transfer_number")));
+    };
+    to.addEventListener("change", () => { number.hidden = to.value !== "number:"; });
+    form.append(to, number, el("button", { type: "submit" }, t("transfer")), status);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const [kind, id] = to.value.split(":");
+      const body = kind === "number" ? { number: number.value } : { [kind + "_id"]: Number(id) };
+      status.textContent = t("transferring");
+      api("/api/calls/channel/" + encodeURIComponent(p.channel_id) + "/transfer", body)
+        .then((r) => { status.textContent = r.ok ? t("transferring") : (r.body.error || t("failed")); });
+    });
+    const open = el("button", { type: "button", class: "transfer-open", "aria-expanded": "false", onclick: () => {
+      const opening = form.hidden;
+      form.hidden = !opening;
+      open.setAttribute("aria-expanded", String(opening));
+      if (opening && !targets) {
+        targets = api("/api/transfer-targets").then((r) => (r.ok ? r.body : { users: [], queues: [] }));
+      }
+      if (opening) targets.then(fill);
+    } }, t("transfer"));
+    return [open, form];
+  }
+
+  // The call left this user (transferred away), or the transfer asked for did not go through.
+  function transferNews(p) {
+    const text = p.event === "transferred" ? t("transferred_to", { to: p.detail }) : t("transfer_failed");
+    if (pop.dataset.channel !== p.channel_id || pop.hidden) {
+      pop.replaceChildren(el("header", {}, el("strong", {}, t("on_the_call", { number: p.number })),
+        el("button", { type: "button", class: "link", title: t("close"), onclick: () => { pop.hidden = true; } }, "×")));
+      pop.dataset.channel = p.channel_id;
+      pop.hidden = false;
+    }
+    for (const form of pop.querySelectorAll("form.transfer, button.transfer-open")) {
+      if (p.event === "transferred") form.remove();
+    }
+    pop.dataset.event = p.event;
+    pop.append(el("p", { class: "transfer-news", role: "status" }, text));
+    window.pbxcrmPops = (window.pbxcrmPops || []).concat([{ at: Date.now(), event: p }]);
+  }
+
   function show(p) {
+    if (p.event === "transferred" || p.event === "transfer_failed") return transferNews(p);
     const box = el("div", { class: "pop-body" });
     const title = t(p.event === "ringing" ? "incoming_call" : "on_the_call", { number: p.number });
     pop.replaceChildren(el("header", {}, el("strong", {}, title),
@@ -134,6 +191,7 @@
       api("/api/calls/channel/" + encodeURIComponent(p.channel_id) + "/comment", { comment: note.value })
         .then((r) => { saved.textContent = r.ok ? t("saved") : r.body.error; });
     } }, t("save_comment")), saved);
+    if (p.event === "answered" && p.direction === "incoming") box.append(...transferForm(p));
     pop.dataset.channel = p.channel_id;
     pop.dataset.event = p.event;
     pop.hidden = false;
