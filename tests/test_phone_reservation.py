@@ -39,7 +39,7 @@ class FakeAri:
         await asyncio.sleep(0.005)
         return {"state": "online", "channel_ids": []}
 
-    async def originate(self, *, endpoint, channel_id, app_args, caller_id, timeout, originator=None):
+    async def originate(self, *, endpoint, channel_id, app_args, caller_id, timeout, originator=None, variables=None):
         await asyncio.sleep(0.002)
         extension = endpoint.split("/", 1)[1]
         self.rung.append(extension)
