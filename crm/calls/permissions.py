@@ -5,8 +5,9 @@ then decided here without I/O.
 
 - Supervisors and admins change any call.
 - The call's participants - the user who answered it, everyone it was transferred to
-  who talked on it (its legs), and the user whose phone placed it - change it: they know who was on the line, so they may attach it to
-  any live counterparty (that is how an unknown caller's number is learned).
+  who talked on it (its legs), and the user whose phone placed it - change it: they
+  know who was on the line, so they may attach it to any live counterparty (that is
+  how an unknown caller's number is learned).
 - The responsible manager of the counterparty the call is on now changes it, and
   moves it only onto a counterparty he may edit himself.
 - Nobody else: not another manager, not an operator who did not take the call.
