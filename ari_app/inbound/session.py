@@ -288,6 +288,9 @@ class CallSession:
                 await self.d.media.destroy_bridge(bridge_id)
             await self.d.ringer.hangup(caller)
             return
+        # Talking until the caller or the last phone hangs up; transfers change self.partner on the way
+        # (ari_app/transfers/: from now on another call may take this partner, or ask for a transfer).
+        self.conversation = Conversation(self, bridge_id, operator_user_id)
         self.d.records.answered(caller, operator_user_id=operator_user_id, queue_id=queue_id)
         log.info("channel %s: %s talking to %s", caller, self.call.caller_number, partner.phone.name)
         self._pop(operator_user_id, "answered")
@@ -295,11 +298,11 @@ class CallSession:
         participants = [partner.phone.user_id, self.caller_user_id]
         if self.d.recorder and should_record(self.d.crm.recording_policy(), self.direction, participants):
             recording = await self.d.recorder.start(bridge_id, caller)
-        # Until the caller or the last phone hangs up; transfers change self.partner on the way.
-        self.conversation = Conversation(self, bridge_id, operator_user_id)
-        await self.conversation.run()
-        if recording and self.d.recorder:
-            self.d.recorder.finish(recording, caller)
+        try:
+            await self.conversation.run()
+        finally:  # a transfer that failed hands the caller to the dialplan: the recording is kept
+            if recording and self.d.recorder:
+                self.d.recorder.finish(recording, caller)
         # None: given to another call (an attended transfer's consultation), or a transfer nobody took.
         partner = self.partner
         if partner is not None or not isinstance(self.state, HandedOff):  # the dialplan has the caller now

@@ -53,7 +53,9 @@ class Conversation:
         """Until the caller hangs up, the phone talking hangs up, or the partner is given away."""
         s = self.s
         first = s.partner
-        assert first is not None  # _talk bridged it
+        if first is None:  # given to another call (an attended transfer) before this one began
+            self.finished = True
+            return
         user = self.operator_user_id
         name = first.phone.name if user == first.phone.user_id else s.call.caller_name or s.call.caller_number
         s.d.records.leg_started(self.caller, user_id=user, name=name, number=first.phone.extension)

@@ -23,6 +23,7 @@ from ari_app.call_states import Transferring
 from ari_app.client import AriError
 from ari_app.constants import TRANSFER_ANSWERED, TRANSFER_DECLINED
 from ari_app.inbound.follow_me import ring_outside
+from ari_app.media import CallMedia
 from ari_app.ringing import Leg
 from crm.calls import route
 from crm.calls.route import Outcome
@@ -65,7 +66,7 @@ class BlindTransfer:
         if self.refer_channel is not None:
             # Out of the bridge now; the phone hangs up itself once told the transfer is done.
             await d.media.quietly(conv.caller, d.media.remove_channel(conv.bridge, old.channel_id))
-            await tell(conv, self.refer_channel, TRANSFER_ANSWERED)
+            await tell(d.media, self.refer_channel, TRANSFER_ANSWERED)
             conv.hang_up_later(old.channel_id, GRACE_SECONDS)
         else:
             await d.ringer.hangup(old.channel_id)
@@ -132,7 +133,7 @@ class AttendedTransfer:
         d.ringer.release(conv.caller, [old.phone])
         s._pop(old.phone.user_id, "transferred", new.phone.name)
         s._pop(new.phone.user_id, "answered")
-        await tell(conv, self.refer_channel, TRANSFER_ANSWERED)
+        await tell(d.media, self.refer_channel, TRANSFER_ANSWERED)
         # The transferer's two channels: its leg in this call, and its consultation call's own.
         for channel in (old.channel_id, self.other.call.channel_id):
             if channel == self.refer_channel:
@@ -162,15 +163,14 @@ async def connect(conv: "Conversation", winner: Leg, *, how: str, by_user_id: in
     return True
 
 
-async def tell(conv: "Conversation", refer_channel: str, state: str) -> None:
-    """How the transfer went, to the phone that asked for it (a NOTIFY with a SIP frag)."""
-    media = conv.s.d.media
+async def tell(media: CallMedia, refer_channel: str, state: str = TRANSFER_DECLINED) -> None:
+    """How the transfer went, to the phone that asked for it (a NOTIFY with a SIP frag: 200, 603...)."""
     await media.quietly(refer_channel, media.transfer_progress(refer_channel, state))
 
 
 async def refuse(s: "CallSession", refer_channel: str, code: str, *, by: str, number: str | None = None) -> None:
     """The phone is told the transfer failed (NOTIFY 603) and keeps its call; the route says why."""
-    await s.d.media.quietly(refer_channel, s.d.media.transfer_progress(refer_channel, TRANSFER_DECLINED))
+    await tell(s.d.media, refer_channel)
     s._record_step(route.step("transfer", "transfer_refused", Outcome(code), number=number or "", by=by))
     log.info("channel %s: transfer by %s to %s refused: %s", s.call.channel_id, by, number, code)
 

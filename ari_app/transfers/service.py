@@ -22,11 +22,10 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
-from ari_app.constants import TRANSFER_DECLINED
 from ari_app.deps import SessionDeps
 from ari_app.transfers.conversation import Job
 from ari_app.transfers.events import ReferRequest
-from ari_app.transfers.jobs import AttendedTransfer, BlindTransfer, refuse
+from ari_app.transfers.jobs import AttendedTransfer, BlindTransfer, refuse, tell
 from crm.db import DATABASE_ERRORS
 from crm.listen import listen_forever
 from crm.routing.decide import Target
@@ -56,7 +55,7 @@ class TransferService:
         s = self.d.registry.get(r.source)
         if s is None:
             log.info("channel %s: transfer asked on no call of ours; refused", r.source)
-            await refuse_quietly(self.d, r.source)
+            await tell(self.d.media, r.source)  # no call to say it on: only no
             return
         by, by_user_id = self._transferer(s, r.source)
         if r.attended:
@@ -67,7 +66,7 @@ class TransferService:
             await refuse(s, r.source, "placed_call", by=by, number=r.destination)
         else:  # an incoming call's caller, or a phone not talking on it (yet, or any more)
             log.info("channel %s: transfer asked by no phone talking on the call; refused", r.source)
-            await refuse_quietly(self.d, r.source)
+            await tell(self.d.media, r.source)  # the phone hears no
 
     async def _blind(self, s: "CallSession", r: ReferRequest, by: str, by_user_id: int | None) -> None:
         target, number = await self._destination(r.destination)
@@ -76,7 +75,7 @@ class TransferService:
             return
         if self._submit(s, f"blind transfer by {by} to {r.destination}",
                         BlindTransfer(target, number, by, by_user_id, "blind", refer_channel=r.source)) is None:
-            await refuse_quietly(self.d, r.source)
+            await tell(self.d.media, r.source)  # the call ended meanwhile: the phone hears no
 
     async def _attended(self, s: "CallSession", r: ReferRequest, by: str, by_user_id: int | None) -> None:
         other = self.d.registry.get(r.consultation) if r.consultation else None
@@ -85,9 +84,10 @@ class TransferService:
         elif other is not None and _keeps(other, r.consultation) and _consults(s, r.source):
             keep, consultation = other, s
         else:
-            code = "consultation_unknown" if any(_keeps(x, c) for x, c in ((s, r.source), (other, r.consultation))
-                                                 if x is not None and c) else "placed_call"
-            await refuse(s, r.source, code, by=by, number=r.destination)
+            # The consultation is not this Asterisk's or not a call the same phone placed; or neither
+            # call keeps a caller (both placed by users).
+            keeps = _keeps(s, r.source) or _keeps(other, r.consultation)
+            await refuse(s, r.source, "consultation_unknown" if keeps else "placed_call", by=by, number=r.destination)
             return
         assert keep.partner is not None  # _keeps says it talks
         by, by_user_id = self._transferer(keep, keep.partner.channel_id)  # its leg there: its user's name
@@ -100,7 +100,7 @@ class TransferService:
             return
         if self._submit(keep, f"attended transfer by {by} to {consultation.partner.phone.name}",
                         AttendedTransfer(consultation, r.source, by, by_user_id)) is None:
-            await refuse_quietly(self.d, r.source)
+            await tell(self.d.media, r.source)  # the call ended meanwhile: the phone hears no
 
     async def _destination(self, destination: str) -> tuple[Target | None, str | None]:
         """The user whose extension a phone dialled, or the number; (None, None): nothing we ring."""
@@ -204,7 +204,3 @@ def _consults(s: "CallSession", channel_id: str | None) -> bool:
     talking or still ringing."""
     return s.direction in ("internal", "outgoing") and s.call.channel_id == channel_id
 
-
-async def refuse_quietly(d: SessionDeps, channel_id: str) -> None:
-    """No call to say it on: the phone is only told no."""
-    await d.media.quietly(channel_id, d.media.transfer_progress(channel_id, TRANSFER_DECLINED))
