@@ -153,6 +153,11 @@ MENU_ROUTE = {"crm": N_("CRM routing (responsible manager, client's queue)"), "q
               "user": N_("a user"), "ivr": N_("another menu"), "hangup": N_("goodbye, then hang up"),
               "voicemail": N_("voicemail")}
 KINDS.update({"menu_route": MENU_ROUTE})
+# Transfers (issue 15): how a call's leg began (call_legs.how).
+CALL_LEG_HOW: dict[str, Text] = {
+    "answered": later.pgettext("call leg", "answered"), "blind": N_("blind transfer from the phone"),
+    "attended": N_("attended transfer from the phone"), "web": N_("transfer from the web")}
+KINDS.update({"call_leg_how": CALL_LEG_HOW})
 
 
 # The task types migration 0004 made, named in English in the database: shown in the reader's

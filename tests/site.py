@@ -328,6 +328,16 @@ async def _calls(conn, now: dt.datetime, client: int, irina, petr, queue: int, l
     for step in (manager, route.step("queue", "queue", Outcome("nobody_answered", {"seconds": 120}),
                                      name="Отдел продаж")):
         await calls_q.append_route_step(conn, "walk-2", step)
+    # Sidorov answered walk-1, talked 100 s, then transferred it to Ivanova from the web (issue 15).
+    await calls_q.append_route_step(conn, "walk-1", route.step(
+        "user", "transfer_user", Outcome("answered"), name="Ирина Иванова", by="Пётр Сидоров"))
+    await conn.execute(
+        """INSERT INTO call_legs (call_id, position, user_id, name, how, transferred_by, answered_at, ended_at)
+           SELECT c.id, 1, $1::bigint, '', 'answered', NULL::bigint, c.answered_at, c.answered_at + interval '100 seconds'
+           FROM calls c WHERE c.channel_id = 'walk-1'
+           UNION ALL
+           SELECT c.id, 2, $2::bigint, '', 'web', $1::bigint, c.answered_at + interval '101 seconds', c.ended_at
+           FROM calls c WHERE c.channel_id = 'walk-1'""", petr["id"], irina["id"])
     await conn.execute("UPDATE calls SET comment = $1 WHERE channel_id = 'walk-1'", t("Хочет скидку 5 %"))
     await insert_recording(conn, channel_id="walk-1", path=None, fmt="wav", duration=154.0, size=None,
                            asterisk_name="walk-1", error=None)

@@ -143,3 +143,39 @@ async def test_refusals_are_in_the_users_language(call, db, web):
     r = _transfer(web, f"/api/calls/{call['id']}/transfer", {"queue_id": call["support"]})
     assert r.status_code == 403 and "only the operator" not in r.json()["error"]
     assert any("а" <= ch <= "я" for ch in r.json()["error"])
+
+
+async def test_the_calls_page_lists_who_talked_and_offers_the_transfer_to_whom_may(call, db, web):
+    from tests.helpers import csrf_from
+
+    async with db.acquire() as conn:  # Petrov talked first, then transferred the call to Olga from the web
+        await conn.execute("UPDATE call_legs SET position = 2, how = 'web', transferred_by = $2 WHERE call_id = $1",
+                           call["id"], call["petrov"]["id"])
+        await conn.execute("""INSERT INTO call_legs (call_id, position, user_id, name, answered_at, ended_at)
+                              VALUES ($1, 1, $2, 'Pavel Petrov', now() - interval '65 seconds',
+                                      now() - interval '5 seconds')""", call["id"], call["petrov"]["id"])
+    login(web, "olga")
+    page = web.get(f"/calls/{call['id']}")
+    assert page.status_code == 200
+    legs = page.text[page.text.index('id="call-legs-table"'):page.text.index("</table>", page.text.index("call-legs"))]
+    assert legs.index("Pavel Petrov") < legs.index("Olga Orlova")
+    assert "1:00" in legs, legs  # Petrov talked 60 s
+    assert "transfer from the web" in legs and "talking" in legs
+    form = page.text[page.text.index('id="call-transfer"'):]
+    assert f'value="user:{call["petrov"]["id"]}"' in form and f'value="user:{call["olga"]["id"]}"' not in form
+    assert f'value="queue:{call["support"]}"' in form
+    r = web.post(f"/calls/{call['id']}/transfer", data={"csrf_token": csrf_from(page.text), "to": f"queue:{call['support']}"},
+                 follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/calls/{call['id']}"
+    bad = web.post(f"/calls/{call['id']}/transfer", data={"csrf_token": csrf_from(page.text), "to": "number:",
+                                                           "number": "call me"})
+    assert bad.status_code == 400 and 'id="call-transfer"' in bad.text
+    assert [(r["target_kind"], r["target_queue_id"]) for r in await _requests(db)] == [("queue", call["support"])]
+    data = web.get(f"/calls/{call['id']}.json").json()
+    assert data["can_transfer"] is True and [leg["name"] for leg in data["legs"]] == ["Pavel Petrov", "Olga Orlova"]
+    assert data["legs"][1]["how"] == "web" and data["legs"][0]["talk_seconds"] is not None
+
+    login(web, "petrov")  # talked on it, may see it, but is not on it now: no transfer
+    page = web.get(f"/calls/{call['id']}")
+    assert page.status_code == 200 and 'id="call-legs-table"' in page.text and 'id="call-transfer"' not in page.text
+    assert web.get(f"/calls/{call['id']}.json").json()["can_transfer"] is False

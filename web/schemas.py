@@ -184,6 +184,13 @@ class CallCommentIn(Schema):
     comment: Annotated[str, Text(L.CALL_COMMENT)]
 
 
+class TransferForm(Schema):
+    """The call page's Transfer: `to` is user:N, queue:N or number: (crm/transfers/requests.py)."""
+
+    to: Short = ""
+    number: Annotated[Annotated[str, Trimmed(L.PHONE)] | None, BlankIsNone] = None
+
+
 class TransferIn(Schema):
     """One of them (crm/transfers/requests.py says which is missing or too many)."""
 

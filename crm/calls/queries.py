@@ -141,7 +141,7 @@ async def call_page(conn: asyncpg.Connection, call_id: int) -> asyncpg.Record | 
     queue and line by name, the counterparty it is on and that one's responsible user (who may
     change the call: crm/calls/permissions), and its latest stored recording."""
     return await conn.fetchrow(
-        """SELECT c.id, c.channel_id, c.linked_id, c.direction, c.caller_number, c.caller_name, c.called_number,
+        f"""SELECT c.id, c.channel_id, c.linked_id, c.direction, c.caller_number, c.caller_name, c.called_number,
                   c.caller_normalized, c.called_normalized, c.line, c.started_at, c.answered_at, c.ended_at,
                   c.wait_seconds, c.talk_seconds, c.status, c.hangup_cause, c.route, c.comment,
                   c.counterparty_id, cp.display_name AS counterparty_name, cp.deleted_at AS counterparty_deleted_at,
@@ -149,7 +149,7 @@ async def call_page(conn: asyncpg.Connection, call_id: int) -> asyncpg.Record | 
                   c.caller_user_id, cu.full_name AS caller_user_name, c.owner_user_id,
                   c.queue_id, q.name AS queue_name, c.line_id, l.name AS line_name,
                   (SELECT r.id FROM recordings r WHERE r.call_id = c.id AND r.path IS NOT NULL
-                   ORDER BY r.id DESC LIMIT 1) AS recording_id
+                   ORDER BY r.id DESC LIMIT 1) AS recording_id, {_LEG_USERS} AS leg_user_ids
            FROM calls c
            LEFT JOIN counterparties cp ON cp.id = c.counterparty_id
            LEFT JOIN users op ON op.id = c.operator_user_id

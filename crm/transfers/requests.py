@@ -26,6 +26,18 @@ class TransferInput:
     queue_id: int | None = None
     number: str | None = None
 
+    @classmethod
+    def from_choice(cls, to: str, number: str | None = None) -> "TransferInput":
+        """A form's choice: "user:5", "queue:3", or "number:" with the number typed beside it."""
+        kind, _sep, value = to.partition(":")
+        if kind == "number":
+            return cls(number=number)
+        if kind == "user" and value.isdigit():
+            return cls(user_id=int(value))
+        if kind == "queue" and value.isdigit():
+            return cls(queue_id=int(value))
+        raise ValidationError({"to": _("choose one: a user, a queue or a number")})
+
     def kind(self) -> str:
         given = [k for k, v in (("user", self.user_id), ("queue", self.queue_id), ("number", self.number)) if v]
         if len(given) != 1:
@@ -71,3 +83,14 @@ async def ask(conn: asyncpg.Connection, user, inp: TransferInput, *, region: str
     await audit.record(conn, user["id"], "call", call["id"], "transfer",
                        {"to": kind, "target": target_name, "request": request_id})
     return request_id
+
+
+async def page_part(conn: asyncpg.Connection, user, call_id: int) -> tuple[list[dict], dict | None]:
+    """The call's page: its legs, and - when this user may transfer the call now - whom to."""
+    legs = [dict(r) for r in await transfers_q.legs_of_call(conn, call_id)]
+    found = await transfers_q.facts(conn, call_id=call_id)
+    if found is None or refusal(found[1], user) is not None:
+        return legs, None
+    users, queues = await transfers_q.targets(conn)
+    talking = found[1].talking_user_id
+    return legs, {"users": [dict(u) for u in users if u["id"] != talking], "queues": [dict(q) for q in queues]}

@@ -20,6 +20,7 @@ from crm.i18n import gettext as _
 from crm.recordings.policy import can_listen
 from crm.roles import sees_everything
 from crm.tasks import queries as tq
+from crm.transfers.requests import page_part as transfer_page_part
 from crm.voicemails import queries as voicemails_q
 from crm.voicemails.model import can_play
 from web.db import connection
@@ -69,14 +70,17 @@ async def call_page(request: Request, error: DomainError | None = None):
     if voicemail is not None and not can_play(me, voicemail, voicemail["listeners"]):
         voicemail = None
     voicemail_url = path_for(request, "recordings.play_voicemail", id=voicemail["id"]) if voicemail else None
-    # The call's legs, one per operator who talked (transfers): none yet; _call_legs.html shows them.
-    legs: list[dict] = []
+    # The call's legs, one per operator who talked, and its Transfer for who may (crm/transfers/).
+    async with connection(request) as conn:
+        legs, transfer = await transfer_page_part(conn, me, call["id"])
     return await html_or_json(request, "call_page.html", lambda: {
         "call": call, "tasks": tasks, "number": number, "number_owner": owner, "recording_url": recording_url,
         "editable": editable, "find": find, "found": found, "error": error, "legs": legs, "voicemail": voicemail,
+        "transfer": transfer,
     }, lambda: {**{k: call[k] for k in FIELDS}, "route": route_text(call["route"]), "recording_url": recording_url,
                 "voicemail_url": voicemail_url,
-                "can_change": editable, "tasks": [dict(t) for t in tasks], "legs": legs},
+                "can_change": editable, "tasks": [dict(t) for t in tasks], "legs": legs,
+                "can_transfer": transfer is not None},
         status_code=error.status if error else 200)
 
 

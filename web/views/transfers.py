@@ -15,8 +15,9 @@ from crm.transfers import queries as transfers_q
 from crm.transfers.requests import TransferInput, ask
 from web.db import connection
 from web.limits import CHANNEL
-from web.schemas import TransferIn
+from web.schemas import TransferForm, TransferIn
 from web.validation import json_body, path_text
+from web.views.call_page import _change as change_call
 
 
 async def _ask(request: Request, **call) -> JSONResponse:
@@ -35,6 +36,13 @@ async def transfer_by_channel(request: Request):
 async def transfer(request: Request):
     """POST /api/calls/{id}/transfer {"user_id" | "queue_id" | "number"}."""
     return await _ask(request, call_id=request.path_params["id"])
+
+
+async def transfer_form(request: Request):
+    """POST /calls/{id}/transfer (the call page's form): then the page again, or what was wrong."""
+    return await change_call(request, TransferForm, lambda conn, call, form: ask(
+        conn, request.user, TransferInput.from_choice(form.to, form.number),
+        region=request.app.state.settings.default_region, call_id=call["id"]))
 
 
 async def targets(request: Request):
@@ -59,6 +67,7 @@ routes = [
     Route("/api/calls/channel/{channel}/transfer", transfer_by_channel, name="transfers.by_channel",
           methods=["POST"]),
     Route("/api/calls/{id:int}/transfer", transfer, name="transfers.transfer", methods=["POST"]),
+    Route("/calls/{id:int}/transfer", transfer_form, name="transfers.form", methods=["POST"]),
     Route("/api/transfer-targets", targets, name="transfers.targets", methods=["GET"]),
     Route("/api/transfers/{id:int}", status, name="transfers.status", methods=["GET"]),
 ]
