@@ -156,8 +156,8 @@ async def test_a_web_transfer_from_the_pop_moves_the_caller_to_a_queue_member_wh
         try:
             # Ivanova talks to the caller: her pop has the Transfer control.
             await ivanova.click("#screen-pop button.transfer-open", timeout=10000)
-            await ivanova.wait_for_function(
-                "document.querySelectorAll('#screen-pop select[name=to] option').length > 2")
+            await ivanova.wait_for_selector(f"#screen-pop select[name=to] option[value='queue:{support}']",
+                                            state="attached")
             await ivanova.select_option("#screen-pop select[name=to]", label="Support")
             await ivanova.click("#screen-pop form.transfer button[type=submit]")
             answered = await wait_for(lambda: _answered(lebedev), timeout=15)
