@@ -34,3 +34,18 @@ async def listen_forever(database_url: str, channel: str, on_payload: Callable[[
             log.warning("LISTEN %s: connection lost (%s)", channel, type(e).__name__)
         finally:
             await conn.close()
+
+
+async def listen_for_requests(database_url: str, channel: str, take: Callable[[int], None],
+                              pending: Callable[[asyncpg.Connection], Awaitable[list[int]]]) -> None:
+    """Requests the web makes as rows NOTIFYed by id (click-to-call, transfers): each id is taken as
+    it comes, and at every (re)connect the ids `pending` finds, made while nobody listened."""
+    async def take_pending(conn: asyncpg.Connection) -> None:
+        for request_id in await pending(conn):
+            take(request_id)
+
+    def notified(payload: str) -> None:
+        if payload.isdigit():
+            take(int(payload))
+
+    await listen_forever(database_url, channel, notified, on_connected=take_pending)

@@ -18,7 +18,7 @@ from ari_app.media import CallMedia
 from crm.clicktocall import queries as c2c_q
 from crm.db import DATABASE_ERRORS
 from crm.dialing.technology import default_dial
-from crm.listen import listen_forever
+from crm.listen import listen_for_requests
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +38,7 @@ class ClickToCall:
 
     async def listen(self) -> None:
         """Take requests as they are NOTIFYed, and those made while the app was away."""
-        async def take_pending(conn: asyncpg.Connection) -> None:
-            for request_id in await c2c_q.pending_ids(conn):
-                self._take(request_id)
-
-        await listen_forever(self._url, c2c_q.CHANNEL, self._notified, on_connected=take_pending)
-
-    def _notified(self, payload: str) -> None:
-        if payload.isdigit():
-            self._take(int(payload))
+        await listen_for_requests(self._url, c2c_q.CHANNEL, self._take, c2c_q.pending_ids)
 
     def _take(self, request_id: int) -> None:
         task = asyncio.create_task(self._ring_user(request_id))

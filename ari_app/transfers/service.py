@@ -27,7 +27,7 @@ from ari_app.transfers.conversation import Job
 from ari_app.transfers.events import ReferRequest
 from ari_app.transfers.jobs import AttendedTransfer, BlindTransfer, refuse, tell
 from crm.db import DATABASE_ERRORS
-from crm.listen import listen_forever
+from crm.listen import listen_for_requests
 from crm.routing.decide import Target
 from crm.transfers import CHANNEL
 from crm.transfers import queries as transfers_q
@@ -126,15 +126,8 @@ class TransferService:
 
     async def listen(self) -> None:
         """Take requests as they are NOTIFYed, and those made while the app was away."""
-        async def take_pending(conn: asyncpg.Connection) -> None:
-            for request_id in await transfers_q.pending_ids(conn):
-                self._spawn(self._take(request_id))
-
-        await listen_forever(self._url, CHANNEL, self._notified, on_connected=take_pending)
-
-    def _notified(self, payload: str) -> None:
-        if payload.isdigit():
-            self._spawn(self._take(int(payload)))
+        await listen_for_requests(self._url, CHANNEL, lambda request_id: self._spawn(self._take(request_id)),
+                                  transfers_q.pending_ids)
 
     async def _take(self, request_id: int) -> None:
         try:
