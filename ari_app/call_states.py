@@ -224,7 +224,6 @@ class Bridged(CallState):
             await self.line.media.answer(self.line.channel_id)
             self.answered = True
 
-
     def transfer(self) -> CallState:
         """The phone's user (or the web) transfers the call: the caller stays in the bridge."""
         return self._to(Transferring)
