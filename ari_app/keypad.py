@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from ari_app.client import AriError
 from ari_app.constants import OUR_PREFIX
 from ari_app.media import CallMedia
+from ari_app.waiting import first_of as _first
 
 log = logging.getLogger(__name__)
 
@@ -112,12 +113,3 @@ class Keypad:
         if not self._digits:
             await _first(self._key_waiting(), self.caller_gone.wait(), asyncio.sleep(timeout))
         return self._digits.popleft() if self._digits else None
-
-
-async def _first(*aws) -> None:
-    tasks = [asyncio.ensure_future(a) for a in aws]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for t in tasks:
-            t.cancel()
