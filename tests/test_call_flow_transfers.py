@@ -224,6 +224,29 @@ async def test_an_attended_transfer_asked_on_the_consultation_call_works_the_sam
     assert route(row)[1][1] == "transferred by Irina Ivanova to Oleg Lebedev after a consultation"
 
 
+async def test_an_attended_transfer_before_the_consulted_phone_answers_is_put_through_blind(db, crm, fake,
+                                                                                           start_app):
+    await no_recording(db)
+    lebedev = await _lebedev(db, crm)
+    await start_app()
+    caller, leg = await _talking_to_ivanova(fake)
+    consult = await fake.incoming("102", args=["internal", "104"], line="PJSIP/102")
+    ringing = (await fake.next_originate("PJSIP/104")).query["channelId"]
+    await fake.refer(leg, "104", replaces=consult)  # Lebedev's phone still rings for the consultation
+    assert (await fake.wait_gone(consult))["cause"] == 16 and (await fake.wait_gone(ringing))["cause"] == 16
+    await fake.wait_for(lambda: (leg, "channel_answered") in fake.transfer_progress, what="NOTIFY 200")
+    await fake.hang_up(leg)
+    again = (await fake.next_originate("PJSIP/104", after=1)).query["channelId"]
+    assert fake.channels[again].app_args == f"dialed,{caller}", "rung for the caller's call now"
+    await fake.answer(again)
+    await fake.wait_for(lambda: fake.bridges[f"pbxcrm-{caller}"]["channels"] == [caller, again], what="bridged")
+    await fake.hang_up(caller)
+    row = await ended_row(db, caller, steps=2)
+    assert route(row)[1] == ("user", "transferred by Irina Ivanova to Oleg Lebedev", "answered")
+    legs, _ = await _legs(db, row["id"])
+    assert [(u, how) for _, u, _, how, _ in legs] == [(crm["ivanova"]["id"], "answered"), (lebedev["id"], "blind")]
+
+
 async def test_a_call_placed_from_a_phone_is_not_transferred_and_goes_on(db, crm, fake, start_app):
     await no_recording(db)
     await start_app()
