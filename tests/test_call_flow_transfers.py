@@ -144,6 +144,37 @@ async def test_a_transfer_nobody_takes_rings_the_transferer_back_then_the_defaul
                                                          (2, crm["petrov"]["id"], "blind")]
 
 
+async def test_a_transfer_nobody_takes_at_all_leaves_the_bridge_for_the_offer_and_the_caller_is_never_dropped(
+        db, crm, fake, start_app):
+    await no_recording(db)
+    await _lebedev(db, crm)
+    async with db.acquire() as conn:
+        await conn.execute("UPDATE queues SET max_wait_seconds = 5, ring_seconds = 2 WHERE id = $1", crm["queue"])
+    with fast_clock(asyncio.get_running_loop(), 20):
+        app = await start_app(lookup_budget_ms=9000)
+        caller, leg = await _talking_to_ivanova(fake)
+        await fake.refer(leg, "104")
+        await fake.wait_for(lambda: (leg, "channel_answered") in fake.transfer_progress, what="NOTIFY 200")
+        await fake.hang_up(leg)
+        await fake.next_originate("PJSIP/104")
+        await fake.next_originate("PJSIP/102", after=1, timeout=6)  # back to Ivanova
+        await fake.next_originate("PJSIP/103", timeout=8)  # the default queue's Petrov
+        play = await fake.wait_request("POST", f"/channels/{caller}/play", timeout=12)
+        assert play.query["media"].startswith("sound:vm-nobodyavail"), "the offer, as any call nobody answered"
+        assert fake.channels[caller].bridge is None, "the caller left the bridge for the offer"
+        assert caller in fake.channels, "and is still there"
+        await fake.hang_up(caller)
+        row = await ended_row(db, caller, steps=5)
+        await app.stop()
+    assert [step[:2] for step in route(row)[1:]] == [
+        ("user", "transferred by Irina Ivanova to Oleg Lebedev"), ("user", "back to Irina Ivanova"),
+        ("queue", "queue Default"), ("note", "")]
+    assert route(row)[-1][2] == "the caller hung up during the offer"
+    legs, rows = await _legs(db, row["id"])
+    assert [(u, how) for _, u, _, how, _ in legs] == [(crm["ivanova"]["id"], "answered")]
+    assert rows[0]["ended_at"] is not None
+
+
 async def test_a_transfer_to_an_extension_nobody_has_is_refused_and_the_call_stays(db, crm, fake, start_app):
     await no_recording(db)
     await start_app()
