@@ -1,5 +1,10 @@
 """A thin ARI client on aiohttp: REST calls with timeouts and typed errors, and
-the /ari/events websocket with capped-backoff reconnects."""
+the /ari/events websocket with capped-backoff reconnects.
+
+A link that dies without closing (a dead peer, a NAT entry gone, dropped
+packets) is found by websocket pings: when `heartbeat` seconds pass without a
+frame, a ping goes out, and no pong within half that closes the socket, so a
+silent link is known within 1.5 x heartbeat (3 s by default) and reconnected."""
 
 from __future__ import annotations
 
@@ -45,17 +50,25 @@ _ERRORS_BY_STATUS = {400: AriBadRequest, 404: AriNotFound, 409: AriConflict, 412
 
 class AriClient:
     def __init__(self, base_url: str, user: str, password: str, app: str, *,
-                 request_timeout: float = 3.0, reconnect_cap: float = 10.0):
+                 request_timeout: float = 3.0, reconnect_cap: float = 10.0, heartbeat: float = 2.0):
         self.base_url = base_url.rstrip("/")
         self.app = app
         self._headers = {"Authorization": basic_auth(user, password)}
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._reconnect_cap = reconnect_cap
+        self._heartbeat = heartbeat
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> "AriClient":
         self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
         return self
+
+    async def _renew_session(self) -> None:
+        """New connections for the REST requests: the pooled ones went silent with the websocket
+        (a request on one would wait for its timeout), and requests still on them fail now."""
+        old, self._session = self._session, aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
+        if old is not None:
+            await old.close()
 
     async def __aexit__(self, *exc: object) -> None:
         if self._session is not None:
@@ -183,7 +196,7 @@ class AriClient:
         delay = 0.5
         while True:
             try:
-                async with self.session.ws_connect(ws_url, params=params, heartbeat=20,
+                async with self.session.ws_connect(ws_url, params=params, heartbeat=self._heartbeat,
                                                    timeout=aiohttp.ClientWSTimeout(ws_close=5)) as ws:
                     log.info("ARI events connected: %s app=%s", ws_url, self.app)
                     delay = 0.5
@@ -196,11 +209,17 @@ class AriClient:
                                 log.warning("ARI sent a malformed event: %.200s", msg.data)
                         elif msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
                             break
-                log.warning("ARI events websocket closed; reconnecting")
+                if isinstance(ws.exception(), aiohttp.ServerTimeoutError):
+                    log.warning("ARI events: no answer to a ping in %.1f s, the link is dead; reconnecting",
+                                self._heartbeat * 1.5)
+                    await self._renew_session()
+                    delay = 0  # the other end did not close: nothing says it is down, try at once
+                else:
+                    log.warning("ARI events websocket closed; reconnecting")
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
                 log.warning("ARI events unavailable (%s); retrying in %.1f s", e, delay)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, self._reconnect_cap)
+            delay = min(max(delay, 0.25) * 2, self._reconnect_cap)
 
 
 def basic_auth(user: str, password: str) -> str:

@@ -54,7 +54,9 @@ class RunningApp:
 
 
 def app_settings(settings: Settings, fake: FakeAri, tmp_path, **overrides) -> Settings:
-    return dataclasses.replace(settings, ari_url=fake.url, recordings_dir=tmp_path / "recordings", **overrides)
+    # ari_url may be overridden too: the fake behind a proxy.
+    return dataclasses.replace(settings, **{"ari_url": fake.url, "recordings_dir": tmp_path / "recordings",
+                                            **overrides})
 
 
 async def ended_row(pool: asyncpg.Pool, channel_id: str, steps: int = 1, timeout: float = 5.0) -> asyncpg.Record:

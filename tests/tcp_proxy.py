@@ -1,4 +1,5 @@
-"""A TCP proxy a test controls, to make PostgreSQL stop answering for one process."""
+"""A TCP proxy a test controls: to make PostgreSQL stop answering for one process
+(`blackhole`), or a link go silent without closing (`freeze`)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,19 @@ class TcpProxy:
         self.target = (target_host, target_port)
         self.port = 0
         self.cut = False
+        self.connections = 0  # accepted and forwarded, ever
         self._server: asyncio.AbstractServer | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._frozen: set[asyncio.StreamWriter] = set()
 
     async def start(self) -> "TcpProxy":
         self._server = await asyncio.start_server(self._client, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     async def close(self) -> None:
         self.blackhole()
@@ -30,9 +37,23 @@ class TcpProxy:
         for w in list(self._writers):
             w.transport.abort()
         self._writers.clear()
+        self._frozen.clear()
 
     def restore(self) -> None:
         self.cut = False
+
+    def freeze(self) -> int:
+        """The open connections go silent and stay open: what either side sends is lost, nobody is
+        told (a dead peer, a NAT entry gone). New connections are forwarded as before. How many froze."""
+        self._frozen |= self._writers
+        return len(self._writers) // 2
+
+    def drop_frozen(self) -> None:
+        """The frozen connections end abruptly at last (a reset), as a dead link's finally do."""
+        for w in list(self._frozen):
+            w.transport.abort()
+            self._writers.discard(w)
+        self._frozen.clear()
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.cut:
@@ -46,6 +67,7 @@ class TcpProxy:
         except OSError:
             writer.close()
             return
+        self.connections += 1
         self._writers.update({writer, up_writer})
         await asyncio.gather(self._pump(reader, up_writer), self._pump(up_reader, writer), return_exceptions=True)
 
@@ -54,8 +76,11 @@ class TcpProxy:
             while data := await reader.read(65536):
                 if self.cut:
                     break
+                if writer in self._frozen:
+                    continue  # read and dropped: the sender's packets vanish, its socket stays happy
                 writer.write(data)
                 await writer.drain()
         finally:
-            self._writers.discard(writer)
-            writer.close()
+            if writer not in self._frozen:  # a frozen link carries no goodbye either
+                self._writers.discard(writer)
+                writer.close()
