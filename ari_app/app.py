@@ -7,15 +7,23 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
+from functools import partial
 
 from ari_app.caller_language import LANGUAGE_GLOBAL
 from ari_app.client import CONNECTED, AriClient, AriError
-from ari_app.wiring import StasisApp, background_tasks, build
+from ari_app.constants import APPLICATION_REPLACED
+from ari_app.standby import StasisLock, take_turns
+from ari_app.wiring import StasisApp, active_tasks, background_tasks, build
 from crm.queues.model import QueueSettings
 from crm.settings import Settings
 from pbxcrm.runtime import crm_runtime, stop_on_signals
 
 log = logging.getLogger(__name__)
+
+# After SIGTERM: what the calls left to write gets this long; past HARD_STOP_SECONDS the process
+# ends whatever is still waiting (a database or Asterisk that does not answer).
+STOP_SECONDS = 6.0
+HARD_STOP_SECONDS = 9.0
 
 
 async def mirror_default_queue(ari: AriClient, dial_of: Callable[[str], str], queue: QueueSettings) -> None:
@@ -58,21 +66,28 @@ class PhoneDialsMirror:
 
 
 async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    stop = stop or stop_on_signals()
+    # Run as `pbxcrm ari`, a stop that takes too long ends the process anyway (pbxcrm/runtime.py).
+    stop = stop or stop_on_signals(exit_after=HARD_STOP_SECONDS)
     async with crm_runtime(settings) as runtime:
         async with AriClient(settings.ari_url, settings.ari_user, settings.ari_password,
                              settings.ari_app) as ari:
             app = build(ari, runtime, mirror_default_queue, mirror_centre_language, PhoneDialsMirror(ari))
-            tasks = background_tasks(app, _consume)
-            await stop.wait()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await app.close()
+            tasks = background_tasks(app)  # a standby's too: its routing data kept warm
+            lock = StasisLock(settings.database_url, settings.ari_app)
+            try:
+                await take_turns(lock, stop, partial(active_tasks, app, _consume), app.step_down)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.wait(tasks, timeout=2)
+                await app.step_down()
+                lock.release()  # a standby takes over while the calls' writes are finished here
+                await app.close(seconds=STOP_SECONDS)
     log.info("stopped")
 
 
 async def _consume(app: StasisApp) -> None:
+    """The active process's events; returns when Asterisk gives the Stasis app to another process."""
     ari, dispatcher, crm, phone_states = app.ari, app.dispatcher, app.runtime.crm, app.phone_states
     async for event in ari.events():
         if event.get("type") == CONNECTED:
@@ -83,10 +98,14 @@ async def _consume(app: StasisApp) -> None:
             try:
                 # A call brings dozens of events (ChannelVarset, Dial, bridge events) the app does
                 # not handle; Asterisk not sending them saves both processes the work on the call path.
-                await ari.filter_events(dispatcher.event_types)
+                # ApplicationReplaced too passes this filter only when listed.
+                await ari.filter_events([*dispatcher.event_types, APPLICATION_REPLACED])
             except AriError as e:
                 log.warning("ARI event filter not set (%s); unhandled events are dropped here", e)
             await crm.refresh()
             asyncio.create_task(app.resync(connected_at), name="resync")
             continue
+        if event.get("type") == APPLICATION_REPLACED:
+            log.warning("Asterisk gave Stasis app %r to another connection", ari.app)
+            return
         dispatcher.dispatch(event)

@@ -21,6 +21,11 @@ def leg_channel_id(caller_channel: str, token: str) -> str:
     return f"{OUR_PREFIX}{caller_channel}-{token}"
 
 
+def caller_of_leg(channel_id: str) -> str:
+    """The caller's channel a phone was rung for (leg_channel_id read back)."""
+    return channel_id[len(OUR_PREFIX):].rpartition("-")[0]
+
+
 def bridge_id(caller_channel: str) -> str:
     """The bridge where the caller talks to the phone that answered."""
     return f"{OUR_PREFIX}{caller_channel}"
@@ -85,6 +90,8 @@ RECORDING_FINISHED = "RecordingFinished"
 RECORDING_FAILED = "RecordingFailed"
 # A phone asked for a transfer (SIP REFER) on a channel marked TRANSFERS_TO_APP (ari_app/transfers/).
 CHANNEL_TRANSFER = "ChannelTransfer"
+# Sent to the websocket that had the app when another registers the same name (ari_app/standby.py).
+APPLICATION_REPLACED = "ApplicationReplaced"
 EVENT_TYPES = (STASIS_START, STASIS_END, CHANNEL_DESTROYED, DEVICE_STATE_CHANGED, CHANNEL_DTMF_RECEIVED,
                PLAYBACK_FINISHED, RECORDING_FINISHED, RECORDING_FAILED, CHANNEL_TRANSFER)
 

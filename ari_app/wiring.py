@@ -67,13 +67,19 @@ class StasisApp:
     resync: Resyncer
     transfers: TransferService
 
-    async def close(self) -> None:
-        """After the event loop's tasks are cancelled: finish what a call left to do."""
+    async def step_down(self) -> None:
+        """No longer the active process (stopping, or another took the Stasis app): the calls'
+        tasks end and their ringing phones are hung up; the callers are left to the next active one."""
         await self.dispatcher.close()
         await self.calls.close()
+
+    async def close(self, seconds: float = 8.0) -> None:
+        """At the end: finish what the calls left to do (recordings, the call log), within `seconds`."""
+        await self.step_down()
+        deadline = asyncio.get_running_loop().time() + seconds
         if self.deps.recorder is not None:
-            await self.deps.recorder.drain(timeout=10)
-        await self.deps.records.drain(timeout=5)
+            await self.deps.recorder.drain(timeout=seconds * 2 / 3)
+        await self.deps.records.drain(timeout=max(0.5, deadline - asyncio.get_running_loop().time()))
 
 
 def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_language,
@@ -120,7 +126,8 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
                      calls=calls, dispatcher=dispatcher, resync=Resyncer(ari, calls), transfers=transfers)
 
 
-def background_tasks(app: StasisApp, consume) -> list[asyncio.Task]:
+def background_tasks(app: StasisApp) -> list[asyncio.Task]:
+    """What every `pbxcrm ari` process runs, a standby too (ari_app/standby.py): fresh routing data, CEL."""
     crm = app.runtime.crm
 
     async def reconnected(_conn) -> None:
@@ -130,8 +137,14 @@ def background_tasks(app: StasisApp, consume) -> list[asyncio.Task]:
             asyncio.create_task(listen_forever(app.runtime.settings.database_url, lines.CHANGED_CHANNEL,
                                                lambda _payload: crm.changed(), on_connected=reconnected),
                                 name="routing changes"),
-            asyncio.create_task(app.click_to_call.listen(), name="click-to-call"),
-            # The calls the app did not see, from Asterisk's own records (crm/cel/).
-            asyncio.create_task(reconcile_forever(app.runtime.pool, app.runtime.settings), name="cel reconciler"),
+            # The calls the app did not see, from Asterisk's own records (crm/cel/): one reconciler at a
+            # time whatever the processes (its checkpoint's row lock), so a standby's waits its turn.
+            asyncio.create_task(reconcile_forever(app.runtime.pool, app.runtime.settings), name="cel reconciler")]
+
+
+def active_tasks(app: StasisApp, consume) -> list[asyncio.Task]:
+    """What only the active process runs: the Stasis app's events, click-to-call (which rings a phone
+    whose answer reaches the app that holds the name) and the web's transfers (of its live calls)."""
+    return [asyncio.create_task(app.click_to_call.listen(), name="click-to-call"),
             asyncio.create_task(app.transfers.listen(), name="web transfers"),
             asyncio.create_task(consume(app), name="ari events")]

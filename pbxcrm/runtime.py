@@ -9,7 +9,10 @@ the FastAGI server serves the view as it is (agi/server.py).
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import signal
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,6 +24,8 @@ from crm.routing import queries as routing_q
 from crm.routing.lookup_connections import LookupConnections
 from crm.routing.view import CrmView
 from crm.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,13 +46,34 @@ async def crm_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         yield Runtime(settings, pool, lookups, CrmView(pool, settings.lookup_budget_ms, lookups=lookups))
     finally:
         await lookups.close()
-        await pool.close()
+        try:
+            # A connection stuck on a database that stopped answering is not waited for.
+            await asyncio.wait_for(pool.close(), 3)
+        except asyncio.TimeoutError:
+            pool.terminate()
 
 
-def stop_on_signals() -> asyncio.Event:
-    """An event set by SIGINT or SIGTERM: the process's one way to be told to stop."""
+def stop_on_signals(exit_after: float | None = None) -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM: the process's one way to be told to stop.
+
+    With `exit_after`, a stop that has not ended the process that many seconds after the
+    signal ends it anyway (a database or peer that never answers must not keep it alive)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def signalled() -> None:
+        if exit_after is not None and not stop.is_set():
+            timer = threading.Timer(exit_after, _exit_now, (exit_after,))
+            timer.daemon = True
+            timer.start()
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, signalled)
     return stop
+
+
+def _exit_now(seconds: float) -> None:
+    log.error("not stopped %.0f s after the signal; exiting now", seconds)
+    logging.shutdown()
+    os._exit(1)

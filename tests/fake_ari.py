@@ -401,6 +401,12 @@ class FakeAri:
         ws = web.WebSocketResponse(protocols=("ari",))
         await ws.prepare(request)
         outbox: asyncio.Queue = asyncio.Queue()
+        if self._outbox is not None and (self.allowed is None or "ApplicationReplaced" in self.allowed):
+            # As Asterisk does: the app's events go to the newest connection; the one before is told
+            # so (through the app's event filter) and left open.
+            replaced = self._event("ApplicationReplaced")
+            self.events.append(replaced)
+            self._outbox.put_nowait(replaced)
         self._ws, self._outbox, self.registered = ws, outbox, True
         self.connections += 1
         writer = asyncio.create_task(self._write(ws, outbox))

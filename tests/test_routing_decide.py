@@ -1,6 +1,8 @@
 """The routing decision, without I/O."""
 
-from crm.routing.decide import CallerFacts, ManagerRef, QueueRef, RoutingPolicy, decide
+import pytest
+
+from crm.routing.decide import CallerFacts, ManagerRef, QueueRef, RoutingPolicy, Target, decide, resumed_chain
 
 DEFAULT = QueueRef(1, "Default")
 SALES = QueueRef(2, "Sales")
@@ -63,3 +65,29 @@ def test_every_chain_ends_in_a_queue():
     for facts in [None, CallerFacts(1, "a"), CallerFacts(1, "a", manager=IVANOVA),
                   CallerFacts(1, "a", own_queue=SALES), CallerFacts(1, "a", tag_queue=("t", SALES))]:
         assert decide(facts, POLICY)[-1].kind == "queue"
+
+
+# ---- a call taken up again after a restart (issue 16) ----
+
+MANAGER_FIRST = decide(CallerFacts(5, "Petrov Ivan", manager=IVANOVA), POLICY)  # 20 s, then the queue
+
+
+@pytest.mark.parametrize("waited, expected", [
+    (0.3, [("manager", "102", 20), ("queue", "Default", None)]),  # just in: nothing spent
+    (8.2, [("manager", "102", 12), ("queue", "Default", None)]),  # the rest of its 20 s
+    (17.0, [("manager", "102", 5), ("queue", "Default", None)]),  # never a ring too short to answer
+    (20.0, [("queue", "Default", None)]),  # its time spent: straight to the queue
+    (95.0, [("queue", "Default", None)]),
+])
+def test_a_resumed_call_rings_the_manager_only_for_what_is_left_of_the_ring_time(waited, expected):
+    chain = resumed_chain(MANAGER_FIRST, waited)
+    assert [(*k, t.ring_seconds) for k, t in zip(kinds(chain), chain)] == expected
+
+
+def test_a_resumed_call_counts_its_wait_across_several_phones_and_keeps_the_queues_whole():
+    user = Target("user", "line Promo routes to Ivanova", manager=IVANOVA, ring_seconds=10)
+    chain = [user, *MANAGER_FIRST]  # 10 s + 20 s of phones, then the queue
+    assert [t.ring_seconds for t in resumed_chain(chain, 14)] == [16, None]
+    assert kinds(resumed_chain(chain, 31)) == [("queue", "Default")]
+    sales_first = decide(CallerFacts(5, "Supplier", own_queue=SALES), POLICY)
+    assert resumed_chain(sales_first, 300) == sales_first

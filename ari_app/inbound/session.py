@@ -39,7 +39,7 @@ from crm.phones import caller_match_key
 from crm.pops.events import PopEvent
 from crm.queues.model import QueueSettings
 from crm.recordings.policy import should_record
-from crm.routing.decide import CallerFacts, Target, decide
+from crm.routing.decide import CallerFacts, Target, decide, resumed_chain
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +151,8 @@ class CallSession:
             chain = plan.chain
         else:
             chain = decide(facts, self.d.crm.policy(), unknown_reason=failure or "unknown caller")
+        if self.resumed:  # taken up after a restart: what rang before it does not ring again from the start
+            chain = resumed_chain(chain, (_now() - self.call.started_at).total_seconds())
         log.info("channel %s: %s -> %s", self.call.channel_id, self.call.caller_number,
                  " / ".join(t.describe() for t in chain))
         self._caller_id = caller_id_text(facts.display_name if facts else "", self.call.caller_number)

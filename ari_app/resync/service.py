@@ -14,7 +14,7 @@ import logging
 
 from ari_app.calls import CallService
 from ari_app.client import AriClient, AriError
-from ari_app.constants import OUR_PREFIX, ROUTED_PURPOSES
+from ari_app.constants import OUR_PREFIX, ROUTED_PURPOSES, caller_of_leg
 from ari_app.events import ChannelEntered, parse_ari_time
 from ari_app.media import CallMedia
 
@@ -61,6 +61,8 @@ async def resync(ari: AriClient, service: CallService, watched: set[str],
             _caller_gone_while_away(service, session.call.channel_id)
             counts["ended while away"] += 1
     in_our_bridges = {ch: b for b in bridges if b["id"].startswith(OUR_PREFIX) for ch in b.get("channels", [])}
+    # Phones another process (or this one before a restart) was ringing: their calls are routed again.
+    counts["hung up"] += await _hang_up_stray_legs(service, ari, channels)
     for channel in channels:
         args = stasis_args(channel, ari.app)
         if args is None or service.d.registry.get(channel["id"]) is not None:
@@ -85,6 +87,28 @@ async def resync(ari: AriClient, service: CallService, watched: set[str],
     if any(counts.values()):
         log.info("resync: %s", counts)
     return counts
+
+
+async def _hang_up_stray_legs(service: CallService, ari: AriClient, channels: list[dict]) -> int:
+    """Hang up the phones still ringing for a call no session of ours holds, and wait (2 s at
+    most) until they are gone: a phone that looks busy with its own old ring would be skipped."""
+    held = service.d.registry.get
+    stray = [c["id"] for c in channels if c["id"].startswith(OUR_PREFIX) and stasis_args(c, ari.app) is None
+             and held(c["id"]) is None and held(caller_of_leg(c["id"])) is None]
+    for channel_id in stray:
+        log.info("resync: phone channel %s rang for a call nobody holds now; hanging up", channel_id)
+        await service.d.media.hangup(channel_id)
+    left = list(stray)
+    for _ in range(20):
+        if not left:
+            break
+        await asyncio.sleep(0.1)
+        try:
+            live = {c["id"] for c in await ari.list_channels()}
+        except AriError:
+            break
+        left = [c for c in left if c in live]
+    return len(stray)
 
 
 def _caller_gone_while_away(service: CallService, channel_id: str) -> None:

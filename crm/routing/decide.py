@@ -6,6 +6,8 @@ manager is busy or unreachable is found out when the chain is carried out.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 
 from crm.calls.route import target_english
@@ -113,3 +115,23 @@ def _named_queue(facts: CallerFacts) -> tuple[QueueRef, str] | None:
         tag, queue = facts.tag_queue
         return queue, f"tag {tag} routes to queue {queue.name}"
     return None
+
+
+# A phone rung again for a call taken up after a restart rings at least this long.
+RESUMED_MIN_RING_SECONDS = 5
+
+
+def resumed_chain(chain: list[Target], waited: float) -> list[Target]:
+    """The chain of a call taken up again after the app was away (ari_app/resync/), `waited` seconds
+    after it came in: the phones at its head ring only what is left of their ring time (at least
+    RESUMED_MIN_RING_SECONDS, never more than their own), and those whose time is spent are
+    skipped: straight on to the queue."""
+    left = max(0.0, waited)
+    for i, target in enumerate(chain):
+        if not target.rings_a_phone or target.ring_seconds is None or left <= 0:
+            return chain[i:]
+        if target.ring_seconds > left:
+            remaining = max(RESUMED_MIN_RING_SECONDS, math.ceil(target.ring_seconds - left))
+            return [dataclasses.replace(target, ring_seconds=min(target.ring_seconds, remaining)), *chain[i + 1:]]
+        left -= target.ring_seconds
+    return []
