@@ -46,9 +46,10 @@ def cmd_migrate(args, settings: Settings) -> int:
 def cmd_web(args, settings: Settings) -> int:
     import uvicorn
 
+    # An open screen-pop stream (GET /events) never ends by itself: a stop waits 5 s for requests, not for it.
     uvicorn.run("web.app:app_from_env", factory=True, host=args.host or settings.web_host,
                 port=args.port or settings.web_port, workers=args.workers, log_level="info",
-                proxy_headers=False)
+                proxy_headers=False, timeout_graceful_shutdown=5)
     return 0
 
 

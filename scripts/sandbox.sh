@@ -210,7 +210,8 @@ up() {
   else
     say "starting Asterisk"
     # No -U: switching user, even to root, drops the capabilities ASTdb needs here.
-    chroot "$ROOT" /usr/sbin/asterisk -n
+    # Not marked as a test run's process (tests/conftest.py): the sandbox outlives the run.
+    env -u PBXCRM_TEST_RUN chroot "$ROOT" /usr/sbin/asterisk -n
   fi
   wait_for_ari
   say "up: ARI $ARI_URL (user $ARI_USER), PJSIP udp 127.0.0.1:5060, root $ROOT"

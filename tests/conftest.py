@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import urllib.parse
+import uuid
 
 import asyncpg
 import pytest
@@ -215,32 +216,54 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker("unit")
 
 
-def _left_running() -> list[str]:
-    """Processes of this checkout still running: `python -m pbxcrm ...` or sipp started from its folder
-    (an orphan keeps its working directory when its parent is gone)."""
-    from tests.processes import REPO
+# Every process a test run starts inherits this mark (set before the first test), so the run can tell
+# its own leftovers from other runs' and other programs' processes on the same machine.
+TEST_RUN_MARK = "PBXCRM_TEST_RUN"
 
-    left = []
+
+def _marked_processes(mark: str) -> list[tuple[int, str]]:
+    """(pid, command line) of the live processes started by the test run with this mark, but the
+    sandbox's Asterisk (scripts/sandbox.sh starts it unmarked; a test may have restarted it)."""
+    found = []
+    needle = f"{TEST_RUN_MARK}={mark}".encode()
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            cwd = os.readlink(f"/proc/{entry.name}/cwd")
-            cmdline = open(f"/proc/{entry.name}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{entry.name}/environ", "rb") as f:
+                if needle not in f.read().split(b"\0"):
+                    continue
+            with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
         except OSError:
-            continue
-        if cwd == str(REPO) and ("-m pbxcrm" in cmdline or cmdline.startswith("sipp")):
-            left.append(f"{entry.name}: {cmdline.strip()}")
-    return left
+            continue  # gone meanwhile, or not ours to read
+        if cmdline and not os.path.basename(cmdline.split()[0]).startswith("asterisk"):
+            found.append((int(entry.name), cmdline))  # a zombie has no command line: already dead
+    return found
+
+
+def pytest_sessionstart(session):
+    os.environ[TEST_RUN_MARK] = uuid.uuid4().hex
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """A test run leaves nothing running: fail the run when a process of ours outlived it."""
+    """A test run leaves nothing running: fail the run when a process it started (pbxcrm, sipp,
+    Chromium, anything) outlived it, and end those processes."""
+    import signal
     import time
 
+    mark = os.environ.get(TEST_RUN_MARK)
+    if not mark:
+        return
     deadline = time.monotonic() + 5  # a process stopped at the last moment may still be exiting
-    while (left := _left_running()) and time.monotonic() < deadline:
+    while (left := _marked_processes(mark)) and time.monotonic() < deadline:
         time.sleep(0.2)
     if left:
-        print("\nprocesses left running by the tests:\n  " + "\n  ".join(left))
+        print("\nprocesses left running by the tests (now killed):\n  "
+              + "\n  ".join(f"{pid}: {cmdline}" for pid, cmdline in left))
+        for pid, _ in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -10,13 +10,17 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
+import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
 
-from tests.call_flow_support import fake, spec  # noqa: F401  (fixtures are used by name)
-from tests.processes import PbxcrmProcess
+from tests.call_flow_support import CLIENT, STRANGER, bridged, fake, spec  # noqa: F401  (fixtures: by name)
+from tests.processes import REPO, PbxcrmProcess
+from tests.tcp_proxy import TcpProxy
 
 
 def children(pid: int) -> list[int]:
@@ -32,14 +36,15 @@ def alive(pid: int) -> bool:
     return "\nState:\tZ" not in status  # a zombie has already died
 
 
-async def started_app(fake, database_url, tmp_path) -> tuple[PbxcrmProcess, list[int]]:  # noqa: F811
-    env = dict(os.environ, DATABASE_URL=database_url, PBXCRM_ARI_URL=fake.url,
+async def started_app(fake, database_url, tmp_path, *, ari_url: str | None = None,  # noqa: F811
+                      ready: str = "registered as Stasis app") -> tuple[PbxcrmProcess, list[int]]:
+    env = dict(os.environ, DATABASE_URL=database_url, PBXCRM_ARI_URL=ari_url or fake.url,
                PBXCRM_RECORDINGS_DIR=str(tmp_path / "recordings"))
     app = PbxcrmProcess(["ari"], env, tmp_path / "ari.log")
     app.spawn()
     assert app.proc is not None
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and not ("registered as Stasis app" in app.log_text() and children(app.proc.pid)):
+    while time.monotonic() < deadline and not (ready in app.log_text() and children(app.proc.pid)):
         assert not app.exited, app.log_text()
         await asyncio.sleep(0.05)
     kids = children(app.proc.pid)
@@ -88,3 +93,100 @@ async def test_the_converter_obeys_sigterm_on_its_own(running_app):
     _, kids = running_app
     os.kill(kids[0], signal.SIGTERM)
     assert await gone(kids[:1], 3), "the converter ignored SIGTERM"
+
+
+# ---- SIGTERM ends it within 10 s whatever the state (issue 16) ----
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _via(url: str, port: int) -> str:
+    parts = urllib.parse.urlsplit(url)
+    user = parts.netloc.rpartition("@")[0]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}@127.0.0.1:{port}" if user else f"127.0.0.1:{port}"))
+
+
+async def _terminated_within(app: PbxcrmProcess, kids: list[int], state: str) -> float:
+    assert app.proc is not None
+    started = time.monotonic()
+    app.proc.terminate()
+    await asyncio.to_thread(app.proc.wait, 30)
+    took = time.monotonic() - started
+    print(f"\nSIGTERM with {state}: exited in {took:.2f} s")
+    assert took < 10, app.log_text()
+    assert await gone(kids, 5), f"converter {kids} outlived the app"
+    return took
+
+
+@pytest.mark.parametrize("state", ["database refusing", "database hanging", "asterisk refusing", "asterisk hanging"])
+async def test_sigterm_ends_the_app_within_10_s_with_the_database_or_asterisk_down(
+        db, database_url, fake, tmp_path, state):  # noqa: F811
+    """'hanging': a peer that accepts the connection and never answers (tests/tcp_proxy.py's blackhole)."""
+    proxy = None
+    ari_url, db_url, ready = None, database_url, "registered as Stasis app"
+    if state.endswith("hanging"):
+        target = urllib.parse.urlsplit(database_url if state.startswith("database") else fake.url)
+        proxy = await TcpProxy(target.hostname or "127.0.0.1", target.port or 5432).start()
+        proxy.blackhole()
+    port = proxy.port if proxy else _closed_port()
+    if state.startswith("database"):
+        db_url = _via(database_url, port)
+        ready = "active (no database to ask"
+    else:
+        ari_url = f"http://127.0.0.1:{port}"
+        ready = "ARI events unavailable"
+    app, kids = await started_app(fake, db_url, tmp_path, ari_url=ari_url, ready=ready)
+    try:
+        await asyncio.sleep(1)  # well into it: retrying, a request waiting for its answer
+        await _terminated_within(app, kids, state)
+    finally:
+        app.stop()
+        if proxy is not None:
+            await proxy.close()
+
+
+async def test_sigterm_ends_the_app_within_10_s_in_the_middle_of_calls(db, crm, database_url, fake, tmp_path):  # noqa: F811
+    app, kids = await started_app(fake, database_url, tmp_path)
+    try:
+        talking = await fake.incoming(STRANGER)  # answered by Petrov's phone and recorded
+        leg = (await fake.next_originate("PJSIP/103", timeout=5)).query["channelId"]
+        await fake.answer(leg)
+        await fake.wait_for(lambda: bridged(fake, talking), what="bridged")
+        ringing = await fake.incoming(CLIENT)  # its manager's phone ringing
+        manager_leg = (await fake.next_originate("PJSIP/102", timeout=5)).query["channelId"]
+        await _terminated_within(app, kids, "calls up")
+    finally:
+        app.stop()
+    assert (fake.gone.get(manager_leg) or {}).get("cause") == 16, "a stopping app stops the phone it rang"
+    assert talking in fake.channels and ringing in fake.channels, "callers are left to the next app"
+
+
+HANGING_STOP = """
+import asyncio, logging
+from pbxcrm.runtime import stop_on_signals
+
+async def main():
+    stop = stop_on_signals(exit_after=1.0)
+    print("ready", flush=True)
+    await stop.wait()
+    await asyncio.sleep(60)  # a stop that never finishes: a peer that never answers
+
+logging.basicConfig()
+asyncio.run(main())
+"""
+
+
+async def test_a_stop_that_hangs_ends_the_process_anyway():
+    """The backstop of every state above: `pbxcrm ari` ends 9 s after SIGTERM whatever it waits for."""
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", HANGING_STOP, cwd=REPO,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    assert await asyncio.wait_for(proc.stdout.readline(), 15) == b"ready\n"
+    started = time.monotonic()
+    proc.terminate()
+    _, err = await asyncio.wait_for(proc.communicate(), 10)
+    assert proc.returncode == 1 and 1.0 <= time.monotonic() - started < 3, err
+    assert b"not stopped 1 s after the signal; exiting now" in err

@@ -147,3 +147,18 @@ async def test_a_caller_taken_up_mid_ring_rings_its_manager_for_the_rest_of_the_
     await fake.hang_up(caller)
     row = await ended_row(db, caller, steps=2)
     assert row["status"] == "answered" and row["operator_user_id"] == crm["ivanova"]["id"]
+
+
+async def test_a_stopped_active_app_hands_over_and_a_standby_stops_at_once_on_sigterm(db, crm, fake, apps):  # noqa: F811
+    active, standby = await _active_and_standby(apps, fake)
+    assert active.proc is not None and standby.proc is not None
+    stopped_at = time.monotonic()
+    active.proc.terminate()  # a restart by systemd, say
+    await fake.wait_for(lambda: fake.connections == 2, timeout=5, what="the standby's events connection")
+    assert time.monotonic() - stopped_at < 2.0, standby.log_text()
+    assert active.proc.wait(10) == 0
+    third = await apps.start("standing by (taken by another process)")  # the restarted one waits now
+    assert third.proc is not None
+    started = time.monotonic()
+    third.proc.terminate()
+    assert third.proc.wait(10) == 0 and time.monotonic() - started < 10, third.log_text()

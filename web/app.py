@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
+import signal
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -14,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from crm.db import create_pool, ping
 from crm.settings import Settings
+from pbxcrm.lifetime import die_with_parent
 from web import pops
 from web.api import counterparties as api_counterparties
 from web.api import users as api_users
@@ -132,4 +135,8 @@ def create_app(settings: Settings) -> Starlette:
 
 def app_from_env() -> Starlette:
     """Factory for uvicorn (`pbxcrm web`), one app per worker process."""
+    supervisor = multiprocessing.parent_process()
+    if supervisor is not None and supervisor.pid is not None:
+        # A worker of `pbxcrm web --workers N`: it stops (gracefully) when the supervisor dies, however.
+        die_with_parent(supervisor.pid, signal.SIGTERM)
     return create_app(Settings.from_env())

@@ -5,7 +5,6 @@ PBXCRM_RECORDINGS_DIR, deleted from Asterisk and linked to the call."""
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import datetime as dt
 import logging
 import multiprocessing
@@ -19,6 +18,7 @@ from pydub import AudioSegment
 from ari_app.call_records import CallRecords
 from ari_app.client import AriError, AriNotFound, AriUnavailable
 from ari_app.media import CallMedia
+from pbxcrm.lifetime import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,6 @@ log = logging.getLogger(__name__)
 CONVERSION_NICENESS = 10
 
 
-_PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
 def _start_converter(parent_pid: int) -> None:
     os.nice(CONVERSION_NICENESS)
     # Forked from a running event loop: drop its signal plumbing, or SIGTERM only pokes a dead loop.
@@ -40,13 +37,8 @@ def _start_converter(parent_pid: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     # Ctrl-C reaches the whole process group; the app shuts its worker down itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Die with the app, even a SIGKILLed one (Linux); no orphan converter is left running.
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError) as e:
-        log.warning("converter: not tied to the app's life (%s)", e)
-    if os.getppid() != parent_pid:  # the app died before the line above took effect
-        os._exit(0)
+    # Die with the app, even a SIGKILLed one: no orphan converter is left running.
+    die_with_parent(parent_pid)
 
 
 class Recorder:
