@@ -9,9 +9,10 @@ import logging
 from collections.abc import Callable, Mapping
 from functools import partial
 
-from ari_app.caller_language import LANGUAGE_GLOBAL
+from ari_app.caller_language import LANGUAGE_KEY
 from ari_app.client import CONNECTED, AriClient, AriError
 from ari_app.constants import APPLICATION_REPLACED
+from ari_app.dialplan_store import DialplanStore
 from ari_app.standby import StasisLock, take_turns
 from ari_app.wiring import StasisApp, active_tasks, background_tasks, build
 from crm.queues.model import QueueSettings
@@ -28,38 +29,36 @@ HARD_STOP_SECONDS = 9.0
 
 async def mirror_default_queue(ari: AriClient, dial_of: Callable[[str], str], queue: QueueSettings) -> None:
     """The dialplan rings these phones when the app is not running (dialplan/pbxcrm.conf), each
-    where its user's dial string says (`dial_of`; its charset keeps the & list whole).
-
-    Globals, not AstDB: ARI sets globals but cannot write DB(). They are lost
-    when Asterisk restarts, so every reconnect mirrors them again.
-    """
-    await ari.set_global("PBXCRM_DEFAULT_DIAL", "&".join(dial_of(m.extension) for m in queue.members))
-    await ari.set_global("PBXCRM_DEFAULT_RING", str(queue.ring_seconds))
+    where its user's dial string says (`dial_of`; its charset keeps the & list whole). Kept in
+    AstDB, which outlives an Asterisk restart (ari_app/dialplan_store.py)."""
+    store = DialplanStore.of(ari)
+    await store.put("default_dial", "&".join(dial_of(m.extension) for m in queue.members))
+    await store.put("default_ring", str(queue.ring_seconds))
     log.info("default queue %s mirrored to the dialplan: %s", queue.name,
              ", ".join(m.extension for m in queue.members) or "no members")
 
 
 async def mirror_centre_language(ari: AriClient, language: str | None) -> None:
     """The dialplan's default queue speaks this language to callers whose line has none
-    (dialplan/pbxcrm.conf; the rule is ari_app/caller_language.py's). A global, as above."""
-    await ari.set_global(LANGUAGE_GLOBAL, language or "")
+    (dialplan/pbxcrm.conf; the rule is ari_app/caller_language.py's). In AstDB, as above."""
+    await DialplanStore.of(ari).put(LANGUAGE_KEY, language or "")
     log.info("call centre's language mirrored to the dialplan: %s", language or "none")
 
 
 class PhoneDialsMirror:
     """Without the app, a phone that dials an extension is put through by the dialplan
-    ([pbxcrm-phones]): to PJSIP/<extension>, or to the global PBXCRM_PHONE_<extension> where
-    the user's dial string is another (SIP/1001, Local/...). Kept as the globals above are."""
+    ([pbxcrm-phones]): to PJSIP/<extension>, or to DB(pbxcrm/phone_<extension>) where
+    the user's dial string is another (SIP/1001, Local/...). Kept as the settings above are."""
 
     def __init__(self, ari: AriClient):
-        self._ari = ari
+        self._store = DialplanStore.of(ari)
         self._set: set[str] = set()
 
     async def __call__(self, dials: Mapping[str, str]) -> None:
         for extension, dial in dials.items():
-            await self._ari.set_global(f"PBXCRM_PHONE_{extension}", dial)
+            await self._store.put(f"phone_{extension}", dial)
         for extension in self._set - set(dials):
-            await self._ari.set_global(f"PBXCRM_PHONE_{extension}", "")
+            await self._store.put(f"phone_{extension}", "")
         self._set = set(dials)
         if dials:
             log.info("dial strings of %d phone(s) mirrored to the dialplan", len(dials))
@@ -93,7 +92,7 @@ async def _consume(app: StasisApp) -> None:
         if event.get("type") == CONNECTED:
             connected_at = dt.datetime.now(dt.timezone.utc)
             log.info("registered as Stasis app %r; taking up waiting channels", ari.app)
-            crm.forget_mirrored()  # Asterisk may have restarted and lost the globals
+            crm.forget_mirrored()  # what changed while away is written again (ari_app/dialplan_store.py)
             await phone_states.connected()
             try:
                 # A call brings dozens of events (ChannelVarset, Dial, bridge events) the app does

@@ -6,8 +6,8 @@ Set(CHANNEL(language)=...) in the dialplan for one number called. A channel that
 nobody gave one has Asterisk's default language, "en" (asterisk.conf's
 `defaultlanguage`), which therefore reads as "not set": the call centre's language
 (app_settings 'locale.language') applies. The dialplan's default queue follows the
-same rule with the centre's language mirrored into the global PBXCRM_LANGUAGE
-(dialplan/pbxcrm.conf), so a caller handed to it hears the same language.
+same rule with the centre's language mirrored into AstDB, DB(pbxcrm/language)
+(dialplan/pbxcrm.conf, ari_app/dialplan_store.py), so a caller handed to it hears the same language.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 from crm.i18n import FALLBACK_LANGUAGE
 
 ASTERISK_DEFAULT_LANGUAGE = "en"
-# The dialplan global the app keeps the centre's language in (empty: none set).
-LANGUAGE_GLOBAL = "PBXCRM_LANGUAGE"
+# The AstDB key (family pbxcrm) the app keeps the centre's language in (empty: none set).
+LANGUAGE_KEY = "language"
 
 
 def caller_language(channel_language: str | None, centre_language: str | None) -> str:

@@ -129,6 +129,16 @@ class AriClient:
             "callerId": caller_id, "timeout": timeout, "originator": originator},
             json_body={"variables": variables} if variables else None)
 
+    async def originate_to_dialplan(self, *, endpoint: str, context: str, extension: str,
+                                    variables: dict[str, str], timeout: int) -> dict:
+        """A channel (a Local one) that runs the dialplan, not our app, with these variables set on it."""
+        return await self.request("POST", "/channels", params={
+            "endpoint": endpoint, "context": context, "extension": extension, "priority": 1, "timeout": timeout},
+            json_body={"variables": variables})
+
+    async def get_channel(self, channel_id: str) -> dict:
+        return await self.request("GET", f"/channels/{channel_id}")
+
     async def ring(self, channel_id: str) -> None:
         await self.request("POST", f"/channels/{channel_id}/ring")
 

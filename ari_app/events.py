@@ -32,6 +32,8 @@ class ChannelEntered:
     entered_at: dt.datetime | None = None
     # The channel's language: the line's if its endpoint or the dialplan set one (ari_app/caller_language.py).
     language: str = ""
+    # The dialplan context it entered Stasis from (the default queue's: offered again after the app was away).
+    context: str = ""
 
     @property
     def purpose(self) -> str:
@@ -59,4 +61,5 @@ class ChannelEntered:
             started_at=parse_ari_time(channel.get("creationtime")),
             args=args,
             language=channel.get("language") or "",
+            context=dialplan.get("context", ""),
         )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 import itertools
 import json
 import logging
@@ -114,6 +115,8 @@ class FakeAri:
         self.playback_lengths: dict[str, float] = {}
         self.endpoints: dict[str, str] = {}  # PJSIP resource -> online/offline
         self.globals: dict[str, str] = {}
+        # AstDB family pbxcrm, as our dialplan's [pbxcrm-store] writes it (ari_app/dialplan_store.py).
+        self.astdb: dict[str, str] = {}
         self.continued: dict[str, dict] = {}  # channel -> where it went in the dialplan
         self.slow_originate: dict[str, float] = {}  # endpoint -> seconds before Asterisk answers the originate
         self.failing_originate: set[str] = set()  # endpoints Asterisk cannot create a channel for
@@ -168,14 +171,20 @@ class FakeAri:
         self.endpoints[extension] = state
 
     async def incoming(self, caller_number: str, *, caller_name: str = "", called: str = "4957770000",
-                       args: list[str] | None = None, line: str = "PJSIP/trunk", language: str = "en") -> str:
+                       args: list[str] | None = None, line: str = "PJSIP/trunk", language: str = "en",
+                       context: str = "pbxcrm-inbound", waited: float = 0) -> str:
         """A call from outside enters Stasis(pbxcrm,inbound,<called>) as the dialplan sends it.
-        `language`: the channel's, as the trunk endpoint's `language =` or the dialplan set it."""
+        `language`: the channel's, as the trunk endpoint's `language =` or the dialplan set it;
+        `context` and `waited`: from where and how long after the call came in (the dialplan's
+        default queue offers its callers to the app again: dialplan/pbxcrm.conf)."""
         args = ["inbound", called] if args is None else args
         channel_id = f"{time.time():.0f}.{next(self._seq)}"
         chan = self._new_channel(channel_id, f"{line}-{next(self._seq):08x}", "Ring",
                                  caller={"name": caller_name, "number": caller_number}, language=language)
-        self._enter_stasis(chan, ",".join(args), context="pbxcrm-inbound", exten=called or "s")
+        if waited:
+            chan.snapshot["creationtime"] = ari_time(dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=waited))
+        self._enter_stasis(chan, ",".join(args), context=context, exten=(called or "s") if context == "pbxcrm-inbound"
+                           else "s")
         return channel_id
 
     async def answer(self, channel_id: str) -> None:

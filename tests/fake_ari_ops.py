@@ -46,6 +46,11 @@ def _originate(f: FakeAri, q, body):
     chan.ours, chan.app_args = q.get("app") == f.app, q.get("appArgs", "")
     for name, value in ((body or {}).get("variables") or {}).items():
         _write_variable(f, chan, name, value["value"] if isinstance(value, dict) else value)
+    if endpoint == "Local/s@pbxcrm-store" and not q.get("app"):
+        # Our dialplan's [pbxcrm-store]: Set(DB(pbxcrm/<key>)=<value>), then the channel hangs up.
+        f.astdb[chan.variables["PBXCRM_KEY"]] = chan.variables.get("PBXCRM_VALUE", "")
+        asyncio.get_running_loop().call_soon(lambda: chan.id in f.channels and f._destroy(chan, 16))
+        return 200, dict(chan.snapshot)
     if q.get("app") and q["app"] != f.app:
         f.violations.append(f"originate into another app {q['app']!r}")
     timeout = int(q.get("timeout", 30))

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from ari_app.client import basic_auth
-from tests.processes import PbxcrmProcess
+from tests.processes import REPO, PbxcrmProcess
 
 SIPP_DIR = Path(__file__).with_name("sipp")
 # The sandbox's root (scripts/sandbox.sh), and the greetings directory inside it as the CRM writes
@@ -55,12 +55,6 @@ async def ari_post(path: str, params: dict[str, str]) -> int:
     async with aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=3)) as s:
         async with s.post(f"{url}/ari{path}", params=params) as r:
             return r.status
-
-
-async def ari_global(name: str) -> str | None:
-    """A dialplan global's value in the sandbox (None: Asterisk did not say)."""
-    status, body = await ari_get(f"/asterisk/variable?variable={name}")
-    return body.get("value") if status == 200 and body else None
 
 
 class AriEventWatcher:
@@ -341,3 +335,31 @@ def first_invite_time(message_file: Path) -> float | None:
         elif line.startswith("INVITE sip:") and stamp:
             return dt.datetime.strptime(" ".join(stamp.split()), "%Y-%m-%d %H:%M:%S.%f").timestamp()
     return None
+
+
+async def astdb_get(key: str) -> str | None:
+    """DB(pbxcrm/<key>) in the sandbox, where the app keeps the dialplan's settings; None: no entry."""
+    proc = await asyncio.create_subprocess_exec(str(REPO / "scripts" / "sandbox.sh"), "cli",
+                                                f"database get pbxcrm {key}", stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.DEVNULL)
+    out, _ = await proc.communicate()
+    text = out.decode(errors="replace").strip()
+    return text.split("Value: ", 1)[1] if text.startswith("Value: ") else None
+
+
+async def astdb_becomes(key: str, value: str, timeout: float = 10.0) -> bool:
+    """DB(pbxcrm/<key>) is `value` within `timeout` (an earlier test's value may be there first)."""
+    async def equal() -> bool:
+        return await astdb_get(key) == value
+    return bool(await wait_for(equal, timeout))
+
+
+async def astdb_put(key: str, value: str) -> None:
+    """DB(pbxcrm/<key>) = value, written as the app writes it (ari_app/dialplan_store.py)."""
+    from ari_app.client import AriClient
+    from ari_app.dialplan_store import DialplanStore
+
+    url, _ = ari_settings()
+    async with AriClient(url, os.environ.get("PBXCRM_ARI_USER", "pbxcrm"),
+                         os.environ.get("PBXCRM_ARI_PASSWORD", "pbxcrm-sandbox"), "pbxcrm-test") as ari:
+        await DialplanStore(ari).put(key, value)

@@ -28,6 +28,7 @@ from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
     no_recording,
     route,
     spec,
+    start_app,
 )
 from tests.processes import PbxcrmProcess
 
@@ -162,3 +163,19 @@ async def test_a_stopped_active_app_hands_over_and_a_standby_stops_at_once_on_si
     started = time.monotonic()
     third.proc.terminate()
     assert third.proc.wait(10) == 0 and time.monotonic() - started < 10, third.log_text()
+
+
+async def test_a_caller_the_dialplan_offers_back_is_taken_up_as_after_a_restart(db, crm, fake, start_app):  # noqa: F811
+    """The dialplan's default queue rang its phones while the app was away, and offers the caller to
+    the app between rounds (dialplan/pbxcrm.conf): the app takes it up, the manager's ring time spent."""
+    await no_recording(db)
+    await start_app()
+    caller = await fake.incoming(CLIENT, context="pbxcrm-default-queue", waited=25)
+    leg = (await fake.next_originate("PJSIP/103", timeout=5)).query["channelId"]
+    assert not fake.originated("PJSIP/102"), "its 20 s passed while the dialplan rang the queue"
+    await fake.answer(leg)
+    await fake.wait_for(lambda: bridged(fake, caller), what="bridged")
+    await fake.hang_up(caller)
+    row = await ended_row(db, caller, steps=2)
+    assert row["status"] == "answered" and route(row)[0] == ("note", "pbxcrm", "took the call up again after a restart")
+    assert (row["started_at"] - row["answered_at"]).total_seconds() < -24, "the call began when it came in"

@@ -147,9 +147,9 @@ async def test_the_dialplans_fallbacks_get_each_phones_dial_string(db, crm, fake
     await start_app()
     # The default queue (Petrov) as the dialplan rings it without the app, and the phones it puts
     # through by themselves (dialplan/pbxcrm.conf [pbxcrm-phones]).
-    await fake.wait_for(lambda: fake.globals.get("PBXCRM_DEFAULT_DIAL") == "IAX2/office-103", what="default queue")
-    assert fake.globals["PBXCRM_PHONE_1001"] == "SIP/1001" and fake.globals["PBXCRM_PHONE_103"] == "IAX2/office-103"
-    assert "PBXCRM_PHONE_102" not in fake.globals  # PJSIP/102: the dialplan's own default
+    await fake.wait_for(lambda: fake.astdb.get("default_dial") == "IAX2/office-103", what="default queue")
+    assert fake.astdb["phone_1001"] == "SIP/1001" and fake.astdb["phone_103"] == "IAX2/office-103"
+    assert "phone_102" not in fake.astdb  # PJSIP/102: the dialplan's own default
 
 
 # ---- follow me ----

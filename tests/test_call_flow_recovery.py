@@ -99,12 +99,15 @@ async def test_the_app_reconnects_after_the_websocket_drops_and_the_call_ends_no
         await fake.drop_websocket()
         await fake.wait_for(lambda: fake.connections == 2 and len(fake.calls_to("GET", "/bridges")) == 2,
                             what="reconnected and resynced")
-        # What a reconnect sets up again: device states, the event filter, the dialplan's globals.
+        # What a reconnect sets up again: device states, the event filter, the dialplan's settings.
         assert len(fake.calls_to("PUT", "/applications/pbxcrm/eventFilter")) == 2
         assert [r.query for r in fake.calls_to("POST", "/applications/pbxcrm/subscription")].count(
             {"eventSource": "deviceState:"}) == 2
         assert fake.calls_to("GET", "/channels")
-        assert len(fake.calls_to("POST", "/asterisk/variable")) >= 4
+        reconnect = [i for i, r in enumerate(fake.requests) if r.path == "/events"][1]
+        stored = {r.body["variables"]["PBXCRM_KEY"] for r in fake.requests[reconnect:]
+                  if r in fake.originated("Local/s@pbxcrm-store")}
+        assert {"default_dial", "default_ring", "language"} <= stored, stored
         await fake.hang_up(caller)
         assert (await fake.wait_gone(leg))["cause"] == 16
         row = await ended_row(db, caller)

@@ -64,13 +64,13 @@ async def test_the_offer_is_in_russian_when_the_call_centre_speaks_russian(db, f
     assert (play["media"], play["lang"]) == (OFFER, "ru")
     assert [(p["media_uri"], p["language"]) for p in started] == [("sound:vm-nobodyavail", "ru")]
     # The dialplan's default queue, where callers go when the app cannot take them, speaks it too.
-    assert fake.globals["PBXCRM_LANGUAGE"] == "ru"
+    assert fake.astdb["language"] == "ru"
 
 
 async def test_the_offer_is_in_english_when_the_call_centre_has_no_language(db, fake, start_app):
     play, _ = await _offer_prompt(db, fake, start_app)
     assert (play["media"], play["lang"]) == (OFFER, "en")
-    assert fake.globals["PBXCRM_LANGUAGE"] == ""
+    assert fake.astdb["language"] == ""
 
 
 async def test_a_line_with_its_own_language_keeps_it_in_a_centre_of_another(db, fake, start_app):

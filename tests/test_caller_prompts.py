@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.helpers import finished_call
-from tests.telephony import AriEventWatcher, ari_get, ari_post, require_sandbox, sipp_call, wait_for
+from tests.telephony import AriEventWatcher, ari_get, astdb_get, astdb_put, require_sandbox, sipp_call, wait_for
 
 # A queue nobody answers offers a callback (issue 15): "nobody is available", "press 1 ...".
 OFFER = ("sound:vm-nobodyavail", "sound:vm-tocallnum")
@@ -74,13 +74,13 @@ async def test_a_russian_line_speaks_russian_in_a_call_centre_with_no_language(d
 
 async def test_without_the_app_the_dialplans_default_queue_speaks_the_mirrored_language():
     """`pbxcrm ari` is not running: Stasis fails and [pbxcrm-default-queue] takes the caller,
-    in the language the app last mirrored into PBXCRM_LANGUAGE."""
+    in the language the app last mirrored into DB(pbxcrm/language) (ari_app/dialplan_store.py)."""
     await require_sandbox()
-    saved = {name: await _global(name) for name in ("PBXCRM_LANGUAGE", "PBXCRM_DEFAULT_DIAL")}
+    saved = {key: await astdb_get(key) for key in ("language", "default_dial")}
     try:
         # Nobody to dial: the caller waits in the [pbxcrm-default] queue, with music.
-        for name, value in (("PBXCRM_LANGUAGE", "ru"), ("PBXCRM_DEFAULT_DIAL", "")):
-            assert await ari_post("/asterisk/variable", {"variable": name, "value": value}) == 204
+        for key, value in (("language", "ru"), ("default_dial", "")):
+            await astdb_put(key, value)
         call = asyncio.create_task(sipp_call(caller="89031112255", called="74957654321", talk_ms=3000))
 
         async def waiting_caller():
@@ -94,10 +94,5 @@ async def test_without_the_app_the_dialplans_default_queue_speaks_the_mirrored_l
         assert result.returncode == 0, result.output
         assert waiting and waiting[0]["language"] == "ru", waiting
     finally:
-        for name, value in saved.items():
-            await ari_post("/asterisk/variable", {"variable": name, "value": value})
-
-
-async def _global(name: str) -> str:
-    status, body = await ari_get(f"/asterisk/variable?variable={name}")
-    return (body or {}).get("value", "") if status == 200 else ""
+        for key, value in saved.items():
+            await astdb_put(key, value or "")

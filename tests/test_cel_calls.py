@@ -16,7 +16,7 @@ from tests.helpers import finished_call
 from tests.processes import PbxcrmProcess
 from tests.telephony import (
     SippPhone,
-    ari_global,
+    astdb_becomes,
     sandbox_cel_database_url,
     sipp_call,
     sipp_calls_at_once,
@@ -64,7 +64,7 @@ async def test_calls_while_the_app_is_down_are_logged_complete_soon_after_it_ret
     crm = queue_of_three
     app = await start_stasis_app(**cel_env)
     # The app tells the dialplan whom the default queue rings, then dies: the dialplan answers alone.
-    assert await wait_for(lambda: ari_global("PBXCRM_DEFAULT_DIAL"), timeout=10) == "PJSIP/103&PJSIP/104&PJSIP/105"
+    assert await astdb_becomes("default_dial", "PJSIP/103&PJSIP/104&PJSIP/105"), app.log_text()
     app.stop()
     since = dt.datetime.now(dt.timezone.utc).isoformat()
     async with SippPhone("103", "phone_answer_hangup.xml", tmp_path), \

@@ -8,7 +8,7 @@ from crm.calls.route import route_text
 from tests.helpers import finished_call, make_user
 from tests.processes import REPO
 from tests.tcp_proxy import TcpProxy
-from tests.telephony import SippPhone, ari_get, ari_global, first_invite_time, sipp_call, wait_for
+from tests.telephony import SippPhone, ari_get, astdb_becomes, first_invite_time, sipp_call, wait_for
 
 CALLED = "74957654321"
 
@@ -129,8 +129,7 @@ async def test_with_the_database_unreachable_the_call_goes_to_the_default_queue_
 async def test_with_the_app_dead_the_dialplan_reaches_the_default_queue_and_a_restart_leaves_nothing_stuck(
         crm, db, start_stasis_app, tmp_path):
     app = await start_stasis_app()
-    mirrored = await wait_for(lambda: ari_global("PBXCRM_DEFAULT_DIAL"))
-    assert mirrored == "PJSIP/103"
+    assert await astdb_becomes("default_dial", "PJSIP/103"), app.log_text()
     async with SippPhone("102", "phone_noanswer.xml", tmp_path) as silent, \
             SippPhone("103", "phone_answer.xml", tmp_path) as petrov_phone:
         # A call is ringing its manager when the app dies.
@@ -219,14 +218,14 @@ async def test_the_call_and_its_route_show_in_the_calls_list_and_on_the_card(crm
 async def test_the_app_reconnects_after_asterisk_restarts_and_routes_the_next_call(crm, db, start_stasis_app,
                                                                                    tmp_path):
     app = await start_stasis_app()
-    assert await wait_for(lambda: ari_global("PBXCRM_DEFAULT_DIAL")) == "PJSIP/103"
+    assert await astdb_becomes("default_dial", "PJSIP/103"), app.log_text()
     proc = await asyncio.create_subprocess_exec(str(REPO / "scripts" / "sandbox.sh"), "cli", "core restart now")
     await proc.wait()
     # The websocket drops; the app retries with backoff and connects to the new Asterisk.
     assert await wait_for(lambda: app.log_text().count("ARI events connected") >= 2, timeout=30), \
         app.log_text()
-    # The new Asterisk has lost its globals: the app mirrored the default queue again.
-    assert await wait_for(lambda: ari_global("PBXCRM_DEFAULT_DIAL"), timeout=10) == "PJSIP/103"
+    # The new Asterisk kept the dialplan's settings (AstDB), and the app wrote them again.
+    assert await astdb_becomes("default_dial", "PJSIP/103"), app.log_text()
     async with SippPhone("102", "phone_answer.xml", tmp_path) as ivanova_phone:
         result = await sipp_call(caller="84951234567", called=CALLED, talk_ms=500)
         assert result.returncode == 0, result.output + app.log_text()
