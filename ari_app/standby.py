@@ -159,13 +159,18 @@ async def take_turns(lock: StasisLock, stop: asyncio.Event, activate: Callable[[
         active = activate()
         watch = asyncio.create_task(lock.watch(), name="stasis lock")
         stopped = asyncio.create_task(stop.wait(), name="stop")
-        await asyncio.wait([watch, stopped, *active], return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait([watch, stopped, *active], return_when=asyncio.FIRST_COMPLETED)
         for task in (watch, stopped, *active):
             task.cancel()
         await asyncio.gather(watch, stopped, *active, return_exceptions=True)
         if stop.is_set():
             return
-        log.warning("Stasis app %r: another process is active; standing by", lock.app)
+        failed = [t for t in done if t in active and not t.cancelled() and t.exception() is not None]
+        for task in failed:
+            log.error("Stasis app %r: %s failed; starting again", lock.app, task.get_name(), exc_info=task.exception())
+        if not failed:
+            log.warning("Stasis app %r: another process is active (%s); standing by", lock.app,
+                        "it holds the lock" if watch in done else "Asterisk gave it the app")
         await step_down()
         lock.release()
 

@@ -276,7 +276,10 @@ class FakeAri:
                 and (not channel_ids or any(c in r.path or any(c in v for v in r.query.values()) for c in channel_ids))]
 
     def originated(self, endpoint: str | None = None) -> list[Request]:
-        return [r for r in self.calls_to("POST", "/channels") if endpoint in (None, r.query.get("endpoint"))]
+        """Channels the app originated (to this endpoint); with none given, the phones and numbers
+        it rang, not the Local channels that write the dialplan's settings ([pbxcrm-store])."""
+        return [r for r in self.calls_to("POST", "/channels") if endpoint == r.query.get("endpoint")
+                or (endpoint is None and r.query.get("endpoint") != "Local/s@pbxcrm-store")]
 
     async def wait_for(self, predicate, timeout: float = 3.0, what: str = "condition"):
         deadline = real_monotonic() + timeout

@@ -179,3 +179,31 @@ async def test_a_caller_the_dialplan_offers_back_is_taken_up_as_after_a_restart(
     row = await ended_row(db, caller, steps=2)
     assert row["status"] == "answered" and route(row)[0] == ("note", "pbxcrm", "took the call up again after a restart")
     assert (row["started_at"] - row["answered_at"]).total_seconds() < -24, "the call began when it came in"
+
+
+async def test_an_app_started_without_the_database_yields_to_one_holding_the_lock(db, crm, fake, start_app, caplog):  # noqa: F811
+    """No database to ask at start: the app takes the name rather than leave callers to the dialplan.
+    When a process holding the lock registers, Asterisk tells the first (ApplicationReplaced) and it
+    stands by instead of taking the name back at its next reconnect."""
+    import logging
+    import socket
+
+    await no_recording(db)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        nowhere = f"postgresql://postgres@127.0.0.1:{s.getsockname()[1]}/nowhere"
+    caplog.set_level(logging.INFO, logger="ari_app.standby")
+    await start_app(database_url=nowhere)
+    assert "active (no database to ask; yields to a holder of the lock)" in caplog.text
+    await start_app()
+    await fake.wait_for(lambda: "another process is active (Asterisk gave it the app)" in caplog.text,
+                        timeout=5, what="the first app standing by")
+    await fake.drop_websocket()  # the holder reconnects; the one standing by does not
+    await fake.wait_for(lambda: fake.connections == 3, timeout=5, what="the holder's reconnect")
+    await asyncio.sleep(1.5)
+    assert fake.connections == 3
+    caller = await fake.incoming(STRANGER)
+    await fake.next_originate("PJSIP/103", timeout=5)
+    await asyncio.sleep(0.5)
+    assert len(fake.originated("PJSIP/103")) == 1, "one app routes the call"
+    await fake.hang_up(caller)
