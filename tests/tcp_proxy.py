@@ -5,6 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import urllib.parse
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (connections are refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def via(url: str, port: int) -> str:
+    """The same URL (a database's, say), reached through a proxy on this loopback port."""
+    parts = urllib.parse.urlsplit(url)
+    user = parts.netloc.rpartition("@")[0]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}@127.0.0.1:{port}" if user else f"127.0.0.1:{port}"))
 
 
 class TcpProxy:

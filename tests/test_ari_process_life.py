@@ -1,4 +1,5 @@
-"""`pbxcrm ari` as a process: its mp3 converter dies with it, however it dies (issue 16, part).
+"""`pbxcrm ari` as a process (issue 16): its mp3 converter dies with it, however it dies, and
+SIGTERM ends it within 10 s whatever it is waiting for.
 
 A SIGKILLed app used to leave its ProcessPoolExecutor worker running, and that
 worker ignored SIGTERM (it inherited asyncio's signal handling): `make test`
@@ -10,30 +11,15 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
 import urllib.parse
-from pathlib import Path
 
 import pytest
 
 from tests.call_flow_support import CLIENT, STRANGER, bridged, fake, spec  # noqa: F401  (fixtures: by name)
-from tests.processes import REPO, PbxcrmProcess
-from tests.tcp_proxy import TcpProxy
-
-
-def children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-
-def alive(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status  # a zombie has already died
+from tests.processes import REPO, PbxcrmProcess, alive, children, gone
+from tests.tcp_proxy import TcpProxy, closed_port, via
 
 
 async def started_app(fake, database_url, tmp_path, *, ari_url: str | None = None,  # noqa: F811
@@ -50,15 +36,6 @@ async def started_app(fake, database_url, tmp_path, *, ari_url: str | None = Non
     kids = children(app.proc.pid)
     assert kids, "the app started no converter worker:\n" + app.log_text()
     return app, kids
-
-
-async def gone(pids: list[int], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not any(alive(p) for p in pids):
-            return True
-        await asyncio.sleep(0.05)
-    return False
 
 
 @pytest.fixture
@@ -97,18 +74,6 @@ async def test_the_converter_obeys_sigterm_on_its_own(running_app):
 
 # ---- SIGTERM ends it within 10 s whatever the state (issue 16) ----
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _via(url: str, port: int) -> str:
-    parts = urllib.parse.urlsplit(url)
-    user = parts.netloc.rpartition("@")[0]
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}@127.0.0.1:{port}" if user else f"127.0.0.1:{port}"))
-
-
 async def _terminated_within(app: PbxcrmProcess, kids: list[int], state: str) -> float:
     assert app.proc is not None
     started = time.monotonic()
@@ -131,9 +96,9 @@ async def test_sigterm_ends_the_app_within_10_s_with_the_database_or_asterisk_do
         target = urllib.parse.urlsplit(database_url if state.startswith("database") else fake.url)
         proxy = await TcpProxy(target.hostname or "127.0.0.1", target.port or 5432).start()
         proxy.blackhole()
-    port = proxy.port if proxy else _closed_port()
+    port = proxy.port if proxy else closed_port()
     if state.startswith("database"):
-        db_url = _via(database_url, port)
+        db_url = via(database_url, port)
         ready = "active (no database to ask"
     else:
         ari_url = f"http://127.0.0.1:{port}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -31,6 +32,7 @@ from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
     start_app,
 )
 from tests.processes import PbxcrmProcess
+from tests.tcp_proxy import closed_port
 
 
 class AppProcesses:
@@ -185,13 +187,8 @@ async def test_an_app_started_without_the_database_yields_to_one_holding_the_loc
     """No database to ask at start: the app takes the name rather than leave callers to the dialplan.
     When a process holding the lock registers, Asterisk tells the first (ApplicationReplaced) and it
     stands by instead of taking the name back at its next reconnect."""
-    import logging
-    import socket
-
     await no_recording(db)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        nowhere = f"postgresql://postgres@127.0.0.1:{s.getsockname()[1]}/nowhere"
+    nowhere = f"postgresql://postgres@127.0.0.1:{closed_port()}/nowhere"
     caplog.set_level(logging.INFO, logger="ari_app.standby")
     await start_app(database_url=nowhere)
     assert "active (no database to ask; yields to a holder of the lock)" in caplog.text

@@ -4,7 +4,6 @@ the events websocket drops, the app restarts mid-call (see test_call_flow.py).""
 from __future__ import annotations
 
 import asyncio
-import socket
 import urllib.parse
 
 from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
@@ -22,16 +21,9 @@ from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
 )
 from tests.fake_ari import FakeAri
 from tests.fast_clock import fast_clock
-from tests.tcp_proxy import TcpProxy
+from tests.tcp_proxy import TcpProxy, closed_port, via
 
 # ---- the database does not answer: the call is never lost ----
-
-def _via(database_url: str, port: int) -> str:
-    """The same database, reached through a proxy on this port."""
-    parts = urllib.parse.urlsplit(database_url)
-    user = parts.netloc.rpartition("@")[0]
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}@127.0.0.1:{port}" if user else f"127.0.0.1:{port}"))
-
 
 async def test_a_database_that_stops_answering_sends_a_known_client_to_the_default_queue(db, crm, fake, start_app,
                                                                                          database_url):
@@ -40,7 +32,7 @@ async def test_a_database_that_stops_answering_sends_a_known_client_to_the_defau
     proxy = await TcpProxy(parts.hostname, parts.port or 5432).start()
     try:
         with fast_clock(asyncio.get_running_loop(), 20):
-            app = await start_app(database_url=_via(database_url, proxy.port))
+            app = await start_app(database_url=via(database_url, proxy.port))
             proxy.blackhole()
             caller = await fake.incoming(CLIENT)
             # Routed from the routing data read before: the default queue's member, not the manager.
@@ -64,11 +56,8 @@ async def test_a_database_that_stops_answering_sends_a_known_client_to_the_defau
 
 
 async def test_without_any_routing_data_the_call_goes_to_the_dialplans_default_queue(db, fake, start_app):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed_port = s.getsockname()[1]
     with fast_clock(asyncio.get_running_loop(), 50):
-        app = await start_app(database_url=f"postgresql://postgres@127.0.0.1:{closed_port}/nowhere")
+        app = await start_app(database_url=f"postgresql://postgres@127.0.0.1:{closed_port()}/nowhere")
         caller = await fake.incoming(CLIENT)
         await fake.wait_for(lambda: caller in fake.continued, what="handed to the dialplan")
         await asyncio.sleep(0.5)

@@ -13,7 +13,7 @@ import pytest
 
 from tests.browser import WebServerProcess
 from tests.helpers import PASSWORD, csrf_from, make_user
-from tests.test_ari_process_life import children, gone
+from tests.processes import children, gone
 
 
 @pytest.fixture
