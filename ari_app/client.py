@@ -129,11 +129,13 @@ class AriClient:
             "callerId": caller_id, "timeout": timeout, "originator": originator},
             json_body={"variables": variables} if variables else None)
 
-    async def originate_to_dialplan(self, *, endpoint: str, context: str, extension: str,
+    async def originate_to_dialplan(self, *, endpoint: str, channel_id: str, context: str, extension: str,
                                     variables: dict[str, str], timeout: int) -> dict:
-        """A channel (a Local one) that runs the dialplan, not our app, with these variables set on it."""
+        """A Local channel that runs the dialplan, not our app, with these variables set on it
+        (its other half's id: channel_id + "-2")."""
         return await self.request("POST", "/channels", params={
-            "endpoint": endpoint, "context": context, "extension": extension, "priority": 1, "timeout": timeout},
+            "endpoint": endpoint, "channelId": channel_id, "otherChannelId": f"{channel_id}-2",
+            "context": context, "extension": extension, "priority": 1, "timeout": timeout},
             json_body={"variables": variables})
 
     async def get_channel(self, channel_id: str) -> dict:
@@ -185,10 +187,6 @@ class AriClient:
 
     async def get_endpoint(self, technology: str, resource: str) -> dict:
         return await self.request("GET", f"/endpoints/{technology}/{resource}")
-
-    async def set_global(self, variable: str, value: str) -> None:
-        """Set a dialplan global variable (ARI does not evaluate functions such as DB() here)."""
-        await self.request("POST", "/asterisk/variable", params={"variable": variable, "value": value})
 
     async def subscribe(self, event_source: str) -> dict:
         return await self.request("POST", f"/applications/{self.app}/subscription",

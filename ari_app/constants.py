@@ -21,6 +21,11 @@ def leg_channel_id(caller_channel: str, token: str) -> str:
     return f"{OUR_PREFIX}{caller_channel}-{token}"
 
 
+# The Local channel that writes a dialplan setting into AstDB (ari_app/dialplan_store.py): ours, so the
+# call log from CEL leaves it out (crm/cel/), but no phone rung for a call.
+STORE_PREFIX = f"{OUR_PREFIX}store-"
+
+
 def caller_of_leg(channel_id: str) -> str:
     """The caller's channel a phone was rung for (leg_channel_id read back)."""
     return channel_id[len(OUR_PREFIX):].rpartition("-")[0]

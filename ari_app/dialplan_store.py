@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 import weakref
 
 from ari_app.client import AriClient, AriError, AriNotFound
+from ari_app.constants import STORE_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +43,11 @@ class DialplanStore:
     async def put(self, key: str, value: str) -> None:
         """DB(pbxcrm/<key>) = value; raises AriError when Asterisk cannot be asked."""
         async with self._lock:
+            # Our id: the call log from CEL knows the channel for the app's and logs no call of it.
             channel = await self._ari.originate_to_dialplan(
-                endpoint=f"Local/s@{STORE_CONTEXT}", context=STORE_CONTEXT, extension="s",
-                variables={"PBXCRM_KEY": key, "PBXCRM_VALUE": value}, timeout=5)
+                endpoint=f"Local/s@{STORE_CONTEXT}", channel_id=f"{STORE_PREFIX}{uuid.uuid4().hex[:16]}",
+                context=STORE_CONTEXT, extension="s", variables={"PBXCRM_KEY": key, "PBXCRM_VALUE": value},
+                timeout=5)
             # The value is set once the channel has run [pbxcrm-store] and hung up (milliseconds).
             for _ in range(40):
                 try:

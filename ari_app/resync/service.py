@@ -14,7 +14,7 @@ import logging
 
 from ari_app.calls import CallService
 from ari_app.client import AriClient, AriError
-from ari_app.constants import OUR_PREFIX, ROUTED_PURPOSES, caller_of_leg
+from ari_app.constants import OUR_PREFIX, ROUTED_PURPOSES, STORE_PREFIX, caller_of_leg
 from ari_app.events import ChannelEntered, parse_ari_time
 from ari_app.media import CallMedia
 
@@ -93,8 +93,8 @@ async def _hang_up_stray_legs(service: CallService, ari: AriClient, channels: li
     """Hang up the phones still ringing for a call no session of ours holds, and wait (2 s at
     most) until they are gone: a phone that looks busy with its own old ring would be skipped."""
     held = service.d.registry.get
-    stray = [c["id"] for c in channels if c["id"].startswith(OUR_PREFIX) and stasis_args(c, ari.app) is None
-             and held(c["id"]) is None and held(caller_of_leg(c["id"])) is None]
+    stray = [c["id"] for c in channels if c["id"].startswith(OUR_PREFIX) and not c["id"].startswith(STORE_PREFIX)
+             and stasis_args(c, ari.app) is None and held(c["id"]) is None and held(caller_of_leg(c["id"])) is None]
     for channel_id in stray:
         log.info("resync: phone channel %s rang for a call nobody holds now; hanging up", channel_id)
         await service.d.media.hangup(channel_id)
