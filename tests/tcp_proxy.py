@@ -1,5 +1,5 @@
 """A TCP proxy a test controls: to make PostgreSQL stop answering for one process
-(`blackhole`), or a link go silent without closing (`freeze`)."""
+(`blackhole`), or a link go silent without closing (`freeze`), or a server slow (`delay`)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ class TcpProxy:
         self.port = 0
         self.cut = False
         self.connections = 0  # accepted and forwarded, ever
+        self.delay = 0.0  # seconds each chunk from the target waits before it is passed on (a slow server)
         self._server: asyncio.AbstractServer | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._frozen: set[asyncio.StreamWriter] = set()
@@ -85,11 +86,14 @@ class TcpProxy:
             return
         self.connections += 1
         self._writers.update({writer, up_writer})
-        await asyncio.gather(self._pump(reader, up_writer), self._pump(up_reader, writer), return_exceptions=True)
+        await asyncio.gather(self._pump(reader, up_writer), self._pump(up_reader, writer, answers=True),
+                             return_exceptions=True)
 
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, answers: bool = False) -> None:
         try:
             while data := await reader.read(65536):
+                if answers and self.delay:
+                    await asyncio.sleep(self.delay)
                 if self.cut:
                     break
                 if writer in self._frozen:

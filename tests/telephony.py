@@ -363,3 +363,20 @@ async def astdb_put(key: str, value: str) -> None:
     async with AriClient(url, os.environ.get("PBXCRM_ARI_USER", "pbxcrm"),
                          os.environ.get("PBXCRM_ARI_PASSWORD", "pbxcrm-sandbox"), "pbxcrm-test") as ari:
         await DialplanStore(ari).put(key, value)
+
+
+async def restart_asterisk() -> None:
+    """`core restart now` in the sandbox; back when ARI answers again."""
+    proc = await asyncio.create_subprocess_exec(str(REPO / "scripts" / "sandbox.sh"), "cli", "core restart now",
+                                                stdout=asyncio.subprocess.DEVNULL)
+    await proc.wait()
+    await asyncio.sleep(1)  # the old one answers until it is gone
+
+    async def answers():
+        try:
+            status, _ = await ari_get("/asterisk/info")
+        except Exception:
+            return False
+        return status == 200
+
+    assert await wait_for(answers, timeout=30, interval=0.2), "the sandbox did not come back"

@@ -11,7 +11,6 @@ import time
 
 from crm.calls.route import route_text
 from tests.helpers import finished_call
-from tests.processes import REPO
 from tests.tcp_proxy import TcpProxy
 from tests.telephony import (
     SippPhone,
@@ -20,6 +19,7 @@ from tests.telephony import (
     astdb_becomes,
     astdb_get,
     require_sandbox,
+    restart_asterisk,
     sipp_call,
     wait_for,
 )
@@ -115,22 +115,6 @@ async def test_a_killed_app_s_caller_is_taken_up_by_the_standby(crm, db, databas
         standby.stop()
 
 
-async def _restart_asterisk() -> None:
-    proc = await asyncio.create_subprocess_exec(str(REPO / "scripts" / "sandbox.sh"), "cli", "core restart now",
-                                                stdout=asyncio.subprocess.DEVNULL)
-    await proc.wait()
-    await asyncio.sleep(1)  # the old one answers until it is gone
-
-    async def answers():
-        try:
-            status, _ = await ari_get("/asterisk/info")
-        except Exception:
-            return False
-        return status == 200
-
-    assert await wait_for(answers, timeout=30, interval=0.2), "the sandbox did not come back"
-
-
 async def test_after_an_asterisk_restart_with_the_app_down_the_fallback_rings_the_queue_and_the_app_takes_it_up(
         crm, db, start_stasis_app, tmp_path):
     await require_sandbox()
@@ -140,7 +124,7 @@ async def test_after_an_asterisk_restart_with_the_app_down_the_fallback_rings_th
     assert await astdb_becomes("default_ring", "4") and await astdb_becomes("default_dial", "PJSIP/103"), \
         app.log_text()
     app.stop()
-    await _restart_asterisk()
+    await restart_asterisk()
     assert await astdb_get("default_dial") == "PJSIP/103", "AstDB outlives the restart"
 
     # The app down, Asterisk new: the dialplan rings the default queue's phone.
