@@ -235,6 +235,7 @@ async def test_the_app_killed(phase, crm, db, database_url, cel_env, start_stasi
             assert await wait_for(lambda: "registered as Stasis app" in standby.log_text(), timeout=10,
                                   interval=0.05), standby.log_text()
 
+        phones: tuple[tuple[str, str], ...]
         if phase == "ringing":  # the client's manager's phone rings (3 s) and is not answered, then the queue's
             phones = (("102", "phone_noanswer.xml"), ("103", "phone_answer.xml"))
             caller, talk_ms = CLIENT, 1500
