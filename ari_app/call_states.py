@@ -21,7 +21,8 @@ A state that does not accept an event raises InvalidTransition.
 
 What the caller hears is the state's data - whether the channel is answered,
 music on hold playing, ringback requested - handed from state to state. The
-offer's states play their prompts to the end through the call's keypad (ari_app/keypad.py).
+offer's states (ari_app/offer_states.py) play their prompts to the end through the
+call's keypad (ari_app/keypad.py).
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from ari_app.client import AriError
 from ari_app.constants import bridge_id
 from ari_app.media import CallMedia
 from crm.i18n import FALLBACK_LANGUAGE
-from crm.voicemails.model import offers_callback, offers_voicemail
 
 if TYPE_CHECKING:
     from ari_app.keypad import Keypad
@@ -112,6 +112,12 @@ class CallState:
         """A transfer of a call being talked on (Bridged only)."""
         return self._refuse("transfer")
 
+    def _offering(self, offer: str) -> "CallState":
+        """Into the offer's first state (ari_app/offer_states.py, which builds on this module)."""
+        from ari_app.offer_states import Offering
+
+        return Offering.made(self, offer)
+
     def hand_off(self) -> "CallState":
         """To the dialplan's default queue: accepted by every live state (the session's last resort)."""
         if self.final:
@@ -167,7 +173,7 @@ class Routing(CallState):
         return self._to(Queued, moh_class=moh_class)
 
     def offer(self, offer: str) -> CallState:
-        return Offering.made(self, offer)
+        return self._offering(offer)
 
     def close(self) -> CallState:
         return self._to(Closed)
@@ -188,7 +194,7 @@ class Ringing(CallState):
         return self._to(Bridged)
 
     def offer(self, offer: str) -> CallState:
-        return Offering.made(self, offer)
+        return self._offering(offer)
 
 
 class Queued(CallState):
@@ -210,7 +216,7 @@ class Queued(CallState):
         return self._to(Bridged)
 
     def offer(self, offer: str) -> CallState:
-        return Offering.made(self, offer)
+        return self._offering(offer)
 
 
 class Bridged(CallState):
@@ -252,7 +258,7 @@ class Transferring(CallState):
 
     def offer(self, offer: str) -> CallState:
         """Nobody took the transfer: the offer (a callback, voicemail), out of the bridge."""
-        return Offering.made(self, offer)
+        return self._offering(offer)
 
     async def stop_holding(self) -> None:
         if self.holding:
@@ -284,120 +290,6 @@ class Closed(CallState):
             await self.line.media.play(self.line.channel_id, self.prompt(), self.line.language)
         except AriError as e:  # the caller may be gone already
             log.info("channel %s: %s", self.line.channel_id, e)
-
-
-# ---- the offer instead of a hang-up (issue 15) ----
-# Asterisk's core sounds, in English and Russian both. None of them says "press 1 to be called
-# back": "press 1 to call this number" (vm-tocallnum) is the nearest.
-NOBODY_AVAILABLE = "sound:vm-nobodyavail"  # Nobody is available to take your call at the moment.
-PRESS_1_FOR_CALLBACK = "sound:vm-tocallnum"  # Press 1 to call this number.
-LEAVE_A_MESSAGE = "sound:vm-intro"  # Please leave your message after the tone. When done, hang up or press #.
-THANK_YOU = "sound:auth-thankyou"
-MESSAGE_SAVED = "sound:vm-msgsaved"
-TOO_SHORT = "sound:vm-tooshort"  # Your message is too short.
-GOODBYE = "sound:vm-goodbye"
-CALLBACK_KEY = "1"
-
-
-class Offering(CallState):
-    """The caller hears the offer: "press 1" for a callback, and/or voicemail after the prompt.
-    enter() stops the music or ringback and answers; the session plays prompt() and asks for the
-    key when the offer has a callback (asks), then takes `pressed`."""
-
-    name = "offering"
-    offered = "both"  # crm/queues/model.py OFFERS
-    attempt = 1  # a callback-only offer is made twice before the goodbye
-
-    @classmethod
-    def made(cls, before: CallState, offer: str, attempt: int = 1) -> "Offering":
-        state = before._to(cls)
-        assert isinstance(state, Offering)
-        state.offered, state.attempt = offer, attempt
-        return state
-
-    @property
-    def asks(self) -> bool:
-        return offers_callback(self.offered)
-
-    @property
-    def wait_seconds(self) -> float:
-        """How long a key is waited for after the prompt: short when voicemail follows."""
-        return 3.0 if offers_voicemail(self.offered) else 6.0
-
-    def prompt(self) -> tuple[str, ...]:
-        first = (NOBODY_AVAILABLE,) if self.attempt == 1 else ()
-        return first + ((PRESS_1_FOR_CALLBACK,) if self.asks else ())
-
-    async def enter(self) -> None:
-        await self._stop_holding()
-        if not self.answered:
-            try:
-                await self.line.media.answer(self.line.channel_id)
-                self.answered = True
-            except AriError as e:  # the caller may be gone already
-                log.info("channel %s: %s", self.line.channel_id, e)
-
-    def pressed(self, keys: str | None) -> CallState:
-        """What the caller pressed (None: nothing in time)."""
-        if keys == CALLBACK_KEY and self.asks:
-            return self._to(CallbackRequested)
-        if offers_voicemail(self.offered):
-            return self._to(RecordingVoicemail)
-        if self.attempt < 2:
-            return Offering.made(self, self.offered, self.attempt + 1)
-        return self._to(OfferDeclined)
-
-
-class Farewell(CallState):
-    """The caller hears a last prompt to its end; then the app hangs up."""
-
-    sounds: tuple[str, ...] = (GOODBYE,)
-
-    async def enter(self) -> None:
-        await self.line.play_to_end(self.sounds)
-
-
-class CallbackRequested(Farewell):
-    name = "callback requested"
-    sounds = (THANK_YOU, GOODBYE)
-
-
-class OfferDeclined(Farewell):
-    name = "offer declined"
-
-
-class RecordingVoicemail(CallState):
-    """The caller hears how to leave a message, then the beep; the session records the channel."""
-
-    name = "recording voicemail"
-    settles_missed = True
-
-    async def enter(self) -> None:
-        await self.line.play_to_end((LEAVE_A_MESSAGE,))
-
-    def recorded(self, outcome: str) -> CallState:
-        """What came of the message (crm/voicemails/model.py verdict, or voicemail_lost)."""
-        if outcome == "voicemail_left":
-            return self._to(VoicemailLeft)
-        return self._to(VoicemailLost if outcome == "voicemail_lost" else VoicemailNotKept)
-
-
-class VoicemailLeft(Farewell):
-    name = "voicemail left"
-    sounds = (MESSAGE_SAVED, GOODBYE)
-
-
-class VoicemailNotKept(Farewell):
-    """Too short, or silent."""
-
-    name = "voicemail not kept"
-    sounds = (TOO_SHORT, GOODBYE)
-
-
-class VoicemailLost(Farewell):
-    """Asterisk failed to record or store it: nothing the caller did."""
-
-    name = "voicemail lost"
 
 
 class HandedOff(CallState):

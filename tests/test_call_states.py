@@ -9,25 +9,27 @@ import pytest
 
 from ari_app.call_states import (
     Bridged,
-    CallbackRequested,
     CallerLine,
     CallState,
     Closed,
     Ended,
     HandedOff,
     InvalidTransition,
-    OfferDeclined,
-    Offering,
     Queued,
-    RecordingVoicemail,
     Ringing,
     Routing,
+)
+from ari_app.client import AriError
+from ari_app.media import CallMedia
+from ari_app.offer_states import (
+    CallbackRequested,
+    OfferDeclined,
+    Offering,
+    RecordingVoicemail,
     VoicemailLeft,
     VoicemailLost,
     VoicemailNotKept,
 )
-from ari_app.client import AriError
-from ari_app.media import CallMedia
 
 
 class Ari:

@@ -20,7 +20,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ari_app.call_states import CallState, InvalidTransition, Offering, Queued, Ringing, Routing
+from ari_app.call_states import CallState, InvalidTransition, Queued, Ringing, Routing
 from crm.calls import route
 from crm.calls.route import Outcome
 from crm.greetings.prompts import GOODBYE_SOUND, INVALID_KEY_SOUND, Prompt
@@ -52,7 +52,7 @@ class Menu(CallState):
 
     def offer(self, offer: str) -> CallState:
         """A route to voicemail after the greeting or a menu key (ari_app/inbound/offer.py)."""
-        return Offering.made(self, offer)
+        return self._offering(offer)
 
 
 class RingingAfterMenu(Ringing):

@@ -1,6 +1,6 @@
 """The offer instead of a hang-up (issue 15): a caller nobody took - a queue's longest wait
 passed - or whose line routes to voicemail hears "press 1 to be called back" and/or how to
-leave a message. The states (ari_app/call_states.py: Offering, CallbackRequested,
+leave a message. The states (ari_app/offer_states.py: Offering, CallbackRequested,
 RecordingVoicemail, ...) decide what comes next and what the caller hears; this asks for the
 key (ari_app/keypad.py), records the message (ari_app/recording/voicemail.py), writes the
 route and the request, and hangs up politely at the end.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from ari_app.call_states import CallbackRequested, OfferDeclined, Offering, RecordingVoicemail
 from ari_app.client import AriError
+from ari_app.offer_states import CallbackRequested, OfferDeclined, Offering, RecordingVoicemail
 from crm.calls import route
 from crm.calls.route import Outcome
 
