@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import zoneinfo
@@ -30,6 +31,19 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _networks(env: dict[str, str], name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for part in env.get(name, "").replace(" ", ",").split(","):
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise SettingsError(f"{name} must list addresses or CIDR networks (10.0.0.0/8, ::1), "
+                                f"got {part!r}") from None
+    return tuple(networks)
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,9 @@ class Settings:
     cel_table: str = "cel"
     cel_timezone: str = "UTC"
     cel_interval_seconds: float = 2.0
+    # Reverse proxies whose X-Forwarded-For is believed (CIDRs): the client's address is the first one,
+    # from the right, that is not one of them. Empty: the TCP peer is the client, the header is ignored.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @property
     def greetings_sound_dir(self) -> str:
@@ -110,6 +127,7 @@ class Settings:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise SettingsError(f"PBXCRM_CEL_TIMEZONE is not a time zone: {cel_timezone!r}") from None
         return cls(
+            trusted_proxies=_networks(env, "PBXCRM_TRUSTED_PROXIES"),
             cel_database_url=env.get("PBXCRM_CEL_DATABASE_URL", ""),
             cel_table=cel_table,
             cel_timezone=cel_timezone,

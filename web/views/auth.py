@@ -19,6 +19,7 @@ from crm.labels import TIMEZONE, choices, label
 from crm.users.accounts import set_own_locale
 from crm.users.login import LoginLocked, change_own_password, check_credentials
 from web import sessions
+from web.client_address import client_address
 from web.db import connection
 from web.errors import wants_json
 from web.schemas import AccountForm, FollowMeForm
@@ -40,7 +41,7 @@ def _safe_next(request: Request, target: str | None) -> str:
 
 
 def _address(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    return client_address(request)
 
 
 async def login_page(request: Request):
