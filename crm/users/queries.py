@@ -7,7 +7,7 @@ import datetime as dt
 import asyncpg
 
 _USER_COLUMNS = ("id, login, full_name, role, extension, email, is_blocked, deleted_at, created_at, "
-                 "language, timezone, dial, mobile, follow_me_seconds")
+                 "language, timezone, dial, mobile, follow_me_seconds, must_change_password")
 
 
 async def insert_user(conn: asyncpg.Connection, *, login: str, full_name: str, password_hash: str,
@@ -29,6 +29,11 @@ async def set_password_hash(conn: asyncpg.Connection, user_id: int, password_has
     await conn.execute(
         "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", user_id, password_hash
     )
+
+
+async def set_must_change_password(conn: asyncpg.Connection, user_id: int, must: bool) -> None:
+    """Whether the user is sent to change their password before anything else (an admin's reset)."""
+    await conn.execute("UPDATE users SET must_change_password = $2 WHERE id = $1", user_id, must)
 
 
 async def user_by_id(conn: asyncpg.Connection, user_id: int) -> asyncpg.Record | None:
@@ -145,6 +150,24 @@ async def uncount_failure(conn: asyncpg.Connection, scope: str, key: str) -> Non
 
 async def clear_failures(conn: asyncpg.Connection, scope: str, key: str) -> None:
     await conn.execute("DELETE FROM login_failures WHERE scope = $1 AND key = $2", scope, key)
+
+
+async def counted_failures(conn: asyncpg.Connection, at_least: int) -> list[asyncpg.Record]:
+    """Counts of at least this many failures, the login's user if one has that login (the locks page)."""
+    return await conn.fetch(
+        """SELECT f.scope, f.key, f.failures, f.last_failure_at, now() AS now, u.id AS user_id, u.full_name
+           FROM login_failures f
+           LEFT JOIN users u ON f.scope = 'login' AND lower(u.login) = f.key AND u.deleted_at IS NULL
+           WHERE f.failures >= $1 ORDER BY f.last_failure_at DESC""", at_least)
+
+
+async def lift_failures(conn: asyncpg.Connection, scope: str, key: str) -> asyncpg.Record | None:
+    """Deletes a count (an admin lifts a lock); the row as it was, None when there was none."""
+    return await conn.fetchrow(
+        """DELETE FROM login_failures f WHERE f.scope = $1 AND f.key = $2
+           RETURNING f.failures, f.last_failure_at,
+                     (SELECT id FROM users u WHERE f.scope = 'login' AND lower(u.login) = f.key) AS user_id""",
+        scope, key)
 
 
 async def forget_old_failures(conn: asyncpg.Connection, older_than: float) -> None:
