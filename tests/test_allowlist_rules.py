@@ -7,7 +7,7 @@ import ipaddress
 
 import pytest
 
-from crm.allowlist.rules import Entry, allowed, applicable, parse_address, parse_network
+from crm.allowlist.rules import Entry, allowed, applicable, parse_address, parse_network, session_entries
 from crm.errors import ValidationError
 from crm.users import locks, throttle
 
@@ -98,3 +98,10 @@ def test_a_lock_is_a_count_past_the_free_failures_with_its_wait(monkeypatch):
     assert locks.lock_of(_row("login", 9, 25 * 3600)) is None
     # An address has more free failures.
     assert locks.lock_of(_row("address", 19, 1)) is None and locks.lock_of(_row("address", 20, 1)) is not None
+
+
+def test_the_entries_read_with_the_session_decide_alike():
+    user = {"id": 7, "role": "operator", "allow_own": [], "allow_role": [net("192.0.2.0/24")]}
+    assert allowed("192.0.2.9", user, session_entries(user)) and not allowed("198.51.100.1", user, session_entries(user))
+    user["allow_own"] = [net("198.51.100.0/24")]
+    assert allowed("198.51.100.1", user, session_entries(user)) and not allowed("192.0.2.9", user, session_entries(user))

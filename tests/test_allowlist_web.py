@@ -10,7 +10,7 @@ import sys
 
 from starlette.testclient import TestClient
 
-from tests.helpers import PASSWORD, login, make_user
+from tests.helpers import login, make_user
 from web.app import create_app
 
 ADMIN_AT = "203.0.113.5"

@@ -18,9 +18,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crm.allowlist import service as allowlist
+from crm.allowlist.rules import allowed, session_entries
 from crm.i18n import gettext as _
 from web.client_address import client_address
-from web.db import ACQUIRE_TIMEOUT_SECONDS, BUSY_MESSAGE
 from web.resource import wants_json
 from web.templating import render
 from web.urls import path_for
@@ -56,14 +56,8 @@ class AllowListMiddleware:
             return
         request = Request(scope, receive)
         address = client_address(request)
-        try:
-            # A connection of its own, as the session check takes (web/sessions.py).
-            async with scope["app"].state.pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as db:
-                admitted = await allowlist.admits(db, user, address)
-        except TimeoutError:
-            await JSONResponse({"error": _(BUSY_MESSAGE)}, status_code=503)(scope, receive, send)
-            return
-        if not admitted:
+        # The entries came with the user from the session check (crm/users/queries.py session_user).
+        if not allowed(address, user, session_entries(user)):
             log.info("session of %s refused from %s: not on the allow-list", user["login"], address)
             response = await _refusal(request, 403, str(allowlist.AddressNotAllowed(address)), address=address)
             await response(scope, receive, send)

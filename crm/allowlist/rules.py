@@ -76,6 +76,12 @@ def parse_network(text: str) -> Network:
     return network
 
 
+def session_entries(user: Mapping) -> list[Entry]:
+    """The entries the session check read with the user (allow_own, allow_role: lists of networks)."""
+    return ([Entry(n, user_id=user["id"]) for n in user.get("allow_own") or ()]
+            + [Entry(n, role=user["role"]) for n in user.get("allow_role") or ()])
+
+
 def applicable(user: Mapping, entries: Iterable[Entry]) -> list[Network]:
     """The networks this user may work from; empty: no list applies, anywhere will do."""
     entries = list(entries)

@@ -12,7 +12,7 @@ from crm import audit
 from crm.allowlist import queries as q
 from crm.allowlist.rules import ANYWHERE, allowed, parse_network
 from crm.errors import DomainError, NotFound, ValidationError
-from crm.i18n import _
+from crm.i18n import _, ngettext
 from crm.roles import ROLES
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,8 @@ async def add_entry(conn: asyncpg.Connection, admin: Mapping, address: str | Non
         errors["role"] = _("the role must be one of %(roles)s") % {"roles": ", ".join(ROLES)}
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
-        errors["note"] = _("at most %(num)d characters") % {"num": NOTE_MAX}
+        errors["note"] = ngettext("at most %(num)d character", "at most %(num)d characters", NOTE_MAX) % {
+            "num": NOTE_MAX}
     try:
         parsed = parse_network(network)
     except ValidationError as e:

@@ -57,7 +57,12 @@ async def session_user(conn: asyncpg.Connection, token_hash: bytes) -> asyncpg.R
                 WHERE token_hash = $1 AND expires_at > now()
                 RETURNING user_id)
             SELECT {', '.join('u.' + c.strip() for c in _USER_COLUMNS.split(','))},
-                   (SELECT value #>> '{{}}' FROM app_settings WHERE key = 'locale.language') AS centre_language
+                   (SELECT value #>> '{{}}' FROM app_settings WHERE key = 'locale.language') AS centre_language,
+                   -- The IP allow-list entries that can apply (crm/allowlist/rules.py decides), in the same
+                   -- round trip: the check on every request costs no connection of its own.
+                   ARRAY(SELECT network FROM ip_allow_entries e WHERE e.user_id = u.id) AS allow_own,
+                   ARRAY(SELECT network FROM ip_allow_entries e WHERE e.role = u.role AND e.user_id IS NULL)
+                       AS allow_role
             FROM s JOIN users u ON u.id = s.user_id
             WHERE NOT u.is_blocked AND u.deleted_at IS NULL""",
         token_hash,
