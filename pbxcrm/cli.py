@@ -1,4 +1,5 @@
-"""`pbxcrm COMMAND`: migrate, web, ari, agi, reconcile, create-user, set-password, demo-data, doctor, sandbox."""
+"""`pbxcrm COMMAND`: migrate, web, ari, agi, reconcile, create-user, set-password, allowlist, demo-data, doctor,
+sandbox."""
 
 from __future__ import annotations
 
@@ -174,6 +175,43 @@ def cmd_set_password(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_allowlist(args, settings: Settings) -> int:
+    """Break-glass for the IP allow-lists (README, "Locked out by an allow-list"): run on the server."""
+    import asyncpg
+
+    from crm.allowlist import queries as allow_q
+    from crm.allowlist import service
+    from crm.errors import DomainError
+
+    async def run() -> str:
+        conn = await asyncpg.connect(settings.database_url, timeout=10)
+        try:
+            if args.action == "open":
+                user = await service.open_for(conn, args.user)
+                return (f"{user['login']} may log in from anywhere now (own list: 0.0.0.0/0, ::/0); "
+                        "put the lists right in the web UI, then remove these two entries")
+            if args.action == "clear":
+                removed = await service.clear(conn, role=args.role, login=args.user)
+                return f"removed {removed} entr{'y' if removed == 1 else 'ies'} of " + (
+                    f"{args.user}'s own list" if args.user else f"role {args.role}'s list")
+            rows = await allow_q.list_entries(conn)
+            return "\n".join(f"{r['login'] or 'role ' + r['role']}\t{r['network']}\t{r['note']}" for r in rows) \
+                or "no entries: everyone may log in from anywhere"
+        finally:
+            await conn.close()
+
+    if args.action in ("open", "clear") and not (args.user or (args.action == "clear" and args.role)):
+        print(f"pbxcrm: allowlist {args.action}: give --user LOGIN" + (" or --role ROLE" if args.action == "clear"
+                                                                         else ""), file=sys.stderr)
+        return 2
+    try:
+        print(asyncio.run(run()))
+    except DomainError as e:
+        print(f"pbxcrm: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_demo_data(args, settings: Settings) -> int:
     import time
 
@@ -248,6 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
     pw.add_argument("--login", required=True)
     pw.add_argument("--password", help="default: asked on the terminal")
     pw.set_defaults(func=cmd_set_password)
+
+    allow = sub.add_parser("allowlist", help="IP allow-lists from the server: show, or break-glass "
+                                              "(open a user's list to anywhere, clear a list)")
+    allow.add_argument("action", choices=["show", "open", "clear"])
+    allow.add_argument("--user", help="the user's login (open, clear)")
+    allow.add_argument("--role", choices=["operator", "manager", "supervisor", "admin"], help="the role (clear)")
+    allow.set_defaults(func=cmd_allowlist)
 
     demo = sub.add_parser("demo-data", help="fill the database with realistic demo counterparties")
     demo.add_argument("--clients", type=int, default=1000)

@@ -116,6 +116,8 @@ PAGES = [
     Page("lines report", "/reports/lines", "/reports/lines"),
     Page("users", "/admin/users", "/admin/users"),
     Page("user", "/admin/users/{id:int}", "/admin/users/{operator}"),
+    Page("IP allow-lists", "/admin/allowlist", "/admin/allowlist"),
+    Page("locked logins", "/admin/locks", "/admin/locks"),
     Page("settings", "/admin/settings", "/admin/settings"),
     Page("queues", "/admin/queues", "/admin/queues"),
     Page("queue", "/admin/queues/{id:int}", "/admin/queues/{queue}"),
@@ -200,6 +202,12 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
     today = now.astimezone(MOSCOW).date()
     async with pool.acquire() as conn:
         await conn.execute("UPDATE users SET is_blocked = true WHERE login = 'boris'")
+        # Issue 17: Pyotr may work from the office only, and someone has been guessing his password.
+        await conn.execute("INSERT INTO ip_allow_entries (user_id, network, note, created_by) "
+                           "VALUES ($1, '192.0.2.0/24', $2, $3)", petr["id"], t("Офис на Тверской"),
+                           users["anna"]["id"])
+        await conn.execute("INSERT INTO login_failures (scope, key, failures, last_failure_at) "
+                           "VALUES ('login', 'petr', 9, now())")
         for walker in WALKERS.values():
             if walker.user_language:
                 await conn.execute("UPDATE users SET language = $2 WHERE login = $1", walker.login,

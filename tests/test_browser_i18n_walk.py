@@ -42,6 +42,7 @@ _EDGE = " \t\n()[]{}:;,.!?«»\"'·•—–-…/|*#№"
 LATIN_ALLOWED = {"pbxcrm", "crm", "excel", "xlsx", "msk", "utc", "e-mail", "email", "skype", "sms", "english", "pjsip",
                  "did"}
 LATIN_ALLOWED |= {"asterisk", "mp3", "wav"}  # the PBX's name and the greetings' file formats (issue 15)
+LATIN_ALLOWED |= {"ip", "ip-", "ipv", "cidr", "readme"}  # the allow-lists' terms and where break-glass is told (issue 17)
 
 # Every text of the page, with where it is: text nodes, attributes people read, the title, the chart legend.
 COLLECT = """() => {

@@ -22,7 +22,7 @@ from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from tests.helpers import PASSWORD, login, make_user
-from web import schemas
+from web import schemas, schemas_access
 from web.app import create_app
 
 # Per route, method and role: under a minute for the whole module. PBXCRM_FUZZ_EXAMPLES=200 digs deeper.
@@ -67,6 +67,7 @@ BODY_MODELS = {
     "/account/follow-me": [schemas.FollowMeForm],
     "/import": [schemas.ImportForm], "/api/users/{id:int}/password": [schemas.PasswordIn],
     "/admin/lines": [schemas.LineForm], "/admin/lines/{id:int}": [schemas.LineForm],
+    "/admin/allowlist": [schemas_access.AllowEntryForm], "/admin/locks/lift": [schemas_access.LockLiftForm],
 }
 
 

@@ -62,7 +62,7 @@ async def test_an_admin_reset_through_the_api_ends_the_users_sessions(db, settin
         r = admin.post(url, json={"password": 12345678901}, headers={"x-csrf-token": token})
         assert r.status_code == 400 and "password" in r.json()["errors"]
         r = admin.post(url, json={"password": NEW_PASSWORD}, headers={"x-csrf-token": token})
-        assert r.status_code == 200 and r.json() == {"id": target["id"], "sessions_ended": 1}
+        assert r.status_code == 200 and r.json() == {"id": target["id"], "sessions_ended": 1, "must_change_password": False}
         assert _logged_out(user)
         assert admin.post("/api/users/999999/password", json={"password": NEW_PASSWORD},
                           headers={"x-csrf-token": token}).status_code == 404

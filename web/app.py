@@ -18,6 +18,7 @@ from crm.db import create_pool, ping
 from crm.settings import Settings
 from pbxcrm.lifetime import die_with_parent
 from web import pops
+from web.access import AllowListMiddleware, PasswordChangeMiddleware
 from web.api import counterparties as api_counterparties
 from web.api import users as api_users
 from web.client_address import ClientAddressMiddleware
@@ -33,6 +34,7 @@ from web.sessions import AuthMiddleware
 from web.urls import path_for
 from web.views import (
     admin,
+    allowlist,
     auth,
     call_page,
     callers,
@@ -47,6 +49,7 @@ from web.views import (
     ivr,
     line_report,
     lines,
+    locks,
     queues,
     recordings,
     reports,
@@ -99,6 +102,8 @@ def create_app(settings: Settings) -> Starlette:
         *counterparty_lists.routes,
         *counterparty_cards.routes,
         *admin.routes,
+        *allowlist.routes,
+        *locks.routes,
         *dial_rules.routes,
         *queues.routes,
         *lines.routes,
@@ -129,6 +134,9 @@ def create_app(settings: Settings) -> Starlette:
         Middleware(ConnectionMiddleware),
         Middleware(AuthMiddleware),
         Middleware(LocaleMiddleware),
+        # Then, in the user's language: the IP allow-list and a forced password change (web/access.py).
+        Middleware(AllowListMiddleware),
+        Middleware(PasswordChangeMiddleware),
     ]
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS,
                     lifespan=lifespan)

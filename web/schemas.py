@@ -214,6 +214,8 @@ class UserIn(Schema):
 class PasswordIn(Schema):
     """POST /api/users/{id}/password."""
     password: Password
+    # The user must choose their own at the next login (issue 17).
+    force_change: bool = False
 
 
 class UserForm(UserIn):
@@ -230,6 +232,7 @@ class UserChangeForm(Schema):
     email: Email = None
     is_blocked: Checkbox = False
     password: Password = ""
+    force_password_change: Checkbox = False
     # Where the phone is rung (crm/dialing/technology.py; blank: PJSIP/<extension>), and follow me.
     dial: Short = ""
     mobile: Annotated[str, Text(L.PHONE)] = ""

@@ -77,8 +77,10 @@ async def create_user(conn: asyncpg.Connection, new: NewUser) -> asyncpg.Record:
         raise AccountError(_("the login %(login)s is taken") % {"login": repr(new.login)}) from None
 
 
-async def set_password(conn: asyncpg.Connection, login: str, password: str, *, by: int | None = None) -> int:
-    """An admin's (or the command line's, by=None) reset: the user's sessions end; returns how many."""
+async def set_password(conn: asyncpg.Connection, login: str, password: str, *, by: int | None = None,
+                       force_change: bool = False) -> int:
+    """An admin's (or the command line's, by=None) reset: the user's sessions end; returns how many.
+    force_change: the user must choose a new password of their own at their next login."""
     row = await q.user_with_hash_by_login(conn, login) if LOGIN_PATTERN.match(login) else None
     if row is None:
         raise AccountError(_("no user with login %(login)s") % {"login": repr(login)})
@@ -87,7 +89,11 @@ async def set_password(conn: asyncpg.Connection, login: str, password: str, *, b
     async with conn.transaction():
         await q.set_password_hash(conn, row["id"], password_hash)
         ended = await q.delete_user_sessions(conn, row["id"])
-        await audit.record(conn, by, "user", row["id"], "password_reset", {"sessions_ended": ended})
+        changes: dict = {"sessions_ended": ended}
+        if force_change != row["must_change_password"]:
+            await q.set_must_change_password(conn, row["id"], force_change)
+            changes["must_change_password"] = [row["must_change_password"], force_change]
+        await audit.record(conn, by, "user", row["id"], "password_reset", changes)
     log.info("password of %s reset, %d session(s) ended", row["login"], ended)
     return ended
 

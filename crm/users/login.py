@@ -12,6 +12,7 @@ import logging
 import asyncpg
 
 from crm import audit, passwords
+from crm.allowlist import service as allowlist
 from crm.errors import DomainError
 from crm.i18n import _
 from crm.users import queries as q
@@ -58,7 +59,8 @@ async def check_credentials(pool: asyncpg.Pool, login: str, password: str, addre
     """The active user with this login and password, or None (audited as f"{purpose}_failed").
 
     Raises LoginLocked while the login or the address has to wait, even for the
-    right password, and passwords.Busy when the hashing pool is full. A success
+    right password, passwords.Busy when the hashing pool is full, and (a login only)
+    allowlist.AddressNotAllowed for the right password from outside the user's allow-list. A success
     is audited as a login when purpose is "login"; other callers audit their own.
     """
     key, where = login_key(login), _address_key(address)
@@ -79,8 +81,13 @@ async def check_credentials(pool: asyncpg.Pool, login: str, password: str, addre
         new_hash = None
         if user is not None and passwords.needs_rehash(user["password_hash"]):
             new_hash = await ticket.hash(password)
+    outside = False
     async with pool.acquire() as conn:
         async with conn.transaction():
+            if user is not None and purpose == "login" and not await allowlist.admits(conn, user, address):
+                # The right password from outside the user's allow-list (issue 17): a failure like any
+                # other, so guessing from outside is throttled alike; a wrong password never gets here.
+                user, outside = None, True
             if user is not None:
                 await q.clear_failures(conn, "login", key)
                 if new_hash:
@@ -94,9 +101,14 @@ async def check_credentials(pool: asyncpg.Pool, login: str, password: str, addre
                 changes = {"login": login.replace("\x00", "")[:_KEY_LENGTH], "ip": address}
                 if matches and not active:
                     changes["reason"] = "blocked or deleted"
+                if outside:
+                    changes["reason"] = "address not allowed"
                 await audit.record(conn, None, "user", row["id"] if row else None, f"{purpose}_failed", changes)
     if user is None:
-        log.info("%s failed for %r from %s", purpose, login[:_KEY_LENGTH], address)
+        log.info("%s failed for %r from %s%s", purpose, login[:_KEY_LENGTH], address,
+                 ": address not allowed" if outside else "")
+    if outside:
+        raise allowlist.AddressNotAllowed(address)
     return user
 
 
@@ -107,6 +119,8 @@ async def change_own_password(pool: asyncpg.Pool, user: dict, *, current: str, n
         raise AccountError(_("enter your current password"))
     if new != repeat:
         raise AccountError(_("the new password and its repetition differ"))
+    if user.get("must_change_password") and new == current:
+        raise AccountError(_("choose a new password of your own, not the one you were given"))
     try:
         passwords.check_new_password(new, login=user["login"], full_name=user["full_name"])
     except passwords.WeakPassword as e:
@@ -118,6 +132,9 @@ async def change_own_password(pool: asyncpg.Pool, user: dict, *, current: str, n
         async with conn.transaction():
             await q.set_password_hash(conn, user["id"], new_hash)
             ended = await q.delete_user_sessions(conn, user["id"], keep=keep_session)
-            await audit.record(conn, user["id"], "user", user["id"], "password_change",
-                               {"ip": address, "sessions_ended": ended})
+            changes: dict = {"ip": address, "sessions_ended": ended}
+            if user.get("must_change_password"):  # an admin's reset asked for this change: done
+                await q.set_must_change_password(conn, user["id"], False)
+                changes["must_change_password"] = [True, False]
+            await audit.record(conn, user["id"], "user", user["id"], "password_change", changes)
     return ended

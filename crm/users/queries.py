@@ -7,7 +7,7 @@ import datetime as dt
 import asyncpg
 
 _USER_COLUMNS = ("id, login, full_name, role, extension, email, is_blocked, deleted_at, created_at, "
-                 "language, timezone, dial, mobile, follow_me_seconds")
+                 "language, timezone, dial, mobile, follow_me_seconds, must_change_password")
 
 
 async def insert_user(conn: asyncpg.Connection, *, login: str, full_name: str, password_hash: str,
@@ -31,6 +31,11 @@ async def set_password_hash(conn: asyncpg.Connection, user_id: int, password_has
     )
 
 
+async def set_must_change_password(conn: asyncpg.Connection, user_id: int, must: bool) -> None:
+    """Whether the user is sent to change their password before anything else (an admin's reset)."""
+    await conn.execute("UPDATE users SET must_change_password = $2 WHERE id = $1", user_id, must)
+
+
 async def user_by_id(conn: asyncpg.Connection, user_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1", user_id)
 
@@ -52,7 +57,12 @@ async def session_user(conn: asyncpg.Connection, token_hash: bytes) -> asyncpg.R
                 WHERE token_hash = $1 AND expires_at > now()
                 RETURNING user_id)
             SELECT {', '.join('u.' + c.strip() for c in _USER_COLUMNS.split(','))},
-                   (SELECT value #>> '{{}}' FROM app_settings WHERE key = 'locale.language') AS centre_language
+                   (SELECT value #>> '{{}}' FROM app_settings WHERE key = 'locale.language') AS centre_language,
+                   -- The IP allow-list entries that can apply (crm/allowlist/rules.py decides), in the same
+                   -- round trip: the check on every request costs no connection of its own.
+                   ARRAY(SELECT network FROM ip_allow_entries e WHERE e.user_id = u.id) AS allow_own,
+                   ARRAY(SELECT network FROM ip_allow_entries e WHERE e.role = u.role AND e.user_id IS NULL)
+                       AS allow_role
             FROM s JOIN users u ON u.id = s.user_id
             WHERE NOT u.is_blocked AND u.deleted_at IS NULL""",
         token_hash,
@@ -145,6 +155,24 @@ async def uncount_failure(conn: asyncpg.Connection, scope: str, key: str) -> Non
 
 async def clear_failures(conn: asyncpg.Connection, scope: str, key: str) -> None:
     await conn.execute("DELETE FROM login_failures WHERE scope = $1 AND key = $2", scope, key)
+
+
+async def counted_failures(conn: asyncpg.Connection, at_least: int) -> list[asyncpg.Record]:
+    """Counts of at least this many failures, the login's user if one has that login (the locks page)."""
+    return await conn.fetch(
+        """SELECT f.scope, f.key, f.failures, f.last_failure_at, now() AS now, u.id AS user_id, u.full_name
+           FROM login_failures f
+           LEFT JOIN users u ON f.scope = 'login' AND lower(u.login) = f.key AND u.deleted_at IS NULL
+           WHERE f.failures >= $1 ORDER BY f.last_failure_at DESC""", at_least)
+
+
+async def lift_failures(conn: asyncpg.Connection, scope: str, key: str) -> asyncpg.Record | None:
+    """Deletes a count (an admin lifts a lock); the row as it was, None when there was none."""
+    return await conn.fetchrow(
+        """DELETE FROM login_failures f WHERE f.scope = $1 AND f.key = $2
+           RETURNING f.failures, f.last_failure_at,
+                     (SELECT id FROM users u WHERE f.scope = 'login' AND lower(u.login) = f.key) AS user_id""",
+        scope, key)
 
 
 async def forget_old_failures(conn: asyncpg.Connection, older_than: float) -> None:

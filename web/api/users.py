@@ -20,13 +20,14 @@ from web.views import admin
 @require_role("admin")
 async def reset_password(request: Request):
     """An admin sets a user's password; the user's sessions end."""
-    password = (await json_body(request, PasswordIn)).password
+    body = await json_body(request, PasswordIn)
     async with connection(request) as conn:
         target = await users_q.user_by_id(conn, request.path_params["id"])
         if target is None or target["deleted_at"] is not None:
             raise NotFound(_("no such user"))
-        ended = await set_password(conn, target["login"], password, by=request.user["id"])
-    return JSONResponse({"id": target["id"], "sessions_ended": ended})
+        ended = await set_password(conn, target["login"], body.password, by=request.user["id"],
+                                   force_change=body.force_change)
+    return JSONResponse({"id": target["id"], "sessions_ended": ended, "must_change_password": body.force_change})
 
 
 routes = [

@@ -128,7 +128,8 @@ async def user_update(request: Request):
                                            follow_me_seconds=follow_me_seconds)
             if form.password and target is not None:
                 # A reset ends the user's sessions: whoever knew the old password is logged out.
-                await set_password(conn, target["login"], form.password, by=admin_id)
+                await set_password(conn, target["login"], form.password, by=admin_id,
+                                   force_change=form.force_password_change)
     except DomainError as e:
         return await _user_page(request, user_id, error=e)
     return RedirectResponse(path_for(request, "admin.users_list"), status_code=303)

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from crm import passwords
+from crm.allowlist.service import AddressNotAllowed
 from crm.dialing import queries as dialing_q
 from crm.dialing.model import FollowMeInput
 from crm.errors import DomainError, ValidationError
@@ -75,6 +76,8 @@ async def login_submit(request: Request):
             return await _login_refused(request, str(e), e.status, login, target,
                                         headers={"Retry-After": str(e.retry_after)},
                                         extra={"retry_after": e.retry_after, "locked_until": e.until.isoformat()})
+        except AddressNotAllowed as e:
+            return await _login_refused(request, str(e), e.status, login, target)
         except passwords.Busy as e:
             message = str(e)
             return await _login_refused(request, message[:1].upper() + message[1:], e.status, login, target,
