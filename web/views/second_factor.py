@@ -200,8 +200,8 @@ async def enrol_submit(request: Request):
     if wants_json(request):
         response = JSONResponse({"recovery_codes": codes, "login": pending["login"]})
     else:
-        response = await render(request, "second_factor_codes.html", {"codes": codes, "continue_url": pending["next_path"],
-                                                                     "first": True})
+        response = await render(request, "second_factor_codes.html",
+                                {"codes": codes, "continue_url": pending["next_path"], "first": True})
     return await _open_session(request, pending, response)
 
 
