@@ -29,12 +29,14 @@ async def test_set_up_a_second_factor_and_log_in_with_a_code(web_server, page, d
     assert await page.eval_on_selector("#totp-qr", "img => img.naturalWidth") > 100
     await page.fill("#second-factor-confirm input[name=code]", pyotp.TOTP(secret).now())
     await page.click("#second-factor-confirm button")
+    await page.wait_for_selector("#recovery-codes li")
     codes = await page.locator("#recovery-codes li").all_inner_texts()
     assert len(codes) == 10 and len(set(codes)) == 10
     await page.click("#continue")
     assert "Recovery codes left: 10" in await page.inner_text("#second-factor-state")
 
     await page.click("text=Log out")
+    await page.wait_for_selector("input[name=login]")  # the logout's own navigation ends first
     await _password(page, web_server.url)
     await page.wait_for_selector("#second-factor-form")
     assert page.url == web_server.url + "/login/second-factor"
@@ -46,6 +48,7 @@ async def test_set_up_a_second_factor_and_log_in_with_a_code(web_server, page, d
 
     # The same code again, still within its window: refused.
     await page.click("text=Log out")
+    await page.wait_for_selector("input[name=login]")  # the logout's own navigation ends first
     await _password(page, web_server.url)
     await page.fill("input[name=code]", code)
     await page.click("#second-factor-form button[type=submit]")
