@@ -26,6 +26,7 @@ _DATA_TABLES += ("ivr_options", "ivr_menus", "greetings")  # issue 15: greetings
 _DATA_TABLES += ("cel_checkpoints",)  # issue 16's call records from CEL
 _DATA_TABLES = ("voicemails", *_DATA_TABLES)  # issue 15's voicemails (they refer to calls and tasks)
 _DATA_TABLES += ("call_legs", "transfer_requests")  # issue 15: transfers
+_DATA_TABLES += ("second_factor_pending", "recovery_codes", "user_totp")  # issue 17: the second factor
 
 
 def _with_database(url: str, name: str) -> str:

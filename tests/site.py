@@ -134,6 +134,8 @@ PAGES = [
     Page("task types", "/admin/task-types", "/admin/task-types"),
     Page("account", "/account", "/account"),
     Page("password", "/account/password", "/account/password"),
+    Page("second factor", "/account/second-factor", "/account/second-factor"),
+    Page("second factor admin", "/admin/second-factor", "/admin/second-factor"),
     Page("not found", None, "/counterparties/999999999"),
 ]
 PAGE_BY_NAME = {p.name: p for p in PAGES}
@@ -147,6 +149,11 @@ NOT_PAGES = {
     "/admin/greetings/{id:int}/audio": "audio",
     "/calls/{id:int}.json": "the call's page as JSON",
     "/voicemails/{id:int}": "audio",
+    "/account/second-factor/qr.svg": "the QR code being set up, an image",
+    "/login/second-factor/qr.svg": "the QR code being set up, an image",
+    # Reached only with a right password first; tests/test_second_factor.py reads them in both languages.
+    "/login/second-factor": "the login's second step (needs a pending login)",
+    "/login/second-factor/enrol": "setting up a required second factor at login (needs a pending login)",
 }
 
 

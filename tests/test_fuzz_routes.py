@@ -23,6 +23,7 @@ from starlette.testclient import TestClient
 
 from tests.helpers import PASSWORD, login, make_user
 from web import schemas, schemas_access
+from web import schemas_second_factor as sf_schemas
 from web.app import create_app
 
 # Per route, method and role: under a minute for the whole module. PBXCRM_FUZZ_EXAMPLES=200 digs deeper.
@@ -68,6 +69,11 @@ BODY_MODELS = {
     "/import": [schemas.ImportForm], "/api/users/{id:int}/password": [schemas.PasswordIn],
     "/admin/lines": [schemas.LineForm], "/admin/lines/{id:int}": [schemas.LineForm],
     "/admin/allowlist": [schemas_access.AllowEntryForm], "/admin/locks/lift": [schemas_access.LockLiftForm],
+    # Issue 17's second factor.
+    "/login/second-factor": [sf_schemas.CodeForm], "/login/second-factor/enrol": [sf_schemas.CodeForm],
+    "/account/second-factor/confirm": [sf_schemas.CodeForm],
+    "/account/second-factor/recovery-codes": [sf_schemas.CodeForm],
+    "/account/second-factor/disable": [sf_schemas.DisableForm], "/admin/second-factor/roles": [sf_schemas.RolesForm],
 }
 
 

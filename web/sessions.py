@@ -23,6 +23,8 @@ from web.locale import browser_language
 from web.urls import path_for
 
 COOKIE = "pbxcrm_session"
+# A login whose password was right and whose second factor is still to come (web/views/second_factor.py).
+PENDING_COOKIE = "pbxcrm_second_factor"
 PUBLIC_PREFIXES = ("/login", "/static/", "/healthz")
 
 
@@ -88,10 +90,16 @@ class AuthMiddleware:
 
     @staticmethod
     def _refuse(conn: HTTPConnection) -> Response:
+        pending = conn.cookies.get(PENDING_COOKIE) is not None
         if conn.url.path.startswith("/api/") or conn.headers.get("accept", "").startswith("application/json"):
             # Before LocaleMiddleware: in the browser's language.
             with i18n.using(browser_language(conn.scope)):
+                if pending:
+                    return JSONResponse({"error": _("second factor required: send the code from your app to %(url)s")
+                                         % {"url": path_for(conn, "second_factor.code_page")}}, status_code=401)
                 return JSONResponse({"error": _("login required")}, status_code=401)
+        if pending:
+            return RedirectResponse(path_for(conn, "second_factor.code_page"), status_code=302)
         target = conn.url.path + (f"?{conn.url.query}" if conn.url.query else "")
         login_url = URL(path_for(conn, "auth.login_page")).include_query_params(next=target)
         return RedirectResponse(login_url, status_code=302)

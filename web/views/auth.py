@@ -27,6 +27,7 @@ from web.schemas import AccountForm, FollowMeForm
 from web.templating import render
 from web.urls import path_for
 from web.validation import form_body
+from web.views import second_factor
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,10 @@ async def login_submit(request: Request):
                                         headers={"Retry-After": "1"}, extra={"retry_after": 1})
     if user is None:
         return await _login_refused(request, _("Wrong login or password"), 400, login, target)
+    # A second factor (issue 17): a code, or setting one up, comes before the session.
+    pending = await second_factor.after_password(request, user, target)
+    if pending is not None:
+        return pending
     async with connection(request) as conn:
         token = await sessions.open_session(conn, user["id"], settings.session_hours, _address(request))
     response: Response
