@@ -47,7 +47,8 @@ QUERY_MODELS = {
 }
 BODY_MODELS = {
     "/api/counterparties": [schemas.CounterpartyIn], "/api/counterparties/{id:int}": [schemas.CounterpartyFields],
-    "/api/counterparties/{id:int}/contacts": [schemas.ContactIn], "/api/users": [schemas.UserIn],
+    "/api/counterparties/{id:int}/contacts": [schemas.ContactIn], "/api/contacts/{contact_id:int}": [schemas.ContactIn],
+    "/counterparties/{id:int}/contacts/{contact_id:int}": [schemas.ContactIn], "/api/users": [schemas.UserIn],
     "/api/calls": [schemas.ClickToCallIn], "/api/calls/{id:int}/counterparty": [schemas.AttachIn],
     "/api/calls/channel/{channel}/counterparty": [schemas.AttachIn],
     "/api/calls/channel/{channel}/comment": [schemas.CallCommentIn],

@@ -20,6 +20,7 @@ from pbxcrm.lifetime import die_with_parent
 from web import pops
 from web.api import counterparties as api_counterparties
 from web.api import users as api_users
+from web.audit_context import AuditContextMiddleware
 from web.client_address import ClientAddressMiddleware
 from web.csrf import CSRFMiddleware
 from web.db import ConnectionMiddleware
@@ -118,12 +119,14 @@ def create_app(settings: Settings) -> Starlette:
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     # Order: security headers outermost (so refusals carry them too), then the client's address
-    # (web/client_address.py: every later check reads it), then body size and NUL checks,
+    # (web/client_address.py: every later check reads it) and the audit trail's copy of it
+    # (web/audit_context.py), then body size and NUL checks,
     # then CSRF, then the request's lazily taken database connection (web/db.py), then the session check,
     # then the request's language and clock (web/locale.py), which need the user.
     middleware = [
         Middleware(SecurityHeadersMiddleware),
         Middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies),
+        Middleware(AuditContextMiddleware),
         Middleware(RequestLimitsMiddleware),
         Middleware(CSRFMiddleware, secure_cookie=settings.cookie_secure),
         Middleware(ConnectionMiddleware),

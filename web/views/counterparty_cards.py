@@ -246,6 +246,16 @@ async def _add_contact(conn, request, counterparty_id, form):
     await service.add_contact(conn, _user(request), counterparty_id, contact, _region(request))
 
 
+async def _change_contact(conn, request, counterparty_id, form):
+    contact = await cq.get_contact(conn, request.path_params["contact_id"])
+    if contact is None or contact["counterparty_id"] != counterparty_id:
+        raise ValidationError({"contact": _("no such contact on this card")})
+    fields = parse(ContactIn, form)
+    note = fields.note if "note" in form else contact["note"]
+    await service.update_contact(conn, _user(request), contact["id"], ContactInput(contact["kind"], fields.value, note),
+                                 _region(request))
+
+
 async def _remove_contact(conn, request, counterparty_id, form):
     contact = await cq.get_contact(conn, request.path_params["contact_id"])
     if contact is None or contact["counterparty_id"] != counterparty_id:
@@ -308,6 +318,8 @@ routes = [
     Route("/counterparties/{id:int}/delete", delete, name="counterparty_cards.delete", methods=["POST"]),
     Route("/counterparties/{id:int}/contacts", _card_action(_add_contact),
           name="counterparty_cards.add_contact", methods=["POST"]),
+    Route("/counterparties/{id:int}/contacts/{contact_id:int}", _card_action(_change_contact),
+          name="counterparty_cards.change_contact", methods=["POST"]),
     Route("/counterparties/{id:int}/contacts/{contact_id:int}/delete", _card_action(_remove_contact),
           name="counterparty_cards.remove_contact",
           methods=["POST"]),
