@@ -34,6 +34,7 @@ from web.sessions import AuthMiddleware
 from web.urls import path_for
 from web.views import (
     admin,
+    audit,
     auth,
     call_page,
     callers,
@@ -100,6 +101,7 @@ def create_app(settings: Settings) -> Starlette:
         *counterparty_lists.routes,
         *counterparty_cards.routes,
         *admin.routes,
+        *audit.routes,
         *dial_rules.routes,
         *queues.routes,
         *lines.routes,

@@ -80,6 +80,9 @@ def diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,
          fields: Iterable[str] | None = None) -> dict[str, list]:
     """{field: [old, new]} for the fields that differ. before None: a creation (fields with a value);
     after None: a deletion. fields defaults to every key of either side."""
+    # asyncpg's Record iterates over its values: read both sides as dicts.
+    before = dict(before.items()) if before is not None else None
+    after = dict(after.items()) if after is not None else None
     if fields is None:
         fields = dict.fromkeys([*(before or {}), *(after or {})])
     out: dict[str, list] = {}
@@ -135,7 +138,7 @@ async def record(conn: asyncpg.Connection, user_id: int | None, entity: str, ent
 
 async def history(conn: asyncpg.Connection, entity: str, entity_id: int, limit: int = 50) -> list[asyncpg.Record]:
     return await conn.fetch(
-        """SELECT a.id, a.at, a.entity, a.action, a.changes, a.canonical, host(a.address) AS address,
+        """SELECT a.id, a.at, a.entity, a.entity_id, a.action, a.changes, a.canonical, host(a.address) AS address,
                   a.user_id, u.full_name AS user_name FROM audit_log a
            LEFT JOIN users u ON u.id = a.user_id
            WHERE a.entity = $1 AND a.entity_id = $2 ORDER BY a.at DESC, a.id DESC LIMIT $3""",

@@ -70,6 +70,22 @@ AUDIT_FIELD = {
 KINDS.update({"audit_entity": AUDIT_ENTITY, "audit_action": AUDIT_ACTION, "audit_field": AUDIT_FIELD})
 
 
+# Stored codes shown in words: field -> the labels' kind (crm/labels.py); "status" by the entity.
+_CODED = {"role": "role", "allowed_roles": "role", "roles": "role", "outcome": "deal_outcome",
+          "strategy": "queue_strategy", "offer": "queue_offer", "mode": "recording_mode", "kind": "contact_kind",
+          "timezone": "timezone"}
+_STATUS = {"counterparty": "counterparty_status", "task": "task_status"}
+
+
+def _worded(entity: str, field: str, value: Any) -> Any:
+    kind = _STATUS.get(entity) if field == "status" else _CODED.get(field)
+    if kind is None or value is None:
+        return value
+    if isinstance(value, list):
+        return [label(kind, v) if isinstance(v, str) else v for v in value]
+    return label(kind, value) if isinstance(value, str) else value
+
+
 @dataclass(frozen=True)
 class Change:
     field: str  # the stored name
@@ -93,20 +109,19 @@ def _title(field: str) -> str:
     return gettext(text) if text else field
 
 
-def changes_of(action: str, changes: Any, canonical: bool = True) -> list[Change]:
-    """The lines of one audit row, in the order they were written."""
+def changes_of(action: str, changes: Any, canonical: bool = True, entity: str = "") -> list[Change]:
+    """The lines of one audit row, in the order they were written, codes in words."""
     data = _loads(changes)
     if not isinstance(data, dict):
         return [] if data in (None, "", [], {}) else [Change("", "", None, data, False)]
     out = []
     for field, value in data.items():
         is_pair = isinstance(value, list) and len(value) == 2
-        if canonical and is_pair:
-            out.append(Change(field, _title(field), value[0], value[1], True))
-        elif not canonical and is_pair and action in _LEGACY_PAIRS:
-            out.append(Change(field, _title(field), value[0], value[1], True))
+        if is_pair and (canonical or action in _LEGACY_PAIRS):
+            out.append(Change(field, _title(field), _worded(entity, field, value[0]),
+                              _worded(entity, field, value[1]), True))
         else:
-            out.append(Change(field, _title(field), None, value, False))
+            out.append(Change(field, _title(field), None, _worded(entity, field, value), False))
     return out
 
 

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
-from crm import audit, notes, sections, tags, timeline
+from crm import notes, sections, tags, timeline
 from crm.calls import queries as calls_q
 from crm.counterparties import queries as cq
 from crm.counterparties import service, tray
@@ -34,6 +34,7 @@ from web.templating import render
 from web.urls import path_for
 from web.validation import describe, form_body, parse
 from web.validation import query as parse_query
+from web.views.audit import card_history
 
 SECTION_OF = {"client": "counterparty_lists.clients", "company": "counterparty_lists.companies"}
 # Fields the form shows its messages next to; the rest are listed at the top.
@@ -115,7 +116,7 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
     tpage = card_query.tpage or 1
     async with connection(request) as conn:
         card = await service.card(conn, _user(request), counterparty_id)
-        history = await audit.history(conn, "counterparty", counterparty_id, limit=20)
+        history = await card_history(request, conn, counterparty_id)
         calls = await calls_q.calls_of_counterparty(conn, counterparty_id)
         if "kinds" in params:  # this view only: a GET never writes (the form POSTs to remember)
             kinds = timeline.normalize_kinds(card_query.kinds)
