@@ -30,7 +30,7 @@ AUDIT_ACTION = {
     "remove address": N_("removed an address"), "join company": N_("added to a company"),
     "leave company": N_("removed from a company"), "tag": N_("tagged"), "untag": N_("untagged"),
     "learn number": N_("learned a number from a call"), "add note": N_("added a note"),
-    "login": N_("logged in"), "login_failed": N_("failed login"), "logout": N_("logged out"),
+    "login": N_("logged in"), "login_failed": N_("failed login"),
     "password_change": N_("changed the password"), "password_change_failed": N_("failed password change"),
     "password_reset": N_("password reset"), "locale": N_("language and time zone"),
     "phone": N_("phone settings"), "follow_me": N_("follow me"), "take": N_("took"),
@@ -38,7 +38,9 @@ AUDIT_ACTION = {
     "language": N_("language"), "export roles": N_("export roles"), "rename sections": N_("renamed sections"),
     "recording policy": N_("recording policy"), "manager ring": N_("manager's ring time"),
     "client list": N_("clients list"), "company list": N_("companies list"), "task list": N_("task list"),
-    "call list": N_("call list"), "start": N_("started"),
+    "call list": N_("call list"), "audit list": N_("audit log"), "call-statistics report": N_("call statistics"),
+    "deals-by-manager report": N_("deals by manager"), "calls-per-line report": N_("calls per line"),
+    "start": N_("started"),
 }
 # Field names in words; a field without one is shown as stored.
 AUDIT_FIELD = {
