@@ -24,6 +24,7 @@ from starlette.testclient import TestClient
 from tests.helpers import PASSWORD, login, make_user
 from web import schemas
 from web.app import create_app
+from web.views.audit import AuditListQuery
 
 # Per route, method and role: under a minute for the whole module. PBXCRM_FUZZ_EXAMPLES=200 digs deeper.
 EXAMPLES = int(os.environ.get("PBXCRM_FUZZ_EXAMPLES", "12"))
@@ -44,6 +45,7 @@ QUERY_MODELS = {
     "/calls": [schemas.PageQuery], "/api/calls": [schemas.PageQuery],
     "/reports/lines": [schemas.PeriodQuery], "/api/reports/lines": [schemas.PeriodQuery],
     "/reports/lines.xlsx": [schemas.PeriodQuery],
+    "/admin/audit": [AuditListQuery], "/admin/audit.json": [AuditListQuery], "/admin/audit.xlsx": [AuditListQuery],
 }
 BODY_MODELS = {
     "/api/counterparties": [schemas.CounterpartyIn], "/api/counterparties/{id:int}": [schemas.CounterpartyFields],
