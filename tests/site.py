@@ -232,7 +232,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         other = await service.create(conn, anna, CounterpartyInput(
             kind="client", last_name=t("Кузнецова"), first_name=t("Мария"), status="potential",
             contacts=(ContactInput("phone", "8 (812) 300-20-10"),)), region)
-        typed.extend(["Соколов Иван Петрович", "Кузнецова Мария"])
+        typed.extend(["Соколов Иван Петрович", "Кузнецова Мария", "+7 495 123-45-67, доб. 123"])
         mobile = await conn.fetchval("SELECT id FROM contacts WHERE counterparty_id = $1 AND value = $2",
                                      client, "+7 916 555-44-33")
         with audit.acting_from("192.0.2.10"):  # as a request from there would
