@@ -46,6 +46,12 @@ async def get_all(conn: asyncpg.Connection) -> dict[str, Any]:
     return _with_sections(values)
 
 
+async def stored(conn: asyncpg.Connection, key: str) -> Any:
+    """One setting as stored, None when nobody set it (for the audit's "before")."""
+    raw = await conn.fetchval("SELECT value FROM app_settings WHERE key = $1", key)
+    return json.loads(raw) if raw is not None else None
+
+
 async def centre_language(conn: asyncpg.Connection) -> str | None:
     """The call centre's language, for pages shown before anyone logs in."""
     return await conn.fetchval("SELECT value #>> '{}' FROM app_settings WHERE key = 'locale.language'")
@@ -57,11 +63,13 @@ async def set_centre_language(conn: asyncpg.Connection, user_id: int, language: 
     if language and not supported(language):
         raise ValidationError({"language": _("is not a language of this CRM")})
     async with conn.transaction():
+        before = await stored(conn, "locale.language")
         await conn.execute(
             """INSERT INTO app_settings (key, value, updated_by) VALUES ('locale.language', $1::jsonb, $2)
                ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(), updated_by = $2""",
             json.dumps(supported(language)), user_id)
-        await audit.record(conn, user_id, "settings", None, "language", {"language": supported(language)})
+        await audit.record(conn, user_id, "settings", None, "language",
+                           audit.diff({"language": before}, {"language": supported(language)}))
 
 
 async def set_export_roles(conn: asyncpg.Connection, user_id: int, roles: list[str]) -> None:
@@ -71,8 +79,10 @@ async def set_export_roles(conn: asyncpg.Connection, user_id: int, roles: list[s
     if ADMIN not in roles:
         roles.append(ADMIN)  # the admin can always undo this
     async with conn.transaction():
+        before = await stored(conn, "export.roles") or DEFAULTS["export.roles"]
         await conn.execute(
             """INSERT INTO app_settings (key, value, updated_by) VALUES ('export.roles', $1::jsonb, $2)
                ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(), updated_by = $2""",
             json.dumps(roles), user_id)
-        await audit.record(conn, user_id, "settings", None, "export roles", {"roles": roles})
+        await audit.record(conn, user_id, "settings", None, "export roles",
+                           audit.diff({"roles": before}, {"roles": roles}))

@@ -20,8 +20,10 @@ async def add_note(conn: asyncpg.Connection, user, *, body: str, counterparty_id
         note_id = await conn.fetchval(
             "INSERT INTO notes (counterparty_id, task_id, author_user_id, body) VALUES ($1, $2, $3, $4) RETURNING id",
             counterparty_id, task_id, user["id"], body)
-        await audit.record(conn, user["id"], "note", note_id, "create",
-                           {"counterparty_id": counterparty_id, "task_id": task_id})
+        await audit.record(conn, user["id"], "note", note_id, "create", audit.created(
+            {"counterparty_id": counterparty_id, "task_id": task_id, "body": body}))
+        if counterparty_id is not None:  # on the card's own history too
+            await audit.record(conn, user["id"], "counterparty", counterparty_id, "add note", {"note": [None, body]})
     return note_id
 
 

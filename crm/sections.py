@@ -157,10 +157,14 @@ async def save(conn: asyncpg.Connection, user_id: int, names: dict[str, dict[str
     if errors:
         raise ValidationError(errors)
     async with conn.transaction():
+        before = {f"section.{r['key']}": json.loads(r["value"]) for r in await conn.fetch(
+            "SELECT substr(key, 9) AS key, value FROM app_settings WHERE key = ANY($1::text[])",
+            [f"section.{key}" for key in values])}
         for key, value in values.items():
             await conn.execute(
                 """INSERT INTO app_settings (key, value, updated_by) VALUES ($1, $2::jsonb, $3)
                    ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(),
                                                    updated_by = EXCLUDED.updated_by""",
                 f"section.{key}", json.dumps(value, ensure_ascii=False), user_id)
-        await audit.record(conn, user_id, "settings", None, "rename sections", values)
+        await audit.record(conn, user_id, "settings", None, "rename sections",
+                           audit.diff(before, {f"section.{key}": value for key, value in values.items()}))

@@ -47,6 +47,8 @@ async def save_tag(conn: asyncpg.Connection, user_id: int, tag_id: int | None, i
     inp = inp.cleaned()
     try:
         async with conn.transaction():
+            before = None if tag_id is None else await conn.fetchrow(
+                "SELECT name, description, allowed_roles, queue_id FROM tags WHERE id = $1", tag_id)
             if tag_id is None:
                 tag_id = await conn.fetchval(
                     "INSERT INTO tags (name, description, allowed_roles, queue_id) VALUES ($1, $2, $3, $4) "
@@ -56,7 +58,11 @@ async def save_tag(conn: asyncpg.Connection, user_id: int, tag_id: int | None, i
                                     "WHERE id = $1", tag_id, inp.name, inp.description, list(inp.allowed_roles),
                                     inp.queue_id) == "UPDATE 0":
                 raise NotFound(_("no tag %(id)s") % {"id": tag_id})
-            await audit.record(conn, user_id, "tag", tag_id, "save", {"name": inp.name})
+            after = {"name": inp.name, "description": inp.description, "allowed_roles": list(inp.allowed_roles),
+                     "queue_id": inp.queue_id}
+            changes = audit.diff(before, after)
+            if changes:
+                await audit.record(conn, user_id, "tag", tag_id, "create" if before is None else "update", changes)
     except asyncpg.UniqueViolationError:
         raise Conflict(_("a tag called %(name)s exists already") % {"name": repr(inp.name)}) from None
     except asyncpg.ForeignKeyViolationError:
@@ -84,7 +90,8 @@ async def set_tag(conn: asyncpg.Connection, user, target: str, target_id: int, t
                                target_id, tag_id)
         else:
             await conn.execute(f"DELETE FROM {table} WHERE {column} = $1 AND tag_id = $2", target_id, tag_id)
-        await audit.record(conn, user["id"], target, target_id, "tag" if on else "untag", {"tag": tag["name"]})
+        await audit.record(conn, user["id"], target, target_id, "tag" if on else "untag",
+                           {"tag": [None, tag["name"]] if on else [tag["name"], None]})
 
 
 def tag_conditions(p, alias_id: str, target: str, with_ids: tuple[int, ...], without_ids: tuple[int, ...]) -> list[str]:

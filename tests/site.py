@@ -17,7 +17,7 @@ from pathlib import Path
 import asyncpg
 from starlette.routing import Mount, Route
 
-from crm import i18n
+from crm import audit, i18n
 from crm.calls import queries as calls_q
 from crm.calls import route
 from crm.calls.route import Outcome
@@ -132,6 +132,8 @@ PAGES = [
     Page("IVR menu", "/admin/ivr/{id:int}", "/admin/ivr/{menu}"),
     Page("tags", "/admin/tags", "/admin/tags"),
     Page("task types", "/admin/task-types", "/admin/task-types"),
+    # The client's changes, a contact's among them (issue 17: old and new value, from an address).
+    Page("audit", "/admin/audit", "/admin/audit?entity=counterparty&id={client}"),
     Page("account", "/account", "/account"),
     Page("password", "/account/password", "/account/password"),
     Page("second factor", "/account/second-factor", "/account/second-factor"),
@@ -148,6 +150,7 @@ NOT_PAGES = {
     "/recordings/{id:int}": "audio",
     "/admin/greetings/{id:int}/audio": "audio",
     "/calls/{id:int}.json": "the call's page as JSON",
+    "/admin/audit.json": "the audit viewer as JSON",
     "/voicemails/{id:int}": "audio",
     "/account/second-factor/qr.svg": "the QR code being set up, an image",
     "/login/second-factor/qr.svg": "the QR code being set up, an image",
@@ -244,7 +247,11 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         other = await service.create(conn, anna, CounterpartyInput(
             kind="client", last_name=t("Кузнецова"), first_name=t("Мария"), status="potential",
             contacts=(ContactInput("phone", "8 (812) 300-20-10"),)), region)
-        typed.extend(["Соколов Иван Петрович", "Кузнецова Мария"])
+        typed.extend(["Соколов Иван Петрович", "Кузнецова Мария", "+7 495 123-45-67, доб. 123"])
+        mobile = await conn.fetchval("SELECT id FROM contacts WHERE counterparty_id = $1 AND value = $2",
+                                     client, "+7 916 555-44-33")
+        with audit.acting_from("192.0.2.10"):  # as a request from there would
+            await service.update_contact(conn, anna, mobile, ContactInput("phone", "+7 916 555-44-34"), region)
         await set_tag(conn, anna, "counterparty", client, tag, on=True)
         await add_note(conn, irina, body=t("Просил счёт на апрель"), counterparty_id=client)
 

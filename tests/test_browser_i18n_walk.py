@@ -234,6 +234,17 @@ def test_the_walk_covers_every_page_of_the_app():
     assert walked - page_routes() == set(), "PAGES names routes the app no longer has"
 
 
+async def test_the_audit_viewer_shows_the_contact_change(site, contexts, chromium):
+    """Issue 17's done-when: the walk's audit page has the client's number change, old and new, and
+    the address the change came from (tests/site.py changes it as from 192.0.2.10)."""
+    page = await walker_page(contexts, chromium, site, "en", next(iter(WIDTHS)))
+    await page.goto(address(PAGE_BY_NAME["audit"], site, WALKERS["en"]), wait_until="domcontentloaded")
+    row = page.locator("#audit tbody tr", has=page.locator("del.old", has_text="+7 916 555-44-33"))
+    assert await row.locator("ins.new").inner_text() == "+7 916 555-44-34"
+    assert await row.locator("td.address").inner_text() == "192.0.2.10"
+    assert "changed a contact" in await row.inner_text()
+
+
 @pytest.mark.parametrize("stop", STOPS)
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("walker_name", WALKERS)

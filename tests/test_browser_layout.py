@@ -16,6 +16,7 @@ MAIN_PAGES = ["login", "clients", "client card", "client form", "tasks", "task",
 LIST_PAGES = ["clients", "companies", "client card", "company card", "tasks", "calls", "unknown callers",
               "call statistics", "deals report", "import", "import job", "users", "queues", "tags", "task types"]
 LIST_PAGES += ["greetings", "IVR menus"]  # issue 15
+LIST_PAGES += ["audit"]  # issue 17
 
 # The list tables as the page lays them out: how each row and cell is displayed, and the label
 # each cell's ::before shows (CSS gives content as a quoted string, or "none").

@@ -61,7 +61,7 @@ async def test_deleting_frees_contacts_and_keeps_the_row(db):
         assert b != a
         assert await conn.fetchval("SELECT deleted_at IS NOT NULL FROM counterparties WHERE id = $1", a)
         actions = [r["action"] for r in await conn.fetch(
-            "SELECT action FROM audit_log WHERE entity_id = $1 ORDER BY id", a)]
+            "SELECT action FROM audit_log WHERE entity = 'counterparty' AND entity_id = $1 ORDER BY id", a)]
         assert actions == ["create", "delete"]
 
 

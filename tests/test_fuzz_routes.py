@@ -25,6 +25,7 @@ from tests.helpers import PASSWORD, login, make_user
 from web import schemas, schemas_access
 from web import schemas_second_factor as sf_schemas
 from web.app import create_app
+from web.views.audit import AuditListQuery
 
 # Per route, method and role: under a minute for the whole module. PBXCRM_FUZZ_EXAMPLES=200 digs deeper.
 EXAMPLES = int(os.environ.get("PBXCRM_FUZZ_EXAMPLES", "12"))
@@ -45,10 +46,12 @@ QUERY_MODELS = {
     "/calls": [schemas.PageQuery], "/api/calls": [schemas.PageQuery],
     "/reports/lines": [schemas.PeriodQuery], "/api/reports/lines": [schemas.PeriodQuery],
     "/reports/lines.xlsx": [schemas.PeriodQuery],
+    "/admin/audit": [AuditListQuery], "/admin/audit.json": [AuditListQuery], "/admin/audit.xlsx": [AuditListQuery],
 }
 BODY_MODELS = {
     "/api/counterparties": [schemas.CounterpartyIn], "/api/counterparties/{id:int}": [schemas.CounterpartyFields],
-    "/api/counterparties/{id:int}/contacts": [schemas.ContactIn], "/api/users": [schemas.UserIn],
+    "/api/counterparties/{id:int}/contacts": [schemas.ContactIn], "/api/contacts/{contact_id:int}": [schemas.ContactIn],
+    "/counterparties/{id:int}/contacts/{contact_id:int}": [schemas.ContactIn], "/api/users": [schemas.UserIn],
     "/api/calls": [schemas.ClickToCallIn], "/api/calls/{id:int}/counterparty": [schemas.AttachIn],
     "/api/calls/channel/{channel}/counterparty": [schemas.AttachIn],
     "/api/calls/channel/{channel}/comment": [schemas.CallCommentIn],

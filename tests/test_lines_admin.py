@@ -49,7 +49,7 @@ async def test_an_admin_creates_edits_and_deletes_a_line_with_business_hours(web
     assert [len(day) for day in line.hours.weekly] == [2, 0, 0, 0, 1, 1, 0]
     assert line.hours.holidays[__import__("datetime").date(2025, 12, 31)].name == "New Year's Eve"
     assert audit["user_id"] == admin["id"] and audit["action"] == "create"
-    assert json.loads(audit["changes"])["did"] == "+74957770000"
+    assert json.loads(audit["changes"])["did"] == [None, "+74957770000"]
 
     page = web.get("/admin/lines").text
     row = page.split(f'data-line="{line.id}"')[1].split("</tr>")[0]

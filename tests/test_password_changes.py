@@ -46,7 +46,7 @@ async def test_an_admin_reset_in_the_form_ends_the_users_sessions(db, settings):
         assert login(user, "petrov", NEW_PASSWORD).status_code == 303
     async with db.acquire() as conn:
         row = await conn.fetchrow("SELECT user_id, changes FROM audit_log WHERE action = 'password_reset'")
-    assert json.loads(row["changes"]) == {"sessions_ended": 1}
+    assert json.loads(row["changes"]) == {"password": ["***", "***"], "sessions_ended": [None, 1]}
 
 
 async def test_an_admin_reset_through_the_api_ends_the_users_sessions(db, settings):

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from crm import appsettings, i18n, labels, roles
+from crm.audit.changes import value_text as audit_value_text
 from crm.calls.route import route_text
 from crm.counterparties import tray
 from crm.errors import ValidationError
@@ -64,6 +65,7 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
 templates.env.globals["label"] = labels.label  # a stored code in words: label("call_status", c.status)
 templates.env.globals["choices"] = labels.choices
 templates.env.globals["task_type"] = labels.task_type  # built-in task types in the reader's language
+templates.env.globals["audit_value"] = audit_value_text  # an audit row's old or new value in words
 templates.env.globals["callback_event"] = event_text  # a queue task's event: callback_event(e, e.at|local_time)
 templates.env.globals["page_language"] = pass_context(lambda ctx: page_locale(ctx).language)
 templates.env.globals["browser_texts"] = browser_texts  # app.js's words, on <body data-i18n>

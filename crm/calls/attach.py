@@ -66,7 +66,8 @@ async def attach_call(conn: asyncpg.Connection, user, call_id: int, counterparty
             return _("%(number)s belongs to %(name)s; not added") % {"number": raw, "name": owner["display_name"]}
         await cq.insert_contact(conn, counterparty_id, "phone", raw, number,
                                 _("learned from call %(id)s") % {"id": call_id}, user["id"], auto_added=True)
-        await audit.record(conn, user["id"], "counterparty", counterparty_id, "learn number", {"value": raw})
+        await audit.record(conn, user["id"], "counterparty", counterparty_id, "learn number",
+                           {"phone": [None, raw], "call": [None, call_id]})
         return _("%(number)s added to the card") % {"number": raw}
 
 

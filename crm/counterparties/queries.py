@@ -95,10 +95,16 @@ async def insert_contact(conn: asyncpg.Connection, counterparty_id: int, kind: s
 
 async def get_contact(conn: asyncpg.Connection, contact_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT id, counterparty_id, kind, value, extension, normalized FROM contacts "
+        "SELECT id, counterparty_id, kind, value, extension, normalized, note FROM contacts "
         "WHERE id = $1 AND deleted_at IS NULL",
         contact_id,
     )
+
+
+async def update_contact(conn: asyncpg.Connection, contact_id: int, value: str, normalized: str, note: str,
+                         extension: str | None) -> None:
+    await conn.execute("UPDATE contacts SET value = $2, normalized = $3, note = $4, extension = $5 WHERE id = $1",
+                       contact_id, value.strip(), normalized, note.strip(), extension)
 
 
 async def delete_contact(conn: asyncpg.Connection, contact_id: int) -> None:

@@ -107,8 +107,9 @@ async def create(conn: asyncpg.Connection, user, inp: CounterpartyInput, region:
             await q.insert_address(conn, new_id, address)
         for company_id in inp.company_ids:
             await q.add_member(conn, company_id, new_id)
-        await audit.record(conn, user["id"], "counterparty", new_id, "create",
-                           {k: getattr(inp, k) for k in _AUDITED if getattr(inp, k)})
+        await audit.record(conn, user["id"], "counterparty", new_id, "create", audit.created(
+            {**{k: getattr(inp, k) for k in _AUDITED}, **_contact_values(c for c, _key in contacts),
+             "address": list(inp.addresses) or None, "company_id": list(inp.company_ids) or None}))
     return new_id
 
 
@@ -124,7 +125,7 @@ async def update(conn: asyncpg.Connection, user, counterparty_id: int, inp: Coun
         await _check_responsible(conn, inp.responsible_user_id)
         await _check_queue(conn, inp.queue_id)
         await q.update_counterparty(conn, counterparty_id, inp)
-        changes = {k: [current[k], getattr(inp, k)] for k in _AUDITED if current[k] != getattr(inp, k)}
+        changes = audit.diff(current, {k: getattr(inp, k) for k in _AUDITED}, _AUDITED)
         if changes:
             await audit.record(conn, user["id"], "counterparty", counterparty_id, "update", changes)
 
@@ -135,7 +136,8 @@ async def delete(conn: asyncpg.Connection, user, counterparty_id: int) -> None:
         if not perm.can_delete(user, current):
             raise Forbidden(_("you cannot delete this counterparty"))
         await q.soft_delete(conn, counterparty_id)
-        await audit.record(conn, user["id"], "counterparty", counterparty_id, "delete")
+        await audit.record(conn, user["id"], "counterparty", counterparty_id, "delete",
+                           audit.deleted({"display_name": current["display_name"]}))
 
 
 async def add_contact(conn: asyncpg.Connection, user, counterparty_id: int, contact: ContactInput,
@@ -148,7 +150,7 @@ async def add_contact(conn: asyncpg.Connection, user, counterparty_id: int, cont
     async with conn.transaction():
         await _insert_contacts(conn, counterparty_id, [(contact, key)], user["id"])
         await audit.record(conn, user["id"], "counterparty", counterparty_id, "add contact",
-                           {"kind": contact.kind, "value": contact.value})
+                           {contact.kind: [None, contact.value]})
 
 
 async def remove_contact(conn: asyncpg.Connection, user, contact_id: int) -> int:
@@ -160,7 +162,7 @@ async def remove_contact(conn: asyncpg.Connection, user, contact_id: int) -> int
     async with conn.transaction():
         await q.delete_contact(conn, contact_id)
         await audit.record(conn, user["id"], "counterparty", contact["counterparty_id"], "remove contact",
-                           {"kind": contact["kind"], "value": contact["value"]})
+                           {contact["kind"]: [_shown(contact), None]})
     return contact["counterparty_id"]
 
 
@@ -172,16 +174,20 @@ async def add_address(conn: asyncpg.Connection, user, counterparty_id: int, addr
         raise ValidationError({"address": _("the address is empty")})
     async with conn.transaction():
         await q.insert_address(conn, counterparty_id, address)
-        await audit.record(conn, user["id"], "counterparty", counterparty_id, "add address", {"address": address})
+        await audit.record(conn, user["id"], "counterparty", counterparty_id, "add address",
+                           {"address": [None, address]})
 
 
 async def remove_address(conn: asyncpg.Connection, user, counterparty_id: int, address_id: int) -> None:
     if not perm.can_edit(user, await _load(conn, counterparty_id)):
         raise Forbidden(_("you cannot edit this counterparty"))
     async with conn.transaction():
+        text = await conn.fetchval("SELECT address FROM addresses WHERE id = $1 AND counterparty_id = $2",
+                                   address_id, counterparty_id)
         if not await q.delete_address(conn, counterparty_id, address_id):
             raise NotFound(_("no address %(id)s") % {"id": address_id})
-        await audit.record(conn, user["id"], "counterparty", counterparty_id, "remove address", {"id": address_id})
+        await audit.record(conn, user["id"], "counterparty", counterparty_id, "remove address",
+                           {"address": [text, None]})
 
 
 async def join_company(conn: asyncpg.Connection, user, client_id: int, company_id: int, *, leave: bool = False) -> None:
@@ -197,8 +203,51 @@ async def join_company(conn: asyncpg.Connection, user, client_id: int, company_i
             await q.remove_member(conn, company_id, client_id)
         else:
             await q.add_member(conn, company_id, client_id)
-        await audit.record(conn, user["id"], "counterparty", client_id,
-                           "leave company" if leave else "join company", {"company_id": company_id})
+        name = await conn.fetchval("SELECT display_name FROM counterparties WHERE id = $1", company_id)
+        company = f"{name} ({company_id})" if name else company_id
+        await audit.record(conn, user["id"], "counterparty", client_id, "leave company" if leave else "join company",
+                           {"company": [company, None] if leave else [None, company]})
+
+
+def _shown(contact) -> str:
+    """A contact as written, with its extension."""
+    return f"{contact['value']} ({contact['extension']})" if contact["extension"] else contact["value"]
+
+
+def _contact_values(contacts) -> dict[str, list[str]]:
+    """{kind: [value, ...]} of new contacts, for the audit."""
+    out: dict[str, list[str]] = {}
+    for c in contacts:
+        out.setdefault(c.kind, []).append(c.value)
+    return out
+
+
+async def update_contact(conn: asyncpg.Connection, user, contact_id: int, contact: ContactInput, region: str) -> int:
+    """A contact's new value (and note), same kind; the card's counterparty id. Refused as a new
+    contact would be when another card has the value."""
+    current = await q.get_contact(conn, contact_id)
+    if current is None:
+        raise NotFound(_("no contact %(id)s") % {"id": contact_id})
+    counterparty = await _load(conn, current["counterparty_id"])
+    if not perm.can_edit(user, counterparty):
+        raise Forbidden(_("you cannot edit this counterparty"))
+    contact = ContactInput(current["kind"], contact.value, contact.note)
+    [(contact, key)] = CounterpartyInput(kind=counterparty["kind"], contacts=(contact,)).normalized_contacts(region)
+    owner = await q.contact_owner(conn, key, contact.extension)
+    if owner is not None and owner["id"] != current["counterparty_id"]:
+        raise await _duplicate(conn, contact.value, owner)
+    async with conn.transaction():
+        try:
+            async with conn.transaction():
+                await q.update_contact(conn, contact_id, contact.main_value, key, contact.note, contact.extension)
+        except asyncpg.UniqueViolationError:
+            raise await _duplicate(conn, contact.value, await q.contact_owner(conn, key, contact.extension)) from None
+        new = {"value": contact.main_value, "extension": contact.extension, "note": contact.note}
+        changes = audit.diff({contact.kind: _shown(current), "note": current["note"]},
+                             {contact.kind: _shown(new), "note": contact.note})
+        if changes:
+            await audit.record(conn, user["id"], "counterparty", current["counterparty_id"], "change contact", changes)
+    return current["counterparty_id"]
 
 
 async def card(conn: asyncpg.Connection, user, counterparty_id: int) -> dict:

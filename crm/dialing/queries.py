@@ -45,16 +45,16 @@ async def save_rule(conn: asyncpg.Connection, admin_id: int, rule_id: int | None
                 """INSERT INTO dial_rules (position, pattern, strip, prepend, trunk, note)
                    VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
                 rule.position, rule.pattern, rule.strip, rule.prepend, rule.trunk, rule.note)
-            await audit.record(conn, admin_id, "dial_rule", rule_id, "create", _fields(rule))
+            await audit.record(conn, admin_id, "dial_rule", rule_id, "create", audit.created(_fields(rule)))
         else:
             before = await rule_by_id(conn, rule_id)
             await conn.execute(
                 """UPDATE dial_rules SET position = $2, pattern = $3, strip = $4, prepend = $5, trunk = $6,
                           note = $7, updated_at = now() WHERE id = $1""",
                 rule_id, rule.position, rule.pattern, rule.strip, rule.prepend, rule.trunk, rule.note)
-            old, new = _fields(before), _fields(rule)
-            await audit.record(conn, admin_id, "dial_rule", rule_id, "update",
-                               {k: [old[k], new[k]] for k in new if old[k] != new[k]})
+            changes = audit.diff(_fields(before), _fields(rule))
+            if changes:
+                await audit.record(conn, admin_id, "dial_rule", rule_id, "update", changes)
         await _changed(conn, f"dial rule {rule_id}")
     return rule_id
 
@@ -63,7 +63,7 @@ async def delete_rule(conn: asyncpg.Connection, admin_id: int, rule_id: int) -> 
     async with conn.transaction():
         rule = await rule_by_id(conn, rule_id)
         await conn.execute("DELETE FROM dial_rules WHERE id = $1", rule_id)
-        await audit.record(conn, admin_id, "dial_rule", rule_id, "delete", _fields(rule))
+        await audit.record(conn, admin_id, "dial_rule", rule_id, "delete", audit.deleted(_fields(rule)))
         await _changed(conn, f"dial rule {rule_id}")
 
 
@@ -108,7 +108,7 @@ async def _set_user_fields(conn: asyncpg.Connection, by: int, user_id: int, acti
         assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=2))
         await conn.execute(f"UPDATE users SET {assignments}, updated_at = now() WHERE id = $1",
                            user_id, *values.values())
-        diff = {c: [before[c], values[c]] for c in columns if before[c] != values[c]}
+        diff = audit.diff(before, values, columns)
         if diff:
             await audit.record(conn, by, "user", user_id, action, diff)
             await _changed(conn, f"user {user_id}")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import asyncpg
 
+from crm import audit
 from crm.errors import DomainError
 from crm.i18n import _, ngettext
 from crm.imports import call_lists, counterparties
@@ -23,9 +24,14 @@ KINDS = {"counterparties": counterparties, "call_list": call_lists}
 async def create(conn: asyncpg.Connection, user_id: int, kind: str, mode: str, filename: str) -> int:
     if kind not in KINDS or mode not in ("valid", "all_or_nothing"):
         raise DomainError(_("unknown import kind or mode"))
-    return await conn.fetchval(
-        "INSERT INTO import_jobs (user_id, kind, mode, filename) VALUES ($1, $2, $3, $4) RETURNING id",
-        user_id, kind, mode, filename[:200])
+    async with conn.transaction():
+        job_id = await conn.fetchval(
+            "INSERT INTO import_jobs (user_id, kind, mode, filename) VALUES ($1, $2, $3, $4) RETURNING id",
+            user_id, kind, mode, filename[:200])
+        # Each row it applies is audited as its own change (crm/counterparties/service.py, crm/tasks/service.py).
+        await audit.record(conn, user_id, "import", job_id, "start",
+                           audit.created({"kind": kind, "mode": mode, "filename": filename[:200]}))
+    return job_id
 
 
 async def _set(pool: asyncpg.Pool, job_id: int, **fields) -> None:

@@ -126,6 +126,7 @@ async def save_menu(conn: asyncpg.Connection, admin_id: int, menu_id: int | None
             errors = await _loop_errors(conn, menu_id, menu)
         if errors:
             raise ValidationError(errors)
+        before = await _stored(conn, menu_id) if menu_id is not None else None
         timeout = menu.timeout
         values = (menu.name, menu.prompt.greeting_id, menu.prompt.sound, menu.timeout_seconds, menu.replays,
                   timeout.kind, _target(timeout, "queue"), _target(timeout, "user"), _target(timeout, "ivr"),
@@ -156,12 +157,30 @@ async def save_menu(conn: asyncpg.Connection, admin_id: int, menu_id: int | None
                VALUES ($1, $2, $3, $4, $5, $6)""",
             [(menu_id, key, r.kind, _target(r, "queue"), _target(r, "user"), _target(r, "ivr"))
              for key, r in menu.options.items()])
-        await audit.record(conn, admin_id, "ivr_menu", menu_id, action, {
+        changes = audit.diff(before, {
             "name": menu.name, "prompt": menu.prompt.greeting_id or menu.prompt.sound,
-            "keys": {key: r.text for key, r in menu.options.items()}, "timeout": [menu.timeout_seconds, timeout.text],
-            "replays": menu.replays, "skip_known": menu.skip_known})
+            "keys": {key: r.text for key, r in sorted(menu.options.items())}, "timeout_seconds": menu.timeout_seconds,
+            "timeout": timeout.text, "replays": menu.replays, "skip_known": menu.skip_known})
+        if changes:
+            await audit.record(conn, admin_id, "ivr_menu", menu_id, action, changes)
         await conn.execute("SELECT pg_notify($1, $2)", CHANGED_CHANNEL, f"ivr_menu {menu_id}")
     return menu_id
+
+
+async def _stored(conn: asyncpg.Connection, menu_id: int) -> dict | None:
+    """A saved menu as save_menu's audit compares it."""
+    row = await conn.fetchrow(
+        """SELECT name, greeting_id, sound, timeout_seconds, replays, skip_known, timeout_kind,
+                  coalesce(timeout_queue_id, timeout_user_id, timeout_menu_id) AS target
+           FROM ivr_menus WHERE id = $1 AND deleted_at IS NULL""", menu_id)
+    if row is None:
+        return None
+    keys = await conn.fetch("""SELECT digit, kind, coalesce(queue_id, user_id, submenu_id) AS target
+                               FROM ivr_options WHERE menu_id = $1 ORDER BY digit""", menu_id)
+    return {"name": row["name"], "prompt": row["greeting_id"] or row["sound"],
+            "keys": {k["digit"]: RouteChoice(k["kind"], k["target"]).text for k in keys},
+            "timeout_seconds": row["timeout_seconds"], "timeout": RouteChoice(row["timeout_kind"], row["target"]).text,
+            "replays": row["replays"], "skip_known": row["skip_known"]}
 
 
 def _target(route: RouteChoice, kind: str) -> int | None:
@@ -225,5 +244,5 @@ async def delete_menu(conn: asyncpg.Connection, admin_id: int, menu_id: int) -> 
             raise Conflict(_("menu %(name)s is used by %(users)s: route them elsewhere first") % {
                 "name": name, "users": ", ".join(users)})
         await conn.execute("UPDATE ivr_menus SET deleted_at = now() WHERE id = $1", menu_id)
-        await audit.record(conn, admin_id, "ivr_menu", menu_id, "delete", {"name": name})
+        await audit.record(conn, admin_id, "ivr_menu", menu_id, "delete", audit.deleted({"name": name}))
         await conn.execute("SELECT pg_notify($1, $2)", CHANGED_CHANNEL, f"ivr_menu {menu_id}")

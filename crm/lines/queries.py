@@ -100,6 +100,7 @@ def route_of(r, prefix: str) -> Route:
 async def save_line(conn: asyncpg.Connection, admin_id: int, line_id: int | None, inp: LineInput) -> int:
     inp = inp.cleaned()
     async with conn.transaction():
+        before = await _stored(conn, line_id) if line_id is not None else None
         errors = await _target_errors(conn, inp)
         if errors:
             raise ValidationError(errors)
@@ -136,7 +137,9 @@ async def save_line(conn: asyncpg.Connection, admin_id: int, line_id: int | None
                 "did": inp.did, "trunk": inp.trunk, "name": owner}}) from None
         assert line_id is not None
         await _save_schedule(conn, line_id, inp)
-        await audit.record(conn, admin_id, "line", line_id, action, _audited(inp))
+        changes = audit.diff(before, _audited(inp, inp.weekly, inp.holidays))
+        if changes:
+            await audit.record(conn, admin_id, "line", line_id, action, changes)
         await conn.execute("SELECT pg_notify($1, $2)", CHANGED_CHANNEL, f"line {line_id}")
     return line_id
 
@@ -153,14 +156,37 @@ async def _save_schedule(conn: asyncpg.Connection, line_id: int, inp: LineInput)
                            [(line_id, h.day, h.name) for h in inp.holidays])
 
 
-def _audited(inp: LineInput) -> dict:
-    return {"name": inp.name, "trunk": inp.trunk, "did": inp.did, "language": inp.language,
-            "route": [inp.route_kind, inp.route_queue_id or inp.route_user_id or inp.route_menu_id],
-            "hours_enabled": inp.hours_enabled,
-            "hours": [intervals_text(day) for day in inp.weekly], "holidays": holidays_text(inp.holidays),
-            "after_hours": [inp.after_hours_kind,
-                            inp.after_hours_queue_id or inp.after_hours_user_id or inp.after_hours_menu_id],
-            "greeting": inp.greeting_id or inp.greeting_sound, "skip_menu_for_known": inp.skip_menu_for_known}
+def _route_text(kind: str | None, target: int | None) -> str | None:
+    return f"{kind}:{target}" if kind and target else kind
+
+
+def _audited(v, weekly, holidays) -> dict:
+    """A line's settings as the audit compares them: a LineInput, or a stored row (_stored)."""
+    return {"name": v.name, "trunk": v.trunk, "did": v.did, "language": v.language,
+            "route": _route_text(v.route_kind, v.route_queue_id or v.route_user_id or v.route_menu_id),
+            "hours_enabled": v.hours_enabled,
+            "hours": [intervals_text(day) for day in weekly], "holidays": holidays_text(holidays),
+            "after_hours": _route_text(v.after_hours_kind,
+                                       v.after_hours_queue_id or v.after_hours_user_id or v.after_hours_menu_id),
+            "greeting": v.greeting_id or v.greeting_sound, "skip_menu_for_known": v.skip_menu_for_known}
+
+
+async def _stored(conn: asyncpg.Connection, line_id: int) -> dict | None:
+    row = await conn.fetchrow("SELECT * FROM lines WHERE id = $1 AND deleted_at IS NULL", line_id)
+    if row is None:
+        return None
+    schedule = await schedule_of(conn, line_id)
+    return _audited(_Row(row), schedule.weekly, schedule.holidays.values())
+
+
+class _Row:
+    """A record read by attribute, as _audited reads a LineInput."""
+
+    def __init__(self, row: asyncpg.Record):
+        self._row = row
+
+    def __getattr__(self, name: str):
+        return self._row[name]
 
 
 async def _target_errors(conn: asyncpg.Connection, inp: LineInput) -> dict[str, str]:
@@ -214,6 +240,6 @@ async def delete_line(conn: asyncpg.Connection, admin_id: int, line_id: int) -> 
                                    "RETURNING name", line_id)
         if name is None:
             raise NotFound(_("no line %(id)s") % {"id": line_id})
-        await audit.record(conn, admin_id, "line", line_id, "delete", {"name": name})
+        await audit.record(conn, admin_id, "line", line_id, "delete", audit.deleted({"name": name}))
         await conn.execute("SELECT pg_notify($1, $2)", CHANGED_CHANNEL, f"line {line_id}")
 

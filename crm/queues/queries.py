@@ -40,8 +40,12 @@ async def queue_ids_of(conn: asyncpg.Connection, user_id: int) -> set[int]:
 
 async def save_queue(conn: asyncpg.Connection, user_id: int, queue_id: int | None, inp: QueueInput) -> int:
     inp = inp.cleaned()
+    after = {"name": inp.name, "strategy": inp.strategy, "ring_seconds": inp.ring_seconds,
+             "max_wait_seconds": inp.max_wait_seconds, "moh_class": inp.moh_class, "offer": inp.offer,
+             "members": list(inp.member_ids)}
     try:
         async with conn.transaction():
+            before = await _audited(conn, queue_id) if queue_id is not None else None
             if queue_id is None:
                 queue_id = await conn.fetchval(
                     """INSERT INTO queues (name, strategy, ring_seconds, max_wait_seconds, moh_class, offer)
@@ -59,9 +63,10 @@ async def save_queue(conn: asyncpg.Connection, user_id: int, queue_id: int | Non
             await conn.executemany(
                 "INSERT INTO queue_members (queue_id, user_id, position) VALUES ($1, $2, $3)",
                 [(queue_id, uid, pos) for pos, uid in enumerate(inp.member_ids)])
-            await audit.record(conn, user_id, "queue", queue_id, "save",
-                               {"name": inp.name, "strategy": inp.strategy, "offer": inp.offer,
-                                "members": list(inp.member_ids)})
+            changes = audit.diff(before, after)
+            if changes:
+                await audit.record(conn, user_id, "queue", queue_id, "create" if before is None else "update",
+                                   changes)
     except asyncpg.UniqueViolationError:
         raise Conflict(_("a queue called %(name)s exists already") % {"name": repr(inp.name)}) from None
     except asyncpg.ForeignKeyViolationError:
@@ -69,12 +74,18 @@ async def save_queue(conn: asyncpg.Connection, user_id: int, queue_id: int | Non
     return queue_id
 
 
+async def _audited(conn: asyncpg.Connection, queue_id: int) -> dict | None:
+    row = await conn.fetchrow("SELECT name, strategy, ring_seconds, max_wait_seconds, moh_class, offer FROM queues "
+                              "WHERE id = $1 AND deleted_at IS NULL", queue_id)
+    return {**dict(row), "members": await member_ids(conn, queue_id)} if row else None
+
+
 async def delete_queue(conn: asyncpg.Connection, user_id: int, queue_id: int) -> None:
     async with conn.transaction():
-        row = await conn.fetchrow("SELECT is_default FROM queues WHERE id = $1 AND deleted_at IS NULL", queue_id)
+        row = await conn.fetchrow("SELECT is_default, name FROM queues WHERE id = $1 AND deleted_at IS NULL", queue_id)
         if row is None:
             raise NotFound(_("no queue %(id)d") % {"id": queue_id})
         if row["is_default"]:
             raise Conflict(_("the default queue cannot be deleted: every route ends there"))
         await conn.execute("UPDATE queues SET deleted_at = now() WHERE id = $1", queue_id)
-        await audit.record(conn, user_id, "queue", queue_id, "delete")
+        await audit.record(conn, user_id, "queue", queue_id, "delete", audit.deleted({"name": row["name"]}))

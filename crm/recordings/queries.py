@@ -6,6 +6,7 @@ import json
 
 import asyncpg
 
+from crm import audit
 from crm.errors import ValidationError
 from crm.recordings.policy import MODES, RecordingPolicy
 
@@ -21,10 +22,16 @@ async def load_policy(conn: asyncpg.Connection) -> RecordingPolicy:
 async def save_policy(conn: asyncpg.Connection, policy: RecordingPolicy, user_id: int | None) -> None:
     if policy.mode not in MODES:
         raise ValidationError({"mode": f"must be one of {', '.join(MODES)}"})
-    await conn.execute(
-        """INSERT INTO app_settings (key, value, updated_by) VALUES ('recording.policy', $1::jsonb, $2)
-           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(), updated_by = $2""",
-        json.dumps({"mode": policy.mode, "excluded": sorted(policy.excluded_user_ids)}), user_id)
+    async with conn.transaction():
+        before = await load_policy(conn)
+        await conn.execute(
+            """INSERT INTO app_settings (key, value, updated_by) VALUES ('recording.policy', $1::jsonb, $2)
+               ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(), updated_by = $2""",
+            json.dumps({"mode": policy.mode, "excluded": sorted(policy.excluded_user_ids)}), user_id)
+        changes = audit.diff({"mode": before.mode, "excluded": sorted(before.excluded_user_ids)},
+                             {"mode": policy.mode, "excluded": sorted(policy.excluded_user_ids)})
+        if changes:
+            await audit.record(conn, user_id, "settings", None, "recording policy", changes)
 
 
 async def insert_recording(conn: asyncpg.Connection, *, channel_id: str, path: str | None, fmt: str,

@@ -6,6 +6,7 @@ import json
 
 import asyncpg
 
+from crm import audit
 from crm.counterparties.queries import number_owner_sql
 from crm.routing.decide import CallerFacts, ManagerRef, QueueRef, RoutingPolicy
 
@@ -66,7 +67,13 @@ async def load_policy(conn: asyncpg.Connection) -> RoutingPolicy:
 
 
 async def set_manager_ring_seconds(conn: asyncpg.Connection, seconds: int, user_id: int | None) -> None:
-    await conn.execute(
-        """INSERT INTO app_settings (key, value, updated_by) VALUES ('routing.manager_ring_seconds', $1::jsonb, $2)
-           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(), updated_by = $2""",
-        json.dumps(seconds), user_id)
+    async with conn.transaction():
+        before = await conn.fetchval("SELECT value FROM app_settings WHERE key = 'routing.manager_ring_seconds'")
+        await conn.execute(
+            """INSERT INTO app_settings (key, value, updated_by) VALUES ('routing.manager_ring_seconds', $1::jsonb, $2)
+               ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(), updated_by = $2""",
+            json.dumps(seconds), user_id)
+        old = int(json.loads(before)) if before else DEFAULT_MANAGER_RING_SECONDS
+        changes = audit.diff({"manager_ring_seconds": old}, {"manager_ring_seconds": seconds})
+        if changes:
+            await audit.record(conn, user_id, "settings", None, "manager ring", changes)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from crm import audit
 from crm.counterparties import queries as cq
 from crm.counterparties.listing import escape_like
 from crm.defaults import DEFAULT_TIMEZONE
@@ -234,16 +235,24 @@ async def all_task_types(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 
 
 async def save_task_type(conn: asyncpg.Connection, type_id: int | None, name: str, is_deal: bool,
-                         archived: bool) -> int:
+                         archived: bool, user_id: int | None = None) -> int:
     """Types are renamed or archived, never deleted: old tasks keep theirs."""
     name = name.strip()
     if not 0 < len(name) <= 60:
         raise ValidationError({"name": _("a type name is 1 to 60 characters")})
     try:
-        if type_id is None:
-            return await conn.fetchval("INSERT INTO task_types (name, is_deal) VALUES ($1, $2) RETURNING id",
-                                       name, is_deal)
-        await conn.execute("UPDATE task_types SET name = $2, archived = $3 WHERE id = $1", type_id, name, archived)
+        async with conn.transaction():
+            if type_id is None:
+                type_id = await conn.fetchval("INSERT INTO task_types (name, is_deal) VALUES ($1, $2) RETURNING id",
+                                              name, is_deal)
+                await audit.record(conn, user_id, "task_type", type_id, "create",
+                                   audit.created({"name": name, "is_deal": is_deal}))
+                return type_id
+            before = await conn.fetchrow("SELECT name, archived FROM task_types WHERE id = $1 FOR UPDATE", type_id)
+            await conn.execute("UPDATE task_types SET name = $2, archived = $3 WHERE id = $1", type_id, name, archived)
+            changes = audit.diff(before, {"name": name, "archived": archived}, ("name", "archived")) if before else {}
+            if changes:
+                await audit.record(conn, user_id, "task_type", type_id, "update", changes)
         return type_id
     except asyncpg.UniqueViolationError:
         raise Conflict(_("a task type called %(name)s exists already") % {"name": repr(name)}) from None

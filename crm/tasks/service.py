@@ -15,6 +15,14 @@ from crm.tasks import queries as q
 from crm.tasks.model import OPEN, TaskInput, can_see, can_take, is_overdue, task_people
 from crm.users import queries as users_q
 
+_TASK_FIELDS = ("title", "type_id", "status", "remark", "responsible_user_id", "counterparty_id", "deadline_date",
+                "deadline_time", "amount", "outcome", "participant_ids")
+
+
+def _audited(inp: TaskInput) -> dict:
+    return {**{k: getattr(inp, k) for k in _TASK_FIELDS if k != "participant_ids"},
+            "participant_ids": sorted(inp.participant_ids)}
+
 
 def can_edit(user, task: dict) -> bool:
     """The responsible user, the author, participants, supervisors and admins."""
@@ -45,8 +53,7 @@ async def create(conn: asyncpg.Connection, user, inp: TaskInput) -> int:
     async with conn.transaction():
         task_id = await q.insert_task(conn, inp, user["id"])
         await notifications.task_assigned(conn, task_id, user["id"])
-        await audit.record(conn, user["id"], "task", task_id, "create",
-                           {"title": inp.title, "responsible": inp.responsible_user_id})
+        await audit.record(conn, user["id"], "task", task_id, "create", audit.created(_audited(inp)))
     return task_id
 
 
@@ -58,9 +65,8 @@ async def update(conn: asyncpg.Connection, user, task_id: int, inp: TaskInput, n
     inp = await _checked(conn, inp, queue_task=current["queue_id"] is not None)
     async with conn.transaction():
         await q.update_task(conn, task_id, inp)
-        changes = {k: [current[k], getattr(inp, k)] for k in (
-            "title", "status", "responsible_user_id", "deadline_date", "deadline_time", "amount", "outcome")
-            if current[k] != getattr(inp, k)}
+        before = {**current, "participant_ids": sorted(p["id"] for p in current["participants"])}
+        changes = audit.diff(before, _audited(inp), _TASK_FIELDS)
         if changes:
             await audit.record(conn, user["id"], "task", task_id, "update", changes)
         if "responsible_user_id" in changes:

@@ -81,7 +81,7 @@ async def ask(conn: asyncpg.Connection, user, inp: TransferInput, *, region: str
         user_id=inp.user_id if kind == "user" else None, queue_id=inp.queue_id if kind == "queue" else None,
         number=number)
     await audit.record(conn, user["id"], "call", call["id"], "transfer",
-                       {"to": kind, "target": target_name, "request": request_id})
+                       audit.created({"to": kind, "target": target_name, "request": request_id}))
     return request_id
 
 

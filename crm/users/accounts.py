@@ -62,15 +62,21 @@ def check_password_for(login: str, full_name: str, password: str) -> None:
         raise AccountError(str(e)) from None
 
 
-async def create_user(conn: asyncpg.Connection, new: NewUser) -> asyncpg.Record:
+async def create_user(conn: asyncpg.Connection, new: NewUser, *, by: int | None = None) -> asyncpg.Record:
+    """A new user, audited as created by `by` (None: the command line, the demo)."""
     new.validate()
     check_password_for(new.login, new.full_name, new.password)
     password_hash = await passwords.hash_password_async(new.password)
     try:
-        return await q.insert_user(
-            conn, login=new.login, full_name=new.full_name.strip(), password_hash=password_hash,
-            role=new.role, extension=new.extension, email=new.email,
-        )
+        async with conn.transaction():
+            user = await q.insert_user(
+                conn, login=new.login, full_name=new.full_name.strip(), password_hash=password_hash,
+                role=new.role, extension=new.extension, email=new.email,
+            )
+            await audit.record(conn, by, "user", user["id"], "create", audit.created(
+                {"login": new.login, "full_name": new.full_name.strip(), "role": new.role,
+                 "extension": new.extension, "email": new.email, "password": True}))
+        return user
     except asyncpg.UniqueViolationError as e:
         if "extension" in (e.constraint_name or ""):
             raise _extension_taken(new.extension) from None
@@ -89,7 +95,7 @@ async def set_password(conn: asyncpg.Connection, login: str, password: str, *, b
     async with conn.transaction():
         await q.set_password_hash(conn, row["id"], password_hash)
         ended = await q.delete_user_sessions(conn, row["id"])
-        changes: dict = {"sessions_ended": ended}
+        changes: dict = {"password": [True, True], "sessions_ended": [None, ended]}
         if force_change != row["must_change_password"]:
             await q.set_must_change_password(conn, row["id"], force_change)
             changes["must_change_password"] = [row["must_change_password"], force_change]
@@ -120,9 +126,10 @@ async def update_user(conn: asyncpg.Connection, admin_id: int, user_id: int, cha
                                 extension=changes.extension, email=changes.email, is_blocked=changes.is_blocked)
             if changes.is_blocked:
                 await conn.execute("DELETE FROM web_sessions WHERE user_id = $1", user_id)
-            diff = {k: [current[k], getattr(changes, k)] for k in ("full_name", "role", "extension", "email",
-                                                                     "is_blocked") if current[k] != getattr(changes, k)}
-            await audit.record(conn, admin_id, "user", user_id, "update", diff)
+            fields = ("full_name", "role", "extension", "email", "is_blocked")
+            diff = audit.diff(current, {k: getattr(changes, k) for k in fields}, fields)
+            if diff:
+                await audit.record(conn, admin_id, "user", user_id, "update", diff)
     except asyncpg.UniqueViolationError:
         raise _extension_taken(changes.extension) from None
 
@@ -135,7 +142,8 @@ async def delete_user(conn: asyncpg.Connection, admin_id: int, user_id: int) -> 
         raise AccountError(_("no such user"))
     async with conn.transaction():
         await q.soft_delete_user(conn, user_id)
-        await audit.record(conn, admin_id, "user", user_id, "delete", {"login": current["login"]})
+        await audit.record(conn, admin_id, "user", user_id, "delete",
+                           audit.deleted(current, ("login", "full_name", "role", "extension")))
 
 
 async def set_own_locale(conn: asyncpg.Connection, user_id: int, language: str | None, timezone: str | None) -> None:
@@ -152,6 +160,6 @@ async def set_own_locale(conn: asyncpg.Connection, user_id: int, language: str |
         if current is None:
             raise AccountError(_("no such user"))
         await q.set_locale(conn, user_id, language, timezone)
-        diff = {k: [current[k], v] for k, v in (("language", language), ("timezone", timezone)) if current[k] != v}
+        diff = audit.diff(current, {"language": language, "timezone": timezone}, ("language", "timezone"))
         if diff:
             await audit.record(conn, user_id, "user", user_id, "locale", diff)

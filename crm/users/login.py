@@ -94,16 +94,17 @@ async def check_credentials(pool: asyncpg.Pool, login: str, password: str, addre
                     await q.set_password_hash(conn, user["id"], new_hash)
                 if purpose == "login":
                     await audit.record(conn, user["id"], "user", user["id"], "login",
-                                       {"login": user["login"], "ip": address})
+                                       {"login": [None, user["login"]]}, address=address)
             else:
                 await q.count_failure(conn, "address", where, throttle.ADDRESS.forget_after)
                 await q.forget_old_failures(conn, max(throttle.LOGIN.forget_after, throttle.ADDRESS.forget_after))
-                changes = {"login": login.replace("\x00", "")[:_KEY_LENGTH], "ip": address}
+                changes = {"login": [None, login.replace("\x00", "")[:_KEY_LENGTH]]}
                 if matches and not active:
-                    changes["reason"] = "blocked or deleted"
+                    changes["reason"] = [None, "blocked or deleted"]
                 if outside:
-                    changes["reason"] = "address not allowed"
-                await audit.record(conn, None, "user", row["id"] if row else None, f"{purpose}_failed", changes)
+                    changes["reason"] = [None, "address not allowed"]
+                await audit.record(conn, None, "user", row["id"] if row else None, f"{purpose}_failed", changes,
+                                   address=address)
     if user is None:
         log.info("%s failed for %r from %s%s", purpose, login[:_KEY_LENGTH], address,
                  ": address not allowed" if outside else "")
@@ -132,9 +133,9 @@ async def change_own_password(pool: asyncpg.Pool, user: dict, *, current: str, n
         async with conn.transaction():
             await q.set_password_hash(conn, user["id"], new_hash)
             ended = await q.delete_user_sessions(conn, user["id"], keep=keep_session)
-            changes: dict = {"ip": address, "sessions_ended": ended}
+            changes: dict = {"password": [True, True], "sessions_ended": [None, ended]}
             if user.get("must_change_password"):  # an admin's reset asked for this change: done
                 await q.set_must_change_password(conn, user["id"], False)
                 changes["must_change_password"] = [True, False]
-            await audit.record(conn, user["id"], "user", user["id"], "password_change", changes)
+            await audit.record(conn, user["id"], "user", user["id"], "password_change", changes, address=address)
     return ended

@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crm.calls import queries as calls_q
+from crm.counterparties import queries as cq
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.labels import label
@@ -80,6 +81,20 @@ async def remove_contact(request: Request):
     return Response(status_code=204)
 
 
+async def update_contact(request: Request):
+    """PATCH /api/contacts/{id} {"value": ..., "note": ...}: the contact's new value; its kind stays."""
+    body = await json_body(request, ContactIn)
+    async with connection(request) as conn:
+        note = body.note
+        if "note" not in body.model_fields_set:  # the note stays as it was
+            current = await cq.get_contact(conn, request.path_params["contact_id"])
+            note = current["note"] if current else ""
+        counterparty_id = await service.update_contact(conn, request.user, request.path_params["contact_id"],
+                                                       ContactInput("", body.value, note), _region(request))
+        card = await service.card(conn, request.user, counterparty_id)
+    return JSONResponse(jsonable(card))
+
+
 async def recent(request: Request):
     """The last interactions, for the screen pop: calls with their comments, open tasks."""
     counterparty_id = request.path_params["id"]
@@ -112,4 +127,6 @@ routes = [
           name="api_counterparties.add_contact", methods=["POST"]),
     Route("/api/contacts/{contact_id:int}", remove_contact,
           name="api_counterparties.remove_contact", methods=["DELETE"]),
+    Route("/api/contacts/{contact_id:int}", update_contact,
+          name="api_counterparties.update_contact", methods=["PATCH"]),
 ]

@@ -73,13 +73,13 @@ async def users_create(request: Request):
     if reads_json(request):
         body = await json_body(request, UserIn)
         async with connection(request) as conn:
-            user = await create_user(conn, _new_user(body))
+            user = await create_user(conn, _new_user(body), by=request.user["id"])
         return JSONResponse(jsonable(user), status_code=201)
     raw = await request.form()
     try:
         form, _ = await form_body(request, UserForm)
         async with connection(request) as conn:
-            user = await create_user(conn, _new_user(form))
+            user = await create_user(conn, _new_user(form), by=request.user["id"])
     except DomainError as e:
         if wants_json(request):
             raise

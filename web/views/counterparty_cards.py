@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
-from crm import audit, notes, sections, tags, timeline
+from crm import notes, sections, tags, timeline
 from crm.calls import queries as calls_q
 from crm.counterparties import queries as cq
 from crm.counterparties import service, tray
@@ -34,6 +34,7 @@ from web.templating import render
 from web.urls import path_for
 from web.validation import describe, form_body, parse
 from web.validation import query as parse_query
+from web.views.audit import card_history
 
 SECTION_OF = {"client": "counterparty_lists.clients", "company": "counterparty_lists.companies"}
 # Fields the form shows its messages next to; the rest are listed at the top.
@@ -115,7 +116,7 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
     tpage = card_query.tpage or 1
     async with connection(request) as conn:
         card = await service.card(conn, _user(request), counterparty_id)
-        history = await audit.history(conn, "counterparty", counterparty_id, limit=20)
+        history = await card_history(request, conn, counterparty_id)
         calls = await calls_q.calls_of_counterparty(conn, counterparty_id)
         if "kinds" in params:  # this view only: a GET never writes (the form POSTs to remember)
             kinds = timeline.normalize_kinds(card_query.kinds)
@@ -246,6 +247,16 @@ async def _add_contact(conn, request, counterparty_id, form):
     await service.add_contact(conn, _user(request), counterparty_id, contact, _region(request))
 
 
+async def _change_contact(conn, request, counterparty_id, form):
+    contact = await cq.get_contact(conn, request.path_params["contact_id"])
+    if contact is None or contact["counterparty_id"] != counterparty_id:
+        raise ValidationError({"contact": _("no such contact on this card")})
+    fields = parse(ContactIn, form)
+    note = fields.note if "note" in form else contact["note"]
+    await service.update_contact(conn, _user(request), contact["id"], ContactInput(contact["kind"], fields.value, note),
+                                 _region(request))
+
+
 async def _remove_contact(conn, request, counterparty_id, form):
     contact = await cq.get_contact(conn, request.path_params["contact_id"])
     if contact is None or contact["counterparty_id"] != counterparty_id:
@@ -308,6 +319,8 @@ routes = [
     Route("/counterparties/{id:int}/delete", delete, name="counterparty_cards.delete", methods=["POST"]),
     Route("/counterparties/{id:int}/contacts", _card_action(_add_contact),
           name="counterparty_cards.add_contact", methods=["POST"]),
+    Route("/counterparties/{id:int}/contacts/{contact_id:int}", _card_action(_change_contact),
+          name="counterparty_cards.change_contact", methods=["POST"]),
     Route("/counterparties/{id:int}/contacts/{contact_id:int}/delete", _card_action(_remove_contact),
           name="counterparty_cards.remove_contact",
           methods=["POST"]),

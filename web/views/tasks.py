@@ -188,7 +188,7 @@ async def task_type_save(request: Request):
     try:
         form, _ = await form_body(request, TaskTypeForm)
         async with connection(request) as conn:
-            await tq.save_task_type(conn, form.id, form.name, form.is_deal, form.archived)
+            await tq.save_task_type(conn, form.id, form.name, form.is_deal, form.archived, request.user["id"])
     except DomainError as e:
         return await _types_page(request, e)
     return RedirectResponse(path_for(request, "tasks.task_types_page"), status_code=303)

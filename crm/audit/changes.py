@@ -1,0 +1,148 @@
+"""An audit row's changes as lines to show: field (in words), old, new. Pure.
+
+Rows written since migration 0030 are `canonical` ({field: [old, new]}); older rows are read as
+they were written: a pair on an update-like action is old → new, anything else a plain value.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from crm.i18n import N_, gettext
+from crm.labels import KINDS, label
+
+# Actions older code wrote {field: [old, new]} for; on other actions a two-item list was a value.
+_LEGACY_PAIRS = ("update", "comment", "attach", "take", "locale", "phone", "follow_me")
+
+AUDIT_ENTITY = {
+    "counterparty": N_("counterparty"), "task": N_("task"), "note": N_("note"), "tag": N_("tag"),
+    "user": N_("user"), "settings": N_("settings"), "queue": N_("queue"), "line": N_("line"),
+    "ivr_menu": N_("IVR menu"), "greeting": N_("greeting"), "dial_rule": N_("dial rule"),
+    "call": N_("call"), "export": N_("export"), "task_type": N_("task type"), "import": N_("import"),
+    "call_rule": N_("call rule"),
+}
+AUDIT_ACTION = {
+    "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"), "save": N_("saved"),
+    "add contact": N_("added a contact"), "change contact": N_("changed a contact"),
+    "remove contact": N_("removed a contact"), "add address": N_("added an address"),
+    "remove address": N_("removed an address"), "join company": N_("added to a company"),
+    "leave company": N_("removed from a company"), "tag": N_("tagged"), "untag": N_("untagged"),
+    "learn number": N_("learned a number from a call"), "add note": N_("added a note"),
+    "login": N_("logged in"), "login_failed": N_("failed login"),
+    "password_change": N_("changed the password"), "password_change_failed": N_("failed password change"),
+    "password_reset": N_("password reset"), "locale": N_("language and time zone"),
+    "phone": N_("phone settings"), "follow_me": N_("follow me"), "take": N_("took"),
+    "attach": N_("attached to a counterparty"), "comment": N_("commented"), "transfer": N_("transferred"),
+    "language": N_("language"), "export roles": N_("export roles"), "rename sections": N_("renamed sections"),
+    "recording policy": N_("recording policy"), "manager ring": N_("manager's ring time"),
+    "client list": N_("clients list"), "company list": N_("companies list"), "task list": N_("task list"),
+    "call list": N_("call list"), "audit list": N_("audit log"), "call-statistics report": N_("call statistics"),
+    "deals-by-manager report": N_("deals by manager"), "calls-per-line report": N_("calls per line"),
+    "start": N_("started"),
+}
+# Field names in words; a field without one is shown as stored.
+AUDIT_FIELD = {
+    "last_name": N_("Last name"), "first_name": N_("First name"), "patronymic": N_("Patronymic"),
+    "company_name": N_("Company name"), "status": N_("Status"), "responsible_user_id": N_("Responsible"),
+    "responsible": N_("Responsible"), "remark": N_("Remark"), "comment": N_("Comment"), "queue_id": N_("Queue"),
+    "phone": N_("Phone"), "email": N_("E-mail"), "site": N_("Site"), "skype": N_("Skype"), "fax": N_("Fax"),
+    "social": N_("Social network"), "messenger": N_("Messenger"), "note": N_("Note"), "value": N_("Value"),
+    "kind": N_("Type"), "address": N_("Address"), "company_id": N_("Company"), "tag": N_("Tag"),
+    "title": N_("Title"), "deadline_date": N_("Deadline"), "deadline_time": N_("Deadline time"),
+    "amount": N_("Amount"), "outcome": N_("Outcome"), "type_id": N_("Type"), "counterparty_id": N_("Counterparty"),
+    "participant_ids": N_("Participants"), "name": N_("Name"), "description": N_("Description"),
+    "allowed_roles": N_("Roles"), "full_name": N_("Full name"), "role": N_("Role"), "extension": N_("Extension"),
+    "is_blocked": N_("Blocked"), "login": N_("Login"), "language": N_("Language"), "timezone": N_("Time zone"),
+    "dial": N_("Dial string"), "mobile": N_("Mobile"), "follow_me_seconds": N_("Follow me, s"),
+    "strategy": N_("Strategy"), "ring_seconds": N_("Ring, s"), "max_wait_seconds": N_("Maximum wait, s"),
+    "moh_class": N_("Music on hold"), "offer": N_("Offer"), "members": N_("Members"), "mode": N_("Mode"),
+    "excluded": N_("Not recorded"), "roles": N_("Roles"), "seconds": N_("Seconds"), "rows": N_("Rows"),
+    "query": N_("Filter"), "reason": N_("Reason"), "sessions_ended": N_("Sessions ended"), "body": N_("Text"),
+    "password": N_("Password"), "is_deal": N_("Deal"), "archived": N_("Archived"), "pattern": N_("Pattern"),
+    "position": N_("Position"), "strip": N_("Strip"), "prepend": N_("Prepend"), "trunk": N_("Trunk"),
+    "did": N_("Number"), "route": N_("Route"), "after_hours": N_("After hours"), "hours": N_("Hours"),
+    "holidays": N_("Holidays"), "hours_enabled": N_("Working hours"), "greeting": N_("Greeting"),
+    "prompt": N_("Prompt"), "keys": N_("Keys"), "timeout": N_("Timeout"), "replays": N_("Replays"),
+    "skip_known": N_("Skip for known callers"), "skip_menu_for_known": N_("Skip the menu for known callers"),
+    "file": N_("File"), "filename": N_("File"), "ip": N_("Address"), "task_id": N_("Task"),
+    "manager_ring_seconds": N_("Manager's ring, s"),
+}
+KINDS.update({"audit_entity": AUDIT_ENTITY, "audit_action": AUDIT_ACTION, "audit_field": AUDIT_FIELD})
+
+
+# Stored codes shown in words: field -> the labels' kind (crm/labels.py); "status" by the entity.
+_CODED = {"role": "role", "allowed_roles": "role", "roles": "role", "outcome": "deal_outcome",
+          "strategy": "queue_strategy", "offer": "queue_offer", "mode": "recording_mode", "kind": "contact_kind",
+          "timezone": "timezone"}
+_STATUS = {"counterparty": "counterparty_status", "task": "task_status"}
+
+
+def _worded(entity: str, field: str, value: Any) -> Any:
+    kind = _STATUS.get(entity) if field == "status" else _CODED.get(field)
+    if kind is None or value is None:
+        return value
+    if isinstance(value, list):
+        return [label(kind, v) if isinstance(v, str) else v for v in value]
+    return label(kind, value) if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str  # the stored name
+    title: str  # in words
+    old: Any
+    new: Any
+    pair: bool  # old → new; else `new` is a plain value
+
+
+def _loads(changes: Any) -> Any:
+    if isinstance(changes, (str, bytes)):
+        try:
+            return json.loads(changes)
+        except ValueError:
+            return changes
+    return changes
+
+
+def _title(field: str) -> str:
+    text = AUDIT_FIELD.get(field)
+    return gettext(text) if text else field
+
+
+def changes_of(action: str, changes: Any, canonical: bool = True, entity: str = "") -> list[Change]:
+    """The lines of one audit row, in the order they were written, codes in words."""
+    data = _loads(changes)
+    if not isinstance(data, dict):
+        return [] if data in (None, "", [], {}) else [Change("", "", None, data, False)]
+    out = []
+    for field, value in data.items():
+        is_pair = isinstance(value, list) and len(value) == 2
+        if is_pair and (canonical or action in _LEGACY_PAIRS):
+            out.append(Change(field, _title(field), _worded(entity, field, value[0]),
+                              _worded(entity, field, value[1]), True))
+        else:
+            out.append(Change(field, _title(field), None, _worded(entity, field, value), False))
+    return out
+
+
+def value_text(value: Any) -> str:
+    """A stored value as a reader sees it: yes/no, lists joined, nested mappings as key: value."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, list):
+        return ", ".join(value_text(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {value_text(v)}" for k, v in value.items())
+    return str(value)
+
+
+def action_text(action: str) -> str:
+    return label("audit_action", action)
+
+
+def entity_text(entity: str) -> str:
+    return label("audit_entity", entity)
