@@ -21,7 +21,7 @@ AUDIT_ENTITY = {
     "user": N_("user"), "settings": N_("settings"), "queue": N_("queue"), "line": N_("line"),
     "ivr_menu": N_("IVR menu"), "greeting": N_("greeting"), "dial_rule": N_("dial rule"),
     "call": N_("call"), "export": N_("export"), "task_type": N_("task type"), "import": N_("import"),
-    "call_rule": N_("call rule"),
+    "call_rule": N_("call rule"), "ip_allow_entry": N_("IP allow-list entry"), "login_lock": N_("login lock"),
 }
 AUDIT_ACTION = {
     "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"), "save": N_("saved"),
@@ -40,7 +40,11 @@ AUDIT_ACTION = {
     "client list": N_("clients list"), "company list": N_("companies list"), "task list": N_("task list"),
     "call list": N_("call list"), "audit list": N_("audit log"), "call-statistics report": N_("call statistics"),
     "deals-by-manager report": N_("deals by manager"), "calls-per-line report": N_("calls per line"),
-    "start": N_("started"),
+    "start": N_("started"), "lift": N_("lifted"),
+    "second_factor_enrolled": N_("set up the second factor"), "second_factor_passed": N_("passed the second factor"),
+    "second_factor_failed": N_("failed the second factor"), "second_factor_disabled": N_("turned off the second factor"),
+    "second_factor_reset": N_("reset the second factor"), "recovery_codes_regenerated": N_("made new recovery codes"),
+    "second_factor_roles": N_("roles that must use a second factor"),
 }
 # Field names in words; a field without one is shown as stored.
 AUDIT_FIELD = {
@@ -67,7 +71,9 @@ AUDIT_FIELD = {
     "prompt": N_("Prompt"), "keys": N_("Keys"), "timeout": N_("Timeout"), "replays": N_("Replays"),
     "skip_known": N_("Skip for known callers"), "skip_menu_for_known": N_("Skip the menu for known callers"),
     "file": N_("File"), "filename": N_("File"), "ip": N_("Address"), "task_id": N_("Task"),
-    "manager_ring_seconds": N_("Manager's ring, s"),
+    "manager_ring_seconds": N_("Manager's ring, s"), "network": N_("Network"), "user": N_("User"),
+    "via": N_("Through"), "scope": N_("Locked by"), "key": N_("Login or address"), "failures": N_("Failures"),
+    "method": N_("Method"), "purpose": N_("Purpose"), "must_change_password": N_("Must change the password"),
 }
 KINDS.update({"audit_entity": AUDIT_ENTITY, "audit_action": AUDIT_ACTION, "audit_field": AUDIT_FIELD})
 

@@ -234,5 +234,5 @@ async def set_required_roles(conn: asyncpg.Connection, admin_id: int, roles: lis
         added = [r for r in wanted if r not in before]
         ended = await q.end_sessions_without_second_factor(conn, added, keep_session) if added else 0
         await audit.record(conn, admin_id, "settings", None, "second_factor_roles",
-                           {"before": before, "after": wanted, "sessions_ended": ended, "ip": address})
+                           {"roles": [before, wanted], "sessions_ended": [None, ended]}, address=address)
     return ended
