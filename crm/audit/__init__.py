@@ -21,6 +21,8 @@ import asyncpg
 
 MASK = "***"
 _SECRET = re.compile(r"password|secret|token|totp|recovery|otp_|passkey|credential|hash", re.I)
+# Named like a secret, but a yes/no that says what was asked (an admin's reset forcing a new password).
+_NOT_SECRET = frozenset({"must_change_password"})
 _REMOVING = ("delete", "remove", "untag", "leave")
 
 _address: contextvars.ContextVar[str | None] = contextvars.ContextVar("pbxcrm_audit_address", default=None)
@@ -59,7 +61,7 @@ def _valid_address(address: str | None) -> str | None:
 
 
 def secret(field: str) -> bool:
-    return bool(_SECRET.search(field))
+    return field not in _NOT_SECRET and bool(_SECRET.search(field))
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -42,7 +42,8 @@ AUDIT_ACTION = {
     "deals-by-manager report": N_("deals by manager"), "calls-per-line report": N_("calls per line"),
     "start": N_("started"), "lift": N_("lifted"),
     "second_factor_enrolled": N_("set up the second factor"), "second_factor_passed": N_("passed the second factor"),
-    "second_factor_failed": N_("failed the second factor"), "second_factor_disabled": N_("turned off the second factor"),
+    "second_factor_failed": N_("failed the second factor"),
+    "second_factor_disabled": N_("turned off the second factor"),
     "second_factor_reset": N_("reset the second factor"), "recovery_codes_regenerated": N_("made new recovery codes"),
     "second_factor_roles": N_("roles that must use a second factor"),
 }
