@@ -324,6 +324,7 @@ class QueueForm(Schema):
     moh_class: Short = "default"
     member_ids: Ids = ()
     offer: Short = "both"
+    wrapup_seconds: Seconds = None
 
 
 class RoutingForm(Schema):
