@@ -13,7 +13,7 @@ import json
 import asyncpg
 
 from crm import audit
-from crm.agents.state import AgentState, Change, NotAllowed, apply
+from crm.agents.state import ACTIONS, AgentState, Change, NotAllowed, apply
 from crm.errors import Conflict, NotFound, ValidationError
 from crm.i18n import _
 from crm.queues import queries as queues_q
@@ -63,6 +63,8 @@ async def change(conn: asyncpg.Connection, user_id: int, action: str, *, source:
     and NOTIFYed. Raises Conflict (in words) when the action cannot be done, NotFound for a reason
     or user that is not there; nothing is changed then."""
     assert source in SOURCES
+    if action not in ACTIONS:
+        raise ValidationError({"action": _("must be log in, log out, pause or resume")})
     async with conn.transaction():
         # The row locked: two changes of one agent at once are made one after the other.
         await conn.execute("INSERT INTO agent_states (user_id) SELECT id FROM users WHERE id = $1 "
