@@ -27,6 +27,7 @@ from crm.agents import queries as agents_q
 from crm.agents.state import feature_code, pause_reason_by_number
 from crm.db import DATABASE_ERRORS
 from crm.errors import DomainError, NotFound
+from crm.queues.model import QueueSettings
 from crm.routing.view import CrmView
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ SOUNDS = {"login": "agent-loginok", "logout": "agent-loggedoff", "pause": "beep"
 FAILED_SOUND = "beeperr"
 # How long each confirmation plays before the app hangs up (Asterisk's core sounds).
 SOUND_SECONDS = {"agent-loginok": 1.5, "agent-loggedoff": 1.8, "beep": 0.6, "beeperr": 1.0}
+DEFAULT_SOUND_SECONDS = 1.0
 # A feature code waits this long for the database before it says it failed.
 DATABASE_SECONDS = 3.0
 _NOT_STORED: tuple[type[BaseException], ...] = (TimeoutError, *DATABASE_ERRORS)
@@ -55,10 +57,11 @@ class AgentService:
 
     # ---- wrap-up ----
 
-    def wrapup(self, user_id: int | None, queue_id: int | None, seconds: int) -> None:
-        """The agent's queue call ended: not rung for `seconds` (nothing when 0)."""
-        if user_id is None or seconds <= 0:
+    def after_queue_call(self, user_id: int | None, queue: QueueSettings | None) -> None:
+        """The agent's call from this queue ended: not rung for the queue's wrap-up seconds (if any)."""
+        if user_id is None or queue is None or queue.wrapup_seconds <= 0:
             return
+        queue_id, seconds = queue.id, queue.wrapup_seconds
         until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=seconds)
         self._crm.note_wrapup(user_id, until)
         log.info("agent %s: wrap-up for %d s", user_id, seconds)
@@ -90,7 +93,7 @@ class AgentService:
             await self._media.answer(call.channel_id)
             sound = await self._change(call)
             await self._media.play(call.channel_id, f"sound:{sound}", language)
-            await asyncio.sleep(SOUND_SECONDS.get(sound, 1.0))
+            await asyncio.sleep(SOUND_SECONDS.get(sound, DEFAULT_SOUND_SECONDS))
         except AriError as e:  # most often: the phone hung up first
             log.info("channel %s: feature code %s not confirmed: %s", call.channel_id, call.called_number, e)
         await self._media.hangup(call.channel_id)

@@ -139,3 +139,31 @@ async def test_a_queues_wrap_up_seconds_are_saved(web, db):
     assert queues["Support"].wrapup_seconds == 15
     bad = web.post("/admin/queues", data={"csrf_token": token, "name": "Sales", "wrapup_seconds": "4000"})
     assert bad.status_code == 400
+
+
+async def test_every_change_is_notified_for_the_app_and_a_wallboard(web, db, database_url):
+    import asyncio
+    import json
+
+    import asyncpg
+
+    agent = await _member(db, "agent", "103")
+    heard: list[dict] = []
+    listener = await asyncpg.connect(database_url)
+    try:
+        await listener.add_listener(agents_q.CHANNEL, lambda _c, _p, _ch, payload: heard.append(json.loads(payload)))
+        login(web, "agent")
+        headers = {"X-CSRF-Token": web.cookies["pbxcrm_csrf"]}
+        async with db.acquire() as conn:
+            lunch = (await agents_q.reason_ids(conn))[0]
+        web.post("/api/agent", json={"action": "pause", "reason_id": lunch}, headers=headers)
+        web.post("/api/agent", json={"action": "logout"}, headers=headers)
+        for _ in range(100):
+            if len(heard) >= 2:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await listener.close()
+    assert [(h["user_id"], h["event"], h["status"], h["reason_id"]) for h in heard] == [
+        (agent, "pause", "paused", lunch), (agent, "logout", "logged_out", None)]
+    assert all(h["at"] for h in heard)

@@ -106,7 +106,11 @@ async def _feature_code(fake, extension: str, code: str) -> str:
     return plays[0].query["media"] if plays else ""
 
 
-async def test_feature_codes_from_the_desk_phone_log_in_pause_and_log_out(db, crm, fake, start_app):
+async def test_feature_codes_from_the_desk_phone_log_in_pause_and_log_out(db, crm, fake, start_app, monkeypatch):
+    import ari_app.agents
+
+    monkeypatch.setattr(ari_app.agents, "SOUND_SECONDS", {})  # the fake plays nothing: hang up at once
+    monkeypatch.setattr(ari_app.agents, "DEFAULT_SOUND_SECONDS", 0.01)
     petrov = crm["petrov"]["id"]
     await start_app()
     assert await _feature_code(fake, "103", "*742") == "sound:beep"

@@ -315,13 +315,8 @@ class CallSession:
         if partner is not None:
             self.d.ringer.release(caller, [partner.phone])
         await self.d.media.destroy_bridge(bridge_id)
-        self._wrapup(operator_user_id, queue_id)
-
-    def _wrapup(self, user_id: int | None, queue_id: int | None) -> None:
-        """The agent who took this queue's call is not rung for the queue's wrap-up seconds."""
-        queue = self.d.crm.queue(queue_id) if queue_id is not None else None
-        if queue is not None and self.d.agents is not None:
-            self.d.agents.wrapup(user_id, queue_id, queue.wrapup_seconds)
+        if self.d.agents is not None and queue_id is not None:  # the agent's wrap-up (issue 18)
+            self.d.agents.after_queue_call(operator_user_id, self.d.crm.queue(queue_id))
 
     async def _offer(self) -> None:
         """Nobody took the call: the last queue's offer (a callback, voicemail) instead of a hang-up."""

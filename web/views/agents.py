@@ -4,6 +4,8 @@ keeps the pause reasons. A user changes only its own presence."""
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
@@ -20,9 +22,13 @@ from web.urls import path_for
 from web.validation import form_body, json_body
 
 
+# A path of this site as a page's form gives it: nothing that could end a header or leave the site.
+_PATH = re.compile(r"/[A-Za-z0-9/_.~%=&?+-]*")
+
+
 def _back(request: Request, target: str) -> str:
     """The page the header's form was on: only a path on this site, never an open redirect."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if _PATH.fullmatch(target) and not target.startswith("//"):
         return target
     return path_for(request, "home")
 
