@@ -21,7 +21,6 @@ from web.templating import render
 from web.urls import path_for
 from web.validation import form_body, json_body
 
-
 # A path of this site as a page's form gives it: nothing that could end a header or leave the site.
 _PATH = re.compile(r"/[A-Za-z0-9/_.~%=&?+-]*")
 
