@@ -53,7 +53,8 @@ async def test_a_paused_agent_is_not_rung_until_it_resumes_then_wrap_up_skips_it
     assert (await _state(db, petrov)).paused
     async with SippPhone("103", "phone_answer.xml", tmp_path) as phone:
         # An unknown caller waits in the default queue, whose only agent is paused.
-        first = asyncio.create_task(sipp_call(caller="89031112233", called=CALLED, talk_ms=1000, timeout=40))
+        # The queue answers the caller at once (music): sipp's talk time counts from then.
+        first = asyncio.create_task(sipp_call(caller="89031112233", called=CALLED, talk_ms=8000, timeout=40))
         await asyncio.sleep(3)
         assert phone.invites() == [], "a paused agent is not rung"
         await _dial("*75", app)
@@ -64,7 +65,7 @@ async def test_a_paused_agent_is_not_rung_until_it_resumes_then_wrap_up_skips_it
         assert row["wait_seconds"] >= 3
 
         # Wrap-up: the next caller waits about 3 s after Petrov's call ended before his phone rings.
-        second = await sipp_call(caller="89032223344", called=CALLED, talk_ms=500, timeout=40)
+        second = await sipp_call(caller="89032223344", called=CALLED, talk_ms=6000, timeout=40)
         assert second.returncode == 0, second.output + app.log_text()
         assert len(phone.invites()) == 2
     row2 = await wait_for(lambda: finished_call(db, "89032223344"))
