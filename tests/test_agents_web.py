@@ -121,6 +121,12 @@ async def test_the_admin_keeps_the_pause_reasons(web, db):
     async with db.acquire() as conn:
         assert (await agents_q.state_of(conn, agent)).reason_id == meeting, "who paused with it stays paused"
     assert web.post("/admin/pause-reasons/999999/delete", data={"csrf_token": token}).status_code == 404
+    async with db.acquire() as conn:
+        audited = [(r["action"], r["changes"]) for r in await conn.fetch(
+            "SELECT action, changes::text FROM audit_log WHERE entity = 'pause_reason' AND entity_id = $1 ORDER BY id",
+            meeting)]
+    assert audited == [("create", '{"name": [null, "Meeting"]}'), ("update", '{"name": ["Meeting", "Team meeting"]}'),
+                       ("delete", '{"name": ["Team meeting", null]}')]
 
     login(web, "agent")
     assert web.get("/admin/pause-reasons").status_code == 403
@@ -137,6 +143,10 @@ async def test_a_queues_wrap_up_seconds_are_saved(web, db):
     async with db.acquire() as conn:
         queues = {q.name: q for q in await queues_q.list_queues(conn)}
     assert queues["Support"].wrapup_seconds == 15
+    async with db.acquire() as conn:
+        changes = await conn.fetchval("SELECT changes FROM audit_log WHERE entity = 'queue' AND entity_id = $1",
+                                      queues["Support"].id)
+    assert '"wrapup_seconds": [null, 15]' in changes
     bad = web.post("/admin/queues", data={"csrf_token": token, "name": "Sales", "wrapup_seconds": "4000"})
     assert bad.status_code == 400
 

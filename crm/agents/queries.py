@@ -186,14 +186,21 @@ async def save_reason(conn: asyncpg.Connection, user_id: int, reason_id: int | N
         raise ValidationError({"name": _("a reason is 1 to 60 characters")})
     try:
         async with conn.transaction():
+            before = None
             if reason_id is None:
                 reason_id = await conn.fetchval(
                     """INSERT INTO pause_reasons (name, position)
                        VALUES ($1, (SELECT coalesce(max(position), 0) + 1 FROM pause_reasons)) RETURNING id""", name)
-            elif await conn.execute("UPDATE pause_reasons SET name = $2 WHERE id = $1 AND deleted_at IS NULL",
-                                    reason_id, name) == "UPDATE 0":
-                raise NotFound(_("no such pause reason"))
-            await audit.record(conn, user_id, "pause_reason", reason_id, "save", {"name": name})
+            else:
+                before = await conn.fetchrow("SELECT name FROM pause_reasons WHERE id = $1 AND deleted_at IS NULL "
+                                             "FOR UPDATE", reason_id)
+                if before is None:
+                    raise NotFound(_("no such pause reason"))
+                await conn.execute("UPDATE pause_reasons SET name = $2 WHERE id = $1", reason_id, name)
+            changes = audit.diff(before, {"name": name})
+            if changes:
+                await audit.record(conn, user_id, "pause_reason", reason_id, "create" if before is None else "update",
+                                   changes)
     except asyncpg.UniqueViolationError:
         raise Conflict(_("a reason called %(name)s exists already") % {"name": repr(name)}) from None
     assert reason_id is not None
@@ -203,7 +210,9 @@ async def save_reason(conn: asyncpg.Connection, user_id: int, reason_id: int | N
 async def delete_reason(conn: asyncpg.Connection, user_id: int, reason_id: int) -> None:
     """Gone from the list (agents paused with it stay paused; the events keep it)."""
     async with conn.transaction():
-        if await conn.execute("UPDATE pause_reasons SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
-                              reason_id) == "UPDATE 0":
+        row = await conn.fetchrow("UPDATE pause_reasons SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL "
+                                  "RETURNING code, name", reason_id)
+        if row is None:
             raise NotFound(_("no such pause reason"))
-        await audit.record(conn, user_id, "pause_reason", reason_id, "delete")
+        await audit.record(conn, user_id, "pause_reason", reason_id, "delete",
+                           audit.deleted({"name": row["name"] or row["code"]}))
