@@ -9,7 +9,6 @@ from crm.agents.state import (
     NotAllowed,
     apply,
     feature_code,
-    next_change,
     pause_reason_by_number,
     ringable,
 )
@@ -92,8 +91,6 @@ def test_wrap_up_skips_the_agent_until_it_ends_and_busy_phones_are_skipped_too()
     later = NOW + dt.timedelta(seconds=3)
     assert wrapping.status(later) == "available"
     assert ringable(SALES, [7, 8, 9], {7: wrapping}, later) == [7, 8, 9]
-    assert next_change({7: wrapping, 8: AgentState(8)}, NOW) == NOW + dt.timedelta(seconds=3)
-    assert next_change({7: wrapping}, later) is None
 
 
 def test_the_members_order_is_kept():

@@ -119,12 +119,6 @@ def ringable(queue_id: int | None, member_ids: Iterable[int], states: Mapping[in
     return out
 
 
-def next_change(states: Mapping[int, AgentState], now: dt.datetime) -> dt.datetime | None:
-    """The soonest time an agent's wrap-up ends (a queue waiting for agents looks again then)."""
-    ends = [s.wrapup_until for s in states.values() if s.wrapup_until is not None and s.wrapup_until > now]
-    return min(ends) if ends else None
-
-
 def pause_reason_by_number(reason_ids: list[int], number: int) -> int | None:
     """The reason a desk phone's *74N names: N from 1 in the admin's list order; None when no such."""
     return reason_ids[number - 1] if 1 <= number <= len(reason_ids) else None
