@@ -64,6 +64,8 @@ PURPOSE_OUTBOUND = "outbound"
 PURPOSE_INTERNAL = "internal"
 PURPOSE_CLICK_TO_CALL = "clicktocall"
 PURPOSE_DIALED = "dialed"
+# A desk phone's feature code (*72 log in, *73 out, *74 pause, *75 resume: ari_app/agents.py).
+PURPOSE_AGENT = "agent"
 # Channels the app routes as calls of their own.
 ROUTED_PURPOSES = (PURPOSE_INBOUND, PURPOSE_OUTBOUND, PURPOSE_INTERNAL)
 PLACED_PURPOSES = (PURPOSE_OUTBOUND, PURPOSE_INTERNAL)

@@ -16,6 +16,7 @@ from crm.defaults import DEFAULT_TIMEZONE
 from crm.routing.view import CrmView
 
 if TYPE_CHECKING:
+    from ari_app.agents import AgentService
     from ari_app.recording.service import Recorder
     from ari_app.recording.voicemail import VoicemailRecorder
 
@@ -34,6 +35,7 @@ class SessionDeps:
     recorder: "Recorder | None" = None
     voicemail: "VoicemailRecorder | None" = None  # records what a caller nobody took leaves (issue 15)
     pops: "PopSender | None" = None
+    agents: "AgentService | None" = None  # wrap-up after a queue call (issue 18)
     timezone: str = DEFAULT_TIMEZONE
     # The trunk numbers go out through when no dial rule names another (PBXCRM_TRUNK).
     trunk: str = "trunk"

@@ -94,6 +94,11 @@ class PhoneStates:
         """An event set the next time a phone may have become free."""
         return self._freed
 
+    def wake(self) -> None:
+        """Something other than a phone changed that may free one for a call (an agent resumed,
+        its wrap-up ended): waiting callers look again."""
+        self._signal_freed()
+
     def _signal_freed(self) -> None:
         self._freed.set()
         self._freed = asyncio.Event()

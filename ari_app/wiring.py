@@ -12,6 +12,7 @@ import asyncio
 from dataclasses import dataclass
 from functools import partial
 
+from ari_app.agents import AgentService
 from ari_app.call_log import CallLogWriter
 from ari_app.calls import CallService
 from ari_app.clicktocall.handlers import ClickToCallHandlers
@@ -25,6 +26,7 @@ from ari_app.constants import (
     DEVICE_STATE_CHANGED,
     EVENT_TYPES,
     PLAYBACK_FINISHED,
+    PURPOSE_AGENT,
     PURPOSE_CLICK_TO_CALL,
     PURPOSE_INBOUND,
     PURPOSE_INTERNAL,
@@ -50,6 +52,7 @@ from ari_app.ringing import Ringer
 from ari_app.transfers.handlers import TransferHandlers
 from ari_app.transfers.service import TransferService
 from crm import lines
+from crm.agents import queries as agents_q
 from crm.cel.reconciler import reconcile_forever
 from crm.listen import listen_forever
 from pbxcrm.runtime import Runtime
@@ -66,12 +69,14 @@ class StasisApp:
     dispatcher: ChannelEventDispatcher
     resync: Resyncer
     transfers: TransferService
+    agents: AgentService
 
     async def step_down(self) -> None:
         """No longer the active process (stopping, or another took the Stasis app): the calls'
         tasks end and their ringing phones are hung up; the callers are left to the next active one."""
         await self.dispatcher.close()
         await self.calls.close()
+        await self.agents.close()
 
     async def close(self, seconds: float = 8.0) -> None:
         """At the end: finish what the calls left to do (recordings, the call log), within `seconds`."""
@@ -97,6 +102,9 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
                        greetings_dir=settings.greetings_sound_dir)
     deps.recorder = Recorder(media, deps.records, settings.recordings_dir)
     deps.voicemail = VoicemailRecorder(media, deps.records, deps.recorder)
+    # Agent presence (issue 18): a change read from the database, or a wrap-up's end, may free an agent.
+    crm.on_agents(phone_states.wake)
+    deps.agents = agents = AgentService(pool, crm, media, phone_states.wake)
     click_to_call = ClickToCall(pool, settings.database_url, media, crm.dial_of)
     placed = session_factory(settings.trunk)
     calls = CallService(deps, sessions={PURPOSE_INBOUND: CallSession, PURPOSE_OUTBOUND: placed,
@@ -107,6 +115,7 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
     calls.on_entered(PURPOSE_OUTBOUND, outbound.on_entered)
     calls.on_entered(PURPOSE_INTERNAL, outbound.on_entered)
     calls.on_entered(PURPOSE_CLICK_TO_CALL, c2c.on_answered)
+    calls.on_entered(PURPOSE_AGENT, agents.on_entered)
     calls.on_gone(CLICK_TO_CALL_PREFIX, c2c.on_gone)
     transfers = TransferService(deps, pool, settings.database_url)
     handlers = {
@@ -123,7 +132,8 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
     # EVENT_TYPES is also the filter Asterisk is given (dispatcher.event_types): one list.
     dispatcher = ChannelEventDispatcher({event_type: handlers[event_type] for event_type in EVENT_TYPES})
     return StasisApp(ari=ari, runtime=runtime, deps=deps, phone_states=phone_states, click_to_call=click_to_call,
-                     calls=calls, dispatcher=dispatcher, resync=Resyncer(ari, calls), transfers=transfers)
+                     calls=calls, dispatcher=dispatcher, resync=Resyncer(ari, calls), transfers=transfers,
+                     agents=agents)
 
 
 def background_tasks(app: StasisApp) -> list[asyncio.Task]:
@@ -137,6 +147,10 @@ def background_tasks(app: StasisApp) -> list[asyncio.Task]:
             asyncio.create_task(listen_forever(app.runtime.settings.database_url, lines.CHANGED_CHANNEL,
                                                lambda _payload: crm.changed(), on_connected=reconnected),
                                 name="routing changes"),
+            # An agent logged in, paused, resumed (the web, a phone, another process): read them again.
+            asyncio.create_task(listen_forever(app.runtime.settings.database_url, agents_q.CHANNEL,
+                                               lambda _payload: crm.changed(), on_connected=reconnected),
+                                name="agent changes"),
             # The calls the app did not see, from Asterisk's own records (crm/cel/): one reconciler at a
             # time whatever the processes (its checkpoint's row lock), so a standby's waits its turn.
             asyncio.create_task(reconcile_forever(app.runtime.pool, app.runtime.settings), name="cel reconciler")]

@@ -90,7 +90,13 @@ TIMEZONE = {
     "Asia/Tashkent": N_("Tashkent"), "America/New_York": N_("New York"),
 }
 
+# Agent presence (issue 18, crm/agents/): the built-in pause reasons and an agent's status.
+PAUSE_REASON = {"lunch": N_("lunch"), "training": N_("training"), "after_call_work": N_("after-call work")}
+AGENT_STATUS = {"available": N_("available"), "paused": N_("paused"), "wrapup": N_("wrap-up"),
+                "logged_out": N_("logged out")}
+
 KINDS.update({
+    "pause_reason": PAUSE_REASON, "agent_status": AGENT_STATUS,
     "import_status": IMPORT_STATUS, "queue_strategy": QUEUE_STRATEGY, "queue_offer": QUEUE_OFFER,
     "recording_mode": RECORDING_MODE,
     "report_group": REPORT_GROUP, "report_period": REPORT_PERIOD, "report_split": REPORT_SPLIT,

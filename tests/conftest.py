@@ -27,6 +27,7 @@ _DATA_TABLES += ("cel_checkpoints",)  # issue 16's call records from CEL
 _DATA_TABLES = ("voicemails", *_DATA_TABLES)  # issue 15's voicemails (they refer to calls and tasks)
 _DATA_TABLES += ("call_legs", "transfer_requests")  # issue 15: transfers
 _DATA_TABLES += ("second_factor_pending", "recovery_codes", "user_totp")  # issue 17: the second factor
+_DATA_TABLES = ("agent_events", "agent_queue_logouts", "agent_states", *_DATA_TABLES)  # issue 18: agent presence
 
 
 def _with_database(url: str, name: str) -> str:
@@ -72,8 +73,11 @@ async def empty_database(pool) -> None:
         # Queues stay (the default one is part of the schema), as they were after migrating.
         await conn.execute("""DELETE FROM queues WHERE NOT is_default;
                               UPDATE queues SET strategy = 'ringall', ring_seconds = 15, max_wait_seconds = 120,
-                                                moh_class = 'default', offer = 'both', deleted_at = NULL
-                              WHERE is_default""")
+                                                moh_class = 'default', offer = 'both', deleted_at = NULL,
+                                                wrapup_seconds = 0
+                              WHERE is_default;
+                              DELETE FROM pause_reasons WHERE code IS NULL;  -- issue 18: the admin's own
+                              UPDATE pause_reasons SET name = '', deleted_at = NULL""")
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import asyncpg
 from starlette.routing import Mount, Route
 
 from crm import audit, i18n
+from crm.agents import queries as agents_q
 from crm.calls import queries as calls_q
 from crm.calls import route
 from crm.calls.route import Outcome
@@ -134,6 +135,7 @@ PAGES = [
     Page("task types", "/admin/task-types", "/admin/task-types"),
     # The client's changes, a contact's among them (issue 17: old and new value, from an address).
     Page("audit", "/admin/audit", "/admin/audit?entity=counterparty&id={client}"),
+    Page("pause reasons", "/admin/pause-reasons", "/admin/pause-reasons"),
     Page("account", "/account", "/account"),
     Page("password", "/account/password", "/account/password"),
     Page("second factor", "/account/second-factor", "/account/second-factor"),
@@ -224,6 +226,12 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
                                    walker.user_language)
         queue = await save_queue(conn, anna["id"], None, QueueInput(t("Отдел продаж"),
                                                                     member_ids=(irina["id"], petr["id"])))
+        # The walkers answer the default queue: the header shows their presence (issue 18), one paused.
+        for walker in WALKERS.values():
+            await conn.execute("INSERT INTO queue_members (queue_id, user_id) SELECT q.id, u.id FROM queues q, users u "
+                               "WHERE q.is_default AND u.login = $1", walker.login)
+        await agents_q.change(conn, users["elena"]["id"], "pause", source="web",
+                              reason_id=(await agents_q.reason_ids(conn))[0])
         tag = await save_tag(conn, anna["id"], None, TagInput(t("Важный"), t("Крупный оптовый клиент")))
         weekdays = (parse_intervals("09:00-13:00, 14:00-18:00"),) * 5 + ((), ())
         line = await save_line(conn, anna["id"], None, LineInput(

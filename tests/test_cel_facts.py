@@ -251,3 +251,12 @@ def test_the_sandboxs_cel_configuration_gives_the_reader_what_it_reads():
     assert {"CHAN_START", "CHAN_END", "ANSWER", "HANGUP", "BRIDGE_ENTER", "LINKEDID_END"} <= set(events)
     assert "load => cel_pgsql.so" in (conf / "modules.conf").read_text()
     assert re.search(r"^usegmtime = yes$", (conf / "cel_pgsql.conf").read_text(), flags=re.M)
+
+
+def test_a_phones_feature_code_is_no_call_to_log():
+    """*72 log in, *74 pause... (issue 18, ari_app/agents.py): the phone's channel is in CEL, no call."""
+    cel = Cel()
+    code = facts(cel, cel.placed_call("103", "*72", T0, talk=1.0).linkedid)
+    number = facts(cel, cel.placed_call("103", "84951234567", T0 + S).linkedid)
+    assert code.called_number == "*72"
+    assert [r.channel_id for r in plan([code, number], [], DIRECTORY, "RU").rows] == [number.channel_id]

@@ -77,6 +77,8 @@ BODY_MODELS = {
     "/account/second-factor/confirm": [sf_schemas.CodeForm],
     "/account/second-factor/recovery-codes": [sf_schemas.CodeForm],
     "/account/second-factor/disable": [sf_schemas.DisableForm], "/admin/second-factor/roles": [sf_schemas.RolesForm],
+    "/agent": [schemas.AgentIn], "/api/agent": [schemas.AgentIn],
+    "/admin/pause-reasons": [schemas.PauseReasonForm], "/admin/pause-reasons/{id:int}": [schemas.PauseReasonForm],
 }
 
 

@@ -110,6 +110,9 @@ class FakeCrm:
     def dialing(self):
         return Dialing()  # no dial rules, every phone PJSIP/<extension>, nobody follows to a mobile
 
+    def agent_states(self):
+        return {}  # nobody used agent presence: every member is logged in
+
 
 class NoLog(CallLogWriter):
     def __init__(self):

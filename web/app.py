@@ -35,6 +35,7 @@ from web.sessions import AuthMiddleware
 from web.urls import path_for
 from web.views import (
     admin,
+    agents,
     allowlist,
     audit,
     auth,
@@ -113,6 +114,7 @@ def create_app(settings: Settings) -> Starlette:
         *audit.routes,
         *dial_rules.routes,
         *queues.routes,
+        *agents.routes,
         *lines.routes,
         *greetings.routes,
         *ivr.routes,

@@ -324,6 +324,7 @@ class QueueForm(Schema):
     moh_class: Short = "default"
     member_ids: Ids = ()
     offer: Short = "both"
+    wrapup_seconds: Seconds = None
 
 
 class RoutingForm(Schema):
@@ -415,3 +416,18 @@ class MenuForm(Schema):
     key_0: Short = ""
     key_star: Short = ""
     key_hash: Short = ""
+
+
+# ---- agent presence (issue 18) ----
+
+class AgentIn(Schema):
+    """An agent's own change: action login, logout, pause or resume; a queue (login and logout
+    of one queue), a pause reason; `next`: the page to go back to (a form from the header)."""
+    action: Short = ""
+    queue_id: OptionalId = None
+    reason_id: OptionalId = None
+    next: Annotated[str, Text(L.SEARCH)] = ""
+
+
+class PauseReasonForm(Schema):
+    name: Short = ""

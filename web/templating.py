@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from crm import appsettings, i18n, labels, roles
+from crm.agents import queries as agents_q
 from crm.audit.changes import value_text as audit_value_text
 from crm.calls.route import route_text
 from crm.counterparties import tray
@@ -98,6 +99,7 @@ async def render(request: Request, name: str, context: dict | None = None, statu
             ctx["labels"] = await appsettings.get_all(conn)
             if user:
                 ctx["tray"] = await tray.tray(conn, user["id"])
+                ctx["agent"] = await agents_q.presence(conn, user["id"])  # the header's control (issue 18)
     else:
         ctx["labels"] = appsettings.defaults()
     # Each kind's section words in the reader's language: sections.client.name, sections[kind].new().

@@ -32,6 +32,7 @@ from ari_app.registry import caller_id_text
 from ari_app.ringing import Leg, Phone
 from ari_app.transfers.conversation import Conversation
 from ari_app.waiting import first_of as _first
+from crm.agents.state import ringable
 from crm.calls import route
 from crm.calls.route import Outcome
 from crm.lines.decide import LinePlan, line_plan, route_now
@@ -249,11 +250,13 @@ class CallSession:
         return None
 
     async def _available(self, queue: QueueSettings) -> list[Phone]:
-        """The members' phones that look free; other calls may take them before this one reserves."""
+        """The members' phones that look free, of the agents logged in to the queue, not paused and
+        out of wrap-up (crm/agents/state.py); other calls may take them before this one reserves."""
         owner = self.call.channel_id
-        problems = await asyncio.gather(*(self.d.ringer.endpoint_problem(m.extension, owner)
-                                          for m in queue.members))
-        return [Phone(m.user_id, m.name, m.extension) for m, p in zip(queue.members, problems) if p is None]
+        agents = set(ringable(queue.id, [m.user_id for m in queue.members], self.d.crm.agent_states(), _now()))
+        members = [m for m in queue.members if m.user_id in agents]
+        problems = await asyncio.gather(*(self.d.ringer.endpoint_problem(m.extension, owner) for m in members))
+        return [Phone(m.user_id, m.name, m.extension) for m, p in zip(members, problems) if p is None]
 
     def _reserve(self, queue: QueueSettings, phones: list[Phone]) -> list[Phone]:
         """The phones this call rings now, reserved for it: every free one (ring all), or the next
@@ -312,6 +315,8 @@ class CallSession:
         if partner is not None:
             self.d.ringer.release(caller, [partner.phone])
         await self.d.media.destroy_bridge(bridge_id)
+        if self.d.agents is not None and queue_id is not None:  # the agent's wrap-up (issue 18)
+            self.d.agents.after_queue_call(operator_user_id, self.d.crm.queue(queue_id))
 
     async def _offer(self) -> None:
         """Nobody took the call: the last queue's offer (a callback, voicemail) instead of a hang-up."""

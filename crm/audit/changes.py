@@ -22,6 +22,7 @@ AUDIT_ENTITY = {
     "ivr_menu": N_("IVR menu"), "greeting": N_("greeting"), "dial_rule": N_("dial rule"),
     "call": N_("call"), "export": N_("export"), "task_type": N_("task type"), "import": N_("import"),
     "call_rule": N_("call rule"), "ip_allow_entry": N_("IP allow-list entry"), "login_lock": N_("login lock"),
+    "pause_reason": N_("pause reason"),  # issue 18
 }
 AUDIT_ACTION = {
     "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"), "save": N_("saved"),
@@ -75,6 +76,7 @@ AUDIT_FIELD = {
     "manager_ring_seconds": N_("Manager's ring, s"), "network": N_("Network"), "user": N_("User"),
     "via": N_("Through"), "scope": N_("Locked by"), "key": N_("Login or address"), "failures": N_("Failures"),
     "method": N_("Method"), "purpose": N_("Purpose"), "must_change_password": N_("Must change the password"),
+    "wrapup_seconds": N_("Wrap-up, s"),  # issue 18
 }
 KINDS.update({"audit_entity": AUDIT_ENTITY, "audit_action": AUDIT_ACTION, "audit_field": AUDIT_FIELD})
 

@@ -131,6 +131,8 @@ def plan(calls: Sequence[CallFacts], logged: Iterable[LoggedRow], directory: Dir
         theirs = {r.channel_id: r for r in by_linkedid.get(facts.linkedid, [])}
         theirs.update((c, by_channel[c]) for c in ends if c in by_channel)
         if not theirs:
+            if facts.called_number.startswith("*"):
+                continue  # a phone's feature code (*72 log in, ari_app/agents.py): no call to log
             out.rows.append(call_row(facts, directory, region))
             continue
         for r in theirs.values():

@@ -32,6 +32,8 @@ class QueueSettings:
     is_default: bool = False
     members: tuple[QueueMember, ...] = ()
     offer: str = "both"
+    # After a call from this queue its agent is not rung for this long (issue 18, crm/agents/).
+    wrapup_seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class QueueInput:
     moh_class: str = "default"
     member_ids: tuple[int, ...] = ()
     offer: str = "both"
+    wrapup_seconds: int = 0
 
     def cleaned(self) -> "QueueInput":
         errors = {}
@@ -59,7 +62,9 @@ class QueueInput:
             errors["moh_class"] = _("a music class is letters, digits, - and _")
         if self.offer not in OFFERS:
             errors["offer"] = _("must be a callback, voicemail or both")
+        if not 0 <= self.wrapup_seconds <= 3600:
+            errors["wrapup_seconds"] = _("wrap-up is 0 to 3600 seconds")
         if errors:
             raise ValidationError(errors)
         return QueueInput(name, self.strategy, self.ring_seconds, self.max_wait_seconds, self.moh_class,
-                          tuple(dict.fromkeys(self.member_ids)), self.offer)
+                          tuple(dict.fromkeys(self.member_ids)), self.offer, self.wrapup_seconds)

@@ -18,7 +18,8 @@ _MEMBERS = """
 
 
 async def list_queues(conn: asyncpg.Connection) -> list[QueueSettings]:
-    rows = await conn.fetch("""SELECT id, name, strategy, ring_seconds, max_wait_seconds, moh_class, is_default, offer
+    rows = await conn.fetch("""SELECT id, name, strategy, ring_seconds, max_wait_seconds, moh_class, is_default, offer,
+                                      wrapup_seconds
                                FROM queues WHERE deleted_at IS NULL ORDER BY is_default DESC, lower(name)""")
     members: dict[int, list[QueueMember]] = {}
     for m in await conn.fetch(_MEMBERS, [r["id"] for r in rows]):
@@ -42,21 +43,23 @@ async def save_queue(conn: asyncpg.Connection, user_id: int, queue_id: int | Non
     inp = inp.cleaned()
     after = {"name": inp.name, "strategy": inp.strategy, "ring_seconds": inp.ring_seconds,
              "max_wait_seconds": inp.max_wait_seconds, "moh_class": inp.moh_class, "offer": inp.offer,
-             "members": list(inp.member_ids)}
+             "wrapup_seconds": inp.wrapup_seconds, "members": list(inp.member_ids)}
     try:
         async with conn.transaction():
             before = await _audited(conn, queue_id) if queue_id is not None else None
             if queue_id is None:
                 queue_id = await conn.fetchval(
-                    """INSERT INTO queues (name, strategy, ring_seconds, max_wait_seconds, moh_class, offer)
-                       VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
-                    inp.name, inp.strategy, inp.ring_seconds, inp.max_wait_seconds, inp.moh_class, inp.offer)
+                    """INSERT INTO queues (name, strategy, ring_seconds, max_wait_seconds, moh_class, offer,
+                                          wrapup_seconds)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id""",
+                    inp.name, inp.strategy, inp.ring_seconds, inp.max_wait_seconds, inp.moh_class, inp.offer,
+                    inp.wrapup_seconds)
             else:
                 status = await conn.execute(
                     """UPDATE queues SET name = $2, strategy = $3, ring_seconds = $4, max_wait_seconds = $5,
-                              moh_class = $6, offer = $7 WHERE id = $1 AND deleted_at IS NULL""",
+                              moh_class = $6, offer = $7, wrapup_seconds = $8 WHERE id = $1 AND deleted_at IS NULL""",
                     queue_id, inp.name, inp.strategy, inp.ring_seconds, inp.max_wait_seconds, inp.moh_class,
-                    inp.offer)
+                    inp.offer, inp.wrapup_seconds)
                 if status == "UPDATE 0":
                     raise NotFound(_("no queue %(id)d") % {"id": queue_id})
             await conn.execute("DELETE FROM queue_members WHERE queue_id = $1", queue_id)
@@ -75,7 +78,8 @@ async def save_queue(conn: asyncpg.Connection, user_id: int, queue_id: int | Non
 
 
 async def _audited(conn: asyncpg.Connection, queue_id: int) -> dict | None:
-    row = await conn.fetchrow("SELECT name, strategy, ring_seconds, max_wait_seconds, moh_class, offer FROM queues "
+    row = await conn.fetchrow("SELECT name, strategy, ring_seconds, max_wait_seconds, moh_class, offer, wrapup_seconds "
+                              "FROM queues "
                               "WHERE id = $1 AND deleted_at IS NULL", queue_id)
     return {**dict(row), "members": await member_ids(conn, queue_id)} if row else None
 

@@ -7,12 +7,16 @@ when a line or menu changes (NOTIFY crm.lines.CHANGED_CHANNEL: `changed()`)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 import asyncpg
 
 from crm import appsettings
+from crm.agents import queries as agents_q
+from crm.agents.state import AgentState
 from crm.db import DATABASE_ERRORS
 from crm.dialing import queries as dialing_q
 from crm.dialing.model import Dialing
@@ -37,6 +41,8 @@ DefaultQueueListener = Callable[[QueueSettings], Awaitable[None]]
 LanguageListener = Callable[[str | None], Awaitable[None]]
 # Called with the users' dial strings that are not the default (extension -> dial) when they change.
 DialsListener = Callable[[Mapping[str, str]], Awaitable[None]]
+# Called when the agents' presence read from the database changed (a paused agent resumed...).
+AgentsListener = Callable[[], None]
 _UNKNOWN = object()  # no language told to the listeners yet
 
 
@@ -64,6 +70,11 @@ class CrmView:
         self._dialing = Dialing()
         self._dials_listeners: list[DialsListener] = []
         self._last_dials: Mapping[str, str] | None = None
+        # Agent presence (crm/agents/): as read, and the wrap-ups this process started since (a read
+        # that began before its own write must not end a wrap-up early).
+        self._agents: dict[int, AgentState] = {}
+        self._wrapups: dict[int, dt.datetime] = {}
+        self._agents_listeners: list[AgentsListener] = []
 
     @property
     def loaded(self) -> bool:
@@ -78,6 +89,29 @@ class CrmView:
 
     def on_dials(self, listener: DialsListener) -> None:
         self._dials_listeners.append(listener)
+
+    def on_agents(self, listener: AgentsListener) -> None:
+        self._agents_listeners.append(listener)
+
+    def agent_states(self) -> dict[int, AgentState]:
+        """Every agent's presence as known (no entry: logged in, crm/agents/state.py), with the
+        wrap-ups this process started."""
+        if not self._wrapups:
+            return self._agents
+        now = dt.datetime.now(dt.timezone.utc)
+        states = dict(self._agents)
+        for user_id, until in list(self._wrapups.items()):
+            if until <= now:
+                del self._wrapups[user_id]
+                continue
+            state = states.get(user_id) or AgentState(user_id)
+            if state.wrapup_until is None or state.wrapup_until < until:
+                states[user_id] = dataclasses.replace(state, wrapup_until=until)
+        return states
+
+    def note_wrapup(self, user_id: int, until: dt.datetime) -> None:
+        """This agent is not rung before `until` (its wrap-up), whatever the next read says."""
+        self._wrapups[user_id] = until
 
     def forget_mirrored(self) -> None:
         """Tell the listeners about the default queue and the language again at the next refresh."""
@@ -163,6 +197,7 @@ class CrmView:
                 lines = {(line.trunk, did_key(line.did)): line for line in await lines_q.load_lines(conn)}
                 dialing = await dialing_q.load(conn)
                 menus = await ivr_q.load_menus(conn)
+                agents = await agents_q.load_states(conn)
         except DATABASE_ERRORS as e:
             if self._loaded:
                 log.warning("routing data not refreshed (%s); using the last known", type(e).__name__)
@@ -171,6 +206,10 @@ class CrmView:
         self._language, self._lines = language, lines
         self._dialing = dialing
         self._menus = menus
+        if agents != self._agents:
+            self._agents = agents
+            for agents_listener in self._agents_listeners:
+                agents_listener()
         if self._lookups is not None:
             try:
                 await asyncio.wait_for(self._lookups.fill(), 3)

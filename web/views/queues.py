@@ -26,7 +26,7 @@ def _queue_input(raw) -> QueueInput:
                       ring_seconds=15 if form.ring_seconds is None else form.ring_seconds,
                       max_wait_seconds=120 if form.max_wait_seconds is None else form.max_wait_seconds,
                       moh_class=form.moh_class or "default", member_ids=form.member_ids,
-                      offer=form.offer)
+                      offer=form.offer, wrapup_seconds=form.wrapup_seconds or 0)
 
 
 async def _page(request: Request, *, editing: int | None = None, error: DomainError | None = None):

@@ -1,0 +1,179 @@
+"""Agent presence in the web UI (issue 18): the header's control on every page for queue members,
+its JSON API, the admin's pause reasons, and a queue's wrap-up seconds."""
+
+from crm.agents import queries as agents_q
+from crm.queues import queries as queues_q
+from tests.helpers import login, make_user
+
+
+async def _member(db, login_name: str, extension: str, role: str = "operator") -> int:
+    user = await make_user(db, login_name, role, full_name=f"Agent {extension}", extension=extension)
+    async with db.acquire() as conn:
+        await conn.execute("INSERT INTO queue_members (queue_id, user_id) SELECT id, $1 FROM queues WHERE is_default",
+                           user["id"])
+    return user["id"]
+
+
+async def _events(db, user_id: int) -> list[tuple[str, str]]:
+    async with db.acquire() as conn:
+        return [(r["event"], r["source"]) for r in await agents_q.events_of(conn, user_id)]
+
+
+async def test_a_queue_member_pauses_resumes_and_logs_out_from_the_header_of_any_page(web, db):
+    agent = await _member(db, "agent", "103")
+    login(web, "agent")
+    token = web.cookies["pbxcrm_csrf"]
+    page = web.get("/tasks").text
+    assert 'id="agent-presence"' in page and "available" in page and 'value="pause"' in page
+    async with db.acquire() as conn:
+        lunch, training = (await agents_q.reason_ids(conn))[:2]
+
+    r = web.post("/agent", data={"csrf_token": token, "action": "pause", "reason_id": str(training),
+                                 "next": "/tasks"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/tasks"
+    page = web.get("/calls").text
+    assert "paused: training" in page and 'value="resume"' in page and 'value="pause"' not in page
+    async with db.acquire() as conn:
+        state = await agents_q.state_of(conn, agent)
+    assert state.paused and state.reason_id == training
+
+    web.post("/agent", data={"csrf_token": token, "action": "resume", "next": "/calls"})
+    r = web.post("/agent", data={"csrf_token": token, "action": "logout", "next": "//evil.example/"},
+                 follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/", "never a redirect off the site"
+    assert "logged out" in web.get("/tasks").text
+    assert await _events(db, agent) == [("pause", "web"), ("resume", "web"), ("logout", "web")]
+
+    # Nothing changed on a change that cannot be done; the reason in words, never a 500.
+    r = web.post("/agent", data={"csrf_token": token, "action": "pause", "reason_id": str(lunch)})
+    assert r.status_code == 409 and "log in to your queues first" in r.text
+    r = web.post("/agent", data={"csrf_token": token, "action": "dance"})
+    assert r.status_code == 400
+    r = web.post("/agent", data={"action": "login"})
+    assert r.status_code == 403, "no CSRF token: refused"
+    assert await _events(db, agent) == [("pause", "web"), ("resume", "web"), ("logout", "web")]
+
+
+async def test_the_json_api_reads_and_changes_the_users_own_presence(web, db):
+    agent = await _member(db, "agent", "103")
+    login(web, "agent")
+    headers = {"X-CSRF-Token": web.cookies["pbxcrm_csrf"]}
+    state = web.get("/api/agent").json()
+    assert state["status"] == "available" and state["logged_in"] and not state["paused"]
+    assert [r["number"] for r in state["reasons"]] == [1, 2, 3]
+    assert [r["name"] for r in state["reasons"]] == ["lunch", "training", "after-call work"]
+    queue_id = state["queues"][0]["id"]
+
+    r = web.post("/api/agent", json={"action": "logout", "queue_id": queue_id}, headers=headers)
+    assert r.status_code == 200 and r.json()["queues"][0]["logged_in"] is False
+    r = web.post("/api/agent", json={"action": "login"}, headers=headers)
+    assert r.json()["queues"][0]["logged_in"] is True
+    r = web.post("/api/agent", json={"action": "pause", "reason_id": state["reasons"][0]["id"]}, headers=headers)
+    assert r.json()["status"] == "paused" and r.json()["reason_id"] == state["reasons"][0]["id"]
+    r = web.post("/api/agent", json={"action": "pause", "reason_id": 999999}, headers=headers)
+    assert r.status_code == 404
+    r = web.post("/api/agent", json={"action": "logout", "queue_id": 999999}, headers=headers)
+    assert r.status_code == 409 and "not a member" in r.json()["error"]
+    r = web.post("/api/agent", json={"action": "resume"}, headers=headers)
+    assert r.json()["status"] == "available"
+    assert await _events(db, agent) == [("logout", "api"), ("login", "api"), ("pause", "api"), ("resume", "api")]
+
+
+async def test_a_user_in_no_queue_has_no_control(web, db):
+    await make_user(db, "clerk", "operator", extension="109")
+    login(web, "clerk")
+    assert 'id="agent-presence"' not in web.get("/tasks").text
+    assert web.get("/api/agent").status_code == 404
+
+
+async def test_russian_header_and_reasons(web, db):
+    await _member(db, "agent", "103")
+    login(web, "agent")
+    page = web.get("/tasks", headers={"Accept-Language": "ru"}).text
+    assert "Пауза" in page and "свободен" in page and "Выйти из очередей" in page
+    assert "обед" in page.lower()
+
+
+async def test_the_admin_keeps_the_pause_reasons(web, db):
+    await make_user(db, "adm", "admin")
+    agent = await _member(db, "agent", "103")
+    login(web, "adm")
+    token = web.cookies["pbxcrm_csrf"]
+    page = web.get("/admin/pause-reasons").text
+    assert "*741" in page and "lunch" in page and "after-call work" in page
+    r = web.post("/admin/pause-reasons", data={"csrf_token": token, "name": "Meeting"}, follow_redirects=False)
+    assert r.status_code == 303
+    async with db.acquire() as conn:
+        reasons = await agents_q.list_reasons(conn)
+    assert [(r["number"], r["name"]) for r in reasons][-1] == (4, "Meeting")
+    meeting = reasons[-1]["id"]
+    r = web.post("/admin/pause-reasons", data={"csrf_token": token, "name": "meeting"})
+    assert r.status_code == 409 and "exists already" in r.text
+    r = web.post("/admin/pause-reasons", data={"csrf_token": token, "name": ""})
+    assert r.status_code == 400
+    r = web.post(f"/admin/pause-reasons/{meeting}", data={"csrf_token": token, "name": "Team meeting"},
+                 follow_redirects=False)
+    assert r.status_code == 303 and "Team meeting" in web.get("/admin/pause-reasons").text
+    async with db.acquire() as conn:
+        await agents_q.change(conn, agent, "pause", source="api", reason_id=meeting)
+    r = web.post(f"/admin/pause-reasons/{meeting}/delete", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303 and "Team meeting" not in web.get("/admin/pause-reasons").text
+    async with db.acquire() as conn:
+        assert (await agents_q.state_of(conn, agent)).reason_id == meeting, "who paused with it stays paused"
+    assert web.post("/admin/pause-reasons/999999/delete", data={"csrf_token": token}).status_code == 404
+    async with db.acquire() as conn:
+        audited = [(r["action"], r["changes"]) for r in await conn.fetch(
+            "SELECT action, changes::text FROM audit_log WHERE entity = 'pause_reason' AND entity_id = $1 ORDER BY id",
+            meeting)]
+    assert audited == [("create", '{"name": [null, "Meeting"]}'), ("update", '{"name": ["Meeting", "Team meeting"]}'),
+                       ("delete", '{"name": ["Team meeting", null]}')]
+
+    login(web, "agent")
+    assert web.get("/admin/pause-reasons").status_code == 403
+
+
+async def test_a_queues_wrap_up_seconds_are_saved(web, db):
+    await make_user(db, "adm", "admin")
+    login(web, "adm")
+    token = web.cookies["pbxcrm_csrf"]
+    r = web.post("/admin/queues", data={"csrf_token": token, "name": "Support", "strategy": "ringall",
+                                        "ring_seconds": "10", "max_wait_seconds": "60", "wrapup_seconds": "15"},
+                 follow_redirects=False)
+    assert r.status_code == 303
+    async with db.acquire() as conn:
+        queues = {q.name: q for q in await queues_q.list_queues(conn)}
+    assert queues["Support"].wrapup_seconds == 15
+    async with db.acquire() as conn:
+        changes = await conn.fetchval("SELECT changes FROM audit_log WHERE entity = 'queue' AND entity_id = $1",
+                                      queues["Support"].id)
+    assert '"wrapup_seconds": [null, 15]' in changes
+    bad = web.post("/admin/queues", data={"csrf_token": token, "name": "Sales", "wrapup_seconds": "4000"})
+    assert bad.status_code == 400
+
+
+async def test_every_change_is_notified_for_the_app_and_a_wallboard(web, db, database_url):
+    import asyncio
+    import json
+
+    import asyncpg
+
+    agent = await _member(db, "agent", "103")
+    heard: list[dict] = []
+    listener = await asyncpg.connect(database_url)
+    try:
+        await listener.add_listener(agents_q.CHANNEL, lambda _c, _p, _ch, payload: heard.append(json.loads(payload)))
+        login(web, "agent")
+        headers = {"X-CSRF-Token": web.cookies["pbxcrm_csrf"]}
+        async with db.acquire() as conn:
+            lunch = (await agents_q.reason_ids(conn))[0]
+        web.post("/api/agent", json={"action": "pause", "reason_id": lunch}, headers=headers)
+        web.post("/api/agent", json={"action": "logout"}, headers=headers)
+        for _ in range(100):
+            if len(heard) >= 2:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await listener.close()
+    assert [(h["user_id"], h["event"], h["status"], h["reason_id"]) for h in heard] == [
+        (agent, "pause", "paused", lunch), (agent, "logout", "logged_out", None)]
+    assert all(h["at"] for h in heard)
