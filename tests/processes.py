@@ -52,7 +52,7 @@ def children(pid: int) -> list[int]:
 def alive(pid: int) -> bool:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone before, or while, it was read
         return False
     return "\nState:\tZ" not in status  # a zombie has already died
 
