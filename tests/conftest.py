@@ -155,7 +155,7 @@ async def web_server(db, database_url, tmp_path):
     server = WebServerProcess(dict(os.environ, DATABASE_URL=database_url), tmp_path / "web.log")
     await server.start()
     yield server
-    server.stop()
+    await server.close()
 
 
 @pytest.fixture(scope="session")
