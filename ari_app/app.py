@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 
 from ari_app.caller_language import LANGUAGE_KEY
+from ari_app.cancelling import cancel_until_done
 from ari_app.client import CONNECTED, AriClient, AriError
 from ari_app.constants import APPLICATION_REPLACED
 from ari_app.dialplan_store import DialplanStore
@@ -76,9 +77,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             try:
                 await take_turns(lock, stop, partial(active_tasks, app, _consume), app.step_down)
             finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.wait(tasks, timeout=2)
+                # Cancelled again while one swallows it (ari_app/cancelling.py), for at most 2 s.
+                await cancel_until_done(tasks, seconds=2)
                 await app.step_down()
                 lock.release()  # a standby takes over while the calls' writes are finished here
                 await app.close(seconds=STOP_SECONDS)

@@ -30,6 +30,7 @@ from enum import Enum
 
 import asyncpg
 
+from ari_app.cancelling import cancel_until_done
 from crm.db import DATABASE_ERRORS
 
 log = logging.getLogger(__name__)
@@ -160,9 +161,8 @@ async def take_turns(lock: StasisLock, stop: asyncio.Event, activate: Callable[[
         watch = asyncio.create_task(lock.watch(), name="stasis lock")
         stopped = asyncio.create_task(stop.wait(), name="stop")
         done, _ = await asyncio.wait([watch, stopped, *active], return_when=asyncio.FIRST_COMPLETED)
-        for task in (watch, stopped, *active):
-            task.cancel()
-        await asyncio.gather(watch, stopped, *active, return_exceptions=True)
+        # Every one ends before the next turn: cancelled again if it swallowed a cancel (ari_app/cancelling.py).
+        await cancel_until_done([watch, stopped, *active])
         if stop.is_set():
             return
         failed = [t for t in done if t in active and not t.cancelled() and t.exception() is not None]

@@ -25,11 +25,22 @@ def free_tcp_port() -> int:
         return s.getsockname()[1]
 
 
+# Browser contexts logged_in_page opened, by the server's address: WebServerProcess.close() closes them.
+_CONTEXTS: dict[str, list] = {}
+
+
 class WebServerProcess(PbxcrmProcess):
     def __init__(self, env: dict[str, str], log_path: Path):
         self.port = free_tcp_port()
         self.url = f"http://127.0.0.1:{self.port}"
         super().__init__(["web", "--port", str(self.port)], env, log_path)
+
+    async def close(self) -> None:
+        """The browser pages logged in on this server closed, then the server stopped: a page left open
+        keeps its event stream (/events), and the server's stop waits out its graceful 5 s for it."""
+        for context in _CONTEXTS.pop(self.url, []):
+            await context.close()
+        self.stop()
 
     async def start(self, timeout: float = 15.0) -> None:
         self.spawn()
@@ -52,6 +63,7 @@ async def logged_in_page(chromium, base_url: str, login: str, password: str, *, 
                          init_script: str | None = None):
     """A fresh browser context, logged in; waits for the page the login lands on."""
     context = await chromium.new_context()
+    _CONTEXTS.setdefault(base_url, []).append(context)
     if init_script:
         await context.add_init_script(init_script)
     page = await context.new_page()

@@ -120,18 +120,6 @@ def spec() -> AriSpec:
     return AriSpec.load(DOCS_DIR)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def cheap_password_hashes():
-    """The users these tests make never log in: argon2 at its cheapest keeps each setup in milliseconds."""
-    from argon2 import PasswordHasher
-
-    import crm.passwords
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(crm.passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-        yield
-
-
 @pytest.fixture
 async def fake(spec):
     ari = FakeAri(spec)

@@ -14,6 +14,7 @@ import uuid
 import asyncpg
 import pytest
 
+from crm import passwords as _passwords
 from crm.migrate import migrate
 from crm.settings import Settings
 
@@ -28,6 +29,27 @@ _DATA_TABLES = ("voicemails", *_DATA_TABLES)  # issue 15's voicemails (they refe
 _DATA_TABLES += ("call_legs", "transfer_requests")  # issue 15: transfers
 _DATA_TABLES += ("second_factor_pending", "recovery_codes", "user_totp")  # issue 17: the second factor
 _DATA_TABLES = ("agent_events", "agent_queue_logouts", "agent_states", *_DATA_TABLES)  # issue 18: agent presence
+
+
+# argon2 as the product runs it: about 0.3 s of both cores per hash, and creating a user and
+# logging them in is two of them. The suite's own process hashes at the cheapest cost instead
+# (cheap_password_hashes below); tests/test_password_hashing.py checks the product's cost with these.
+PRODUCTION_HASHER = _passwords._hasher
+PRODUCTION_DUMMY_HASH = _passwords.DUMMY_HASH
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes():
+    """argon2id at its cheapest in this process (users made by tests, logins through TestClient).
+    Processes the tests start (pbxcrm web, pbxcrm ari) keep the product's cost: they verify these
+    hashes cheaply (the cost is in the hash) and upgrade one at a login, as production would."""
+    from argon2 import PasswordHasher
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_passwords, "_hasher", cheap)
+        mp.setattr(_passwords, "DUMMY_HASH", cheap.hash("not-a-real-password"))
+        yield
 
 
 def _with_database(url: str, name: str) -> str:
@@ -137,7 +159,7 @@ async def web_server(db, database_url, tmp_path):
     server = WebServerProcess(dict(os.environ, DATABASE_URL=database_url), tmp_path / "web.log")
     await server.start()
     yield server
-    server.stop()
+    await server.close()
 
 
 @pytest.fixture(scope="session")

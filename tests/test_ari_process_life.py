@@ -17,7 +17,7 @@ import urllib.parse
 
 import pytest
 
-from tests.call_flow_support import CLIENT, STRANGER, bridged, fake, spec  # noqa: F401  (fixtures: by name)
+from tests.call_flow_support import CLIENT, STRANGER, bridged, fake, spec, start_app  # noqa: F401  (fixtures: by name)
 from tests.processes import REPO, PbxcrmProcess, alive, children, gone
 from tests.tcp_proxy import TcpProxy, closed_port, via
 
@@ -155,3 +155,48 @@ async def test_a_stop_that_hangs_ends_the_process_anyway():
     _, err = await asyncio.wait_for(proc.communicate(), 10)
     assert proc.returncode == 1 and 1.0 <= time.monotonic() - started < 3, err
     assert b"not stopped 1 s after the signal; exiting now" in err
+
+
+# ---- a task that swallows a cancel (Python 3.11's asyncio.wait_for does, now and then) ----
+
+def _stubborn(name: str, cancels: list[str]) -> asyncio.Task:
+    """A task that takes its first cancel as asyncio.wait_for can (the inner result wins), and goes on."""
+    async def run() -> None:
+        swallowed = False
+        while True:
+            try:
+                await asyncio.sleep(0.01)
+            except asyncio.CancelledError:
+                cancels.append(name)
+                if swallowed:
+                    raise
+                swallowed = True
+    return asyncio.create_task(run(), name=name)
+
+
+async def test_a_task_that_swallows_a_cancel_still_stops_with_the_app(db, crm, start_app, monkeypatch):  # noqa: F811
+    """The stop cancels again until its tasks are done: a background task (a standby's too) within the 2 s
+    stop window, an active one before the app steps down. One cancel each used to leave them running."""
+    import ari_app.app
+    from tests.fast_clock import real_monotonic
+
+    cancels: list[str] = []
+    tasks: list[asyncio.Task] = []
+    background, active = ari_app.app.background_tasks, ari_app.app.active_tasks
+
+    def with_stubborn(real, name):
+        def tasks_of(*args):
+            tasks.append(_stubborn(name, cancels))
+            return [*real(*args), tasks[-1]]
+        return tasks_of
+
+    monkeypatch.setattr(ari_app.app, "background_tasks", with_stubborn(background, "stubborn background"))
+    monkeypatch.setattr(ari_app.app, "active_tasks", with_stubborn(active, "stubborn active"))
+    app = await start_app()
+    assert [t.get_name() for t in tasks] == ["stubborn background", "stubborn active"]
+    started = real_monotonic()
+    await app.stop()
+    took = real_monotonic() - started
+    assert all(t.cancelled() for t in tasks), "a task outlived the app's stop"
+    assert sorted(cancels) == ["stubborn active"] * 2 + ["stubborn background"] * 2, cancels
+    assert took < 3, f"stopping took {took:.1f} s"

@@ -13,7 +13,6 @@ import urllib.parse
 from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
     STRANGER,
     bridged,
-    cheap_password_hashes,
     count,
     ended_row,
     fake,

@@ -72,6 +72,6 @@ async def test_tag_a_client_find_the_rest_without_it_and_keep_the_filter_private
         await page.wait_for_url(web.url + "/clients")
         assert "Not regular yet" not in await page.inner_text("#saved-filters")
     finally:
-        web.stop()
+        await web.close()
     async with db.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM saved_filters") == 0

@@ -19,7 +19,6 @@ from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
     STRANGER,
     Pops,
     bridged,
-    cheap_password_hashes,
     count,
     ended_row,
     fake,

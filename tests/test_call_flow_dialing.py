@@ -11,7 +11,6 @@ from crm.dialing.rules import RuleInput
 from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
     CLIENT,
     bridged,
-    cheap_password_hashes,
     ended_row,
     fake,
     no_recording,

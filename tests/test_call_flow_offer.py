@@ -17,7 +17,6 @@ from crm.lines.model import LineInput
 from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
     CLIENT,
     STRANGER,
-    cheap_password_hashes,
     count,
     ended_row,
     fake,

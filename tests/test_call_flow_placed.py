@@ -9,7 +9,6 @@ from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
     CLIENT,
     STRANGER,
     bridged,
-    cheap_password_hashes,
     ended_row,
     fake,
     no_recording,

@@ -11,7 +11,6 @@ from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
     CLIENT,
     Pops,
     bridged,
-    cheap_password_hashes,
     count,
     ended_row,
     fake,

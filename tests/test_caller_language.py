@@ -15,7 +15,6 @@ import pytest
 from ari_app.caller_language import caller_language
 from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
     STRANGER,
-    cheap_password_hashes,
     fake,
     spec,
     start_app,

@@ -35,7 +35,7 @@ from pbxcrm.doctor.facts import (
     UserPhone,
 )
 from tests.browser import free_tcp_port
-from tests.call_flow_support import cheap_password_hashes, fake, spec  # noqa: F401
+from tests.call_flow_support import fake, spec  # noqa: F401
 from tests.helpers import make_user
 from tests.processes import REPO
 

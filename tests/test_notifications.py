@@ -69,7 +69,7 @@ async def test_deadline_assignment_and_missed_call_notifications(db, database_ur
         assert await wait_for(lambda: "Call back Sokolov Ivan" in mailbox.subjects_to("ivanova@example.test"),
                               timeout=10)
     finally:
-        web.stop()
+        await web.close()
     # Each notification once.
     subjects = mailbox.subjects_to("ivanova@example.test")
     assert sorted(subjects) == sorted([assigned, deadline, "Call back Sokolov Ivan"])

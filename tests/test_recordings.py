@@ -96,7 +96,7 @@ async def test_an_answered_call_is_recorded_as_mp3_and_played_from_the_card(db, 
                 assert status == 403
             await page.context.close()
     finally:
-        web.stop()
+        await web.close()
 
 
 async def test_admin_sets_the_recording_policy(db, settings):

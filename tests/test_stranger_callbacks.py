@@ -19,7 +19,6 @@ from crm.queues.model import QueueInput
 from crm.tasks.callbacks import holding_queue
 from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
     STRANGER,
-    cheap_password_hashes,
     ended_row,
     fake,
     route,

@@ -79,7 +79,7 @@ async def test_note_task_overdue_and_a_won_deal_in_the_browser(db, database_url,
         timeline = await page.inner_text("#timeline")
         assert "Send the price list" in timeline and "Prefers calls in the morning" in timeline
     finally:
-        web.stop()
+        await web.close()
 
     # Two days later, by the CRM's clock: the task is overdue and marked so.
     later = await _web(database_url, tmp_path, offset=2 * 86400)
@@ -114,7 +114,7 @@ async def test_note_task_overdue_and_a_won_deal_in_the_browser(db, database_url,
         titles = await page.locator("#tasks tbody td:nth-child(2) a").all_inner_texts()
         assert titles == sorted(titles, key=str.lower, reverse=True)
     finally:
-        later.stop()
+        await later.close()
     async with db.acquire() as conn:
         deal = await conn.fetchrow("SELECT amount, outcome, closed_at FROM tasks WHERE title = 'Annual contract'")
     assert deal["amount"] == Decimal("150000.50") and deal["outcome"] == "won" and deal["closed_at"] is not None
