@@ -7,11 +7,14 @@ and so is the owner the call was logged with (it decides who may listen).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import asyncpg
 
 from crm import audit
 from crm.calls import queries as calls_q
-from crm.calls.permissions import CallFacts, can_change
+from crm.calls.permissions import may_change
+from crm.calls.rules import Rule
 from crm.counterparties import queries as cq
 from crm.errors import Forbidden, NotFound
 from crm.i18n import N_, gettext
@@ -43,14 +46,15 @@ async def _call(conn: asyncpg.Connection, call_id: int) -> asyncpg.Record:
     return call
 
 
-async def attach_call(conn: asyncpg.Connection, user, call_id: int, counterparty_id: int) -> str:
-    """Attach; returns what happened to the number, in words for the user."""
+async def attach_call(conn: asyncpg.Connection, user, call_id: int, counterparty_id: int,
+                      rules: Iterable[Rule]) -> str:
+    """Attach; returns what happened to the number, in words for the user. `rules`: the call rules."""
     async with conn.transaction():
         call = await _call(conn, call_id)
         counterparty = await cq.get_counterparty(conn, counterparty_id)
         if counterparty is None or counterparty["deleted_at"] is not None:
             raise NotFound(_("no counterparty %(id)s") % {"id": counterparty_id})
-        if not can_change(CallFacts.of(call), user, counterparty):
+        if not may_change(rules, call, user, counterparty):
             raise Forbidden(_("%(refused)s; a manager moves it only onto a client he may edit")
                             % {"refused": gettext(REFUSED)})
         await calls_q.set_counterparty(conn, call_id, counterparty_id)
@@ -71,10 +75,10 @@ async def attach_call(conn: asyncpg.Connection, user, call_id: int, counterparty
         return _("%(number)s added to the card") % {"number": raw}
 
 
-async def comment_call(conn: asyncpg.Connection, user, call_id: int, text: str) -> None:
+async def comment_call(conn: asyncpg.Connection, user, call_id: int, text: str, rules: Iterable[Rule]) -> None:
     async with conn.transaction():
         call = await _call(conn, call_id)
-        if not can_change(CallFacts.of(call), user):
+        if not may_change(rules, call, user):
             raise Forbidden(gettext(REFUSED))
         await calls_q.set_comment(conn, call_id, text)
         await audit.record(conn, user["id"], "call", call_id, "comment", {"comment": [call["comment"], text]})
