@@ -4,7 +4,17 @@ see, the defaults as today, and the check that refuses rules locking admins out.
 from dataclasses import replace
 
 from crm.calls.rules import (
-    DEFAULT_RULES, DENY, EDIT, LISTEN, SEE, Facts, Rule, clean, decide, locks_out_admins, renumbered,
+    DEFAULT_RULES,
+    DENY,
+    EDIT,
+    LISTEN,
+    SEE,
+    Facts,
+    Rule,
+    clean,
+    decide,
+    locks_out_admins,
+    renumbered,
 )
 
 ADMIN, SUPERVISOR = {"id": 1, "role": "admin"}, {"id": 2, "role": "supervisor"}

@@ -158,11 +158,19 @@ DEFAULT_RULES: tuple[Rule, ...] = (
 )
 
 
+def _representatives(sets: Sequence[frozenset[int]]) -> list[int | None]:
+    """One id for each way the rules tell ids apart (the rules naming it), and None: one no rule names."""
+    found: dict[tuple[bool, ...], int] = {}
+    for i in sorted(set().union(*sets)):
+        found.setdefault(tuple(i in s for s in sets), i)
+    return [*found.values(), None]
+
+
 def _cases(rules: Sequence[Rule], me: int) -> Iterable[Facts]:
     """Every kind of call the rules can tell apart, as seen by user `me`: each condition's values,
-    each line and queue a rule names and one it does not (None)."""
-    lines = sorted({i for r in rules for i in r.line_ids}) + [None]
-    queues = sorted({i for r in rules for i in r.queue_ids}) + [None]
+    and lines and queues by which rules name them (not every id: a few kinds, however many lines)."""
+    lines = _representatives([r.line_ids for r in rules])
+    queues = _representatives([r.queue_ids for r in rules])
     for took, direction, finished, line, queue, resp, owner, deleted in itertools.product(
             (True, False), DIRECTIONS, (True, False), lines, queues, (True, False), (True, False), (True, False)):
         yield Facts(participant_ids=frozenset({me}) if took else frozenset(), direction=direction, finished=finished,
@@ -173,9 +181,11 @@ def _cases(rules: Sequence[Rule], me: int) -> Iterable[Facts]:
 def locks_out_admins(rules: Iterable[Rule], kind: str = "call") -> Facts | None:
     """A call an admin could not see or edit under these rules (None: admins see and edit every call).
     The rules govern calls, not the admin pages: admins always reach those."""
-    rules = [r for r in rules if r.kind == kind]
-    admin = {"id": -1, "role": ADMIN}
-    for facts in _cases(rules, admin["id"]):
+    # Only the rules that can decide for an admin: seeing and editing, for every role or admins.
+    rules = [r for r in rules if r.kind == kind and r.action in (SEE, EDIT) and r.applies_to_role(ADMIN)]
+    me = -1
+    admin = {"id": me, "role": ADMIN}
+    for facts in _cases(rules, me):
         if not decide(rules, facts, admin, EDIT, kind):
             return facts
     return None

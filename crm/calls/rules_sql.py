@@ -40,7 +40,8 @@ class _Params:
     """$n placeholders from `start`, each value added on first use."""
 
     def __init__(self, start: int):
-        self.start, self.values = start, []
+        self.start = start
+        self.values: list = []
 
     def add(self, value) -> str:
         self.values.append(value)
@@ -82,7 +83,7 @@ class _Compiler:
 
     def action(self, rules: Iterable[Rule], action: str, kind: str) -> str:
         """First match as CASE WHEN ... THEN ... ELSE false END."""
-        whens = []
+        whens: list[str] = []
         for rule in ordered(rules, action, kind):
             if not rule.applies_to_role(self.user["role"]):
                 continue

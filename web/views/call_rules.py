@@ -50,7 +50,8 @@ def rule_of(form: CallRuleForm) -> Rule:
     return Rule(action=form.action, effect=form.effect, roles=frozenset(form.roles),
                 directions=frozenset(form.directions), line_ids=frozenset(form.line_ids),
                 queue_ids=frozenset(form.queue_ids), position=form.position if form.position is not None else 5,
-                note=form.note, **{name: _TRI[getattr(form, name)] for name in TRISTATES})
+                note=form.note, took_part=_TRI[form.took_part], finished=_TRI[form.finished],
+                responsible=_TRI[form.responsible], owner=_TRI[form.owner], card_deleted=_TRI[form.card_deleted])
 
 
 def _values(rule: Rule | None) -> dict:
