@@ -247,7 +247,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         # A call rule that changes nothing the walk sees (managers see their clients' calls anyway).
         call_rule = await call_rules_q.save(conn, anna["id"], None, Rule(
             SEE, ALLOW, roles=frozenset({"manager"}), owner=True, line_ids=frozenset({line}), position=5,
-            note=t("Звонки своих клиентов")))
+            note=t("Правило отдела продаж")))
         company = await service.create(conn, anna, CounterpartyInput(
             kind="company", company_name=t("ООО «Ромашка»"), responsible_user_id=irina["id"],
             remark=t("оптовик, платит с задержкой"), comment=t("Познакомились на выставке «Связь»"),
