@@ -11,6 +11,8 @@ from openpyxl import load_workbook
 
 from crm import appsettings
 from crm.calls import queries as calls_q
+from crm.calls import rule_queries as call_rules_q
+from crm.calls.rules import DENY, SEE, Rule
 from crm.counterparties import service
 from crm.counterparties.model import CounterpartyInput
 from tests.helpers import csrf_from, login, make_user
@@ -185,3 +187,26 @@ async def test_rules_that_would_lock_admins_out_are_refused_and_the_page_is_the_
     assert web.get("/admin/call-rules").status_code == 403
     assert web.post("/admin/call-rules/defaults",
                     data={"csrf_token": web.cookies["pbxcrm_csrf"]}).status_code == 403
+
+
+async def test_unknown_callers_count_only_the_calls_the_rules_show(web, world, db):
+    await make_user(db, "sveta", "supervisor")
+    async with db.acquire() as conn:
+        await calls_q.insert_call(
+            conn, channel_id="r4", direction="incoming", caller_number="89990001122", caller_normalized="+79990001122",
+            caller_name="", called_number="100", called_normalized=None, line="PJSIP/trunk", started_at=NOW,
+            linked_id="r4")
+        await calls_q.mark_answered(conn, "r4", NOW + dt.timedelta(seconds=5), world["olga"]["id"], None)
+        await calls_q.mark_ended(conn, "r4", NOW + dt.timedelta(seconds=65), 16)
+
+    def listed() -> bool:
+        return any(c["normalized"] == "+79990001122" for c in web.get("/api/callers/unknown").json()["callers"])
+
+    _as(web, "sveta")
+    assert listed()
+    async with db.acquire() as conn:
+        await call_rules_q.save(conn, world["anna"]["id"], None, Rule(
+            SEE, DENY, roles=frozenset({"supervisor"}), took_part=False, directions=frozenset({"incoming"}), position=1))
+    assert not listed(), "the supervisor may not see the number's only call"
+    _as(web, "olga")
+    assert listed(), "she answered it"
