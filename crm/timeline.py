@@ -30,9 +30,10 @@ _BRANCHES = {
                       (SELECT r.id FROM recordings r WHERE r.call_id = c.id AND r.path IS NOT NULL
                        ORDER BY r.id DESC LIMIT 1), c.direction
                FROM calls c LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
-               WHERE c.counterparty_id IN (SELECT id FROM scope)
-                  OR c.caller_normalized IN (SELECT normalized FROM numbers)
-                  OR c.called_normalized IN (SELECT normalized FROM numbers)""",
+               WHERE (c.counterparty_id IN (SELECT id FROM scope)
+                      OR c.caller_normalized IN (SELECT normalized FROM numbers)
+                      OR c.called_normalized IN (SELECT normalized FROM numbers))
+                 AND {visible}""",
     "task": """SELECT 'task', t.id, t.created_at, t.title, t.status, u.full_name, NULL::bigint,
                       CASE WHEN tt.is_deal THEN 'deal' ELSE tt.name END
                FROM tasks t JOIN task_types tt ON tt.id = t.type_id
@@ -51,16 +52,20 @@ def normalize_kinds(kinds) -> tuple[str, ...]:
 
 
 async def timeline(conn: asyncpg.Connection, counterparty_id: int, kinds: tuple[str, ...], *, own_only: bool,
-                   page: int = 1, size: int = 20) -> tuple[list[dict], bool]:
-    """(items, whether there are more)."""
-    branches = [branch for k in normalize_kinds(kinds) if (branch := _BRANCHES[k])]
+                   page: int = 1, size: int = 20,
+                   visible_calls: tuple[str, list] = ("true", [])) -> tuple[list[dict], bool]:
+    """(items, whether there are more). `visible_calls`: the calls the reader may see, as a condition on
+    calls c with parameters from $5 (crm/calls/rules_sql.py)."""
+    chosen = normalize_kinds(kinds)
+    branches = [branch.replace("{visible}", visible_calls[0]) for k in chosen if (branch := _BRANCHES[k])]
     if not branches:
         return [], False
+    extra = visible_calls[1] if "call" in chosen else []
     # Columns named here: the first branch chosen may not be the one that names them (kinds=task alone).
     sql = (f"{_SCOPE} SELECT * FROM ({' UNION ALL '.join(branches)}) "
            f"items (kind, id, at, text, status, who, recording_id, direction) "
            f"ORDER BY at DESC, id DESC LIMIT $3 OFFSET $4")
-    rows = [dict(r) for r in await conn.fetch(sql, counterparty_id, own_only, size + 1, (page - 1) * size)]
+    rows = [dict(r) for r in await conn.fetch(sql, counterparty_id, own_only, size + 1, (page - 1) * size, *extra)]
     return rows[:size], len(rows) > size
 
 

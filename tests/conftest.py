@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 
 from crm import passwords as _passwords
+from crm.calls import rule_queries as call_rules_q
 from crm.migrate import migrate
 from crm.settings import Settings
 
@@ -92,6 +93,7 @@ async def empty_database(pool) -> None:
     """Earlier tests' rows gone (also for module-scoped data: tests/site.py)."""
     async with pool.acquire() as conn:
         await conn.execute(f"TRUNCATE {', '.join(_DATA_TABLES)} RESTART IDENTITY CASCADE")
+        await call_rules_q.restore_defaults(conn, None)  # issue 17: the call rules as migrated
         # Queues stay (the default one is part of the schema), as they were after migrating.
         await conn.execute("""DELETE FROM queues WHERE NOT is_default;
                               UPDATE queues SET strategy = 'ringall', ring_seconds = 15, max_wait_seconds = 120,

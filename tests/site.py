@@ -21,7 +21,9 @@ from crm import audit, i18n
 from crm.agents import queries as agents_q
 from crm.calls import queries as calls_q
 from crm.calls import route
+from crm.calls import rule_queries as call_rules_q
 from crm.calls.route import Outcome
+from crm.calls.rules import ALLOW, SEE, Rule
 from crm.counterparties import service, tray
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.dialing.queries import save_rule
@@ -127,6 +129,8 @@ PAGES = [
     Page("line", "/admin/lines/{id:int}", "/admin/lines/{line}"),
     Page("dial rules", "/admin/dial-rules", "/admin/dial-rules?number=8%20(495)%20123-45-67"),
     Page("dial rule", "/admin/dial-rules/{id:int}", "/admin/dial-rules/{dial_rule}"),
+    Page("call rules", "/admin/call-rules", "/admin/call-rules"),
+    Page("call rule", "/admin/call-rules/{id:int}", "/admin/call-rules/{call_rule}"),
     Page("greetings", "/admin/greetings", "/admin/greetings"),
     Page("IVR menus", "/admin/ivr", "/admin/ivr"),
     Page("new IVR menu", "/admin/ivr/new", "/admin/ivr/new"),
@@ -240,6 +244,10 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
             holidays=tuple(parse_holidays(f"{today.year + 1}-01-01 {t('День города')}").values())))
         dial_rule = await save_rule(conn, anna["id"], None, RuleInput(
             pattern="8XXXXXXXXXX", strip=1, prepend="+7", trunk="mgts", position=10, note=t("Межгород через МГТС")))
+        # A call rule that changes nothing the walk sees (managers see their clients' calls anyway).
+        call_rule = await call_rules_q.save(conn, anna["id"], None, Rule(
+            SEE, ALLOW, roles=frozenset({"manager"}), owner=True, line_ids=frozenset({line}), position=5,
+            note=t("Правило отдела продаж")))
         company = await service.create(conn, anna, CounterpartyInput(
             kind="company", company_name=t("ООО «Ромашка»"), responsible_user_id=irina["id"],
             remark=t("оптовик, платит с задержкой"), comment=t("Познакомились на выставке «Связь»"),
@@ -303,7 +311,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
             await tray.collapse(conn, me["id"], other)
     ids = {"client": client, "company": company, "other_client": other, "task": task, "deal": deal,
            "queue_task": queue_task, "call": calls["walk-1"], "stranger_call": calls["walk-4"],
-           "queue": queue, "tag": tag, "line": line, "dial_rule": dial_rule, "operator": petr["id"], "manager": irina["id"]}
+           "queue": queue, "tag": tag, "line": line, "dial_rule": dial_rule, "call_rule": call_rule, "operator": petr["id"], "manager": irina["id"]}
     ids.update(ivr_ids)
     return ids, users, first_call_at, typed
 

@@ -350,6 +350,28 @@ class DialRuleTryQuery(Schema):
     number: Annotated[str, Text(L.PHONE)] = ""
 
 
+class CallRuleForm(Schema):
+    """A call rule (crm/calls/rules.py checks it): yes/no conditions as "yes", "no" or "" (any)."""
+    position: SmallNumber = None
+    action: Short = ""
+    effect: Short = ""
+    roles: Shorts = ()
+    took_part: Short = ""
+    directions: Shorts = ()
+    finished: Short = ""
+    line_ids: Ids = ()
+    queue_ids: Ids = ()
+    responsible: Short = ""
+    owner: Short = ""
+    card_deleted: Short = ""
+    note: Annotated[str, Text(L.REMARK)] = ""
+
+
+class CallRuleMoveForm(Schema):
+    """Move a call rule up (-1) or down (1)."""
+    steps: Annotated[int, Field(ge=-100, le=100)] = 0
+
+
 class ImportForm(Schema):
     kind: Short = ""
     mode: Short = "valid"

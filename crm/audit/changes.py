@@ -47,6 +47,7 @@ AUDIT_ACTION = {
     "second_factor_disabled": N_("turned off the second factor"),
     "second_factor_reset": N_("reset the second factor"), "recovery_codes_regenerated": N_("made new recovery codes"),
     "second_factor_roles": N_("roles that must use a second factor"),
+    "move": N_("moved"), "restore defaults": N_("restored the defaults"),
 }
 # Field names in words; a field without one is shown as stored.
 AUDIT_FIELD = {
@@ -77,6 +78,11 @@ AUDIT_FIELD = {
     "via": N_("Through"), "scope": N_("Locked by"), "key": N_("Login or address"), "failures": N_("Failures"),
     "method": N_("Method"), "purpose": N_("Purpose"), "must_change_password": N_("Must change the password"),
     "wrapup_seconds": N_("Wrap-up, s"),  # issue 18
+    # The call rules (crm/calls/rules.py).
+    "action": N_("Action"), "effect": N_("Effect"), "took_part": N_("took part in the call"),
+    "directions": N_("Types"), "finished": N_("the call has finished"), "line_ids": N_("Lines"),
+    "queue_ids": N_("Queues"), "owner": N_("was the responsible manager when the call happened"),
+    "card_deleted": N_("the counterparty's card is deleted"),
 }
 KINDS.update({"audit_entity": AUDIT_ENTITY, "audit_action": AUDIT_ACTION, "audit_field": AUDIT_FIELD})
 

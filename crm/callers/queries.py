@@ -10,10 +10,13 @@ callback task; and whoever answered one of its calls or holds its task.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import asyncpg
 
+from crm.calls.rules import DEFAULT_RULES, SEE, Rule
+from crm.calls.rules_sql import condition
 from crm.counterparties.queries import number_owner_sql
 from crm.tasks.queries import visible_sql
 
@@ -24,6 +27,9 @@ class CallersQuery:
     viewer_id: int | None = None
     page: int = 1
     size: int = 50
+    # The call rules and their reader (crm/calls/rules.py): only the calls he may see are listed and counted.
+    rules: tuple[Rule, ...] = DEFAULT_RULES
+    reader: Mapping | None = None
 
 
 # A call's (cl) queues, for their member {me}: answered in, waited in, or the default one via the dialplan.
@@ -43,6 +49,10 @@ async def unknown_callers(conn: asyncpg.Connection, query: CallersQuery) -> tupl
         args.append(value)
         return f"${len(args)}"
 
+    calls_seen = "true"
+    if query.reader is not None:
+        calls_seen, values = condition(query.rules, query.reader, SEE, alias="cl", start=len(args) + 1)
+        args.extend(values)
     visible = "true"
     if query.viewer_id is not None:
         me = p(query.viewer_id)
@@ -62,7 +72,7 @@ async def unknown_callers(conn: asyncpg.Connection, query: CallersQuery) -> tupl
                    count(*) OVER () AS total
             FROM calls cl
             WHERE cl.direction = 'incoming' AND cl.counterparty_id IS NULL AND cl.caller_normalized IS NOT NULL
-              AND cl.started_at >= $1 AND {number_owner_sql('cl.caller_normalized')} IS NULL
+              AND cl.started_at >= $1 AND {number_owner_sql('cl.caller_normalized')} IS NULL AND {calls_seen}
             GROUP BY cl.caller_normalized
             HAVING {visible}
             ORDER BY max(cl.started_at) DESC, cl.caller_normalized

@@ -7,11 +7,15 @@ and so is the owner the call was logged with (it decides who may listen).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import asyncpg
 
 from crm import audit
 from crm.calls import queries as calls_q
-from crm.calls.permissions import CallFacts, can_change
+from crm.calls import rule_queries
+from crm.calls.permissions import may_change
+from crm.calls.rules import Rule
 from crm.counterparties import queries as cq
 from crm.errors import Forbidden, NotFound
 from crm.i18n import N_, gettext
@@ -36,6 +40,11 @@ async def call_id_by_channel(conn: asyncpg.Connection, channel_id: str) -> int:
     return call_id
 
 
+async def _rules(conn: asyncpg.Connection, rules: Iterable[Rule] | None) -> Iterable[Rule]:
+    """The call rules given (the request's), else the database's."""
+    return await rule_queries.load(conn) if rules is None else rules
+
+
 async def _call(conn: asyncpg.Connection, call_id: int) -> asyncpg.Record:
     call = await calls_q.call_for_change(conn, call_id)
     if call is None:
@@ -43,14 +52,16 @@ async def _call(conn: asyncpg.Connection, call_id: int) -> asyncpg.Record:
     return call
 
 
-async def attach_call(conn: asyncpg.Connection, user, call_id: int, counterparty_id: int) -> str:
-    """Attach; returns what happened to the number, in words for the user."""
+async def attach_call(conn: asyncpg.Connection, user, call_id: int, counterparty_id: int,
+                      rules: Iterable[Rule] | None = None) -> str:
+    """Attach; returns what happened to the number, in words for the user. `rules`: the call rules
+    (None: read from the database)."""
     async with conn.transaction():
         call = await _call(conn, call_id)
         counterparty = await cq.get_counterparty(conn, counterparty_id)
         if counterparty is None or counterparty["deleted_at"] is not None:
             raise NotFound(_("no counterparty %(id)s") % {"id": counterparty_id})
-        if not can_change(CallFacts.of(call), user, counterparty):
+        if not may_change(await _rules(conn, rules), call, user, counterparty):
             raise Forbidden(_("%(refused)s; a manager moves it only onto a client he may edit")
                             % {"refused": gettext(REFUSED)})
         await calls_q.set_counterparty(conn, call_id, counterparty_id)
@@ -71,10 +82,11 @@ async def attach_call(conn: asyncpg.Connection, user, call_id: int, counterparty
         return _("%(number)s added to the card") % {"number": raw}
 
 
-async def comment_call(conn: asyncpg.Connection, user, call_id: int, text: str) -> None:
+async def comment_call(conn: asyncpg.Connection, user, call_id: int, text: str,
+                       rules: Iterable[Rule] | None = None) -> None:
     async with conn.transaction():
         call = await _call(conn, call_id)
-        if not can_change(CallFacts.of(call), user):
+        if not may_change(await _rules(conn, rules), call, user):
             raise Forbidden(gettext(REFUSED))
         await calls_q.set_comment(conn, call_id, text)
         await audit.record(conn, user["id"], "call", call_id, "comment", {"comment": [call["comment"], text]})

@@ -1,4 +1,6 @@
-"""Who may change a call - move it to another counterparty, or write its comment (issue 12).
+"""Who may see a call and who may change it - move it to another counterparty, or write its
+comment (issue 12). Since issue 17 the call rules decide (crm/calls/rules.py, the admin's); the
+list below is what the default rules say.
 
 Pure: the facts about the call are gathered first (crm/calls/queries.call_for_change),
 then decided here without I/O.
@@ -14,13 +16,15 @@ then decided here without I/O.
 
 Listening is another question, decided by crm/recordings/policy.can_listen from the
 participants and the call's original owner, which changing a call never touches.
+PBX fields stay read-only for everyone: only the comment and the counterparty change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from crm.calls.rules import DEFAULT_RULES, EDIT, SEE, Facts, Rule, decide
 from crm.counterparties import permissions as cp_perm
 from crm.roles import sees_everything
 
@@ -40,23 +44,34 @@ class CallFacts:
         return cls(frozenset(i for i in ids if i is not None), call.get("responsible_user_id"))
 
 
-def can_view(user: Mapping, call: Mapping) -> bool:
-    """May this user see the call (its page, /calls/{id})? Today's rule, the call log's: every
-    user sees every call - a call centre answers any caller, as every user sees every
-    counterparty - except that a call on a deleted card is, like the card, for supervisors and
-    admins, and for its participants. (Issue 17 makes the rules the admin's; this is the one
-    place the page asks.) `call`: a calls row with its counterparty's counterparty_deleted_at."""
-    if sees_everything(user) or user["id"] in CallFacts.of(call).participant_ids:
-        return True
-    return call.get("counterparty_deleted_at") is None
+def can_view(user: Mapping, call: Mapping, rules: Iterable[Rule] = DEFAULT_RULES) -> bool:
+    """May this user see the call? Decided by the call rules (crm/calls/rules.py; the defaults are
+    today's rule: every user sees every call except one on a deleted card, which is, like the card,
+    for supervisors and admins and for its participants). `call`: a calls row with its legs'
+    users and its counterparty's counterparty_deleted_at."""
+    return decide(rules, Facts.of_call(call), user, SEE)
 
 
-def can_change(facts: CallFacts, user: Mapping, target: Mapping | None = None) -> bool:
-    """May this user change the call - comment it, or (target given) attach it to that counterparty?"""
+def may_change(rules: Iterable[Rule], call: Mapping, user: Mapping, target: Mapping | None = None) -> bool:
+    """May this user change this call (a calls row: Facts.of_call) - comment it, or (target given) attach
+    it to that counterparty?"""
+    return _change(rules, Facts.of_call(call), user, target)
+
+
+def can_change(facts: CallFacts, user: Mapping, target: Mapping | None = None,
+               rules: Iterable[Rule] = DEFAULT_RULES) -> bool:
+    """may_change from the facts of who took part and whose client the call is on."""
+    return _change(rules, Facts(participant_ids=facts.participant_ids,
+                                responsible_user_id=facts.responsible_user_id), user, target)
+
+
+def _change(rules: Iterable[Rule], facts: Facts, user: Mapping, target: Mapping | None) -> bool:
+    """The rules decide the call; moving it onto a card also asks of the card: a live one, and one
+    the user may edit unless he took part (he knows who was on the line) or sees everything."""
     if target is not None and target.get("deleted_at") is not None:
         return False
-    if sees_everything(user) or user["id"] in facts.participant_ids:
-        return True
-    if facts.responsible_user_id is None or facts.responsible_user_id != user["id"]:
+    if not decide(rules, facts, user, EDIT):
         return False
-    return target is None or cp_perm.can_edit(user, target)
+    if target is None or sees_everything(user) or user["id"] in facts.participant_ids:
+        return True
+    return cp_perm.can_edit(user, target)

@@ -14,6 +14,13 @@ from crm.voicemails import queries as voicemails_q
 # Everyone who talked on the call c on our side (crm/transfers: its legs), as an array.
 _LEG_USERS = "ARRAY(SELECT l.user_id FROM call_legs l WHERE l.call_id = c.id AND l.user_id IS NOT NULL)"
 
+# What the call rules read of a call c (crm/calls/rules.Facts.of_call), for the checks made in Python.
+RULE_FACTS = ("c.operator_user_id, c.caller_user_id, c.owner_user_id, c.direction, c.ended_at, c.line_id, c.queue_id, "
+              "(SELECT f.responsible_user_id FROM counterparties f WHERE f.id = c.counterparty_id) "
+              "AS responsible_user_id, "
+              "(SELECT f.deleted_at FROM counterparties f WHERE f.id = c.counterparty_id) AS counterparty_deleted_at, "
+              f"{_LEG_USERS} AS leg_user_ids")
+
 # The client a call is with: the owner of the far end's number.
 _OWNER_OF_CALL_NUMBER = number_owner_sql("CASE WHEN $2 = 'outgoing' THEN $7 ELSE $4 END")
 
@@ -96,7 +103,9 @@ async def mark_caller_left(conn: asyncpg.Connection, channel_id: str, status: st
                        channel_id, status)
 
 
-async def list_calls(conn: asyncpg.Connection, *, limit: int, offset: int) -> list[asyncpg.Record]:
+async def list_calls(conn: asyncpg.Connection, *, limit: int, offset: int,
+                     visible: tuple[str, list] = ("true", [])) -> list[asyncpg.Record]:
+    """A page of the call log; `visible`: the calls the user may see (crm/calls/rules_sql.condition from $3)."""
     return await conn.fetch(
         """SELECT c.id, c.channel_id, c.direction, c.caller_number, c.caller_name, c.called_number,
                   c.line, c.started_at, c.answered_at, c.ended_at, c.wait_seconds, c.talk_seconds,
@@ -106,23 +115,25 @@ async def list_calls(conn: asyncpg.Connection, *, limit: int, offset: int) -> li
            LEFT JOIN counterparties cp ON cp.id = c.counterparty_id
            LEFT JOIN users u ON u.id = c.operator_user_id
            LEFT JOIN lines l ON l.id = c.line_id
+           WHERE """ + visible[0] + """
            ORDER BY c.started_at DESC, c.id DESC
            LIMIT $1 OFFSET $2""",
-        limit, offset,
+        limit, offset, *visible[1],
     )
 
 
-async def count_calls(conn: asyncpg.Connection) -> int:
-    return await conn.fetchval("SELECT count(*) FROM calls")
+async def count_calls(conn: asyncpg.Connection, visible: tuple[str, list] = ("true", [])) -> int:
+    """How many calls the user may see (`visible` from $1)."""
+    return await conn.fetchval("SELECT count(*) FROM calls c WHERE " + visible[0], *visible[1])
 
 
-async def calls_of_counterparty(conn: asyncpg.Connection, counterparty_id: int,
-                                limit: int = 20) -> list[asyncpg.Record]:
-    """Calls of a client, or of a company and its clients."""
+async def calls_of_counterparty(conn: asyncpg.Connection, counterparty_id: int, limit: int = 20,
+                                visible: tuple[str, list] = ("true", [])) -> list[asyncpg.Record]:
+    """Calls of a client, or of a company and its clients, that the user may see (`visible` from $3)."""
     return await conn.fetch(
-        f"""SELECT c.id, c.direction, c.caller_number, c.called_number, c.started_at, c.status, c.wait_seconds,
-                  c.talk_seconds, c.route, c.operator_user_id, c.caller_user_id, c.owner_user_id,
-                  u.full_name AS operator_name, l.name AS line_name, {_LEG_USERS} AS leg_user_ids,
+        f"""SELECT c.id, c.caller_number, c.called_number, c.started_at, c.status, c.wait_seconds,
+                  c.talk_seconds, c.route, {RULE_FACTS},
+                  u.full_name AS operator_name, l.name AS line_name,
                   (SELECT r.id FROM recordings r WHERE r.call_id = c.id AND r.path IS NOT NULL
                    ORDER BY r.id DESC LIMIT 1) AS recording_id,
                   v.id AS voicemail_id, v.seconds AS voicemail_seconds, v.listened_at AS voicemail_listened_at,
@@ -130,10 +141,11 @@ async def calls_of_counterparty(conn: asyncpg.Connection, counterparty_id: int,
            FROM calls c LEFT JOIN users u ON u.id = c.operator_user_id
            LEFT JOIN lines l ON l.id = c.line_id
            LEFT JOIN voicemails v ON v.call_id = c.id
-           WHERE c.counterparty_id = $1
-              OR c.counterparty_id IN (SELECT client_id FROM company_members WHERE company_id = $1)
+           WHERE (c.counterparty_id = $1
+                  OR c.counterparty_id IN (SELECT client_id FROM company_members WHERE company_id = $1))
+             AND """ + visible[0] + """
            ORDER BY c.started_at DESC LIMIT $2""",
-        counterparty_id, limit)
+        counterparty_id, limit, *visible[1])
 
 
 async def call_page(conn: asyncpg.Connection, call_id: int) -> asyncpg.Record | None:
@@ -166,7 +178,7 @@ async def call_id_by_channel(conn: asyncpg.Connection, channel_id: str) -> int |
 async def call_for_change(conn: asyncpg.Connection, call_id: int) -> asyncpg.Record | None:
     """The call, locked, with the responsible user of the counterparty it is on now."""
     return await conn.fetchrow(
-        f"""SELECT c.*, cp.responsible_user_id, {_LEG_USERS} AS leg_user_ids
+        f"""SELECT c.*, cp.responsible_user_id, cp.deleted_at AS counterparty_deleted_at, {_LEG_USERS} AS leg_user_ids
             FROM calls c LEFT JOIN counterparties cp ON cp.id = c.counterparty_id
             WHERE c.id = $1 FOR UPDATE OF c""", call_id)
 
@@ -180,9 +192,9 @@ async def set_comment(conn: asyncpg.Connection, call_id: int, comment: str) -> N
 
 
 async def listeners_of(conn: asyncpg.Connection, call_ids: list[int]) -> dict[int, asyncpg.Record]:
-    """What can_listen needs to know of these calls, by id."""
+    """What the call rules need to know of these calls (can_listen), by id."""
     rows = await conn.fetch(
-        f"""SELECT c.id, c.operator_user_id, c.caller_user_id, c.owner_user_id, {_LEG_USERS} AS leg_user_ids
+        f"""SELECT c.id, {RULE_FACTS}
             FROM calls c WHERE c.id = ANY($1::bigint[])""", call_ids)
     return {r["id"]: r for r in rows}
 

@@ -32,10 +32,12 @@ CALL_LOG_SQL = """
     LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
     WHERE c.started_at >= ($1::date::timestamp AT TIME ZONE $3::text)
       AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $3::text)
+      AND {visible}
     ORDER BY c.started_at DESC"""
 
 
-def call_log_batches(conn: asyncpg.Connection, start: dt.date, end: dt.date, zone: str,
-                     size: int) -> AsyncIterator[list[asyncpg.Record]]:
-    """The call log from start to end (days on the call centre's clock, both included), newest first."""
-    return _batches(conn, CALL_LOG_SQL, [start, end, zone], size)
+def call_log_batches(conn: asyncpg.Connection, start: dt.date, end: dt.date, zone: str, size: int,
+                     visible: tuple[str, list] = ("true", [])) -> AsyncIterator[list[asyncpg.Record]]:
+    """The call log from start to end (days on the call centre's clock, both included), newest first;
+    only the calls the user may see (`visible`: crm/calls/rules_sql.condition from $4)."""
+    return _batches(conn, CALL_LOG_SQL.replace("{visible}", visible[0]), [start, end, zone, *visible[1]], size)

@@ -18,7 +18,8 @@ _REPORT = """
         SELECT c.line_id, c.status, c.wait_seconds FROM calls c
         WHERE c.direction = 'incoming'
           AND c.started_at >= ($1::date::timestamp AT TIME ZONE $3::text)
-          AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $3::text))
+          AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $3::text)
+          AND {visible})
     SELECT l.id AS line_id, l.name, l.did, l.trunk, (l.deleted_at IS NOT NULL) AS deleted,
            count(p.status) AS total,
            count(p.status) FILTER (WHERE p.status = 'answered') AS answered,
@@ -36,10 +37,12 @@ _REPORT = """
 """
 
 
-async def calls_per_line(conn: asyncpg.Connection, start: dt.date, end: dt.date, timezone: str) -> list[dict]:
+async def calls_per_line(conn: asyncpg.Connection, start: dt.date, end: dt.date, timezone: str,
+                         visible: tuple[str, list] = ("true", [])) -> list[dict]:
     """One row per line (the busiest first), then the calls without a line; start and end are days
-    on the call centre's clock, both included."""
-    rows = [dict(r) for r in await conn.fetch(_REPORT, start, end, timezone)]
+    on the call centre's clock, both included; the calls the reader may see (`visible` from $4)."""
+    rows = [dict(r) for r in await conn.fetch(_REPORT.replace("{visible}", visible[0]), start, end, timezone,
+                                              *visible[1])]
     for r in rows:
         r["average_wait"] = round(r["average_wait"], 1) if r["average_wait"] is not None else None
         r["answered_share"] = r["answered"] / r["total"] if r["total"] else None

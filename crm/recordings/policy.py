@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from crm.roles import MANAGER, sees_everything
+from crm.calls.rules import DEFAULT_RULES, LISTEN, Facts, Rule, decide
 
 MODES = {
     "all": "record all calls",
@@ -31,16 +31,10 @@ def should_record(policy: RecordingPolicy, direction: str, participant_user_ids:
     return True
 
 
-def can_listen(user: Mapping, call: Mapping) -> bool:
-    """Supervisors and admins hear everything; anyone the calls they took part in (answered, placed,
-    or talked on after a transfer: leg_user_ids); a manager
-    the calls of his clients - the call's owner_user_id, the responsible manager of the client
+def can_listen(user: Mapping, call: Mapping, rules: Iterable[Rule] = DEFAULT_RULES) -> bool:
+    """By the call rules (crm/calls/rules.py); the defaults: supervisors and admins hear everything;
+    anyone the calls they took part in (answered, placed, or talked on after a transfer: leg_user_ids);
+    a manager the calls of his clients - the call's owner_user_id, the responsible manager of the client
     the call was matched to when it happened. Moving the call to another client later does
-    not give it to that client's manager."""
-    if sees_everything(user):
-        return True
-    if call.get("operator_user_id") == user["id"] or call.get("caller_user_id") == user["id"]:
-        return True
-    if user["id"] in (call.get("leg_user_ids") or ()):  # transferred to, and talked on it
-        return True
-    return user["role"] == MANAGER and call.get("owner_user_id") == user["id"]
+    not give it to that client's manager. A call the user may not see he may not hear either."""
+    return decide(rules, Facts.of_call(call), user, LISTEN)

@@ -7,6 +7,7 @@ import json
 import asyncpg
 
 from crm import audit
+from crm.calls.queries import RULE_FACTS
 from crm.errors import ValidationError
 from crm.recordings.policy import MODES, RecordingPolicy
 
@@ -45,9 +46,7 @@ async def insert_recording(conn: asyncpg.Connection, *, channel_id: str, path: s
 
 async def recording_for_playback(conn: asyncpg.Connection, recording_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        """SELECT r.id, r.path, r.format, c.operator_user_id, c.caller_user_id, c.owner_user_id,
-                  ARRAY(SELECT l.user_id FROM call_legs l WHERE l.call_id = c.id AND l.user_id IS NOT NULL)
-                      AS leg_user_ids
+        """SELECT r.id, r.path, r.format, """ + RULE_FACTS + """
            FROM recordings r JOIN calls c ON c.id = r.call_id
            WHERE r.id = $1 AND r.path IS NOT NULL""",
         recording_id)

@@ -48,7 +48,9 @@ def buckets(query: CallStatsQuery) -> list[dt.datetime]:
     return out
 
 
-async def call_series(conn: asyncpg.Connection, query: CallStatsQuery) -> dict:
+async def call_series(conn: asyncpg.Connection, query: CallStatsQuery,
+                      visible: tuple[str, list] = ("true", [])) -> dict:
+    """Counted over the calls the reader may see (`visible`: crm/calls/rules_sql.condition from $5)."""
     if query.group not in GROUPS or query.by not in BY:
         raise ValueError("group and by must be whitelisted")
     key = _TYPE if query.by == "type" else _OPERATOR
@@ -57,9 +59,9 @@ async def call_series(conn: asyncpg.Connection, query: CallStatsQuery) -> dict:
                    count(*) AS calls, coalesce(sum(c.talk_seconds), 0)::float AS seconds
             FROM calls c LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
             WHERE c.started_at >= ($1::date::timestamp AT TIME ZONE $4)
-              AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $4)
+              AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $4) AND {visible[0]}
             GROUP BY 1, 2 ORDER BY 1, 2""",
-        query.start, query.end, query.group, query.timezone)
+        query.start, query.end, query.group, query.timezone, *visible[1])
     labels = buckets(query)
     index = {b: i for i, b in enumerate(labels)}
     keys = list(TYPES) if query.by == "type" else sorted({r["key"] for r in rows})
@@ -73,16 +75,18 @@ async def call_series(conn: asyncpg.Connection, query: CallStatsQuery) -> dict:
     return {"buckets": [b.isoformat(sep=" ", timespec="minutes") for b in labels], "series": series}
 
 
-async def consolidated(conn: asyncpg.Connection, query: CallStatsQuery) -> list[dict]:
-    """Count, total and average talk time by operator and call type at once (F6)."""
+async def consolidated(conn: asyncpg.Connection, query: CallStatsQuery,
+                       visible: tuple[str, list] = ("true", [])) -> list[dict]:
+    """Count, total and average talk time by operator and call type at once (F6), over the calls the
+    reader may see (`visible` from $4)."""
     rows = await conn.fetch(
         f"""SELECT {_OPERATOR} AS operator, {_TYPE} AS type, count(*) AS calls,
                    coalesce(sum(c.talk_seconds), 0)::float AS total_seconds,
                    coalesce(avg(c.talk_seconds), 0)::float AS average_seconds
             FROM calls c LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
             WHERE c.started_at >= ($1::date::timestamp AT TIME ZONE $3)
-              AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $3)
+              AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $3) AND {visible[0]}
             GROUP BY 1, 2 ORDER BY 1, 2""",
-        query.start, query.end, query.timezone)
+        query.start, query.end, query.timezone, *visible[1])
     return [{**dict(r), "total_seconds": round(r["total_seconds"], 1),
              "average_seconds": round(r["average_seconds"], 1)} for r in rows]

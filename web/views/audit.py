@@ -40,7 +40,8 @@ from web.views.export import _removed_on_failure, _response, _translated, _zone
 PAGES = {
     "counterparty": "counterparty_cards.card", "task": "tasks.task_card", "user": "admin.user_edit",
     "queue": "queues.queue_edit", "line": "lines.line_edit", "ivr_menu": "ivr.menu_edit",
-    "dial_rule": "dial_rules.rule_edit", "call": "call_page.call_page", "import": "imports.job_page",
+    "dial_rule": "dial_rules.rule_edit", "call_rule": "call_rules.rule_edit",
+    "call": "call_page.call_page", "import": "imports.job_page",
 }
 
 

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from crm.calls import queries as calls_q
 from crm.calls.attach import attach_call, comment_call, far_number
-from crm.calls.permissions import CallFacts, can_change, can_view
+from crm.calls.permissions import can_view, may_change
 from crm.calls.route import route_text
 from crm.counterparties.listing import MIN_QUERY, ListQuery, list_counterparties
 from crm.counterparties.queries import number_owner
@@ -23,6 +23,7 @@ from crm.tasks import queries as tq
 from crm.transfers.requests import page_part as transfer_page_part
 from crm.voicemails import queries as voicemails_q
 from crm.voicemails.model import can_play
+from web.call_rules import rules_of
 from web.db import connection
 from web.resource import html_or_json
 from web.schemas import AttachIn, CallCommentIn, CallPageQuery
@@ -43,7 +44,7 @@ async def _call(conn, request: Request) -> dict:
     """The call, if this user may see it: another's is as missing as one that does not exist."""
     call_id = request.path_params["id"]
     row = await calls_q.call_page(conn, call_id)
-    if row is None or not can_view(request.user, row):
+    if row is None or not can_view(request.user, row, await rules_of(request)):
         raise NotFound(_("no call %(id)s") % {"id": call_id})
     return dict(row)
 
@@ -54,7 +55,8 @@ async def call_page(request: Request, error: DomainError | None = None):
     find = parse_query(request, CallPageQuery).find.strip()
     async with connection(request) as conn:
         call = await _call(conn, request)
-        editable = can_change(CallFacts.of(call), me)
+        rules = await rules_of(request)
+        editable = may_change(rules, call, me)
         tasks = await tq.tasks_of_call(conn, call["id"], None if sees_everything(me) else me["id"])
         number, key = far_number(call)
         owner = await number_owner(conn, key) if key and call["direction"] != "internal" else None
@@ -64,7 +66,7 @@ async def call_page(request: Request, error: DomainError | None = None):
                 found += (await list_counterparties(conn, ListQuery(
                     kind=kind, q=find, size=FOUND, default_region=request.app.state.settings.default_region))).rows
         voicemail = await voicemails_q.voicemail_of_call(conn, call["id"])
-    listen = call["recording_id"] is not None and can_listen(me, call)
+    listen = call["recording_id"] is not None and can_listen(me, call, rules)
     recording_url = path_for(request, "recordings.play", id=call["recording_id"]) if listen else None
     # What the caller left when nobody answered (issue 15), for those who may play it.
     if voicemail is not None and not can_play(me, voicemail, voicemail["listeners"]):
@@ -86,14 +88,16 @@ async def call_page(request: Request, error: DomainError | None = None):
 
 async def attach(request: Request):
     """POST /calls/{id}/counterparty (a form): the call is this counterparty's."""
+    rules = await rules_of(request)
     return await _change(request, AttachIn, lambda conn, call, form: attach_call(
-        conn, request.user, call["id"], form.counterparty_id))
+        conn, request.user, call["id"], form.counterparty_id, rules))
 
 
 async def comment(request: Request):
     """POST /calls/{id}/comment (a form): the call's comment, rewritten."""
+    rules = await rules_of(request)
     return await _change(request, CallCommentIn, lambda conn, call, form: comment_call(
-        conn, request.user, call["id"], form.comment))
+        conn, request.user, call["id"], form.comment, rules))
 
 
 async def _change(request: Request, model, change):

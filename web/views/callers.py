@@ -12,6 +12,7 @@ from crm.callers import queries as callers_q
 from crm.roles import sees_everything
 from crm.voicemails import queries as voicemails_q
 from crm.voicemails.model import can_play
+from web.call_rules import rules_of
 from web.db import connection
 from web.paging import Page
 from web.resource import html_or_json
@@ -28,7 +29,8 @@ async def unknown_callers(request: Request):
     since = request.app.state.settings.clock.now() - dt.timedelta(days=days)
     async with connection(request) as conn:
         rows, total = await callers_q.unknown_callers(conn, callers_q.CallersQuery(
-            since=since, viewer_id=None if sees_everything(me) else me["id"], page=page.number, size=page.size))
+            since=since, viewer_id=None if sees_everything(me) else me["id"], page=page.number, size=page.size,
+            rules=await rules_of(request), reader=me))
         voicemails = [v for v in await voicemails_q.strangers_voicemails(conn, since)
                       if can_play(me, v, v["listeners"])]
     page = page.with_total(total)

@@ -13,6 +13,7 @@ from crm.errors import Forbidden, NotFound, ValidationError
 from crm.i18n import gettext as _
 from crm.roles import acts_for_others
 from crm.users import queries as users_q
+from web.call_rules import rules_of, visible
 from web.db import connection
 from web.limits import CHANNEL
 from web.paging import Page
@@ -24,8 +25,10 @@ from web.validation import json_body, path_text
 async def _calls_page(request: Request) -> tuple[Page, list]:
     page = Page.from_request(request)
     async with connection(request) as conn:
-        total = await calls_q.count_calls(conn)
-        rows = await calls_q.list_calls(conn, limit=page.size, offset=page.offset)
+        # Only the calls the user may see (the call rules, in the database: before LIMIT and count).
+        total = await calls_q.count_calls(conn, await visible(request))
+        rows = await calls_q.list_calls(conn, limit=page.size, offset=page.offset,
+                                        visible=await visible(request, start=3))
     return page.with_total(total), rows
 
 
@@ -67,7 +70,8 @@ async def attach(request: Request):
     """POST /api/calls/{id}/counterparty {"counterparty_id": N}: whose call this was."""
     counterparty_id = (await json_body(request, AttachIn)).counterparty_id
     async with connection(request) as conn:
-        message = await attach_call(conn, request.user, request.path_params["id"], counterparty_id)
+        message = await attach_call(conn, request.user, request.path_params["id"], counterparty_id,
+                                    await rules_of(request))
     return JSONResponse({"call_id": request.path_params["id"], "counterparty_id": counterparty_id,
                          "number": message})
 
@@ -78,7 +82,7 @@ async def attach_by_channel(request: Request):
     counterparty_id = (await json_body(request, AttachIn)).counterparty_id
     async with connection(request) as conn:
         call_id = await call_id_by_channel(conn, channel)
-        message = await attach_call(conn, request.user, call_id, counterparty_id)
+        message = await attach_call(conn, request.user, call_id, counterparty_id, await rules_of(request))
     return JSONResponse({"call_id": call_id, "counterparty_id": counterparty_id, "number": message})
 
 
@@ -88,7 +92,7 @@ async def comment(request: Request):
     text = (await json_body(request, CallCommentIn)).comment
     async with connection(request) as conn:
         call_id = await call_id_by_channel(conn, channel)
-        await comment_call(conn, request.user, call_id, text)
+        await comment_call(conn, request.user, call_id, text, await rules_of(request))
     return JSONResponse({"call_id": call_id, "comment": text})
 
 

@@ -18,6 +18,7 @@ from crm.queues import queries as queues_q
 from crm.recordings.policy import can_listen
 from crm.users import queries as users_q
 from crm.voicemails.model import can_play
+from web.call_rules import rules_of, visible
 from web.db import connection
 from web.jsonout import jsonable
 from web.resource import wants_json
@@ -117,13 +118,15 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
     async with connection(request) as conn:
         card = await service.card(conn, _user(request), counterparty_id)
         history = await card_history(request, conn, counterparty_id)
-        calls = await calls_q.calls_of_counterparty(conn, counterparty_id)
+        rules = await rules_of(request)
+        calls = await calls_q.calls_of_counterparty(conn, counterparty_id, visible=await visible(request, start=3))
         if "kinds" in params:  # this view only: a GET never writes (the form POSTs to remember)
             kinds = timeline.normalize_kinds(card_query.kinds)
         else:
             kinds = await timeline.preferred_kinds(conn, _user(request)["id"])
-        items, more = await timeline.timeline(conn, counterparty_id, kinds, own_only=own_only, page=tpage)
-        await _hide_unlistenable(conn, _user(request), items)
+        items, more = await timeline.timeline(conn, counterparty_id, kinds, own_only=own_only, page=tpage,
+                                              visible_calls=await visible(request, start=5))
+        await _hide_unlistenable(conn, _user(request), items, rules)
         item_tags = await tags.tags_of(conn, "counterparty", counterparty_id)
         usable = [t for t in await tags.list_tags(conn) if tags.may_use(_user(request), t)]
     return await render(request, "counterparty_card.html", {
@@ -131,20 +134,20 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
         "timeline_page": tpage, "kinds": kinds, "own_only": own_only, "timeline_kinds": timeline.KINDS,
         "item_tags": item_tags, "all_tags": usable,
         "editable": card["can_edit"], "tag_action": path_for(request, "tags.tag_counterparty", id=counterparty_id),
-        "listen": lambda call: can_listen(_user(request), call),
+        "listen": lambda call: can_listen(_user(request), call, rules),
         "play_voicemail": lambda call: can_play(_user(request), call, call["voicemail_listeners"]),
         "contact_kinds": KINDS, "error": error,
     }, status_code=status_code or (error.status if error else 200))
 
 
-async def _hide_unlistenable(conn, user, items: list[dict]) -> None:
+async def _hide_unlistenable(conn, user, items: list[dict], rules) -> None:
     """No player for recordings the user may not hear (the file itself is refused anyway)."""
     ids = [i["id"] for i in items if i["kind"] == "call" and i["recording_id"]]
     if not ids:
         return
     calls = await calls_q.listeners_of(conn, ids)
     for item in items:
-        if item["kind"] == "call" and item["recording_id"] and not can_listen(user, calls[item["id"]]):
+        if item["kind"] == "call" and item["recording_id"] and not can_listen(user, calls[item["id"]], rules):
             item["recording_id"] = None
 
 

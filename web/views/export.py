@@ -34,6 +34,7 @@ from crm.lines.report import calls_per_line
 from crm.reports.calls import NOBODY, consolidated
 from crm.reports.deals import managers_deals
 from crm.tasks import queries as tq
+from web.call_rules import visible
 from web.locale import request_locale
 from web.views.counterparty_lists import list_query
 from web.views.line_report import row_name
@@ -170,8 +171,9 @@ async def _report_response(request: Request, name: str, sheet: str, columns: lis
 async def calls_report_export(request: Request):
     """Call statistics as an Excel file (F5): one row per operator and type (F6), then the series."""
     query = stats_query(request)
+    where = await visible(request, start=4)
     async with request.app.state.pool.acquire() as conn:
-        table = await consolidated(conn, query)
+        table = await consolidated(conn, query, where)
     columns = [Column(N_("Operator"), "operator", width=24), Column(N_("Type"), "type_text", width=10),
                Column(N_("Calls"), "calls", "int", 8), Column(N_("Total talk, s"), "total_seconds", "money", 14),
                Column(N_("Average talk, s"), "average_seconds", "money", 14)]
@@ -197,8 +199,9 @@ async def deals_report_export(request: Request):
 async def lines_report_export(request: Request):
     """Calls per line (issue 15) as an Excel file: the report's table."""
     start, end = report_period(request)
+    where = await visible(request, start=4)
     async with request.app.state.pool.acquire() as conn:
-        rows = await calls_per_line(conn, start, end, request.app.state.settings.timezone)
+        rows = await calls_per_line(conn, start, end, request.app.state.settings.timezone, where)
     columns = [Column(N_("Line"), "line", width=28), Column(N_("Number"), "did", width=16),
                Column(N_("Trunk"), "trunk", width=12), Column(N_("Calls"), "total", "int", 8),
                Column(pgettext("calls", "Answered"), "answered", "int", 10),
@@ -224,9 +227,10 @@ async def calls_export(request: Request):
     settings = request.app.state.settings
     start, end = report_period(request) if request.query_params.get("from") else \
         (settings.clock.today() - dt.timedelta(days=30), settings.clock.today())
+    where = await visible(request, start=4)  # only the calls the user may see (the call rules)
     async with request.app.state.pool.acquire() as conn:
         async def batches():
-            async for rows in export_q.call_log_batches(conn, start, end, settings.timezone, BATCH):
+            async for rows in export_q.call_log_batches(conn, start, end, settings.timezone, BATCH, where):
                 yield [{**r, "route_text": route_text(r["route"]),
                         "direction_text": label("call_direction", r["direction"]),
                         "status_text": label("call_status", r["status"])} for r in rows]

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from crm.i18n import gettext as _
 from crm.lines.report import calls_per_line, totals
 from crm.roles import REPORT_ROLES
+from web.call_rules import visible
 from web.db import connection
 from web.permissions import require_role
 from web.resource import html_or_json
@@ -39,7 +40,8 @@ def chart(rows: list[dict]) -> dict:
 async def report_rows(request: Request):
     start, end = report_period(request)
     async with connection(request) as conn:
-        rows = await calls_per_line(conn, start, end, request.app.state.settings.timezone)
+        rows = await calls_per_line(conn, start, end, request.app.state.settings.timezone,
+                                    await visible(request, start=4))
     return start, end, rows
 
 

@@ -15,6 +15,7 @@ from crm.recordings import queries as rec_q
 from crm.recordings.policy import can_listen
 from crm.voicemails import queries as voicemails_q
 from crm.voicemails.model import can_play
+from web.call_rules import rules_of
 from web.db import connection
 
 MEDIA_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav"}
@@ -32,7 +33,7 @@ async def play(request: Request):
         rec = await rec_q.recording_for_playback(conn, request.path_params["id"])
     if rec is None:
         raise NotFound(_("no such recording"))
-    if not can_listen(request.user, rec):
+    if not can_listen(request.user, rec, await rules_of(request)):
         raise Forbidden(_("your role does not allow listening to this call"))
     return _audio(rec["path"], rec["format"])
 

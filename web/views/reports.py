@@ -16,6 +16,7 @@ from crm.reports.calls import BY, GROUPS, NOBODY, TYPES, CallStatsQuery, buckets
 from crm.reports.deals import managers_deals
 from crm.roles import REPORT_ROLES
 from web import formatting
+from web.call_rules import visible
 from web.db import connection
 from web.locale import request_locale
 from web.permissions import require_role
@@ -42,9 +43,11 @@ def stats_query(request: Request) -> CallStatsQuery:
 
 
 async def _stats(request: Request):
+    """The statistics count only the calls the reader may see (the call rules)."""
     query = stats_query(request)
     async with connection(request) as conn:
-        return query, await call_series(conn, query), await consolidated(conn, query)
+        return query, await call_series(conn, query, await visible(request, start=5)), \
+            await consolidated(conn, query, await visible(request, start=4))
 
 
 def period_label(bucket: dt.datetime, group: str, language: str) -> str:
