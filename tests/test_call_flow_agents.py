@@ -11,7 +11,6 @@ from crm.agents import queries as agents_q
 from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
     STRANGER,
     bridged,
-    cheap_password_hashes,
     ended_row,
     fake,
     no_recording,

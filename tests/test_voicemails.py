@@ -10,7 +10,9 @@ import pytest
 
 from crm import i18n
 from crm.calls import queries as calls_q
+from crm.calls import rule_queries
 from crm.calls.route import Outcome, route_text, step
+from crm.calls.rules import LISTEN, Rule
 from crm.lines import queries as lines_q
 from crm.voicemails import service
 from crm.voicemails.model import can_play, offers_callback, offers_voicemail, verdict
@@ -202,3 +204,31 @@ async def test_playing_a_voicemail_in_the_browser_marks_it_listened(db, crm, web
         listened = await conn.fetchrow("SELECT listened_at, listened_by FROM voicemails WHERE id = $1", voicemail)
     assert listened["listened_at"] is not None and listened["listened_by"] == crm["ivanova"]["id"]
     await page.context.close()
+
+
+async def test_a_voicemail_follows_the_admins_call_rules(web, db, crm, tmp_path):
+    """The voicemail's call is judged by the admin's listen rules (issue 17), like its recordings; the
+    people the message is for (its task's) keep it whatever the rules, since it is theirs to answer."""
+    await make_user(db, "olga", "operator", full_name="Olga Other", extension="105")
+    sveta = await make_user(db, "sveta", "supervisor", full_name="Sveta Super")
+    voicemail, task = await _call_with_voicemail(db, tmp_path, counterparty_id=crm["client"],
+                                                 owner=crm["ivanova"]["id"], queue_id=crm["queue"])
+
+    def plays(who: str) -> int:
+        web.cookies.clear()
+        login(web, who)
+        return web.get(f"/voicemails/{voicemail}").status_code
+
+    assert [plays(who) for who in ("sveta", "olga", "ivanova")] == [200, 403, 200], "today's rules"
+    async with db.acquire() as conn:
+        await rule_queries.save(conn, sveta["id"], None, Rule(
+            action=LISTEN, effect="deny", roles=frozenset({"supervisor"}), directions=frozenset({"incoming"}),
+            position=1, note="supervisors do not hear incoming calls"))
+        await rule_queries.save(conn, sveta["id"], None, Rule(
+            action=LISTEN, effect="allow", roles=frozenset({"operator"}), position=2, note="operators hear all"))
+    assert [plays(who) for who in ("sveta", "olga", "ivanova")] == [403, 200, 200]
+    login(web, "olga")
+    assert f'data-voicemail="{voicemail}"' in web.get(f"/counterparties/{crm['client']}").text
+    web.cookies.clear()
+    login(web, "sveta")
+    assert f'data-voicemail="{voicemail}"' not in web.get(f"/tasks/{task}").text

@@ -7,19 +7,11 @@ import json
 
 import asyncpg
 
+from crm.calls.facts_sql import LEG_USERS as _LEG_USERS
+from crm.calls.facts_sql import RULE_FACTS
 from crm.calls.status import BUSY_CAUSE, FAILURE_CAUSES
 from crm.counterparties.queries import number_owner_sql
 from crm.voicemails import queries as voicemails_q
-
-# Everyone who talked on the call c on our side (crm/transfers: its legs), as an array.
-_LEG_USERS = "ARRAY(SELECT l.user_id FROM call_legs l WHERE l.call_id = c.id AND l.user_id IS NOT NULL)"
-
-# What the call rules read of a call c (crm/calls/rules.Facts.of_call), for the checks made in Python.
-RULE_FACTS = ("c.operator_user_id, c.caller_user_id, c.owner_user_id, c.direction, c.ended_at, c.line_id, c.queue_id, "
-              "(SELECT f.responsible_user_id FROM counterparties f WHERE f.id = c.counterparty_id) "
-              "AS responsible_user_id, "
-              "(SELECT f.deleted_at FROM counterparties f WHERE f.id = c.counterparty_id) AS counterparty_deleted_at, "
-              f"{_LEG_USERS} AS leg_user_ids")
 
 # The client a call is with: the owner of the far end's number.
 _OWNER_OF_CALL_NUMBER = number_owner_sql("CASE WHEN $2 = 'outgoing' THEN $7 ELSE $4 END")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from crm.calls.route import Outcome
+from crm.calls.rules import DEFAULT_RULES, Rule
 from crm.recordings.policy import can_listen
 
 # A message shorter than this is none: the caller hung up or pressed # at once.
@@ -32,8 +33,10 @@ def verdict(seconds: float, peak: int) -> Outcome:
     return Outcome("voicemail_left", {"seconds": round(seconds)})
 
 
-def can_play(user: Mapping, voicemail: Mapping, listeners: Collection[int]) -> bool:
-    """Whoever may listen to the call's recordings (crm/recordings/policy.py), and the voicemail's
+def can_play(user: Mapping, voicemail: Mapping, listeners: Collection[int],
+             rules: Iterable[Rule] = DEFAULT_RULES) -> bool:
+    """Whoever may listen to the call's recordings by the admin's call rules (crm/recordings/policy.py;
+    `voicemail` carries the call's facts, crm/calls/facts_sql.RULE_FACTS), and the voicemail's
     `listeners`: the people of its callback task, and for an unknown caller the members of the
-    queue whose task it is (crm/voicemails/queries.py LISTENERS)."""
-    return can_listen(user, voicemail) or user["id"] in listeners
+    queue whose task it is (crm/voicemails/queries.py LISTENERS) - the message is theirs to answer."""
+    return can_listen(user, voicemail, rules) or user["id"] in listeners

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from crm.calls.facts_sql import RULE_FACTS
+
 # The users a voicemail `v` is given to besides the call's listeners (crm/voicemails/model.py
 # can_play): its task's responsible and participants, and for an unknown caller the queue's members.
 LISTENERS = """ARRAY(SELECT t.responsible_user_id FROM tasks t WHERE t.id = v.task_id AND t.deleted_at IS NULL
@@ -28,8 +30,8 @@ async def link_task(conn: asyncpg.Connection, voicemail_id: int, task_id: int) -
                           FROM tasks t WHERE v.id = $1 AND t.id = $2""", voicemail_id, task_id)
 
 
-_PLAYBACK = f"""SELECT v.id, v.path, v.format, v.seconds, v.listened_at, c.operator_user_id, c.caller_user_id,
-                       c.owner_user_id, {LISTENERS} AS listeners
+# With what the call rules read of the voicemail's call (RULE_FACTS): crm/voicemails/model.can_play.
+_PLAYBACK = f"""SELECT v.id, v.path, v.format, v.seconds, v.listened_at, {RULE_FACTS}, {LISTENERS} AS listeners
                 FROM voicemails v JOIN calls c ON c.id = v.call_id"""
 
 
@@ -52,8 +54,7 @@ async def mark_listened(conn: asyncpg.Connection, voicemail_id: int, user_id: in
 async def voicemails_of_task(conn: asyncpg.Connection, task_id: int) -> list[asyncpg.Record]:
     """The voicemails a callback task came with (its own, or of the call it was made for)."""
     return await conn.fetch(
-        f"""SELECT v.id, v.number, v.seconds, v.created_at, v.listened_at, c.operator_user_id, c.caller_user_id,
-                   c.owner_user_id, {LISTENERS} AS listeners
+        f"""SELECT v.id, v.number, v.seconds, v.created_at, v.listened_at, {RULE_FACTS}, {LISTENERS} AS listeners
             FROM voicemails v JOIN calls c ON c.id = v.call_id
             WHERE v.task_id = $1 OR v.call_id = (SELECT call_id FROM tasks WHERE id = $1)
             ORDER BY v.created_at""",
@@ -64,8 +65,8 @@ async def strangers_voicemails(conn: asyncpg.Connection, since, limit: int = 50)
     """Voicemails of unknown callers since then, newest first, with what can_play needs (the unknown
     callers list shows those its reader may play)."""
     return await conn.fetch(
-        f"""SELECT v.id, v.number, v.seconds, v.created_at, v.listened_at, v.task_id, c.operator_user_id,
-                   c.caller_user_id, c.owner_user_id, {LISTENERS} AS listeners
+        f"""SELECT v.id, v.number, v.seconds, v.created_at, v.listened_at, v.task_id, {RULE_FACTS},
+                   {LISTENERS} AS listeners
             FROM voicemails v JOIN calls c ON c.id = v.call_id
             WHERE v.counterparty_id IS NULL AND v.created_at >= $1
             ORDER BY v.created_at DESC, v.id DESC LIMIT $2""",

@@ -30,9 +30,9 @@ async def unknown_callers(request: Request):
     async with connection(request) as conn:
         rows, total = await callers_q.unknown_callers(conn, callers_q.CallersQuery(
             since=since, viewer_id=None if sees_everything(me) else me["id"], page=page.number, size=page.size,
-            rules=await rules_of(request), reader=me))
+            rules=(rules := await rules_of(request)), reader=me))
         voicemails = [v for v in await voicemails_q.strangers_voicemails(conn, since)
-                      if can_play(me, v, v["listeners"])]
+                      if can_play(me, v, v["listeners"], rules)]
     page = page.with_total(total)
     return await html_or_json(request, "unknown_callers.html", {
         "callers": rows, "page": page, "days": days,

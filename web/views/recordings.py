@@ -42,7 +42,7 @@ async def _voicemail(request: Request, conn):
     voicemail = await voicemails_q.voicemail_for_playback(conn, request.path_params["id"])
     if voicemail is None:
         raise NotFound(_("no such voicemail"))
-    if not can_play(request.user, voicemail, voicemail["listeners"]):
+    if not can_play(request.user, voicemail, voicemail["listeners"], await rules_of(request)):
         raise Forbidden(_("you may not listen to this voicemail"))
     return voicemail
 

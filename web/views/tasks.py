@@ -16,6 +16,7 @@ from crm.tasks.model import OPEN, STATUSES, TaskInput, parse_amount
 from crm.users import queries as users_q
 from crm.voicemails import queries as voicemails_q
 from crm.voicemails.model import can_play
+from web.call_rules import rules_of
 from web.db import connection
 from web.paging import Page
 from web.permissions import require_role
@@ -86,8 +87,9 @@ async def _form(request: Request, values: dict, *, task_id: int | None = None, e
         types = await tq.task_types(conn)
         task_notes = await notes.notes_of_task(conn, task_id) if task_id else []
         # A callback task's voicemails (issue 15), playable by whoever may hear them.
+        rules = await rules_of(request)
         voicemails = [v for v in await voicemails_q.voicemails_of_task(conn, task_id)
-                      if can_play(request.user, v, v["listeners"])] if task_id else []
+                      if can_play(request.user, v, v["listeners"], rules)] if task_id else []
         item_tags = await tags.tags_of(conn, "task", task_id) if task_id else []
         usable = [t for t in await tags.list_tags(conn) if tags.may_use(request.user, t)]
     field_errors = {k: v for k, v in error.errors.items() if k in TaskForm.model_fields} \
