@@ -117,6 +117,8 @@ PAGES = [
     Page("import", "/import", "/import"),
     Page("import job", "/import/{id:int}", "/import/{import_job}"),
     Page("lines report", "/reports/lines", "/reports/lines"),
+    Page("queue report", "/reports/queues", "/reports/queues"),
+    Page("agent report", "/reports/agents", "/reports/agents"),
     Page("users", "/admin/users", "/admin/users"),
     Page("user", "/admin/users/{id:int}", "/admin/users/{operator}"),
     Page("IP allow-lists", "/admin/allowlist", "/admin/allowlist"),

@@ -46,6 +46,10 @@ QUERY_MODELS = {
     "/calls": [schemas.PageQuery], "/api/calls": [schemas.PageQuery],
     "/reports/lines": [schemas.PeriodQuery], "/api/reports/lines": [schemas.PeriodQuery],
     "/reports/lines.xlsx": [schemas.PeriodQuery],
+    "/reports/queues": [schemas.PeriodQuery], "/api/reports/queues": [schemas.PeriodQuery],
+    "/reports/queues.xlsx": [schemas.PeriodQuery],
+    "/reports/agents": [schemas.PeriodQuery], "/api/reports/agents": [schemas.PeriodQuery],
+    "/reports/agents.xlsx": [schemas.PeriodQuery],
     "/admin/audit": [AuditListQuery], "/admin/audit.json": [AuditListQuery], "/admin/audit.xlsx": [AuditListQuery],
 }
 BODY_MODELS = {

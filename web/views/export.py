@@ -38,6 +38,7 @@ from web.call_rules import visible
 from web.locale import request_locale
 from web.views.counterparty_lists import list_query
 from web.views.line_report import row_name
+from web.views.queue_report import agent_data, queue_data
 from web.views.reports import report_period, stats_query
 from web.views.tasks import task_query
 
@@ -211,6 +212,39 @@ async def lines_report_export(request: Request):
     return await _report_response(request, "calls-per-line", N_("Lines"), columns, rows)
 
 
+async def queues_report_export(request: Request):
+    """The queue report (issue 18) as an Excel file: one row per queue, then the total."""
+    data = await queue_data(request)
+    columns = [Column(N_("Queue"), "name", width=24), Column(N_("Offered"), "offered", "int", 9),
+               Column(pgettext("calls", "Answered"), "answered", "int", 10),
+               Column(N_("Abandoned"), "abandoned", "int", 10),
+               Column(N_("Service level, %"), "service_level_pct", "money", 12),
+               Column(N_("Average wait, s"), "average_wait", "money", 14),
+               Column(N_("Average wait before abandon, s"), "average_abandon_wait", "money", 16),
+               Column(N_("Longest wait before abandon, s"), "max_abandon_wait", "money", 16)]
+
+    def pct(r: dict) -> dict:
+        return {**r, "service_level_pct": round(100 * r["service_level"], 1) if r["service_level"] is not None
+                else None}
+    rows = [pct(r) for r in data["queues"]]
+    if rows:
+        rows.append(pct({**data["totals"], "name": gettext("Total")}))
+    return await _report_response(request, "queues", N_("Queues"), columns, rows)
+
+
+async def agents_report_export(request: Request):
+    """The agent report (issue 18) as an Excel file: seconds, one column per pause reason used."""
+    data = await agent_data(request)
+    columns = [Column(N_("Agent"), "name", width=24), Column(N_("Logged in, s"), "logged_in", "money", 12),
+               Column(N_("Paused, s"), "paused", "money", 12)]
+    columns += [Column(gettext("Paused: %(reason)s, s") % {"reason": r["name"]}, f"reason_{r['id']}", "money", 14)
+                for r in data["reasons"]]
+    columns += [Column(N_("Talk time, s"), "talk", "money", 12), Column(N_("Calls handled"), "handled", "int", 10),
+                Column(N_("Average handle time, s"), "average_handle", "money", 14)]
+    rows = [{**r, **{f"reason_{k}": v for k, v in r["paused_by_reason"].items()}} for r in data["agents"]]
+    return await _report_response(request, "agents", N_("Agents"), columns, rows)
+
+
 CALL_COLUMNS = [
     Column(N_("Started"), "started_at", "datetime", 17), Column(N_("Direction"), "direction_text", width=10),
     Column(N_("Caller"), "caller_number", width=16), Column(N_("Called"), "called_number", width=16),
@@ -245,6 +279,8 @@ routes = [
     Route("/calls.xlsx", calls_export, name="export.calls_export", methods=["GET"]),
     Route("/reports/calls.xlsx", calls_report_export, name="export.calls_report_export", methods=["GET"]),
     Route("/reports/deals.xlsx", deals_report_export, name="export.deals_report_export", methods=["GET"]),
+    Route("/reports/queues.xlsx", queues_report_export, name="export.queues_report_export", methods=["GET"]),
+    Route("/reports/agents.xlsx", agents_report_export, name="export.agents_report_export", methods=["GET"]),
     Route("/reports/lines.xlsx", lines_report_export, name="export.lines_report_export", methods=["GET"]),
     Route("/clients.xlsx", _counterparties("client"), name="export.clients_export", methods=["GET"]),
     Route("/companies.xlsx", _counterparties("company"), name="export.companies_export", methods=["GET"]),
