@@ -9,6 +9,7 @@ import itertools
 
 from openpyxl import load_workbook
 
+from crm import appsettings
 from crm.calls import rule_queries as call_rules_q
 from crm.calls.rules import DENY, SEE, Rule
 from tests.helpers import XLSX, login, make_user
@@ -139,3 +140,16 @@ async def test_operators_may_not_read_the_reports_and_bad_input_is_refused(web, 
     assert web.get("/api/reports/queues?group=year").status_code == 400
     assert web.get("/api/reports/queues?from=2025-03-05&to=2025-03-01").status_code == 400
     assert web.get("/reports/agents?from=bad").status_code == 400
+
+
+async def test_an_operator_allowed_to_export_still_gets_no_report_file(web, db):
+    """The export roles open the lists' files; a report's file is for the report's readers (managers and up)."""
+    admin = await make_user(db, "boss", "admin")
+    await make_user(db, "oper", "operator")
+    async with db.acquire() as conn:
+        await appsettings.set_export_roles(conn, admin["id"], ["operator", "admin"])
+    login(web, "oper")
+    for path in ("/reports/calls.xlsx", "/reports/deals.xlsx", "/reports/lines.xlsx", "/reports/queues.xlsx",
+                 "/reports/agents.xlsx"):
+        assert web.get(path).status_code == 403, path
+    assert web.get("/calls.xlsx").status_code == 200, "the call log's file is the export roles' to give"

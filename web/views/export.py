@@ -33,9 +33,11 @@ from crm.labels import label, task_type
 from crm.lines.report import calls_per_line
 from crm.reports.calls import NOBODY, consolidated
 from crm.reports.deals import managers_deals
+from crm.roles import REPORT_ROLES
 from crm.tasks import queries as tq
 from web.call_rules import visible
 from web.locale import request_locale
+from web.permissions import require_role
 from web.views.counterparty_lists import list_query
 from web.views.line_report import row_name
 from web.views.queue_report import agent_data, queue_data
@@ -169,6 +171,8 @@ async def _report_response(request: Request, name: str, sheet: str, columns: lis
     return _response(path, count, name)
 
 
+# The reports' own readers only, whatever the export roles allow (web/views/reports.py).
+@require_role(*REPORT_ROLES)
 async def calls_report_export(request: Request):
     """Call statistics as an Excel file (F5): one row per operator and type (F6), then the series."""
     query = stats_query(request)
@@ -183,6 +187,8 @@ async def calls_report_export(request: Request):
     return await _report_response(request, "call-statistics", N_("Calls"), columns, rows)
 
 
+# The reports' own readers only, whatever the export roles allow (web/views/reports.py).
+@require_role(*REPORT_ROLES)
 async def deals_report_export(request: Request):
     start, end = report_period(request)
     async with request.app.state.pool.acquire() as conn:
@@ -197,6 +203,8 @@ async def deals_report_export(request: Request):
     return await _report_response(request, "deals-by-manager", N_("Deals"), columns, rows)
 
 
+# The reports' own readers only, whatever the export roles allow (web/views/reports.py).
+@require_role(*REPORT_ROLES)
 async def lines_report_export(request: Request):
     """Calls per line (issue 15) as an Excel file: the report's table."""
     start, end = report_period(request)
@@ -212,6 +220,8 @@ async def lines_report_export(request: Request):
     return await _report_response(request, "calls-per-line", N_("Lines"), columns, rows)
 
 
+# The reports' own readers only, whatever the export roles allow (web/views/reports.py).
+@require_role(*REPORT_ROLES)
 async def queues_report_export(request: Request):
     """The queue report (issue 18) as an Excel file: one row per queue, then the total."""
     data = await queue_data(request)
@@ -232,6 +242,8 @@ async def queues_report_export(request: Request):
     return await _report_response(request, "queues", N_("Queues"), columns, rows)
 
 
+# The reports' own readers only, whatever the export roles allow (web/views/reports.py).
+@require_role(*REPORT_ROLES)
 async def agents_report_export(request: Request):
     """The agent report (issue 18) as an Excel file: seconds, one column per pause reason used."""
     data = await agent_data(request)
