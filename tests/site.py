@@ -320,7 +320,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
 
 async def _ivr(conn, anna, queue: int, petr, t) -> dict[str, int]:
     """An uploaded greeting (no file: the page links it, preload none) and a menu that plays it (issue 15)."""
-    greeting = await insert_greeting(conn, anna["id"], name=t("Приветствие отдела продаж"), file="greeting-walk",
+    greeting = await insert_greeting(conn, anna["id"], name=t("Здравствуйте, вы позвонили в Ромашку"), file="greeting-walk",
                                      original_name=t("приветствие.mp3"), seconds=7.5)
     menu = await save_menu(conn, anna["id"], None, MenuInput(
         name=t("Главное меню"), prompt=f"greeting:{greeting}", timeout_route=f"queue:{queue}",
