@@ -28,17 +28,25 @@ def _blocks(message_file: Path) -> list[tuple[float, str]]:
             for stamp, body in zip(parts[1::2], parts[2::2])]
 
 
+_DIALOG_ENDS = re.compile(r"^(BYE|CANCEL) sip:", flags=re.M)
+
+
 def dialogs(message_file: Path) -> dict[str, tuple[float, float]]:
-    """Call-ID -> (first, last message time) of every call a sipp phone's message log shows.
+    """Call-ID -> (first message, end) of every call a sipp phone's message log shows: the end is
+    the first BYE or CANCEL either way, which is when Asterisk lets the phone go (retransmits of
+    it under load come later and are no second call), else the last message.
     Only dialogs that an INVITE opened: Asterisk's OPTIONS qualify pings are no calls."""
     spans: dict[str, tuple[float, float]] = {}
+    ended: set[str] = set()
     calls = set(callers_of(message_file))
     for at, body in _blocks(message_file):
         m = re.search(r"^Call-ID:\s*(\S+)", body, flags=re.M | re.I)
-        if not m or m.group(1) not in calls:
+        if not m or m.group(1) not in calls or m.group(1) in ended:
             continue
         first, _ = spans.get(m.group(1), (at, at))
         spans[m.group(1)] = (first, at)
+        if _DIALOG_ENDS.search(body):
+            ended.add(m.group(1))
     return spans
 
 
