@@ -239,7 +239,8 @@ def test_the_terminals_language_goes_first_and_c_is_none():
     assert terminal_language({"LC_ALL": "en_GB.UTF-8", "LANG": "ru_RU.UTF-8"}) == "en"
 
 
-async def test_the_database_refusing_or_lacking_the_database_are_told_apart(settings):
+async def test_the_database_refusing_or_lacking_the_database_are_told_apart(db, settings):
+    # db: a clean database, so no users left by an earlier test show up as phones below.
     from pbxcrm.doctor.gather import gather_crm
 
     closed = dataclasses.replace(settings, database_url=f"postgresql://postgres@127.0.0.1:{free_tcp_port()}/x")

@@ -80,10 +80,14 @@ def test_keys_after_the_walk_left_the_menus_change_nothing():
     assert walk(MENUS, MAIN, ["2", "9", "1"]) == walk(MENUS, MAIN, ["2"])
 
 
-def test_a_loop_that_slipped_past_the_checks_ends_in_the_crms_routing():
+def test_a_loop_that_slipped_past_the_checks_ends_in_the_default_queue_saying_why():
     looped = Menu(30, "Loop", MAIN.prompt, {"1": Route("ivr", menu=MenuRef(30, "Loop"))})
     w = walk({30: looped}, looped, ["1"] * (MAX_MENUS + 5))
-    assert w.next == Go(Route("crm"), looped)
+    assert w.next == Go(Route("default"), looped)
+    plan = route_plan(w.next.route, POLICY, {1: "Default"}, {30: looped}, by="menu Loop", step=lambda o: {})
+    assert [t.queue for t in plan.chain] == [DEFAULT] and plan.menu is None
+    assert route_text([route.step("menu", "menu", w.steps[-1].outcome, name="Loop")]) == (
+        f"menu Loop: went round {MAX_MENUS} menus: the default queue takes the call")
     assert w.steps[-1] == MenuStep("Loop", Outcome("menu_loop", {"times": MAX_MENUS}))
     assert len(w.steps) == MAX_MENUS + 1
 

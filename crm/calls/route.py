@@ -88,7 +88,7 @@ RESULTS: dict[str, Callable[[], str]] = {
     "menu_pressed": lambda: _("pressed %(digit)s"),
     "menu_no_digit": lambda: _("no digit in %(seconds)s s"),
     "menu_invalid_digit": lambda: _("invalid digit %(digit)s"),
-    "menu_loop": lambda: _("went round %(times)s menus: the CRM's routing takes the call"),
+    "menu_loop": lambda: _("went round %(times)s menus: the default queue takes the call"),
     "menu_skipped": lambda: _("skipped, the known client goes straight to manager %(manager)s"),
     "menu_hangup": lambda: _("the caller heard goodbye and was hung up"),
     "route_menu_gone": lambda: _("routes to menu %(menu)s, which is deleted: the default queue takes the call"),

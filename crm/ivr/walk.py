@@ -10,7 +10,7 @@ A key the menu does not have plays the menu again, up to its `replays` times; th
 after that, or a wait with nothing pressed, takes the menu's timeout route. A key or timeout
 that leads to another menu enters it (if it is live; a deleted one is Go with its 'ivr'
 route, which the call path sends to the default queue, saying why). Loops are refused when
-a menu is saved; a walk through more than MAX_MENUS menus takes the CRM's routing anyway.
+a menu is saved; a walk through more than MAX_MENUS menus goes to the default queue anyway (Route 'default').
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def walk(menus: Mapping[int, Menu], start: Menu, presses: Sequence[str | None]) 
             continue
         if entered >= MAX_MENUS:
             steps.append(MenuStep(menu.name, Outcome("menu_loop", {"times": MAX_MENUS})))
-            nxt = Go(Route("crm"), menu)
+            nxt = Go(Route("default"), menu)
             continue
         menu, wrong, entered = menus[route.menu.id], 0, entered + 1
         nxt = Ask(menu)

@@ -109,6 +109,8 @@ def route_plan(target: Route, policy: RoutingPolicy, live_queues: Mapping[int | 
             return LinePlan([step(Outcome("route_menu_gone", {"menu": target.menu.name if target.menu else "?"}))],
                             [Target("queue", f"{by}: its menu is deleted", queue=default)])
         return LinePlan([], None, menu=menu)
+    if target.kind == "default":  # the menus looped (crm/ivr/walk.py): the step already says so
+        return LinePlan([], [Target("queue", f"{by}: the menus loop", queue=default)])
     return LinePlan([], None)  # "crm": as a call to a number without a line
 
 
