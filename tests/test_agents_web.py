@@ -177,3 +177,56 @@ async def test_every_change_is_notified_for_the_app_and_a_wallboard(web, db, dat
     assert [(h["user_id"], h["event"], h["status"], h["reason_id"]) for h in heard] == [
         (agent, "pause", "paused", lunch), (agent, "logout", "logged_out", None)]
     assert all(h["at"] for h in heard)
+
+
+async def test_an_agent_ends_its_wrap_up_early_from_the_header_or_the_api(web, db, database_url):
+    import asyncio
+    import datetime as dt
+    import json
+
+    import asyncpg
+
+    agent = await _member(db, "agent", "103")
+    login(web, "agent")
+    token = web.cookies["pbxcrm_csrf"]
+    assert 'value="end_wrapup"' not in web.get("/tasks").text, "no wrap-up: nothing to end"
+    r = web.post("/agent", data={"csrf_token": token, "action": "end_wrapup"})
+    assert r.status_code == 409 and "you are not in wrap-up" in r.text
+
+    until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=60)
+    async with db.acquire() as conn:
+        await agents_q.start_wrapup(conn, agent, None, until)  # as the app does after a queue call
+    page = web.get("/tasks").text
+    assert "wrap-up" in page and 'value="end_wrapup"' in page
+    heard: list[dict] = []
+    listener = await asyncpg.connect(database_url)
+    try:
+        await listener.add_listener(agents_q.CHANNEL, lambda _c, _p, _ch, payload: heard.append(json.loads(payload)))
+        r = web.post("/agent", data={"csrf_token": token, "action": "end_wrapup", "next": "/tasks"},
+                     follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/tasks"
+        for _ in range(100):
+            if heard:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await listener.close()
+    # The app's own note of the wrap-up ends too: the NOTIFY says which wrap-up ended.
+    assert [(h["event"], h["status"], dt.datetime.fromisoformat(h["until"])) for h in heard] == [
+        ("wrapup_end", "available", until)]
+    async with db.acquire() as conn:
+        assert (await agents_q.state_of(conn, agent)).wrapup_until is None
+        # The app's timer finds the wrap-up over: nothing stored twice.
+        assert not await agents_q.end_wrapup(conn, agent, None, until)
+    assert 'value="end_wrapup"' not in web.get("/tasks").text
+
+    async with db.acquire() as conn:
+        await agents_q.start_wrapup(conn, agent, None, until + dt.timedelta(seconds=5))
+    headers = {"X-CSRF-Token": token}
+    assert web.get("/api/agent").json()["status"] == "wrapup"
+    r = web.post("/api/agent", json={"action": "end_wrapup"}, headers=headers)
+    assert r.status_code == 200 and r.json()["status"] == "available" and r.json()["wrapup_until"] is None
+    r = web.post("/api/agent", json={"action": "end_wrapup"}, headers=headers)
+    assert r.status_code == 409 and "not in wrap-up" in r.json()["error"]
+    assert await _events(db, agent) == [("wrapup_start", "app"), ("wrapup_end", "web"),
+                                        ("wrapup_start", "app"), ("wrapup_end", "api")]

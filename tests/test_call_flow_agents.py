@@ -132,3 +132,43 @@ async def test_feature_codes_from_the_desk_phone_log_in_pause_and_log_out(db, cr
     assert await _feature_code(fake, "104", "*72") == "sound:beeperr"
     assert await _feature_code(fake, "103", "*749") == "sound:beeperr"
     assert await _events(db, petrov) == ["pause", "resume", "logout", "login"]
+
+
+async def test_an_agent_ending_its_wrap_up_with_star_76_is_rung_at_once(db, crm, fake, start_app, monkeypatch):
+    import ari_app.agents
+
+    monkeypatch.setattr(ari_app.agents, "SOUND_SECONDS", {})
+    monkeypatch.setattr(ari_app.agents, "DEFAULT_SOUND_SECONDS", 0.01)
+    await no_recording(db)
+    async with db.acquire() as conn:
+        await conn.execute("UPDATE queues SET wrapup_seconds = 60 WHERE id = $1", crm["queue"])
+    await start_app()
+    assert await _feature_code(fake, "103", "*76") == "sound:beeperr", "no wrap-up yet: nothing to end"
+    first = await fake.incoming(STRANGER)
+    leg = (await fake.next_originate("PJSIP/103")).query["channelId"]
+    await fake.answer(leg)
+    await fake.wait_for(lambda: bridged(fake, first), what="the first caller talks to Petrov")
+    await fake.hang_up(first)
+    await ended_row(db, first)
+
+    second = await fake.incoming(STRANGER)
+    await fake.wait_for(lambda: fake.channels[second].moh, what="the second caller waits")
+    for _ in range(50):  # the app stores the wrap-up it started
+        async with db.acquire() as conn:
+            if (await agents_q.state_of(conn, crm["petrov"]["id"])).wrapup_until is not None:
+                break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1)
+    assert len(fake.originated("PJSIP/103")) == 1, "Petrov is in wrap-up (60 s): not rung"
+    ended = real_monotonic()
+    assert await _feature_code(fake, "103", "*76") == "sound:beep"
+    leg = (await fake.next_originate("PJSIP/103", after=1, timeout=5)).query["channelId"]
+    waited = real_monotonic() - ended
+    assert waited < 2, f"Petrov rung {waited:.2f} s after *76 (a wrap-up of 60 s)"
+    await fake.answer(leg)
+    await fake.wait_for(lambda: bridged(fake, second), what="the second caller talks to Petrov")
+    await fake.hang_up(second)
+    await ended_row(db, second)
+    async with db.acquire() as conn:
+        events = [(r["event"], r["source"]) for r in await agents_q.events_of(conn, crm["petrov"]["id"])]
+    assert events[:2] == [("wrapup_start", "app"), ("wrapup_end", "phone")], events
