@@ -2,9 +2,10 @@
 
 Feature codes: a phone dials *72 (log in to its queues), *73 (log out), *74 (pause; *74N with
 the Nth pause reason of the admin's list), *75 (resume), *76 (end the wrap-up early); the
-dialplan (dialplan/pbxcrm.conf, [pbxcrm-phones]) sends them here as Stasis(pbxcrm,agent,<code>). The change is stored like
-the web's (crm/agents/queries.py: agent_events, NOTIFY) and the phone hears a confirmation:
-agent-loginok, agent-loggedoff, a beep for pause and resume; beeperr when it could not be done.
+dialplan (dialplan/pbxcrm.conf, [pbxcrm-phones]) sends them here as Stasis(pbxcrm,agent,<code>).
+The change is stored like the web's (crm/agents/queries.py: agent_events, NOTIFY) and the phone
+hears a confirmation: agent-loginok, agent-loggedoff, a beep for pause, resume and the end of a
+wrap-up; beeperr when it could not be done.
 
 Wrap-up: when an agent's queue call ends, it is not rung for the queue's wrap-up seconds:
 kept in memory at once (crm/routing/view.py note_wrapup) and stored (agent_states, events). The
