@@ -9,6 +9,7 @@ from crm.agents.state import (
     NotAllowed,
     apply,
     feature_code,
+    moved,
     pause_reason_by_number,
     ringable,
 )
@@ -137,6 +138,16 @@ def test_the_members_order_is_kept():
 ])
 def test_feature_codes(digits, expected):
     assert feature_code(digits) == expected
+
+
+def test_the_admin_moves_a_reason_up_or_down_within_the_list():
+    assert moved([11, 12, 13], 12, -1) == [12, 11, 13]
+    assert moved([11, 12, 13], 12, 1) == [11, 13, 12]
+    assert moved([11, 12, 13], 11, -1) == [11, 12, 13], "the first stays first"
+    assert moved([11, 12, 13], 13, 5) == [11, 12, 13]
+    assert moved([11, 12, 13], 13, -100) == [13, 11, 12]
+    with pytest.raises(ValueError):
+        moved([11, 12], 13, 1)
 
 
 def test_a_pause_reason_by_its_number_in_the_list():

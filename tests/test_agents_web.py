@@ -132,6 +132,48 @@ async def test_the_admin_keeps_the_pause_reasons(web, db):
     assert web.get("/admin/pause-reasons").status_code == 403
 
 
+async def test_the_admin_reorders_the_pause_reasons_and_the_header_and_star_74n_follow(web, db):
+    import re
+
+    await make_user(db, "adm", "admin")
+    await _member(db, "agent", "103")
+    login(web, "adm")
+    token = web.cookies["pbxcrm_csrf"]
+    async with db.acquire() as conn:
+        lunch, training, after = await agents_q.reason_ids(conn)
+    r = web.post(f"/admin/pause-reasons/{training}/move", data={"csrf_token": token, "steps": "-1"},
+                 follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/admin/pause-reasons"
+    web.post(f"/admin/pause-reasons/{lunch}/move", data={"csrf_token": token, "steps": "1"})
+    page = web.get("/admin/pause-reasons").text
+    rows = list(zip(re.findall(r">\*74(\d)</td>", page), re.findall(r'<input name="name" value="([^"]*)"', page)))
+    assert rows == [("1", "training"), ("2", "after-call work"), ("3", "lunch")]
+    async with db.acquire() as conn:
+        # The phone's *74N: N-th of this list (ari_app/agents.py reads reason_ids).
+        assert await agents_q.reason_ids(conn) == [training, after, lunch]
+    # Past either end: stays there; a reason that is gone: 404; a bad step: 400; no CSRF: 403.
+    web.post(f"/admin/pause-reasons/{training}/move", data={"csrf_token": token, "steps": "-1"})
+    web.post(f"/admin/pause-reasons/{lunch}/move", data={"csrf_token": token, "steps": "3"})
+    assert web.post("/admin/pause-reasons/999999/move", data={"csrf_token": token, "steps": "1"}).status_code == 404
+    assert web.post(f"/admin/pause-reasons/{lunch}/move", data={"csrf_token": token, "steps": "x"}).status_code == 400
+    assert web.post(f"/admin/pause-reasons/{lunch}/move", data={"steps": "-1"}).status_code == 403
+    async with db.acquire() as conn:
+        assert await agents_q.reason_ids(conn) == [training, after, lunch]
+        audited = [(r["entity_id"], r["changes"]) for r in await conn.fetch(
+            "SELECT entity_id, changes::text FROM audit_log WHERE entity = 'pause_reason' AND action = 'move' "
+            "ORDER BY id")]
+    assert audited == [(training, '{"position": [2, 1]}'), (lunch, '{"position": [1, 2]}'),
+                       (after, '{"position": [3, 2]}'), (lunch, '{"position": [2, 3]}')]
+
+    login(web, "agent")
+    header = web.get("/tasks").text
+    options = re.findall(r'<option value="(\d+)">', header.split('name="reason_id"', 1)[1].split("</select>", 1)[0])
+    assert options == [str(training), str(after), str(lunch)], "the header lists the reasons in the admin's order"
+    assert [r["id"] for r in web.get("/api/agent").json()["reasons"]] == [training, after, lunch]
+    assert web.post(f"/admin/pause-reasons/{lunch}/move", data={"csrf_token": web.cookies["pbxcrm_csrf"],
+                                                                 "steps": "-1"}).status_code == 403
+
+
 async def test_a_queues_wrap_up_seconds_are_saved(web, db):
     await make_user(db, "adm", "admin")
     login(web, "adm")

@@ -172,3 +172,21 @@ async def test_an_agent_ending_its_wrap_up_with_star_76_is_rung_at_once(db, crm,
     async with db.acquire() as conn:
         events = [(r["event"], r["source"]) for r in await agents_q.events_of(conn, crm["petrov"]["id"])]
     assert events[:2] == [("wrapup_start", "app"), ("wrapup_end", "phone")], events
+
+
+async def test_star_74n_follows_the_order_the_admin_gave_the_reasons(db, crm, fake, start_app, monkeypatch):
+    import ari_app.agents
+
+    monkeypatch.setattr(ari_app.agents, "SOUND_SECONDS", {})
+    monkeypatch.setattr(ari_app.agents, "DEFAULT_SOUND_SECONDS", 0.01)
+    admin = await make_user(db, "adm", "admin")
+    async with db.acquire() as conn:
+        lunch, training, after = await agents_q.reason_ids(conn)
+        await agents_q.move_reason(conn, admin["id"], after, -2)  # after-call work first, then lunch, training
+    await start_app()
+    assert await _feature_code(fake, "103", "*741") == "sound:beep"
+    async with db.acquire() as conn:
+        assert (await agents_q.state_of(conn, crm["petrov"]["id"])).reason_id == after
+    assert await _feature_code(fake, "103", "*743") == "sound:beep"
+    async with db.acquire() as conn:
+        assert (await agents_q.state_of(conn, crm["petrov"]["id"])).reason_id == training

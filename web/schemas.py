@@ -453,3 +453,8 @@ class AgentIn(Schema):
 
 class PauseReasonForm(Schema):
     name: Short = ""
+
+
+class PauseReasonMoveForm(Schema):
+    """Move a pause reason up (-1) or down (1) in the admin's list."""
+    steps: Annotated[int, Field(ge=-100, le=100)] = 0

@@ -13,7 +13,7 @@ import json
 import asyncpg
 
 from crm import audit
-from crm.agents.state import ACTIONS, AgentState, Change, NotAllowed, apply
+from crm.agents.state import ACTIONS, AgentState, Change, NotAllowed, apply, moved
 from crm.errors import Conflict, NotFound, ValidationError
 from crm.i18n import _
 from crm.queues import queries as queues_q
@@ -223,3 +223,19 @@ async def delete_reason(conn: asyncpg.Connection, user_id: int, reason_id: int) 
             raise NotFound(_("no such pause reason"))
         await audit.record(conn, user_id, "pause_reason", reason_id, "delete",
                            audit.deleted({"name": row["name"] or row["code"]}))
+
+
+async def move_reason(conn: asyncpg.Connection, user_id: int, reason_id: int, steps: int) -> None:
+    """The reason `steps` places earlier (negative) or later in the list: the live reasons numbered
+    1, 2, ... again in their new order (a reason's *74N changes with it); each new place audited."""
+    async with conn.transaction():
+        rows = await conn.fetch("""SELECT id, position FROM pause_reasons WHERE deleted_at IS NULL
+                                   ORDER BY position, id FOR UPDATE""")
+        before = {r["id"]: r["position"] for r in rows}
+        if reason_id not in before:
+            raise NotFound(_("no such pause reason"))
+        for position, moved_id in enumerate(moved([r["id"] for r in rows], reason_id, steps), 1):
+            if before[moved_id] != position:
+                await conn.execute("UPDATE pause_reasons SET position = $2 WHERE id = $1", moved_id, position)
+                await audit.record(conn, user_id, "pause_reason", moved_id, "move",
+                                   {"position": [before[moved_id], position]})

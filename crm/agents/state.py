@@ -133,6 +133,16 @@ def pause_reason_by_number(reason_ids: list[int], number: int) -> int | None:
     return reason_ids[number - 1] if 1 <= number <= len(reason_ids) else None
 
 
+def moved(ids: list[int], moving: int, steps: int) -> list[int]:
+    """The admin's list of pause reasons with one moved `steps` places earlier (negative) or later,
+    kept within the list; the header and *74N follow this order."""
+    if moving not in ids:
+        raise ValueError(moving)
+    out = [i for i in ids if i != moving]
+    out.insert(max(0, min(len(out), ids.index(moving) + steps)), moving)
+    return out
+
+
 def feature_code(digits: str) -> tuple[str, int | None] | None:
     """A desk phone's feature code as (action, pause reason number or None): *72 log in, *73 log out,
     *74 pause (*74N: with the Nth reason), *75 resume, *76 end wrap-up; None for anything else."""
