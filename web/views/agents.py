@@ -1,6 +1,6 @@
 """Agent presence in the web UI (issue 18): a queue member logs in and out of its queues, pauses
-with a reason and resumes, from the header of every page (a form) or the JSON API; the admin
-keeps the pause reasons. A user changes only its own presence."""
+with a reason, resumes and ends its wrap-up early, from the header of every page (a form) or the
+JSON API; the admin keeps the pause reasons and their order. A user changes only its own presence."""
 
 from __future__ import annotations
 
