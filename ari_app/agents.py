@@ -1,13 +1,16 @@
 """Agent presence in the Stasis app (issue 18): the desk phone's feature codes, and wrap-up.
 
 Feature codes: a phone dials *72 (log in to its queues), *73 (log out), *74 (pause; *74N with
-the Nth pause reason of the admin's list), *75 (resume); the dialplan (dialplan/pbxcrm.conf,
-[pbxcrm-phones]) sends them here as Stasis(pbxcrm,agent,<code>). The change is stored like
-the web's (crm/agents/queries.py: agent_events, NOTIFY) and the phone hears a confirmation:
-agent-loginok, agent-loggedoff, a beep for pause and resume; beeperr when it could not be done.
+the Nth pause reason of the admin's list), *75 (resume), *76 (end the wrap-up early); the
+dialplan (dialplan/pbxcrm.conf, [pbxcrm-phones]) sends them here as Stasis(pbxcrm,agent,<code>).
+The change is stored like the web's (crm/agents/queries.py: agent_events, NOTIFY) and the phone
+hears a confirmation: agent-loginok, agent-loggedoff, a beep for pause, resume and the end of a
+wrap-up; beeperr when it could not be done.
 
 Wrap-up: when an agent's queue call ends, it is not rung for the queue's wrap-up seconds:
-kept in memory at once (crm/routing/view.py note_wrapup) and stored (agent_states, events).
+kept in memory at once (crm/routing/view.py note_wrapup) and stored (agent_states, events). The
+agent may end it early (*76, the web's header): the NOTIFY of that makes every process forget its
+note (crm/routing/view.py agent_changed).
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from crm.routing.view import CrmView
 
 log = logging.getLogger(__name__)
 
-SOUNDS = {"login": "agent-loginok", "logout": "agent-loggedoff", "pause": "beep", "resume": "beep"}
+SOUNDS = {"login": "agent-loginok", "logout": "agent-loggedoff", "pause": "beep", "resume": "beep",
+          "end_wrapup": "beep"}
 FAILED_SOUND = "beeperr"
 # How long each confirmation plays before the app hangs up (Asterisk's core sounds).
 SOUND_SECONDS = {"agent-loginok": 1.5, "agent-loggedoff": 1.8, "beep": 0.6, "beeperr": 1.0}

@@ -64,7 +64,7 @@ PURPOSE_OUTBOUND = "outbound"
 PURPOSE_INTERNAL = "internal"
 PURPOSE_CLICK_TO_CALL = "clicktocall"
 PURPOSE_DIALED = "dialed"
-# A desk phone's feature code (*72 log in, *73 out, *74 pause, *75 resume: ari_app/agents.py).
+# A desk phone's feature code (*72 log in, *73 out, *74 pause, *75 resume, *76 end wrap-up: ari_app/agents.py).
 PURPOSE_AGENT = "agent"
 # Channels the app routes as calls of their own.
 ROUTED_PURPOSES = (PURPOSE_INBOUND, PURPOSE_OUTBOUND, PURPOSE_INTERNAL)

@@ -147,9 +147,10 @@ def background_tasks(app: StasisApp) -> list[asyncio.Task]:
             asyncio.create_task(listen_forever(app.runtime.settings.database_url, lines.CHANGED_CHANNEL,
                                                lambda _payload: crm.changed(), on_connected=reconnected),
                                 name="routing changes"),
-            # An agent logged in, paused, resumed (the web, a phone, another process): read them again.
+            # An agent logged in, paused, resumed, ended its wrap-up (the web, a phone, another process):
+            # read them again.
             asyncio.create_task(listen_forever(app.runtime.settings.database_url, agents_q.CHANNEL,
-                                               lambda _payload: crm.changed(), on_connected=reconnected),
+                                               crm.agent_changed, on_connected=reconnected),
                                 name="agent changes"),
             # The calls the app did not see, from Asterisk's own records (crm/cel/): one reconciler at a
             # time whatever the processes (its checkpoint's row lock), so a standby's waits its turn.

@@ -1,8 +1,8 @@
 """Agent presence for real (issue 18): sipp phones as agents through the sandbox Asterisk.
 
-Feature codes dialled from a sipp phone (*72 log in, *73 log out, *74N pause, *75 resume) change
-the stored state; a paused agent is not rung and is once it resumes; an agent in wrap-up is
-skipped until it ends. The paths in detail, in milliseconds: tests/test_call_flow_agents.py."""
+Feature codes dialled from a sipp phone (*72 log in, *73 log out, *74N pause, *75 resume, *76 end
+wrap-up) change the stored state; a paused agent is not rung and is once it resumes; an agent in
+wrap-up is skipped until it ends, or until it ends the wrap-up itself. The paths in detail, in milliseconds: tests/test_call_flow_agents.py."""
 
 import asyncio
 
@@ -75,3 +75,29 @@ async def test_a_paused_agent_is_not_rung_until_it_resumes_then_wrap_up_skips_it
     async with db.acquire() as conn:
         events = [r["event"] for r in await agents_q.events_of(conn, petrov)]
     assert events[:3] == ["pause", "resume", "wrapup_start"] and "wrapup_end" in events, events
+
+
+async def test_an_agent_ends_its_wrap_up_with_star_76_and_is_rung_at_once(crm, db, start_stasis_app, tmp_path):
+    petrov = crm["petrov"]["id"]
+    async with db.acquire() as conn:
+        await conn.execute("UPDATE queues SET wrapup_seconds = 60 WHERE id = $1", crm["queue"])
+    app = await start_stasis_app()
+    async with SippPhone("103", "phone_answer.xml", tmp_path) as phone:
+        first = await sipp_call(caller="89034445566", called=CALLED, talk_ms=2000, timeout=20)
+        assert first.returncode == 0, first.output + app.log_text()
+        assert await wait_for(lambda: _state_has_wrapup(db, petrov)), app.log_text()
+        second = asyncio.create_task(sipp_call(caller="89035556677", called=CALLED, talk_ms=6000, timeout=40))
+        await asyncio.sleep(3)
+        assert len(phone.invites()) == 1, "Petrov is in wrap-up (60 s): not rung"
+        await _dial("*76", app)
+        assert await wait_for(lambda: len(phone.invites()) == 2, timeout=3), app.log_text()
+        assert (await second).returncode == 0, app.log_text()
+    row = await wait_for(lambda: finished_call(db, "89035556677"))
+    assert row["status"] == "answered" and row["operator_user_id"] == petrov
+    async with db.acquire() as conn:
+        events = [(r["event"], r["source"]) for r in await agents_q.events_of(conn, petrov)]
+    assert events[:2] == [("wrapup_start", "app"), ("wrapup_end", "phone")], events
+
+
+async def _state_has_wrapup(db, user_id: int) -> bool:
+    return (await _state(db, user_id)).wrapup_until is not None

@@ -9,6 +9,7 @@ from crm.agents.state import (
     NotAllowed,
     apply,
     feature_code,
+    moved,
     pause_reason_by_number,
     ringable,
 )
@@ -93,6 +94,39 @@ def test_wrap_up_skips_the_agent_until_it_ends_and_busy_phones_are_skipped_too()
     assert ringable(SALES, [7, 8, 9], {7: wrapping}, later) == [7, 8, 9]
 
 
+def test_an_agent_ends_its_wrap_up_early_and_is_rung_at_once():
+    wrapping = AgentState(7, wrapup_until=NOW + dt.timedelta(seconds=30))
+    done = apply(wrapping, "end_wrapup", now=NOW)
+    assert done.events == (("wrapup_end", None, None),) and done.state.wrapup_until is None
+    assert done.state.status(NOW) == "available" and ringable(SALES, [7], {7: done.state}, NOW) == [7]
+    # Only a wrap-up that still runs ends: over already, or none at all, is refused.
+    for state, now in ((wrapping, NOW + dt.timedelta(seconds=30)), (AgentState(7), NOW), (wrapping, None)):
+        with pytest.raises(NotAllowed) as e:
+            apply(state, "end_wrapup", now=now)
+        assert e.value.why == "not_in_wrapup"
+    with pytest.raises(NotAllowed):
+        apply(wrapping, "end_wrapup", now=NOW, queue_id=SALES, member_of={SALES})  # for all queues
+
+
+def test_the_app_forgets_its_note_of_a_wrap_up_ended_early_but_not_of_a_later_one():
+    import json
+
+    from crm.routing.view import CrmView
+
+    view = CrmView(None, 300)  # type: ignore[arg-type]  # no database: only the notes are used
+    until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=60)
+    view.note_wrapup(7, until)
+    assert view.agent_states()[7].wrapup_until == until
+    later = json.dumps({"user_id": 7, "event": "wrapup_end", "until": (until - dt.timedelta(seconds=1)).isoformat()})
+    view.agent_changed(later)  # an earlier wrap-up's end: this one goes on
+    assert view.agent_states()[7].wrapup_until == until
+    view.agent_changed("not json")
+    view.agent_changed(json.dumps({"user_id": 7, "event": "pause"}))
+    assert 7 in view.agent_states()
+    view.agent_changed(json.dumps({"user_id": 7, "event": "wrapup_end", "until": until.isoformat()}))
+    assert 7 not in view.agent_states()
+
+
 def test_the_members_order_is_kept():
     assert ringable(SALES, [9, 3, 5], {3: AgentState(3, paused=True)}, NOW) == [9, 5]
 
@@ -100,10 +134,20 @@ def test_the_members_order_is_kept():
 @pytest.mark.parametrize("digits, expected", [
     ("*72", ("login", None)), ("*73", ("logout", None)), ("*74", ("pause", None)), ("*742", ("pause", 2)),
     ("*7412", ("pause", 12)), ("*75", ("resume", None)),
-    ("*76", None), ("*721", None), ("*74x", None), ("*74123", None), ("72", None), ("", None),
+    ("*76", ("end_wrapup", None)), ("*77", None), ("*761", None), ("*721", None), ("*74x", None), ("*74123", None), ("72", None), ("", None),
 ])
 def test_feature_codes(digits, expected):
     assert feature_code(digits) == expected
+
+
+def test_the_admin_moves_a_reason_up_or_down_within_the_list():
+    assert moved([11, 12, 13], 12, -1) == [12, 11, 13]
+    assert moved([11, 12, 13], 12, 1) == [11, 13, 12]
+    assert moved([11, 12, 13], 11, -1) == [11, 12, 13], "the first stays first"
+    assert moved([11, 12, 13], 13, 5) == [11, 12, 13]
+    assert moved([11, 12, 13], 13, -100) == [13, 11, 12]
+    with pytest.raises(ValueError):
+        moved([11, 12], 13, 1)
 
 
 def test_a_pause_reason_by_its_number_in_the_list():

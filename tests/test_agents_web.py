@@ -132,6 +132,48 @@ async def test_the_admin_keeps_the_pause_reasons(web, db):
     assert web.get("/admin/pause-reasons").status_code == 403
 
 
+async def test_the_admin_reorders_the_pause_reasons_and_the_header_and_star_74n_follow(web, db):
+    import re
+
+    await make_user(db, "adm", "admin")
+    await _member(db, "agent", "103")
+    login(web, "adm")
+    token = web.cookies["pbxcrm_csrf"]
+    async with db.acquire() as conn:
+        lunch, training, after = await agents_q.reason_ids(conn)
+    r = web.post(f"/admin/pause-reasons/{training}/move", data={"csrf_token": token, "steps": "-1"},
+                 follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/admin/pause-reasons"
+    web.post(f"/admin/pause-reasons/{lunch}/move", data={"csrf_token": token, "steps": "1"})
+    page = web.get("/admin/pause-reasons").text
+    rows = list(zip(re.findall(r">\*74(\d)</td>", page), re.findall(r'<input name="name" value="([^"]*)"', page)))
+    assert rows == [("1", "training"), ("2", "after-call work"), ("3", "lunch")]
+    async with db.acquire() as conn:
+        # The phone's *74N: N-th of this list (ari_app/agents.py reads reason_ids).
+        assert await agents_q.reason_ids(conn) == [training, after, lunch]
+    # Past either end: stays there; a reason that is gone: 404; a bad step: 400; no CSRF: 403.
+    web.post(f"/admin/pause-reasons/{training}/move", data={"csrf_token": token, "steps": "-1"})
+    web.post(f"/admin/pause-reasons/{lunch}/move", data={"csrf_token": token, "steps": "3"})
+    assert web.post("/admin/pause-reasons/999999/move", data={"csrf_token": token, "steps": "1"}).status_code == 404
+    assert web.post(f"/admin/pause-reasons/{lunch}/move", data={"csrf_token": token, "steps": "x"}).status_code == 400
+    assert web.post(f"/admin/pause-reasons/{lunch}/move", data={"steps": "-1"}).status_code == 403
+    async with db.acquire() as conn:
+        assert await agents_q.reason_ids(conn) == [training, after, lunch]
+        audited = [(r["entity_id"], r["changes"]) for r in await conn.fetch(
+            "SELECT entity_id, changes::text FROM audit_log WHERE entity = 'pause_reason' AND action = 'move' "
+            "ORDER BY id")]
+    assert audited == [(training, '{"position": [2, 1]}'), (lunch, '{"position": [1, 2]}'),
+                       (after, '{"position": [3, 2]}'), (lunch, '{"position": [2, 3]}')]
+
+    login(web, "agent")
+    header = web.get("/tasks").text
+    options = re.findall(r'<option value="(\d+)">', header.split('name="reason_id"', 1)[1].split("</select>", 1)[0])
+    assert options == [str(training), str(after), str(lunch)], "the header lists the reasons in the admin's order"
+    assert [r["id"] for r in web.get("/api/agent").json()["reasons"]] == [training, after, lunch]
+    assert web.post(f"/admin/pause-reasons/{lunch}/move", data={"csrf_token": web.cookies["pbxcrm_csrf"],
+                                                                 "steps": "-1"}).status_code == 403
+
+
 async def test_a_queues_wrap_up_seconds_are_saved(web, db):
     await make_user(db, "adm", "admin")
     login(web, "adm")
@@ -177,3 +219,56 @@ async def test_every_change_is_notified_for_the_app_and_a_wallboard(web, db, dat
     assert [(h["user_id"], h["event"], h["status"], h["reason_id"]) for h in heard] == [
         (agent, "pause", "paused", lunch), (agent, "logout", "logged_out", None)]
     assert all(h["at"] for h in heard)
+
+
+async def test_an_agent_ends_its_wrap_up_early_from_the_header_or_the_api(web, db, database_url):
+    import asyncio
+    import datetime as dt
+    import json
+
+    import asyncpg
+
+    agent = await _member(db, "agent", "103")
+    login(web, "agent")
+    token = web.cookies["pbxcrm_csrf"]
+    assert 'value="end_wrapup"' not in web.get("/tasks").text, "no wrap-up: nothing to end"
+    r = web.post("/agent", data={"csrf_token": token, "action": "end_wrapup"})
+    assert r.status_code == 409 and "you are not in wrap-up" in r.text
+
+    until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=60)
+    async with db.acquire() as conn:
+        await agents_q.start_wrapup(conn, agent, None, until)  # as the app does after a queue call
+    page = web.get("/tasks").text
+    assert "wrap-up" in page and 'value="end_wrapup"' in page
+    heard: list[dict] = []
+    listener = await asyncpg.connect(database_url)
+    try:
+        await listener.add_listener(agents_q.CHANNEL, lambda _c, _p, _ch, payload: heard.append(json.loads(payload)))
+        r = web.post("/agent", data={"csrf_token": token, "action": "end_wrapup", "next": "/tasks"},
+                     follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/tasks"
+        for _ in range(100):
+            if heard:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await listener.close()
+    # The app's own note of the wrap-up ends too: the NOTIFY says which wrap-up ended.
+    assert [(h["event"], h["status"], dt.datetime.fromisoformat(h["until"])) for h in heard] == [
+        ("wrapup_end", "available", until)]
+    async with db.acquire() as conn:
+        assert (await agents_q.state_of(conn, agent)).wrapup_until is None
+        # The app's timer finds the wrap-up over: nothing stored twice.
+        assert not await agents_q.end_wrapup(conn, agent, None, until)
+    assert 'value="end_wrapup"' not in web.get("/tasks").text
+
+    async with db.acquire() as conn:
+        await agents_q.start_wrapup(conn, agent, None, until + dt.timedelta(seconds=5))
+    headers = {"X-CSRF-Token": token}
+    assert web.get("/api/agent").json()["status"] == "wrapup"
+    r = web.post("/api/agent", json={"action": "end_wrapup"}, headers=headers)
+    assert r.status_code == 200 and r.json()["status"] == "available" and r.json()["wrapup_until"] is None
+    r = web.post("/api/agent", json={"action": "end_wrapup"}, headers=headers)
+    assert r.status_code == 409 and "not in wrap-up" in r.json()["error"]
+    assert await _events(db, agent) == [("wrapup_start", "app"), ("wrapup_end", "web"),
+                                        ("wrapup_start", "app"), ("wrapup_end", "api")]

@@ -31,6 +31,24 @@ async def _events(db, user_id: int) -> list[str]:
         return [r["event"] for r in await agents_q.events_of(conn, user_id)]
 
 
+async def _a_call_petrov_answers(db, fake) -> None:
+    """An unknown caller rings the default queue, Petrov answers, the caller hangs up: a queue call ended."""
+    caller = await fake.incoming(STRANGER)
+    leg = (await fake.next_originate("PJSIP/103")).query["channelId"]
+    await fake.answer(leg)
+    await fake.wait_for(lambda: bridged(fake, caller), what="the caller talks to Petrov")
+    await fake.hang_up(caller)
+    await ended_row(db, caller)
+
+
+def _sounds_at_once(monkeypatch) -> None:
+    """The fake plays nothing: a feature code's confirmation hangs up at once."""
+    import ari_app.agents
+
+    monkeypatch.setattr(ari_app.agents, "SOUND_SECONDS", {})
+    monkeypatch.setattr(ari_app.agents, "DEFAULT_SOUND_SECONDS", 0.01)
+
+
 async def test_a_paused_agent_is_not_rung_and_is_rung_once_it_resumes(db, crm, fake, start_app):
     await no_recording(db)
     await _change(db, crm["petrov"]["id"], "pause", reason_id=1)
@@ -72,12 +90,7 @@ async def test_an_agent_in_wrap_up_is_skipped_until_it_ends(db, crm, fake, start
     async with db.acquire() as conn:
         await conn.execute("UPDATE queues SET wrapup_seconds = 2 WHERE id = $1", crm["queue"])
     await start_app()
-    first = await fake.incoming(STRANGER)
-    leg = (await fake.next_originate("PJSIP/103")).query["channelId"]
-    await fake.answer(leg)
-    await fake.wait_for(lambda: bridged(fake, first), what="the first caller talks to Petrov")
-    await fake.hang_up(first)
-    await ended_row(db, first)
+    await _a_call_petrov_answers(db, fake)
     ended = real_monotonic()
 
     second = await fake.incoming(STRANGER)
@@ -106,10 +119,7 @@ async def _feature_code(fake, extension: str, code: str) -> str:
 
 
 async def test_feature_codes_from_the_desk_phone_log_in_pause_and_log_out(db, crm, fake, start_app, monkeypatch):
-    import ari_app.agents
-
-    monkeypatch.setattr(ari_app.agents, "SOUND_SECONDS", {})  # the fake plays nothing: hang up at once
-    monkeypatch.setattr(ari_app.agents, "DEFAULT_SOUND_SECONDS", 0.01)
+    _sounds_at_once(monkeypatch)
     petrov = crm["petrov"]["id"]
     await start_app()
     assert await _feature_code(fake, "103", "*742") == "sound:beep"
@@ -132,3 +142,50 @@ async def test_feature_codes_from_the_desk_phone_log_in_pause_and_log_out(db, cr
     assert await _feature_code(fake, "104", "*72") == "sound:beeperr"
     assert await _feature_code(fake, "103", "*749") == "sound:beeperr"
     assert await _events(db, petrov) == ["pause", "resume", "logout", "login"]
+
+
+async def test_an_agent_ending_its_wrap_up_with_star_76_is_rung_at_once(db, crm, fake, start_app, monkeypatch):
+    _sounds_at_once(monkeypatch)
+    await no_recording(db)
+    async with db.acquire() as conn:
+        await conn.execute("UPDATE queues SET wrapup_seconds = 60 WHERE id = $1", crm["queue"])
+    await start_app()
+    assert await _feature_code(fake, "103", "*76") == "sound:beeperr", "no wrap-up yet: nothing to end"
+    await _a_call_petrov_answers(db, fake)
+
+    second = await fake.incoming(STRANGER)
+    await fake.wait_for(lambda: fake.channels[second].moh, what="the second caller waits")
+    for _ in range(50):  # the app stores the wrap-up it started
+        async with db.acquire() as conn:
+            if (await agents_q.state_of(conn, crm["petrov"]["id"])).wrapup_until is not None:
+                break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1)
+    assert len(fake.originated("PJSIP/103")) == 1, "Petrov is in wrap-up (60 s): not rung"
+    ended = real_monotonic()
+    assert await _feature_code(fake, "103", "*76") == "sound:beep"
+    leg = (await fake.next_originate("PJSIP/103", after=1, timeout=5)).query["channelId"]
+    waited = real_monotonic() - ended
+    assert waited < 2, f"Petrov rung {waited:.2f} s after *76 (a wrap-up of 60 s)"
+    await fake.answer(leg)
+    await fake.wait_for(lambda: bridged(fake, second), what="the second caller talks to Petrov")
+    await fake.hang_up(second)
+    await ended_row(db, second)
+    async with db.acquire() as conn:
+        events = [(r["event"], r["source"]) for r in await agents_q.events_of(conn, crm["petrov"]["id"])]
+    assert events[:2] == [("wrapup_start", "app"), ("wrapup_end", "phone")], events
+
+
+async def test_star_74n_follows_the_order_the_admin_gave_the_reasons(db, crm, fake, start_app, monkeypatch):
+    _sounds_at_once(monkeypatch)
+    admin = await make_user(db, "adm", "admin")
+    async with db.acquire() as conn:
+        lunch, training, after = await agents_q.reason_ids(conn)
+        await agents_q.move_reason(conn, admin["id"], after, -2)  # after-call work first, then lunch, training
+    await start_app()
+    assert await _feature_code(fake, "103", "*741") == "sound:beep"
+    async with db.acquire() as conn:
+        assert (await agents_q.state_of(conn, crm["petrov"]["id"])).reason_id == after
+    assert await _feature_code(fake, "103", "*743") == "sound:beep"
+    async with db.acquire() as conn:
+        assert (await agents_q.state_of(conn, crm["petrov"]["id"])).reason_id == training

@@ -132,3 +132,38 @@ async def test_an_export_is_in_the_exporting_users_language_and_on_their_clock(w
     row = {h: c.value for h, c in zip(header, sheet[2])}
     assert row["Started"] == dt.datetime(2026, 1, 15, 4, 30)  # New York, UTC-5
     assert (row["Direction"], row["Status"], row["Route"]) == ("incoming", "missed", "queue Default: nobody answered in 60 s")
+
+
+async def test_a_report_file_refused_by_the_export_roles_computes_nothing(web, db, monkeypatch):
+    """The export roles are checked before the report is computed: a refused request runs none of
+    its queries (each report's computation counted here), an allowed one runs them."""
+    import web.views.export as export
+    from crm import appsettings
+
+    ran: list[str] = []
+
+    def counted(name: str):
+        original = getattr(export, name)
+
+        async def run(*args, **kw):
+            ran.append(name)
+            return await original(*args, **kw)
+        monkeypatch.setattr(export, name, run)
+
+    for name in ("visible", "consolidated", "managers_deals", "calls_per_line", "queue_data", "agent_data"):
+        counted(name)
+    admin = await make_user(db, "boss", "admin")
+    await make_user(db, "mgr", "manager")  # reads the reports; not of the export roles (admins only)
+    login(web, "mgr")
+    paths = ("/reports/calls.xlsx", "/reports/deals.xlsx", "/reports/lines.xlsx", "/reports/queues.xlsx",
+             "/reports/agents.xlsx")
+    for path in paths:
+        r = web.get(path)
+        assert r.status_code == 403 and "exporting to Excel is for" in r.text, path
+    assert ran == [], "refused before any of the report's queries"
+
+    async with db.acquire() as conn:
+        await appsettings.set_export_roles(conn, admin["id"], ["manager", "admin"])
+    for path in paths:
+        assert web.get(path).status_code == 200, path
+    assert {"consolidated", "managers_deals", "calls_per_line", "queue_data", "agent_data"} <= set(ran)

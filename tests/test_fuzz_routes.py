@@ -83,6 +83,7 @@ BODY_MODELS = {
     "/account/second-factor/disable": [sf_schemas.DisableForm], "/admin/second-factor/roles": [sf_schemas.RolesForm],
     "/agent": [schemas.AgentIn], "/api/agent": [schemas.AgentIn],
     "/admin/pause-reasons": [schemas.PauseReasonForm], "/admin/pause-reasons/{id:int}": [schemas.PauseReasonForm],
+    "/admin/pause-reasons/{id:int}/move": [schemas.PauseReasonMoveForm],
     "/admin/call-rules": [schemas.CallRuleForm], "/admin/call-rules/{id:int}": [schemas.CallRuleForm],
     "/admin/call-rules/{id:int}/move": [schemas.CallRuleMoveForm],
 }

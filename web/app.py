@@ -21,7 +21,6 @@ from web import pops
 from web.access import AllowListMiddleware, PasswordChangeMiddleware
 from web.api import counterparties as api_counterparties
 from web.api import users as api_users
-from web.audit_context import AuditContextMiddleware
 from web.client_address import ClientAddressMiddleware
 from web.csrf import CSRFMiddleware
 from web.db import ConnectionMiddleware
@@ -136,14 +135,13 @@ def create_app(settings: Settings) -> Starlette:
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     # Order: security headers outermost (so refusals carry them too), then the client's address
-    # (web/client_address.py: every later check reads it) and the audit trail's copy of it
-    # (web/audit_context.py), then body size and NUL checks,
+    # (web/client_address.py: every later check reads it, and so does the audit trail), then body
+    # size and NUL checks,
     # then CSRF, then the request's lazily taken database connection (web/db.py), then the session check,
     # then the request's language and clock (web/locale.py), which need the user.
     middleware = [
         Middleware(SecurityHeadersMiddleware),
         Middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies),
-        Middleware(AuditContextMiddleware),
         Middleware(RequestLimitsMiddleware),
         Middleware(CSRFMiddleware, secure_cookie=settings.cookie_secure),
         Middleware(ConnectionMiddleware),

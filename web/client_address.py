@@ -2,7 +2,8 @@
 
 X-Forwarded-For is read from the right, past the configured proxies only (Settings.trusted_proxies):
 a header from anywhere else is the client's own words and is ignored, so no client can choose
-the address its allow-list, throttling and audit see.
+the address its allow-list, throttling and audit see. The middleware also gives it to the audit
+trail (crm/audit: its address for this request, and for the tasks the request starts, an import).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Sequence
 
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from crm import audit
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 SCOPE_KEY = "pbxcrm.client_address"
@@ -63,16 +66,23 @@ def client_address(conn: HTTPConnection) -> str | None:
 
 
 class ClientAddressMiddleware:
-    """Finds the client's address once per request (scope["pbxcrm.client_address"])."""
+    """Finds the client's address once per request (scope["pbxcrm.client_address"]), which every
+    change crm.audit.record() stores while the request runs carries."""
 
     def __init__(self, app: ASGIApp, trusted_proxies: Sequence[Network] = ()):
         self.app = app
         self.trusted_proxies = tuple(trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            client = scope.get("client")
-            headers = [value.decode("latin-1") for name, value in scope.get("headers", ())
-                       if name == b"x-forwarded-for"]
-            scope[SCOPE_KEY] = resolve(client[0] if client else None, headers, self.trusted_proxies)
-        await self.app(scope, receive, send)
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        headers = [value.decode("latin-1") for name, value in scope.get("headers", ())
+                   if name == b"x-forwarded-for"]
+        scope[SCOPE_KEY] = resolve(client[0] if client else None, headers, self.trusted_proxies)
+        token = audit.set_address(scope[SCOPE_KEY])
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            audit.reset_address(token)

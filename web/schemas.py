@@ -443,7 +443,7 @@ class MenuForm(Schema):
 # ---- agent presence (issue 18) ----
 
 class AgentIn(Schema):
-    """An agent's own change: action login, logout, pause or resume; a queue (login and logout
+    """An agent's own change: action login, logout, pause, resume or end_wrapup; a queue (login and logout
     of one queue), a pause reason; `next`: the page to go back to (a form from the header)."""
     action: Short = ""
     queue_id: OptionalId = None
@@ -453,3 +453,8 @@ class AgentIn(Schema):
 
 class PauseReasonForm(Schema):
     name: Short = ""
+
+
+class PauseReasonMoveForm(Schema):
+    """Move a pause reason up (-1) or down (1) in the admin's list."""
+    steps: Annotated[int, Field(ge=-100, le=100)] = 0

@@ -1,8 +1,8 @@
 """SQL for agent presence (issue 18): states, their changes (agent_events) and the pause reasons.
 
 Every change is stored with its time and NOTIFYed on CHANNEL as JSON ({"user_id", "status",
-"reason_id", "queue_id", "event", "at"}): the Stasis app reloads who it may ring, and a
-wallboard may subscribe later.
+"reason_id", "queue_id", "event", "at"}, and "until" for a wrap-up ended early): the Stasis app
+reloads who it may ring, and a wallboard may subscribe later.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import asyncpg
 
 from crm import audit
-from crm.agents.state import ACTIONS, AgentState, Change, NotAllowed, apply
+from crm.agents.state import ACTIONS, AgentState, Change, NotAllowed, apply, moved
 from crm.errors import Conflict, NotFound, ValidationError
 from crm.i18n import _
 from crm.queues import queries as queues_q
@@ -44,9 +44,11 @@ async def state_of(conn: asyncpg.Connection, user_id: int) -> AgentState:
 
 
 async def _notify(conn: asyncpg.Connection, state: AgentState, event: str, queue_id: int | None,
-                  at: dt.datetime) -> None:
+                  at: dt.datetime, until: dt.datetime | None = None) -> None:
     payload = {"user_id": state.user_id, "status": state.status(at), "reason_id": state.reason_id,
                "event": event, "queue_id": queue_id, "at": at.isoformat()}
+    if until is not None:
+        payload["until"] = until.isoformat()
     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, json.dumps(payload))
 
 
@@ -54,17 +56,19 @@ _MESSAGES = {
     "not_logged_in": lambda: _("log in to your queues first"),
     "not_paused": lambda: _("you are not paused"),
     "no_such_queue": lambda: _("you are not a member of that queue"),
+    "not_in_wrapup": lambda: _("you are not in wrap-up"),
 }
 
 
 async def change(conn: asyncpg.Connection, user_id: int, action: str, *, source: str,
                  queue_id: int | None = None, reason_id: int | None = None) -> AgentState:
-    """Log in, log out, pause (with a reason) or resume: the state stored, each event with its time
-    and NOTIFYed. Raises Conflict (in words) when the action cannot be done, NotFound for a reason
-    or user that is not there; nothing is changed then."""
+    """Log in, log out, pause (with a reason), resume or end the wrap-up early: the state stored, each
+    event with its time and NOTIFYed (an early wrap-up's end with the time it was to end: "until",
+    which the app's own note of it must match to be forgotten). Raises Conflict (in words) when the
+    action cannot be done, NotFound for a reason or user that is not there; nothing is changed then."""
     assert source in SOURCES
     if action not in ACTIONS:
-        raise ValidationError({"action": _("must be log in, log out, pause or resume")})
+        raise ValidationError({"action": _("must be log in, log out, pause, resume or end wrap-up")})
     async with conn.transaction():
         # The row locked: two changes of one agent at once are made one after the other.
         await conn.execute("INSERT INTO agent_states (user_id) SELECT id FROM users WHERE id = $1 "
@@ -76,17 +80,20 @@ async def change(conn: asyncpg.Connection, user_id: int, action: str, *, source:
                 "SELECT true FROM pause_reasons WHERE id = $1 AND deleted_at IS NULL", reason_id):
             raise NotFound(_("no such pause reason"))
         member_of = await queues_q.queue_ids_of(conn, user_id)
+        at = await conn.fetchval("SELECT now()")
+        before = _state(row)
         try:
-            done: Change = apply(_state(row), action, queue_id=queue_id, reason_id=reason_id, member_of=member_of)
+            done: Change = apply(before, action, queue_id=queue_id, reason_id=reason_id, member_of=member_of,
+                                 now=at)
         except NotAllowed as e:
             raise Conflict(_MESSAGES[e.why]()) from None
         if not done.events:
             return done.state
-        at = await conn.fetchval("SELECT now()")
         new = done.state
         await conn.execute(
-            """UPDATE agent_states SET logged_in = $2, paused = $3, pause_reason_id = $4, changed_at = $5
-               WHERE user_id = $1""", user_id, new.logged_in, new.paused, new.reason_id, at)
+            """UPDATE agent_states SET logged_in = $2, paused = $3, pause_reason_id = $4, wrapup_until = $5,
+                                       changed_at = $6
+               WHERE user_id = $1""", user_id, new.logged_in, new.paused, new.reason_id, new.wrapup_until, at)
         await conn.execute("DELETE FROM agent_queue_logouts WHERE user_id = $1 AND NOT queue_id = ANY($2::bigint[])",
                            user_id, list(new.queues_out))
         await conn.executemany(
@@ -97,7 +104,7 @@ async def change(conn: asyncpg.Connection, user_id: int, action: str, *, source:
                VALUES ($1, $2, $3, $4, $5, $6)""",
             [(user_id, q, event, reason, source, at) for event, q, reason in done.events])
         event, q, _reason = done.events[-1]
-        await _notify(conn, new, event, q, at)
+        await _notify(conn, new, event, q, at, until=before.wrapup_until if event == "wrapup_end" else None)
         return new
 
 
@@ -216,3 +223,19 @@ async def delete_reason(conn: asyncpg.Connection, user_id: int, reason_id: int) 
             raise NotFound(_("no such pause reason"))
         await audit.record(conn, user_id, "pause_reason", reason_id, "delete",
                            audit.deleted({"name": row["name"] or row["code"]}))
+
+
+async def move_reason(conn: asyncpg.Connection, user_id: int, reason_id: int, steps: int) -> None:
+    """The reason `steps` places earlier (negative) or later in the list: the live reasons numbered
+    1, 2, ... again in their new order (a reason's *74N changes with it); each new place audited."""
+    async with conn.transaction():
+        rows = await conn.fetch("""SELECT id, position FROM pause_reasons WHERE deleted_at IS NULL
+                                   ORDER BY position, id FOR UPDATE""")
+        before = {r["id"]: r["position"] for r in rows}
+        if reason_id not in before:
+            raise NotFound(_("no such pause reason"))
+        for position, moved_id in enumerate(moved([r["id"] for r in rows], reason_id, steps), 1):
+            if before[moved_id] != position:
+                await conn.execute("UPDATE pause_reasons SET position = $2 WHERE id = $1", moved_id, position)
+                await audit.record(conn, user_id, "pause_reason", moved_id, "move",
+                                   {"position": [before[moved_id], position]})

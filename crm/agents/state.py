@@ -16,9 +16,10 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-ACTIONS = ("login", "logout", "pause", "resume")
+# end_wrapup: the agent ends its wrap-up early (ready before the queue's wrap-up seconds are over).
+ACTIONS = ("login", "logout", "pause", "resume", "end_wrapup")
 # What agent_events stores (crm/migrations/0031_agent_presence.sql).
-EVENTS = (*ACTIONS, "wrapup_start", "wrapup_end")
+EVENTS = ("login", "logout", "pause", "resume", "wrapup_start", "wrapup_end")
 STATUSES = ("available", "paused", "wrapup", "logged_out")  # in words: crm/labels.py AGENT_STATUS
 
 
@@ -57,7 +58,8 @@ class Change:
 
 
 class NotAllowed(Exception):
-    """The action makes no sense in this state; `why` is a code: not_logged_in, not_paused, no_such_queue."""
+    """The action makes no sense in this state; `why` is a code: not_logged_in, not_paused, no_such_queue,
+    not_in_wrapup."""
 
     def __init__(self, why: str):
         super().__init__(why)
@@ -65,12 +67,19 @@ class NotAllowed(Exception):
 
 
 def apply(state: AgentState, action: str, *, queue_id: int | None = None, reason_id: int | None = None,
-          member_of: Iterable[int] = ()) -> Change:
+          member_of: Iterable[int] = (), now: dt.datetime | None = None) -> Change:
     """The agent's state after `action` (one of ACTIONS), for one queue (`queue_id`, login and logout
     only) or all. Doing what is already done changes nothing and stores nothing; pausing again with
-    another reason stores the new reason. Raises NotAllowed when the action cannot be done."""
+    another reason stores the new reason. Raises NotAllowed when the action cannot be done.
+    end_wrapup needs `now`: only a wrap-up still running ends (stored as a wrapup_end event)."""
     if action not in ACTIONS:
         raise ValueError(action)
+    if action == "end_wrapup":
+        if queue_id is not None:
+            raise NotAllowed("no_such_queue")
+        if now is None or not state.in_wrapup(now):
+            raise NotAllowed("not_in_wrapup")
+        return Change(dataclasses.replace(state, wrapup_until=None), (("wrapup_end", None, None),))
     if queue_id is not None and (action not in ("login", "logout") or queue_id not in set(member_of)):
         raise NotAllowed("no_such_queue")
     if action == "login":
@@ -124,10 +133,20 @@ def pause_reason_by_number(reason_ids: list[int], number: int) -> int | None:
     return reason_ids[number - 1] if 1 <= number <= len(reason_ids) else None
 
 
+def moved(ids: list[int], moving: int, steps: int) -> list[int]:
+    """The admin's list of pause reasons with one moved `steps` places earlier (negative) or later,
+    kept within the list; the header and *74N follow this order."""
+    if moving not in ids:
+        raise ValueError(moving)
+    out = [i for i in ids if i != moving]
+    out.insert(max(0, min(len(out), ids.index(moving) + steps)), moving)
+    return out
+
+
 def feature_code(digits: str) -> tuple[str, int | None] | None:
     """A desk phone's feature code as (action, pause reason number or None): *72 log in, *73 log out,
-    *74 pause (*74N: with the Nth reason), *75 resume; None for anything else."""
-    codes = {"*72": "login", "*73": "logout", "*74": "pause", "*75": "resume"}
+    *74 pause (*74N: with the Nth reason), *75 resume, *76 end wrap-up; None for anything else."""
+    codes = {"*72": "login", "*73": "logout", "*74": "pause", "*75": "resume", "*76": "end_wrapup"}
     action = codes.get(digits[:3])
     rest = digits[3:]
     if action is None or (rest and (action != "pause" or not rest.isdigit() or len(rest) > 2)):

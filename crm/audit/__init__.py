@@ -3,7 +3,7 @@
 One shape for what changed: {field: [old, new]}. A creation is {field: [None, new]}, a deletion
 {field: [old, None]}, an event (a login, an export) its facts as {field: [None, value]}. diff()
 builds it from before and after; record() stores it with the address of the request it is
-made in, which the web layer sets per request (web/audit_context.py) so that no domain
+made in, which the web layer sets per request (web/client_address.py) so that no domain
 function has to carry it. Passwords, secrets and tokens never reach the table (masked()).
 """
 

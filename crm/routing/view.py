@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -112,6 +113,20 @@ class CrmView:
     def note_wrapup(self, user_id: int, until: dt.datetime) -> None:
         """This agent is not rung before `until` (its wrap-up), whatever the next read says."""
         self._wrapups[user_id] = until
+
+    def agent_changed(self, payload: str) -> None:
+        """A NOTIFY of an agent's change (crm/agents/queries.py): read the states again now. A wrap-up
+        ended early ("until": the time it was to end) forgets this process's note of that wrap-up,
+        not of a later one."""
+        try:
+            change = json.loads(payload)
+            if change.get("event") == "wrapup_end" and change.get("until"):
+                user_id, until = int(change["user_id"]), dt.datetime.fromisoformat(change["until"])
+                if self._wrapups.get(user_id) == until:
+                    del self._wrapups[user_id]
+        except (ValueError, TypeError, KeyError, AttributeError):
+            log.warning("agent change not understood: %.200s", payload)
+        self.changed()
 
     def forget_mirrored(self) -> None:
         """Tell the listeners about the default queue and the language again at the next refresh."""

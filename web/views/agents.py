@@ -1,6 +1,6 @@
 """Agent presence in the web UI (issue 18): a queue member logs in and out of its queues, pauses
-with a reason and resumes, from the header of every page (a form) or the JSON API; the admin
-keeps the pause reasons. A user changes only its own presence."""
+with a reason, resumes and ends its wrap-up early, from the header of every page (a form) or the
+JSON API; the admin keeps the pause reasons and their order. A user changes only its own presence."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from crm.i18n import _
 from web.db import connection
 from web.permissions import require_role
 from web.resource import reads_json, wants_json
-from web.schemas import AgentIn, PauseReasonForm
+from web.schemas import AgentIn, PauseReasonForm, PauseReasonMoveForm
 from web.templating import render
 from web.urls import path_for
 from web.validation import form_body, json_body
@@ -97,6 +97,18 @@ async def reason_delete(request: Request):
     return RedirectResponse(path_for(request, "agents.reasons_page"), status_code=303)
 
 
+@require_role("admin")
+async def reason_move(request: Request):
+    """Up or down in the list: the header's choice and the phone's *74N follow the new order."""
+    try:
+        form, _form = await form_body(request, PauseReasonMoveForm)
+        async with connection(request) as conn:
+            await agents_q.move_reason(conn, request.user["id"], request.path_params["id"], form.steps)
+    except DomainError as e:
+        return await _reasons_page(request, e)
+    return RedirectResponse(path_for(request, "agents.reasons_page"), status_code=303)
+
+
 routes = [
     Route("/agent", agent_change, name="agents.agent_change", methods=["POST"]),
     Route("/api/agent", agent_state, name="agents.agent_state", methods=["GET"]),
@@ -105,4 +117,5 @@ routes = [
     Route("/admin/pause-reasons", reason_save, name="agents.reason_add", methods=["POST"]),
     Route("/admin/pause-reasons/{id:int}", reason_save, name="agents.reason_save", methods=["POST"]),
     Route("/admin/pause-reasons/{id:int}/delete", reason_delete, name="agents.reason_delete", methods=["POST"]),
+    Route("/admin/pause-reasons/{id:int}/move", reason_move, name="agents.reason_move", methods=["POST"]),
 ]

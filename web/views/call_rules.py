@@ -18,6 +18,7 @@ from crm.labels import label
 from crm.lines import queries as lines_q
 from crm.queues import queries as queues_q
 from crm.roles import ROLES
+from web.admin_list import list_and_edit, save_form
 from web.db import connection
 from web.errors import domain_error_json
 from web.jsonout import jsonable
@@ -106,9 +107,9 @@ async def _page(request: Request, *, editing: int | None = None, error: DomainEr
         status_code=error.status if error else 200)
 
 
-def _done(request: Request, body: dict, status: int = 200):
+def _done(request: Request, body: dict | None = None, status: int = 200):
     if reads_json(request) or wants_json(request):
-        return JSONResponse(jsonable(body), status_code=status)
+        return JSONResponse(jsonable(body or {}), status_code=status)
     return RedirectResponse(path_for(request, "call_rules.rules_page"), status_code=303)
 
 
@@ -117,14 +118,11 @@ def _typed(raw) -> dict:
             for k in CallRuleForm.model_fields}
 
 
-@require_role("admin")
-async def rules_page(request: Request):
-    return await _page(request)
+rules_page, rule_edit = list_and_edit(_page)
 
 
-@require_role("admin")
-async def rule_edit(request: Request):
-    return await _page(request, editing=request.path_params["id"])
+async def _save(conn, admin_id: int, rule_id: int | None, form: CallRuleForm) -> None:
+    await rule_queries.save(conn, admin_id, rule_id, rule_of(form))
 
 
 @require_role("admin")
@@ -139,14 +137,7 @@ async def rule_save(request: Request):
         except DomainError as e:
             return domain_error_json(e)
         return _done(request, body, 201 if rule_id is None else 200)
-    raw = await request.form()
-    try:
-        form, _raw = await form_body(request, CallRuleForm)
-        async with connection(request) as conn:
-            await rule_queries.save(conn, request.user["id"], rule_id, rule_of(form))
-    except DomainError as e:
-        return await _page(request, editing=rule_id, error=e, typed=_typed(raw))
-    return _done(request, {})
+    return await save_form(request, CallRuleForm, _save, _page, done=_done, typed=_typed)
 
 
 async def _change(request: Request, change):

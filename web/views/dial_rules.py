@@ -11,12 +11,13 @@ from starlette.routing import Route
 from crm.dialing import queries as dialing_q
 from crm.dialing.rules import RuleInput, dialling
 from crm.errors import DomainError, ValidationError
+from web.admin_list import list_and_edit, redirect_to, save_form
 from web.db import connection
 from web.permissions import require_role
 from web.schemas import DialRuleForm, DialRuleTryQuery
 from web.templating import render
 from web.urls import path_for
-from web.validation import form_body, query
+from web.validation import query
 
 
 async def _page(request: Request, *, editing: int | None = None, error: DomainError | None = None,
@@ -42,30 +43,18 @@ async def _page(request: Request, *, editing: int | None = None, error: DomainEr
         status_code=error.status if error else 200)
 
 
-@require_role("admin")
-async def rules_page(request: Request):
-    return await _page(request)
+rules_page, rule_edit = list_and_edit(_page)
 
 
-@require_role("admin")
-async def rule_edit(request: Request):
-    return await _page(request, editing=request.path_params["id"])
+async def _save(conn, admin_id: int, rule_id: int | None, form: DialRuleForm) -> None:
+    await dialing_q.save_rule(conn, admin_id, rule_id, RuleInput(
+        pattern=form.pattern, strip=form.strip, prepend=form.prepend, trunk=form.trunk,
+        position=form.position, note=form.note))
 
 
 @require_role("admin")
 async def rule_save(request: Request):
-    rule_id = request.path_params.get("id")
-    raw = await request.form()
-    try:
-        form, _raw = await form_body(request, DialRuleForm)
-        async with connection(request) as conn:
-            await dialing_q.save_rule(conn, request.user["id"], rule_id, RuleInput(
-                pattern=form.pattern, strip=form.strip, prepend=form.prepend, trunk=form.trunk,
-                position=form.position, note=form.note))
-    except DomainError as e:
-        return await _page(request, editing=rule_id, error=e,
-                           typed={k: str(raw.get(k, "")) for k in DialRuleForm.model_fields})
-    return RedirectResponse(path_for(request, "dial_rules.rules_page"), status_code=303)
+    return await save_form(request, DialRuleForm, _save, _page, done=redirect_to("dial_rules.rules_page"))
 
 
 @require_role("admin")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import zoneinfo
 from collections.abc import Sequence
 from pathlib import Path
@@ -157,8 +158,22 @@ async def tasks_export(request: Request):
     return _response(path, rows, "tasks")
 
 
+def _report_export(view):
+    """A report's Excel file: for the reports' own readers only, whatever the export roles allow
+    (web/views/reports.py), and of those for the export roles; both checked before the report is
+    computed (a refused request runs no query of it)."""
+
+    @require_role(*REPORT_ROLES)
+    @functools.wraps(view)
+    async def checked(request: Request):
+        await _may_export(request)
+        return await view(request)
+
+    return checked
+
+
 async def _report_response(request: Request, name: str, sheet: str, columns: list[Column], rows: list[dict]):
-    await _may_export(request)
+    """The computed report's rows as the file (the roles were checked first: _report_export)."""
 
     async def one_batch():
         yield rows
@@ -171,8 +186,7 @@ async def _report_response(request: Request, name: str, sheet: str, columns: lis
     return _response(path, count, name)
 
 
-# The reports' own readers only, whatever the export roles allow (web/views/reports.py).
-@require_role(*REPORT_ROLES)
+@_report_export
 async def calls_report_export(request: Request):
     """Call statistics as an Excel file (F5): one row per operator and type (F6), then the series."""
     query = stats_query(request)
@@ -187,8 +201,7 @@ async def calls_report_export(request: Request):
     return await _report_response(request, "call-statistics", N_("Calls"), columns, rows)
 
 
-# The reports' own readers only, whatever the export roles allow (web/views/reports.py).
-@require_role(*REPORT_ROLES)
+@_report_export
 async def deals_report_export(request: Request):
     start, end = report_period(request)
     async with request.app.state.pool.acquire() as conn:
@@ -203,8 +216,7 @@ async def deals_report_export(request: Request):
     return await _report_response(request, "deals-by-manager", N_("Deals"), columns, rows)
 
 
-# The reports' own readers only, whatever the export roles allow (web/views/reports.py).
-@require_role(*REPORT_ROLES)
+@_report_export
 async def lines_report_export(request: Request):
     """Calls per line (issue 15) as an Excel file: the report's table."""
     start, end = report_period(request)
@@ -220,8 +232,7 @@ async def lines_report_export(request: Request):
     return await _report_response(request, "calls-per-line", N_("Lines"), columns, rows)
 
 
-# The reports' own readers only, whatever the export roles allow (web/views/reports.py).
-@require_role(*REPORT_ROLES)
+@_report_export
 async def queues_report_export(request: Request):
     """The queue report (issue 18) as an Excel file: one row per queue, then the total."""
     data = await queue_data(request)
@@ -242,8 +253,7 @@ async def queues_report_export(request: Request):
     return await _report_response(request, "queues", N_("Queues"), columns, rows)
 
 
-# The reports' own readers only, whatever the export roles allow (web/views/reports.py).
-@require_role(*REPORT_ROLES)
+@_report_export
 async def agents_report_export(request: Request):
     """The agent report (issue 18) as an Excel file: seconds, one column per pause reason used."""
     data = await agent_data(request)

@@ -56,23 +56,24 @@ async def account_page(request: Request):
     return await _account_page(request)
 
 
-async def account_start(request: Request):
+async def _enrol(request: Request, step) -> Response:
+    """A setting-up step on the user's own account (`step(conn, user_id)`), then the account page;
+    refused, the page says why."""
     try:
         async with connection(request) as conn:
-            await service.start_enrolment(conn, request.user["id"])
+            await step(conn, request.user["id"])
     except DomainError as e:
         return await _account_page(request, error=e)
     return RedirectResponse(path_for(request, "second_factor_settings.account_page"), status_code=303)
+
+
+async def account_start(request: Request):
+    return await _enrol(request, service.start_enrolment)
 
 
 async def account_restart(request: Request):
     """A new secret in place of the one being set up (the QR code was seen by someone, say)."""
-    try:
-        async with connection(request) as conn:
-            await service.restart_enrolment(conn, request.user["id"])
-    except DomainError as e:
-        return await _account_page(request, error=e)
-    return RedirectResponse(path_for(request, "second_factor_settings.account_page"), status_code=303)
+    return await _enrol(request, service.restart_enrolment)
 
 
 async def account_qr(request: Request):
