@@ -186,7 +186,8 @@ class SupervisionService:
                 row = await supervision_q.finish(conn, sup.id, status, error=error)
                 if row is not None:
                     await audit.record(conn, row["supervisor_id"], "call", row["call_id"], AUDIT_END, {
-                        "supervision": row["mode"], "result": status, "seconds": row["joined_seconds"], "request": sup.id})
+                        "supervision": row["mode"], "result": status, "seconds": row["joined_seconds"],
+                        "request": sup.id})
         except DATABASE_ERRORS as e:
             log.warning("supervision %d: end not saved (%s)", sup.id, type(e).__name__)
 
