@@ -145,8 +145,8 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
     # EVENT_TYPES is also the filter Asterisk is given (dispatcher.event_types): one list.
     dispatcher = ChannelEventDispatcher({event_type: handlers[event_type] for event_type in EVENT_TYPES})
     return StasisApp(ari=ari, runtime=runtime, deps=deps, phone_states=phone_states, click_to_call=click_to_call,
-                     calls=calls, dispatcher=dispatcher, resync=Resyncer(ari, calls), transfers=transfers,
-                     agents=agents, supervision=supervision)
+                     calls=calls, dispatcher=dispatcher, resync=Resyncer(ari, calls, supervision.holds),
+                     transfers=transfers, agents=agents, supervision=supervision)
 
 
 def background_tasks(app: StasisApp) -> list[asyncio.Task]:

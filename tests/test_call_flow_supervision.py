@@ -185,3 +185,29 @@ async def test_a_call_no_longer_talking_here_rings_nobody(db, crm, fake, start_a
     assert row["error"] == "the call is over, or nobody talks on it now"
     assert fake.originated("PJSIP/107") == []
     await app.stop()
+
+
+async def test_an_app_that_stops_hangs_up_its_supervisors_and_the_next_ends_what_a_dead_one_ran(
+        db, crm, fake, start_app):
+    sergeeva = await _sergeeva(db, fake)
+    app = await start_app()
+    caller, leg = await _talking_to_ivanova(fake)
+    request_id = await _ask(db, sergeeva, caller, "barge")
+    await fake.next_originate("PJSIP/107")
+    await fake.answer(f"sup-{request_id}")
+    await _status_becomes(fake, db, request_id, "joined")
+    await app.stop()  # stepping down: the supervisor is hung up, the call is left to the next process
+    assert f"sup-{request_id}" not in fake.channels and (await _request(db, request_id))["status"] == "done"
+    assert fake.bridges[f"pbxcrm-{caller}"]["channels"] == [caller, leg]
+    # A process that died ran another: the next active one says it is over (its channels, the resync hangs up).
+    async with db.acquire() as conn:
+        call_id = await conn.fetchval("SELECT id FROM calls WHERE channel_id = $1", caller)
+        orphan = await supervision_q.request(conn, call_id=call_id, channel_id=caller, supervisor_id=sergeeva["id"],
+                                             extension="107", mode="listen")
+        await conn.execute("UPDATE supervision_requests SET status = 'joined', joined_at = now() WHERE id = $1",
+                           orphan)
+    app = await start_app()
+    row = await _status_becomes(fake, db, orphan, "failed")
+    assert row["error"] == "the app that ran it stopped"
+    assert [a["action"] for a in await _audit_end(db, call_id)][-1] == "supervise end"
+    await app.stop()

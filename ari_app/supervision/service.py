@@ -44,6 +44,7 @@ SUPERVISOR_RING_SECONDS = 30
 # What the request's status says when the app could not take it up, or it ended badly.
 NOT_TALKING = "the call is over, or nobody talks on it now"
 NO_ANSWER = "the supervisor's phone did not answer"
+APP_STOPPED = "the app that ran it stopped"
 
 
 @dataclass
@@ -82,7 +83,14 @@ class SupervisionService:
         self._tasks: set[asyncio.Task] = set()
 
     async def listen(self) -> None:
-        """Take requests as they are NOTIFYed, and those made while the app was away."""
+        """Take requests as they are NOTIFYed, and those made while the app was away; those a stopped
+        process ran are over (the resync hangs up their channels)."""
+        try:
+            async with self._pool.acquire(timeout=2) as conn:
+                for row in await supervision_q.orphans(conn, list(self._active), APP_STOPPED):
+                    await self._audit_end(conn, row)
+        except DATABASE_ERRORS as e:
+            log.warning("supervision: requests of a stopped app not ended (%s)", type(e).__name__)
         await listen_for_requests(self._url, CHANNEL, lambda request_id: self._spawn(self._take(request_id)),
                                   supervision_q.pending_ids)
 
@@ -185,11 +193,15 @@ class SupervisionService:
             async with self._pool.acquire(timeout=2) as conn:
                 row = await supervision_q.finish(conn, sup.id, status, error=error)
                 if row is not None:
-                    await audit.record(conn, row["supervisor_id"], "call", row["call_id"], AUDIT_END, {
-                        "supervision": row["mode"], "result": status, "seconds": row["joined_seconds"],
-                        "request": sup.id})
+                    await self._audit_end(conn, row)
         except DATABASE_ERRORS as e:
             log.warning("supervision %d: end not saved (%s)", sup.id, type(e).__name__)
+
+    @staticmethod
+    async def _audit_end(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+        await audit.record(conn, row["supervisor_id"], "call", row["call_id"], AUDIT_END, {
+            "supervision": row["mode"], "result": row["status"], "seconds": row["joined_seconds"],
+            "request": row["id"]})
 
     async def close(self) -> None:
         """Stepping down: the supervisors' phones and snoops are hung up, their ends written."""
@@ -198,6 +210,11 @@ class SupervisionService:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def holds(self, channel_id: str) -> bool:
+        """A supervision channel (phone or snoop) of a supervision this process runs."""
+        request_id = supervision_request_id(channel_id)
+        return request_id is not None and request_id in self._active
 
     def _of(self, call: ChannelEntered) -> Supervision | None:
         if len(call.args) < 2 or not call.args[1].isdigit():

@@ -68,6 +68,15 @@ async def finish(conn: asyncpg.Connection, request_id: int, status: str, *,
         request_id, status, error)
 
 
+async def orphans(conn: asyncpg.Connection, held: list[int], error: str) -> list[asyncpg.Record]:
+    """Requests ringing or joined that no app process holds (it stopped meanwhile): failed now."""
+    return await conn.fetch(
+        """UPDATE supervision_requests SET status = 'failed', error = $2, ended_at = now(), updated_at = now()
+           WHERE status IN ('ringing', 'joined') AND id <> ALL($1::bigint[])
+           RETURNING id, call_id, supervisor_id, mode, status,
+                     round(extract(epoch FROM now() - joined_at))::int AS joined_seconds""", held, error)
+
+
 async def get(conn: asyncpg.Connection, request_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM supervision_requests WHERE id = $1", request_id)
 
