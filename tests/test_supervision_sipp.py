@@ -178,3 +178,41 @@ async def test_barge_everyone_hears_the_supervisor(people, db, database_url, cel
     assert heard["caller"][SUPERVISOR_HZ] > HEARD and heard["operator"][SUPERVISOR_HZ] > HEARD, heard
     await _nothing_left_and_the_call_as_it_was(db, database_url, cel_env, tmp_path, app, call, request_id,
                                                people, "barge")
+
+
+async def test_a_supervisor_who_hangs_up_first_leaves_nothing_behind_and_the_call_talks_on(
+        people, db, start_stasis_app, tmp_path):
+    app = await start_stasis_app()
+    caller, operator, supervisor = RtpEnd(CALLER_HZ), RtpEnd(OPERATOR_HZ), RtpEnd(SUPERVISOR_HZ)
+    for end in (caller, operator, supervisor):
+        end.start_reading()
+    caller_messages = tmp_path / "caller-messages.log"
+    try:
+        async with SippPhone("102", "phone_media.xml", tmp_path, args=("-key", "rtp_port", str(operator.port))) as op, \
+                SippPhone("105", "phone_media_hangup.xml", tmp_path,
+                          args=("-key", "rtp_port", str(supervisor.port), "-d", "2000")):
+            call_task = asyncio.create_task(sipp_call(
+                caller=CALLER, called=CALLED, talk_ms=9000, scenario="caller_media.xml", timeout=40,
+                message_file=caller_messages, keys={"rtp_port": str(caller.port)}))
+            call = await wait_for(lambda: _talking_call(db), timeout=15)
+            assert call is not None, app.log_text()
+            caller.start_sending(await wait_for(lambda: remote_of(caller_messages), timeout=5))
+            operator.start_sending(await wait_for(lambda: remote_of(op.messages), timeout=5))
+            async with db.acquire() as conn:
+                request_id = await ask(conn, people["sergeeva"], call["id"], "listen", may_listen=True)
+            assert await wait_for(lambda: _request(db, request_id, "joined"), timeout=10), app.log_text()
+            # The supervisor's phone hangs up after 2 s: the supervision ends, the call does not.
+            assert await wait_for(lambda: _request(db, request_id, "done"), timeout=10), app.log_text()
+            assert await wait_for(lambda: _leftovers_gone(), timeout=5), await _leftovers()
+            assert await _talking_call(db) is not None, "the call talks on"
+            since = time.monotonic()
+            await asyncio.sleep(1.5)
+            until = time.monotonic()
+            assert caller.heard(OPERATOR_HZ, since, until) > HEARD and operator.heard(CALLER_HZ, since, until) > HEARD
+            result = await call_task
+            assert result.returncode == 0, result.output + app.log_text()
+    finally:
+        for end in (caller, operator, supervisor):
+            await end.close()
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM calls") == 1
