@@ -76,9 +76,15 @@ async def test_a_supervisor_asks_to_listen_and_the_app_is_told_and_it_is_audited
     assert '"supervision": [null, "listen"]' in audit["changes"] and '"extension": [null, "107"]' in audit["changes"]
     assert web.get(f"/api/supervision/{request_id}").json() == {
         "id": request_id, "call_id": call["id"], "mode": "listen", "status": "pending", "error": None}
-    # An admin whispers and barges as well.
+    # Asked again while the first goes on: no second phone call.
+    r = _post(web, call["id"], "barge")
+    assert r.status_code == 409 and r.json()["error"] == "you are already on this call, or your phone is ringing for it"
+    # An admin whispers and barges as well; once the first request is over, the supervisor may ask again.
     login(web, "chief")
     assert _post(web, call["id"], "whisper").status_code == 202
+    async with db.acquire() as conn:
+        await conn.execute("UPDATE supervision_requests SET status = 'done' WHERE supervisor_id = $1",
+                           call["admin"]["id"])
     assert _post(web, call["id"], "barge").status_code == 202
     assert [r["mode"] for r in await _requests(db)] == ["listen", "whisper", "barge"]
 

@@ -17,6 +17,7 @@ NO_EXTENSION = (409, N_("you have no extension: the PBX rings your phone to join
 ENDED = (409, N_("the call has ended: there is nothing to listen to"))
 NO_OPERATOR = (409, N_("nobody has answered the call yet: listen in once an operator talks on it"))
 OWN_CALL = (409, N_("you are talking on this call yourself"))
+ALREADY = (409, N_("you are already on this call, or your phone is ringing for it"))
 BAD_MODE = (422, N_("choose listen, whisper or barge"))
 
 

@@ -16,7 +16,7 @@ from crm.i18n import gettext as _
 from crm.roles import sees_everything
 from crm.supervision import MODES
 from crm.supervision import queries as supervision_q
-from crm.supervision.decide import SupervisionFacts, refusal
+from crm.supervision.decide import ALREADY, SupervisionFacts, refusal
 
 AUDIT_START, AUDIT_END = "supervise", "supervise end"
 
@@ -34,6 +34,8 @@ async def ask(conn: asyncpg.Connection, user: Mapping, call_id: int, mode: str, 
         if status == 422:
             raise ValidationError({"mode": gettext(message)})
         raise (Forbidden if status == 403 else Conflict)(gettext(message))
+    if await supervision_q.open_of(conn, call["id"], user["id"]) is not None:
+        raise Conflict(gettext(ALREADY[1]))
     request_id = await supervision_q.request(conn, call_id=call["id"], channel_id=call["channel_id"],
                                              supervisor_id=user["id"], extension=user["extension"], mode=mode)
     await audit.record(conn, user["id"], "call", call["id"], AUDIT_START,
