@@ -23,7 +23,14 @@ from crm.supervision.requests import ask
 from tests.helpers import make_user, routing_crm
 from tests.processes import PbxcrmProcess
 from tests.rtp import RtpEnd, remote_of
-from tests.telephony import SippPhone, ari_get, sandbox_cel_database_url, sipp_call, wait_for
+from tests.telephony import (
+    SippPhone,
+    ari_get,
+    first_invite_time,
+    sandbox_cel_database_url,
+    sipp_call,
+    wait_for,
+)
 
 CALLED = "74957654321"
 CALLER = "84951234567"  # Ivanova's client (tests/helpers.py routing_crm): her phone, 102, answers
@@ -95,9 +102,15 @@ async def _supervised_call(mode: str, people, db, app, tmp_path):
             assert call is not None, app.log_text()
             caller.start_sending(await wait_for(lambda: remote_of(caller_messages), timeout=5))
             operator.start_sending(await wait_for(lambda: remote_of(op.messages), timeout=5))
+            asked = time.time()
             async with db.acquire() as conn:
                 request_id = await ask(conn, people["sergeeva"], call["id"], mode, may_listen=True)
-            assert await wait_for(lambda: _request(db, request_id, "joined"), timeout=10), app.log_text()
+            joined = await wait_for(lambda: _request(db, request_id, "joined"), timeout=10, interval=0.02)
+            assert joined, app.log_text()
+            rung = first_invite_time(sup.messages)
+            assert rung is not None
+            print(f"\n{mode}: asked -> the supervisor's phone rings {(rung - asked) * 1000:.0f} ms, "
+                  f"-> joined (answered after 300 ms of ringing) {(joined['joined_at'].timestamp() - asked) * 1000:.0f} ms")
             supervisor.start_sending(await wait_for(lambda: remote_of(sup.messages), timeout=5))
             await asyncio.sleep(0.6)  # the supervisor's first packets on their way
             since = time.monotonic()
