@@ -8,7 +8,7 @@ send) is spelled here and nowhere else in ari_app/. The dialplan
 
 from __future__ import annotations
 
-from crm.calls.channels import CLICK_TO_CALL_PREFIX, OUR_PREFIX
+from crm.calls.channels import CLICK_TO_CALL_PREFIX, OUR_PREFIX, SUPERVISION_PREFIX
 from crm.dialing.technology import DEFAULT_TECHNOLOGY, default_dial, trunk_dial
 
 # ---- ids the app gives to channels, bridges and recordings ----
@@ -57,6 +57,27 @@ def click_to_call_request_id(channel_id: str) -> int:
     return int(channel_id[len(CLICK_TO_CALL_PREFIX):])
 
 
+def supervisor_channel_id(request_id: int) -> str:
+    """The supervisor's phone rung for supervision request `request_id` (ari_app/supervision/)."""
+    return f"{SUPERVISION_PREFIX}{request_id}"
+
+
+def snoop_channel_id(request_id: int) -> str:
+    """The snoop on the operator's channel that the supervisor's phone hears (listen, whisper)."""
+    return f"{SUPERVISION_PREFIX}{request_id}-snoop"
+
+
+def supervision_bridge_id(request_id: int) -> str:
+    """The bridge of the supervisor's phone and its snoop."""
+    return f"{SUPERVISION_PREFIX}{request_id}"
+
+
+def supervision_request_id(channel_id: str) -> int | None:
+    """The request a supervision channel (phone or snoop) is for; None: not one."""
+    head, _, _ = channel_id[len(SUPERVISION_PREFIX):].partition("-")
+    return int(head) if channel_id.startswith(SUPERVISION_PREFIX) and head.isdigit() else None
+
+
 # ---- Stasis() arguments: the first names the purpose of the channel ----
 
 PURPOSE_INBOUND = "inbound"
@@ -66,6 +87,9 @@ PURPOSE_CLICK_TO_CALL = "clicktocall"
 PURPOSE_DIALED = "dialed"
 # A desk phone's feature code (*72 log in, *73 out, *74 pause, *75 resume, *76 end wrap-up: ari_app/agents.py).
 PURPOSE_AGENT = "agent"
+# A supervisor's phone that answered, and the snoop made for it (ari_app/supervision/): 'supervisor,<id>', 'snoop,<id>'.
+PURPOSE_SUPERVISOR = "supervisor"
+PURPOSE_SNOOP = "snoop"
 # Channels the app routes as calls of their own.
 ROUTED_PURPOSES = (PURPOSE_INBOUND, PURPOSE_OUTBOUND, PURPOSE_INTERNAL)
 PLACED_PURPOSES = (PURPOSE_OUTBOUND, PURPOSE_INTERNAL)
@@ -78,6 +102,14 @@ def dialed_args(caller_channel: str) -> str:
 
 def click_to_call_args(request_id: int) -> str:
     return f"{PURPOSE_CLICK_TO_CALL},{request_id}"
+
+
+def supervisor_args(request_id: int) -> str:
+    return f"{PURPOSE_SUPERVISOR},{request_id}"
+
+
+def snoop_args(request_id: int) -> str:
+    return f"{PURPOSE_SNOOP},{request_id}"
 
 
 # Where the dialplan rings the default queue when the app cannot route (dialplan/pbxcrm.conf).

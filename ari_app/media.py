@@ -23,6 +23,11 @@ from ari_app.constants import (
     click_to_call_channel_id,
     dialed_args,
     recording_name,
+    snoop_args,
+    snoop_channel_id,
+    supervision_bridge_id,
+    supervisor_args,
+    supervisor_channel_id,
     voicemail_recording_name,
 )
 
@@ -95,6 +100,19 @@ class CallMedia:
         await self._ari.originate(endpoint=endpoint, channel_id=click_to_call_channel_id(request_id),
                                   app_args=click_to_call_args(request_id), caller_id=number, timeout=timeout)
 
+    async def originate_supervisor(self, *, request_id: int, endpoint: str, caller_id: str, timeout: int) -> None:
+        """Ring a supervisor's phone (at `endpoint`) for supervision request `request_id`; answered,
+        it enters the app as 'supervisor' (ari_app/supervision/)."""
+        await self._ari.originate(endpoint=endpoint, channel_id=supervisor_channel_id(request_id),
+                                  app_args=supervisor_args(request_id), caller_id=caller_id, timeout=timeout)
+
+    async def snoop(self, channel_id: str, *, request_id: int, spy: str, whisper: str) -> None:
+        """Snoop on a channel (POST /channels/{id}/snoop): the snoop channel hears its `spy`
+        direction(s) and speaks into its `whisper` one(s); it enters the app as 'snoop'."""
+        await self._ari.request("POST", f"/channels/{channel_id}/snoop", params={
+            "spy": spy, "whisper": whisper, "app": self._ari.app, "appArgs": snoop_args(request_id),
+            "snoopId": snoop_channel_id(request_id)})
+
     async def quietly(self, channel_id: str, request: Awaitable[object]) -> bool:
         """Await an operation on `channel_id`; False (logged) when ARI refused it."""
         try:
@@ -110,6 +128,12 @@ class CallMedia:
         """The mixing bridge for the call of `caller_channel`; its id."""
         bridge = bridge_id(caller_channel)
         await self._ari.create_bridge(bridge, bridge_name(caller_channel))
+        return bridge
+
+    async def create_supervision_bridge(self, request_id: int) -> str:
+        """The mixing bridge of a supervisor's phone and its snoop (ari_app/supervision/); its id."""
+        bridge = supervision_bridge_id(request_id)
+        await self._ari.create_bridge(bridge, f"pbxcrm supervision {request_id}")
         return bridge
 
     async def add_channels(self, bridge: str, channel_ids: list[str]) -> None:

@@ -31,10 +31,13 @@ from ari_app.constants import (
     PURPOSE_INBOUND,
     PURPOSE_INTERNAL,
     PURPOSE_OUTBOUND,
+    PURPOSE_SNOOP,
+    PURPOSE_SUPERVISOR,
     RECORDING_FAILED,
     RECORDING_FINISHED,
     STASIS_END,
     STASIS_START,
+    SUPERVISION_PREFIX,
 )
 from ari_app.deps import SessionDeps
 from ari_app.dispatcher import ChannelEventDispatcher
@@ -49,6 +52,8 @@ from ari_app.recording.voicemail import VoicemailRecorder
 from ari_app.registry import CallRegistry
 from ari_app.resync import Resyncer
 from ari_app.ringing import Ringer
+from ari_app.supervision.handlers import SupervisionHandlers
+from ari_app.supervision.service import SupervisionService
 from ari_app.transfers.handlers import TransferHandlers
 from ari_app.transfers.service import TransferService
 from crm import lines
@@ -70,6 +75,7 @@ class StasisApp:
     resync: Resyncer
     transfers: TransferService
     agents: AgentService
+    supervision: SupervisionService
 
     async def step_down(self) -> None:
         """No longer the active process (stopping, or another took the Stasis app): the calls'
@@ -77,6 +83,7 @@ class StasisApp:
         await self.dispatcher.close()
         await self.calls.close()
         await self.agents.close()
+        await self.supervision.close()
 
     async def close(self, seconds: float = 8.0) -> None:
         """At the end: finish what the calls left to do (recordings, the call log), within `seconds`."""
@@ -118,6 +125,12 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
     calls.on_entered(PURPOSE_AGENT, agents.on_entered)
     calls.on_gone(CLICK_TO_CALL_PREFIX, c2c.on_gone)
     transfers = TransferService(deps, pool, settings.database_url)
+    # Listen-in, whisper and barge (issue 18): the supervisor's phone, its snoop, their ends.
+    supervision = SupervisionService(deps, pool, settings.database_url, crm.dial_of)
+    watching = SupervisionHandlers(supervision)
+    calls.on_entered(PURPOSE_SUPERVISOR, watching.on_answered)
+    calls.on_entered(PURPOSE_SNOOP, watching.on_snoop)
+    calls.on_gone(SUPERVISION_PREFIX, watching.on_gone)
     handlers = {
         STASIS_START: calls.on_stasis_start,
         STASIS_END: calls.on_stasis_end,
@@ -132,8 +145,8 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
     # EVENT_TYPES is also the filter Asterisk is given (dispatcher.event_types): one list.
     dispatcher = ChannelEventDispatcher({event_type: handlers[event_type] for event_type in EVENT_TYPES})
     return StasisApp(ari=ari, runtime=runtime, deps=deps, phone_states=phone_states, click_to_call=click_to_call,
-                     calls=calls, dispatcher=dispatcher, resync=Resyncer(ari, calls), transfers=transfers,
-                     agents=agents)
+                     calls=calls, dispatcher=dispatcher, resync=Resyncer(ari, calls, supervision.holds),
+                     transfers=transfers, agents=agents, supervision=supervision)
 
 
 def background_tasks(app: StasisApp) -> list[asyncio.Task]:
@@ -159,7 +172,9 @@ def background_tasks(app: StasisApp) -> list[asyncio.Task]:
 
 def active_tasks(app: StasisApp, consume) -> list[asyncio.Task]:
     """What only the active process runs: the Stasis app's events, click-to-call (which rings a phone
-    whose answer reaches the app that holds the name) and the web's transfers (of its live calls)."""
+    whose answer reaches the app that holds the name) and the web's transfers and supervision (of its
+    live calls)."""
     return [asyncio.create_task(app.click_to_call.listen(), name="click-to-call"),
             asyncio.create_task(app.transfers.listen(), name="web transfers"),
+            asyncio.create_task(app.supervision.listen(), name="web supervision"),
             asyncio.create_task(consume(app), name="ari events")]

@@ -164,6 +164,17 @@ CALL_LEG_HOW: dict[str, Text] = {
     "answered": later.pgettext("call leg", "answered"), "blind": N_("blind transfer from the phone"),
     "attended": N_("attended transfer from the phone"), "web": N_("transfer from the web")}
 KINDS.update({"call_leg_how": CALL_LEG_HOW})
+# Listen-in, whisper and barge (issue 18, crm/supervision/): the modes, what each does, a request's status.
+SUPERVISION_MODE = {"listen": N_("Listen"), "whisper": N_("Whisper"), "barge": N_("Barge in")}
+SUPERVISION_HINT = {
+    "listen": N_("Your phone rings; you hear the call, nobody hears you"),
+    "whisper": N_("Your phone rings; you hear the call, only the operator hears you"),
+    "barge": N_("Your phone rings; you join the call, everyone hears you")}
+SUPERVISION_STATUS = {"pending": N_("Request sent"), "ringing": N_("Your phone is ringing"),
+                      "joined": N_("You are on the call"), "done": N_("Supervision ended"),
+                      "failed": N_("Supervision failed")}
+KINDS.update({"supervision_mode": SUPERVISION_MODE, "supervision_hint": SUPERVISION_HINT,
+              "supervision_status": SUPERVISION_STATUS})
 
 
 # The task types migration 0004 made, named in English in the database: shown in the reader's

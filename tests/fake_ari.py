@@ -128,6 +128,9 @@ class FakeAri:
         self.refers: dict[str, dict] = {}  # channel -> its phone's REFER (the ChannelTransfer's fields)
         self.transfer_progress: list[tuple[str, str]] = []  # (channel, states) the app told
         self.bridge_moh: dict[str, str | None] = {}  # bridge -> the music class playing to it
+        # Snoop channels (POST /channels/{id}/snoop): snoop id -> {"target", "spy", "whisper"}. Like
+        # Asterisk's, a snoop ends when the channel it is on does.
+        self.snoops: dict[str, dict] = {}
         self.connections = 0
         self.registered = False
         # What `pbxcrm doctor` asks of Asterisk (tests/test_doctor.py; fake_ari_ops.py answers).
@@ -371,6 +374,9 @@ class FakeAri:
         self._device_state(chan, "NOT_INUSE")
         del self.channels[chan.id]
         self.gone[chan.id] = {**chan.snapshot, "cause": cause}
+        for snoop_id, snoop in list(self.snoops.items()):
+            if snoop["target"] == chan.id and snoop_id in self.channels:
+                self._destroy(self.channels[snoop_id], 16)
 
     def _leave_bridge(self, chan: Chan) -> None:
         bridge = self.bridges[chan.bridge]

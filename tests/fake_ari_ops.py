@@ -64,6 +64,31 @@ def _originate(f: FakeAri, q, body):
     return 200, dict(chan.snapshot)
 
 
+def _snoop(f: FakeAri, channel_id, q, body):
+    """A Snoop/ channel on the target, Up, put into the app with appArgs (the target need not be
+    in Stasis: Asterisk snoops on any channel)."""
+    target = f.channels.get(channel_id)
+    if target is None:
+        return 404, "Channel not found"
+    directions = ("none", "both", "out", "in")
+    if q.get("spy", "none") not in directions or q.get("whisper", "none") not in directions:
+        return 400, "Invalid direction specified"
+    if q.get("spy", "none") == "none" and q.get("whisper", "none") == "none":
+        return 400, "Sn00p needs something to do"
+    snoop_id = q.get("snoopId") or f"{time.time():.0f}.{next(f._seq)}"
+    if snoop_id in f.channels:
+        return 409, "Channel with given unique ID already exists"
+    if q.get("app") != f.app:
+        f.violations.append(f"snoop into another app {q.get('app')!r}")
+    chan = f._new_channel(snoop_id, f"Snoop/{channel_id}-{next(f._seq):08x}", "Up",
+                          caller={"name": "", "number": ""})
+    chan.ours, chan.app_args = True, q.get("appArgs", "")
+    f.snoops[snoop_id] = {"target": channel_id, "spy": q.get("spy", "none"), "whisper": q.get("whisper", "none")}
+    asyncio.get_running_loop().call_soon(lambda: snoop_id in f.channels and f._enter_stasis(
+        chan, chan.app_args, context="default", exten="s"))
+    return 200, dict(chan.snapshot)
+
+
 def _get_channel(f: FakeAri, channel_id, q, body):
     chan = f.channels.get(channel_id)
     return (200, chan.snapshot) if chan else (404, "Channel not found")
@@ -432,6 +457,7 @@ HANDLERS = {
     ("POST", "/channels/{channelId}/record"): _record_channel,
     ("DELETE", "/playbacks/{playbackId}"): _stop_playback,
     ("POST", "/channels/{channelId}/variable"): _set_variable,
+    ("POST", "/channels/{channelId}/snoop"): _snoop,
     ("POST", "/channels/{channelId}/transfer_progress"): _transfer_progress,
     ("POST", "/bridges/{bridgeId}/moh"): _bridge_moh(True),
     ("DELETE", "/bridges/{bridgeId}/moh"): _bridge_moh(False),

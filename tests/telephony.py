@@ -160,10 +160,11 @@ class SippResult:
 
 async def sipp_call(*, caller: str, called: str, caller_name: str = "", talk_ms: int = 1000,
                     scenario: str = "caller.xml", timeout: float = 30.0,
-                    message_file: Path | None = None) -> SippResult:
+                    message_file: Path | None = None, keys: dict[str, str] | None = None) -> SippResult:
     """One call from the trunk side into the sandbox, with a real SIP dialog and RTP port;
-    `scenario`: a file of tests/sipp/, or a path of its own (keys_scenario)."""
+    `scenario`: a file of tests/sipp/, or a path of its own (keys_scenario); `keys`: more -key NAME VALUE."""
     trace = ["-trace_msg", "-message_file", str(message_file)] if message_file else []
+    trace += [arg for name, value in (keys or {}).items() for arg in ("-key", name, value)]
     args = ["sipp", "-sf", str(SIPP_DIR / scenario), *trace, "-key", "caller", caller,
             "-key", "caller_name", caller_name or caller, "-s", called,
             "-i", "127.0.0.1", "-p", str(free_udp_port()), "-mp", str(free_udp_port()),

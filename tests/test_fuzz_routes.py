@@ -57,6 +57,7 @@ BODY_MODELS = {
     "/api/counterparties/{id:int}/contacts": [schemas.ContactIn], "/api/contacts/{contact_id:int}": [schemas.ContactIn],
     "/counterparties/{id:int}/contacts/{contact_id:int}": [schemas.ContactIn], "/api/users": [schemas.UserIn],
     "/api/calls": [schemas.ClickToCallIn], "/api/calls/{id:int}/counterparty": [schemas.AttachIn],
+    "/calls/{id:int}/supervise": [schemas.SuperviseIn], "/api/calls/{id:int}/supervise": [schemas.SuperviseIn],
     "/api/calls/channel/{channel}/counterparty": [schemas.AttachIn],
     "/api/calls/channel/{channel}/comment": [schemas.CallCommentIn],
     "/counterparties/new": [schemas.CounterpartyForm], "/counterparties/{id:int}/edit": [schemas.CounterpartyForm],

@@ -199,6 +199,12 @@ class TransferIn(Schema):
     number: Annotated[Annotated[str, Trimmed(L.PHONE)] | None, BlankIsNone] = None
 
 
+class SuperviseIn(Schema):
+    """Listen-in, whisper or barge (crm/supervision/): the mode; the domain says which exist."""
+
+    mode: Short = ""
+
+
 # ---- users and settings --------------------------------------------------------------------------
 
 class UserIn(Schema):

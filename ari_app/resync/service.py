@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from ari_app.calls import CallService
 from ari_app.client import AriClient, AriError
-from ari_app.constants import OUR_PREFIX, ROUTED_PURPOSES, STORE_PREFIX, caller_of_leg
+from ari_app.constants import OUR_PREFIX, ROUTED_PURPOSES, STORE_PREFIX, SUPERVISION_PREFIX, caller_of_leg
 from ari_app.events import ChannelEntered, parse_ari_time
 from ari_app.media import CallMedia
 
@@ -31,18 +32,21 @@ def stasis_args(channel: dict, app: str) -> list[str] | None:
 
 
 class Resyncer:
-    def __init__(self, ari: AriClient, service: CallService):
+    def __init__(self, ari: AriClient, service: CallService, supervising: Callable[[str], bool] = lambda _c: False):
         self._ari = ari
         self._service = service
+        self._supervising = supervising
         self._watched: set[str] = set()
 
     async def __call__(self, connected_at: dt.datetime) -> dict[str, int]:
-        return await resync(self._ari, self._service, self._watched, connected_at)
+        return await resync(self._ari, self._service, self._watched, connected_at, self._supervising)
 
 
 async def resync(ari: AriClient, service: CallService, watched: set[str],
-                 connected_at: dt.datetime) -> dict[str, int]:
-    """Take up what entered Stasis before `connected_at`; later channels came with their own StasisStart."""
+                 connected_at: dt.datetime, supervising: Callable[[str], bool] = lambda _c: False) -> dict[str, int]:
+    """Take up what entered Stasis before `connected_at`; later channels came with their own StasisStart.
+    A supervisor's phone or snoop (ari_app/supervision/) this process does not hold (`supervising`) is
+    hung up; none counts as a side of a conversation."""
     counts = {"routed again": 0, "conversations watched": 0, "hung up": 0, "ended while away": 0}
     # Sessions held before the list is asked for: one whose caller is not in it hung up while we were away.
     held = service.d.registry.callers()
@@ -60,6 +64,14 @@ async def resync(ari: AriClient, service: CallService, watched: set[str],
         if session.call.channel_id not in live:
             _caller_gone_while_away(service, session.call.channel_id)
             counts["ended while away"] += 1
+    for watcher in [c for c in channels if c["id"].startswith(SUPERVISION_PREFIX)]:
+        channels.remove(watcher)
+        if not supervising(watcher["id"]):
+            log.info("resync: supervision channel %s left over; hanging up", watcher["id"])
+            await service.d.media.hangup(watcher["id"])
+            counts["hung up"] += 1
+    for b in bridges:
+        b["channels"] = _sides(b.get("channels", []))
     in_our_bridges = {ch: b for b in bridges if b["id"].startswith(OUR_PREFIX) for ch in b.get("channels", [])}
     # Phones another process (or this one before a restart) was ringing: their calls are routed again.
     counts["hung up"] += await _hang_up_stray_legs(service, ari, channels)
@@ -121,6 +133,11 @@ def _caller_gone_while_away(service: CallService, channel_id: str) -> None:
     service.d.records.missed(channel_id)
 
 
+def _sides(channel_ids: list[str]) -> list[str]:
+    """A bridge's channels but a supervisor's phone (a barge): the call's sides."""
+    return [c for c in channel_ids if not c.startswith(SUPERVISION_PREFIX)]
+
+
 async def _watch_conversation(media: CallMedia, bridge: dict, watched: set[str]) -> None:
     """A conversation from before the restart: when one side leaves, end the other."""
     members = list(bridge["channels"])
@@ -128,7 +145,7 @@ async def _watch_conversation(media: CallMedia, bridge: dict, watched: set[str])
         while True:
             await asyncio.sleep(1)
             try:
-                current = await media.bridge_channels(bridge["id"])
+                current = _sides(await media.bridge_channels(bridge["id"]))
             except AriError:
                 current = []
             if len(current) < len(members):

@@ -48,6 +48,7 @@ AUDIT_ACTION = {
     "second_factor_reset": N_("reset the second factor"), "recovery_codes_regenerated": N_("made new recovery codes"),
     "second_factor_roles": N_("roles that must use a second factor"),
     "move": N_("moved"), "restore defaults": N_("restored the defaults"),
+    "supervise": N_("joined the call as a supervisor"), "supervise end": N_("left the call as a supervisor"),
 }
 # Field names in words; a field without one is shown as stored.
 AUDIT_FIELD = {
@@ -78,6 +79,7 @@ AUDIT_FIELD = {
     "via": N_("Through"), "scope": N_("Locked by"), "key": N_("Login or address"), "failures": N_("Failures"),
     "method": N_("Method"), "purpose": N_("Purpose"), "must_change_password": N_("Must change the password"),
     "wrapup_seconds": N_("Wrap-up, s"),  # issue 18
+    "request": N_("Request"), "supervision": N_("Supervision"), "result": N_("Result"),
     # The call rules (crm/calls/rules.py).
     "action": N_("Action"), "effect": N_("Effect"), "took_part": N_("took part in the call"),
     "directions": N_("Types"), "finished": N_("the call has finished"), "line_ids": N_("Lines"),
@@ -90,7 +92,7 @@ KINDS.update({"audit_entity": AUDIT_ENTITY, "audit_action": AUDIT_ACTION, "audit
 # Stored codes shown in words: field -> the labels' kind (crm/labels.py); "status" by the entity.
 _CODED = {"role": "role", "allowed_roles": "role", "roles": "role", "outcome": "deal_outcome",
           "strategy": "queue_strategy", "offer": "queue_offer", "mode": "recording_mode", "kind": "contact_kind",
-          "timezone": "timezone"}
+          "timezone": "timezone", "supervision": "supervision_mode", "result": "supervision_status"}
 _STATUS = {"counterparty": "counterparty_status", "task": "task_status"}
 
 

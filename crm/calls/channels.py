@@ -5,4 +5,7 @@ the call log from CEL (crm/cel/) knows them by these prefixes and leaves their c
 OUR_PREFIX = "pbxcrm-"
 # A click-to-call request's channel to the user's phone: c2c-<request id>.
 CLICK_TO_CALL_PREFIX = "c2c-"
-APP_CHANNEL_PREFIXES = (OUR_PREFIX, CLICK_TO_CALL_PREFIX)
+# A supervisor's phone rung to listen in, whisper or barge (sup-<request id>), its snoop on the
+# operator's channel (sup-<request id>-snoop) and its bridge: the supervision's, never a call of its own.
+SUPERVISION_PREFIX = "sup-"
+APP_CHANNEL_PREFIXES = (OUR_PREFIX, CLICK_TO_CALL_PREFIX, SUPERVISION_PREFIX)

@@ -19,6 +19,7 @@ from crm.errors import DomainError, NotFound
 from crm.i18n import gettext as _
 from crm.recordings.policy import can_listen
 from crm.roles import sees_everything
+from crm.supervision.requests import page_part as supervision_page_part
 from crm.tasks import queries as tq
 from crm.transfers.requests import page_part as transfer_page_part
 from crm.voicemails import queries as voicemails_q
@@ -75,14 +76,17 @@ async def call_page(request: Request, error: DomainError | None = None):
     # The call's legs, one per operator who talked, and its Transfer for who may (crm/transfers/).
     async with connection(request) as conn:
         legs, transfer = await transfer_page_part(conn, me, call["id"])
+        # Listen-in, whisper, barge for supervisors and admins on a live call (crm/supervision/).
+        supervise = await supervision_page_part(conn, me, call["id"], may_listen=can_listen(me, call, rules))
     return await html_or_json(request, "call_page.html", lambda: {
         "call": call, "tasks": tasks, "number": number, "number_owner": owner, "recording_url": recording_url,
         "editable": editable, "find": find, "found": found, "error": error, "legs": legs, "voicemail": voicemail,
-        "transfer": transfer,
+        "transfer": transfer, "supervise": supervise,
     }, lambda: {**{k: call[k] for k in FIELDS}, "route": route_text(call["route"]), "recording_url": recording_url,
                 "voicemail_url": voicemail_url,
                 "can_change": editable, "tasks": [dict(t) for t in tasks], "legs": legs,
-                "can_transfer": transfer is not None},
+                "can_transfer": transfer is not None,
+                "can_supervise": bool(supervise and supervise["modes"])},
         status_code=error.status if error else 200)
 
 
