@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from crm.defaults import DEFAULT_REGION, DEFAULT_TIMEZONE
-from crm.demo import cast as cast_, plan, sound, texts
+from crm.demo import cast as cast_
+from crm.demo import plan, sound, texts
 from crm.tasks import callbacks
 from crm.voicemails import service as voicemails
 
@@ -94,7 +95,8 @@ async def _left_something(conn: asyncpg.Connection, calls: list[plan.Call], root
             kept += 1
     # The tasks were made now: they date from their calls; those older than yesterday were done.
     await conn.execute(
-        """UPDATE tasks t SET created_at = c.ended_at + interval '1 minute', updated_at = c.ended_at + interval '1 minute',
+        """UPDATE tasks t SET created_at = c.ended_at + interval '1 minute',
+                  updated_at = c.ended_at + interval '1 minute',
                   status = CASE WHEN c.started_at < now() - interval '2 days' THEN 'done' ELSE t.status END,
                   closed_at = CASE WHEN c.started_at < now() - interval '2 days'
                                    THEN c.ended_at + interval '3 hours' END,
@@ -110,7 +112,8 @@ async def _left_something(conn: asyncpg.Connection, calls: list[plan.Call], root
 async def _work(conn: asyncpg.Connection, rnd: random.Random, now: dt.datetime, tz: ZoneInfo,
                 cast: cast_.Cast, clients: list[plan.Client]) -> int:
     """Tasks, deals and notes of the managers' clients; the number of tasks and deals."""
-    types = {r["name"].lower(): (r["id"], r["is_deal"]) for r in await conn.fetch("SELECT id, name, is_deal FROM task_types")}
+    types = {r["name"].lower(): (r["id"], r["is_deal"])
+             for r in await conn.fetch("SELECT id, name, is_deal FROM task_types")}
     plain = [types[n][0] for n in ("task", "meeting", "scheduled call") if n in types]
     deal = next((i for i, d in types.values() if d), None)
     today = now.astimezone(tz).date()
@@ -171,7 +174,8 @@ async def seed(conn: asyncpg.Connection, recordings_dir: Path, *, timezone: str 
         kept = await _left_something(conn, [c for c in calls if c.started_at >= recent], recordings_dir,
                                      timezone, region)
         tasks = await _work(conn, rnd, now, tz, cast, clients) if clients else 0
-        reasons = {r["code"]: r["id"] for r in await conn.fetch("SELECT id, code FROM pause_reasons WHERE code IS NOT NULL")}
+        reasons = {r["code"]: r["id"]
+                   for r in await conn.fetch("SELECT id, code FROM pause_reasons WHERE code IS NOT NULL")}
         events = plan.agent_days(rnd, now, tz, [*cast.managers, *cast.operators], reasons)
         await conn.copy_records_to_table("agent_events", records=[(u, e, r, "web", at) for u, e, r, at in events],
                                          columns=["user_id", "event", "pause_reason_id", "source", "at"])

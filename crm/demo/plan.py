@@ -183,7 +183,7 @@ def agent_days(rnd: random.Random, now: dt.datetime, tz: ZoneInfo, agents: list[
                reasons: dict[str, int]) -> list[tuple[int, str, int | None, dt.datetime]]:
     """(user id, event, pause reason id, moment) of the agents' working days up to `now`."""
     today = now.astimezone(tz).date()
-    events = []
+    events: list[tuple[int, str, int | None, dt.datetime]] = []
     for back in range(DAYS, -1, -1):
         day = today - dt.timedelta(days=back)
         if WEEKDAY[day.weekday()] < 0.5:
@@ -193,7 +193,7 @@ def agent_days(rnd: random.Random, now: dt.datetime, tz: ZoneInfo, agents: list[
                 continue  # a day off
             start = dt.datetime.combine(day, dt.time(8, 45), tz) + dt.timedelta(minutes=rnd.uniform(0, 25))
             end = dt.datetime.combine(day, dt.time(19, 5), tz) + dt.timedelta(minutes=rnd.uniform(0, 20))
-            day_events = [(start, "login", None)]
+            day_events: list[tuple[dt.datetime, str, int | None]] = [(start, "login", None)]
             lunch = dt.datetime.combine(day, dt.time(13, 0), tz) + dt.timedelta(minutes=rnd.uniform(-20, 30))
             pauses = [(lunch, rnd.uniform(30, 60), "lunch")]
             if rnd.random() < 0.2:
@@ -203,7 +203,8 @@ def agent_days(rnd: random.Random, now: dt.datetime, tz: ZoneInfo, agents: list[
                                "after_call_work"))
             for at, minutes, code in sorted(pauses):
                 if at > day_events[-1][0]:
-                    day_events += [(at, "pause", reasons.get(code)), (at + dt.timedelta(minutes=minutes), "resume", None)]
+                    back_at = at + dt.timedelta(minutes=minutes)
+                    day_events += [(at, "pause", reasons.get(code)), (back_at, "resume", None)]
             day_events.append((end, "logout", None))
             events += [(agent.id, kind, reason, _utc(at)) for at, kind, reason in day_events if _utc(at) <= now]
     return events
