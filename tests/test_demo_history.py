@@ -17,7 +17,7 @@ from crm.reports.queues import agent_rows, queue_rows
 from tests.helpers import login, make_user
 
 TZ = "Europe/Moscow"
-SEED_SECONDS = 30  # the budget of the history's seeding (2 shared cores); measured about ... s
+SEED_SECONDS = 40  # the budget of the history's seeding on 2 shared cores: medians measured 8-17 s
 
 
 def _probe(path: str) -> tuple[float, float]:
@@ -45,6 +45,7 @@ async def test_seeded_history_fills_every_report_once(db, web, tmp_path):
         began = time.monotonic()
         result = await history.seed(conn, tmp_path / "recordings", seed_value=5, now=now)
         elapsed = time.monotonic() - began
+        print(f"demo history: {result.calls} calls seeded in {elapsed:.1f} s")
         assert not result.skipped and elapsed < SEED_SECONDS, elapsed
         assert result.calls > 2500 and result.recordings > 500 and result.voicemails > 5 and result.agent_events > 500
         counts = await _counts(conn)
