@@ -32,12 +32,35 @@ def cmd_demo_history(args, settings: Settings) -> int:
     return 0
 
 
+async def hang_up(settings: Settings, numbers: list[str]) -> int:
+    """The sandbox's channels of these callers hung up through ARI (callers stopped mid-call sent no
+    BYE); how many."""
+    import aiohttp
+
+    from ari_app.client import basic_auth
+
+    headers = {"Authorization": basic_auth(settings.ari_user, settings.ari_password)}
+    done = 0
+    async with aiohttp.ClientSession(headers=headers, timeout=aiohttp.ClientTimeout(total=5)) as s:
+        async with s.get(f"{settings.ari_url}/ari/channels") as r:
+            channels = await r.json() if r.status == 200 else []
+        for ch in channels:
+            if ch.get("caller", {}).get("number") in numbers:
+                async with s.delete(f"{settings.ari_url}/ari/channels/{ch['id']}") as r:
+                    done += r.status == 204
+    return done
+
+
 def cmd_demo_calls(args, settings: Settings) -> int:
     from crm.demo import stream
 
-    placed = asyncio.run(stream.run(settings.database_url, Path(args.log_dir), every=args.every,
-                                    duration=args.duration))
-    print(f"demo calls: {placed} placed, every phone stopped")
+    async def run() -> tuple[int, int]:
+        placed, cut = await stream.run(settings.database_url, Path(args.log_dir), every=args.every,
+                                       duration=args.duration)
+        return placed, await hang_up(settings, cut) if cut else 0
+
+    placed, hung_up = asyncio.run(run())
+    print(f"demo calls: {placed} placed, {hung_up} cut off and hung up, every phone stopped")
     return 0
 
 

@@ -52,9 +52,9 @@ async def test_the_generator_makes_answered_recorded_calls_and_stops_clean(db, d
     app = await start_stasis_app(PBXCRM_RECORDINGS_DIR=str(recordings))
     sipp_dir = tmp_path / "sipp"
     began = time.monotonic()
-    placed = await stream.run(database_url, sipp_dir, every=5, duration=30, talk_ms=(9000, 12000), drain=30,
+    placed, cut = await stream.run(database_url, sipp_dir, every=5, duration=30, talk_ms=(9000, 12000), drain=30,
                               seed_value=3)
-    assert 4 <= placed <= 12 and time.monotonic() - began < 75
+    assert 4 <= placed <= 12 and cut == [] and time.monotonic() - began < 75
     assert _processes_in(sipp_dir) == []
 
     async def recorded():
@@ -76,3 +76,30 @@ async def test_the_generator_makes_answered_recorded_calls_and_stops_clean(db, d
     short = [(float(r["duration_seconds"]), float(r["talk_seconds"]), r["channel_id"]) for r in rows
              if float(r["duration_seconds"]) < 2 or _mean_volume(r["path"]) < -45]
     assert len(short) <= 1 and len(rows) - len(short) >= 3, (short, app.log_text()[-3000:])
+
+
+async def test_stopped_mid_call_the_generator_hangs_its_callers_up(db, database_url, start_stasis_app, settings,
+                                                                   tmp_path):
+    """Ctrl-C during calls: sipp stopped mid-call sends no BYE, so pbxcrm demo-calls hangs those channels
+    up through ARI; the calls end, no channel of theirs is left in the sandbox, no process either."""
+    from pbxcrm.demo import hang_up
+    from tests.telephony import ari_get
+
+    async with db.acquire() as conn:
+        await demo_data.seed(conn, 100, seed_value=4)
+        await cast.ensure(conn)
+    app = await start_stasis_app(PBXCRM_RECORDINGS_DIR=str(tmp_path / "recordings"))
+    sipp_dir = tmp_path / "sipp"
+    placed, cut = await stream.run(database_url, sipp_dir, every=3, duration=9, talk_ms=(60_000, 61_000), drain=0,
+                                   seed_value=5)
+    assert placed >= 2 and len(cut) == placed and _processes_in(sipp_dir) == []
+    assert await hang_up(settings, cut) >= 1
+
+    async def none_left():
+        status, channels = await ari_get("/channels")
+        mine = [c for c in channels if c["caller"]["number"] in cut]
+        async with db.acquire() as conn:
+            open_calls = await conn.fetchval("SELECT count(*) FROM calls WHERE ended_at IS NULL")
+        return status == 200 and not mine and open_calls == 0
+
+    assert await wait_for(none_left, timeout=15), app.log_text()[-3000:]

@@ -61,15 +61,17 @@ async def _sipp(*args: str, log_dir: Path, name: str) -> asyncio.subprocess.Proc
         out.close()
 
 
-async def _stop(procs: list[asyncio.subprocess.Process]) -> None:
+async def _stop(procs: list[asyncio.subprocess.Process], timeout: float = 3.0) -> None:
+    """Every process ended: SIGTERM, then SIGKILL for those still there after `timeout` (sipp in the
+    middle of a call may ignore SIGTERM)."""
     for p in procs:
         if p.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 p.terminate()
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*(p.wait() for p in procs)), timeout)
     for p in procs:
-        try:
-            await asyncio.wait_for(p.wait(), 5)
-        except asyncio.TimeoutError:  # sipp in the middle of a call may ignore SIGTERM
+        if p.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 p.kill()
             await p.wait()
@@ -111,11 +113,12 @@ async def known_callers(conn: asyncpg.Connection, manager_id: int | None = None)
 
 
 async def run(database_url: str, log_dir: Path, *, every: float = 20.0, duration: float | None = None,
-              talk_ms: tuple[int, int] = (12_000, 45_000), drain: float = 3.0, seed_value: int | None = None) -> int:
+              talk_ms: tuple[int, int] = (12_000, 45_000), drain: float = 3.0,
+              seed_value: int | None = None) -> tuple[int, list[str]]:
     """Phones up, a caller about every `every` seconds, until a signal (or `duration`); then the calls
     in progress get `drain` seconds to end by themselves, and every sipp is stopped before returning
-    (a caller stopped mid-call leaves its channel to Asterisk: `make demo` stops the sandbox after).
-    The number of calls placed."""
+    (a caller stopped mid-call sends no BYE: its channel stays in Asterisk until hung up - the caller
+    numbers returned, for pbxcrm/demo.py to hang up through ARI). (calls placed, numbers cut off)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     conn = await asyncpg.connect(database_url)
     try:
@@ -132,20 +135,23 @@ async def run(database_url: str, log_dir: Path, *, every: float = 20.0, duration
     if duration:
         loop.call_later(duration, stop.set)
     phones = await start_phones(managers, log_dir)
-    callers: list[asyncio.subprocess.Process] = []
+    callers: list[tuple[asyncio.subprocess.Process, str]] = []
     placed = 0
+    cut: list[str] = []
     try:
         while not stop.is_set():
-            callers = [p for p in callers if p.returncode is None]
-            callers.append(await call(pick(rnd, clients, talk_ms), log_dir))
+            callers = [(p, n) for p, n in callers if p.returncode is None]
+            caller = pick(rnd, clients, talk_ms)
+            callers.append((await call(caller, log_dir), caller.number))
             placed += 1
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), rnd.uniform(every * 0.5, every * 1.5))
-        live = [p for p in callers if p.returncode is None]
+        live = [p for p, _ in callers if p.returncode is None]
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(asyncio.gather(*(p.wait() for p in live)), drain)
+        cut = [n for p, n in callers if p.returncode is None]
     finally:
-        await _stop(callers + phones)
+        await _stop([p for p, _ in callers] + phones)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
-    return placed
+    return placed, cut
