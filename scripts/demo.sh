@@ -84,6 +84,8 @@ cat <<BANNER
     web UI:      http://127.0.0.1:$port
     admin:       demo / $password
     manager:     $manager / $manager_password   (her clients call her desk phone, extension 102)
+    others:      managers petrov, sidorova; operators smirnova, kozlov, morozova, volkov
+                 (a password: .venv/bin/pbxcrm set-password --login L)
     reports:     http://127.0.0.1:$port/reports/queues  /reports/agents  /reports/calls  /reports/lines  /reports/deals
     live calls:  a caller about every $every s, answered by simulated phones (var/log/demo-calls.log)
     call yourself: log in as $manager, then in another terminal run
