@@ -7,10 +7,15 @@ VENV := .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench messages deps venv sandbox-up sandbox-down clean
+.PHONY: demo demo-call test lint bench messages deps venv sandbox-up sandbox-down clean
 
 demo: venv
 	scripts/with-db.sh scripts/demo.sh
+
+# While `make demo` runs: a client of LOGIN (default ivanova) calls; the manager's phone rings.
+LOGIN ?= ivanova
+demo-call: venv
+	scripts/with-db.sh scripts/demo-call.sh $(LOGIN)
 
 test: venv
 	scripts/test.sh $(PYTEST_ARGS)

@@ -14,32 +14,38 @@ import asyncpg
 from crm.search import fold
 from crm.users.accounts import NewUser, create_user
 
-# Surnames: roots x suffix families, gendered; a real base has hundreds of surnames, not dozens.
-ROOTS = ["Ivan", "Petr", "Sidor", "Smirn", "Kuznets", "Pop", "Vasil", "Sokol", "Mikhail", "Novik", "Fedor",
-         "Moroz", "Volk", "Aleks", "Lebed", "Semen", "Egor", "Pavl", "Kozl", "Stepan", "Nikol", "Orl", "Andre",
-         "Makar", "Nikit", "Zakhar", "Zaits", "Solov", "Boris", "Yakovl", "Grigor", "Roman", "Vorob", "Serge",
-         "Kuzm", "Frol", "Belous", "Gus", "Tit", "Kudryav", "Baran", "Kulik", "Zhuk", "Polyak", "Lazar", "Medved",
-         "Ersh", "Nikifor", "Sobol", "Denis", "Tikhon", "Grom", "Filipp", "Belyak", "Koval", "Gerasim", "Mark",
-         "Ignat", "Karp", "Abram", "Kalin", "Chern", "Kryl", "Maksim", "Sorok", "Vinograd", "Bogdan", "Vlas",
-         "Dorof", "Efim"]
+# Russian, as a Russian call centre's base reads (issue 19). Surnames: roots x suffix families,
+# gendered; a real base has hundreds of surnames, not dozens.
+ROOTS = ["Иван", "Петр", "Сидор", "Смирн", "Кузнец", "Поп", "Васил", "Сокол", "Михайл", "Новик", "Федор",
+         "Мороз", "Волк", "Алекс", "Лебед", "Семен", "Егор", "Павл", "Козл", "Степан", "Никол", "Орл", "Андре",
+         "Макар", "Никит", "Захар", "Зайц", "Солов", "Борис", "Яковл", "Григор", "Роман", "Воробь", "Серге",
+         "Кузьм", "Фрол", "Белоус", "Гус", "Тит", "Кудряв", "Баран", "Кулик", "Жук", "Поляк", "Лазар", "Медвед",
+         "Ерш", "Никифор", "Собол", "Денис", "Тихон", "Гром", "Филипп", "Беляк", "Ковал", "Герасим", "Марк",
+         "Игнат", "Карп", "Абрам", "Калин", "Черн", "Крыл", "Максим", "Сорок", "Виноград", "Богдан", "Влас",
+         "Дороф", "Ефим"]
 # (male ending, female ending)
-SURNAME_ENDINGS = [("ov", "ova"), ("in", "ina"), ("sky", "skaya"), ("enko", "enko"), ("ikov", "ikova")]
-MALE = ["Alexander", "Dmitry", "Maxim", "Sergey", "Andrey", "Alexey", "Artem", "Ilya", "Kirill", "Mikhail",
-        "Nikita", "Ivan", "Pavel", "Roman", "Oleg", "Vladimir", "Yuri", "Boris", "Egor", "Denis"]
-FEMALE = ["Anna", "Maria", "Elena", "Olga", "Tatiana", "Natalia", "Irina", "Svetlana", "Ekaterina", "Anastasia",
-          "Yulia", "Daria", "Polina", "Ksenia", "Victoria", "Alina", "Marina", "Galina", "Vera", "Nina"]
-FATHERS = ["Alexandr", "Dmitri", "Sergey", "Andrey", "Ivan", "Mikhail", "Pavl", "Vladimir", "Yuri", "Nikolay",
-           "Petr", "Viktor", "Oleg", "Igor", "Anatoly", "Evgeny"]
-COMPANY_FORMS = ["LLC", "JSC", "Group", "Trading House", "Holding", "Plant", "Studio", "Service"]
-COMPANY_WORDS = ["Romashka", "Vostok", "Sever", "Yug", "Zapad", "Orbita", "Vector", "Granit", "Almaz", "Kedr",
-                 "Raduga", "Volna", "Neva", "Ural", "Baikal", "Altai", "Sibir", "Volga", "Kama", "Oka"]
-REMARKS = ["", "", "", "VIP", "pays late", "prefers e-mail", "call after 14:00", "wholesale", "dealer",
-           "supplier", "do not call on Fridays"]
-COMMENTS = ["", "", "met at the trade fair", "came from the website", "recommended by a partner",
-            "old client, back after a pause"]
+SURNAME_ENDINGS = [("ов", "ова"), ("ин", "ина"), ("ский", "ская"), ("енко", "енко"), ("иков", "икова")]
+MALE = ["Александр", "Дмитрий", "Максим", "Сергей", "Андрей", "Алексей", "Артём", "Илья", "Кирилл", "Михаил",
+        "Никита", "Иван", "Павел", "Роман", "Олег", "Владимир", "Юрий", "Борис", "Егор", "Денис"]
+FEMALE = ["Анна", "Мария", "Елена", "Ольга", "Татьяна", "Наталья", "Ирина", "Светлана", "Екатерина", "Анастасия",
+          "Юлия", "Дарья", "Полина", "Ксения", "Виктория", "Алина", "Марина", "Галина", "Вера", "Нина"]
+# (male patronymic, female patronymic)
+FATHERS = [("Александрович", "Александровна"), ("Дмитриевич", "Дмитриевна"), ("Сергеевич", "Сергеевна"),
+           ("Андреевич", "Андреевна"), ("Иванович", "Ивановна"), ("Михайлович", "Михайловна"),
+           ("Павлович", "Павловна"), ("Владимирович", "Владимировна"), ("Юрьевич", "Юрьевна"),
+           ("Николаевич", "Николаевна"), ("Петрович", "Петровна"), ("Викторович", "Викторовна"),
+           ("Олегович", "Олеговна"), ("Игоревич", "Игоревна"), ("Анатольевич", "Анатольевна"),
+           ("Евгеньевич", "Евгеньевна")]
+COMPANY_FORMS = ["ООО", "АО", "ГК", "ТД", "ПАО", "ИП", "НПО", "ЗАО"]
+COMPANY_WORDS = ["Ромашка", "Восток", "Север", "Юг", "Запад", "Орбита", "Вектор", "Гранит", "Алмаз", "Кедр",
+                 "Радуга", "Волна", "Нева", "Урал", "Байкал", "Алтай", "Сибирь", "Волга", "Кама", "Ока"]
+REMARKS = ["", "", "", "VIP-клиент", "платит с опозданием", "просит писать на почту", "звонить после 14:00",
+           "оптовик", "дилер в регионе", "наш поставщик", "по пятницам не звонить"]
+COMMENTS = ["", "", "познакомились на выставке", "пришёл с сайта", "по рекомендации партнёра",
+            "старый клиент, вернулся после перерыва"]
 STATUSES = ["active", "active", "active", "potential", "inactive"]
-MANAGERS = [("ivanova", "Irina Ivanova", "102"), ("petrov", "Pavel Petrov", "103"),
-            ("sidorova", "Svetlana Sidorova", "104")]
+MANAGERS = [("ivanova", "Ирина Иванова", "102"), ("petrov", "Павел Петров", "103"),
+            ("sidorova", "Светлана Сидорова", "104")]
 CHUNK = 50_000
 # Multiplying by an odd number not divisible by 5 permutes 0..10**9-1: unique, random-looking numbers.
 _SCRAMBLE = 387_420_489
@@ -119,7 +125,7 @@ async def _seed(conn: asyncpg.Connection, clients: int, rnd: random.Random) -> S
     contact_cols = ["counterparty_id", "kind", "value", "normalized"]
     company_rows, company_contacts, company_names = [], [], {}
     for cid in company_ids:
-        name = company_names[cid] = f"{rnd.choice(COMPANY_WORDS)} {rnd.choice(COMPANY_FORMS)} {cid}"
+        name = company_names[cid] = f"{rnd.choice(COMPANY_FORMS)} «{rnd.choice(COMPANY_WORDS)}-{cid}»"
         remark, comment = rnd.choice(REMARKS), rnd.choice(COMMENTS)
         phone = (cid, "phone", *_landline(cid))
         company_rows.append((cid, "company", "", "", "", name, rnd.choice(STATUSES), rnd.choice(managers),
@@ -138,13 +144,13 @@ async def _seed(conn: asyncpg.Connection, clients: int, rnd: random.Random) -> S
             ending = rnd.choice(SURNAME_ENDINGS)[1 if female else 0]
             last = rnd.choice(ROOTS) + ending
             first = rnd.choice(FEMALE if female else MALE)
-            patronymic = rnd.choice(FATHERS) + ("ovna" if female else "ovich")
+            patronymic = rnd.choice(FATHERS)[1 if female else 0]
             mine = [(cid, "phone", *_mobile(cid * 2))]
             if rnd.random() < 0.9:
                 # Most clients have a second number: a base of 1M clients holds about 2M numbers.
                 mine.append((cid, "phone", *_mobile(cid * 2 + 1)))
             if rnd.random() < 0.4:
-                email = f"{first.lower()}.{last.lower()}.{cid}@example.ru"
+                email = f"client.{cid}@example.ru"
                 mine.append((cid, "email", email, email))
             company = rnd.choice(company_ids) if rnd.random() < 0.7 else None
             if company:

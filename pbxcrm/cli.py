@@ -1,5 +1,5 @@
-"""`pbxcrm COMMAND`: migrate, web, ari, agi, reconcile, create-user, set-password, allowlist, demo-data, doctor,
-sandbox."""
+"""`pbxcrm COMMAND`: migrate, web, ari, agi, reconcile, create-user, set-password, allowlist, demo-data,
+demo-history, demo-calls, demo-call (pbxcrm/demo.py), doctor, sandbox."""
 
 from __future__ import annotations
 
@@ -297,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-data", help="fill the database with realistic demo counterparties")
     demo.add_argument("--clients", type=int, default=1000)
     demo.set_defaults(func=cmd_demo_data)
+    from pbxcrm.demo import add_commands as add_demo_commands
+
+    add_demo_commands(sub)
 
     from pbxcrm.doctor import DIALPLAN_DIR
 

@@ -1,44 +1,64 @@
 #!/usr/bin/env bash
-# `make demo`: the product on this machine - web UI on 127.0.0.1:8000, the
-# Stasis app connected to the sandbox Asterisk, a demo login, and one real
-# sipp call so the calls page has something on it. Ctrl-C stops it all.
+# `make demo`: the product on this machine as a living call centre (issue 19) - web UI on
+# 127.0.0.1:8000, the Stasis app connected to the sandbox Asterisk, weeks of history in the
+# reports (seeded once: a second run adds nothing), and live sipp calls from clients and strangers
+# every ~20 s answered by simulated phones. Ctrl-C (or SIGTERM) stops it all: the app, the web UI,
+# every sipp, and the sandbox when this script started it.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-pbxcrm=$repo/.venv/bin/pbxcrm
+pbxcrm=${PBXCRM_BIN:-$repo/.venv/bin/pbxcrm}
 : "${DATABASE_URL:?scripts/with-db.sh sets it}"
 port=${PBXCRM_WEB_PORT:-8000}
+every=${PBXCRM_DEMO_EVERY:-20}
 mkdir -p var/log
+started=$(date +%s)
 # Uploaded greetings go where the sandbox's chrooted Asterisk plays them (README: Greetings).
 export PBXCRM_GREETINGS_DIR=${PBXCRM_GREETINGS_DIR:-${PBXCRM_SANDBOX_ROOT:-/var/lib/pbxcrm/sandbox}/var/lib/asterisk/sounds/pbxcrm}
 export PBXCRM_GREETINGS_ASTERISK_DIR=${PBXCRM_GREETINGS_ASTERISK_DIR:-/var/lib/asterisk/sounds/pbxcrm}
 
 "$pbxcrm" migrate
+# Stop the sandbox afterwards only if it was not already running (as scripts/with-db.sh does PostgreSQL).
+sandbox_was_up=no
+scripts/sandbox.sh status >/dev/null 2>&1 && sandbox_was_up=yes
 scripts/sandbox.sh up
 # The sandbox's Asterisk writes its CEL into a database of its own: the app reads the calls it missed there.
 PBXCRM_CEL_DATABASE_URL=$(scripts/sandbox.sh cel-url)
 export PBXCRM_CEL_DATABASE_URL
 
-password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(9))')
+new_password() { python3 -c 'import secrets; print(secrets.token_urlsafe(9))'; }
+password=$(new_password)
 if ! "$pbxcrm" create-user --login demo --name "Demo Admin" --role admin --extension 101 \
       --password "$password" >/dev/null 2>&1; then
   "$pbxcrm" set-password --login demo --password "$password" >/dev/null
 fi
 
-# A base to work with, the first time only.
+# A base to work with, the first time only; then weeks of history (once: it knows its own calls).
 if [ "$(psql "$DATABASE_URL" -tAc 'select count(*) from counterparties')" = "0" ]; then
-  "$pbxcrm" demo-data --clients "${PBXCRM_DEMO_CLIENTS:-5000}"
+  "$pbxcrm" demo-data --clients "${PBXCRM_DEMO_CLIENTS:-5000}" >/dev/null
 fi
+"$pbxcrm" demo-history
+# The manager the person at the browser plays: a fresh password each run, printed below.
+manager=${PBXCRM_DEMO_MANAGER:-ivanova}
+manager_password=$(new_password)
+"$pbxcrm" set-password --login "$manager" --password "$manager_password" >/dev/null
 
 pids=()
+watcher=
 cleanup() {
   trap - EXIT INT TERM
   echo "demo: stopping"
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -n "$watcher" ] && kill "$watcher" 2>/dev/null
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  scripts/sandbox.sh down
+  if [ "$sandbox_was_up" = no ]; then scripts/sandbox.sh down; fi
+  echo "demo: stopped"
 }
 trap cleanup EXIT INT TERM
+# `make` passes a SIGTERM to scripts/with-db.sh only, which dies at once: when our parent is gone, we stop too.
+parent=$PPID
+( while kill -0 "$parent" 2>/dev/null; do sleep 1; done; kill -TERM $$ 2>/dev/null ) >/dev/null 2>&1 &
+watcher=$!
 
 "$pbxcrm" ari >> var/log/ari.log 2>&1 & pids+=($!)
 "$pbxcrm" web --port "$port" >> var/log/web.log 2>&1 & pids+=($!)
@@ -55,18 +75,24 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 
-echo "demo: placing a sipp call from 8 (495) 123-45-67 to 74957654321"
-(cd /tmp && sipp -sf "$repo/tests/sipp/caller.xml" -key caller 84951234567 -key caller_name "Demo Caller" \
-   -s 74957654321 -i 127.0.0.1 -p 5099 -m 1 -d 3000 -nostdin -timeout 30s 127.0.0.1:5060 >/dev/null 2>&1) \
-  && echo "demo: call placed" || echo "demo: the sipp call failed (see var/log/ari.log)"
+# Live calls: simulated phones answer, callers ring the demo's lines (crm/demo/stream.py).
+"$pbxcrm" demo-calls --every "$every" >> var/log/demo-calls.log 2>&1 & pids+=($!)
 
 cat <<BANNER
 
-  pbxcrm is running
-    web UI:    http://127.0.0.1:$port
-    login:     demo
-    password:  $password
-    logs:      var/log/web.log, var/log/ari.log, var/log/agi.log
+  pbxcrm is running: a living call centre (ready in $(( $(date +%s) - started )) s)
+    web UI:      http://127.0.0.1:$port
+    admin:       demo / $password
+    manager:     $manager / $manager_password   (her clients call her desk phone, extension 102)
+    others:      managers petrov, sidorova; operators smirnova, kozlov, morozova, volkov
+                 (a password: .venv/bin/pbxcrm set-password --login L)
+    reports:     http://127.0.0.1:$port/reports/queues  /reports/agents  /reports/calls  /reports/lines  /reports/deals
+    live calls:  a caller about every $every s, answered by simulated phones (var/log/demo-calls.log)
+    call yourself: log in as $manager, then in another terminal run
+                   make demo-call            (or: make demo-call LOGIN=petrov)
+                 one of $manager's clients calls the main line 74957654321: the card pops in the
+                 browser and her desk phone (a simulated one, until the browser phone is on main) answers.
+    logs:        var/log/web.log, var/log/ari.log, var/log/agi.log, var/log/demo-sipp/
   Ctrl-C stops it.
 
 BANNER
