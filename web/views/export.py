@@ -24,6 +24,7 @@ from starlette.responses import FileResponse
 from starlette.routing import Route
 
 from crm import appsettings, audit
+from crm.calls import listing as call_listing
 from crm.calls.route import route_text
 from crm.errors import Forbidden
 from crm.export import queries as export_q
@@ -39,6 +40,7 @@ from crm.tasks import queries as tq
 from web.call_rules import visible
 from web.locale import request_locale
 from web.permissions import require_role
+from web.views.calls import call_query
 from web.views.counterparty_lists import list_query
 from web.views.line_report import row_name
 from web.views.queue_report import agent_data, queue_data
@@ -278,22 +280,20 @@ CALL_COLUMNS = [
 
 
 async def calls_export(request: Request):
-    """The call log for a period (default: the last 30 days), newest first."""
+    """The call log as the list's filters select it (web/views/calls.py), every page, newest first."""
     await _may_export(request)
-    settings = request.app.state.settings
-    start, end = report_period(request) if request.query_params.get("from") else \
-        (settings.clock.today() - dt.timedelta(days=30), settings.clock.today())
-    where = await visible(request, start=4)  # only the calls the user may see (the call rules)
+    query = call_query(request)
+    where = await visible(request)  # only the calls the user may see (the call rules)
     async with request.app.state.pool.acquire() as conn:
         async def batches():
-            async for rows in export_q.call_log_batches(conn, start, end, settings.timezone, BATCH, where):
-                yield [{**r, "route_text": route_text(r["route"]),
+            async for rows in call_listing.export_batches(conn, query, BATCH, where):
+                yield [{**r, "route_text": route_text(r["route"]), "line_name": r["line_text"],
                         "direction_text": label("call_direction", r["direction"]),
                         "status_text": label("call_status", r["status"])} for r in rows]
         path, rows = await write_xlsx(_("Calls"), _translated(CALL_COLUMNS), batches(), tz=_zone(request))
         with _removed_on_failure(path):
             await audit.record(conn, request.user["id"], "export", None, "call list",
-                               {"from": str(start), "to": str(end), "rows": rows})
+                               {"query": request.url.query, "rows": rows})
     return _response(path, rows, "calls")
 
 
