@@ -76,7 +76,8 @@ def _search(p: _Params, q: str, region: str) -> str | None:
                              f"coalesce(c.caller_normalized, '') LIKE {like}",
                              f"coalesce(c.called_normalized, '') LIKE {like}",
                              f"search_fold(c.caller_name) LIKE {like}", f"search_fold(c.comment) LIKE {like}",
-                             f"c.counterparty_id IN (SELECT s.id FROM counterparties s WHERE s.search_text LIKE {like})"]
+                             "c.counterparty_id IN (SELECT s.id FROM counterparties s "
+                             f"WHERE s.search_text LIKE {like})"]
         parts.append("(" + " OR ".join(alternatives) + ")")
     return "(" + " AND ".join(parts) + ")"
 

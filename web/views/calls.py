@@ -9,8 +9,8 @@ from starlette.routing import Route
 
 from crm import tags
 from crm.calls import listing
-from crm.calls.rules import LISTEN
 from crm.calls.attach import attach_call, call_id_by_channel, comment_call
+from crm.calls.rules import LISTEN
 from crm.clicktocall import queries as c2c_q
 from crm.errors import Forbidden, NotFound, ValidationError
 from crm.i18n import gettext as _
@@ -18,8 +18,8 @@ from crm.roles import acts_for_others
 from crm.users import queries as users_q
 from web.call_rules import rules_of, visible
 from web.db import connection
-from web.limits import CHANNEL
 from web.jsonout import jsonable
+from web.limits import CHANNEL
 from web.paging import Page
 from web.resource import wants_json
 from web.schemas import AttachIn, CallCommentIn, CallListQuery, ClickToCallIn
