@@ -30,8 +30,10 @@ async def world(db, tmp_path):
         sokolov = await service.create(conn, people["irina"], CounterpartyInput(
             kind="client", last_name="Sokolovsky", remark="pays in cash", responsible_user_id=people["irina"]["id"]),
             "RU")
-        orlova = await service.create(conn, people["irina"], CounterpartyInput(kind="client", last_name="Orlovskaya"),
-                                      "RU")
+        company = await service.create(conn, people["irina"], CounterpartyInput(kind="company",
+                                                                                company_name="Vostok-Trade 12"), "RU")
+        orlova = await service.create(conn, people["irina"], CounterpartyInput(kind="client", last_name="Orlovskaya",
+                                                                               company_ids=(company,)), "RU")
         gold = await tags.save_tag(conn, people["anna"]["id"], None, tags.TagInput("Gold-7"))
         dormant = await tags.save_tag(conn, people["anna"]["id"], None, tags.TagInput("Dormant-3"))
         for cp, tag in ((sokolov, gold), (sokolov, dormant), (orlova, gold)):
@@ -73,7 +75,7 @@ async def world(db, tmp_path):
         audio.write_bytes(b"ID3" + bytes(500))
         recording = await conn.fetchval(
             "INSERT INTO recordings (call_id, path, format) VALUES ($1, $2, 'mp3') RETURNING id", calls["in1"], str(audio))
-    return {**people, "calls": calls, "sokolov": sokolov, "orlova": orlova, "gold": gold, "dormant": dormant,
+    return {**people, "calls": calls, "sokolov": sokolov, "company": company, "orlova": orlova, "gold": gold, "dormant": dormant,
             "kestrel": kestrel, "zeta": zeta, "line_a": line_a, "line_b": line_b, "recording": recording}
 
 
@@ -117,6 +119,8 @@ async def test_each_filter_alone_and_several_of_each(web, world):
     assert _keys(web, w, {"number": "8 (495) 123-00-03"}) == ["in3", "out2"]
     assert _keys(web, w, {"number": "102"}) == ["int1"]
     assert _keys(web, w, {"counterparty": w["sokolov"]}) == ["out1", "in1"]
+    # A company's calls are its clients' too, as on its card.
+    assert _keys(web, w, {"counterparty": w["company"]}) == ["in3", "out2"]
     # Tags of the call's counterparty: all of the wanted ones, none of the excluded.
     assert _keys(web, w, {"tag": w["gold"]}) == ["in3", "out2", "out1", "in1"]
     assert _keys(web, w, {"tag": [w["gold"], w["dormant"]]}) == ["out1", "in1"]
@@ -145,6 +149,8 @@ async def test_the_page_shows_filters_links_click_to_call_and_the_filtered_rows(
     assert 'value="incoming" checked' in page and f'value="{world["kestrel"]}" selected' in page
     assert "pays in cash" in page, "the counterparty's remark beside its name"
     assert f'id="export" href="/calls.xlsx?direction=incoming&amp;queue={world["kestrel"]}"' in page
+    call_page = web.get(f"/calls/{world['calls']['in1']}").text
+    assert f'id="counterparty-calls" href="/calls?counterparty={world["sokolov"]}"' in call_page
     card_calls = web.get("/calls", params={"counterparty": world["sokolov"]}).text
     assert "only the calls of Sokolovsky" in card_calls
 

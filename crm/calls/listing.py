@@ -40,7 +40,7 @@ class CallQuery:
     queue_ids: tuple[int, ...] = ()
     line_ids: tuple[int, ...] = ()
     number: str = ""  # either end's number, exactly (as normalised)
-    counterparty_id: int | None = None
+    counterparty_id: int | None = None  # a client's calls; a company's and its clients'
     tag_ids: tuple[int, ...] = ()  # tags of the call's counterparty
     without_tag_ids: tuple[int, ...] = ()
     q: str = ""
@@ -106,8 +106,10 @@ def where(query: CallQuery, visible: Visible = ("true", [])) -> tuple[str, list]
         # As the PBX stored it (caller_match_key): both columns are indexed.
         k = p(caller_match_key(query.number, query.default_region) or query.number.strip())
         conditions.append(f"(c.caller_normalized = {k} OR c.called_normalized = {k})")
-    if query.counterparty_id is not None:
-        conditions.append(f"c.counterparty_id = {p(query.counterparty_id)}")
+    if query.counterparty_id is not None:  # a company's calls are its clients' too, as on its card
+        cp = p(query.counterparty_id)
+        conditions.append(f"(c.counterparty_id = {cp} OR c.counterparty_id IN "
+                          f"(SELECT m.client_id FROM company_members m WHERE m.company_id = {cp}))")
     conditions += tag_conditions(p, "c.counterparty_id", "counterparty", query.tag_ids, query.without_tag_ids)
     search = _search(p, query.q, query.default_region)
     if search:
