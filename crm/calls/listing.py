@@ -63,22 +63,25 @@ class _Params:
 OPERATOR = "coalesce(c.operator_user_id, c.caller_user_id)"
 
 
+# What the search reads of a call, as migration 0036's trigram index has it (the same text, or the
+# index is not used): both numbers as dialled and as normalised, the caller's name, the comment.
+SEARCH_TEXT = ("search_fold(c.caller_number || ' ' || c.called_number || ' ' || coalesce(c.caller_normalized, '') "
+               "|| ' ' || coalesce(c.called_normalized, '') || ' ' || c.caller_name || ' ' || c.comment)")
+
+
 def _search(p: _Params, q: str, region: str) -> str | None:
+    """Every term matches the call's own text or its counterparty's (names, remark, contacts): each
+    side through its trigram index."""
     terms = search_terms(q, region) if len(q.strip()) >= MIN_QUERY else []
     if not terms:
         return None
     parts = []
     for term in terms:
-        alternatives = []
-        for a in term:
-            like = p(f"%{escape_like(a)}%")
-            alternatives += [f"c.caller_number LIKE {like}", f"c.called_number LIKE {like}",
-                             f"coalesce(c.caller_normalized, '') LIKE {like}",
-                             f"coalesce(c.called_normalized, '') LIKE {like}",
-                             f"search_fold(c.caller_name) LIKE {like}", f"search_fold(c.comment) LIKE {like}",
-                             "c.counterparty_id IN (SELECT s.id FROM counterparties s "
-                             f"WHERE s.search_text LIKE {like})"]
-        parts.append("(" + " OR ".join(alternatives) + ")")
+        likes = [p(f"%{escape_like(a)}%") for a in term]
+        own = " OR ".join(f"{SEARCH_TEXT} LIKE {like}" for like in likes)
+        theirs = " OR ".join(f"s.search_text LIKE {like}" for like in likes)
+        parts.append(f"({own} OR c.counterparty_id = ANY(ARRAY(SELECT s.id FROM counterparties s "
+                     f"WHERE {theirs})))")
     return "(" + " AND ".join(parts) + ")"
 
 
@@ -108,8 +111,8 @@ def where(query: CallQuery, visible: Visible = ("true", [])) -> tuple[str, list]
         conditions.append(f"(c.caller_normalized = {k} OR c.called_normalized = {k})")
     if query.counterparty_id is not None:  # a company's calls are its clients' too, as on its card
         cp = p(query.counterparty_id)
-        conditions.append(f"(c.counterparty_id = {cp} OR c.counterparty_id IN "
-                          f"(SELECT m.client_id FROM company_members m WHERE m.company_id = {cp}))")
+        conditions.append(f"c.counterparty_id = ANY(ARRAY(SELECT {cp}::bigint UNION ALL "
+                          f"SELECT m.client_id FROM company_members m WHERE m.company_id = {cp}))")
     conditions += tag_conditions(p, "c.counterparty_id", "counterparty", query.tag_ids, query.without_tag_ids)
     search = _search(p, query.q, query.default_region)
     if search:
