@@ -200,8 +200,12 @@ async def test_the_call_rules_hold_on_the_list_its_count_its_player_and_its_expo
     assert len(_keys(web, w)) == 7
     page = web.get("/calls").text
     assert f'data-recording="{w["recording"]}"' in page and 'preload="none"' in page
+    recordings = {c["id"]: c["recording_id"] for c in web.get("/api/calls").json()["calls"]}
+    assert recordings[w["calls"]["in1"]] == w["recording"]
     _as(web, "oleg")
     assert f'data-recording="{w["recording"]}"' not in web.get("/calls").text, "he took no part: no player"
+    recordings = {c["id"]: c["recording_id"] for c in web.get("/api/calls").json()["calls"]}
+    assert recordings[w["calls"]["in1"]] is None
     _as(web, "irina")
     assert f'data-recording="{w["recording"]}"' in web.get("/calls").text, "her client's call"
 
