@@ -10,3 +10,5 @@ CREATE INDEX calls_queue_idx ON calls (queue_id, started_at DESC) WHERE queue_id
 CREATE INDEX calls_search_trgm ON calls USING gin (search_fold(
     caller_number || ' ' || called_number || ' ' || coalesce(caller_normalized, '') || ' '
     || coalesce(called_normalized, '') || ' ' || caller_name || ' ' || comment) gin_trgm_ops);
+-- The deleted cards, which the call rules' SQL reads once per list (crm/calls/rules_sql.py card_deleted).
+CREATE INDEX counterparties_deleted_idx ON counterparties (id) WHERE deleted_at IS NOT NULL;
