@@ -1,4 +1,4 @@
-"""Saved filter sets (E1): named, private to their user, for the Clients, Companies and Tasks lists.
+"""Saved filter sets (E1): named, private to their user, for the Clients, Companies, Tasks and Calls lists.
 
 A filter set is the list's own query string, so applying it is following a link.
 """
@@ -13,7 +13,7 @@ from crm.errors import Conflict, NotFound, ValidationError
 from crm.i18n import _
 
 # The lists a filter set belongs to; web/views/filters.py maps each to its page's route.
-SECTIONS = frozenset({"clients", "companies", "tasks"})
+SECTIONS = frozenset({"clients", "companies", "tasks", "calls"})
 # Conditions only: where the list was paged to is not part of a filter.
 _NOT_CONDITIONS = {"page", "csrf_token", "tpage"}
 

@@ -76,7 +76,7 @@ RECORDING_MODE = {
 REPORT_GROUP = {"hour": N_("by hour"), "day": N_("by day"), "week": N_("by week"), "month": N_("by month")}
 REPORT_PERIOD = {"hour": N_("Hour"), "day": N_("Day"), "week": N_("Week"), "month": N_("Month")}
 REPORT_SPLIT = {"type": N_("per call type"), "operator": N_("per operator")}
-REPORT_METRIC = {"calls": N_("number of calls"), "seconds": N_("talk time")}
+REPORT_METRIC = {"calls": N_("number of calls"), "seconds": N_("talk time"), "wait": N_("wait time")}
 # The time zones a user may choose (Russia's eleven, then the neighbours'), west to east.
 TIMEZONE = {
     "Europe/Kaliningrad": N_("Kaliningrad"), "Europe/Moscow": N_("Moscow"), "Europe/Samara": N_("Samara"),

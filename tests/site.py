@@ -107,6 +107,7 @@ PAGES = [
     Page("task", "/tasks/{id:int}", "/tasks/{task}"),
     Page("deal", "/tasks/{id:int}", "/tasks/{deal}"),
     Page("calls", "/calls", "/calls"),
+    Page("calls filtered", "/calls", "/calls?direction=incoming&status=answered&counterparty={client}&q=79"),
     Page("unknown callers", "/callers/unknown", "/callers/unknown"),
     Page("call", "/calls/{id:int}", "/calls/{call}"),
     Page("unknown caller's call", "/calls/{id:int}", "/calls/{stranger_call}?find=Соколов"),

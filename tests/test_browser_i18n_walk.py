@@ -306,7 +306,7 @@ async def test_times_read_moscow_time(walker_name, site, contexts, chromium):
     else:
         expected = f"{local.month}/{local.day}/{local.year}, 12:30:05 AM MSK"
     await page.goto(site.url + "/calls")
-    first_row = re.sub(r"\s+", " ", await page.inner_text("#calls tbody tr:has(td.caller:text('+7 495 123-45-67'))"))
+    first_row = re.sub(r"\s+", " ", await page.inner_text("#calls tbody tr:has(td.caller:has-text('+7 495 123-45-67'))"))
     assert expected in first_row
     await page.goto(f"{site.url}/counterparties/{site.ids['client']}")
     calls = re.sub(r"\s+", " ", await page.inner_text("#card-calls"))

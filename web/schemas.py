@@ -78,6 +78,20 @@ class TaskListQuery(PageQuery, TagFilterQuery):
     closed_to: OptionalDate = None
 
 
+class CallListQuery(PageQuery, TagFilterQuery):
+    """The call log's filters (web/views/calls.py): several of each list."""
+    start: OptionalDate = Field(None, alias="from")
+    end: OptionalDate = Field(None, alias="to")
+    direction: Shorts = ()
+    status: Shorts = ()
+    operator: Ids = ()
+    queue: Ids = ()
+    line: Ids = ()
+    number: Short = ""
+    counterparty: OptionalId = None
+    q: Search = ""
+
+
 class UnknownCallersQuery(PageQuery):
     """The unknown callers list: numbers that called in the last `days` days."""
     days: Annotated[Annotated[int, Field(ge=1, le=366)] | None, BlankIsNone] = None

@@ -95,30 +95,6 @@ async def mark_caller_left(conn: asyncpg.Connection, channel_id: str, status: st
                        channel_id, status)
 
 
-async def list_calls(conn: asyncpg.Connection, *, limit: int, offset: int,
-                     visible: tuple[str, list] = ("true", [])) -> list[asyncpg.Record]:
-    """A page of the call log; `visible`: the calls the user may see (crm/calls/rules_sql.condition from $3)."""
-    return await conn.fetch(
-        """SELECT c.id, c.channel_id, c.direction, c.caller_number, c.caller_name, c.called_number,
-                  c.line, c.started_at, c.answered_at, c.ended_at, c.wait_seconds, c.talk_seconds,
-                  c.status, c.hangup_cause, c.route, c.counterparty_id, cp.display_name AS counterparty_name,
-                  u.full_name AS operator_name, c.line_id, l.name AS line_name
-           FROM calls c
-           LEFT JOIN counterparties cp ON cp.id = c.counterparty_id
-           LEFT JOIN users u ON u.id = c.operator_user_id
-           LEFT JOIN lines l ON l.id = c.line_id
-           WHERE """ + visible[0] + """
-           ORDER BY c.started_at DESC, c.id DESC
-           LIMIT $1 OFFSET $2""",
-        limit, offset, *visible[1],
-    )
-
-
-async def count_calls(conn: asyncpg.Connection, visible: tuple[str, list] = ("true", [])) -> int:
-    """How many calls the user may see (`visible` from $1)."""
-    return await conn.fetchval("SELECT count(*) FROM calls c WHERE " + visible[0], *visible[1])
-
-
 async def calls_of_counterparty(conn: asyncpg.Connection, counterparty_id: int, limit: int = 20,
                                 visible: tuple[str, list] = ("true", [])) -> list[asyncpg.Record]:
     """Calls of a client, or of a company and its clients, that the user may see (`visible` from $3)."""

@@ -20,15 +20,19 @@ _ALIAS = re.compile(r"^[a-z_][a-z0-9_]{0,20}$")
 
 # The facts of rules.Facts, per kind of document, as SQL over its row {a}; {u} is the user's id.
 # Each is true or false, never NULL (NOT NULL would be NULL too).
+# A user's call legs and the deleted cards: an uncorrelated IN (...), which PostgreSQL hashes once per
+# query, not EXISTS, which probes an index for every call a list or a count scans (bench/calls_list.py:
+# an operator's filtered call log 0.7 s -> 0.04 s on 1,000,000 calls). Both sets stay small enough to
+# hash; a manager's clients may not, so "responsible" stays a probe by primary key.
 CALL_FACTS = {
-    "took_part": ("(coalesce({a}.operator_user_id = {u} OR {a}.caller_user_id = {u}, false) OR EXISTS "
-                  "(SELECT 1 FROM call_legs rl WHERE rl.call_id = {a}.id AND rl.user_id = {u}))"),
+    "took_part": ("(coalesce({a}.operator_user_id = {u} OR {a}.caller_user_id = {u}, false) OR "
+                  "{a}.id IN (SELECT rl.call_id FROM call_legs rl WHERE rl.user_id = {u}))"),
     "finished": "({a}.ended_at IS NOT NULL)",
     "responsible": ("EXISTS (SELECT 1 FROM counterparties rc WHERE rc.id = {a}.counterparty_id "
                     "AND rc.responsible_user_id = {u})"),
     "owner": "coalesce({a}.owner_user_id = {u}, false)",
-    "card_deleted": ("EXISTS (SELECT 1 FROM counterparties rd WHERE rd.id = {a}.counterparty_id "
-                     "AND rd.deleted_at IS NOT NULL)"),
+    "card_deleted": ("coalesce({a}.counterparty_id IN (SELECT rd.id FROM counterparties rd "
+                     "WHERE rd.deleted_at IS NOT NULL), false)"),
     "direction": "{a}.direction = ANY({p}::text[])",
     "line": "coalesce({a}.line_id = ANY({p}::bigint[]), false)",
     "queue": "coalesce({a}.queue_id = ANY({p}::bigint[]), false)",

@@ -38,21 +38,25 @@ FORMATS = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm", "money": "#,##0
 
 class XlsxWriter:
     def __init__(self, sheet_title: str, columns: Sequence[Column], tz: dt.tzinfo | None = None):
-        self.columns = columns
         self.tz = tz
         # One directory per export holds the file and XlsxWriter's own row files: removing it
         # (remove_export) leaves nothing behind, whatever failed and wherever.
         self.dir = Path(tempfile.mkdtemp(prefix="pbxcrm-export-"))
         self.path = self.dir / "export.xlsx"
         self.workbook = xlsxwriter.Workbook(str(self.path), {"constant_memory": True, "tmpdir": str(self.dir)})
+        self.formats = {kind: self.workbook.add_format({"num_format": f}) for kind, f in FORMATS.items()}
+        self.bold = self.workbook.add_format({"bold": True})
+        self.add_sheet(sheet_title, columns)
+
+    def add_sheet(self, sheet_title: str, columns: Sequence[Column]) -> None:
+        """Rows from now on go to a new sheet (the ones before it are done: constant memory)."""
+        self.columns = columns
         self.sheet = self.workbook.add_worksheet(sheet_title[:31])
-        formats = {kind: self.workbook.add_format({"num_format": f}) for kind, f in FORMATS.items()}
-        bold = self.workbook.add_format({"bold": True})
         for i, c in enumerate(columns):
             self.sheet.set_column(i, i, c.width)
-            self.sheet.write_string(0, i, c.title, bold)
+            self.sheet.write_string(0, i, c.title, self.bold)
         # (column, key, how to write it) once, not per cell.
-        self._writers = [(i, c.key, self._cell_writer(c.kind, formats.get(c.kind))) for i, c in enumerate(columns)]
+        self._writers = [(i, c.key, self._cell_writer(c.kind, self.formats.get(c.kind))) for i, c in enumerate(columns)]
         self.rows = 0
 
     def _cell_writer(self, kind: str, cell_format):
@@ -116,3 +120,22 @@ async def write_xlsx(sheet_title: str, columns: Sequence[Column], batches: Async
                 await asyncio.shield(writing)
         shutil.rmtree(writer.dir, ignore_errors=True)
         raise
+
+
+async def write_xlsx_sheets(sheets: Sequence[tuple[str, Sequence[Column], Sequence]],
+                            tz: dt.tzinfo | None = None) -> tuple[Path, int]:
+    """A report's few sheets (title, columns, rows), in memory-sized pieces: (the file, rows of the
+    first sheet). The caller removes the file with remove_export; on failure nothing is left."""
+    def write() -> tuple[Path, int]:
+        writer = XlsxWriter(sheets[0][0], sheets[0][1], tz)
+        try:
+            writer.append(sheets[0][2])
+            first = writer.rows
+            for title, columns, rows in sheets[1:]:
+                writer.add_sheet(title, columns)
+                writer.append(rows)
+            return writer.save(), first
+        except BaseException:
+            shutil.rmtree(writer.dir, ignore_errors=True)
+            raise
+    return await asyncio.to_thread(write)

@@ -1,5 +1,8 @@
-"""Call statistics (F5-F6): count and talk time by operator or call type over a
-period, grouped by hour, day, week or month; and operator x type at once."""
+"""Call statistics (F5-F6): count, talk time and wait time by operator or call type over a
+period, grouped by hour, day, week or month; and operator x type at once.
+
+Wait time is calls.wait_seconds: from the call's start until it was answered, or until it
+ended unanswered (how long the caller waited, whether or not anyone came)."""
 
 from __future__ import annotations
 
@@ -56,7 +59,8 @@ async def call_series(conn: asyncpg.Connection, query: CallStatsQuery,
     key = _TYPE if query.by == "type" else _OPERATOR
     rows = await conn.fetch(
         f"""SELECT date_trunc($3, c.started_at AT TIME ZONE $4) AS bucket, {key} AS key,
-                   count(*) AS calls, coalesce(sum(c.talk_seconds), 0)::float AS seconds
+                   count(*) AS calls, coalesce(sum(c.talk_seconds), 0)::float AS seconds,
+                   coalesce(sum(c.wait_seconds), 0)::float AS wait
             FROM calls c LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
             WHERE c.started_at >= ($1::date::timestamp AT TIME ZONE $4)
               AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $4) AND {visible[0]}
@@ -65,28 +69,31 @@ async def call_series(conn: asyncpg.Connection, query: CallStatsQuery,
     labels = buckets(query)
     index = {b: i for i, b in enumerate(labels)}
     keys = list(TYPES) if query.by == "type" else sorted({r["key"] for r in rows})
-    series: dict[str, dict[str, list]] = {k: {"calls": [0] * len(labels), "seconds": [0.0] * len(labels)}
-                                          for k in keys}
+    series: dict[str, dict[str, list]] = {k: {"calls": [0] * len(labels), "seconds": [0.0] * len(labels),
+                                              "wait": [0.0] * len(labels)} for k in keys}
     for r in rows:
         i = index.get(r["bucket"])
         if i is not None:
             series[r["key"]]["calls"][i] = r["calls"]
             series[r["key"]]["seconds"][i] = round(r["seconds"], 1)
+            series[r["key"]]["wait"][i] = round(r["wait"], 1)
     return {"buckets": [b.isoformat(sep=" ", timespec="minutes") for b in labels], "series": series}
 
 
 async def consolidated(conn: asyncpg.Connection, query: CallStatsQuery,
                        visible: tuple[str, list] = ("true", [])) -> list[dict]:
-    """Count, total and average talk time by operator and call type at once (F6), over the calls the
-    reader may see (`visible` from $4)."""
+    """Count, total and average talk and wait time by operator and call type at once (F6), over the
+    calls the reader may see (`visible` from $4)."""
     rows = await conn.fetch(
         f"""SELECT {_OPERATOR} AS operator, {_TYPE} AS type, count(*) AS calls,
                    coalesce(sum(c.talk_seconds), 0)::float AS total_seconds,
-                   coalesce(avg(c.talk_seconds), 0)::float AS average_seconds
+                   coalesce(avg(c.talk_seconds), 0)::float AS average_seconds,
+                   coalesce(sum(c.wait_seconds), 0)::float AS total_wait_seconds,
+                   coalesce(avg(c.wait_seconds), 0)::float AS average_wait_seconds
             FROM calls c LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
             WHERE c.started_at >= ($1::date::timestamp AT TIME ZONE $3)
               AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $3) AND {visible[0]}
             GROUP BY 1, 2 ORDER BY 1, 2""",
         query.start, query.end, query.timezone, *visible[1])
-    return [{**dict(r), "total_seconds": round(r["total_seconds"], 1),
-             "average_seconds": round(r["average_seconds"], 1)} for r in rows]
+    rounded = ("total_seconds", "average_seconds", "total_wait_seconds", "average_wait_seconds")
+    return [{**dict(r), **{k: round(r[k], 1) for k in rounded}} for r in rows]

@@ -1,4 +1,5 @@
-"""The call log (one view for the page and its JSON), click-to-call and call attachments."""
+"""The call log (one view for the page and its JSON; filters, search, a capped count), click-to-call
+and call attachments."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from crm.calls import queries as calls_q
+from crm import tags
+from crm.calls import listing
 from crm.calls.attach import attach_call, call_id_by_channel, comment_call
+from crm.calls.rules import LISTEN
 from crm.clicktocall import queries as c2c_q
 from crm.errors import Forbidden, NotFound, ValidationError
 from crm.i18n import gettext as _
@@ -15,28 +18,57 @@ from crm.roles import acts_for_others
 from crm.users import queries as users_q
 from web.call_rules import rules_of, visible
 from web.db import connection
+from web.jsonout import jsonable
 from web.limits import CHANNEL
 from web.paging import Page
-from web.resource import html_or_json
-from web.schemas import AttachIn, CallCommentIn, ClickToCallIn
+from web.resource import wants_json
+from web.schemas import AttachIn, CallCommentIn, CallListQuery, ClickToCallIn
+from web.templating import render
 from web.validation import json_body, path_text
+from web.validation import query as parse_query
+from web.views.filters import saved_for
 
 
-async def _calls_page(request: Request) -> tuple[Page, list]:
+def call_query(request: Request) -> listing.CallQuery:
+    """The call log's filters from the query string (the page, its JSON, its export and saved filters)."""
+    params = parse_query(request, CallListQuery)
     page = Page.from_request(request)
-    async with connection(request) as conn:
-        # Only the calls the user may see (the call rules, in the database: before LIMIT and count).
-        total = await calls_q.count_calls(conn, await visible(request))
-        rows = await calls_q.list_calls(conn, limit=page.size, offset=page.offset,
-                                        visible=await visible(request, start=3))
-    return page.with_total(total), rows
+    if params.start and params.end and params.end < params.start:
+        raise ValidationError({"to": _("the period ends before it starts")})
+    settings = request.app.state.settings
+    return listing.CallQuery(
+        start=params.start, end=params.end, directions=tuple(d for d in params.direction if d in listing.DIRECTIONS),
+        statuses=tuple(s for s in params.status if s in listing.STATUSES), operator_ids=params.operator,
+        queue_ids=params.queue, line_ids=params.line, number=params.number, counterparty_id=params.counterparty,
+        tag_ids=params.tag, without_tag_ids=params.notag, q=params.q, page=page.number, size=page.size,
+        timezone=settings.timezone, default_region=settings.default_region)
 
 
 async def calls_list(request: Request):
-    """The call log: the page at /calls, JSON at /api/calls (web/resource.py)."""
-    page, rows = await _calls_page(request)
-    return await html_or_json(request, "calls.html", {"calls": rows, "page": page}, lambda: {
-        "total": page.total, "page": page.number, "page_size": page.size, "calls": rows})
+    """The call log: the page at /calls, JSON at /api/calls (web/resource.py). Only the calls the
+    user may see (the call rules, in the database: before LIMIT and count); a player only for
+    the recordings the user may hear."""
+    query = call_query(request)
+    where = await visible(request)
+    async with connection(request) as conn:
+        total, capped = await listing.count_calls(conn, query, where)
+        rows = await listing.list_calls(conn, query, where)
+        recordings = await listing.playable(conn, [r["id"] for r in rows], await visible(request, LISTEN, start=2))
+        for r in rows:
+            r["recording_id"] = recordings.get(r["id"])
+        if not wants_json(request):
+            choices = await listing.choices(conn)
+            all_tags = await tags.list_tags(conn)
+            counterparty = await conn.fetchval("SELECT display_name FROM counterparties WHERE id = $1",
+                                               query.counterparty_id) if query.counterparty_id else None
+    page = Page(number=query.page, size=query.size, total=total)
+    if wants_json(request):
+        return JSONResponse(jsonable({"total": total, "total_capped": capped, "page": page.number,
+                                      "page_size": page.size, "calls": rows}))
+    return await render(request, "calls.html", {
+        "calls": rows, "page": page, "capped": capped, "query": query, **choices, "all_tags": all_tags,
+        "counterparty_name": counterparty, "directions": listing.DIRECTIONS, "statuses": listing.STATUSES,
+        **await saved_for(request, "calls")})
 
 
 async def click_to_call(request: Request):

@@ -24,25 +24,27 @@ from starlette.responses import FileResponse
 from starlette.routing import Route
 
 from crm import appsettings, audit
+from crm.calls import listing as call_listing
 from crm.calls.route import route_text
 from crm.errors import Forbidden
 from crm.export import queries as export_q
-from crm.export.xlsx import BATCH, Column, remove_export, write_xlsx
+from crm.export.xlsx import BATCH, Column, remove_export, write_xlsx, write_xlsx_sheets
 from crm.i18n import N_, gettext, pgettext
 from crm.i18n import gettext as _
 from crm.labels import label, task_type
 from crm.lines.report import calls_per_line
-from crm.reports.calls import NOBODY, consolidated
+from crm.reports.calls import NOBODY, buckets, call_series, consolidated
 from crm.reports.deals import managers_deals
 from crm.roles import REPORT_ROLES
 from crm.tasks import queries as tq
 from web.call_rules import visible
 from web.locale import request_locale
 from web.permissions import require_role
+from web.views.calls import call_query
 from web.views.counterparty_lists import list_query
 from web.views.line_report import row_name
 from web.views.queue_report import agent_data, queue_data
-from web.views.reports import report_period, stats_query
+from web.views.reports import report_period, series_name, stats_query
 from web.views.tasks import task_query
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -188,17 +190,40 @@ async def _report_response(request: Request, name: str, sheet: str, columns: lis
 
 @_report_export
 async def calls_report_export(request: Request):
-    """Call statistics as an Excel file (F5): one row per operator and type (F6), then the series."""
+    """Call statistics as an Excel file (F5): the consolidated table (F6), one row per operator and type,
+    then on a sheet of their own the series by the report's hour, day, week or month: calls, talk
+    and wait time of each series, one row per period."""
+    await _may_export(request)
     query = stats_query(request)
-    where = await visible(request, start=4)
     async with request.app.state.pool.acquire() as conn:
-        table = await consolidated(conn, query, where)
+        table = await consolidated(conn, query, await visible(request, start=4))
+        series = await call_series(conn, query, await visible(request, start=5))
     columns = [Column(N_("Operator"), "operator", width=24), Column(N_("Type"), "type_text", width=10),
                Column(N_("Calls"), "calls", "int", 8), Column(N_("Total talk, s"), "total_seconds", "money", 14),
-               Column(N_("Average talk, s"), "average_seconds", "money", 14)]
+               Column(N_("Average talk, s"), "average_seconds", "money", 14),
+               Column(N_("Total wait, s"), "total_wait_seconds", "money", 14),
+               Column(N_("Average wait, s"), "average_wait_seconds", "money", 14)]
     rows = [{**r, "type_text": label("call_type", r["type"]),
              "operator": pgettext("operator", "nobody") if r["operator"] == NOBODY else r["operator"]} for r in table]
-    return await _report_response(request, "call-statistics", N_("Calls"), columns, rows)
+    period_columns = [Column(label("report_period", query.group), "period", "datetime" if query.group == "hour"
+                             else "date", 17)]
+    for i, key in enumerate(series["series"]):
+        name = series_name(query, key)
+        period_columns += [Column(_("%(series)s: calls") % {"series": name}, f"calls_{i}", "int", 12),
+                           Column(_("%(series)s: talk, s") % {"series": name}, f"seconds_{i}", "money", 14),
+                           Column(_("%(series)s: wait, s") % {"series": name}, f"wait_{i}", "money", 14)]
+    periods = [{"period": bucket if query.group == "hour" else bucket.date(),
+                **{f"{metric}_{i}": s[metric][n] for i, s in enumerate(series["series"].values())
+                   for metric in ("calls", "seconds", "wait")}} for n, bucket in enumerate(buckets(query))]
+    path, count = await write_xlsx_sheets([
+        (_("Calls"), _translated(columns), rows),
+        (_("Calls %(group)s") % {"group": label("report_group", query.group)}, period_columns, periods)],
+        tz=_zone(request))
+    with _removed_on_failure(path):
+        async with request.app.state.pool.acquire() as conn:
+            await audit.record(conn, request.user["id"], "export", None, "call-statistics report",
+                               {"query": request.url.query, "rows": count})
+    return _response(path, count, "call-statistics")
 
 
 @_report_export
@@ -278,22 +303,20 @@ CALL_COLUMNS = [
 
 
 async def calls_export(request: Request):
-    """The call log for a period (default: the last 30 days), newest first."""
+    """The call log as the list's filters select it (web/views/calls.py), every page, newest first."""
     await _may_export(request)
-    settings = request.app.state.settings
-    start, end = report_period(request) if request.query_params.get("from") else \
-        (settings.clock.today() - dt.timedelta(days=30), settings.clock.today())
-    where = await visible(request, start=4)  # only the calls the user may see (the call rules)
+    query = call_query(request)
+    where = await visible(request)  # only the calls the user may see (the call rules)
     async with request.app.state.pool.acquire() as conn:
         async def batches():
-            async for rows in export_q.call_log_batches(conn, start, end, settings.timezone, BATCH, where):
-                yield [{**r, "route_text": route_text(r["route"]),
+            async for rows in call_listing.export_batches(conn, query, BATCH, where):
+                yield [{**r, "route_text": route_text(r["route"]), "line_name": r["line_text"],
                         "direction_text": label("call_direction", r["direction"]),
                         "status_text": label("call_status", r["status"])} for r in rows]
         path, rows = await write_xlsx(_("Calls"), _translated(CALL_COLUMNS), batches(), tz=_zone(request))
         with _removed_on_failure(path):
             await audit.record(conn, request.user["id"], "export", None, "call list",
-                               {"from": str(start), "to": str(end), "rows": rows})
+                               {"query": request.url.query, "rows": rows})
     return _response(path, rows, "calls")
 
 

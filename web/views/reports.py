@@ -1,4 +1,5 @@
-"""Reports pages. Call statistics (F5-F6): a chart in the browser and the same numbers as tables."""
+"""Reports pages. Call statistics (F5-F6): a chart in the browser and the same numbers as tables;
+the number of calls, their talk time or their wait time."""
 
 from __future__ import annotations
 
@@ -72,7 +73,8 @@ def series_name(query: CallStatsQuery, key: str) -> str:
 async def calls_report(request: Request):
     """Call statistics: the page at /reports/calls, JSON at /api/reports/calls (web/resource.py)."""
     query, series, table = await _stats(request)
-    metric = "seconds" if parse_query(request, PeriodQuery).metric == "seconds" else "calls"
+    asked = parse_query(request, PeriodQuery).metric
+    metric = asked if asked in ("seconds", "wait") else "calls"
     language = request_locale(request.scope).language
     periods = [period_label(b, query.group, language) for b in buckets(query)]
     names = {key: series_name(query, key) for key in series["series"]}
