@@ -192,11 +192,12 @@ async def insert_task(conn: asyncpg.Connection, inp: TaskInput, author_id: int) 
     task_id = await conn.fetchval(
         """INSERT INTO tasks (title, type_id, status, responsible_user_id, author_user_id, counterparty_id,
                               deadline_date, deadline_time, remark, amount, outcome,
-                              closed_at)
+                              closed_at, callback_number, callback_normalized)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-                   CASE WHEN $3 IN ('done', 'cancelled') THEN now() END) RETURNING id""",
+                   CASE WHEN $3 IN ('done', 'cancelled') THEN now() END, $12, $13) RETURNING id""",
         inp.title, inp.type_id, inp.status, inp.responsible_user_id, author_id, inp.counterparty_id,
-        inp.deadline_date, inp.deadline_time, inp.remark, inp.amount, inp.outcome)
+        inp.deadline_date, inp.deadline_time, inp.remark, inp.amount, inp.outcome,
+        *(inp.call_number or (None, None)))
     await _set_participants(conn, task_id, inp.participant_ids)
     return task_id
 
@@ -217,6 +218,12 @@ async def _set_participants(conn: asyncpg.Connection, task_id: int, user_ids: tu
     await conn.execute("DELETE FROM task_participants WHERE task_id = $1", task_id)
     await conn.executemany("INSERT INTO task_participants (task_id, user_id) VALUES ($1, $2)",
                            [(task_id, uid) for uid in user_ids])
+
+
+async def type_by_code(conn: asyncpg.Connection, code: str) -> int | None:
+    """The id of the product's own task type `code` ("callback", "scheduled_call"; migration 0037),
+    whatever the admin has renamed it to."""
+    return await conn.fetchval("SELECT id FROM task_types WHERE code = $1", code)
 
 
 async def task_types(conn: asyncpg.Connection) -> list[asyncpg.Record]:
