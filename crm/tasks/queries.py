@@ -55,6 +55,7 @@ class TaskQuery:
     deals_only: bool = False
     overdue_only: bool = False
     counterparty_id: int | None = None
+    type_id: int | None = None
     tag_ids: tuple[int, ...] = ()
     without_tag_ids: tuple[int, ...] = ()
     # Periods (F2), inclusive dates in the call centre's time zone; None: open-ended.
@@ -100,7 +101,8 @@ async def list_tasks(conn: asyncpg.Connection, query: TaskQuery, now: dt.datetim
         for term in search_terms(q):
             likes = [p(f"%{escape_like(a)}%") for a in term]
             matches.append("(" + " OR ".join(f"search_fold(t.title) LIKE {like} OR search_fold(cp.display_name) "
-                                             f"LIKE {like}" for like in likes) + ")")
+                                             f"LIKE {like} OR search_fold(t.remark) LIKE {like}"
+                                             for like in likes) + ")")
         number = q.lstrip("#")
         if number.isascii() and number.isdigit() and int(number) < 2**63:
             matches = ["(" + " AND ".join(matches or ["false"]) + f" OR t.id = {p(int(number))})"]
@@ -119,6 +121,8 @@ async def list_tasks(conn: asyncpg.Connection, query: TaskQuery, now: dt.datetim
         where.append("tt.is_deal")
     if query.counterparty_id is not None:
         where.append(f"t.counterparty_id = {p(query.counterparty_id)}")
+    if query.type_id is not None:
+        where.append(f"t.type_id = {p(query.type_id)}")
     where += tag_conditions(p, "t.id", "task", query.tag_ids, query.without_tag_ids)
     for column, (start, end) in (("created_at", query.created), ("closed_at", query.closed)):
         if not (start or end):
