@@ -51,6 +51,7 @@ QUERY_MODELS = {
     "/reports/agents": [schemas.PeriodQuery], "/api/reports/agents": [schemas.PeriodQuery],
     "/reports/agents.xlsx": [schemas.PeriodQuery],
     "/admin/audit": [AuditListQuery], "/admin/audit.json": [AuditListQuery], "/admin/audit.xlsx": [AuditListQuery],
+    "/api/counterparties/find": [schemas.CounterpartyFindQuery],  # issue 20: the task form's counterparty search
 }
 BODY_MODELS = {
     "/api/counterparties": [schemas.CounterpartyIn], "/api/counterparties/{id:int}": [schemas.CounterpartyFields],
