@@ -124,7 +124,8 @@ async def calls_of_counterparty(conn: asyncpg.Connection, counterparty_id: int, 
                                 own_only: bool = False) -> list[asyncpg.Record]:
     """Calls of a client, or of a company and its clients (its own only: `own_only`, the card's
     switch, B2), that the user may see (`visible` from $3)."""
-    clients = "" if own_only else "OR c.counterparty_id IN (SELECT client_id FROM company_members WHERE company_id = $1)"
+    clients = ("" if own_only
+               else "OR c.counterparty_id IN (SELECT client_id FROM company_members WHERE company_id = $1)")
     return await conn.fetch(
         f"""SELECT c.id, c.caller_number, c.called_number, c.started_at, c.status, c.wait_seconds,
                   c.talk_seconds, c.route, {RULE_FACTS},
