@@ -20,6 +20,7 @@ async def test_choose_change_and_remove_the_counterparty_as_one_types(db, databa
         page = await logged_in_page(chromium, web.url, "mgr", PASSWORD)
         await page.goto(web.url + "/tasks/new")
         await page.fill("#task-form input[name=title]", "Send the offer")
+        assert not await page.is_visible("#counterparty-clear")  # nothing to remove yet
         await page.locator("#counterparty-find").press_sequentially("zhu", delay=30)
         result = page.locator("#counterparty-results button.choose")
         await result.first.wait_for()
@@ -28,6 +29,7 @@ async def test_choose_change_and_remove_the_counterparty_as_one_types(db, databa
         await result.first.click()
         assert await page.locator("#task-form input[name=counterparty_id]").input_value() == str(zhukov)
         assert await page.locator("#counterparty-chosen").inner_text() == "Zhukov"
+        assert await page.is_visible("#counterparty-clear")
         await page.click("#task-form button[type=submit]")
         await page.wait_for_url("**/tasks/*")
         task = int(page.url.rsplit("/", 1)[1])

@@ -10,7 +10,7 @@
   const clear = document.getElementById("counterparty-clear");
   const input = document.getElementById("counterparty-find");
   const results = document.getElementById("counterparty-results");
-  input.hidden = false;
+  document.getElementById("counterparty-find-label").hidden = false;
   let timer = null;
   let asked = 0;
 
