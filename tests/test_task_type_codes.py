@@ -9,6 +9,7 @@ import pytest
 
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
+from crm.migrate import load_migrations
 from crm.tasks import callbacks
 from tests.helpers import csrf_from, login, make_user, upload, workbook
 
@@ -87,3 +88,27 @@ async def test_a_test_archiving_or_renaming_types_leaves_nothing_to_the_next(web
                     follow_redirects=False).status_code == 303
     after = await _types(db)
     assert after["meeting"][2] and after["task"][1] == "Дело"
+
+
+async def test_the_migration_gives_codes_by_name_and_brings_back_a_type_renamed_before_it(db):
+    """Migration 0037's data steps on a base where "Call back" had been renamed (and so was lost to
+    the product): the others get their codes, the renamed type stays as it is, a "Call back" is made."""
+    migration = next(m for m in load_migrations() if m.version == 37)
+    steps = migration.sql.split("ADD COLUMN code text UNIQUE CHECK (code ~ '^[a-z_]{1,40}$');", 1)[1]
+    async with db.acquire() as conn:
+        tr = conn.transaction()
+        await tr.start()
+        try:
+            await conn.execute("UPDATE task_types SET code = NULL")
+            await conn.execute("UPDATE task_types SET name = 'Перезвонить' WHERE name = 'Call back'")
+            await conn.execute("UPDATE task_types SET name = 'SCHEDULED CALL' WHERE name = 'Scheduled call'")
+            renamed = await conn.fetchval("SELECT id FROM task_types WHERE name = 'Перезвонить'")
+            await conn.execute(steps)
+            rows = {r["name"]: (r["id"], r["code"]) for r in await conn.fetch("SELECT id, name, code FROM task_types")}
+        finally:
+            await tr.rollback()
+    assert rows["Перезвонить"] == (renamed, None)  # kept, as the admin named it
+    assert rows["Call back"][1] == "callback" and rows["Call back"][0] != renamed
+    assert rows["SCHEDULED CALL"][1] == "scheduled_call"  # found by its name in any case, not doubled
+    assert {rows[n][1] for n in ("Task", "Meeting", "Deal")} == {"task", "meeting", "deal"}
+    assert len(rows) == 6
