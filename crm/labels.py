@@ -139,6 +139,7 @@ COUNTERPARTY_ACTION = {  # a card's history (audit_log actions on counterparties
     "add address": N_("added an address"), "remove address": N_("removed an address"),
     "join company": N_("added to a company"), "leave company": N_("removed from a company"),
     "tag": N_("tagged"), "untag": N_("untagged"), "learn number": N_("learned a number from a call"),
+    "add note": N_("added a note"), "change note": N_("changed a note"), "delete note": N_("deleted a note"),
 }
 # The gender of a section's word for one card (crm/sections.py), which Russian words agree with.
 GRAMMATICAL_GENDER = {"m": N_("masculine"), "f": N_("feminine"), "n": N_("neuter")}

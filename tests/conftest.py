@@ -102,6 +102,14 @@ async def empty_database(pool) -> None:
                               WHERE is_default;
                               DELETE FROM pause_reasons WHERE code IS NULL;  -- issue 18: the admin's own
                               UPDATE pause_reasons SET name = '', deleted_at = NULL""")
+        # Task types as migrated (issue 20): the admin's own gone, the product's named, unarchived again
+        # (a test archiving "Meeting" or renaming "Call back" leaves nothing to the next).
+        await conn.execute("""DELETE FROM task_types WHERE code IS NULL;
+                              UPDATE task_types SET name = 'reset ' || id;
+                              UPDATE task_types SET archived = false, is_deal = code = 'deal', name = CASE code
+                                  WHEN 'task' THEN 'Task' WHEN 'callback' THEN 'Call back'
+                                  WHEN 'meeting' THEN 'Meeting' WHEN 'scheduled_call' THEN 'Scheduled call'
+                                  WHEN 'deal' THEN 'Deal' END""")
 
 
 @pytest.fixture

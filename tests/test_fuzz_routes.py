@@ -51,6 +51,7 @@ QUERY_MODELS = {
     "/reports/agents": [schemas.PeriodQuery], "/api/reports/agents": [schemas.PeriodQuery],
     "/reports/agents.xlsx": [schemas.PeriodQuery],
     "/admin/audit": [AuditListQuery], "/admin/audit.json": [AuditListQuery], "/admin/audit.xlsx": [AuditListQuery],
+    "/api/counterparties/find": [schemas.CounterpartyFindQuery],  # issue 20: the task form's counterparty search
 }
 BODY_MODELS = {
     "/api/counterparties": [schemas.CounterpartyIn], "/api/counterparties/{id:int}": [schemas.CounterpartyFields],
@@ -65,6 +66,7 @@ BODY_MODELS = {
     "/counterparties/{id:int}/addresses": [schemas.AddressForm],
     "/counterparties/{id:int}/companies": [schemas.CompanyNameForm],
     "/counterparties/{id:int}/notes": [schemas.NoteForm], "/tasks/{id:int}/notes": [schemas.NoteForm],
+    "/notes/{id:int}": [schemas.NoteForm],  # issue 20: a note changed from the timeline
     "/counterparties/{id:int}/tags": [schemas.SetTagForm], "/tasks/{id:int}/tags": [schemas.SetTagForm],
     "/tasks/new": [schemas.TaskForm], "/tasks/{id:int}": [schemas.TaskForm],
     "/admin/task-types": [schemas.TaskTypeForm], "/admin/tags": [schemas.TagForm], "/filters": [schemas.FilterForm],
@@ -204,6 +206,7 @@ async def seeded(db, tmp_path):
             INSERT INTO addresses (counterparty_id, address) VALUES (1, 'Moscow');
             INSERT INTO company_members (company_id, client_id) VALUES (2, 1);
             INSERT INTO tags (name) VALUES ('vip');
+            INSERT INTO notes (counterparty_id, author_user_id, body) VALUES (1, 5001, 'a note');
             INSERT INTO calls (channel_id, direction, caller_number, started_at, counterparty_id, operator_user_id, status)
                 VALUES ('ch-1', 'incoming', '+74951234567', now(), 1, 5001, 'answered');""")
         await conn.execute("INSERT INTO recordings (call_id, path, format) VALUES (1, $1, 'mp3')", str(recording))

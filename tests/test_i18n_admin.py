@@ -132,7 +132,7 @@ async def test_a_russian_speaking_user_sees_tasks_reports_imports_and_admin_page
     tasks = web.get("/tasks", params={"status": "all"}).text
     main = _main(tasks)
     assert '<html lang="ru">' in tasks and "2 задачи" in main
-    assert "Новая сделка" in main and 'placeholder="Название, клиент или #номер"' in main
+    assert "Новая сделка" in main and 'placeholder="Название, пометка, клиент или #номер"' in main
     assert 'data-label="Ответственный"' in main and "выполнена (выиграна)" in main and f"1{NBSP}350,50" in main
     for english in ("New task", "Export to Excel", "my tasks", "Find", "Responsible", "Deadline", "done (won)"):
         assert english not in main, english

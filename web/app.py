@@ -20,6 +20,7 @@ from pbxcrm.lifetime import die_with_parent
 from web import pops
 from web.access import AllowListMiddleware, PasswordChangeMiddleware
 from web.api import counterparties as api_counterparties
+from web.api import counterparty_find as api_counterparty_find
 from web.api import users as api_users
 from web.client_address import ClientAddressMiddleware
 from web.csrf import CSRFMiddleware
@@ -53,6 +54,7 @@ from web.views import (
     line_report,
     lines,
     locks,
+    notes,
     queue_report,
     queues,
     recordings,
@@ -111,6 +113,7 @@ def create_app(settings: Settings) -> Starlette:
         *supervision.routes,
         *counterparty_lists.routes,
         *counterparty_cards.routes,
+        *notes.routes,
         *admin.routes,
         *allowlist.routes,
         *locks.routes,
@@ -132,6 +135,7 @@ def create_app(settings: Settings) -> Starlette:
         *reports.routes,
         *imports.routes,
         *pops.routes,
+        *api_counterparty_find.routes,  # before /api/counterparties/{id:int}
         *api_counterparties.routes,
         *api_users.routes,
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),

@@ -65,6 +65,7 @@ class CounterpartyListQuery(PageQuery, TagFilterQuery):
 class TaskListQuery(PageQuery, TagFilterQuery):
     q: Search = ""
     responsible: Short = "me"
+    type: OptionalId = None  # a task type's id (issue 20)
     status: Short = "open"
     sort: Short = "deadline"
     dir: Short = ""
@@ -107,6 +108,11 @@ class NewCounterpartyQuery(Schema):
     kind: Short = "client"
     company: OptionalId = None
     phones: Lines = ""
+
+
+class CounterpartyFindQuery(Schema):
+    """The task form's counterparty search (issue 20): clients and companies as one types."""
+    q: Search = ""
 
 
 class NewTaskQuery(Schema):

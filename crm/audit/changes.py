@@ -31,6 +31,7 @@ AUDIT_ACTION = {
     "remove address": N_("removed an address"), "join company": N_("added to a company"),
     "leave company": N_("removed from a company"), "tag": N_("tagged"), "untag": N_("untagged"),
     "learn number": N_("learned a number from a call"), "add note": N_("added a note"),
+    "change note": N_("changed a note"), "delete note": N_("deleted a note"),
     "login": N_("logged in"), "login_failed": N_("failed login"),
     "password_change": N_("changed the password"), "password_change_failed": N_("failed password change"),
     "password_reset": N_("password reset"), "locale": N_("language and time zone"),

@@ -12,6 +12,7 @@ from crm.errors import DomainError
 from crm.i18n import _
 from crm.imports.reader import columns
 from crm.phones import InvalidPhone, parse_phone, phone_text
+from crm.tasks import queries as tq
 from crm.tasks import service as task_service
 from crm.tasks.model import TaskInput
 from crm.users import queries as users_q
@@ -45,7 +46,9 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
     where = columns(header, ALIASES)
     if "number" not in where or "when" not in where:
         return [], [(1, _("a call list needs Number and When columns"))]
-    type_id = await conn.fetchval("SELECT id FROM task_types WHERE lower(name) = 'scheduled call'")
+    type_id = await tq.type_by_code(conn, "scheduled_call")  # whatever the admin calls it (migration 0037)
+    if type_id is None:
+        return [], [(1, _("the task type for scheduled calls is missing"))]
     logins = await users_q.active_logins(conn)
     valid, rejected = [], []
     for i, (number, values) in enumerate(rows):
@@ -68,7 +71,10 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
             valid.append((number, TaskInput(
                 title=_("Call %(name)s") % {"name": name}, type_id=type_id, responsible_user_id=responsible,
                 counterparty_id=owner["id"] if owner else None, deadline_date=day, deadline_time=time,
-                remark=" ".join(x for x in (phone_text(phone, extension), str(get("note") or "").strip()) if x))))
+                # The number in its own field, dialled from the task; an extension, not dialled, in the remark.
+                call_number=(phone, phone),
+                remark=" ".join(x for x in (phone_text(phone, extension) if extension else "",
+                                            str(get("note") or "").strip()) if x))))
         except DomainError as e:
             rejected.append((number, str(e)))
         if i % 100 == 99:

@@ -151,8 +151,8 @@ async def _new_stranger_task(conn: asyncpg.Connection, number: str, key: str, ev
         # due_notified_at: the notice to the members is the reminder; no second one for "due today".
         """INSERT INTO tasks (title, type_id, queue_id, call_id, callback_number, callback_normalized, deadline_date,
                               callback_events, callback_for_date, due_notified_at)
-           VALUES ($1, (SELECT id FROM task_types WHERE NOT is_deal  -- "Call back", else any task type
-                        ORDER BY lower(name) <> 'call back', archived, id LIMIT 1),
+           VALUES ($1, (SELECT id FROM task_types WHERE NOT is_deal  -- "Call back" (migration 0037), else any
+                        ORDER BY code IS DISTINCT FROM 'callback', archived, id LIMIT 1),
                    $2, $3, $1, $4, $5, jsonb_build_array($6::jsonb), $5, now())
            ON CONFLICT (callback_normalized, callback_for_date)
                WHERE callback_normalized IS NOT NULL AND callback_for_date IS NOT NULL AND deleted_at IS NULL
@@ -255,7 +255,7 @@ async def _missed_call(conn: asyncpg.Connection, channel_id: str, timezone: str,
            FROM calls c
            JOIN counterparties cp ON cp.id = c.counterparty_id AND cp.deleted_at IS NULL
            JOIN users u ON u.id = cp.responsible_user_id AND u.deleted_at IS NULL
-           JOIN task_types t ON lower(t.name) = 'call back'
+           JOIN task_types t ON t.code = 'callback'  -- whatever the admin calls it (migration 0037)
            WHERE c.channel_id = $1 AND c.direction = 'incoming' AND c.status = ANY($3::text[])
            LIMIT 1""",
         channel_id, timezone, list(statuses))

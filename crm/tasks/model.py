@@ -74,6 +74,8 @@ class TaskInput:
     amount: Decimal | None = None
     outcome: str | None = None
     participant_ids: tuple[int, ...] = field(default_factory=tuple)
+    # The number to call (a call list's row, H8): (as dialled, E.164); set when the task is made.
+    call_number: tuple[str, str] | None = None
 
     def cleaned(self, is_deal: bool) -> "TaskInput":
         errors = {}
@@ -97,4 +99,4 @@ class TaskInput:
         participants = tuple(p for p in dict.fromkeys(self.participant_ids) if p != self.responsible_user_id)
         return TaskInput(title, self.type_id, self.responsible_user_id, self.counterparty_id, self.deadline_date,
                          self.deadline_time, self.remark.strip(), self.status, self.amount, self.outcome or None,
-                         participants)
+                         participants, self.call_number)

@@ -55,6 +55,7 @@ class TaskQuery:
     deals_only: bool = False
     overdue_only: bool = False
     counterparty_id: int | None = None
+    type_id: int | None = None
     tag_ids: tuple[int, ...] = ()
     without_tag_ids: tuple[int, ...] = ()
     # Periods (F2), inclusive dates in the call centre's time zone; None: open-ended.
@@ -100,7 +101,8 @@ async def list_tasks(conn: asyncpg.Connection, query: TaskQuery, now: dt.datetim
         for term in search_terms(q):
             likes = [p(f"%{escape_like(a)}%") for a in term]
             matches.append("(" + " OR ".join(f"search_fold(t.title) LIKE {like} OR search_fold(cp.display_name) "
-                                             f"LIKE {like}" for like in likes) + ")")
+                                             f"LIKE {like} OR search_fold(t.remark) LIKE {like}"
+                                             for like in likes) + ")")
         number = q.lstrip("#")
         if number.isascii() and number.isdigit() and int(number) < 2**63:
             matches = ["(" + " AND ".join(matches or ["false"]) + f" OR t.id = {p(int(number))})"]
@@ -119,6 +121,8 @@ async def list_tasks(conn: asyncpg.Connection, query: TaskQuery, now: dt.datetim
         where.append("tt.is_deal")
     if query.counterparty_id is not None:
         where.append(f"t.counterparty_id = {p(query.counterparty_id)}")
+    if query.type_id is not None:
+        where.append(f"t.type_id = {p(query.type_id)}")
     where += tag_conditions(p, "t.id", "task", query.tag_ids, query.without_tag_ids)
     for column, (start, end) in (("created_at", query.created), ("closed_at", query.closed)):
         if not (start or end):
@@ -192,11 +196,12 @@ async def insert_task(conn: asyncpg.Connection, inp: TaskInput, author_id: int) 
     task_id = await conn.fetchval(
         """INSERT INTO tasks (title, type_id, status, responsible_user_id, author_user_id, counterparty_id,
                               deadline_date, deadline_time, remark, amount, outcome,
-                              closed_at)
+                              closed_at, callback_number, callback_normalized)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-                   CASE WHEN $3 IN ('done', 'cancelled') THEN now() END) RETURNING id""",
+                   CASE WHEN $3 IN ('done', 'cancelled') THEN now() END, $12, $13) RETURNING id""",
         inp.title, inp.type_id, inp.status, inp.responsible_user_id, author_id, inp.counterparty_id,
-        inp.deadline_date, inp.deadline_time, inp.remark, inp.amount, inp.outcome)
+        inp.deadline_date, inp.deadline_time, inp.remark, inp.amount, inp.outcome,
+        *(inp.call_number or (None, None)))
     await _set_participants(conn, task_id, inp.participant_ids)
     return task_id
 
@@ -217,6 +222,12 @@ async def _set_participants(conn: asyncpg.Connection, task_id: int, user_ids: tu
     await conn.execute("DELETE FROM task_participants WHERE task_id = $1", task_id)
     await conn.executemany("INSERT INTO task_participants (task_id, user_id) VALUES ($1, $2)",
                            [(task_id, uid) for uid in user_ids])
+
+
+async def type_by_code(conn: asyncpg.Connection, code: str) -> int | None:
+    """The id of the product's own task type `code` ("callback", "scheduled_call"; migration 0037),
+    whatever the admin has renamed it to."""
+    return await conn.fetchval("SELECT id FROM task_types WHERE code = $1", code)
 
 
 async def task_types(conn: asyncpg.Connection) -> list[asyncpg.Record]:

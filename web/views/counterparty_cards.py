@@ -119,7 +119,8 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
         card = await service.card(conn, _user(request), counterparty_id)
         history = await card_history(request, conn, counterparty_id)
         rules = await rules_of(request)
-        calls = await calls_q.calls_of_counterparty(conn, counterparty_id, visible=await visible(request, start=3))
+        calls = await calls_q.calls_of_counterparty(conn, counterparty_id, visible=await visible(request, start=3),
+                                                    own_only=own_only)
         if "kinds" in params:  # this view only: a GET never writes (the form POSTs to remember)
             kinds = timeline.normalize_kinds(card_query.kinds)
         else:

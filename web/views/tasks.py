@@ -7,6 +7,7 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from crm import notes, tags
+from crm.counterparties import queries as cq
 from crm.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from crm.i18n import _
 from crm.roles import sees_everything
@@ -50,7 +51,7 @@ def task_query(request: Request) -> tq.TaskQuery:
                         else None if who in ("", "all", "queue") else one(OptionalId, who, "responsible")),
         with_their_queues=who == "me", untaken_only=who == "queue",
         statuses=OPEN if status == "open" else ((status,) if status in STATUSES else ()),
-        deals_only=params.deals == "1", overdue_only=params.overdue == "1",
+        deals_only=params.deals == "1", overdue_only=params.overdue == "1", type_id=params.type,
         sort=sort if sort in tq.SORTS else "deadline", descending=params.dir == "desc",
         page=page.number, size=page.size)
 
@@ -61,7 +62,8 @@ async def tasks_list(request: Request):
         rows, total = await tq.list_tasks(conn, query, _clock(request).now())
         users = await users_q.list_users(conn)
         all_tags = await tags.list_tags(conn)
-    return await render(request, "tasks.html", {
+        types = await tq.all_task_types(conn)  # archived ones too: their old tasks are found
+    return await render(request, "tasks.html", {"types": types,
         "all_tags": all_tags, "with_tags": query.tag_ids, "without_tags": query.without_tag_ids,
         **await saved_for(request, "tasks"),
         "rows": rows, "query": query, "page": Page(query.page, query.size, total), "users": users,
@@ -91,6 +93,7 @@ async def _form(request: Request, values: dict, *, task_id: int | None = None, e
         voicemails = [v for v in await voicemails_q.voicemails_of_task(conn, task_id)
                       if can_play(request.user, v, v["listeners"], rules)] if task_id else []
         item_tags = await tags.tags_of(conn, "task", task_id) if task_id else []
+        values = {**values, "counterparty_name": await _counterparty_name(conn, values)}
         usable = [t for t in await tags.list_tags(conn) if tags.may_use(request.user, t)]
     field_errors = {k: v for k, v in error.errors.items() if k in TaskForm.model_fields} \
         if isinstance(error, ValidationError) else {}
@@ -100,6 +103,17 @@ async def _form(request: Request, values: dict, *, task_id: int | None = None, e
         "tag_action": path_for(request, "tags.tag_task", id=task_id) if task_id else "",
         "values": values, "task_id": task_id, "users": users, "types": types,
         "error": error, "notes": task_notes, "voicemails": voicemails}, status_code=error.status if error else 200)
+
+
+async def _counterparty_name(conn, values: dict) -> str:
+    """The name the form's counterparty chooser shows (a form shown again has only the id)."""
+    if values.get("counterparty_name"):
+        return values["counterparty_name"]
+    raw = str(values.get("counterparty_id") or "")
+    if not (raw.isascii() and raw.isdigit() and 0 < len(raw) <= 18):
+        return ""
+    row = await cq.get_counterparty(conn, int(raw))
+    return row["display_name"] if row is not None and row["deleted_at"] is None else ""
 
 
 async def new_form(request: Request):
