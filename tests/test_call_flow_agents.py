@@ -166,7 +166,7 @@ async def test_an_agent_ending_its_wrap_up_with_star_76_is_rung_at_once(db, crm,
     assert await _feature_code(fake, "103", "*76") == "sound:beep"
     leg = (await fake.next_originate("PJSIP/103", after=1, timeout=5)).query["channelId"]
     waited = real_monotonic() - ended
-    assert waited < 2, f"Petrov rung {waited:.2f} s after *76 (a wrap-up of 60 s)"
+    assert waited < 3, f"Petrov rung {waited:.2f} s after *76 (a wrap-up of 60 s)"  # at once, with room for a busy machine
     await fake.answer(leg)
     await fake.wait_for(lambda: bridged(fake, second), what="the second caller talks to Petrov")
     await fake.hang_up(second)
