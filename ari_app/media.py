@@ -30,7 +30,7 @@ from ari_app.constants import (
     supervisor_channel_id,
     voicemail_recording_name,
 )
-from crm.dialing.technology import AUTO_ANSWER_HEADER_VARIABLE, is_browser_dial
+from crm.dialing.technology import AUTO_ANSWER_HEADER_VARIABLE, CALL_HEADER_VARIABLE, is_browser_dial
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +83,13 @@ class CallMedia:
                             timeout: int, transfers_to_app: bool = False) -> None:
         """Ring a phone for the call of `caller_channel`; if answered it enters the app as 'dialed'.
         `transfers_to_app`: a transfer the phone asks for (SIP REFER) comes to the app (a PJSIP phone)."""
+        variables = dict([TRANSFERS_TO_APP]) if transfers_to_app else {}
+        if is_browser_dial(endpoint):
+            # The browser phone (issue 19) learns the call's id, for its Transfer (the web transfer API).
+            variables[CALL_HEADER_VARIABLE] = caller_channel
         await self._ari.originate(endpoint=endpoint, channel_id=leg_channel_id, app_args=dialed_args(caller_channel),
                                   caller_id=caller_id, timeout=timeout, originator=caller_channel,
-                                  variables=dict([TRANSFERS_TO_APP]) if transfers_to_app else None)
+                                  variables=variables or None)
 
     async def hand_transfers_to_app(self, channel_id: str) -> None:
         """A transfer this (PJSIP) channel's phone asks for comes to the app as ChannelTransfer."""

@@ -38,6 +38,9 @@ def browser_dial(extension: str) -> str:
 # The SIP header the app puts on a click-to-call to a browser phone: its page answers it by itself.
 AUTO_ANSWER_HEADER = "X-PBXCRM-Click-To-Call"
 AUTO_ANSWER_HEADER_VARIABLE = f"PJSIP_HEADER(add,{AUTO_ANSWER_HEADER})"
+# ... and the caller's channel on a call it rings for: the page's Transfer names the call by it.
+CALL_HEADER = "X-PBXCRM-Call"
+CALL_HEADER_VARIABLE = f"PJSIP_HEADER(add,{CALL_HEADER})"
 
 
 def is_browser_dial(dial: str) -> bool:
