@@ -148,7 +148,7 @@ def create_app(settings: Settings) -> Starlette:
     # then CSRF, then the request's lazily taken database connection (web/db.py), then the session check,
     # then the request's language and clock (web/locale.py), which need the user.
     middleware = [
-        Middleware(SecurityHeadersMiddleware),
+        Middleware(SecurityHeadersMiddleware, phone_socket_url=settings.webrtc_url),
         Middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies),
         Middleware(RequestLimitsMiddleware),
         Middleware(CSRFMiddleware, secure_cookie=settings.cookie_secure),

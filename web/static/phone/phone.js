@@ -120,7 +120,7 @@
     ua.on("registered", () => setState("registered", t("phone_registered", { extension: account.extension })));
     ua.on("unregistered", () => setState("unregistered", t("phone_unregistered")));
     ua.on("registrationFailed", (e) => setState("failed", t("phone_failed", { reason: e.cause })));
-    ua.on("disconnected", () => { if (root.dataset.state === "registered") setState("unregistered", t("phone_unregistered")); });
+    ua.on("disconnected", () => setState("unregistered", t("phone_unregistered")));
     ua.on("newRTCSession", (e) => take(e));
     ua.start();
   }

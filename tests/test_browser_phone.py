@@ -1,0 +1,154 @@
+"""The browser phone (issue 19) for real: Chromium with fake media devices registers over WSS to the
+sandbox Asterisk as webrtc-<extension>, takes a sipp call with the screen pop, talks both ways,
+keeps the call while the pages change, and places a click-to-call through itself."""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import math
+import subprocess
+
+import pytest
+
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers import PASSWORD, routing_crm
+from tests.telephony import TRUNK_PORT, SippPhone, ari_delete, sipp_call, wait_for
+
+CALLED = "74957654321"
+# Chromium as a phone: a fake microphone (a beep) nobody has to allow, and the sandbox's own CA-signed
+# certificate on wss://127.0.0.1:8089 taken without installing the CA into its store.
+PHONE_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+              "--ignore-certificate-errors", "--autoplay-policy=no-user-gesture-required"]
+# A decoded recording whose RMS (16-bit samples) is under this is silence; the callers' audio is thousands.
+SOUND_FLOOR = 200
+
+
+@pytest.fixture(scope="module")
+async def phone_chromium():
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + PHONE_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def people(db):
+    crm = await routing_crm(db)
+    async with db.acquire() as conn:
+        await conn.execute("UPDATE users SET phone_mode = 'browser' WHERE id = $1", crm["ivanova"]["id"])
+    return crm
+
+
+async def phone_page(browser, base_url: str, login: str):
+    """Logged in: the first page sends a browser-phone user to the shell, whose phone registers."""
+    context = await browser.new_context()
+    page = await context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text))
+    await page.add_init_script("localStorage.setItem('debug', 'JsSIP:*')")
+    await page.goto(base_url + "/login")
+    await page.fill("input[name=login]", login)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(base_url + "/phone?to=%2Fclients")
+    state = await wait_for(lambda: _registered(page), timeout=15)
+    assert state == "registered", await page.inner_text("#phone") + "\n" + "\n".join(console[-40:])
+    frame = page.frame(name="page")
+    await frame.wait_for_selector("body[data-pops=ready]")
+    return page, frame
+
+
+async def _registered(page):
+    state = await page.evaluate("window.pbxcrmPhone ? window.pbxcrmPhone.state() : null")
+    return state if state in ("registered", "failed", "microphone-denied", "unsupported") else None
+
+
+async def _call_state(page, wanted: str):
+    return await page.evaluate("window.pbxcrmPhone.call()") == wanted
+
+
+async def _stats(page) -> dict:
+    return await page.evaluate("window.pbxcrmPhone.stats()")
+
+
+async def _audio_flows(page, seconds: float = 1.5) -> tuple[dict, dict]:
+    before = await _stats(page)
+    await asyncio.sleep(seconds)
+    after = await _stats(page)
+    assert after["sent"] > before["sent"] and after["received"] > before["received"], (before, after)
+    return before, after
+
+
+def _rms(path: str) -> float:
+    pcm = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "s16le", "-ac", "1", "-ar", "8000", "-"],
+                         capture_output=True, check=True).stdout
+    samples = array.array("h", pcm)
+    return math.sqrt(sum(s * s for s in samples) / max(1, len(samples)))
+
+
+async def test_the_browser_phone_takes_a_call_with_the_pop_talks_both_ways_and_keeps_it_across_pages(
+        people, db, web_server, phone_chromium, start_stasis_app, tmp_path):
+    rec_dir = tmp_path / "recordings"
+    app = await start_stasis_app(PBXCRM_RECORDINGS_DIR=str(rec_dir))
+    page, frame = await phone_page(phone_chromium, web_server.url, "ivanova")
+    caller = asyncio.create_task(sipp_call(caller="84951234567", called=CALLED, talk_ms=12000,
+                                           scenario="caller_audio.xml", timeout=40))
+    assert await wait_for(lambda: _call_state(page, "ringing"), timeout=10), app.log_text()
+    # The phone rings together with the page's screen pop of the known client.
+    pops = await wait_for(lambda: frame.evaluate("window.pbxcrmPops || []"))
+    assert pops and pops[0]["event"]["event"] == "ringing" and pops[0]["event"]["name"] == "Sokolov Ivan"
+    assert "84951234567" in await page.inner_text("#phone .phone-call")
+    await page.click("#phone .phone-answer")
+    assert await wait_for(lambda: _call_state(page, "talking"), timeout=10), app.log_text()
+    await _audio_flows(page)
+    # Another page of the CRM: the frame changes, the phone's page and its call do not.
+    await frame.click("nav a[href='/tasks']")
+    await frame.wait_for_url("**/tasks")
+    await wait_for(lambda: page.url.endswith("/phone?to=%2Ftasks"), timeout=5)
+    assert page.url.endswith("/phone?to=%2Ftasks"), page.url
+    assert await _call_state(page, "talking")
+    await _audio_flows(page)
+    # Mute and hold answer in the page; the call goes on.
+    await page.click("#phone .phone-mute")
+    assert await page.get_attribute("#phone .phone-mute", "aria-pressed") == "true"
+    await page.click("#phone .phone-mute")
+    result = await caller
+    assert result.returncode == 0, result.output + app.log_text()
+    assert await wait_for(lambda: _call_state(page, "none"), timeout=10)
+
+    async with db.acquire() as conn:
+        row = await wait_for(lambda: conn.fetchrow("SELECT * FROM calls WHERE ended_at IS NOT NULL"), timeout=10)
+        assert row["status"] == "answered" and row["operator_user_id"] == people["ivanova"]["id"], dict(row)
+        assert row["counterparty_id"] == people["client"]
+        rec = await wait_for(lambda: conn.fetchrow("SELECT * FROM recordings WHERE error IS NULL"), timeout=20)
+    assert rec is not None, app.log_text()
+    assert _rms(rec["path"]) > SOUND_FLOOR
+
+
+async def test_click_to_call_from_a_card_goes_out_through_the_browser_phone(
+        people, db, web_server, phone_chromium, start_stasis_app, tmp_path):
+    app = await start_stasis_app()
+    page, frame = await phone_page(phone_chromium, web_server.url, "ivanova")
+    await frame.goto(f"{web_server.url}/counterparties/{people['client']}")
+    async with SippPhone("trunk", "phone_answer.xml", tmp_path, port=TRUNK_PORT) as outside:
+        await frame.click("#contacts button[data-call]")
+        # The browser phone rings first and picks up by itself (the user just clicked), then the client is dialled.
+        assert await wait_for(outside.invites, timeout=15), app.log_text()
+        assert "INVITE sip:74951234567@" in outside.messages.read_text()
+        calls = await page.evaluate("window.pbxcrmPhoneCalls")
+        assert [(c["direction"], c["auto"]) for c in calls] == [("incoming", True)]
+        assert await wait_for(lambda: _call_state(page, "talking"), timeout=5)
+        async with db.acquire() as conn:
+            channel = await wait_for(lambda: conn.fetchval(
+                "SELECT channel_id FROM call_requests WHERE status = 'dialing'"))
+        await asyncio.sleep(1)
+        await _audio_flows(page)
+        assert await ari_delete(f"/channels/{channel}") == 204
+    assert await wait_for(lambda: _call_state(page, "none"), timeout=10)
+    async with db.acquire() as conn:
+        row = await wait_for(lambda: conn.fetchrow("SELECT * FROM calls WHERE ended_at IS NOT NULL"))
+    assert row["direction"] == "outgoing" and row["counterparty_id"] == people["client"], dict(row)
+    assert people["ivanova"]["id"] in (row["operator_user_id"], row["caller_user_id"])
