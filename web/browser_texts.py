@@ -52,7 +52,7 @@ TEXTS = {
     "phone_mute": N_("Mute"),
     "phone_unmute": N_("Unmute"),
     "phone_hold": N_("Hold"),
-    "phone_resume": N_("Resume"),
+    "phone_resume": N_("Take off hold"),
 }
 
 
