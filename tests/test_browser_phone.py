@@ -152,3 +152,34 @@ async def test_click_to_call_from_a_card_goes_out_through_the_browser_phone(
         row = await wait_for(lambda: conn.fetchrow("SELECT * FROM calls WHERE ended_at IS NOT NULL"))
     assert row["direction"] == "outgoing" and row["counterparty_id"] == people["client"], dict(row)
     assert people["ivanova"]["id"] in (row["operator_user_id"], row["caller_user_id"])
+
+
+async def test_with_both_phones_the_browser_answers_the_desk_stops_and_the_user_is_busy_for_the_next_call(
+        people, db, web_server, phone_chromium, start_stasis_app, tmp_path):
+    async with db.acquire() as conn:
+        await conn.execute("UPDATE users SET phone_mode = 'both' WHERE id = $1", people["ivanova"]["id"])
+    app = await start_stasis_app()
+    page, _frame = await phone_page(phone_chromium, web_server.url, "ivanova")
+    async with SippPhone("102", "phone_noanswer.xml", tmp_path) as desk, \
+            SippPhone("103", "phone_answer.xml", tmp_path) as petrov:
+        first = asyncio.create_task(sipp_call(caller="84951234567", called=CALLED, talk_ms=8000,
+                                              scenario="caller_audio.xml", timeout=40))
+        assert await wait_for(lambda: _call_state(page, "ringing"), timeout=10), app.log_text()
+        assert await desk.wait_for_invite(), app.log_text()  # the desk rings together with the browser
+        await page.click("#phone .phone-answer")
+        assert await wait_for(lambda: _call_state(page, "talking"), timeout=10), app.log_text()
+        assert await wait_for(lambda: "CANCEL sip:" in desk.messages.read_text(), timeout=5)
+        # Talking in the browser, Ivanova is busy: her client's next call goes to the queue, to Petrov.
+        second = await sipp_call(caller="84951234567", called=CALLED, talk_ms=1000, timeout=30)
+        assert second.returncode == 0, second.output + app.log_text()
+        assert petrov.invites() and len(desk.invites()) == 1
+        assert (await first).returncode == 0, app.log_text()
+    async with db.acquire() as conn:
+        rows = await wait_for(lambda: _two_ended(conn), timeout=10)
+    assert [(r["status"], r["operator_user_id"]) for r in rows] == [
+        ("answered", people["ivanova"]["id"]), ("answered", people["petrov"]["id"])]
+
+
+async def _two_ended(conn):
+    rows = await conn.fetch("SELECT * FROM calls WHERE ended_at IS NOT NULL ORDER BY started_at")
+    return rows if len(rows) == 2 else None
