@@ -63,7 +63,7 @@ async def phone_page(browser, base_url: str, login: str):
 
 async def _registered(page):
     state = await page.evaluate("window.pbxcrmPhone ? window.pbxcrmPhone.state() : null")
-    return state if state in ("registered", "failed", "microphone-denied", "unsupported") else None
+    return state if state in ("registered", "failed", "microphone-denied", "no-microphone", "unsupported") else None
 
 
 async def _call_state(page, wanted: str):
@@ -183,3 +183,26 @@ async def test_with_both_phones_the_browser_answers_the_desk_stops_and_the_user_
 async def _two_ended(conn):
     rows = await conn.fetch("SELECT * FROM calls WHERE ended_at IS NOT NULL ORDER BY started_at")
     return rows if len(rows) == 2 else None
+
+
+async def test_a_denied_microphone_is_said_and_the_phone_does_not_register(people, web_server, tmp_path):
+    """Chromium with a microphone but nobody to allow it (no --use-fake-ui-for-media-stream): the
+    headless browser dismisses the request, and the phone says so instead of registering."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + [
+            "--use-fake-device-for-media-stream", "--ignore-certificate-errors"])
+        try:
+            context = await browser.new_context()
+            page = await context.new_page()
+            await page.goto(web_server.url + "/login")
+            await page.fill("input[name=login]", "ivanova")
+            await page.fill("input[name=password]", PASSWORD)
+            await page.click("button[type=submit]")
+            await page.wait_for_url(web_server.url + "/phone?to=%2Fclients")
+            assert await wait_for(lambda: _registered(page), timeout=15) == "microphone-denied"
+            assert "Microphone denied" in await page.inner_text("#phone .phone-state")
+            assert await page.is_visible("#phone .phone-retry")
+        finally:
+            await browser.close()

@@ -45,6 +45,7 @@ TEXTS = {
     "phone_unregistered": N_("Phone not registered"),
     "phone_failed": N_("The phone could not register: %(reason)s"),
     "phone_microphone_denied": N_("Microphone denied: allow it for this site, then try again"),
+    "phone_no_microphone": N_("No microphone found: connect one, then try again"),
     "phone_unsupported": N_("This browser cannot be a phone"),
     "phone_calling": N_("Calling %(number)s…"),
     "phone_on_hold": N_("On hold: %(number)s"),

@@ -59,7 +59,7 @@
   function setState(state, words) {
     root.dataset.state = state;
     status.textContent = words;
-    buttons.retry.hidden = !(state === "microphone-denied" || state === "failed" || state === "unregistered");
+    buttons.retry.hidden = !["microphone-denied", "no-microphone", "failed", "unregistered"].includes(state);
   }
 
   function showCall() {
@@ -102,7 +102,9 @@
       const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
       stream.getTracks().forEach((track) => track.stop());
     } catch (e) {
-      setState("microphone-denied", t("phone_microphone_denied"));
+      // Denied (or dismissed) by the user or the browser's settings; else there is no microphone at all.
+      const denied = e && (e.name === "NotAllowedError" || e.name === "SecurityError");
+      setState(denied ? "microphone-denied" : "no-microphone", t(denied ? "phone_microphone_denied" : "phone_no_microphone"));
       return;
     }
     const r = await api(root.dataset.account);
