@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import array
 import asyncio
+import contextlib
 import math
 import subprocess
 
@@ -13,7 +14,7 @@ import pytest
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.helpers import PASSWORD, routing_crm
-from tests.telephony import TRUNK_PORT, SippPhone, ari_delete, sipp_call, wait_for
+from tests.telephony import TRUNK_PORT, AriEventWatcher, SippPhone, ari_delete, sipp_call, wait_for
 
 CALLED = "74957654321"
 # Chromium as a phone: a fake microphone (a beep) nobody has to allow, and the sandbox's own CA-signed
@@ -91,10 +92,24 @@ def _rms(path: str) -> float:
 
 async def test_the_browser_phone_takes_a_call_with_the_pop_talks_both_ways_and_keeps_it_across_pages(
         people, db, web_server, phone_chromium, start_stasis_app, tmp_path):
+    async with contextlib.AsyncExitStack() as stack:
+        await _take_a_call(stack, people, db, web_server, phone_chromium, start_stasis_app, tmp_path)
+
+
+async def _pressed(page, button: str) -> bool:
+    return await page.get_attribute(f"#phone {button}", "aria-pressed") == "true"
+
+
+def _of_browser(watcher, kind: str) -> list[dict]:
+    return [e for e in watcher.of_type(kind) if e["channel"]["name"].startswith("PJSIP/webrtc-102-")]
+
+
+async def _take_a_call(stack, people, db, web_server, phone_chromium, start_stasis_app, tmp_path):
     rec_dir = tmp_path / "recordings"
     app = await start_stasis_app(PBXCRM_RECORDINGS_DIR=str(rec_dir))
     page, frame = await phone_page(phone_chromium, web_server.url, "ivanova")
-    caller = asyncio.create_task(sipp_call(caller="84951234567", called=CALLED, talk_ms=12000,
+    watcher = await stack.enter_async_context(AriEventWatcher())
+    caller = asyncio.create_task(sipp_call(caller="84951234567", called=CALLED, talk_ms=16000,
                                            scenario="caller_audio.xml", timeout=40))
     assert await wait_for(lambda: _call_state(page, "ringing"), timeout=10), app.log_text()
     # The phone rings together with the page's screen pop of the known client.
@@ -111,10 +126,21 @@ async def test_the_browser_phone_takes_a_call_with_the_pop_talks_both_ways_and_k
     assert page.url.endswith("/phone?to=%2Ftasks"), page.url
     assert await _call_state(page, "talking")
     await _audio_flows(page)
-    # Mute and hold answer in the page; the call goes on.
+    # Mute, keys and hold reach Asterisk (its own events, seen by a watcher app); the call goes on.
     await page.click("#phone .phone-mute")
     assert await page.get_attribute("#phone .phone-mute", "aria-pressed") == "true"
     await page.click("#phone .phone-mute")
+    await page.click("#phone .phone-keypad-open")
+    await page.click("#phone [data-dtmf='5']")
+    assert await wait_for(lambda: _of_browser(watcher, "ChannelDtmfReceived"), timeout=5)
+    assert _of_browser(watcher, "ChannelDtmfReceived")[0]["digit"] == "5"
+    await page.click("#phone .phone-hold")
+    assert await wait_for(lambda: _of_browser(watcher, "ChannelHold"), timeout=5)
+    assert await wait_for(lambda: _pressed(page, ".phone-hold"), timeout=3)
+    assert "On hold" in await page.inner_text("#phone .phone-call")
+    await page.click("#phone .phone-hold")
+    assert await wait_for(lambda: _of_browser(watcher, "ChannelUnhold"), timeout=5)
+    await _audio_flows(page)
     result = await caller
     assert result.returncode == 0, result.output + app.log_text()
     assert await wait_for(lambda: _call_state(page, "none"), timeout=10)
