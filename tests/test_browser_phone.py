@@ -232,3 +232,37 @@ async def test_a_denied_microphone_is_said_and_the_phone_does_not_register(peopl
             assert await page.is_visible("#phone .phone-retry")
         finally:
             await browser.close()
+
+
+async def test_the_browser_phone_transfers_its_call_to_a_user_through_the_web_transfer_api(
+        people, db, web_server, phone_chromium, start_stasis_app, tmp_path):
+    app = await start_stasis_app()
+    page, _frame = await phone_page(phone_chromium, web_server.url, "ivanova")
+    async with SippPhone("103", "phone_answer.xml", tmp_path) as petrov:
+        caller = asyncio.create_task(sipp_call(caller="84951234567", called=CALLED, talk_ms=10000,
+                                               scenario="caller_audio.xml", timeout=40))
+        assert await wait_for(lambda: _call_state(page, "ringing"), timeout=10), app.log_text()
+        await page.click("#phone .phone-answer")
+        assert await wait_for(lambda: _call_state(page, "talking"), timeout=10), app.log_text()
+        await page.click("#phone .phone-transfer-open")
+        await page.wait_for_selector(f"#phone .phone-transfer option[value='user:{people['petrov']['id']}']",
+                                     state="attached")
+        await page.select_option("#phone .phone-transfer select", f"user:{people['petrov']['id']}")
+        await page.click("#phone .phone-transfer button[type=submit]")
+        assert await wait_for(petrov.invites, timeout=10), app.log_text()
+        # Petrov took it: the browser phone's part is over, the caller talks on.
+        assert await wait_for(lambda: _call_state(page, "none"), timeout=10), app.log_text()
+        assert (await caller).returncode == 0, app.log_text()
+    async with db.acquire() as conn:
+        row = await wait_for(lambda: conn.fetchrow("SELECT * FROM calls WHERE ended_at IS NOT NULL"), timeout=10)
+        request = await conn.fetchrow("SELECT * FROM transfer_requests")
+        legs = await wait_for(lambda: _ended_legs(conn, row["id"]), timeout=10)
+    assert request["status"] == "done" and request["requested_by"] == people["ivanova"]["id"], dict(request)
+    # The call row: answered by Ivanova (in the browser), then Petrov's after the transfer.
+    assert row["operator_user_id"] == people["ivanova"]["id"], dict(row)
+    assert [leg["user_id"] for leg in legs] == [people["ivanova"]["id"], people["petrov"]["id"]], app.log_text()
+
+
+async def _ended_legs(conn, call_id: int):
+    rows = await conn.fetch("SELECT * FROM call_legs WHERE call_id = $1 ORDER BY position", call_id)
+    return rows if len(rows) >= 2 and all(r["ended_at"] for r in rows) else None
