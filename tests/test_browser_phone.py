@@ -266,3 +266,21 @@ async def test_the_browser_phone_transfers_its_call_to_a_user_through_the_web_tr
 async def _ended_legs(conn, call_id: int):
     rows = await conn.fetch("SELECT * FROM call_legs WHERE call_id = $1 ORDER BY position", call_id)
     return rows if len(rows) >= 2 and all(r["ended_at"] for r in rows) else None
+
+
+async def test_a_number_typed_into_the_browser_phone_goes_out_as_the_users_outgoing_call(
+        people, db, web_server, phone_chromium, start_stasis_app, tmp_path):
+    app = await start_stasis_app()
+    page, _frame = await phone_page(phone_chromium, web_server.url, "ivanova")
+    async with SippPhone("trunk", "phone_answer.xml", tmp_path, port=TRUNK_PORT) as outside:
+        await page.fill("#phone .phone-dial input", "8 (495) 123-45-67")
+        await page.click("#phone .phone-dial button")
+        assert await wait_for(outside.invites, timeout=10), app.log_text()
+        assert await wait_for(lambda: _call_state(page, "talking"), timeout=10), app.log_text()
+        await _audio_flows(page)
+        await page.click("#phone .phone-hangup")
+        assert await wait_for(lambda: _call_state(page, "none"), timeout=5)
+    async with db.acquire() as conn:
+        row = await wait_for(lambda: conn.fetchrow("SELECT * FROM calls WHERE ended_at IS NOT NULL"), timeout=10)
+    assert row["direction"] == "outgoing" and row["counterparty_id"] == people["client"], dict(row)
+    assert row["caller_user_id"] == people["ivanova"]["id"], dict(row)
