@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import math
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ from tests.helpers import PASSWORD, routing_crm
 from tests.telephony import TRUNK_PORT, AriEventWatcher, SippPhone, ari_delete, sipp_call, wait_for
 
 CALLED = "74957654321"
+REPO = Path(__file__).resolve().parent.parent
 # Chromium as a phone: a fake microphone (a beep) nobody has to allow, and the sandbox's own CA-signed
 # certificate on wss://127.0.0.1:8089 taken without installing the CA into its store.
 PHONE_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
@@ -28,6 +30,9 @@ SOUND_FLOOR = 200
 @pytest.fixture(scope="module")
 async def phone_chromium():
     from playwright.async_api import async_playwright
+
+    # The SIP library's bundle, as `make venv` builds it (a no-op when it is built already).
+    subprocess.run([str(REPO / "scripts" / "vendor-js.sh")], check=True, capture_output=True)
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + PHONE_ARGS)

@@ -89,6 +89,7 @@
       buttons.hold.setAttribute("aria-pressed", String(held));
     }
     dialForm.hidden = live;
+    ring(root.dataset.call === "ringing");
   }
 
   // ---- start: the microphone first (no phone without it), then register ----
@@ -178,6 +179,29 @@
     callLine.textContent = t("phone_ended");
   }
 
+  // ---- the ring: a 425 Hz tone, 1 s on and 3 s off, while a call waits (Web Audio; silent where the
+  // browser allows no sound before the user has clicked in the page, the visual ring stays) ----
+  let ringing = null;
+  function ring(on) {
+    if (!on) {
+      if (ringing) { clearInterval(ringing.timer); ringing.context.close(); ringing = null; }
+      return;
+    }
+    if (ringing || !window.AudioContext) return;
+    const context = new AudioContext();
+    const beep = () => {
+      const tone = context.createOscillator();
+      const gain = context.createGain();
+      tone.frequency.value = 425;
+      gain.gain.value = 0.15;
+      tone.connect(gain).connect(context.destination);
+      tone.start();
+      tone.stop(context.currentTime + 1);
+    };
+    beep();
+    ringing = { context: context, timer: setInterval(beep, 4000) };
+  }
+
   function answer() {
     if (session && session.direction === "incoming" && !session.isEstablished()) session.answer(MEDIA);
   }
@@ -260,5 +284,7 @@
       return out;
     },
   };
+  // Leaving the shell (logout, closing the tab): unregister, so calls stop coming to a page that is gone.
+  window.addEventListener("pagehide", () => { if (ua) ua.stop(); });
   start();
 })();
