@@ -35,6 +35,7 @@ deps:
 	scripts/install-system-deps.sh
 
 venv: deps $(STAMP)
+	scripts/vendor-js.sh
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "pbxcrm needs Python 3.11 or newer")'

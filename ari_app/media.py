@@ -30,6 +30,7 @@ from ari_app.constants import (
     supervisor_channel_id,
     voicemail_recording_name,
 )
+from crm.dialing.technology import AUTO_ANSWER_HEADER_VARIABLE, CALL_HEADER_VARIABLE, is_browser_dial
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +83,13 @@ class CallMedia:
                             timeout: int, transfers_to_app: bool = False) -> None:
         """Ring a phone for the call of `caller_channel`; if answered it enters the app as 'dialed'.
         `transfers_to_app`: a transfer the phone asks for (SIP REFER) comes to the app (a PJSIP phone)."""
+        variables = dict([TRANSFERS_TO_APP]) if transfers_to_app else {}
+        if is_browser_dial(endpoint):
+            # The browser phone (issue 19) learns the call's id, for its Transfer (the web transfer API).
+            variables[CALL_HEADER_VARIABLE] = caller_channel
         await self._ari.originate(endpoint=endpoint, channel_id=leg_channel_id, app_args=dialed_args(caller_channel),
                                   caller_id=caller_id, timeout=timeout, originator=caller_channel,
-                                  variables=dict([TRANSFERS_TO_APP]) if transfers_to_app else None)
+                                  variables=variables or None)
 
     async def hand_transfers_to_app(self, channel_id: str) -> None:
         """A transfer this (PJSIP) channel's phone asks for comes to the app as ChannelTransfer."""
@@ -97,8 +102,11 @@ class CallMedia:
     async def originate_user(self, *, request_id: int, endpoint: str, number: str, timeout: int) -> None:
         """Ring a user's phone (at `endpoint`, its dial string) for click-to-call request `request_id`;
         answered, it enters the app as 'clicktocall'."""
+        # The browser phone (issue 19) picks up at once a call its own user just asked for from the page.
+        variables = {AUTO_ANSWER_HEADER_VARIABLE: str(request_id)} if is_browser_dial(endpoint) else None
         await self._ari.originate(endpoint=endpoint, channel_id=click_to_call_channel_id(request_id),
-                                  app_args=click_to_call_args(request_id), caller_id=number, timeout=timeout)
+                                  app_args=click_to_call_args(request_id), caller_id=number, timeout=timeout,
+                                  variables=variables)
 
     async def originate_supervisor(self, *, request_id: int, endpoint: str, caller_id: str, timeout: int) -> None:
         """Ring a supervisor's phone (at `endpoint`) for supervision request `request_id`; answered,

@@ -38,7 +38,7 @@ from ari_app.constants import (
     STATE_UNKNOWN,
     UNREACHABLE_STATES,
 )
-from crm.dialing.technology import default_dial, device_name, device_of
+from crm.dialing.technology import default_dial, devices
 
 log = logging.getLogger(__name__)
 
@@ -103,19 +103,29 @@ class PhoneStates:
         self._freed.set()
         self._freed = asyncio.Event()
 
-    def _device(self, extension: str) -> str | None:
-        return device_name(self.dial_of(extension))
+    def _devices(self, extension: str) -> list[str]:
+        """The devices of the user's phones: one, or the desk's and the browser's (issue 19: both ring)."""
+        return devices(self.dial_of(extension))
+
+    def _known_problem(self, extension: str) -> str | None:
+        """What the known states say of the user's phones together: busy when one talks or rings
+        (the user is on a call), unreachable when none can ring, else None (unknown counts as free)."""
+        states = [self._states.get(d) for d in self._devices(extension)]
+        problems = [problem_of(s) if s is not None else None for s in states]
+        if "busy on another call" in problems:
+            return "busy on another call"
+        if problems and all(p == "unreachable" for p in problems):
+            return "unreachable"
+        return None
 
     def dialled(self, extension: str) -> None:
         """We just rang this phone: busy for the next call, before Asterisk's event arrives."""
-        device = self._device(extension)
-        if device is not None:
+        for device in self._devices(extension):
             self._states[device] = STATE_RINGING
 
     def forget(self, extension: str) -> None:
         """Ringing it failed: ask again next time rather than trust our own guess."""
-        device = self._device(extension)
-        if device is not None:
+        for device in self._devices(extension):
             self._states.pop(device, None)
 
     def try_reserve(self, owner: str, extensions: Iterable[str], limit: int | None = None) -> list[str]:
@@ -132,9 +142,7 @@ class PhoneStates:
             holder = self._reserved.get(extension)
             if holder is not None and holder[0] != owner:
                 continue
-            device = self._device(extension)
-            state = self._states.get(device) if device is not None else None
-            if holder is None and state is not None and problem_of(state) is not None:
+            if holder is None and self._known_problem(extension) is not None:
                 continue
             self._reserved[extension] = holder or (owner, now)
             got.append(extension)
@@ -178,16 +186,18 @@ class PhoneStates:
         holder = self._reserved.get(extension)
         if holder is not None and holder[0] != owner:
             return "busy on another call"
-        device = device_of(self.dial_of(extension))
-        if device is None:
-            return None  # no state of its own to ask (a Local channel, a number through a trunk)
-        name = "/".join(device)
-        state = self._states.get(name)
-        if state is None:
+        # No device of its own (a Local channel, a number through a trunk): nothing to ask, free.
+        names = self._devices(extension)
+        for name in names:
+            if name in self._states:
+                continue
             try:
-                endpoint = await self._ari.get_endpoint(*device)
+                endpoint = await self._ari.get_endpoint(*name.split("/", 1))
             except AriError as e:
-                return f"unreachable ({e.status or 'no answer'})"
+                if len(names) == 1:
+                    return f"unreachable ({e.status or 'no answer'})"
+                self._states.setdefault(name, STATE_UNAVAILABLE)
+                continue
             # An event that arrived during the request is newer than the answer.
-            state = self._states.setdefault(name, state_of_endpoint(endpoint))
-        return problem_of(state)
+            self._states.setdefault(name, state_of_endpoint(endpoint))
+        return self._known_problem(extension)

@@ -18,6 +18,7 @@ from ari_app.constants import leg_channel_id
 from ari_app.media import CallMedia
 from ari_app.phone_states import PhoneStates
 from crm.calls.route import Outcome
+from crm.dialing.technology import dials
 
 log = logging.getLogger(__name__)
 
@@ -140,26 +141,13 @@ class Ringer:
         """
         legs = []
         for phone in phones:
-            # Random, not a counter: a restarted app must not reuse a leg id still ringing.
-            leg = Leg(channel_id=leg_channel_id(caller_channel, secrets.token_hex(4)), phone=phone)
-            self._legs[leg.channel_id] = leg
-            register(leg)
             if phone.dial is None:
                 self._phones.dialled(phone.extension)
-            endpoint = self.endpoint(phone)
-            try:
-                # A user's PJSIP phone may transfer the call from its keys (REFER): the app does it.
-                await self._media.originate_leg(endpoint=endpoint, leg_channel_id=leg.channel_id,
-                                                caller_channel=caller_channel, caller_id=caller_id,
-                                                timeout=ring_seconds,
-                                                transfers_to_app=phone.dial is None and endpoint.startswith("PJSIP/"))
-            except AriError as e:
-                if phone.dial is None:
-                    self._phones.forget(phone.extension)
-                leg.error = str(e.status or "no answer")
-                leg.answered.set_result(False)
-                leg.gone.set()
-            legs.append(leg)
+            # A user whose desk and browser phones both ring (issue 19) has a leg on each, one Phone:
+            # the first to answer is that user's answer, like a ring group's.
+            for endpoint in dials(self.endpoint(phone)):
+                legs.append(await self._ring_one(phone, endpoint, caller_channel=caller_channel, caller_id=caller_id,
+                                                 ring_seconds=ring_seconds, register=register))
         pending = {leg.answered for leg in legs if not leg.answered.done()}
         gone = asyncio.ensure_future(caller_gone.wait())
         deadline = time.monotonic() + ring_seconds + 3
@@ -178,12 +166,33 @@ class Ringer:
         for leg in legs:
             if leg is not winner and not (leg.answered.done() and not leg.answered.result()):
                 await self.hangup(leg.channel_id)
-            if leg is not winner and leg.phone.dial is None:
+            # The winner's other phone (the desk's, when the browser answered) is the winner's user's: held.
+            if leg is not winner and leg.phone.dial is None and not (winner and winner.phone == leg.phone):
                 # Its "free again" event may come after our next look (a queue's next round): ask then.
                 self._phones.forget(leg.phone.extension)
                 # Hung up (or never rung): free for the next call. The winner's stays held until the call ends.
                 self._phones.release(caller_channel, [leg.phone.extension])
         return RingResult(winner, legs)
+
+    async def _ring_one(self, phone: Phone, endpoint: str, *, caller_channel: str, caller_id: str,
+                        ring_seconds: int, register) -> Leg:
+        # Random, not a counter: a restarted app must not reuse a leg id still ringing.
+        leg = Leg(channel_id=leg_channel_id(caller_channel, secrets.token_hex(4)), phone=phone)
+        self._legs[leg.channel_id] = leg
+        register(leg)
+        try:
+            # A user's PJSIP phone may transfer the call from its keys (REFER): the app does it.
+            await self._media.originate_leg(endpoint=endpoint, leg_channel_id=leg.channel_id,
+                                            caller_channel=caller_channel, caller_id=caller_id,
+                                            timeout=ring_seconds,
+                                            transfers_to_app=phone.dial is None and endpoint.startswith("PJSIP/"))
+        except AriError as e:
+            if phone.dial is None:
+                self._phones.forget(phone.extension)
+            leg.error = str(e.status or "no answer")
+            leg.answered.set_result(False)
+            leg.gone.set()
+        return leg
 
     async def hangup(self, channel_id: str) -> None:
         await self._media.hangup(channel_id)

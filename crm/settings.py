@@ -90,6 +90,10 @@ class Settings:
     # Reverse proxies whose X-Forwarded-For is believed (CIDRs): the client's address is the first one,
     # from the right, that is not one of them. Empty: the TCP peer is the client, the header is ignored.
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # The browser phone (issue 19): Asterisk's secure websocket the page registers through, and the
+    # secret its endpoints' passwords derive from (scripts/webrtc-endpoints.py must use the same).
+    webrtc_url: str = "wss://127.0.0.1:8089/ws"
+    webrtc_secret: str = "pbxcrm-sandbox-webrtc"
 
     @property
     def greetings_sound_dir(self) -> str:
@@ -128,6 +132,8 @@ class Settings:
             raise SettingsError(f"PBXCRM_CEL_TIMEZONE is not a time zone: {cel_timezone!r}") from None
         return cls(
             trusted_proxies=_networks(env, "PBXCRM_TRUSTED_PROXIES"),
+            webrtc_url=env.get("PBXCRM_WEBRTC_URL", cls.webrtc_url),
+            webrtc_secret=env.get("PBXCRM_WEBRTC_SECRET", cls.webrtc_secret),
             cel_database_url=env.get("PBXCRM_CEL_DATABASE_URL", ""),
             cel_table=cel_table,
             cel_timezone=cel_timezone,

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages pbxcrm needs on the host: PostgreSQL for the
 # private cluster, debootstrap for the Asterisk sandbox, sipp for real SIP
-# calls, Chromium for browser tests, ffmpeg for mp3. Idempotent: packages
+# calls, Chromium for browser tests, ffmpeg for mp3, npm for the browser phone's
+# SIP library (scripts/vendor-js.sh). Idempotent: packages
 # already present are not touched, and apt is not called at all then.
 set -euo pipefail
 
 # systemd: `systemd-analyze verify` checks deploy/systemd/ (tests/test_deploy.py); Debian hosts have it already.
-packages=(curl postgresql postgresql-contrib debootstrap sip-tester chromium ffmpeg python3-venv systemd)
+packages=(curl postgresql postgresql-contrib debootstrap sip-tester chromium ffmpeg python3-venv systemd npm)
 
 missing=()
 for p in "${packages[@]}"; do

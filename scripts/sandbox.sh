@@ -15,6 +15,8 @@ ROOT=${PBXCRM_SANDBOX_ROOT:-/var/lib/pbxcrm/sandbox}
 ARI_URL=${PBXCRM_ARI_URL:-http://127.0.0.1:8088}
 ARI_USER=${PBXCRM_ARI_USER:-pbxcrm}
 ARI_PASSWORD=${PBXCRM_ARI_PASSWORD:-pbxcrm-sandbox}
+# The browser phones' passwords derive from it (crm/webrtc/credentials.py): PBXCRM_WEBRTC_SECRET's default.
+WEBRTC_SECRET=${PBXCRM_WEBRTC_SECRET:-pbxcrm-sandbox-webrtc}
 # Prompts in English and Russian (the language of a line or the call centre's: the
 # caller-facing prompts follow it); asterisk-core-sounds-ru links sounds/ru to the voice.
 PACKAGES=asterisk,asterisk-core-sounds-en-gsm,asterisk-core-sounds-ru,asterisk-core-sounds-ru-gsm,asterisk-moh-opsound-gsm
@@ -157,6 +159,12 @@ install_config() {
   cp "$repo"/dialplan/*.conf "$etc.new/pbxcrm/"
   sed -i "s/^password *=.*/password = $ARI_PASSWORD/" "$etc.new/ari.conf"
   configure_cel "$etc.new/cel_pgsql.conf"
+  # The browser phone (issue 19): http.conf's TLS certificate, made by the project's script from
+  # a CA kept in the root (tests trust $ROOT/etc/pbxcrm-tls/ca.crt), and one browser endpoint
+  # per sandbox phone, its password derived from the sandbox's secret.
+  "$repo/scripts/webrtc-certs.sh" "$ROOT/etc/pbxcrm-tls" 127.0.0.1 localhost
+  python3 "$repo/scripts/webrtc-endpoints.py" --secret "$WEBRTC_SECRET" \
+    $(awk -F'[][]' '/^\[[0-9]+\]\(phone\)/ {print $2}' "$repo/asterisk-conf/pjsip.conf") > "$etc.new/pjsip_webrtc.conf"
   rm -rf "$etc"
   mv "$etc.new" "$etc"
   mkdir -p "$ROOT/var/spool/asterisk/recording" "$ROOT/run/asterisk" "$ROOT/var/log/asterisk"
@@ -214,7 +222,7 @@ up() {
     env -u PBXCRM_TEST_RUN chroot "$ROOT" /usr/sbin/asterisk -n
   fi
   wait_for_ari
-  say "up: ARI $ARI_URL (user $ARI_USER), PJSIP udp 127.0.0.1:5060, root $ROOT"
+  say "up: ARI $ARI_URL (user $ARI_USER), PJSIP udp 127.0.0.1:5060, wss 127.0.0.1:8089/ws, root $ROOT"
 }
 
 stop_asterisk() {

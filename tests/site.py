@@ -167,6 +167,8 @@ NOT_PAGES = {
     # Reached only with a right password first; tests/test_second_factor.py reads them in both languages.
     "/login/second-factor": "the login's second step (needs a pending login)",
     "/login/second-factor/enrol": "setting up a required second factor at login (needs a pending login)",
+    # tests/test_browser_phone.py opens it: a desk-phone user (every walker) is sent on to its page.
+    "/phone": "the browser phone's shell around the pages (issue 19)",
 }
 
 

@@ -366,3 +366,14 @@ async def test_the_command_line_prints_json_in_the_terminals_language(healthy_pb
     assert list(by_check) == list(checks.TITLES)
     assert by_check["dialplan"]["status"] == "fail" and by_check["dialplan"]["title"] == "Диалплан"
     assert "#include" in by_check["dialplan"]["text"] and by_check["ari"]["status"] == "ok"
+
+
+def test_a_browser_phone_is_checked_as_a_phone_of_its_own():
+    """Issue 19: a user whose calls ring in the browser needs the webrtc-<extension> endpoint too."""
+    both = [UserPhone("anna", "101", "PJSIP/101"), UserPhone("anna", "101", "PJSIP/webrtc-101")]
+    v = verdict(healthy(**{"crm.phones": both}), "phones")
+    assert v.status == Status.FAIL and "anna (101, PJSIP/webrtc-101)" in v.text and "PJSIP/101)" not in v.text
+    endpoints = {e.name: e for e in (Endpoint("PJSIP", "trunk", "online"), Endpoint("PJSIP", "101", "online"),
+                                     Endpoint("PJSIP", "trunk2", "online"), Endpoint("PJSIP", "webrtc-101", "online"))}
+    v = verdict(healthy(**{"crm.phones": both, "asterisk.endpoints": endpoints}), "phones")
+    assert v.status == Status.OK and "the phone of the 1 user with an extension exists" in v.text

@@ -76,6 +76,7 @@ BODY_MODELS = {
     "/admin/queues/{id:int}": [schemas.QueueForm], "/admin/routing": [schemas.RoutingForm],
     "/admin/dial-rules": [schemas.DialRuleForm], "/admin/dial-rules/{id:int}": [schemas.DialRuleForm],
     "/account/follow-me": [schemas.FollowMeForm],
+    "/account/phone": [schemas.PhoneModeForm],
     "/import": [schemas.ImportForm], "/api/users/{id:int}/password": [schemas.PasswordIn],
     "/admin/lines": [schemas.LineForm], "/admin/lines/{id:int}": [schemas.LineForm],
     "/admin/allowlist": [schemas_access.AllowEntryForm], "/admin/locks/lift": [schemas_access.LockLiftForm],

@@ -55,6 +55,7 @@ from web.views import (
     lines,
     locks,
     notes,
+    phone,
     queue_report,
     queues,
     recordings,
@@ -111,6 +112,7 @@ def create_app(settings: Settings) -> Starlette:
         *callers.routes,
         *transfers.routes,
         *supervision.routes,
+        *phone.routes,
         *counterparty_lists.routes,
         *counterparty_cards.routes,
         *notes.routes,
@@ -146,7 +148,7 @@ def create_app(settings: Settings) -> Starlette:
     # then CSRF, then the request's lazily taken database connection (web/db.py), then the session check,
     # then the request's language and clock (web/locale.py), which need the user.
     middleware = [
-        Middleware(SecurityHeadersMiddleware),
+        Middleware(SecurityHeadersMiddleware, phone_socket_url=settings.webrtc_url),
         Middleware(ClientAddressMiddleware, trusted_proxies=settings.trusted_proxies),
         Middleware(RequestLimitsMiddleware),
         Middleware(CSRFMiddleware, secure_cookie=settings.cookie_secure),

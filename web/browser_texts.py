@@ -39,6 +39,21 @@ TEXTS = {
     "transferring": N_("Transferring…"),
     "transferred_to": N_("Transferred to %(to)s"),
     "transfer_failed": N_("The transfer did not go through: the call is over, or nobody talks on it now"),
+    # The browser phone (issue 19; web/static/phone/phone.js).
+    "phone_connecting": N_("Connecting the phone…"),
+    "phone_registered": N_("Phone ready: %(extension)s"),
+    "phone_unregistered": N_("Phone not registered"),
+    "phone_failed": N_("The phone could not register: %(reason)s"),
+    "phone_microphone_denied": N_("Microphone denied: allow it for this site, then try again"),
+    "phone_no_microphone": N_("No microphone found: connect one, then try again"),
+    "phone_unsupported": N_("This browser cannot be a phone"),
+    "phone_calling": N_("Calling %(number)s…"),
+    "phone_on_hold": N_("On hold: %(number)s"),
+    "phone_ended": N_("Call ended"),
+    "phone_mute": N_("Mute"),
+    "phone_unmute": N_("Unmute"),
+    "phone_hold": N_("Hold"),
+    "phone_resume": N_("Take off hold"),
 }
 
 

@@ -15,19 +15,32 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = ("default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; "
-       "frame-ancestors 'none'; form-action 'self'")
+       "frame-ancestors 'self'; form-action 'self'")
 HEADERS = {
     "content-security-policy": CSP,
     "x-content-type-options": "nosniff",
     "referrer-policy": "same-origin",
-    "x-frame-options": "DENY",
+    # The browser phone's shell (web/views/phone.py) shows our own pages in a frame; nobody else may.
+    "x-frame-options": "SAMEORIGIN",
 }
 CACHEABLE_PREFIX = "/static/"
 
 
-def apply(headers: MutableHeaders, path: str) -> None:
+# The browser phone's shell (issue 19) may also open Asterisk's secure websocket (PBXCRM_WEBRTC_URL).
+PHONE_SHELL_PATH = "/phone"
+
+
+def socket_origin(url: str) -> str:
+    """wss://pbx.example.com:8089 of wss://pbx.example.com:8089/ws: what connect-src names."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}" if rest else ""
+
+
+def apply(headers: MutableHeaders, path: str, phone_socket: str = "") -> None:
     for name, value in HEADERS.items():
         headers[name] = value
+    if phone_socket and path == PHONE_SHELL_PATH:
+        headers["content-security-policy"] = f"{CSP}; connect-src 'self' {phone_socket}"
     if not path.startswith(CACHEABLE_PREFIX):
         headers["cache-control"] = "no-store"
 
@@ -39,8 +52,9 @@ def apply_to(response: Response, path: str) -> Response:
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: ASGIApp, phone_socket_url: str = ""):
         self.app = app
+        self.phone_socket = socket_origin(phone_socket_url)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,7 +64,7 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                apply(MutableHeaders(scope=message), path)
+                apply(MutableHeaders(scope=message), path, self.phone_socket)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

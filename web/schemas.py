@@ -300,6 +300,11 @@ class FollowMeForm(Schema):
     follow_me_seconds: Seconds = None
 
 
+class PhoneModeForm(Schema):
+    """Which of a user's phones ring (issue 19): desk, browser or both."""
+    phone_mode: Short = "desk"
+
+
 class RecordingForm(Schema):
     mode: Short = ""
     excluded: Ids = ()

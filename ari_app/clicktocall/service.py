@@ -17,7 +17,7 @@ from ari_app.events import ChannelEntered
 from ari_app.media import CallMedia
 from crm.clicktocall import queries as c2c_q
 from crm.db import DATABASE_ERRORS
-from crm.dialing.technology import default_dial
+from crm.dialing.technology import click_dial, default_dial
 from crm.listen import listen_for_requests
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,10 @@ class ClickToCall:
             return  # another app process took it, or it is too old
         self._requests[request_id] = request
         log.info("click-to-call %d: ringing extension %s for %s", request_id, request["extension"], request["number"])
+        # A user whose browser phone rings (issue 19) is called back on it: the click came from its page.
+        endpoint = click_dial(self._dial_of(request["extension"]))
         try:
-            await self._media.originate_user(request_id=request_id, endpoint=self._dial_of(request["extension"]),
+            await self._media.originate_user(request_id=request_id, endpoint=endpoint,
                                              number=request["number"], timeout=USER_RING_SECONDS)
         except AriError as e:
             await self._finish(request_id, "failed", f"the user's phone could not be rung ({e.status})")

@@ -8,7 +8,8 @@ import asyncpg
 from crm import audit
 from crm.dialing.model import Dialing, FollowMe
 from crm.dialing.rules import DialRule, RuleInput
-from crm.errors import NotFound
+from crm.dialing.technology import PHONE_MODES, phone_dial
+from crm.errors import NotFound, ValidationError
 from crm.i18n import _
 from crm.lines import CHANGED_CHANNEL as ROUTING_CHANGED
 
@@ -74,12 +75,15 @@ async def _changed(conn: asyncpg.Connection, what: str) -> None:
 async def load(conn: asyncpg.Connection) -> Dialing:
     """What the call path dials by: the rules, the dial strings that are not the default, who follows to a mobile."""
     users = await conn.fetch(
-        """SELECT id, extension, dial, mobile, follow_me_seconds FROM users
+        """SELECT id, extension, dial, mobile, follow_me_seconds, phone_mode FROM users
            WHERE deleted_at IS NULL AND NOT is_blocked
-             AND ((dial IS NOT NULL AND extension IS NOT NULL) OR follow_me_seconds IS NOT NULL)""")
+             AND (((dial IS NOT NULL OR phone_mode <> 'desk') AND extension IS NOT NULL)
+                  OR follow_me_seconds IS NOT NULL)""")
     return Dialing(
         rules=tuple(await list_rules(conn)),
-        dials={u["extension"]: u["dial"] for u in users if u["dial"] and u["extension"]},
+        # The browser phone (issue 19) is one more dial string: PJSIP/webrtc-101, or with the desk's, an & list.
+        dials={u["extension"]: phone_dial(u["extension"], u["dial"], u["phone_mode"]) for u in users
+               if u["extension"] and (u["dial"] or u["phone_mode"] != "desk")},
         follow_me={u["id"]: FollowMe(u["mobile"], u["follow_me_seconds"]) for u in users
                    if u["follow_me_seconds"] is not None and u["mobile"]})
 
@@ -96,6 +100,13 @@ async def set_own_follow_me(conn: asyncpg.Connection, user_id: int, *, mobile: s
     """The user's own mobile and follow-me setting (the account page; checked already)."""
     await _set_user_fields(conn, user_id, user_id, "follow_me",
                            {"mobile": mobile, "follow_me_seconds": follow_me_seconds})
+
+
+async def set_own_phone_mode(conn: asyncpg.Connection, user_id: int, mode: str) -> None:
+    """Which of the user's phones ring (the account page; issue 19): desk, browser or both."""
+    if mode not in PHONE_MODES:
+        raise ValidationError({"phone_mode": _("choose the desk phone, the browser phone or both")})
+    await _set_user_fields(conn, user_id, user_id, "phone_mode", {"phone_mode": mode})
 
 
 async def _set_user_fields(conn: asyncpg.Connection, by: int, user_id: int, action: str, values: dict) -> None:

@@ -25,6 +25,51 @@ def default_dial(extension: str) -> str:
     return f"{DEFAULT_TECHNOLOGY}/{extension}"
 
 
+# Which phones of a user ring (issue 19; users.phone_mode): the desk phone (its dial string), the
+# browser phone of the CRM's page, or both at once.
+PHONE_MODES = ("desk", "browser", "both")
+
+
+def browser_dial(extension: str) -> str:
+    """The browser phone of an extension: PJSIP/webrtc-101 (crm/webrtc/credentials.py names it)."""
+    return f"{DEFAULT_TECHNOLOGY}/webrtc-{extension}"
+
+
+# The SIP header the app puts on a click-to-call to a browser phone: its page answers it by itself.
+AUTO_ANSWER_HEADER = "X-PBXCRM-Click-To-Call"
+AUTO_ANSWER_HEADER_VARIABLE = f"PJSIP_HEADER(add,{AUTO_ANSWER_HEADER})"
+# ... and the caller's channel on a call it rings for: the page's Transfer names the call by it.
+CALL_HEADER = "X-PBXCRM-Call"
+CALL_HEADER_VARIABLE = f"PJSIP_HEADER(add,{CALL_HEADER})"
+
+
+def is_browser_dial(dial: str) -> bool:
+    return dial.startswith(f"{DEFAULT_TECHNOLOGY}/webrtc-")
+
+
+def click_dial(dial: str) -> str:
+    """The one phone click-to-call rings: the browser's when the user has one (the click came from the
+    page), else the desk's."""
+    parts = dials(dial)
+    return next((p for p in parts if is_browser_dial(p)), parts[0] if parts else dial)
+
+
+def phone_dial(extension: str, dial: str | None, mode: str) -> str:
+    """Where a user's phone is rung for `mode`: the desk's dial string, the browser's, or both as
+    one `&` list (the dialplan's Dial() takes it whole; the app rings each, split by `dials`)."""
+    desk = dial or default_dial(extension)
+    if mode == "browser":
+        return browser_dial(extension)
+    if mode == "both":
+        return f"{desk}&{browser_dial(extension)}"
+    return desk
+
+
+def dials(dial: str) -> list[str]:
+    """The phones of a dial string, each rung by its own leg: PJSIP/101&PJSIP/webrtc-101 -> both."""
+    return [part for part in dial.split("&") if part]
+
+
 def trunk_dial(number: str, trunk: str) -> str:
     """A number dialled out through a trunk endpoint: PJSIP/84951234567@trunk."""
     return f"{DEFAULT_TECHNOLOGY}/{number}@{trunk}"
@@ -54,6 +99,11 @@ def parts_of(dial: str) -> tuple[str, str, str | None] | None:
     ("PJSIP", "79161234567", "trunk"); None when it is not one."""
     m = _DIAL.match(dial)
     return (m["tech"], m["resource"], m["at"]) if m else None
+
+
+def devices(dial: str) -> list[str]:
+    """The device names of each phone of a (possibly `&`) dial string that has one (see device_of)."""
+    return [name for name in (device_name(part) for part in dials(dial)) if name]
 
 
 def device_of(dial: str) -> tuple[str, str] | None:

@@ -7,7 +7,7 @@ import datetime as dt
 import asyncpg
 
 _USER_COLUMNS = ("id, login, full_name, role, extension, email, is_blocked, deleted_at, created_at, "
-                 "language, timezone, dial, mobile, follow_me_seconds, must_change_password")
+                 "language, timezone, dial, mobile, follow_me_seconds, must_change_password, phone_mode")
 
 
 async def insert_user(conn: asyncpg.Connection, *, login: str, full_name: str, password_hash: str,

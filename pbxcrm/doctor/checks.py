@@ -257,7 +257,7 @@ def check_phones(f: Facts) -> Verdict:
         parts.append(_("offline now: %(users)s (not registered, or not answering)") % {"users": ", ".join(offline)})
     if parts:
         return Verdict("phones", Status.FAIL if missing else Status.WARN, _join(parts))
-    count = len(f.crm.phones)
+    count = len({phone.login for phone in f.crm.phones})  # a user's desk and browser phones are one user's
     return Verdict("phones", Status.OK, ngettext("the phone of the %(count)d user with an extension exists",
                                                  "the phones of all %(count)d users with an extension exist", count)
                    % {"count": count})

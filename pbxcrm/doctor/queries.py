@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from crm.dialing.technology import default_dial
+from crm.dialing.technology import dials, phone_dial
 from pbxcrm.doctor.facts import CelFacts, UserPhone
 
 
@@ -15,11 +15,13 @@ async def applied_migrations(conn: asyncpg.Connection) -> frozenset[int]:
 
 
 async def user_phones(conn: asyncpg.Connection) -> list[UserPhone]:
-    """Every active user with an extension, and where their phone is rung."""
-    rows = await conn.fetch("""SELECT login, extension, dial FROM users
+    """Every active user with an extension, and where their phones are rung: one row per phone (the
+    desk's, the browser's webrtc-<extension> when their phone mode has it, issue 19)."""
+    rows = await conn.fetch("""SELECT login, extension, dial, phone_mode FROM users
                                WHERE deleted_at IS NULL AND NOT is_blocked AND extension IS NOT NULL
                                ORDER BY extension""")
-    return [UserPhone(r["login"], r["extension"], r["dial"] or default_dial(r["extension"])) for r in rows]
+    return [UserPhone(r["login"], r["extension"], part) for r in rows
+            for part in dials(phone_dial(r["extension"], r["dial"], r["phone_mode"]))]
 
 
 async def trunks_in_use(conn: asyncpg.Connection) -> dict[str, list[tuple[str, str]]]:

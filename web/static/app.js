@@ -5,6 +5,13 @@
 // Words come translated from the server (web/browser_texts.py, on <body data-i18n>).
 (function () {
   "use strict";
+  // The browser phone (issue 19): a user whose calls ring in the browser works in the phone's shell
+  // (/phone, web/static/phone/phone.js), which shows this page in its frame and outlives it.
+  const shell = document.body.dataset.browserPhone;
+  if (shell && window.top === window) {
+    window.location.replace(shell + "?to=" + encodeURIComponent(location.pathname + location.search + location.hash));
+    return;
+  }
   const csrf = document.querySelector("meta[name=csrf-token]").content;
   const texts = JSON.parse(document.body.dataset.i18n || "{}");
 

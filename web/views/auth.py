@@ -154,6 +154,8 @@ async def _account_page(request: Request, *, values: dict | None = None, error: 
     return await render(request, "account.html", {
         "values": values, "languages": LANGUAGE_NAMES, "zones": zones, "error": error, "field_errors": field_errors,
         "saved": saved, "follow": follow,
+        "phone_modes": [("desk", _("the desk phone")), ("browser", _("the browser phone (in this page)")),
+                        ("both", _("both at once"))],
         "centre_language": LANGUAGE_NAMES.get(centre_language or "") or _("each browser's own"),
         "centre_zone": f"{label('timezone', centre_zone) if centre_zone in TIMEZONE else centre_zone} "
                        f"({zone_offset(centre_zone)})"}, status_code=error.status if error else 200)
