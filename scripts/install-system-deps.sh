@@ -7,12 +7,15 @@
 set -euo pipefail
 
 # systemd: `systemd-analyze verify` checks deploy/systemd/ (tests/test_deploy.py); Debian hosts have it already.
-packages=(curl postgresql postgresql-contrib debootstrap sip-tester chromium ffmpeg python3-venv systemd npm)
+packages=(curl postgresql postgresql-contrib debootstrap sip-tester chromium ffmpeg python3-venv systemd)
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm: Debian's package only when no npm is there. NodeSource's nodejs brings its own npm and
+# conflicts with Debian's (apt would refuse the whole install).
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
