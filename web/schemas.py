@@ -129,6 +129,12 @@ class PeriodQuery(Schema):
     metric: Short = ""
 
 
+class DealsReportQuery(PeriodQuery, TagFilterQuery):
+    """The deals report's filters (C5, D2): responsible (a user id), a task status."""
+    responsible: OptionalId = None
+    status: Short = ""
+
+
 # ---- counterparties ------------------------------------------------------------------------------
 
 class ContactIn(Schema):

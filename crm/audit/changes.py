@@ -62,7 +62,7 @@ AUDIT_FIELD = {
     "title": N_("Title"), "deadline_date": N_("Deadline"), "deadline_time": N_("Deadline time"),
     "amount": N_("Amount"), "outcome": N_("Outcome"), "type_id": N_("Type"), "counterparty_id": N_("Counterparty"),
     "participant_ids": N_("Participants"), "name": N_("Name"), "description": N_("Description"),
-    "allowed_roles": N_("Roles"), "full_name": N_("Full name"), "role": N_("Role"), "extension": N_("Extension"),
+    "allowed_roles": N_("Roles"), "uses": N_("Used"), "full_name": N_("Full name"), "role": N_("Role"), "extension": N_("Extension"),
     "is_blocked": N_("Blocked"), "login": N_("Login"), "language": N_("Language"), "timezone": N_("Time zone"),
     "dial": N_("Dial string"), "mobile": N_("Mobile"), "follow_me_seconds": N_("Follow me, s"),
     "strategy": N_("Strategy"), "ring_seconds": N_("Ring, s"), "max_wait_seconds": N_("Maximum wait, s"),

@@ -135,6 +135,7 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
         "timeline_page": tpage, "kinds": kinds, "own_only": own_only, "timeline_kinds": timeline.KINDS,
         "item_tags": item_tags, "all_tags": usable,
         "editable": card["can_edit"], "tag_action": path_for(request, "tags.tag_counterparty", id=counterparty_id),
+        "new_tag_action": path_for(request, "tags.new_counterparty_tag", id=counterparty_id),
         "listen": lambda call: can_listen(_user(request), call, rules),
         "play_voicemail": lambda call: can_play(_user(request), call, call["voicemail_listeners"], rules),
         "contact_kinds": KINDS, "error": error,

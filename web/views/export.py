@@ -44,7 +44,7 @@ from web.views.calls import call_query
 from web.views.counterparty_lists import list_query
 from web.views.line_report import row_name
 from web.views.queue_report import agent_data, queue_data
-from web.views.reports import report_period, series_name, stats_query
+from web.views.reports import deal_filter, report_period, series_name, stats_query
 from web.views.tasks import task_query
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -229,8 +229,10 @@ async def calls_report_export(request: Request):
 @_report_export
 async def deals_report_export(request: Request):
     start, end = report_period(request)
+    deals_filter = deal_filter(request)
     async with request.app.state.pool.acquire() as conn:
-        rows = await managers_deals(conn, start, end, request.app.state.settings.timezone)
+        rows = await managers_deals(conn, start, end, request.app.state.settings.timezone,
+                                    deal_filter=deals_filter)
     columns = [Column(N_("Manager"), "manager", width=24), Column(N_("Planned"), "planned", "int", 9),
                Column(N_("Won"), "won", "int", 7), Column(N_("Lost"), "lost", "int", 7),
                Column(N_("In progress"), "in_progress", "int", 11),
