@@ -116,6 +116,7 @@ PAGES = [
     Page("call statistics", "/reports/calls", "/reports/calls"),
     Page("call statistics by operator", "/reports/calls", "/reports/calls?by=operator&metric=seconds"),
     Page("deals report", "/reports/deals", "/reports/deals"),
+    Page("deals report filtered", "/reports/deals", "/reports/deals?status=in_progress&tag={tag}&notag={tag}"),
     Page("import", "/import", "/import"),
     Page("import job", "/import/{id:int}", "/import/{import_job}"),
     Page("lines report", "/reports/lines", "/reports/lines"),

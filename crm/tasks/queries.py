@@ -142,8 +142,9 @@ async def list_tasks(conn: asyncpg.Connection, query: TaskQuery, now: dt.datetim
     direction = "DESC" if query.descending else "ASC"
     order = (f"{SORTS.get(query.sort, SORTS['deadline'])} {direction} NULLS LAST, "
              f"t.deadline_time {direction} NULLS LAST, t.id")
-    sql = (f"{_SELECT.replace('SELECT t.id,', f'SELECT {overdue} AS overdue, count(*) OVER () AS total, '
-                                   f'sum(t.amount) OVER () AS total_amount, t.id,', 1)} "
+    # The count and (C5) the sum of the amounts of every row the filter finds, whatever the page.
+    head = f"SELECT {overdue} AS overdue, count(*) OVER () AS total, sum(t.amount) OVER () AS total_amount, t.id,"
+    sql = (f"{_SELECT.replace('SELECT t.id,', head, 1)} "
            f"WHERE {' AND '.join(where)} ORDER BY {order} "
            f"LIMIT {p(query.size)} OFFSET {p((query.page - 1) * query.size)}")
     rows = [dict(r) for r in await conn.fetch(sql, *args)]
