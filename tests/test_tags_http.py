@@ -177,3 +177,14 @@ async def test_addresses_added_shown_and_removed_through_http(db, web):
     assert r.status_code == 303
     async with db.acquire() as conn:
         assert await conn.fetchval("SELECT address FROM addresses") == "Omsk, Mira 1"
+
+
+async def test_a_clients_companies_show_their_remark(db, web):
+    admin = await make_user(db, "adm", "admin")
+    async with db.acquire() as conn:
+        acme = await service.create(conn, admin, CounterpartyInput(kind="company", company_name="Acme",
+                                                                   remark="call after noon"), "RU")
+    belov = await _client(db, admin, "Belov", company_ids=(acme,))
+    login(web, "adm")
+    companies = web.get(f"/counterparties/{belov}").text.split('id="companies"', 1)[1].split("</ul>", 1)[0]
+    assert "Acme</a> <span class=\"remark\">call after noon</span>" in companies
