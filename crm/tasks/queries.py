@@ -27,7 +27,8 @@ SORTS = {
 _SELECT = """
     SELECT t.id, t.title, t.type_id, tt.name AS type_name, tt.is_deal, t.status, t.responsible_user_id,
            u.full_name AS responsible_name, t.author_user_id, a.full_name AS author_name, t.counterparty_id,
-           cp.display_name AS counterparty_name, cp.remark AS counterparty_remark, t.deadline_date, t.deadline_time, t.remark, t.amount, t.outcome,
+           cp.display_name AS counterparty_name, cp.remark AS counterparty_remark,
+           t.deadline_date, t.deadline_time, t.remark, t.amount, t.outcome,
            t.created_at, t.closed_at, t.call_id, t.queue_id, q.name AS queue_name, t.callback_number,
            t.callback_normalized, t.callback_events
     FROM tasks t
