@@ -90,6 +90,10 @@ BODY_MODELS = {
     "/admin/pause-reasons/{id:int}/move": [schemas.PauseReasonMoveForm],
     "/admin/call-rules": [schemas.CallRuleForm], "/admin/call-rules/{id:int}": [schemas.CallRuleForm],
     "/admin/call-rules/{id:int}/move": [schemas.CallRuleMoveForm],
+    # Issue 20: the admin's counterparty statuses.
+    "/admin/statuses": [schemas.StatusForm], "/admin/statuses/{id:int}": [schemas.StatusForm],
+    "/admin/statuses/{id:int}/archive": [schemas.StatusArchiveForm],
+    "/admin/statuses/{id:int}/move": [schemas.PauseReasonMoveForm],
 }
 
 

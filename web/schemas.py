@@ -487,6 +487,15 @@ class PauseReasonForm(Schema):
     name: Short = ""
 
 
+class StatusForm(Schema):
+    """A counterparty status's name (issue 20)."""
+    name: Short = ""
+
+
+class StatusArchiveForm(Schema):
+    archived: Short = ""
+
+
 class PauseReasonMoveForm(Schema):
     """Move a pause reason up (-1) or down (1) in the admin's list."""
     steps: Annotated[int, Field(ge=-100, le=100)] = 0

@@ -23,6 +23,7 @@ AUDIT_ENTITY = {
     "call": N_("call"), "export": N_("export"), "task_type": N_("task type"), "import": N_("import"),
     "call_rule": N_("call rule"), "ip_allow_entry": N_("IP allow-list entry"), "login_lock": N_("login lock"),
     "pause_reason": N_("pause reason"),  # issue 18
+    "counterparty_status": N_("counterparty status"),  # issue 20
 }
 AUDIT_ACTION = {
     "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"), "save": N_("saved"),

@@ -8,6 +8,7 @@ import asyncpg
 from crm import audit, sections
 from crm.counterparties import permissions as perm
 from crm.counterparties import queries as q
+from crm.counterparties import statuses
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.errors import Conflict, Forbidden, NotFound, ValidationError
 from crm.i18n import _, gettext
@@ -93,6 +94,7 @@ async def create(conn: asyncpg.Connection, user, inp: CounterpartyInput, region:
     if not perm.can_create(user):
         raise Forbidden(_("your role cannot create counterparties"))
     inp = inp.cleaned()
+    await statuses.check(conn, inp.status)
     _check_may_assign(user, inp.responsible_user_id, None)
     contacts = inp.normalized_contacts(region)
     await _check_responsible(conn, inp.responsible_user_id)
@@ -121,6 +123,7 @@ async def update(conn: asyncpg.Connection, user, counterparty_id: int, inp: Coun
         if inp.kind != current["kind"]:
             raise ValidationError({"kind": _("a client cannot become a company or the other way round")})
         inp = inp.cleaned()
+        await statuses.check(conn, inp.status, current["status"])
         _check_may_assign(user, inp.responsible_user_id, current["responsible_user_id"])
         await _check_responsible(conn, inp.responsible_user_id)
         await _check_queue(conn, inp.queue_id)

@@ -7,7 +7,7 @@ import asyncpg
 
 from crm.counterparties import permissions as perm
 from crm.counterparties import queries as cq
-from crm.counterparties import service
+from crm.counterparties import service, statuses
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.errors import DomainError
 from crm.i18n import _, gettext
@@ -42,6 +42,16 @@ def _split(value) -> list[str]:
     return parts
 
 
+def _status(codes: dict[str, str], written: str) -> str:
+    """A live status written as its code or its words, any case; blank: the default."""
+    if not written:
+        return statuses.DEFAULT
+    code = codes.get(written.lower())
+    if code is None:
+        raise DomainError(_("no status called %(name)s") % {"name": repr(written)})
+    return code
+
+
 async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, progress,
                 importer) -> tuple[list, list]:
     """([(row, CounterpartyInput)], [(row, reason)]). A row naming a manager the importer may
@@ -50,6 +60,7 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
     if not ({"last_name", "first_name", "company_name"} & where.keys()):
         return [], [(1, _("no name column: expected Last name / First name or Company"))]
     logins = await users_q.active_logins(conn)
+    status_codes = await statuses.by_words(conn)  # a live status by its code or its words
     companies = {r["name"]: r["id"] for r in await conn.fetch(
         "SELECT lower(company_name) AS name, id FROM counterparties WHERE kind = 'company' AND deleted_at IS NULL")}
     valid, rejected = [], []
@@ -80,7 +91,7 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
             inp = CounterpartyInput(
                 kind="company" if is_company else "client", last_name=get("last_name"), first_name=get("first_name"),
                 patronymic=get("patronymic"), company_name=get("company_name") if is_company else "",
-                status=get("status") or "active", responsible_user_id=responsible, remark=get("remark"),
+                status=_status(status_codes, get("status")), responsible_user_id=responsible, remark=get("remark"),
                 comment=get("comment"), contacts=contacts, company_ids=member_of).cleaned()
             keys = inp.normalized_contacts(region)
             for contact, key in keys:

@@ -26,6 +26,7 @@ from starlette.routing import Route
 from crm import appsettings, audit
 from crm.calls import listing as call_listing
 from crm.calls.route import route_text
+from crm.counterparties import statuses
 from crm.errors import Forbidden
 from crm.export import queries as export_q
 from crm.export.xlsx import BATCH, Column, remove_export, write_xlsx, write_xlsx_sheets
@@ -122,9 +123,12 @@ def _counterparties(kind: str):
         await _may_export(request)
         query = list_query(request, kind)
         async with request.app.state.pool.acquire() as conn:
+            status_names = await statuses.names(conn)
+
             async def batches():
                 async for rows in export_q.counterparty_batches(conn, query, BATCH):
-                    yield [{**r, "status_text": label("counterparty_status", r["status"])} for r in rows]
+                    yield [{**r, "status_text": status_names.get(r["status"])
+                            or label("counterparty_status", r["status"])} for r in rows]
             path, rows = await write_xlsx(_("Clients") if kind == "client" else _("Companies"),
                                           _counterparty_columns(kind), batches(), tz=_zone(request))
             with _removed_on_failure(path):
