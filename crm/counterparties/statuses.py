@@ -37,7 +37,9 @@ async def check(conn: asyncpg.Connection, code: str, current: str | None = None)
     """A card may take a live status, or keep the archived one it has."""
     archived = await conn.fetchval("SELECT archived FROM counterparty_statuses WHERE code = $1", code)
     if archived is None or (archived and code != current):
-        raise ValidationError({"status": _("no such status, or it is archived")})
+        live = [r["code"] for r in await list_statuses(conn) if not r["archived"]]
+        # Named by their codes, as the API takes them.
+        raise ValidationError({"status": _("must be one of %(values)s") % {"values": ", ".join(live)}})
 
 
 async def by_words(conn: asyncpg.Connection) -> dict[str, str]:
