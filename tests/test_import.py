@@ -27,7 +27,7 @@ async def test_a_thousand_rows_ten_bad_make_990_clients_and_a_report(web, db):
             row[4], bad[line] = "call me", "not a phone number"
         elif i in (40, 50, 60):
             row[0] = row[1] = row[2] = None
-            bad[line] = "needs a last or a first name"
+            bad[line] = "a last or a first name is needed"
         elif i in (70, 80):
             row[4], bad[line] = "8 (903) 000-00-01", "already belongs to Existing"
         elif i == 90:

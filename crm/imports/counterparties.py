@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from crm import sections
 from crm.counterparties import permissions as perm
 from crm.counterparties import queries as cq
 from crm.counterparties import service, statuses
@@ -61,6 +62,7 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
         return [], [(1, _("no name column: expected Last name / First name or Company"))]
     logins = await users_q.active_logins(conn)
     status_codes = await statuses.by_words(conn)  # a live status by its code or its words
+    words = await sections.load(conn)  # the messages name the renamed sections
     companies = {r["name"]: r["id"] for r in await conn.fetch(
         "SELECT lower(company_name) AS name, id FROM counterparties WHERE kind = 'company' AND deleted_at IS NULL")}
     valid, rejected = [], []
@@ -92,7 +94,7 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
                 kind="company" if is_company else "client", last_name=get("last_name"), first_name=get("first_name"),
                 patronymic=get("patronymic"), company_name=get("company_name") if is_company else "",
                 status=_status(status_codes, get("status")), responsible_user_id=responsible, remark=get("remark"),
-                comment=get("comment"), contacts=contacts, company_ids=member_of).cleaned()
+                comment=get("comment"), contacts=contacts, company_ids=member_of).cleaned(words)
             keys = inp.normalized_contacts(region)
             for contact, key in keys:
                 # A number with another extension is another contact (an office's switchboard).
