@@ -99,7 +99,7 @@ async def test_the_form_and_its_messages_in_russian(web, world):
     page = _text(r)
     assert "Исправьте поля, отмеченные ниже." in page
     assert "укажите фамилию или имя" in page.split('id="error-last_name"')[1].split("</span>")[0]
-    _absent(page, "Please correct", "needs a last or a first name")
+    _absent(page, "Please correct", "a last or a first name is needed")
     r = web.post("/counterparties/new", data={"csrf_token": csrf_from(form), "kind": "client", "last_name": "Lis",
                                               "phones": "zz-top"})
     assert r.status_code == 400
