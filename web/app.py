@@ -35,6 +35,7 @@ from web.sessions import AuthMiddleware
 from web.urls import path_for
 from web.views import (
     admin,
+    admin_export,
     agents,
     allowlist,
     audit,
@@ -130,6 +131,7 @@ def create_app(settings: Settings) -> Starlette:
         *queue_report.routes,
         *recordings.routes,
         *tasks.routes,
+        *admin_export.routes,
         *statuses.routes,
         *tags.routes,
         *filters.routes,

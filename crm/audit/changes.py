@@ -41,6 +41,7 @@ AUDIT_ACTION = {
     "language": N_("language"), "export roles": N_("export roles"), "rename sections": N_("renamed sections"),
     "recording policy": N_("recording policy"), "manager ring": N_("manager's ring time"),
     "client list": N_("clients list"), "company list": N_("companies list"), "task list": N_("task list"),
+    "tag list": N_("tags list"), "queue list": N_("queues list"), "user list": N_("users list"),
     "call list": N_("call list"), "audit list": N_("audit log"), "call-statistics report": N_("call statistics"),
     "deals-by-manager report": N_("deals by manager"), "calls-per-line report": N_("calls per line"),
     "start": N_("started"), "lift": N_("lifted"),
