@@ -7,6 +7,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
+from crm import appsettings
 from crm.tags import TagInput, save_tag
 from tests.helpers import login, make_user
 
