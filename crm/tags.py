@@ -70,6 +70,33 @@ async def save_tag(conn: asyncpg.Connection, user_id: int, tag_id: int | None, i
     return tag_id
 
 
+async def delete_tag(conn: asyncpg.Connection, user_id: int, tag_id: int) -> None:
+    """Delete a tag and take it off every card and task, audited with the number of places it was on."""
+    async with conn.transaction():
+        tag = await conn.fetchrow("SELECT name, description, allowed_roles, queue_id FROM tags WHERE id = $1 "
+                                  "FOR UPDATE", tag_id)
+        if tag is None:
+            raise NotFound(_("no tag %(id)s") % {"id": tag_id})
+        cards = await conn.fetchval("WITH d AS (DELETE FROM counterparty_tags WHERE tag_id = $1 RETURNING 1) "
+                                    "SELECT count(*) FROM d", tag_id)
+        tasks = await conn.fetchval("WITH d AS (DELETE FROM task_tags WHERE tag_id = $1 RETURNING 1) "
+                                    "SELECT count(*) FROM d", tag_id)
+        await conn.execute("DELETE FROM tags WHERE id = $1", tag_id)
+        changes = audit.diff({**dict(tag), "allowed_roles": list(tag["allowed_roles"]), "uses": cards + tasks}, None)
+        await audit.record(conn, user_id, "tag", tag_id, "delete", changes)
+
+
+async def create_and_put(conn: asyncpg.Connection, user, target: str, target_id: int, inp: TagInput) -> int:
+    """A user makes a new tag from a card and puts it there; a tag their own role may not use is refused."""
+    inp = inp.cleaned()
+    if inp.allowed_roles and user["role"] not in inp.allowed_roles:
+        raise ValidationError({"allowed_roles": _("include your own role, or you could not use the tag")})
+    async with conn.transaction():
+        tag_id = await save_tag(conn, user["id"], None, inp)
+        await set_tag(conn, user, target, target_id, tag_id, on=True)
+    return tag_id
+
+
 async def tags_of(conn: asyncpg.Connection, target: str, target_id: int) -> list[asyncpg.Record]:
     table, column = TARGETS[target]
     return await conn.fetch(

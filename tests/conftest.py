@@ -101,7 +101,13 @@ async def empty_database(pool) -> None:
                                                 wrapup_seconds = 0
                               WHERE is_default;
                               DELETE FROM pause_reasons WHERE code IS NULL;  -- issue 18: the admin's own
-                              UPDATE pause_reasons SET name = '', deleted_at = NULL""")
+                              UPDATE pause_reasons SET name = '', deleted_at = NULL;
+                              -- issue 20: the counterparty statuses as migrated
+                              DELETE FROM counterparty_statuses
+                              WHERE code NOT IN ('active', 'potential', 'inactive', 'archived');
+                              UPDATE counterparty_statuses SET name = '', archived = false,
+                                  position = array_position(ARRAY['active', 'potential', 'inactive', 'archived'],
+                                                            code)""")
         # Task types as migrated (issue 20): the admin's own gone, the product's named, unarchived again
         # (a test archiving "Meeting" or renaming "Call back" leaves nothing to the next).
         await conn.execute("""DELETE FROM task_types WHERE code IS NULL;

@@ -116,6 +116,7 @@ PAGES = [
     Page("call statistics", "/reports/calls", "/reports/calls"),
     Page("call statistics by operator", "/reports/calls", "/reports/calls?by=operator&metric=seconds"),
     Page("deals report", "/reports/deals", "/reports/deals"),
+    Page("deals report filtered", "/reports/deals", "/reports/deals?status=in_progress&tag={tag}&notag={tag}"),
     Page("import", "/import", "/import"),
     Page("import job", "/import/{id:int}", "/import/{import_job}"),
     Page("lines report", "/reports/lines", "/reports/lines"),
@@ -140,6 +141,7 @@ PAGES = [
     Page("new IVR menu", "/admin/ivr/new", "/admin/ivr/new"),
     Page("IVR menu", "/admin/ivr/{id:int}", "/admin/ivr/{menu}"),
     Page("tags", "/admin/tags", "/admin/tags"),
+    Page("statuses", "/admin/statuses", "/admin/statuses"),
     Page("task types", "/admin/task-types", "/admin/task-types"),
     # The client's changes, a contact's among them (issue 17: old and new value, from an address).
     Page("audit", "/admin/audit", "/admin/audit?entity=counterparty&id={client}"),

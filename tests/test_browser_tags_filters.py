@@ -75,3 +75,56 @@ async def test_tag_a_client_find_the_rest_without_it_and_keep_the_filter_private
         await web.close()
     async with db.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM saved_filters") == 0
+
+
+async def test_a_tag_made_on_a_card_filtered_in_pairs_then_edited_and_deleted_by_the_admin(db, database_url, chromium,
+                                                                                          tmp_path):
+    """Issue 20 (D1, D2): the card's new-tag form, two "with" tags chosen at once, the admin's edit and the
+    delete that asks first (app.js data-confirm)."""
+    await make_user(db, "adm", "admin")
+    ivanova = await make_user(db, "ivanova", "manager", full_name="Irina Ivanova")
+    async with db.acquire() as conn:
+        belov = await service.create(conn, ivanova, CounterpartyInput(
+            kind="client", last_name="Belov", responsible_user_id=ivanova["id"]), "RU")
+        await service.create(conn, ivanova, CounterpartyInput(
+            kind="client", last_name="Chernov", responsible_user_id=ivanova["id"]), "RU")
+    web = WebServerProcess(dict(os.environ, DATABASE_URL=database_url), tmp_path / "web.log")
+    await web.start()
+    try:
+        page = await _login(chromium, web, "ivanova")
+        for name in ("Wholesale", "Northern"):
+            await page.goto(f"{web.url}/counterparties/{belov}")
+            await page.click("details.new-tag summary")
+            await page.fill("#new-tag-form input[name=name]", name)
+            await page.check("#new-tag-form input[name=allowed_roles][value=manager]")
+            await page.click("#new-tag-form button[type=submit]")
+            await page.wait_for_selector(f"#tag-list >> text={name}")
+        await page.goto(web.url + "/clients")
+        await page.select_option("select[name=tag]", label=["with tag Northern", "with tag Wholesale"])
+        await page.click("button:text('Find')")
+        assert await _names(page) == ["Belov"]
+        await page.select_option("select[name=tag]", [])
+        await page.select_option("select[name=notag]", label=["without tag Northern", "without tag Wholesale"])
+        await page.click("button:text('Find')")
+        assert await _names(page) == ["Chernov"]
+
+        admin = await _login(chromium, web, "adm")
+        await admin.goto(web.url + "/admin/tags")
+        row = admin.locator("#tags tbody tr", has_text="Wholesale")
+        await row.locator("details.edit-tag summary").click()
+        await row.locator("input[name=name]").fill("Bulk")
+        await row.locator("button[type=submit]", has_text="Save").click()
+        await admin.wait_for_selector("#tags >> text=Bulk")
+        asked = []
+
+        async def answer(dialog):
+            asked.append(dialog.message)
+            await dialog.accept()
+        admin.on("dialog", answer)
+        await admin.locator("#tags tbody tr", has_text="Bulk").locator("form.delete-tag button").click()
+        await admin.wait_for_function("() => !document.querySelector('#tags').innerText.includes('Bulk')")
+        assert asked and "Bulk" in asked[0]
+    finally:
+        await web.close()
+    async with db.acquire() as conn:
+        assert [r["name"] for r in await conn.fetch("SELECT name FROM tags")] == ["Northern"]

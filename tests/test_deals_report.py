@@ -76,3 +76,61 @@ async def test_reports_export_to_excel_with_numbers_as_numbers(db, settings):
     header = [c.value for c in calls[1]]
     row = dict(zip(header, [c.value for c in calls[2]]))
     assert (row["Operator"], row["Type"], row["Calls"], row["Total talk, s"]) == ("Big Boss", "incoming", 1, 42.0)
+
+
+async def test_deals_report_filters_and_the_deals_sum_in_tasks(db, settings):
+    """C5, D2: responsible, status, tags and excluded tags; Tasks with "deals only" sums the found amounts."""
+    from crm.tags import TagInput, save_tag, set_tag
+
+    ivanova = await make_user(db, "ivanova", "manager", full_name="Irina Ivanova")
+    petrov = await make_user(db, "petrov", "manager", full_name="Pavel Petrov")
+    boss = await make_user(db, "boss", "supervisor")
+    async with db.acquire() as conn:
+        deal = await conn.fetchval("SELECT id FROM task_types WHERE is_deal")
+        cid = await conn.fetchval("INSERT INTO counterparties (kind, company_name, remark) "
+                                  "VALUES ('company', 'Acme', 'pays late') RETURNING id")
+        big = await save_tag(conn, boss["id"], None, TagInput("Big"))
+        risky = await save_tag(conn, boss["id"], None, TagInput("Risky"))
+        ids = {}
+        for title, who, status, amount in (("d1", ivanova, "new", "100"), ("d2", ivanova, "in_progress", "250"),
+                                           ("d3", petrov, "in_progress", "1000"), ("d4", ivanova, "new", "7")):
+            ids[title] = await conn.fetchval(
+                """INSERT INTO tasks (title, type_id, status, amount, responsible_user_id, deadline_date,
+                                      counterparty_id)
+                   VALUES ($1, $2, $3, $4, $5, '2026-11-20', $6) RETURNING id""",
+                title, deal, status, Decimal(amount), who["id"], cid)
+        for title, tag in (("d1", big), ("d2", big), ("d3", big), ("d2", risky)):
+            await set_tag(conn, boss, "task", ids[title], tag, on=True)
+    with TestClient(create_app(settings), base_url="http://testserver") as web:
+        login(web, "boss")
+
+        def report(*params):
+            return web.get("/reports/deals", params=[("from", "2026-11-01"), ("to", "2026-11-30"), *params],
+                           headers={"accept": "application/json"}).json()
+
+        assert report()["totals"]["planned"] == 4
+        assert report()["totals"]["total_amount"] == 1357
+        assert [r["manager"] for r in report(("responsible", petrov["id"]))["managers"]] == ["Pavel Petrov"]
+        assert report(("status", "in_progress"))["totals"]["total_amount"] == 1250
+        assert report(("tag", big))["totals"]["total_amount"] == 1350
+        assert report(("tag", big), ("notag", risky))["totals"]["total_amount"] == 1100
+        assert report(("tag", big), ("tag", risky))["totals"]["total_amount"] == 250
+        assert report(("notag", big), ("notag", risky))["totals"]["total_amount"] == 7
+        assert web.get("/reports/deals", params={"status": "bogus"}).status_code == 400
+        page = web.get("/reports/deals", params=[("responsible", ivanova["id"]), ("tag", big)]).text
+        assert f'<option value="{ivanova["id"]}" selected' in page and f'<option value="{big}" selected' in page
+        xlsx = web.get("/reports/deals.xlsx", params=[("from", "2026-11-01"), ("to", "2026-11-30"),
+                                                       ("responsible", petrov["id"])])
+        import io
+
+        from openpyxl import load_workbook
+        cells = [c.value for row in load_workbook(io.BytesIO(xlsx.content)).active.iter_rows() for c in row]
+        assert "Pavel Petrov" in cells and "Irina Ivanova" not in cells
+
+        # Tasks, deals only: the sum of every deal found (all pages), and the counterparty's remark by its name.
+        tasks = web.get("/tasks", params=[("responsible", "all"), ("status", "all"), ("deals", "1"), ("tag", big),
+                                          ("size", "1")]).text
+        assert 'id="deals-sum"' in tasks and "1,350.00" in tasks.split('id="deals-sum"')[1]
+        assert '<span class="remark">pays late</span>' in tasks
+        assert tasks.count('<tr data-id=') == 1  # one row on the page, the sum of all three
+        assert 'id="deals-sum"' not in web.get("/tasks", params={"responsible": "all"}).text

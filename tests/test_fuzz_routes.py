@@ -41,8 +41,8 @@ QUERY_MODELS = {
     "/counterparties/{id:int}": [schemas.CardQuery], "/counterparties/new": [schemas.NewCounterpartyQuery],
     "/reports/calls": [schemas.PeriodQuery], "/api/reports/calls": [schemas.PeriodQuery],
     "/admin/dial-rules": [schemas.DialRuleTryQuery],
-    "/reports/calls.xlsx": [schemas.PeriodQuery], "/reports/deals": [schemas.PeriodQuery],
-    "/reports/deals.xlsx": [schemas.PeriodQuery], "/calls.xlsx": [schemas.CallListQuery],
+    "/reports/calls.xlsx": [schemas.PeriodQuery], "/reports/deals": [schemas.DealsReportQuery],
+    "/reports/deals.xlsx": [schemas.DealsReportQuery], "/calls.xlsx": [schemas.CallListQuery],
     "/calls": [schemas.CallListQuery], "/api/calls": [schemas.CallListQuery],
     "/reports/lines": [schemas.PeriodQuery], "/api/reports/lines": [schemas.PeriodQuery],
     "/reports/lines.xlsx": [schemas.PeriodQuery],
@@ -69,7 +69,8 @@ BODY_MODELS = {
     "/notes/{id:int}": [schemas.NoteForm],  # issue 20: a note changed from the timeline
     "/counterparties/{id:int}/tags": [schemas.SetTagForm], "/tasks/{id:int}/tags": [schemas.SetTagForm],
     "/tasks/new": [schemas.TaskForm], "/tasks/{id:int}": [schemas.TaskForm],
-    "/admin/task-types": [schemas.TaskTypeForm], "/admin/tags": [schemas.TagForm], "/filters": [schemas.FilterForm],
+    "/admin/task-types": [schemas.TaskTypeForm], "/admin/tags": [schemas.TagForm],
+    "/counterparties/{id:int}/tags/new": [schemas.TagForm], "/filters": [schemas.FilterForm],
     "/admin/users": [schemas.UserForm], "/admin/users/{id:int}": [schemas.UserChangeForm],
     "/admin/settings": [schemas.SectionNamesForm], "/admin/settings/export": [schemas.ExportRolesForm],
     "/admin/settings/recording": [schemas.RecordingForm], "/admin/queues": [schemas.QueueForm],
@@ -90,6 +91,10 @@ BODY_MODELS = {
     "/admin/pause-reasons/{id:int}/move": [schemas.PauseReasonMoveForm],
     "/admin/call-rules": [schemas.CallRuleForm], "/admin/call-rules/{id:int}": [schemas.CallRuleForm],
     "/admin/call-rules/{id:int}/move": [schemas.CallRuleMoveForm],
+    # Issue 20: the admin's counterparty statuses.
+    "/admin/statuses": [schemas.StatusForm], "/admin/statuses/{id:int}": [schemas.StatusForm],
+    "/admin/statuses/{id:int}/archive": [schemas.StatusArchiveForm],
+    "/admin/statuses/{id:int}/move": [schemas.PauseReasonMoveForm],
 }
 
 

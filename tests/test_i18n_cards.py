@@ -99,7 +99,7 @@ async def test_the_form_and_its_messages_in_russian(web, world):
     page = _text(r)
     assert "Исправьте поля, отмеченные ниже." in page
     assert "укажите фамилию или имя" in page.split('id="error-last_name"')[1].split("</span>")[0]
-    _absent(page, "Please correct", "needs a last or a first name")
+    _absent(page, "Please correct", "a last or a first name is needed")
     r = web.post("/counterparties/new", data={"csrf_token": csrf_from(form), "kind": "client", "last_name": "Lis",
                                               "phones": "zz-top"})
     assert r.status_code == 400
@@ -220,3 +220,27 @@ async def test_a_name_stored_before_names_were_per_language_is_every_languages(w
     web.headers.update(RU)
     page = _text(web.get("/companies"))
     assert ">Dealers</a>" in page and "<h1>Dealers" in page and "Новая компания" in page
+
+
+async def test_form_errors_name_the_renamed_sections(web, db, world):
+    """Issue 20 (A5): a card's form refused names the sections as the admin renamed them, in each language."""
+    await make_user(db, "adm", "admin")
+    login(web, "adm")
+    assert (await _rename(web, section_clients="Outlets", section_clients_one="outlet", section_clients_ru="Точки",
+                          section_clients_one_ru="точка", section_clients_gender_ru="f",
+                          section_companies="Regions", section_companies_one="region",
+                          section_companies_ru="Регионы", section_companies_one_ru="регион",
+                          section_companies_gender_ru="m")).status_code == 303
+    form = web.get("/counterparties/new?kind=client").text
+    r = web.post("/counterparties/new", data={"csrf_token": csrf_from(form), "kind": "client", "last_name": " "})
+    assert r.status_code == 400
+    assert "Outlet: a last or a first name is needed" in _text(r).split('id="error-last_name"')[1].split("</span>")[0]
+    r = web.post("/counterparties/new", data={"csrf_token": csrf_from(form), "kind": "company", "company_name": ""})
+    assert "Region: a name is needed" in _text(r)
+    r = web.post(f"/counterparties/{world['company']}/companies",
+                 data={"csrf_token": csrf_from(form), "company_name": "Romashka"})
+    assert "only the section Outlets joins Regions" in _text(r)
+    web.headers.update(RU)
+    r = web.post("/counterparties/new", data={"csrf_token": csrf_from(form), "kind": "client", "last_name": ""})
+    assert "Точка: укажите фамилию или имя" in _text(r)
+    _absent(_text(r), "Клиент:")

@@ -27,7 +27,7 @@ async def test_a_thousand_rows_ten_bad_make_990_clients_and_a_report(web, db):
             row[4], bad[line] = "call me", "not a phone number"
         elif i in (40, 50, 60):
             row[0] = row[1] = row[2] = None
-            bad[line] = "needs a last or a first name"
+            bad[line] = "a last or a first name is needed"
         elif i in (70, 80):
             row[4], bad[line] = "8 (903) 000-00-01", "already belongs to Existing"
         elif i == 90:
@@ -113,3 +113,34 @@ async def test_a_call_list_becomes_scheduled_calls(web, db):
     assert (tasks[0]["deadline_date"], tasks[0]["deadline_time"]) == (dt.date(2026, 12, 1), dt.time(10, 30))
     assert tasks[1]["title"] == "Call New lead" and tasks[1]["responsible_user_id"] == boss["id"]
     assert "offer the new tariff" in tasks[0]["remark"]
+
+
+async def test_import_reads_every_contact_kind_addresses_tags_manager_and_status(db, web):
+    """Issue 20 (A8): each contact kind, addresses, tags (those the importer may use), responsible, status."""
+    from crm.tags import TagInput, save_tag
+
+    admin = await make_user(db, "adm", "admin")
+    ivanova = await make_user(db, "ivanova", "manager")
+    async with db.acquire() as conn:
+        await save_tag(conn, admin["id"], None, TagInput("Wholesale"))
+        await save_tag(conn, admin["id"], None, TagInput("Secret", allowed_roles=("supervisor",)))
+    login(web, "adm")
+    header = ["Last name", "Phones", "E-mail", "Site", "Skype", "Fax", "Social", "Messenger", "Addresses", "Tags",
+              "Manager", "Status"]
+    job = upload(web, workbook(header, [
+        ["Belov", "8 916 111-22-33", "b@belov.ru", "belov.ru", "belov.skype", "8 495 111-22-33", "vk.com/belov",
+         "@belov", "Tver, Lenina 5; Moscow, Arbat 1", "wholesale", "ivanova", "potential"],
+        ["Orlov", "", "", "", "", "", "", "", "", "Nonexistent", "", ""],
+        ["Popov", "", "", "", "", "", "", "", "", "Secret", "", ""]]))
+    assert job["applied"] == 1, job
+    assert [r["row"] for r in job["rejected"]] == [3, 4]
+    assert all("that you may use" in r["reason"] for r in job["rejected"])
+    async with db.acquire() as conn:
+        card = await conn.fetchrow("SELECT id, status, responsible_user_id FROM counterparties")
+        kinds = sorted(r["kind"] for r in await conn.fetch("SELECT kind FROM contacts"))
+        addresses = sorted(r["address"] for r in await conn.fetch("SELECT address FROM addresses"))
+        tagged = await conn.fetchval("SELECT t.name FROM counterparty_tags ct JOIN tags t ON t.id = ct.tag_id")
+    assert (card["status"], card["responsible_user_id"]) == ("potential", ivanova["id"])
+    assert kinds == ["email", "fax", "messenger", "phone", "site", "skype", "social"]
+    assert addresses == ["Moscow, Arbat 1", "Tver, Lenina 5"]
+    assert tagged == "Wholesale"

@@ -35,6 +35,7 @@ from web.sessions import AuthMiddleware
 from web.urls import path_for
 from web.views import (
     admin,
+    admin_export,
     agents,
     allowlist,
     audit,
@@ -62,6 +63,7 @@ from web.views import (
     reports,
     second_factor,
     second_factor_settings,
+    statuses,
     supervision,
     tags,
     tasks,
@@ -131,6 +133,8 @@ def create_app(settings: Settings) -> Starlette:
         *queue_report.routes,
         *recordings.routes,
         *tasks.routes,
+        *admin_export.routes,
+        *statuses.routes,
         *tags.routes,
         *filters.routes,
         *export.routes,

@@ -129,6 +129,12 @@ class PeriodQuery(Schema):
     metric: Short = ""
 
 
+class DealsReportQuery(PeriodQuery, TagFilterQuery):
+    """The deals report's filters (C5, D2): responsible (a user id), a task status."""
+    responsible: OptionalId = None
+    status: Short = ""
+
+
 # ---- counterparties ------------------------------------------------------------------------------
 
 class ContactIn(Schema):
@@ -484,6 +490,15 @@ class AgentIn(Schema):
 
 class PauseReasonForm(Schema):
     name: Short = ""
+
+
+class StatusForm(Schema):
+    """A counterparty status's name (issue 20)."""
+    name: Short = ""
+
+
+class StatusArchiveForm(Schema):
+    archived: Short = ""
 
 
 class PauseReasonMoveForm(Schema):

@@ -23,6 +23,7 @@ AUDIT_ENTITY = {
     "call": N_("call"), "export": N_("export"), "task_type": N_("task type"), "import": N_("import"),
     "call_rule": N_("call rule"), "ip_allow_entry": N_("IP allow-list entry"), "login_lock": N_("login lock"),
     "pause_reason": N_("pause reason"),  # issue 18
+    "counterparty_status": N_("counterparty status"),  # issue 20
 }
 AUDIT_ACTION = {
     "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"), "save": N_("saved"),
@@ -40,6 +41,7 @@ AUDIT_ACTION = {
     "language": N_("language"), "export roles": N_("export roles"), "rename sections": N_("renamed sections"),
     "recording policy": N_("recording policy"), "manager ring": N_("manager's ring time"),
     "client list": N_("clients list"), "company list": N_("companies list"), "task list": N_("task list"),
+    "tag list": N_("tags list"), "queue list": N_("queues list"), "user list": N_("users list"),
     "call list": N_("call list"), "audit list": N_("audit log"), "call-statistics report": N_("call statistics"),
     "deals-by-manager report": N_("deals by manager"), "calls-per-line report": N_("calls per line"),
     "start": N_("started"), "lift": N_("lifted"),
@@ -62,7 +64,8 @@ AUDIT_FIELD = {
     "title": N_("Title"), "deadline_date": N_("Deadline"), "deadline_time": N_("Deadline time"),
     "amount": N_("Amount"), "outcome": N_("Outcome"), "type_id": N_("Type"), "counterparty_id": N_("Counterparty"),
     "participant_ids": N_("Participants"), "name": N_("Name"), "description": N_("Description"),
-    "allowed_roles": N_("Roles"), "full_name": N_("Full name"), "role": N_("Role"), "extension": N_("Extension"),
+    "allowed_roles": N_("Roles"), "uses": N_("Used"), "full_name": N_("Full name"), "role": N_("Role"),
+    "extension": N_("Extension"),
     "is_blocked": N_("Blocked"), "login": N_("Login"), "language": N_("Language"), "timezone": N_("Time zone"),
     "dial": N_("Dial string"), "mobile": N_("Mobile"), "follow_me_seconds": N_("Follow me, s"),
     "strategy": N_("Strategy"), "ring_seconds": N_("Ring, s"), "max_wait_seconds": N_("Maximum wait, s"),

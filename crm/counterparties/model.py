@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from crm.counterparties.contacts import PHONE_KINDS, InvalidContact, normalize_contact
 from crm.errors import ValidationError
@@ -10,13 +12,10 @@ from crm.i18n import _, ngettext
 from crm.phones import split_extension
 
 KINDS = ("client", "company")
+# The built-in statuses; the admin keeps the list (crm/counterparties/statuses.py checks a card's).
 STATUSES = ("active", "potential", "inactive", "archived")
 NAME_MAX = 200
-
-
-def must_be_a_status() -> str:
-    """The message for a status that is not one of STATUSES (named by their codes, as the API takes them)."""
-    return _("must be one of %(values)s") % {"values": ", ".join(STATUSES)}
+STATUS_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -57,9 +56,12 @@ class CounterpartyInput:
     addresses: tuple[str, ...] = field(default_factory=tuple)
     company_ids: tuple[int, ...] = field(default_factory=tuple)
 
-    def cleaned(self) -> "CounterpartyInput":
-        """Trimmed copy; raises ValidationError naming every wrong field."""
+    def cleaned(self, words: Mapping[str, Any] | None = None) -> "CounterpartyInput":
+        """Trimmed copy; raises ValidationError naming every wrong field. `words`: the sections' words
+        (crm/sections.py load, by kind), so the messages name the renamed sections (A5)."""
         errors: dict[str, str] = {}
+        client_word = words["client"].one_title if words else _("client").capitalize()
+        company_word = words["company"].one_title if words else _("company").capitalize()
         if self.kind not in KINDS:
             errors["kind"] = _("must be client or company")
         names = {k: getattr(self, k).strip() for k in ("last_name", "first_name", "patronymic", "company_name")}
@@ -69,20 +71,20 @@ class CounterpartyInput:
                                        NAME_MAX) % {"num": NAME_MAX}
         if self.kind == "company":
             if not names["company_name"]:
-                errors["company_name"] = _("a company needs a name")
+                errors["company_name"] = _("%(item)s: a name is needed") % {"item": company_word}
             names.update(last_name="", first_name="", patronymic="")
         elif self.kind == "client":
             if not names["last_name"] and not names["first_name"]:
-                errors["last_name"] = _("a client needs a last or a first name")
+                errors["last_name"] = _("%(item)s: a last or a first name is needed") % {"item": client_word}
             names["company_name"] = ""
-        if self.status not in STATUSES:
-            errors["status"] = must_be_a_status()
+        if not 0 < len(self.status) <= STATUS_MAX:
+            errors["status"] = _("no such status, or it is archived")
         remark = self.remark.strip()
         if "\n" in remark or len(remark) > 300:
             errors["remark"] = ngettext("a remark is one line of at most %(num)d character",
                                              "a remark is one line of at most %(num)d characters", 300) % {"num": 300}
         if self.kind == "company" and self.company_ids:
-            errors["company_ids"] = _("a company cannot be a member of a company")
+            errors["company_ids"] = _("%(item)s: cannot be a member of another one") % {"item": company_word}
         if errors:
             raise ValidationError(errors)
         return CounterpartyInput(

@@ -8,6 +8,7 @@ import asyncpg
 from crm import audit, sections
 from crm.counterparties import permissions as perm
 from crm.counterparties import queries as q
+from crm.counterparties import statuses
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.errors import Conflict, Forbidden, NotFound, ValidationError
 from crm.i18n import _, gettext
@@ -92,7 +93,8 @@ async def not_found(conn: asyncpg.Connection, counterparty_id: int) -> NotFound:
 async def create(conn: asyncpg.Connection, user, inp: CounterpartyInput, region: str) -> int:
     if not perm.can_create(user):
         raise Forbidden(_("your role cannot create counterparties"))
-    inp = inp.cleaned()
+    inp = inp.cleaned(await sections.load(conn))
+    await statuses.check(conn, inp.status)
     _check_may_assign(user, inp.responsible_user_id, None)
     contacts = inp.normalized_contacts(region)
     await _check_responsible(conn, inp.responsible_user_id)
@@ -120,7 +122,8 @@ async def update(conn: asyncpg.Connection, user, counterparty_id: int, inp: Coun
             raise Forbidden(_("you cannot edit this counterparty"))
         if inp.kind != current["kind"]:
             raise ValidationError({"kind": _("a client cannot become a company or the other way round")})
-        inp = inp.cleaned()
+        inp = inp.cleaned(await sections.load(conn))
+        await statuses.check(conn, inp.status, current["status"])
         _check_may_assign(user, inp.responsible_user_id, current["responsible_user_id"])
         await _check_responsible(conn, inp.responsible_user_id)
         await _check_queue(conn, inp.queue_id)
@@ -193,7 +196,9 @@ async def remove_address(conn: asyncpg.Connection, user, counterparty_id: int, a
 async def join_company(conn: asyncpg.Connection, user, client_id: int, company_id: int, *, leave: bool = False) -> None:
     client = await _load(conn, client_id)
     if client["kind"] != "client":
-        raise ValidationError({"client": _("only clients join companies")})
+        words = await sections.load(conn)
+        raise ValidationError({"client": _("only the section %(clients)s joins %(companies)s") % {
+            "clients": words["client"].name, "companies": words["company"].name}})
     if not perm.can_edit(user, client):
         raise Forbidden(_("you cannot edit this client"))
     if not leave and company_id not in await q.live_companies(conn, [company_id]):

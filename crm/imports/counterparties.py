@@ -3,11 +3,14 @@ duplicates by contact reported, not doubled."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import asyncpg
 
+from crm import sections, tags
 from crm.counterparties import permissions as perm
 from crm.counterparties import queries as cq
-from crm.counterparties import service
+from crm.counterparties import service, statuses
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.errors import DomainError
 from crm.i18n import _, gettext
@@ -27,7 +30,24 @@ ALIASES = {
     "comment": ("comment", "комментарий"),
     "status": ("status", "статус"),
     "responsible": ("responsible", "manager", "ответственный", "менеджер"),
+    # Issue 20 (A8): every contact kind, addresses and tags.
+    "sites": ("site", "sites", "website", "websites", "сайт", "сайты"),
+    "skypes": ("skype", "скайп"),
+    "faxes": ("fax", "faxes", "факс", "факсы"),
+    "socials": ("social", "social page", "social pages", "соцсеть", "соцсети"),
+    "messengers": ("messenger", "messengers", "мессенджер", "мессенджеры"),
+    "addresses": ("address", "addresses", "адрес", "адреса"),
+    "tags": ("tag", "tags", "тег", "теги"),
 }
+# A contact column and its kind; "phones" and "emails" first, as before.
+CONTACT_COLUMNS = (("phones", "phone"), ("emails", "email"), ("sites", "site"), ("skypes", "skype"),
+                   ("faxes", "fax"), ("socials", "social"), ("messengers", "messenger"))
+
+
+@dataclass(frozen=True)
+class ImportedCounterparty(CounterpartyInput):
+    """A checked row: the card, and the tags to put on it once it exists."""
+    tag_ids: tuple[int, ...] = ()
 
 
 def _split(value) -> list[str]:
@@ -42,6 +62,16 @@ def _split(value) -> list[str]:
     return parts
 
 
+def _status(codes: dict[str, str], written: str) -> str:
+    """A live status written as its code or its words, any case; blank: the default."""
+    if not written:
+        return statuses.DEFAULT
+    code = codes.get(written.lower())
+    if code is None:
+        raise DomainError(_("no status called %(name)s") % {"name": repr(written)})
+    return code
+
+
 async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, progress,
                 importer) -> tuple[list, list]:
     """([(row, CounterpartyInput)], [(row, reason)]). A row naming a manager the importer may
@@ -50,6 +80,9 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
     if not ({"last_name", "first_name", "company_name"} & where.keys()):
         return [], [(1, _("no name column: expected Last name / First name or Company"))]
     logins = await users_q.active_logins(conn)
+    status_codes = await statuses.by_words(conn)  # a live status by its code or its words
+    words = await sections.load(conn)  # the messages name the renamed sections
+    usable_tags = {t["name"].lower(): t["id"] for t in await tags.list_tags(conn) if tags.may_use(importer, t)}
     companies = {r["name"]: r["id"] for r in await conn.fetch(
         "SELECT lower(company_name) AS name, id FROM counterparties WHERE kind = 'company' AND deleted_at IS NULL")}
     valid, rejected = [], []
@@ -75,13 +108,22 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
                     raise DomainError(_("no company called %(name)s") % {"name": repr(get("member_of"))})
                 member_of = (company,)
             is_company = bool(get("company_name")) and not (get("last_name") or get("first_name"))
-            contacts = tuple(ContactInput("phone", v) for v in _split(get("phones"))) + \
-                tuple(ContactInput("email", v) for v in _split(get("emails")))
+            contacts = tuple(ContactInput(kind, v) for column, kind in CONTACT_COLUMNS for v in _split(get(column)))
+            tag_ids = []
+            for name in _split(get("tags")):
+                tag = usable_tags.get(name.lower())
+                if tag is None:
+                    raise DomainError(_("no tag called %(name)s that you may use") % {"name": repr(name)})
+                tag_ids.append(tag)
+            addresses = tuple(a.strip() for a in get("addresses").split(";") if a.strip())
             inp = CounterpartyInput(
                 kind="company" if is_company else "client", last_name=get("last_name"), first_name=get("first_name"),
                 patronymic=get("patronymic"), company_name=get("company_name") if is_company else "",
-                status=get("status") or "active", responsible_user_id=responsible, remark=get("remark"),
-                comment=get("comment"), contacts=contacts, company_ids=member_of).cleaned()
+                status=_status(status_codes, get("status")), responsible_user_id=responsible, remark=get("remark"),
+                comment=get("comment"), contacts=contacts, company_ids=member_of,
+                addresses=addresses).cleaned(words)
+            inp = ImportedCounterparty(**{f.name: getattr(inp, f.name) for f in fields(CounterpartyInput)},
+                                       tag_ids=tuple(dict.fromkeys(tag_ids)))
             keys = inp.normalized_contacts(region)
             for contact, key in keys:
                 # A number with another extension is another contact (an office's switchboard).
@@ -103,4 +145,6 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
 
 
 async def apply(conn: asyncpg.Connection, user, row: CounterpartyInput, region: str) -> None:
-    await service.create(conn, user, row, region)
+    new_id = await service.create(conn, user, row, region)
+    for tag_id in getattr(row, "tag_ids", ()):
+        await tags.set_tag(conn, user, "counterparty", new_id, tag_id, on=True)

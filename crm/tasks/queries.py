@@ -27,7 +27,8 @@ SORTS = {
 _SELECT = """
     SELECT t.id, t.title, t.type_id, tt.name AS type_name, tt.is_deal, t.status, t.responsible_user_id,
            u.full_name AS responsible_name, t.author_user_id, a.full_name AS author_name, t.counterparty_id,
-           cp.display_name AS counterparty_name, t.deadline_date, t.deadline_time, t.remark, t.amount, t.outcome,
+           cp.display_name AS counterparty_name, cp.remark AS counterparty_remark,
+           t.deadline_date, t.deadline_time, t.remark, t.amount, t.outcome,
            t.created_at, t.closed_at, t.call_id, t.queue_id, q.name AS queue_name, t.callback_number,
            t.callback_normalized, t.callback_events
     FROM tasks t
@@ -142,7 +143,9 @@ async def list_tasks(conn: asyncpg.Connection, query: TaskQuery, now: dt.datetim
     direction = "DESC" if query.descending else "ASC"
     order = (f"{SORTS.get(query.sort, SORTS['deadline'])} {direction} NULLS LAST, "
              f"t.deadline_time {direction} NULLS LAST, t.id")
-    sql = (f"{_SELECT.replace('SELECT t.id,', f'SELECT {overdue} AS overdue, count(*) OVER () AS total, t.id,', 1)} "
+    # The count and (C5) the sum of the amounts of every row the filter finds, whatever the page.
+    head = f"SELECT {overdue} AS overdue, count(*) OVER () AS total, sum(t.amount) OVER () AS total_amount, t.id,"
+    sql = (f"{_SELECT.replace('SELECT t.id,', head, 1)} "
            f"WHERE {' AND '.join(where)} ORDER BY {order} "
            f"LIMIT {p(query.size)} OFFSET {p((query.page - 1) * query.size)}")
     rows = [dict(r) for r in await conn.fetch(sql, *args)]

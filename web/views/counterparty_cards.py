@@ -9,9 +9,9 @@ from starlette.routing import Route
 from crm import notes, sections, tags, timeline
 from crm.calls import queries as calls_q
 from crm.counterparties import queries as cq
-from crm.counterparties import service, tray
+from crm.counterparties import service, statuses, tray
 from crm.counterparties.contacts import KINDS
-from crm.counterparties.model import STATUSES, ContactInput, CounterpartyInput
+from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.errors import DomainError, Forbidden, ValidationError
 from crm.i18n import _
 from crm.queues import queries as queues_q
@@ -95,10 +95,11 @@ async def _form_page(request: Request, kind: str, values: dict, *, counterparty_
         users = await users_q.list_users(conn)
         queues = await queues_q.list_queues(conn)
         company = await cq.get_counterparty(conn, company_id) if company_id else None
+        all_statuses = await statuses.list_statuses(conn)
     field_errors, error_lines = _form_errors(error, values)
     return await render(request, "counterparty_form.html", {
         "kind": kind, "values": values, "counterparty_id": counterparty_id, "users": users,
-        "statuses": STATUSES, "company": company, "error": error, "queues": queues,
+        "statuses": all_statuses, "company": company, "error": error, "queues": queues,
         "field_errors": field_errors, "error_lines": error_lines,
     }, status_code=error.status if error else 200)
 
@@ -130,11 +131,13 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
         await _hide_unlistenable(conn, _user(request), items, rules)
         item_tags = await tags.tags_of(conn, "counterparty", counterparty_id)
         usable = [t for t in await tags.list_tags(conn) if tags.may_use(_user(request), t)]
+        status_names = await statuses.names(conn)
     return await render(request, "counterparty_card.html", {
         "card": card, "history": history, "calls": calls, "timeline": items, "timeline_more": more,
         "timeline_page": tpage, "kinds": kinds, "own_only": own_only, "timeline_kinds": timeline.KINDS,
-        "item_tags": item_tags, "all_tags": usable,
+        "item_tags": item_tags, "all_tags": usable, "status_names": status_names,
         "editable": card["can_edit"], "tag_action": path_for(request, "tags.tag_counterparty", id=counterparty_id),
+        "new_tag_action": path_for(request, "tags.new_counterparty_tag", id=counterparty_id),
         "listen": lambda call: can_listen(_user(request), call, rules),
         "play_voicemail": lambda call: can_play(_user(request), call, call["voicemail_listeners"], rules),
         "contact_kinds": KINDS, "error": error,

@@ -7,9 +7,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from crm import tags
+from crm.counterparties import statuses
 from crm.counterparties.listing import SORTS, ListQuery, list_counterparties
-from crm.counterparties.model import STATUSES, must_be_a_status
 from crm.errors import ValidationError
+from crm.i18n import _
 from crm.users import queries as users_q
 from web.db import connection
 from web.jsonout import jsonable
@@ -25,8 +26,6 @@ def list_query(request: Request, kind: str) -> ListQuery:
     params = parse_query(request, CounterpartyListQuery)
     page = Page.from_request(request)
     status = params.status or None
-    if status and status not in STATUSES:
-        raise ValidationError({"status": must_be_a_status()})
     return ListQuery(
         tag_ids=params.tag, without_tag_ids=params.notag,
         kind=kind, q=params.q, status=status,
@@ -42,6 +41,9 @@ def _section(kind: str):
     async def view(request: Request):
         query = list_query(request, kind)
         async with connection(request) as conn:
+            all_statuses = await statuses.list_statuses(conn)
+            if query.status and query.status not in {s["code"] for s in all_statuses}:
+                raise ValidationError({"status": _("no such status")})
             result = await list_counterparties(conn, query)
             if wants_json(request):
                 return JSONResponse({"total": result.total, "total_capped": result.total_capped,
@@ -51,7 +53,8 @@ def _section(kind: str):
         page = Page(number=query.page, size=query.size, total=result.total)
         return await render(request, "counterparty_list.html", {
             "kind": kind, "query": query, "rows": result.rows, "page": page, "capped": result.total_capped,
-            "users": users, "statuses": STATUSES, "sorts": list(SORTS), "all_tags": all_tags,
+            "users": users, "statuses": all_statuses,
+            "status_names": {s["code"]: s["words"] for s in all_statuses}, "sorts": list(SORTS), "all_tags": all_tags,
             "with_tags": query.tag_ids, "without_tags": query.without_tag_ids,
             **await saved_for(request, "clients" if kind == "client" else "companies"),
         })

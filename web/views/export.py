@@ -26,6 +26,7 @@ from starlette.routing import Route
 from crm import appsettings, audit
 from crm.calls import listing as call_listing
 from crm.calls.route import route_text
+from crm.counterparties import statuses
 from crm.errors import Forbidden
 from crm.export import queries as export_q
 from crm.export.xlsx import BATCH, Column, remove_export, write_xlsx, write_xlsx_sheets
@@ -44,7 +45,7 @@ from web.views.calls import call_query
 from web.views.counterparty_lists import list_query
 from web.views.line_report import row_name
 from web.views.queue_report import agent_data, queue_data
-from web.views.reports import report_period, series_name, stats_query
+from web.views.reports import deal_filter, report_period, series_name, stats_query
 from web.views.tasks import task_query
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -122,9 +123,12 @@ def _counterparties(kind: str):
         await _may_export(request)
         query = list_query(request, kind)
         async with request.app.state.pool.acquire() as conn:
+            status_names = await statuses.names(conn)
+
             async def batches():
                 async for rows in export_q.counterparty_batches(conn, query, BATCH):
-                    yield [{**r, "status_text": label("counterparty_status", r["status"])} for r in rows]
+                    yield [{**r, "status_text": status_names.get(r["status"])
+                            or label("counterparty_status", r["status"])} for r in rows]
             path, rows = await write_xlsx(_("Clients") if kind == "client" else _("Companies"),
                                           _counterparty_columns(kind), batches(), tz=_zone(request))
             with _removed_on_failure(path):
@@ -229,8 +233,10 @@ async def calls_report_export(request: Request):
 @_report_export
 async def deals_report_export(request: Request):
     start, end = report_period(request)
+    deals_filter = deal_filter(request)
     async with request.app.state.pool.acquire() as conn:
-        rows = await managers_deals(conn, start, end, request.app.state.settings.timezone)
+        rows = await managers_deals(conn, start, end, request.app.state.settings.timezone,
+                                    deal_filter=deals_filter)
     columns = [Column(N_("Manager"), "manager", width=24), Column(N_("Planned"), "planned", "int", 9),
                Column(N_("Won"), "won", "int", 7), Column(N_("Lost"), "lost", "int", 7),
                Column(N_("In progress"), "in_progress", "int", 11),

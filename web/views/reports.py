@@ -9,20 +9,22 @@ from babel import dates as babel_dates
 from starlette.requests import Request
 from starlette.routing import Route
 
-from crm import i18n
+from crm import i18n, tags
 from crm.errors import ValidationError
 from crm.i18n import _, pgettext
 from crm.labels import label
 from crm.reports.calls import BY, GROUPS, NOBODY, TYPES, CallStatsQuery, buckets, call_series, consolidated
-from crm.reports.deals import managers_deals
+from crm.reports.deals import DealFilter, managers_deals
 from crm.roles import REPORT_ROLES
+from crm.tasks.model import STATUSES as TASK_STATUSES
+from crm.users import queries as users_q
 from web import formatting
 from web.call_rules import visible
 from web.db import connection
 from web.locale import request_locale
 from web.permissions import require_role
 from web.resource import html_or_json
-from web.schemas import PeriodQuery
+from web.schemas import DealsReportQuery, PeriodQuery
 from web.validation import query as parse_query
 
 
@@ -98,15 +100,29 @@ def report_period(request: Request) -> tuple[dt.date, dt.date]:
     return start, end
 
 
+def deal_filter(request: Request) -> DealFilter:
+    params = parse_query(request, DealsReportQuery)
+    if params.status and params.status not in TASK_STATUSES:
+        raise ValidationError({"status": _("no such status")})
+    return DealFilter(responsible_id=params.responsible, statuses=(params.status,) if params.status else (),
+                      tag_ids=params.tag, without_tag_ids=params.notag)
+
+
 @require_role(*REPORT_ROLES)
 async def deals_report(request: Request):
     start, end = report_period(request)
+    deals_filter = deal_filter(request)
     async with connection(request) as conn:
-        rows = await managers_deals(conn, start, end, request.app.state.settings.timezone)
+        rows = await managers_deals(conn, start, end, request.app.state.settings.timezone,
+                                    deal_filter=deals_filter)
+        users = await users_q.list_users(conn)
+        all_tags = await tags.list_tags(conn)
     totals = {k: sum(r[k] for r in rows) for k in ("planned", "won", "lost", "in_progress", "created",
                                                    "won_amount", "total_amount")}
     return await html_or_json(request, "reports_deals.html",
-                              {"start": start, "end": end, "rows": rows, "totals": totals},
+                              {"start": start, "end": end, "rows": rows, "totals": totals, "filter": deals_filter,
+                               "users": users, "all_tags": all_tags, "with_tags": deals_filter.tag_ids,
+                               "without_tags": deals_filter.without_tag_ids},
                               lambda: {"from": start, "to": end, "managers": rows, "totals": totals})
 
 

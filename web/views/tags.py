@@ -10,7 +10,7 @@ from crm import tags
 from crm.counterparties import permissions as cp_perm
 from crm.counterparties import queries as cq
 from crm.counterparties import service as cp_service
-from crm.errors import DomainError, Forbidden
+from crm.errors import Conflict, DomainError, Forbidden, ValidationError
 from crm.i18n import _
 from crm.queues import queries as queues_q
 from crm.tasks import service as task_service
@@ -49,15 +49,44 @@ async def admin_save_tag(request: Request):
     return RedirectResponse(path_for(request, "tags.admin_tags"), status_code=303)
 
 
+@require_role("admin")
+async def admin_delete_tag(request: Request):
+    try:
+        async with connection(request) as conn:
+            await tags.delete_tag(conn, request.user["id"], request.path_params["id"])
+    except DomainError as e:
+        return await _admin_page(request, e)
+    return RedirectResponse(path_for(request, "tags.admin_tags"), status_code=303)
+
+
+async def _editable_counterparty(conn, request: Request, counterparty_id: int) -> None:
+    row = await cq.get_counterparty(conn, counterparty_id)
+    if row is None or row["deleted_at"] is not None:
+        raise await cp_service.not_found(conn, counterparty_id)
+    if not cp_perm.can_edit(request.user, row):
+        raise Forbidden(_("you cannot edit this counterparty"))
+
+
+async def new_counterparty_tag(request: Request):
+    """A user makes a tag from a card (name, description, the roles that may use it) and puts it there."""
+    counterparty_id = request.path_params["id"]
+    try:
+        form, _form = await form_body(request, TagForm)
+        inp = tags.TagInput(name=form.name, description=form.description, allowed_roles=form.allowed_roles)
+        async with connection(request) as conn:
+            await _editable_counterparty(conn, request, counterparty_id)
+            await tags.create_and_put(conn, request.user, "counterparty", counterparty_id, inp)
+    except (ValidationError, Conflict) as e:
+        from web.views.counterparty_cards import card_page  # the card shows the form's error
+        return await card_page(request, counterparty_id, error=e)
+    return RedirectResponse(path_for(request, "counterparty_cards.card", id=counterparty_id), status_code=303)
+
+
 async def tag_counterparty(request: Request):
     counterparty_id = request.path_params["id"]
     form, _form = await form_body(request, SetTagForm)
     async with connection(request) as conn:
-        row = await cq.get_counterparty(conn, counterparty_id)
-        if row is None or row["deleted_at"] is not None:
-            raise await cp_service.not_found(conn, counterparty_id)
-        if not cp_perm.can_edit(request.user, row):
-            raise Forbidden(_("you cannot edit this counterparty"))
+        await _editable_counterparty(conn, request, counterparty_id)
         await tags.set_tag(conn, request.user, "counterparty", counterparty_id,
                            form.tag_id or 0, on=form.on != "0")
     return RedirectResponse(path_for(request, "counterparty_cards.card", id=counterparty_id), status_code=303)
@@ -77,6 +106,9 @@ async def tag_task(request: Request):
 routes = [
     Route("/admin/tags", admin_tags, name="tags.admin_tags", methods=["GET"]),
     Route("/admin/tags", admin_save_tag, name="tags.admin_save_tag", methods=["POST"]),
+    Route("/admin/tags/{id:int}/delete", admin_delete_tag, name="tags.admin_delete_tag", methods=["POST"]),
+    Route("/counterparties/{id:int}/tags/new", new_counterparty_tag, name="tags.new_counterparty_tag",
+          methods=["POST"]),
     Route("/counterparties/{id:int}/tags", tag_counterparty, name="tags.tag_counterparty", methods=["POST"]),
     Route("/tasks/{id:int}/tags", tag_task, name="tags.tag_task", methods=["POST"]),
 ]

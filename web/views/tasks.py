@@ -65,6 +65,8 @@ async def tasks_list(request: Request):
         types = await tq.all_task_types(conn)  # archived ones too: their old tasks are found
     return await render(request, "tasks.html", {"types": types,
         "all_tags": all_tags, "with_tags": query.tag_ids, "without_tags": query.without_tag_ids,
+        # C5: with "deals only", the sum of the amounts of every deal the filter finds (all pages).
+        "deals_sum": (rows[0]["total_amount"] or 0 if rows else 0) if query.deals_only else None,
         **await saved_for(request, "tasks"),
         "rows": rows, "query": query, "page": Page(query.page, query.size, total), "users": users,
         "sorts": tq.SORTS, "params": request.query_params})
