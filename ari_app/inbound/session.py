@@ -29,7 +29,7 @@ from ari_app.inbound.menu import greet_and_walk
 from ari_app.inbound.offer import offer
 from ari_app.keypad import Keypad
 from ari_app.registry import caller_id_text
-from ari_app.ringing import Leg, Phone
+from ari_app.ringing import Leg, Phone, RingResult
 from ari_app.transfers.conversation import Conversation
 from ari_app.waiting import first_of as _first
 from crm.agents.state import ringable
@@ -197,10 +197,7 @@ class CallSession:
             return None
         await self._go(self.state.ring)
         self._note_first_dial()
-        result = await self.d.ringer.ring(
-            caller_channel=self.call.channel_id, caller_id=self._caller_id,
-            phones=[phone], ring_seconds=ring_seconds,
-            caller_gone=self.caller_gone, register=self._register_leg)
+        result = await self._ring([phone], ring_seconds)
         if result.winner:
             self._step(target, Outcome("answered"))
             return result.winner
@@ -230,10 +227,7 @@ class CallSession:
                 await _first(self.caller_gone.wait(), freed.wait(), asyncio.sleep(min(2.0, remaining)))
                 continue
             self._note_first_dial()
-            result = await self.d.ringer.ring(
-                caller_channel=self.call.channel_id, caller_id=self._caller_id, phones=phones,
-                ring_seconds=max(2, min(queue.ring_seconds, int(remaining))), caller_gone=self.caller_gone,
-                register=self._register_leg)
+            result = await self._ring(phones, max(2, min(queue.ring_seconds, int(remaining))))
             if result.winner:
                 waited = time.monotonic() - entered
                 self._step(target, Outcome("answered_by", {"name": result.winner.phone.name,
@@ -247,7 +241,21 @@ class CallSession:
             self._step(target, Outcome("caller_gone", {"seconds": round(waited)}))
         else:
             self._step(target, Outcome("nobody_answered", {"seconds": queue.max_wait_seconds}))
+            self.d.records.left_queue(self.call.channel_id)
         return None
+
+    async def _ring(self, phones: list[Phone], ring_seconds: int) -> RingResult:
+        """Ring these phones for the caller; the users rung are in the call log while they ring (the wallboard)."""
+        users = [p.user_id for p in phones if p.user_id is not None]
+        if users:
+            self.d.records.ringing(self.call.channel_id, users)
+        try:
+            return await self.d.ringer.ring(
+                caller_channel=self.call.channel_id, caller_id=self._caller_id, phones=phones,
+                ring_seconds=ring_seconds, caller_gone=self.caller_gone, register=self._register_leg)
+        finally:
+            if users:
+                self.d.records.ringing(self.call.channel_id, [])
 
     async def _available(self, queue: QueueSettings) -> list[Phone]:
         """The members' phones that look free, of the agents logged in to the queue, not paused and
