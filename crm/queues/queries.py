@@ -84,9 +84,9 @@ async def save_queue(conn: asyncpg.Connection, user_id: int, queue_id: int | Non
 
 
 async def _audited(conn: asyncpg.Connection, queue_id: int) -> dict | None:
-    row = await conn.fetchrow("SELECT name, strategy, ring_seconds, max_wait_seconds, moh_class, offer, wrapup_seconds, "
-                              + _THRESHOLDS + " FROM queues "
-                              "WHERE id = $1 AND deleted_at IS NULL", queue_id)
+    row = await conn.fetchrow("SELECT name, strategy, ring_seconds, max_wait_seconds, moh_class, offer, "
+                              "wrapup_seconds, " + _THRESHOLDS + " FROM queues WHERE id = $1 AND deleted_at IS NULL",
+                              queue_id)
     return {**dict(row), "members": await member_ids(conn, queue_id)} if row else None
 
 
