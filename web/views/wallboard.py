@@ -65,11 +65,11 @@ async def wallboard(request: Request):
 
 async def _render(request: Request, language: str) -> str:
     """The board's HTML now, read on a pooled connection of its own (the stream outlives the request)."""
-    async with request.app.state.pool.acquire(timeout=5) as conn:
-        rules = await rule_queries.load(conn)
-        board = await snapshot(conn, timezone=request.app.state.settings.timezone,
-                               visible=lambda start: condition(rules, request.user, SEE, start=start))
-    with i18n.using(language):
+    with i18n.using(language):  # the pause reasons' names too
+        async with request.app.state.pool.acquire(timeout=5) as conn:
+            rules = await rule_queries.load(conn)
+            board = await snapshot(conn, timezone=request.app.state.settings.timezone,
+                                   visible=lambda start: condition(rules, request.user, SEE, start=start))
         html = templates.get_template(FRAGMENT).render(_context(request, board))
     return json.dumps({"now": board["now"].isoformat(), "html": html})
 
