@@ -84,7 +84,7 @@ async def mark_ringing(conn: asyncpg.Connection, channel_id: str, user_ids: list
 async def mark_answered(conn: asyncpg.Connection, channel_id: str, answered_at: dt.datetime,
                         operator_user_id: int | None, queue_id: int | None) -> None:
     await conn.execute(
-        """UPDATE calls SET answered_at = coalesce(answered_at, $2), status = 'answered',
+        """UPDATE calls SET answered_at = coalesce(answered_at, $2), status = 'answered', ringing_user_ids = '{}',
                   operator_user_id = coalesce(operator_user_id, $3), queue_id = coalesce(queue_id, $4)
            WHERE channel_id = $1""",
         channel_id, answered_at, operator_user_id, queue_id,
@@ -97,7 +97,7 @@ async def mark_ended(conn: asyncpg.Connection, channel_id: str, ended_at: dt.dat
     # A call that ends unanswered is missed unless the cause says busy or failure (crm/calls/status.py),
     # or the caller asked for a callback or left a voicemail (mark_caller_left, written before or after the end).
     await conn.execute(
-        """UPDATE calls SET ended_at = coalesce(ended_at, $2), hangup_cause = $3,
+        """UPDATE calls SET ended_at = coalesce(ended_at, $2), hangup_cause = $3, ringing_user_ids = '{}',
                   status = CASE
                       WHEN answered_at IS NOT NULL THEN 'answered'
                       WHEN status IN ('callback', 'voicemail') THEN status
