@@ -50,8 +50,18 @@ class CallRecords:
 
     def queued(self, channel_id: str, queue_id: int) -> None:
         """The call waits in this queue now: the last queue it waited in holds a stranger's callback task."""
-        self.writer.submit(channel_id, partial(calls_q.mark_queued, channel_id=channel_id, queue_id=queue_id),
-                           "queue")
+        self.writer.submit(channel_id, partial(calls_q.mark_queued, channel_id=channel_id, queue_id=queue_id,
+                                               queued_at=_now()), "queue")
+
+    def left_queue(self, channel_id: str) -> None:
+        """Nobody in its queue took the call: it no longer waits there (the wallboard)."""
+        self.writer.submit(channel_id, partial(calls_q.mark_left_queue, channel_id=channel_id, left_at=_now()),
+                           "queue left")
+
+    def ringing(self, channel_id: str, user_ids: list[int]) -> None:
+        """These users' phones ring for the call now (empty: none any more), for the wallboard."""
+        self.writer.submit(channel_id, partial(calls_q.mark_ringing, channel_id=channel_id, user_ids=user_ids,
+                                               at=_now()), "ringing")
 
     def answered(self, channel_id: str, *, operator_user_id: int | None, queue_id: int | None) -> None:
         self.writer.submit(channel_id, partial(

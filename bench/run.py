@@ -27,6 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ari_app.client import basic_auth  # noqa: E402
+from bench.wallboard import PORT as WALLBOARD_PORT  # noqa: E402
+from bench.wallboard import bench_wallboard, wallboard_rows  # noqa: E402
 from crm.counterparties.listing import ListQuery, list_counterparties  # noqa: E402
 from crm.demo_data import seed  # noqa: E402
 from crm.migrate import migrate  # noqa: E402
@@ -351,6 +353,10 @@ async def main() -> None:
         "agi": (lambda: bench_agi(url, work, 200, 10 if quick else 30), agi_rows),
         "search": (lambda: bench_search(url, card), search_rows),
         "export": (lambda: bench_export(url, work, 1 if quick else 3), export_rows),
+        "wallboard": (lambda: bench_wallboard(
+            url, work, 20 if quick else 100, AGENTS,
+            lambda log: Proc(["web", "--port", str(WALLBOARD_PORT)], dict(os.environ, DATABASE_URL=url), log)),
+            wallboard_rows),
     }
     # PBXCRM_BENCH_ONLY=routing,export runs a part, when working on one number.
     only = [n for n in os.environ.get("PBXCRM_BENCH_ONLY", "").split(",") if n] or list(benchmarks)

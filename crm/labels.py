@@ -94,9 +94,11 @@ TIMEZONE = {
 PAUSE_REASON = {"lunch": N_("lunch"), "training": N_("training"), "after_call_work": N_("after-call work")}
 AGENT_STATUS = {"available": N_("available"), "paused": N_("paused"), "wrapup": N_("wrap-up"),
                 "logged_out": N_("logged out")}
+# An agent on the wallboard (crm/wallboard/board.py STATES): its presence, or its call.
+WALLBOARD_STATE = {**AGENT_STATUS, "ringing": N_("ringing"), "talking": N_("talking")}
 
 KINDS.update({
-    "pause_reason": PAUSE_REASON, "agent_status": AGENT_STATUS,
+    "pause_reason": PAUSE_REASON, "agent_status": AGENT_STATUS, "wallboard_state": WALLBOARD_STATE,
     "import_status": IMPORT_STATUS, "queue_strategy": QUEUE_STRATEGY, "queue_offer": QUEUE_OFFER,
     "recording_mode": RECORDING_MODE,
     "report_group": REPORT_GROUP, "report_period": REPORT_PERIOD, "report_split": REPORT_SPLIT,

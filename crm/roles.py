@@ -38,5 +38,13 @@ def sees_reports(user: Mapping) -> bool:
     return user["role"] in REPORT_ROLES
 
 
+# Who watches the live wallboard (issue 18): supervisors and admins.
+WALLBOARD_ROLES = (SUPERVISOR, ADMIN)
+
+
+def sees_wallboard(user: Mapping) -> bool:
+    return user["role"] in WALLBOARD_ROLES
+
+
 def imports_files(user: Mapping) -> bool:
     return user["role"] in IMPORT_ROLES

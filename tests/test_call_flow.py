@@ -115,6 +115,17 @@ async def test_a_busy_manager_sends_the_call_to_the_queue_where_the_first_to_ans
     assert fake.channels[caller].moh and fake.channels[caller].snapshot["state"] == "Up", \
         "the caller waits in the queue with music"
     assert fake.calls_to("POST", f"/channels/{caller}/moh")[0].query == {"mohClass": "default"}
+
+    waiting = None
+    for _ in range(50):  # what the wallboard reads (issue 18), written off the call path
+        async with db.acquire() as conn:
+            waiting = await conn.fetchrow(
+                "SELECT queued_at, queue_id, ringing_user_ids FROM calls WHERE channel_id = $1", caller)
+        if waiting and waiting["queued_at"] and len(waiting["ringing_user_ids"]) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert waiting and waiting["queue_id"] == crm["queue"], "the caller waits in the queue, both phones ring"
+    assert set(waiting["ringing_user_ids"]) == {crm["petrov"]["id"], lebedev["id"]}
     await fake.answer(lebedev_leg)
 
     assert (await fake.wait_gone(petrov_leg))["cause"] == 16, "the other queue phone stops ringing"

@@ -86,6 +86,10 @@ async def test_a_client_who_presses_1_asks_for_a_callback_and_the_app_thanks_and
     assert gone["cause"] == 16, "the app hangs up after the thank-you"
     assert _plays(fake, caller)[-1] == "sound:auth-thankyou,sound:vm-goodbye"
     assert row["status"] == "callback" and row["answered_at"] is None
+    # The wallboard's facts (issue 18): the caller waited in the queue, then left it for the offer; the
+    # manager's phone rang before (its ring is over).
+    assert row["queued_at"] is not None and row["queue_left_at"] >= row["queued_at"]
+    assert row["ringing_user_ids"] == [] and row["ringing_at"] is not None
     assert route(row)[1:] == [("queue", "queue Default", "nobody answered in 5 s"),
                               ("note", "", "callback requested")]
     tasks = await _tasks(db, row["id"])

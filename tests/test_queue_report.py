@@ -68,14 +68,13 @@ async def test_the_queue_report_counts_offered_answered_abandoned_and_service_le
     await make_user(db, "mgr", "manager")
     login(web, "mgr")
     data = web.get(f"/api/reports/queues?{PERIOD}").json()
-    assert data["service_level_seconds"] == 20
     assert [q["name"] for q in data["queues"]] == ["Sales"], "the call hidden by a call rule is not counted"
     sales = data["queues"][0]
     assert {k: sales[k] for k in ("offered", "answered", "abandoned", "average_wait", "average_abandon_wait",
                                   "max_abandon_wait")} == {
         "offered": 7, "answered": 4, "abandoned": 2, "average_wait": 13.8, "average_abandon_wait": 20.0,
         "max_abandon_wait": 30.0}
-    assert sales["service_level"] == 3 / 7
+    assert sales["service_level"] == 3 / 7 and sales["service_level_seconds"] == 20, "the default threshold"
     assert data["totals"]["offered"] == 7
     assert [(s["bucket"], s["offered"], s["abandoned"]) for s in data["series"]] == [
         ("2025-03-10 00:00", 5, 1), ("2025-03-11 00:00", 2, 1)]
@@ -98,6 +97,24 @@ async def test_the_queue_report_counts_offered_answered_abandoned_and_service_le
     assert rows[0][:4] == ["Queue", "Offered", "Answered", "Abandoned"]
     assert rows[1][:8] == ["Sales", 7, 4, 2, 42.9, 13.8, 20, 30]
     assert rows[3][0] == "Total" and rows[3][1] == 8
+    assert rows[0][-1] == "Service level threshold, s" and rows[1][-1] == 20
+
+
+async def test_each_queue_counts_its_service_level_against_its_own_threshold(web, db):
+    world = await _seed(db)
+    async with db.acquire() as conn:  # Sales: within 40 s now (the late call's 40 s counts); Secret: 2 s
+        await conn.execute("UPDATE queues SET service_level_seconds = 40 WHERE id = $1", world["sales"])
+        await conn.execute("UPDATE queues SET service_level_seconds = 2 WHERE id = $1", world["secret"])
+    await make_user(db, "boss", "admin")
+    login(web, "boss")
+    data = web.get(f"/api/reports/queues?{PERIOD}").json()
+    by_name = {q["name"]: q for q in data["queues"]}
+    assert by_name["Sales"]["service_level"] == 4 / 7 and by_name["Sales"]["service_level_seconds"] == 40
+    assert by_name["Secret"]["service_level"] == 0 and by_name["Secret"]["service_level_seconds"] == 2
+    assert data["totals"]["service_level"] == 4 / 8, "each call against its own queue's threshold"
+    assert sum(s["offered"] for s in data["series"]) == 8
+    page = web.get(f"/reports/queues?{PERIOD}").text
+    assert 'class="threshold">40<' in page.split(f'data-queue="{world["sales"]}"')[1].split("</tr>")[0]
 
 
 async def test_the_agent_report_reads_sessions_pauses_and_handled_calls(web, db):

@@ -68,7 +68,9 @@ from web.views import (
     tags,
     tasks,
     transfers,
+    wallboard,
 )
+from web.wallboard_stream import WallboardHub
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -94,6 +96,8 @@ def create_app(settings: Settings) -> Starlette:
         app.state.background = set()  # import jobs and the like, kept referenced while they run
         app.state.pops = PopHub(settings.database_url)
         app.state.pops.start()
+        app.state.wallboard = WallboardHub(settings.database_url)
+        app.state.wallboard.start()
         notifier = Notifier(settings)
         notifier.start()
         try:
@@ -101,6 +105,7 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await notifier.stop()
             await app.state.pops.stop()
+            await app.state.wallboard.stop()
             await app.state.pool.close()
 
     routes = [
@@ -131,6 +136,7 @@ def create_app(settings: Settings) -> Starlette:
         *ivr.routes,
         *line_report.routes,
         *queue_report.routes,
+        *wallboard.routes,
         *recordings.routes,
         *tasks.routes,
         *admin_export.routes,

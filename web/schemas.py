@@ -362,6 +362,12 @@ class QueueForm(Schema):
     member_ids: Ids = ()
     offer: Short = "both"
     wrapup_seconds: Seconds = None
+    # The wallboard's thresholds (issue 18); blank: the defaults.
+    service_level_seconds: Seconds = None
+    wait_amber_seconds: Seconds = None
+    wait_red_seconds: Seconds = None
+    level_amber_percent: Seconds = None
+    level_red_percent: Seconds = None
 
 
 class RoutingForm(Schema):

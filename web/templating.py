@@ -34,6 +34,7 @@ def url_path(ctx, name: str, **params) -> str:
 
 templates.env.globals["url_path"] = url_path
 templates.env.globals["sees_reports"] = roles.sees_reports
+templates.env.globals["sees_wallboard"] = roles.sees_wallboard
 templates.env.globals["is_admin"] = roles.is_admin
 templates.env.filters["fromjson"] = lambda value: json.loads(value) if isinstance(value, str) else value
 

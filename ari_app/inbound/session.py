@@ -29,7 +29,7 @@ from ari_app.inbound.menu import greet_and_walk
 from ari_app.inbound.offer import offer
 from ari_app.keypad import Keypad
 from ari_app.registry import caller_id_text
-from ari_app.ringing import Leg, Phone
+from ari_app.ringing import Leg, Phone, RingResult
 from ari_app.transfers.conversation import Conversation
 from ari_app.waiting import first_of as _first
 from crm.agents.state import ringable
@@ -52,6 +52,7 @@ class CallSession:
     direction = "incoming"
     caller_user_id: int | None = None
     caller_user_name: str | None = None  # a placed call's: the user whose phone placed it
+    _ringing = False  # the call log says phones ring for it (the wallboard)
 
     def __init__(self, call: ChannelEntered, deps: SessionDeps, *, resumed: bool = False, answered: bool = False):
         self.call = call
@@ -197,10 +198,7 @@ class CallSession:
             return None
         await self._go(self.state.ring)
         self._note_first_dial()
-        result = await self.d.ringer.ring(
-            caller_channel=self.call.channel_id, caller_id=self._caller_id,
-            phones=[phone], ring_seconds=ring_seconds,
-            caller_gone=self.caller_gone, register=self._register_leg)
+        result = await self._ring([phone], ring_seconds)
         if result.winner:
             self._step(target, Outcome("answered"))
             return result.winner
@@ -208,6 +206,7 @@ class CallSession:
             self._step(target, Outcome("caller_gone_ringing"))
         else:
             self._step(target, result.legs[0].outcome(ring_seconds))
+        self._stop_ringing()  # after the step: the route is written first (a restart may come any time)
         return None
 
     async def _try_queue(self, target: Target) -> Leg | None:
@@ -226,14 +225,12 @@ class CallSession:
             freed = self.d.ringer.freed()
             phones = self._reserve(queue, await self._available(queue))
             if not phones:
+                self._stop_ringing()
                 # Look again when a phone is given back (or in 2 s: a state may have changed unseen).
                 await _first(self.caller_gone.wait(), freed.wait(), asyncio.sleep(min(2.0, remaining)))
                 continue
             self._note_first_dial()
-            result = await self.d.ringer.ring(
-                caller_channel=self.call.channel_id, caller_id=self._caller_id, phones=phones,
-                ring_seconds=max(2, min(queue.ring_seconds, int(remaining))), caller_gone=self.caller_gone,
-                register=self._register_leg)
+            result = await self._ring(phones, max(2, min(queue.ring_seconds, int(remaining))))
             if result.winner:
                 waited = time.monotonic() - entered
                 self._step(target, Outcome("answered_by", {"name": result.winner.phone.name,
@@ -247,7 +244,26 @@ class CallSession:
             self._step(target, Outcome("caller_gone", {"seconds": round(waited)}))
         else:
             self._step(target, Outcome("nobody_answered", {"seconds": queue.max_wait_seconds}))
+        self._stop_ringing()
+        if not self.caller_gone.is_set():
+            self.d.records.left_queue(self.call.channel_id)
         return None
+
+    async def _ring(self, phones: list[Phone], ring_seconds: int) -> RingResult:
+        """Ring these phones for the caller; the users rung are in the call log (the wallboard) until the
+        answer or the end clears them, or _stop_ringing (written after the route's step)."""
+        users = [p.user_id for p in phones if p.user_id is not None]
+        if users:
+            self.d.records.ringing(self.call.channel_id, users)
+            self._ringing = True
+        return await self.d.ringer.ring(
+            caller_channel=self.call.channel_id, caller_id=self._caller_id, phones=phones,
+            ring_seconds=ring_seconds, caller_gone=self.caller_gone, register=self._register_leg)
+
+    def _stop_ringing(self) -> None:
+        if self._ringing:
+            self._ringing = False
+            self.d.records.ringing(self.call.channel_id, [])
 
     async def _available(self, queue: QueueSettings) -> list[Phone]:
         """The members' phones that look free, of the agents logged in to the queue, not paused and

@@ -12,6 +12,7 @@ from crm.calls.facts_sql import RULE_FACTS
 from crm.calls.status import BUSY_CAUSE, FAILURE_CAUSES
 from crm.counterparties.queries import number_owner_sql
 from crm.voicemails import queries as voicemails_q
+from crm.wallboard import notify as wallboard_notify
 
 # The client a call is with: the owner of the far end's number.
 _OWNER_OF_CALL_NUMBER = number_owner_sql("CASE WHEN $2 = 'outgoing' THEN $7 ELSE $4 END")
@@ -56,20 +57,39 @@ async def append_route_step(conn: asyncpg.Connection, channel_id: str, step: dic
                        channel_id, json.dumps(step))
 
 
-async def mark_queued(conn: asyncpg.Connection, channel_id: str, queue_id: int) -> None:
-    """calls.queue_id: the queue the call waits in, until it is answered - then the queue that answered it."""
-    await conn.execute("UPDATE calls SET queue_id = $2 WHERE channel_id = $1 AND answered_at IS NULL",
-                       channel_id, queue_id)
+async def mark_queued(conn: asyncpg.Connection, channel_id: str, queue_id: int,
+                      queued_at: dt.datetime | None = None) -> None:
+    """calls.queue_id: the queue the call waits in, until it is answered - then the queue that answered it.
+    From `queued_at` (default: now) the caller waits there (the wallboard), until it leaves it."""
+    await conn.execute("""UPDATE calls SET queue_id = $2, queued_at = coalesce($3, now()), queue_left_at = NULL
+                          WHERE channel_id = $1 AND answered_at IS NULL""", channel_id, queue_id, queued_at)
+    await wallboard_notify(conn, "queued", channel_id)
+
+
+async def mark_left_queue(conn: asyncpg.Connection, channel_id: str, left_at: dt.datetime) -> None:
+    """Nobody in the queue took the call: it goes on elsewhere (another target, an offer), no longer waiting."""
+    await conn.execute("UPDATE calls SET queue_left_at = coalesce(queue_left_at, $2) WHERE channel_id = $1",
+                       channel_id, left_at)
+    await wallboard_notify(conn, "left_queue", channel_id)
+
+
+async def mark_ringing(conn: asyncpg.Connection, channel_id: str, user_ids: list[int],
+                       at: dt.datetime) -> None:
+    """The users whose phones ring for the call now (empty: the ringing stopped), for the wallboard."""
+    await conn.execute("UPDATE calls SET ringing_user_ids = $2::bigint[], ringing_at = $3 WHERE channel_id = $1",
+                       channel_id, user_ids, at)
+    await wallboard_notify(conn, "ringing", channel_id)
 
 
 async def mark_answered(conn: asyncpg.Connection, channel_id: str, answered_at: dt.datetime,
                         operator_user_id: int | None, queue_id: int | None) -> None:
     await conn.execute(
-        """UPDATE calls SET answered_at = coalesce(answered_at, $2), status = 'answered',
+        """UPDATE calls SET answered_at = coalesce(answered_at, $2), status = 'answered', ringing_user_ids = '{}',
                   operator_user_id = coalesce(operator_user_id, $3), queue_id = coalesce(queue_id, $4)
            WHERE channel_id = $1""",
         channel_id, answered_at, operator_user_id, queue_id,
     )
+    await wallboard_notify(conn, "answered", channel_id)
 
 
 async def mark_ended(conn: asyncpg.Connection, channel_id: str, ended_at: dt.datetime,
@@ -77,7 +97,7 @@ async def mark_ended(conn: asyncpg.Connection, channel_id: str, ended_at: dt.dat
     # A call that ends unanswered is missed unless the cause says busy or failure (crm/calls/status.py),
     # or the caller asked for a callback or left a voicemail (mark_caller_left, written before or after the end).
     await conn.execute(
-        """UPDATE calls SET ended_at = coalesce(ended_at, $2), hangup_cause = $3,
+        """UPDATE calls SET ended_at = coalesce(ended_at, $2), hangup_cause = $3, ringing_user_ids = '{}',
                   status = CASE
                       WHEN answered_at IS NOT NULL THEN 'answered'
                       WHEN status IN ('callback', 'voicemail') THEN status
@@ -87,12 +107,14 @@ async def mark_ended(conn: asyncpg.Connection, channel_id: str, ended_at: dt.dat
            WHERE channel_id = $1""",
         channel_id, ended_at, hangup_cause, BUSY_CAUSE, list(FAILURE_CAUSES),
     )
+    await wallboard_notify(conn, "ended", channel_id)
 
 
 async def mark_caller_left(conn: asyncpg.Connection, channel_id: str, status: str) -> None:
     """Nobody talked, but the caller asked to be called back ('callback') or left a voicemail."""
     await conn.execute("UPDATE calls SET status = $2 WHERE channel_id = $1 AND answered_at IS NULL",
                        channel_id, status)
+    await wallboard_notify(conn, "left", channel_id)
 
 
 async def calls_of_counterparty(conn: asyncpg.Connection, counterparty_id: int, limit: int = 20,

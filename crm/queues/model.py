@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -34,6 +35,18 @@ class QueueSettings:
     offer: str = "both"
     # After a call from this queue its agent is not rung for this long (issue 18, crm/agents/).
     wrapup_seconds: int = 0
+    # The wallboard and the reports (issue 18): the service level's threshold, and the admin's
+    # amber/red thresholds of the longest wait (seconds) and of today's service level (%).
+    service_level_seconds: int = 20
+    wait_amber_seconds: int = 30
+    wait_red_seconds: int = 60
+    level_amber_percent: int = 80
+    level_red_percent: int = 60
+
+
+# The thresholds' fields, as queues stores them (crm/migrations/0032_wallboard.sql).
+THRESHOLDS = ("service_level_seconds", "wait_amber_seconds", "wait_red_seconds", "level_amber_percent",
+              "level_red_percent")
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,11 @@ class QueueInput:
     member_ids: tuple[int, ...] = ()
     offer: str = "both"
     wrapup_seconds: int = 0
+    service_level_seconds: int = 20
+    wait_amber_seconds: int = 30
+    wait_red_seconds: int = 60
+    level_amber_percent: int = 80
+    level_red_percent: int = 60
 
     def cleaned(self) -> "QueueInput":
         errors = {}
@@ -64,7 +82,27 @@ class QueueInput:
             errors["offer"] = _("must be a callback, voicemail or both")
         if not 0 <= self.wrapup_seconds <= 3600:
             errors["wrapup_seconds"] = _("wrap-up is 0 to 3600 seconds")
+        errors.update(threshold_errors(self.service_level_seconds, self.wait_amber_seconds, self.wait_red_seconds,
+                                       self.level_amber_percent, self.level_red_percent))
         if errors:
             raise ValidationError(errors)
-        return QueueInput(name, self.strategy, self.ring_seconds, self.max_wait_seconds, self.moh_class,
-                          tuple(dict.fromkeys(self.member_ids)), self.offer, self.wrapup_seconds)
+        return dataclasses.replace(self, name=name, member_ids=tuple(dict.fromkeys(self.member_ids)))
+
+
+def threshold_errors(service_level: int, wait_amber: int, wait_red: int, level_amber: int,
+                     level_red: int) -> dict[str, str]:
+    """What is wrong with a queue's wallboard thresholds, by field (empty: nothing)."""
+    errors = {}
+    if not 1 <= service_level <= 3600:
+        errors["service_level_seconds"] = _("the service level threshold is 1 to 3600 seconds")
+    for field, value in (("wait_amber_seconds", wait_amber), ("wait_red_seconds", wait_red)):
+        if not 1 <= value <= 86400:
+            errors[field] = _("a wait threshold is 1 to 86400 seconds")
+    if "wait_red_seconds" not in errors and "wait_amber_seconds" not in errors and wait_red < wait_amber:
+        errors["wait_red_seconds"] = _("the red wait threshold is not below the amber one")
+    for field, value in (("level_amber_percent", level_amber), ("level_red_percent", level_red)):
+        if not 0 <= value <= 100:
+            errors[field] = _("a service level threshold is 0 to 100 percent")
+    if "level_red_percent" not in errors and "level_amber_percent" not in errors and level_red > level_amber:
+        errors["level_red_percent"] = _("the red service level threshold is not above the amber one")
+    return errors

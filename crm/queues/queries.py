@@ -7,7 +7,9 @@ import asyncpg
 from crm import audit
 from crm.errors import Conflict, NotFound
 from crm.i18n import _
-from crm.queues.model import QueueInput, QueueMember, QueueSettings
+from crm.queues.model import THRESHOLDS, QueueInput, QueueMember, QueueSettings
+
+_THRESHOLDS = ", ".join(THRESHOLDS)
 
 _MEMBERS = """
     SELECT m.queue_id, u.id, u.full_name, u.extension FROM queue_members m
@@ -19,7 +21,7 @@ _MEMBERS = """
 
 async def list_queues(conn: asyncpg.Connection) -> list[QueueSettings]:
     rows = await conn.fetch("""SELECT id, name, strategy, ring_seconds, max_wait_seconds, moh_class, is_default, offer,
-                                      wrapup_seconds
+                                      wrapup_seconds, """ + _THRESHOLDS + """
                                FROM queues WHERE deleted_at IS NULL ORDER BY is_default DESC, lower(name)""")
     members: dict[int, list[QueueMember]] = {}
     for m in await conn.fetch(_MEMBERS, [r["id"] for r in rows]):
@@ -43,23 +45,27 @@ async def save_queue(conn: asyncpg.Connection, user_id: int, queue_id: int | Non
     inp = inp.cleaned()
     after = {"name": inp.name, "strategy": inp.strategy, "ring_seconds": inp.ring_seconds,
              "max_wait_seconds": inp.max_wait_seconds, "moh_class": inp.moh_class, "offer": inp.offer,
-             "wrapup_seconds": inp.wrapup_seconds, "members": list(inp.member_ids)}
+             "wrapup_seconds": inp.wrapup_seconds, **{k: getattr(inp, k) for k in THRESHOLDS},
+             "members": list(inp.member_ids)}
+    thresholds = [getattr(inp, k) for k in THRESHOLDS]
     try:
         async with conn.transaction():
             before = await _audited(conn, queue_id) if queue_id is not None else None
             if queue_id is None:
                 queue_id = await conn.fetchval(
                     """INSERT INTO queues (name, strategy, ring_seconds, max_wait_seconds, moh_class, offer,
-                                          wrapup_seconds)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id""",
+                                          wrapup_seconds, """ + _THRESHOLDS + """)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id""",
                     inp.name, inp.strategy, inp.ring_seconds, inp.max_wait_seconds, inp.moh_class, inp.offer,
-                    inp.wrapup_seconds)
+                    inp.wrapup_seconds, *thresholds)
             else:
                 status = await conn.execute(
                     """UPDATE queues SET name = $2, strategy = $3, ring_seconds = $4, max_wait_seconds = $5,
-                              moh_class = $6, offer = $7, wrapup_seconds = $8 WHERE id = $1 AND deleted_at IS NULL""",
+                              moh_class = $6, offer = $7, wrapup_seconds = $8, service_level_seconds = $9,
+                              wait_amber_seconds = $10, wait_red_seconds = $11, level_amber_percent = $12,
+                              level_red_percent = $13 WHERE id = $1 AND deleted_at IS NULL""",
                     queue_id, inp.name, inp.strategy, inp.ring_seconds, inp.max_wait_seconds, inp.moh_class,
-                    inp.offer, inp.wrapup_seconds)
+                    inp.offer, inp.wrapup_seconds, *thresholds)
                 if status == "UPDATE 0":
                     raise NotFound(_("no queue %(id)d") % {"id": queue_id})
             await conn.execute("DELETE FROM queue_members WHERE queue_id = $1", queue_id)
@@ -78,9 +84,9 @@ async def save_queue(conn: asyncpg.Connection, user_id: int, queue_id: int | Non
 
 
 async def _audited(conn: asyncpg.Connection, queue_id: int) -> dict | None:
-    row = await conn.fetchrow("SELECT name, strategy, ring_seconds, max_wait_seconds, moh_class, offer, wrapup_seconds "
-                              "FROM queues "
-                              "WHERE id = $1 AND deleted_at IS NULL", queue_id)
+    row = await conn.fetchrow("SELECT name, strategy, ring_seconds, max_wait_seconds, moh_class, offer, "
+                              "wrapup_seconds, " + _THRESHOLDS + " FROM queues WHERE id = $1 AND deleted_at IS NULL",
+                              queue_id)
     return {**dict(row), "members": await member_ids(conn, queue_id)} if row else None
 
 

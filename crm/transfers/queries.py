@@ -9,6 +9,7 @@ import asyncpg
 
 from crm.transfers import CHANNEL
 from crm.transfers.decide import TransferFacts
+from crm.wallboard import notify as wallboard_notify
 
 # A request nobody took up by then is too old to act on: the call has moved on.
 PENDING_SECONDS = 60
@@ -28,6 +29,7 @@ async def start_leg(conn: asyncpg.Connection, *, channel_id: str, user_id: int |
                   $2, $3, $4, $5, $6, $7
            FROM c""",
         channel_id, user_id, name, number, how, transferred_by, answered_at)
+    await wallboard_notify(conn, "leg", channel_id)
 
 
 async def end_legs(conn: asyncpg.Connection, *, channel_id: str, ended_at: dt.datetime) -> None:
@@ -36,6 +38,7 @@ async def end_legs(conn: asyncpg.Connection, *, channel_id: str, ended_at: dt.da
         """UPDATE call_legs SET ended_at = $2
            WHERE call_id = (SELECT id FROM calls WHERE channel_id = $1) AND ended_at IS NULL""",
         channel_id, ended_at)
+    await wallboard_notify(conn, "leg", channel_id)
 
 
 async def legs_of_call(conn: asyncpg.Connection, call_id: int) -> list[asyncpg.Record]:

@@ -273,14 +273,15 @@ async def queues_report_export(request: Request):
                Column(N_("Service level, %"), "service_level_pct", "money", 12),
                Column(N_("Average wait, s"), "average_wait", "money", 14),
                Column(N_("Average wait before abandon, s"), "average_abandon_wait", "money", 16),
-               Column(N_("Longest wait before abandon, s"), "max_abandon_wait", "money", 16)]
+               Column(N_("Longest wait before abandon, s"), "max_abandon_wait", "money", 16),
+               Column(N_("Service level threshold, s"), "service_level_seconds", "int", 14)]
 
     def pct(r: dict) -> dict:
         return {**r, "service_level_pct": round(100 * r["service_level"], 1) if r["service_level"] is not None
                 else None}
     rows = [pct(r) for r in data["queues"]]
     if rows:
-        rows.append(pct({**data["totals"], "name": gettext("Total")}))
+        rows.append(pct({**data["totals"], "name": gettext("Total"), "service_level_seconds": None}))
     return await _report_response(request, "queues", N_("Queues"), columns, rows)
 
 

@@ -13,7 +13,6 @@ from crm.i18n import gettext as _
 from crm.labels import label
 from crm.reports.queues import (
     GROUPS,
-    SERVICE_LEVEL_SECONDS,
     agent_rows,
     queue_rows,
     queue_series,
@@ -77,10 +76,9 @@ async def queues_report(request: Request):
     return await html_or_json(
         request, "reports_queues.html",
         lambda: {**data, "groups": GROUPS, "periods": labels, "chart": chart(data["series"], labels),
-                 "threshold": SERVICE_LEVEL_SECONDS,
                  "zone": formatting.zone_label(formatting.local_now(request.app.state.settings.timezone))},
         lambda: {"from": data["start"], "to": data["end"], "group": data["group"],
-                 "service_level_seconds": SERVICE_LEVEL_SECONDS, "queues": data["queues"],
+                 "queues": data["queues"],
                  "totals": data["totals"],
                  "series": [{**r, "bucket": r["bucket"].isoformat(sep=" ", timespec="minutes")}
                             for r in data["series"]]})

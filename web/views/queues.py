@@ -9,7 +9,7 @@ from starlette.routing import Route
 from crm.errors import DomainError, NotFound, ValidationError
 from crm.i18n import _
 from crm.queues import queries as queues_q
-from crm.queues.model import QueueInput
+from crm.queues.model import THRESHOLDS, QueueInput
 from crm.routing import queries as routing_q
 from crm.users import queries as users_q
 from web.db import connection
@@ -26,7 +26,8 @@ def _queue_input(raw) -> QueueInput:
                       ring_seconds=15 if form.ring_seconds is None else form.ring_seconds,
                       max_wait_seconds=120 if form.max_wait_seconds is None else form.max_wait_seconds,
                       moh_class=form.moh_class or "default", member_ids=form.member_ids,
-                      offer=form.offer, wrapup_seconds=form.wrapup_seconds or 0)
+                      offer=form.offer, wrapup_seconds=form.wrapup_seconds or 0,
+                      **{k: getattr(form, k) for k in THRESHOLDS if getattr(form, k) is not None})
 
 
 async def _page(request: Request, *, editing: int | None = None, error: DomainError | None = None):
