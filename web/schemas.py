@@ -298,6 +298,7 @@ class AccountForm(Schema):
     """A user's own language and time zone; "": the call centre's."""
     language: Short = ""
     timezone: Short = ""
+    day_start_hour: int | None = Field(default=None, ge=0, le=23)
 
 
 class FollowMeForm(Schema):

@@ -207,8 +207,12 @@
   }
 
   // ---- notifications (J1): desktop when allowed, and always in the page ----
+  // A notification nobody's tab received comes when the next page opens (J1); each one once per page.
   const tray = document.getElementById("notifications");
+  const seen = new Set();
   function notify(n) {
+    if (seen.has(n.id)) return;
+    seen.add(n.id);
     window.pbxcrmNotifications = (window.pbxcrmNotifications || []).concat([n]);
     if ("Notification" in window && Notification.permission === "granted") {
       const note = new Notification(n.title, { body: n.body, tag: "pbxcrm-" + n.id });
