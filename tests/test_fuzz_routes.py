@@ -74,6 +74,7 @@ BODY_MODELS = {
     "/admin/users": [schemas.UserForm], "/admin/users/{id:int}": [schemas.UserChangeForm],
     "/admin/settings": [schemas.SectionNamesForm], "/admin/settings/export": [schemas.ExportRolesForm],
     "/admin/settings/recording": [schemas.RecordingForm], "/admin/queues": [schemas.QueueForm],
+    "/admin/settings/dialing": [schemas.DialPrefixForm], "/account": [schemas.AccountForm],
     "/admin/queues/{id:int}": [schemas.QueueForm], "/admin/routing": [schemas.RoutingForm],
     "/admin/dial-rules": [schemas.DialRuleForm], "/admin/dial-rules/{id:int}": [schemas.DialRuleForm],
     "/account/follow-me": [schemas.FollowMeForm],

@@ -290,6 +290,10 @@ class ExportRolesForm(Schema):
     roles: Shorts = ()
 
 
+class DialPrefixForm(Schema):
+    dial_prefix: Short = ""  # "": none
+
+
 class CentreLanguageForm(Schema):
     language: Short = ""  # "": each browser's
 
