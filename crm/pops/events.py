@@ -13,7 +13,9 @@ from crm.pops import CHANNEL
 @dataclass(frozen=True)
 class PopEvent:
     user_id: int
-    event: str  # "ringing" | "answered" | "transferred" (away from this user) | "transfer_failed"
+    # "ringing" | "answered" | "taken" (a colleague answered: close the pop) | "transferred" (away from
+    # this user) | "transfer_failed"
+    event: str
     channel_id: str
     direction: str
     number: str

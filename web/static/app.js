@@ -180,8 +180,17 @@
     window.pbxcrmPops = (window.pbxcrmPops || []).concat([{ at: Date.now(), event: p }]);
   }
 
+  // A colleague answered the call this pop rang for: it closes (another call's pop stays).
+  function taken(p) {
+    window.pbxcrmPops = (window.pbxcrmPops || []).concat([{ at: Date.now(), event: p }]);
+    if (pop.dataset.channel !== p.channel_id) return;
+    pop.dataset.event = p.event;
+    pop.hidden = true;
+  }
+
   function show(p) {
     if (p.event === "transferred" || p.event === "transfer_failed") return transferNews(p);
+    if (p.event === "taken") return taken(p);
     const box = el("div", { class: "pop-body" });
     const title = t(p.event === "ringing" ? "incoming_call" : "on_the_call", { number: p.number });
     pop.replaceChildren(el("header", {}, el("strong", {}, title),
