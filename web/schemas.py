@@ -108,6 +108,7 @@ class NewCounterpartyQuery(Schema):
     kind: Short = "client"
     company: OptionalId = None
     phones: Lines = ""
+    call_channel: Annotated[str, Text(L.CHANNEL)] = ""  # the screen pop's call: attached to the new card (H5)
 
 
 class CounterpartyFindQuery(Schema):
@@ -171,6 +172,7 @@ class CounterpartyForm(CounterpartyFields):
     emails: Lines = ""
     address: Annotated[str, Text(L.ADDRESS)] = ""
     company_id: OptionalId = None
+    call_channel: Annotated[str, Text(L.CHANNEL)] = ""  # the screen pop's call: attached to the new card (H5)
 
 
 class AddressForm(Schema):

@@ -106,11 +106,13 @@
   function attachForm(p, box) {
     const results = el("ul", { class: "attach-results" });
     const input = el("input", { type: "search", placeholder: t("find_placeholder"), "aria-label": t("find_label") });
+    // Clients and companies both: an unknown number may be a company's switchboard.
     const find = el("button", { type: "button", onclick: () => {
-      api("/api/clients?q=" + encodeURIComponent(input.value)).then((r) => {
+      const q = "?q=" + encodeURIComponent(input.value);
+      Promise.all([api("/api/clients" + q), api("/api/companies" + q)]).then((found) => {
         results.replaceChildren();
-        for (const item of r.body.items || []) {
-          results.append(el("li", {}, item.display_name + " ",
+        for (const item of found.flatMap((r) => r.body.items || [])) {
+          results.append(el("li", { class: "kind-" + item.kind }, item.display_name + " ",
             el("button", { type: "button", class: "attach", onclick: () => {
               api("/api/calls/channel/" + encodeURIComponent(p.channel_id) + "/counterparty", { counterparty_id: item.id })
                 .then((a) => {
@@ -120,7 +122,8 @@
         }
       });
     } }, t("find"));
-    const create = el("a", { href: "/counterparties/new?kind=client&phones=" + encodeURIComponent(p.number) },
+    const create = el("a", { href: "/counterparties/new?kind=client&phones=" + encodeURIComponent(p.number) +
+        "&call_channel=" + encodeURIComponent(p.channel_id), class: "create-client" },
       t("create_client"));
     box.append(el("p", {}, t("unknown_number")), input, find, results, create);
   }
