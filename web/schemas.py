@@ -292,6 +292,15 @@ class ExportRolesForm(Schema):
     roles: Shorts = ()
 
 
+class CallScriptForm(Schema):
+    call_script: Annotated[str, Text(L.CALL_SCRIPT)] = ""
+
+
+class PopScriptQuery(Schema):
+    queue: OptionalId = None
+    counterparty: OptionalId = None
+
+
 class DialPrefixForm(Schema):
     dial_prefix: Short = ""  # "": none
 

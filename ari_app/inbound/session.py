@@ -380,7 +380,8 @@ class CallSession:
         for whom, what in [(user_id, event)] + [(other, "taken") for other in self._taken_from(user_id, event)]:
             self.d.pops.send(PopEvent(user_id=whom, event=what, channel_id=c.channel_id, direction=self.direction,
                                       number=number, counterparty_id=facts.counterparty_id if facts else None,
-                                      name=facts.display_name if facts else "", detail=detail))
+                                      name=facts.display_name if facts else "", detail=detail,
+                                      queue_id=self._last_queue.id if self._last_queue is not None else None))
 
     def _taken_from(self, user_id: int, event: str) -> set[int]:
         """When a colleague answers, the others whose pops rang for the call close theirs ("taken")."""

@@ -23,6 +23,8 @@ class PopEvent:
     name: str
     # A transfer's: whom the call went to ("transferred"), or why it did not ("transfer_failed").
     detail: str = ""
+    # The queue the call came through (None: straight to a manager, or placed): its call script (H5).
+    queue_id: int | None = None
 
     def payload(self) -> str:
         return json.dumps(asdict(self))

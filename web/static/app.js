@@ -103,6 +103,19 @@
     });
   }
 
+  // The call scripts (H5) of the queue the call came through and of the caller's tags, first in the pop.
+  function script(p, box) {
+    const params = new URLSearchParams();
+    if (p.queue_id) params.set("queue", p.queue_id);
+    if (p.counterparty_id) params.set("counterparty", p.counterparty_id);
+    api("/api/pop-scripts?" + params).then((r) => {
+      if (!r.ok || !r.body.scripts.length) return;
+      const section = el("section", { class: "call-script" }, el("h4", {}, t("script")));
+      for (const s of r.body.scripts) section.append(el("p", { class: "script-" + s.source, title: s.name }, s.text));
+      box.prepend(section);
+    });
+  }
+
   function attachForm(p, box) {
     const results = el("ul", { class: "attach-results" });
     const input = el("input", { type: "search", placeholder: t("find_placeholder"), "aria-label": t("find_label") });
@@ -204,6 +217,7 @@
     } else {
       attachForm(p, box);
     }
+    if (p.queue_id || p.counterparty_id) script(p, box);
     const note = el("textarea", { rows: "2", placeholder: t("comment_placeholder"), "aria-label": t("comment_label") });
     const saved = el("span", { class: "saved" });
     box.append(note, el("button", { type: "button", class: "save-comment", onclick: () => {
