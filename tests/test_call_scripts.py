@@ -38,7 +38,7 @@ async def test_the_admin_sets_scripts_and_the_pop_api_gives_the_queues_and_the_t
     assert QUEUE_SCRIPT in web.get("/admin/call-scripts").text
     too_long = web.post(f"/admin/call-scripts/tag/{tag}", data={"csrf_token": token, "call_script": "x" * 4001})
     assert too_long.status_code == 400
-    assert web.post(f"/admin/call-scripts/tag/999999", data={"csrf_token": token, "call_script": "x"}).status_code == 404
+    assert web.post("/admin/call-scripts/tag/999999", data={"csrf_token": token, "call_script": "x"}).status_code == 404
     assert web.post(f"/admin/call-scripts/user/{tag}", data={"csrf_token": token, "call_script": "x"}).status_code == 404
     assert web.post(f"/admin/call-scripts/tag/{tag}", data={"call_script": "x"}).status_code == 403  # no CSRF
     async with db.acquire() as conn:

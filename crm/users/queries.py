@@ -184,5 +184,6 @@ async def forget_old_failures(conn: asyncpg.Connection, older_than: float) -> No
 async def set_locale(conn: asyncpg.Connection, user_id: int, language: str | None, timezone: str | None,
                      day_start_hour: int | None = None) -> None:
     """The user's own language and clock (None: the call centre's), and the hour their day starts."""
-    await conn.execute("UPDATE users SET language = $2, timezone = $3, day_start_hour = coalesce($4, day_start_hour) WHERE id = $1",
-                       user_id, language, timezone, day_start_hour)
+    await conn.execute(
+        "UPDATE users SET language = $2, timezone = $3, day_start_hour = coalesce($4, day_start_hour) WHERE id = $1",
+        user_id, language, timezone, day_start_hour)

@@ -30,7 +30,8 @@ from web.jsonout import jsonable
 from web.permissions import require_role
 from web.resource import reads_json, wants_json
 from web.schemas import (
-    CentreLanguageForm, DialPrefixForm,
+    CentreLanguageForm,
+    DialPrefixForm,
     ExportRolesForm,
     RecordingForm,
     SectionNamesForm,

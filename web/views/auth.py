@@ -175,8 +175,8 @@ async def account_submit(request: Request):
             await set_own_locale(conn, request.user["id"], form.language or None, form.timezone or None,
                                  form.day_start_hour)
     except DomainError as e:
-        return await _account_page(request, values={k: str(raw.get(k, "")) for k in ("language", "timezone", "day_start_hour")},
-                                   error=e)
+        typed = {k: str(raw.get(k, "")) for k in ("language", "timezone", "day_start_hour")}
+        return await _account_page(request, values=typed, error=e)
     return RedirectResponse(path_for(request, "auth.account_page") + "?saved=1", status_code=303)
 
 
