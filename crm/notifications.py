@@ -105,6 +105,13 @@ async def backlog(conn: asyncpg.Connection, user_id: int, limit: int = 50) -> li
     return sorted((dict(r) for r in rows), key=lambda r: r["id"])
 
 
+async def mark_delivered(conn: asyncpg.Connection, user_id: int, ids: list[int]) -> None:
+    """Shown on the user's notifications page: not shown again on the next page."""
+    await conn.execute(
+        """UPDATE notifications SET browser_sent_at = now(), pushed_at = coalesce(pushed_at, now())
+           WHERE id = ANY($2::bigint[]) AND user_id = $1 AND browser_sent_at IS NULL""", user_id, ids)
+
+
 async def recent(conn: asyncpg.Connection, user_id: int, limit: int = 50) -> list[asyncpg.Record]:
     """The user's latest notifications, newest first, for their notifications page."""
     return await conn.fetch(

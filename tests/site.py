@@ -148,6 +148,7 @@ PAGES = [
     Page("audit", "/admin/audit", "/admin/audit?entity=counterparty&id={client}"),
     Page("pause reasons", "/admin/pause-reasons", "/admin/pause-reasons"),
     Page("account", "/account", "/account"),
+    Page("notifications", "/notifications", "/notifications"),
     Page("password", "/account/password", "/account/password"),
     Page("second factor", "/account/second-factor", "/account/second-factor"),
     Page("second factor admin", "/admin/second-factor", "/admin/second-factor"),

@@ -109,3 +109,22 @@ async def test_a_reminder_nobody_received_shows_on_the_next_page_and_date_only_d
                     await asyncio.sleep(0.05)
         finally:
             stream.close()
+
+
+async def test_the_notifications_page_lists_the_users_own_and_delivers_the_new_ones(db, web):
+    olga = await make_user(db, "olga", "manager", full_name="Olga Orlova")
+    petrov = await make_user(db, "petrov", "operator")
+    async with db.acquire() as conn:
+        seen = await notifications.queue(conn, olga["id"], "task_assigned", "Call the bank", "", "/tasks")
+        await notifications.delivered(conn, olga["id"], seen)
+        new = await notifications.queue(conn, olga["id"], "task_due", "Send the invoice", "Today.", "/tasks")
+        await notifications.queue(conn, petrov["id"], "task_due", "Petrov's own reminder", "", "/tasks")
+    from tests.helpers import login
+
+    login(web, "olga")
+    page = web.get("/notifications").text
+    listed = page.split('id="notification-list"', 1)[1].split("</ul>", 1)[0]
+    assert "Call the bank" in listed and "Send the invoice" in listed and "Petrov's own reminder" not in listed
+    assert listed.count('class="new-mark"') == 1 and listed.index("Send the invoice") < listed.index("Call the bank")
+    assert await _delivered(db, new)  # shown here: the next page does not show it again
+    assert 'class="new-mark"' not in web.get("/notifications").text
