@@ -14,7 +14,8 @@ async def notifications_page(request: Request):
     """GET /notifications: the user's own latest notifications; opening the page delivers the new ones."""
     async with connection(request) as conn:
         rows = await notifications.recent(conn, request.user["id"])
-        await notifications.mark_delivered(conn, request.user["id"], [r["id"] for r in rows if not r["browser_sent_at"]])
+        new = [r["id"] for r in rows if not r["browser_sent_at"]]
+        await notifications.mark_delivered(conn, request.user["id"], new)
     return await render(request, "notifications.html", {"notifications": rows})
 
 
