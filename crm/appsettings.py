@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import asyncpg
@@ -21,7 +22,11 @@ DEFAULTS: dict[str, object] = {
     "export.roles": [SUPERVISOR, ADMIN],
     # The UI's language for users who chose none (issue 14); None: each browser's.
     "locale.language": None,
+    # Dialled before every click-to-call number (H6), as a desk phone dials it: "9" for an outside line.
+    "dial.prefix": "",
 }
+
+DIAL_PREFIX = re.compile(r"^[0-9*#]{0,10}$")
 
 
 def _with_sections(values: dict[str, Any]) -> dict[str, Any]:
@@ -86,3 +91,22 @@ async def set_export_roles(conn: asyncpg.Connection, user_id: int, roles: list[s
             json.dumps(roles), user_id)
         await audit.record(conn, user_id, "settings", None, "export roles",
                            audit.diff({"roles": before}, {"roles": roles}))
+
+
+async def dial_prefix(conn: asyncpg.Connection) -> str:
+    """What click-to-call dials before each number ("" by default)."""
+    return await conn.fetchval("SELECT value #>> '{}' FROM app_settings WHERE key = 'dial.prefix'") or ""
+
+
+async def set_dial_prefix(conn: asyncpg.Connection, user_id: int, prefix: str) -> None:
+    prefix = prefix.strip()
+    if not DIAL_PREFIX.match(prefix):
+        raise ValidationError({"dial_prefix": _("up to 10 digits, * or #")})
+    async with conn.transaction():
+        before = await stored(conn, "dial.prefix") or ""
+        await conn.execute(
+            """INSERT INTO app_settings (key, value, updated_by) VALUES ('dial.prefix', $1::jsonb, $2)
+               ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(), updated_by = $2""",
+            json.dumps(prefix), user_id)
+        await audit.record(conn, user_id, "settings", None, "dial prefix",
+                           audit.diff({"dial_prefix": before}, {"dial_prefix": prefix}))

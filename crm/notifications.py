@@ -13,6 +13,7 @@ import json
 import asyncpg
 
 from crm import appsettings, formatting, i18n
+from crm.defaults import DEFAULT_TIMEZONE
 from crm.i18n import gettext as _
 from crm.pops import CHANNEL
 
@@ -44,19 +45,23 @@ async def task_assigned(conn: asyncpg.Connection, task_id: int, actor_id: int | 
         await queue(conn, row["responsible_user_id"], "task_assigned", title, body, f"/tasks/{task_id}")
 
 
-async def queue_due_tasks(conn: asyncpg.Connection, now: dt.datetime) -> int:
+async def queue_due_tasks(conn: asyncpg.Connection, now: dt.datetime, centre_zone: str = DEFAULT_TIMEZONE) -> int:
     """Queue a notification for every open task whose deadline has come, once.
 
-    A deadline without a time comes at the start of its day.
+    A deadline with a time comes then, on the call centre's clock. One without a time comes at the
+    hour the responsible user's working day starts (users.day_start_hour), on their own clock.
     """
     rows = await conn.fetch(
-        """UPDATE tasks SET due_notified_at = now()
-           WHERE due_notified_at IS NULL AND deleted_at IS NULL AND status IN ('new', 'in_progress')
-             AND responsible_user_id IS NOT NULL  -- a queue's task nobody took: told when it was made
-             AND deadline_date IS NOT NULL
-             AND (deadline_date < $1 OR (deadline_date = $1 AND coalesce(deadline_time, '00:00') <= $2))
-           RETURNING id, title, responsible_user_id, deadline_date, deadline_time""",
-        now.date(), now.time().replace(tzinfo=None))
+        """UPDATE tasks t SET due_notified_at = now()
+           FROM users u
+           WHERE u.id = t.responsible_user_id  -- a queue's task nobody took: told when it was made
+             AND t.due_notified_at IS NULL AND t.deleted_at IS NULL AND t.status IN ('new', 'in_progress')
+             AND t.deadline_date IS NOT NULL
+             AND CASE WHEN t.deadline_time IS NULL
+                      THEN (t.deadline_date + make_time(u.day_start_hour, 0, 0)) AT TIME ZONE coalesce(u.timezone, $2)
+                      ELSE (t.deadline_date + t.deadline_time) AT TIME ZONE $2 END <= $1
+           RETURNING t.id, t.title, t.responsible_user_id, t.deadline_date, t.deadline_time""",
+        now, centre_zone)
     for r in rows:
         with i18n.using(await recipient_language(conn, r["responsible_user_id"])):
             when = formatting.day_and_time(r["deadline_date"], r["deadline_time"])
@@ -66,16 +71,52 @@ async def queue_due_tasks(conn: asyncpg.Connection, now: dt.datetime) -> int:
     return len(rows)
 
 
+_FIELDS = "id, user_id, kind, title, body, url"
+
+
 async def to_browsers(conn: asyncpg.Connection, limit: int = 100) -> int:
-    """Hand unsent notifications to the web workers' event streams."""
+    """Hand new notifications to the web workers' event streams. Each stays undelivered until a tab of
+    its user receives it (delivered()); one nobody was listening for waits for the next page (backlog())."""
     rows = await conn.fetch(
-        """UPDATE notifications SET browser_sent_at = now() WHERE id IN (
-               SELECT id FROM notifications WHERE browser_sent_at IS NULL ORDER BY id LIMIT $1
+        f"""UPDATE notifications SET pushed_at = now() WHERE id IN (
+               SELECT id FROM notifications WHERE pushed_at IS NULL AND browser_sent_at IS NULL ORDER BY id LIMIT $1
                FOR UPDATE SKIP LOCKED)
-           RETURNING id, user_id, kind, title, body, url""", limit)
+           RETURNING {_FIELDS}""", limit)
     for r in rows:
         await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, json.dumps({"sse": "notification", **dict(r)}))
     return len(rows)
+
+
+async def delivered(conn: asyncpg.Connection, user_id: int, notification_id: int) -> None:
+    """A tab of this user received the notification: it is not shown again on the next page."""
+    await conn.execute(
+        """UPDATE notifications SET browser_sent_at = now(), pushed_at = coalesce(pushed_at, now())
+           WHERE id = $1 AND user_id = $2 AND browser_sent_at IS NULL""", notification_id, user_id)
+
+
+async def backlog(conn: asyncpg.Connection, user_id: int, limit: int = 50) -> list[dict]:
+    """The user's notifications no tab received (they had no CRM page open), oldest first, now delivered:
+    the page that asks shows them."""
+    rows = await conn.fetch(
+        f"""UPDATE notifications SET browser_sent_at = now(), pushed_at = coalesce(pushed_at, now())
+            WHERE id IN (SELECT id FROM notifications WHERE user_id = $1 AND browser_sent_at IS NULL
+                         ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
+            RETURNING {_FIELDS}""", user_id, limit)
+    return sorted((dict(r) for r in rows), key=lambda r: r["id"])
+
+
+async def mark_delivered(conn: asyncpg.Connection, user_id: int, ids: list[int]) -> None:
+    """Shown on the user's notifications page: not shown again on the next page."""
+    await conn.execute(
+        """UPDATE notifications SET browser_sent_at = now(), pushed_at = coalesce(pushed_at, now())
+           WHERE id = ANY($2::bigint[]) AND user_id = $1 AND browser_sent_at IS NULL""", user_id, ids)
+
+
+async def recent(conn: asyncpg.Connection, user_id: int, limit: int = 50) -> list[asyncpg.Record]:
+    """The user's latest notifications, newest first, for their notifications page."""
+    return await conn.fetch(
+        """SELECT id, kind, title, body, url, created_at, browser_sent_at FROM notifications
+           WHERE user_id = $1 ORDER BY id DESC LIMIT $2""", user_id, limit)
 
 
 async def unsent_emails(conn: asyncpg.Connection, limit: int = 50) -> list[asyncpg.Record]:

@@ -98,7 +98,7 @@ async def empty_database(pool) -> None:
         await conn.execute("""DELETE FROM queues WHERE NOT is_default;
                               UPDATE queues SET strategy = 'ringall', ring_seconds = 15, max_wait_seconds = 120,
                                                 moh_class = 'default', offer = 'both', deleted_at = NULL,
-                                                wrapup_seconds = 0
+                                                wrapup_seconds = 0, call_script = ''  -- issue 20
                               WHERE is_default;
                               DELETE FROM pause_reasons WHERE code IS NULL;  -- issue 18: the admin's own
                               UPDATE pause_reasons SET name = '', deleted_at = NULL;

@@ -143,11 +143,13 @@ PAGES = [
     Page("IVR menu", "/admin/ivr/{id:int}", "/admin/ivr/{menu}"),
     Page("tags", "/admin/tags", "/admin/tags"),
     Page("statuses", "/admin/statuses", "/admin/statuses"),
+    Page("call scripts", "/admin/call-scripts", "/admin/call-scripts"),
     Page("task types", "/admin/task-types", "/admin/task-types"),
     # The client's changes, a contact's among them (issue 17: old and new value, from an address).
     Page("audit", "/admin/audit", "/admin/audit?entity=counterparty&id={client}"),
     Page("pause reasons", "/admin/pause-reasons", "/admin/pause-reasons"),
     Page("account", "/account", "/account"),
+    Page("notifications", "/notifications", "/notifications"),
     Page("password", "/account/password", "/account/password"),
     Page("second factor", "/account/second-factor", "/account/second-factor"),
     Page("second factor admin", "/admin/second-factor", "/admin/second-factor"),

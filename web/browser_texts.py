@@ -29,6 +29,7 @@ TEXTS = {
     "comment_label": N_("Call comment"),
     "save_comment": N_("Save comment"),
     "saved": N_("saved"),
+    "script": N_("Script"),
     # Transfer on the pop (issue 15).
     "transfer": N_("Transfer"),
     "transfer_to": N_("Transfer to"),

@@ -30,6 +30,7 @@ REMARK = 300           # one line shown in lists
 COMMENT = 10_000       # a counterparty's comment, task remarks
 CALL_COMMENT = 2_000   # the operator's words on a call (the screen pop's box)
 NOTE = 10_000
+CALL_SCRIPT = 4_000    # what a queue's or tag's call script may hold (crm/call_scripts.py)
 ADDRESS = 1_000
 CONTACT_VALUE = 300    # a phone, e-mail, site... (crm.counterparties.contacts says the same)
 CONTACT_NOTE = 200

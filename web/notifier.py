@@ -70,7 +70,7 @@ class Notifier:
         ended = await users_q.delete_expired_sessions(conn)
         if ended:
             log.info("notifier: %d expired web sessions deleted", ended)
-        await notifications.queue_due_tasks(conn, self.settings.clock.now())
+        await notifications.queue_due_tasks(conn, self.settings.clock.now(), self.settings.clock.timezone)
         await notifications.to_browsers(conn)
         for n in await notifications.unsent_emails(conn):
             if not self.settings.smtp_host:

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
+from crm import notifications
 from crm.listen import listen_forever
 from crm.pops import CHANNEL
 
@@ -60,14 +61,24 @@ class PopHub:
 
 
 async def events(request: Request):
-    """GET /events: this user's pops, as text/event-stream."""
+    """GET /events: this user's pops and notifications, as text/event-stream.
+
+    A stream starts with the notifications no tab of the user received (J1), and marks each
+    notification delivered once it has written it out."""
     hub: PopHub = request.app.state.pops
+    pool = request.app.state.pool
     user_id = request.user["id"]
-    queue = hub.subscribe(user_id)
+    queue = hub.subscribe(user_id)  # before the backlog is read: nothing falls between the two
 
     async def stream():
         try:
             yield "retry: 2000\n: connected\n\n"
+            async with pool.acquire() as conn:
+                waiting = await notifications.backlog(conn, user_id)
+            for n in waiting:
+                yield f"event: notification\ndata: {json.dumps(n)}\n\n"
+            if waiting:
+                log.info("user %s: %d notifications nobody received shown on a new page", user_id, len(waiting))
             while True:
                 try:
                     name, data = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
@@ -75,6 +86,9 @@ async def events(request: Request):
                     yield ": keepalive\n\n"
                     continue
                 yield f"event: {name}\ndata: {data}\n\n"
+                if name == "notification":
+                    async with pool.acquire() as conn:
+                        await notifications.delivered(conn, user_id, int(json.loads(data)["id"]))
         finally:
             hub.unsubscribe(user_id, queue)
 

@@ -108,6 +108,7 @@ class NewCounterpartyQuery(Schema):
     kind: Short = "client"
     company: OptionalId = None
     phones: Lines = ""
+    call_channel: Annotated[str, Text(L.CHANNEL)] = ""  # the screen pop's call: attached to the new card (H5)
 
 
 class CounterpartyFindQuery(Schema):
@@ -171,6 +172,7 @@ class CounterpartyForm(CounterpartyFields):
     emails: Lines = ""
     address: Annotated[str, Text(L.ADDRESS)] = ""
     company_id: OptionalId = None
+    call_channel: Annotated[str, Text(L.CHANNEL)] = ""  # the screen pop's call: attached to the new card (H5)
 
 
 class AddressForm(Schema):
@@ -290,6 +292,19 @@ class ExportRolesForm(Schema):
     roles: Shorts = ()
 
 
+class CallScriptForm(Schema):
+    call_script: Annotated[str, Text(L.CALL_SCRIPT)] = ""
+
+
+class PopScriptQuery(Schema):
+    queue: OptionalId = None
+    counterparty: OptionalId = None
+
+
+class DialPrefixForm(Schema):
+    dial_prefix: Short = ""  # "": none
+
+
 class CentreLanguageForm(Schema):
     language: Short = ""  # "": each browser's
 
@@ -298,6 +313,7 @@ class AccountForm(Schema):
     """A user's own language and time zone; "": the call centre's."""
     language: Short = ""
     timezone: Short = ""
+    day_start_hour: int | None = Field(default=None, ge=0, le=23)
 
 
 class FollowMeForm(Schema):

@@ -244,6 +244,7 @@ LABELS = {
     "section_clients": N_("Clients section"), "section_companies": N_("Companies section"),
     "excluded": N_("Not recorded"), "query": N_("Filter"), "section": N_("List"), "next": N_("Page after login"),
     "language": N_("Language"), "timezone": N_("Time zone"),
+    "day_start_hour": N_("Working day starts"), "dial_prefix": N_("Dial prefix"), "call_script": N_("Call script"),
 }
 
 

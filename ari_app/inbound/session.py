@@ -73,6 +73,7 @@ class CallSession:
         self.partner: Leg | None = None
         self.conversation: Conversation | None = None  # from the answer on (ari_app/transfers/)
         self.legs: dict[str, Leg] = {}
+        self._rung: set[int] = set()  # users whose browsers popped this call as ringing
         self.started = time.monotonic()
         self._subscribed: asyncio.Future | None = None
         self._facts: CallerFacts | None = None
@@ -392,9 +393,22 @@ class CallSession:
             return
         c, facts = self.call, self._facts
         number = c.called_number if self.direction == "outgoing" else c.caller_number
-        self.d.pops.send(PopEvent(user_id=user_id, event=event, channel_id=c.channel_id, direction=self.direction,
-                                  number=number, counterparty_id=facts.counterparty_id if facts else None,
-                                  name=facts.display_name if facts else "", detail=detail))
+        for whom, what in [(user_id, event)] + [(other, "taken") for other in self._taken_from(user_id, event)]:
+            self.d.pops.send(PopEvent(user_id=whom, event=what, channel_id=c.channel_id, direction=self.direction,
+                                      number=number, counterparty_id=facts.counterparty_id if facts else None,
+                                      name=facts.display_name if facts else "", detail=detail,
+                                      queue_id=self._last_queue.id if self._last_queue is not None else None))
+
+    def _taken_from(self, user_id: int, event: str) -> set[int]:
+        """When a colleague answers, the others whose pops rang for the call close theirs ("taken")."""
+        if event == "ringing":
+            self._rung.add(user_id)
+            return set()
+        others, self._rung = (self._rung - {user_id}, set()) if event == "answered" else (set(), self._rung)
+        if others:
+            log.info("channel %s: %s taken, pops closed for users %s", self.call.channel_id,
+                     self.call.caller_number, sorted(others))
+        return others
 
     def _log_start(self, facts: CallerFacts | None) -> None:
         self.d.records.call_started(self.call, direction=self.direction, facts=facts,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from crm import appsettings
 from crm.errors import ValidationError
 from crm.i18n import gettext as _
 from crm.phones import InvalidPhone, normalize_phone
@@ -21,8 +22,9 @@ async def request_call(conn: asyncpg.Connection, *, user: asyncpg.Record, number
         dialable = normalize_phone(number, region)
     except InvalidPhone as e:
         raise ValidationError({"number": str(e)}) from None
-    # The trunk takes numbers as dialled nationally (digits, no +).
-    dialable = dialable.lstrip("+")
+    # The trunk takes numbers as dialled nationally (digits, no +); the user's phone would dial the
+    # call centre's prefix first (an outside line), and the dial rules see the number so (crm/dialing/rules.py).
+    dialable = await appsettings.dial_prefix(conn) + dialable.lstrip("+")
     async with conn.transaction():
         request_id = await conn.fetchval(
             """INSERT INTO call_requests (user_id, extension, number, requested_by) VALUES ($1, $2, $3, $4)

@@ -13,7 +13,9 @@ from crm.pops import CHANNEL
 @dataclass(frozen=True)
 class PopEvent:
     user_id: int
-    event: str  # "ringing" | "answered" | "transferred" (away from this user) | "transfer_failed"
+    # "ringing" | "answered" | "taken" (a colleague answered: close the pop) | "transferred" (away from
+    # this user) | "transfer_failed"
+    event: str
     channel_id: str
     direction: str
     number: str
@@ -21,6 +23,8 @@ class PopEvent:
     name: str
     # A transfer's: whom the call went to ("transferred"), or why it did not ("transfer_failed").
     detail: str = ""
+    # The queue the call came through (None: straight to a manager, or placed): its call script (H5).
+    queue_id: int | None = None
 
     def payload(self) -> str:
         return json.dumps(asdict(self))

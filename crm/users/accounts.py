@@ -146,9 +146,13 @@ async def delete_user(conn: asyncpg.Connection, admin_id: int, user_id: int) -> 
                            audit.deleted(current, ("login", "full_name", "role", "extension")))
 
 
-async def set_own_locale(conn: asyncpg.Connection, user_id: int, language: str | None, timezone: str | None) -> None:
-    """A user's own language and time zone (None: the call centre's), from the lists the account page offers."""
+async def set_own_locale(conn: asyncpg.Connection, user_id: int, language: str | None, timezone: str | None,
+                         day_start_hour: int | None = None) -> None:
+    """A user's own language and time zone (None: the call centre's), from the lists the account page offers;
+    `day_start_hour`: when a deadline without a time reminds them (None: unchanged)."""
     errors = {}
+    if day_start_hour is not None and not 0 <= day_start_hour <= 23:
+        errors["day_start_hour"] = _("is not an hour of the day")
     if language is not None and language not in LANGUAGES:
         errors["language"] = _("is not a language of this CRM")
     if timezone is not None and timezone not in TIMEZONE:
@@ -159,7 +163,9 @@ async def set_own_locale(conn: asyncpg.Connection, user_id: int, language: str |
         current = await q.user_by_id(conn, user_id)
         if current is None:
             raise AccountError(_("no such user"))
-        await q.set_locale(conn, user_id, language, timezone)
-        diff = audit.diff(current, {"language": language, "timezone": timezone}, ("language", "timezone"))
+        hour = current["day_start_hour"] if day_start_hour is None else day_start_hour
+        await q.set_locale(conn, user_id, language, timezone, hour)
+        diff = audit.diff(current, {"language": language, "timezone": timezone, "day_start_hour": hour},
+                          ("language", "timezone", "day_start_hour"))
         if diff:
             await audit.record(conn, user_id, "user", user_id, "locale", diff)

@@ -7,7 +7,8 @@ import datetime as dt
 import asyncpg
 
 _USER_COLUMNS = ("id, login, full_name, role, extension, email, is_blocked, deleted_at, created_at, "
-                 "language, timezone, dial, mobile, follow_me_seconds, must_change_password, phone_mode")
+                 "language, timezone, dial, mobile, follow_me_seconds, must_change_password, phone_mode, "
+                 "day_start_hour")
 
 
 async def insert_user(conn: asyncpg.Connection, *, login: str, full_name: str, password_hash: str,
@@ -180,6 +181,9 @@ async def forget_old_failures(conn: asyncpg.Connection, older_than: float) -> No
                        older_than)
 
 
-async def set_locale(conn: asyncpg.Connection, user_id: int, language: str | None, timezone: str | None) -> None:
-    """The user's own language and clock; None: the call centre's."""
-    await conn.execute("UPDATE users SET language = $2, timezone = $3 WHERE id = $1", user_id, language, timezone)
+async def set_locale(conn: asyncpg.Connection, user_id: int, language: str | None, timezone: str | None,
+                     day_start_hour: int | None = None) -> None:
+    """The user's own language and clock (None: the call centre's), and the hour their day starts."""
+    await conn.execute(
+        "UPDATE users SET language = $2, timezone = $3, day_start_hour = coalesce($4, day_start_hour) WHERE id = $1",
+        user_id, language, timezone, day_start_hour)

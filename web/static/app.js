@@ -103,14 +103,29 @@
     });
   }
 
+  // The call scripts (H5) of the queue the call came through and of the caller's tags, first in the pop.
+  function script(p, box) {
+    const params = new URLSearchParams();
+    if (p.queue_id) params.set("queue", p.queue_id);
+    if (p.counterparty_id) params.set("counterparty", p.counterparty_id);
+    api("/api/pop-scripts?" + params).then((r) => {
+      if (!r.ok || !r.body.scripts.length) return;
+      const section = el("section", { class: "call-script" }, el("h4", {}, t("script")));
+      for (const s of r.body.scripts) section.append(el("p", { class: "script-" + s.source, title: s.name }, s.text));
+      box.prepend(section);
+    });
+  }
+
   function attachForm(p, box) {
     const results = el("ul", { class: "attach-results" });
     const input = el("input", { type: "search", placeholder: t("find_placeholder"), "aria-label": t("find_label") });
+    // Clients and companies both: an unknown number may be a company's switchboard.
     const find = el("button", { type: "button", onclick: () => {
-      api("/api/clients?q=" + encodeURIComponent(input.value)).then((r) => {
+      const q = "?q=" + encodeURIComponent(input.value);
+      Promise.all([api("/api/clients" + q), api("/api/companies" + q)]).then((found) => {
         results.replaceChildren();
-        for (const item of r.body.items || []) {
-          results.append(el("li", {}, item.display_name + " ",
+        for (const item of found.flatMap((r) => r.body.items || [])) {
+          results.append(el("li", { class: "kind-" + item.kind }, item.display_name + " ",
             el("button", { type: "button", class: "attach", onclick: () => {
               api("/api/calls/channel/" + encodeURIComponent(p.channel_id) + "/counterparty", { counterparty_id: item.id })
                 .then((a) => {
@@ -120,7 +135,8 @@
         }
       });
     } }, t("find"));
-    const create = el("a", { href: "/counterparties/new?kind=client&phones=" + encodeURIComponent(p.number) },
+    const create = el("a", { href: "/counterparties/new?kind=client&phones=" + encodeURIComponent(p.number) +
+        "&call_channel=" + encodeURIComponent(p.channel_id), class: "create-client" },
       t("create_client"));
     box.append(el("p", {}, t("unknown_number")), input, find, results, create);
   }
@@ -180,8 +196,17 @@
     window.pbxcrmPops = (window.pbxcrmPops || []).concat([{ at: Date.now(), event: p }]);
   }
 
+  // A colleague answered the call this pop rang for: it closes (another call's pop stays).
+  function taken(p) {
+    window.pbxcrmPops = (window.pbxcrmPops || []).concat([{ at: Date.now(), event: p }]);
+    if (pop.dataset.channel !== p.channel_id) return;
+    pop.dataset.event = p.event;
+    pop.hidden = true;
+  }
+
   function show(p) {
     if (p.event === "transferred" || p.event === "transfer_failed") return transferNews(p);
+    if (p.event === "taken") return taken(p);
     const box = el("div", { class: "pop-body" });
     const title = t(p.event === "ringing" ? "incoming_call" : "on_the_call", { number: p.number });
     pop.replaceChildren(el("header", {}, el("strong", {}, title),
@@ -192,6 +217,7 @@
     } else {
       attachForm(p, box);
     }
+    if (p.queue_id || p.counterparty_id) script(p, box);
     const note = el("textarea", { rows: "2", placeholder: t("comment_placeholder"), "aria-label": t("comment_label") });
     const saved = el("span", { class: "saved" });
     box.append(note, el("button", { type: "button", class: "save-comment", onclick: () => {
@@ -207,8 +233,12 @@
   }
 
   // ---- notifications (J1): desktop when allowed, and always in the page ----
+  // A notification nobody's tab received comes when the next page opens (J1); each one once per page.
   const tray = document.getElementById("notifications");
+  const seen = new Set();
   function notify(n) {
+    if (seen.has(n.id)) return;
+    seen.add(n.id);
     window.pbxcrmNotifications = (window.pbxcrmNotifications || []).concat([n]);
     if ("Notification" in window && Notification.permission === "granted") {
       const note = new Notification(n.title, { body: n.body, tag: "pbxcrm-" + n.id });

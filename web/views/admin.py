@@ -31,6 +31,7 @@ from web.permissions import require_role
 from web.resource import reads_json, wants_json
 from web.schemas import (
     CentreLanguageForm,
+    DialPrefixForm,
     ExportRolesForm,
     RecordingForm,
     SectionNamesForm,
@@ -175,7 +176,7 @@ async def _settings_page(request: Request, error: DomainError | None = None, typ
         stored = await sections.stored(conn)
     field_errors = {}
     if isinstance(error, ValidationError):  # the Section names form's messages go next to their fields
-        field_errors = {k: v for k, v in error.errors.items() if k.startswith("section_")}
+        field_errors = {k: v for k, v in error.errors.items() if k.startswith("section_") or k == "dial_prefix"}
     return await render(request, "admin_settings.html", {
         "recording": policy, "users": users, "error": error, "roles": ROLES,
         "section_forms": _section_forms(stored, typed), "genders": sections.GENDERS, "field_errors": field_errors,
@@ -198,6 +199,18 @@ async def language_update(request: Request):
         form, _fields = await form_body(request, CentreLanguageForm)
         async with connection(request) as conn:
             await appsettings.set_centre_language(conn, request.user["id"], form.language or None)
+    except DomainError as e:
+        return await _settings_page(request, e)
+    return RedirectResponse(path_for(request, "admin.settings_page"), status_code=303)
+
+
+@require_role("admin")
+async def dial_prefix_update(request: Request):
+    """What click-to-call dials before each number (H6): "9" where an outside line takes one."""
+    try:
+        form, _fields = await form_body(request, DialPrefixForm)
+        async with connection(request) as conn:
+            await appsettings.set_dial_prefix(conn, request.user["id"], form.dial_prefix)
     except DomainError as e:
         return await _settings_page(request, e)
     return RedirectResponse(path_for(request, "admin.settings_page"), status_code=303)
@@ -258,4 +271,5 @@ routes = [
     Route("/admin/settings/recording", recording_update, name="admin.recording_update", methods=["POST"]),
     Route("/admin/settings/export", export_update, name="admin.export_update", methods=["POST"]),
     Route("/admin/settings/language", language_update, name="admin.language_update", methods=["POST"]),
+    Route("/admin/settings/dialing", dial_prefix_update, name="admin.dial_prefix_update", methods=["POST"]),
 ]

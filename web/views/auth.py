@@ -145,7 +145,8 @@ async def _account_page(request: Request, *, values: dict | None = None, error: 
                         saved: bool = False, follow: dict | None = None):
     user, centre_zone = request.user, request.app.state.settings.timezone
     centre_language = user.get("centre_language")
-    values = values if values is not None else {"language": user["language"] or "", "timezone": user["timezone"] or ""}
+    values = values if values is not None else {"language": user["language"] or "", "timezone": user["timezone"] or "",
+                                                "day_start_hour": user.get("day_start_hour", 9)}
     # Follow me (issue 15): the form shows what is saved, or what was typed when it comes back with an error.
     follow = follow if follow is not None else {"mobile": user.get("mobile") or "",
                                                 "follow_me_seconds": user.get("follow_me_seconds") or ""}
@@ -171,10 +172,11 @@ async def account_submit(request: Request):
     try:
         form, _fields = await form_body(request, AccountForm)
         async with connection(request) as conn:
-            await set_own_locale(conn, request.user["id"], form.language or None, form.timezone or None)
+            await set_own_locale(conn, request.user["id"], form.language or None, form.timezone or None,
+                                 form.day_start_hour)
     except DomainError as e:
-        return await _account_page(request, values={k: str(raw.get(k, "")) for k in ("language", "timezone")},
-                                   error=e)
+        typed = {k: str(raw.get(k, "")) for k in ("language", "timezone", "day_start_hour")}
+        return await _account_page(request, values=typed, error=e)
     return RedirectResponse(path_for(request, "auth.account_page") + "?saved=1", status_code=303)
 
 

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from crm import notes, sections, tags, timeline
 from crm.calls import queries as calls_q
+from crm.calls.attach import attach_call, call_id_by_channel
 from crm.counterparties import queries as cq
 from crm.counterparties import service, statuses, tray
 from crm.counterparties.contacts import KINDS
@@ -171,7 +172,8 @@ async def new_form(request: Request):
     params = parse_query(request, NewCounterpartyQuery)
     if params.kind not in SECTION_OF:
         raise ValidationError({"kind": _("must be client or company")})
-    values = {"status": "active", "company_id": params.company or "", "phones": params.phones}
+    values = {"status": "active", "company_id": params.company or "", "phones": params.phones,
+              "call_channel": params.call_channel}
     return await _form_page(request, params.kind, values, company_id=params.company)
 
 
@@ -180,8 +182,11 @@ async def create(request: Request):
     kind = str(raw.get("kind") or "").strip()
     try:
         form = parse(CounterpartyForm, raw)
-        async with connection(request) as conn:
+        async with connection(request) as conn, conn.transaction():
             new_id = await service.create(conn, _user(request), counterparty_input(form, kind), _region(request))
+            if form.call_channel:  # made from the screen pop: the call is the new card's (audited)
+                call_id = await call_id_by_channel(conn, form.call_channel)
+                await attach_call(conn, _user(request), call_id, new_id, await rules_of(request))
     except DomainError as e:
         return await _form_page(request, kind if kind in SECTION_OF else "client", dict(raw),
                                 company_id=_company_id(raw), error=e)

@@ -1,0 +1,82 @@
+"""Call scripts (H5, issue 20): the admin writes a script per queue and per tag; the screen pop of a
+call through that queue, or from a counterparty with that tag, shows it."""
+
+from __future__ import annotations
+
+from crm.counterparties import service
+from crm.counterparties.model import CounterpartyInput
+from crm.pops.events import PopEvent, notify
+from tests.browser import logged_in_page
+from tests.helpers import PASSWORD, csrf_from, login, make_user
+
+QUEUE_SCRIPT = "Good afternoon, sales desk; ask for the order number first."
+TAG_SCRIPT = "Wholesale buyer: offer the price list of the month."
+
+
+async def _setup(db):
+    admin = await make_user(db, "adm", "admin")
+    olga = await make_user(db, "olga", "manager", full_name="Olga Orlova")
+    async with db.acquire() as conn:
+        queue = await conn.fetchval("SELECT id FROM queues WHERE is_default")
+        tag = await conn.fetchval("INSERT INTO tags (name) VALUES ('Wholesale buyers') RETURNING id")
+        client = await service.create(conn, olga, CounterpartyInput(
+            kind="client", last_name="Belov", responsible_user_id=olga["id"]), "RU")
+        await conn.execute("INSERT INTO counterparty_tags (counterparty_id, tag_id) VALUES ($1, $2)", client, tag)
+    return admin, olga, queue, tag, client
+
+
+async def test_the_admin_sets_scripts_and_the_pop_api_gives_the_queues_and_the_tags(db, web):
+    _admin, _olga, queue, tag, client = await _setup(db)
+    login(web, "adm")
+    page = web.get("/admin/call-scripts").text
+    assert f'id="queue-{queue}"' in page and f'id="tag-{tag}"' in page and "Wholesale buyers" in page
+    token = csrf_from(page)
+    for target, target_id, text in (("queue", queue, QUEUE_SCRIPT), ("tag", tag, TAG_SCRIPT)):
+        r = web.post(f"/admin/call-scripts/{target}/{target_id}", data={"csrf_token": token, "call_script": text},
+                     follow_redirects=False)
+        assert r.status_code == 303, r.text
+    assert QUEUE_SCRIPT in web.get("/admin/call-scripts").text
+    too_long = web.post(f"/admin/call-scripts/tag/{tag}", data={"csrf_token": token, "call_script": "x" * 4001})
+    assert too_long.status_code == 400
+    assert web.post("/admin/call-scripts/tag/999999", data={"csrf_token": token, "call_script": "x"}).status_code == 404
+    assert web.post(f"/admin/call-scripts/user/{tag}", data={"csrf_token": token, "call_script": "x"}).status_code == 404
+    assert web.post(f"/admin/call-scripts/tag/{tag}", data={"call_script": "x"}).status_code == 403  # no CSRF
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT call_script FROM tags WHERE id = $1", tag) == TAG_SCRIPT
+        audited = await conn.fetch("SELECT entity, entity_id FROM audit_log WHERE action = 'call script' ORDER BY id")
+    assert [tuple(a) for a in audited] == [("queue", queue), ("tag", tag)]
+
+    web.post("/logout", data={"csrf_token": web.cookies["pbxcrm_csrf"]})
+    login(web, "olga")
+    assert web.post(f"/admin/call-scripts/tag/{tag}", data={"csrf_token": web.cookies["pbxcrm_csrf"],
+                                                            "call_script": ""}).status_code == 403
+    scripts = web.get(f"/api/pop-scripts?queue={queue}&counterparty={client}").json()["scripts"]
+    assert scripts == [{"source": "queue", "name": "Default", "text": QUEUE_SCRIPT},
+                       {"source": "tag", "name": "Wholesale buyers", "text": TAG_SCRIPT}] or \
+        [s["text"] for s in scripts] == [QUEUE_SCRIPT, TAG_SCRIPT]
+    assert web.get(f"/api/pop-scripts?counterparty={client}").json()["scripts"][0]["text"] == TAG_SCRIPT
+    assert web.get("/api/pop-scripts").json() == {"scripts": []}
+    assert web.get("/api/pop-scripts?counterparty=999999").status_code == 404
+
+
+async def test_the_pop_shows_the_queues_and_the_callers_tags_scripts(db, web_server, chromium):
+    admin, olga, queue, tag, client = await _setup(db)
+    from crm import call_scripts
+
+    async with db.acquire() as conn:
+        await call_scripts.set_script(conn, admin["id"], "queue", queue, QUEUE_SCRIPT)
+        await call_scripts.set_script(conn, admin["id"], "tag", tag, TAG_SCRIPT)
+    page = await logged_in_page(chromium, web_server.url, "olga", PASSWORD)
+    await page.wait_for_selector("body[data-pops=ready]", state="attached")
+    async with db.acquire() as conn:
+        await notify(conn, PopEvent(olga["id"], "ringing", "ch.1", "incoming", "84951234567", client, "Belov",
+                                    queue_id=queue))
+    await page.wait_for_selector("#screen-pop .call-script p.script-tag")
+    script = await page.inner_text("#screen-pop .call-script")
+    assert "Script" in script and QUEUE_SCRIPT in script and TAG_SCRIPT in script
+    # A stranger's call through no queue: no script.
+    async with db.acquire() as conn:
+        await notify(conn, PopEvent(olga["id"], "ringing", "ch.2", "incoming", "84990000000", None, ""))
+    await page.wait_for_selector("#screen-pop[data-channel='ch.2']")
+    await page.wait_for_timeout(300)
+    assert await page.locator("#screen-pop .call-script").count() == 0
