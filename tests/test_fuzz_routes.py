@@ -90,13 +90,13 @@ BODY_MODELS = {
     "/account/second-factor/disable": [sf_schemas.DisableForm], "/admin/second-factor/roles": [sf_schemas.RolesForm],
     "/agent": [schemas.AgentIn], "/api/agent": [schemas.AgentIn],
     "/admin/pause-reasons": [schemas.PauseReasonForm], "/admin/pause-reasons/{id:int}": [schemas.PauseReasonForm],
-    "/admin/pause-reasons/{id:int}/move": [schemas.PauseReasonMoveForm],
+    "/admin/pause-reasons/{id:int}/move": [schemas.MoveForm],
     "/admin/call-rules": [schemas.CallRuleForm], "/admin/call-rules/{id:int}": [schemas.CallRuleForm],
     "/admin/call-rules/{id:int}/move": [schemas.CallRuleMoveForm],
     # Issue 20: the admin's counterparty statuses.
     "/admin/statuses": [schemas.StatusForm], "/admin/statuses/{id:int}": [schemas.StatusForm],
     "/admin/statuses/{id:int}/archive": [schemas.StatusArchiveForm],
-    "/admin/statuses/{id:int}/move": [schemas.PauseReasonMoveForm],
+    "/admin/statuses/{id:int}/move": [schemas.MoveForm],
 }
 
 

@@ -44,6 +44,29 @@ def list_and_edit(page: Page) -> tuple[Endpoint, Endpoint]:
     return list_page, edit_page
 
 
+# act(conn, admin's user id, item id or None, the form or None)
+Act = Callable[[asyncpg.Connection, int, Any, Any], Awaitable[Any]]
+
+
+def item_action(page: Callable[..., Awaitable[Response]], route: str, act: Act,
+                schema: type[Schema] | None = None) -> Endpoint:
+    """An admin's action on a list's item (path parameter `id`, if any; a form of `schema`, if
+    given), then back to the list at `route`; refused, the list again saying why (`page(request,
+    error=...)`). The pause reasons and the counterparty statuses are made of these."""
+
+    @require_role("admin")
+    async def endpoint(request: Request) -> Response:
+        try:
+            form = (await form_body(request, schema))[0] if schema is not None else None
+            async with connection(request) as conn:
+                await act(conn, request.user["id"], request.path_params.get("id"), form)
+        except DomainError as e:
+            return await page(request, error=e)
+        return RedirectResponse(path_for(request, route), status_code=303)
+
+    return endpoint
+
+
 def typed_fields(schema: type[Schema], raw) -> dict:
     """What the admin typed into the form, field by field as text: the page shows it again."""
     return {k: str(raw.get(k, "")) for k in schema.model_fields}

@@ -523,6 +523,6 @@ class StatusArchiveForm(Schema):
     archived: Short = ""
 
 
-class PauseReasonMoveForm(Schema):
-    """Move a pause reason up (-1) or down (1) in the admin's list."""
+class MoveForm(Schema):
+    """Move an item of an admin's ordered list (pause reasons, statuses) up (-1) or down (1)."""
     steps: Annotated[int, Field(ge=-100, le=100)] = 0

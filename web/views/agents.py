@@ -13,10 +13,11 @@ from starlette.routing import Route
 from crm.agents import queries as agents_q
 from crm.errors import DomainError, NotFound
 from crm.i18n import _
+from web.admin_list import item_action
 from web.db import connection
 from web.permissions import require_role
 from web.resource import reads_json, wants_json
-from web.schemas import AgentIn, PauseReasonForm, PauseReasonMoveForm
+from web.schemas import AgentIn, MoveForm, PauseReasonForm
 from web.templating import render
 from web.urls import path_for
 from web.validation import form_body, json_body
@@ -75,38 +76,14 @@ async def reasons_page(request: Request):
     return await _reasons_page(request)
 
 
-@require_role("admin")
-async def reason_save(request: Request):
-    reason_id = request.path_params.get("id")
-    try:
-        form, _form = await form_body(request, PauseReasonForm)
-        async with connection(request) as conn:
-            await agents_q.save_reason(conn, request.user["id"], reason_id, form.name)
-    except DomainError as e:
-        return await _reasons_page(request, e)
-    return RedirectResponse(path_for(request, "agents.reasons_page"), status_code=303)
-
-
-@require_role("admin")
-async def reason_delete(request: Request):
-    try:
-        async with connection(request) as conn:
-            await agents_q.delete_reason(conn, request.user["id"], request.path_params["id"])
-    except DomainError as e:
-        return await _reasons_page(request, e)
-    return RedirectResponse(path_for(request, "agents.reasons_page"), status_code=303)
-
-
-@require_role("admin")
-async def reason_move(request: Request):
-    """Up or down in the list: the header's choice and the phone's *74N follow the new order."""
-    try:
-        form, _form = await form_body(request, PauseReasonMoveForm)
-        async with connection(request) as conn:
-            await agents_q.move_reason(conn, request.user["id"], request.path_params["id"], form.steps)
-    except DomainError as e:
-        return await _reasons_page(request, e)
-    return RedirectResponse(path_for(request, "agents.reasons_page"), status_code=303)
+_REASONS = "agents.reasons_page"
+reason_save = item_action(_reasons_page, _REASONS, lambda conn, user_id, reason_id, form:
+                          agents_q.save_reason(conn, user_id, reason_id, form.name), PauseReasonForm)
+reason_delete = item_action(_reasons_page, _REASONS, lambda conn, user_id, reason_id, _form:
+                            agents_q.delete_reason(conn, user_id, reason_id))
+# Up or down in the list: the header's choice and the phone's *74N follow the new order.
+reason_move = item_action(_reasons_page, _REASONS, lambda conn, user_id, reason_id, form:
+                          agents_q.move_reason(conn, user_id, reason_id, form.steps), MoveForm)
 
 
 routes = [

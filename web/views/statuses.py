@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from crm.counterparties import statuses
 from crm.errors import DomainError
+from web.admin_list import item_action
 from web.db import connection
 from web.permissions import require_role
-from web.schemas import PauseReasonMoveForm, StatusArchiveForm, StatusForm
+from web.schemas import MoveForm, StatusArchiveForm, StatusForm
 from web.templating import render
-from web.urls import path_for
-from web.validation import form_body
 
 
 async def _page(request: Request, error: DomainError | None = None):
@@ -23,60 +21,25 @@ async def _page(request: Request, error: DomainError | None = None):
                                                          "error": error}, status_code=error.status if error else 200)
 
 
-def _back(request: Request) -> RedirectResponse:
-    return RedirectResponse(path_for(request, "statuses.statuses_page"), status_code=303)
-
-
 @require_role("admin")
 async def statuses_page(request: Request):
     return await _page(request)
 
 
-@require_role("admin")
-async def status_save(request: Request):
-    status_id = request.path_params.get("id")
-    try:
-        form, _form = await form_body(request, StatusForm)
-        async with connection(request) as conn:
-            if status_id is None:
-                await statuses.add(conn, request.user["id"], form.name)
-            else:
-                await statuses.rename(conn, request.user["id"], status_id, form.name)
-    except DomainError as e:
-        return await _page(request, e)
-    return _back(request)
+def _save(conn, user_id, status_id, form):
+    if status_id is None:
+        return statuses.add(conn, user_id, form.name)
+    return statuses.rename(conn, user_id, status_id, form.name)
 
 
-@require_role("admin")
-async def status_archive(request: Request):
-    try:
-        form, _form = await form_body(request, StatusArchiveForm)
-        async with connection(request) as conn:
-            await statuses.archive(conn, request.user["id"], request.path_params["id"], form.archived == "1")
-    except DomainError as e:
-        return await _page(request, e)
-    return _back(request)
-
-
-@require_role("admin")
-async def status_delete(request: Request):
-    try:
-        async with connection(request) as conn:
-            await statuses.delete(conn, request.user["id"], request.path_params["id"])
-    except DomainError as e:
-        return await _page(request, e)
-    return _back(request)
-
-
-@require_role("admin")
-async def status_move(request: Request):
-    try:
-        form, _form = await form_body(request, PauseReasonMoveForm)
-        async with connection(request) as conn:
-            await statuses.move(conn, request.user["id"], request.path_params["id"], form.steps)
-    except DomainError as e:
-        return await _page(request, e)
-    return _back(request)
+_LIST = "statuses.statuses_page"
+status_save = item_action(_page, _LIST, _save, StatusForm)
+status_archive = item_action(_page, _LIST, lambda conn, user_id, status_id, form:
+                             statuses.archive(conn, user_id, status_id, form.archived == "1"), StatusArchiveForm)
+status_delete = item_action(_page, _LIST, lambda conn, user_id, status_id, _form:
+                            statuses.delete(conn, user_id, status_id))
+status_move = item_action(_page, _LIST, lambda conn, user_id, status_id, form:
+                          statuses.move(conn, user_id, status_id, form.steps), MoveForm)
 
 
 routes = [
