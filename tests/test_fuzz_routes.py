@@ -24,6 +24,7 @@ from starlette.testclient import TestClient
 from tests.helpers import PASSWORD, login, make_user
 from web import schemas, schemas_access
 from web import schemas_second_factor as sf_schemas
+from web import schemas_telephony as telephony
 from web.app import create_app
 from web.views.audit import AuditListQuery
 
@@ -40,7 +41,7 @@ QUERY_MODELS = {
     "/tasks": [schemas.TaskListQuery], "/tasks.xlsx": [schemas.TaskListQuery], "/tasks/new": [schemas.NewTaskQuery],
     "/counterparties/{id:int}": [schemas.CardQuery], "/counterparties/new": [schemas.NewCounterpartyQuery],
     "/reports/calls": [schemas.PeriodQuery], "/api/reports/calls": [schemas.PeriodQuery],
-    "/admin/dial-rules": [schemas.DialRuleTryQuery], "/api/pop-scripts": [schemas.PopScriptQuery],
+    "/admin/dial-rules": [telephony.DialRuleTryQuery], "/api/pop-scripts": [schemas.PopScriptQuery],
     "/reports/calls.xlsx": [schemas.PeriodQuery], "/reports/deals": [schemas.DealsReportQuery],
     "/reports/deals.xlsx": [schemas.DealsReportQuery], "/calls.xlsx": [schemas.CallListQuery],
     "/calls": [schemas.CallListQuery], "/api/calls": [schemas.CallListQuery],
@@ -73,26 +74,26 @@ BODY_MODELS = {
     "/counterparties/{id:int}/tags/new": [schemas.TagForm], "/filters": [schemas.FilterForm],
     "/admin/users": [schemas.UserForm], "/admin/users/{id:int}": [schemas.UserChangeForm],
     "/admin/settings": [schemas.SectionNamesForm], "/admin/settings/export": [schemas.ExportRolesForm],
-    "/admin/settings/recording": [schemas.RecordingForm], "/admin/queues": [schemas.QueueForm],
+    "/admin/settings/recording": [schemas.RecordingForm], "/admin/queues": [telephony.QueueForm],
     "/admin/settings/dialing": [schemas.DialPrefixForm], "/account": [schemas.AccountForm],
     "/admin/call-scripts/{target}/{id:int}": [schemas.CallScriptForm],
-    "/admin/queues/{id:int}": [schemas.QueueForm], "/admin/routing": [schemas.RoutingForm],
-    "/admin/dial-rules": [schemas.DialRuleForm], "/admin/dial-rules/{id:int}": [schemas.DialRuleForm],
+    "/admin/queues/{id:int}": [telephony.QueueForm], "/admin/routing": [telephony.RoutingForm],
+    "/admin/dial-rules": [telephony.DialRuleForm], "/admin/dial-rules/{id:int}": [telephony.DialRuleForm],
     "/account/follow-me": [schemas.FollowMeForm],
     "/account/phone": [schemas.PhoneModeForm],
     "/import": [schemas.ImportForm], "/api/users/{id:int}/password": [schemas.PasswordIn],
-    "/admin/lines": [schemas.LineForm], "/admin/lines/{id:int}": [schemas.LineForm],
+    "/admin/lines": [telephony.LineForm], "/admin/lines/{id:int}": [telephony.LineForm],
     "/admin/allowlist": [schemas_access.AllowEntryForm], "/admin/locks/lift": [schemas_access.LockLiftForm],
     # Issue 17's second factor.
     "/login/second-factor": [sf_schemas.CodeForm], "/login/second-factor/enrol": [sf_schemas.CodeForm],
     "/account/second-factor/confirm": [sf_schemas.CodeForm],
     "/account/second-factor/recovery-codes": [sf_schemas.CodeForm],
     "/account/second-factor/disable": [sf_schemas.DisableForm], "/admin/second-factor/roles": [sf_schemas.RolesForm],
-    "/agent": [schemas.AgentIn], "/api/agent": [schemas.AgentIn],
-    "/admin/pause-reasons": [schemas.PauseReasonForm], "/admin/pause-reasons/{id:int}": [schemas.PauseReasonForm],
+    "/agent": [telephony.AgentIn], "/api/agent": [telephony.AgentIn],
+    "/admin/pause-reasons": [telephony.PauseReasonForm], "/admin/pause-reasons/{id:int}": [telephony.PauseReasonForm],
     "/admin/pause-reasons/{id:int}/move": [schemas.MoveForm],
-    "/admin/call-rules": [schemas.CallRuleForm], "/admin/call-rules/{id:int}": [schemas.CallRuleForm],
-    "/admin/call-rules/{id:int}/move": [schemas.CallRuleMoveForm],
+    "/admin/call-rules": [telephony.CallRuleForm], "/admin/call-rules/{id:int}": [telephony.CallRuleForm],
+    "/admin/call-rules/{id:int}/move": [telephony.CallRuleMoveForm],
     # Issue 20: the admin's counterparty statuses.
     "/admin/statuses": [schemas.StatusForm], "/admin/statuses/{id:int}": [schemas.StatusForm],
     "/admin/statuses/{id:int}/archive": [schemas.StatusArchiveForm],

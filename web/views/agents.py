@@ -17,7 +17,8 @@ from web.admin_list import item_action
 from web.db import connection
 from web.permissions import require_role
 from web.resource import reads_json, wants_json
-from web.schemas import AgentIn, MoveForm, PauseReasonForm
+from web.schemas import MoveForm
+from web.schemas_telephony import AgentIn, PauseReasonForm
 from web.templating import render
 from web.urls import path_for
 from web.validation import form_body, json_body

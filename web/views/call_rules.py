@@ -24,7 +24,7 @@ from web.errors import domain_error_json
 from web.jsonout import jsonable
 from web.permissions import require_role
 from web.resource import reads_json, wants_json
-from web.schemas import CallRuleForm, CallRuleMoveForm
+from web.schemas_telephony import CallRuleForm, CallRuleMoveForm
 from web.templating import render
 from web.urls import path_for
 from web.validation import form_body, json_body

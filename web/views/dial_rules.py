@@ -14,7 +14,7 @@ from crm.errors import DomainError, ValidationError
 from web.admin_list import list_and_edit, redirect_to, save_form
 from web.db import connection
 from web.permissions import require_role
-from web.schemas import DialRuleForm, DialRuleTryQuery
+from web.schemas_telephony import DialRuleForm, DialRuleTryQuery
 from web.templating import render
 from web.urls import path_for
 from web.validation import query

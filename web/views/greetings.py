@@ -21,7 +21,7 @@ from crm.i18n import gettext as _
 from web.db import connection
 from web.limits import UPLOAD_BODY_BYTES
 from web.permissions import require_role
-from web.schemas import GreetingForm
+from web.schemas_telephony import GreetingForm
 from web.templating import render
 from web.uploads import spool
 from web.urls import path_for

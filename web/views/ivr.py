@@ -18,7 +18,7 @@ from crm.queues import queries as queues_q
 from crm.users import queries as users_q
 from web.db import connection
 from web.permissions import require_role
-from web.schemas import MenuForm
+from web.schemas_telephony import MenuForm
 from web.templating import render
 from web.urls import path_for
 from web.validation import parse

@@ -22,7 +22,7 @@ from crm.users import queries as users_q
 from web.db import connection
 from web.locale import request_locale
 from web.permissions import require_role
-from web.schemas import LineForm
+from web.schemas_telephony import LineForm
 from web.templating import render
 from web.urls import path_for
 from web.validation import parse

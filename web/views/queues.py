@@ -14,7 +14,7 @@ from crm.routing import queries as routing_q
 from crm.users import queries as users_q
 from web.db import connection
 from web.permissions import require_role
-from web.schemas import QueueForm, RoutingForm
+from web.schemas_telephony import QueueForm, RoutingForm
 from web.templating import render
 from web.urls import path_for
 from web.validation import parse
