@@ -27,12 +27,12 @@ from ari_app.events import ChannelEntered
 from ari_app.inbound.follow_me import ring_mobile
 from ari_app.inbound.menu import greet_and_walk
 from ari_app.inbound.offer import offer
+from ari_app.inbound.queue_members import available, reserve
 from ari_app.keypad import Keypad
 from ari_app.registry import caller_id_text
 from ari_app.ringing import Leg, Phone, RingResult
 from ari_app.transfers.conversation import Conversation
 from ari_app.waiting import first_of as _first
-from crm.agents.state import ringable
 from crm.calls import route
 from crm.calls.route import Outcome
 from crm.lines.decide import LinePlan, line_plan, route_now
@@ -224,7 +224,7 @@ class CallSession:
         deadline = entered + queue.max_wait_seconds
         while not self.caller_gone.is_set() and (remaining := deadline - time.monotonic()) > 1:
             freed = self.d.ringer.freed()
-            phones = self._reserve(queue, await self._available(queue))
+            phones = reserve(self.d, self.call.channel_id, queue, await available(self.d, self.call.channel_id, queue))
             if not phones:
                 self._stop_ringing()
                 # Look again when a phone is given back (or in 2 s: a state may have changed unseen).
@@ -265,30 +265,6 @@ class CallSession:
         if self._ringing:
             self._ringing = False
             self.d.records.ringing(self.call.channel_id, [])
-
-    async def _available(self, queue: QueueSettings) -> list[Phone]:
-        """The members' phones that look free, of the agents logged in to the queue, not paused and
-        out of wrap-up (crm/agents/state.py); other calls may take them before this one reserves."""
-        owner = self.call.channel_id
-        agents = set(ringable(queue.id, [m.user_id for m in queue.members], self.d.crm.agent_states(), _now()))
-        members = [m for m in queue.members if m.user_id in agents]
-        problems = await asyncio.gather(*(self.d.ringer.endpoint_problem(m.extension, owner) for m in members))
-        return [Phone(m.user_id, m.name, m.extension) for m, p in zip(members, problems) if p is None]
-
-    def _reserve(self, queue: QueueSettings, phones: list[Phone]) -> list[Phone]:
-        """The phones this call rings now, reserved for it: every free one (ring all), or the next
-        free one in turn (round robin). No await in here: the reservation is atomic."""
-        if not phones:
-            return []
-        if queue.strategy != "roundrobin":
-            return self.d.ringer.try_reserve(self.call.channel_id, phones)
-        key = queue.id or 0  # a queue not saved yet (None) keeps its turn under 0
-        turn = self.d.round_robin.get(key, 0)
-        start = turn % len(phones)
-        got = self.d.ringer.try_reserve(self.call.channel_id, phones[start:] + phones[:start], limit=1)
-        if got:
-            self.d.round_robin[key] = turn + 1
-        return got
 
     async def _talk(self, partner: Leg, queue_id: int | None, operator_user_id: int | None = None) -> None:
         """Bridge the caller with the phone that answered until one of them hangs up."""
