@@ -12,7 +12,7 @@ import aiohttp
 
 from crm.calls import queries as calls_q
 from crm.calls import rule_queries as call_rules_q
-from crm.calls.rules import DENY, SEE, Rule
+from crm.calls.rules import DENY, LISTEN, SEE, Rule
 from crm.queues import queries as queues_q
 from tests.helpers import PASSWORD, csrf_from, login, make_user
 from tests.wallboard_seed import add_call, seed
@@ -86,6 +86,27 @@ async def test_the_wallboards_numbers_come_from_the_calls_the_reader_may_see(web
     assert next(a for a in board["agents"] if a["name"] == "Anna A")["calls_today"] == 2
 
 
+async def test_a_talking_agents_row_offers_listen_in_to_whom_the_call_rules_let_listen(web, db):
+    """Listen-in, whisper and barge from the wallboard (issue 18): on the talking agent's row, posting
+    to the call's supervise route; not on a ringing agent's; not when a rule denies the listening."""
+    world = await seed(db)
+    calls, people = world["calls"], world["people"]
+    await make_user(db, "sue", "supervisor")
+    login(web, "sue")
+    page = web.get("/wallboard").text
+    vera = page.split(f'data-agent="{people["vera"]}"')[1].split("</tr>")[0]
+    assert f'action="/calls/{calls["t1"]}/supervise"' in vera and 'name="csrf_token"' in vera
+    assert all(f'value="{mode}"' in vera for mode in ("listen", "whisper", "barge")), vera
+    gleb = page.split(f'data-agent="{people["gleb"]}"')[1].split("</tr>")[0]
+    assert "supervise" not in gleb, "a ringing agent's call is not talked on yet"
+    async with db.acquire() as conn:
+        await call_rules_q.save(conn, world["admin"], None, Rule(
+            LISTEN, DENY, roles=frozenset({"supervisor"}), queue_ids=frozenset({world["sales"]}), position=1))
+    page = web.get("/wallboard").text
+    vera = page.split(f'data-agent="{people["vera"]}"')[1].split("</tr>")[0]
+    assert f'data-call="{calls["t1"]}"' in vera and "/supervise" not in vera, "the rules deny her listening"
+
+
 async def test_the_admin_sets_a_queues_thresholds_on_its_form(web, db):
     world = await seed(db)
     login(web, "boss")
@@ -146,10 +167,16 @@ async def test_an_open_wallboard_hears_a_caller_queue_and_leave_within_a_second(
         async with http.post("/login", data={"login": "boss", "password": PASSWORD, "csrf_token": token},
                              allow_redirects=False) as r:
             assert r.status in (302, 303)
+        async with http.get("/wallboard") as r:
+            page_token = csrf_from(await r.text())
         async with http.get("/wallboard/events", timeout=aiohttp.ClientTimeout(total=None)) as stream:
             assert stream.status == 200
             async with asyncio.timeout(5):  # the board at once, rebuilt from the database
-                await _board_events(stream, lambda html: f'data-call="{world["calls"]["w1"]}"' in html)
+                _, first = await _board_events(stream, lambda html: f'data-call="{world["calls"]["w1"]}"' in html)
+            # The pushed board's listen-in forms carry the stream's CSRF token, as the page's do.
+            vera = first.split(f'data-agent="{world["people"]["vera"]}"')[1].split("</tr>")[0]
+            assert f'action="/calls/{world["calls"]["t1"]}/supervise"' in vera
+            assert page_token and f'name="csrf_token" value="{page_token}"' in vera
             async with db.acquire() as conn:
                 now = await conn.fetchval("SELECT now()")
                 call = await add_call(conn, world["sales"], started=now, queued=now)  # not yet queued: no NOTIFY

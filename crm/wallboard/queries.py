@@ -101,6 +101,16 @@ async def _calls_today(conn: asyncpg.Connection, user_ids: list[int], day_start:
     return {r["user_id"]: r["calls"] for r in rows}
 
 
+async def listenable(conn: asyncpg.Connection, call_ids: list[int], may_listen: Visible) -> set[int]:
+    """Which of these calls the reader may listen to (`may_listen(start)`: the call rules' LISTEN
+    condition from $start): the wallboard offers listen-in, whisper and barge on those."""
+    if not call_ids:
+        return set()
+    cond, params = may_listen(2)
+    rows = await conn.fetch(f"SELECT c.id FROM calls c WHERE c.id = ANY($1::bigint[]) AND {cond}", call_ids, *params)
+    return {r["id"] for r in rows}
+
+
 def _seconds(now: dt.datetime, since: dt.datetime | None) -> float | None:
     return None if since is None else round(max(0.0, (now - since).total_seconds()), 1)
 

@@ -19,12 +19,13 @@ from starlette.routing import Route
 
 from crm import i18n
 from crm.calls import rule_queries
-from crm.calls.rules import SEE
+from crm.calls.rules import LISTEN, SEE
 from crm.calls.rules_sql import condition
 from crm.db import DATABASE_ERRORS
-from crm.roles import WALLBOARD_ROLES
+from crm.roles import WALLBOARD_ROLES, sees_everything
+from crm.supervision import MODES
 from crm.wallboard.board import STATES
-from crm.wallboard.queries import snapshot
+from crm.wallboard.queries import listenable, snapshot
 from web.call_rules import rules_of
 from web.db import connection
 from web.jsonout import jsonable
@@ -48,8 +49,19 @@ def board_json(board: dict) -> dict:
     return jsonable(board)
 
 
-def _context(request: Request, board: dict) -> dict:
-    return {"request": request, "board": board, "states": STATES}
+def _context(request: Request, board: dict, listenable: set[int]) -> dict:
+    # The token too: the stream's fragment is drawn outside render() (the listen-in forms need it).
+    return {"request": request, "board": board, "states": STATES, "listenable": listenable,
+            "supervise_modes": MODES, "user": request.user, "csrf_token": request.scope.get("csrf_token", "")}
+
+
+async def _listenable(conn, rules, request: Request, board: dict) -> set[int]:
+    """The talking agents' calls this supervisor may listen to (the call rules' LISTEN): their rows
+    get the listen-in, whisper and barge buttons (crm/supervision/; the request checks again)."""
+    if not sees_everything(request.user):
+        return set()
+    calls = [a["call_id"] for a in board["agents"] if a["state"] == "talking" and a["call_id"]]
+    return await listenable(conn, calls, lambda start: condition(rules, request.user, LISTEN, start=start))
 
 
 @require_role(*ROLES)
@@ -59,7 +71,8 @@ async def wallboard(request: Request):
     async with connection(request) as conn:
         board = await snapshot(conn, timezone=request.app.state.settings.timezone,
                                visible=lambda start: condition(rules, request.user, SEE, start=start))
-    return await html_or_json(request, "wallboard.html", lambda: _context(request, board),
+        may_listen = await _listenable(conn, rules, request, board)
+    return await html_or_json(request, "wallboard.html", lambda: _context(request, board, may_listen),
                               lambda: board_json(board))
 
 
@@ -70,7 +83,8 @@ async def _render(request: Request, language: str) -> str:
             rules = await rule_queries.load(conn)
             board = await snapshot(conn, timezone=request.app.state.settings.timezone,
                                    visible=lambda start: condition(rules, request.user, SEE, start=start))
-        html = templates.get_template(FRAGMENT).render(_context(request, board))
+            may_listen = await _listenable(conn, rules, request, board)
+        html = templates.get_template(FRAGMENT).render(_context(request, board, may_listen))
     return json.dumps({"now": board["now"].isoformat(), "html": html})
 
 
