@@ -56,7 +56,7 @@ def cmd_demo_calls(args, settings: Settings) -> int:
 
     async def run() -> tuple[int, int]:
         placed, cut = await stream.run(settings.database_url, Path(args.log_dir), every=args.every,
-                                       duration=args.duration)
+                                       duration=args.duration, browser_login=args.browser)
         return placed, await hang_up(settings, cut) if cut else 0
 
     placed, hung_up = asyncio.run(run())
@@ -85,7 +85,7 @@ def cmd_demo_call(args, settings: Settings) -> int:
         number, name = random.choice(clients)
         caller = stream.Caller("8" + number[2:], name, texts.LINES[0][1], args.seconds * 1000)
         print(f"demo call: {name} ({number}) calls {texts.LINES[0][1]}: the phone of {manager['full_name']} "
-              f"(extension {manager['extension']}) rings")
+              f"(extension {manager['extension']}) rings, in her browser if she has the browser phone")
         Path(args.log_dir).mkdir(parents=True, exist_ok=True)
         proc = await stream.call(caller, Path(args.log_dir))
         return await proc.wait()
@@ -101,6 +101,8 @@ def add_commands(sub) -> None:
     calls.add_argument("--every", type=float, default=20.0, help="seconds between calls, on average")
     calls.add_argument("--duration", type=float, help="stop after this many seconds")
     calls.add_argument("--log-dir", default="var/log/demo-sipp")
+    calls.add_argument("--browser", metavar="LOGIN",
+                       help="this manager takes her calls in the browser phone: no simulated desk phone for her")
     calls.set_defaults(func=cmd_demo_calls)
     one = sub.add_parser("demo-call", help="one demo call from a client of this manager")
     one.add_argument("--login", required=True)

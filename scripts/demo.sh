@@ -76,22 +76,25 @@ for _ in $(seq 1 50); do
 done
 
 # Live calls: simulated phones answer, callers ring the demo's lines (crm/demo/stream.py).
-"$pbxcrm" demo-calls --every "$every" >> var/log/demo-calls.log 2>&1 & pids+=($!)
+# The manager the person plays takes her calls in the browser phone: no simulated desk phone for her.
+"$pbxcrm" demo-calls --every "$every" --browser "$manager" >> var/log/demo-calls.log 2>&1 & pids+=($!)
 
 cat <<BANNER
 
   pbxcrm is running: a living call centre (ready in $(( $(date +%s) - started )) s)
     web UI:      http://127.0.0.1:$port
     admin:       demo / $password
-    manager:     $manager / $manager_password   (her clients call her desk phone, extension 102)
+    manager:     $manager / $manager_password   (her clients ring the browser phone in her pages)
     others:      managers petrov, sidorova; operators smirnova, kozlov, morozova, volkov
                  (a password: .venv/bin/pbxcrm set-password --login L)
     reports:     http://127.0.0.1:$port/reports/queues  /reports/agents  /reports/calls  /reports/lines  /reports/deals
     live calls:  a caller about every $every s, answered by simulated phones (var/log/demo-calls.log)
     call yourself: log in as $manager, then in another terminal run
                    make demo-call            (or: make demo-call LOGIN=petrov)
-                 one of $manager's clients calls the main line 74957654321: the card pops in the
-                 browser and her desk phone (a simulated one, until the browser phone is on main) answers.
+                 one of $manager's clients calls the main line 74957654321: her browser phone rings with
+                 the client's card; answer it there (unanswered, the queue's operators take it).
+    browser phone: open https://127.0.0.1:8089/ws once and accept the sandbox's certificate (then "Upgrade Required" is right)
+                 (or trust /var/lib/pbxcrm/sandbox/etc/pbxcrm-tls/ca.crt); allow the microphone.
     logs:        var/log/web.log, var/log/ari.log, var/log/agi.log, var/log/demo-sipp/
   Ctrl-C stops it.
 

@@ -43,6 +43,22 @@ def test_callers_are_clients_and_strangers_on_the_demo_lines():
     assert all(p.number.startswith("89") and len(p.number) == 11 and 12000 <= p.talk_ms < 45000 for p in picks)
 
 
+def test_the_manager_at_the_browser_gets_no_simulated_desk_phone():
+    assert stream.phone_ports(["102", "103", "104"]) == [stream.OPERATOR_PORT, 5102, 5103, 5104]
+    assert stream.phone_ports(["102", "103", "104"], frozenset({"102"})) == [stream.OPERATOR_PORT, 5103, 5104]
+
+
+async def test_the_manager_at_the_browser_takes_her_calls_in_the_browser_phone(db):
+    """`pbxcrm demo-calls --browser ivanova` (make demo): her phone mode is the browser's, as her
+    account page sets it (audited), and her extension is the one no simulated phone answers."""
+    async with db.acquire() as conn:
+        await demo_data.seed(conn, 50, seed_value=2)
+        assert await stream.to_browser(conn, "ivanova") == "102"
+        assert await conn.fetchval("SELECT phone_mode FROM users WHERE login = 'ivanova'") == "browser"
+        assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE entity = 'user' AND action = 'phone_mode'") == 1
+        assert await stream.to_browser(conn, "nobody") is None
+
+
 async def test_the_generator_makes_answered_recorded_calls_and_stops_clean(db, database_url, start_stasis_app,
                                                                            tmp_path):
     async with db.acquire() as conn:

@@ -77,9 +77,29 @@ async def _stop(procs: list[asyncio.subprocess.Process], timeout: float = 3.0) -
             await p.wait()
 
 
-async def start_phones(manager_extensions: list[str], log_dir: Path) -> list[asyncio.subprocess.Process]:
+def phone_ports(manager_extensions: list[str], browser: frozenset[str] = frozenset()) -> list[int]:
+    """The simulated phones' ports: the operators' one, and one per manager's desk (101-105) but
+    those whose calls the person at the browser takes (`browser`: their extensions)."""
+    return [OPERATOR_PORT] + [5000 + int(e) for e in manager_extensions
+                              if e.isdigit() and 101 <= int(e) <= 105 and e not in browser]
+
+
+async def to_browser(conn: asyncpg.Connection, login: str) -> str | None:
+    """The demo's manager takes her calls in the browser phone (issue 19): her phone mode is set as
+    on her account page (audited); her extension, which no simulated phone answers then."""
+    from crm.dialing import queries as dialing_q
+
+    user = await conn.fetchrow("SELECT id, extension FROM users WHERE login = $1 AND deleted_at IS NULL", login)
+    if user is None or user["extension"] is None:
+        return None
+    await dialing_q.set_own_phone_mode(conn, user["id"], "browser")
+    return user["extension"]
+
+
+async def start_phones(manager_extensions: list[str], log_dir: Path,
+                       browser: frozenset[str] = frozenset()) -> list[asyncio.subprocess.Process]:
     """The answering phones: one sipp for the operators' extensions, one per manager's (101-105)."""
-    ports = [OPERATOR_PORT] + [5000 + int(e) for e in manager_extensions if e.isdigit() and 101 <= int(e) <= 105]
+    ports = phone_ports(manager_extensions, browser)
     procs = []
     for port in ports:
         procs.append(await _sipp("-sf", str(SIPP / "phone.xml"), "-p", str(port), "-mp", str(_free_udp_port()),
@@ -114,17 +134,19 @@ async def known_callers(conn: asyncpg.Connection, manager_id: int | None = None)
 
 async def run(database_url: str, log_dir: Path, *, every: float = 20.0, duration: float | None = None,
               talk_ms: tuple[int, int] = (12_000, 45_000), drain: float = 3.0,
-              seed_value: int | None = None) -> tuple[int, list[str]]:
+              seed_value: int | None = None, browser_login: str | None = None) -> tuple[int, list[str]]:
     """Phones up, a caller about every `every` seconds, until a signal (or `duration`); then the calls
     in progress get `drain` seconds to end by themselves, and every sipp is stopped before returning
     (a caller stopped mid-call sends no BYE: its channel stays in Asterisk until hung up - the caller
-    numbers returned, for pbxcrm/demo.py to hang up through ARI). (calls placed, numbers cut off)."""
+    numbers returned, for pbxcrm/demo.py to hang up through ARI). (calls placed, numbers cut off).
+    `browser_login`: the manager the person at the browser plays, whose calls her browser phone takes."""
     log_dir.mkdir(parents=True, exist_ok=True)
     conn = await asyncpg.connect(database_url)
     try:
         clients = await known_callers(conn)
         managers = [r["extension"] for r in await conn.fetch(
             "SELECT extension FROM users WHERE role = 'manager' AND extension IS NOT NULL AND deleted_at IS NULL")]
+        in_browser = await to_browser(conn, browser_login) if browser_login else None
     finally:
         await conn.close()
     rnd = random.Random(seed_value)
@@ -134,7 +156,7 @@ async def run(database_url: str, log_dir: Path, *, every: float = 20.0, duration
         loop.add_signal_handler(sig, stop.set)
     if duration:
         loop.call_later(duration, stop.set)
-    phones = await start_phones(managers, log_dir)
+    phones = await start_phones(managers, log_dir, frozenset({in_browser}) if in_browser else frozenset())
     callers: list[tuple[asyncio.subprocess.Process, str]] = []
     placed = 0
     cut: list[str] = []
