@@ -50,7 +50,9 @@ async def test_an_outbound_call_to_a_client_is_on_its_card_as_outgoing_and_recor
         login(web, "ivanova")
         card = web.get(f"/counterparties/{client}").text
     calls_table = card.split('id="card-calls"')[1]
-    assert '<td data-label="Direction">outgoing</td><td data-label="Number">84951234567</td>' in calls_table
+    # The number is a click-to-call button there (issue 20, H6).
+    assert ('<td data-label="Direction">outgoing</td><td data-label="Number"><button type="button" class="call" '
+            'data-call="84951234567"') in calls_table
     assert f'src="/recordings/{recordings[0]["id"]}"' in calls_table
 
 
