@@ -49,3 +49,17 @@ async def listen_for_requests(database_url: str, channel: str, take: Callable[[i
             take(int(payload))
 
     await listen_forever(database_url, channel, notified, on_connected=take_pending)
+
+
+Claim = Callable[[asyncpg.Connection, int], Awaitable[asyncpg.Record | None]]
+
+
+async def claim_request(pool: asyncpg.Pool, claim: Claim, request_id: int, what: str) -> asyncpg.Record | None:
+    """A NOTIFYed request row taken by this process (`claim`: its queries module's), or None: another
+    process took it, it is too old, or the database did not answer (logged as `what` request N)."""
+    try:
+        async with pool.acquire(timeout=2) as conn:
+            return await claim(conn, request_id)
+    except DATABASE_ERRORS as e:
+        log.warning("%s request %d not taken (%s)", what, request_id, type(e).__name__)
+        return None

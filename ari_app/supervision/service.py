@@ -30,7 +30,7 @@ from ari_app.waiting import first_of
 from crm import audit
 from crm.db import DATABASE_ERRORS
 from crm.dialing.technology import default_dial
-from crm.listen import listen_for_requests
+from crm.listen import claim_request, listen_for_requests
 from crm.supervision import CHANNEL
 from crm.supervision import queries as supervision_q
 from crm.supervision.requests import AUDIT_END
@@ -95,12 +95,7 @@ class SupervisionService:
                                   supervision_q.pending_ids)
 
     async def _take(self, request_id: int) -> None:
-        try:
-            async with self._pool.acquire(timeout=2) as conn:
-                row = await supervision_q.claim(conn, request_id)
-        except DATABASE_ERRORS as e:
-            log.warning("supervision request %d not taken (%s)", request_id, type(e).__name__)
-            return
+        row = await claim_request(self._pool, supervision_q.claim, request_id, "supervision")
         if row is None:
             return  # another app process took it, or it is too old
         session = self.d.registry.get(row["channel_id"])

@@ -27,7 +27,7 @@ from ari_app.transfers.conversation import Job
 from ari_app.transfers.events import ReferRequest
 from ari_app.transfers.jobs import AttendedTransfer, BlindTransfer, refuse, tell
 from crm.db import DATABASE_ERRORS
-from crm.listen import listen_for_requests
+from crm.listen import claim_request, listen_for_requests
 from crm.routing.decide import Target
 from crm.transfers import CHANNEL
 from crm.transfers import queries as transfers_q
@@ -130,12 +130,7 @@ class TransferService:
                                   transfers_q.pending_ids)
 
     async def _take(self, request_id: int) -> None:
-        try:
-            async with self._pool.acquire(timeout=2) as conn:
-                row = await transfers_q.claim(conn, request_id)
-        except DATABASE_ERRORS as e:
-            log.warning("transfer request %d not taken (%s)", request_id, type(e).__name__)
-            return
+        row = await claim_request(self._pool, transfers_q.claim, request_id, "transfer")
         if row is None:
             return  # another app process took it, or it is too old
         s = self.d.registry.get(row["channel_id"])
