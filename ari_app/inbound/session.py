@@ -24,6 +24,7 @@ from ari_app.client import AriError
 from ari_app.constants import PURPOSE_INBOUND
 from ari_app.deps import SessionDeps
 from ari_app.events import ChannelEntered
+from ari_app.inbound.call_notes import FirstDial, Pops
 from ari_app.inbound.follow_me import ring_mobile
 from ari_app.inbound.menu import greet_and_walk
 from ari_app.inbound.offer import offer
@@ -73,11 +74,11 @@ class CallSession:
         self.partner: Leg | None = None
         self.conversation: Conversation | None = None  # from the answer on (ari_app/transfers/)
         self.legs: dict[str, Leg] = {}
-        self._rung: set[int] = set()  # users whose browsers popped this call as ringing
+        self._pops = Pops()
         self.started = time.monotonic()
         self._subscribed: asyncio.Future | None = None
         self._facts: CallerFacts | None = None
-        self._timing: dict = {}
+        self._first_dial = FirstDial()
 
     # ---- events, from the ARI handlers ----
 
@@ -117,11 +118,11 @@ class CallSession:
             self.state = self.state.end()
 
     async def _route(self) -> None:
-        self._timing["received"] = _now()
+        self._first_dial.received = _now()
         key = caller_match_key(self.call.caller_number, self.d.region)
         started = time.perf_counter()
         facts, failure = await self.d.crm.lookup(key)
-        self._timing["lookup_ms"] = (time.perf_counter() - started) * 1000
+        self._first_dial.lookup_ms = (time.perf_counter() - started) * 1000
         self._facts = facts
         # ChannelDestroyed, with the hangup cause, reaches only apps subscribed to the channel.
         # Neither that nor the ringback needs the CRM's answer, and the first dial need
@@ -347,16 +348,7 @@ class CallSession:
 
     def _note_first_dial(self) -> None:
         """How long the CRM held the call before its first phone rang: the number to keep small."""
-        if "first_dial" in self._timing or self.call.entered_at is None:
-            return
-        self._timing["first_dial"] = first = _now()
-        ms = (first - self.call.entered_at).total_seconds() * 1000
-        received = self._timing.get("received")
-        delivery = (received - self.call.entered_at).total_seconds() * 1000 if received else float("nan")
-        lookup = self._timing.get("lookup_ms", float("nan"))
-        # The breakdown is the profile `make bench` quotes: where the time between the two goes.
-        log.info("channel %s: first dial %.2f ms after StasisStart (event delivery %.2f, lookup %.2f, "
-                 "rest %.2f ms)", self.call.channel_id, ms, delivery, lookup, ms - delivery - lookup)
+        self._first_dial.dialled(self.call.channel_id, self.call.entered_at, _now())
 
     def _register_leg(self, leg: Leg) -> None:
         self.legs[leg.channel_id] = leg
@@ -369,22 +361,15 @@ class CallSession:
             return
         c, facts = self.call, self._facts
         number = c.called_number if self.direction == "outgoing" else c.caller_number
-        for whom, what in [(user_id, event)] + [(other, "taken") for other in self._taken_from(user_id, event)]:
+        sends = self._pops.sends(user_id, event)
+        if len(sends) > 1:
+            log.info("channel %s: %s taken, pops closed for users %s", c.channel_id, c.caller_number,
+                     [whom for whom, _ in sends[1:]])
+        for whom, what in sends:
             self.d.pops.send(PopEvent(user_id=whom, event=what, channel_id=c.channel_id, direction=self.direction,
                                       number=number, counterparty_id=facts.counterparty_id if facts else None,
                                       name=facts.display_name if facts else "", detail=detail,
                                       queue_id=self._last_queue.id if self._last_queue is not None else None))
-
-    def _taken_from(self, user_id: int, event: str) -> set[int]:
-        """When a colleague answers, the others whose pops rang for the call close theirs ("taken")."""
-        if event == "ringing":
-            self._rung.add(user_id)
-            return set()
-        others, self._rung = (self._rung - {user_id}, set()) if event == "answered" else (set(), self._rung)
-        if others:
-            log.info("channel %s: %s taken, pops closed for users %s", self.call.channel_id,
-                     self.call.caller_number, sorted(others))
-        return others
 
     def _log_start(self, facts: CallerFacts | None) -> None:
         self.d.records.call_started(self.call, direction=self.direction, facts=facts,
