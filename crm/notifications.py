@@ -18,10 +18,11 @@ from crm.i18n import gettext as _
 from crm.pops import CHANNEL
 
 
-async def queue(conn: asyncpg.Connection, user_id: int, kind: str, title: str, body: str = "", url: str = "") -> int:
+async def queue(conn: asyncpg.Connection, user_id: int, kind: str, title: str, body: str = "", url: str = "",
+                *, email: bool = True) -> int:
     return await conn.fetchval(
-        "INSERT INTO notifications (user_id, kind, title, body, url) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        user_id, kind, title[:300], body[:2000], url)
+        "INSERT INTO notifications (user_id, kind, title, body, url, email_wanted) VALUES ($1, $2, $3, $4, $5, $6) "
+        "RETURNING id", user_id, kind, title[:300], body[:2000], url, email)
 
 
 async def recipient_language(conn: asyncpg.Connection, user_id: int) -> str:
@@ -123,7 +124,7 @@ async def unsent_emails(conn: asyncpg.Connection, limit: int = 50) -> list[async
     return await conn.fetch(
         """SELECT n.id, n.title, n.body, n.url, u.email, u.full_name FROM notifications n
            JOIN users u ON u.id = n.user_id
-           WHERE n.email_sent_at IS NULL AND n.email_error IS NULL ORDER BY n.id LIMIT $1""", limit)
+           WHERE n.email_sent_at IS NULL AND n.email_error IS NULL AND n.email_wanted ORDER BY n.id LIMIT $1""", limit)
 
 
 async def mark_email(conn: asyncpg.Connection, notification_id: int, error: str | None) -> None:

@@ -9,7 +9,7 @@ cd "$repo"
 pot=$(mktemp --suffix=.pot)
 trap 'rm -f "$pot"' EXIT
 .venv/bin/pybabel -q extract -F babel.cfg --no-location --sort-output --no-wrap \
-  --project=pbxcrm --copyright-holder=pbxcrm -o "$pot" crm web ari_app agi pbxcrm
+  --project=pbxcrm --copyright-holder=pbxcrm -o "$pot" crm web ari_app agi pbxcrm smsd
 po=crm/locale/ru/LC_MESSAGES/messages.po
 if [ ! -f "$po" ]; then
   .venv/bin/pybabel -q init -i "$pot" -d crm/locale -l ru --no-wrap

@@ -92,3 +92,8 @@ CREATE TABLE sms_opt_outs (
 
 -- An incoming SMS tells the responsible manager in the browser, and by e-mail if they ask for it.
 ALTER TABLE users ADD COLUMN sms_email_notify boolean NOT NULL DEFAULT false;
+-- A notification the user asked not to get by e-mail (an incoming SMS, unless sms_email_notify).
+ALTER TABLE notifications ADD COLUMN email_wanted boolean NOT NULL DEFAULT true;
+ALTER TABLE notifications DROP CONSTRAINT notifications_kind_check;
+ALTER TABLE notifications ADD CONSTRAINT notifications_kind_check
+    CHECK (kind IN ('task_due', 'task_assigned', 'missed_call', 'queue_task', 'sms_in'));
