@@ -9,14 +9,12 @@ from starlette.routing import Route
 from crm.i18n import gettext as _
 from crm.lines.report import calls_per_line, totals
 from crm.roles import REPORT_ROLES
+from web.bar_chart import two_part_bars
 from web.call_rules import visible
 from web.db import connection
 from web.permissions import require_role
 from web.resource import html_or_json
 from web.views.reports import report_period
-
-# The chart's geometry, in SVG user units (the picture scales to the page's width).
-LABEL_WIDTH, BAR_WIDTH, ROW_HEIGHT, BAR_HEIGHT, TOP = 200, 440, 30, 18, 24
 
 
 def row_name(row: dict) -> str:
@@ -25,16 +23,8 @@ def row_name(row: dict) -> str:
 
 def chart(rows: list[dict]) -> dict:
     """Bars of answered and missed calls per line, scaled to the busiest line."""
-    most = max((r["total"] for r in rows), default=0) or 1
-    bars = []
-    for i, r in enumerate(rows):
-        answered = BAR_WIDTH * r["answered"] / most
-        bars.append({"name": row_name(r), "y": TOP + i * ROW_HEIGHT, "answered": r["answered"],
-                     "missed": r["missed"], "total": r["total"], "answered_width": round(answered, 1),
-                     "missed_x": round(LABEL_WIDTH + answered, 1),
-                     "missed_width": round(BAR_WIDTH * r["missed"] / most, 1)})
-    return {"bars": bars, "width": LABEL_WIDTH + BAR_WIDTH + 60, "height": TOP + ROW_HEIGHT * len(rows) + 4,
-            "label_width": LABEL_WIDTH, "bar_height": BAR_HEIGHT, "most": most}
+    return two_part_bars([row_name(r) for r in rows], rows, good="answered", bad="missed", total="total",
+                         label_width=200, row_height=30, bar_height=18)
 
 
 async def report_rows(request: Request):

@@ -21,6 +21,7 @@ from crm.reports.queues import (
 )
 from crm.roles import REPORT_ROLES
 from web import formatting
+from web.bar_chart import two_part_bars
 from web.call_rules import visible
 from web.db import connection
 from web.locale import request_locale
@@ -29,8 +30,6 @@ from web.resource import html_or_json
 from web.schemas import PeriodQuery
 from web.validation import query as parse_query
 from web.views.reports import period_label, report_period
-
-LABEL_WIDTH, BAR_WIDTH, ROW_HEIGHT, BAR_HEIGHT, TOP = 160, 440, 26, 16, 24
 
 
 def queue_params(request: Request) -> tuple[dt.date, dt.date, str]:
@@ -45,16 +44,8 @@ def queue_params(request: Request) -> tuple[dt.date, dt.date, str]:
 
 def chart(series: list[dict], labels: list[str]) -> dict:
     """Bars of answered and abandoned calls per period, scaled to the busiest period."""
-    most = max((r["offered"] for r in series), default=0) or 1
-    bars = []
-    for i, (r, name) in enumerate(zip(series, labels)):
-        answered = BAR_WIDTH * r["answered"] / most
-        bars.append({"name": name, "y": TOP + i * ROW_HEIGHT, "answered": r["answered"],
-                     "abandoned": r["abandoned"], "offered": r["offered"],
-                     "answered_width": round(answered, 1), "abandoned_x": round(LABEL_WIDTH + answered, 1),
-                     "abandoned_width": round(BAR_WIDTH * r["abandoned"] / most, 1)})
-    return {"bars": bars, "width": LABEL_WIDTH + BAR_WIDTH + 60, "height": TOP + ROW_HEIGHT * len(series) + 4,
-            "label_width": LABEL_WIDTH, "bar_height": BAR_HEIGHT}
+    return two_part_bars(labels, series, good="answered", bad="abandoned", total="offered",
+                         label_width=160, row_height=26, bar_height=16)
 
 
 async def queue_data(request: Request) -> dict:
