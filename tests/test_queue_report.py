@@ -117,6 +117,25 @@ async def test_each_queue_counts_its_service_level_against_its_own_threshold(web
     assert 'class="threshold">40<' in page.split(f'data-queue="{world["sales"]}"')[1].split("</tr>")[0]
 
 
+async def test_the_wait_counts_in_the_queue_not_in_the_greeting_or_the_menu(web, db):
+    """A caller who spent 50 s in an IVR menu and then 8 s in the queue waited 8 s there: in time for a
+    20 s service level. One that left the queue for a callback after 15 s (queue_left_at) abandoned at 15 s."""
+    async with db.acquire() as conn:
+        sales = await conn.fetchval("INSERT INTO queues (name) VALUES ('Sales') RETURNING id")
+        queued = DAY + dt.timedelta(seconds=50)
+        await conn.execute(
+            """INSERT INTO calls (channel_id, direction, started_at, queued_at, answered_at, ended_at, status, queue_id)
+               VALUES ('ivr.1', 'incoming', $1, $2, $3, $4, 'answered', $5),
+                      ('ivr.2', 'incoming', $1, $2, NULL, $6, 'missed', $5)""",
+            DAY, queued, queued + dt.timedelta(seconds=8), queued + dt.timedelta(seconds=100), sales,
+            queued + dt.timedelta(seconds=40))
+        await conn.execute("UPDATE calls SET queue_left_at = queued_at + interval '15 seconds' WHERE channel_id = 'ivr.2'")
+    await make_user(db, "boss", "admin")
+    login(web, "boss")
+    row = web.get(f"/api/reports/queues?{PERIOD}").json()["queues"][0]
+    assert (row["average_wait"], row["service_level"], row["max_abandon_wait"]) == (8.0, 0.5, 15.0)
+
+
 async def test_the_agent_report_reads_sessions_pauses_and_handled_calls(web, db):
     world = await _seed(db)
     await _hide_secret(db, world)

@@ -2,9 +2,11 @@
 
 Offered: incoming calls that entered a queue (calls.queue_id) and ended. Answered: picked up.
 Abandoned: the caller hung up in the queue before an answer (status missed, busy or failed: not
-sent to voicemail or a callback); its wait is the wait before abandon. Service level: the share of
-offered calls answered within their queue's threshold (queues.service_level_seconds, the admin's;
-a total over several queues counts each call against its own queue's).
+sent to voicemail or a callback); its wait is the wait before abandon. Waits count in the queue:
+from calls.queued_at, not from the call's start (a greeting or an IVR menu is not waiting in a queue).
+Service level: the share of offered calls answered within their queue's threshold
+(queues.service_level_seconds, the admin's; a total over several queues counts each call against its
+own queue's).
 """
 
 from __future__ import annotations
@@ -22,14 +24,19 @@ GROUPS = ("hour", "day", "week", "month")
 _PERIOD = """c.started_at >= ($1::date::timestamp AT TIME ZONE $3::text)
              AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $3::text)"""
 _ABANDONED = "c.status IN ('missed', 'busy', 'failed')"
+# The wait in the queue (0032): from entering it to the answer, to leaving it, or to the hang-up. Calls
+# logged before 0032 have no queued_at: their wait counts from the call's start, as it did then (the
+# greeting and IVR time is in it).
+_QUEUE_WAIT = """extract(epoch FROM coalesce(c.answered_at, c.queue_left_at, c.ended_at)
+                                   - coalesce(c.queued_at, c.started_at))"""
 _COUNTS = f"""count(*) AS offered,
     count(*) FILTER (WHERE c.status = 'answered') AS answered,
     count(*) FILTER (WHERE {_ABANDONED}) AS abandoned,
-    count(*) FILTER (WHERE c.status = 'answered' AND c.wait_seconds <= q.service_level_seconds) AS in_time,
-    avg(c.wait_seconds) FILTER (WHERE c.status = 'answered')::float AS average_wait,
+    count(*) FILTER (WHERE c.status = 'answered' AND {_QUEUE_WAIT} <= q.service_level_seconds) AS in_time,
+    avg({_QUEUE_WAIT}) FILTER (WHERE c.status = 'answered')::float AS average_wait,
     avg(c.talk_seconds) FILTER (WHERE c.status = 'answered')::float AS average_talk,
-    avg(c.wait_seconds) FILTER (WHERE {_ABANDONED})::float AS average_abandon_wait,
-    max(c.wait_seconds) FILTER (WHERE {_ABANDONED})::float AS max_abandon_wait"""
+    avg({_QUEUE_WAIT}) FILTER (WHERE {_ABANDONED})::float AS average_abandon_wait,
+    max({_QUEUE_WAIT}) FILTER (WHERE {_ABANDONED})::float AS max_abandon_wait"""
 _OFFERED = "c.queue_id IS NOT NULL AND c.direction = 'incoming' AND c.status <> 'ringing'"
 
 
