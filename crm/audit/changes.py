@@ -93,7 +93,7 @@ AUDIT_FIELD = {
     "card_deleted": N_("the counterparty's card is deleted"),
     # SMS (issue 21).
     "messages": N_("Messages"), "config": N_("Settings"), "active": N_("Active"), "number": N_("Number"),
-    "gateway_id": N_("Gateway"), "is_default": N_("Default"), "sms": N_("SMS"),
+    "gateway_id": N_("Gateway"), "is_default": N_("Default number"), "sms": N_("SMS"),
 }
 KINDS.update({"audit_entity": AUDIT_ENTITY, "audit_action": AUDIT_ACTION, "audit_field": AUDIT_FIELD})
 

@@ -21,6 +21,7 @@ import asyncpg
 
 from crm.counterparties.listing import escape_like
 from crm.defaults import DEFAULT_REGION, DEFAULT_TIMEZONE
+from crm.list_conditions import counterparty_or_members, one_of, period
 from crm.phones import caller_match_key
 from crm.roles import ADMIN, MANAGER, SUPERVISOR, sees_everything
 from crm.search import search_terms
@@ -90,17 +91,9 @@ def where(query: SmsQuery, user: Mapping) -> tuple[str, list]:
         args.append(value)
         return f"${len(args)}"
 
-    conditions = [visibility(user, p)]
-    if query.start is not None:
-        conditions.append(f"m.created_at >= ({p(query.start)}::date)::timestamp AT TIME ZONE {p(query.timezone)}")
-    if query.end is not None:
-        conditions.append(f"m.created_at < ({p(query.end)}::date + 1)::timestamp AT TIME ZONE {p(query.timezone)}")
-    directions = [d for d in query.directions if d in DIRECTIONS]
-    if directions:
-        conditions.append(f"m.direction = ANY({p(directions)}::text[])")
-    statuses = [s for s in query.statuses if s in STATUSES]
-    if statuses:
-        conditions.append(f"m.status = ANY({p(statuses)}::text[])")
+    conditions = [visibility(user, p), *period(p, "m.created_at", query.start, query.end, query.timezone),
+                  *one_of(p, "m.direction", query.directions, DIRECTIONS),
+                  *one_of(p, "m.status", query.statuses, STATUSES)]
     if query.author_ids:
         conditions.append(f"m.user_id = ANY({p(list(query.author_ids))}::bigint[])")
     if query.own_numbers:
@@ -111,9 +104,7 @@ def where(query: SmsQuery, user: Mapping) -> tuple[str, list]:
         number = caller_match_key(query.number, query.default_region) or query.number.strip()
         conditions.append(f"m.phone = {p(number)}")
     if query.counterparty_id is not None:
-        cp = p(query.counterparty_id)
-        conditions.append(f"m.counterparty_id = ANY(ARRAY(SELECT {cp}::bigint UNION ALL "
-                          f"SELECT cm.client_id FROM company_members cm WHERE cm.company_id = {cp}))")
+        conditions.append(counterparty_or_members(p, "m.counterparty_id", query.counterparty_id))
     if query.unattached:
         conditions.append("m.counterparty_id IS NULL")
     conditions += tag_conditions(p, "m.counterparty_id", "counterparty", query.tag_ids, query.without_tag_ids)

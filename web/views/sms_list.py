@@ -8,13 +8,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
-from crm import tags
 from crm.counterparties.model import CounterpartyInput
 from crm.errors import ValidationError
 from crm.i18n import gettext as _
 from crm.sms import attach, listing
 from web.db import connection
-from web.jsonout import jsonable
+from web.list_pages import filter_names, page_json
 from web.paging import Page
 from web.resource import wants_json
 from web.schemas_sms_list import SmsAttachIn, SmsAttachNewForm, SmsListQuery
@@ -50,18 +49,14 @@ async def sms_list(request: Request):
         total, capped = await listing.count_messages(conn, query, me)
         rows = await listing.list_messages(conn, query, me)
         if not wants_json(request):
-            choices = await listing.choices(conn)
-            all_tags = await tags.list_tags(conn)
-            counterparty = await conn.fetchval("SELECT display_name FROM counterparties WHERE id = $1",
-                                               query.counterparty_id) if query.counterparty_id else None
+            choices = {**await listing.choices(conn), **await filter_names(conn, query.counterparty_id)}
     page = Page(number=query.page, size=query.size, total=total)
     if wants_json(request):
-        return JSONResponse(jsonable({"total": total, "total_capped": capped, "page": page.number,
-                                      "page_size": page.size, "messages": rows}))
+        return page_json(page, capped, "messages", rows)
     return await render(request, "sms_list.html", {
-        "messages": rows, "page": page, "capped": capped, "query": query, **choices, "all_tags": all_tags,
-        "counterparty_name": counterparty, "directions": listing.DIRECTIONS, "statuses": listing.STATUSES,
-        "may_attach": listing.may_attach(me), **await saved_for(request, "sms")})
+        "messages": rows, "page": page, "capped": capped, "query": query, **choices,
+        "directions": listing.DIRECTIONS, "statuses": listing.STATUSES, "may_attach": listing.may_attach(me),
+        **await saved_for(request, "sms")})
 
 
 def _to_card(request: Request, result: dict):
