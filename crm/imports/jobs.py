@@ -7,18 +7,20 @@ import asyncio
 import json
 import logging
 from pathlib import Path
+from types import ModuleType
 
 import asyncpg
 
 from crm import audit
 from crm.errors import DomainError
 from crm.i18n import _, ngettext
-from crm.imports import call_lists, counterparties
+from crm.imports import call_lists, counterparties, tasks
 from crm.imports.reader import RefusedFile, read_rows
 
 log = logging.getLogger(__name__)
 
-KINDS = {"counterparties": counterparties, "call_list": call_lists}
+KINDS: dict[str, ModuleType | tasks.TaskImport] = {
+    "counterparties": counterparties, "call_list": call_lists, "tasks": tasks.TASKS, "deals": tasks.DEALS}
 
 
 async def create(conn: asyncpg.Connection, user_id: int, kind: str, mode: str, filename: str) -> int:
