@@ -8,7 +8,7 @@ import asyncpg
 from crm.counterparties import queries as cq
 from crm.errors import DomainError
 from crm.i18n import _
-from crm.imports.common import date_and_time
+from crm.imports.common import date_and_time, reason
 from crm.imports.reader import columns
 from crm.phones import InvalidPhone, parse_phone, phone_text
 from crm.tasks import queries as tq
@@ -60,7 +60,7 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
                 remark=" ".join(x for x in (phone_text(phone, extension) if extension else "",
                                             str(get("note") or "").strip()) if x))))
         except DomainError as e:
-            rejected.append((number, str(e)))
+            rejected.append((number, reason(e)))
         if i % 100 == 99:
             await progress(checked=i + 1)
     return valid, rejected

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import asyncpg
 
 from crm import tags
-from crm.errors import DomainError
+from crm.errors import DomainError, ValidationError
 from crm.i18n import _, ngettext
 from crm.users import queries as users_q
 
@@ -16,6 +16,11 @@ from crm.users import queries as users_q
 def text(value) -> str:
     """A cell as text: blank for an empty cell."""
     return "" if value is None else str(value).strip()
+
+
+def reason(error: DomainError) -> str:
+    """A rejected row's reason: the messages alone (a form's field names mean nothing in a file)."""
+    return "; ".join(error.errors.values()) if isinstance(error, ValidationError) else str(error)
 
 
 def names(value) -> list[str]:

@@ -14,7 +14,7 @@ from crm.counterparties import service, statuses
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.errors import DomainError
 from crm.i18n import _, gettext
-from crm.imports.common import tag_ids, usable_tags
+from crm.imports.common import reason, tag_ids, usable_tags
 from crm.imports.reader import columns
 from crm.phones import is_extension_only
 from crm.users import queries as users_q
@@ -133,7 +133,7 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
                 seen[key, contact.extension] = number
             valid.append((number, inp))
         except DomainError as e:
-            rejected.append((number, str(e)))
+            rejected.append((number, reason(e)))
         if i % 100 == 99:
             await progress(checked=i + 1)
     return valid, rejected

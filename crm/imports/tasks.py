@@ -14,9 +14,9 @@ from crm import labels, tags
 from crm.counterparties import permissions as cp_perm
 from crm.counterparties import queries as cq
 from crm.counterparties.contacts import InvalidContact, normalize_contact
-from crm.errors import DomainError, ValidationError
+from crm.errors import DomainError
 from crm.i18n import LANGUAGES, _, gettext, using
-from crm.imports.common import People, date_and_time, names, tag_ids, text, time_of, usable_tags
+from crm.imports.common import People, date_and_time, names, reason, tag_ids, text, time_of, usable_tags
 from crm.imports.reader import columns
 from crm.phones import InvalidPhone, parse_phone
 from crm.tasks import queries as tq
@@ -62,11 +62,6 @@ def words_of(kind: str) -> dict[str, str]:
             for code, words in labels.choices(kind):
                 out[words.lower()] = out[code] = out[code.replace("_", " ")] = code
     return out
-
-
-def reason(error: DomainError) -> str:
-    """A rejected row's reason: the messages alone (a form's field names mean nothing in a file)."""
-    return "; ".join(error.errors.values()) if isinstance(error, ValidationError) else str(error)
 
 
 def status_and_outcome(statuses: dict[str, str], outcomes: dict[str, str], status: str, outcome: str,
