@@ -186,3 +186,32 @@ def test_statuses_and_outcomes_in_either_language():
     assert status_and_outcome(statuses, outcomes, "отменена", "lost", deals=True) == ("cancelled", "lost")
     with pytest.raises(Exception, match="no task status called 'won'"):
         status_and_outcome(statuses, outcomes, "won", "", deals=False)
+
+
+async def test_a_russian_reader_gets_the_reasons_in_russian(web, db):
+    await _people_and_cards(db)
+    login(web, "boss")
+    russian = {"Accept-Language": "ru-RU,ru;q=0.9"}
+    job = upload(web, workbook(["Название", "Тип", "Ответственный"], [["Экскурсия", "Экскурсия", ""],
+                                                                        ["Кому?", "", "Olga Petrova"]]),
+                 kind="tasks", headers=russian)
+    assert job["rejected"] == [{"row": 2, "reason": "нет типа задачи 'Экскурсия'"}]
+    assert job["message"].startswith("1 строка загружена")
+    page = web.get(f"/import/{job['id']}", headers=russian).text
+    assert "нет типа задачи" in page and "Отклонённые строки" in page
+    listed = web.get("/import", headers=russian).text
+    assert "задачи: Название, Тип, Описание" in listed and "сделки: Название" in listed
+
+
+def test_people_by_login_or_full_name_and_two_of_a_name_refused():
+    from crm.errors import DomainError
+    from crm.imports.common import People
+
+    people = People([{"id": 1, "login": "ivanova", "full_name": "Irina Ivanova"},
+                     {"id": 2, "login": "ivanova2", "full_name": "Irina  Ivanova"},
+                     {"id": 3, "login": "petrova", "full_name": "Olga Petrova"}])
+    assert people.find("IVANOVA") == 1 and people.find(" olga   petrova ") == 3
+    with pytest.raises(DomainError, match="2 users are called 'Irina Ivanova'; write the login instead"):
+        people.find("Irina Ivanova")
+    with pytest.raises(DomainError, match="no active user with login or name 'Nobody'"):
+        people.find("Nobody")
