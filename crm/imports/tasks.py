@@ -142,8 +142,10 @@ class TaskImport:
             types.setdefault(t["name"].lower(), t)
             if t["code"]:
                 types.setdefault(t["code"], t)
-        ctx = _Context(importer, region, types, types.get("deal" if self.deals else "task"), await People.load(conn),
-                       await usable_tags(conn, importer), words_of("task_status"), words_of("deal_outcome"))
+        # A blank type: the product's own "Task" or "Deal", by its code (migration 0037), whatever its name now.
+        default = next((t for t in live if t["code"] == ("deal" if self.deals else "task")), None)
+        ctx = _Context(importer, region, types, default, await People.load(conn), await usable_tags(conn, importer),
+                       words_of("task_status"), words_of("deal_outcome"))
         valid, rejected = [], []
         for i, (number, values) in enumerate(rows):
             def get(field, values=values) -> str:
