@@ -184,3 +184,13 @@ async def companies_by_name(conn: asyncpg.Connection, name: str, limit: int = 2)
            WHERE kind = 'company' AND deleted_at IS NULL AND lower(company_name) = lower($1) LIMIT $2""",
         name.strip(), limit,
     )
+
+
+async def counterparties_by_name(conn: asyncpg.Connection, name: str, limit: int = 2) -> list[asyncpg.Record]:
+    """Live cards whose name is exactly this (any case): an import's link by name."""
+    return await conn.fetch(
+        """SELECT id, display_name, deleted_at FROM counterparties
+           WHERE deleted_at IS NULL AND lower(display_name) = $1
+           ORDER BY id LIMIT $2""",
+        " ".join(name.lower().split()), limit,
+    )

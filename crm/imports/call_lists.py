@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import asyncpg
 
 from crm.counterparties import queries as cq
 from crm.errors import DomainError
 from crm.i18n import _
+from crm.imports.common import date_and_time, reason
 from crm.imports.reader import columns
 from crm.phones import InvalidPhone, parse_phone, phone_text
 from crm.tasks import queries as tq
@@ -24,21 +23,6 @@ ALIASES = {
     "responsible": ("responsible", "operator", "manager", "ответственный", "оператор"),
     "note": ("note", "remark", "comment", "примечание", "комментарий"),
 }
-
-
-def _when(value) -> tuple[dt.date, dt.time | None]:
-    if isinstance(value, dt.datetime):
-        return value.date(), value.time().replace(microsecond=0) if value.time() != dt.time() else None
-    if isinstance(value, dt.date):
-        return value, None
-    text = str(value or "").strip()
-    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d", "%d.%m.%Y %H:%M", "%d.%m.%Y"):
-        try:
-            parsed = dt.datetime.strptime(text, fmt)
-            return parsed.date(), parsed.time() if "%H" in fmt else None
-        except ValueError:
-            continue
-    raise DomainError(_("%(text)s is not a date (YYYY-MM-DD HH:MM or DD.MM.YYYY HH:MM)") % {"text": repr(text)})
 
 
 async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, progress,
@@ -60,7 +44,7 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
                 phone, extension = parse_phone(str(get("number") or ""), region)
             except InvalidPhone as e:
                 raise DomainError(str(e)) from None
-            day, time = _when(get("when"))
+            day, time = date_and_time(get("when"))
             who = str(get("responsible") or "").strip()
             responsible = logins.get(who.lower()) if who else importer_id
             if responsible is None:
@@ -76,7 +60,7 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
                 remark=" ".join(x for x in (phone_text(phone, extension) if extension else "",
                                             str(get("note") or "").strip()) if x))))
         except DomainError as e:
-            rejected.append((number, str(e)))
+            rejected.append((number, reason(e)))
         if i % 100 == 99:
             await progress(checked=i + 1)
     return valid, rejected

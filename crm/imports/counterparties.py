@@ -14,6 +14,7 @@ from crm.counterparties import service, statuses
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.errors import DomainError
 from crm.i18n import _, gettext
+from crm.imports.common import reason, tag_ids, usable_tags
 from crm.imports.reader import columns
 from crm.phones import is_extension_only
 from crm.users import queries as users_q
@@ -82,7 +83,7 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
     logins = await users_q.active_logins(conn)
     status_codes = await statuses.by_words(conn)  # a live status by its code or its words
     words = await sections.load(conn)  # the messages name the renamed sections
-    usable_tags = {t["name"].lower(): t["id"] for t in await tags.list_tags(conn) if tags.may_use(importer, t)}
+    usable = await usable_tags(conn, importer)
     companies = {r["name"]: r["id"] for r in await conn.fetch(
         "SELECT lower(company_name) AS name, id FROM counterparties WHERE kind = 'company' AND deleted_at IS NULL")}
     valid, rejected = [], []
@@ -109,12 +110,6 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
                 member_of = (company,)
             is_company = bool(get("company_name")) and not (get("last_name") or get("first_name"))
             contacts = tuple(ContactInput(kind, v) for column, kind in CONTACT_COLUMNS for v in _split(get(column)))
-            tag_ids = []
-            for name in _split(get("tags")):
-                tag = usable_tags.get(name.lower())
-                if tag is None:
-                    raise DomainError(_("no tag called %(name)s that you may use") % {"name": repr(name)})
-                tag_ids.append(tag)
             addresses = tuple(a.strip() for a in get("addresses").split(";") if a.strip())
             inp = CounterpartyInput(
                 kind="company" if is_company else "client", last_name=get("last_name"), first_name=get("first_name"),
@@ -123,7 +118,7 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
                 comment=get("comment"), contacts=contacts, company_ids=member_of,
                 addresses=addresses).cleaned(words)
             inp = ImportedCounterparty(**{f.name: getattr(inp, f.name) for f in fields(CounterpartyInput)},
-                                       tag_ids=tuple(dict.fromkeys(tag_ids)))
+                                       tag_ids=tag_ids(usable, get("tags")))
             keys = inp.normalized_contacts(region)
             for contact, key in keys:
                 # A number with another extension is another contact (an office's switchboard).
@@ -138,7 +133,7 @@ async def check(conn: asyncpg.Connection, header: list[str], rows, region: str, 
                 seen[key, contact.extension] = number
             valid.append((number, inp))
         except DomainError as e:
-            rejected.append((number, str(e)))
+            rejected.append((number, reason(e)))
         if i % 100 == 99:
             await progress(checked=i + 1)
     return valid, rejected

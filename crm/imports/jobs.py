@@ -7,18 +7,21 @@ import asyncio
 import json
 import logging
 from pathlib import Path
+from types import ModuleType
 
 import asyncpg
 
 from crm import audit
 from crm.errors import DomainError
 from crm.i18n import _, ngettext
-from crm.imports import call_lists, counterparties
+from crm.imports import call_lists, counterparties, tasks
+from crm.imports.common import reason
 from crm.imports.reader import RefusedFile, read_rows
 
 log = logging.getLogger(__name__)
 
-KINDS = {"counterparties": counterparties, "call_list": call_lists}
+KINDS: dict[str, ModuleType | tasks.TaskImport] = {
+    "counterparties": counterparties, "call_list": call_lists, "tasks": tasks.TASKS, "deals": tasks.DEALS}
 
 
 async def create(conn: asyncpg.Connection, user_id: int, kind: str, mode: str, filename: str) -> int:
@@ -89,7 +92,7 @@ async def _run(pool: asyncpg.Pool, job_id: int, path: Path, user, region: str) -
                     await module.apply(conn, user, row, region)
                     applied += 1
                 except DomainError as e:  # e.g. someone took the number meanwhile
-                    rejected.append((number, str(e)))
+                    rejected.append((number, reason(e)))
                 if applied % 100 == 0:
                     await _set(pool, job_id, applied=applied)
     await _set(pool, job_id, status="done", applied=applied, rejected=sorted(rejected),

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from crm.errors import ValidationError
-from crm.i18n import _
+from crm.i18n import N_, _
 from crm.roles import sees_everything
 
 STATUSES = ("new", "in_progress", "done", "cancelled")
@@ -26,13 +26,22 @@ def is_overdue(status: str, deadline_date: dt.date | None, deadline_time: dt.tim
 
 
 def parse_amount(text: str) -> Decimal | None:
-    text = (text or "").strip().replace(" ", "").replace(",", ".")
+    """"1 250 000,50", "1250000.50", "1,250,000.50": spaces of any kind group digits; with both a
+    comma and a dot, the last one is the decimal point and the other groups digits."""
+    written = (text or "").strip()
+    text = "".join(written.split())
+    if "," in text and "." in text:
+        point = max(text.rfind(","), text.rfind("."))
+        text = text[:point].replace(",", "").replace(".", "") + "." + text[point + 1:]
+    text = text.replace(",", ".")
     if not text:
         return None
     try:
         value = Decimal(text)
+        if not value.is_finite():  # "NaN", "Infinity": Decimal reads them, an amount they are not
+            raise InvalidOperation
     except InvalidOperation:
-        raise ValidationError({"amount": _("%(text)s is not an amount") % {"text": repr(text)}}) from None
+        raise ValidationError({"amount": _("%(text)s is not an amount") % {"text": repr(written)}}) from None
     if value < 0 or value >= Decimal("1e14"):
         raise ValidationError({"amount": _("an amount is 0 or more")})
     return value.quantize(Decimal("0.01"))
@@ -58,6 +67,16 @@ def can_take(user: Mapping, task: Mapping, my_queue_ids: Collection[int]) -> boo
     if task.get("queue_id") is None or task.get("responsible_user_id") is not None or task["status"] not in OPEN:
         return False
     return sees_everything(user) or task["queue_id"] in my_queue_ids
+
+
+# Translated where shown: gettext(IMPORT_FOR_OTHERS_REFUSED).
+IMPORT_FOR_OTHERS_REFUSED = N_("only supervisors and admins import tasks for other users")
+
+
+def can_import_for(importer: Mapping, responsible_id: int) -> bool:
+    """A file of tasks hands out work in bulk: supervisors and admins to anyone, the others only to
+    themselves (as the counterparty import gives clients away: counterparties/permissions.py)."""
+    return sees_everything(importer) or responsible_id == importer["id"]
 
 
 @dataclass(frozen=True)

@@ -234,7 +234,7 @@ async def type_by_code(conn: asyncpg.Connection, code: str) -> int | None:
 
 
 async def task_types(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT id, name, is_deal FROM task_types WHERE NOT archived ORDER BY is_deal, name")
+    return await conn.fetch("SELECT id, name, code, is_deal FROM task_types WHERE NOT archived ORDER BY is_deal, name")
 
 
 async def task_type(conn: asyncpg.Connection, type_id: int) -> asyncpg.Record | None:
