@@ -1,0 +1,159 @@
+"""The SMPP gateway and the sender against a real SMSC on loopback (tests/smsc.pl, Net::SMPP), issue 21:
+long Cyrillic texts as UCS-2 parts with a UDH, receipts, incoming messages, a refused bind."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+
+import pytest
+
+from crm.sms import queries as q
+from smsd.worker import Sender
+from tests.sms_support import OUR_NUMBER, Smsc, add_gateway
+
+CYRILLIC_200 = ("Здравствуйте! Ваш заказ номер 4521 собран и будет доставлен завтра с десяти до четырнадцати. "
+                "Курьер позвонит за час. Если время неудобно, ответьте на это сообщение, и мы перенесём доставку на среду!!!")
+
+
+@pytest.fixture
+def smsc(tmp_path):
+    peer = Smsc(tmp_path / "smsc", undeliv_to="^79990").start()
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture
+async def sender(db, settings):
+    """The sender in this process; `start()` runs it until the test ends."""
+    from crm.sms.inbox import Inbox
+
+    stop = asyncio.Event()
+    tasks = []
+
+    def start() -> Sender:
+        worker = Sender(dataclasses.replace(settings, sms_retry_base_seconds=1, sms_lease_seconds=5), db,
+                        Inbox(db, "RU"))
+        tasks.append(asyncio.create_task(worker.run(stop)))
+        return worker
+
+    yield start
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 10)
+
+
+async def _card(conn, phone: str) -> int:
+    cid = await conn.fetchval("INSERT INTO counterparties (kind, last_name) VALUES ('client', 'Смирнова') "
+                              "RETURNING id")
+    await conn.execute("INSERT INTO contacts (counterparty_id, kind, value, normalized) VALUES ($1, 'phone', $2, $2)",
+                       cid, phone)
+    return cid
+
+
+async def _wait_for(check, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = await check()
+        if result:
+            return result
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not within {timeout} s")
+
+
+async def _status(db, message_id: int) -> str:
+    async with db.acquire() as conn:
+        return await conn.fetchval("SELECT status FROM sms_messages WHERE id = $1", message_id)
+
+
+async def test_a_200_character_cyrillic_text_goes_as_3_ucs2_parts_and_its_receipt_delivers_it(db, smsc, sender):
+    assert len(CYRILLIC_200) == 200
+    async with db.acquire() as conn:
+        gateway = await add_gateway(conn, smsc.config())
+        cid = await _card(conn, "+79161234567")
+    sender()
+    await _wait_for(lambda: _bound(smsc))
+    async with db.acquire() as conn:
+        mid = await q.queue_outgoing(conn, phone="+79161234567", body=CYRILLIC_200, counterparty_id=cid,
+                                     user_id=None, own_number=OUR_NUMBER, gateway_id=gateway)
+    queued = time.monotonic()
+    await _wait_for(lambda: _is(db, mid, "delivered"), timeout=5)
+    assert time.monotonic() - queued < 2.0
+
+    parts = smsc.accepted()
+    assert len(parts) == 3
+    assert {p["data_coding"] for p in parts} == {8}
+    assert [p["udh"][:6] for p in parts] == ["050003"] * 3  # concatenation, 8-bit reference
+    refs = {p["udh"][6:8] for p in parts}
+    assert len(refs) == 1 and [p["udh"][8:] for p in parts] == ["0301", "0302", "0303"]
+    assert "".join(p["text"] for p in parts) == CYRILLIC_200
+    assert {(p["to"], p["from"]) for p in parts} == {("79161234567", "74950000001")}
+    async with db.acquire() as conn:
+        history = [r["status"] for r in await q.history(conn, mid)]
+        assert history == ["queued", "submitting", "submitted", "delivered"]
+        assert await conn.fetchval("SELECT count(*) FROM sms_parts WHERE message_id = $1 AND status = 'delivered'",
+                                   mid) == 3
+
+
+async def test_a_gsm_text_goes_as_one_part_and_an_undelivered_receipt_says_so(db, smsc, sender):
+    async with db.acquire() as conn:
+        gateway = await add_gateway(conn, smsc.config())
+        mid = await q.queue_outgoing(conn, phone="+79990001122", body="Your code: 1234 [ok] €5", counterparty_id=None,
+                                     user_id=None, own_number=OUR_NUMBER, gateway_id=gateway)
+    sender()
+    await _wait_for(lambda: _is(db, mid, "undelivered"))
+    (part,) = smsc.accepted()
+    assert (part["data_coding"], part["udh"], part["esm_class"]) == (0, "", 0)
+    # GSM 03.38 octets as the SMSC read them: the extension characters behind the escape (0x1B).
+    assert part["text"] == "Your code: 1234 \x1b<ok\x1b> \x1be5"
+    async with db.acquire() as conn:
+        assert "UNDELIV" in await conn.fetchval("SELECT error FROM sms_messages WHERE id = $1", mid)
+
+
+async def test_an_incoming_message_in_two_ucs2_parts_lands_on_the_known_clients_card(db, smsc, sender):
+    async with db.acquire() as conn:
+        await add_gateway(conn, smsc.config())
+        cid = await _card(conn, "+79161234567")
+    sender()
+    await _wait_for(lambda: _bound(smsc))
+    text = "Добрый день, перезвоните мне, пожалуйста, насчёт доставки заказа номер 4521 после обеда, удобно после 15"
+    smsc.send_mo("79161234567", "74950000001", text, parts=2)
+
+    async def on_card():
+        async with db.acquire() as conn:
+            return await q.for_counterparty(conn, cid)
+
+    (message,) = await _wait_for(on_card)
+    assert (message["direction"], message["body"], message["phone"], message["own_number"]) == \
+        ("in", text, "+79161234567", "+74950000001")
+
+
+async def test_a_refused_bind_is_logged_and_the_messages_wait_then_go(db, smsc, sender, caplog):
+    smsc.refuse_binds(True)
+    async with db.acquire() as conn:
+        gateway = await add_gateway(conn, smsc.config())
+        ids = [await q.queue_outgoing(conn, phone=f"+7916123456{i}", body=f"hello {i}", counterparty_id=None,
+                                      user_id=None, own_number=OUR_NUMBER, gateway_id=gateway) for i in range(3)]
+    with caplog.at_level(logging.ERROR, logger="smsd.smpp"):
+        sender()
+        await _wait_for(lambda: _logged(caplog, "bind refused: ESME_RBINDFAIL (0x0D)"))
+        await asyncio.sleep(1.5)
+    assert [await _status(db, i) for i in ids] == ["queued"] * 3
+    assert smsc.submits() == []
+    smsc.refuse_binds(False)
+    for mid in ids:
+        await _wait_for(lambda: _is(db, mid, "delivered"))
+    assert sorted(p["text"] for p in smsc.accepted()) == ["hello 0", "hello 1", "hello 2"]
+
+
+async def _logged(caplog, text: str) -> bool:
+    return any(text in r.getMessage() for r in caplog.records)
+
+
+async def _is(db, message_id: int, status: str) -> bool:
+    return await _status(db, message_id) == status
+
+
+async def _bound(smsc: Smsc) -> bool:
+    return "bound pbxcrm" in (smsc.dir / "smsc.log").read_text()
