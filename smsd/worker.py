@@ -33,7 +33,7 @@ from smsd.retry import Backoff, next_try
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
-RECOVER_SECONDS = 5.0
+RECOVER_SECONDS = 5.0  # at most; less with a shorter lease
 RECEIPT_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)  # for the submit's record, before a receipt is dropped
 
 
@@ -86,7 +86,7 @@ class Sender:
         try:
             since_reload = since_recover = float("inf")
             while not stop.is_set():
-                if since_recover >= RECOVER_SECONDS:
+                if since_recover >= min(RECOVER_SECONDS, self.settings.sms_lease_seconds):
                     await self._recover()
                     since_recover = 0.0
                 if since_reload >= self.settings.sms_reload_seconds:

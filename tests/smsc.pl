@@ -65,7 +65,7 @@ sub serve {
         next unless $sel->can_read(0.02);
         my $pdu = $smpp->read_pdu;
         if (!$pdu) {  # the client went: its unanswered receipts wait for the next bind
-            rename $unacked{$_}, $unacked{$_} =~ s/\.sent-\d+$//r for keys %unacked;
+            leave(\%unacked, \@due);
             return;
         }
         my $cmd = $pdu->{cmd};
@@ -100,7 +100,7 @@ sub serve {
             $smpp->enquire_link_resp(seq => $pdu->{seq});
         } elsif ($cmd == 0x00000006) {
             $smpp->unbind_resp(seq => $pdu->{seq});
-            rename $unacked{$_}, $unacked{$_} =~ s/\.sent-\d+$//r for keys %unacked;
+            leave(\%unacked, \@due);
             return;
         } elsif ($cmd == 0x80000005) {  # deliver_sm_resp
             my $file = delete $unacked{$pdu->{seq}};
@@ -109,6 +109,12 @@ sub serve {
             $smpp->generic_nack(seq => $pdu->{seq}, status => 0x03);
         }
     }
+}
+
+sub leave {
+    my ($unacked, $due) = @_;
+    rename $unacked->{$_}, $unacked->{$_} =~ s/\.sent-\d+$//r for keys %$unacked;
+    spool($_->[1]) for @$due;
 }
 
 sub spool {
