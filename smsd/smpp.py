@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 from crm.settings import Settings
-from crm.sms.gateway import Incoming, Inbox, Outgoing, Receipt, Refused, Retry, Submitted
+from crm.sms.gateway import Inbox, Incoming, Outgoing, Receipt, Refused, Retry, Submitted
 from smsd import smpp_pdu as p
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,8 @@ from crm.listen import listen_forever
 from crm.settings import Settings
 from crm.sms import QUEUE_CHANNEL
 from crm.sms import queries as q
-from crm.sms.gateway import Gateway, Inbox, Incoming, Outgoing, Receipt, Refused, Retry
+from crm.sms.gateway import Gateway, Incoming, Outgoing, Receipt, Refused, Retry
+from crm.sms.inbox import Inbox
 from smsd import adapters
 from smsd.retry import Backoff, next_try
 
@@ -215,11 +216,10 @@ class Sender:
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
     from crm.db import create_pool
-    from crm.sms.inbox import Inbox as DatabaseInbox
 
     pool = await create_pool(settings.database_url, min_size=0, max_size=10)
     try:
-        await Sender(settings, pool, DatabaseInbox(pool, settings.default_region)).run(stop)
+        await Sender(settings, pool, Inbox(pool, settings.default_region)).run(stop)
     finally:
         try:
             await asyncio.wait_for(pool.close(), 3)

@@ -143,7 +143,7 @@ async def test_a_refused_bind_is_logged_and_the_messages_wait_then_go(db, smsc, 
     assert smsc.submits() == []
     smsc.refuse_binds(False)
     for mid in ids:
-        await _wait_for(lambda: _is(db, mid, "delivered"))
+        await _wait_for(lambda mid=mid: _is(db, mid, "delivered"))
     assert sorted(p["text"] for p in smsc.accepted()) == ["hello 0", "hello 1", "hello 2"]
 
 
