@@ -17,7 +17,9 @@ import json
 import logging
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import asyncpg
 
@@ -32,6 +34,7 @@ from smsd import adapters
 from smsd.retry import Backoff, next_try
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TICK_SECONDS = 1.0
 RECOVER_SECONDS = 5.0  # at most; less with a shorter lease
@@ -108,22 +111,23 @@ class Sender:
         for running in self.gateways.values():
             running.wake.set()
 
-    async def _recover(self) -> None:
+    async def _fetch(self, what: str, query: Callable[[asyncpg.Connection], Awaitable[T]]) -> T | None:
+        """A query's answer, or None (logged) while the database is unavailable: the loop tries again."""
         try:
             async with self.pool.acquire() as conn:
-                count = await q.recover_interrupted(conn)
+                return await query(conn)
         except DATABASE_ERRORS as e:
-            log.warning("sms recover: database unavailable (%s)", type(e).__name__)
-            return
+            log.warning("sms %s: database unavailable (%s)", what, type(e).__name__)
+            return None
+
+    async def _recover(self) -> None:
+        count = await self._fetch("recover", q.recover_interrupted)
         if count:
             log.warning("sms: %d message(s) a stopped worker held recovered", count)
 
     async def _reload(self) -> None:
-        try:
-            async with self.pool.acquire() as conn:
-                rows = await q.active_gateways(conn)
-        except DATABASE_ERRORS as e:
-            log.warning("sms gateways not read: database unavailable (%s)", type(e).__name__)
+        rows = await self._fetch("gateways not read", q.active_gateways)
+        if rows is None:
             return
         wanted = {r["id"]: (r["kind"], r["config"]) for r in rows}
         for gateway_id, running in list(self.gateways.items()):
