@@ -26,6 +26,7 @@ from smsd import smpp_pdu as p
 
 log = logging.getLogger(__name__)
 
+PARTS_KEPT_SECONDS = 3600  # an incoming long message's parts wait this long for the rest
 _DEFAULTS: dict[str, Any] = {"system_type": "", "window": 10, "rate": 50, "enquire_link_seconds": 30,
                              "response_seconds": 10, "reconnect_max_seconds": 30}
 
@@ -68,7 +69,8 @@ class SmppGateway:
         self._writer: asyncio.StreamWriter | None = None
         self._task: asyncio.Task[None] | None = None
         self._handlers: set[asyncio.Task[None]] = set()
-        self._parts: dict[tuple[str, int, int], dict[int, str]] = {}
+        # Incoming parts waiting for the rest of their message: (first part's time, {seq: text}).
+        self._parts: dict[tuple[str, int, int], tuple[float, dict[int, str]]] = {}
         self.last_error = "not connected yet"
         self._inbox: Inbox | None = None
 
@@ -108,6 +110,9 @@ class SmppGateway:
             except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, p.PduError, _BindRefused) as e:
                 self.last_error = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
                 log.error("%s: %s; reconnecting in %.0f s", self._where(), self.last_error, delay)
+            except Exception as e:  # a bug here must not end the gateway: logged, and connected again
+                self.last_error = f"{type(e).__name__}: {e}"
+                log.exception("%s: unexpected error; reconnecting in %.0f s", self._where(), delay)
             self._drop(self.last_error)
             await asyncio.sleep(delay * random.uniform(0.8, 1.0))
             delay = min(delay * 2, self.config["reconnect_max_seconds"])
@@ -214,8 +219,12 @@ class SmppGateway:
         concat, octets = p.split_udh(deliver.esm_class, deliver.short_message)
         text = p.decode_text(deliver.data_coding, octets)
         if concat is not None and concat.total > 1:
+            now = time.monotonic()
+            for stale in [k for k, (at, _) in self._parts.items() if now - at > PARTS_KEPT_SECONDS]:
+                log.warning("%s: incomplete incoming message from %s dropped", self._where(), stale[0])
+                del self._parts[stale]
             key = (deliver.source, concat.reference, concat.total)
-            parts = self._parts.setdefault(key, {})
+            parts = self._parts.setdefault(key, (now, {}))[1]
             parts[concat.seq] = text
             if len(parts) < concat.total:
                 return
