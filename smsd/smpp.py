@@ -60,6 +60,7 @@ class SmppGateway:
     def __init__(self, gateway_id: int, config: dict[str, Any], settings: Settings) -> None:
         self.gateway_id = gateway_id
         self.config = read_config(config)
+        self.window: int = self.config["window"]  # the worker keeps at most this many messages in flight
         self._seq = itertools.count(1)
         self._pending: dict[int, asyncio.Future[p.Pdu]] = {}
         self._window = asyncio.Semaphore(self.config["window"])

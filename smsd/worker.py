@@ -143,8 +143,7 @@ class Sender:
             except (ValueError, KeyError, ImportError) as e:
                 log.error("sms gateway %d (%s) not started: %s", gateway_id, kind, e)
                 continue
-            window = int(config.get("window", 10)) if str(config.get("window", "")).isdigit() else 10
-            running = _Running(adapter, (kind, config_text), max(1, window))
+            running = _Running(adapter, (kind, config_text), max(1, int(getattr(adapter, "window", 10))))
             self.gateways[gateway_id] = running
             await adapter.start(self.inbox)
             running.loop = asyncio.create_task(self._gateway_loop(gateway_id, running),

@@ -98,6 +98,7 @@ sub serve {
             }
         } elsif ($cmd == 0x00000015) {
             $smpp->enquire_link_resp(seq => $pdu->{seq});
+            print "enquire_link\n";
         } elsif ($cmd == 0x00000006) {
             $smpp->unbind_resp(seq => $pdu->{seq});
             leave(\%unacked, \@due);

@@ -147,6 +147,27 @@ async def test_a_refused_bind_is_logged_and_the_messages_wait_then_go(db, smsc, 
     assert sorted(p["text"] for p in smsc.accepted()) == ["hello 0", "hello 1", "hello 2"]
 
 
+async def test_the_link_is_kept_alive_and_a_restarted_smsc_is_bound_again(db, smsc, sender):
+    async with db.acquire() as conn:
+        gateway = await add_gateway(conn, smsc.config(enquire_link_seconds=0.2))
+    sender()
+    await _wait_for(lambda: _bound(smsc))
+    await _wait_for(lambda: _logged_by(smsc, "enquire_link", times=3), timeout=3)
+    smsc.stop()
+    async with db.acquire() as conn:
+        mid = await q.queue_outgoing(conn, phone="+79161234567", body="after the restart", counterparty_id=None,
+                                     user_id=None, own_number=OUR_NUMBER, gateway_id=gateway)
+    await asyncio.sleep(0.5)
+    assert await _status(db, mid) == "queued"  # not bound: left queued, not tried and failed
+    smsc.start()
+    await _wait_for(lambda: _is(db, mid, "delivered"))
+    assert [s["text"] for s in smsc.accepted()] == ["after the restart"]
+
+
+async def _logged_by(smsc: Smsc, line: str, times: int) -> bool:
+    return (smsc.dir / "smsc.log").read_text().count(line) >= times
+
+
 async def _logged(caplog, text: str) -> bool:
     return any(text in r.getMessage() for r in caplog.records)
 
