@@ -246,7 +246,7 @@ class SmppGateway:
     async def _submit_part(self, message: Outgoing, data_coding: int, esm_class: int, short: bytes) -> p.Pdu:
         async with self._window:
             await self._pace()
-            if not self._bound.is_set():
+            if not self._bound.is_set() or self._writer is None:
                 raise Retry(f"not bound: {self.last_error}", after=5)
             body = p.submit_sm(message.sender, message.to, data_coding, esm_class, short)
             return await self._request(p.Pdu(p.SUBMIT_SM, 0, next(self._seq), body))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import time
 
@@ -34,7 +35,8 @@ async def sender(db, settings):
     tasks = []
 
     def start() -> Sender:
-        worker = Sender(dataclasses.replace(settings, sms_retry_base_seconds=1, sms_lease_seconds=5), db,
+        worker = Sender(dataclasses.replace(settings, sms_retry_base_seconds=1, sms_lease_seconds=5,
+                                                 sms_reload_seconds=1), db,
                         Inbox(db, "RU"))
         tasks.append(asyncio.create_task(worker.run(stop)))
         return worker
@@ -162,6 +164,26 @@ async def test_the_link_is_kept_alive_and_a_restarted_smsc_is_bound_again(db, sm
     smsc.start()
     await _wait_for(lambda: _is(db, mid, "delivered"))
     assert [s["text"] for s in smsc.accepted()] == ["after the restart"]
+
+
+async def test_a_gateway_the_admin_points_elsewhere_is_reconnected_there(db, smsc, sender, tmp_path):
+    other = Smsc(tmp_path / "other").start()
+    try:
+        async with db.acquire() as conn:
+            gateway = await add_gateway(conn, smsc.config())
+        sender()
+        await _wait_for(lambda: _bound(smsc))
+        async with db.acquire() as conn:
+            await conn.execute("UPDATE sms_gateways SET config = $2 WHERE id = $1", gateway,
+                               json.dumps(other.config()))
+        await _wait_for(lambda: _bound(other), timeout=5)
+        async with db.acquire() as conn:
+            mid = await q.queue_outgoing(conn, phone="+79161234567", body="through the other one",
+                                         counterparty_id=None, user_id=None, own_number=OUR_NUMBER, gateway_id=gateway)
+        await _wait_for(lambda: _is(db, mid, "delivered"))
+        assert smsc.accepted() == [] and [s["text"] for s in other.accepted()] == ["through the other one"]
+    finally:
+        other.stop()
 
 
 async def _logged_by(smsc: Smsc, line: str, times: int) -> bool:
