@@ -102,6 +102,13 @@ async def apply_receipt(conn: asyncpg.Connection, gateway_id: int, provider_mess
                         status: str, detail: str = "") -> int | None:
     """A delivery receipt for one part; the message id it finished, or None (unknown id, or not final yet)."""
     async with conn.transaction():
+        # The message's row first: receipts for its other parts, applied at the same moment, wait here
+        # and then see this part's status (without it each would find the others still outstanding
+        # and none would finish the message).
+        await conn.execute(
+            """SELECT 1 FROM sms_messages WHERE id = (SELECT message_id FROM sms_parts
+                                                      WHERE gateway_id = $1 AND provider_message_id = $2)
+               FOR UPDATE""", gateway_id, provider_message_id)
         message_id = await conn.fetchval(
             """UPDATE sms_parts SET status = $3, status_at = now()
                WHERE gateway_id = $1 AND provider_message_id = $2 AND status = 'submitted'
