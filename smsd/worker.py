@@ -82,6 +82,7 @@ class Sender:
         self.backoff = Backoff(settings.sms_retry_base_seconds, settings.sms_retry_max_seconds,
                                settings.sms_max_attempts)
         self.gateways: dict[int, _Running] = {}
+        self.broken: dict[int, tuple[str, str]] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("sms sender %s starting", self.name)
@@ -135,14 +136,16 @@ class Sender:
                 log.info("sms gateway %d changed or removed; reconnecting", gateway_id)
                 await self._stop_gateway(gateway_id)
         for gateway_id, (kind, config_text) in wanted.items():
-            if gateway_id in self.gateways:
+            if gateway_id in self.gateways or self.broken.get(gateway_id) == (kind, config_text):
                 continue
             config = json.loads(config_text)
             try:
                 adapter = adapters.build(kind, gateway_id, config, self.settings)
             except (ValueError, KeyError, ImportError) as e:
                 log.error("sms gateway %d (%s) not started: %s", gateway_id, kind, e)
+                self.broken[gateway_id] = (kind, config_text)  # said once, until the admin changes it
                 continue
+            self.broken.pop(gateway_id, None)
             running = _Running(adapter, (kind, config_text), max(1, int(getattr(adapter, "window", 10))))
             self.gateways[gateway_id] = running
             await adapter.start(self.inbox)

@@ -186,6 +186,20 @@ async def test_a_gateway_the_admin_points_elsewhere_is_reconnected_there(db, sms
         other.stop()
 
 
+async def test_a_gateway_with_a_bad_config_is_reported_once_and_the_others_send(db, smsc, sender, caplog):
+    async with db.acquire() as conn:
+        await conn.execute("""INSERT INTO sms_gateways (name, kind, config) VALUES ('broken', 'smpp', '{"port": 1}')""")
+        gateway = await add_gateway(conn, smsc.config())
+        mid = await q.queue_outgoing(conn, phone="+79161234567", body="still sent", counterparty_id=None,
+                                     user_id=None, own_number=OUR_NUMBER, gateway_id=gateway)
+    with caplog.at_level(logging.ERROR, logger="smsd.worker"):
+        sender()
+        await _wait_for(lambda: _is(db, mid, "delivered"))
+        await asyncio.sleep(1.2)  # a reload or two later
+    errors = [r.getMessage() for r in caplog.records if "not started" in r.getMessage()]
+    assert errors == ["sms gateway 1 (smpp) not started: SMPP gateway: host is required"]
+
+
 async def _logged_by(smsc: Smsc, line: str, times: int) -> bool:
     return (smsc.dir / "smsc.log").read_text().count(line) >= times
 
