@@ -191,8 +191,16 @@ class Sender:
     async def _send(self, gateway_id: int, running: _Running, row: asyncpg.Record) -> None:
         message_id = row["id"]
         outgoing = Outgoing(message_id, row["phone"], row["own_number"], row["body"])
+        # Recorded before the lease ends, or the recovery would take the message from under us.
+        limit = self.settings.sms_lease_seconds * 0.8
         try:
-            parts = await running.adapter.submit(outgoing)
+            parts = await asyncio.wait_for(running.adapter.submit(outgoing), limit)
+        except asyncio.TimeoutError:
+            async with self.pool.acquire() as conn:
+                await q.fail(conn, message_id, f"the gateway did not take it within {limit:.0f} s; not sent again")
+            log.warning("sms %d to %s: gateway %d took over %.0f s; failed", message_id, row["phone"], gateway_id,
+                        limit)
+            return
         except Retry as e:
             after = next_try(row["attempts"], e.after, self.backoff)
             async with self.pool.acquire() as conn:

@@ -26,7 +26,7 @@ def _recipient(i: int) -> str:
 
 
 def _worker(database_url: str, tmp_path, name: str) -> PbxcrmProcess:
-    env = dict(os.environ, DATABASE_URL=database_url, PBXCRM_SMS_LEASE_SECONDS="2", PBXCRM_SMS_RETRY_BASE_SECONDS="1",
+    env = dict(os.environ, DATABASE_URL=database_url, PBXCRM_SMS_LEASE_SECONDS="4", PBXCRM_SMS_RETRY_BASE_SECONDS="1",
                PBXCRM_SMS_RETRY_MAX_SECONDS="2", PBXCRM_SMS_MAX_ATTEMPTS="20")
     proc = PbxcrmProcess(["sms"], env, tmp_path / f"{name}.log")
     proc.spawn()
