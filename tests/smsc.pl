@@ -2,7 +2,9 @@
 # The SMSC the SMS tests and `make bench` send to: Net::SMPP (Debian's libnet-smpp-perl) in its SMSC
 # role, on loopback. Its PDU codec is Net::SMPP's, not ours: what our client gets wrong, it decodes wrong.
 #
-#   smsc.pl PORT DIR [throttle_every=N] [fail_to=REGEX] [undeliv_to=REGEX] [receipt_delay=SECONDS]
+#   smsc.pl PORT DIR [throttle_every=N] [fail_to=REGEX] [undeliv_to=REGEX] [drop_to=REGEX]
+#           [receipt_delay=SECONDS]
+# (drop_to: a submit to such a number is taken, and the connection closed before it is answered)
 #
 # DIR/submits.jsonl  one JSON line per submit_sm: to, from, data_coding, esm_class, udh (hex), text,
 #                    status (0 accepted, 0x58 throttled, 0x0B refused), message_id
@@ -25,6 +27,7 @@ my %opt = map { split /=/, $_, 2 } @opts;
 my $throttle_every = $opt{throttle_every} || 0;
 my $fail_to = $opt{fail_to};
 my $undeliv_to = $opt{undeliv_to};
+my $drop_to = $opt{drop_to};
 my $receipt_delay = $opt{receipt_delay} // 0.05;
 mkdir "$dir/mo"; mkdir "$dir/receipts";
 my $json = JSON::PP->new->canonical;
@@ -77,6 +80,11 @@ sub serve {
             $smpp->bind_transceiver_resp(seq => $pdu->{seq}, system_id => 'smsc');
             $bound = 1;
             print "bound $pdu->{system_id}\n";
+        } elsif ($cmd == 0x00000004 && defined $drop_to && $pdu->{destination_addr} =~ /$drop_to/) {
+            # Got it, and the line dropped before the answer: the client cannot know it went.
+            record({to => $pdu->{destination_addr}, text => $pdu->{short_message}, status => 0, message_id => ''});
+            leave(\%unacked, \@due);
+            return;
         } elsif ($cmd == 0x00000004) {  # submit_sm
             my $status = 0;
             $count++;

@@ -21,7 +21,7 @@ CYRILLIC_200 = ("Здравствуйте! Ваш заказ номер 4521 с�
 
 @pytest.fixture
 def smsc(tmp_path):
-    peer = Smsc(tmp_path / "smsc", undeliv_to="^79990").start()
+    peer = Smsc(tmp_path / "smsc", undeliv_to="^79990", drop_to="^79995").start()
     yield peer
     peer.stop()
 
@@ -198,6 +198,21 @@ async def test_a_gateway_with_a_bad_config_is_reported_once_and_the_others_send(
         await asyncio.sleep(1.2)  # a reload or two later
     errors = [r.getMessage() for r in caplog.records if "not started" in r.getMessage()]
     assert errors == ["sms gateway 1 (smpp) not started: SMPP gateway: host is required"]
+
+
+async def test_a_submit_the_smsc_took_without_answering_fails_and_is_never_sent_again(db, smsc, sender):
+    async with db.acquire() as conn:
+        gateway = await add_gateway(conn, smsc.config())
+        lost = await q.queue_outgoing(conn, phone="+79995000000", body="lost answer", counterparty_id=None,
+                                      user_id=None, own_number=OUR_NUMBER, gateway_id=gateway)
+    sender()
+    await _wait_for(lambda: _is(db, lost, "failed"))
+    async with db.acquire() as conn:
+        assert "not sent again" in await conn.fetchval("SELECT error FROM sms_messages WHERE id = $1", lost)
+        after = await q.queue_outgoing(conn, phone="+79161234567", body="next one", counterparty_id=None,
+                                       user_id=None, own_number=OUR_NUMBER, gateway_id=gateway)
+    await _wait_for(lambda: _is(db, after, "delivered"))  # bound again
+    assert [s["to"] for s in smsc.submits()] == ["79995000000", "79161234567"]
 
 
 async def _logged_by(smsc: Smsc, line: str, times: int) -> bool:
