@@ -86,3 +86,12 @@ async def add_gateway(conn: asyncpg.Connection, config: dict, number: str = OUR_
     await conn.execute("INSERT INTO sms_numbers (number, gateway_id, is_default) VALUES ($1, $2, true)",
                        number, gateway_id)
     return gateway_id
+
+
+async def queue(conn: asyncpg.Connection, gateway_id: int, phone: str, body: str,
+                counterparty_id: int | None = None) -> int:
+    """A message queued from our number as the card's chat queues it (crm.sms.queries.queue_outgoing)."""
+    from crm.sms.queries import queue_outgoing
+
+    return await queue_outgoing(conn, phone=phone, body=body, counterparty_id=counterparty_id, user_id=None,
+                                own_number=OUR_NUMBER, gateway_id=gateway_id)

@@ -10,9 +10,8 @@ import signal
 import time
 
 from crm.sms import model
-from crm.sms import queries as q
 from tests.processes import PbxcrmProcess
-from tests.sms_support import OUR_NUMBER, Smsc, add_gateway
+from tests.sms_support import Smsc, add_gateway, queue
 
 MESSAGES = 1000
 
@@ -49,8 +48,7 @@ async def test_1000_messages_throttled_and_refused_some_and_a_killed_worker_send
         async with db.acquire() as conn:
             gateway = await add_gateway(conn, smsc.config(window=20, rate=400))
             for i in range(MESSAGES):
-                await q.queue_outgoing(conn, phone=_recipient(i), body=f"order {i} is ready", counterparty_id=None,
-                                       user_id=None, own_number=OUR_NUMBER, gateway_id=gateway)
+                await queue(conn, gateway, _recipient(i), f"order {i} is ready")
 
         async def accepted_at_least(n: int) -> bool:
             return len(smsc.accepted()) >= n

@@ -13,7 +13,7 @@ import pytest
 
 from crm.sms import queries as q
 from smsd.worker import Sender
-from tests.sms_support import OUR_NUMBER, Smsc, add_gateway
+from tests.sms_support import Smsc, add_gateway, queue
 
 CYRILLIC_200 = ("Здравствуйте! Ваш заказ номер 4521 собран и будет доставлен завтра с десяти до четырнадцати. "
                 "Курьер позвонит за час. Если время неудобно, ответьте на это сообщение, и мы перенесём доставку на среду!!!")
@@ -64,6 +64,16 @@ async def _wait_for(check, timeout: float = 10.0):
     raise AssertionError(f"not within {timeout} s")
 
 
+async def _one_sent(db, smsc: Smsc, sender, phone: str, body: str, status: str) -> tuple[int, int]:
+    """A gateway to the SMSC, one message queued, the sender started: (gateway, message) once it has `status`."""
+    async with db.acquire() as conn:
+        gateway = await add_gateway(conn, smsc.config())
+        mid = await queue(conn, gateway, phone, body)
+    sender()
+    await _wait_for(lambda: _is(db, mid, status))
+    return gateway, mid
+
+
 async def _status(db, message_id: int) -> str:
     async with db.acquire() as conn:
         return await conn.fetchval("SELECT status FROM sms_messages WHERE id = $1", message_id)
@@ -77,8 +87,7 @@ async def test_a_200_character_cyrillic_text_goes_as_3_ucs2_parts_and_its_receip
     sender()
     await _wait_for(lambda: _bound(smsc))
     async with db.acquire() as conn:
-        mid = await q.queue_outgoing(conn, phone="+79161234567", body=CYRILLIC_200, counterparty_id=cid,
-                                     user_id=None, own_number=OUR_NUMBER, gateway_id=gateway)
+        mid = await queue(conn, gateway, "+79161234567", CYRILLIC_200, cid)
     queued = time.monotonic()
     await _wait_for(lambda: _is(db, mid, "delivered"), timeout=5)
     assert time.monotonic() - queued < 2.0
@@ -99,12 +108,7 @@ async def test_a_200_character_cyrillic_text_goes_as_3_ucs2_parts_and_its_receip
 
 
 async def test_a_gsm_text_goes_as_one_part_and_an_undelivered_receipt_says_so(db, smsc, sender):
-    async with db.acquire() as conn:
-        gateway = await add_gateway(conn, smsc.config())
-        mid = await q.queue_outgoing(conn, phone="+79990001122", body="Your code: 1234 [ok] €5", counterparty_id=None,
-                                     user_id=None, own_number=OUR_NUMBER, gateway_id=gateway)
-    sender()
-    await _wait_for(lambda: _is(db, mid, "undelivered"))
+    _, mid = await _one_sent(db, smsc, sender, "+79990001122", "Your code: 1234 [ok] €5", "undelivered")
     (part,) = smsc.accepted()
     assert (part["data_coding"], part["udh"], part["esm_class"]) == (0, "", 0)
     # GSM 03.38 octets as the SMSC read them: the extension characters behind the escape (0x1B).
@@ -135,8 +139,7 @@ async def test_a_refused_bind_is_logged_and_the_messages_wait_then_go(db, smsc, 
     smsc.refuse_binds(True)
     async with db.acquire() as conn:
         gateway = await add_gateway(conn, smsc.config())
-        ids = [await q.queue_outgoing(conn, phone=f"+7916123456{i}", body=f"hello {i}", counterparty_id=None,
-                                      user_id=None, own_number=OUR_NUMBER, gateway_id=gateway) for i in range(3)]
+        ids = [await queue(conn, gateway, f"+7916123456{i}", f"hello {i}") for i in range(3)]
     with caplog.at_level(logging.ERROR, logger="smsd.smpp"):
         sender()
         await _wait_for(lambda: _logged(caplog, "bind refused: ESME_RBINDFAIL (0x0D)"))
@@ -157,8 +160,7 @@ async def test_the_link_is_kept_alive_and_a_restarted_smsc_is_bound_again(db, sm
     await _wait_for(lambda: _logged_by(smsc, "enquire_link", times=3), timeout=3)
     smsc.stop()
     async with db.acquire() as conn:
-        mid = await q.queue_outgoing(conn, phone="+79161234567", body="after the restart", counterparty_id=None,
-                                     user_id=None, own_number=OUR_NUMBER, gateway_id=gateway)
+        mid = await queue(conn, gateway, "+79161234567", "after the restart")
     await asyncio.sleep(0.5)
     assert await _status(db, mid) == "queued"  # not bound: left queued, not tried and failed
     smsc.start()
@@ -178,8 +180,7 @@ async def test_a_gateway_the_admin_points_elsewhere_is_reconnected_there(db, sms
                                json.dumps(other.config()))
         await _wait_for(lambda: _bound(other), timeout=5)
         async with db.acquire() as conn:
-            mid = await q.queue_outgoing(conn, phone="+79161234567", body="through the other one",
-                                         counterparty_id=None, user_id=None, own_number=OUR_NUMBER, gateway_id=gateway)
+            mid = await queue(conn, gateway, "+79161234567", "through the other one")
         await _wait_for(lambda: _is(db, mid, "delivered"))
         assert smsc.accepted() == [] and [s["text"] for s in other.accepted()] == ["through the other one"]
     finally:
@@ -190,8 +191,7 @@ async def test_a_gateway_with_a_bad_config_is_reported_once_and_the_others_send(
     async with db.acquire() as conn:
         await conn.execute("""INSERT INTO sms_gateways (name, kind, config) VALUES ('broken', 'smpp', '{"port": 1}')""")
         gateway = await add_gateway(conn, smsc.config())
-        mid = await q.queue_outgoing(conn, phone="+79161234567", body="still sent", counterparty_id=None,
-                                     user_id=None, own_number=OUR_NUMBER, gateway_id=gateway)
+        mid = await queue(conn, gateway, "+79161234567", "still sent")
     with caplog.at_level(logging.ERROR, logger="smsd.worker"):
         sender()
         await _wait_for(lambda: _is(db, mid, "delivered"))
@@ -201,16 +201,10 @@ async def test_a_gateway_with_a_bad_config_is_reported_once_and_the_others_send(
 
 
 async def test_a_submit_the_smsc_took_without_answering_fails_and_is_never_sent_again(db, smsc, sender):
-    async with db.acquire() as conn:
-        gateway = await add_gateway(conn, smsc.config())
-        lost = await q.queue_outgoing(conn, phone="+79995000000", body="lost answer", counterparty_id=None,
-                                      user_id=None, own_number=OUR_NUMBER, gateway_id=gateway)
-    sender()
-    await _wait_for(lambda: _is(db, lost, "failed"))
+    gateway, lost = await _one_sent(db, smsc, sender, "+79995000000", "lost answer", "failed")
     async with db.acquire() as conn:
         assert "not sent again" in await conn.fetchval("SELECT error FROM sms_messages WHERE id = $1", lost)
-        after = await q.queue_outgoing(conn, phone="+79161234567", body="next one", counterparty_id=None,
-                                       user_id=None, own_number=OUR_NUMBER, gateway_id=gateway)
+        after = await queue(conn, gateway, "+79161234567", "next one")
     await _wait_for(lambda: _is(db, after, "delivered"))  # bound again
     assert [s["to"] for s in smsc.submits()] == ["79995000000", "79161234567"]
 
