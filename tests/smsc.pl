@@ -32,8 +32,9 @@ my $receipt_delay = $opt{receipt_delay} // 0.05;
 mkdir "$dir/mo"; mkdir "$dir/receipts";
 my $json = JSON::PP->new->canonical;
 
-$SIG{CHLD} = sub { 1 while waitpid(-1, WNOHANG) > 0 };
-$SIG{TERM} = sub { kill 'TERM', -$$ if getpgrp == $$; exit 0 };
+my %kids;  # one per connection: they go when the SMSC is stopped
+$SIG{CHLD} = sub { while ((my $pid = waitpid(-1, WNOHANG)) > 0) { delete $kids{$pid} } };
+$SIG{TERM} = sub { kill 'TERM', keys %kids; exit 0 };
 my $listener = Net::SMPP->new_listen('127.0.0.1', port => $port, smpp_version => 0x34)
     or die "smsc: cannot listen on $port: $!";
 $| = 1;
@@ -43,6 +44,7 @@ while (1) {
     my $pid = fork;
     if (!defined $pid) { warn "smsc: fork: $!"; next; }
     if ($pid == 0) { $SIG{TERM} = 'DEFAULT'; serve($conn); exit 0; }
+    $kids{$pid} = 1;
     $conn->close;
 }
 
