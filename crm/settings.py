@@ -94,6 +94,14 @@ class Settings:
     # secret its endpoints' passwords derive from (scripts/webrtc-endpoints.py must use the same).
     webrtc_url: str = "wss://127.0.0.1:8089/ws"
     webrtc_secret: str = "pbxcrm-sandbox-webrtc"
+    # The SMS sender (`pbxcrm sms`, issue 21): how long a claimed message is held before another worker
+    # may take it over (longer than a submit can take), the retry backoff (doubling from the base up to
+    # the cap, at most so many tries, then failed), and how often the gateways' rows are read again.
+    sms_lease_seconds: int = 60
+    sms_retry_base_seconds: int = 5
+    sms_retry_max_seconds: int = 600
+    sms_max_attempts: int = 8
+    sms_reload_seconds: int = 30
 
     @property
     def greetings_sound_dir(self) -> str:
@@ -132,6 +140,11 @@ class Settings:
             raise SettingsError(f"PBXCRM_CEL_TIMEZONE is not a time zone: {cel_timezone!r}") from None
         return cls(
             trusted_proxies=_networks(env, "PBXCRM_TRUSTED_PROXIES"),
+            sms_lease_seconds=max(1, _int(env, "PBXCRM_SMS_LEASE_SECONDS", cls.sms_lease_seconds)),
+            sms_retry_base_seconds=max(1, _int(env, "PBXCRM_SMS_RETRY_BASE_SECONDS", cls.sms_retry_base_seconds)),
+            sms_retry_max_seconds=max(1, _int(env, "PBXCRM_SMS_RETRY_MAX_SECONDS", cls.sms_retry_max_seconds)),
+            sms_max_attempts=max(1, _int(env, "PBXCRM_SMS_MAX_ATTEMPTS", cls.sms_max_attempts)),
+            sms_reload_seconds=max(1, _int(env, "PBXCRM_SMS_RELOAD_SECONDS", cls.sms_reload_seconds)),
             webrtc_url=env.get("PBXCRM_WEBRTC_URL", cls.webrtc_url),
             webrtc_secret=env.get("PBXCRM_WEBRTC_SECRET", cls.webrtc_secret),
             cel_database_url=env.get("PBXCRM_CEL_DATABASE_URL", ""),

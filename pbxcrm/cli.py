@@ -1,4 +1,4 @@
-"""`pbxcrm COMMAND`: migrate, web, ari, agi, reconcile, create-user, set-password, allowlist, demo-data,
+"""`pbxcrm COMMAND`: migrate, web, ari, agi, sms, reconcile, create-user, set-password, allowlist, demo-data,
 demo-history, demo-calls, demo-call (pbxcrm/demo.py), doctor, sandbox."""
 
 from __future__ import annotations
@@ -71,6 +71,17 @@ def cmd_agi(args, settings: Settings) -> int:
             await serve(runtime.crm, settings.default_region, args.host, args.port, stop)
 
     asyncio.run(run())
+    return 0
+
+
+def cmd_sms(args, settings: Settings) -> int:
+    from pbxcrm.runtime import stop_on_signals
+    from smsd.worker import run
+
+    async def main():
+        await run(settings, stop_on_signals(exit_after=8))
+
+    asyncio.run(main())
     return 0
 
 
@@ -264,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     agi.add_argument("--host", default="127.0.0.1")
     agi.add_argument("--port", type=int, default=4573)
     agi.set_defaults(func=cmd_agi)
+
+    sub.add_parser("sms", help="send queued SMS through the gateways, take receipts and incoming SMS"
+                   ).set_defaults(func=cmd_sms)
 
     rec = sub.add_parser("reconcile", help="log the calls the Stasis app did not, from Asterisk's CEL")
     rec.add_argument("--since", help="from events at or after this: 30m, 2h, 7d, now, a date or date and time "

@@ -63,6 +63,21 @@ watcher=$!
 "$pbxcrm" ari >> var/log/ari.log 2>&1 & pids+=($!)
 "$pbxcrm" web --port "$port" >> var/log/web.log 2>&1 & pids+=($!)
 "$pbxcrm" agi >> var/log/agi.log 2>&1 & pids+=($!)
+# SMS: the tests' SMSC (Net::SMPP, tests/smsc.pl) on loopback as the demo's provider, a gateway row for
+# it (once), and the sender. Texts to +7999... get an "undelivered" receipt, as a real SMSC would.
+smsc_port=${PBXCRM_DEMO_SMSC_PORT:-2775}
+mkdir -p var/smsc
+perl tests/smsc.pl "$smsc_port" var/smsc undeliv_to='^7999' >> var/log/smsc.log 2>&1 & pids+=($!)
+psql -q "$DATABASE_URL" -v port="$smsc_port" >/dev/null <<'SQL'
+INSERT INTO sms_gateways (name, kind, config)
+VALUES ('Demo SMSC', 'smpp', jsonb_build_object('host', '127.0.0.1', 'port', :port, 'system_id', 'pbxcrm',
+                                                'password', 'demo', 'window', 10, 'rate', 50))
+ON CONFLICT (name) DO NOTHING;
+INSERT INTO sms_numbers (number, gateway_id, is_default)
+SELECT '+74950000001', id, NOT EXISTS (SELECT 1 FROM sms_numbers WHERE is_default) FROM sms_gateways
+WHERE name = 'Demo SMSC' ON CONFLICT (number) DO NOTHING;
+SQL
+"$pbxcrm" sms >> var/log/sms.log 2>&1 & pids+=($!)
 
 for _ in $(seq 1 100); do
   curl -fsS -m 1 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break

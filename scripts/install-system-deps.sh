@@ -2,12 +2,14 @@
 # Installs the Debian packages pbxcrm needs on the host: PostgreSQL for the
 # private cluster, debootstrap for the Asterisk sandbox, sipp for real SIP
 # calls, Chromium for browser tests, ffmpeg for mp3, npm for the browser phone's
-# SIP library (scripts/vendor-js.sh). Idempotent: packages
+# SIP library (scripts/vendor-js.sh), Net::SMPP for the SMSC the SMS tests and the demo send to
+# (tests/smsc.pl). Idempotent: packages
 # already present are not touched, and apt is not called at all then.
 set -euo pipefail
 
 # systemd: `systemd-analyze verify` checks deploy/systemd/ (tests/test_deploy.py); Debian hosts have it already.
-packages=(curl postgresql postgresql-contrib debootstrap sip-tester chromium ffmpeg python3-venv systemd)
+packages=(curl postgresql postgresql-contrib debootstrap sip-tester chromium ffmpeg python3-venv systemd
+          libnet-smpp-perl)
 
 missing=()
 for p in "${packages[@]}"; do

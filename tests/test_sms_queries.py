@@ -1,5 +1,6 @@
 """crm.sms.queries against PostgreSQL: a message's path from queued to its one final status (issue 21)."""
 
+import asyncio
 import json
 
 from crm.sms import queries as q
@@ -36,6 +37,26 @@ async def test_queued_claimed_submitted_and_delivered_part_by_part(db):
         assert await q.apply_receipt(conn, gid, "c", "undelivered") is None  # repeated: nothing moves
         statuses = [r["status"] for r in await q.history(conn, mid)]
         assert statuses == ["queued", "submitting", "submitted", "delivered"]
+
+
+async def test_the_receipts_of_all_parts_at_once_still_finish_the_message(db):
+    async with db.acquire() as conn:
+        gid = await _gateway(conn)
+        mid = await q.queue_outgoing(conn, phone="+79161234567", body="Ж" * 200, counterparty_id=None, user_id=None,
+                                     own_number="+74950000000", gateway_id=gid)
+        await q.claim_due(conn, "w1", gid, 10, 30)
+        await q.record_submitted(conn, mid, gid, [(1, "a"), (2, "b"), (3, "c")])
+
+    async def receipt(provider_id: str):
+        async with db.acquire() as conn:
+            async with conn.transaction():
+                finished = await q.apply_receipt(conn, gid, provider_id, "delivered")
+                await conn.execute("SELECT pg_sleep(0.3)")  # the three transactions overlap
+                return finished
+
+    assert sorted(map(str, await asyncio.gather(*(receipt(i) for i in "abc")))) == sorted(["None", "None", str(mid)])
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT status FROM sms_messages WHERE id = $1", mid) == "delivered"
 
 
 async def test_a_receipt_before_the_submit_is_recorded_and_interrupted_claims(db):

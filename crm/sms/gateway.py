@@ -61,6 +61,10 @@ class Inbox(Protocol):
 
 
 class Gateway(Protocol):
+    """An adapter may also have `ready` (bool: False while it cannot send, say the bind is refused;
+    the worker then leaves the gateway's messages queued instead of spending their attempts) and
+    `window` (int: how many messages the worker keeps in flight at once; 10 without it)."""
+
     gateway_id: int
 
     async def start(self, inbox: Inbox) -> None:

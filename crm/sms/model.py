@@ -43,10 +43,14 @@ def combined_status(part_statuses: list[str]) -> str | None:
 
 
 # GSM 03.38 basic set and its extension table (each extension character costs two septets).
-_GSM7_BASIC = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
-_GSM7_EXTENSION = set("^{}\\[~]|€\f")
+# GSM7_TABLE is in code order (character i is code i); GSM7_ESCAPED maps an extension character to
+# the code that follows the escape (0x1B).
+GSM7_TABLE = ("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+              "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+GSM7_ESCAPED = {"\f": 0x0A, "^": 0x14, "{": 0x28, "}": 0x29, "\\": 0x2F, "[": 0x3C, "~": 0x3D, "]": 0x3E,
+                "|": 0x40, "€": 0x65}
+_GSM7_BASIC = set(GSM7_TABLE)
+_GSM7_EXTENSION = set(GSM7_ESCAPED)
 
 GSM7, UCS2 = "gsm7", "ucs2"
 

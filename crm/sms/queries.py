@@ -102,6 +102,13 @@ async def apply_receipt(conn: asyncpg.Connection, gateway_id: int, provider_mess
                         status: str, detail: str = "") -> int | None:
     """A delivery receipt for one part; the message id it finished, or None (unknown id, or not final yet)."""
     async with conn.transaction():
+        # The message's row first: receipts for its other parts, applied at the same moment, wait here
+        # and then see this part's status (without it each would find the others still outstanding
+        # and none would finish the message).
+        await conn.execute(
+            """SELECT 1 FROM sms_messages WHERE id = (SELECT message_id FROM sms_parts
+                                                      WHERE gateway_id = $1 AND provider_message_id = $2)
+               FOR UPDATE""", gateway_id, provider_message_id)
         message_id = await conn.fetchval(
             """UPDATE sms_parts SET status = $3, status_at = now()
                WHERE gateway_id = $1 AND provider_message_id = $2 AND status = 'submitted'
@@ -170,3 +177,14 @@ async def for_counterparty(conn: asyncpg.Connection, counterparty_id: int, limit
 async def history(conn: asyncpg.Connection, message_id: int) -> list[asyncpg.Record]:
     return await conn.fetch("SELECT status, detail, at FROM sms_status_history WHERE message_id = $1 ORDER BY at, id",
                             message_id)
+
+
+async def active_gateways(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """The gateways the sender holds a connection to (`pbxcrm sms` reads them again when they change)."""
+    return await conn.fetch("SELECT id, kind, config::text AS config FROM sms_gateways WHERE active ORDER BY id")
+
+
+async def part_known(conn: asyncpg.Connection, gateway_id: int, provider_message_id: str) -> bool:
+    """Whether a submit with this provider id is recorded: a receipt can come before the worker wrote it."""
+    return await conn.fetchval("SELECT EXISTS (SELECT 1 FROM sms_parts WHERE gateway_id = $1 "
+                               "AND provider_message_id = $2)", gateway_id, provider_message_id)
