@@ -130,6 +130,10 @@ class PeriodQuery(Schema):
     metric: Short = ""
 
 
+class CallsReportQuery(PeriodQuery, TagFilterQuery):
+    """Call statistics (F5) of the calls whose counterparty has the `tag`s and none of the `notag`s (D2)."""
+
+
 class DealsReportQuery(PeriodQuery, TagFilterQuery):
     """The deals report's filters (C5, D2): responsible (a user id), a task status."""
     responsible: OptionalId = None
