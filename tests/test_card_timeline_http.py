@@ -57,7 +57,8 @@ async def test_all_its_calls_leads_to_the_calls_page_filtered_by_the_card(web, d
     assert "All its calls" in card.split('id="card-calls"')[0].split('class="calls"')[1]
     calls = web.get(link).text
     assert f'/calls/{ids["lis.1"]}"' in calls and f'/calls/{ids["volk.1"]}"' not in calls
-    assert "only the calls of Lis" in calls
+    picker = calls.split('id="filter-counterparty"')[1].split("</fieldset>")[0]
+    assert f'name="counterparty" value="{lis}"' in picker and ">Lis</a>" in picker
 
 
 async def test_the_timeline_offers_only_kinds_that_can_show_something(web, db):
