@@ -45,7 +45,8 @@ async def _page(request: Request, *, editing: int | None = None, error: DomainEr
         raise NotFound(_("no queue %(id)d") % {"id": editing})
     return await render(request, "admin_queues.html", {
         "queues": queues, "users": users, "current": current, "members": members,
-        "policy": policy, "error": error, "call_script": scripts.get(editing, "") if editing else ""}, status_code=error.status if error else 200)
+        "policy": policy, "error": error,
+        "call_script": scripts.get(editing, "") if editing else ""}, status_code=error.status if error else 200)
 
 
 @require_role("admin")
