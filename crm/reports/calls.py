@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from crm.defaults import DEFAULT_TIMEZONE
-from crm.tags import tag_conditions
+from crm.tags import and_call_tags
 
 GROUPS = ("hour", "day", "week", "month")
 BY = ("type", "operator")
@@ -33,20 +33,6 @@ class CallStatsQuery:
     timezone: str = DEFAULT_TIMEZONE
     tag_ids: tuple[int, ...] = ()  # the call's counterparty has all of these tags
     without_tag_ids: tuple[int, ...] = ()  # and none of these
-
-
-def _condition(query: CallStatsQuery, visible: tuple[str, list], first: int) -> tuple[str, list]:
-    """The reader's call rules (`visible`, numbered from $first) and the query's tag filters after them
-    (the tags of the call's counterparty: a call with no counterparty has none)."""
-    args = list(visible[1])
-
-    def p(value) -> str:
-        args.append(value)
-        return f"${first + len(args) - 1}"
-
-    conditions = [visible[0], *tag_conditions(p, "c.counterparty_id", "counterparty", query.tag_ids,
-                                              query.without_tag_ids)]
-    return " AND ".join(f"({c})" for c in conditions), args
 
 
 def buckets(query: CallStatsQuery) -> list[dt.datetime]:
@@ -74,7 +60,7 @@ async def call_series(conn: asyncpg.Connection, query: CallStatsQuery,
     if query.group not in GROUPS or query.by not in BY:
         raise ValueError("group and by must be whitelisted")
     key = _TYPE if query.by == "type" else _OPERATOR
-    where, args = _condition(query, visible, 5)
+    where, args = and_call_tags(visible, 5, query.tag_ids, query.without_tag_ids)
     rows = await conn.fetch(
         f"""SELECT date_trunc($3, c.started_at AT TIME ZONE $4) AS bucket, {key} AS key,
                    count(*) AS calls, coalesce(sum(c.talk_seconds), 0)::float AS seconds,
@@ -102,7 +88,7 @@ async def consolidated(conn: asyncpg.Connection, query: CallStatsQuery,
                        visible: tuple[str, list] = ("true", [])) -> list[dict]:
     """Count, total and average talk and wait time by operator and call type at once (F6), over the
     calls the reader may see (`visible` from $4)."""
-    where, args = _condition(query, visible, 4)
+    where, args = and_call_tags(visible, 4, query.tag_ids, query.without_tag_ids)
     rows = await conn.fetch(
         f"""SELECT {_OPERATOR} AS operator, {_TYPE} AS type, count(*) AS calls,
                    coalesce(sum(c.talk_seconds), 0)::float AS total_seconds,
