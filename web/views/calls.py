@@ -67,6 +67,7 @@ async def calls_list(request: Request):
                                       "page_size": page.size, "calls": rows}))
     return await render(request, "calls.html", {
         "calls": rows, "page": page, "capped": capped, "query": query, **choices, "all_tags": all_tags,
+        "with_tags": query.tag_ids, "without_tags": query.without_tag_ids,
         "counterparty_name": counterparty, "directions": listing.DIRECTIONS, "statuses": listing.STATUSES,
         **await saved_for(request, "calls")})
 
