@@ -13,7 +13,7 @@ from crm.errors import Conflict, NotFound, ValidationError
 from crm.i18n import _
 
 # The lists a filter set belongs to; web/views/filters.py maps each to its page's route.
-SECTIONS = frozenset({"clients", "companies", "tasks", "calls"})
+SECTIONS = frozenset({"clients", "companies", "tasks", "calls", "sms"})
 # Conditions only: where the list was paged to is not part of a filter.
 _NOT_CONDITIONS = {"page", "csrf_token", "tpage"}
 

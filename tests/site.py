@@ -110,6 +110,8 @@ PAGES = [
     Page("calls", "/calls", "/calls"),
     Page("calls filtered", "/calls", "/calls?direction=incoming&status=answered&counterparty={client}&q=79"),
     Page("unknown callers", "/callers/unknown", "/callers/unknown"),
+    Page("SMS", "/sms", "/sms"),
+    Page("SMS filtered", "/sms", "/sms?direction=in&unattached=1&q=79"),
     Page("call", "/calls/{id:int}", "/calls/{call}"),
     Page("unknown caller's call", "/calls/{id:int}", "/calls/{stranger_call}?find=Соколов"),
     Page("queue task", "/tasks/{id:int}", "/tasks/{queue_task}"),
@@ -144,6 +146,8 @@ PAGES = [
     Page("tags", "/admin/tags", "/admin/tags"),
     Page("statuses", "/admin/statuses", "/admin/statuses"),
     Page("call scripts", "/admin/call-scripts", "/admin/call-scripts"),
+    Page("SMS gateways", "/admin/sms-gateways", "/admin/sms-gateways"),
+    Page("SMS gateway", "/admin/sms-gateways/{id:int}", "/admin/sms-gateways/{sms_gateway}"),
     Page("task types", "/admin/task-types", "/admin/task-types"),
     # The client's changes, a contact's among them (issue 17: old and new value, from an address).
     Page("audit", "/admin/audit", "/admin/audit?entity=counterparty&id={client}"),
@@ -196,6 +200,23 @@ def page_routes() -> set[str]:
 
 def address(page: Page, site: Site, walker: Walker) -> str:
     return site.url + page.address.format(**site.ids, import_job=site.import_jobs[walker.login])
+
+
+async def _sms(conn: asyncpg.Connection, anna, client: int, t) -> int:
+    """SMS (issue 21): a gateway with a sending number, a chat with the client and a stranger's message."""
+    from crm.sms import gateway_admin
+
+    gateway = await gateway_admin.save_gateway(conn, anna["id"], None, t("Провайдер СМС"), "smpp", True, {
+        "host": "smsc.example.ru", "port": "2775", "system_id": "pbxcrm", "password": "s3cret-pass"})
+    await gateway_admin.save_number(conn, anna["id"], "+7 495 765-43-21", gateway, True, "RU")
+    for phone, card, direction, body in (("+79165554433", client, "out", t("Ваш заказ готов")),
+                                         ("+79165554433", client, "in", t("Спасибо, заеду завтра")),
+                                         ("+79031112233", None, "in", t("Кто это? Перезвоните"))):
+        await conn.execute(
+            "INSERT INTO sms_messages (direction, phone, counterparty_id, own_number, body, gateway_id, user_id, "
+            "status) VALUES ($1, $2, $3, '+74957654321', $4, $5, $6, $7)", direction, phone, card, body, gateway,
+            anna["id"] if direction == "out" else None, "delivered" if direction == "out" else "received")
+    return gateway
 
 
 async def empty_database(pool: asyncpg.Pool) -> None:
@@ -298,6 +319,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         first_call_at = await _calls(conn, now, client, irina, petr, queue, line, t)
         queue_task = await _stranger_task(conn, queue)
         ivr_ids = await _ivr(conn, anna, queue, petr, t)
+        sms_gateway = await _sms(conn, anna, client, t)
         calls = {r["channel_id"]: r["id"] for r in await conn.fetch("SELECT id, channel_id FROM calls")}
         # The unanswered walk-2 left a voicemail (issue 15): on the client's card and the task's page.
         voicemail = await insert_voicemail(conn, channel_id="walk-2", path="/nonexistent/walk-2.mp3", fmt="mp3",
@@ -319,7 +341,8 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
             await tray.collapse(conn, me["id"], other)
     ids = {"client": client, "company": company, "other_client": other, "task": task, "deal": deal, "note": note,
            "queue_task": queue_task, "call": calls["walk-1"], "stranger_call": calls["walk-4"],
-           "queue": queue, "tag": tag, "line": line, "dial_rule": dial_rule, "call_rule": call_rule, "operator": petr["id"], "manager": irina["id"]}
+           "queue": queue, "tag": tag, "line": line, "dial_rule": dial_rule, "call_rule": call_rule, "sms_gateway": sms_gateway,
+           "operator": petr["id"], "manager": irina["id"]}
     ids.update(ivr_ids)
     return ids, users, first_call_at, typed
 

@@ -24,6 +24,7 @@ from starlette.testclient import TestClient
 from tests.helpers import PASSWORD, login, make_user
 from web import schemas, schemas_access
 from web import schemas_second_factor as sf_schemas
+from web import schemas_sms_list as sms_schemas
 from web import schemas_telephony as telephony
 from web.app import create_app
 from web.views.audit import AuditListQuery
@@ -54,6 +55,8 @@ QUERY_MODELS = {
     "/reports/agents.xlsx": [schemas.PeriodQuery],
     "/admin/audit": [AuditListQuery], "/admin/audit.json": [AuditListQuery], "/admin/audit.xlsx": [AuditListQuery],
     "/api/counterparties/find": [schemas.CounterpartyFindQuery],  # issue 20: the task form's counterparty search
+    # Issue 21: the SMS list.
+    "/sms": [sms_schemas.SmsListQuery], "/api/sms": [sms_schemas.SmsListQuery], "/sms.xlsx": [sms_schemas.SmsListQuery],
 }
 BODY_MODELS = {
     "/api/counterparties": [schemas.CounterpartyIn], "/api/counterparties/{id:int}": [schemas.CounterpartyFields],
@@ -99,6 +102,13 @@ BODY_MODELS = {
     "/admin/statuses": [schemas.StatusForm], "/admin/statuses/{id:int}": [schemas.StatusForm],
     "/admin/statuses/{id:int}/archive": [schemas.StatusArchiveForm],
     "/admin/statuses/{id:int}/move": [schemas.MoveForm],
+    # Issue 21: attaching an SMS from an unknown number; the admin's gateways and sending numbers.
+    "/sms/{id:int}/attach": [sms_schemas.SmsAttachIn], "/api/sms/{id:int}/counterparty": [sms_schemas.SmsAttachIn],
+    "/sms/{id:int}/attach-new": [sms_schemas.SmsAttachNewForm],
+    "/admin/sms-gateways": [sms_schemas.SmsGatewayForm], "/admin/sms-gateways/{id:int}": [sms_schemas.SmsGatewayForm],
+    "/admin/sms-gateways/{id:int}/active": [sms_schemas.SmsGatewayActiveForm],
+    "/admin/sms-gateways/numbers": [sms_schemas.SmsNumberForm],
+    "/admin/sms-gateways/numbers/delete": [sms_schemas.SmsNumberDeleteForm],
 }
 
 
@@ -218,7 +228,10 @@ async def seeded(db, tmp_path):
             INSERT INTO tags (name) VALUES ('vip');
             INSERT INTO notes (counterparty_id, author_user_id, body) VALUES (1, 5001, 'a note');
             INSERT INTO calls (channel_id, direction, caller_number, started_at, counterparty_id, operator_user_id, status)
-                VALUES ('ch-1', 'incoming', '+74951234567', now(), 1, 5001, 'answered');""")
+                VALUES ('ch-1', 'incoming', '+74951234567', now(), 1, 5001, 'answered');
+            INSERT INTO sms_gateways (name, kind) VALUES ('gw', 'smpp');
+            INSERT INTO sms_numbers (number, gateway_id, is_default) VALUES ('+74950000000', 1, true);
+            INSERT INTO sms_messages (direction, phone, body, status) VALUES ('in', '+79160000000', 'hi', 'received');""")
         await conn.execute("INSERT INTO recordings (call_id, path, format) VALUES (1, $1, 'mp3')", str(recording))
         type_id = await conn.fetchval("SELECT id FROM task_types ORDER BY id LIMIT 1")
         await conn.execute("INSERT INTO tasks (title, type_id, responsible_user_id) VALUES ('Call back', $1, 5001)",

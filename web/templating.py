@@ -16,6 +16,7 @@ from crm.audit.changes import value_text as audit_value_text
 from crm.calls.route import route_text
 from crm.counterparties import tray
 from crm.errors import ValidationError
+from crm.sms import listing as sms_listing
 from crm.tasks.callbacks import event_text
 from web import formatting
 from web.browser_texts import browser_texts
@@ -98,6 +99,7 @@ async def render(request: Request, name: str, context: dict | None = None, statu
     if database and getattr(request.app.state, "pool", None) is not None:
         async with connection(request) as conn:
             ctx["labels"] = await appsettings.get_all(conn)
+            ctx["sms_on"] = await sms_listing.sms_enabled(conn)  # the SMS icons beside numbers (issue 21)
             if user:
                 ctx["tray"] = await tray.tray(conn, user["id"])
                 ctx["agent"] = await agents_q.presence(conn, user["id"])  # the header's control (issue 18)

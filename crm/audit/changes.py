@@ -24,6 +24,7 @@ AUDIT_ENTITY = {
     "call_rule": N_("call rule"), "ip_allow_entry": N_("IP allow-list entry"), "login_lock": N_("login lock"),
     "pause_reason": N_("pause reason"),  # issue 18
     "counterparty_status": N_("counterparty status"),  # issue 20
+    "sms": N_("SMS"), "sms_gateway": N_("SMS gateway"), "sms_number": N_("SMS sending number"),  # issue 21
 }
 AUDIT_ACTION = {
     "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"), "save": N_("saved"),
@@ -52,6 +53,7 @@ AUDIT_ACTION = {
     "second_factor_roles": N_("roles that must use a second factor"),
     "move": N_("moved"), "restore defaults": N_("restored the defaults"),
     "supervise": N_("joined the call as a supervisor"), "supervise end": N_("left the call as a supervisor"),
+    "learn number from sms": N_("learned a number from an SMS"), "sms list": N_("SMS list"),  # issue 21
 }
 # Field names in words; a field without one is shown as stored.
 AUDIT_FIELD = {
@@ -89,6 +91,9 @@ AUDIT_FIELD = {
     "directions": N_("Types"), "finished": N_("the call has finished"), "line_ids": N_("Lines"),
     "queue_ids": N_("Queues"), "owner": N_("was the responsible manager when the call happened"),
     "card_deleted": N_("the counterparty's card is deleted"),
+    # SMS (issue 21).
+    "messages": N_("Messages"), "config": N_("Settings"), "active": N_("Active"), "number": N_("Number"),
+    "gateway_id": N_("Gateway"), "is_default": N_("Default number"), "sms": N_("SMS"),
 }
 KINDS.update({"audit_entity": AUDIT_ENTITY, "audit_action": AUDIT_ACTION, "audit_field": AUDIT_FIELD})
 

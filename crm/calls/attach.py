@@ -17,6 +17,7 @@ from crm.calls import rule_queries
 from crm.calls.permissions import may_change
 from crm.calls.rules import Rule
 from crm.counterparties import queries as cq
+from crm.counterparties.learn import learn_number
 from crm.errors import Forbidden, NotFound
 from crm.i18n import N_, gettext
 from crm.i18n import gettext as _
@@ -70,16 +71,9 @@ async def attach_call(conn: asyncpg.Connection, user, call_id: int, counterparty
         raw, number = far_number(call)
         if not number:
             return _("the call has no number to learn")
-        owner = await cq.contact_owner(conn, number)
-        if owner is not None:
-            if owner["id"] == counterparty_id:
-                return _("%(number)s is already on the card") % {"number": raw}
-            return _("%(number)s belongs to %(name)s; not added") % {"number": raw, "name": owner["display_name"]}
-        await cq.insert_contact(conn, counterparty_id, "phone", raw, number,
-                                _("learned from call %(id)s") % {"id": call_id}, user["id"], auto_added=True)
-        await audit.record(conn, user["id"], "counterparty", counterparty_id, "learn number",
-                           {"phone": [None, raw], "call": [None, call_id]})
-        return _("%(number)s added to the card") % {"number": raw}
+        return await learn_number(conn, user["id"], counterparty_id, raw, number,
+                                  _("learned from call %(id)s") % {"id": call_id}, "learn number",
+                                  {"call": [None, call_id]})
 
 
 async def comment_call(conn: asyncpg.Connection, user, call_id: int, text: str,

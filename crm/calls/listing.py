@@ -17,6 +17,7 @@ import asyncpg
 from crm.counterparties.listing import escape_like
 from crm.defaults import DEFAULT_REGION, DEFAULT_TIMEZONE
 from crm.labels import CALL_DIRECTION, CALL_STATUS
+from crm.list_conditions import counterparty_or_members, one_of, period
 from crm.phones import caller_match_key
 from crm.search import search_terms
 from crm.tags import tag_conditions
@@ -88,17 +89,9 @@ def _search(p: _Params, q: str, region: str) -> str | None:
 def where(query: CallQuery, visible: Visible = ("true", [])) -> tuple[str, list]:
     """The SQL condition over calls c (the rules' first, from $1) and all its parameters."""
     p = _Params(len(visible[1]) + 1)
-    conditions = [f"({visible[0]})"]
-    if query.start is not None:
-        conditions.append(f"c.started_at >= ({p(query.start)}::date)::timestamp AT TIME ZONE {p(query.timezone)}")
-    if query.end is not None:
-        conditions.append(f"c.started_at < ({p(query.end)}::date + 1)::timestamp AT TIME ZONE {p(query.timezone)}")
-    directions = [d for d in query.directions if d in DIRECTIONS]
-    if directions:
-        conditions.append(f"c.direction = ANY({p(directions)}::text[])")
-    statuses = [s for s in query.statuses if s in STATUSES]
-    if statuses:
-        conditions.append(f"c.status = ANY({p(statuses)}::text[])")
+    conditions = [f"({visible[0]})", *period(p, "c.started_at", query.start, query.end, query.timezone),
+                  *one_of(p, "c.direction", query.directions, DIRECTIONS),
+                  *one_of(p, "c.status", query.statuses, STATUSES)]
     if query.operator_ids:
         conditions.append(f"{OPERATOR} = ANY({p(list(query.operator_ids))}::bigint[])")
     if query.queue_ids:
@@ -110,9 +103,7 @@ def where(query: CallQuery, visible: Visible = ("true", [])) -> tuple[str, list]
         k = p(caller_match_key(query.number, query.default_region) or query.number.strip())
         conditions.append(f"(c.caller_normalized = {k} OR c.called_normalized = {k})")
     if query.counterparty_id is not None:  # a company's calls are its clients' too, as on its card
-        cp = p(query.counterparty_id)
-        conditions.append(f"c.counterparty_id = ANY(ARRAY(SELECT {cp}::bigint UNION ALL "
-                          f"SELECT m.client_id FROM company_members m WHERE m.company_id = {cp}))")
+        conditions.append(counterparty_or_members(p, "c.counterparty_id", query.counterparty_id))
     conditions += tag_conditions(p, "c.counterparty_id", "counterparty", query.tag_ids, query.without_tag_ids)
     search = _search(p, query.q, query.default_region)
     if search:

@@ -8,10 +8,10 @@ from crm import appsettings
 from crm.errors import ValidationError
 from crm.i18n import gettext as _
 from crm.phones import InvalidPhone, normalize_phone
+from crm.request_rows import RequestRows
 
 CHANNEL = "pbxcrm_call_requests"
-# A request nobody took up by then is too old to ring anyone for.
-PENDING_SECONDS = 60
+ROWS = RequestRows("call_requests", "ringing user")
 
 
 async def request_call(conn: asyncpg.Connection, *, user: asyncpg.Record, number: str, requested_by: int,
@@ -35,16 +35,10 @@ async def request_call(conn: asyncpg.Connection, *, user: asyncpg.Record, number
 
 async def claim(conn: asyncpg.Connection, request_id: int) -> asyncpg.Record | None:
     """Take a pending request (one app process only gets it)."""
-    return await conn.fetchrow(
-        f"""UPDATE call_requests SET status = 'ringing user', updated_at = now()
-            WHERE id = $1 AND status = 'pending' AND created_at > now() - interval '{PENDING_SECONDS} seconds'
-            RETURNING id, user_id, extension, number""", request_id)
+    return await conn.fetchrow(f"{ROWS.take} RETURNING id, user_id, extension, number", request_id)
 
 
-async def pending_ids(conn: asyncpg.Connection) -> list[int]:
-    return [r["id"] for r in await conn.fetch(
-        f"""SELECT id FROM call_requests WHERE status = 'pending'
-            AND created_at > now() - interval '{PENDING_SECONDS} seconds' ORDER BY id""")]
+pending_ids = ROWS.pending_ids
 
 
 async def set_status(conn: asyncpg.Connection, request_id: int, status: str, *, error: str | None = None,

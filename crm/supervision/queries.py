@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncpg
 
+from crm.request_rows import RequestRows
 from crm.supervision import CHANNEL
 from crm.supervision.decide import SupervisionFacts
 
-# A request nobody took up by then is too old to ring anyone for: the call has moved on.
-PENDING_SECONDS = 60
+ROWS = RequestRows("supervision_requests", "ringing")
 
 
 async def facts(conn: asyncpg.Connection, call_id: int) -> tuple[asyncpg.Record, SupervisionFacts] | None:
@@ -36,18 +36,12 @@ async def request(conn: asyncpg.Connection, *, call_id: int, channel_id: str, su
 async def claim(conn: asyncpg.Connection, request_id: int) -> asyncpg.Record | None:
     """Take a pending request (one app process only gets it), with the supervisor's name."""
     return await conn.fetchrow(
-        f"""WITH taken AS (
-                UPDATE supervision_requests SET status = 'ringing', updated_at = now()
-                WHERE id = $1 AND status = 'pending' AND created_at > now() - interval '{PENDING_SECONDS} seconds'
-                RETURNING *)
+        f"""WITH taken AS ({ROWS.take} RETURNING *)
             SELECT t.id, t.call_id, t.channel_id, t.supervisor_id, t.extension, t.mode, u.full_name
             FROM taken t JOIN users u ON u.id = t.supervisor_id""", request_id)
 
 
-async def pending_ids(conn: asyncpg.Connection) -> list[int]:
-    return [r["id"] for r in await conn.fetch(
-        f"""SELECT id FROM supervision_requests WHERE status = 'pending'
-            AND created_at > now() - interval '{PENDING_SECONDS} seconds' ORDER BY id""")]
+pending_ids = ROWS.pending_ids
 
 
 async def joined(conn: asyncpg.Connection, request_id: int) -> None:

@@ -7,12 +7,12 @@ import datetime as dt
 
 import asyncpg
 
+from crm.request_rows import RequestRows
 from crm.transfers import CHANNEL
 from crm.transfers.decide import TransferFacts
 from crm.wallboard import notify as wallboard_notify
 
-# A request nobody took up by then is too old to act on: the call has moved on.
-PENDING_SECONDS = 60
+ROWS = RequestRows("transfer_requests", "taken")
 
 # ---- the call's legs (the Stasis app writes them through ari_app/call_records.py) ----
 
@@ -105,10 +105,7 @@ async def request_transfer(conn: asyncpg.Connection, *, call_id: int, channel_id
 async def claim(conn: asyncpg.Connection, request_id: int) -> asyncpg.Record | None:
     """Take a pending request (one app process only gets it), with the names it needs."""
     return await conn.fetchrow(
-        f"""WITH taken AS (
-                UPDATE transfer_requests SET status = 'taken', updated_at = now()
-                WHERE id = $1 AND status = 'pending' AND created_at > now() - interval '{PENDING_SECONDS} seconds'
-                RETURNING *)
+        f"""WITH taken AS ({ROWS.take} RETURNING *)
             SELECT t.id, t.channel_id, t.target_kind, t.target_number, t.requested_by,
                    r.full_name AS requested_by_name,
                    t.target_user_id, u.full_name AS user_name, u.extension AS user_extension,
@@ -118,10 +115,7 @@ async def claim(conn: asyncpg.Connection, request_id: int) -> asyncpg.Record | N
         request_id)
 
 
-async def pending_ids(conn: asyncpg.Connection) -> list[int]:
-    return [r["id"] for r in await conn.fetch(
-        f"""SELECT id FROM transfer_requests WHERE status = 'pending'
-            AND created_at > now() - interval '{PENDING_SECONDS} seconds' ORDER BY id""")]
+pending_ids = ROWS.pending_ids
 
 
 async def set_status(conn: asyncpg.Connection, request_id: int, status: str, *, error: str | None = None) -> None:

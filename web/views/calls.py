@@ -7,7 +7,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from crm import tags
 from crm.calls import listing
 from crm.calls.attach import attach_call, call_id_by_channel, comment_call
 from crm.calls.rules import LISTEN
@@ -18,8 +17,8 @@ from crm.roles import acts_for_others
 from crm.users import queries as users_q
 from web.call_rules import rules_of, visible
 from web.db import connection
-from web.jsonout import jsonable
 from web.limits import CHANNEL
+from web.list_pages import filter_names, page_json
 from web.paging import Page
 from web.resource import wants_json
 from web.schemas import AttachIn, CallCommentIn, CallListQuery, ClickToCallIn
@@ -57,19 +56,14 @@ async def calls_list(request: Request):
         for r in rows:
             r["recording_id"] = recordings.get(r["id"])
         if not wants_json(request):
-            choices = await listing.choices(conn)
-            all_tags = await tags.list_tags(conn)
-            counterparty = await conn.fetchval("SELECT display_name FROM counterparties WHERE id = $1",
-                                               query.counterparty_id) if query.counterparty_id else None
+            choices = {**await listing.choices(conn), **await filter_names(conn, query.counterparty_id)}
     page = Page(number=query.page, size=query.size, total=total)
     if wants_json(request):
-        return JSONResponse(jsonable({"total": total, "total_capped": capped, "page": page.number,
-                                      "page_size": page.size, "calls": rows}))
+        return page_json(page, capped, "calls", rows)
     return await render(request, "calls.html", {
-        "calls": rows, "page": page, "capped": capped, "query": query, **choices, "all_tags": all_tags,
+        "calls": rows, "page": page, "capped": capped, "query": query, **choices,
         "with_tags": query.tag_ids, "without_tags": query.without_tag_ids,
-        "counterparty_name": counterparty, "directions": listing.DIRECTIONS, "statuses": listing.STATUSES,
-        **await saved_for(request, "calls")})
+        "directions": listing.DIRECTIONS, "statuses": listing.STATUSES, **await saved_for(request, "calls")})
 
 
 async def click_to_call(request: Request):

@@ -36,6 +36,7 @@ from crm.labels import label, task_type
 from crm.reports.calls import NOBODY, buckets, call_series, consolidated
 from crm.reports.deals import managers_deals
 from crm.roles import REPORT_ROLES
+from crm.sms import listing as sms_listing
 from crm.tasks import queries as tq
 from web.call_rules import visible
 from web.locale import request_locale
@@ -45,6 +46,7 @@ from web.views.counterparty_lists import list_query
 from web.views.line_report import report_rows, row_name
 from web.views.queue_report import agent_data, queue_data
 from web.views.reports import deal_filter, report_period, series_name, stats_query
+from web.views.sms_list import sms_query
 from web.views.tasks import task_query
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -323,7 +325,35 @@ async def calls_export(request: Request):
     return _response(path, rows, "calls")
 
 
+SMS_COLUMNS = [
+    Column(N_("When"), "created_at", "datetime", 17), Column(N_("Direction"), "direction_text", width=10),
+    Column(N_("Number"), "phone", width=16), Column(N_("Our number"), "own_number", width=16),
+    Column(N_("Counterparty"), "counterparty_name", width=28), Column(N_("Text"), "body", width=60),
+    Column(N_("Parts"), "parts", "int", 6), Column(N_("Author"), "author_name", width=22),
+    Column(N_("Status"), "status_text", width=12), Column(N_("Error"), "error", width=24),
+    Column(N_("Gateway"), "gateway_name", width=16),
+]
+
+
+async def sms_export(request: Request):
+    """The SMS list as its filters select it (web/views/sms_list.py), every page, newest first; only
+    the messages the user may see (crm/sms/listing.visibility)."""
+    await _may_export(request)
+    query = sms_query(request)
+    async with request.app.state.pool.acquire() as conn:
+        async def batches():
+            async for rows in sms_listing.export_batches(conn, query, request.user, BATCH):
+                yield [{**r, "direction_text": label("sms_direction", r["direction"]),
+                        "status_text": label("sms_status", r["status"])} for r in rows]
+        path, rows = await write_xlsx(_("SMS"), _translated(SMS_COLUMNS), batches(), tz=_zone(request))
+        with _removed_on_failure(path):
+            await audit.record(conn, request.user["id"], "export", None, "sms list",
+                               {"query": request.url.query, "rows": rows})
+    return _response(path, rows, "sms")
+
+
 routes = [
+    Route("/sms.xlsx", sms_export, name="export.sms_export", methods=["GET"]),
     Route("/calls.xlsx", calls_export, name="export.calls_export", methods=["GET"]),
     Route("/reports/calls.xlsx", calls_report_export, name="export.calls_report_export", methods=["GET"]),
     Route("/reports/deals.xlsx", deals_report_export, name="export.deals_report_export", methods=["GET"]),

@@ -14,7 +14,8 @@ from web.validation import form_body
 
 # Each of crm.filters.SECTIONS and the name of its list page's route.
 LIST_ROUTES = {"clients": "counterparty_lists.clients", "companies": "counterparty_lists.companies",
-               "tasks": "tasks.tasks_list", "calls": "calls.calls_list"}
+               "tasks": "tasks.tasks_list", "calls": "calls.calls_list",
+               "sms": "sms_list.sms_list"}
 
 
 def _list_path(request: Request, section: str) -> str:
