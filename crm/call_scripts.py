@@ -22,6 +22,13 @@ async def all_scripts(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record
     }
 
 
+async def scripts_by_id(conn: asyncpg.Connection, target: str) -> dict[int, str]:
+    """Each queue's or tag's script by its id, for the queue's and the tag's own edit forms."""
+    if target not in TARGETS:
+        raise NotFound(_("no such page"))
+    return {r["id"]: r["call_script"] for r in await conn.fetch(f"SELECT id, call_script FROM {_TABLE[target]}")}
+
+
 async def set_script(conn: asyncpg.Connection, user_id: int, target: str, target_id: int, text: str, *,
                      address: str | None = None) -> None:
     text = text.replace("\r\n", "\n").strip()

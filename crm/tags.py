@@ -130,3 +130,18 @@ def tag_conditions(p, alias_id: str, target: str, with_ids: tuple[int, ...], wit
         conditions.append(f"NOT EXISTS (SELECT 1 FROM {table} x WHERE x.{column} = {alias_id} "
                           f"AND x.tag_id = ANY({p(list(without_ids))}::bigint[]))")
     return conditions
+
+
+def and_call_tags(condition: tuple[str, list], first: int, with_ids: tuple[int, ...],
+                  without_ids: tuple[int, ...]) -> tuple[str, list]:
+    """A condition on calls `c` (SQL and its arguments numbered from $first: the reader's call rules) and
+    the tag filters of the call's counterparty after it (D2: every with-tag, none of the without-tags; a
+    call with no counterparty has no tags). For the call reports."""
+    args = list(condition[1])
+
+    def p(value) -> str:
+        args.append(value)
+        return f"${first + len(args) - 1}"
+
+    conditions = [condition[0], *tag_conditions(p, "c.counterparty_id", "counterparty", with_ids, without_ids)]
+    return " AND ".join(f"({c})" for c in conditions), args

@@ -85,3 +85,47 @@ async def test_filter_save_play_and_call_back_from_the_call_log(db, database_url
         await page.wait_for_url(f"{web.url}/calls/{calls['+74951230002']}")
     finally:
         await web.close()
+
+
+async def test_the_counterparty_filter_is_chosen_as_one_types(db, web_server, chromium):
+    """Issue 20: the calls page's counterparty filter searches as one types (counterparty_picker.js, the
+    task form's picker); choosing filters at once, "Remove" shows every call again."""
+    from crm.counterparties import service
+    from crm.counterparties.model import CounterpartyInput
+
+    boss = await make_user(db, "boss", "supervisor")
+    async with db.acquire() as conn:
+        zhukov = await service.create(conn, boss, CounterpartyInput(kind="client", last_name="Zhukov",
+                                                                    remark="pays late"), "RU")
+        volkov = await service.create(conn, boss, CounterpartyInput(kind="client", last_name="Volkov"), "RU")
+        for i, (number, who) in enumerate([("+74951230001", zhukov), ("+74951230002", volkov),
+                                           ("+74951230003", None)]):
+            await conn.execute(
+                """INSERT INTO calls (channel_id, direction, caller_number, called_number, started_at, ended_at,
+                                      status, counterparty_id)
+                   VALUES ($1, 'incoming', $2, '100', $3::timestamptz, $3::timestamptz + interval '1 minute',
+                           'missed', $4)""", f"pick.{i}", number, NOW + dt.timedelta(minutes=i), who)
+    page = await logged_in_page(chromium, web_server.url, "boss", PASSWORD)
+    await page.goto(web_server.url + "/calls")
+    assert len(await _rows(page)) == 3
+    assert not await page.is_visible("#filter-counterparty button.clear")
+    await page.locator("#filter-counterparty input.find").press_sequentially("zhu", delay=30)
+    result = page.locator("#filter-counterparty .counterparty-results button.choose")
+    await result.first.wait_for()
+    assert await result.all_inner_texts() == ["Zhukov"]
+    assert "pays late" in await page.locator("#filter-counterparty .counterparty-results li").first.inner_text()
+    await result.first.click()
+    await page.wait_for_url(f"**/calls?*counterparty={zhukov}*")
+    assert await _rows(page) == ["+74951230001"]
+    assert await page.locator("#filter-counterparty .chosen").inner_text() == "Zhukov"
+
+    # Enter takes the first match; then Remove lists every call again.
+    await page.locator("#filter-counterparty input.find").press_sequentially("volk", delay=30)
+    await result.first.wait_for()
+    await page.locator("#filter-counterparty input.find").press("Enter")
+    await page.wait_for_url(f"**/calls?*counterparty={volkov}*")
+    assert await _rows(page) == ["+74951230002"]
+    await page.click("#filter-counterparty button.clear")
+    await page.wait_for_url(lambda url: f"counterparty={volkov}" not in url)
+    await page.wait_for_load_state()
+    assert len(await _rows(page)) == 3

@@ -155,3 +155,57 @@ async def test_the_chart_is_drawn_with_one_series_per_call_type(calls, database_
         assert "Sveta Sidorova" in await page.inner_text("#consolidated")
     finally:
         web.stop()
+
+
+@pytest.fixture
+async def tagged(calls, db):
+    """The calls' counterparties and their tags: stat.0 Acme (Big, Risky), stat.2 Beta (Big), stat.4 Gamma (none);
+    the others have no counterparty."""
+    from crm.tags import TagInput, save_tag, set_tag
+
+    async with db.acquire() as conn:
+        boss = await conn.fetchrow("SELECT * FROM users WHERE login = 'boss'")
+        big = await save_tag(conn, boss["id"], None, TagInput("Big"))
+        risky = await save_tag(conn, boss["id"], None, TagInput("Risky"))
+        for channel, name, its_tags in (("stat.0", "Acme", (big, risky)), ("stat.2", "Beta", (big,)),
+                                        ("stat.4", "Gamma", ())):
+            cid = await conn.fetchval("INSERT INTO counterparties (kind, company_name) VALUES ('company', $1) "
+                                      "RETURNING id", name)
+            await conn.execute("UPDATE calls SET counterparty_id = $1 WHERE channel_id = $2", cid, channel)
+            for tag in its_tags:
+                await set_tag(conn, dict(boss), "counterparty", cid, tag, on=True)
+    return {"big": big, "risky": risky}
+
+
+async def test_tag_filters_with_and_without_several_of_each(tagged, web):
+    """D2: the call statistics of the calls whose counterparty has every "with" tag and none of the "without"."""
+    login(web, "boss")
+    big, risky = tagged["big"], tagged["risky"]
+
+    def counted(*tags):
+        report = web.get("/api/reports/calls", params=[("from", DAY1), ("to", DAY2), *tags]).json()
+        return {(r["operator"], r["type"]): r["calls"] for r in report["consolidated"]}, report
+
+    assert counted(("tag", big))[0] == {("Pavel Petrov", "incoming"): 1, ("Sveta Sidorova", "outgoing"): 1}
+    assert counted(("tag", big), ("notag", risky))[0] == {("Sveta Sidorova", "outgoing"): 1}
+    both, report = counted(("tag", big), ("tag", risky))
+    assert both == {("Pavel Petrov", "incoming"): 1} and report["tag"] == [big, risky]
+    assert report["series"]["incoming"]["calls"] == [1, 0] and report["series"]["outgoing"]["calls"] == [0, 0]
+    # Without either tag: the untagged counterparty's call and the calls with no counterparty at all.
+    assert counted(("notag", big), ("notag", risky))[0] == {
+        ("nobody", "missed"): 1, ("Pavel Petrov", "internal"): 1, ("Sveta Sidorova", "incoming"): 1}
+    assert web.get("/api/reports/calls", params={"tag": "x"}).status_code == 400
+
+    page = web.get("/reports/calls", params=[("from", DAY1), ("to", DAY2), ("tag", big), ("notag", risky)]).text
+    assert f'<option value="{big}" selected>with tag Big</option>' in page
+    assert f'<option value="{risky}" selected>without tag Risky</option>' in page
+    consolidated = page[page.index('id="consolidated"'):]
+    assert "Sveta Sidorova" in consolidated and "Pavel Petrov" not in consolidated
+    assert f"tag={big}&amp;notag={risky}" in page[page.index('id="export"'):], "the export keeps the filters"
+
+    sheets, _ = _sheets(web.get("/reports/calls.xlsx", params=[("from", DAY1), ("to", DAY2), ("tag", big),
+                                                                ("notag", risky)]))
+    assert [row[:3] for row in sheets["Calls"][1:]] == [["Sveta Sidorova", "outgoing", 1]]
+    column = {name: i for i, name in enumerate(sheets["Calls by day"][0])}
+    assert [row[column["outgoing: calls"]] for row in sheets["Calls by day"][1:]] == [1, 0]
+    assert [row[column["incoming: calls"]] for row in sheets["Calls by day"][1:]] == [0, 0]

@@ -152,7 +152,8 @@ async def test_the_page_shows_filters_links_click_to_call_and_the_filtered_rows(
     call_page = web.get(f"/calls/{world['calls']['in1']}").text
     assert f'id="counterparty-calls" href="/calls?counterparty={world["sokolov"]}"' in call_page
     card_calls = web.get("/calls", params={"counterparty": world["sokolov"]}).text
-    assert "only the calls of Sokolovsky" in card_calls
+    picker = card_calls.split('id="filter-counterparty"')[1].split("</fieldset>")[0]
+    assert f'name="counterparty" value="{world["sokolov"]}"' in picker and "Sokolovsky" in picker
 
 
 async def test_the_count_is_capped_as_the_other_lists(web, world, monkeypatch):

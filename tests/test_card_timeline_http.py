@@ -41,6 +41,26 @@ async def test_the_company_calls_table_follows_the_own_only_switch(web, db):
     assert f'/calls/{ids["client.1"]}"' in _calls_table(web.get(f"/counterparties/{client}").text)
 
 
+async def test_all_its_calls_leads_to_the_calls_page_filtered_by_the_card(web, db):
+    """Issue 20: "All its calls" under a card's Calls table opens the calls page filtered by that card."""
+    mgr = await make_user(db, "mgr", "manager")
+    async with db.acquire() as conn:
+        lis = await service.create(conn, mgr, CounterpartyInput(kind="client", last_name="Lis"), "RU")
+        volk = await service.create(conn, mgr, CounterpartyInput(kind="client", last_name="Volk"), "RU")
+        await _call(conn, "lis.1", lis, "about the fox")
+        await _call(conn, "volk.1", volk, "about the wolf")
+        ids = {r["channel_id"]: r["id"] for r in await conn.fetch("SELECT id, channel_id FROM calls")}
+    login(web, "mgr")
+    card = web.get(f"/counterparties/{lis}").text
+    link = card.split('id="all-calls" href="')[1].split('"')[0]
+    assert link == f"/calls?counterparty={lis}"
+    assert "All its calls" in card.split('id="card-calls"')[0].split('class="calls"')[1]
+    calls = web.get(link).text
+    assert f'/calls/{ids["lis.1"]}"' in calls and f'/calls/{ids["volk.1"]}"' not in calls
+    picker = calls.split('id="filter-counterparty"')[1].split("</fieldset>")[0]
+    assert f'name="counterparty" value="{lis}"' in picker and ">Lis</a>" in picker
+
+
 async def test_the_timeline_offers_only_kinds_that_can_show_something(web, db):
     mgr = await make_user(db, "mgr", "manager")
     async with db.acquire() as conn:

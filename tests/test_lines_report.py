@@ -121,3 +121,41 @@ async def test_the_report_in_russian(web, db):
     login(web, "mgr")
     page = web.get(f"/reports/lines?{PERIOD}", headers={"Accept-Language": "ru"}).text
     assert "<h1>Звонки по линиям</h1>" in page and "Номера без линии" in page and 'data-label="Пропущено"' in page
+
+
+async def test_tag_filters_with_and_without_several_of_each(web, db):
+    """D2: the calls whose counterparty has every "with" tag and none of the "without"; page, JSON and Excel."""
+    from crm.tags import TagInput, save_tag
+
+    lines = await _seed(db)
+    sup = await make_user(db, "sup", "supervisor")
+    day = dt.datetime(2025, 3, 12, 10, 0, tzinfo=MSK)
+    async with db.acquire() as conn:
+        big = await save_tag(conn, sup["id"], None, TagInput("Big"))
+        risky = await save_tag(conn, sup["id"], None, TagInput("Risky"))
+        for name, line, its_tags in (("Acme", lines["promo"], (big, risky)), ("Beta", lines["main"], (big,))):
+            cid = await conn.fetchval("INSERT INTO counterparties (kind, company_name) VALUES ('company', $1) "
+                                      "RETURNING id", name)
+            await conn.executemany("INSERT INTO counterparty_tags (counterparty_id, tag_id) VALUES ($1, $2)",
+                                   [(cid, t) for t in its_tags])
+            await _call(conn, line, day, wait=2)
+            await conn.execute("UPDATE calls SET counterparty_id = $1 WHERE started_at = $2 AND line_id = $3",
+                               cid, day, line)
+    login(web, "sup")
+
+    def totals(query: str) -> dict:
+        data = web.get(f"/api/reports/lines?{PERIOD}&{query}").json()
+        return {r["name"]: r["total"] for r in data["lines"] if r["total"]}
+
+    assert totals(f"tag={big}") == {"Promo": 1, "Main": 1}
+    assert totals(f"tag={big}&tag={risky}") == {"Promo": 1}
+    assert totals(f"tag={big}&notag={risky}") == {"Main": 1}
+    assert totals(f"notag={big}&notag={risky}") == {"Promo": 5, "Main": 1, "Old promo": 1, None: 2}, \
+        "the seeded calls have no counterparty, so none of those tags"
+    page = web.get(f"/reports/lines?{PERIOD}&tag={big}&notag={risky}").text
+    assert f'<option value="{big}" selected>with tag Big</option>' in page
+    assert f'<option value="{risky}" selected>without tag Risky</option>' in page
+    assert f"tag={big}&amp;notag={risky}" in page.split('id="export"')[1].split(">")[0]
+    r = web.get(f"/reports/lines.xlsx?{PERIOD}&tag={big}&notag={risky}")
+    rows = [row[:4] for row in load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True)]
+    assert ("Main", "74957770001", "trunk", 1) in rows and ("Promo", "74957770000", "trunk", 0) in rows

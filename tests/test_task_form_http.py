@@ -43,7 +43,7 @@ async def test_the_counterparty_is_chosen_changed_and_removed_in_the_form(web, d
     form = web.get(f"/tasks/new?counterparty={first}").text
     chooser = form.split('id="task-counterparty"')[1].split("</fieldset>")[0]
     assert f'name="counterparty_id" value="{first}"' in chooser and "Zhukov" in chooser
-    assert 'data-find="/api/counterparties/find"' in form and "/static/task_form.js" in form
+    assert 'data-find="/api/counterparties/find"' in form and "/static/counterparty_picker.js" in form
     base = {"csrf_token": csrf_from(form), "title": "Send the offer", "type_id": str(await _type(db, "task")),
             "status": "new"}
     r = web.post("/tasks/new", data={**base, "counterparty_id": str(first)}, follow_redirects=False)

@@ -130,6 +130,10 @@ class PeriodQuery(Schema):
     metric: Short = ""
 
 
+class CallsReportQuery(PeriodQuery, TagFilterQuery):
+    """Call statistics (F5) of the calls whose counterparty has the `tag`s and none of the `notag`s (D2)."""
+
+
 class DealsReportQuery(PeriodQuery, TagFilterQuery):
     """The deals report's filters (C5, D2): responsible (a user id), a task status."""
     responsible: OptionalId = None
@@ -292,8 +296,11 @@ class ExportRolesForm(Schema):
     roles: Shorts = ()
 
 
+ScriptText = Annotated[str, Text(L.CALL_SCRIPT)]
+
+
 class CallScriptForm(Schema):
-    call_script: Annotated[str, Text(L.CALL_SCRIPT)] = ""
+    call_script: ScriptText = ""
 
 
 class PopScriptQuery(Schema):
@@ -361,6 +368,7 @@ class TagForm(Schema):
     description: Annotated[str, Text(L.DESCRIPTION)] = ""
     allowed_roles: Shorts = ()
     queue_id: OptionalId = None
+    call_script: ScriptText | None = None  # the admin's form (H5); absent: the script is left as it is
 
 
 class FilterForm(Schema):

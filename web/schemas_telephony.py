@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field
 
 from web import limits as L
-from web.schemas import Seconds, Short, Shorts
+from web.schemas import ScriptText, Seconds, Short, Shorts
 from web.validation import BlankIsNone, Checkbox, Ids, OptionalId, Schema, Text
 
 
@@ -28,6 +28,7 @@ class QueueForm(Schema):
     wait_red_seconds: Seconds = None
     level_amber_percent: Seconds = None
     level_red_percent: Seconds = None
+    call_script: ScriptText | None = None  # the screen pop's script (H5); absent: left as it is
 
 
 class RoutingForm(Schema):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from crm.defaults import DEFAULT_TIMEZONE
+from crm.tags import and_call_tags
 
 GROUPS = ("hour", "day", "week", "month")
 BY = ("type", "operator")
@@ -30,6 +31,8 @@ class CallStatsQuery:
     group: str = "day"
     by: str = "type"
     timezone: str = DEFAULT_TIMEZONE
+    tag_ids: tuple[int, ...] = ()  # the call's counterparty has all of these tags
+    without_tag_ids: tuple[int, ...] = ()  # and none of these
 
 
 def buckets(query: CallStatsQuery) -> list[dt.datetime]:
@@ -57,15 +60,16 @@ async def call_series(conn: asyncpg.Connection, query: CallStatsQuery,
     if query.group not in GROUPS or query.by not in BY:
         raise ValueError("group and by must be whitelisted")
     key = _TYPE if query.by == "type" else _OPERATOR
+    where, args = and_call_tags(visible, 5, query.tag_ids, query.without_tag_ids)
     rows = await conn.fetch(
         f"""SELECT date_trunc($3, c.started_at AT TIME ZONE $4) AS bucket, {key} AS key,
                    count(*) AS calls, coalesce(sum(c.talk_seconds), 0)::float AS seconds,
                    coalesce(sum(c.wait_seconds), 0)::float AS wait
             FROM calls c LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
             WHERE c.started_at >= ($1::date::timestamp AT TIME ZONE $4)
-              AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $4) AND {visible[0]}
+              AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $4) AND {where}
             GROUP BY 1, 2 ORDER BY 1, 2""",
-        query.start, query.end, query.group, query.timezone, *visible[1])
+        query.start, query.end, query.group, query.timezone, *args)
     labels = buckets(query)
     index = {b: i for i, b in enumerate(labels)}
     keys = list(TYPES) if query.by == "type" else sorted({r["key"] for r in rows})
@@ -84,6 +88,7 @@ async def consolidated(conn: asyncpg.Connection, query: CallStatsQuery,
                        visible: tuple[str, list] = ("true", [])) -> list[dict]:
     """Count, total and average talk and wait time by operator and call type at once (F6), over the
     calls the reader may see (`visible` from $4)."""
+    where, args = and_call_tags(visible, 4, query.tag_ids, query.without_tag_ids)
     rows = await conn.fetch(
         f"""SELECT {_OPERATOR} AS operator, {_TYPE} AS type, count(*) AS calls,
                    coalesce(sum(c.talk_seconds), 0)::float AS total_seconds,
@@ -92,8 +97,8 @@ async def consolidated(conn: asyncpg.Connection, query: CallStatsQuery,
                    coalesce(avg(c.wait_seconds), 0)::float AS average_wait_seconds
             FROM calls c LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
             WHERE c.started_at >= ($1::date::timestamp AT TIME ZONE $3)
-              AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $3) AND {visible[0]}
+              AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $3) AND {where}
             GROUP BY 1, 2 ORDER BY 1, 2""",
-        query.start, query.end, query.timezone, *visible[1])
+        query.start, query.end, query.timezone, *args)
     rounded = ("total_seconds", "average_seconds", "total_wait_seconds", "average_wait_seconds")
     return [{**dict(r), **{k: round(r[k], 1) for k in rounded}} for r in rows]

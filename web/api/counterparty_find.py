@@ -1,5 +1,5 @@
-"""GET /api/counterparties/find?q=: clients and companies matching what one types (issue 20,
-the task form's counterparty, web/static/task_form.js). The Clients and Companies lists' own
+"""GET /api/counterparties/find?q=: clients and companies matching what one types (issue 20: the
+task form's counterparty and the calls filter, web/static/counterparty_picker.js). The Clients and Companies lists' own
 search (crm/counterparties/listing.py: names, remark, contacts, any word order); every user sees
 every live counterparty (crm/counterparties/permissions.can_view), so nothing more to check."""
 

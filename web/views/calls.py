@@ -62,6 +62,7 @@ async def calls_list(request: Request):
         return page_json(page, capped, "calls", rows)
     return await render(request, "calls.html", {
         "calls": rows, "page": page, "capped": capped, "query": query, **choices,
+        "with_tags": query.tag_ids, "without_tags": query.without_tag_ids,
         "directions": listing.DIRECTIONS, "statuses": listing.STATUSES, **await saved_for(request, "calls")})
 
 

@@ -33,7 +33,6 @@ from crm.export.xlsx import BATCH, Column, remove_export, write_xlsx, write_xlsx
 from crm.i18n import N_, gettext, pgettext
 from crm.i18n import gettext as _
 from crm.labels import label, task_type
-from crm.lines.report import calls_per_line
 from crm.reports.calls import NOBODY, buckets, call_series, consolidated
 from crm.reports.deals import managers_deals
 from crm.roles import REPORT_ROLES
@@ -44,7 +43,7 @@ from web.locale import request_locale
 from web.permissions import require_role
 from web.views.calls import call_query
 from web.views.counterparty_lists import list_query
-from web.views.line_report import row_name
+from web.views.line_report import report_rows, row_name
 from web.views.queue_report import agent_data, queue_data
 from web.views.reports import deal_filter, report_period, series_name, stats_query
 from web.views.sms_list import sms_query
@@ -252,10 +251,7 @@ async def deals_report_export(request: Request):
 @_report_export
 async def lines_report_export(request: Request):
     """Calls per line (issue 15) as an Excel file: the report's table."""
-    start, end = report_period(request)
-    where = await visible(request, start=4)
-    async with request.app.state.pool.acquire() as conn:
-        rows = await calls_per_line(conn, start, end, request.app.state.settings.timezone, where)
+    _start, _end, rows, _tags = await report_rows(request)
     columns = [Column(N_("Line"), "line", width=28), Column(N_("Number"), "did", width=16),
                Column(N_("Trunk"), "trunk", width=12), Column(N_("Calls"), "total", "int", 8),
                Column(pgettext("calls", "Answered"), "answered", "int", 10),

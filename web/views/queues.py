@@ -6,12 +6,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
+from crm import call_scripts
 from crm.errors import DomainError, NotFound, ValidationError
 from crm.i18n import _
 from crm.queues import queries as queues_q
 from crm.queues.model import THRESHOLDS, QueueInput
 from crm.routing import queries as routing_q
 from crm.users import queries as users_q
+from web.client_address import client_address
 from web.db import connection
 from web.permissions import require_role
 from web.schemas_telephony import QueueForm, RoutingForm
@@ -20,14 +22,15 @@ from web.urls import path_for
 from web.validation import parse
 
 
-def _queue_input(raw) -> QueueInput:
+def _queue_input(raw) -> tuple[QueueInput, str | None]:
+    """The queue's settings, and its call script (None: the form had no script field)."""
     form = parse(QueueForm, raw)
     return QueueInput(name=form.name, strategy=form.strategy,
                       ring_seconds=15 if form.ring_seconds is None else form.ring_seconds,
                       max_wait_seconds=120 if form.max_wait_seconds is None else form.max_wait_seconds,
                       moh_class=form.moh_class or "default", member_ids=form.member_ids,
                       offer=form.offer, wrapup_seconds=form.wrapup_seconds or 0,
-                      **{k: getattr(form, k) for k in THRESHOLDS if getattr(form, k) is not None})
+                      **{k: getattr(form, k) for k in THRESHOLDS if getattr(form, k) is not None}), form.call_script
 
 
 async def _page(request: Request, *, editing: int | None = None, error: DomainError | None = None):
@@ -36,12 +39,14 @@ async def _page(request: Request, *, editing: int | None = None, error: DomainEr
         users = await users_q.list_users(conn)
         policy = await routing_q.load_policy(conn)
         members = await queues_q.member_ids(conn, editing) if editing else []
+        scripts = await call_scripts.scripts_by_id(conn, "queue")
     current = next((q for q in queues if q.id == editing), None)
     if editing and current is None:
         raise NotFound(_("no queue %(id)d") % {"id": editing})
     return await render(request, "admin_queues.html", {
         "queues": queues, "users": users, "current": current, "members": members,
-        "policy": policy, "error": error}, status_code=error.status if error else 200)
+        "policy": policy, "error": error,
+        "call_script": scripts.get(editing, "") if editing else ""}, status_code=error.status if error else 200)
 
 
 @require_role("admin")
@@ -59,8 +64,12 @@ async def queue_save(request: Request):
     queue_id = request.path_params.get("id")
     form = await request.form()
     try:
-        async with connection(request) as conn:
-            await queues_q.save_queue(conn, request.user["id"], queue_id, _queue_input(form))
+        inp, script = _queue_input(form)
+        async with connection(request) as conn, conn.transaction():
+            saved = await queues_q.save_queue(conn, request.user["id"], queue_id, inp)
+            if script is not None:  # validated and audited as on the call scripts page; saved with the queue or not
+                await call_scripts.set_script(conn, request.user["id"], "queue", saved, script,
+                                              address=client_address(request))
     except DomainError as e:
         return await _page(request, editing=queue_id, error=e)
     return RedirectResponse(path_for(request, "queues.queues_page"), status_code=303)

@@ -24,12 +24,12 @@ from web.db import connection
 from web.locale import request_locale
 from web.permissions import require_role
 from web.resource import html_or_json
-from web.schemas import DealsReportQuery, PeriodQuery
+from web.schemas import CallsReportQuery, DealsReportQuery, PeriodQuery
 from web.validation import query as parse_query
 
 
 def stats_query(request: Request) -> CallStatsQuery:
-    params = parse_query(request, PeriodQuery)
+    params = parse_query(request, CallsReportQuery)
     settings = request.app.state.settings
     today = settings.clock.today()
     start = params.start or today - dt.timedelta(days=6)
@@ -42,7 +42,8 @@ def stats_query(request: Request) -> CallStatsQuery:
                               % {"groups": ", ".join(GROUPS), "splits": ", ".join(BY)}})
     if group == "hour" and (end - start).days > 31:
         raise ValidationError({"group": _("hourly statistics cover at most a month")})
-    return CallStatsQuery(start=start, end=end, group=group, by=by, timezone=settings.timezone)
+    return CallStatsQuery(start=start, end=end, group=group, by=by, timezone=settings.timezone,
+                          tag_ids=params.tag, without_tag_ids=params.notag)
 
 
 async def _stats(request: Request):
@@ -50,7 +51,7 @@ async def _stats(request: Request):
     query = stats_query(request)
     async with connection(request) as conn:
         return query, await call_series(conn, query, await visible(request, start=5)), \
-            await consolidated(conn, query, await visible(request, start=4))
+            await consolidated(conn, query, await visible(request, start=4)), await tags.list_tags(conn)
 
 
 def period_label(bucket: dt.datetime, group: str, language: str) -> str:
@@ -74,7 +75,7 @@ def series_name(query: CallStatsQuery, key: str) -> str:
 @require_role(*REPORT_ROLES)
 async def calls_report(request: Request):
     """Call statistics: the page at /reports/calls, JSON at /api/reports/calls (web/resource.py)."""
-    query, series, table = await _stats(request)
+    query, series, table, all_tags = await _stats(request)
     asked = parse_query(request, PeriodQuery).metric
     metric = asked if asked in ("seconds", "wait") else "calls"
     language = request_locale(request.scope).language
@@ -83,11 +84,13 @@ async def calls_report(request: Request):
     return await html_or_json(request, "reports_calls.html", {
         "query": query, "series": series, "table": table, "groups": GROUPS, "bys": BY, "types": TYPES,
         "metric": metric, "periods": periods, "names": names, "nobody": NOBODY,
+        "all_tags": all_tags, "with_tags": query.tag_ids, "without_tags": query.without_tag_ids,
         # The periods' zone is the call centre's, whatever the reader's own.
         "zone": formatting.zone_label(formatting.local_now(query.timezone)),
         "chart": {**series, "metric": metric, "labels": periods, "names": names}},
         lambda: {"from": query.start.isoformat(), "to": query.end.isoformat(), "group": query.group,
-                 "by": query.by, **series, "consolidated": table})
+                 "by": query.by, "tag": list(query.tag_ids), "notag": list(query.without_tag_ids), **series,
+                 "consolidated": table})
 
 
 def report_period(request: Request) -> tuple[dt.date, dt.date]:

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from crm import tags
+from crm import call_scripts, tags
 from crm.counterparties import permissions as cp_perm
 from crm.counterparties import queries as cq
 from crm.counterparties import service as cp_service
@@ -15,6 +15,7 @@ from crm.i18n import _
 from crm.queues import queries as queues_q
 from crm.tasks import service as task_service
 from crm.users import ROLES
+from web.client_address import client_address
 from web.db import connection
 from web.permissions import require_role
 from web.schemas import SetTagForm, TagForm
@@ -27,7 +28,9 @@ async def _admin_page(request: Request, error: DomainError | None = None):
     async with connection(request) as conn:
         all_tags = await tags.list_tags(conn)
         queues = await queues_q.list_queues(conn)
+        scripts = await call_scripts.scripts_by_id(conn, "tag")
     return await render(request, "admin_tags.html", {"tags": all_tags, "roles": ROLES, "queues": queues,
+                                                     "scripts": scripts,
                                                      "error": error}, status_code=error.status if error else 200)
 
 
@@ -42,8 +45,11 @@ async def admin_save_tag(request: Request):
         form, _form = await form_body(request, TagForm)
         inp = tags.TagInput(name=form.name, description=form.description, allowed_roles=form.allowed_roles,
                             queue_id=form.queue_id)
-        async with connection(request) as conn:
-            await tags.save_tag(conn, request.user["id"], form.id, inp)
+        async with connection(request) as conn, conn.transaction():
+            saved = await tags.save_tag(conn, request.user["id"], form.id, inp)
+            if form.call_script is not None:  # as on the call scripts page; saved with the tag or not at all
+                await call_scripts.set_script(conn, request.user["id"], "tag", saved, form.call_script,
+                                              address=client_address(request))
     except DomainError as e:
         return await _admin_page(request, e)
     return RedirectResponse(path_for(request, "tags.admin_tags"), status_code=303)
