@@ -179,6 +179,14 @@ SUPERVISION_STATUS = {"pending": N_("Request sent"), "ringing": N_("Your phone i
 KINDS.update({"supervision_mode": SUPERVISION_MODE, "supervision_hint": SUPERVISION_HINT,
               "supervision_status": SUPERVISION_STATUS})
 
+# SMS (issue 21, crm/sms/model.py): a message's direction and status.
+SMS_DIRECTION = {"in": N_("incoming"), "out": N_("outgoing")}
+SMS_STATUS = {"queued": N_("queued"), "submitting": N_("sending"), "submitted": N_("sent"),
+              "delivered": N_("delivered"), "undelivered": N_("not delivered"), "expired": N_("expired"),
+              "failed": N_("failed"), "received": N_("received")}
+SMS_GATEWAY_KIND = {"smpp": N_("SMPP provider"), "sip": N_("GSM gateway (SIP MESSAGE)"), "http": N_("HTTP service")}
+KINDS.update({"sms_direction": SMS_DIRECTION, "sms_status": SMS_STATUS, "sms_gateway_kind": SMS_GATEWAY_KIND})
+
 
 # The task types migration 0004 made, named in English in the database: shown in the reader's
 # language while they keep that name. A type the admin renamed shows as the admin wrote it.
