@@ -33,7 +33,7 @@ from web.validation import form_body, json_body, parse
 log = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 15
-_NOT_READ = (DomainError, *DATABASE_ERRORS)
+_NOT_READ: tuple[type[BaseException], ...] = (DomainError, *DATABASE_ERRORS)
 DEBOUNCE_SECONDS = 0.03  # a submit's answer and its receipt in one go make one update
 MESSAGES = "_sms_messages.html"
 
