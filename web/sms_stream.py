@@ -39,16 +39,31 @@ class SmsHub:
                 task.cancel()
         await asyncio.gather(*(t for t in (self._task, self._flushing) if t), return_exceptions=True)
 
-    def subscribe(self, counterparty_id: int) -> asyncio.Event:
+    async def changes(self, counterparty_id: int, idle_seconds: float, settle_seconds: float = 0.03):
+        """For one open chat: True at once (the page may be older than its stream: a reconnect), then each
+        time one of the card's messages changes (a burst of changes within settle_seconds is one), and False
+        after idle_seconds of nothing (the stream's keepalive)."""
         signal = asyncio.Event()
+        signal.set()
         self._chats.setdefault(counterparty_id, set()).add(signal)
-        return signal
+        try:
+            while True:
+                try:
+                    await asyncio.wait_for(signal.wait(), idle_seconds)
+                except asyncio.TimeoutError:
+                    yield False
+                    continue
+                await asyncio.sleep(settle_seconds)
+                signal.clear()
+                yield True
+        finally:
+            self._chats[counterparty_id].discard(signal)
+            if not self._chats[counterparty_id]:
+                del self._chats[counterparty_id]
 
-    def unsubscribe(self, counterparty_id: int, signal: asyncio.Event) -> None:
-        chats = self._chats.get(counterparty_id, set())
-        chats.discard(signal)
-        if not chats:
-            self._chats.pop(counterparty_id, None)
+    @property
+    def open_chats(self) -> int:
+        return sum(len(s) for s in self._chats.values())
 
     def _on_payload(self, payload: str) -> None:
         if not self._chats or not payload.isdigit():

@@ -7,12 +7,11 @@ messages read while the chat is open."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from crm import i18n
@@ -26,6 +25,7 @@ from web.jsonout import jsonable
 from web.resource import html_or_json, reads_json, wants_json
 from web.schemas_sms_chat import SmsOptOutForm, SmsReadForm, SmsSendForm
 from web.sms_stream import SmsHub
+from web.sse import event_stream
 from web.templating import templates
 from web.urls import path_for
 from web.validation import form_body, json_body, parse
@@ -103,14 +103,16 @@ async def send(request: Request):
     return _back(request, counterparty_id)
 
 
+async def _body(request: Request, model):
+    """The request's JSON body or form, as the model."""
+    return await json_body(request, model) if reads_json(request) else (await form_body(request, model))[0]
+
+
 async def opt_out(request: Request):
     """POST opt_out (checkbox), reason: the card's do-not-text switch."""
     counterparty_id = request.path_params["id"]
     try:
-        if reads_json(request):
-            form = await json_body(request, SmsOptOutForm)
-        else:
-            form, _raw = await form_body(request, SmsOptOutForm)
+        form = await _body(request, SmsOptOutForm)
         async with connection(request) as conn:
             await service.set_opt_out(conn, request.user, counterparty_id, form.opt_out, form.reason)
     except DomainError as e:
@@ -124,7 +126,7 @@ async def opt_out(request: Request):
 
 async def mark_read(request: Request):
     """POST up_to: the incoming messages up to that id are read (sms_chat.js, while the chat is open)."""
-    form = await json_body(request, SmsReadForm) if reads_json(request) else (await form_body(request, SmsReadForm))[0]
+    form = await _body(request, SmsReadForm)
     async with connection(request) as conn:
         marked = await service.mark_read(conn, request.user, request.path_params["id"], form.up_to)
     if wants_json(request) or reads_json(request):
@@ -149,31 +151,21 @@ async def events(request: Request):
         await counterparties.card(conn, request.user, counterparty_id)  # NotFound for a card it may not see
     hub: SmsHub = request.app.state.sms
     language = i18n.current()
-    signal = hub.subscribe(counterparty_id)
-    signal.set()  # the messages at once: the page may be older than the stream (a reconnect)
 
     async def stream():
-        try:
-            yield "retry: 1000\n: connected\n\n"
-            while True:
-                try:
-                    await asyncio.wait_for(signal.wait(), KEEPALIVE_SECONDS)
-                except asyncio.TimeoutError:
-                    yield ": keepalive\n\n"
-                    continue
-                await asyncio.sleep(DEBOUNCE_SECONDS)
-                signal.clear()
-                try:
-                    yield f"event: messages\ndata: {await _messages(request, counterparty_id, language)}\n\n"
-                except _NOT_READ as e:
-                    log.warning("sms chat %d for user %s not read (%s)", counterparty_id, request.user["id"],
-                                type(e).__name__)
-                    yield ": not read\n\n"
-        finally:
-            hub.unsubscribe(counterparty_id, signal)
+        yield "retry: 1000\n: connected\n\n"
+        async for changed in hub.changes(counterparty_id, KEEPALIVE_SECONDS, DEBOUNCE_SECONDS):
+            if not changed:
+                yield ": keepalive\n\n"
+                continue
+            try:
+                yield f"event: messages\ndata: {await _messages(request, counterparty_id, language)}\n\n"
+            except _NOT_READ as e:
+                log.warning("sms chat %d for user %s not read (%s)", counterparty_id, request.user["id"],
+                            type(e).__name__)
+                yield ": not read\n\n"
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return event_stream(stream())
 
 
 routes = [
