@@ -1,6 +1,7 @@
 """The card's SMS chat in Chromium (issue 21): the live part counter while typing, a sent message turning
 "delivered" within 2 s of its receipts (made through crm.sms.queries, as the sender worker makes them) with
-no reload, and an incoming message appearing and being marked read while the chat is open."""
+no reload, an incoming message appearing and being marked read while the chat is open, and the chat live
+again after the server restarts (the browser's stream reconnects)."""
 
 import asyncio
 import time
@@ -71,3 +72,13 @@ async def test_the_counter_a_receipt_and_an_incoming_sms_show_live_in_the_chat(d
         await asyncio.sleep(0.05)
     else:
         raise AssertionError("the incoming message was not marked read while the chat was open")
+
+    # The server restarts (a deploy): the dropped stream comes back by itself and the chat is live again.
+    await page.wait_for_selector("#sms[data-live='1']")
+    web_server.stop()
+    await page.wait_for_selector("#sms:not([data-live='1'])", timeout=5000)
+    await web_server.start()
+    await page.wait_for_selector("#sms[data-live='1']", timeout=10000)
+    later = await Inbox(db, "RU").incoming(gateway, Incoming(sender="+79165554433", recipient="+74950000001",
+                                                             body="И ещё вопрос"))
+    await page.wait_for_selector(f"#sms-{later} >> text=И ещё вопрос", timeout=2000)
