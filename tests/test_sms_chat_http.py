@@ -6,6 +6,7 @@ import pytest
 
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
+from crm.sms import queries as q
 from crm.sms import service as sms_service
 from crm.sms.gateway import Incoming
 from crm.sms.inbox import Inbox
@@ -59,6 +60,13 @@ async def test_a_cyrillic_text_from_the_card_is_queued_in_three_ucs2_parts(web, 
         audited = await conn.fetchrow("SELECT action, changes FROM audit_log WHERE entity = 'counterparty' "
                                       "AND entity_id = $1 AND action = 'send sms'", card["client"])
     assert audited is not None and "3 ucs2" in audited["changes"]
+    # A refusal from the gateway shows with its words.
+    async with db.acquire() as conn:
+        gateway = await conn.fetchval("SELECT id FROM sms_gateways")
+        [claimed] = await q.claim_due(conn, "w", gateway, 10, 60)
+        await q.fail(conn, claimed["id"], "refused by the SMSC: invalid destination")
+    page = web.get(f"/counterparties/{card['client']}").text
+    assert "refused by the SMSC: invalid destination" in page and 'data-status="failed"' in page
     # Through the API too (JSON in, the id out), a Latin text in one GSM-7 part.
     r = web.post(f"/api/counterparties/{card['client']}/sms", json={"phone": "8 916 555-44-33", "body": "Hi!"},
                  headers={"X-CSRF-Token": csrf_from(page)})
