@@ -24,9 +24,9 @@ from starlette.testclient import TestClient
 from tests.helpers import PASSWORD, login, make_user
 from web import schemas, schemas_access
 from web import schemas_second_factor as sf_schemas
-from web import schemas_sms_chat as sms_chat
 from web import schemas_telephony as telephony
 from web.app import create_app
+from web.schemas_sms_chat import SmsEmailForm, SmsOptOutForm, SmsReadForm, SmsSendForm
 from web.views.audit import AuditListQuery
 
 # Per route, method and role: under a minute for the whole module. PBXCRM_FUZZ_EXAMPLES=200 digs deeper.
@@ -58,9 +58,9 @@ QUERY_MODELS = {
 }
 BODY_MODELS = {
     # Issue 21: the card's SMS chat, its do-not-text switch and read marks; the account's SMS e-mail switch.
-    "/counterparties/{id:int}/sms": [sms_chat.SmsSendForm], "/api/counterparties/{id:int}/sms": [sms_chat.SmsSendForm],
-    "/counterparties/{id:int}/sms/opt-out": [sms_chat.SmsOptOutForm],
-    "/counterparties/{id:int}/sms/read": [sms_chat.SmsReadForm], "/account/sms": [sms_chat.SmsEmailForm],
+    "/counterparties/{id:int}/sms": [SmsSendForm], "/api/counterparties/{id:int}/sms": [SmsSendForm],
+    "/counterparties/{id:int}/sms/opt-out": [SmsOptOutForm], "/counterparties/{id:int}/sms/read": [SmsReadForm],
+    "/account/sms": [SmsEmailForm],
     "/api/counterparties": [schemas.CounterpartyIn], "/api/counterparties/{id:int}": [schemas.CounterpartyFields],
     "/api/counterparties/{id:int}/contacts": [schemas.ContactIn], "/api/contacts/{contact_id:int}": [schemas.ContactIn],
     "/counterparties/{id:int}/contacts/{contact_id:int}": [schemas.ContactIn], "/api/users": [schemas.UserIn],
