@@ -212,3 +212,14 @@ async def test_the_account_page_switches_email_for_incoming_sms(web, db, card):
     web.post("/account/sms", data={"csrf_token": csrf_from(page)})
     async with db.acquire() as conn:
         assert await conn.fetchval("SELECT sms_email_notify FROM users WHERE login = 'mgr'") is False
+
+
+async def test_an_operator_texts_any_card_they_see(web, db, card):
+    """Sending is as open as the card (an operator answers any client): queued under the operator's name."""
+    op = await make_user(db, "op", "operator")
+    async with db.acquire() as conn:
+        await _gateway(conn)
+    login(web, "op")
+    assert _send(web, card["client"], phone="+79165554433", body=CYRILLIC_200).status_code == 303
+    [row] = await _queued(db)
+    assert (row["user_id"], row["parts"]) == (op["id"], 3)
