@@ -80,6 +80,8 @@ class Settings:
     smtp_starttls: bool = False
     public_url: str = "http://127.0.0.1:8000"
     notify_interval_seconds: float = 15.0
+    # The longest SMS a user sends from a card, in parts (issue 21): a longer text is refused.
+    sms_max_parts: int = 10
     # Call records from Asterisk's CEL (crm/cel/): the database and table cel_pgsql writes
     # (empty URL: DATABASE_URL's; empty table: off), the zone of its times without one, and how
     # often `pbxcrm ari` reads it.
@@ -161,6 +163,7 @@ class Settings:
             smtp_password=env.get("PBXCRM_SMTP_PASSWORD", ""),
             smtp_starttls=env.get("PBXCRM_SMTP_STARTTLS", "") in ("1", "true", "yes"),
             public_url=env.get("PBXCRM_PUBLIC_URL", cls.public_url).rstrip("/"),
+            sms_max_parts=max(1, _int(env, "PBXCRM_SMS_MAX_PARTS", cls.sms_max_parts)),
             notify_interval_seconds=_int(env, "PBXCRM_NOTIFY_INTERVAL_SECONDS", 15),
             database_url=url,
             default_region=region,

@@ -1,7 +1,7 @@
-"""A card's communications timeline (B1-B4): notes, calls, tasks and deals, newest
-first, paged (SMS and e-mails join when the product sends and receives them). A company's includes its clients' unless
+"""A card's communications timeline (B1-B4): notes, calls, SMS, tasks and deals, newest
+first, paged (e-mails join when the product sends and receives them). A company's includes its clients' unless
 asked for its own only; a call shows on the card of every party whose number
-it has."""
+it has, an SMS on its card (or, while it is on none, on the card its number is on)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import json
 
 import asyncpg
 
-# The kinds a reader chooses from (in words: crm/labels.py TIMELINE_KIND). SMS and e-mail are not
-# among them until messaging (I1) stores any: a checkbox that can never show anything is not offered.
-KINDS = ("note", "call", "task")
+# The kinds a reader chooses from (in words: crm/labels.py TIMELINE_KIND). E-mail is not among them
+# until the product stores any: a checkbox that can never show anything is not offered.
+KINDS = ("note", "call", "sms", "task")
 DEFAULT_KINDS = ("note", "task")
 
 _SCOPE = """
@@ -36,6 +36,11 @@ _BRANCHES = {
                       OR c.caller_normalized IN (SELECT normalized FROM numbers)
                       OR c.called_normalized IN (SELECT normalized FROM numbers))
                  AND {visible}""",
+    # An SMS in or out (issue 21): its status, who wrote it (none for incoming and campaigns').
+    "sms": """SELECT 'sms', m.id, m.created_at, m.body, m.status, u.full_name, NULL::bigint, m.direction
+              FROM sms_messages m LEFT JOIN users u ON u.id = m.user_id
+              WHERE m.counterparty_id IN (SELECT id FROM scope)
+                 OR (m.counterparty_id IS NULL AND m.phone IN (SELECT normalized FROM numbers))""",
     "task": """SELECT 'task', t.id, t.created_at, t.title, t.status, u.full_name, NULL::bigint,
                       CASE WHEN tt.is_deal THEN 'deal' ELSE tt.name END
                FROM tasks t JOIN task_types tt ON tt.id = t.type_id

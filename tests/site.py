@@ -101,6 +101,7 @@ PAGES = [
     Page("new client in a company", "/counterparties/new", "/counterparties/new?kind=client&company={company}"),
     Page("client form", "/counterparties/{id:int}/edit", "/counterparties/{client}/edit"),
     Page("company form", "/counterparties/{id:int}/edit", "/counterparties/{company}/edit"),
+    Page("SMS chat", "/counterparties/{id:int}/sms", "/counterparties/{client}/sms"),  # issue 21
     Page("tasks", "/tasks", "/tasks?responsible=all&status=all"),
     Page("new task", "/tasks/new", "/tasks/new?counterparty={client}"),
     Page("new deal", "/tasks/new", "/tasks/new?deal=1"),
@@ -167,6 +168,8 @@ NOT_PAGES = {
     "/healthz": "JSON for the load balancer",
     "/events": "the screen pops' event stream",
     "/wallboard/events": "the wallboard's event stream",
+    "/counterparties/{id:int}/sms/events": "a card's SMS chat as an event stream (issue 21)",
+    "/counterparties/{id:int}/sms.json": "a card's SMS chat as JSON (issue 21)",
     "/recordings/{id:int}": "audio",
     "/admin/greetings/{id:int}/audio": "audio",
     "/calls/{id:int}.json": "the call's page as JSON",

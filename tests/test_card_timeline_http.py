@@ -1,5 +1,5 @@
 """A card's timeline and Calls table (B1, B2, issue 20): the company's Calls table follows the
-"own only" switch as the timeline does; SMS and e-mail are not offered until they exist."""
+"own only" switch as the timeline does; e-mail is not offered until it exists (SMS is, issue 21)."""
 
 from crm.counterparties import service
 from crm.counterparties.model import CounterpartyInput
@@ -69,11 +69,12 @@ async def test_the_timeline_offers_only_kinds_that_can_show_something(web, db):
     page = web.get(f"/counterparties/{client}").text
     form = page.split('id="timeline-kinds"')[1].split("</form>")[0]
     offered = [part.split('"')[0] for part in form.split('name="kinds" value="')[1:]]
-    assert offered == ["note", "call", "task", ""]  # the last: the empty choice that lets none be chosen
-    # An old choice of SMS or e-mail is dropped, never an error.
+    assert offered == ["note", "call", "sms", "task", ""]  # the last: the empty choice that lets none be chosen
+    # An old choice of e-mail is dropped, never an error.
     r = web.post(f"/counterparties/{client}/timeline-kinds",
                  data={"csrf_token": csrf_from(page), "kinds": ["sms", "email", "note"]}, follow_redirects=False)
     assert r.status_code == 303
     form = web.get(f"/counterparties/{client}").text.split('id="timeline-kinds"')[1].split("</form>")[0]
-    assert 'value="note" checked' in form and 'value="task" checked' not in form
+    assert 'value="note" checked' in form and 'value="sms" checked' in form and 'value="task" checked' not in form
+    assert 'value="email"' not in form
     assert web.get(f"/counterparties/{client}?kinds=sms&kinds=email").status_code == 200

@@ -27,12 +27,14 @@ from web import schemas_second_factor as sf_schemas
 from web import schemas_sms_list as sms_schemas
 from web import schemas_telephony as telephony
 from web.app import create_app
+from web.schemas_sms_chat import SmsEmailForm, SmsOptOutForm, SmsReadForm, SmsSendForm
 from web.views.audit import AuditListQuery
 
 # Per route, method and role: under a minute for the whole module. PBXCRM_FUZZ_EXAMPLES=200 digs deeper.
 EXAMPLES = int(os.environ.get("PBXCRM_FUZZ_EXAMPLES", "12"))
 # Streams that never end (server-sent events): not a request/response route.
-SKIP = {("GET", "/events"), ("GET", "/wallboard/events"), ("POST", "/logout")}
+SKIP = {("GET", "/events"), ("GET", "/wallboard/events"), ("POST", "/logout"),
+        ("GET", "/counterparties/{id:int}/sms/events")}
 
 # The models each route reads, so the generated bodies and query strings use its field names.
 QUERY_MODELS = {
@@ -59,6 +61,10 @@ QUERY_MODELS = {
     "/sms": [sms_schemas.SmsListQuery], "/api/sms": [sms_schemas.SmsListQuery], "/sms.xlsx": [sms_schemas.SmsListQuery],
 }
 BODY_MODELS = {
+    # Issue 21: the card's SMS chat, its do-not-text switch and read marks; the account's SMS e-mail switch.
+    "/counterparties/{id:int}/sms": [SmsSendForm], "/api/counterparties/{id:int}/sms": [SmsSendForm],
+    "/counterparties/{id:int}/sms/opt-out": [SmsOptOutForm], "/counterparties/{id:int}/sms/read": [SmsReadForm],
+    "/account/sms": [SmsEmailForm],
     "/api/counterparties": [schemas.CounterpartyIn], "/api/counterparties/{id:int}": [schemas.CounterpartyFields],
     "/api/counterparties/{id:int}/contacts": [schemas.ContactIn], "/api/contacts/{contact_id:int}": [schemas.ContactIn],
     "/counterparties/{id:int}/contacts/{contact_id:int}": [schemas.ContactIn], "/api/users": [schemas.UserIn],

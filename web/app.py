@@ -32,6 +32,7 @@ from web.notifier import Notifier
 from web.pops import PopHub
 from web.request_limits import RequestLimitsMiddleware
 from web.sessions import AuthMiddleware
+from web.sms_stream import SmsHub
 from web.urls import path_for
 from web.views import (
     admin,
@@ -65,6 +66,7 @@ from web.views import (
     reports,
     second_factor,
     second_factor_settings,
+    sms_chat,
     sms_gateways,
     sms_list,
     statuses,
@@ -102,6 +104,8 @@ def create_app(settings: Settings) -> Starlette:
         app.state.pops.start()
         app.state.wallboard = WallboardHub(settings.database_url)
         app.state.wallboard.start()
+        app.state.sms = SmsHub(settings.database_url, lambda: app.state.pool)  # the card chats' push
+        app.state.sms.start()
         notifier = Notifier(settings)
         notifier.start()
         try:
@@ -110,6 +114,7 @@ def create_app(settings: Settings) -> Starlette:
             await notifier.stop()
             await app.state.pops.stop()
             await app.state.wallboard.stop()
+            await app.state.sms.stop()
             await app.state.pool.close()
 
     routes = [
@@ -128,6 +133,7 @@ def create_app(settings: Settings) -> Starlette:
         *phone.routes,
         *counterparty_lists.routes,
         *counterparty_cards.routes,
+        *sms_chat.routes,
         *notes.routes,
         *admin.routes,
         *allowlist.routes,

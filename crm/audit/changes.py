@@ -46,6 +46,9 @@ AUDIT_ACTION = {
     "call list": N_("call list"), "audit list": N_("audit log"), "call-statistics report": N_("call statistics"),
     "deals-by-manager report": N_("deals by manager"), "calls-per-line report": N_("calls per line"),
     "start": N_("started"), "lift": N_("lifted"),
+    # The card's SMS chat (issue 21, crm/sms/service.py).
+    "send sms": N_("sent an SMS"), "do not text": N_("asked not to be texted"), "may text": N_("may be texted again"),
+    "sms e-mail": N_("e-mail on incoming SMS"),
     "second_factor_enrolled": N_("set up the second factor"), "second_factor_passed": N_("passed the second factor"),
     "second_factor_failed": N_("failed the second factor"),
     "second_factor_disabled": N_("turned off the second factor"),
@@ -85,6 +88,8 @@ AUDIT_FIELD = {
     "via": N_("Through"), "scope": N_("Locked by"), "key": N_("Login or address"), "failures": N_("Failures"),
     "method": N_("Method"), "purpose": N_("Purpose"), "must_change_password": N_("Must change the password"),
     "wrapup_seconds": N_("Wrap-up, s"),  # issue 18
+    "parts": N_("Parts"), "sms_opt_out": N_("Do not text"), "sms_opt_out_reason": N_("Why not to text"),
+    "sms_email_notify": N_("E-mail me incoming SMS"),  # issue 21
     "request": N_("Request"), "supervision": N_("Supervision"), "result": N_("Result"),
     # The call rules (crm/calls/rules.py).
     "action": N_("Action"), "effect": N_("Effect"), "took_part": N_("took part in the call"),

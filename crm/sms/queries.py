@@ -167,8 +167,8 @@ async def record_incoming(conn: asyncpg.Connection, *, phone: str, own_number: s
 async def for_counterparty(conn: asyncpg.Connection, counterparty_id: int, limit: int = 200) -> list[asyncpg.Record]:
     """The card's chat: its messages, oldest first (the last `limit`)."""
     return await conn.fetch(
-        """SELECT * FROM (SELECT id, direction, phone, own_number, body, parts, status, status_at, error,
-                                 user_id, created_at
+        """SELECT * FROM (SELECT id, direction, phone, own_number, body, encoding, parts, status, status_at, error,
+                                 read_at, user_id, created_at
                           FROM sms_messages WHERE counterparty_id = $1
                           ORDER BY created_at DESC, id DESC LIMIT $2) last ORDER BY created_at, id""",
         counterparty_id, limit)

@@ -17,6 +17,7 @@ from crm.dialing.model import FollowMeInput
 from crm.errors import DomainError, ValidationError
 from crm.i18n import LANGUAGE_NAMES, _, ngettext
 from crm.labels import TIMEZONE, choices, label
+from crm.sms import service as sms_service
 from crm.users.accounts import set_own_locale
 from crm.users.login import LoginLocked, change_own_password, check_credentials
 from web import sessions
@@ -24,6 +25,7 @@ from web.client_address import client_address
 from web.db import connection
 from web.errors import wants_json
 from web.schemas import AccountForm, FollowMeForm
+from web.schemas_sms_chat import SmsEmailForm
 from web.templating import render
 from web.urls import path_for
 from web.validation import form_body
@@ -152,7 +154,10 @@ async def _account_page(request: Request, *, values: dict | None = None, error: 
                                                 "follow_me_seconds": user.get("follow_me_seconds") or ""}
     zones = [(code, f"{words} ({zone_offset(code)})") for code, words in choices("timezone")]
     field_errors = error.errors if isinstance(error, ValidationError) else {}
+    async with connection(request) as conn:
+        sms_email = await sms_service.email_notify(conn, user["id"])
     return await render(request, "account.html", {
+        "sms_email_notify": sms_email,
         "values": values, "languages": LANGUAGE_NAMES, "zones": zones, "error": error, "field_errors": field_errors,
         "saved": saved, "follow": follow,
         "phone_modes": [("desk", _("the desk phone")), ("browser", _("the browser phone (in this page)")),
@@ -195,12 +200,21 @@ async def follow_me_submit(request: Request):
     return RedirectResponse(path_for(request, "auth.account_page") + "?saved=1", status_code=303)
 
 
+async def sms_email_submit(request: Request):
+    """Whether incoming SMS on the user's cards are e-mailed to them too (issue 21), besides the browser."""
+    form, _fields = await form_body(request, SmsEmailForm)
+    async with connection(request) as conn:
+        await sms_service.set_email_notify(conn, request.user["id"], form.sms_email_notify)
+    return RedirectResponse(path_for(request, "auth.account_page") + "?saved=1", status_code=303)
+
+
 routes = [
     Route("/login", login_page, name="auth.login_page", methods=["GET"]),
     Route("/login", login_submit, name="auth.login_submit", methods=["POST"]),
     Route("/logout", logout, name="auth.logout", methods=["POST"]),
     Route("/account", account_page, name="auth.account_page", methods=["GET"]),
     Route("/account", account_submit, name="auth.account_submit", methods=["POST"]),
+    Route("/account/sms", sms_email_submit, name="auth.sms_email_submit", methods=["POST"]),
     Route("/account/follow-me", follow_me_submit, name="auth.follow_me_submit", methods=["POST"]),
     Route("/account/password", password_page, name="auth.password_page", methods=["GET"]),
     Route("/account/password", password_submit, name="auth.password_submit", methods=["POST"]),

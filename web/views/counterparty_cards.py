@@ -17,6 +17,7 @@ from crm.errors import DomainError, Forbidden, ValidationError
 from crm.i18n import _
 from crm.queues import queries as queues_q
 from crm.recordings.policy import can_listen
+from crm.sms import service as sms_service
 from crm.users import queries as users_q
 from crm.voicemails.model import can_play
 from web.call_rules import rules_of, visible
@@ -36,6 +37,7 @@ from web.templating import render
 from web.urls import path_for
 from web.validation import describe, form_body, parse
 from web.validation import query as parse_query
+from web.views import sms_chat
 from web.views.audit import card_history
 
 SECTION_OF = {"client": "counterparty_lists.clients", "company": "counterparty_lists.companies"}
@@ -133,7 +135,9 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
         item_tags = await tags.tags_of(conn, "counterparty", counterparty_id)
         usable = [t for t in await tags.list_tags(conn) if tags.may_use(_user(request), t)]
         status_names = await statuses.names(conn)
+        sms = await sms_service.chat_of(conn, card)
     return await render(request, "counterparty_card.html", {
+        **sms_chat.context(request, sms),
         "card": card, "history": history, "calls": calls, "timeline": items, "timeline_more": more,
         "timeline_page": tpage, "kinds": kinds, "own_only": own_only, "timeline_kinds": timeline.KINDS,
         "item_tags": item_tags, "all_tags": usable, "status_names": status_names,
