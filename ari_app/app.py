@@ -9,6 +9,8 @@ import logging
 from collections.abc import Callable, Mapping
 from functools import partial
 
+import asyncpg
+
 from ari_app.caller_language import LANGUAGE_KEY
 from ari_app.cancelling import cancel_until_done
 from ari_app.client import CONNECTED, AriClient, AriError
@@ -102,6 +104,11 @@ async def _consume(app: StasisApp) -> None:
             except AriError as e:
                 log.warning("ARI event filter not set (%s); unhandled events are dropped here", e)
             await crm.refresh()
+            # A GSM gateway's MESSAGEs reach only an app subscribed to its endpoint (ari_app/sms/).
+            try:
+                await app.sms.subscribe()
+            except (AriError, OSError, asyncpg.PostgresError) as e:
+                log.warning("sms gateway endpoints not subscribed (%s); again within a minute", e)
             asyncio.create_task(app.resync(connected_at), name="resync")
             continue
         if event.get("type") == APPLICATION_REPLACED:

@@ -129,10 +129,12 @@ RECORDING_FINISHED = "RecordingFinished"
 RECORDING_FAILED = "RecordingFailed"
 # A phone asked for a transfer (SIP REFER) on a channel marked TRANSFERS_TO_APP (ari_app/transfers/).
 CHANNEL_TRANSFER = "ChannelTransfer"
+# A SIP MESSAGE from an endpoint the app subscribed to: a GSM gateway's incoming SMS (ari_app/sms/).
+TEXT_MESSAGE_RECEIVED = "TextMessageReceived"
 # Sent to the websocket that had the app when another registers the same name (ari_app/standby.py).
 APPLICATION_REPLACED = "ApplicationReplaced"
 EVENT_TYPES = (STASIS_START, STASIS_END, CHANNEL_DESTROYED, DEVICE_STATE_CHANGED, CHANNEL_DTMF_RECEIVED,
-               PLAYBACK_FINISHED, RECORDING_FINISHED, RECORDING_FAILED, CHANNEL_TRANSFER)
+               PLAYBACK_FINISHED, RECORDING_FINISHED, RECORDING_FAILED, CHANNEL_TRANSFER, TEXT_MESSAGE_RECEIVED)
 
 # ---- transfers: Asterisk 22 (res_pjsip_refer) hands a PJSIP channel's REFER to the app ----
 

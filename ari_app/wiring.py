@@ -38,6 +38,7 @@ from ari_app.constants import (
     STASIS_END,
     STASIS_START,
     SUPERVISION_PREFIX,
+    TEXT_MESSAGE_RECEIVED,
 )
 from ari_app.deps import SessionDeps
 from ari_app.dispatcher import ChannelEventDispatcher
@@ -52,6 +53,7 @@ from ari_app.recording.voicemail import VoicemailRecorder
 from ari_app.registry import CallRegistry
 from ari_app.resync import Resyncer
 from ari_app.ringing import Ringer
+from ari_app.sms.handlers import SmsHandlers
 from ari_app.supervision.handlers import SupervisionHandlers
 from ari_app.supervision.service import SupervisionService
 from ari_app.transfers.handlers import TransferHandlers
@@ -76,6 +78,7 @@ class StasisApp:
     transfers: TransferService
     agents: AgentService
     supervision: SupervisionService
+    sms: SmsHandlers
 
     async def step_down(self) -> None:
         """No longer the active process (stopping, or another took the Stasis app): the calls'
@@ -128,6 +131,7 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
     # Listen-in, whisper and barge (issue 18): the supervisor's phone, its snoop, their ends.
     supervision = SupervisionService(deps, pool, settings.database_url, crm.dial_of)
     watching = SupervisionHandlers(supervision)
+    sms = SmsHandlers(ari, pool, settings.default_region)  # a GSM gateway's SIP MESSAGEs (issue 21)
     calls.on_entered(PURPOSE_SUPERVISOR, watching.on_answered)
     calls.on_entered(PURPOSE_SNOOP, watching.on_snoop)
     calls.on_gone(SUPERVISION_PREFIX, watching.on_gone)
@@ -141,12 +145,13 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
         RECORDING_FINISHED: calls.on_recording_ended,
         RECORDING_FAILED: calls.on_recording_ended,
         CHANNEL_TRANSFER: TransferHandlers(transfers).on_channel_transfer,
+        TEXT_MESSAGE_RECEIVED: sms.on_text_message,
     }
     # EVENT_TYPES is also the filter Asterisk is given (dispatcher.event_types): one list.
     dispatcher = ChannelEventDispatcher({event_type: handlers[event_type] for event_type in EVENT_TYPES})
     return StasisApp(ari=ari, runtime=runtime, deps=deps, phone_states=phone_states, click_to_call=click_to_call,
                      calls=calls, dispatcher=dispatcher, resync=Resyncer(ari, calls, supervision.holds),
-                     transfers=transfers, agents=agents, supervision=supervision)
+                     transfers=transfers, agents=agents, supervision=supervision, sms=sms)
 
 
 def background_tasks(app: StasisApp) -> list[asyncio.Task]:
@@ -172,9 +177,10 @@ def background_tasks(app: StasisApp) -> list[asyncio.Task]:
 
 def active_tasks(app: StasisApp, consume) -> list[asyncio.Task]:
     """What only the active process runs: the Stasis app's events, click-to-call (which rings a phone
-    whose answer reaches the app that holds the name) and the web's transfers and supervision (of its
-    live calls)."""
+    whose answer reaches the app that holds the name), the web's transfers and supervision (of its
+    live calls) and the SIP gateways' MESSAGE subscriptions."""
     return [asyncio.create_task(app.click_to_call.listen(), name="click-to-call"),
             asyncio.create_task(app.transfers.listen(), name="web transfers"),
             asyncio.create_task(app.supervision.listen(), name="web supervision"),
+            asyncio.create_task(app.sms.keep_subscribed(), name="sms gateway endpoints"),
             asyncio.create_task(consume(app), name="ari events")]

@@ -1,0 +1,100 @@
+"""Incoming SMS from a GSM gateway speaking SIP MESSAGE (issue 21).
+
+Asterisk 22 gives the app a MESSAGE only from an endpoint the app subscribed to (res_stasis
+messaging: `POST /applications/{app}/subscription?eventSource=endpoint:PJSIP/<endpoint>`); the
+subscription is made again after every (re)connect and every minute for gateways added meanwhile.
+The event is parsed here and handed to crm.sms.inbox like any gateway's incoming message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import asyncpg
+
+from ari_app.client import AriClient, AriError
+from crm.phones import InvalidPhone, normalize_phone
+from crm.sms import sip
+from crm.sms.gateway import Incoming
+from crm.sms.inbox import Inbox
+
+log = logging.getLogger(__name__)
+
+RESUBSCRIBE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class TextMessage:
+    endpoint: str  # the PJSIP endpoint it came from (the gateway)
+    sender: str
+    recipient: str
+    body: str
+
+
+def parse(event: dict) -> TextMessage | None:
+    """A TextMessageReceived event as the gateway's message; None when it is not one from a PJSIP
+    endpoint with a sender number and a text."""
+    endpoint = event.get("endpoint") or {}
+    message = event.get("message") or {}
+    if str(endpoint.get("technology", "")).upper() != sip.TECHNOLOGY or not endpoint.get("resource"):
+        return None
+    sender = sip.uri_user(str(message.get("from", "")))
+    body = str(message.get("body") or "")
+    if not sender or not body.strip():
+        return None
+    return TextMessage(endpoint["resource"], sender, sip.uri_user(str(message.get("to", ""))), body)
+
+
+def own_number(recipient: str, configured: str, region: str) -> str:
+    """Our number the text was sent to: the MESSAGE's To user when it is a number, else the gateway's
+    configured one (a gateway may address its SIM channel, not the number)."""
+    try:
+        return normalize_phone(recipient, region) if recipient else configured
+    except InvalidPhone:
+        return configured or recipient
+
+
+class SmsHandlers:
+    def __init__(self, ari: AriClient, pool: asyncpg.Pool, region: str) -> None:
+        self.ari, self.pool, self.region = ari, pool, region
+        self.inbox = Inbox(pool, region)
+        self._subscribed: list[str] | None = None
+
+    async def subscribe(self) -> None:
+        """Every SIP gateway's endpoint sends its MESSAGEs to the app (idempotent in Asterisk)."""
+        async with self.pool.acquire() as conn:
+            endpoints = await sip.endpoints(conn)
+        subscribed = []
+        for endpoint in endpoints:
+            try:
+                await self.ari.subscribe(sip.event_source(endpoint))
+                subscribed.append(endpoint)
+            except AriError as e:
+                log.warning("sms: cannot subscribe to MESSAGEs of endpoint %s: %s", endpoint, e)
+        if subscribed != self._subscribed:
+            log.info("sms: MESSAGEs of gateway endpoint(s) %s come to the app", ", ".join(subscribed) or "none")
+            self._subscribed = subscribed
+
+    async def keep_subscribed(self) -> None:
+        while True:
+            await asyncio.sleep(RESUBSCRIBE_SECONDS)
+            try:
+                await self.subscribe()
+            except (OSError, asyncpg.PostgresError) as e:
+                log.warning("sms: gateway endpoints not read (%s)", type(e).__name__)
+
+    async def on_text_message(self, event: dict) -> None:
+        message = parse(event)
+        if message is None:
+            log.warning("sms: TextMessageReceived not understood: %.300s", event)
+            return
+        async with self.pool.acquire() as conn:
+            gateway = await sip.gateway_of(conn, message.endpoint)
+        if gateway is None:
+            log.warning("sms from %s through endpoint %s: no SIP gateway has that endpoint; kept without one",
+                        message.sender, message.endpoint)
+        recipient = own_number(message.recipient, gateway["own_number"] if gateway else "", self.region)
+        await self.inbox.incoming(gateway["id"] if gateway else None,
+                                  Incoming(sender=message.sender, recipient=recipient, body=message.body))
