@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from crm import i18n
 from crm.i18n import gettext as _
 from web.locale import browser_language
+from web.machine_paths import is_machine_path
 
 COOKIE = "pbxcrm_csrf"
 FIELD = "csrf_token"
@@ -39,8 +40,8 @@ class CSRFMiddleware:
         self.secure_cookie = secure_cookie
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or is_machine_path(scope["path"]):
+            await self.app(scope, receive, send)  # a machine's request: it proves itself (web/machine_paths.py)
             return
         conn = HTTPConnection(scope)
         cookie_token = conn.cookies.get(COOKIE)

@@ -20,6 +20,7 @@ from crm.i18n import gettext as _
 from crm.users import queries as users_q
 from web.db import ACQUIRE_TIMEOUT_SECONDS, BUSY_MESSAGE
 from web.locale import browser_language
+from web.machine_paths import is_machine_path
 from web.urls import path_for
 
 COOKIE = "pbxcrm_session"
@@ -83,7 +84,7 @@ class AuthMiddleware:
                 return
             user = dict(row) if row else None
         scope["user"] = user
-        if user is None and not scope["path"].startswith(PUBLIC_PREFIXES):
+        if user is None and not scope["path"].startswith(PUBLIC_PREFIXES) and not is_machine_path(scope["path"]):
             await self._refuse(conn)(scope, receive, send)
             return
         await self.app(scope, receive, send)
