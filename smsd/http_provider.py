@@ -13,22 +13,19 @@ the provider but got no answer is not sent again (Refused), so nobody gets a tex
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
 
-import aiohttp
-
 from crm.settings import Settings
 from crm.sms import model
-from crm.sms.gateway import Inbox, Outgoing, Refused, Retry, Submitted
+from crm.sms.gateway import Outgoing, Refused, Retry, Submitted
+from smsd.rest import UNAVAILABLE_SECONDS, RestGateway
 
 log = logging.getLogger(__name__)
 
 REQUEST_SECONDS = 10.0
 THROTTLED_SECONDS = 30.0  # after a 429 without Retry-After
-UNAVAILABLE_SECONDS = 15.0  # after a 5xx or a refused connection
 
 
 def retry_after(header: str | None, default: float = THROTTLED_SECONDS) -> float:
@@ -44,7 +41,8 @@ def submitted(answer: Any, parts: int) -> list[Submitted]:
     (its other parts get none: the message's report finishes them, crm/sms/webhooks.py)."""
     ids: list[str] = []
     if isinstance(answer, dict):
-        raw = answer.get("ids") if isinstance(answer.get("ids"), list) else [answer.get("id")]
+        many = answer.get("ids")
+        raw: list[Any] = many if isinstance(many, list) else [answer.get("id")]
         ids = [str(i) for i in raw if isinstance(i, (str, int)) and not isinstance(i, bool) and str(i)]
     if len(ids) == parts:
         return [Submitted(seq, pid) for seq, pid in enumerate(ids, start=1)]
@@ -52,43 +50,20 @@ def submitted(answer: Any, parts: int) -> list[Submitted]:
     return [Submitted(1, first)] + [Submitted(seq, None) for seq in range(2, parts + 1)]
 
 
-class HttpGateway:
-    window = 10
+class HttpGateway(RestGateway):
 
     def __init__(self, gateway_id: int, config: dict[str, Any], settings: Settings) -> None:
         url, token = str(config.get("url") or "").strip(), str(config.get("token") or "")
         if not url.startswith(("http://", "https://")) or not token:
             raise ValueError(f"HTTP gateway {gateway_id}: 'url' (http:// or https://) and 'token' are required")
-        self.gateway_id = gateway_id
+        super().__init__(gateway_id, f"Bearer {token}", REQUEST_SECONDS)
         self.url = url
-        self._headers = {"Authorization": f"Bearer {token}"}
-        self._session: aiohttp.ClientSession | None = None
-
-    async def start(self, inbox: Inbox) -> None:
-        """Nothing to keep open; the provider's reports reach the web's webhook."""
-        self._http()
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(headers=self._headers,
-                                                  timeout=aiohttp.ClientTimeout(total=REQUEST_SECONDS))
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     async def submit(self, message: Outgoing) -> list[Submitted]:
         payload = {"to": message.to, "from": message.sender, "text": message.body,
                    "reference": str(message.message_id)}
-        try:
-            async with self._http().post(self.url, json=payload) as resp:
-                status, text, wait = resp.status, await resp.text(), resp.headers.get("Retry-After")
-        except aiohttp.ClientConnectorError as e:
-            raise Retry(f"the provider does not answer ({type(e).__name__})", after=UNAVAILABLE_SECONDS) from e
-        except (aiohttp.ClientError, asyncio.TimeoutError) as e:
-            raise Refused(f"no answer from the provider ({type(e).__name__}); not sent again") from e
+        status, text, headers = await self.send("POST", self.url, "the provider", json=payload)
+        wait = headers.get("Retry-After")
         if status == 429:
             raise Retry("the provider throttles (429)", after=retry_after(wait))
         if status >= 500:

@@ -28,6 +28,7 @@ from web import schemas_sms_list as sms_schemas
 from web import schemas_telephony as telephony
 from web.app import create_app
 from web.schemas_sms_chat import SmsEmailForm, SmsOptOutForm, SmsReadForm, SmsSendForm
+from web.schemas_sms_webhooks import SmsWebhookIn
 from web.views.audit import AuditListQuery
 
 # Per route, method and role: under a minute for the whole module. PBXCRM_FUZZ_EXAMPLES=200 digs deeper.
@@ -115,6 +116,8 @@ BODY_MODELS = {
     "/admin/sms-gateways/{id:int}/active": [sms_schemas.SmsGatewayActiveForm],
     "/admin/sms-gateways/numbers": [sms_schemas.SmsNumberForm],
     "/admin/sms-gateways/numbers/delete": [sms_schemas.SmsNumberDeleteForm],
+    # Issue 21: an HTTP SMS provider's signed webhook (no login, no CSRF: its signature).
+    "/sms/webhooks/{gateway_id:int}": [SmsWebhookIn],
 }
 
 

@@ -32,7 +32,7 @@ class Provider:
         self.posts.append((request.headers.get("Authorization"), await request.json()))
         status, body, headers = self.replies.pop(0)
         if status == 0:  # no answer in time
-            await asyncio.sleep(3)
+            await asyncio.sleep(1)
         return aioweb.json_response(body, status=status, headers=headers)
 
 
@@ -77,7 +77,7 @@ async def test_submit_outcomes_against_the_provider(provider):
 
 async def test_a_provider_that_does_not_answer_is_retried_and_one_that_hangs_is_not_sent_again(provider,
                                                                                              monkeypatch):
-    monkeypatch.setattr("smsd.http_provider.REQUEST_SECONDS", 0.5)
+    monkeypatch.setattr("smsd.http_provider.REQUEST_SECONDS", 0.3)
     provider.replies.append((0, {}, {}))
     hanging = HttpGateway(5, {"url": provider.url, "token": "t"}, SETTINGS)
     try:
