@@ -81,10 +81,19 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             finally:
                 # Cancelled again while one swallows it (ari_app/cancelling.py), for at most 2 s.
                 await cancel_until_done(tasks, seconds=2)
+                await _let_go_of_messages(app)
                 await app.step_down()
                 lock.release()  # a standby takes over while the calls' writes are finished here
                 await app.close(seconds=STOP_SECONDS)
     log.info("stopped")
+
+
+async def _let_go_of_messages(app: StasisApp) -> None:
+    """An active process stopping: the SIP gateways' MESSAGEs refused by Asterisk, not dropped (ari_app/sms/)."""
+    try:
+        await asyncio.wait_for(app.sms.stop_receiving(), 2)
+    except (AriError, asyncio.TimeoutError) as e:
+        log.warning("sms gateway endpoints not let go (%s)", e)
 
 
 async def _consume(app: StasisApp) -> None:

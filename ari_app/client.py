@@ -192,6 +192,14 @@ class AriClient:
         return await self.request("POST", f"/applications/{self.app}/subscription",
                                   params={"eventSource": event_source})
 
+    async def unsubscribe(self, event_source: str) -> dict:
+        return await self.request("DELETE", f"/applications/{self.app}/subscription",
+                                  params={"eventSource": event_source})
+
+    async def get_application(self) -> dict:
+        """Our app as Asterisk has it: its subscriptions (channel_ids, endpoint_ids, ...)."""
+        return await self.request("GET", f"/applications/{self.app}")
+
     async def filter_events(self, allowed: list[str]) -> None:
         """Only these event types reach our websocket (PUT /applications/{app}/eventFilter)."""
         await self.request("PUT", f"/applications/{self.app}/eventFilter",

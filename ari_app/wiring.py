@@ -83,6 +83,7 @@ class StasisApp:
     async def step_down(self) -> None:
         """No longer the active process (stopping, or another took the Stasis app): the calls'
         tasks end and their ringing phones are hung up; the callers are left to the next active one."""
+        self.sms.receiving = False  # another process holds the app, and the endpoints' subscriptions
         await self.dispatcher.close()
         await self.calls.close()
         await self.agents.close()

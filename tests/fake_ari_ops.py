@@ -391,6 +391,12 @@ def _applications(f: FakeAri, q, body):
     return 200, [f.application()] if f._ws is not None else []
 
 
+def _application(f: FakeAri, app, q, body):
+    if app != f.app or not f.registered:
+        return 404, "Application not found"
+    return 200, f.application()
+
+
 def _extension_pattern(extension: str) -> re.Pattern:
     """An extensions.conf pattern as a regex: _X Z N [..] . ! as Asterisk reads them."""
     if not extension.startswith("_"):
@@ -442,6 +448,7 @@ HANDLERS = {
     ("GET", "/asterisk/variable"): _get_global,
     ("GET", "/asterisk/config/dynamic/{configClass}/{objectType}/{id}"): _config_object,
     ("GET", "/applications"): _applications,
+    ("GET", "/applications/{applicationName}"): _application,
     ("GET", "/deviceStates/{deviceName}"): _device_state,
     ("GET", "/channels"): _list_channels,
     ("POST", "/channels"): _originate,

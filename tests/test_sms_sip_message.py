@@ -31,14 +31,19 @@ async def _gateway_and_card(db) -> tuple[int, int]:
 
 
 async def _gateway_sends(sender: str, text: str, work_dir) -> str:
-    """The sipp gateway sends one MESSAGE from `sender` to our number; its output if it failed."""
+    """The sipp gateway sends one MESSAGE from `sender` to our number; what it sent and got if it failed."""
+    trace = work_dir / "gateway-sends.log"
+    trace.unlink(missing_ok=True)
     proc = await asyncio.create_subprocess_exec(
-        "sipp", "-sf", str(SIPP_DIR / "gsm_gateway_sms.xml"), "-key", "sender", sender,
+        "sipp", "-sf", str(SIPP_DIR / "gsm_gateway_sms.xml"), "-trace_msg", "-message_file", str(trace),
+        "-key", "sender", sender,
         "-key", "recipient", OUR_NUMBER.lstrip("+"), "-key", "text", text, "-i", GATEWAY_IP, "-p", "5073",
         "-m", "1", "-nostdin", "-timeout", "10s", "-timeout_error", ASTERISK_SIP,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=str(work_dir))
     out, _ = await asyncio.wait_for(proc.communicate(), 15)
-    return "" if proc.returncode == 0 else out.decode(errors="replace")[-2000:]
+    if proc.returncode == 0:
+        return ""
+    return trace.read_text(errors="replace")[-2000:] + out.decode(errors="replace")[-500:]
 
 
 async def _app_with_gateway(start_stasis_app):
@@ -113,3 +118,17 @@ async def test_an_unknown_endpoint_is_retried_later_not_refused(db):
         raise AssertionError("a missing endpoint was not a Retry")
     finally:
         await adapter.close()
+
+
+async def test_once_the_app_stops_asterisk_refuses_the_message_so_the_gateway_keeps_it(db, start_stasis_app,
+                                                                                       tmp_path):
+    """pbxcrm ari stopped: it let go of the endpoint, so Asterisk answers 404, not a 202 for an app
+    nobody listens to (Asterisk keeps the app registered and would drop the text); the gateway keeps it."""
+    await _gateway_and_card(db)
+    app = await _app_with_gateway(start_stasis_app)
+    app.stop()
+    assert "let go" in app.log_text(), app.log_text()
+    failed = await _gateway_sends("+79161234567", "Алло?", tmp_path)
+    assert "SIP/2.0 404" in failed, failed
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM sms_messages") == 0

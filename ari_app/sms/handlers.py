@@ -23,6 +23,7 @@ from crm.sms.inbox import Inbox
 log = logging.getLogger(__name__)
 
 RESUBSCRIBE_SECONDS = 60.0
+UNSUBSCRIBE_TRIES = 20  # Asterisk counts subscriptions: one made per (re)connect of older processes
 
 
 @dataclass(frozen=True)
@@ -61,29 +62,48 @@ class SmsHandlers:
         self.ari, self.pool, self.region = ari, pool, region
         self.inbox = Inbox(pool, region)
         self._subscribed: list[str] | None = None
+        self.receiving = False  # this process subscribed (it is the active one)
 
     async def subscribe(self) -> None:
-        """Every SIP gateway's endpoint sends its MESSAGEs to the app (idempotent in Asterisk)."""
+        """Every SIP gateway's endpoint sends its MESSAGEs to the app. Asterisk counts subscriptions
+        (an endpoint is let go after as many unsubscribes), so only the missing ones are made."""
         async with self.pool.acquire() as conn:
             endpoints = await sip.endpoints(conn)
-        subscribed = []
+        have = set((await self.ari.get_application()).get("endpoint_ids") or ())
         for endpoint in endpoints:
+            if f"{sip.TECHNOLOGY}/{endpoint}" in have:
+                continue
             try:
                 await self.ari.subscribe(sip.event_source(endpoint))
-                subscribed.append(endpoint)
             except AriError as e:
                 log.warning("sms: cannot subscribe to MESSAGEs of endpoint %s: %s", endpoint, e)
-        if subscribed != self._subscribed:
-            log.info("sms: MESSAGEs of gateway endpoint(s) %s come to the app", ", ".join(subscribed) or "none")
-            self._subscribed = subscribed
+        self.receiving = True
+        if endpoints != self._subscribed:
+            log.info("sms: MESSAGEs of gateway endpoint(s) %s come to the app", ", ".join(endpoints) or "none")
+            self._subscribed = endpoints
+
+    async def stop_receiving(self) -> None:
+        """At a stop of the active process: the gateways' endpoints let go, so Asterisk answers a MESSAGE
+        404 (the gateway keeps it and tries again) instead of 202 to an app nobody listens to, which
+        Asterisk keeps registered after its websocket closed and would drop the message for."""
+        if not self.receiving:
+            return
+        self.receiving = False
+        for endpoint in self._subscribed or ():
+            for _ in range(UNSUBSCRIBE_TRIES):
+                try:
+                    await self.ari.unsubscribe(sip.event_source(endpoint))
+                except AriError:
+                    break  # not subscribed (any more)
+        log.info("sms: gateway endpoint(s) %s let go", ", ".join(self._subscribed or ()) or "none")
 
     async def keep_subscribed(self) -> None:
         while True:
             await asyncio.sleep(RESUBSCRIBE_SECONDS)
             try:
                 await self.subscribe()
-            except (OSError, asyncpg.PostgresError) as e:
-                log.warning("sms: gateway endpoints not read (%s)", type(e).__name__)
+            except (AriError, OSError, asyncpg.PostgresError) as e:
+                log.warning("sms: gateway endpoints not subscribed (%s)", e)
 
     async def on_text_message(self, event: dict) -> None:
         message = parse(event)
