@@ -14,7 +14,7 @@ from aiohttp import web as aioweb
 from crm.settings import Settings
 from crm.sms import queries as q
 from crm.sms.gateway import Outgoing, Refused, Retry, Submitted
-from crm.sms.webhooks import SIGNATURE_HEADER, signature
+from crm.sms.webhooks import SIGNATURE_HEADER, fresh, signature, signed
 from smsd.http_provider import HttpGateway, retry_after, submitted
 
 SECRET = "whsec-Тест-1"
@@ -103,6 +103,16 @@ def test_answers_and_retry_after_read_purely():
     assert submitted({"id": True}, 1) == [Submitted(1, None)]
     assert retry_after("12") == 12 and retry_after(None) == 30 and retry_after("Wed, 21 Oct") == 30
     assert retry_after("0") == 1 and retry_after("99999") == 3600
+
+
+def test_signatures_and_the_replay_window():
+    body = '{"type": "incoming", "text": "Привет"}'.encode()
+    good = signature(SECRET, body)
+    assert good.startswith("sha256=") and len(good) == 7 + 64
+    assert signed(SECRET, body, good) and signed(SECRET, body, f" {good} ")
+    assert not signed(SECRET, body + b" ", good) and not signed("other", body, good)
+    assert not signed(SECRET, body, None) and not signed("", body, signature("", body))
+    assert fresh(1000, 1299) and fresh(1299, 1000) and not fresh(1000, 1301) and not fresh(1301, 1000)
 
 
 async def _http_gateway(conn, kind: str = "http") -> int:

@@ -1,6 +1,6 @@
 """Reading a GSM gateway's TextMessageReceived (ari_app/sms/handlers.py, crm/sms/sip.py): pure."""
 
-from ari_app.sms.handlers import TextMessage, own_number, parse
+from ari_app.sms.handlers import TextMessage, dropped_body_bytes, own_number, parse
 from crm.sms.sip import message_to, uri_user
 
 
@@ -26,3 +26,12 @@ def test_our_number_is_the_to_user_when_it_is_a_number_else_the_gateways():
     assert own_number("74951230000", "+74959999999", "RU") == "+74951230000"
     assert own_number("sim1", "+74959999999", "RU") == "+74959999999"
     assert own_number("", "+74959999999", "RU") == "+74959999999"
+
+
+def test_a_body_asterisk_did_not_pass_on_is_told_by_its_length():
+    """Asterisk 22 hands on a MESSAGE body of at most 1 KB; a longer one comes as an empty body."""
+    message = {"from": "<sip:+79161234567@gw>", "to": "pjsip:1@h", "body": "", "variables": {"Content-Length": "1400"}}
+    event = {"endpoint": {"technology": "PJSIP", "resource": "gsmgw"}, "message": message}
+    assert parse(event) is None and dropped_body_bytes(event) == 1400
+    assert dropped_body_bytes({**event, "message": {**message, "body": "ok"}}) == 0
+    assert dropped_body_bytes({"message": {"variables": []}}) == 0

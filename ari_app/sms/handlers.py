@@ -48,6 +48,14 @@ def parse(event: dict) -> TextMessage | None:
     return TextMessage(endpoint["resource"], sender, sip.uri_user(str(message.get("to", ""))), body)
 
 
+def dropped_body_bytes(event: dict) -> int:
+    """The Content-Length of a MESSAGE whose body did not come through (0: it did, or there was none)."""
+    message = event.get("message") or {}
+    variables = message.get("variables")
+    length = str(variables.get("Content-Length", "0")).strip() if isinstance(variables, dict) else "0"
+    return int(length) if length.isdigit() and not message.get("body") else 0
+
+
 def own_number(recipient: str, configured: str, region: str) -> str:
     """Our number the text was sent to: the MESSAGE's To user when it is a number, else the gateway's
     configured one (a gateway may address its SIM channel, not the number)."""
@@ -108,7 +116,14 @@ class SmsHandlers:
     async def on_text_message(self, event: dict) -> None:
         message = parse(event)
         if message is None:
-            log.warning("sms: TextMessageReceived not understood: %.300s", event)
+            size = dropped_body_bytes(event)
+            if size:
+                # Asterisk 22 (res_pjsip_messaging) passes on a body of at most 1 KB; a longer one arrives empty.
+                log.error("sms from %s through %s: a text of %d bytes arrived empty (over Asterisk's 1 KB); lost",
+                          (event.get("message") or {}).get("from"), (event.get("endpoint") or {}).get("resource"),
+                          size)
+            else:
+                log.warning("sms: TextMessageReceived not understood: %.300s", event)
             return
         async with self.pool.acquire() as conn:
             gateway = await sip.gateway_of(conn, message.endpoint)
