@@ -9,8 +9,6 @@ import logging
 from collections.abc import Callable, Mapping
 from functools import partial
 
-import asyncpg
-
 from ari_app.caller_language import LANGUAGE_KEY
 from ari_app.cancelling import cancel_until_done
 from ari_app.client import CONNECTED, AriClient, AriError
@@ -116,8 +114,8 @@ async def _consume(app: StasisApp) -> None:
             # A GSM gateway's MESSAGEs reach only an app subscribed to its endpoint (ari_app/sms/).
             try:
                 await app.sms.subscribe()
-            except (AriError, OSError, asyncpg.PostgresError) as e:
-                log.warning("sms gateway endpoints not subscribed (%s); again within a minute", e)
+            except Exception as e:  # the calls go on whatever this says; ari_app/sms/ tries again
+                log.warning("sms gateway endpoints not subscribed (%s: %s); again within a minute", type(e).__name__, e)
             asyncio.create_task(app.resync(connected_at), name="resync")
             continue
         if event.get("type") == APPLICATION_REPLACED:

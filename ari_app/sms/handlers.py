@@ -110,8 +110,8 @@ class SmsHandlers:
             await asyncio.sleep(RESUBSCRIBE_SECONDS)
             try:
                 await self.subscribe()
-            except (AriError, OSError, asyncpg.PostgresError) as e:
-                log.warning("sms: gateway endpoints not subscribed (%s)", e)
+            except Exception as e:  # a chore beside the calls: never a reason for the app to step down
+                log.warning("sms: gateway endpoints not subscribed (%s: %s)", type(e).__name__, e)
 
     async def on_text_message(self, event: dict) -> None:
         message = parse(event)
