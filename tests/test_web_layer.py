@@ -165,7 +165,8 @@ def test_every_filter_section_redirects_to_a_named_list_route():
     from web.views import filters as filter_views
     from web.views.calls import routes as call_routes
     from web.views.counterparty_lists import routes as list_routes
+    from web.views.sms_list import routes as sms_routes
     from web.views.tasks import routes as task_routes
-    names = {r.name for r in [*list_routes, *task_routes, *call_routes]}
+    names = {r.name for r in [*list_routes, *task_routes, *call_routes, *sms_routes]}
     assert set(filter_views.LIST_ROUTES) == set(filters.SECTIONS)
     assert set(filter_views.LIST_ROUTES.values()) <= names
