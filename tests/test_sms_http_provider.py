@@ -152,12 +152,20 @@ async def test_a_signed_incoming_text_lands_on_the_card(db, web):
         cid = await conn.fetchval("INSERT INTO counterparties (kind, last_name) VALUES ('client', 'Орлов') RETURNING id")
         await conn.execute("INSERT INTO contacts (counterparty_id, kind, value, normalized) "
                            "VALUES ($1, 'phone', '+79161234567', '+79161234567')", cid)
-    answer = _post(web, gid, {"type": "incoming", "from": "89161234567", "to": "+74951230000", "text": "Жду звонка"})
+    event = {"type": "incoming", "from": "89161234567", "to": "+74951230000", "text": "Жду звонка",
+             "timestamp": int(time.time())}
+    answer = _post(web, gid, event)
     assert answer.status_code == 200, answer.text
+    # The same body again (a replay inside the time window, or the provider resending): stored once.
+    again = _post(web, gid, event)
+    assert again.status_code == 200 and again.json()["duplicate"] is True
     async with db.acquire() as conn:
         chat = await q.for_counterparty(conn, cid)
     assert [(m["direction"], m["body"], m["own_number"], m["status"]) for m in chat] == [
         ("in", "Жду звонка", "+74951230000", "received")]
+    # A body refused (no phone number in it) is not remembered: corrected, it is taken.
+    bad = {**event, "from": "nobody"}
+    assert _post(web, gid, bad).status_code == 400 and _post(web, gid, bad).status_code == 400
 
 
 async def test_wrong_signatures_stale_bodies_and_other_gateways_are_refused_and_nothing_is_recorded(db, web):

@@ -70,3 +70,18 @@ async def delivery(pool: asyncpg.Pool, inbox: Inbox, gateway_id: int, receipt: R
                                "AND provider_message_id IS NULL AND status = 'submitted'", known, receipt.status)
     await inbox.receipt(gateway_id, receipt)
     return True
+
+
+async def first_time(conn: asyncpg.Connection, gateway_id: int, body: bytes) -> bool:
+    """True the first time this gateway sends this very body (within a day): an incoming text's webhook
+    replayed or resent is answered without storing the text again."""
+    await conn.execute("DELETE FROM sms_webhook_bodies WHERE at < now() - interval '1 day'")
+    return await conn.fetchval(
+        "INSERT INTO sms_webhook_bodies (gateway_id, digest) VALUES ($1, sha256($2)) "
+        "ON CONFLICT DO NOTHING RETURNING true", gateway_id, body) is not None
+
+
+async def forget(conn: asyncpg.Connection, gateway_id: int, body: bytes) -> None:
+    """The body was refused after all (not a phone number): its corrected resend is not a replay."""
+    await conn.execute("DELETE FROM sms_webhook_bodies WHERE gateway_id = $1 AND digest = sha256($2)",
+                       gateway_id, body)

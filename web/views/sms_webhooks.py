@@ -52,8 +52,15 @@ async def webhook(request: Request):
         return JSONResponse({"ok": True})
     if not event.sender or not event.text:
         raise ValidationError({k: _("is required") for k, v in (("from", event.sender), ("text", event.text)) if not v})
+    async with connection(request) as conn:
+        if not await webhooks.first_time(conn, gateway_id, body):
+            log.info("sms webhook for gateway %d: incoming text from %s seen before; not stored again",
+                     gateway_id, event.sender)
+            return JSONResponse({"ok": True, "duplicate": True})
     message_id = await inbox.incoming(gateway_id, Incoming(event.sender, event.to, event.text))
     if message_id is None:
+        async with connection(request) as conn:
+            await webhooks.forget(conn, gateway_id, body)
         raise ValidationError({"from": _("not a phone number")})
     return JSONResponse({"ok": True, "message": message_id})
 
