@@ -1,6 +1,8 @@
-"""The PostgreSQL connection pool shared by every process's requests."""
+"""The PostgreSQL connection pool shared by every process's requests, and reading a query in batches."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
 
@@ -36,3 +38,12 @@ DATABASE_ERRORS: tuple[type[BaseException], ...] = (*DATABASE_UNAVAILABLE, async
 async def ping(conn: asyncpg.Connection) -> None:
     """A round trip to the server, for the health check."""
     await conn.fetchval("SELECT 1")
+
+
+async def batches(conn: asyncpg.Connection, sql: str, args: Sequence, size: int) -> AsyncIterator[list[asyncpg.Record]]:
+    """Every row of `sql`, `size` at a time, through a server-side cursor (exports of any length in flat
+    memory). A cursor lives in a transaction: the caller's connection holds one while it is read."""
+    async with conn.transaction():
+        cursor = await conn.cursor(sql, *args)
+        while rows := await cursor.fetch(size):
+            yield rows

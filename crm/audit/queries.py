@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from crm import db
+
 COUNT_CAP = 10_000
 
 
@@ -76,18 +78,11 @@ async def rows(conn: asyncpg.Connection, query: AuditQuery) -> list[asyncpg.Reco
         *args, query.size, (query.page - 1) * query.size)
 
 
-async def batches(conn: asyncpg.Connection, query: AuditQuery, size: int) -> AsyncIterator[list[asyncpg.Record]]:
+def batches(conn: asyncpg.Connection, query: AuditQuery, size: int) -> AsyncIterator[list[asyncpg.Record]]:
     """Every matching row, newest first, through a server-side cursor."""
     condition, args = where(query)
-    async with conn.transaction():
-        cursor = await conn.cursor(
-            f"""SELECT {_COLUMNS} FROM audit_log a LEFT JOIN users u ON u.id = a.user_id WHERE {condition}
-                ORDER BY a.at DESC, a.id DESC""", *args)
-        while True:
-            batch = await cursor.fetch(size)
-            if not batch:
-                return
-            yield batch
+    return db.batches(conn, f"""SELECT {_COLUMNS} FROM audit_log a LEFT JOIN users u ON u.id = a.user_id
+                                WHERE {condition} ORDER BY a.at DESC, a.id DESC""", args, size)
 
 
 async def entities(conn: asyncpg.Connection) -> list[str]:

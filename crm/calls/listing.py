@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from crm.counterparties.listing import escape_like
+from crm.db import batches
 from crm.defaults import DEFAULT_REGION, DEFAULT_TIMEZONE
 from crm.labels import CALL_DIRECTION, CALL_STATUS
 from crm.list_conditions import counterparty_or_members, one_of, period
@@ -153,14 +154,11 @@ async def playable(conn: asyncpg.Connection, call_ids: list[int], listen: Visibl
     return {r["id"]: r["recording_id"] for r in rows if r["recording_id"] is not None}
 
 
-async def export_batches(conn: asyncpg.Connection, query: CallQuery, size: int,
-                         visible: Visible = ("true", [])) -> AsyncIterator[list[asyncpg.Record]]:
+def export_batches(conn: asyncpg.Connection, query: CallQuery, size: int,
+                   visible: Visible = ("true", [])) -> AsyncIterator[list[asyncpg.Record]]:
     """Every matching call, in the list's order, through a server-side cursor."""
     condition, args = where(query, visible)
-    async with conn.transaction():  # a cursor lives in a transaction
-        cursor = await conn.cursor(f"SELECT {_COLUMNS} FROM calls c {_JOINS} WHERE {condition} {_ORDER}", *args)
-        while rows := await cursor.fetch(size):
-            yield rows
+    return batches(conn, f"SELECT {_COLUMNS} FROM calls c {_JOINS} WHERE {condition} {_ORDER}", args, size)
 
 
 async def choices(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from crm.counterparties.listing import escape_like
+from crm.db import batches
 from crm.defaults import DEFAULT_REGION, DEFAULT_TIMEZONE
 from crm.list_conditions import counterparty_or_members, one_of, period
 from crm.phones import caller_match_key
@@ -141,14 +142,11 @@ async def list_messages(conn: asyncpg.Connection, query: SmsQuery, user: Mapping
     return [dict(r) for r in rows]
 
 
-async def export_batches(conn: asyncpg.Connection, query: SmsQuery, user: Mapping,
-                         size: int) -> AsyncIterator[list[asyncpg.Record]]:
+def export_batches(conn: asyncpg.Connection, query: SmsQuery, user: Mapping,
+                   size: int) -> AsyncIterator[list[asyncpg.Record]]:
     """Every matching message, in the list's order, through a server-side cursor."""
     condition, args = where(query, user)
-    async with conn.transaction():
-        cursor = await conn.cursor(f"SELECT {_COLUMNS} FROM {_FROM} {_JOINS} WHERE {condition} {_ORDER}", *args)
-        while rows := await cursor.fetch(size):
-            yield rows
+    return batches(conn, f"SELECT {_COLUMNS} FROM {_FROM} {_JOINS} WHERE {condition} {_ORDER}", args, size)
 
 
 async def choices(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]:
