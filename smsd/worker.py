@@ -29,8 +29,8 @@ from crm.listen import listen_forever
 from crm.settings import Settings
 from crm.sms import QUEUE_CHANNEL
 from crm.sms import queries as q
-from crm.sms.gateway_admin import GATEWAYS_CHANNEL
 from crm.sms.gateway import Gateway, Incoming, Outgoing, Receipt, Refused, Retry
+from crm.sms.gateway_admin import GATEWAYS_CHANNEL
 from crm.sms.inbox import Inbox
 from smsd import adapters
 from smsd.retry import Backoff, next_try
