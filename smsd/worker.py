@@ -6,7 +6,8 @@ never take the same message), submit each in its own task, at most the gateway's
 record the answer: submitted with its parts' ids, queued again with backoff (smsd/retry.py), or failed.
 Woken by NOTIFY crm.sms.QUEUE_CHANNEL and a one-second tick; what a dead worker held is recovered
 (crm.sms.queries.recover_interrupted, never sent twice). The gateways' rows are read again every
-`sms_reload_seconds`: a changed, added or removed gateway is reconnected.
+`sms_reload_seconds`, and at the next tick after the admin pages change them (NOTIFY GATEWAYS_CHANNEL):
+a changed, added or removed gateway is reconnected.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from crm.settings import Settings
 from crm.sms import QUEUE_CHANNEL
 from crm.sms import queries as q
 from crm.sms.gateway import Gateway, Incoming, Outgoing, Receipt, Refused, Retry
+from crm.sms.gateway_admin import GATEWAYS_CHANNEL
 from crm.sms.inbox import Inbox
 from smsd import adapters
 from smsd.retry import Backoff, next_try
@@ -83,18 +85,22 @@ class Sender:
                                settings.sms_max_attempts)
         self.gateways: dict[int, _Running] = {}
         self.broken: dict[int, tuple[str, str]] = {}
+        self.reload_due = False  # the admin changed the gateways: read them at the next tick
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("sms sender %s starting", self.name)
         listener = asyncio.create_task(listen_forever(self.settings.database_url, QUEUE_CHANNEL,
                                                       lambda _payload: self._wake_all()))
+        changes = asyncio.create_task(listen_forever(self.settings.database_url, GATEWAYS_CHANNEL,
+                                                     self._gateways_changed, on_connected=self._listening))
         try:
             since_reload = since_recover = float("inf")
             while not stop.is_set():
                 if since_recover >= min(RECOVER_SECONDS, self.settings.sms_lease_seconds):
                     await self._recover()
                     since_recover = 0.0
-                if since_reload >= self.settings.sms_reload_seconds:
+                if since_reload >= self.settings.sms_reload_seconds or self.reload_due:
+                    self.reload_due = False
                     await self._reload()
                     since_reload = 0.0
                 self._wake_all()
@@ -104,9 +110,18 @@ class Sender:
                 since_reload += TICK_SECONDS
         finally:
             listener.cancel()
+            changes.cancel()
             for gateway_id in list(self.gateways):
                 await self._stop_gateway(gateway_id)
             log.info("sms sender %s stopped", self.name)
+
+    def _gateways_changed(self, payload: str) -> None:
+        log.info("sms gateways changed (%s); reloading", payload)
+        self.reload_due = True
+
+    async def _listening(self, _conn: asyncpg.Connection) -> None:
+        log.info("sms sender %s listening for gateway changes", self.name)
+        self.reload_due = True  # a change made while nobody listened
 
     def _wake_all(self) -> None:
         for running in self.gateways.values():

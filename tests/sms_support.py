@@ -14,6 +14,8 @@ from pathlib import Path
 
 import asyncpg
 
+from tests.processes import PbxcrmProcess
+
 SCRIPT = Path(__file__).resolve().parent / "smsc.pl"
 OUR_NUMBER = "+74950000001"
 
@@ -54,11 +56,18 @@ class Smsc:
             self.proc.wait()
         self.log.close()
 
-    def submits(self) -> list[dict]:
-        path = self.dir / "submits.jsonl"
+    def _lines(self, name: str) -> list[dict]:
+        path = self.dir / name
         if not path.exists():
             return []
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def submits(self) -> list[dict]:
+        return self._lines("submits.jsonl")
+
+    def receipts_sent(self) -> list[dict]:
+        """The delivery receipts it sent: {"id", "stat", "at"} (time.time() of the sending)."""
+        return self._lines("receipts.jsonl")
 
     def accepted(self) -> list[dict]:
         return [s for s in self.submits() if s["status"] == 0]
@@ -78,6 +87,13 @@ class Smsc:
     def config(self, **more: object) -> dict:
         return {"host": "127.0.0.1", "port": self.port, "system_id": "pbxcrm", "password": "secret",
                 "enquire_link_seconds": 5, "reconnect_max_seconds": 1, **more}
+
+
+def start_worker(database_url: str, log_path: Path, **env: str) -> PbxcrmProcess:
+    """`pbxcrm sms` as its own process (PBXCRM_SMS_* settings in env), its output in log_path."""
+    proc = PbxcrmProcess(["sms"], dict(os.environ, DATABASE_URL=database_url, **env), log_path)
+    proc.spawn()
+    return proc
 
 
 async def add_gateway(conn: asyncpg.Connection, config: dict, number: str = OUR_NUMBER) -> int:

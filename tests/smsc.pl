@@ -8,6 +8,7 @@
 #
 # DIR/submits.jsonl  one JSON line per submit_sm: to, from, data_coding, esm_class, udh (hex), text,
 #                    status (0 accepted, 0x58 throttled, 0x0B refused), message_id
+# DIR/receipts.jsonl one JSON line per delivery receipt sent: id, stat, at (Unix time, fractional)
 # DIR/refuse-bind    while it exists, binds are answered ESME_RBINDFAIL
 # DIR/mo/*.json      {"from", "to", "text", "parts"}: sent as a deliver_sm (in `parts` parts with a UDH),
 #                    then removed
@@ -153,6 +154,9 @@ sub send_spooled {
                                 receipted_message_id => "$r->{id}\0",
                                 message_state => pack('C', $r->{stat} eq 'DELIVRD' ? 2 : 5));
     $unacked->{$seq} = $taken;
+    open my $log, '>>', "$dir/receipts.jsonl" or die $!;
+    print $log $json->encode({id => $r->{id}, stat => $r->{stat}, at => time}), "\n";
+    close $log;
 }
 
 sub send_mo {

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import os
 import signal
 import time
 
 from crm.sms import model
 from tests.processes import PbxcrmProcess
-from tests.sms_support import Smsc, add_gateway, queue
+from tests.sms_support import Smsc, add_gateway, queue, start_worker
 
 MESSAGES = 1000
 
@@ -25,11 +24,9 @@ def _recipient(i: int) -> str:
 
 
 def _worker(database_url: str, tmp_path, name: str) -> PbxcrmProcess:
-    env = dict(os.environ, DATABASE_URL=database_url, PBXCRM_SMS_LEASE_SECONDS="4", PBXCRM_SMS_RETRY_BASE_SECONDS="1",
-               PBXCRM_SMS_RETRY_MAX_SECONDS="2", PBXCRM_SMS_MAX_ATTEMPTS="20")
-    proc = PbxcrmProcess(["sms"], env, tmp_path / f"{name}.log")
-    proc.spawn()
-    return proc
+    return start_worker(database_url, tmp_path / f"{name}.log", PBXCRM_SMS_LEASE_SECONDS="4",
+                        PBXCRM_SMS_RETRY_BASE_SECONDS="1", PBXCRM_SMS_RETRY_MAX_SECONDS="2",
+                        PBXCRM_SMS_MAX_ATTEMPTS="20")
 
 
 async def _wait(check, timeout: float, what: str) -> None:

@@ -21,6 +21,7 @@ from crm.counterparties.learn import learn_number
 from crm.counterparties.model import CounterpartyInput
 from crm.errors import Conflict, Forbidden, NotFound
 from crm.i18n import gettext as _
+from crm.sms import queries as q
 from crm.sms.listing import may_attach
 
 
@@ -49,6 +50,7 @@ async def attach_message(conn: asyncpg.Connection, user: Mapping, message_id: in
                                  "WHERE phone = $1 AND counterparty_id IS NULL RETURNING id",
                                  message["phone"], counterparty_id)
         ids = sorted(r["id"] for r in moved)
+        await q.announce(conn, ids)  # the card's open chats show them
         await audit.record(conn, user["id"], "sms", message_id, "attach",
                            {"counterparty_id": [None, counterparty_id], "phone": [None, message["phone"]],
                             "messages": [None, ids]})

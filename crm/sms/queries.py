@@ -26,6 +26,12 @@ async def _move(conn: asyncpg.Connection, message_id: int, new: str, detail: str
     return True
 
 
+async def announce(conn: asyncpg.Connection, message_ids: list[int]) -> None:
+    """Tell the open chats (web/sms_stream.py) that these messages changed: one NOTIFY per id, sent when the
+    transaction commits (e.g. messages attached to a card: the card's chat shows them)."""
+    await conn.execute("SELECT pg_notify($1, id::text) FROM unnest($2::bigint[]) AS id", CHANNEL, message_ids)
+
+
 async def gateway_for(conn: asyncpg.Connection, own_number: str | None) -> asyncpg.Record | None:
     """The sending number and its gateway: the one asked for, else the default number."""
     sql = ("SELECT n.number, g.id AS gateway_id, g.kind FROM sms_numbers n JOIN sms_gateways g ON g.id = n.gateway_id "
