@@ -24,9 +24,8 @@ from crm.imports.reader import RefusedFile, read_rows
 from crm.labels import label
 from crm.sms import gateway_admin
 from crm.sms import model as sms_model
-from crm.sms.campaigns import model
+from crm.sms.campaigns import model, recipients
 from crm.sms.campaigns import queries as cq
-from crm.sms.campaigns import recipients
 from web.db import connection
 from web.locale import request_locale
 from web.paging import Page
@@ -133,9 +132,9 @@ async def save(request: Request):
                         await cq.update(conn, request.user, campaign_id, _input(request, form))
                     await _list_recipients(request, conn, campaign_id, form, raw.get("file"))
         except DomainError as e:
-            values = {k: raw.getlist(k) if k in ("tag", "notag") else raw.get(k, "") for k in CampaignForm.model_fields}
-            values["tag"] = [int(v) for v in values["tag"] if str(v).isdigit()]
-            values["notag"] = [int(v) for v in values["notag"] if str(v).isdigit()]
+            values: dict = {k: raw.get(k, "") for k in CampaignForm.model_fields}
+            for key in ("tag", "notag"):
+                values[key] = [int(v) for v in raw.getlist(key) if isinstance(v, str) and v.isdigit()]
             return await _form_page(request, values, e, campaign={"id": campaign_id} if campaign_id else None)
     return RedirectResponse(path_for(request, "sms_campaigns.campaign_page", id=campaign_id), status_code=303)
 
