@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ari_app.client import basic_auth  # noqa: E402
+from bench.sms_campaigns import bench_sms_campaign, sms_campaign_rows  # noqa: E402
 from bench.wallboard import PORT as WALLBOARD_PORT  # noqa: E402
 from bench.wallboard import bench_wallboard, wallboard_rows  # noqa: E402
 from crm.counterparties.listing import ListQuery, list_counterparties  # noqa: E402
@@ -357,6 +358,7 @@ async def main() -> None:
             url, work, 20 if quick else 100, AGENTS,
             lambda log: Proc(["web", "--port", str(WALLBOARD_PORT)], dict(os.environ, DATABASE_URL=url), log)),
             wallboard_rows),
+        "sms_campaign": (lambda: bench_sms_campaign(url, 10_000 if quick else 100_000), sms_campaign_rows),
     }
     # PBXCRM_BENCH_ONLY=routing,export runs a part, when working on one number.
     only = [n for n in os.environ.get("PBXCRM_BENCH_ONLY", "").split(",") if n] or list(benchmarks)

@@ -40,7 +40,7 @@ _MOVES: dict[str, tuple[frozenset[str], str]] = {
     SUBMIT: (frozenset({DRAFT}), AWAITING),
     APPROVE: (frozenset({AWAITING}), APPROVED),
     RETURN: (frozenset({AWAITING}), DRAFT),
-    PAUSE: (frozenset({RUNNING, APPROVED}), PAUSED),
+    PAUSE: (frozenset({RUNNING}), PAUSED),
     RESUME: (frozenset({PAUSED}), RUNNING),
     CANCEL: (frozenset({DRAFT, AWAITING, APPROVED, RUNNING, PAUSED}), CANCELLED),
     START: (frozenset({APPROVED}), RUNNING),
