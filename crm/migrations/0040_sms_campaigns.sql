@@ -57,13 +57,12 @@ CREATE TABLE sms_campaign_recipients (
     CHECK ((status = 'skipped') = (skip_reason <> '')),
     CHECK ((status = 'queued') = (message_id IS NOT NULL))
 );
--- The runner's batches: the next pending ones of a campaign, in id order, by time zone.
-CREATE INDEX sms_campaign_recipients_pending_idx ON sms_campaign_recipients (campaign_id, tz, id)
+-- The runner's batches: the next pending ones of a campaign in id order (those in a closed zone passed over).
+CREATE INDEX sms_campaign_recipients_pending_idx ON sms_campaign_recipients (campaign_id, id)
     WHERE status = 'pending';
 CREATE INDEX sms_campaign_recipients_new_idx ON sms_campaign_recipients (campaign_id, id) WHERE status = 'new';
 -- The results page, paged in id order, and the counts per status.
 CREATE INDEX sms_campaign_recipients_campaign_idx ON sms_campaign_recipients (campaign_id, id);
-CREATE INDEX sms_campaign_recipients_phone_idx ON sms_campaign_recipients (campaign_id, phone);
 CREATE UNIQUE INDEX sms_campaign_recipients_message_idx ON sms_campaign_recipients (message_id)
     WHERE message_id IS NOT NULL;
 

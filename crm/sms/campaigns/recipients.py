@@ -167,9 +167,9 @@ async def prepare(conn: asyncpg.Connection, campaign_id: int, fallback_zone: str
             [c[3] for c in checked])
     await conn.execute(
         """UPDATE sms_campaign_recipients r SET status = 'skipped', skip_reason = 'duplicate'
-           WHERE r.campaign_id = $1 AND r.status = 'pending' AND EXISTS (
-               SELECT 1 FROM sms_campaign_recipients o WHERE o.campaign_id = r.campaign_id AND o.phone = r.phone
-               AND o.id < r.id AND o.status = 'pending')""", campaign_id)
+           FROM (SELECT id, row_number() OVER (PARTITION BY phone ORDER BY id) AS n FROM sms_campaign_recipients
+                 WHERE campaign_id = $1 AND status = 'pending') d
+           WHERE r.id = d.id AND d.n > 1""", campaign_id)
     await skip_opted_out(conn, campaign_id)
     await conn.execute(
         """UPDATE sms_campaigns SET zones = coalesce((SELECT array_agg(DISTINCT tz)
