@@ -130,3 +130,24 @@ async def test_bad_text_and_preview(web, world):
     assert shown == {"text": "Привет, Ivan!", "parts": 1, "encoding": "ucs2", "units": 13}
     r = _create(web, {"source": "saved", "body": "Hi"})
     assert r.status_code == 400 and "choose a saved filter" in r.text
+
+
+async def test_from_a_saved_clients_filter(web, world, db):
+    from crm import filters
+
+    async with db.acquire() as conn:
+        mine = await filters.save(conn, world["olga"]["id"], "clients", "VIP, not blocked",
+                                  f"tag={world['vip']}&notag={world['blocked']}&page=3")
+        theirs = await filters.save(conn, world["oleg"]["id"], "clients", "All", "")
+    _as(web, "olga")
+    assert "VIP, not blocked" in web.get("/sms/campaigns/new").text
+    assert _create(web, {"source": "saved", "saved_filter": str(theirs)}).status_code == 404  # not hers
+    r = _create(web, {"source": "saved", "saved_filter": str(mine)})
+    assert r.status_code == 303, r.text
+    campaign_id = int(r.headers["location"].rsplit("/", 1)[1])
+    async with db.acquire() as conn:
+        names = {row["name"] for row in await conn.fetch(
+            "SELECT name FROM sms_campaign_recipients WHERE campaign_id = $1", campaign_id)}
+        source = await conn.fetchval("SELECT source FROM sms_campaigns WHERE id = $1", campaign_id)
+    assert names == {"Sokolov Ivan", "Pyotrov Pyotr", "Stopov Stepan", "Shortov Semyon"}
+    assert source == "saved filter VIP, not blocked"
