@@ -80,7 +80,8 @@ async def queues_report(request: Request):
         all_tags = await tags.list_tags(conn)
     return await html_or_json(
         request, "reports_queues.html",
-        lambda: {**data, "groups": GROUPS, "all_tags": all_tags, "periods": labels, "chart": chart(data["series"], labels),
+        lambda: {**data, "groups": GROUPS, "all_tags": all_tags, "periods": labels,
+                 "chart": chart(data["series"], labels),
                  "zone": formatting.zone_label(formatting.local_now(request.app.state.settings.timezone))},
         lambda: {"from": data["start"], "to": data["end"], "group": data["group"],
                  "tag": data["with_tags"], "notag": data["without_tags"], "queues": data["queues"],
