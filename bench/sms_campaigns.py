@@ -37,10 +37,11 @@ async def _prepare(conn: asyncpg.Connection, count: int) -> tuple[dict, int]:
         user = await create_user(conn, NewUser(login="bench-sms", full_name="Bench Sms", password="bench-password",
                                                role="supervisor"))
     if not await conn.fetchval("SELECT 1 FROM sms_numbers WHERE is_default"):
+        # The sender's bench (bench/sms.py) may have made the gateway and its number (not the default).
         gateway = await conn.fetchval("INSERT INTO sms_gateways (name, kind) VALUES ('Bench SMSC', 'smpp') "
-                                      "RETURNING id")
-        await conn.execute("INSERT INTO sms_numbers (number, gateway_id, is_default) VALUES ('+74950009999', $1, true)",
-                           gateway)
+                                      "ON CONFLICT (name) DO UPDATE SET active = true RETURNING id")
+        await conn.execute("INSERT INTO sms_numbers (number, gateway_id, is_default) VALUES ('+74950009999', $1, true) "
+                           "ON CONFLICT (number) DO UPDATE SET gateway_id = $1, is_default = true", gateway)
     tag = await conn.fetchval("SELECT id FROM tags WHERE name = $1", TAG) or \
         await conn.fetchval("INSERT INTO tags (name) VALUES ($1) RETURNING id", TAG)
     have = await conn.fetchval("SELECT count(*) FROM counterparty_tags WHERE tag_id = $1", tag)
