@@ -113,6 +113,7 @@ PAGES = [
     Page("unknown callers", "/callers/unknown", "/callers/unknown"),
     Page("SMS", "/sms", "/sms"),
     Page("SMS filtered", "/sms", "/sms?direction=in&unattached=1&q=79"),
+    Page("SMS of a counterparty", "/sms", "/sms?counterparty={client}"),  # its picker chosen
     Page("call", "/calls/{id:int}", "/calls/{call}"),
     Page("unknown caller's call", "/calls/{id:int}", "/calls/{stranger_call}?find=Соколов"),
     Page("queue task", "/tasks/{id:int}", "/tasks/{queue_task}"),
