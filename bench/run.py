@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from ari_app.client import basic_auth  # noqa: E402
 from bench.sms import bench_sms, sms_rows  # noqa: E402
+from bench.sms_campaigns import bench_sms_campaign, sms_campaign_rows  # noqa: E402
 from bench.wallboard import PORT as WALLBOARD_PORT  # noqa: E402
 from bench.wallboard import bench_wallboard, wallboard_rows  # noqa: E402
 from crm.counterparties.listing import ListQuery, list_counterparties  # noqa: E402
@@ -359,6 +360,7 @@ async def main() -> None:
             lambda log: Proc(["web", "--port", str(WALLBOARD_PORT)], dict(os.environ, DATABASE_URL=url), log)),
             wallboard_rows),
         "sms": (lambda: bench_sms(url, work, 500 if quick else 2000), sms_rows),
+        "sms_campaign": (lambda: bench_sms_campaign(url, 10_000 if quick else 100_000), sms_campaign_rows),
     }
     # PBXCRM_BENCH_ONLY=routing,export runs a part, when working on one number.
     only = [n for n in os.environ.get("PBXCRM_BENCH_ONLY", "").split(",") if n] or list(benchmarks)

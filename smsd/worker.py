@@ -32,7 +32,7 @@ from crm.sms import queries as q
 from crm.sms.gateway import Gateway, Incoming, Outgoing, Receipt, Refused, Retry
 from crm.sms.gateway_admin import GATEWAYS_CHANNEL
 from crm.sms.inbox import Inbox
-from smsd import adapters
+from smsd import adapters, campaigns
 from smsd.retry import Backoff, next_try
 
 log = logging.getLogger(__name__)
@@ -248,7 +248,9 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
 
     pool = await create_pool(settings.database_url, min_size=0, max_size=10)
     try:
-        await Sender(settings, pool, Inbox(pool, settings.default_region)).run(stop)
+        # The campaigns' runner queues their recipients' messages; the sender sends whatever is queued.
+        await asyncio.gather(Sender(settings, pool, Inbox(pool, settings.default_region)).run(stop),
+                             campaigns.run_forever(pool, settings, stop))
     finally:
         try:
             await asyncio.wait_for(pool.close(), 3)

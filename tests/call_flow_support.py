@@ -88,19 +88,28 @@ def in_order(commands: list[str], expected: list[str]) -> bool:
 
 
 class Pops:
-    """Screen pops the app sends (NOTIFY pbxcrm_pops), as (user id, event)."""
+    """Screen pops the app sends (NOTIFY pbxcrm_pops), as (user id, event); `queues` in step with
+    `seen`: the queue id each pop carried (None: not through a queue), for the queue's call script."""
 
     def __init__(self) -> None:
         self.seen: list[tuple[int, str]] = []
+        self.queues: list[int | None] = []
         self._conn: asyncpg.Connection | None = None
 
     async def listen(self, database_url: str) -> "Pops":
         from crm.pops import CHANNEL
 
         self._conn = await asyncpg.connect(database_url)
-        await self._conn.add_listener(CHANNEL, lambda _c, _p, _ch, payload: self.seen.append(
-            (json.loads(payload)["user_id"], json.loads(payload)["event"])))
+        await self._conn.add_listener(CHANNEL, lambda _c, _p, _ch, payload: self._record(json.loads(payload)))
         return self
+
+    def _record(self, payload: dict) -> None:
+        self.seen.append((payload["user_id"], payload["event"]))
+        self.queues.append(payload.get("queue_id"))
+
+    def of(self, user_id: int) -> list[tuple[str, int | None]]:
+        """This user's pops as (event, queue id), in the order sent."""
+        return [(event, queue) for (whom, event), queue in zip(self.seen, self.queues) if whom == user_id]
 
     async def close(self) -> None:
         if self._conn is not None:

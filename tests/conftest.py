@@ -32,6 +32,7 @@ _DATA_TABLES += ("second_factor_pending", "recovery_codes", "user_totp")  # issu
 _DATA_TABLES = ("agent_events", "agent_queue_logouts", "agent_states", *_DATA_TABLES)  # issue 18: agent presence
 _DATA_TABLES = ("sms_webhook_bodies", "sms_status_history", "sms_parts", "sms_messages", "sms_numbers",
                 "sms_gateways", "sms_opt_outs", *_DATA_TABLES)  # issue 21: SMS
+_DATA_TABLES = ("sms_campaign_recipients", "sms_campaigns", *_DATA_TABLES)  # issue 21: SMS campaigns
 
 
 # argon2 as the product runs it: about 0.3 s of both cores per hash, and creating a user and

@@ -114,6 +114,9 @@ PAGES = [
     Page("SMS", "/sms", "/sms"),
     Page("SMS filtered", "/sms", "/sms?direction=in&unattached=1&q=79"),
     Page("SMS of a counterparty", "/sms", "/sms?counterparty={client}"),  # its picker chosen
+    Page("SMS campaigns", "/sms/campaigns", "/sms/campaigns"),
+    Page("new SMS campaign", "/sms/campaigns/new", "/sms/campaigns/new"),
+    Page("SMS campaign", "/sms/campaigns/{id:int}", "/sms/campaigns/{sms_campaign}"),
     Page("call", "/calls/{id:int}", "/calls/{call}"),
     Page("unknown caller's call", "/calls/{id:int}", "/calls/{stranger_call}?find=Соколов"),
     Page("queue task", "/tasks/{id:int}", "/tasks/{queue_task}"),
@@ -223,6 +226,18 @@ async def _sms(conn: asyncpg.Connection, anna, client: int, t) -> int:
     return gateway
 
 
+async def _sms_campaign(conn: asyncpg.Connection, anna, t) -> int:
+    """A draft SMS campaign to every client (issue 21, I2), its recipients checked."""
+    from crm.sms.campaigns import queries as campaigns_q
+    from crm.sms.campaigns import recipients
+
+    campaign = await campaigns_q.create(conn, anna, campaigns_q.CampaignInput(
+        t("Весенняя распродажа"), t("Здравствуйте, {first_name}! Скидка 10% до пятницы.")))
+    await recipients.from_filter(conn, campaign, recipients.TagFilter(), "RU")
+    await recipients.prepare(conn, campaign, "Europe/Moscow")
+    return campaign
+
+
 async def empty_database(pool: asyncpg.Pool) -> None:
     from tests.conftest import empty_database as empty
 
@@ -324,6 +339,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         queue_task = await _stranger_task(conn, queue)
         ivr_ids = await _ivr(conn, anna, queue, petr, t)
         sms_gateway = await _sms(conn, anna, client, t)
+        sms_campaign = await _sms_campaign(conn, anna, t)
         calls = {r["channel_id"]: r["id"] for r in await conn.fetch("SELECT id, channel_id FROM calls")}
         # The unanswered walk-2 left a voicemail (issue 15): on the client's card and the task's page.
         voicemail = await insert_voicemail(conn, channel_id="walk-2", path="/nonexistent/walk-2.mp3", fmt="mp3",
@@ -346,6 +362,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
     ids = {"client": client, "company": company, "other_client": other, "task": task, "deal": deal, "note": note,
            "queue_task": queue_task, "call": calls["walk-1"], "stranger_call": calls["walk-4"],
            "queue": queue, "tag": tag, "line": line, "dial_rule": dial_rule, "call_rule": call_rule, "sms_gateway": sms_gateway,
+           "sms_campaign": sms_campaign,
            "operator": petr["id"], "manager": irina["id"]}
     ids.update(ivr_ids)
     return ids, users, first_call_at, typed

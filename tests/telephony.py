@@ -321,8 +321,9 @@ class SippPhone:
         return await wait_for(self.invites, timeout)
 
 
-def first_invite_time(message_file: Path) -> float | None:
-    """When the first INVITE in a sipp message trace was sent or received (epoch seconds)."""
+def first_invite_time(message_file: Path, start: str = "INVITE sip:") -> float | None:
+    """When the first INVITE (or message whose first line starts with `start`) in a sipp message trace
+    was sent or received (epoch seconds)."""
     import datetime as dt
     import re
 
@@ -333,7 +334,7 @@ def first_invite_time(message_file: Path) -> float | None:
         m = re.match(r"^-+ (\d{4}-\d\d-\d\d\s+\d\d:\d\d:\d\d\.\d+)", line)
         if m:
             stamp = m.group(1)
-        elif line.startswith("INVITE sip:") and stamp:
+        elif line.startswith(start) and stamp:
             return dt.datetime.strptime(" ".join(stamp.split()), "%Y-%m-%d %H:%M:%S.%f").timestamp()
     return None
 

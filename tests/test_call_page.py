@@ -71,6 +71,11 @@ async def test_the_page_shows_everything_about_the_call_and_the_same_view_answer
     assert f'src="/recordings/{world["recording"]}"' in text
     assert 'id="call-comment"' in text and 'name="find"' in text
     assert 'id="call-legs"' not in text, "no legs: the slot shows nothing"
+    # The caller's number is a click-to-call button (web/static/app.js dials its data-call); the number
+    # called, our own line, is not.
+    caller = text.split('<dd class="caller">')[1].split("</dd>")[0]
+    assert f'<button type="button" class="call" data-call="{CALLER}" title="Call">{CALLER}</button>' in caller
+    assert "data-call=" not in text.split('<dd class="called">')[1].split("</dd>")[0]
 
     for r in (web.get(f"/calls/{world['call']}.json"),
               web.get(f"/calls/{world['call']}", headers={"accept": "application/json"})):
@@ -162,3 +167,16 @@ async def test_a_strangers_call_offers_a_card_and_shows_its_callback_task(web, d
     assert f'href="/tasks/{task}"' in text and "queue Default" in text
     task_page = web.get(f"/tasks/{task}").text
     assert f'href="/calls/{stranger}"' in task_page
+
+
+async def test_an_outgoing_calls_number_called_is_the_click_to_call_button(web, db, world):
+    async with db.acquire() as conn:
+        out = await calls_q.insert_call(
+            conn, channel_id="out.1", direction="outgoing", caller_number="201", caller_normalized="201",
+            caller_name="", called_number="+7 916 000-33-44", called_normalized="+79160003344",
+            line="PJSIP/trunk", started_at=dt.datetime.now(dt.timezone.utc), linked_id="out.1")
+    _as(web, "sveta")
+    text = web.get(f"/calls/{out}").text
+    called = text.split('<dd class="called">')[1].split("</dd>")[0]
+    assert 'data-call="+7 916 000-33-44"' in called and "<button" in called
+    assert "data-call=" not in text.split('<dd class="caller">')[1].split("</dd>")[0], "our extension is not"

@@ -24,6 +24,7 @@ from starlette.testclient import TestClient
 from tests.helpers import PASSWORD, login, make_user
 from web import schemas, schemas_access
 from web import schemas_second_factor as sf_schemas
+from web import schemas_sms_campaigns as campaign_schemas
 from web import schemas_sms_list as sms_schemas
 from web import schemas_telephony as telephony
 from web.app import create_app
@@ -52,14 +53,18 @@ QUERY_MODELS = {
     "/reports/lines": [schemas.PeriodQuery, schemas.TagFilterQuery],
     "/api/reports/lines": [schemas.PeriodQuery, schemas.TagFilterQuery],
     "/reports/lines.xlsx": [schemas.PeriodQuery, schemas.TagFilterQuery],
-    "/reports/queues": [schemas.PeriodQuery], "/api/reports/queues": [schemas.PeriodQuery],
-    "/reports/queues.xlsx": [schemas.PeriodQuery],
+    "/reports/queues": [schemas.PeriodQuery, schemas.TagFilterQuery],
+    "/api/reports/queues": [schemas.PeriodQuery, schemas.TagFilterQuery],
+    "/reports/queues.xlsx": [schemas.PeriodQuery, schemas.TagFilterQuery],
     "/reports/agents": [schemas.PeriodQuery], "/api/reports/agents": [schemas.PeriodQuery],
     "/reports/agents.xlsx": [schemas.PeriodQuery],
     "/admin/audit": [AuditListQuery], "/admin/audit.json": [AuditListQuery], "/admin/audit.xlsx": [AuditListQuery],
     "/api/counterparties/find": [schemas.CounterpartyFindQuery],  # issue 20: the task form's counterparty search
     # Issue 21: the SMS list.
     "/sms": [sms_schemas.SmsListQuery], "/api/sms": [sms_schemas.SmsListQuery], "/sms.xlsx": [sms_schemas.SmsListQuery],
+    # Issue 21: SMS campaigns.
+    "/sms/campaigns": [schemas.PageQuery], "/sms/campaigns/{id:int}": [schemas.PageQuery],
+    "/api/sms/campaigns/preview": [campaign_schemas.PreviewQuery],
 }
 BODY_MODELS = {
     # Issue 21: the card's SMS chat, its do-not-text switch and read marks; the account's SMS e-mail switch.
@@ -118,6 +123,7 @@ BODY_MODELS = {
     "/admin/sms-gateways/numbers/delete": [sms_schemas.SmsNumberDeleteForm],
     # Issue 21: an HTTP SMS provider's signed webhook (no login, no CSRF: its signature).
     "/sms/webhooks/{gateway_id:int}": [SmsWebhookIn],
+    "/sms/campaigns": [campaign_schemas.CampaignForm], "/sms/campaigns/{id:int}": [campaign_schemas.CampaignForm],
 }
 
 
@@ -240,7 +246,10 @@ async def seeded(db, tmp_path):
                 VALUES ('ch-1', 'incoming', '+74951234567', now(), 1, 5001, 'answered');
             INSERT INTO sms_gateways (name, kind) VALUES ('gw', 'smpp');
             INSERT INTO sms_numbers (number, gateway_id, is_default) VALUES ('+74950000000', 1, true);
-            INSERT INTO sms_messages (direction, phone, body, status) VALUES ('in', '+79160000000', 'hi', 'received');""")
+            INSERT INTO sms_messages (direction, phone, body, status) VALUES ('in', '+79160000000', 'hi', 'received');
+            INSERT INTO sms_campaigns (name, body, author_id) VALUES ('c1', 'Hi {name}', 5001);
+            INSERT INTO sms_campaign_recipients (campaign_id, counterparty_id, phone, status)
+                VALUES (1, 1, '+74951234567', 'pending');""")
         await conn.execute("INSERT INTO recordings (call_id, path, format) VALUES (1, $1, 'mp3')", str(recording))
         type_id = await conn.fetchval("SELECT id FROM task_types ORDER BY id LIMIT 1")
         await conn.execute("INSERT INTO tasks (title, type_id, responsible_user_id) VALUES ('Call back', $1, 5001)",

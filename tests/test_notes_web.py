@@ -50,7 +50,7 @@ async def test_the_author_opens_changes_and_deletes_a_note_from_the_timeline(web
 async def test_others_read_a_note_a_supervisor_changes_it(web, db):
     mgr = await make_user(db, "mgr", "manager")
     await make_user(db, "op", "operator")
-    await make_user(db, "boss", "supervisor")
+    boss = await make_user(db, "boss", "supervisor")
     async with db.acquire() as conn:
         client = await service.create(conn, mgr, CounterpartyInput(kind="client", last_name="Zhukov"), "RU")
         note = await notes.add_note(conn, mgr, body="pays late", counterparty_id=client)
@@ -69,6 +69,19 @@ async def test_others_read_a_note_a_supervisor_changes_it(web, db):
     async with db.acquire() as conn:
         assert await conn.fetchval("SELECT body FROM notes WHERE id = $1", note) == "pays on time"
     assert web.post("/notes/999999", data={"csrf_token": token, "body": "x"}).status_code == 404
+    # The supervisor deletes the manager's note too: gone from the timeline, audited as the supervisor's.
+    timeline = web.get(f"/counterparties/{client}").text.split('id="timeline"')[1].split("</ul>")[0]
+    assert "pays on time" in timeline and f'href="/notes/{note}"' in timeline
+    r = web.post(f"/notes/{note}/delete", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/counterparties/{client}"
+    timeline = web.get(f"/counterparties/{client}").text.split('id="timeline"')[1].split("</ul>")[0]
+    assert "pays on time" not in timeline and f'href="/notes/{note}"' not in timeline
+    assert web.get(f"/notes/{note}").status_code == 404
+    assert (await _audit(db, "note", note))[-1] == ("delete", {"body": ["pays on time", None]})
+    async with db.acquire() as conn:
+        assert await conn.fetch(
+            "SELECT user_id FROM audit_log WHERE entity = 'note' AND entity_id = $1 AND action = 'delete'",
+            note) == [(boss["id"],)]
 
 
 async def test_a_note_on_a_queue_task_is_read_by_whoever_sees_the_task(web, db):

@@ -189,3 +189,55 @@ async def test_an_operator_allowed_to_export_still_gets_no_report_file(web, db):
                  "/reports/agents.xlsx"):
         assert web.get(path).status_code == 403, path
     assert web.get("/calls.xlsx").status_code == 200, "the call log's file is the export roles' to give"
+
+
+async def test_tag_filters_with_and_without_several_of_each(web, db):
+    """D2: the calls whose counterparty has every "with" tag and none of the "without"; an unknown caller's
+    call has no tags (a "without" filter keeps it, a "with" filter drops it); page, JSON and Excel."""
+    from crm.tags import TagInput, save_tag
+
+    world = await _seed(db)  # its calls have no counterparty
+    boss = await make_user(db, "boss", "admin")
+    async with db.acquire() as conn:
+        big = await save_tag(conn, boss["id"], None, TagInput("Big"))
+        risky = await save_tag(conn, boss["id"], None, TagInput("Risky"))
+        for name, queue, status, its_tags in (("Acme", world["sales"], "answered", (big, risky)),
+                                              ("Beta", world["secret"], "missed", (big,))):
+            cid = await conn.fetchval("INSERT INTO counterparties (kind, company_name) VALUES ('company', $1) "
+                                      "RETURNING id", name)
+            await conn.executemany("INSERT INTO counterparty_tags (counterparty_id, tag_id) VALUES ($1, $2)",
+                                   [(cid, t) for t in its_tags])
+            await _call(conn, queue, DAY + dt.timedelta(days=2), wait=12, status=status)
+            await conn.execute("UPDATE calls SET counterparty_id = $1 WHERE queue_id = $2 AND started_at = $3",
+                               cid, queue, DAY + dt.timedelta(days=2))
+    login(web, "boss")
+
+    def offered(query: str) -> dict:
+        data = web.get(f"/api/reports/queues?{PERIOD}&{query}").json()
+        assert data["totals"]["offered"] == sum(s["offered"] for s in data["series"]) \
+            == sum(q["offered"] for q in data["queues"]), query
+        return {q["name"]: (q["offered"], q["answered"], q["abandoned"]) for q in data["queues"]}
+
+    assert offered("") == {"Sales": (8, 5, 2), "Secret": (2, 1, 1)}
+    assert offered(f"tag={big}") == {"Sales": (1, 1, 0), "Secret": (1, 0, 1)}
+    assert offered(f"tag={big}&tag={risky}") == {"Sales": (1, 1, 0)}
+    assert offered(f"tag={big}&notag={risky}") == {"Secret": (1, 0, 1)}
+    assert offered(f"notag={big}&notag={risky}") == {"Sales": (7, 4, 2), "Secret": (1, 1, 0)}, \
+        "the unknown callers' calls (two abandoned) have none of those tags"
+    echoed = web.get(f"/api/reports/queues?{PERIOD}&tag={big}&notag={risky}").json()
+    assert (echoed["tag"], echoed["notag"]) == ([big], [risky])
+
+    page = web.get(f"/reports/queues?{PERIOD}&tag={big}&notag={risky}").text
+    assert f'<option value="{big}" selected>with tag Big</option>' in page
+    assert f'<option value="{risky}" selected>without tag Risky</option>' in page
+    assert f'data-queue="{world["secret"]}"' in page and f'data-queue="{world["sales"]}"' not in page
+    assert "A call from an unknown caller has no tags" in page.split('id="tag-filters-hint"')[1]
+    assert f"tag={big}&amp;notag={risky}" in page.split('id="export"')[1].split(">")[0]
+
+    r = web.get(f"/reports/queues.xlsx?{PERIOD}&tag={big}&notag={risky}")
+    assert r.status_code == 200 and r.headers["content-type"].startswith(XLSX)
+    rows = [row[:4] for row in load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True)]
+    assert rows[1:] == [("Secret", 1, 0, 1), ("Total", 1, 0, 1)]
+    r = web.get(f"/reports/queues.xlsx?{PERIOD}&notag={big}")
+    rows = [row[:4] for row in load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True)]
+    assert rows[1:] == [("Sales", 7, 4, 2), ("Secret", 1, 1, 0), ("Total", 8, 5, 2)]

@@ -1,10 +1,12 @@
 """Screen pops (H5) and click-to-call buttons (H6) in Chromium, with real sipp calls."""
 
 
+import asyncio
+
 import pytest
 
 from tests.browser import logged_in_page
-from tests.helpers import PASSWORD, routing_crm
+from tests.helpers import PASSWORD, csrf_from, login, make_user, queue_of_three, routing_crm
 from tests.telephony import TRUNK_PORT, SippPhone, ari_delete, ari_get, first_invite_time, sipp_call, wait_for
 
 CALLED = "74957654321"
@@ -102,3 +104,57 @@ async def test_click_to_call_from_the_card_rings_the_users_phone_then_the_client
 async def _bridged(channel_id):
     status, bridges = await ari_get("/bridges")
     return any(channel_id in b["channels"] and len(b["channels"]) == 2 for b in bridges or [])
+
+
+QUEUE_SCRIPT = "Sales desk, good afternoon: ask for the order number first."
+
+
+async def test_when_a_colleague_answers_the_other_members_pop_shows_the_script_then_closes(
+        db, web, web_server, chromium, start_stasis_app, tmp_path):
+    """A stranger rings a queue of three (ring all). Petrov's phone answers after 2 s, Sidorova's and Orlov's
+    ring on. Sidorova's browser pops the call with the queue's script (set on the admin queue form), then closes
+    the pop within a second or two of Petrov's answer; Petrov's own pop stays open, answered."""
+    crm = await queue_of_three(db)
+    await make_user(db, "adm", "admin")
+    login(web, "adm")
+    members = [crm[who]["id"] for who in ("petrov", "sidorova", "orlov")]
+    token = csrf_from(web.get(f"/admin/queues/{crm['queue']}").text)
+    saved = web.post(f"/admin/queues/{crm['queue']}", follow_redirects=False, data={
+        "csrf_token": token, "name": "Default", "strategy": "ringall", "ring_seconds": "15",
+        "max_wait_seconds": "30", "offer": "both", "wrapup_seconds": "0", "moh_class": "default",
+        "member_ids": [str(m) for m in members], "call_script": QUEUE_SCRIPT})
+    assert saved.status_code == 303, saved.text
+    app = await start_stasis_app()
+    petrov, sidorova = await logged_in(chromium, web_server, "petrov"), await logged_in(chromium, web_server, "sidorova")
+    async with SippPhone("103", "phone_answer_late.xml", tmp_path, args=("-d", "2000")) as answering, \
+            SippPhone("104", "phone_noanswer.xml", tmp_path) as ringing, \
+            SippPhone("105", "phone_noanswer.xml", tmp_path):
+        call = asyncio.create_task(sipp_call(caller="89035550123", called=CALLED, talk_ms=4000))
+        try:
+            # The ringing member's pop: the queue's script first.
+            await sidorova.wait_for_selector("#screen-pop[data-event=ringing] .call-script .script-queue",
+                                             timeout=10_000)
+            assert await sidorova.inner_text("#screen-pop .call-script .script-queue") == QUEUE_SCRIPT
+            assert "Unknown number" in await sidorova.inner_text("#screen-pop")
+            # Petrov answers: Sidorova's pop closes.
+            await sidorova.wait_for_selector("#screen-pop", state="hidden", timeout=10_000)
+        finally:
+            result = await call
+        assert result.returncode == 0, result.output + app.log_text()[-3000:]
+        assert ringing.invites() and "CANCEL sip:" in ringing.messages.read_text()
+    assert await sidorova.get_attribute("#screen-pop", "data-event") == "taken"
+    shown = await pops(sidorova)
+    assert [(p["event"]["event"], p["event"]["queue_id"]) for p in shown] == [("ringing", crm["queue"]),
+                                                                              ("taken", crm["queue"])]
+    closed_after = shown[1]["at"] / 1000 - _first_answer_time(answering.messages)
+    assert -0.5 < closed_after < 2.0, f"the pop closed {closed_after:.3f} s after Petrov's phone answered"
+    # Petrov's own pop is his call now: open, answered, the same script.
+    await petrov.wait_for_selector("#screen-pop[data-event=answered] .call-script .script-queue")
+    assert await petrov.is_visible("#screen-pop")
+
+
+def _first_answer_time(message_file) -> float:
+    """When a sipp phone sent its first 200 OK (its answer to the INVITE), epoch seconds."""
+    answered = first_invite_time(message_file, start="SIP/2.0 200 OK")
+    assert answered is not None, "the answering phone sent no 200 OK"
+    return answered

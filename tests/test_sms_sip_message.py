@@ -1,7 +1,7 @@
 """SMS through a GSM gateway speaking SIP MESSAGE (issue 21), against the sandbox Asterisk: a sipp
 "GSM gateway" (endpoint gsmgw, 127.0.0.2 in asterisk-conf/pjsip.conf) sends a MESSAGE, the Stasis app
-gets TextMessageReceived and the text lands on the client's card; our reply, sent through ARI
-sendMessage by smsd/sip_message.py, reaches the gateway as a MESSAGE."""
+gets TextMessageReceived and the text lands on the client's card; our reply, sent by the
+`pbxcrm sms` worker through ARI sendMessage (smsd/sip_message.py), reaches the gateway as a MESSAGE."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import json
 
 from crm.settings import Settings
 from crm.sms import queries as q
-from crm.sms.gateway import Outgoing, Submitted
+from crm.sms.gateway import Outgoing
 from smsd.sip_message import SipMessageGateway
+from tests.sms_support import start_worker
 from tests.telephony import ASTERISK_SIP, SIPP_DIR, wait_for
 
 GATEWAY_IP = "127.0.0.2"  # the sandbox gateway's address: pjsip.conf identifies gsmgw by it
@@ -58,7 +59,7 @@ async def _chat(db, cid: int) -> list:
 
 
 async def test_a_gateways_message_lands_on_the_card_and_our_reply_goes_back_as_a_message(db, start_stasis_app,
-                                                                                        tmp_path):
+                                                                                        database_url, tmp_path):
     gid, cid = await _gateway_and_card(db)
     app = await _app_with_gateway(start_stasis_app)
     text = "Здравствуйте! Перезвоните, пожалуйста, после 15:00."
@@ -70,20 +71,30 @@ async def test_a_gateways_message_lands_on_the_card_and_our_reply_goes_back_as_a
     async with db.acquire() as conn:
         assert await conn.fetchval("SELECT gateway_id FROM sms_messages") == gid
 
-    # The reply: the adapter the sender worker uses, straight; the sipp gateway takes the MESSAGE.
+    # The reply: queued as the card's chat queues it, sent by the `pbxcrm sms` worker through this
+    # gateway (smsd/sip_message.py: ARI sendMessage); the sipp gateway takes the MESSAGE.
+    reply = "Хорошо, перезвоним в 15:30 ✓"
+    async with db.acquire() as conn:
+        await conn.execute("INSERT INTO sms_numbers (number, gateway_id, is_default) VALUES ($1, $2, true)",
+                           OUR_NUMBER, gid)
+        mid = await q.queue_outgoing(conn, phone="+79161234567", body=reply, counterparty_id=cid, user_id=None,
+                                     own_number=OUR_NUMBER, gateway_id=gid)
     trace = tmp_path / "gateway-messages.log"
     gateway_proc = await asyncio.create_subprocess_exec(
         "sipp", "-sf", str(SIPP_DIR / "gsm_gateway_receive.xml"), "-i", GATEWAY_IP, "-p", str(GATEWAY_PORT),
-        "-m", "1", "-nostdin", "-timeout", "10s", "-trace_msg", "-message_file", str(trace),
+        "-m", "1", "-nostdin", "-timeout", "15s", "-trace_msg", "-message_file", str(trace),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=str(tmp_path))
-    await asyncio.sleep(0.3)
-    adapter = SipMessageGateway(gid, {"endpoint": "gsmgw", "from": OUR_NUMBER}, Settings.from_env())
+    worker = start_worker(database_url, tmp_path / "sms.log")
     try:
-        reply = "Хорошо, перезвоним в 15:30 ✓"
-        assert await adapter.submit(Outgoing(1, "+79161234567", OUR_NUMBER, reply)) == [Submitted(1, None)]
+        assert await asyncio.wait_for(gateway_proc.wait(), 15) == 0, worker.log_text()
+
+        async def submitted():
+            async with db.acquire() as conn:
+                return await conn.fetchval("SELECT status FROM sms_messages WHERE id = $1", mid) == "submitted"
+        # SIP brings no delivery report: the 202 of sendMessage leaves it submitted (smsd/sip_message.py).
+        assert await wait_for(submitted, timeout=5), worker.log_text()
     finally:
-        await adapter.close()
-    assert await asyncio.wait_for(gateway_proc.wait(), 10) == 0, trace.read_text(errors="replace")
+        worker.stop()
     received = trace.read_text(encoding="utf-8", errors="replace").split("MESSAGE sip:", 1)[1]
     request_line, headers_body = received.split("\n", 1)
     assert request_line.startswith(f"+79161234567@{GATEWAY_IP}:{GATEWAY_PORT}"), received

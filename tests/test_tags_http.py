@@ -109,13 +109,15 @@ async def test_the_admin_edits_and_deletes_tags_audited(db, web):
     assert web.post(f"/admin/tags/{tag}/delete", data=_form(web)).status_code == 404
 
 
-async def test_several_with_and_without_tags_on_clients_and_tasks(db, web):
+async def test_several_with_and_without_tags_on_clients_companies_and_tasks(db, web):
     admin = await make_user(db, "adm", "admin")
     both, only_a, none = [await _client(db, admin, n) for n in ("Alpha", "Bravo", "Charlie")]
     async with db.acquire() as conn:
+        companies = [await service.create(conn, admin, CounterpartyInput(
+            kind="company", company_name=n, responsible_user_id=admin["id"]), "RU") for n in ("Delta", "Echo", "Foxtrot")]
         a = await save_tag(conn, admin["id"], None, TagInput("Aaa"))
         b = await save_tag(conn, admin["id"], None, TagInput("Bbb"))
-        for cid, tag in ((both, a), (both, b), (only_a, a)):
+        for cid, tag in ((both, a), (both, b), (only_a, a), (companies[0], a), (companies[0], b), (companies[1], a)):
             await set_tag(conn, admin, "counterparty", cid, tag, on=True)
         task_type = await conn.fetchval("SELECT id FROM task_types WHERE name = 'Task'")
         tasks = {}
@@ -134,6 +136,17 @@ async def test_several_with_and_without_tags_on_clients_and_tasks(db, web):
     assert _names(web.get("/clients", params=[("tag", a), ("notag", b)]).text) == ["Bravo"]
     page = web.get("/clients", params=[("tag", a), ("tag", b)]).text
     assert re.search(rf'<option value="{a}" selected', page) and re.search(rf'<option value="{b}" selected', page)
+    # The companies' list shares the clients' code: the same filters over companies only.
+    page = web.get("/companies").text
+    assert re.search(r'<select name="tag" multiple', page) and re.search(r'<select name="notag" multiple', page)
+    assert _names(page) == ["Delta", "Echo", "Foxtrot"]
+    assert _names(web.get("/companies", params=[("tag", a), ("tag", b)]).text) == ["Delta"]
+    assert _names(web.get("/companies", params=[("tag", a)]).text) == ["Delta", "Echo"]
+    assert _names(web.get("/companies", params=[("notag", a), ("notag", b)]).text) == ["Foxtrot"]
+    assert _names(web.get("/companies", params=[("tag", a), ("notag", b)]).text) == ["Echo"]
+    page = web.get("/companies", params=[("tag", a), ("notag", b)]).text
+    assert re.search(rf'<option value="{a}" selected', page.split('name="tag"')[1].split("</select>")[0])
+    assert re.search(rf'<option value="{b}" selected', page.split('name="notag"')[1].split("</select>")[0])
 
     def task_titles(params) -> list[str]:
         html = web.get("/tasks", params=[("responsible", "all"), ("status", "all"), *params]).text

@@ -25,6 +25,7 @@ AUDIT_ENTITY = {
     "pause_reason": N_("pause reason"),  # issue 18
     "counterparty_status": N_("counterparty status"),  # issue 20
     "sms": N_("SMS"), "sms_gateway": N_("SMS gateway"), "sms_number": N_("SMS sending number"),  # issue 21
+    "sms_campaign": N_("SMS campaign"),  # issue 21
 }
 AUDIT_ACTION = {
     "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"), "save": N_("saved"),
@@ -57,6 +58,9 @@ AUDIT_ACTION = {
     "move": N_("moved"), "restore defaults": N_("restored the defaults"),
     "supervise": N_("joined the call as a supervisor"), "supervise end": N_("left the call as a supervisor"),
     "learn number from sms": N_("learned a number from an SMS"), "sms list": N_("SMS list"),  # issue 21
+    "submit": N_("submitted for approval"), "approve": N_("approved"), "return": N_("returned for changes"),
+    "pause": N_("paused"), "resume": N_("resumed"), "cancel": N_("cancelled"), "finish": N_("finished"),
+    "sms campaign report": N_("SMS campaign report"),  # issue 21: campaigns
 }
 # Field names in words; a field without one is shown as stored.
 AUDIT_FIELD = {
@@ -99,6 +103,9 @@ AUDIT_FIELD = {
     # SMS (issue 21).
     "messages": N_("Messages"), "config": N_("Settings"), "active": N_("Active"), "number": N_("Number"),
     "gateway_id": N_("Gateway"), "is_default": N_("Default number"), "sms": N_("SMS"),
+    "starts_at": N_("Start"), "window_from": N_("Window from"), "window_to": N_("Window to"),
+    "max_parts": N_("Parts at most"), "own_number": N_("Sending number"), "source": N_("Recipients"),
+    "recipients": N_("Recipients"),
 }
 KINDS.update({"audit_entity": AUDIT_ENTITY, "audit_action": AUDIT_ACTION, "audit_field": AUDIT_FIELD})
 

@@ -1,5 +1,7 @@
 """The queue and agent reports (issue 18), for the roles that read reports (as the call statistics):
-tables, a bar chart drawn on the server as SVG (as the lines report), JSON; Excel in web/views/export.py."""
+tables, a bar chart drawn on the server as SVG (as the lines report), JSON; Excel in web/views/export.py.
+The queue report takes the tag filters of the call's counterparty (D2); the agent report does not: it
+measures an agent's sessions and pauses, which belong to no counterparty."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import datetime as dt
 from starlette.requests import Request
 from starlette.routing import Route
 
+from crm import tags
 from crm.errors import ValidationError
 from crm.i18n import gettext as _
 from crm.labels import label
@@ -27,7 +30,7 @@ from web.db import connection
 from web.locale import request_locale
 from web.permissions import require_role
 from web.resource import html_or_json
-from web.schemas import PeriodQuery
+from web.schemas import PeriodQuery, TagFilterQuery
 from web.validation import query as parse_query
 from web.views.reports import period_label, report_period
 
@@ -49,13 +52,22 @@ def chart(series: list[dict], labels: list[str]) -> dict:
 
 
 async def queue_data(request: Request) -> dict:
+    """The period's queue rows, totals and series over the calls the reader may see whose counterparty has
+    the `tag`s and none of the `notag`s (D2: an unknown caller's call has no tags); for the page and its
+    Excel file."""
     start, end, group = queue_params(request)
+    wanted = parse_query(request, TagFilterQuery)
     tz = request.app.state.settings.timezone
+
+    async def where(first: int) -> tuple[str, list]:
+        return tags.and_call_tags(await visible(request, start=first), first, wanted.tag, wanted.notag)
+
     async with connection(request) as conn:
-        rows = await queue_rows(conn, start, end, tz, await visible(request, start=4))
-        totals = await queue_totals(conn, start, end, tz, await visible(request, start=4))
-        series = await queue_series(conn, start, end, tz, group, await visible(request, start=5))
-    return {"start": start, "end": end, "group": group, "queues": rows, "totals": totals, "series": series}
+        rows = await queue_rows(conn, start, end, tz, await where(4))
+        totals = await queue_totals(conn, start, end, tz, await where(4))
+        series = await queue_series(conn, start, end, tz, group, await where(5))
+    return {"start": start, "end": end, "group": group, "queues": rows, "totals": totals, "series": series,
+            "with_tags": wanted.tag, "without_tags": wanted.notag}
 
 
 @require_role(*REPORT_ROLES)
@@ -64,12 +76,15 @@ async def queues_report(request: Request):
     data = await queue_data(request)
     language = request_locale(request.scope).language
     labels = [period_label(r["bucket"], data["group"], language) for r in data["series"]]
+    async with connection(request) as conn:
+        all_tags = await tags.list_tags(conn)
     return await html_or_json(
         request, "reports_queues.html",
-        lambda: {**data, "groups": GROUPS, "periods": labels, "chart": chart(data["series"], labels),
+        lambda: {**data, "groups": GROUPS, "all_tags": all_tags, "periods": labels,
+                 "chart": chart(data["series"], labels),
                  "zone": formatting.zone_label(formatting.local_now(request.app.state.settings.timezone))},
         lambda: {"from": data["start"], "to": data["end"], "group": data["group"],
-                 "queues": data["queues"],
+                 "tag": data["with_tags"], "notag": data["without_tags"], "queues": data["queues"],
                  "totals": data["totals"],
                  "series": [{**r, "bucket": r["bucket"].isoformat(sep=" ", timespec="minutes")}
                             for r in data["series"]]})

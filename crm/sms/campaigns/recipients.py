@@ -1,0 +1,191 @@
+"""A campaign's recipients (issue 21, I2): listed from a tag filter, a saved Clients filter or an Excel
+file, then checked in batches (`prepare`): the text rendered, the number read, its time zone found;
+opted-out, invalid, too long and repeated numbers skipped with their reason. Memory stays flat whatever
+the list's size: a filter is one INSERT ... SELECT, a file is inserted in chunks, checks go in batches.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+import asyncpg
+import phonenumbers
+
+from crm.counterparties.listing import ListQuery, build_where
+from crm.errors import NotFound, ValidationError
+from crm.i18n import gettext as _
+from crm.phones import InvalidPhone, normalize_phone
+from crm.sms import model as sms_model
+from crm.sms.campaigns import model
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+_PHONE_HEADERS = {"phone", "phone number", "number", "mobile", "телефон", "номер", "мобильный", "номер телефона"}
+_NAME_HEADERS = {"name", "full name", "client", "имя", "фио", "клиент"}
+_FIRST_NAME_HEADERS = {"first name", "first_name", "имя"}
+
+
+@dataclass(frozen=True)
+class TagFilter:
+    """Clients with every tag of `with_ids` and none of `without_ids` (and the Clients list's other
+    conditions when they come from a saved filter)."""
+    with_ids: tuple[int, ...] = ()
+    without_ids: tuple[int, ...] = ()
+    q: str = ""
+    status: str | None = None
+    responsible_id: int | None = None
+
+
+async def clear(conn: asyncpg.Connection, campaign_id: int) -> None:
+    await conn.execute("DELETE FROM sms_campaign_recipients WHERE campaign_id = $1", campaign_id)
+
+
+async def from_filter(conn: asyncpg.Connection, campaign_id: int, condition: TagFilter, region: str) -> int:
+    """The clients the Clients list would show with these conditions (every user sees every client:
+    crm/counterparties/permissions.can_view), each at their first phone. The number of rows listed."""
+    where = build_where(ListQuery(kind="client", q=condition.q, status=condition.status,
+                                  responsible_id=condition.responsible_id, tag_ids=condition.with_ids,
+                                  without_tag_ids=condition.without_ids, default_region=region))
+    n = len(where.args)
+    status = await conn.execute(
+        f"""INSERT INTO sms_campaign_recipients (campaign_id, counterparty_id, phone, name, first_name, manager)
+            SELECT ${n + 1}, c.id, coalesce(k.normalized, ''), c.display_name, c.first_name,
+                   coalesce(u.full_name, '')
+            FROM counterparties c
+            LEFT JOIN users u ON u.id = c.responsible_user_id
+            LEFT JOIN LATERAL (SELECT normalized FROM contacts k WHERE k.counterparty_id = c.id
+                               AND k.kind = 'phone' AND k.deleted_at IS NULL ORDER BY k.id LIMIT 1) k ON true
+            WHERE {where.all} ORDER BY c.id""", *where.args, campaign_id)
+    return int(status.split()[-1])
+
+
+def _ids(values: list[str]) -> tuple[int, ...]:
+    return tuple(int(v) for v in values if v.isdigit())
+
+
+async def saved_filter(conn: asyncpg.Connection, user_id: int, filter_id: int) -> tuple[str, TagFilter]:
+    """One of the user's saved Clients filters as conditions (its name for the campaign's source)."""
+    row = await conn.fetchrow("SELECT name, query FROM saved_filters WHERE id = $1 AND user_id = $2 "
+                              "AND section = 'clients'", filter_id, user_id)
+    if row is None:
+        raise NotFound(_("no such filter"))
+    pairs = parse_qsl(row["query"])
+    values = {k: [v for key, v in pairs if key == k] for k in ("tag", "notag", "q", "status", "responsible")}
+    responsible = values["responsible"][:1]
+    return row["name"], TagFilter(
+        with_ids=_ids(values["tag"]), without_ids=_ids(values["notag"]), q=(values["q"] or [""])[0],
+        status=(values["status"] or [None])[0] or None,
+        responsible_id=int(responsible[0]) if responsible and responsible[0].isdigit() else None)
+
+
+def _column(header: list[str], names: set[str]) -> int | None:
+    for i, title in enumerate(header):
+        if title.strip().casefold() in names:
+            return i
+    return None
+
+
+async def from_rows(conn: asyncpg.Connection, campaign_id: int, header: list[str],
+                    rows: Sequence[tuple[int, list]], region: str) -> int:
+    """An Excel sheet's rows (crm.imports.reader.read_rows): a phone column, a name column if any.
+    A number is matched to its card, which gives the name and manager when the file has none."""
+    phone_at = _column(header, _PHONE_HEADERS)
+    if phone_at is None:
+        raise ValidationError({"file": _("the first row needs a column called Phone (Телефон)")})
+    name_at = _column(header, _NAME_HEADERS)
+    first_at = _column(header, _FIRST_NAME_HEADERS - {header[name_at].casefold()} if name_at is not None
+                       else _FIRST_NAME_HEADERS)
+    for start in range(0, len(rows), BATCH):
+        chunk = []
+        for _number, values in rows[start:start + BATCH]:
+            raw = str(values[phone_at] if phone_at < len(values) and values[phone_at] is not None else "").strip()
+            try:
+                phone = normalize_phone(raw, region)
+            except InvalidPhone:
+                phone = raw[:50]
+            name = values[name_at] if name_at is not None and name_at < len(values) else None
+            first = values[first_at] if first_at is not None and first_at < len(values) else None
+            chunk.append((phone, str(name or "").strip()[:200], str(first or "").strip()[:100]))
+        await conn.execute(
+            """INSERT INTO sms_campaign_recipients (campaign_id, counterparty_id, phone, name, first_name, manager)
+               SELECT $1, c.id, r.phone,
+                      CASE WHEN r.name <> '' THEN r.name ELSE coalesce(c.display_name, '') END,
+                      CASE WHEN r.first <> '' OR r.name <> '' THEN r.first ELSE coalesce(c.first_name, '') END,
+                      coalesce(u.full_name, '')
+               FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS r (phone, name, first, n)
+               LEFT JOIN contacts k ON k.normalized = r.phone AND k.deleted_at IS NULL AND r.phone <> ''
+               LEFT JOIN counterparties c ON c.id = k.counterparty_id AND c.deleted_at IS NULL
+               LEFT JOIN users u ON u.id = c.responsible_user_id
+               ORDER BY r.n""",
+            campaign_id, [c[0] for c in chunk], [c[1] for c in chunk], [c[2] for c in chunk])
+    return len(rows)
+
+
+def check_recipient(body: str, phone: str, values: model.Values, max_parts: int,
+                    fallback_zone: str) -> tuple[str, int, str, str]:
+    """(text, parts, time zone, skip reason or '') for one recipient: pure."""
+    text = model.render(body, values)
+    parts = sms_model.split(text).parts
+    try:
+        valid = phone.startswith("+") and phonenumbers.is_valid_number(phonenumbers.parse(phone))
+    except phonenumbers.NumberParseException:
+        valid = False
+    if not valid:
+        return text, parts, "", model.INVALID_NUMBER
+    zone = model.zone_of(phone, fallback_zone)
+    return text, parts, zone, (model.TOO_LONG if parts > max_parts else "")
+
+
+async def prepare(conn: asyncpg.Connection, campaign_id: int, fallback_zone: str) -> None:
+    """Check the listed (new) recipients in batches, then skip repeated and opted-out numbers and
+    remember the campaign's time zones."""
+    campaign = await conn.fetchrow("SELECT body, max_parts FROM sms_campaigns WHERE id = $1", campaign_id)
+    model.check_text(campaign["body"])
+    last = 0
+    while True:
+        batch = await conn.fetch(
+            "SELECT id, phone, name, first_name, manager FROM sms_campaign_recipients "
+            "WHERE campaign_id = $1 AND status = 'new' AND id > $2 ORDER BY id LIMIT $3", campaign_id, last, BATCH)
+        if not batch:
+            break
+        last = batch[-1]["id"]
+        checked = [check_recipient(campaign["body"], r["phone"], model.Values(r["name"], r["first_name"],
+                                                                               r["manager"]),
+                                   campaign["max_parts"], fallback_zone) for r in batch]
+        await conn.execute(
+            """UPDATE sms_campaign_recipients r
+               SET body = x.body, parts = x.parts, tz = x.tz, skip_reason = x.reason,
+                   status = CASE WHEN x.reason = '' THEN 'pending' ELSE 'skipped' END
+               FROM unnest($1::bigint[], $2::text[], $3::smallint[], $4::text[], $5::text[])
+                    AS x (id, body, parts, tz, reason)
+               WHERE r.id = x.id""",
+            [r["id"] for r in batch], [c[0] for c in checked], [c[1] for c in checked], [c[2] for c in checked],
+            [c[3] for c in checked])
+    await conn.execute(
+        """UPDATE sms_campaign_recipients r SET status = 'skipped', skip_reason = 'duplicate'
+           FROM (SELECT id, row_number() OVER (PARTITION BY phone ORDER BY id) AS n FROM sms_campaign_recipients
+                 WHERE campaign_id = $1 AND status = 'pending') d
+           WHERE r.id = d.id AND d.n > 1""", campaign_id)
+    await skip_opted_out(conn, campaign_id)
+    await conn.execute(
+        """UPDATE sms_campaigns SET zones = coalesce((SELECT array_agg(DISTINCT tz)
+               FROM sms_campaign_recipients WHERE campaign_id = $1 AND status = 'pending'), '{}')
+           WHERE id = $1""", campaign_id)
+
+
+_OPTED_OUT = """(EXISTS (SELECT 1 FROM sms_opt_outs o WHERE o.phone = r.phone)
+                 OR EXISTS (SELECT 1 FROM counterparties c WHERE c.id = r.counterparty_id
+                            AND c.sms_opt_out_at IS NOT NULL))"""
+
+
+async def skip_opted_out(conn: asyncpg.Connection, campaign_id: int, ids: list[int] | None = None) -> list[int]:
+    """Skip the pending recipients (of `ids`, or all) who said STOP or whose card says do not text."""
+    rows = await conn.fetch(
+        f"""UPDATE sms_campaign_recipients r SET status = 'skipped', skip_reason = 'opted_out'
+            WHERE r.campaign_id = $1 AND r.status = 'pending' AND ($2::bigint[] IS NULL OR r.id = ANY($2))
+            AND {_OPTED_OUT} RETURNING r.id""", campaign_id, ids)
+    return [r["id"] for r in rows]
