@@ -113,6 +113,7 @@ PAGES = [
     Page("unknown callers", "/callers/unknown", "/callers/unknown"),
     Page("SMS", "/sms", "/sms"),
     Page("SMS filtered", "/sms", "/sms?direction=in&unattached=1&q=79"),
+    Page("SMS of a counterparty", "/sms", "/sms?counterparty={client}"),  # its picker chosen
     Page("SMS campaigns", "/sms/campaigns", "/sms/campaigns"),
     Page("new SMS campaign", "/sms/campaigns/new", "/sms/campaigns/new"),
     Page("SMS campaign", "/sms/campaigns/{id:int}", "/sms/campaigns/{sms_campaign}"),

@@ -127,7 +127,11 @@ async def test_the_page_shows_filters_rows_and_links(web, world):
     assert f'href="/counterparties/{world["sokolov"]}#sms"' in page
     assert f'id="export" href="/sms.xlsx?direction=in&amp;gateway={world["g1"]}"' in page
     assert f'action="/sms/{world["m"]["u1"]}/attach"' in page  # a supervisor attaches
-    assert "only the messages of Sokolovsky" in web.get("/sms", params={"counterparty": world["sokolov"]}).text
+    of_one = web.get("/sms", params={"counterparty": world["sokolov"], "tag": world["gold"]}).text
+    picker = of_one.split('id="filter-counterparty"')[1].split("</fieldset>")[0]  # _counterparty_picker.html
+    assert f'name="counterparty" value="{world["sokolov"]}"' in picker and "Sokolovsky" in picker
+    tags = of_one.split('name="tag"')[1].split("</select>")[0]  # _tag_filters.html
+    assert f'<option value="{world["gold"]}" selected>' in tags
 
 
 async def test_the_count_is_capped(web, world, monkeypatch):

@@ -55,6 +55,7 @@ async def sms_list(request: Request):
         return page_json(page, capped, "messages", rows)
     return await render(request, "sms_list.html", {
         "messages": rows, "page": page, "capped": capped, "query": query, **choices,
+        "with_tags": query.tag_ids, "without_tags": query.without_tag_ids,
         "directions": listing.DIRECTIONS, "statuses": listing.STATUSES, "may_attach": listing.may_attach(me),
         **await saved_for(request, "sms")})
 
