@@ -3,6 +3,7 @@ and an SMPP gateway row pointing at it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -94,6 +95,21 @@ def start_worker(database_url: str, log_path: Path, **env: str) -> PbxcrmProcess
     proc = PbxcrmProcess(["sms"], dict(os.environ, DATABASE_URL=database_url, **env), log_path)
     proc.spawn()
     return proc
+
+
+def start_fast_worker(database_url: str, log_path: Path) -> PbxcrmProcess:
+    """`pbxcrm sms` with short leases and retries, so a killed worker's messages come back within seconds."""
+    return start_worker(database_url, log_path, PBXCRM_SMS_LEASE_SECONDS="4", PBXCRM_SMS_RETRY_BASE_SECONDS="1",
+                        PBXCRM_SMS_RETRY_MAX_SECONDS="2", PBXCRM_SMS_MAX_ATTEMPTS="20")
+
+
+async def wait_until(check, timeout: float, what: str) -> None:
+    """Poll the coroutine function `check` every 0.1 s until it is true; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        await asyncio.sleep(0.1)
 
 
 async def add_gateway(conn: asyncpg.Connection, config: dict, number: str = OUR_NUMBER) -> int:

@@ -3,14 +3,14 @@ SMSC throttling some and refusing some, the worker SIGKILLed half-way and starte
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import signal
 import time
 
 from crm.sms import model
 from tests.processes import PbxcrmProcess
-from tests.sms_support import Smsc, add_gateway, queue, start_worker
+from tests.sms_support import Smsc, add_gateway, queue, start_fast_worker
+from tests.sms_support import wait_until as _wait
 
 MESSAGES = 1000
 
@@ -24,17 +24,7 @@ def _recipient(i: int) -> str:
 
 
 def _worker(database_url: str, tmp_path, name: str) -> PbxcrmProcess:
-    return start_worker(database_url, tmp_path / f"{name}.log", PBXCRM_SMS_LEASE_SECONDS="4",
-                        PBXCRM_SMS_RETRY_BASE_SECONDS="1", PBXCRM_SMS_RETRY_MAX_SECONDS="2",
-                        PBXCRM_SMS_MAX_ATTEMPTS="20")
-
-
-async def _wait(check, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        await asyncio.sleep(0.1)
+    return start_fast_worker(database_url, tmp_path / f"{name}.log")
 
 
 async def test_1000_messages_throttled_and_refused_some_and_a_killed_worker_send_each_at_most_once(
