@@ -28,7 +28,8 @@ async def world(db):
     async with db.acquire() as conn:
         await appsettings.set_export_roles(conn, people["anna"]["id"], ["operator", "manager", "supervisor", "admin"])
         sokolov = await service.create(conn, people["irina"], CounterpartyInput(
-            kind="client", last_name="Sokolovsky", responsible_user_id=people["irina"]["id"]), "RU")
+            kind="client", last_name="Sokolovsky", remark="pays late", responsible_user_id=people["irina"]["id"]),
+            "RU")
         company = await service.create(conn, people["irina"], CounterpartyInput(kind="company",
                                                                                 company_name="Vostok-Trade 12"), "RU")
         orlova = await service.create(conn, people["irina"], CounterpartyInput(kind="client", last_name="Orlovskaya",
@@ -125,6 +126,7 @@ async def test_the_page_shows_filters_rows_and_links(web, world):
     assert "3 messages" in page and "Hello again" in page and "Invoice sent" not in page
     assert 'value="in" checked' in page and f'value="{world["g1"]}" selected' in page
     assert f'href="/counterparties/{world["sokolov"]}#sms"' in page
+    assert '#sms">Sokolovsky</a> <span class="remark">pays late</span>' in page  # the remark beside the name (A5)
     assert f'id="export" href="/sms.xlsx?direction=in&amp;gateway={world["g1"]}"' in page
     assert f'action="/sms/{world["m"]["u1"]}/attach"' in page  # a supervisor attaches
     of_one = web.get("/sms", params={"counterparty": world["sokolov"], "tag": world["gold"]}).text

@@ -117,7 +117,8 @@ def where(query: SmsQuery, user: Mapping) -> tuple[str, list]:
 
 _FROM = "sms_messages m LEFT JOIN counterparties cp ON cp.id = m.counterparty_id"
 _COLUMNS = """m.id, m.direction, m.phone, m.own_number, m.body, m.parts, m.status, m.status_at, m.error,
-              m.created_at, m.counterparty_id, cp.display_name AS counterparty_name, m.user_id,
+              m.created_at, m.counterparty_id, cp.display_name AS counterparty_name,
+              cp.remark AS counterparty_remark, m.user_id,
               u.full_name AS author_name, m.gateway_id, g.name AS gateway_name"""
 _JOINS = """LEFT JOIN users u ON u.id = m.user_id
             LEFT JOIN sms_gateways g ON g.id = m.gateway_id"""
