@@ -55,9 +55,10 @@ async def test_asterisk_sends_the_app_only_the_events_it_handles(stasis_app):
         return app if status == 200 and app.get("events_allowed") else None
     app = await wait_for(application, timeout=10)
     assert app is not None, stasis_app.log_text()
-    # ApplicationReplaced: another process took the app name (ari_app/standby.py).
+    # ApplicationReplaced: another process took the app name (ari_app/standby.py); TextMessageReceived:
+    # a GSM gateway's SIP MESSAGE (ari_app/sms/, issue 21).
     assert sorted(e["type"] for e in app["events_allowed"]) == [
         "ApplicationReplaced", "ChannelDestroyed", "ChannelDtmfReceived", "ChannelTransfer", "DeviceStateChanged",
-        "PlaybackFinished", "RecordingFailed", "RecordingFinished", "StasisEnd", "StasisStart"]
+        "PlaybackFinished", "RecordingFailed", "RecordingFinished", "StasisEnd", "StasisStart", "TextMessageReceived"]
     # Subscribed to every device's state ("deviceState:"), which Asterisk lists under this name.
     assert app["device_names"] == ["__AST_DEVICE_STATE_ALL_TOPIC"], app
