@@ -142,7 +142,7 @@ async def test_when_a_colleague_answers_the_other_members_pop_shows_the_script_t
             result = await call
         assert result.returncode == 0, result.output + app.log_text()[-3000:]
         assert ringing.invites() and "CANCEL sip:" in ringing.messages.read_text()
-    assert await sidorova.get_attribute("#screen-pop", "data-event") == "taken"
+    assert await sidorova.get_attribute("#screen-pop", "data-event") == "taken", await pops(sidorova)
     shown = await pops(sidorova)
     assert [(p["event"]["event"], p["event"]["queue_id"]) for p in shown] == [("ringing", crm["queue"]),
                                                                               ("taken", crm["queue"])]
@@ -174,7 +174,7 @@ async def test_when_the_caller_hangs_up_while_members_ring_their_pops_say_so_the
         for page in (petrov, sidorova):
             await page.wait_for_selector("#screen-pop[data-event=ended] .pop-ended", state="attached", timeout=10_000)
             await page.wait_for_selector("#screen-pop", state="hidden", timeout=10_000)
-    assert "The caller hung up" in await sidorova.inner_text("#screen-pop .pop-ended")
+    assert "The caller hung up" in await sidorova.inner_text("#screen-pop .pop-ended"), app.log_text()[-4000:]
     shown = await pops(sidorova)
     assert [(p["event"]["event"], p["event"]["detail"]) for p in shown] == [("ringing", ""), ("ended", "hung_up")]
     assert shown[0]["event"]["queue_id"] == shown[1]["event"]["queue_id"] == crm["queue"]
