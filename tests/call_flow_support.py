@@ -94,6 +94,7 @@ class Pops:
     def __init__(self) -> None:
         self.seen: list[tuple[int, str]] = []
         self.queues: list[int | None] = []
+        self.detail: list[str] = []
         self._conn: asyncpg.Connection | None = None
 
     async def listen(self, database_url: str) -> "Pops":
@@ -106,10 +107,15 @@ class Pops:
     def _record(self, payload: dict) -> None:
         self.seen.append((payload["user_id"], payload["event"]))
         self.queues.append(payload.get("queue_id"))
+        self.detail.append(payload.get("detail", ""))
 
     def of(self, user_id: int) -> list[tuple[str, int | None]]:
         """This user's pops as (event, queue id), in the order sent."""
         return [(event, queue) for (whom, event), queue in zip(self.seen, self.queues) if whom == user_id]
+
+    def details(self, user_id: int) -> list[str]:
+        """This user's pops' details ("hung_up" on an "ended": crm/pops/events.py), in the order sent."""
+        return [detail for (whom, _), detail in zip(self.seen, self.detail) if whom == user_id]
 
     async def close(self) -> None:
         if self._conn is not None:

@@ -1,5 +1,5 @@
 """A call's side notes (ari_app/inbound/call_notes.py), pure: whose pops close when a colleague
-answers, and the first dial logged once with where its time went."""
+answers or the call leaves them unanswered, and the first dial logged once with where its time went."""
 
 from __future__ import annotations
 
@@ -21,6 +21,30 @@ def test_the_others_rung_for_a_call_are_told_it_is_taken_when_one_answers():
     assert pops.sends(9, "answered") == [(9, "answered"), (7, "taken"), (8, "taken")]
     assert pops.sends(9, "transferred") == [(9, "transferred")], "told once: the rung list is spent"
     assert pops.sends(4, "answered") == [(4, "answered")]
+
+
+def test_the_users_a_call_rang_for_are_told_it_ended_once_when_it_leaves_them():
+    pops = Pops()
+    for user in (7, 9, 8):
+        pops.sends(user, "ringing")
+    # A ring-all queue's next round rings the same members: nobody's pop closes.
+    assert pops.ended(keep=[7, 8, 9]) == []
+    # The next round rings only 8 (a member-by-member queue): 7 and 9 are told, 8 rings on.
+    assert pops.ended(keep=[8]) == [(7, "ended"), (9, "ended")]
+    # The caller hangs up: the one still ringing is told, once.
+    assert pops.ended() == [(8, "ended")]
+    assert pops.ended() == []
+
+
+def test_the_one_who_answered_is_not_told_the_call_ended():
+    pops = Pops()
+    pops.sends(7, "ringing")
+    pops.sends(9, "ringing")
+    assert pops.sends(9, "answered") == [(9, "answered"), (7, "taken")]
+    assert pops.ended() == [], "the answer spent the rung list: nobody's pop says ended"
+    # A transfer rings a colleague who does not answer, and the caller hangs up: only that colleague.
+    pops.sends(4, "ringing")
+    assert pops.ended() == [(4, "ended")]
 
 
 def test_the_first_dial_is_logged_once_with_its_profile(caplog):

@@ -142,7 +142,7 @@ async def test_when_a_colleague_answers_the_other_members_pop_shows_the_script_t
             result = await call
         assert result.returncode == 0, result.output + app.log_text()[-3000:]
         assert ringing.invites() and "CANCEL sip:" in ringing.messages.read_text()
-    assert await sidorova.get_attribute("#screen-pop", "data-event") == "taken"
+    assert await sidorova.get_attribute("#screen-pop", "data-event") == "taken", await pops(sidorova)
     shown = await pops(sidorova)
     assert [(p["event"]["event"], p["event"]["queue_id"]) for p in shown] == [("ringing", crm["queue"]),
                                                                               ("taken", crm["queue"])]
@@ -158,3 +158,23 @@ def _first_answer_time(message_file) -> float:
     answered = first_invite_time(message_file, start="SIP/2.0 200 OK")
     assert answered is not None, "the answering phone sent no 200 OK"
     return answered
+
+
+async def test_when_the_caller_hangs_up_while_members_ring_their_pops_say_so_then_close(
+        db, web_server, chromium, start_stasis_app, tmp_path):
+    """A stranger rings a queue of three (ring all) and hangs up a second after the queue answered, while
+    the phones ring on: Petrov's and Sidorova's pops say the caller hung up, then close (issue 20)."""
+    crm = await queue_of_three(db)
+    app = await start_stasis_app()
+    petrov, sidorova = await logged_in(chromium, web_server, "petrov"), await logged_in(chromium, web_server, "sidorova")
+    async with SippPhone("103", "phone_noanswer.xml", tmp_path), SippPhone("104", "phone_noanswer.xml", tmp_path), \
+            SippPhone("105", "phone_noanswer.xml", tmp_path):
+        result = await sipp_call(caller="89035550124", called=CALLED, talk_ms=1000)
+        assert result.returncode == 0, result.output + app.log_text()[-3000:]
+        for page in (petrov, sidorova):
+            await page.wait_for_selector("#screen-pop[data-event=ended] .pop-ended", state="attached", timeout=10_000)
+            await page.wait_for_selector("#screen-pop", state="hidden", timeout=10_000)
+    assert "The caller hung up" in await sidorova.inner_text("#screen-pop .pop-ended"), app.log_text()[-4000:]
+    shown = await pops(sidorova)
+    assert [(p["event"]["event"], p["event"]["detail"]) for p in shown] == [("ringing", ""), ("ended", "hung_up")]
+    assert shown[0]["event"]["queue_id"] == shown[1]["event"]["queue_id"] == crm["queue"]

@@ -30,6 +30,9 @@ TEXTS = {
     "save_comment": N_("Save comment"),
     "saved": N_("saved"),
     "script": N_("Script"),
+    # A pop's call that stopped ringing for this user, unanswered (issue 20).
+    "pop_hung_up": N_("The caller hung up"),
+    "pop_moved_on": N_("The call went elsewhere"),
     # Transfer on the pop (issue 15).
     "transfer": N_("Transfer"),
     "transfer_to": N_("Transfer to"),

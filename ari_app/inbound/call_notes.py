@@ -1,11 +1,13 @@
 """Two things a call keeps about itself on the side, apart from its route: whose browsers popped it
-(`Pops`: when a colleague answers, the others' pops close), and how long the CRM held it before
-its first phone rang (`FirstDial`: the profile `make bench` reads from the log). Pure but the log."""
+(`Pops`: when a colleague answers, or the call ends or moves on, the pops that rang close), and how
+long the CRM held it before its first phone rang (`FirstDial`: the profile `make bench` reads from
+the log). Pure but the log."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Collection
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,14 @@ class Pops:
         if event == "answered":
             others, self._rung = self._rung - {user_id}, set()
         return [(user_id, event)] + [(other, "taken") for other in sorted(others)]
+
+    def ended(self, keep: Collection[int] = ()) -> list[tuple[int, str]]:
+        """(user, "ended") for each user whose pop rang for the call and no longer rings: the caller
+        hung up, or the call moved on (voicemail, a callback, another queue, the next member).
+        `keep`: the users ringing on (a ring-all queue's next round rings the same members)."""
+        gone = self._rung - set(keep)
+        self._rung -= gone
+        return [(user_id, "ended") for user_id in sorted(gone)]
 
 
 class FirstDial:

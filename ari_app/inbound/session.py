@@ -24,11 +24,12 @@ from ari_app.client import AriError
 from ari_app.constants import PURPOSE_INBOUND
 from ari_app.deps import SessionDeps
 from ari_app.events import ChannelEntered
-from ari_app.inbound.call_notes import FirstDial, Pops
+from ari_app.inbound.call_notes import FirstDial
 from ari_app.inbound.follow_me import ring_mobile
 from ari_app.inbound.menu import greet_and_walk
 from ari_app.inbound.offer import offer
 from ari_app.inbound.queue_members import available, reserve
+from ari_app.inbound.screen_pops import CallPops
 from ari_app.keypad import Keypad
 from ari_app.registry import caller_id_text
 from ari_app.ringing import Leg, Phone, RingResult
@@ -38,7 +39,6 @@ from crm.calls import route
 from crm.calls.route import Outcome
 from crm.lines.decide import LinePlan, line_plan, route_now
 from crm.phones import caller_match_key
-from crm.pops.events import PopEvent
 from crm.queues.model import QueueSettings
 from crm.recordings.policy import should_record
 from crm.routing.decide import CallerFacts, Target, decide, resumed_chain
@@ -74,7 +74,7 @@ class CallSession:
         self.partner: Leg | None = None
         self.conversation: Conversation | None = None  # from the answer on (ari_app/transfers/)
         self.legs: dict[str, Leg] = {}
-        self._pops = Pops()
+        self._pops = CallPops(self)
         self.started = time.monotonic()
         self._subscribed: asyncio.Future | None = None
         self._facts: CallerFacts | None = None
@@ -107,6 +107,7 @@ class CallSession:
                           self.call.caller_number)
             await self._hand_to_dialplan(Outcome("crm_failed"))
         finally:
+            self._pops.ended()  # the caller hung up, or the dialplan has it: no pop rings for it any more
             # Whatever happened, the phones this call held are free for the others.
             self.d.ringer.release(self.call.channel_id)
             for leg in self.legs.values():
@@ -228,6 +229,7 @@ class CallSession:
             phones = reserve(self.d, self.call.channel_id, queue, await available(self.d, self.call.channel_id, queue))
             if not phones:
                 self._stop_ringing()
+                self._pops.ended()
                 # Look again when a phone is given back (or in 2 s: a state may have changed unseen).
                 await _first(self.caller_gone.wait(), freed.wait(), asyncio.sleep(min(2.0, remaining)))
                 continue
@@ -255,6 +257,7 @@ class CallSession:
         """Ring these phones for the caller; the users rung are in the call log (the wallboard) until the
         answer or the end clears them, or _stop_ringing (written after the route's step)."""
         users = [p.user_id for p in phones if p.user_id is not None]
+        self._pops.ended(keep=users)  # those rung before who do not ring now: the call moved on from them
         if users:
             self.d.records.ringing(self.call.channel_id, users)
             self._ringing = True
@@ -314,6 +317,7 @@ class CallSession:
 
     async def _offer(self) -> None:
         """Nobody took the call: the last queue's offer (a callback, voicemail) instead of a hang-up."""
+        self._pops.ended()
         queue = self._last_queue or self.d.crm.queue(self.d.crm.policy().default_queue.id)
         await offer(self, queue.offer if queue is not None else "both", queue.id if queue is not None else None)
 
@@ -357,19 +361,7 @@ class CallSession:
 
     def _pop(self, user_id: int | None, event: str, detail: str = "") -> None:
         """Open the call in this user's browser (H5); `detail`: a transfer's (crm/pops/events.py)."""
-        if self.d.pops is None or user_id is None:
-            return
-        c, facts = self.call, self._facts
-        number = c.called_number if self.direction == "outgoing" else c.caller_number
-        sends = self._pops.sends(user_id, event)
-        if len(sends) > 1:
-            log.info("channel %s: %s taken, pops closed for users %s", c.channel_id, c.caller_number,
-                     [whom for whom, _ in sends[1:]])
-        for whom, what in sends:
-            self.d.pops.send(PopEvent(user_id=whom, event=what, channel_id=c.channel_id, direction=self.direction,
-                                      number=number, counterparty_id=facts.counterparty_id if facts else None,
-                                      name=facts.display_name if facts else "", detail=detail,
-                                      queue_id=self._last_queue.id if self._last_queue is not None else None))
+        self._pops.pop(user_id, event, detail)
 
     def _log_start(self, facts: CallerFacts | None) -> None:
         self.d.records.call_started(self.call, direction=self.direction, facts=facts,

@@ -13,15 +13,16 @@ from crm.pops import CHANNEL
 @dataclass(frozen=True)
 class PopEvent:
     user_id: int
-    # "ringing" | "answered" | "taken" (a colleague answered: close the pop) | "transferred" (away from
-    # this user) | "transfer_failed"
+    # "ringing" | "answered" | "taken" (a colleague answered: close the pop) | "ended" (it no longer rings
+    # for this user, unanswered: close the pop) | "transferred" (away from this user) | "transfer_failed"
     event: str
     channel_id: str
     direction: str
     number: str
     counterparty_id: int | None
     name: str
-    # A transfer's: whom the call went to ("transferred"), or why it did not ("transfer_failed").
+    # A transfer's: whom the call went to ("transferred"), or why it did not ("transfer_failed");
+    # an "ended"'s: "hung_up" (the caller) or "moved_on" (voicemail, a callback, elsewhere).
     detail: str = ""
     # The queue the call came through (None: straight to a manager, or placed): its call script (H5).
     queue_id: int | None = None

@@ -204,9 +204,25 @@
     pop.hidden = true;
   }
 
+  // The call this pop rang for no longer rings for this user, unanswered (issue 20): the caller hung up, or
+  // it went on (voicemail, a callback, another member). The pop says which for a moment, then closes.
+  const ENDED_SHOWN_MS = 2500;
+  function ended(p) {
+    window.pbxcrmPops = (window.pbxcrmPops || []).concat([{ at: Date.now(), event: p }]);
+    if (pop.dataset.channel !== p.channel_id || pop.hidden) return;
+    pop.dataset.event = p.event;
+    for (const old of pop.querySelectorAll(".pop-ended")) old.remove();
+    pop.prepend(el("p", { class: "pop-ended", role: "status" }, t(p.detail === "hung_up" ? "pop_hung_up" : "pop_moved_on")));
+    setTimeout(() => {
+      // Unless another pop (or this call ringing again) took the panel meanwhile.
+      if (pop.dataset.channel === p.channel_id && pop.dataset.event === "ended") pop.hidden = true;
+    }, ENDED_SHOWN_MS);
+  }
+
   function show(p) {
     if (p.event === "transferred" || p.event === "transfer_failed") return transferNews(p);
     if (p.event === "taken") return taken(p);
+    if (p.event === "ended") return ended(p);
     const box = el("div", { class: "pop-body" });
     const title = t(p.event === "ringing" ? "incoming_call" : "on_the_call", { number: p.number });
     pop.replaceChildren(el("header", {}, el("strong", {}, title),
