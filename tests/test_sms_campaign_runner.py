@@ -124,6 +124,28 @@ async def test_pause_resume_cancel(db, world):
     assert (totals["pending"], totals["queued"], totals["failed"], totals["skipped"]) == (0, 20, 20, 2 + 12)
 
 
+async def test_queued_messages_wait_while_paused_and_outside_the_window(db, world):
+    """The sender takes a campaign's queued message only while the campaign runs and its recipient's
+    local hour is in the window: a pause holds what was queued before it, and no retry goes at night."""
+    campaign_id = await approved(db, world, "Sale")
+    assert (await runner.step(db, NOON)).queued == 2  # Ivan (Moscow) and Pyotr (Vladivostok)
+    night = NOON.replace(hour=23)  # 23:00 Moscow, 06:00 Vladivostok: outside 9-21 for both
+    morning = NOON.replace(hour=4)  # 04:00 Moscow, 11:00 Vladivostok: only Pyotr's window is open
+    async with db.acquire() as conn:
+        await cq.act(conn, world["olga"], campaign_id, "pause")
+        assert await sms_queries.claim_due(conn, "w", world["gateway"], 10, 30, now=NOON) == []
+        await cq.act(conn, world["olga"], campaign_id, "resume")
+        assert await sms_queries.claim_due(conn, "w", world["gateway"], 10, 30, now=night) == []
+        [pyotr] = await sms_queries.claim_due(conn, "w", world["gateway"], 10, 30, now=morning)
+        assert pyotr["phone"] == await conn.fetchval(
+            "SELECT phone FROM sms_campaign_recipients WHERE campaign_id = $1 AND tz = 'Asia/Vladivostok'", campaign_id)
+        assert len(await sms_queries.claim_due(conn, "w", world["gateway"], 10, 30, now=NOON)) == 1  # Ivan
+        # A message of no campaign is never held (the card's chat).
+        other = await sms_queries.queue_outgoing(conn, phone="+79161230000", body="hi", counterparty_id=None,
+                                                 user_id=None, own_number="", gateway_id=world["gateway"])
+        assert [m["id"] for m in await sms_queries.claim_due(conn, "w", world["gateway"], 10, 30, now=night)] == [other]
+
+
 async def test_totals_after_receipts_and_done(db, world):
     campaign_id = await approved(db, world, "Sale")
     await runner.step(db, NOON)
@@ -131,7 +153,7 @@ async def test_totals_after_receipts_and_done(db, world):
         messages = [r["id"] for r in await conn.fetch("SELECT id FROM sms_messages WHERE campaign_id = $1 ORDER BY id",
                                                       campaign_id)]
         assert len(messages) == 2  # Ivan, and Pyotr (19:00 in Vladivostok)
-        claimed = await sms_queries.claim_due(conn, "w1", world["gateway"], 10, 30)
+        claimed = await sms_queries.claim_due(conn, "w1", world["gateway"], 10, 30, now=NOON)
         assert len(claimed) == 2
         await sms_queries.record_submitted(conn, messages[0], world["gateway"], [(1, "p-1")])
         await sms_queries.record_submitted(conn, messages[1], world["gateway"], [(1, "p-2")])
@@ -157,7 +179,7 @@ async def test_a_thousand_recipients_to_the_end(db, world):
         result = await runner.step(db, NOON, batch=200, max_queued=400)
         steps += 1
         async with db.acquire() as conn:  # the sender's side, in short: claim, submit, half delivered
-            for message in await sms_queries.claim_due(conn, "w", world["gateway"], 500, 30):
+            for message in await sms_queries.claim_due(conn, "w", world["gateway"], 500, 30, now=NOON):
                 if message["id"] % 2:
                     await sms_queries.fail(conn, message["id"], "throttled too often")
                 else:

@@ -99,7 +99,7 @@ async def test_from_an_excel_file_and_the_report(web, world, db):
                            NOON - dt.timedelta(hours=1))
     assert (await runner.step(db, NOON)).queued == 2
     async with db.acquire() as conn:
-        claimed = await sms_queries.claim_due(conn, "w", world["gateway"], 10, 30)
+        claimed = await sms_queries.claim_due(conn, "w", world["gateway"], 10, 30, now=NOON)
         await sms_queries.record_submitted(conn, claimed[0]["id"], world["gateway"], [(1, "x1")])
         await sms_queries.apply_receipt(conn, world["gateway"], "x1", "delivered")
         await sms_queries.fail(conn, claimed[1]["id"], "refused by the SMSC")

@@ -60,15 +60,26 @@ async def queue_outgoing(conn: asyncpg.Connection, *, phone: str, body: str, cou
     return message_id
 
 
+# A campaign's message goes only while its campaign runs and its recipient's local hour is inside the
+# campaign's window: a pause holds what was already queued, and a retry's backoff never sends at night.
+_CAMPAIGN_MAY_SEND = """(m.campaign_id IS NULL OR EXISTS (
+    SELECT 1 FROM sms_campaigns c JOIN sms_campaign_recipients r ON r.campaign_id = c.id AND r.message_id = m.id
+    WHERE c.id = m.campaign_id AND c.status = 'running'
+      AND extract(hour FROM coalesce($3::timestamptz, now()) AT TIME ZONE nullif(r.tz, '')) >= c.window_from
+      AND extract(hour FROM coalesce($3::timestamptz, now()) AT TIME ZONE nullif(r.tz, '')) < c.window_to))"""
+
+
 async def claim_due(conn: asyncpg.Connection, worker: str, gateway_id: int, limit: int,
-                    lease_seconds: float) -> list[asyncpg.Record]:
+                    lease_seconds: float, *, now: dt.datetime | None = None) -> list[asyncpg.Record]:
     """Take up to `limit` due messages of a gateway for this worker: submitting, held until the lease
-    ends. SKIP LOCKED lets several workers share a gateway without taking the same message."""
+    ends. SKIP LOCKED lets several workers share a gateway without taking the same message. `now`, for
+    tests: the moment campaign windows are judged at (the database's clock otherwise)."""
     async with conn.transaction():
         rows = await conn.fetch(
-            """SELECT id FROM sms_messages
-               WHERE status = 'queued' AND gateway_id = $1 AND next_attempt_at <= now()
-               ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED""", gateway_id, limit)
+            f"""SELECT m.id FROM sms_messages m
+                WHERE m.status = 'queued' AND m.gateway_id = $1 AND m.next_attempt_at <= now()
+                  AND {_CAMPAIGN_MAY_SEND}
+                ORDER BY m.next_attempt_at, m.id LIMIT $2 FOR UPDATE OF m SKIP LOCKED""", gateway_id, limit, now)
         ids = [r["id"] for r in rows]
         if not ids:
             return []
