@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from ari_app.client import AriClient, AriError
+from crm.db import DATABASE_UNAVAILABLE
 from crm.phones import InvalidPhone, normalize_phone
 from crm.sms import sip
 from crm.sms.gateway import Incoming
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 RESUBSCRIBE_SECONDS = 60.0
 UNSUBSCRIBE_TRIES = 20  # Asterisk counts subscriptions: one made per (re)connect of older processes
+# An incoming text waits this long for a database that does not answer (0.5 s doubling to 30 s: ~10 min).
+STORE_TRIES, STORE_BACKOFF_MAX_SECONDS = 25, 30.0
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,22 @@ class SmsHandlers:
             else:
                 log.warning("sms: TextMessageReceived not understood: %.300s", event)
             return
+        # Asterisk has answered the gateway 202 already: the text is ours to keep. A database that does not
+        # answer is waited for (this event runs as its own task), not a reason to lose it.
+        delay = 0.5
+        for attempt in range(1, STORE_TRIES + 1):
+            try:
+                await self._store(message)
+                return
+            except DATABASE_UNAVAILABLE as e:
+                log.warning("sms from %s through %s: database unavailable (%s), try %d of %d; again in %.0f s",
+                            message.sender, message.endpoint, type(e).__name__, attempt, STORE_TRIES, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, STORE_BACKOFF_MAX_SECONDS)
+        log.error("sms from %s through %s lost: the database did not answer for %d tries: %.200s",
+                  message.sender, message.endpoint, STORE_TRIES, message.body)
+
+    async def _store(self, message: TextMessage) -> None:
         async with self.pool.acquire() as conn:
             gateway = await sip.gateway_of(conn, message.endpoint)
         if gateway is None:
