@@ -80,7 +80,8 @@ class SmsHandlers:
         (an endpoint is let go after as many unsubscribes), so only the missing ones are made."""
         async with self.pool.acquire() as conn:
             endpoints = await sip.endpoints(conn)
-        have = set((await self.ari.get_application()).get("endpoint_ids") or ())
+        # No SIP gateway (most sites): nothing to ask Asterisk about the app at every (re)connect.
+        have = set((await self.ari.get_application()).get("endpoint_ids") or ()) if endpoints else set()
         for endpoint in endpoints:
             if f"{sip.TECHNOLOGY}/{endpoint}" in have:
                 continue
