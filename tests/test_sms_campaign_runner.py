@@ -66,6 +66,18 @@ async def test_tag_filter_skips_with_reasons_and_queues_once(db, world):
     assert (await runner.step(db, NOON)).queued == 0
 
 
+async def test_a_mobile_on_a_card_with_its_own_time_zone_is_texted_in_that_zones_day(db, world):
+    """A Russian mobile spans eleven zones: the number says nothing, the card's time zone does."""
+    async with db.acquire() as conn:
+        await conn.execute("UPDATE counterparties SET timezone = 'Asia/Vladivostok' WHERE last_name = 'Sokolov'")
+    campaign_id = await approved(db, world)
+    rows = await recipient_rows(db, campaign_id)
+    assert rows["Sokolov Ivan"]["tz"] == "Asia/Vladivostok"
+    assert rows["Stopov Stepan"]["tz"] == "Europe/Moscow"  # no zone on the card: the centre's for a mobile
+    result = await runner.step(db, dt.datetime(2026, 11, 30, 8, 0, tzinfo=MSK))  # 15:00 in Vladivostok
+    assert result.queued == 2  # Ivan and Pyotr (a Vladivostok landline); Moscow's day has not begun
+
+
 async def test_approval_rights(db, world):
     async with db.acquire() as conn:
         campaign_id = await cq.create(conn, world["olga"], cq.CampaignInput("Spring", "Hello {name}"))

@@ -158,6 +158,7 @@ class CounterpartyFields(Schema):
     comment: Annotated[str, Text(L.COMMENT)] = ""
     responsible_user_id: OptionalId = None
     queue_id: OptionalId = None
+    timezone: Short = ""
 
 
 class CounterpartyIn(CounterpartyFields):

@@ -9,6 +9,7 @@ from typing import Any
 from crm.counterparties.contacts import PHONE_KINDS, InvalidContact, normalize_contact
 from crm.errors import ValidationError
 from crm.i18n import _, ngettext
+from crm.labels import TIMEZONE
 from crm.phones import split_extension
 
 KINDS = ("client", "company")
@@ -52,6 +53,8 @@ class CounterpartyInput:
     queue_id: int | None = None
     remark: str = ""
     comment: str = ""
+    # The client's own time zone (crm/labels.py TIMEZONE), for texting in their day; "" for none.
+    timezone: str = ""
     contacts: tuple[ContactInput, ...] = field(default_factory=tuple)
     addresses: tuple[str, ...] = field(default_factory=tuple)
     company_ids: tuple[int, ...] = field(default_factory=tuple)
@@ -83,6 +86,8 @@ class CounterpartyInput:
         if "\n" in remark or len(remark) > 300:
             errors["remark"] = ngettext("a remark is one line of at most %(num)d character",
                                              "a remark is one line of at most %(num)d characters", 300) % {"num": 300}
+        if self.timezone and self.timezone not in TIMEZONE:
+            errors["timezone"] = _("is not a time zone on the list")
         if self.kind == "company" and self.company_ids:
             errors["company_ids"] = _("%(item)s: cannot be a member of another one") % {"item": company_word}
         if errors:
@@ -90,7 +95,7 @@ class CounterpartyInput:
         return CounterpartyInput(
             kind=self.kind, **names, status=self.status, responsible_user_id=self.responsible_user_id,
             queue_id=self.queue_id,
-            remark=remark, comment=self.comment.strip(), contacts=self.contacts,
+            remark=remark, comment=self.comment.strip(), timezone=self.timezone, contacts=self.contacts,
             addresses=tuple(a.strip() for a in self.addresses if a.strip()),
             company_ids=tuple(dict.fromkeys(self.company_ids)),
         )

@@ -34,7 +34,7 @@ _CARD = """
     SELECT c.id, c.kind, c.last_name, c.first_name, c.patronymic, c.company_name, c.display_name,
            c.status, c.responsible_user_id, c.remark, c.comment, c.created_by, c.created_at,
            c.updated_at, c.deleted_at, u.full_name AS responsible_name, u.deleted_at AS responsible_deleted_at,
-           c.queue_id, q.name AS queue_name
+           c.queue_id, q.name AS queue_name, coalesce(c.timezone, '') AS timezone
     FROM counterparties c LEFT JOIN users u ON u.id = c.responsible_user_id
     LEFT JOIN queues q ON q.id = c.queue_id AND q.deleted_at IS NULL
 """
@@ -43,10 +43,10 @@ _CARD = """
 async def insert_counterparty(conn: asyncpg.Connection, inp: CounterpartyInput, created_by: int | None) -> int:
     return await conn.fetchval(
         """INSERT INTO counterparties (kind, last_name, first_name, patronymic, company_name, status,
-                                       responsible_user_id, remark, comment, created_by, queue_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id""",
+                                       responsible_user_id, remark, comment, created_by, queue_id, timezone)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, nullif($12, '')) RETURNING id""",
         inp.kind, inp.last_name, inp.first_name, inp.patronymic, inp.company_name, inp.status,
-        inp.responsible_user_id, inp.remark, inp.comment, created_by, inp.queue_id,
+        inp.responsible_user_id, inp.remark, inp.comment, created_by, inp.queue_id, inp.timezone,
     )
 
 
@@ -54,10 +54,10 @@ async def update_counterparty(conn: asyncpg.Connection, counterparty_id: int, in
     await conn.execute(
         """UPDATE counterparties SET last_name = $2, first_name = $3, patronymic = $4, company_name = $5,
                   status = $6, responsible_user_id = $7, remark = $8, comment = $9, queue_id = $10,
-                  updated_at = now()
+                  timezone = nullif($11, ''), updated_at = now()
            WHERE id = $1 AND deleted_at IS NULL""",
         counterparty_id, inp.last_name, inp.first_name, inp.patronymic, inp.company_name, inp.status,
-        inp.responsible_user_id, inp.remark, inp.comment, inp.queue_id,
+        inp.responsible_user_id, inp.remark, inp.comment, inp.queue_id, inp.timezone,
     )
 
 

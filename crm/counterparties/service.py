@@ -15,7 +15,7 @@ from crm.i18n import _, gettext
 from crm.users import queries as users_q
 
 _AUDITED = ("last_name", "first_name", "patronymic", "company_name", "status", "responsible_user_id",
-            "remark", "comment", "queue_id")
+            "remark", "comment", "queue_id", "timezone")
 
 
 class DuplicateContact(Conflict):

@@ -143,6 +143,11 @@ def zone_offset(name: str) -> str:
     return f"UTC{'-' if minutes < 0 else '+'}{hours}" + (f":{rest:02d}" if rest else "")
 
 
+def zone_choices() -> list[tuple[str, str]]:
+    """The time zones a form offers, in the reader's words with their offset now."""
+    return [(code, f"{words} ({zone_offset(code)})") for code, words in choices("timezone")]
+
+
 async def _account_page(request: Request, *, values: dict | None = None, error: DomainError | None = None,
                         saved: bool = False, follow: dict | None = None):
     user, centre_zone = request.user, request.app.state.settings.timezone
@@ -152,7 +157,7 @@ async def _account_page(request: Request, *, values: dict | None = None, error: 
     # Follow me (issue 15): the form shows what is saved, or what was typed when it comes back with an error.
     follow = follow if follow is not None else {"mobile": user.get("mobile") or "",
                                                 "follow_me_seconds": user.get("follow_me_seconds") or ""}
-    zones = [(code, f"{words} ({zone_offset(code)})") for code, words in choices("timezone")]
+    zones = zone_choices()
     field_errors = error.errors if isinstance(error, ValidationError) else {}
     async with connection(request) as conn:
         sms_email = await sms_service.email_notify(conn, user["id"])

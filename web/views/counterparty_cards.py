@@ -39,11 +39,12 @@ from web.validation import describe, form_body, parse
 from web.validation import query as parse_query
 from web.views import sms_chat
 from web.views.audit import card_history
+from web.views.auth import zone_choices
 
 SECTION_OF = {"client": "counterparty_lists.clients", "company": "counterparty_lists.companies"}
 # Fields the form shows its messages next to; the rest are listed at the top.
 _FORM_FIELDS = ("last_name", "first_name", "patronymic", "company_name", "remark", "status", "responsible_user_id",
-                "queue_id", "phones", "emails", "address", "comment")
+                "queue_id", "timezone", "phones", "emails", "address", "comment")
 
 
 def _lines(text: str) -> list[str]:
@@ -56,7 +57,7 @@ def counterparty_input(form: CounterpartyForm, kind: str) -> CounterpartyInput:
     return CounterpartyInput(
         kind=kind, last_name=form.last_name, first_name=form.first_name, patronymic=form.patronymic,
         company_name=form.company_name, status=form.status, responsible_user_id=form.responsible_user_id,
-        queue_id=form.queue_id, remark=form.remark, comment=form.comment, contacts=contacts,
+        queue_id=form.queue_id, remark=form.remark, comment=form.comment, timezone=form.timezone, contacts=contacts,
         addresses=(form.address,) if form.address else (),
         company_ids=(form.company_id,) if form.company_id else (),
     )
@@ -103,7 +104,7 @@ async def _form_page(request: Request, kind: str, values: dict, *, counterparty_
     return await render(request, "counterparty_form.html", {
         "kind": kind, "values": values, "counterparty_id": counterparty_id, "users": users,
         "statuses": all_statuses, "company": company, "error": error, "queues": queues,
-        "field_errors": field_errors, "error_lines": error_lines,
+        "field_errors": field_errors, "error_lines": error_lines, "zones": zone_choices(),
     }, status_code=error.status if error else 200)
 
 
@@ -213,7 +214,7 @@ async def edit_form(request: Request):
         raise Forbidden(_("you cannot edit this counterparty"))
     values = {k: card[k] if card[k] is not None else "" for k in (
         "last_name", "first_name", "patronymic", "company_name", "status", "responsible_user_id",
-        "queue_id", "remark", "comment")}
+        "queue_id", "remark", "comment", "timezone")}
     return await _form_page(request, card["kind"], values, counterparty_id=card["id"])
 
 

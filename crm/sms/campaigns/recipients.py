@@ -126,8 +126,9 @@ async def from_rows(conn: asyncpg.Connection, campaign_id: int, header: list[str
 
 
 def check_recipient(body: str, phone: str, values: model.Values, max_parts: int,
-                    fallback_zone: str) -> tuple[str, int, str, str]:
-    """(text, parts, time zone, skip reason or '') for one recipient: pure."""
+                    fallback_zone: str, card_zone: str = "") -> tuple[str, int, str, str]:
+    """(text, parts, time zone, skip reason or '') for one recipient: pure. The zone is the card's own
+    (counterparties.timezone) if it has one, else the number's (model.zone_of)."""
     text = model.render(body, values)
     parts = sms_model.split(text).parts
     try:
@@ -136,7 +137,7 @@ def check_recipient(body: str, phone: str, values: model.Values, max_parts: int,
         valid = False
     if not valid:
         return text, parts, "", model.INVALID_NUMBER
-    zone = model.zone_of(phone, fallback_zone)
+    zone = card_zone or model.zone_of(phone, fallback_zone)
     return text, parts, zone, (model.TOO_LONG if parts > max_parts else "")
 
 
@@ -148,14 +149,16 @@ async def prepare(conn: asyncpg.Connection, campaign_id: int, fallback_zone: str
     last = 0
     while True:
         batch = await conn.fetch(
-            "SELECT id, phone, name, first_name, manager FROM sms_campaign_recipients "
-            "WHERE campaign_id = $1 AND status = 'new' AND id > $2 ORDER BY id LIMIT $3", campaign_id, last, BATCH)
+            "SELECT r.id, r.phone, r.name, r.first_name, r.manager, coalesce(c.timezone, '') AS card_zone "
+            "FROM sms_campaign_recipients r LEFT JOIN counterparties c ON c.id = r.counterparty_id "
+            "WHERE r.campaign_id = $1 AND r.status = 'new' AND r.id > $2 ORDER BY r.id LIMIT $3",
+            campaign_id, last, BATCH)
         if not batch:
             break
         last = batch[-1]["id"]
         checked = [check_recipient(campaign["body"], r["phone"], model.Values(r["name"], r["first_name"],
                                                                                r["manager"]),
-                                   campaign["max_parts"], fallback_zone) for r in batch]
+                                   campaign["max_parts"], fallback_zone, r["card_zone"]) for r in batch]
         await conn.execute(
             """UPDATE sms_campaign_recipients r
                SET body = x.body, parts = x.parts, tz = x.tz, skip_reason = x.reason,
