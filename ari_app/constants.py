@@ -8,7 +8,7 @@ send) is spelled here and nowhere else in ari_app/. The dialplan
 
 from __future__ import annotations
 
-from crm.calls.channels import CLICK_TO_CALL_PREFIX, OUR_PREFIX, SUPERVISION_PREFIX
+from crm.calls.channels import CAMPAIGN_PREFIX, CLICK_TO_CALL_PREFIX, OUR_PREFIX, SUPERVISION_PREFIX
 from crm.dialing.technology import DEFAULT_TECHNOLOGY, default_dial, trunk_dial
 
 # ---- ids the app gives to channels, bridges and recordings ----
@@ -57,6 +57,16 @@ def click_to_call_request_id(channel_id: str) -> int:
     return int(channel_id[len(CLICK_TO_CALL_PREFIX):])
 
 
+def campaign_channel_id(attempt_id: int) -> str:
+    """A campaign's call to a client, attempt `attempt_id` (issue 22)."""
+    return f"{CAMPAIGN_PREFIX}{attempt_id}"
+
+
+def campaign_agent_channel_id(attempt_id: int) -> str:
+    """The agent's phone rung for attempt `attempt_id`'s answered client."""
+    return f"{CAMPAIGN_PREFIX}{attempt_id}-agent"
+
+
 def supervisor_channel_id(request_id: int) -> str:
     """The supervisor's phone rung for supervision request `request_id` (ari_app/supervision/)."""
     return f"{SUPERVISION_PREFIX}{request_id}"
@@ -90,6 +100,11 @@ PURPOSE_AGENT = "agent"
 # A supervisor's phone that answered, and the snoop made for it (ari_app/supervision/): 'supervisor,<id>', 'snoop,<id>'.
 PURPOSE_SUPERVISOR = "supervisor"
 PURPOSE_SNOOP = "snoop"
+# A campaign's call to a client, answered (issue 22): "campaign,<attempt id>"; back from the dialplan's
+# answering-machine detection (pbxcrm-campaign-amd): "campaign-amd,<attempt id>,<AMDSTATUS>,<AMDCAUSE>".
+PURPOSE_CAMPAIGN = "campaign"
+PURPOSE_CAMPAIGN_AMD = "campaign-amd"
+CAMPAIGN_AMD_CONTEXT = "pbxcrm-campaign-amd"
 # Channels the app routes as calls of their own.
 ROUTED_PURPOSES = (PURPOSE_INBOUND, PURPOSE_OUTBOUND, PURPOSE_INTERNAL)
 PLACED_PURPOSES = (PURPOSE_OUTBOUND, PURPOSE_INTERNAL)

@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 OPERATOR, MANAGER, SUPERVISOR, ADMIN = "operator", "manager", "supervisor", "admin"
+# The call centre's own staff. The call rules, the allow lists' roles and the users' form speak of these.
 ROLES = (OPERATOR, MANAGER, SUPERVISOR, ADMIN)
+# An outsourcing customer's user (issue 22, G3): sees only its customer's orders, their calls,
+# recordings, SMS and reports over them, and nothing else (web/customer_access.py).
+CUSTOMER = "customer"
+ALL_ROLES = ROLES + (CUSTOMER,)
 # Roles that see and may change every object of the CRM.
 _OVERSEERS = frozenset({SUPERVISOR, ADMIN})
 
@@ -23,6 +28,10 @@ def sees_everything(user: Mapping) -> bool:
 def acts_for_others(user: Mapping) -> bool:
     """May act in another user's name (place a call for them, read their requests)."""
     return user["role"] in _OVERSEERS
+
+
+def is_customer(user: Mapping) -> bool:
+    return user["role"] == CUSTOMER
 
 
 def is_admin(user: Mapping) -> bool:

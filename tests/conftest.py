@@ -33,6 +33,9 @@ _DATA_TABLES = ("agent_events", "agent_queue_logouts", "agent_states", *_DATA_TA
 _DATA_TABLES = ("sms_webhook_bodies", "sms_status_history", "sms_parts", "sms_messages", "sms_numbers",
                 "sms_gateways", "sms_opt_outs", *_DATA_TABLES)  # issue 21: SMS
 _DATA_TABLES = ("sms_campaign_recipients", "sms_campaigns", *_DATA_TABLES)  # issue 21: SMS campaigns
+# issue 22: scheduled calls, dial campaigns, the do-not-call list, customers and their orders
+_DATA_TABLES = ("scheduled_calls", "dial_attempts", "dial_campaign_numbers", "dnc_numbers", "dial_campaign_agents",
+                "dial_campaigns", "order_rows", "orders", "customers", *_DATA_TABLES)
 
 
 # argon2 as the product runs it: about 0.3 s of both cores per hash, and creating a user and

@@ -8,4 +8,7 @@ CLICK_TO_CALL_PREFIX = "c2c-"
 # A supervisor's phone rung to listen in, whisper or barge (sup-<request id>), its snoop on the
 # operator's channel (sup-<request id>-snoop) and its bridge: the supervision's, never a call of its own.
 SUPERVISION_PREFIX = "sup-"
-APP_CHANNEL_PREFIXES = (OUR_PREFIX, CLICK_TO_CALL_PREFIX, SUPERVISION_PREFIX)
+# A campaign's call to a client (dial-<attempt id>) and the agent's phone rung for it (dial-<attempt id>-agent):
+# the dialer logs the attempt and, answered, the call (issue 22).
+CAMPAIGN_PREFIX = "dial-"
+APP_CHANNEL_PREFIXES = (OUR_PREFIX, CLICK_TO_CALL_PREFIX, SUPERVISION_PREFIX, CAMPAIGN_PREFIX)
