@@ -75,7 +75,6 @@ ALTER TABLE calls ADD COLUMN order_id bigint REFERENCES orders (id);
 CREATE INDEX calls_order_idx ON calls (order_id, started_at DESC) WHERE order_id IS NOT NULL;
 ALTER TABLE sms_messages ADD COLUMN order_id bigint REFERENCES orders (id);
 CREATE INDEX sms_messages_order_idx ON sms_messages (order_id, id DESC) WHERE order_id IS NOT NULL;
-ALTER TABLE call_requests ADD COLUMN order_id bigint REFERENCES orders (id);
 
 -- ---- the do-not-call list: global (campaign_id NULL) or one campaign's ----
 CREATE TABLE dial_campaigns (
@@ -186,6 +185,11 @@ CREATE TABLE dial_attempts (
 CREATE INDEX dial_attempts_campaign_idx ON dial_attempts (campaign_id, id);
 CREATE INDEX dial_attempts_number_idx ON dial_attempts (number_id, id);
 CREATE INDEX dial_attempts_live_idx ON dial_attempts (campaign_id) WHERE outcome = '';
+
+-- A click-to-call made for an order (its call links to it), or a preview campaign's attempt (the agent
+-- dials the offered number: the attempt's outcome is the call's).
+ALTER TABLE call_requests ADD COLUMN order_id bigint REFERENCES orders (id),
+                          ADD COLUMN dial_attempt_id bigint REFERENCES dial_attempts (id);
 
 -- ---- scheduled calls (H8): at due_at the user is reminded, or the PBX dials ----
 CREATE TABLE scheduled_calls (
