@@ -20,8 +20,14 @@ def test_dialplan_passes_asterisklint(tmp_path):
     lint = Path(sys.executable).with_name("asterisklint")
     result = subprocess.run([str(lint), "dialplan-check", "extensions.conf"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0 and result.stdout.strip() == "" and result.stderr.strip() == "", \
-        result.stdout + result.stderr
+    # asterisklint (0.4) has no model of app_amd; AMD() exists in Asterisk 22 (the sandbox
+    # test below loads the dialplan, and the doctor names its module), so only that is let through.
+    problems = [line for line in (result.stdout + result.stderr).splitlines()
+                if line.strip() and not line.endswith(UNKNOWN_TO_ASTERISKLINT)]
+    assert problems == [], "\n".join(problems)
+
+
+UNKNOWN_TO_ASTERISKLINT = "E_APP_MISSING: app 'AMD' does not exist, dialplan will halt here!"
 
 
 def test_configuration_reloads_in_the_sandbox_without_warnings():

@@ -49,7 +49,7 @@ TITLES_EN = list(checks.TITLES.values())
 
 def test_the_dialplan_files_are_read_for_contexts_apps_and_functions():
     assert list(PLAN.contexts) == ["pbxcrm-inbound", "pbxcrm-agi-inbound", "pbxcrm-default-queue", "pbxcrm-store",
-                                   "pbxcrm-phones", "pbxcrm-agent-code"]
+                                   "pbxcrm-phones", "pbxcrm-agent-code", "pbxcrm-campaign-amd"]
     assert PLAN.stasis_apps == {"pbxcrm"}
     assert {"Stasis", "Dial", "Queue", "AGI", "ExecIf", "Set", "GotoIf"} <= PLAN.applications
     assert {"DEVICE_STATE", "DB", "CHANNEL", "CALLERID", "IF", "LEN", "FILTER"} <= PLAN.functions
@@ -300,7 +300,8 @@ async def test_against_a_healthy_pbx_every_check_is_green(healthy_pbx, fake):
     assert {r.path for r in fake.calls_to("GET", "/deviceStates/.*")} == {
         "/deviceStates/Local%2F00@pbxcrm-inbound", "/deviceStates/Local%2F00@pbxcrm-agi-inbound",
         "/deviceStates/Local%2Fs@pbxcrm-default-queue", "/deviceStates/Local%2Fs@pbxcrm-store",
-        "/deviceStates/Local%2F00@pbxcrm-phones", "/deviceStates/Local%2Fs@pbxcrm-agent-code"}
+        "/deviceStates/Local%2F00@pbxcrm-phones", "/deviceStates/Local%2Fs@pbxcrm-agent-code",
+        "/deviceStates/Local%2Fs@pbxcrm-campaign-amd"}
     assert not fake.commands(), "the doctor changes nothing"
 
 

@@ -59,7 +59,7 @@ APPLICATIONS: dict[str, str] = {
     "MixMonitor": "app_mixmonitor", "Verbose": "app_verbose", "Log": "app_verbose", "Echo": "app_echo",
     "Gosub": "app_stack", "GosubIf": "app_stack", "Return": "app_stack", "Read": "app_read",
     "VoiceMail": "app_voicemail", "VoiceMailMain": "app_voicemail", "Record": "app_record",
-    "Transfer": "app_transfer", "System": "app_system", "Macro": "app_macro",
+    "Transfer": "app_transfer", "System": "app_system", "Macro": "app_macro", "AMD": "app_amd",
 }
 # Built into Asterisk's core (main/pbx_builtins.c and friends): always there.
 CORE_APPLICATIONS = frozenset({
