@@ -48,6 +48,7 @@ from web.views import (
     calls,
     counterparty_cards,
     counterparty_lists,
+    dial_campaigns,
     dial_rules,
     export,
     filters,
@@ -128,6 +129,7 @@ def create_app(settings: Settings) -> Starlette:
         *calls.routes,
         *sms_list.routes,
         *sms_campaigns.routes,
+        *dial_campaigns.routes,  # issue 22
         *sms_gateways.routes,
         *sms_webhooks.routes,
         *call_page.routes,

@@ -16,6 +16,7 @@ from crm.audit.changes import value_text as audit_value_text
 from crm.calls.route import route_text
 from crm.counterparties import tray
 from crm.errors import ValidationError
+from crm.outbound.permissions import sees_campaign_list
 from crm.sms import listing as sms_listing
 from crm.tasks.callbacks import event_text
 from web import formatting
@@ -36,6 +37,7 @@ def url_path(ctx, name: str, **params) -> str:
 templates.env.globals["url_path"] = url_path
 templates.env.globals["sees_reports"] = roles.sees_reports
 templates.env.globals["sees_wallboard"] = roles.sees_wallboard
+templates.env.globals["sees_dial_campaigns"] = sees_campaign_list  # issue 22
 templates.env.globals["is_admin"] = roles.is_admin
 templates.env.filters["fromjson"] = lambda value: json.loads(value) if isinstance(value, str) else value
 
