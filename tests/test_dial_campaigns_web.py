@@ -179,6 +179,8 @@ async def test_rights_for_every_role(web, world):
         assert web.get(page).status_code == 404, page
     assert _post(web, f"/dial-campaigns/{campaign_id}/pause").status_code == 404
     assert _create(web, world).status_code == 403
+    account = web.get("/account")
+    assert account.status_code == 200 and "Dial campaigns" not in account.text
     # An admin sees and moves every campaign.
     _as(web, "adam")
     assert web.get(pages[1]).json()["actions"] == ["start", "cancel"]

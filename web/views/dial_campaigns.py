@@ -205,6 +205,8 @@ async def save(request: Request):
             else:
                 await campaigns.update(conn, request.user, campaign_id, input_of(form))
     except ValidationError as e:
+        if wants_json(request):
+            raise
         raw = form_data if form_data is not None else await request.form()
         return await _form_page(request, _values_of_form(raw), campaign, e)
     if wants_json(request):
