@@ -117,6 +117,14 @@ async def test_form_errors_then_create_edit_and_moves_notified(web, world, db, n
     c = web.get(f"/dial-campaigns/{campaign_id}.json").json()["campaign"]
     assert (c["name"], c["queue_id"], c["amd"], c["agent_ids"]) == ("Winter calls 2", world["queue"], False,
                                                                    [world["oleg"]["id"]])
+    # Now the queue's members take its calls: Oleg (a member) sees it, Olga (no longer named) does not.
+    _as(web, "oleg")
+    assert web.get(f"/dial-campaigns/{campaign_id}").status_code == 200
+    assert [i["id"] for i in web.get("/api/dial-campaigns").json()["items"]] == [campaign_id]
+    _as(web, "olga")
+    assert web.get(f"/dial-campaigns/{campaign_id}").status_code == 404
+    assert web.get("/api/dial-campaigns").json()["total"] == 0
+    _as(web, "boris")
 
     assert _post(web, f"/dial-campaigns/{campaign_id}/pause").status_code == 409  # a draft does not pause
     for action, status in (("start", "running"), ("pause", "paused"), ("resume", "running"), ("cancel", "cancelled")):
