@@ -44,6 +44,14 @@ def test_expected_overflow_matches_counting_every_outcome():
     assert over == pytest.approx(brute) and answered == pytest.approx(2.4)
     assert expected_overflow(0, 0.5, 1) == (0.0, 0.0)
     assert expected_overflow(4, 1.0, 1) == (3.0, 4.0)
+    # A big campaign: no underflow (0.6 ** 1000 is 0 in floating point); about sigma / sqrt(2 pi) over the mean.
+    assert expected_overflow(1000, 0.5, 500)[0] == pytest.approx(math.sqrt(250 / (2 * math.pi)), abs=0.1)
+    assert expected_overflow(1000, 0.4, 300)[0] == pytest.approx(100, abs=0.5)
+
+
+def test_predictive_paces_a_big_team():
+    calls = calls_to_place(PREDICTIVE, state(free=200, ended=10_000, answered=4000), POLICY)
+    assert 400 < calls < 600  # about as many as 200 agents take at a 40 % answer rate, less a margin
 
 
 def test_progressive_dials_one_call_per_free_agent_less_the_ringing_and_the_waiting():

@@ -108,18 +108,28 @@ def available_agents(state: PacingState, policy: PacingPolicy) -> float:
 
 
 def expected_overflow(calls: int, p: float, agents: float) -> tuple[float, float]:
-    """X ~ Binomial(calls, p): (E[(X - agents)+], E[X])."""
-    if calls <= 0:
+    """X ~ Binomial(calls, p): (E[(X - agents)+], E[X]). The probabilities from the mode's (never
+    below 1/(calls + 1)) outwards, so hundreds of calls do not underflow to "no drop at all"."""
+    if calls <= 0 or p <= 0:
         return 0.0, 0.0
-    over, q = 0.0, 1.0 - p
-    if q <= 0:
+    if p >= 1:
         return max(0.0, calls - agents), float(calls)
-    pmf = q ** calls  # P(X = 0)
-    for k in range(calls + 1):
-        if k > agents:
+    odds = p / (1 - p)
+    mode = min(calls, math.floor((calls + 1) * p))
+    at_mode = math.exp(math.lgamma(calls + 1) - math.lgamma(mode + 1) - math.lgamma(calls - mode + 1)
+                       + mode * math.log(p) + (calls - mode) * math.log1p(-p))
+    first = max(0, math.floor(agents) + 1)
+    over, pmf = 0.0, at_mode
+    for k in range(mode, calls + 1):  # the mode and above
+        if k >= first:
             over += (k - agents) * pmf
-        if k < calls:
-            pmf *= (calls - k) / (k + 1) * p / q
+        pmf *= (calls - k) / (k + 1) * odds
+        if pmf < 1e-15:
+            break  # the tail's rest weighs nothing
+    pmf = at_mode
+    for k in range(mode - 1, first - 1, -1):  # below the mode, down to the first overflowing count
+        pmf *= (k + 1) / (calls - k) / odds
+        over += (k - agents) * pmf
     return over, calls * p
 
 
