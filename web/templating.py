@@ -37,6 +37,7 @@ templates.env.globals["url_path"] = url_path
 templates.env.globals["sees_reports"] = roles.sees_reports
 templates.env.globals["sees_wallboard"] = roles.sees_wallboard
 templates.env.globals["is_admin"] = roles.is_admin
+templates.env.globals["is_customer"] = roles.is_customer  # a customer's user: its own pages only (issue 22)
 templates.env.filters["fromjson"] = lambda value: json.loads(value) if isinstance(value, str) else value
 
 
