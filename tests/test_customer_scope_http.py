@@ -14,6 +14,8 @@ from openpyxl import load_workbook
 from starlette.routing import Mount, Route
 
 from crm.calls import queries as calls_q
+from crm.counterparties import service
+from crm.counterparties.model import CounterpartyInput
 from tests.helpers import csrf_from, login, make_user
 from tests.site import NOT_PAGES, PAGES
 from web.customer_access import CUSTOMER_ROUTES
@@ -24,12 +26,12 @@ NUMBERS = {"a1": "74951110001", "a2": "74951110002", "b1": "74952220001", "n1": 
 SMS_NUMBERS = {"a": "+74951119999", "b": "+74952229999", "n": "+74953339999"}
 
 
-async def _call(conn, key: str, order: int | None) -> int:
+async def _call(conn, key: str, order: int | None, counterparty: int | None = None) -> int:
     number = NUMBERS[key]
     await calls_q.insert_call(
         conn, channel_id=f"cust-{key}", direction="outgoing", caller_number="100", caller_normalized=None,
         caller_name="", called_number=number, called_normalized=number, line="PJSIP/trunk", started_at=NOW,
-        linked_id=f"cust-{key}")
+        linked_id=f"cust-{key}", counterparty_id=counterparty)
     await calls_q.mark_answered(conn, f"cust-{key}", NOW + dt.timedelta(seconds=5), None, None)
     await calls_q.mark_ended(conn, f"cust-{key}", NOW + dt.timedelta(seconds=65), 16)
     call_id = await calls_q.call_id_by_channel(conn, f"cust-{key}")
@@ -54,7 +56,8 @@ async def world(db, tmp_path):
                                       alpha)
         order_b = await conn.fetchval("INSERT INTO orders (customer_id, name) VALUES ($1, 'B survey') RETURNING id",
                                       beta)
-        calls = {"a1": await _call(conn, "a1", order_a), "a2": await _call(conn, "a2", order_a),
+        client = await service.create(conn, anna, CounterpartyInput(kind="client", last_name="Sokolov"), "RU")
+        calls = {"a1": await _call(conn, "a1", order_a, client), "a2": await _call(conn, "a2", order_a),
                  "b1": await _call(conn, "b1", order_b), "n1": await _call(conn, "n1", None)}
         recordings = {}
         for key in ("a1", "b1", "n1"):
@@ -156,6 +159,13 @@ def test_the_customers_pages_name_none_of_the_call_centres_directory(web, world)
     for staff in ("/clients", "/tasks", "/admin/", "/notifications", "/sms/campaigns", "/reports/deals"):
         assert f'href="{staff}' not in nav, staff
     assert "Anna" not in web.get("/sms").text and "Anna" not in web.get("/reports/calls?by=operator").text
+    # No way into the call centre's pages from its own: no card links, no click-to-call; its Excel files offered.
+    for address in ("/calls", f"/calls/{world['calls']['a1']}", "/sms"):
+        text = web.get(address).text
+        assert 'href="/counterparties/' not in text and "data-call=" not in text, address
+        assert "Sokolov" in text or address == "/sms", address  # its call's counterparty, by name
+    assert 'id="export" href="/calls.xlsx' in web.get("/calls").text
+    assert 'id="export" href="/reports/calls.xlsx' in web.get("/reports/calls").text
     account = web.get("/account").text
     assert 'id="follow-me-form"' not in account and 'id="sms-email-form"' not in account
     assert 'href="/account/password"' in account

@@ -48,6 +48,8 @@ CUSTOMER_ROUTES = frozenset({
     "second_factor_settings.account_restart", "second_factor_settings.account_qr",
     "second_factor_settings.account_confirm", "second_factor_settings.account_recovery_codes",
     "second_factor_settings.account_disable",
+    # its own saved filters of those lists (web/views/filters.py)
+    "filters.save", "filters.delete",
     # the stylesheet and scripts; the page's event stream (web/pops.py: only this user's own pops and
     # notifications - a customer gets none - but every page's script opens it)
     "static", "pops.events",
