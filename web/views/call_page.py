@@ -72,7 +72,8 @@ async def call_page(request: Request, error: DomainError | None = None):
     listen = call["recording_id"] is not None and can_listen(me, call, rules)
     recording_url = path_for(request, "recordings.play", id=call["recording_id"]) if listen else None
     # What the caller left when nobody answered (issue 15), for those who may play it.
-    if voicemail is not None and not can_play(me, voicemail, voicemail["listeners"], rules):
+    # A customer's user hears its orders' call recordings, not what callers left for the call centre.
+    if voicemail is not None and (is_customer(me) or not can_play(me, voicemail, voicemail["listeners"], rules)):
         voicemail = None
     voicemail_url = path_for(request, "recordings.play_voicemail", id=voicemail["id"]) if voicemail else None
     # The call's legs, one per operator who talked, and its Transfer for who may (crm/transfers/).
