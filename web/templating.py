@@ -39,6 +39,7 @@ templates.env.globals["sees_reports"] = roles.sees_reports
 templates.env.globals["sees_wallboard"] = roles.sees_wallboard
 templates.env.globals["sees_dial_campaigns"] = sees_campaign_list  # issue 22
 templates.env.globals["is_admin"] = roles.is_admin
+templates.env.globals["is_customer"] = roles.is_customer  # a customer's user: its own pages only (issue 22)
 templates.env.filters["fromjson"] = lambda value: json.loads(value) if isinstance(value, str) else value
 
 

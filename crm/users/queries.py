@@ -8,7 +8,7 @@ import asyncpg
 
 _USER_COLUMNS = ("id, login, full_name, role, extension, email, is_blocked, deleted_at, created_at, "
                  "language, timezone, dial, mobile, follow_me_seconds, must_change_password, phone_mode, "
-                 "day_start_hour")
+                 "day_start_hour, customer_id")
 
 
 async def insert_user(conn: asyncpg.Connection, *, login: str, full_name: str, password_hash: str,
