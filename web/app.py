@@ -64,6 +64,7 @@ from web.views import (
     queues,
     recordings,
     reports,
+    scheduled_calls,
     second_factor,
     second_factor_settings,
     sms_campaigns,
@@ -128,6 +129,7 @@ def create_app(settings: Settings) -> Starlette:
         *calls.routes,
         *sms_list.routes,
         *sms_campaigns.routes,
+        *scheduled_calls.routes,  # issue 22: scheduled calls
         *sms_gateways.routes,
         *sms_webhooks.routes,
         *call_page.routes,

@@ -15,6 +15,7 @@ import asyncpg
 
 from crm import notifications
 from crm.db import DATABASE_ERRORS
+from crm.scheduled_calls import runner as scheduled_calls
 from crm.settings import Settings
 from crm.users import queries as users_q
 
@@ -71,6 +72,10 @@ class Notifier:
         if ended:
             log.info("notifier: %d expired web sessions deleted", ended)
         await notifications.queue_due_tasks(conn, self.settings.clock.now(), self.settings.clock.timezone)
+        # Scheduled calls (issue 22): the due ones remind (queued just above the delivery) or dial.
+        await scheduled_calls.run_due(conn, self.settings.clock.now(), region=self.settings.default_region,
+                                      centre_zone=self.settings.clock.timezone)
+        await scheduled_calls.settle(conn)
         await notifications.to_browsers(conn)
         for n in await notifications.unsent_emails(conn):
             if not self.settings.smtp_host:

@@ -26,6 +26,7 @@ AUDIT_ENTITY = {
     "counterparty_status": N_("counterparty status"),  # issue 20
     "sms": N_("SMS"), "sms_gateway": N_("SMS gateway"), "sms_number": N_("SMS sending number"),  # issue 21
     "sms_campaign": N_("SMS campaign"),  # issue 21
+    "scheduled_call": N_("scheduled call"),  # issue 22
 }
 AUDIT_ACTION = {
     "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"), "save": N_("saved"),
@@ -106,6 +107,7 @@ AUDIT_FIELD = {
     "starts_at": N_("Start"), "window_from": N_("Window from"), "window_to": N_("Window to"),
     "max_parts": N_("Parts at most"), "own_number": N_("Sending number"), "source": N_("Recipients"),
     "recipients": N_("Recipients"),
+    "due_at": N_("Time"),  # issue 22: scheduled calls
 }
 KINDS.update({"audit_entity": AUDIT_ENTITY, "audit_action": AUDIT_ACTION, "audit_field": AUDIT_FIELD})
 

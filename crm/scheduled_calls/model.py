@@ -1,0 +1,60 @@
+"""What a scheduled call is and may become (pure).
+
+At its time a 'remind' call becomes a browser notification and an e-mail to its user ('reminded', its
+end); a 'dial' call becomes a click-to-call request ('dialing': the PBX rings the user, then the
+number) and ends 'done' or 'failed' with the request. A pending call may be cancelled."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from crm.i18n import N_
+from crm.roles import is_customer, sees_everything
+
+REMIND, DIAL = "remind", "dial"
+ACTIONS = (REMIND, DIAL)
+ACTION_NAMES = {REMIND: N_("Remind me (browser and e-mail)"), DIAL: N_("The PBX dials (my phone first)")}
+
+PENDING, REMINDED, DIALING, DONE, FAILED, CANCELLED = "pending", "reminded", "dialing", "done", "failed", "cancelled"
+STATUSES = (PENDING, REMINDED, DIALING, DONE, FAILED, CANCELLED)
+STATUS_NAMES = {PENDING: N_("planned"), REMINDED: N_("reminded"), DIALING: N_("dialling"), DONE: N_("done"),
+                FAILED: N_("failed"), CANCELLED: N_("cancelled")}
+_MOVES = {PENDING: frozenset({REMINDED, DIALING, FAILED, CANCELLED}), DIALING: frozenset({DONE, FAILED})}
+
+# A time this close behind "now" is taken as "now" (the form's minute, a slow submit).
+GRACE = dt.timedelta(minutes=2)
+
+
+def may_move(old: str, new: str) -> bool:
+    return new in _MOVES.get(old, frozenset())
+
+
+def started(action: str) -> str:
+    """The status a due call takes when it is run."""
+    return REMINDED if action == REMIND else DIALING
+
+
+def due_in_time(due_at: dt.datetime, now: dt.datetime) -> bool:
+    """A new scheduled call's time must not have passed (it would run at once, as if late)."""
+    return due_at >= now - GRACE
+
+
+def sees(user: Mapping, row: Mapping) -> bool:
+    """A user sees its own scheduled calls; supervisors and admins everyone's; customers none."""
+    if is_customer(user):
+        return False
+    return sees_everything(user) or row["user_id"] == user["id"]
+
+
+def may_cancel(user: Mapping, row: Mapping) -> bool:
+    return sees(user, row) and may_move(row["status"], CANCELLED)
+
+
+def settled(request_status: str | None, request_error: str | None) -> tuple[str, str] | None:
+    """A dialled call's end, from its click-to-call request's: (status, reason), or None while it goes on."""
+    if request_status == "done":
+        return DONE, ""
+    if request_status == "failed":
+        return FAILED, request_error or "the call failed"
+    return None
