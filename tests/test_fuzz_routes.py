@@ -23,6 +23,7 @@ from starlette.testclient import TestClient
 
 from tests.helpers import PASSWORD, login, make_user
 from web import schemas, schemas_access
+from web import schemas_scheduled_calls as scheduled_schemas
 from web import schemas_second_factor as sf_schemas
 from web import schemas_sms_campaigns as campaign_schemas
 from web import schemas_sms_list as sms_schemas
@@ -65,6 +66,7 @@ QUERY_MODELS = {
     # Issue 21: SMS campaigns.
     "/sms/campaigns": [schemas.PageQuery], "/sms/campaigns/{id:int}": [schemas.PageQuery],
     "/api/sms/campaigns/preview": [campaign_schemas.PreviewQuery],
+    "/scheduled-calls": [scheduled_schemas.ScheduledCallForm, schemas.PageQuery],  # issue 22
 }
 BODY_MODELS = {
     # Issue 21: the card's SMS chat, its do-not-text switch and read marks; the account's SMS e-mail switch.
@@ -249,7 +251,9 @@ async def seeded(db, tmp_path):
             INSERT INTO sms_messages (direction, phone, body, status) VALUES ('in', '+79160000000', 'hi', 'received');
             INSERT INTO sms_campaigns (name, body, author_id) VALUES ('c1', 'Hi {name}', 5001);
             INSERT INTO sms_campaign_recipients (campaign_id, counterparty_id, phone, status)
-                VALUES (1, 1, '+74951234567', 'pending');""")
+                VALUES (1, 1, '+74951234567', 'pending');
+            INSERT INTO scheduled_calls (user_id, number, due_at, counterparty_id)
+                VALUES (5001, '+74951234567', now() + interval '1 day', 1);""")
         await conn.execute("INSERT INTO recordings (call_id, path, format) VALUES (1, $1, 'mp3')", str(recording))
         type_id = await conn.fetchval("SELECT id FROM task_types ORDER BY id LIMIT 1")
         await conn.execute("INSERT INTO tasks (title, type_id, responsible_user_id) VALUES ('Call back', $1, 5001)",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from crm.i18n import N_
+from crm.i18n import N_, pgettext
 from crm.roles import is_customer, sees_everything
 
 REMIND, DIAL = "remind", "dial"
@@ -18,12 +18,17 @@ ACTION_NAMES = {REMIND: N_("Remind me (browser and e-mail)"), DIAL: N_("The PBX 
 
 PENDING, REMINDED, DIALING, DONE, FAILED, CANCELLED = "pending", "reminded", "dialing", "done", "failed", "cancelled"
 STATUSES = (PENDING, REMINDED, DIALING, DONE, FAILED, CANCELLED)
-STATUS_NAMES = {PENDING: N_("planned"), REMINDED: N_("reminded"), DIALING: N_("dialling"), DONE: N_("done"),
-                FAILED: N_("failed"), CANCELLED: N_("cancelled")}
 _MOVES = {PENDING: frozenset({REMINDED, DIALING, FAILED, CANCELLED}), DIALING: frozenset({DONE, FAILED})}
 
 # A time this close behind "now" is taken as "now" (the form's minute, a slow submit).
 GRACE = dt.timedelta(minutes=2)
+
+
+def status_text(status: str) -> str:
+    """The status in words (a scheduled call's own: "done" and "cancelled" agree with a call, not a task)."""
+    return {PENDING: pgettext("scheduled call", "planned"), REMINDED: pgettext("scheduled call", "reminded"),
+            DIALING: pgettext("scheduled call", "dialling"), DONE: pgettext("scheduled call", "done"),
+            FAILED: pgettext("scheduled call", "failed"), CANCELLED: pgettext("scheduled call", "cancelled")}[status]
 
 
 def may_move(old: str, new: str) -> bool:

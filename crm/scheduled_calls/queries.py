@@ -131,7 +131,7 @@ async def cancel(conn: asyncpg.Connection, user, call_id: int) -> None:
             raise NotFound(_("no scheduled call %(number)d") % {"number": call_id})
         if not model.may_cancel(user, row):
             raise Conflict(_("this call is %(status)s: only a planned call can be cancelled")
-                           % {"status": _(model.STATUS_NAMES[row["status"]])})
+                           % {"status": model.status_text(row["status"])})
         await conn.execute("UPDATE scheduled_calls SET status = 'cancelled', updated_at = now() WHERE id = $1",
                            call_id)
         await audit.record(conn, user["id"], "scheduled_call", call_id, "cancel",
