@@ -123,6 +123,16 @@ async def test_settle_ends_a_dialled_call_with_its_request(db, people):
         await conn.execute("UPDATE call_requests SET status = 'done' WHERE id = $1", a)
         assert await runner.settle(conn) == 1
         assert await runner.settle(conn) == 0
+        # A request the Stasis app never took (it was down) and is now too old to take: failed, and why.
+        stale = await _plan(db, people["noext"], due, number="84951112233")
+        await conn.execute("UPDATE users SET extension = '105' WHERE id = $1", people["noext"]["id"])
+        await conn.execute("UPDATE scheduled_calls SET action = 'dial' WHERE id = $1", stale)
+        await runner.run_due(conn, due + dt.timedelta(minutes=3), region="RU")
+        assert await runner.settle(conn) == 0  # young: the app may still take it
+        await conn.execute("UPDATE call_requests SET created_at = now() - interval '61 seconds' "
+                           "WHERE id = (SELECT request_id FROM scheduled_calls WHERE id = $1)", stale)
+        assert await runner.settle(conn) == 1
+    assert (await _row(db, stale))["error"] == model.NOT_TAKEN
     assert dict((await _row(db, answered)).items())["status"] == "done"
     failed = await _row(db, unanswered)
     assert (failed["status"], failed["error"]) == ("failed", "the user did not answer")
@@ -139,6 +149,8 @@ def test_the_model():
     assert model.settled("failed", "busy") == ("failed", "busy")
     assert model.settled("failed", None) == ("failed", "the call failed")
     assert model.settled("dialing", None) is None and model.settled("pending", None) is None
+    assert model.settled("pending", None, expired=True) == ("failed", model.NOT_TAKEN)
+    assert model.settled("dialing", None, expired=True) is None  # taken: it goes on
     me, other = {"id": 1, "role": "operator"}, {"id": 2, "role": "manager"}
     boss, customer = {"id": 3, "role": "supervisor"}, {"id": 4, "role": "customer"}
     mine = {"user_id": 1, "status": "pending"}

@@ -56,8 +56,14 @@ def may_cancel(user: Mapping, row: Mapping) -> bool:
     return sees(user, row) and may_move(row["status"], CANCELLED)
 
 
-def settled(request_status: str | None, request_error: str | None) -> tuple[str, str] | None:
-    """A dialled call's end, from its click-to-call request's: (status, reason), or None while it goes on."""
+NOT_TAKEN = "the PBX did not take the call request in time (was the Stasis app running?)"
+
+
+def settled(request_status: str | None, request_error: str | None, expired: bool = False) -> tuple[str, str] | None:
+    """A dialled call's end, from its click-to-call request's: (status, reason), or None while it goes on.
+    `expired`: the request is still pending but too old for the Stasis app to take (crm/request_rows.py)."""
+    if request_status == "pending" and expired:
+        return FAILED, NOT_TAKEN
     if request_status == "done":
         return DONE, ""
     if request_status == "failed":

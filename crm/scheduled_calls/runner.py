@@ -19,6 +19,7 @@ from crm import formatting, i18n, notifications
 from crm.clicktocall import queries as c2c_q
 from crm.errors import ValidationError
 from crm.i18n import gettext as _
+from crm.request_rows import PENDING_SECONDS
 from crm.scheduled_calls import model
 
 log = logging.getLogger(__name__)
@@ -97,12 +98,14 @@ async def settle(conn: asyncpg.Connection) -> int:
     """End the dialled calls whose click-to-call request has ended; note the reminders' e-mails. The
     number of calls ended."""
     rows = await conn.fetch(
-        """SELECT s.id, r.status AS request_status, r.error AS request_error
-           FROM scheduled_calls s JOIN call_requests r ON r.id = s.request_id
-           WHERE s.status = 'dialing' AND r.status IN ('done', 'failed')""")
+        f"""SELECT s.id, r.status AS request_status, r.error AS request_error,
+                  r.created_at <= now() - interval '{PENDING_SECONDS} seconds' AS expired
+            FROM scheduled_calls s JOIN call_requests r ON r.id = s.request_id
+            WHERE s.status = 'dialing' AND (r.status IN ('done', 'failed')
+                  OR (r.status = 'pending' AND r.created_at <= now() - interval '{PENDING_SECONDS} seconds'))""")
     ended = 0
     for row in rows:
-        end = model.settled(row["request_status"], row["request_error"])
+        end = model.settled(row["request_status"], row["request_error"], row["expired"])
         if end is None:
             continue
         status, reason = end
