@@ -72,11 +72,14 @@ async def test_a_call_missed_while_the_crm_was_down_runs_late_once(db, people):
     dial = await _plan(db, people["ivanova"], due + dt.timedelta(minutes=5), action="dial")
     back_up = due + dt.timedelta(hours=3)  # the CRM came back three hours later
     async with db.acquire() as a, db.acquire() as b:
+        await a.execute("UPDATE users SET timezone = 'Europe/Moscow' WHERE id = $1", people["ivanova"]["id"])
         counts = await asyncio.gather(runner.run_due(a, back_up, region="RU"), runner.run_due(b, back_up, region="RU"))
         assert sorted(counts) in ([0, 2], [1, 1])
         assert await runner.run_due(a, back_up + dt.timedelta(minutes=1), region="RU") == 0
         assert await a.fetchval("SELECT count(*) FROM notifications WHERE kind = 'scheduled_call'") == 1
-        assert "The reminder is late" in await a.fetchval("SELECT body FROM notifications")
+        body = await a.fetchval("SELECT body FROM notifications")
+        assert "The reminder is late" in body
+        assert "You planned this call for 3/1/2030, 12:00\u202fPM." in body  # on her clock (Moscow)
         assert await a.fetchval("SELECT count(*) FROM call_requests") == 1
     assert (await _row(db, reminder))["status"] == "reminded"
     assert (await _row(db, dial))["status"] == "dialing"
