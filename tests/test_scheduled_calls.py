@@ -153,6 +153,15 @@ async def test_rights_and_cancel(web, world, db):
     assert web.post(f"/scheduled-calls/{his}/cancel", data=csrf, follow_redirects=False).status_code == 303
     assert "cancelled" in web.get(f"/scheduled-calls/{his}").text
 
+    # A dialled call that failed shows why, in the reader's language.
+    async with db.acquire() as conn:
+        await conn.execute("UPDATE scheduled_calls SET status = 'failed', error = 'the user did not answer' "
+                           "WHERE id = $1", his)
+        await conn.execute("UPDATE users SET language = 'ru' WHERE login = 'oleg'")
+    _as(web, "oleg")
+    page = web.get(f"/scheduled-calls/{his}").text
+    assert "пользователь не ответил" in page and "не удался" in page
+
     _as(web, "acme")  # a customer: nothing
     assert web.get("/scheduled-calls").status_code == 403
     assert web.get(f"/scheduled-calls/{his}").status_code == 403

@@ -140,7 +140,7 @@ async def test_settle_ends_a_dialled_call_with_its_request(db, people):
     failed = await _row(db, unanswered)
     assert (failed["status"], failed["error"]) == ("failed", "the user did not answer")
     refused = await _row(db, no_phone)
-    assert refused["status"] == "failed" and "no extension" in refused["error"] and refused["request_id"] is None
+    assert refused["status"] == "failed" and refused["error"] == model.NO_EXTENSION and refused["request_id"] is None
 
 
 def test_the_model():

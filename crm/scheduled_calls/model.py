@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from crm.i18n import N_, pgettext
+from crm.i18n import N_, gettext, pgettext
 from crm.roles import is_customer, sees_everything
 
 REMIND, DIAL = "remind", "dial"
@@ -56,7 +56,17 @@ def may_cancel(user: Mapping, row: Mapping) -> bool:
     return sees(user, row) and may_move(row["status"], CANCELLED)
 
 
-NOT_TAKEN = "the PBX did not take the call request in time (was the Stasis app running?)"
+# Why a dialled call failed, stored in English (as crm/clicktocall's requests store theirs) and shown in the
+# reader's language (reason_text).
+NOT_TAKEN = N_("the PBX did not take the call request in time (was the Stasis app running?)")
+NO_EXTENSION = N_("the user has no extension to ring")
+CALL_FAILED = N_("the call failed")
+_KNOWN_REASONS = frozenset({NOT_TAKEN, NO_EXTENSION, CALL_FAILED, N_("the user did not answer")})
+
+
+def reason_text(reason: str) -> str:
+    """A stored reason in the reader's language when it is one of ours; any other as it was stored."""
+    return gettext(reason) if reason in _KNOWN_REASONS else reason
 
 
 def settled(request_status: str | None, request_error: str | None, expired: bool = False) -> tuple[str, str] | None:
@@ -67,5 +77,5 @@ def settled(request_status: str | None, request_error: str | None, expired: bool
     if request_status == "done":
         return DONE, ""
     if request_status == "failed":
-        return FAILED, request_error or "the call failed"
+        return FAILED, request_error or CALL_FAILED
     return None

@@ -62,7 +62,7 @@ async def _dial(conn: asyncpg.Connection, row: asyncpg.Record, region: str) -> N
                                               requested_by=row["created_by"] or row["user_id"], region=region,
                                               order_id=row["order_id"])
     except ValidationError as e:
-        reason = "; ".join(str(v) for v in e.errors.values()) or str(e)
+        reason = model.NO_EXTENSION if "user" in e.errors else "; ".join(str(v) for v in e.errors.values())
         await conn.execute("UPDATE scheduled_calls SET status = 'failed', error = $2, updated_at = now() WHERE id = $1",
                            row["id"], reason[:500])
         log.warning("scheduled call %d: %s not dialled: %s", row["id"], row["number"], reason)

@@ -76,7 +76,8 @@ async def calls_list(request: Request):
         page = page.with_total(await sq.count_visible(conn, request.user))
         rows = await sq.visible(conn, request.user, page.size, page.offset)
     return await render(request, "scheduled_calls.html", {
-        "calls": rows, "page": page, "status_text": model.status_text, "action_names": model.ACTION_NAMES,
+        "calls": rows, "page": page, "status_text": model.status_text, "reason_text": model.reason_text,
+        "action_names": model.ACTION_NAMES,
         "may_cancel": lambda row: model.may_cancel(request.user, row), "schedule": schedule_form(request)})
 
 
@@ -108,7 +109,8 @@ async def call_page(request: Request):
     async with connection(request) as conn:
         row = await sq.get(conn, request.user, request.path_params["id"])
     return await render(request, "scheduled_call.html", {
-        "call": row, "status_text": model.status_text, "action_names": model.ACTION_NAMES,
+        "call": row, "status_text": model.status_text, "reason_text": model.reason_text,
+        "action_names": model.ACTION_NAMES,
         "may_cancel": model.may_cancel(request.user, row)})
 
 
