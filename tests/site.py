@@ -121,6 +121,8 @@ PAGES = [
     Page("new dial campaign", "/dial-campaigns/new", "/dial-campaigns/new"),
     Page("dial campaign", "/dial-campaigns/{id:int}", "/dial-campaigns/{dial_campaign}"),
     Page("edit dial campaign", "/dial-campaigns/{id:int}/edit", "/dial-campaigns/{dial_campaign}/edit"),
+    Page("scheduled calls", "/scheduled-calls", "/scheduled-calls"),  # issue 22
+    Page("scheduled call", "/scheduled-calls/{id:int}", "/scheduled-calls/{scheduled_call}"),
     Page("call", "/calls/{id:int}", "/calls/{call}"),
     Page("unknown caller's call", "/calls/{id:int}", "/calls/{stranger_call}?find=Соколов"),
     Page("queue task", "/tasks/{id:int}", "/tasks/{queue_task}"),
@@ -229,6 +231,15 @@ async def _sms(conn: asyncpg.Connection, anna, client: int, t) -> int:
             "status) VALUES ($1, $2, $3, '+74957654321', $4, $5, $6, $7)", direction, phone, card, body, gateway,
             anna["id"] if direction == "out" else None, "delivered" if direction == "out" else "received")
     return gateway
+
+
+async def _scheduled_call(conn: asyncpg.Connection, anna, client: int, task: int, now: dt.datetime, t) -> int:
+    """A call planned from a task for tomorrow (issue 22, H8), with a note."""
+    from crm.scheduled_calls import queries as scheduled_q
+
+    return await scheduled_q.create(conn, anna, scheduled_q.ScheduledCallInput(
+        number="+7 495 123-45-67", due_at=now + dt.timedelta(days=1), note=t("Спросить про договор"),
+        counterparty_id=client, task_id=task), now=now, region="RU")
 
 
 async def _sms_campaign(conn: asyncpg.Connection, anna, t) -> int:
@@ -346,6 +357,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         sms_gateway = await _sms(conn, anna, client, t)
         sms_campaign = await _sms_campaign(conn, anna, t)
         dial_campaign = await _dial_campaign(conn, anna, [petr["id"], irina["id"]], t)
+        scheduled_call = await _scheduled_call(conn, anna, client, task, now, t)
         calls = {r["channel_id"]: r["id"] for r in await conn.fetch("SELECT id, channel_id FROM calls")}
         # The unanswered walk-2 left a voicemail (issue 15): on the client's card and the task's page.
         voicemail = await insert_voicemail(conn, channel_id="walk-2", path="/nonexistent/walk-2.mp3", fmt="mp3",
@@ -368,7 +380,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
     ids = {"client": client, "company": company, "other_client": other, "task": task, "deal": deal, "note": note,
            "queue_task": queue_task, "call": calls["walk-1"], "stranger_call": calls["walk-4"],
            "queue": queue, "tag": tag, "line": line, "dial_rule": dial_rule, "call_rule": call_rule, "sms_gateway": sms_gateway,
-           "sms_campaign": sms_campaign, "dial_campaign": dial_campaign,
+           "sms_campaign": sms_campaign, "dial_campaign": dial_campaign, "scheduled_call": scheduled_call,
            "operator": petr["id"], "manager": irina["id"]}
     ids.update(ivr_ids)
     return ids, users, first_call_at, typed

@@ -24,6 +24,7 @@ from starlette.testclient import TestClient
 from tests.helpers import PASSWORD, login, make_user
 from web import schemas, schemas_access
 from web import schemas_dial_campaigns as dial_schemas
+from web import schemas_scheduled_calls as scheduled_schemas
 from web import schemas_second_factor as sf_schemas
 from web import schemas_sms_campaigns as campaign_schemas
 from web import schemas_sms_list as sms_schemas
@@ -67,6 +68,7 @@ QUERY_MODELS = {
     "/sms/campaigns": [schemas.PageQuery], "/sms/campaigns/{id:int}": [schemas.PageQuery],
     "/api/sms/campaigns/preview": [campaign_schemas.PreviewQuery],
     "/dial-campaigns": [schemas.PageQuery], "/api/dial-campaigns": [schemas.PageQuery],  # issue 22
+    "/scheduled-calls": [scheduled_schemas.ScheduledCallForm, schemas.PageQuery],  # issue 22
 }
 BODY_MODELS = {
     # Issue 21: the card's SMS chat, its do-not-text switch and read marks; the account's SMS e-mail switch.
@@ -257,7 +259,9 @@ async def seeded(db, tmp_path):
             INSERT INTO dial_campaigns (name, author_id) VALUES ('d1', 5002);
             INSERT INTO dial_campaign_agents (campaign_id, user_id) VALUES (1, 5001);
             INSERT INTO dial_campaign_numbers (campaign_id, number, number_normalized) VALUES (1, '+74951234567', '+74951234567');
-            INSERT INTO dial_attempts (campaign_id, number_id, outcome) VALUES (1, 1, 'busy');""")
+            INSERT INTO dial_attempts (campaign_id, number_id, outcome) VALUES (1, 1, 'busy');
+            INSERT INTO scheduled_calls (user_id, number, due_at, counterparty_id)
+                VALUES (5001, '+74951234567', now() + interval '1 day', 1);""")
         await conn.execute("INSERT INTO recordings (call_id, path, format) VALUES (1, $1, 'mp3')", str(recording))
         type_id = await conn.fetchval("SELECT id FROM task_types ORDER BY id LIMIT 1")
         await conn.execute("INSERT INTO tasks (title, type_id, responsible_user_id) VALUES ('Call back', $1, 5001)",

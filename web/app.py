@@ -66,6 +66,7 @@ from web.views import (
     queues,
     recordings,
     reports,
+    scheduled_calls,
     second_factor,
     second_factor_settings,
     sms_campaigns,
@@ -131,6 +132,7 @@ def create_app(settings: Settings) -> Starlette:
         *sms_list.routes,
         *sms_campaigns.routes,
         *dial_campaigns.routes,  # issue 22
+        *scheduled_calls.routes,  # issue 22: scheduled calls
         *sms_gateways.routes,
         *sms_webhooks.routes,
         *call_page.routes,

@@ -28,6 +28,7 @@ AUDIT_ENTITY = {
     "sms": N_("SMS"), "sms_gateway": N_("SMS gateway"), "sms_number": N_("SMS sending number"),  # issue 21
     "sms_campaign": N_("SMS campaign"),  # issue 21
     "dial_campaign": N_("dial campaign"),  # issue 22
+    "scheduled_call": N_("scheduled call"),  # issue 22
 }
 AUDIT_ACTION = {
     "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"), "save": N_("saved"),
@@ -113,6 +114,7 @@ AUDIT_FIELD = {
     "retry_rules": N_("Retry rules"), "drop_limit": N_("Drop limit (percent)"), "max_ratio": N_("Calls per free agent"),
     "amd": N_("Answering-machine detection"), "amd_settings": N_("Detection settings"),
     "machine_action": N_("An answering machine is"), "caller_id": N_("Number shown"), "order_id": N_("Order"),
+    "due_at": N_("Time"),  # issue 22: scheduled calls
 }
 KINDS.update({"audit_entity": AUDIT_ENTITY, "audit_action": AUDIT_ACTION, "audit_field": AUDIT_FIELD,
               "dial_mode": MODE_NAMES, "dial_campaign_status": STATUS_NAMES})

@@ -48,8 +48,8 @@ def summarise(campaign: Mapping, numbers: Mapping[str, int], skips: Mapping[str,
                  "limit": float(campaign["drop_limit"]), "over": rate > float(campaign["drop_limit"])},
         "pacing": {"ringing": ringing, "agents_free": agents.free, "agents_busy": agents.busy,
                    "agents_away": agents.away, "to_place": placing,
-                   "ratio": round(pacing.dial_ratio(state, policy), 2) if campaign["mode"] == model.PREDICTIVE
-                   else 1.0},
+                   # calls out (ringing, and about to be placed) per free agent: above 1 only predictive
+                   "ratio": round((ringing + placing) / agents.free, 2) if agents.free else 0.0},
     }
 
 
