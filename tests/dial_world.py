@@ -51,3 +51,24 @@ async def dial_world(pool: asyncpg.Pool, mode: str = "preview", status: str = "d
         await conn.execute("INSERT INTO dial_campaign_agents (campaign_id, user_id) VALUES ($1, $2), ($1, $3)",
                            w["campaign"], w["olga"]["id"], w["oleg"]["id"])
     return w
+
+
+async def site_campaign(conn: asyncpg.Connection, users: dict, t) -> int:
+    """tests/site.py's preview campaign (issue 22): running, every walker an agent, the clients' numbers
+    loaded (one skipped: it is on the do-not-call list)."""
+    from crm.contact_lists import TagFilter
+    from crm.outbound import numbers
+
+    author = next(iter(users.values()))
+    campaign = await conn.fetchval(
+        """INSERT INTO dial_campaigns (name, mode, status, window_from, window_to, author_id)
+           VALUES ($1, 'preview', 'running', 0, 24, $2) RETURNING id""", t("Обзвон должников"), author["id"])
+    await conn.execute("INSERT INTO dial_campaign_agents (campaign_id, user_id) SELECT $1, unnest($2::bigint[])",
+                       campaign, [u["id"] for u in users.values()])
+    listed = await numbers.from_filter(conn, TagFilter(), "RU")
+    first = next((c.number for c in listed if numbers.e164(c.number, "RU")), None)
+    if first:
+        await conn.execute("INSERT INTO dnc_numbers (number, reason) VALUES ($1, $2)", numbers.e164(first, "RU"),
+                           t("Жалоба клиента"))
+    await numbers.load(conn, campaign, listed, "RU", "Europe/Moscow")
+    return campaign
