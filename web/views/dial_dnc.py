@@ -4,10 +4,8 @@ one, add an Excel file's, remove one. Supervisors and admins only (crm/outbound/
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import urlencode
 
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
@@ -15,13 +13,12 @@ from starlette.routing import Route
 from crm.errors import DomainError, Forbidden, ValidationError
 from crm.i18n import gettext as _
 from crm.i18n import ngettext
-from crm.imports.reader import RefusedFile, read_rows
 from crm.outbound import dnc, permissions
 from web.db import connection
 from web.paging import Page
 from web.schemas_dial_numbers import DncForm, DncQuery
 from web.templating import render
-from web.uploads import spool
+from web.uploads import read_sheet
 from web.urls import path_for
 from web.validation import parse
 from web.validation import query as parse_query
@@ -89,16 +86,7 @@ async def import_file(request: Request):
     async with request.form() as raw:
         try:
             form = parse(DncForm, raw)
-            upload = raw.get("file")
-            if not isinstance(upload, UploadFile) or not upload.filename:
-                raise ValidationError({"file": _("choose an .xlsx file")})
-            path = await asyncio.to_thread(spool, upload.file, prefix="pbxcrm-dnc-", suffix=".xlsx")
-            try:
-                header, rows = await asyncio.to_thread(read_rows, path)
-            except RefusedFile as e:
-                raise ValidationError({"file": str(e)}) from None
-            finally:
-                path.unlink(missing_ok=True)
+            header, rows = await read_sheet(raw.get("file"), prefix="pbxcrm-dnc-")
             async with connection(request) as conn:
                 campaign_id = await _campaign(conn, form.campaign)
                 result = await dnc.import_rows(conn, request.user, header, rows,

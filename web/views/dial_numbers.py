@@ -4,10 +4,8 @@ from a tag filter, a saved Clients filter, an Excel file or the campaign's order
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import urlencode
 
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
@@ -16,13 +14,12 @@ from crm import audit, filters, tags
 from crm.contact_lists import TagFilter, saved_filter
 from crm.errors import DomainError, Forbidden, NotFound, ValidationError
 from crm.i18n import gettext as _
-from crm.imports.reader import RefusedFile, read_rows
 from crm.outbound import model, numbers, permissions
 from web.db import connection
 from web.paging import Page
 from web.schemas_dial_numbers import LoadForm, NumbersQuery
 from web.templating import render
-from web.uploads import spool
+from web.uploads import read_sheet
 from web.urls import path_for
 from web.validation import parse
 from web.validation import query as parse_query
@@ -72,15 +69,7 @@ async def _candidates(request: Request, conn, campaign, form: LoadForm, upload) 
         name, condition = await saved_filter(conn, request.user["id"], form.saved_filter)
         return await numbers.from_filter(conn, condition, region), _("saved filter %(name)s") % {"name": name}
     if form.source == "file":
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            raise ValidationError({"file": _("choose an .xlsx file")})
-        path = await asyncio.to_thread(spool, upload.file, prefix="pbxcrm-dial-", suffix=".xlsx")
-        try:
-            header, rows = await asyncio.to_thread(read_rows, path)
-        except RefusedFile as e:
-            raise ValidationError({"file": str(e)}) from None
-        finally:
-            path.unlink(missing_ok=True)
+        header, rows = await read_sheet(upload, prefix="pbxcrm-dial-")
         return numbers.from_rows(header, rows), _("file %(name)s") % {"name": upload.filename.replace("\x00", "")[:200]}
     if form.source == "order":
         return await numbers.from_order(conn, campaign["order_id"]), _("the campaign's order")
@@ -105,8 +94,7 @@ async def load(request: Request):
                                             settings.timezone)
                 await audit.record(conn, user["id"], "dial_campaign", campaign["id"], "load numbers",
                                    {"source": source, "loaded": loaded.loaded, "skipped": loaded.skipped})
-        except (ValidationError, RefusedFile) as e:
-            error = e if isinstance(e, ValidationError) else ValidationError({"file": str(e)})
+        except ValidationError as error:
             values = {"source": raw.get("source", ""), "saved_filter": raw.get("saved_filter", ""),
                       "tag": [int(v) for v in raw.getlist("tag") if isinstance(v, str) and v.isdigit()],
                       "notag": [int(v) for v in raw.getlist("notag") if isinstance(v, str) and v.isdigit()]}
