@@ -111,6 +111,8 @@ async def call(conn: asyncpg.Connection, user, attempt_id: int, region: str) -> 
     row = await _mine(conn, user["id"], attempt_id)
     if row["outcome"]:
         raise Conflict(_("this call has already ended"))
+    await conn.execute("UPDATE dial_campaign_numbers SET lease_until = now() + make_interval(mins => $2) "
+                       "WHERE id = $1 AND status = 'dialing'", row["number_id"], LEASE_MINUTES)
     return await request_call(conn, user=user, number=row["number_normalized"], requested_by=user["id"],
                               region=region, order_id=row["order_id"], dial_attempt_id=attempt_id)
 
