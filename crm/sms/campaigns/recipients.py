@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import asyncpg
 import phonenumbers
 
-from crm.contact_lists import FIRST_NAME_HEADERS, NAME_HEADERS, column, filter_where, phone_column
+from crm.contact_lists import FIRST_NAME_HEADERS, NAME_HEADERS, cell, column, filter_where, phone_column
 from crm.contact_lists import TagFilter as TagFilter
 from crm.contact_lists import saved_filter as saved_filter
 from crm.phones import InvalidPhone, normalize_phone
@@ -56,14 +56,12 @@ async def from_rows(conn: asyncpg.Connection, campaign_id: int, header: list[str
     for start in range(0, len(rows), BATCH):
         chunk = []
         for _number, values in rows[start:start + BATCH]:
-            raw = str(values[phone_at] if phone_at < len(values) and values[phone_at] is not None else "").strip()
+            raw = cell(values, phone_at)
             try:
                 phone = normalize_phone(raw, region)
             except InvalidPhone:
                 phone = raw[:50]
-            name = values[name_at] if name_at is not None and name_at < len(values) else None
-            first = values[first_at] if first_at is not None and first_at < len(values) else None
-            chunk.append((phone, str(name or "").strip()[:200], str(first or "").strip()[:100]))
+            chunk.append((phone, cell(values, name_at)[:200], cell(values, first_at)[:100]))
         await conn.execute(
             """INSERT INTO sms_campaign_recipients (campaign_id, counterparty_id, phone, name, first_name, manager)
                SELECT $1, c.id, r.phone,
