@@ -38,7 +38,8 @@ _ATTEMPT = """SELECT a.id, a.campaign_id, a.number_id, a.agent_user_id, a.outcom
                      n.number, n.number_normalized, n.name, n.tz, n.attempts, n.last_outcome, n.status AS number_status,
                      n.counterparty_id, n.order_row_id, cp.display_name AS card_name, cp.comment AS card_comment,
                      r.data AS row_data, o.script, c.name AS campaign_name, c.order_id,
-                     EXISTS (SELECT 1 FROM call_requests q WHERE q.dial_attempt_id = a.id) AS called,
+                     EXISTS (SELECT 1 FROM call_requests q WHERE q.dial_attempt_id = a.id AND q.status <> 'failed')
+                         AS called,
                      NOT EXISTS (SELECT 1 FROM dial_attempts l WHERE l.number_id = a.number_id AND l.id > a.id)
                          AS latest
               FROM dial_attempts a JOIN dial_campaign_numbers n ON n.id = a.number_id
