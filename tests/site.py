@@ -47,6 +47,7 @@ from crm.tasks import service as task_service
 from crm.tasks.model import TaskInput
 from crm.voicemails.queries import insert_voicemail, link_task
 from tests.browser import WebServerProcess
+from tests.dial_world import site_campaign
 from tests.helpers import PASSWORD, make_user, workbook
 
 MOSCOW = dt.timezone(dt.timedelta(hours=3))  # Europe/Moscow has kept UTC+3 since 2014
@@ -119,10 +120,13 @@ PAGES = [
     Page("SMS campaign", "/sms/campaigns/{id:int}", "/sms/campaigns/{sms_campaign}"),
     Page("dial campaigns", "/dial-campaigns", "/dial-campaigns"),  # issue 22
     Page("new dial campaign", "/dial-campaigns/new", "/dial-campaigns/new"),
-    Page("dial campaign", "/dial-campaigns/{id:int}", "/dial-campaigns/{dial_campaign}"),
-    Page("edit dial campaign", "/dial-campaigns/{id:int}/edit", "/dial-campaigns/{dial_campaign}/edit"),
+    Page("dial campaign", "/dial-campaigns/{id:int}", "/dial-campaigns/{predictive_campaign}"),
+    Page("edit dial campaign", "/dial-campaigns/{id:int}/edit", "/dial-campaigns/{predictive_campaign}/edit"),
     Page("scheduled calls", "/scheduled-calls", "/scheduled-calls"),  # issue 22
     Page("scheduled call", "/scheduled-calls/{id:int}", "/scheduled-calls/{scheduled_call}"),
+    Page("dial campaign numbers", "/dial-campaigns/{id:int}/numbers", "/dial-campaigns/{dial_campaign}/numbers"),
+    Page("do not call", "/dial-campaigns/dnc", "/dial-campaigns/dnc"),  # issue 22
+    Page("preview calls", "/dial-campaigns/preview", "/dial-campaigns/preview?campaign={dial_campaign}"),
     Page("call", "/calls/{id:int}", "/calls/{call}"),
     Page("unknown caller's call", "/calls/{id:int}", "/calls/{stranger_call}?find=Соколов"),
     Page("queue task", "/tasks/{id:int}", "/tasks/{queue_task}"),
@@ -356,7 +360,8 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         ivr_ids = await _ivr(conn, anna, queue, petr, t)
         sms_gateway = await _sms(conn, anna, client, t)
         sms_campaign = await _sms_campaign(conn, anna, t)
-        dial_campaign = await _dial_campaign(conn, anna, [petr["id"], irina["id"]], t)
+        dial_campaign = await site_campaign(conn, {k: users[k] for k in ("anna", "olga", "elena")}, t)  # issue 22
+        predictive_campaign = await _dial_campaign(conn, anna, [petr["id"], irina["id"]], t)  # its dashboard's figures
         scheduled_call = await _scheduled_call(conn, anna, client, task, now, t)
         calls = {r["channel_id"]: r["id"] for r in await conn.fetch("SELECT id, channel_id FROM calls")}
         # The unanswered walk-2 left a voicemail (issue 15): on the client's card and the task's page.
@@ -381,6 +386,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
            "queue_task": queue_task, "call": calls["walk-1"], "stranger_call": calls["walk-4"],
            "queue": queue, "tag": tag, "line": line, "dial_rule": dial_rule, "call_rule": call_rule, "sms_gateway": sms_gateway,
            "sms_campaign": sms_campaign, "dial_campaign": dial_campaign, "scheduled_call": scheduled_call,
+           "predictive_campaign": predictive_campaign,
            "operator": petr["id"], "manager": irina["id"]}
     ids.update(ivr_ids)
     return ids, users, first_call_at, typed

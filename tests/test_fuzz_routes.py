@@ -256,10 +256,13 @@ async def seeded(db, tmp_path):
             INSERT INTO sms_campaigns (name, body, author_id) VALUES ('c1', 'Hi {name}', 5001);
             INSERT INTO sms_campaign_recipients (campaign_id, counterparty_id, phone, status)
                 VALUES (1, 1, '+74951234567', 'pending');
-            INSERT INTO dial_campaigns (name, author_id) VALUES ('d1', 5002);
-            INSERT INTO dial_campaign_agents (campaign_id, user_id) VALUES (1, 5001);
-            INSERT INTO dial_campaign_numbers (campaign_id, number, number_normalized) VALUES (1, '+74951234567', '+74951234567');
-            INSERT INTO dial_attempts (campaign_id, number_id, outcome) VALUES (1, 1, 'busy');
+            -- issue 22: a running preview campaign both users work, a number offered, a do-not-call entry
+            INSERT INTO dial_campaigns (name, mode, status, author_id) VALUES ('d1', 'preview', 'running', 5002);
+            INSERT INTO dial_campaign_agents (campaign_id, user_id) VALUES (1, 5001), (1, 5002);
+            INSERT INTO dial_campaign_numbers (campaign_id, number, number_normalized, status, offered_to)
+                VALUES (1, '+74951234567', '+74951234567', 'dialing', 5001);
+            INSERT INTO dial_attempts (campaign_id, number_id, agent_user_id) VALUES (1, 1, 5001);
+            INSERT INTO dnc_numbers (number) VALUES ('+74957654321');
             INSERT INTO scheduled_calls (user_id, number, due_at, counterparty_id)
                 VALUES (5001, '+74951234567', now() + interval '1 day', 1);""")
         await conn.execute("INSERT INTO recordings (call_id, path, format) VALUES (1, $1, 'mp3')", str(recording))

@@ -50,6 +50,9 @@ from web.views import (
     counterparty_cards,
     counterparty_lists,
     dial_campaigns,
+    dial_dnc,
+    dial_numbers,
+    dial_preview,
     dial_rules,
     export,
     filters,
@@ -135,6 +138,9 @@ def create_app(settings: Settings) -> Starlette:
         *scheduled_calls.routes,  # issue 22: scheduled calls
         *sms_gateways.routes,
         *sms_webhooks.routes,
+        *dial_numbers.routes,  # issue 22: a campaign's numbers, the do-not-call list, preview dialling
+        *dial_dnc.routes,
+        *dial_preview.routes,
         *call_page.routes,
         *callers.routes,
         *transfers.routes,

@@ -19,6 +19,7 @@ from crm.clicktocall import queries as c2c_q
 from crm.db import DATABASE_ERRORS
 from crm.dialing.technology import click_dial, default_dial
 from crm.listen import listen_for_requests
+from crm.outbound import preview
 
 log = logging.getLogger(__name__)
 
@@ -76,15 +77,27 @@ class ClickToCall:
     async def channel_gone(self, channel_id: str) -> None:
         request_id = click_to_call_request_id(channel_id)
         if request_id in self._answered:
-            await self._finish(request_id, "done")
+            await self._finish(request_id, "done", channel_id=channel_id)
         elif request_id in self._requests:
             await self._finish(request_id, "failed", "the user did not answer")
 
-    async def _finish(self, request_id: int, status: str, error: str | None = None) -> None:
-        self._requests.pop(request_id, None)
+    async def _finish(self, request_id: int, status: str, error: str | None = None,
+                      channel_id: str | None = None) -> None:
+        request = self._requests.pop(request_id, None)
         self._answered.discard(request_id)
         await self._status(request_id, status, error=error)
         log.info("click-to-call %d: %s%s", request_id, status, f" ({error})" if error else "")
+        if request is not None and request["dial_attempt_id"] and channel_id is not None:
+            await self._attempt_ended(request["dial_attempt_id"], channel_id)
+
+    async def _attempt_ended(self, attempt_id: int, channel_id: str) -> None:
+        """A preview campaign's call ended: its outcome, unless the agent said it (crm/outbound/preview)."""
+        try:
+            async with self._pool.acquire(timeout=2) as conn:
+                await preview.ended_by_call(conn, attempt_id, channel_id)
+        except DATABASE_ERRORS as e:
+            log.warning("channel %s: dial attempt %d's outcome not saved (%s)", channel_id, attempt_id,
+                        type(e).__name__)
 
     async def _status(self, request_id: int, status: str, **kw) -> None:
         try:

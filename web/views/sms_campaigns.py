@@ -6,11 +6,9 @@ campaigns, supervisors and admins all (crm/sms/campaigns/model.sees); every move
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import zoneinfo
 
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
@@ -20,7 +18,6 @@ from crm.errors import DomainError, NotFound, ValidationError
 from crm.export.xlsx import BATCH, Column, write_xlsx
 from crm.i18n import N_
 from crm.i18n import gettext as _
-from crm.imports.reader import RefusedFile, read_rows
 from crm.labels import label
 from crm.sms import gateway_admin
 from crm.sms import model as sms_model
@@ -31,7 +28,7 @@ from web.locale import request_locale
 from web.paging import Page
 from web.schemas_sms_campaigns import CampaignForm, PreviewQuery
 from web.templating import render
-from web.uploads import spool
+from web.uploads import read_sheet
 from web.urls import path_for
 from web.validation import parse
 from web.validation import query as parse_query
@@ -97,15 +94,7 @@ async def _list_recipients(request: Request, conn, campaign_id: int, form: Campa
         await recipients.from_filter(conn, campaign_id, condition, settings.default_region)
         source = _("saved filter %(name)s") % {"name": name}
     elif form.source == "file":
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            raise ValidationError({"file": _("choose an .xlsx file")})
-        path = await asyncio.to_thread(spool, upload.file, prefix="pbxcrm-campaign-", suffix=".xlsx")
-        try:
-            header, rows = await asyncio.to_thread(read_rows, path)
-        except RefusedFile as e:
-            raise ValidationError({"file": str(e)}) from None
-        finally:
-            path.unlink(missing_ok=True)
+        header, rows = await read_sheet(upload, prefix="pbxcrm-campaign-")
         await recipients.clear(conn, campaign_id)
         await recipients.from_rows(conn, campaign_id, header, rows, settings.default_region)
         source = _("file %(name)s") % {"name": upload.filename.replace("\x00", "")[:200]}

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from urllib.parse import parse_qsl
 
 import asyncpg
 import phonenumbers
 
-from crm.counterparties.listing import ListQuery, build_where
-from crm.errors import NotFound, ValidationError
-from crm.i18n import gettext as _
+from crm.contact_lists import FIRST_NAME_HEADERS, NAME_HEADERS, cell, column, filter_where, phone_column
+from crm.contact_lists import TagFilter as TagFilter
+from crm.contact_lists import saved_filter as saved_filter
 from crm.phones import InvalidPhone, normalize_phone
 from crm.sms import model as sms_model
 from crm.sms.campaigns import model
@@ -24,20 +22,6 @@ from crm.sms.campaigns import model
 log = logging.getLogger(__name__)
 
 BATCH = 1000
-_PHONE_HEADERS = {"phone", "phone number", "number", "mobile", "телефон", "номер", "мобильный", "номер телефона"}
-_NAME_HEADERS = {"name", "full name", "client", "имя", "фио", "клиент"}
-_FIRST_NAME_HEADERS = {"first name", "first_name", "имя"}
-
-
-@dataclass(frozen=True)
-class TagFilter:
-    """Clients with every tag of `with_ids` and none of `without_ids` (and the Clients list's other
-    conditions when they come from a saved filter)."""
-    with_ids: tuple[int, ...] = ()
-    without_ids: tuple[int, ...] = ()
-    q: str = ""
-    status: str | None = None
-    responsible_id: int | None = None
 
 
 async def clear(conn: asyncpg.Connection, campaign_id: int) -> None:
@@ -47,9 +31,7 @@ async def clear(conn: asyncpg.Connection, campaign_id: int) -> None:
 async def from_filter(conn: asyncpg.Connection, campaign_id: int, condition: TagFilter, region: str) -> int:
     """The clients the Clients list would show with these conditions (every user sees every client:
     crm/counterparties/permissions.can_view), each at their first phone. The number of rows listed."""
-    where = build_where(ListQuery(kind="client", q=condition.q, status=condition.status,
-                                  responsible_id=condition.responsible_id, tag_ids=condition.with_ids,
-                                  without_tag_ids=condition.without_ids, default_region=region))
+    where = filter_where(condition, region)
     n = len(where.args)
     status = await conn.execute(
         f"""INSERT INTO sms_campaign_recipients (campaign_id, counterparty_id, phone, name, first_name, manager)
@@ -63,53 +45,23 @@ async def from_filter(conn: asyncpg.Connection, campaign_id: int, condition: Tag
     return int(status.split()[-1])
 
 
-def _ids(values: list[str]) -> tuple[int, ...]:
-    return tuple(int(v) for v in values if v.isdigit())
-
-
-async def saved_filter(conn: asyncpg.Connection, user_id: int, filter_id: int) -> tuple[str, TagFilter]:
-    """One of the user's saved Clients filters as conditions (its name for the campaign's source)."""
-    row = await conn.fetchrow("SELECT name, query FROM saved_filters WHERE id = $1 AND user_id = $2 "
-                              "AND section = 'clients'", filter_id, user_id)
-    if row is None:
-        raise NotFound(_("no such filter"))
-    pairs = parse_qsl(row["query"])
-    values = {k: [v for key, v in pairs if key == k] for k in ("tag", "notag", "q", "status", "responsible")}
-    responsible = values["responsible"][:1]
-    return row["name"], TagFilter(
-        with_ids=_ids(values["tag"]), without_ids=_ids(values["notag"]), q=(values["q"] or [""])[0],
-        status=(values["status"] or [None])[0] or None,
-        responsible_id=int(responsible[0]) if responsible and responsible[0].isdigit() else None)
-
-
-def _column(header: list[str], names: set[str]) -> int | None:
-    for i, title in enumerate(header):
-        if title.strip().casefold() in names:
-            return i
-    return None
-
-
 async def from_rows(conn: asyncpg.Connection, campaign_id: int, header: list[str],
                     rows: Sequence[tuple[int, list]], region: str) -> int:
     """An Excel sheet's rows (crm.imports.reader.read_rows): a phone column, a name column if any.
     A number is matched to its card, which gives the name and manager when the file has none."""
-    phone_at = _column(header, _PHONE_HEADERS)
-    if phone_at is None:
-        raise ValidationError({"file": _("the first row needs a column called Phone (Телефон)")})
-    name_at = _column(header, _NAME_HEADERS)
-    first_at = _column(header, _FIRST_NAME_HEADERS - {header[name_at].casefold()} if name_at is not None
-                       else _FIRST_NAME_HEADERS)
+    phone_at = phone_column(header)
+    name_at = column(header, NAME_HEADERS)
+    first_at = column(header, FIRST_NAME_HEADERS - {header[name_at].casefold()} if name_at is not None
+                      else FIRST_NAME_HEADERS)
     for start in range(0, len(rows), BATCH):
         chunk = []
         for _number, values in rows[start:start + BATCH]:
-            raw = str(values[phone_at] if phone_at < len(values) and values[phone_at] is not None else "").strip()
+            raw = cell(values, phone_at)
             try:
                 phone = normalize_phone(raw, region)
             except InvalidPhone:
                 phone = raw[:50]
-            name = values[name_at] if name_at is not None and name_at < len(values) else None
-            first = values[first_at] if first_at is not None and first_at < len(values) else None
-            chunk.append((phone, str(name or "").strip()[:200], str(first or "").strip()[:100]))
+            chunk.append((phone, cell(values, name_at)[:200], cell(values, first_at)[:100]))
         await conn.execute(
             """INSERT INTO sms_campaign_recipients (campaign_id, counterparty_id, phone, name, first_name, manager)
                SELECT $1, c.id, r.phone,
