@@ -257,6 +257,8 @@ def pytest_collection_modifyitems(config, items):
         names = set(getattr(item, "fixturenames", ()))
         if kind == "telephony" or "start_stasis_app" in names:
             item.add_marker("telephony")
+            # One Asterisk: its tests run one at a time, in one worker (scripts/test.sh: --dist loadgroup).
+            item.add_marker(pytest.mark.xdist_group("asterisk"))
         elif names & {"page", "chromium"}:
             item.add_marker("browser")
         elif kind == "http" or names & _WEB_FIXTURES:
@@ -295,6 +297,10 @@ def pytest_sessionstart(session):
     os.environ[TEST_RUN_MARK] = uuid.uuid4().hex
 
 
+def _is_xdist_controller(config) -> bool:
+    return not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", None))
+
+
 def pytest_sessionfinish(session, exitstatus):
     """A test run leaves nothing running: fail the run when a process it started (pbxcrm, sipp,
     Chromium, anything) outlived it, and end those processes."""
@@ -302,8 +308,8 @@ def pytest_sessionfinish(session, exitstatus):
     import time
 
     mark = os.environ.get(TEST_RUN_MARK)
-    if not mark:
-        return
+    if not mark or _is_xdist_controller(session.config):
+        return  # under xdist each worker checks what it started; the controller starts nothing
     deadline = time.monotonic() + 5  # a process stopped at the last moment may still be exiting
     while (left := _marked_processes(mark)) and time.monotonic() < deadline:
         time.sleep(0.2)
