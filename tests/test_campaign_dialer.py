@@ -225,3 +225,16 @@ async def test_an_answered_call_with_no_free_agent_in_time_is_dropped(db, crm, f
     assert not fake.originated("PJSIP/102")
     [row] = await eventually(lambda: _attempt_outcomes(db, campaign, 1), what="the outcome")
     assert row["outcome"] == "dropped" and row["answered_at"] is not None and row["bridged_at"] is None
+
+
+async def test_cancelling_hangs_up_the_ringing_calls(db, crm, fake, start_app):
+    await no_recording(db)
+    ivanova = crm["ivanova"]["id"]
+    campaign = await make_campaign(db, author_id=ivanova, agents=[ivanova], numbers=[OTHER, THIRD])
+    await start_app()
+    dial = await fake.next_originate(trunk(OTHER))
+    await set_status(db, campaign, "cancelled")
+    await fake.wait_gone(dial.query["channelId"])
+    [row] = await eventually(lambda: _attempt_outcomes(db, campaign, 1), what="the outcome")
+    assert row["outcome"] == "cancelled"
+    await _no_originate(fake, trunk(THIRD), 1.0)

@@ -51,6 +51,7 @@ class Attempt:
     agent_live: bool = False
     client_gone: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task | None = None
+    cancelled: bool = False  # its campaign was cancelled while it rang: hung up by the dialer
 
     @property
     def agent_channel_id(self) -> str:

@@ -53,6 +53,7 @@ class CampaignDialer:
         self._tick_seconds = tick_seconds
         self.attempts: dict[int, Attempt] = {}
         self._agents: dict[int, list[Agent]] = {}  # campaign -> its agents with phones, as last read
+        self._queue_of: dict[int, int | None] = {}  # campaign -> the queue whose members take its calls
         self._wake = asyncio.Event()
         self._last_lease = 0.0
         self._tasks: set[asyncio.Task] = set()
@@ -112,12 +113,14 @@ class CampaignDialer:
             prefix = await appsettings.dial_prefix(conn) if campaigns else ""
             for campaign in campaigns:
                 await self._dial(conn, campaign, now, prefix)
+            await self._stop_cancelled(conn, {c["id"] for c in campaigns})
 
     async def _dial(self, conn: asyncpg.Connection, campaign: asyncpg.Record, now: dt.datetime,
                     prefix: str) -> None:
         campaign_id = campaign["id"]
         self._agents[campaign_id] = [Agent(r["user_id"], r["full_name"], r["extension"])
                                      for r in await q.campaign_agents(conn, campaign_id)]
+        self._queue_of[campaign_id] = campaign["queue_id"]
         await q.skip_unfit(conn, campaign_id)
         live = [a for a in self.attempts.values() if a.campaign.id == campaign_id]
         free = await self._free_agents(campaign_id)
@@ -139,15 +142,31 @@ class CampaignDialer:
         if not claimed and not live and await q.finish_if_done(conn, campaign_id):
             log.info("campaign %d: nothing left to dial, done", campaign_id)
 
+    async def _stop_cancelled(self, conn: asyncpg.Connection, running: set[int]) -> None:
+        """A cancelled campaign's calls still ringing are hung up (outcome cancelled); answered ones go on."""
+        others = {a.campaign.id for a in self.attempts.values()} - running
+        if not others:
+            return
+        cancelled = set(await q.cancelled_of(conn, others))
+        for attempt in list(self.attempts.values()):
+            if attempt.campaign.id in cancelled and isinstance(attempt.state, Ringing) and not attempt.cancelled:
+                attempt.cancelled = True
+                log.info("campaign %d cancelled: attempt %d to %s hung up", attempt.campaign.id, attempt.id,
+                         attempt.number)
+                await self.d.media.hangup(attempt.channel_id)
+
     async def _free_agents(self, campaign_id: int) -> list[Agent]:
         """The campaign's agents that may take a call now: available (logged in, not paused, out of
         wrap-up), their phone free and held by no call."""
         states = self.d.crm.agent_states()
         now = dt.datetime.now(dt.timezone.utc)
         free = []
+        queue_id = self._queue_of.get(campaign_id)
         for agent in self._agents.get(campaign_id, []):
             presence = states.get(agent.user_id) or AgentState(agent.user_id)
             if presence.status(now) != "available" or self._phones.holder(agent.extension) is not None:
+                continue
+            if queue_id is not None and not presence.in_queue(queue_id):
                 continue
             if await self._phones.problem(agent.extension) is None:
                 free.append(agent)
@@ -216,7 +235,8 @@ class CampaignDialer:
                 await self.connector.agent_gone(attempt)
                 return
             if channel_id == attempt.channel_id:
-                outcome = attempt.state.ended(cause)
+                outcome = model.CANCELLED_ATTEMPT if attempt.cancelled and isinstance(attempt.state, Ringing) \
+                    else attempt.state.ended(cause)
                 attempt.client_gone.set()
                 await self.connector.client_gone(attempt)
                 await self._ended(attempt, outcome, cause)

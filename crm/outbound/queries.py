@@ -36,17 +36,27 @@ async def running_campaigns(conn: asyncpg.Connection) -> list[asyncpg.Record]:
         list(AUTO_MODES))
 
 
+async def cancelled_of(conn: asyncpg.Connection, campaign_ids: Iterable[int]) -> list[int]:
+    """Which of these campaigns are cancelled."""
+    return [r["id"] for r in await conn.fetch(
+        "SELECT id FROM dial_campaigns WHERE id = ANY($1::bigint[]) AND status = 'cancelled'", list(campaign_ids))]
+
+
 async def campaign(conn: asyncpg.Connection, campaign_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM dial_campaigns WHERE id = $1", campaign_id)
 
 
 async def campaign_agents(conn: asyncpg.Connection, campaign_id: int) -> list[asyncpg.Record]:
-    """The campaign's agents that have a phone: user id, name, extension (as click-to-call rings them)."""
+    """The campaign's agents that have a phone: its own (dial_campaign_agents), or its queue's members
+    when it names a queue; user id, name, extension (rung as click-to-call rings a user)."""
     return await conn.fetch(
-        """SELECT u.id AS user_id, u.full_name, u.extension FROM dial_campaign_agents a
-           JOIN users u ON u.id = a.user_id
-           WHERE a.campaign_id = $1 AND u.deleted_at IS NULL AND NOT u.is_blocked
-             AND coalesce(u.extension, '') <> '' ORDER BY u.id""", campaign_id)
+        """SELECT u.id AS user_id, u.full_name, u.extension FROM users u
+           WHERE u.deleted_at IS NULL AND NOT u.is_blocked AND coalesce(u.extension, '') <> ''
+             AND u.id IN (SELECT a.user_id FROM dial_campaign_agents a WHERE a.campaign_id = $1
+                          UNION
+                          SELECT m.user_id FROM queue_members m JOIN dial_campaigns c ON c.queue_id = m.queue_id
+                          WHERE c.id = $1)
+           ORDER BY u.id""", campaign_id)
 
 
 async def skip_unfit(conn: asyncpg.Connection, campaign_id: int) -> int:
