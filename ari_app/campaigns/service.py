@@ -20,7 +20,7 @@ import asyncpg
 
 from ari_app.campaigns.attempts import Agent, Attempt, CampaignSettings
 from ari_app.campaigns.connecting import Connector
-from ari_app.campaigns.states import Ringing, WrongMove
+from ari_app.campaigns.states import Detecting, Ringing, WrongMove
 from ari_app.client import AriError
 from ari_app.constants import TECHNOLOGY, campaign_args
 from ari_app.deps import SessionDeps
@@ -125,7 +125,8 @@ class CampaignDialer:
         live = [a for a in self.attempts.values() if a.campaign.id == campaign_id]
         free = await self._free_agents(campaign_id)
         counts = await q.pacing_counts(conn, campaign_id)
-        state = PacingState(free_agents=len(free), ringing=sum(isinstance(a.state, Ringing) for a in live),
+        # A call in answering-machine detection has no agent yet: it counts as one still ringing.
+        state = PacingState(free_agents=len(free), ringing=sum(isinstance(a.state, (Ringing, Detecting)) for a in live),
                             ended=counts["ended"], answered=counts["answered"], dropped=counts["dropped"])
         wanted = calls_to_place(campaign["mode"], state, PacingPolicy(drop_limit=float(campaign["drop_limit"])))
         claimed = await q.claim_numbers(conn, campaign, wanted, now=now, default_tz=self.d.timezone) if wanted else []
