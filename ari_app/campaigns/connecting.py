@@ -44,8 +44,6 @@ class Connector:
         self._connect_seconds = connect_seconds
         self._agent_ring_seconds = agent_ring_seconds
         self._tasks: set[asyncio.Task] = set()
-        # Seconds from each client's answer to its bridge with an agent (the 2-second rule), as measured.
-        self.answer_to_bridge: list[float] = []
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -215,8 +213,8 @@ class Connector:
             await self.d.media.hangup(ch)
             return
         attempt.move(attempt.state.agent_answered())
+        # The 2-second rule: dial_attempts keeps answered_at and bridged_at for the reports.
         waited = asyncio.get_running_loop().time() - (attempt.answered_at or 0.0)
-        self.answer_to_bridge.append(waited)
         log.info("channel %s: attempt %d to %s bridged to agent %s (%s) %.2f s after the answer", ch, attempt.id,
                  attempt.number, agent.user_id, agent.extension, waited)
         self._write(attempt, partial(q.attempt_bridged, attempt_id=attempt.id, at=_now(),
