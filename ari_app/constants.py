@@ -67,6 +67,10 @@ def campaign_agent_channel_id(attempt_id: int) -> str:
     return f"{CAMPAIGN_PREFIX}{attempt_id}-agent"
 
 
+def is_campaign_agent_channel(channel_id: str) -> bool:
+    return channel_id.startswith(CAMPAIGN_PREFIX) and channel_id.endswith("-agent")
+
+
 def supervisor_channel_id(request_id: int) -> str:
     """The supervisor's phone rung for supervision request `request_id` (ari_app/supervision/)."""
     return f"{SUPERVISION_PREFIX}{request_id}"
@@ -105,6 +109,8 @@ PURPOSE_SNOOP = "snoop"
 PURPOSE_CAMPAIGN = "campaign"
 PURPOSE_CAMPAIGN_AMD = "campaign-amd"
 CAMPAIGN_AMD_CONTEXT = "pbxcrm-campaign-amd"
+# The agent's phone rung for an answered campaign call, answered: "campaign-agent,<attempt id>".
+PURPOSE_CAMPAIGN_AGENT = "campaign-agent"
 # Channels the app routes as calls of their own.
 ROUTED_PURPOSES = (PURPOSE_INBOUND, PURPOSE_OUTBOUND, PURPOSE_INTERNAL)
 PLACED_PURPOSES = (PURPOSE_OUTBOUND, PURPOSE_INTERNAL)
@@ -117,6 +123,14 @@ def dialed_args(caller_channel: str) -> str:
 
 def click_to_call_args(request_id: int) -> str:
     return f"{PURPOSE_CLICK_TO_CALL},{request_id}"
+
+
+def campaign_args(attempt_id: int) -> str:
+    return f"{PURPOSE_CAMPAIGN},{attempt_id}"
+
+
+def campaign_agent_args(attempt_id: int) -> str:
+    return f"{PURPOSE_CAMPAIGN_AGENT},{attempt_id}"
 
 
 def supervisor_args(request_id: int) -> str:

@@ -15,6 +15,8 @@ from functools import partial
 from ari_app.agents import AgentService
 from ari_app.call_log import CallLogWriter
 from ari_app.calls import CallService
+from ari_app.campaigns.handlers import CampaignHandlers
+from ari_app.campaigns.service import CampaignDialer
 from ari_app.clicktocall.handlers import ClickToCallHandlers
 from ari_app.clicktocall.service import ClickToCall
 from ari_app.client import AriClient
@@ -27,6 +29,9 @@ from ari_app.constants import (
     EVENT_TYPES,
     PLAYBACK_FINISHED,
     PURPOSE_AGENT,
+    PURPOSE_CAMPAIGN,
+    PURPOSE_CAMPAIGN_AGENT,
+    PURPOSE_CAMPAIGN_AMD,
     PURPOSE_CLICK_TO_CALL,
     PURPOSE_INBOUND,
     PURPOSE_INTERNAL,
@@ -79,6 +84,7 @@ class StasisApp:
     agents: AgentService
     supervision: SupervisionService
     sms: SmsHandlers
+    dialer: CampaignDialer
 
     async def step_down(self) -> None:
         """No longer the active process (stopping, or another took the Stasis app): the calls'
@@ -88,6 +94,7 @@ class StasisApp:
         await self.calls.close()
         await self.agents.close()
         await self.supervision.close()
+        await self.dialer.close()
 
     async def close(self, seconds: float = 8.0) -> None:
         """At the end: finish what the calls left to do (recordings, the call log), within `seconds`."""
@@ -136,10 +143,16 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
     calls.on_entered(PURPOSE_SUPERVISOR, watching.on_answered)
     calls.on_entered(PURPOSE_SNOOP, watching.on_snoop)
     calls.on_gone(SUPERVISION_PREFIX, watching.on_gone)
+    # The campaign dialer (issue 22): its clients' answers, AMD verdicts, agents' answers and channel ends.
+    dialer = CampaignDialer(deps, pool, settings.database_url, phone_states)
+    campaigns = CampaignHandlers(dialer, calls)
+    calls.on_entered(PURPOSE_CAMPAIGN, campaigns.on_answered)
+    calls.on_entered(PURPOSE_CAMPAIGN_AMD, campaigns.on_amd)
+    calls.on_entered(PURPOSE_CAMPAIGN_AGENT, campaigns.on_agent_answered)
     handlers = {
         STASIS_START: calls.on_stasis_start,
         STASIS_END: calls.on_stasis_end,
-        CHANNEL_DESTROYED: calls.on_channel_destroyed,
+        CHANNEL_DESTROYED: campaigns.on_channel_destroyed,  # the campaign's first, then calls.on_channel_destroyed
         DEVICE_STATE_CHANGED: phone_states.on_device_state_changed,
         CHANNEL_DTMF_RECEIVED: calls.on_dtmf,
         PLAYBACK_FINISHED: calls.on_playback_finished,
@@ -152,7 +165,7 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
     dispatcher = ChannelEventDispatcher({event_type: handlers[event_type] for event_type in EVENT_TYPES})
     return StasisApp(ari=ari, runtime=runtime, deps=deps, phone_states=phone_states, click_to_call=click_to_call,
                      calls=calls, dispatcher=dispatcher, resync=Resyncer(ari, calls, supervision.holds),
-                     transfers=transfers, agents=agents, supervision=supervision, sms=sms)
+                     transfers=transfers, agents=agents, supervision=supervision, sms=sms, dialer=dialer)
 
 
 def background_tasks(app: StasisApp) -> list[asyncio.Task]:
@@ -184,4 +197,5 @@ def active_tasks(app: StasisApp, consume) -> list[asyncio.Task]:
             asyncio.create_task(app.transfers.listen(), name="web transfers"),
             asyncio.create_task(app.supervision.listen(), name="web supervision"),
             asyncio.create_task(app.sms.keep_subscribed(), name="sms gateway endpoints"),
+            asyncio.create_task(app.dialer.run(), name="campaign dialer"),
             asyncio.create_task(consume(app), name="ari events")]
