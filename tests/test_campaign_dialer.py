@@ -147,6 +147,19 @@ async def test_numbers_are_dialled_only_inside_their_calling_hours(db, crm, fake
     assert await campaign_status(db, campaign) == "running"
 
 
+async def test_a_campaign_s_own_time_zone_is_every_number_s(db, crm, fake, start_app):
+    await no_recording(db)
+    opens = (dt.datetime.now(dt.timezone.utc).hour + 1) % 24
+    # The numbers' own zone (UTC) is an hour before the window; the campaign's (UTC+1) is inside it.
+    campaign = await make_campaign(db, author_id=crm["ivanova"]["id"], agents=[crm["ivanova"]["id"]],
+                                   numbers=[(OTHER, "UTC")], hours=(opens, opens + 1))
+    async with db.acquire() as conn:
+        await conn.execute("UPDATE dial_campaigns SET timezone = 'Etc/GMT-1' WHERE id = $1", campaign)
+    await start_app()
+    dial = await fake.next_originate(trunk(OTHER))
+    await fake.hang_up(dial.query["channelId"], 17)
+
+
 async def test_a_campaign_with_no_agent_logged_in_does_not_dial(db, crm, fake, start_app):
     await no_recording(db)
     ivanova = crm["ivanova"]["id"]

@@ -99,8 +99,9 @@ async def claim_numbers(conn: asyncpg.Connection, campaign: asyncpg.Record, limi
             if not rows:
                 break
             for row in rows:
-                opens = window.next_opening(now, row["tz"], default_tz, campaign["window_from"],
-                                            campaign["window_to"])
+                # The campaign's own zone, when it names one, is every number's (migration 0046).
+                opens = window.next_opening(now, campaign["timezone"] or row["tz"], default_tz,
+                                            campaign["window_from"], campaign["window_to"])
                 if opens != now:
                     await conn.execute("UPDATE dial_campaign_numbers SET next_at = $2, updated_at = now() "
                                        "WHERE id = $1", row["id"], opens)
