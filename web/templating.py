@@ -16,6 +16,7 @@ from crm.audit.changes import value_text as audit_value_text
 from crm.calls.route import route_text
 from crm.counterparties import tray
 from crm.errors import ValidationError
+from crm.orders import permissions as order_permissions
 from crm.sms import listing as sms_listing
 from crm.tasks.callbacks import event_text
 from web import formatting
@@ -37,6 +38,8 @@ templates.env.globals["url_path"] = url_path
 templates.env.globals["sees_reports"] = roles.sees_reports
 templates.env.globals["sees_wallboard"] = roles.sees_wallboard
 templates.env.globals["is_admin"] = roles.is_admin
+templates.env.globals["is_customer"] = roles.is_customer
+templates.env.globals["sees_orders"] = order_permissions.sees_orders  # issue 22: the Orders menu
 templates.env.filters["fromjson"] = lambda value: json.loads(value) if isinstance(value, str) else value
 
 

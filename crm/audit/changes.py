@@ -26,6 +26,7 @@ AUDIT_ENTITY = {
     "counterparty_status": N_("counterparty status"),  # issue 20
     "sms": N_("SMS"), "sms_gateway": N_("SMS gateway"), "sms_number": N_("SMS sending number"),  # issue 21
     "sms_campaign": N_("SMS campaign"),  # issue 21
+    "customer": N_("customer"), "order": N_("order"),  # issue 22
 }
 AUDIT_ACTION = {
     "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"), "save": N_("saved"),
@@ -61,6 +62,7 @@ AUDIT_ACTION = {
     "submit": N_("submitted for approval"), "approve": N_("approved"), "return": N_("returned for changes"),
     "pause": N_("paused"), "resume": N_("resumed"), "cancel": N_("cancelled"), "finish": N_("finished"),
     "sms campaign report": N_("SMS campaign report"),  # issue 21: campaigns
+    "call row": N_("called a row"), "order urls": N_("order URLs"),  # issue 22: orders
 }
 # Field names in words; a field without one is shown as stored.
 AUDIT_FIELD = {
