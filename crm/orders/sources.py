@@ -118,7 +118,8 @@ async def fetch(url: str, *, allow_private: bool, timeout: float = TIMEOUT, max_
                     return bytes(body)
             raise SourceError(_("too many redirects"))
     except asyncio.TimeoutError:
-        raise SourceError(_("the server did not answer within %(seconds)s seconds") % {"seconds": f"{timeout:g}"}) from None
+        raise SourceError(_("the server did not answer within %(seconds)s seconds")
+                          % {"seconds": f"{timeout:g}"}) from None
     except aiohttp.ClientConnectorError as e:
         if "local or private" in str(e.os_error):
             raise SourceError(_("the address is on a local or private network; refused")) from None
