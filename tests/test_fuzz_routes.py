@@ -23,6 +23,7 @@ from starlette.testclient import TestClient
 
 from tests.helpers import PASSWORD, login, make_user
 from web import schemas, schemas_access
+from web import schemas_orders as order_schemas
 from web import schemas_second_factor as sf_schemas
 from web import schemas_sms_campaigns as campaign_schemas
 from web import schemas_sms_list as sms_schemas
@@ -65,6 +66,7 @@ QUERY_MODELS = {
     # Issue 21: SMS campaigns.
     "/sms/campaigns": [schemas.PageQuery], "/sms/campaigns/{id:int}": [schemas.PageQuery],
     "/api/sms/campaigns/preview": [campaign_schemas.PreviewQuery],
+    "/orders": [schemas.PageQuery], "/orders/{id:int}": [schemas.PageQuery],  # issue 22: orders
 }
 BODY_MODELS = {
     # Issue 21: the card's SMS chat, its do-not-text switch and read marks; the account's SMS e-mail switch.
@@ -124,6 +126,11 @@ BODY_MODELS = {
     # Issue 21: an HTTP SMS provider's signed webhook (no login, no CSRF: its signature).
     "/sms/webhooks/{gateway_id:int}": [SmsWebhookIn],
     "/sms/campaigns": [campaign_schemas.CampaignForm], "/sms/campaigns/{id:int}": [campaign_schemas.CampaignForm],
+    # Issue 22: orders and their customers.
+    "/orders": [order_schemas.OrderForm], "/orders/{id:int}": [order_schemas.OrderForm],
+    "/orders/{id:int}/rows/{row_id:int}/sms": [order_schemas.OrderSmsForm],
+    "/admin/customers": [order_schemas.CustomerForm], "/admin/customers/{id:int}": [order_schemas.CustomerForm],
+    "/admin/customers/private-urls": [order_schemas.PrivateUrlsForm],
 }
 
 
@@ -249,7 +256,11 @@ async def seeded(db, tmp_path):
             INSERT INTO sms_messages (direction, phone, body, status) VALUES ('in', '+79160000000', 'hi', 'received');
             INSERT INTO sms_campaigns (name, body, author_id) VALUES ('c1', 'Hi {name}', 5001);
             INSERT INTO sms_campaign_recipients (campaign_id, counterparty_id, phone, status)
-                VALUES (1, 1, '+74951234567', 'pending');""")
+                VALUES (1, 1, '+74951234567', 'pending');
+            INSERT INTO customers (name) VALUES ('Romashka');
+            INSERT INTO orders (customer_id, name, script) VALUES (1, 'Survey', 'Hello');
+            INSERT INTO order_rows (order_id, row_key, phone, phone_normalized, name)
+                VALUES (1, '+74951234567', '+7 495 123-45-67', '+74951234567', 'Sokolov');""")
         await conn.execute("INSERT INTO recordings (call_id, path, format) VALUES (1, $1, 'mp3')", str(recording))
         type_id = await conn.fetchval("SELECT id FROM task_types ORDER BY id LIMIT 1")
         await conn.execute("INSERT INTO tasks (title, type_id, responsible_user_id) VALUES ('Call back', $1, 5001)",
