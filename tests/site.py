@@ -241,7 +241,7 @@ async def _order(conn: asyncpg.Connection, anna, t) -> int:
         """INSERT INTO orders (customer_id, name, script, source_url, reload_minutes, last_error)
            VALUES ($1, $2, $3, 'https://lists.example.ru/orders.csv', 60, $4) RETURNING id""",
         customer, t("Опрос клиентов"), t("Здравствуйте! Это опрос магазина Ромашка."),
-        t("сервер ответил 500"))
+        t("Ошибка 503 на lists.example.ru"))
     await loader.store(conn, order, loader.parse(
         [t("Телефон"), t("ФИО"), t("Город")], [(2, ["+7 495 111-22-33", t("Иванов Иван"), t("Москва")]),
                                                 (3, ["+7 495 111-22-44", t("Петров Пётр"), t("Тверь")])],
