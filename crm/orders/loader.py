@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from crm import appsettings, i18n
 from crm.i18n import _
 from crm.orders import customers, sources
 from crm.orders.sources import SourceError
@@ -195,7 +196,9 @@ async def reload_due(pool: asyncpg.Pool, now: dt.datetime, region: str, *, limit
                 break
             tried += 1
             try:
-                await reload(conn, order, region)
+                # Its outcome is stored in words: in the call centre's language (the page shows it as stored).
+                with i18n.using(await appsettings.centre_language(conn)):
+                    await reload(conn, order, region)
             except SourceError as e:
                 if order["reload_minutes"] and order["reload_minutes"] > RETRY_MINUTES:
                     await conn.execute("UPDATE orders SET next_load_at = $2 WHERE id = $1", order["id"],
