@@ -153,3 +153,29 @@ async def test_an_sms_from_a_row_links_to_the_order(web, world, db):
     assert [dict(m) for m in sms] == [{"phone": "+74951111111", "order_id": order_id, "user_id": world["oleg"]["id"]}]
     _as(web, "rita")
     assert "Your survey is ready" in web.get(f"/orders/{order_id}").text
+
+
+async def test_an_edit_is_saved_audited_and_a_new_url_is_read_at_once(web, world, db):
+    _as(web, "maria")
+    order_id = _id(_save(web, {"name": "Survey", "customer_id": str(world["romashka"])},
+                         file=("list.csv", CSV, "text/csv")))
+    async with db.acquire() as conn:
+        assert (await conn.fetchrow("SELECT next_load_at FROM orders WHERE id = $1", order_id))["next_load_at"] is None
+    form = web.get(f"/orders/{order_id}/edit").text
+    assert 'value="Survey"' in form
+    assert _id(_save(web, {"name": "Survey 2", "customer_id": str(world["lyutik"]), "script": "Hi",
+                           "source_url": "https://lists.example.com/survey.csv", "reload_minutes": "30",
+                           "key_column": "Phone"}, order_id=order_id)) == order_id
+    async with db.acquire() as conn:
+        order = await conn.fetchrow("SELECT * FROM orders WHERE id = $1", order_id)
+        changes = await conn.fetchval("SELECT changes FROM audit_log WHERE entity = 'order' AND action = 'update'")
+    assert (order["name"], order["customer_id"], order["reload_minutes"]) == ("Survey 2", world["lyutik"], 30)
+    assert order["next_load_at"] is not None and order["last_digest"] == ""
+    assert "Survey 2" in changes and "lists.example.com" in changes
+    # The URL taken away: no more reloads.
+    _save(web, {"name": "Survey 2", "customer_id": str(world["lyutik"])}, order_id=order_id)
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT next_load_at FROM orders WHERE id = $1", order_id) is None
+    r = _save(web, {"name": "Survey 2", "customer_id": str(world["lyutik"]), "reload_minutes": "30"},
+              order_id=order_id)
+    assert r.status_code == 400 and "only a list read from a URL is reloaded" in r.text
