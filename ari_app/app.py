@@ -75,7 +75,8 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             tasks = background_tasks(app)  # a standby's too: its routing data kept warm
             lock = StasisLock(settings.database_url, settings.ari_app)
             try:
-                await take_turns(lock, stop, partial(active_tasks, app, _consume), app.step_down)
+                await take_turns(lock, stop, partial(active_tasks, app, _consume), app.step_down,
+                                 leaving=app.phone_states.leaving)
             finally:
                 # Cancelled again while one swallows it (ari_app/cancelling.py), for at most 2 s.
                 await cancel_until_done(tasks, seconds=2)

@@ -82,6 +82,18 @@ class PhoneStates:
             # Still correct without events: every check then asks ARI.
             log.warning("device state events not subscribed (%s); asking ARI per call", e)
 
+    async def leaving(self) -> None:
+        """Before the app's websocket closes: drop the "deviceState:" subscription first.
+
+        Asterisk 22 deadlocks when an app subscribed to device states unregisters (its websocket
+        closes) while a device state event is on its way to it: the unregistering thread holds
+        the ARI session's lock and waits for the subscription's last event, whose delivery waits
+        for that lock. Every later ARI websocket then hangs. Unsubscribed over HTTP, no lock is held."""
+        try:
+            await self._ari.unsubscribe(DEVICE_STATE_SOURCE)
+        except AriError as e:
+            log.warning("device state events not unsubscribed before leaving (%s)", e)
+
     async def on_device_state_changed(self, event: dict) -> None:
         device = event.get("device_state") or {}
         name = device.get("name") or ""

@@ -40,6 +40,8 @@ _NOT_ANSWERED: tuple[type[BaseException], ...] = (*DATABASE_ERRORS, asyncio.Time
 
 # pg_try_advisory_lock(class, object): this class is ours ("PBXC"), the object the app name's CRC.
 LOCK_CLASS = 0x50425843
+# What an active process does before its event socket closes (take_turns' `leaving`) may take this long.
+LEAVING_SECONDS = 2.0
 
 
 def lock_key(app: str) -> tuple[int, int]:
@@ -146,9 +148,11 @@ class StasisLock:
 
 
 async def take_turns(lock: StasisLock, stop: asyncio.Event, activate: Callable[[], list[asyncio.Task]],
-                     step_down: Callable[[], Awaitable[None]]) -> None:
+                     step_down: Callable[[], Awaitable[None]],
+                     leaving: Callable[[], Awaitable[None]] | None = None) -> None:
     """Active while this process may be (`activate` starts what an active process runs), standby
-    otherwise; until `stop`. The tasks ending (Asterisk gave the name to another) is a step down."""
+    otherwise; until `stop`. The tasks ending (Asterisk gave the name to another) is a step down.
+    `leaving` runs, for at most LEAVING_SECONDS, while the active tasks (the event socket) still run."""
     at_start = True
     while not stop.is_set():
         claim = await lock.wait_turn(stop, at_start=at_start)
@@ -161,6 +165,8 @@ async def take_turns(lock: StasisLock, stop: asyncio.Event, activate: Callable[[
         watch = asyncio.create_task(lock.watch(), name="stasis lock")
         stopped = asyncio.create_task(stop.wait(), name="stop")
         done, _ = await asyncio.wait([watch, stopped, *active], return_when=asyncio.FIRST_COMPLETED)
+        if leaving is not None and not any(t in done for t in active):
+            await _leave(lock.app, leaving)
         # Every one ends before the next turn: cancelled again if it swallowed a cancel (ari_app/cancelling.py).
         await cancel_until_done([watch, stopped, *active])
         if stop.is_set():
@@ -173,6 +179,13 @@ async def take_turns(lock: StasisLock, stop: asyncio.Event, activate: Callable[[
                         "it holds the lock" if watch in done else "Asterisk gave it the app")
         await step_down()
         lock.release()
+
+
+async def _leave(app: str, leaving: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await asyncio.wait_for(leaving(), LEAVING_SECONDS)
+    except Exception as e:  # leaving is a courtesy to Asterisk: the stop goes on whatever it says
+        log.warning("Stasis app %r: leaving did not finish (%s: %s)", app, type(e).__name__, e)
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

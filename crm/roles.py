@@ -47,6 +47,10 @@ def sees_reports(user: Mapping) -> bool:
     return user["role"] in REPORT_ROLES
 
 
+# The call statistics: the report readers, and a customer's user over its own orders' calls (G3).
+CALL_REPORT_ROLES = REPORT_ROLES + (CUSTOMER,)
+
+
 # Who watches the live wallboard (issue 18): supervisors and admins.
 WALLBOARD_ROLES = (SUPERVISOR, ADMIN)
 

@@ -133,6 +133,7 @@ class FakeAri:
         self.snoops: dict[str, dict] = {}
         self.connections = 0
         self.registered = False
+        self.socket_closed_at: list[int] = []
         # What `pbxcrm doctor` asks of Asterisk (tests/test_doctor.py; fake_ari_ops.py answers).
         self.version = "22.10.1"
         self.modules: set[str] = set()  # running modules, as Asterisk names them: app_dial.so, res_ari.so
@@ -436,6 +437,7 @@ class FakeAri:
             writer.cancel()
             if self._ws is ws:
                 self._ws = self._outbox = None
+            self.socket_closed_at.append(len(self.requests))  # how many requests came before
         return ws
 
     @staticmethod

@@ -347,6 +347,16 @@ def _subscribe(f: FakeAri, app, q, body):
     return 200, f.application()
 
 
+def _unsubscribe(f: FakeAri, app, q, body):
+    if app != f.app or not f.registered:
+        return 404, "Application not found"
+    sources = q["eventSource"].split(",")
+    if any(source not in f.subscriptions for source in sources):
+        return 409, "Application not subscribed to event source"
+    f.subscriptions.difference_update(sources)
+    return 200, f.application()
+
+
 def _event_filter(f: FakeAri, app, q, body):
     if app != f.app or not f.registered:
         return 404, "Application not found"
@@ -480,6 +490,7 @@ HANDLERS = {
     ("DELETE", "/recordings/stored/{recordingName}"): _delete_stored,
     ("GET", "/endpoints/{tech}/{resource}"): _endpoint,
     ("POST", "/applications/{applicationName}/subscription"): _subscribe,
+    ("DELETE", "/applications/{applicationName}/subscription"): _unsubscribe,
     ("PUT", "/applications/{applicationName}/eventFilter"): _event_filter,
     ("POST", "/asterisk/variable"): _set_global,
 }

@@ -117,6 +117,12 @@ PAGES = [
     Page("SMS campaigns", "/sms/campaigns", "/sms/campaigns"),
     Page("new SMS campaign", "/sms/campaigns/new", "/sms/campaigns/new"),
     Page("SMS campaign", "/sms/campaigns/{id:int}", "/sms/campaigns/{sms_campaign}"),
+    Page("dial campaigns", "/dial-campaigns", "/dial-campaigns"),  # issue 22
+    Page("new dial campaign", "/dial-campaigns/new", "/dial-campaigns/new"),
+    Page("dial campaign", "/dial-campaigns/{id:int}", "/dial-campaigns/{dial_campaign}"),
+    Page("edit dial campaign", "/dial-campaigns/{id:int}/edit", "/dial-campaigns/{dial_campaign}/edit"),
+    Page("scheduled calls", "/scheduled-calls", "/scheduled-calls"),  # issue 22
+    Page("scheduled call", "/scheduled-calls/{id:int}", "/scheduled-calls/{scheduled_call}"),
     Page("orders", "/orders", "/orders"),  # issue 22
     Page("new order", "/orders/new", "/orders/new"),
     Page("order", "/orders/{id:int}", "/orders/{order}"),
@@ -183,6 +189,7 @@ NOT_PAGES = {
     "/admin/greetings/{id:int}/audio": "audio",
     "/calls/{id:int}.json": "the call's page as JSON",
     "/admin/audit.json": "the audit viewer as JSON",
+    "/dial-campaigns/{id:int}.json": "a dial campaign and its dashboard as JSON (issue 22)",
     "/voicemails/{id:int}": "audio",
     "/account/second-factor/qr.svg": "the QR code being set up, an image",
     "/login/second-factor/qr.svg": "the QR code being set up, an image",
@@ -247,6 +254,15 @@ async def _order(conn: asyncpg.Connection, anna, t) -> int:
                                                 (3, ["+7 495 111-22-44", t("Петров Пётр"), t("Тверь")])],
         key_column="", region="RU"))
     return order
+
+
+async def _scheduled_call(conn: asyncpg.Connection, anna, client: int, task: int, now: dt.datetime, t) -> int:
+    """A call planned from a task for tomorrow (issue 22, H8), with a note."""
+    from crm.scheduled_calls import queries as scheduled_q
+
+    return await scheduled_q.create(conn, anna, scheduled_q.ScheduledCallInput(
+        number="+7 495 123-45-67", due_at=now + dt.timedelta(days=1), note=t("Спросить про договор"),
+        counterparty_id=client, task_id=task), now=now, region="RU")
 
 
 async def _sms_campaign(conn: asyncpg.Connection, anna, t) -> int:
@@ -363,6 +379,8 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         ivr_ids = await _ivr(conn, anna, queue, petr, t)
         sms_gateway = await _sms(conn, anna, client, t)
         sms_campaign = await _sms_campaign(conn, anna, t)
+        dial_campaign = await _dial_campaign(conn, anna, [petr["id"], irina["id"]], t)
+        scheduled_call = await _scheduled_call(conn, anna, client, task, now, t)
         order = await _order(conn, anna, t)
         calls = {r["channel_id"]: r["id"] for r in await conn.fetch("SELECT id, channel_id FROM calls")}
         # The unanswered walk-2 left a voicemail (issue 15): on the client's card and the task's page.
@@ -386,10 +404,27 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
     ids = {"client": client, "company": company, "other_client": other, "task": task, "deal": deal, "note": note,
            "queue_task": queue_task, "call": calls["walk-1"], "stranger_call": calls["walk-4"],
            "queue": queue, "tag": tag, "line": line, "dial_rule": dial_rule, "call_rule": call_rule, "sms_gateway": sms_gateway,
-           "sms_campaign": sms_campaign, "order": order,
+           "sms_campaign": sms_campaign, "order": order, "dial_campaign": dial_campaign, "scheduled_call": scheduled_call,
            "operator": petr["id"], "manager": irina["id"]}
     ids.update(ivr_ids)
     return ids, users, first_call_at, typed
+
+
+async def _dial_campaign(conn: asyncpg.Connection, anna, agents: list[int], t) -> int:
+    """A dial campaign (issue 22) with two agents, three numbers (one on the do-not-call list) and a few attempts."""
+    from crm.outbound import campaigns
+
+    campaign = await campaigns.create(conn, anna, campaigns.CampaignInput(
+        t("Обзвон по акции"), mode="predictive", agent_ids=tuple(agents), amd=True))
+    for number, status, skip in (("+79165550101", "done", ""), ("+79165550102", "pending", ""),
+                                 ("+79165550103", "skipped", "dnc")):
+        number_id = await conn.fetchval(
+            "INSERT INTO dial_campaign_numbers (campaign_id, number, number_normalized, status, skip_reason) "
+            "VALUES ($1, $2, $2, $3, $4) RETURNING id", campaign, number, status, skip)
+        if status == "done":
+            await conn.execute("INSERT INTO dial_attempts (campaign_id, number_id, outcome, ended_at) "
+                               "VALUES ($1, $2, 'busy', now()), ($1, $2, 'answered', now())", campaign, number_id)
+    return campaign
 
 
 async def _ivr(conn, anna, queue: int, petr, t) -> dict[str, int]:

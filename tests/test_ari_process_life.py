@@ -113,6 +113,21 @@ async def test_sigterm_ends_the_app_within_10_s_with_the_database_or_asterisk_do
             await proxy.close()
 
 
+async def test_a_stopping_app_drops_its_device_state_subscription_before_its_socket(
+        running_app, fake):  # noqa: F811
+    # Asterisk 22 deadlocks when an app subscribed to device states unregisters while a device
+    # state event is on its way (ari_app/phone_states.py `leaving`): every later websocket hangs.
+    app, _ = running_app
+    assert "deviceState:" in fake.subscriptions
+    app.proc.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(app.proc.wait, 10) == 0
+    deletes = [i for i, r in enumerate(fake.requests)
+               if r.method == "DELETE" and r.path == "/applications/pbxcrm/subscription"]
+    assert [fake.requests[i].query for i in deletes] == [{"eventSource": "deviceState:"}]
+    assert fake.requests[deletes[0]].status == 200 and "deviceState:" not in fake.subscriptions
+    assert fake.socket_closed_at and deletes[0] < fake.socket_closed_at[-1], "unsubscribed before the socket closed"
+
+
 async def test_sigterm_ends_the_app_within_10_s_in_the_middle_of_calls(db, crm, database_url, fake, tmp_path):  # noqa: F811
     app, kids = await started_app(fake, database_url, tmp_path)
     try:

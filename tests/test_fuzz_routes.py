@@ -24,6 +24,8 @@ from starlette.testclient import TestClient
 from tests.helpers import PASSWORD, login, make_user
 from web import schemas, schemas_access
 from web import schemas_orders as order_schemas
+from web import schemas_dial_campaigns as dial_schemas
+from web import schemas_scheduled_calls as scheduled_schemas
 from web import schemas_second_factor as sf_schemas
 from web import schemas_sms_campaigns as campaign_schemas
 from web import schemas_sms_list as sms_schemas
@@ -67,6 +69,8 @@ QUERY_MODELS = {
     "/sms/campaigns": [schemas.PageQuery], "/sms/campaigns/{id:int}": [schemas.PageQuery],
     "/api/sms/campaigns/preview": [campaign_schemas.PreviewQuery],
     "/orders": [schemas.PageQuery], "/orders/{id:int}": [schemas.PageQuery],  # issue 22: orders
+    "/dial-campaigns": [schemas.PageQuery], "/api/dial-campaigns": [schemas.PageQuery],  # issue 22
+    "/scheduled-calls": [scheduled_schemas.ScheduledCallForm, schemas.PageQuery],  # issue 22
 }
 BODY_MODELS = {
     # Issue 21: the card's SMS chat, its do-not-text switch and read marks; the account's SMS e-mail switch.
@@ -131,6 +135,8 @@ BODY_MODELS = {
     "/orders/{id:int}/rows/{row_id:int}/sms": [order_schemas.OrderSmsForm],
     "/admin/customers": [order_schemas.CustomerForm], "/admin/customers/{id:int}": [order_schemas.CustomerForm],
     "/admin/customers/private-urls": [order_schemas.PrivateUrlsForm],
+    # Issue 22: dial campaigns.
+    "/dial-campaigns": [dial_schemas.DialCampaignForm], "/dial-campaigns/{id:int}": [dial_schemas.DialCampaignForm],
 }
 
 
@@ -257,6 +263,12 @@ async def seeded(db, tmp_path):
             INSERT INTO sms_campaigns (name, body, author_id) VALUES ('c1', 'Hi {name}', 5001);
             INSERT INTO sms_campaign_recipients (campaign_id, counterparty_id, phone, status)
                 VALUES (1, 1, '+74951234567', 'pending');
+            INSERT INTO dial_campaigns (name, author_id) VALUES ('d1', 5002);
+            INSERT INTO dial_campaign_agents (campaign_id, user_id) VALUES (1, 5001);
+            INSERT INTO dial_campaign_numbers (campaign_id, number, number_normalized) VALUES (1, '+74951234567', '+74951234567');
+            INSERT INTO dial_attempts (campaign_id, number_id, outcome) VALUES (1, 1, 'busy');
+            INSERT INTO scheduled_calls (user_id, number, due_at, counterparty_id)
+                VALUES (5001, '+74951234567', now() + interval '1 day', 1);
             INSERT INTO customers (name) VALUES ('Romashka');
             INSERT INTO orders (customer_id, name, script) VALUES (1, 'Survey', 'Hello');
             INSERT INTO order_rows (order_id, row_key, phone, phone_normalized, name)

@@ -24,6 +24,7 @@ from web.api import counterparty_find as api_counterparty_find
 from web.api import users as api_users
 from web.client_address import ClientAddressMiddleware
 from web.csrf import CSRFMiddleware
+from web.customer_access import CustomerAccessMiddleware
 from web.db import ConnectionMiddleware
 from web.errors import EXCEPTION_HANDLERS
 from web.headers import SecurityHeadersMiddleware
@@ -50,6 +51,7 @@ from web.views import (
     counterparty_cards,
     counterparty_lists,
     customers,
+    dial_campaigns,
     dial_rules,
     export,
     filters,
@@ -67,6 +69,7 @@ from web.views import (
     queues,
     recordings,
     reports,
+    scheduled_calls,
     second_factor,
     second_factor_settings,
     sms_campaigns,
@@ -134,6 +137,8 @@ def create_app(settings: Settings) -> Starlette:
         *calls.routes,
         *sms_list.routes,
         *sms_campaigns.routes,
+        *dial_campaigns.routes,  # issue 22
+        *scheduled_calls.routes,  # issue 22: scheduled calls
         *sms_gateways.routes,
         *sms_webhooks.routes,
         *call_page.routes,
@@ -194,6 +199,8 @@ def create_app(settings: Settings) -> Starlette:
         # Then, in the user's language: the IP allow-list and a forced password change (web/access.py).
         Middleware(AllowListMiddleware),
         Middleware(PasswordChangeMiddleware),
+        # A customer's user reaches its own pages only; the rest is 404 (web/customer_access.py, issue 22).
+        Middleware(CustomerAccessMiddleware),
     ]
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS,
                     lifespan=lifespan)

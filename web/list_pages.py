@@ -7,6 +7,7 @@ import asyncpg
 from starlette.responses import JSONResponse
 
 from crm import tags
+from crm.roles import is_customer
 from web.jsonout import jsonable
 from web.paging import Page
 
@@ -16,6 +17,15 @@ async def filter_names(conn: asyncpg.Connection, counterparty_id: int | None) ->
     name = await conn.fetchval("SELECT display_name FROM counterparties WHERE id = $1",
                                counterparty_id) if counterparty_id else None
     return {"all_tags": await tags.list_tags(conn), "counterparty_name": name}
+
+
+def for_reader(user, choices: dict) -> dict:
+    """The filters' choices as this reader may read them: a customer's user (issue 22, G3) is shown none
+    of the call centre's own directory - its users, queues, lines, tags, gateways, counterparties - only
+    the rows of its own orders (crm/customers_scope.py)."""
+    if not is_customer(user):
+        return choices
+    return {key: [] if isinstance(value, list | tuple) else None for key, value in choices.items()}
 
 
 def page_json(page: Page, capped: bool, key: str, rows: list) -> JSONResponse:

@@ -15,6 +15,7 @@ import asyncpg
 
 from crm import notifications
 from crm.db import DATABASE_ERRORS
+from crm.scheduled_calls import runner as scheduled_calls
 from crm.settings import Settings
 from crm.users import queries as users_q
 
@@ -65,12 +66,25 @@ class Notifier:
             finally:
                 await conn.close()
 
+    async def _scheduled_calls(self, conn: asyncpg.Connection) -> None:
+        """Scheduled calls (issue 22): the due ones remind (delivered just below) or dial; the dialled settle.
+        A fault here is logged and tried next tick: it never stops the notifications."""
+        try:
+            await scheduled_calls.run_due(conn, self.settings.clock.now(), region=self.settings.default_region,
+                                          centre_zone=self.settings.clock.timezone)
+            await scheduled_calls.settle(conn)
+        except DATABASE_ERRORS:
+            raise
+        except Exception:
+            log.exception("notifier: scheduled calls not run this time")
+
     async def tick(self, conn: asyncpg.Connection) -> None:
         # Housekeeping rides on the one notifier that holds the lock: expired logins go.
         ended = await users_q.delete_expired_sessions(conn)
         if ended:
             log.info("notifier: %d expired web sessions deleted", ended)
         await notifications.queue_due_tasks(conn, self.settings.clock.now(), self.settings.clock.timezone)
+        await self._scheduled_calls(conn)
         await notifications.to_browsers(conn)
         for n in await notifications.unsent_emails(conn):
             if not self.settings.smtp_host:

@@ -17,6 +17,7 @@ from crm.calls.route import route_text
 from crm.counterparties import tray
 from crm.errors import ValidationError
 from crm.orders import permissions as order_permissions
+from crm.outbound.permissions import sees_campaign_list
 from crm.sms import listing as sms_listing
 from crm.tasks.callbacks import event_text
 from web import formatting
@@ -37,8 +38,9 @@ def url_path(ctx, name: str, **params) -> str:
 templates.env.globals["url_path"] = url_path
 templates.env.globals["sees_reports"] = roles.sees_reports
 templates.env.globals["sees_wallboard"] = roles.sees_wallboard
+templates.env.globals["sees_dial_campaigns"] = sees_campaign_list  # issue 22
 templates.env.globals["is_admin"] = roles.is_admin
-templates.env.globals["is_customer"] = roles.is_customer
+templates.env.globals["is_customer"] = roles.is_customer  # a customer's user: its own pages only (issue 22)
 templates.env.globals["sees_orders"] = order_permissions.sees_orders  # issue 22: the Orders menu
 templates.env.filters["fromjson"] = lambda value: json.loads(value) if isinstance(value, str) else value
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from crm.i18n import N_, gettext
 from crm.labels import KINDS, label
+from crm.outbound.model import MODE_NAMES, STATUS_NAMES
 
 # Actions older code wrote {field: [old, new]} for; on other actions a two-item list was a value.
 _LEGACY_PAIRS = ("update", "comment", "attach", "take", "locale", "phone", "follow_me")
@@ -26,6 +27,8 @@ AUDIT_ENTITY = {
     "counterparty_status": N_("counterparty status"),  # issue 20
     "sms": N_("SMS"), "sms_gateway": N_("SMS gateway"), "sms_number": N_("SMS sending number"),  # issue 21
     "sms_campaign": N_("SMS campaign"),  # issue 21
+    "dial_campaign": N_("dial campaign"),  # issue 22
+    "scheduled_call": N_("scheduled call"),  # issue 22
     "customer": N_("customer"), "order": N_("order"),  # issue 22
 }
 AUDIT_ACTION = {
@@ -108,15 +111,23 @@ AUDIT_FIELD = {
     "starts_at": N_("Start"), "window_from": N_("Window from"), "window_to": N_("Window to"),
     "max_parts": N_("Parts at most"), "own_number": N_("Sending number"), "source": N_("Recipients"),
     "recipients": N_("Recipients"),
+    # Dial campaigns (issue 22, crm/outbound/campaigns.py).
+    "dial_mode": N_("Dial mode"), "agents": N_("Agents"), "timezone_of_hours": N_("Whose clock"),
+    "retry_rules": N_("Retry rules"), "drop_limit": N_("Drop limit (percent)"), "max_ratio": N_("Calls per free agent"),
+    "amd": N_("Answering-machine detection"), "amd_settings": N_("Detection settings"),
+    "machine_action": N_("An answering machine is"), "caller_id": N_("Number shown"), "order_id": N_("Order"),
+    "due_at": N_("Time"),  # issue 22: scheduled calls
 }
-KINDS.update({"audit_entity": AUDIT_ENTITY, "audit_action": AUDIT_ACTION, "audit_field": AUDIT_FIELD})
+KINDS.update({"audit_entity": AUDIT_ENTITY, "audit_action": AUDIT_ACTION, "audit_field": AUDIT_FIELD,
+              "dial_mode": MODE_NAMES, "dial_campaign_status": STATUS_NAMES})
 
 
 # Stored codes shown in words: field -> the labels' kind (crm/labels.py); "status" by the entity.
 _CODED = {"role": "role", "allowed_roles": "role", "roles": "role", "outcome": "deal_outcome",
           "strategy": "queue_strategy", "offer": "queue_offer", "mode": "recording_mode", "kind": "contact_kind",
-          "timezone": "timezone", "supervision": "supervision_mode", "result": "supervision_status"}
-_STATUS = {"counterparty": "counterparty_status", "task": "task_status"}
+          "timezone": "timezone", "supervision": "supervision_mode", "result": "supervision_status",
+          "dial_mode": "dial_mode"}
+_STATUS = {"counterparty": "counterparty_status", "task": "task_status", "dial_campaign": "dial_campaign_status"}
 
 
 def _worded(entity: str, field: str, value: Any) -> Any:

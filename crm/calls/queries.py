@@ -11,6 +11,7 @@ from crm.calls.facts_sql import LEG_USERS as _LEG_USERS
 from crm.calls.facts_sql import RULE_FACTS
 from crm.calls.status import BUSY_CAUSE, FAILURE_CAUSES
 from crm.counterparties.queries import number_owner_sql
+from crm.customers_scope import ORDER_CUSTOMER_SQL
 from crm.voicemails import queries as voicemails_q
 from crm.wallboard import notify as wallboard_notify
 
@@ -159,7 +160,7 @@ async def call_page(conn: asyncpg.Connection, call_id: int) -> asyncpg.Record | 
                   c.caller_user_id, cu.full_name AS caller_user_name, c.owner_user_id,
                   c.queue_id, q.name AS queue_name, c.line_id, l.name AS line_name,
                   (SELECT r.id FROM recordings r WHERE r.call_id = c.id AND r.path IS NOT NULL
-                   ORDER BY r.id DESC LIMIT 1) AS recording_id, {_LEG_USERS} AS leg_user_ids
+                   ORDER BY r.id DESC LIMIT 1) AS recording_id, {_LEG_USERS} AS leg_user_ids, {ORDER_CUSTOMER_SQL}
            FROM calls c
            LEFT JOIN counterparties cp ON cp.id = c.counterparty_id
            LEFT JOIN users op ON op.id = c.operator_user_id
@@ -176,7 +177,8 @@ async def call_id_by_channel(conn: asyncpg.Connection, channel_id: str) -> int |
 async def call_for_change(conn: asyncpg.Connection, call_id: int) -> asyncpg.Record | None:
     """The call, locked, with the responsible user of the counterparty it is on now."""
     return await conn.fetchrow(
-        f"""SELECT c.*, cp.responsible_user_id, cp.deleted_at AS counterparty_deleted_at, {_LEG_USERS} AS leg_user_ids
+        f"""SELECT c.*, cp.responsible_user_id, cp.deleted_at AS counterparty_deleted_at, {_LEG_USERS} AS leg_user_ids,
+                   {ORDER_CUSTOMER_SQL}
             FROM calls c LEFT JOIN counterparties cp ON cp.id = c.counterparty_id
             WHERE c.id = $1 FOR UPDATE OF c""", call_id)
 

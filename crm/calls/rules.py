@@ -25,6 +25,7 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from crm import customers_scope
 from crm.i18n import N_
 from crm.roles import ADMIN, MANAGER, ROLES, SUPERVISOR
 
@@ -85,6 +86,8 @@ class Facts:
     responsible_user_id: int | None = None
     owner_user_id: int | None = None
     card_deleted: bool = False
+    # The customer whose order the call was made under (issue 22, G3; None: under no order).
+    order_customer_id: int | None = None
 
     @classmethod
     def of_call(cls, call: Mapping) -> Facts:
@@ -95,7 +98,8 @@ class Facts:
                    direction=call.get("direction") or "", finished=call.get("ended_at") is not None,
                    line_id=call.get("line_id"), queue_id=call.get("queue_id"),
                    responsible_user_id=call.get("responsible_user_id"), owner_user_id=call.get("owner_user_id"),
-                   card_deleted=call.get("counterparty_deleted_at") is not None)
+                   card_deleted=call.get("counterparty_deleted_at") is not None,
+                   order_customer_id=call.get("order_customer_id"))
 
 
 def _tri(wanted: bool | None, actual: bool) -> bool:
@@ -130,9 +134,12 @@ def _first_match(rules: Iterable[Rule], facts: Facts, user: Mapping, action: str
 
 
 def decide(rules: Iterable[Rule], facts: Facts, user: Mapping, action: str, kind: str = "call") -> bool:
-    """May this user do action (see, listen, edit) to this call? Listen and edit need see as well."""
+    """May this user do action (see, listen, edit) to this call? Listen and edit need see as well.
+    A customer's user: its orders' calls only, whatever the rules (crm/customers_scope.py)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
+    if customers_scope.decides(user):
+        return customers_scope.may(user, facts.order_customer_id, action)
     rules = tuple(rules)
     if action != SEE and not _first_match(rules, facts, user, SEE, kind):
         return False

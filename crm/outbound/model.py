@@ -119,13 +119,18 @@ AMD_DEFAULTS = {"initial_silence": 2500, "greeting": 1500, "after_greeting_silen
 _AMD_LIMITS = {"maximum_number_of_words": (1, 20), "silence_threshold": (1, 32767)}
 
 
+def amd_limits(name: str) -> tuple[int, int]:
+    """The lowest and highest value AMD's parameter `name` may take (one of AMD_PARAMETERS)."""
+    return _AMD_LIMITS.get(name, (10, 30000))
+
+
 def amd_settings(stored: Mapping | None) -> dict[str, int]:
     """The campaign's AMD settings, each filled from the defaults and checked against its range."""
     stored = stored or {}
     settings = {}
     for name in AMD_PARAMETERS:
         value = int(stored.get(name, AMD_DEFAULTS[name]))
-        low, high = _AMD_LIMITS.get(name, (10, 30000))
+        low, high = amd_limits(name)
         if not low <= value <= high:
             raise CampaignError(f"{name} must be between {low} and {high}")
         settings[name] = value

@@ -8,7 +8,9 @@ JSON and its export keep only the messages the reader may see:
 - a message on a card: as the card (crm/counterparties/permissions.can_view: every user sees every live
   card; supervisors and admins the deleted ones too);
 - a message on no card: supervisors and admins see all; the roles that attach unknown senders
-  (ATTACH_ROLES: managers and up) the incoming ones; anyone the ones they wrote themselves.
+  (ATTACH_ROLES: managers and up) the incoming ones; anyone the ones they wrote themselves;
+- a customer's user (issue 22, G3): only the messages sent under its customer's orders, card or not
+  (crm/customers_scope.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from crm import customers_scope
 from crm.counterparties.listing import escape_like
 from crm.db import batches
 from crm.defaults import DEFAULT_REGION, DEFAULT_TIMEZONE
@@ -64,6 +67,11 @@ class SmsQuery:
 
 def visibility(user: Mapping, p) -> str:
     """The SQL condition over sms_messages m joined to counterparties cp for what `user` may see."""
+    if customers_scope.decides(user):
+        customer_id = customers_scope.customer_of(user)
+        if customer_id is None:
+            return "false"
+        return customers_scope.SMS_SCOPE_SQL.format(a="m", c=p(customer_id) + "::bigint")
     if sees_everything(user):
         return "true"
     me = p(user["id"])

@@ -18,7 +18,7 @@ from crm.counterparties.queries import number_owner
 from crm.errors import DomainError, NotFound
 from crm.i18n import gettext as _
 from crm.recordings.policy import can_listen
-from crm.roles import sees_everything
+from crm.roles import is_customer, sees_everything
 from crm.supervision.requests import page_part as supervision_page_part
 from crm.tasks import queries as tq
 from crm.transfers.requests import page_part as transfer_page_part
@@ -60,7 +60,9 @@ async def call_page(request: Request, error: DomainError | None = None):
         editable = may_change(rules, call, me)
         tasks = await tq.tasks_of_call(conn, call["id"], None if sees_everything(me) else me["id"])
         number, key = far_number(call)
-        owner = await number_owner(conn, key) if key and call["direction"] != "internal" else None
+        # Whose card the number is on: the call centre's directory, not a customer's to read (issue 22).
+        owner = (await number_owner(conn, key) if key and call["direction"] != "internal" and not is_customer(me)
+                 else None)
         found = []
         if editable and len(find) >= MIN_QUERY:
             for kind in ("client", "company"):
@@ -70,7 +72,8 @@ async def call_page(request: Request, error: DomainError | None = None):
     listen = call["recording_id"] is not None and can_listen(me, call, rules)
     recording_url = path_for(request, "recordings.play", id=call["recording_id"]) if listen else None
     # What the caller left when nobody answered (issue 15), for those who may play it.
-    if voicemail is not None and not can_play(me, voicemail, voicemail["listeners"], rules):
+    # A customer's user hears its orders' call recordings, not what callers left for the call centre.
+    if voicemail is not None and (is_customer(me) or not can_play(me, voicemail, voicemail["listeners"], rules)):
         voicemail = None
     voicemail_url = path_for(request, "recordings.play_voicemail", id=voicemail["id"]) if voicemail else None
     # The call's legs, one per operator who talked, and its Transfer for who may (crm/transfers/).

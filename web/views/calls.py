@@ -18,7 +18,7 @@ from crm.users import queries as users_q
 from web.call_rules import rules_of, visible
 from web.db import connection
 from web.limits import CHANNEL
-from web.list_pages import filter_names, page_json
+from web.list_pages import filter_names, for_reader, page_json
 from web.paging import Page
 from web.resource import wants_json
 from web.schemas import AttachIn, CallCommentIn, CallListQuery, ClickToCallIn
@@ -56,7 +56,8 @@ async def calls_list(request: Request):
         for r in rows:
             r["recording_id"] = recordings.get(r["id"])
         if not wants_json(request):
-            choices = {**await listing.choices(conn), **await filter_names(conn, query.counterparty_id)}
+            choices = for_reader(request.user, {**await listing.choices(conn),
+                                                 **await filter_names(conn, query.counterparty_id)})
     page = Page(number=query.page, size=query.size, total=total)
     if wants_json(request):
         return page_json(page, capped, "calls", rows)

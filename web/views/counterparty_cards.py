@@ -37,7 +37,7 @@ from web.templating import render
 from web.urls import path_for
 from web.validation import describe, form_body, parse
 from web.validation import query as parse_query
-from web.views import sms_chat
+from web.views import scheduled_calls, sms_chat
 from web.views.audit import card_history
 from web.views.auth import zone_choices
 
@@ -147,6 +147,9 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
         "listen": lambda call: can_listen(_user(request), call, rules),
         "play_voicemail": lambda call: can_play(_user(request), call, call["voicemail_listeners"], rules),
         "contact_kinds": KINDS, "error": error,
+        "schedule": scheduled_calls.schedule_form(  # issue 22: plan a call to one of the card's phones
+            request, numbers=[c["value"] for c in card["contacts"] if c["kind"] == "phone"],
+            counterparty_id=card["id"]),
     }, status_code=status_code or (error.status if error else 200))
 
 

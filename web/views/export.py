@@ -35,7 +35,7 @@ from crm.i18n import gettext as _
 from crm.labels import label, task_type
 from crm.reports.calls import NOBODY, buckets, call_series, consolidated
 from crm.reports.deals import managers_deals
-from crm.roles import REPORT_ROLES
+from crm.roles import CALL_REPORT_ROLES, REPORT_ROLES, is_customer
 from crm.sms import listing as sms_listing
 from crm.tasks import queries as tq
 from web.call_rules import visible
@@ -87,6 +87,8 @@ def _zone(request: Request) -> zoneinfo.ZoneInfo:
 
 
 async def _may_export(request: Request) -> None:
+    if is_customer(request.user):
+        return  # a customer's user exports its own orders' calls and SMS (what it sees: crm/customers_scope.py)
     async with request.app.state.pool.acquire() as conn:
         roles = (await appsettings.get_all(conn))["export.roles"]
     if request.user["role"] not in roles:
@@ -165,12 +167,12 @@ async def tasks_export(request: Request):
     return _response(path, rows, "tasks")
 
 
-def _report_export(view):
+def _report_export(view, roles: tuple[str, ...] = REPORT_ROLES):
     """A report's Excel file: for the reports' own readers only, whatever the export roles allow
     (web/views/reports.py), and of those for the export roles; both checked before the report is
     computed (a refused request runs no query of it)."""
 
-    @require_role(*REPORT_ROLES)
+    @require_role(*roles)
     @functools.wraps(view)
     async def checked(request: Request):
         await _may_export(request)
@@ -193,7 +195,7 @@ async def _report_response(request: Request, name: str, sheet: str, columns: lis
     return _response(path, count, name)
 
 
-@_report_export
+@functools.partial(_report_export, roles=CALL_REPORT_ROLES)
 async def calls_report_export(request: Request):
     """Call statistics as an Excel file (F5): the consolidated table (F6), one row per operator and type,
     then on a sheet of their own the series by the report's hour, day, week or month: calls, talk

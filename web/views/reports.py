@@ -15,7 +15,7 @@ from crm.i18n import _, pgettext
 from crm.labels import label
 from crm.reports.calls import BY, GROUPS, NOBODY, TYPES, CallStatsQuery, buckets, call_series, consolidated
 from crm.reports.deals import DealFilter, managers_deals
-from crm.roles import REPORT_ROLES
+from crm.roles import CALL_REPORT_ROLES, REPORT_ROLES, is_customer
 from crm.tasks.model import STATUSES as TASK_STATUSES
 from crm.users import queries as users_q
 from web import formatting
@@ -50,8 +50,10 @@ async def _stats(request: Request):
     """The statistics count only the calls the reader may see (the call rules)."""
     query = stats_query(request)
     async with connection(request) as conn:
+        # The tag filters name the call centre's tags: not a customer's to read (crm/customers_scope.py).
+        all_tags = [] if is_customer(request.user) else await tags.list_tags(conn)
         return query, await call_series(conn, query, await visible(request, start=5)), \
-            await consolidated(conn, query, await visible(request, start=4)), await tags.list_tags(conn)
+            await consolidated(conn, query, await visible(request, start=4)), all_tags
 
 
 def period_label(bucket: dt.datetime, group: str, language: str) -> str:
@@ -72,7 +74,7 @@ def series_name(query: CallStatsQuery, key: str) -> str:
     return pgettext("operator", "nobody") if key == NOBODY else key
 
 
-@require_role(*REPORT_ROLES)
+@require_role(*CALL_REPORT_ROLES)
 async def calls_report(request: Request):
     """Call statistics: the page at /reports/calls, JSON at /api/reports/calls (web/resource.py)."""
     query, series, table, all_tags = await _stats(request)

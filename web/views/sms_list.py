@@ -13,7 +13,7 @@ from crm.errors import ValidationError
 from crm.i18n import gettext as _
 from crm.sms import attach, listing
 from web.db import connection
-from web.list_pages import filter_names, page_json
+from web.list_pages import filter_names, for_reader, page_json
 from web.paging import Page
 from web.resource import wants_json
 from web.schemas_sms_list import SmsAttachIn, SmsAttachNewForm, SmsListQuery
@@ -49,7 +49,8 @@ async def sms_list(request: Request):
         total, capped = await listing.count_messages(conn, query, me)
         rows = await listing.list_messages(conn, query, me)
         if not wants_json(request):
-            choices = {**await listing.choices(conn), **await filter_names(conn, query.counterparty_id)}
+            choices = for_reader(request.user, {**await listing.choices(conn),
+                                                 **await filter_names(conn, query.counterparty_id)})
     page = Page(number=query.page, size=query.size, total=total)
     if wants_json(request):
         return page_json(page, capped, "messages", rows)

@@ -11,6 +11,7 @@ from crm.counterparties import queries as cq
 from crm.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from crm.i18n import _
 from crm.roles import sees_everything
+from crm.scheduled_calls import queries as scheduled_q
 from crm.tasks import queries as tq
 from crm.tasks import service
 from crm.tasks.model import OPEN, STATUSES, TaskInput, parse_amount
@@ -26,6 +27,7 @@ from web.templating import render
 from web.urls import path_for
 from web.validation import OptionalId, form_body, one, parse
 from web.validation import query as parse_query
+from web.views import scheduled_calls
 from web.views.filters import saved_for
 
 
@@ -97,6 +99,11 @@ async def _form(request: Request, values: dict, *, task_id: int | None = None, e
         item_tags = await tags.tags_of(conn, "task", task_id) if task_id else []
         values = {**values, "counterparty_name": await _counterparty_name(conn, values)}
         usable = [t for t in await tags.list_tags(conn) if tags.may_use(request.user, t)]
+        # Issue 22: plan a call to the task's number or its client's phones.
+        client = int(str(values["counterparty_id"])) if str(values.get("counterparty_id")).isdigit() else None
+        phones = [values.get("callback_number") or ""] + await scheduled_q.phones_of(conn, client)
+    schedule = scheduled_calls.schedule_form(request, numbers=phones, counterparty_id=client,
+                                             task_id=task_id) if task_id else {}
     field_errors = {k: v for k, v in error.errors.items() if k in TaskForm.model_fields} \
         if isinstance(error, ValidationError) else {}
     return await render(request, "task.html", {
@@ -104,7 +111,8 @@ async def _form(request: Request, values: dict, *, task_id: int | None = None, e
         "item_tags": item_tags, "all_tags": usable, "editable": bool(values.get("can_edit")),
         "tag_action": path_for(request, "tags.tag_task", id=task_id) if task_id else "",
         "values": values, "task_id": task_id, "users": users, "types": types,
-        "error": error, "notes": task_notes, "voicemails": voicemails}, status_code=error.status if error else 200)
+        "error": error, "notes": task_notes, "voicemails": voicemails,
+        "schedule": schedule}, status_code=error.status if error else 200)
 
 
 async def _counterparty_name(conn, values: dict) -> str:
