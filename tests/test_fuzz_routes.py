@@ -23,8 +23,8 @@ from starlette.testclient import TestClient
 
 from tests.helpers import PASSWORD, login, make_user
 from web import schemas, schemas_access
-from web import schemas_orders as order_schemas
 from web import schemas_dial_campaigns as dial_schemas
+from web import schemas_orders as order_schemas
 from web import schemas_scheduled_calls as scheduled_schemas
 from web import schemas_second_factor as sf_schemas
 from web import schemas_sms_campaigns as campaign_schemas
