@@ -42,6 +42,11 @@ class CallRecords:
             owner_user_id=facts.manager.user_id if facts and facts.manager else None, line_id=line_id),
             "call start")
 
+    def for_order(self, channel_id: str, order_id: int) -> None:
+        """The call is made for this order (issue 22, H9): it links to it."""
+        log.info("channel %s: made for order %d", channel_id, order_id)
+        self.writer.submit(channel_id, partial(calls_q.set_order, channel_id=channel_id, order_id=order_id), "order")
+
     def step(self, channel_id: str, step: dict) -> None:
         """One step of the call's route: what was tried and what came of it."""
         log.info("channel %s: %s %s", channel_id, step["target"], step["result"])

@@ -57,6 +57,22 @@ def click_to_call_request_id(channel_id: str) -> int:
     return int(channel_id[len(CLICK_TO_CALL_PREFIX):])
 
 
+# A placed call's extra StasisStart argument naming the order it is made for (issue 22: click-to-call from
+# an order's row); the call's row links to the order.
+ORDER_ARG_PREFIX = "order="
+
+
+def order_arg(order_id: int) -> str:
+    return f"{ORDER_ARG_PREFIX}{order_id}"
+
+
+def order_of_args(args: tuple[str, ...]) -> int | None:
+    for arg in args[2:]:
+        if arg.startswith(ORDER_ARG_PREFIX) and arg[len(ORDER_ARG_PREFIX):].isdigit():
+            return int(arg[len(ORDER_ARG_PREFIX):])
+    return None
+
+
 def campaign_channel_id(attempt_id: int) -> str:
     """A campaign's call to a client, attempt `attempt_id` (issue 22)."""
     return f"{CAMPAIGN_PREFIX}{attempt_id}"

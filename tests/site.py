@@ -127,6 +127,11 @@ PAGES = [
     Page("dial campaign numbers", "/dial-campaigns/{id:int}/numbers", "/dial-campaigns/{dial_campaign}/numbers"),
     Page("do not call", "/dial-campaigns/dnc", "/dial-campaigns/dnc"),  # issue 22
     Page("preview calls", "/dial-campaigns/preview", "/dial-campaigns/preview?campaign={dial_campaign}"),
+    Page("orders", "/orders", "/orders"),  # issue 22
+    Page("new order", "/orders/new", "/orders/new"),
+    Page("order", "/orders/{id:int}", "/orders/{order}"),
+    Page("order form", "/orders/{id:int}/edit", "/orders/{order}/edit"),
+    Page("customers", "/admin/customers", "/admin/customers"),
     Page("call", "/calls/{id:int}", "/calls/{call}"),
     Page("unknown caller's call", "/calls/{id:int}", "/calls/{stranger_call}?find=Соколов"),
     Page("queue task", "/tasks/{id:int}", "/tasks/{queue_task}"),
@@ -235,6 +240,24 @@ async def _sms(conn: asyncpg.Connection, anna, client: int, t) -> int:
             "status) VALUES ($1, $2, $3, '+74957654321', $4, $5, $6, $7)", direction, phone, card, body, gateway,
             anna["id"] if direction == "out" else None, "delivered" if direction == "out" else "received")
     return gateway
+
+
+async def _order(conn: asyncpg.Connection, anna, t) -> int:
+    """An outsourcing customer's order (issue 22) with a script, two rows and a URL
+    whose last read failed (its reason on the page)."""
+    from crm.orders import customers, loader
+
+    customer = await customers.save(conn, anna["id"], None, t("Ромашка"))
+    order = await conn.fetchval(
+        """INSERT INTO orders (customer_id, name, script, source_url, reload_minutes, last_error)
+           VALUES ($1, $2, $3, 'https://lists.example.ru/orders.csv', 60, $4) RETURNING id""",
+        customer, t("Опрос клиентов"), t("Здравствуйте! Это опрос магазина Ромашка."),
+        t("Ошибка 503 на lists.example.ru"))
+    await loader.store(conn, order, loader.parse(
+        [t("Телефон"), t("ФИО"), t("Город")], [(2, ["+7 495 111-22-33", t("Иванов Иван"), t("Москва")]),
+                                                (3, ["+7 495 111-22-44", t("Петров Пётр"), t("Тверь")])],
+        key_column="", region="RU"))
+    return order
 
 
 async def _scheduled_call(conn: asyncpg.Connection, anna, client: int, task: int, now: dt.datetime, t) -> int:
@@ -363,6 +386,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         dial_campaign = await site_campaign(conn, {k: users[k] for k in ("anna", "olga", "elena")}, t)  # issue 22
         predictive_campaign = await _dial_campaign(conn, anna, [petr["id"], irina["id"]], t)  # its dashboard's figures
         scheduled_call = await _scheduled_call(conn, anna, client, task, now, t)
+        order = await _order(conn, anna, t)
         calls = {r["channel_id"]: r["id"] for r in await conn.fetch("SELECT id, channel_id FROM calls")}
         # The unanswered walk-2 left a voicemail (issue 15): on the client's card and the task's page.
         voicemail = await insert_voicemail(conn, channel_id="walk-2", path="/nonexistent/walk-2.mp3", fmt="mp3",
@@ -385,7 +409,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
     ids = {"client": client, "company": company, "other_client": other, "task": task, "deal": deal, "note": note,
            "queue_task": queue_task, "call": calls["walk-1"], "stranger_call": calls["walk-4"],
            "queue": queue, "tag": tag, "line": line, "dial_rule": dial_rule, "call_rule": call_rule, "sms_gateway": sms_gateway,
-           "sms_campaign": sms_campaign, "dial_campaign": dial_campaign, "scheduled_call": scheduled_call,
+           "sms_campaign": sms_campaign, "order": order, "dial_campaign": dial_campaign, "scheduled_call": scheduled_call,
            "predictive_campaign": predictive_campaign,
            "operator": petr["id"], "manager": irina["id"]}
     ids.update(ivr_ids)

@@ -138,3 +138,26 @@ def test_the_fakes_events_are_checked_against_the_documented_models(spec):
     assert any("timestamp" in p for p in problems) and any("'Talking' is not one of" in p for p in problems)
     assert spec.check_event({"type": "CallAnswered", "application": "pbxcrm"}) == [
         "event type 'CallAnswered' is not documented"]
+
+
+async def test_a_click_to_call_made_for_an_order_links_its_call_to_the_order(db, crm, fake, start_app):
+    """Issue 22 (H9): the request's order rides the placed call to calls.order_id."""
+    from crm.clicktocall import queries as c2c_q
+
+    await no_recording(db)
+    await start_app()
+    async with db.acquire() as conn:
+        customer = await conn.fetchval("INSERT INTO customers (name) VALUES ('Romashka') RETURNING id")
+        order_id = await conn.fetchval("INSERT INTO orders (customer_id, name) VALUES ($1, 'Survey') RETURNING id",
+                                       customer)
+        request_id = await c2c_q.request_call(conn, user=crm["ivanova"], number="+7 495 123-45-67",
+                                              requested_by=crm["ivanova"]["id"], region="RU", order_id=order_id)
+    await fake.next_originate("PJSIP/102")
+    user_leg = f"c2c-{request_id}"
+    await fake.answer(user_leg)
+    dial = await fake.next_originate("PJSIP/74951234567@trunk")
+    await fake.answer(dial.query["channelId"])
+    await fake.wait_for(lambda: bridged(fake, user_leg), what="bridged")
+    await fake.hang_up(dial.query["channelId"])
+    row = await ended_row(db, user_leg)
+    assert row["order_id"] == order_id and row["direction"] == "outgoing"

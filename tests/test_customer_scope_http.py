@@ -196,7 +196,7 @@ def test_every_other_route_answers_404_to_a_customer(web, web_app, world):
     assert walked > 100
     # The site's pages (tests/site.py) with any id: a page of its own, or 404 - never another's data.
     allowed = {"/calls", "/sms", "/reports/calls", "/account", "/account/password", "/account/second-factor",
-               "/calls/{id:int}", "/login"}
+               "/calls/{id:int}", "/login", "/orders", "/orders/{id:int}"}  # its own orders (issue 22)
     for page in PAGES:
         address = page.address.format_map(ids)
         r = web.get(address, follow_redirects=False)

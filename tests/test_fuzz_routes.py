@@ -24,6 +24,7 @@ from starlette.testclient import TestClient
 from tests.helpers import PASSWORD, login, make_user
 from web import schemas, schemas_access
 from web import schemas_dial_campaigns as dial_schemas
+from web import schemas_orders as order_schemas
 from web import schemas_scheduled_calls as scheduled_schemas
 from web import schemas_second_factor as sf_schemas
 from web import schemas_sms_campaigns as campaign_schemas
@@ -67,6 +68,7 @@ QUERY_MODELS = {
     # Issue 21: SMS campaigns.
     "/sms/campaigns": [schemas.PageQuery], "/sms/campaigns/{id:int}": [schemas.PageQuery],
     "/api/sms/campaigns/preview": [campaign_schemas.PreviewQuery],
+    "/orders": [schemas.PageQuery], "/orders/{id:int}": [schemas.PageQuery],  # issue 22: orders
     "/dial-campaigns": [schemas.PageQuery], "/api/dial-campaigns": [schemas.PageQuery],  # issue 22
     "/scheduled-calls": [scheduled_schemas.ScheduledCallForm, schemas.PageQuery],  # issue 22
 }
@@ -128,6 +130,11 @@ BODY_MODELS = {
     # Issue 21: an HTTP SMS provider's signed webhook (no login, no CSRF: its signature).
     "/sms/webhooks/{gateway_id:int}": [SmsWebhookIn],
     "/sms/campaigns": [campaign_schemas.CampaignForm], "/sms/campaigns/{id:int}": [campaign_schemas.CampaignForm],
+    # Issue 22: orders and their customers.
+    "/orders": [order_schemas.OrderForm], "/orders/{id:int}": [order_schemas.OrderForm],
+    "/orders/{id:int}/rows/{row_id:int}/sms": [order_schemas.OrderSmsForm],
+    "/admin/customers": [order_schemas.CustomerForm], "/admin/customers/{id:int}": [order_schemas.CustomerForm],
+    "/admin/customers/private-urls": [order_schemas.PrivateUrlsForm],
     # Issue 22: dial campaigns.
     "/dial-campaigns": [dial_schemas.DialCampaignForm], "/dial-campaigns/{id:int}": [dial_schemas.DialCampaignForm],
 }
@@ -264,7 +271,11 @@ async def seeded(db, tmp_path):
             INSERT INTO dial_attempts (campaign_id, number_id, agent_user_id) VALUES (1, 1, 5001);
             INSERT INTO dnc_numbers (number) VALUES ('+74957654321');
             INSERT INTO scheduled_calls (user_id, number, due_at, counterparty_id)
-                VALUES (5001, '+74951234567', now() + interval '1 day', 1);""")
+                VALUES (5001, '+74951234567', now() + interval '1 day', 1);
+            INSERT INTO customers (name) VALUES ('Romashka');
+            INSERT INTO orders (customer_id, name, script) VALUES (1, 'Survey', 'Hello');
+            INSERT INTO order_rows (order_id, row_key, phone, phone_normalized, name)
+                VALUES (1, '+74951234567', '+7 495 123-45-67', '+74951234567', 'Sokolov');""")
         await conn.execute("INSERT INTO recordings (call_id, path, format) VALUES (1, $1, 'mp3')", str(recording))
         type_id = await conn.fetchval("SELECT id FROM task_types ORDER BY id LIMIT 1")
         await conn.execute("INSERT INTO tasks (title, type_id, responsible_user_id) VALUES ('Call back', $1, 5001)",

@@ -30,6 +30,7 @@ from web.errors import EXCEPTION_HANDLERS
 from web.headers import SecurityHeadersMiddleware
 from web.locale import LocaleMiddleware
 from web.notifier import Notifier
+from web.order_reloads import OrderReloads
 from web.pops import PopHub
 from web.request_limits import RequestLimitsMiddleware
 from web.sessions import AuthMiddleware
@@ -49,6 +50,7 @@ from web.views import (
     calls,
     counterparty_cards,
     counterparty_lists,
+    customers,
     dial_campaigns,
     dial_dnc,
     dial_numbers,
@@ -64,6 +66,7 @@ from web.views import (
     locks,
     notes,
     notifications,
+    orders,
     phone,
     queue_report,
     queues,
@@ -116,9 +119,12 @@ def create_app(settings: Settings) -> Starlette:
         app.state.sms.start()
         notifier = Notifier(settings)
         notifier.start()
+        order_reloads = OrderReloads(settings, lambda: app.state.pool)  # issue 22: orders' lists from URLs
+        order_reloads.start()
         try:
             yield
         finally:
+            await order_reloads.stop()
             await notifier.stop()
             await app.state.pops.stop()
             await app.state.wallboard.stop()
@@ -179,6 +185,8 @@ def create_app(settings: Settings) -> Starlette:
         *api_counterparty_find.routes,  # before /api/counterparties/{id:int}
         *api_counterparties.routes,
         *api_users.routes,
+        *orders.routes,  # issue 22: orders and their customers
+        *customers.routes,
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     # Order: security headers outermost (so refusals carry them too), then the client's address

@@ -248,6 +248,7 @@ class UserIn(Schema):
     role: Short
     extension: Extension = None
     email: Email = None
+    customer_id: OptionalId = None  # role customer (issue 22): its customer
 
 
 class PasswordIn(Schema):
@@ -270,6 +271,7 @@ class UserChangeForm(Schema):
     extension: Extension = None
     email: Email = None
     is_blocked: Checkbox = False
+    customer_id: OptionalId = None  # role customer (issue 22): its customer
     password: Password = ""
     force_password_change: Checkbox = False
     # Where the phone is rung (crm/dialing/technology.py; blank: PJSIP/<extension>), and follow me.

@@ -7,7 +7,7 @@ import logging
 
 from ari_app.calls import CallService
 from ari_app.clicktocall.service import ClickToCall
-from ari_app.constants import PURPOSE_OUTBOUND
+from ari_app.constants import PURPOSE_OUTBOUND, order_arg
 from ari_app.events import ChannelEntered
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,10 @@ class ClickToCallHandlers:
             log.info("channel %s: click-to-call answered for an unknown request; hanging up", call.channel_id)
             await self._calls.d.media.hangup(call.channel_id)
             return
-        self._calls.start_session(dataclasses.replace(placed, args=(PURPOSE_OUTBOUND, placed.called_number)),
+        # A call made for an order (issue 22) carries it to the call's row: ari_app/outbound/session.py.
+        order_id = self._service.order_id(call.channel_id)
+        order = (order_arg(order_id),) if order_id else ()
+        self._calls.start_session(dataclasses.replace(placed, args=(PURPOSE_OUTBOUND, placed.called_number, *order)),
                                   answered=True)
 
     async def on_gone(self, channel_id: str) -> None:

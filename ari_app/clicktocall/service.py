@@ -74,6 +74,11 @@ class ClickToCall:
         return dataclasses.replace(event_call, caller_number=request["extension"], caller_name="",
                                    called_number=request["number"])
 
+    def order_id(self, channel_id: str) -> int | None:
+        """The order the request was made for (issue 22): its call links to it."""
+        request = self._requests.get(click_to_call_request_id(channel_id))
+        return request["order_id"] if request is not None else None
+
     async def channel_gone(self, channel_id: str) -> None:
         request_id = click_to_call_request_id(channel_id)
         if request_id in self._answered:

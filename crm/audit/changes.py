@@ -30,6 +30,7 @@ AUDIT_ENTITY = {
     "dial_campaign": N_("dial campaign"),  # issue 22
     "scheduled_call": N_("scheduled call"),  # issue 22
     "dnc_number": N_("do-not-call number"), "dial_attempt": N_("campaign call"),  # issue 22
+    "customer": N_("customer"), "order": N_("order"),  # issue 22
 }
 AUDIT_ACTION = {
     "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"), "save": N_("saved"),
@@ -66,6 +67,7 @@ AUDIT_ACTION = {
     "pause": N_("paused"), "resume": N_("resumed"), "cancel": N_("cancelled"), "finish": N_("finished"),
     "sms campaign report": N_("SMS campaign report"),  # issue 21: campaigns
     "load numbers": N_("loaded numbers"), "import": N_("imported"), "outcome": N_("recorded the outcome"),  # issue 22
+    "call row": N_("called a row"), "order urls": N_("order URLs"),  # issue 22: orders
 }
 # Field names in words; a field without one is shown as stored.
 AUDIT_FIELD = {

@@ -67,6 +67,11 @@ async def mark_queued(conn: asyncpg.Connection, channel_id: str, queue_id: int,
     await wallboard_notify(conn, "queued", channel_id)
 
 
+async def set_order(conn: asyncpg.Connection, channel_id: str, order_id: int) -> None:
+    """The call was made for this order (issue 22): a click-to-call from the order's row."""
+    await conn.execute("UPDATE calls SET order_id = $2 WHERE channel_id = $1", channel_id, order_id)
+
+
 async def mark_left_queue(conn: asyncpg.Connection, channel_id: str, left_at: dt.datetime) -> None:
     """Nobody in the queue took the call: it goes on elsewhere (another target, an offer), no longer waiting."""
     await conn.execute("UPDATE calls SET queue_left_at = coalesce(queue_left_at, $2) WHERE channel_id = $1",

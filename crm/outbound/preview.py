@@ -83,8 +83,9 @@ async def claim(conn: asyncpg.Connection, user_id: int, campaign_id: int, fallba
                    SELECT n.id FROM dial_campaign_numbers n JOIN dial_campaigns c ON c.id = n.campaign_id
                    WHERE n.campaign_id = $1 AND c.status = 'running' AND c.mode = 'preview'
                    AND n.status = 'pending' AND n.next_at <= now()
-                   AND extract(hour FROM now() AT TIME ZONE coalesce(nullif(c.timezone, ''), nullif(n.tz, ''), $3)) >= c.window_from
-                   AND extract(hour FROM now() AT TIME ZONE coalesce(nullif(c.timezone, ''), nullif(n.tz, ''), $3)) < c.window_to
+                   -- calling hours [from, to) in the campaign's zone, else the number's, else the centre's
+                   AND extract(hour FROM now() AT TIME ZONE coalesce(nullif(c.timezone, ''), nullif(n.tz, ''), $3))
+                       BETWEEN c.window_from AND c.window_to - 1
                    ORDER BY n.next_at, n.id LIMIT 1 FOR UPDATE OF n SKIP LOCKED)
                UPDATE dial_campaign_numbers n SET status = 'dialing', offered_to = $2,
                       lease_until = now() + make_interval(mins => $4), updated_at = now()

@@ -43,17 +43,18 @@ async def gateway_for(conn: asyncpg.Connection, own_number: str | None) -> async
 
 async def queue_outgoing(conn: asyncpg.Connection, *, phone: str, body: str, counterparty_id: int | None,
                          user_id: int | None, own_number: str, gateway_id: int,
-                         not_before: dt.datetime | None = None, campaign_id: int | None = None) -> int:
+                         not_before: dt.datetime | None = None, campaign_id: int | None = None,
+                         order_id: int | None = None) -> int:
     """Queue one message for the sender worker (the caller checked the number, text and opt-out);
-    a campaign's message names its campaign (crm/sms/campaigns)."""
+    a campaign's message names its campaign (crm/sms/campaigns), an order's its order (crm/orders)."""
     parts = model.split(body)
     async with conn.transaction():
         message_id = await conn.fetchval(
             """INSERT INTO sms_messages (direction, phone, counterparty_id, own_number, body, encoding, parts,
-                                         gateway_id, user_id, status, next_attempt_at, campaign_id)
-               VALUES ('out', $1, $2, $3, $4, $5, $6, $7, $8, 'queued', coalesce($9, now()), $10) RETURNING id""",
+                                         gateway_id, user_id, status, next_attempt_at, campaign_id, order_id)
+               VALUES ('out', $1, $2, $3, $4, $5, $6, $7, $8, 'queued', coalesce($9, now()), $10, $11) RETURNING id""",
             phone, counterparty_id, own_number, body, parts.encoding, parts.parts, gateway_id, user_id, not_before,
-            campaign_id)
+            campaign_id, order_id)
         await conn.execute("INSERT INTO sms_status_history (message_id, status) VALUES ($1, 'queued')", message_id)
         await conn.execute("SELECT pg_notify($1, $2)", QUEUE_CHANNEL, str(message_id))
         await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, str(message_id))

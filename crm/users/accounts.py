@@ -12,8 +12,7 @@ from crm import audit, passwords
 from crm.errors import DomainError, ValidationError
 from crm.i18n import LANGUAGES, _
 from crm.labels import TIMEZONE
-from crm.roles import ADMIN
-from crm.users import ROLES
+from crm.roles import ADMIN, ALL_ROLES, CUSTOMER
 from crm.users import queries as q
 
 log = logging.getLogger(__name__)
@@ -34,18 +33,22 @@ class NewUser:
     role: str
     extension: str | None = None
     email: str | None = None
+    # A customer's user (role customer, issue 22) names its customer; nobody else has one.
+    customer_id: int | None = None
 
     def validate(self) -> None:
         if not LOGIN_PATTERN.match(self.login):
             raise AccountError(_("a login is 2 to 64 letters, digits or . _ @ -"))
-        _validate_profile(self.full_name, self.role, self.extension)
+        _validate_profile(self.full_name, self.role, self.extension, self.customer_id)
 
 
-def _validate_profile(full_name: str, role: str, extension: str | None) -> None:
+def _validate_profile(full_name: str, role: str, extension: str | None, customer_id: int | None = None) -> None:
     if not full_name.strip():
         raise AccountError(_("the full name is empty"))
-    if role not in ROLES:
-        raise AccountError(_("the role must be one of %(roles)s") % {"roles": ", ".join(ROLES)})
+    if role not in ALL_ROLES:
+        raise AccountError(_("the role must be one of %(roles)s") % {"roles": ", ".join(ALL_ROLES)})
+    if role == CUSTOMER and customer_id is None:
+        raise ValidationError({"customer_id": _("a customer's user needs its customer")})
     if extension is not None and not _EXTENSION.match(extension):
         raise AccountError(_("an extension is 2 to 6 digits"))
 
@@ -62,20 +65,31 @@ def check_password_for(login: str, full_name: str, password: str) -> None:
         raise AccountError(str(e)) from None
 
 
+async def _check_customer(conn: asyncpg.Connection, role: str, customer_id: int | None) -> int | None:
+    """The customer to store: a live one for a customer's user, none for anyone else."""
+    if role != CUSTOMER:
+        return None
+    if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM customers WHERE id = $1 AND deleted_at IS NULL)",
+                               customer_id):
+        raise ValidationError({"customer_id": _("no such customer")})
+    return customer_id
+
+
 async def create_user(conn: asyncpg.Connection, new: NewUser, *, by: int | None = None) -> asyncpg.Record:
     """A new user, audited as created by `by` (None: the command line, the demo)."""
     new.validate()
+    customer_id = await _check_customer(conn, new.role, new.customer_id)
     check_password_for(new.login, new.full_name, new.password)
     password_hash = await passwords.hash_password_async(new.password)
     try:
         async with conn.transaction():
             user = await q.insert_user(
                 conn, login=new.login, full_name=new.full_name.strip(), password_hash=password_hash,
-                role=new.role, extension=new.extension, email=new.email,
+                role=new.role, extension=new.extension, email=new.email, customer_id=customer_id,
             )
             await audit.record(conn, by, "user", user["id"], "create", audit.created(
                 {"login": new.login, "full_name": new.full_name.strip(), "role": new.role,
-                 "extension": new.extension, "email": new.email, "password": True}))
+                 "extension": new.extension, "email": new.email, "password": True, "customer_id": customer_id}))
         return user
     except asyncpg.UniqueViolationError as e:
         if "extension" in (e.constraint_name or ""):
@@ -111,10 +125,12 @@ class UserChanges:
     extension: str | None
     email: str | None
     is_blocked: bool
+    customer_id: int | None = None
 
 
 async def update_user(conn: asyncpg.Connection, admin_id: int, user_id: int, changes: UserChanges) -> None:
-    _validate_profile(changes.full_name, changes.role, changes.extension)
+    _validate_profile(changes.full_name, changes.role, changes.extension, changes.customer_id)
+    customer_id = await _check_customer(conn, changes.role, changes.customer_id)
     current = await q.user_by_id(conn, user_id)
     if current is None or current["deleted_at"] is not None:
         raise AccountError(_("no such user"))
@@ -123,11 +139,13 @@ async def update_user(conn: asyncpg.Connection, admin_id: int, user_id: int, cha
     try:
         async with conn.transaction():
             await q.update_user(conn, user_id, full_name=changes.full_name.strip(), role=changes.role,
-                                extension=changes.extension, email=changes.email, is_blocked=changes.is_blocked)
+                                extension=changes.extension, email=changes.email, is_blocked=changes.is_blocked,
+                                customer_id=customer_id)
             if changes.is_blocked:
                 await conn.execute("DELETE FROM web_sessions WHERE user_id = $1", user_id)
-            fields = ("full_name", "role", "extension", "email", "is_blocked")
-            diff = audit.diff(current, {k: getattr(changes, k) for k in fields}, fields)
+            fields = ("full_name", "role", "extension", "email", "is_blocked", "customer_id")
+            diff = audit.diff(current, {**{k: getattr(changes, k) for k in fields}, "customer_id": customer_id},
+                              fields)
             if diff:
                 await audit.record(conn, admin_id, "user", user_id, "update", diff)
     except asyncpg.UniqueViolationError:

@@ -12,11 +12,12 @@ _USER_COLUMNS = ("id, login, full_name, role, extension, email, is_blocked, dele
 
 
 async def insert_user(conn: asyncpg.Connection, *, login: str, full_name: str, password_hash: str,
-                      role: str, extension: str | None, email: str | None) -> asyncpg.Record:
+                      role: str, extension: str | None, email: str | None,
+                      customer_id: int | None = None) -> asyncpg.Record:
     return await conn.fetchrow(
-        f"""INSERT INTO users (login, full_name, password_hash, role, extension, email)
-            VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_USER_COLUMNS}""",
-        login, full_name, password_hash, role, extension, email,
+        f"""INSERT INTO users (login, full_name, password_hash, role, extension, email, customer_id)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_USER_COLUMNS}""",
+        login, full_name, password_hash, role, extension, email, customer_id,
     )
 
 
@@ -85,11 +86,12 @@ async def list_users(conn: asyncpg.Connection, *, include_deleted: bool = False)
 
 
 async def update_user(conn: asyncpg.Connection, user_id: int, *, full_name: str, role: str,
-                      extension: str | None, email: str | None, is_blocked: bool) -> None:
+                      extension: str | None, email: str | None, is_blocked: bool,
+                      customer_id: int | None = None) -> None:
     await conn.execute(
         """UPDATE users SET full_name = $2, role = $3, extension = $4, email = $5, is_blocked = $6,
-                  updated_at = now() WHERE id = $1 AND deleted_at IS NULL""",
-        user_id, full_name, role, extension, email, is_blocked)
+                  customer_id = $7, updated_at = now() WHERE id = $1 AND deleted_at IS NULL""",
+        user_id, full_name, role, extension, email, is_blocked, customer_id)
 
 
 async def soft_delete_user(conn: asyncpg.Connection, user_id: int) -> None:

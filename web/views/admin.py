@@ -12,6 +12,7 @@ from crm.dialing.model import FollowMeInput
 from crm.dialing.technology import clean_dial
 from crm.errors import DomainError, NotFound, ValidationError
 from crm.i18n import LANGUAGE_NAMES, LANGUAGES, _
+from crm.orders import queries as orders_q
 from crm.recordings import queries as rec_q
 from crm.recordings.policy import RecordingPolicy
 from crm.users import ROLES
@@ -47,8 +48,9 @@ from web.validation import form_body, json_body
 async def _users_page(request: Request, *, error: DomainError | None = None, values: dict | None = None):
     async with connection(request) as conn:
         users = await users_q.list_users(conn, include_deleted=True)
+        customers = await orders_q.customers_to_choose(conn)
     return await render(request, "admin_users.html", {"users": users, "roles": ROLES, "error": error,
-                                                      "values": values or {}},
+                                                      "values": values or {}, "customers": customers},
                         status_code=error.status if error else 200)
 
 
@@ -64,7 +66,7 @@ async def users_list(request: Request):
 
 def _new_user(body: UserIn) -> NewUser:
     return NewUser(login=body.login, full_name=body.full_name, password=body.password, role=body.role,
-                   extension=body.extension, email=body.email)
+                   extension=body.extension, email=body.email, customer_id=body.customer_id)
 
 
 @require_role("admin")
@@ -93,9 +95,11 @@ async def users_create(request: Request):
 async def _user_page(request: Request, user_id: int, *, error: DomainError | None = None):
     async with connection(request) as conn:
         target = await users_q.user_by_id(conn, user_id)
+        customers = await orders_q.customers_to_choose(conn)
     if target is None:
         raise NotFound(_("no user %(id)d") % {"id": user_id})
-    return await render(request, "admin_user.html", {"target": target, "roles": ROLES, "error": error},
+    return await render(request, "admin_user.html", {"target": target, "roles": ROLES, "error": error,
+                                                     "customers": customers},
                         status_code=error.status if error else 200)
 
 
@@ -111,7 +115,7 @@ async def user_update(request: Request):
     try:
         form, _raw = await form_body(request, UserChangeForm)
         changes = UserChanges(full_name=form.full_name, role=form.role, extension=form.extension,
-                              email=form.email, is_blocked=form.is_blocked)
+                              email=form.email, is_blocked=form.is_blocked, customer_id=form.customer_id)
         # Where the phone rings and follow me (issue 15): checked before anything is saved.
         dial = clean_dial(form.dial)
         if dial and not changes.extension:
