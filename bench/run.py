@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ari_app.client import basic_auth  # noqa: E402
+from bench.campaign_bridge import bench_campaign_bridge, campaign_bridge_rows  # noqa: E402
 from bench.outbound_pacing import bench_outbound_pacing, outbound_pacing_rows  # noqa: E402
 from bench.sms import bench_sms, sms_rows  # noqa: E402
 from bench.sms_campaigns import bench_sms_campaign, sms_campaign_rows  # noqa: E402
@@ -363,6 +364,10 @@ async def main() -> None:
         "sms": (lambda: bench_sms(url, work, 500 if quick else 2000), sms_rows),
         "sms_campaign": (lambda: bench_sms_campaign(url, 10_000 if quick else 100_000), sms_campaign_rows),
         "outbound_pacing": (lambda: asyncio.to_thread(bench_outbound_pacing), outbound_pacing_rows),
+        "campaign_bridge": (lambda: bench_campaign_bridge(
+            url, work, 100 if quick else 300, AGENTS,
+            lambda log: Proc(["ari"], dict(os.environ, DATABASE_URL=url), log),
+            lambda: sipp_uas(AGENT_PORT, work)), campaign_bridge_rows),
     }
     # PBXCRM_BENCH_ONLY=routing,export runs a part, when working on one number.
     only = [n for n in os.environ.get("PBXCRM_BENCH_ONLY", "").split(",") if n] or list(benchmarks)

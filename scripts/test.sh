@@ -6,8 +6,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 scripts/lint.sh
 # The database first: the sandbox's Asterisk writes its CEL into a database on that server.
-# Two workers (pytest-xdist): the tests that drive the one Asterisk run in order in one of them
-# (tests/conftest.py groups them), the unit, HTTP and browser tests share the rest; about half the
+# Two workers (pytest-xdist): the modules that drive the one Asterisk run in order in one of them
+# (tests/conftest.py's scheduler), the unit, HTTP and browser modules share both; about half the
 # wall time on two cores. PBXCRM_TEST_WORKERS=0 runs everything in one process.
 workers=${PBXCRM_TEST_WORKERS:-2}
-scripts/with-db.sh scripts/with-sandbox.sh "$repo/.venv/bin/pytest" -n "$workers" --dist loadgroup "$@"
+scripts/with-db.sh scripts/with-sandbox.sh "$repo/.venv/bin/pytest" -n "$workers" --dist load "$@"

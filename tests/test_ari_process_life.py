@@ -118,7 +118,7 @@ async def test_a_stopping_app_drops_its_device_state_subscription_before_its_soc
     # Asterisk 22 deadlocks when an app subscribed to device states unregisters while a device
     # state event is on its way (ari_app/phone_states.py `leaving`): every later websocket hangs.
     app, _ = running_app
-    assert "deviceState:" in fake.subscriptions
+    await fake.wait_for(lambda: "deviceState:" in fake.subscriptions, what="subscribed to device states")
     app.proc.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(app.proc.wait, 10) == 0
     deletes = [i for i, r in enumerate(fake.requests)
