@@ -135,7 +135,14 @@ class CallMedia:
     async def create_bridge(self, caller_channel: str) -> str:
         """The mixing bridge for the call of `caller_channel`; its id."""
         bridge = bridge_id(caller_channel)
-        await self._ari.create_bridge(bridge, bridge_name(caller_channel))
+        try:
+            await self._ari.create_bridge(bridge, bridge_name(caller_channel))
+        except AriError as e:
+            if e.status != 409:
+                raise
+            # Left by a process that died mid-call with a call of the same id (a campaign's dial-<attempt>
+            # after its numbers were reset): the id is ours, the bridge serves again.
+            log.warning("channel %s: bridge %s already there; using it", caller_channel, bridge)
         return bridge
 
     async def create_supervision_bridge(self, request_id: int) -> str:

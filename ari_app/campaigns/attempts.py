@@ -44,6 +44,9 @@ class Attempt:
     campaign: CampaignSettings
     state: AttemptState = field(default_factory=Ringing)
     answered_at: float | None = None  # loop time of the client's answer
+    # Loop time the client was known to be a person: the answer, or AMD's verdict. The wait for an
+    # agent counts from here (AMD's listening is not the person waiting on a silent line for us).
+    heard_at: float | None = None
     agent: Agent | None = None
     bridge: str | None = None
     # Set when the rung agent's phone answers (True) or ends unanswered (False).

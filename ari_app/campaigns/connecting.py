@@ -1,5 +1,6 @@
 """An answered campaign call (issue 22): answering-machine detection when the campaign asks for it,
-then a free agent's phone rung and bridged to the client within `connect_seconds` of the answer, the
+then a free agent's phone rung and bridged to the client within `connect_seconds` of the answer (of
+AMD's verdict, when it listened first: the 2-second rule counts from the end of the greeting), the
 agent's screen popped as for an inbound call; no free agent in time: a short message and the call ends
 (dropped). The attempt's state (ari_app/campaigns/states.py) says which move is allowed."""
 
@@ -111,6 +112,7 @@ class Connector:
     # ---- to an agent ----
 
     def _start(self, attempt: Attempt) -> None:
+        attempt.heard_at = asyncio.get_running_loop().time()
         task = asyncio.create_task(self._connect(attempt), name=f"campaign attempt {attempt.id}")
         attempt.task = task
         self._tasks.add(task)
@@ -124,7 +126,7 @@ class Connector:
         except AriError as e:
             log.warning("channel %s: no bridge for the answered attempt (%s)", ch, e)
         loop = asyncio.get_running_loop()
-        deadline = (attempt.answered_at or loop.time()) + self._connect_seconds
+        deadline = (attempt.heard_at or loop.time()) + self._connect_seconds
         while not attempt.client_gone.is_set():
             agent = await self._reserve(attempt, deadline)
             if agent is None:
