@@ -15,7 +15,7 @@ from crm.calls import rule_queries as call_rules_q
 from crm.calls.rules import DENY, SEE, Rule
 from crm.counterparties import service
 from crm.counterparties.model import CounterpartyInput
-from tests.helpers import csrf_from, login, make_user
+from tests.helpers import csrf_from, log_in_as, make_user
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=1)
 HIDDEN_NUMBER, SEEN_NUMBER, OWN_NUMBER = "84950000001", "84950000002", "84950000003"
@@ -55,11 +55,6 @@ async def world(db, tmp_path):
     return {**people, "client": client, "hidden": hidden, "seen": seen, "own": own, "recording": recording}
 
 
-def _as(web, name):
-    web.cookies.clear()
-    assert login(web, name).status_code == 303
-
-
 def _exported_numbers(web) -> list[str]:
     r = web.get("/calls.xlsx")
     assert r.status_code == 200
@@ -92,16 +87,16 @@ HIDE_OUTGOING = {"position": "5", "action": "see", "effect": "deny", "roles": ["
 async def test_a_rule_hides_outgoing_calls_everywhere_for_those_who_did_not_take_part(web, world, db):
     everything = {world["hidden"], world["seen"], world["own"]}
     # Before: today's behaviour.
-    _as(web, "oleg")
+    log_in_as(web, "oleg")
     assert _listed(web) == (3, everything)
     assert _exported_numbers(web) == sorted([HIDDEN_NUMBER, SEEN_NUMBER, OWN_NUMBER])
     assert web.get(f"/calls/{world['hidden']}").status_code == 200
-    _as(web, "irina")
+    log_in_as(web, "irina")
     assert _statistics(web) == 3
     assert web.get(f"/recordings/{world['recording']}").status_code == 200, "her client's call"
     assert HIDDEN_NUMBER in web.get(f"/counterparties/{world['client']}").text
 
-    _as(web, "anna")
+    log_in_as(web, "anna")
     r = _add_rule(web, **HIDE_OUTGOING)
     assert r.status_code == 303, r.text
     async with db.acquire() as conn:
@@ -111,7 +106,7 @@ async def test_a_rule_hides_outgoing_calls_everywhere_for_those_who_did_not_take
     assert "outgoing calls are their callers&#39;" in rules_page
     assert _listed(web) == (3, everything), "admins see every call still"
 
-    _as(web, "oleg")
+    log_in_as(web, "oleg")
     total, ids = _listed(web)
     assert (total, ids) == (2, {world["seen"], world["own"]}), "his own outgoing call stays"
     assert HIDDEN_NUMBER not in web.get("/calls").text and SEEN_NUMBER in web.get("/calls").text
@@ -120,25 +115,25 @@ async def test_a_rule_hides_outgoing_calls_everywhere_for_those_who_did_not_take
     assert web.get(f"/calls/{world['hidden']}.json").status_code == 404
     assert web.get(f"/recordings/{world['recording']}").status_code == 403
 
-    _as(web, "irina")
+    log_in_as(web, "irina")
     assert _statistics(web) == 1, "neither outgoing call is hers: not counted"
     assert web.get(f"/recordings/{world['recording']}").status_code == 403, "seeing comes first"
     card = web.get(f"/counterparties/{world['client']}")
     assert card.status_code == 200 and HIDDEN_NUMBER not in card.text and SEEN_NUMBER in card.text
 
     # The rule moved below the rule allowing every call on a live card never applies.
-    _as(web, "anna")
+    log_in_as(web, "anna")
     page = web.get("/admin/call-rules")
     rule_id = audit["entity_id"]
     for _step in range(3):
         assert web.post(f"/admin/call-rules/{rule_id}/move", data={"csrf_token": csrf_from(page.text), "steps": "1"},
                         follow_redirects=False).status_code == 303
-    _as(web, "oleg")
+    log_in_as(web, "oleg")
     assert _listed(web) == (3, everything)
 
 
 async def test_editing_another_operators_call_is_forbidden(web, world, db):
-    _as(web, "oleg")
+    log_in_as(web, "oleg")
     page = web.get(f"/calls/{world['seen']}")
     assert page.status_code == 200 and 'id="call-comment"' not in page.text
     r = web.post(f"/calls/{world['seen']}/comment", data={"csrf_token": csrf_from(page.text), "comment": "mine"})
@@ -159,7 +154,7 @@ async def test_editing_another_operators_call_is_forbidden(web, world, db):
 async def test_rules_that_would_lock_admins_out_are_refused_and_the_page_is_the_admins(web, world, db):
     async with db.acquire() as conn:
         before = await conn.fetch("SELECT * FROM call_rules ORDER BY id")
-    _as(web, "anna")
+    log_in_as(web, "anna")
     r = _add_rule(web, position="1", action="see", effect="deny", roles=["admin"], directions=["internal"])
     assert r.status_code == 409 and "would stop admins" in r.text
     first = before[0]["id"]  # supervisors and admins see every call
@@ -183,7 +178,7 @@ async def test_rules_that_would_lock_admins_out_are_refused_and_the_page_is_the_
                                             "position": 1}, headers={"x-csrf-token": web.cookies["pbxcrm_csrf"]})
     assert r.status_code == 201 and r.json()["directions"] == ["internal"], r.text
 
-    _as(web, "oleg")
+    log_in_as(web, "oleg")
     assert web.get("/admin/call-rules").status_code == 403
     assert web.post("/admin/call-rules/defaults",
                     data={"csrf_token": web.cookies["pbxcrm_csrf"]}).status_code == 403
@@ -202,11 +197,11 @@ async def test_unknown_callers_count_only_the_calls_the_rules_show(web, world, d
     def listed() -> bool:
         return any(c["normalized"] == "+79990001122" for c in web.get("/api/callers/unknown").json()["callers"])
 
-    _as(web, "sveta")
+    log_in_as(web, "sveta")
     assert listed()
     async with db.acquire() as conn:
         await call_rules_q.save(conn, world["anna"]["id"], None, Rule(
             SEE, DENY, roles=frozenset({"supervisor"}), took_part=False, directions=frozenset({"incoming"}), position=1))
     assert not listed(), "the supervisor may not see the number's only call"
-    _as(web, "olga")
+    log_in_as(web, "olga")
     assert listed(), "she answered it"

@@ -12,7 +12,7 @@ from crm import appsettings, tags
 from crm.calls import listing
 from crm.counterparties import service
 from crm.counterparties.model import CounterpartyInput
-from tests.helpers import csrf_from, login, make_user
+from tests.helpers import csrf_from, log_in_as, make_user
 
 MSK = dt.timezone(dt.timedelta(hours=3))
 
@@ -79,11 +79,6 @@ async def world(db, tmp_path):
             "kestrel": kestrel, "zeta": zeta, "line_a": line_a, "line_b": line_b, "recording": recording}
 
 
-def _as(web, name):
-    web.cookies.clear()
-    assert login(web, name).status_code == 303
-
-
 def _keys(web, world, params=None) -> list[str]:
     """The listed calls' keys, newest first (the JSON of /api/calls)."""
     r = web.get("/api/calls", params=params or {})
@@ -95,7 +90,7 @@ def _keys(web, world, params=None) -> list[str]:
 
 
 async def test_each_filter_alone_and_several_of_each(web, world):
-    _as(web, "boss")
+    log_in_as(web, "boss")
     w = world
     assert _keys(web, w) == ["in3", "int1", "out2", "out1", "in2", "in1", "old"]
     assert _keys(web, w, {"from": "2026-11-03", "to": "2026-11-03"}) == ["int1", "out2", "out1"]
@@ -140,7 +135,7 @@ async def test_each_filter_alone_and_several_of_each(web, world):
 
 
 async def test_the_page_shows_filters_links_click_to_call_and_the_filtered_rows(web, world):
-    _as(web, "boss")
+    log_in_as(web, "boss")
     page = web.get("/calls", params={"direction": "incoming", "queue": world["kestrel"]}).text
     assert "2 calls" in page
     assert f'href="/calls/{world["calls"]["in1"]}"' in page and f'href="/calls/{world["calls"]["in3"]}"' in page
@@ -158,7 +153,7 @@ async def test_the_page_shows_filters_links_click_to_call_and_the_filtered_rows(
 
 async def test_the_count_is_capped_as_the_other_lists(web, world, monkeypatch):
     monkeypatch.setattr(listing, "COUNT_CAP", 3)
-    _as(web, "boss")
+    log_in_as(web, "boss")
     data = web.get("/api/calls", params={"size": 2}).json()
     assert (data["total"], data["total_capped"], len(data["calls"])) == (3, True, 2)
     assert "3 calls+" in web.get("/calls", params={"size": 2}).text
@@ -181,7 +176,7 @@ def _listed_numbers(web, params=None) -> list[tuple]:
 
 
 async def test_the_export_holds_exactly_what_the_list_filters(web, world, db):
-    _as(web, "boss")
+    log_in_as(web, "boss")
     for params in ({}, {"direction": ["incoming", "internal"]}, {"tag": world["gold"], "notag": world["dormant"]},
                    {"operator": world["olga"]["id"], "q": "7495"}, {"from": "2026-11-03", "to": "2026-11-03"},
                    {"status": "busy", "direction": "incoming"}):
@@ -197,47 +192,47 @@ async def test_the_export_holds_exactly_what_the_list_filters(web, world, db):
 async def test_the_call_rules_hold_on_the_list_its_count_its_player_and_its_export(web, world):
     w = world
     # Default rules: operators see every call on a live card; they hear the calls they took part in.
-    _as(web, "olga")
+    log_in_as(web, "olga")
     assert len(_keys(web, w)) == 7
     page = web.get("/calls").text
     assert f'data-recording="{w["recording"]}"' in page and 'preload="none"' in page
     recordings = {c["id"]: c["recording_id"] for c in web.get("/api/calls").json()["calls"]}
     assert recordings[w["calls"]["in1"]] == w["recording"]
-    _as(web, "oleg")
+    log_in_as(web, "oleg")
     assert f'data-recording="{w["recording"]}"' not in web.get("/calls").text, "he took no part: no player"
     recordings = {c["id"]: c["recording_id"] for c in web.get("/api/calls").json()["calls"]}
     assert recordings[w["calls"]["in1"]] is None
-    _as(web, "irina")
+    log_in_as(web, "irina")
     assert f'data-recording="{w["recording"]}"' in web.get("/calls").text, "her client's call"
 
     # The admin hides outgoing calls from operators who did not take part.
-    _as(web, "anna")
+    log_in_as(web, "anna")
     page = web.get("/admin/call-rules")
     r = web.post("/admin/call-rules", data={
         "csrf_token": csrf_from(page.text), "position": "5", "action": "see", "effect": "deny",
         "roles": ["operator"], "took_part": "no", "directions": ["outgoing"], "note": "callers' own"},
         follow_redirects=False)
     assert r.status_code == 303, r.text
-    _as(web, "oleg")
+    log_in_as(web, "oleg")
     assert _keys(web, w) == ["in3", "int1", "out2", "in2", "in1", "old"], "Olga's outgoing call is gone"
     assert _keys(web, w, {"direction": "outgoing"}) == ["out2"]
     assert web.get("/api/calls", params={"number": "+74951230001"}).json()["total"] == 1
     assert _exported(web, {"direction": "outgoing"}) == [("101", "+74951230003")]
     assert len(_exported(web)) == 6
-    _as(web, "boss")
+    log_in_as(web, "boss")
     assert len(_keys(web, w)) == 7, "supervisors see every call still"
 
 
 async def test_only_the_export_roles_export(web, world, db):
     async with db.acquire() as conn:
         await appsettings.set_export_roles(conn, world["anna"]["id"], ["supervisor", "admin"])
-    _as(web, "olga")
+    log_in_as(web, "olga")
     assert web.get("/calls.xlsx").status_code == 403
     assert 'id="export"' not in web.get("/calls").text
 
 
 async def test_a_saved_call_filter_round_trip(web, world, db):
-    _as(web, "olga")
+    log_in_as(web, "olga")
     query = f"direction=incoming&line={world['line_b']}&page=2"
     page = web.get("/calls?" + query)
     r = web.post("/filters", data={"csrf_token": csrf_from(page.text), "section": "calls", "name": "Beta incoming",
@@ -248,12 +243,12 @@ async def test_a_saved_call_filter_round_trip(web, world, db):
     assert _keys(web, world, {"direction": "incoming", "line": world["line_b"]}) == ["in3", "in2"]
     async with db.acquire() as conn:
         filter_id = await conn.fetchval("SELECT id FROM saved_filters WHERE section = 'calls'")
-    _as(web, "oleg")
+    log_in_as(web, "oleg")
     page = web.get("/calls")
     assert "Beta incoming" not in page.text
     assert web.post(f"/filters/{filter_id}/delete", data={"csrf_token": csrf_from(page.text)},
                     follow_redirects=False).status_code == 404
-    _as(web, "olga")
+    log_in_as(web, "olga")
     page = web.get("/calls")
     r = web.post(f"/filters/{filter_id}/delete", data={"csrf_token": csrf_from(page.text)}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/calls"

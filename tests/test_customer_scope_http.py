@@ -16,7 +16,7 @@ from starlette.routing import Mount, Route
 from crm.calls import queries as calls_q
 from crm.counterparties import service
 from crm.counterparties.model import CounterpartyInput
-from tests.helpers import csrf_from, login, make_user
+from tests.helpers import csrf_from, log_in_as, make_user
 from tests.site import NOT_PAGES, PAGES
 from web.customer_access import CUSTOMER_ROUTES
 
@@ -78,11 +78,6 @@ async def world(db, tmp_path):
             "orders": {"a": order_a, "b": order_b}}
 
 
-def _as(web, name):
-    web.cookies.clear()
-    assert login(web, name).status_code == 303
-
-
 def _foreign(text: str, own: str) -> list[str]:
     """The numbers of other customers' (or no order's) calls and SMS that show in `text`."""
     return [n for k, n in (*NUMBERS.items(), *SMS_NUMBERS.items()) if not k.startswith(own) and n in text]
@@ -98,11 +93,11 @@ def _xlsx(web, path: str) -> list[tuple]:
 def test_a_customer_sees_exactly_its_orders_calls_recordings_and_sms(web, world):
     calls, recs = world["calls"], world["recordings"]
     # The call centre sees them all (the data is there to leak).
-    _as(web, "anna")
+    log_in_as(web, "anna")
     assert web.get("/api/calls").json()["total"] == 4
     assert web.get("/api/sms").json()["total"] == 3
 
-    _as(web, "alice")
+    log_in_as(web, "alice")
     # `/` is its calls.
     home = web.get("/", follow_redirects=False)
     assert home.status_code == 302 and home.headers["location"].endswith("/calls")
@@ -151,7 +146,7 @@ def test_a_customer_sees_exactly_its_orders_calls_recordings_and_sms(web, world)
 
 def test_the_customers_pages_name_none_of_the_call_centres_directory(web, world):
     """The filters list no users, queues, lines, tags or counterparties; the nav only its own pages."""
-    _as(web, "alice")
+    log_in_as(web, "alice")
     page = web.get("/calls?counterparty=1&operator=1").text
     assert "Anna" not in page and "Boris" not in page
     nav = page.split("</nav>")[0]
@@ -177,7 +172,7 @@ def _fill(path: str, ids: dict) -> str:
 
 
 def test_every_other_route_answers_404_to_a_customer(web, web_app, world):
-    _as(web, "alice")
+    log_in_as(web, "alice")
     token = csrf_from(web.get("/account").text)
     ids = defaultdict(lambda: world["calls"]["b1"], id=world["calls"]["b1"], channel="cust-b1", path="x",
                       token="x", kind="client")

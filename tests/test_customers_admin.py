@@ -3,12 +3,7 @@ name, delete only when nobody depends on it, every change audited; a user with t
 name its customer (and only that role keeps one); only admins reach any of it; the order URLs switch."""
 
 from crm.orders import customers
-from tests.helpers import login, make_user
-
-
-def _as(web, name):
-    web.cookies.clear()
-    assert login(web, name).status_code == 303
+from tests.helpers import log_in_as, make_user
 
 
 def _post(web, path, data):
@@ -18,7 +13,7 @@ def _post(web, path, data):
 async def test_customers_crud_and_audit(web, db):
     await make_user(db, "anna", "admin")
     await make_user(db, "sveta", "supervisor")
-    _as(web, "anna")
+    log_in_as(web, "anna")
     assert _post(web, "/admin/customers", {"name": "  Romashka   LLC "}).status_code == 303
     page = web.get("/admin/customers").text
     assert "Romashka LLC" in page
@@ -44,14 +39,14 @@ async def test_customers_crud_and_audit(web, db):
             "SELECT action FROM audit_log WHERE entity = 'customer' ORDER BY id")]
     assert actions == ["create", "update", "delete"]
     # Only admins.
-    _as(web, "sveta")
+    log_in_as(web, "sveta")
     assert web.get("/admin/customers").status_code == 403
     assert _post(web, "/admin/customers", {"name": "Sneaky"}).status_code == 403
     assert _post(web, "/admin/customers/private-urls", {"allowed": "1"}).status_code == 403
     async with db.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM customers WHERE name = 'Sneaky'") == 0
         assert not await customers.private_urls_allowed(conn)
-    _as(web, "anna")
+    log_in_as(web, "anna")
     assert _post(web, "/admin/customers/private-urls", {"allowed": "1"}).status_code == 303
     async with db.acquire() as conn:
         assert await customers.private_urls_allowed(conn)
@@ -61,7 +56,7 @@ async def test_a_customer_user_needs_its_customer(web, db):
     anna = await make_user(db, "anna", "admin")
     async with db.acquire() as conn:
         romashka = await customers.save(conn, anna["id"], None, "Romashka")
-    _as(web, "anna")
+    log_in_as(web, "anna")
     form = web.get("/admin/users").text
     assert 'value="customer"' in form and "Romashka" in form
     r = _post(web, "/admin/users", {"login": "rita", "full_name": "Rita", "password": "correct horse battery",
@@ -90,5 +85,5 @@ async def test_a_customer_user_needs_its_customer(web, db):
     async with db.acquire() as conn:
         assert await conn.fetchrow("SELECT role, customer_id FROM users WHERE id = $1", rita) == ("customer", romashka)
     # The customer's user logs in and sees its orders.
-    _as(web, "rita")
+    log_in_as(web, "rita")
     assert web.get("/orders").status_code == 200

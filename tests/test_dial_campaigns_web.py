@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from crm.outbound import campaigns, dashboard
-from tests.helpers import login, make_user
+from tests.helpers import log_in_as, make_user, post_form
 
 FORM = {"name": "Winter calls", "mode": "predictive", "takers": "agents", "window_from": "9", "window_to": "20",
         "timezone": "", "drop_limit": "2.5", "max_ratio": "2", "ring_seconds": "30", "machine_action": "hangup",
@@ -35,19 +35,10 @@ async def world(db):
     return w
 
 
-def _as(web, name):
-    web.cookies.clear()
-    assert login(web, name).status_code == 303
-
-
-def _post(web, path, data=None):
-    return web.post(path, data={"csrf_token": web.cookies["pbxcrm_csrf"], **(data or {})}, follow_redirects=False)
-
-
 def _create(web, world, **changes):
     data = {**FORM, "agent_ids": [str(world["olga"]["id"]), str(world["irina"]["id"])],
             "order_id": str(world["order"]), **changes}
-    return _post(web, "/dial-campaigns", data)
+    return post_form(web, "/dial-campaigns", data)
 
 
 class Listener:
@@ -78,7 +69,7 @@ async def notified(db):
 
 
 async def test_form_errors_then_create_edit_and_moves_notified(web, world, db, notified):
-    _as(web, "boris")
+    log_in_as(web, "boris")
     assert web.get("/dial-campaigns/new").status_code == 200
     bad = _create(web, world, name="", mode="robocall", window_from="22", window_to="8", drop_limit="70",
                   retry_busy_attempts="0", amd_greeting="5", timezone="Mars/Olympus")
@@ -110,7 +101,7 @@ async def test_form_errors_then_create_edit_and_moves_notified(web, world, db, n
 
     edit = web.get(f"/dial-campaigns/{campaign_id}/edit").text
     assert 'value="2.5"' in edit and 'name="amd" checked' in edit
-    r = _post(web, f"/dial-campaigns/{campaign_id}", {**FORM, "name": "Winter calls 2", "takers": "queue",
+    r = post_form(web, f"/dial-campaigns/{campaign_id}", {**FORM, "name": "Winter calls 2", "takers": "queue",
                                                       "queue_id": str(world["queue"]), "amd": ""})
     assert r.status_code == 303, r.text
     assert await notified.take(1) == [str(campaign_id)]
@@ -118,22 +109,22 @@ async def test_form_errors_then_create_edit_and_moves_notified(web, world, db, n
     assert (c["name"], c["queue_id"], c["amd"], c["agent_ids"]) == ("Winter calls 2", world["queue"], False,
                                                                    [world["oleg"]["id"]])
     # Now the queue's members take its calls: Oleg (a member) sees it, Olga (no longer named) does not.
-    _as(web, "oleg")
+    log_in_as(web, "oleg")
     assert web.get(f"/dial-campaigns/{campaign_id}").status_code == 200
     assert [i["id"] for i in web.get("/api/dial-campaigns").json()["items"]] == [campaign_id]
-    _as(web, "olga")
+    log_in_as(web, "olga")
     assert web.get(f"/dial-campaigns/{campaign_id}").status_code == 404
     assert web.get("/api/dial-campaigns").json()["total"] == 0
-    _as(web, "boris")
+    log_in_as(web, "boris")
 
-    assert _post(web, f"/dial-campaigns/{campaign_id}/pause").status_code == 409  # a draft does not pause
+    assert post_form(web, f"/dial-campaigns/{campaign_id}/pause").status_code == 409  # a draft does not pause
     for action, status in (("start", "running"), ("pause", "paused"), ("resume", "running"), ("cancel", "cancelled")):
-        r = _post(web, f"/dial-campaigns/{campaign_id}/{action}")
+        r = post_form(web, f"/dial-campaigns/{campaign_id}/{action}")
         assert r.status_code == 303, (action, r.text)
         assert await notified.take(1) == [str(campaign_id)], action
         assert web.get(f"/api/dial-campaigns/{campaign_id}").json()["campaign"]["status"] == status
-    assert _post(web, f"/dial-campaigns/{campaign_id}/resume").status_code == 409
-    assert _post(web, f"/dial-campaigns/{campaign_id}", {**FORM}).status_code == 409  # finished: not changed
+    assert post_form(web, f"/dial-campaigns/{campaign_id}/resume").status_code == 409
+    assert post_form(web, f"/dial-campaigns/{campaign_id}", {**FORM}).status_code == 409  # finished: not changed
     assert web.post(f"/dial-campaigns/{campaign_id}/start", follow_redirects=False).status_code == 403  # no CSRF
     async with db.acquire() as conn:
         rows = await conn.fetch("SELECT action, changes FROM audit_log WHERE entity = 'dial_campaign' "
@@ -145,20 +136,20 @@ async def test_form_errors_then_create_edit_and_moves_notified(web, world, db, n
 
 
 async def test_a_campaign_without_agents_does_not_start(web, world):
-    _as(web, "adam")
+    log_in_as(web, "adam")
     r = _create(web, world, agent_ids=[])
     campaign_id = int(r.headers["location"].rsplit("/", 1)[1])
-    r = _post(web, f"/dial-campaigns/{campaign_id}/start")
+    r = post_form(web, f"/dial-campaigns/{campaign_id}/start")
     assert r.status_code == 409 and "the campaign has no agents" in r.text
 
 
 async def test_rights_for_every_role(web, world):
-    _as(web, "boris")
+    log_in_as(web, "boris")
     campaign_id = int(_create(web, world).headers["location"].rsplit("/", 1)[1])
     pages = [f"/dial-campaigns/{campaign_id}", f"/api/dial-campaigns/{campaign_id}",
              f"/dial-campaigns/{campaign_id}.json"]
     # Olga is on it: sees the page and the dashboard, does not change or move it.
-    _as(web, "olga")
+    log_in_as(web, "olga")
     assert "Winter calls" in web.get("/dial-campaigns").text
     assert [i["id"] for i in web.get("/api/dial-campaigns").json()["items"]] == [campaign_id]
     assert "Dial campaigns" in web.get("/dial-campaigns").text  # the nav link
@@ -167,37 +158,37 @@ async def test_rights_for_every_role(web, world):
     assert "Start" not in web.get(pages[0]).text
     assert web.get("/dial-campaigns/new").status_code == 403
     assert web.get(f"/dial-campaigns/{campaign_id}/edit").status_code == 403
-    assert _post(web, f"/dial-campaigns/{campaign_id}/start").status_code == 403
-    assert _post(web, f"/api/dial-campaigns/{campaign_id}/start").status_code == 403
-    assert _post(web, f"/dial-campaigns/{campaign_id}", FORM).status_code == 403
+    assert post_form(web, f"/dial-campaigns/{campaign_id}/start").status_code == 403
+    assert post_form(web, f"/api/dial-campaigns/{campaign_id}/start").status_code == 403
+    assert post_form(web, f"/dial-campaigns/{campaign_id}", FORM).status_code == 403
     assert _create(web, world).status_code == 403
     # Oleg is not on it: nothing of it, as if it did not exist.
-    _as(web, "oleg")
+    log_in_as(web, "oleg")
     assert "Winter calls" not in web.get("/dial-campaigns").text
     assert web.get("/api/dial-campaigns").json() == {"items": [], "total": 0}
     for page in [*pages, f"/dial-campaigns/{campaign_id}/edit"]:
         assert web.get(page).status_code == 404, page
-    assert _post(web, f"/dial-campaigns/{campaign_id}/start").status_code == 404
-    assert _post(web, f"/dial-campaigns/{campaign_id}", FORM).status_code == 404
+    assert post_form(web, f"/dial-campaigns/{campaign_id}/start").status_code == 404
+    assert post_form(web, f"/dial-campaigns/{campaign_id}", FORM).status_code == 404
     # A customer: no campaigns at all, no link; outside its routes the site does not exist (web/customer_access.py).
-    _as(web, "kira")
+    log_in_as(web, "kira")
     assert web.get("/dial-campaigns").status_code == 404
     assert web.get("/api/dial-campaigns").status_code == 404
     for page in [*pages, f"/dial-campaigns/{campaign_id}/edit"]:
         assert web.get(page).status_code == 404, page
-    assert _post(web, f"/dial-campaigns/{campaign_id}/pause").status_code == 404
+    assert post_form(web, f"/dial-campaigns/{campaign_id}/pause").status_code == 404
     assert _create(web, world).status_code == 404
     account = web.get("/account")
     assert account.status_code == 200 and "Dial campaigns" not in account.text
     # An admin sees and moves every campaign.
-    _as(web, "adam")
+    log_in_as(web, "adam")
     assert web.get(pages[1]).json()["actions"] == ["start", "cancel"]
     r = web.post(f"/api/dial-campaigns/{campaign_id}/start", headers={"X-CSRF-Token": web.cookies["pbxcrm_csrf"]})
     assert r.status_code == 200 and r.json()["status"] == "running"
 
 
 async def test_dashboard_figures_from_seeded_attempts(web, world, db):
-    _as(web, "boris")
+    log_in_as(web, "boris")
     campaign_id = int(_create(web, world, drop_limit="3").headers["location"].rsplit("/", 1)[1])
     async with db.acquire() as conn:
         numbers = {}

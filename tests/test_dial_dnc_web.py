@@ -7,7 +7,7 @@ import html
 import pytest
 
 from tests.dial_world import dial_world
-from tests.helpers import XLSX, login, workbook
+from tests.helpers import XLSX, log_in_as, workbook
 
 
 @pytest.fixture
@@ -24,11 +24,6 @@ async def world(db):
     return w
 
 
-def _as(web, name):
-    web.cookies.clear()
-    assert login(web, name).status_code == 303
-
-
 def _post(web, path, data, files=None):
     return web.post(path, data={"csrf_token": web.cookies["pbxcrm_csrf"], **data}, files=files,
                     follow_redirects=False)
@@ -42,7 +37,7 @@ async def _statuses(db, campaign_id):
 
 
 async def test_add_search_remove_and_the_effect(web, world, db):
-    _as(web, "boris")
+    log_in_as(web, "boris")
     r = _post(web, "/dial-campaigns/dnc", {"number": "8 (916) 555-00-01", "reason": "asked twice"})
     assert r.status_code == 303
     assert "+79165550001" in html.unescape(web.get(r.headers["location"]).text)
@@ -75,7 +70,7 @@ async def test_add_search_remove_and_the_effect(web, world, db):
 
 
 async def test_import_from_excel(web, world, db):
-    _as(web, "boris")
+    log_in_as(web, "boris")
     sheet = workbook(["Phone", "Reason"], [["+7 916 555-00-03", "complained"], ["+7 916 555-00-03", ""],
                                            ["+7 916 111-00-04", ""], ["rubbish", ""]])
     r = _post(web, "/dial-campaigns/dnc/import", {}, {"file": ("dnc.xlsx", sheet, XLSX)})
@@ -92,14 +87,14 @@ async def test_import_from_excel(web, world, db):
 
 async def test_card_button_and_rights(web, world, db):
     card = f"/counterparties/{world['sokolov']}"
-    _as(web, "boris")
+    log_in_as(web, "boris")
     assert 'data-dnc="+79161110001"' in web.get(card).text
     r = _post(web, "/dial-campaigns/dnc", {"number": "+79161110001", "back": card})
     assert r.status_code == 303 and r.headers["location"] == card
     r = _post(web, "/dial-campaigns/dnc", {"number": "+79161110006", "back": "https://evil.example/x"})
     assert r.headers["location"].startswith("/dial-campaigns/dnc")
     for name in ("olga", "irina", "cora"):
-        _as(web, name)
+        log_in_as(web, name)
         if name != "cora":
             assert "data-dnc=" not in web.get(card).text
         refused = 404 if name == "cora" else 403  # a customer: outside its routes the site does not exist

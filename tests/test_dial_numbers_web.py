@@ -10,17 +10,12 @@ import pytest
 from crm.filters import save as save_filter
 from crm.outbound import model, numbers
 from tests.dial_world import dial_world
-from tests.helpers import XLSX, login, workbook
+from tests.helpers import XLSX, log_in_as, workbook
 
 
 @pytest.fixture
 async def world(db):
     return await dial_world(db, mode="progressive")
-
-
-def _as(web, name):
-    web.cookies.clear()
-    assert login(web, name).status_code == 303
 
 
 def _load(web, campaign_id, data, files=None):
@@ -40,7 +35,7 @@ async def test_load_from_each_source_with_skips_and_reasons(web, world, db):
     async with db.acquire() as conn:
         await conn.execute("INSERT INTO dnc_numbers (number, campaign_id) VALUES ('+79163330002', $1)", c)
         saved = await save_filter(conn, world["boris"]["id"], "clients", "VIP ones", f"tag={world['vip']}")
-    _as(web, "boris")
+    log_in_as(web, "boris")
     r = _load(web, c, {"source": "tags", "tag": str(world["vip"])})
     assert r.status_code == 303, r.text
     page = web.get(r.headers["location"]).text
@@ -91,7 +86,7 @@ async def test_load_from_each_source_with_skips_and_reasons(web, world, db):
 
 async def test_bad_loads_say_why_and_keep_nothing(web, world, db):
     c = world["campaign"]
-    _as(web, "boris")
+    log_in_as(web, "boris")
     r = _load(web, c, {"source": "file"}, {"file": ("list.xlsx", workbook(["Who"], [["x"]]), XLSX)})
     assert r.status_code == 400 and "column called Phone" in html.unescape(r.text)
     r = _load(web, c, {"source": "saved"})
@@ -106,17 +101,17 @@ async def test_bad_loads_say_why_and_keep_nothing(web, world, db):
 
 async def test_rights_on_page_load_and_api(web, world, db):
     c = world["campaign"]
-    _as(web, "olga")  # an agent: sees the numbers, loads none
+    log_in_as(web, "olga")  # an agent: sees the numbers, loads none
     page = web.get(f"/dial-campaigns/{c}/numbers")
     assert page.status_code == 200 and 'id="load-numbers"' not in page.text
     assert web.get(f"/api/dial-campaigns/{c}/numbers").status_code == 200
     assert _load(web, c, {"source": "tags"}).status_code == 403
     for name in ("ivan", "irina", "cora"):  # outside the campaign, or a customer
-        _as(web, name)
+        log_in_as(web, name)
         assert web.get(f"/dial-campaigns/{c}/numbers").status_code == 404
         assert web.get(f"/api/dial-campaigns/{c}/numbers").status_code == 404
         assert _load(web, c, {"source": "tags"}).status_code in (403, 404)
-    _as(web, "boris")
+    log_in_as(web, "boris")
     assert 'id="load-numbers"' in web.get(f"/dial-campaigns/{c}/numbers").text
     assert web.post(f"/dial-campaigns/{c}/numbers", data={"source": "tags"},
                     follow_redirects=False).status_code == 403  # no CSRF

@@ -12,7 +12,7 @@ import pytest
 
 from crm.outbound import preview
 from tests.dial_world import dial_world
-from tests.helpers import login
+from tests.helpers import log_in_as, post_form
 
 
 @pytest.fixture
@@ -29,17 +29,8 @@ async def world(db):
     return w
 
 
-def _as(web, name):
-    web.cookies.clear()
-    assert login(web, name).status_code == 303
-
-
-def _post(web, path, data=None):
-    return web.post(path, data={"csrf_token": web.cookies["pbxcrm_csrf"], **(data or {})}, follow_redirects=False)
-
-
 def _next(web, campaign_id) -> int | None:
-    r = _post(web, f"/dial-campaigns/preview/{campaign_id}/next")
+    r = post_form(web, f"/dial-campaigns/preview/{campaign_id}/next")
     assert r.status_code == 303
     m = re.search(r'id="preview-offer" data-attempt="(\d+)"', web.get(r.headers["location"]).text)
     return int(m.group(1)) if m else None
@@ -52,19 +43,19 @@ async def _number(db, number):
 
 async def test_claim_call_outcome_and_retry(web, world, db):
     c = world["campaign"]
-    _as(web, "olga")
+    log_in_as(web, "olga")
     first = _next(web, c)
     page = html.unescape(web.get(f"/dial-campaigns/preview?campaign={c}").text)
     assert "+79161110001" in page and "Hello, this is a survey" in page and "Tver" in page  # card, script, row
     assert _next(web, c) == first  # the same offer until it is dealt with
-    r = _post(web, f"/dial-campaigns/preview/attempts/{first}/call")
+    r = post_form(web, f"/dial-campaigns/preview/attempts/{first}/call")
     assert r.status_code == 303
     async with db.acquire() as conn:
         request = await conn.fetchrow("SELECT * FROM call_requests WHERE dial_attempt_id = $1", first)
     assert request["user_id"] == world["olga"]["id"] and request["number"].endswith("79161110001")
     assert request["order_id"] == world["order"]
-    assert _post(web, f"/dial-campaigns/preview/attempts/{first}/skip").status_code == 409  # called: no skip
-    r = _post(web, f"/dial-campaigns/preview/attempts/{first}/outcome", {"outcome": "busy", "note": "call later"})
+    assert post_form(web, f"/dial-campaigns/preview/attempts/{first}/skip").status_code == 409  # called: no skip
+    r = post_form(web, f"/dial-campaigns/preview/attempts/{first}/outcome", {"outcome": "busy", "note": "call later"})
     assert r.status_code == 303
     number = await _number(db, "+79161110001")
     assert (number["status"], number["attempts"], number["last_outcome"]) == ("pending", 1, "busy")
@@ -80,45 +71,45 @@ async def test_claim_call_outcome_and_retry(web, world, db):
     again = _next(web, c)
     assert again != first
     assert "+79161110001" in web.get(f"/dial-campaigns/preview?campaign={c}").text
-    _post(web, f"/dial-campaigns/preview/attempts/{again}/call")
-    assert _post(web, f"/dial-campaigns/preview/attempts/{again}/outcome", {"outcome": "busy"}).status_code == 303
+    post_form(web, f"/dial-campaigns/preview/attempts/{again}/call")
+    assert post_form(web, f"/dial-campaigns/preview/attempts/{again}/outcome", {"outcome": "busy"}).status_code == 303
     number = await _number(db, "+79161110001")
     assert (number["status"], number["attempts"]) == ("done", 2)
-    bad = _post(web, f"/dial-campaigns/preview/attempts/{again}/outcome", {"outcome": "dropped"})
+    bad = post_form(web, f"/dial-campaigns/preview/attempts/{again}/outcome", {"outcome": "dropped"})
     assert bad.status_code == 400
 
 
 async def test_skip_and_nothing_due(web, world, db):
     """Skip: offered again later; a call the agent's phone never took does not stop a skip."""
     c = world["campaign"]
-    _as(web, "olga")
+    log_in_as(web, "olga")
     first = _next(web, c)
-    assert _post(web, f"/dial-campaigns/preview/attempts/{first}/call").status_code == 303
+    assert post_form(web, f"/dial-campaigns/preview/attempts/{first}/call").status_code == 303
     async with db.acquire() as conn:  # the agent's own phone was not answered: the number may still be skipped
         await conn.execute("UPDATE call_requests SET status = 'failed' WHERE dial_attempt_id = $1", first)
-    assert _post(web, f"/dial-campaigns/preview/attempts/{first}/skip").status_code == 303
+    assert post_form(web, f"/dial-campaigns/preview/attempts/{first}/skip").status_code == 303
     number = await _number(db, "+79161110001")
     assert number["status"] == "pending" and number["attempts"] == 0
     assert number["next_at"] > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=29)
     second = _next(web, c)
     assert second is not None and "+79165550002" in web.get(f"/dial-campaigns/preview?campaign={c}").text
-    _post(web, f"/dial-campaigns/preview/attempts/{second}/skip")
-    r = _post(web, f"/dial-campaigns/preview/{c}/next")
+    post_form(web, f"/dial-campaigns/preview/attempts/{second}/skip")
+    r = post_form(web, f"/dial-campaigns/preview/{c}/next")
     assert "No number is due now." in web.get(r.headers["location"]).text
 
 
 async def test_the_pbx_outcome_is_amended_by_the_agent(web, world, db):
     c = world["campaign"]
-    _as(web, "olga")
+    log_in_as(web, "olga")
     attempt = _next(web, c)
-    _post(web, f"/dial-campaigns/preview/attempts/{attempt}/call")
+    post_form(web, f"/dial-campaigns/preview/attempts/{attempt}/call")
     async with db.acquire() as conn:
         await preview.ended_by_call(conn, attempt, "no-such-channel")  # the call ended, nobody answered
     number = await _number(db, "+79161110001")
     assert (number["status"], number["last_outcome"]) == ("pending", "no_answer")
     page = web.get(f"/dial-campaigns/preview?campaign={c}").text
     assert 'id="preview-last"' in page and 'value="no_answer" required checked' in page
-    assert _post(web, f"/dial-campaigns/preview/attempts/{attempt}/outcome", {"outcome": "answered"}).status_code == 303
+    assert post_form(web, f"/dial-campaigns/preview/attempts/{attempt}/outcome", {"outcome": "answered"}).status_code == 303
     number = await _number(db, "+79161110001")
     assert (number["status"], number["last_outcome"], number["attempts"]) == ("done", "answered", 1)
     assert number["outcome_counts"] in ('{"answered": 1, "no_answer": 0}', '{"no_answer": 0, "answered": 1}')
@@ -128,16 +119,16 @@ async def test_the_pbx_outcome_is_amended_by_the_agent(web, world, db):
 
 async def test_two_agents_never_get_one_number(web, world, db):
     c = world["campaign"]
-    _as(web, "olga")
+    log_in_as(web, "olga")
     olga = _next(web, c)
-    _as(web, "oleg")
+    log_in_as(web, "oleg")
     oleg = _next(web, c)
     assert olga != oleg and oleg is not None
     async with db.acquire() as conn:
         offered = await conn.fetch("SELECT offered_to FROM dial_campaign_numbers WHERE status = 'dialing'")
     assert sorted(r["offered_to"] for r in offered) == sorted([world["olga"]["id"], world["oleg"]["id"]])
-    assert _post(web, f"/dial-campaigns/preview/attempts/{olga}/call").status_code == 404  # not his
-    assert _post(web, f"/dial-campaigns/preview/attempts/{olga}/skip").status_code == 404
+    assert post_form(web, f"/dial-campaigns/preview/attempts/{olga}/call").status_code == 404  # not his
+    assert post_form(web, f"/dial-campaigns/preview/attempts/{olga}/skip").status_code == 404
     # At once, straight on the claim: each of many agents gets a different number or none.
     async with db.acquire() as conn:
         await conn.execute("UPDATE dial_campaign_numbers SET status = 'pending', offered_to = NULL, "
@@ -158,23 +149,23 @@ async def test_two_agents_never_get_one_number(web, world, db):
 async def test_rights(web, world, db):
     c = world["campaign"]
     for name in ("ivan", "irina", "boris"):  # not agents (a supervisor runs, not works, the campaign)
-        _as(web, name)
+        log_in_as(web, name)
         page = web.get("/dial-campaigns/preview")
         assert page.status_code == 200 and "Winter calls" not in page.text
-        assert _post(web, f"/dial-campaigns/preview/{c}/next").status_code == 404
-    _as(web, "cora")
+        assert post_form(web, f"/dial-campaigns/preview/{c}/next").status_code == 404
+    log_in_as(web, "cora")
     assert web.get("/dial-campaigns/preview").status_code == 404
-    assert _post(web, f"/dial-campaigns/preview/{c}/next").status_code == 404
-    _as(web, "olga")
+    assert post_form(web, f"/dial-campaigns/preview/{c}/next").status_code == 404
+    log_in_as(web, "olga")
     attempt = _next(web, c)
     assert web.post(f"/dial-campaigns/preview/attempts/{attempt}/skip", follow_redirects=False).status_code == 403
     for name in ("ivan", "boris"):
-        _as(web, name)
+        log_in_as(web, name)
         for action in ("call", "skip", "outcome"):
-            assert _post(web, f"/dial-campaigns/preview/attempts/{attempt}/{action}",
+            assert post_form(web, f"/dial-campaigns/preview/attempts/{attempt}/{action}",
                          {"outcome": "busy"}).status_code == 404
     async with db.acquire() as conn:  # a paused campaign offers nothing
         await conn.execute("UPDATE dial_campaigns SET status = 'paused' WHERE id = $1", c)
-    _as(web, "oleg")
+    log_in_as(web, "oleg")
     assert "Winter calls" not in web.get("/dial-campaigns/preview").text
     assert _next(web, c) is None

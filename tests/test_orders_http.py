@@ -6,7 +6,7 @@ and an SMS from a row that links to the order."""
 import pytest
 
 from crm.orders import customers
-from tests.helpers import login, make_user, workbook
+from tests.helpers import log_in_as, make_user, workbook
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = b"Phone;Name\n+7 495 111-11-11;Ivanov\n+7 495 222-22-22;Petrov\n"
@@ -25,11 +25,6 @@ async def world(db):
             "lev": await make_user(db, "lev", "customer", customer_id=lyutik)}
 
 
-def _as(web, name):
-    web.cookies.clear()
-    assert login(web, name).status_code == 303
-
-
 def _save(web, data, *, order_id=None, file=None):
     fields = {"csrf_token": web.cookies["pbxcrm_csrf"], "status": "open", **data}
     files = {"file": file or ("", b"", "application/octet-stream")}
@@ -43,7 +38,7 @@ def _id(response) -> int:
 
 
 async def test_create_with_a_file_and_the_rights_of_each_role(web, world, db):
-    _as(web, "maria")
+    log_in_as(web, "maria")
     mine = _id(_save(web, {"name": "Winter survey", "customer_id": str(world["romashka"]),
                            "script": "Hello, <b>this</b> is Romashka"},
                      file=("list.xlsx", workbook(["Phone", "Name"], [["+74951111111", "Ivanov"],
@@ -55,14 +50,14 @@ async def test_create_with_a_file_and_the_rights_of_each_role(web, world, db):
     assert "Hello, &lt;b&gt;this&lt;/b&gt; is Romashka" in page  # the script is shown escaped
     assert 'class="call-row"' in page
     # Staff see both; an operator calls but does not edit.
-    _as(web, "oleg")
+    log_in_as(web, "oleg")
     listed = web.get("/orders", headers={"accept": "application/json"}).json()
     assert listed["total"] == 2 and {o["name"] for o in listed["items"]} == {"Winter survey", "Spring promo"}
     assert 'class="call-row"' in web.get(f"/orders/{mine}").text
     assert web.get("/orders/new").status_code == 403
     assert _save(web, {"name": "X", "customer_id": str(world["romashka"])}, order_id=mine).status_code == 403
     # A customer's user: its own customer's order only, read-only, no calling.
-    _as(web, "rita")
+    log_in_as(web, "rita")
     listed = web.get("/orders", headers={"accept": "application/json"}).json()
     assert listed["total"] == 1 and [o["id"] for o in listed["items"]] == [mine]
     html = web.get("/orders").text
@@ -83,7 +78,7 @@ async def test_create_with_a_file_and_the_rights_of_each_role(web, world, db):
                     follow_redirects=False).status_code == 404
     assert web.post(f"/orders/{mine}/reload", data={"csrf_token": token}, follow_redirects=False).status_code == 404
     assert _save(web, {"name": "Mine now", "customer_id": str(world["romashka"])}).status_code == 404
-    _as(web, "lev")
+    log_in_as(web, "lev")
     assert [o["id"] for o in web.get("/orders", headers={"accept": "application/json"}).json()["items"]] == [other]
     assert web.get(f"/orders/{mine}").status_code == 404
     async with db.acquire() as conn:
@@ -92,7 +87,7 @@ async def test_create_with_a_file_and_the_rights_of_each_role(web, world, db):
 
 
 async def test_bad_input_keeps_what_was_typed(web, world, db):
-    _as(web, "anna")
+    log_in_as(web, "anna")
     r = _save(web, {"name": "", "customer_id": "", "script": "Keep me", "source_url": "file:///etc/passwd",
                     "reload_minutes": "1"})
     assert r.status_code == 400
@@ -111,7 +106,7 @@ async def test_bad_input_keeps_what_was_typed(web, world, db):
 
 
 async def test_a_url_that_fails_is_shown_on_the_page_and_the_rows_stay(web, world, db):
-    _as(web, "anna")
+    log_in_as(web, "anna")
     order_id = _id(_save(web, {"name": "From a URL", "customer_id": str(world["romashka"]),
                                "source_url": "http://127.0.0.1:9/list.csv", "reload_minutes": "60"},
                          file=("list.csv", CSV, "text/csv")))
@@ -137,12 +132,12 @@ async def test_an_sms_from_a_row_links_to_the_order(web, world, db):
         await conn.execute("""INSERT INTO sms_gateways (name, kind) VALUES ('gw', 'smpp');
                               INSERT INTO sms_numbers (number, gateway_id, is_default)
                                   VALUES ('+74950000000', (SELECT id FROM sms_gateways), true)""")
-    _as(web, "maria")
+    log_in_as(web, "maria")
     order_id = _id(_save(web, {"name": "Texts", "customer_id": str(world["romashka"])},
                          file=("list.csv", CSV, "text/csv")))
     async with db.acquire() as conn:
         row_id = await conn.fetchval("SELECT id FROM order_rows WHERE phone_normalized = '+74951111111'")
-    _as(web, "oleg")
+    log_in_as(web, "oleg")
     r = web.post(f"/orders/{order_id}/rows/{row_id}/sms", data={"csrf_token": web.cookies["pbxcrm_csrf"],
                                                                   "body": "Your survey is ready"},
                  follow_redirects=False)
@@ -153,12 +148,12 @@ async def test_an_sms_from_a_row_links_to_the_order(web, world, db):
     async with db.acquire() as conn:
         sms = await conn.fetch("SELECT phone, order_id, user_id FROM sms_messages")
     assert [dict(m) for m in sms] == [{"phone": "+74951111111", "order_id": order_id, "user_id": world["oleg"]["id"]}]
-    _as(web, "rita")
+    log_in_as(web, "rita")
     assert "Your survey is ready" in web.get(f"/orders/{order_id}").text
 
 
 async def test_an_edit_is_saved_audited_and_a_new_url_is_read_at_once(web, world, db):
-    _as(web, "maria")
+    log_in_as(web, "maria")
     order_id = _id(_save(web, {"name": "Survey", "customer_id": str(world["romashka"])},
                          file=("list.csv", CSV, "text/csv")))
     async with db.acquire() as conn:

@@ -12,7 +12,7 @@ from crm.counterparties import service as cp_service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.tasks import service as task_service
 from crm.tasks.model import TaskInput
-from tests.helpers import login, make_user
+from tests.helpers import log_in_as, make_user
 
 TOMORROW = (dt.datetime.now(zoneinfo.ZoneInfo("Europe/Moscow")) + dt.timedelta(days=1)).date()
 
@@ -38,11 +38,6 @@ async def world(db):
     return {"ivanova": ivanova, "oleg": oleg, "client": client, "task": task}
 
 
-def _as(web, name):
-    web.cookies.clear()
-    assert login(web, name).status_code == 303
-
-
 def _plan(web, **fields):
     data = {"csrf_token": web.cookies["pbxcrm_csrf"], "number": "8 (495) 123-45-67",
             "due_date": TOMORROW.isoformat(), "due_time": "10:30", "action": "remind", "note": "", **fields}
@@ -60,7 +55,7 @@ async def _row(db, call_id):
 
 
 async def test_from_the_card_the_task_and_the_list(web, world, db):
-    _as(web, "ivanova")
+    log_in_as(web, "ivanova")
     card = web.get(f"/counterparties/{world['client']}").text
     form = card[card.index('id="schedule-call-form"'):]
     form = form[:form.index("</form>")]
@@ -98,7 +93,7 @@ async def test_from_the_card_the_task_and_the_list(web, world, db):
 
 
 async def test_bad_input_is_shown_again_with_its_message(web, world, db):
-    _as(web, "oleg")
+    log_in_as(web, "oleg")
     bad = _plan(web, number="call me maybe", note="keep this note")
     assert bad.status_code == 400
     assert re.search(r'id="schedule-error-number">[^<]*call me maybe is not a phone number', bad.text)
@@ -124,12 +119,12 @@ async def test_bad_input_is_shown_again_with_its_message(web, world, db):
 
 
 async def test_rights_and_cancel(web, world, db):
-    _as(web, "ivanova")
+    log_in_as(web, "ivanova")
     hers = _id(_plan(web))
     done = _id(_plan(web, number="84957654321"))
     async with db.acquire() as conn:
         await conn.execute("UPDATE scheduled_calls SET status = 'reminded' WHERE id = $1", done)
-    _as(web, "oleg")
+    log_in_as(web, "oleg")
     his = _id(_plan(web, number="84951112233"))
     listed = web.get("/scheduled-calls").text
     assert f'data-id="{his}"' in listed and f'data-id="{hers}"' not in listed
@@ -138,7 +133,7 @@ async def test_rights_and_cancel(web, world, db):
     assert web.post(f"/scheduled-calls/{hers}/cancel", data=csrf, follow_redirects=False).status_code == 404
     assert (await _row(db, hers))["status"] == "pending"
 
-    _as(web, "boss")  # a supervisor sees and cancels everyone's
+    log_in_as(web, "boss")  # a supervisor sees and cancels everyone's
     listed = web.get("/scheduled-calls").text
     assert all(f'data-id="{i}"' in listed for i in (hers, his, done))
     csrf = {"csrf_token": web.cookies["pbxcrm_csrf"]}
@@ -147,7 +142,7 @@ async def test_rights_and_cancel(web, world, db):
     assert web.post(f"/scheduled-calls/{done}/cancel", data=csrf).status_code == 409  # already run
     assert web.post(f"/scheduled-calls/{hers}/cancel", data=csrf).status_code == 409
 
-    _as(web, "oleg")  # his own
+    log_in_as(web, "oleg")  # his own
     assert 'id="cancel-scheduled-call"' in web.get(f"/scheduled-calls/{his}").text
     csrf = {"csrf_token": web.cookies["pbxcrm_csrf"]}
     assert web.post(f"/scheduled-calls/{his}/cancel", data=csrf, follow_redirects=False).status_code == 303
@@ -158,11 +153,11 @@ async def test_rights_and_cancel(web, world, db):
         await conn.execute("UPDATE scheduled_calls SET status = 'failed', error = 'the user did not answer' "
                            "WHERE id = $1", his)
         await conn.execute("UPDATE users SET language = 'ru' WHERE login = 'oleg'")
-    _as(web, "oleg")
+    log_in_as(web, "oleg")
     page = web.get(f"/scheduled-calls/{his}").text
     assert "пользователь не ответил" in page and "не удался" in page
 
-    _as(web, "acme")  # a customer: outside its routes the site does not exist (web/customer_access.py)
+    log_in_as(web, "acme")  # a customer: outside its routes the site does not exist (web/customer_access.py)
     assert web.get("/scheduled-calls").status_code == 404
     assert web.get(f"/scheduled-calls/{his}").status_code == 404
     assert _plan(web).status_code == 404

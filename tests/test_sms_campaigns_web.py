@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from crm import appsettings
 from crm.sms import queries as sms_queries
 from crm.sms.campaigns import runner
-from tests.helpers import login, workbook
+from tests.helpers import log_in_as, workbook
 from tests.sms_campaign_world import campaign_world
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -25,11 +25,6 @@ async def world(db):
     async with db.acquire() as conn:
         await appsettings.set_export_roles(conn, w["boris"]["id"], ["operator", "supervisor", "admin"])
     return w
-
-
-def _as(web, name):
-    web.cookies.clear()
-    assert login(web, name).status_code == 303
 
 
 def _create(web, data, files=None):
@@ -45,7 +40,7 @@ def _act(web, campaign_id, action):
 
 
 async def test_from_a_tag_filter_then_approval(web, world, db):
-    _as(web, "olga")
+    log_in_as(web, "olga")
     r = _create(web, {"source": "tags", "tag": str(world["vip"]), "notag": str(world["blocked"])})
     assert r.status_code == 303, r.text
     campaign_id = int(r.headers["location"].rsplit("/", 1)[1])
@@ -56,18 +51,18 @@ async def test_from_a_tag_filter_then_approval(web, world, db):
     progress = web.get(f"/api/sms/campaigns/{campaign_id}").json()
     assert progress["status"] == "draft" and progress["totals"]["pending"] == 2 and progress["totals"]["skipped"] == 2
     # Another operator neither sees it nor moves it; the list shows only one's own.
-    _as(web, "oleg")
+    log_in_as(web, "oleg")
     assert web.get(f"/sms/campaigns/{campaign_id}").status_code == 404
     assert web.get(f"/api/sms/campaigns/{campaign_id}").status_code == 404
     assert web.get(f"/sms/campaigns/{campaign_id}.xlsx").status_code == 404
     assert "Winter sale" not in web.get("/sms/campaigns").text
     assert _act(web, campaign_id, "submit").status_code == 404
-    _as(web, "olga")
+    log_in_as(web, "olga")
     assert "Winter sale" in web.get("/sms/campaigns").text
     assert _act(web, campaign_id, "submit").status_code == 303
     assert _act(web, campaign_id, "approve").status_code == 403
     assert web.post(f"/sms/campaigns/{campaign_id}/cancel", follow_redirects=False).status_code == 403  # no CSRF
-    _as(web, "boris")
+    log_in_as(web, "boris")
     assert "Winter sale" in web.get("/sms/campaigns").text
     assert _act(web, campaign_id, "approve").status_code == 303
     assert web.get(f"/api/sms/campaigns/{campaign_id}").json()["status"] == "approved"
@@ -82,7 +77,7 @@ async def test_from_a_tag_filter_then_approval(web, world, db):
 
 
 async def test_from_an_excel_file_and_the_report(web, world, db):
-    _as(web, "olga")
+    log_in_as(web, "olga")
     content = workbook(["Телефон", "Имя"], [["+7 916 555-00-01", "Anna"], ["8 916 555-00-01", "Anna again"],
                                             ["12345", "Bad"], ["+7 916 111-00-01", ""]])
     r = _create(web, {"source": "file", "body": "Hello {name}"}, {"file": ("list.xlsx", content, XLSX)})
@@ -92,7 +87,7 @@ async def test_from_an_excel_file_and_the_report(web, world, db):
     assert "skipped: number listed twice" in page and "skipped: invalid number" in page
     assert "Hello Sokolov Ivan" in page  # a number on a card takes the card's name
     _act(web, campaign_id, "submit")
-    _as(web, "boris")
+    log_in_as(web, "boris")
     _act(web, campaign_id, "approve")
     async with db.acquire() as conn:
         await conn.execute("UPDATE sms_campaigns SET approved_at = $2 WHERE id = $1", campaign_id,
@@ -103,7 +98,7 @@ async def test_from_an_excel_file_and_the_report(web, world, db):
         await sms_queries.record_submitted(conn, claimed[0]["id"], world["gateway"], [(1, "x1")])
         await sms_queries.apply_receipt(conn, world["gateway"], "x1", "delivered")
         await sms_queries.fail(conn, claimed[1]["id"], "refused by the SMSC")
-    _as(web, "olga")
+    log_in_as(web, "olga")
     r = web.get(f"/sms/campaigns/{campaign_id}.xlsx")
     assert r.status_code == 200
     sheet = load_workbook(io.BytesIO(r.content)).active
@@ -121,7 +116,7 @@ async def test_from_an_excel_file_and_the_report(web, world, db):
 
 
 async def test_bad_text_and_preview(web, world):
-    _as(web, "olga")
+    log_in_as(web, "olga")
     r = _create(web, {"source": "tags", "tag": str(world["vip"]), "body": "Hi {surname}"})
     assert r.status_code == 400 and "unknown placeholder {surname}" in r.text
     assert web.get("/api/sms/campaigns/preview", params={"body": "Hi {surname}"}).json()["error"].startswith(
@@ -139,7 +134,7 @@ async def test_from_a_saved_clients_filter(web, world, db):
         mine = await filters.save(conn, world["olga"]["id"], "clients", "VIP, not blocked",
                                   f"tag={world['vip']}&notag={world['blocked']}&page=3")
         theirs = await filters.save(conn, world["oleg"]["id"], "clients", "All", "")
-    _as(web, "olga")
+    log_in_as(web, "olga")
     assert "VIP, not blocked" in web.get("/sms/campaigns/new").text
     assert _create(web, {"source": "saved", "saved_filter": str(theirs)}).status_code == 404  # not hers
     r = _create(web, {"source": "saved", "saved_filter": str(mine)})

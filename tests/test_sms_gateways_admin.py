@@ -9,7 +9,7 @@ import pytest
 
 from crm.errors import ValidationError
 from crm.sms import gateway_config
-from tests.helpers import csrf_from, login, make_user
+from tests.helpers import csrf_from, log_in_as, make_user
 
 
 def test_each_kinds_settings_and_their_defaults():
@@ -44,11 +44,6 @@ async def admin(db):
     await make_user(db, "irina", "manager")
 
 
-def _as(web, name):
-    web.cookies.clear()
-    assert login(web, name).status_code == 303
-
-
 def _post(web, path, data):
     token = csrf_from(web.get("/admin/sms-gateways").text)
     return web.post(path, data={**data, "csrf_token": token}, follow_redirects=False)
@@ -59,7 +54,7 @@ SMPP = {"name": "Main SMSC", "kind": "smpp", "active": "1", "host": "smsc.exampl
 
 
 async def test_gateways_are_checked_saved_masked_audited_and_announced(web, admin, db, database_url):
-    _as(web, "anna")
+    log_in_as(web, "anna")
     heard: list[str] = []
     listener = await asyncpg.connect(database_url)
     await listener.add_listener("pbxcrm_sms_gateways", lambda *args: heard.append(args[3]))
@@ -95,7 +90,7 @@ async def test_gateways_are_checked_saved_masked_audited_and_announced(web, admi
 
 
 async def test_sending_numbers_one_default_and_only_admins(web, admin, db):
-    _as(web, "anna")
+    log_in_as(web, "anna")
     assert _post(web, "/admin/sms-gateways", SMPP).status_code == 303
     async with db.acquire() as conn:
         gateway = await conn.fetchval("SELECT id FROM sms_gateways")
@@ -114,7 +109,7 @@ async def test_sending_numbers_one_default_and_only_admins(web, admin, db):
         actions = [r["action"] for r in await conn.fetch(
             "SELECT action FROM audit_log WHERE entity = 'sms_number' ORDER BY id")]
     assert actions == ["create", "create", "delete"]
-    _as(web, "irina")
+    log_in_as(web, "irina")
     assert web.get("/admin/sms-gateways").status_code == 403
     page = web.get("/clients").text
     assert web.post("/admin/sms-gateways", data={**SMPP, "csrf_token": csrf_from(page)}).status_code == 403

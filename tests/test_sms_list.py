@@ -12,7 +12,7 @@ from crm import appsettings, tags
 from crm.counterparties import service
 from crm.counterparties.model import CounterpartyInput
 from crm.sms import listing
-from tests.helpers import csrf_from, login, make_user
+from tests.helpers import csrf_from, log_in_as, make_user
 
 MSK = dt.timezone(dt.timedelta(hours=3))
 
@@ -73,11 +73,6 @@ async def world(db):
             "gold": gold, "g1": g1, "g2": g2}
 
 
-def _as(web, name):
-    web.cookies.clear()
-    assert login(web, name).status_code == 303
-
-
 def _attach(web, message_id: int, counterparty_id: int):
     return web.post(f"/api/sms/{message_id}/counterparty", json={"counterparty_id": counterparty_id},
                     headers={"X-CSRF-Token": web.cookies["pbxcrm_csrf"]})
@@ -96,7 +91,7 @@ ALL = ["u3", "u2", "u1", "k3", "k2", "k1", "d1"]
 
 
 async def test_each_filter_alone_and_together(web, world):
-    _as(web, "boss")
+    log_in_as(web, "boss")
     w = world
     assert _keys(web, w) == ALL
     assert _keys(web, w, {"from": "2026-11-03", "to": "2026-11-03"}) == ["u1", "k3"]
@@ -121,7 +116,7 @@ async def test_each_filter_alone_and_together(web, world):
 
 
 async def test_the_page_shows_filters_rows_and_links(web, world):
-    _as(web, "boss")
+    log_in_as(web, "boss")
     page = web.get("/sms", params={"direction": "in", "gateway": world["g1"]}).text
     assert "3 messages" in page and "Hello again" in page and "Invoice sent" not in page
     assert 'value="in" checked' in page and f'value="{world["g1"]}" selected' in page
@@ -138,7 +133,7 @@ async def test_the_page_shows_filters_rows_and_links(web, world):
 
 async def test_the_count_is_capped(web, world, monkeypatch):
     monkeypatch.setattr(listing, "COUNT_CAP", 3)
-    _as(web, "boss")
+    log_in_as(web, "boss")
     data = web.get("/api/sms", params={"size": 2}).json()
     assert (data["total"], data["total_capped"], len(data["messages"])) == (3, True, 2)
     assert "3 messages+" in web.get("/sms", params={"size": 2}).text
@@ -155,18 +150,18 @@ def _exported(web, params=None) -> list[str]:
 async def test_who_sees_which_message_in_the_list_count_json_and_export(web, world, db):
     w = world
     # An operator: messages on live cards, and on no card only the ones she wrote; no attaching.
-    _as(web, "olga")
+    log_in_as(web, "olga")
     assert _keys(web, w) == ["u3", "k3", "k2", "k1"]
     assert _keys(web, w, {"unattached": "1"}) == ["u3"]
     assert _exported(web) == ["Test to a stranger", "Invoice sent", "Thanks, coming", "Your order is ready"]
     page = web.get("/sms").text
     assert "4 messages" in page and "Hello again" not in page and "/attach" not in page
     # A manager attaches unknown senders: he sees their incoming messages, not others' outgoing ones.
-    _as(web, "irina")
+    log_in_as(web, "irina")
     assert _keys(web, w) == ["u2", "u1", "k3", "k2", "k1"]
     assert _exported(web, {"direction": "in"}) == ["Hello again", "Who is this? Call me", "Thanks, coming"]
     # The deleted card's message: supervisors and admins only.
-    _as(web, "boss")
+    log_in_as(web, "boss")
     assert "d1" in _keys(web, w) and "Ghost text" in _exported(web)
     async with db.acquire() as conn:
         audits = await conn.fetch("SELECT user_id, changes FROM audit_log WHERE entity = 'export' "
@@ -177,16 +172,16 @@ async def test_who_sees_which_message_in_the_list_count_json_and_export(web, wor
 async def test_the_export_is_for_the_export_roles(web, world, db):
     async with db.acquire() as conn:
         await appsettings.set_export_roles(conn, world["anna"]["id"], ["supervisor", "admin"])
-    _as(web, "irina")
+    log_in_as(web, "irina")
     assert web.get("/sms.xlsx").status_code == 403
     assert 'id="export"' not in web.get("/sms").text
 
 
 async def test_attach_moves_the_numbers_messages_and_learns_it(web, world, db):
     w = world
-    _as(web, "olga")  # operators do not attach
+    log_in_as(web, "olga")  # operators do not attach
     assert _attach(web, w["m"]["u1"], w["orlova"]).status_code == 403
-    _as(web, "misha")  # a manager only onto a card he may edit: Sokolov is Irina's
+    log_in_as(web, "misha")  # a manager only onto a card he may edit: Sokolov is Irina's
     assert _attach(web, w["m"]["u1"], w["sokolov"]).status_code == 403
     r = _attach(web, w["m"]["u1"], w["orlova"])
     assert r.status_code == 200, r.text
@@ -203,7 +198,7 @@ async def test_attach_moves_the_numbers_messages_and_learns_it(web, world, db):
     assert "attach" in audits and "learn number from sms" in audits and "+79162220009" in audits["attach"]
     # Once on a card it is not attached again; an outgoing message is no sender to attach.
     assert _attach(web, w["m"]["u2"], w["orlova"]).status_code == 409
-    _as(web, "boss")
+    log_in_as(web, "boss")
     assert _attach(web, w["m"]["u3"], w["orlova"]).status_code == 404
     # The card shows the learned number, with the SMS icon to its chat.
     card = web.get(f"/counterparties/{w['orlova']}").text
@@ -211,7 +206,7 @@ async def test_attach_moves_the_numbers_messages_and_learns_it(web, world, db):
 
 
 async def test_attach_to_a_new_card_from_the_list(web, world, db):
-    _as(web, "irina")
+    log_in_as(web, "irina")
     page = web.get("/sms", params={"unattached": "1"}).text
     r = web.post(f"/sms/{world['m']['u2']}/attach-new", data={"last_name": "Neznakomov", "first_name": "Pyotr",
                                                               "csrf_token": csrf_from(page)}, follow_redirects=False)
@@ -228,7 +223,7 @@ async def test_attach_to_a_new_card_from_the_list(web, world, db):
 
 
 async def test_saved_filters_for_the_sms_list(web, world):
-    _as(web, "irina")
+    log_in_as(web, "irina")
     page = web.get("/sms").text
     r = web.post("/filters", data={"section": "sms", "name": "Strangers", "query": "unattached=1&page=3",
                                    "csrf_token": csrf_from(page)}, follow_redirects=False)
@@ -238,7 +233,7 @@ async def test_saved_filters_for_the_sms_list(web, world):
 
 async def test_the_sms_icon_beside_numbers_only_with_a_gateway(web, world, db):
     w = world
-    _as(web, "boss")
+    log_in_as(web, "boss")
     async with db.acquire() as conn:
         await conn.execute("INSERT INTO contacts (counterparty_id, kind, value, normalized) "
                            "VALUES ($1, 'phone', '+7 916 111-00-01', '+79161110001')", w["sokolov"])

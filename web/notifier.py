@@ -18,6 +18,7 @@ from crm.db import DATABASE_ERRORS
 from crm.scheduled_calls import runner as scheduled_calls
 from crm.settings import Settings
 from crm.users import queries as users_q
+from web.background import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +36,12 @@ def send_mail(settings: Settings, to: str, subject: str, body: str) -> None:
         smtp.send_message(message)
 
 
-class Notifier:
+class Notifier(BackgroundLoop):
+    name = "notifier"
+
     def __init__(self, settings: Settings):
+        super().__init__()
         self.settings = settings
-        self._task: asyncio.Task | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="notifier")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
         while True:

@@ -13,25 +13,20 @@ import asyncpg
 from crm.db import DATABASE_ERRORS
 from crm.orders import loader
 from crm.settings import Settings
+from web.background import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 30.0
 
 
-class OrderReloads:
+class OrderReloads(BackgroundLoop):
+    name = "order reloads"
+
     def __init__(self, settings: Settings, pool: Callable[[], asyncpg.Pool]):
+        super().__init__()
         self.settings = settings
         self._pool = pool
-        self._task: asyncio.Task | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="order reloads")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
         while True:
