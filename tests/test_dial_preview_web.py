@@ -169,3 +169,24 @@ async def test_rights(web, world, db):
     log_in_as(web, "oleg")
     assert "Winter calls" not in web.get("/dial-campaigns/preview").text
     assert _next(web, c) is None
+
+
+async def test_a_queue_s_member_works_it_and_the_campaign_is_done_with_its_last_number(web, world, db):
+    c = world["campaign"]
+    async with db.acquire() as conn:  # the campaign's agents are now a queue's members: irina only
+        queue = await conn.fetchval("INSERT INTO queues (name) VALUES ('Survey line') RETURNING id")
+        await conn.execute("INSERT INTO queue_members (queue_id, user_id) VALUES ($1, $2)", queue, world["irina"]["id"])
+        await conn.execute("UPDATE dial_campaigns SET queue_id = $2 WHERE id = $1", c, queue)
+    log_in_as(web, "olga")  # named on the campaign, not in its queue
+    assert "Winter calls" not in web.get("/dial-campaigns/preview").text
+    log_in_as(web, "irina")
+    assert "Winter calls" in web.get("/dial-campaigns/preview").text
+    for _ in range(2):
+        attempt = _next(web, c)
+        assert attempt is not None
+        post_form(web, f"/dial-campaigns/preview/attempts/{attempt}/call")
+        assert post_form(web, f"/dial-campaigns/preview/attempts/{attempt}/outcome",
+                         {"outcome": "answered"}).status_code == 303
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT status FROM dial_campaigns WHERE id = $1", c) == "done"
+    assert _next(web, c) is None

@@ -5,6 +5,8 @@ and an SMS from a row that links to the order."""
 
 import pytest
 
+from crm.calls import rule_queries as call_rules_q
+from crm.calls.rules import DENY, SEE, Rule
 from crm.orders import customers
 from tests.helpers import log_in_as, make_user, workbook
 
@@ -176,3 +178,28 @@ async def test_an_edit_is_saved_audited_and_a_new_url_is_read_at_once(web, world
     r = _save(web, {"name": "Survey 2", "customer_id": str(world["lyutik"]), "reload_minutes": "30"},
               order_id=order_id)
     assert r.status_code == 400 and "only a list read from a URL is reloaded" in r.text
+
+
+async def test_the_order_page_lists_only_the_calls_and_sms_the_user_may_see(web, world, db):
+    log_in_as(web, "maria")
+    order_id = _id(_save(web, {"name": "Rights", "customer_id": str(world["romashka"])},
+                         file=("list.csv", CSV, "text/csv")))
+    async with db.acquire() as conn:  # one call and one SMS of Oleg's, one of each of Maria's
+        for number, user in (("+74957000001", world["oleg"]["id"]), ("+74957000002", world["maria"]["id"])):
+            await conn.execute(
+                """INSERT INTO calls (channel_id, direction, caller_number, called_number, started_at, status,
+                                      caller_user_id, order_id)
+                   VALUES ($1, 'outgoing', '101', $1, now(), 'answered', $2, $3)""", number, user, order_id)
+            await conn.execute("INSERT INTO sms_messages (direction, phone, body, status, user_id, order_id) "
+                               "VALUES ('out', $1, $2, 'queued', $3, $4)", number, f"text to {number}", user, order_id)
+        # The admin's rule: operators see only the calls they took part in.
+        await call_rules_q.save(conn, world["anna"]["id"], None, Rule(SEE, DENY, roles=frozenset({"operator"}),
+                                                                      took_part=False, position=1))
+    log_in_as(web, "oleg")  # an operator: the call rules and the SMS rights hold on the order's page too
+    page = web.get(f"/orders/{order_id}").text
+    assert "+74957000002" not in web.get("/calls").text  # as the calls list says
+    assert "+74957000001" in page and "text to +74957000001" in page
+    assert "+74957000002" not in page and "text to +74957000002" not in page
+    log_in_as(web, "anna")  # an admin sees both
+    page = web.get(f"/orders/{order_id}").text
+    assert "text to +74957000001" in page and "text to +74957000002" in page

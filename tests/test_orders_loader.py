@@ -175,6 +175,8 @@ async def test_a_failing_url_keeps_the_rows_and_says_why(db, order, list_server)
         await fails("web page")
         list_server.body = b"Name;City\nIvanov;Moscow\n"
         await fails("Phone")
+        list_server.body = CSV.encode().splitlines(keepends=True)[0]  # the header alone: an export gone wrong
+        await fails("no rows")
         list_server.body, list_server.delay = CSV.encode(), 2.0
         await fails("did not answer", timeout=0.5)
         list_server.delay = 0

@@ -135,6 +135,17 @@ async def test_settle_ends_a_dialled_call_with_its_request(db, people):
         await conn.execute("UPDATE call_requests SET created_at = now() - interval '61 seconds' "
                            "WHERE id = (SELECT request_id FROM scheduled_calls WHERE id = $1)", stale)
         assert await runner.settle(conn) == 1
+        # A request the app took and then never finished (it died mid-call): failed after hours, and why.
+        lost = await _plan(db, people["ivanova"], due, action="dial", number="+7 916 555-44-34")
+        await conn.execute("UPDATE users SET extension = '102' WHERE id = $1", people["ivanova"]["id"])
+        await runner.run_due(conn, due + dt.timedelta(minutes=4), region="RU")
+        await conn.execute("UPDATE call_requests SET status = 'ringing user' "
+                           "WHERE id = (SELECT request_id FROM scheduled_calls WHERE id = $1)", lost)
+        assert await runner.settle(conn) == 0  # ringing now: it goes on
+        await conn.execute("UPDATE call_requests SET updated_at = now() - interval '13 hours' "
+                           "WHERE id = (SELECT request_id FROM scheduled_calls WHERE id = $1)", lost)
+        assert await runner.settle(conn) == 1
+    assert (await _row(db, lost))["error"] == model.NEVER_ENDED
     assert (await _row(db, stale))["error"] == model.NOT_TAKEN
     assert dict((await _row(db, answered)).items())["status"] == "done"
     failed = await _row(db, unanswered)
@@ -154,6 +165,8 @@ def test_the_model():
     assert model.settled("dialing", None) is None and model.settled("pending", None) is None
     assert model.settled("pending", None, expired=True) == ("failed", model.NOT_TAKEN)
     assert model.settled("dialing", None, expired=True) is None  # taken: it goes on
+    assert model.settled("ringing user", None, stuck=True) == ("failed", model.NEVER_ENDED)  # its app died
+    assert model.settled("done", None, stuck=True) == ("done", "")
     me, other = {"id": 1, "role": "operator"}, {"id": 2, "role": "manager"}
     boss, customer = {"id": 3, "role": "supervisor"}, {"id": 4, "role": "customer"}
     mine = {"user_id": 1, "status": "pending"}

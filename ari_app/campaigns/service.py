@@ -20,7 +20,7 @@ import asyncpg
 
 from ari_app.campaigns.attempts import Agent, Attempt, CampaignSettings
 from ari_app.campaigns.connecting import Connector
-from ari_app.campaigns.states import Detecting, Ringing, WrongMove
+from ari_app.campaigns.states import Connecting, Detecting, Ringing, WrongMove
 from ari_app.client import AriError
 from ari_app.constants import TECHNOLOGY, campaign_args
 from ari_app.deps import SessionDeps
@@ -111,24 +111,30 @@ class CampaignDialer:
             campaigns = await q.running_campaigns(conn)
             # Numbers go to the trunk as click-to-call sends them: nationally, after the centre's prefix.
             prefix = await appsettings.dial_prefix(conn) if campaigns else ""
+            # Agents on several running campaigns (or in a queue two campaigns use) are counted once a
+            # tick: a campaign's ringing and new calls take its first free agents from the next ones' view.
+            spoken_for: set[int] = set()
             for campaign in campaigns:
-                await self._dial(conn, campaign, now, prefix)
+                await self._dial(conn, campaign, now, prefix, spoken_for)
             await self._stop_cancelled(conn, {c["id"] for c in campaigns})
 
     async def _dial(self, conn: asyncpg.Connection, campaign: asyncpg.Record, now: dt.datetime,
-                    prefix: str) -> None:
+                    prefix: str, spoken_for: set[int]) -> None:
         campaign_id = campaign["id"]
         self._agents[campaign_id] = [Agent(r["user_id"], r["full_name"], r["extension"])
                                      for r in await q.campaign_agents(conn, campaign_id)]
         self._queue_of[campaign_id] = campaign["queue_id"]
         await q.skip_unfit(conn, campaign_id)
         live = [a for a in self.attempts.values() if a.campaign.id == campaign_id]
-        free = await self._free_agents(campaign_id)
+        free = [a for a in await self._free_agents(campaign_id) if a.user_id not in spoken_for]
         counts = await q.pacing_counts(conn, campaign_id)
-        # A call in answering-machine detection has no agent yet: it counts as one still ringing.
+        # A call in answering-machine detection has no agent yet: it counts as one still ringing; an
+        # answered one being connected is waiting for one.
         state = PacingState(free_agents=len(free), ringing=sum(isinstance(a.state, (Ringing, Detecting)) for a in live),
-                            ended=counts["ended"], answered=counts["answered"], dropped=counts["dropped"])
-        wanted = calls_to_place(campaign["mode"], state, PacingPolicy(drop_limit=float(campaign["drop_limit"])))
+                            ended=counts["ended"], answered=counts["answered"], dropped=counts["dropped"],
+                            waiting=sum(isinstance(a.state, Connecting) and a.agent is None for a in live))
+        policy = PacingPolicy(drop_limit=float(campaign["drop_limit"]), max_ratio=float(campaign["max_ratio"]))
+        wanted = calls_to_place(campaign["mode"], state, policy)
         claimed = await q.claim_numbers(conn, campaign, wanted, now=now, default_tz=self.d.timezone) if wanted else []
         if claimed:
             log.info("campaign %d: %d free agents, %d ringing: placing %d calls", campaign_id, len(free),
@@ -140,6 +146,7 @@ class CampaignDialer:
             caller_id=campaign["caller_id"], rules=model.retry_rules(_json(campaign["retry_rules"])))
         for row in claimed:
             await self._place(settings, row, int(campaign["ring_seconds"]), prefix)
+        spoken_for.update(a.user_id for a in free[:state.ringing + state.waiting + len(claimed)])
         if not claimed and not live and await q.finish_if_done(conn, campaign_id):
             log.info("campaign %d: nothing left to dial, done", campaign_id)
 

@@ -154,6 +154,9 @@ async def load_body(conn: asyncpg.Connection, order: asyncpg.Record, body: bytes
     try:
         header, rows = sources.read_table(body)
         parsed = parse(header, rows, key_column=order["key_column"], region=region)
+        if not parsed.rows:
+            # A source that answers with its header alone (an export gone wrong) must not empty the order.
+            raise SourceError(_("the list has no rows; the order's rows are kept as they were"))
     except SourceError as e:
         await _outcome(conn, order["id"], error=str(e))
         raise

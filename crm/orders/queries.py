@@ -14,6 +14,7 @@ from crm.errors import Forbidden, NotFound, ValidationError
 from crm.i18n import _
 from crm.orders import permissions
 from crm.orders.sources import SourceError, check_url
+from crm.sms import listing as sms_listing
 
 STATUSES = ("open", "closed")
 _FIELDS = ("name", "customer_id", "script", "status", "source_url", "reload_minutes", "key_column")
@@ -159,19 +160,33 @@ async def row(conn: asyncpg.Connection, order_id: int, row_id: int) -> asyncpg.R
     return found
 
 
-async def calls(conn: asyncpg.Connection, order_id: int, limit: int = 50) -> list[asyncpg.Record]:
+async def calls(conn: asyncpg.Connection, order_id: int, visible: tuple[str, list],
+                limit: int = 50) -> list[asyncpg.Record]:
+    """The order's calls the user may see: `visible` is the call rules' condition over calls c with its
+    parameters from $1 (web/call_rules.visible)."""
+    where, args = visible
+    n = len(args)
     return await conn.fetch(
-        """SELECT k.id, k.started_at, k.direction, k.status, k.caller_number, k.called_number, k.talk_seconds,
-                  u.full_name AS operator_name
-           FROM calls k LEFT JOIN users u ON u.id = coalesce(k.operator_user_id, k.caller_user_id)
-           WHERE k.order_id = $1 ORDER BY k.started_at DESC LIMIT $2""", order_id, limit)
+        f"""SELECT c.id, c.started_at, c.direction, c.status, c.caller_number, c.called_number, c.talk_seconds,
+                   u.full_name AS operator_name
+            FROM calls c LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
+            WHERE c.order_id = ${n + 1} AND ({where}) ORDER BY c.started_at DESC LIMIT ${n + 2}""",
+        *args, order_id, limit)
 
 
-async def sms(conn: asyncpg.Connection, order_id: int, limit: int = 50) -> list[asyncpg.Record]:
+async def sms(conn: asyncpg.Connection, order_id: int, user: Mapping, limit: int = 50) -> list[asyncpg.Record]:
+    """The order's SMS the user may see (crm/sms/listing.visibility)."""
+    args: list = [order_id, limit]
+
+    def p(value) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
     return await conn.fetch(
-        """SELECT m.id, m.created_at, m.phone, m.body, m.status, u.full_name AS author_name
-           FROM sms_messages m LEFT JOIN users u ON u.id = m.user_id
-           WHERE m.order_id = $1 ORDER BY m.id DESC LIMIT $2""", order_id, limit)
+        f"""SELECT m.id, m.created_at, m.phone, m.body, m.status, u.full_name AS author_name
+            FROM sms_messages m LEFT JOIN users u ON u.id = m.user_id
+            LEFT JOIN counterparties cp ON cp.id = m.counterparty_id
+            WHERE m.order_id = $1 AND ({sms_listing.visibility(user, p)}) ORDER BY m.id DESC LIMIT $2""", *args)
 
 
 async def customers_to_choose(conn: asyncpg.Connection) -> list[asyncpg.Record]:

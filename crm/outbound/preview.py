@@ -19,6 +19,7 @@ from crm.errors import Conflict, NotFound, ValidationError
 from crm.i18n import gettext as _
 from crm.notes import add_note
 from crm.outbound import model
+from crm.outbound import queries as outbound_q
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +29,16 @@ AGENT_OUTCOMES = (model.ANSWERED, model.BUSY, model.NO_ANSWER, model.MACHINE, mo
 
 
 async def my_campaigns(conn: asyncpg.Connection, user_id: int) -> list[asyncpg.Record]:
-    """The running preview campaigns the user is an agent of."""
+    """The running preview campaigns the user is an agent of: named on it, or in its queue when it has one
+    (crm/outbound/campaigns.agent_ids)."""
     return await conn.fetch(
-        """SELECT c.id, c.name FROM dial_campaigns c JOIN dial_campaign_agents a ON a.campaign_id = c.id
-           WHERE a.user_id = $1 AND c.status = 'running' AND c.mode = 'preview' ORDER BY c.id""", user_id)
+        """SELECT c.id, c.name FROM dial_campaigns c
+           WHERE c.status = 'running' AND c.mode = 'preview'
+             AND CASE WHEN c.queue_id IS NULL
+                      THEN EXISTS (SELECT 1 FROM dial_campaign_agents a WHERE a.campaign_id = c.id AND a.user_id = $1)
+                      ELSE EXISTS (SELECT 1 FROM queue_members m WHERE m.queue_id = c.queue_id AND m.user_id = $1)
+                 END
+           ORDER BY c.id""", user_id)
 
 
 _ATTEMPT = """SELECT a.id, a.campaign_id, a.number_id, a.agent_user_id, a.outcome, a.started_at, a.ended_at,
@@ -145,7 +152,8 @@ async def record_outcome(conn: asyncpg.Connection, attempt_id: int, outcome: str
         raise ValidationError({"outcome": _("choose how the call went")})
     async with conn.transaction():
         row = await conn.fetchrow(
-            """SELECT a.outcome, a.number_id, n.outcome_counts, n.attempts, n.status, c.retry_rules,
+            """SELECT a.outcome, a.number_id, a.campaign_id, c.mode, n.outcome_counts, n.attempts, n.status,
+                      c.retry_rules,
                       NOT EXISTS (SELECT 1 FROM dial_attempts l WHERE l.number_id = a.number_id AND l.id > a.id)
                           AS latest
                FROM dial_attempts a JOIN dial_campaign_numbers n ON n.id = a.number_id
@@ -176,6 +184,8 @@ async def record_outcome(conn: asyncpg.Connection, attempt_id: int, outcome: str
                                                                       ELSE $6 END,
                       offered_to = NULL, lease_until = NULL, updated_at = now()
                WHERE id = $1""", row["number_id"], step.status, step.next_at, attempts, json.dumps(counts), outcome)
+        if row["mode"] == model.PREVIEW:  # the automatic modes' dialer finishes its own campaigns
+            await outbound_q.finish_if_done(conn, row["campaign_id"])
     log.info("dial attempt %d: %s (was %r); number %d -> %s at %s", attempt_id, outcome, old, row["number_id"],
              step.status, step.next_at)
     return step

@@ -61,7 +61,8 @@ def may_cancel(user: Mapping, row: Mapping) -> bool:
 NOT_TAKEN = N_("the PBX did not take the call request in time (was the Stasis app running?)")
 NO_EXTENSION = N_("the user has no extension to ring")
 CALL_FAILED = N_("the call failed")
-_KNOWN_REASONS = frozenset({NOT_TAKEN, NO_EXTENSION, CALL_FAILED, N_("the user did not answer")})
+NEVER_ENDED = N_("the PBX never reported the end of the call (was the Stasis app stopped mid-call?)")
+_KNOWN_REASONS = frozenset({NOT_TAKEN, NO_EXTENSION, CALL_FAILED, NEVER_ENDED, N_("the user did not answer")})
 
 
 def reason_text(reason: str) -> str:
@@ -69,11 +70,15 @@ def reason_text(reason: str) -> str:
     return gettext(reason) if reason in _KNOWN_REASONS else reason
 
 
-def settled(request_status: str | None, request_error: str | None, expired: bool = False) -> tuple[str, str] | None:
+def settled(request_status: str | None, request_error: str | None, expired: bool = False,
+            stuck: bool = False) -> tuple[str, str] | None:
     """A dialled call's end, from its click-to-call request's: (status, reason), or None while it goes on.
-    `expired`: the request is still pending but too old for the Stasis app to take (crm/request_rows.py)."""
+    `expired`: the request is still pending but too old for the Stasis app to take (crm/request_rows.py).
+    `stuck`: taken, then not heard of for hours (the Stasis process died mid-call): it will never end."""
     if request_status == "pending" and expired:
         return FAILED, NOT_TAKEN
+    if request_status in ("ringing user", "dialing") and stuck:
+        return FAILED, NEVER_ENDED
     if request_status == "done":
         return DONE, ""
     if request_status == "failed":

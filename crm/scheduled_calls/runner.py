@@ -24,6 +24,9 @@ from crm.scheduled_calls import model
 
 log = logging.getLogger(__name__)
 
+# A click-to-call request taken by the Stasis app and not heard of for this long will never end.
+STUCK_HOURS = 12
+
 BATCH = 50
 
 
@@ -99,13 +102,15 @@ async def settle(conn: asyncpg.Connection) -> int:
     number of calls ended."""
     rows = await conn.fetch(
         f"""SELECT s.id, r.status AS request_status, r.error AS request_error,
-                  r.created_at <= now() - interval '{PENDING_SECONDS} seconds' AS expired
+                  r.created_at <= now() - interval '{PENDING_SECONDS} seconds' AS expired,
+                  r.updated_at <= now() - interval '{STUCK_HOURS} hours' AS stuck
             FROM scheduled_calls s JOIN call_requests r ON r.id = s.request_id
             WHERE s.status = 'dialing' AND (r.status IN ('done', 'failed')
-                  OR (r.status = 'pending' AND r.created_at <= now() - interval '{PENDING_SECONDS} seconds'))""")
+                  OR (r.status = 'pending' AND r.created_at <= now() - interval '{PENDING_SECONDS} seconds')
+                  OR r.updated_at <= now() - interval '{STUCK_HOURS} hours')""")
     ended = 0
     for row in rows:
-        end = model.settled(row["request_status"], row["request_error"], row["expired"])
+        end = model.settled(row["request_status"], row["request_error"], row["expired"], row["stuck"])
         if end is None:
             continue
         status, reason = end

@@ -22,6 +22,7 @@ from crm.imports.reader import MAX_FILE_BYTES
 from crm.orders import actions, loader, permissions
 from crm.orders import queries as oq
 from crm.orders.sources import SourceError
+from web.call_rules import visible
 from web.db import connection
 from web.paging import Page
 from web.resource import wants_json
@@ -129,8 +130,8 @@ async def order_page(request: Request, *, error: DomainError | None = None, stat
         order = await oq.get(conn, request.user, request.path_params["id"])
         page = page.with_total(await oq.count_rows(conn, order["id"]))
         rows = await oq.rows(conn, order["id"], page.size, page.offset)
-        calls = await oq.calls(conn, order["id"])
-        messages = await oq.sms(conn, order["id"])
+        calls = await oq.calls(conn, order["id"], await visible(request))  # the call rules hold here too
+        messages = await oq.sms(conn, order["id"], request.user)
     if wants_json(request):
         return JSONResponse({"id": order["id"], "name": order["name"], "customer": order["customer_name"],
                              "status": order["status"], "last_error": order["last_error"], "total_rows": page.total,
