@@ -251,3 +251,24 @@ async def test_cancelling_hangs_up_the_ringing_calls(db, crm, fake, start_app):
     [row] = await eventually(lambda: _attempt_outcomes(db, campaign, 1), what="the outcome")
     assert row["outcome"] == "cancelled"
     await _no_originate(fake, trunk(THIRD), 1.0)
+
+
+async def test_a_ringing_call_whose_end_was_missed_is_ended_as_failed(db, crm, fake, start_app, monkeypatch):
+    from ari_app.campaigns import service
+
+    monkeypatch.setattr(service, "LOST_AFTER_SECONDS", -10.0)  # asked about at once
+    monkeypatch.setattr(service, "LEASE_EVERY_SECONDS", 0.3)
+    await no_recording(db)
+    campaign = await make_campaign(db, author_id=crm["ivanova"]["id"], agents=[crm["ivanova"]["id"]],
+                                   numbers=[OTHER], ring_seconds=10)
+    await start_app()
+    dial = await fake.next_originate(trunk(OTHER))
+    fake.channels.pop(dial.query["channelId"])  # gone from Asterisk, its ChannelDestroyed never came
+
+    async def ended():
+        rows = await attempts(db, campaign)
+        return rows if rows and rows[0]["outcome"] else None
+
+    [row, *_] = await eventually(ended, timeout=10, what="the lost attempt ended")
+    assert row["outcome"] == "failed"
+    assert any(r.method == "GET" and r.path == f"/channels/{dial.query['channelId']}" for r in fake.requests)

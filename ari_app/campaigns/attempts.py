@@ -47,6 +47,9 @@ class Attempt:
     # Loop time the client was known to be a person: the answer, or AMD's verdict. The wait for an
     # agent counts from here (AMD's listening is not the person waiting on a silent line for us).
     heard_at: float | None = None
+    # Loop time after which a call still ringing (or in AMD) is asked about: its end may have been missed
+    # (a ChannelDestroyed lost in a reconnect, a hang-up while AMD had it in the dialplan).
+    check_at: float = float("inf")
     agent: Agent | None = None
     bridge: str | None = None
     # Set when the rung agent's phone answers (True) or ends unanswered (False).

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
 LEASE_EVERY_SECONDS = 30.0
+# A call still ringing this long after its ring time is checked for with Asterisk (_forget_lost).
+LOST_AFTER_SECONDS = 60.0
 
 
 class CampaignDialer:
@@ -105,6 +107,7 @@ class CampaignDialer:
             if loop_now - self._last_lease >= LEASE_EVERY_SECONDS:
                 self._last_lease = loop_now
                 await q.renew_leases(conn, [a.number_id for a in self.attempts.values()], now)
+                await self._forget_lost(loop_now)
                 recovered = await q.recover_leases(conn, now)
                 if recovered:
                     log.warning("campaign dialer: %d numbers of a stopped dialer given back", recovered)
@@ -188,6 +191,7 @@ class CampaignDialer:
         attempt = Attempt(id=row["attempt_id"], channel_id=row["channel_id"], number_id=row["number_id"],
                           number=number, name=row["name"], counterparty_id=row["counterparty_id"], campaign=campaign)
         self.attempts[attempt.id] = attempt
+        attempt.check_at = asyncio.get_running_loop().time() + ring_seconds + LOST_AFTER_SECONDS
         facts, _ = await self.d.crm.lookup(caller_match_key(number, self.d.region))
         _, plan = outside_phone(prefix + number.lstrip("+"), name=row["name"] or number, dialing=self.d.crm.dialing(),
                                     default_trunk=self.d.trunk, region=self.d.region)
@@ -208,6 +212,24 @@ class CampaignDialer:
             log.warning("campaign %d: attempt %d to %s not placed (%s)", campaign.id, attempt.id, number, e)
             self.d.records.ended(attempt.channel_id, ended_at=dt.datetime.now(dt.timezone.utc), cause=None)
             await self._ended(attempt, model.FAILED, None)
+
+    async def _forget_lost(self, loop_now: float) -> None:
+        """Attempts ringing (or in AMD) far past their time whose channel Asterisk no longer has: their
+        end was missed. Ended as failed, so the number is retried by the rules and the campaign can finish."""
+        for attempt in list(self.attempts.values()):
+            if not isinstance(attempt.state, (Ringing, Detecting)) or loop_now < attempt.check_at:
+                continue
+            try:
+                await self.d.ari.get_channel(attempt.channel_id)
+                attempt.check_at = loop_now + LOST_AFTER_SECONDS  # still there (a long AMD?): asked again later
+                continue
+            except AriError as e:
+                if e.status != 404:
+                    continue
+            log.warning("channel %s: attempt %d to %s is gone from Asterisk unseen; ending it", attempt.channel_id,
+                        attempt.id, attempt.number)
+            self.d.records.ended(attempt.channel_id, ended_at=dt.datetime.now(dt.timezone.utc), cause=None)
+            await self.channel_gone(attempt.channel_id, None)
 
     # ---- what the handlers report ----
 
