@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import html
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -190,3 +191,31 @@ async def test_a_queue_s_member_works_it_and_the_campaign_is_done_with_its_last_
     async with db.acquire() as conn:
         assert await conn.fetchval("SELECT status FROM dial_campaigns WHERE id = $1", c) == "done"
     assert _next(web, c) is None
+
+
+async def test_a_client_who_asks_to_be_called_back_is_dialled_again_then_by_the_campaign(web, world, db):
+    from crm.scheduled_calls import runner
+
+    c = world["campaign"]
+    log_in_as(web, "olga")
+    attempt = _next(web, c)
+    post_form(web, f"/dial-campaigns/preview/attempts/{attempt}/call")
+    tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).astimezone(ZoneInfo("Europe/Moscow"))
+    form = {"outcome": "answered", "callback_date": tomorrow.date().isoformat(), "callback_time": "10:30"}
+    bad = post_form(web, f"/dial-campaigns/preview/attempts/{attempt}/outcome", {**form, "callback_time": ""})
+    assert bad.status_code == 400 and "both the day and the time" in bad.text
+    yesterday = (tomorrow - dt.timedelta(days=2)).date().isoformat()
+    bad = post_form(web, f"/dial-campaigns/preview/attempts/{attempt}/outcome", {**form, "callback_date": yesterday})
+    assert bad.status_code == 400 and "already passed" in bad.text
+    assert post_form(web, f"/dial-campaigns/preview/attempts/{attempt}/outcome", form).status_code == 303
+    due = dt.datetime.combine(tomorrow.date(), dt.time(10, 30), ZoneInfo("Europe/Moscow"))
+    number = await _number(db, "+79161110001")
+    assert (number["status"], number["last_outcome"], number["next_at"]) == ("pending", "answered", due)
+    async with db.acquire() as conn:
+        planned = await conn.fetchrow("SELECT * FROM scheduled_calls WHERE campaign_id = $1", c)
+        assert (planned["user_id"], planned["due_at"], planned["action"]) == (world["olga"]["id"], due, "dial")
+        assert await runner.run_due(conn, due - dt.timedelta(minutes=1), region="RU") == 0
+        assert await runner.run_due(conn, due, region="RU") == 1  # handed to the campaign: it dials, client first
+        assert await conn.fetchval("SELECT status FROM scheduled_calls WHERE id = $1", planned["id"]) == "done"
+        assert await conn.fetchval("SELECT count(*) FROM call_requests WHERE dial_attempt_id IS NULL") == 0
+        assert await conn.fetchval("SELECT status FROM dial_campaigns WHERE id = $1", c) == "running"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from web.schemas import Search, Short
-from web.validation import Ids, OptionalId, Schema, Text
+from web.validation import Ids, OptionalDate, OptionalId, OptionalTime, Schema, Text
 
 
 class LoadForm(Schema):
@@ -42,3 +42,6 @@ class PreviewQuery(Schema):
 class OutcomeForm(Schema):
     outcome: Short = ""
     note: Annotated[str, Text(2000)] = ""
+    # The client asked to be called back then (the user's clock): the campaign dials it again at that time.
+    callback_date: OptionalDate = None
+    callback_time: OptionalTime = None

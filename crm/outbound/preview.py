@@ -20,6 +20,7 @@ from crm.i18n import gettext as _
 from crm.notes import add_note
 from crm.outbound import model
 from crm.outbound import queries as outbound_q
+from crm.scheduled_calls import queries as scheduled_q
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,8 @@ async def skip(conn: asyncpg.Connection, user, attempt_id: int) -> None:
 
 
 async def record_outcome(conn: asyncpg.Connection, attempt_id: int, outcome: str, *, amend: bool = False,
-                         call_id: int | None = None, now: dt.datetime | None = None) -> model.NextStep | None:
+                         call_id: int | None = None, now: dt.datetime | None = None,
+                         finish: bool = True) -> model.NextStep | None:
     """End the attempt with `outcome` and move its number by the retry rules (None: it had ended, and is
     not amended). `amend`: an ended attempt that is its number's latest takes the new outcome instead."""
     if outcome not in model.OUTCOMES:
@@ -184,22 +186,28 @@ async def record_outcome(conn: asyncpg.Connection, attempt_id: int, outcome: str
                                                                       ELSE $6 END,
                       offered_to = NULL, lease_until = NULL, updated_at = now()
                WHERE id = $1""", row["number_id"], step.status, step.next_at, attempts, json.dumps(counts), outcome)
-        if row["mode"] == model.PREVIEW:  # the automatic modes' dialer finishes its own campaigns
+        if finish and row["mode"] == model.PREVIEW:  # the automatic modes' dialer finishes its own campaigns
             await outbound_q.finish_if_done(conn, row["campaign_id"])
     log.info("dial attempt %d: %s (was %r); number %d -> %s at %s", attempt_id, outcome, old, row["number_id"],
              step.status, step.next_at)
     return step
 
 
-async def agent_outcome(conn: asyncpg.Connection, user, attempt_id: int, outcome: str, note: str) -> None:
-    """The agent's word on the call (it amends what the PBX recorded); a note goes on the client's card."""
+async def agent_outcome(conn: asyncpg.Connection, user, attempt_id: int, outcome: str, note: str, *,
+                        callback_at: dt.datetime | None = None) -> None:
+    """The agent's word on the call (it amends what the PBX recorded); a note goes on the client's card.
+    `callback_at`: the client asked to be called back then: the campaign dials the number again at that
+    time (a scheduled call of the campaign, crm/scheduled_calls/), whatever the retry rules said."""
     if outcome not in AGENT_OUTCOMES:
         raise ValidationError({"outcome": _("choose how the call went")})
     row = await _mine(conn, user["id"], attempt_id)
     async with conn.transaction():
-        step = await record_outcome(conn, attempt_id, outcome, amend=True)
+        step = await record_outcome(conn, attempt_id, outcome, amend=True, finish=callback_at is None)
         if step is None and row["outcome"] != outcome:
             raise Conflict(_("the number has been tried again since: this call's outcome can no longer change"))
+        if callback_at is not None:
+            await scheduled_q.create_campaign_callback(conn, user, campaign_id=row["campaign_id"],
+                                                       number_id=row["number_id"], due_at=callback_at, note=note)
         await audit.record(conn, user["id"], "dial_attempt", attempt_id, "outcome",
                            {"outcome": [row["outcome"] or None, outcome]})
         if note.strip() and row["counterparty_id"]:

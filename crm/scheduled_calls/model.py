@@ -61,8 +61,10 @@ def may_cancel(user: Mapping, row: Mapping) -> bool:
 NOT_TAKEN = N_("the PBX did not take the call request in time (was the Stasis app running?)")
 NO_EXTENSION = N_("the user has no extension to ring")
 CALL_FAILED = N_("the call failed")
+CAMPAIGN_OVER = N_("its campaign no longer dials")
 NEVER_ENDED = N_("the PBX never reported the end of the call (was the Stasis app stopped mid-call?)")
-_KNOWN_REASONS = frozenset({NOT_TAKEN, NO_EXTENSION, CALL_FAILED, NEVER_ENDED, N_("the user did not answer")})
+_KNOWN_REASONS = frozenset({NOT_TAKEN, NO_EXTENSION, CALL_FAILED, NEVER_ENDED, CAMPAIGN_OVER,
+                            N_("the user did not answer")})
 
 
 def reason_text(reason: str) -> str:

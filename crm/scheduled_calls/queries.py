@@ -87,6 +87,29 @@ async def create(conn: asyncpg.Connection, user, inp: ScheduledCallInput, *, now
     return call_id
 
 
+async def create_campaign_callback(conn: asyncpg.Connection, user, *, campaign_id: int, number_id: int,
+                                   due_at: dt.datetime, note: str = "") -> int:
+    """The client asked to be called back (a campaign call, issue 22): at `due_at` the campaign dials it
+    again, the client first (the preview mode: offers it to an agent). The number waits until then."""
+    async with conn.transaction():
+        number = await conn.fetchrow(
+            """UPDATE dial_campaign_numbers SET status = 'pending', next_at = $3, offered_to = NULL,
+                      lease_until = NULL, updated_at = now()
+               WHERE id = $2 AND campaign_id = $1 AND status <> 'skipped'
+               RETURNING number, counterparty_id, (SELECT order_id FROM dial_campaigns WHERE id = $1) AS order_id""",
+            campaign_id, number_id, due_at)
+        if number is None:
+            raise NotFound(_("no such number in this campaign"))
+        call_id = await conn.fetchval(
+            """INSERT INTO scheduled_calls (user_id, number, counterparty_id, order_id, campaign_id, due_at, action,
+                                            note, created_by)
+               VALUES ($1, $2, $3, $4, $5, $6, 'dial', $7, $1) RETURNING id""",
+            user["id"], number["number"], number["counterparty_id"], number["order_id"], campaign_id, due_at, note)
+        await audit.record(conn, user["id"], "scheduled_call", call_id, "create", {
+            "number": number["number"], "due_at": due_at.isoformat(), "action": "dial", "campaign_id": campaign_id})
+    return call_id
+
+
 async def get(conn: asyncpg.Connection, user, call_id: int) -> asyncpg.Record:
     """The scheduled call as this user may see it; another's (to a non-supervisor) is not found."""
     refuse_customers(user)

@@ -58,6 +58,27 @@ def _zone(user_zone: str | None, centre_zone: str) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(centre_zone)
 
 
+async def _to_campaign(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+    """A campaign's callback: its number is due now (crm/scheduled_calls/queries.create_campaign_callback
+    made it wait); the campaign dials it, the client first. Done once handed over; failed when the campaign
+    no longer dials."""
+    running = await conn.fetchval("SELECT status IN ('running', 'paused') FROM dial_campaigns WHERE id = $1",
+                                  row["campaign_id"])
+    if not running:
+        await conn.execute("UPDATE scheduled_calls SET status = 'failed', error = $2, updated_at = now() WHERE id = $1",
+                           row["id"], model.CAMPAIGN_OVER)
+        log.warning("scheduled call %d: campaign %d is over; %s not dialled", row["id"], row["campaign_id"],
+                    row["number"])
+        return
+    await conn.execute(
+        """UPDATE dial_campaign_numbers SET status = 'pending', next_at = least(next_at, now()), updated_at = now()
+           WHERE campaign_id = $1 AND number = $2 AND status = 'pending'""", row["campaign_id"], row["number"])
+    await conn.execute("UPDATE scheduled_calls SET status = 'done', updated_at = now() WHERE id = $1", row["id"])
+    await conn.execute("SELECT pg_notify('pbxcrm_dial_campaigns', $1)", str(row["campaign_id"]))
+    log.info("scheduled call %d: %s handed to campaign %d, the client first", row["id"], row["number"],
+             row["campaign_id"])
+
+
 async def _dial(conn: asyncpg.Connection, row: asyncpg.Record, region: str) -> None:
     user = await conn.fetchrow("SELECT id, full_name, extension FROM users WHERE id = $1", row["user_id"])
     try:
@@ -82,7 +103,7 @@ async def run_due(conn: asyncpg.Connection, now: dt.datetime, *, region: str, ce
     """Run every pending scheduled call due by `now` (up to `limit`); the number run."""
     async with conn.transaction():
         rows = await conn.fetch(
-            """SELECT s.id, s.user_id, s.number, s.action, s.note, s.due_at, s.order_id, s.created_by,
+            """SELECT s.id, s.user_id, s.number, s.action, s.note, s.due_at, s.order_id, s.created_by, s.campaign_id,
                       u.full_name AS user_name, coalesce(cp.display_name, '') AS counterparty_name
                FROM scheduled_calls s JOIN users u ON u.id = s.user_id
                LEFT JOIN counterparties cp ON cp.id = s.counterparty_id
@@ -90,7 +111,9 @@ async def run_due(conn: asyncpg.Connection, now: dt.datetime, *, region: str, ce
                ORDER BY s.due_at, s.id LIMIT $2
                FOR UPDATE OF s SKIP LOCKED""", now, limit)
         for row in rows:
-            if row["action"] == model.DIAL:
+            if row["action"] == model.DIAL and row["campaign_id"] is not None:
+                await _to_campaign(conn, row)
+            elif row["action"] == model.DIAL:
                 await _dial(conn, row, region)
             else:
                 await _remind(conn, row, now, centre_zone)

@@ -4,16 +4,19 @@ then how the call went. Only the campaign's agents (crm/outbound/permissions.wor
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from crm.errors import NotFound
+from crm.errors import NotFound, ValidationError
 from crm.i18n import gettext as _
 from crm.outbound import campaigns, model, permissions, preview
 from web.db import connection
+from web.locale import request_locale
 from web.schemas_dial_numbers import OutcomeForm, PreviewQuery
 from web.templating import render
 from web.urls import path_for
@@ -89,12 +92,26 @@ async def skip(request: Request):
     return _back(request, campaign_id)
 
 
+def _callback_at(request: Request, form: OutcomeForm) -> dt.datetime | None:
+    """When the client asked to be called back, on the user's clock; None when not asked."""
+    if form.callback_date is None and form.callback_time is None:
+        return None
+    if form.callback_date is None or form.callback_time is None:
+        raise ValidationError({"callback": _("give both the day and the time of the call back")})
+    at = dt.datetime.combine(form.callback_date, form.callback_time, ZoneInfo(request_locale(request.scope).zone))
+    if at <= dt.datetime.now(dt.timezone.utc):
+        raise ValidationError({"callback": _("the call-back time has already passed")})
+    return at
+
+
 async def outcome(request: Request):
     async with request.form() as raw:
         form = parse(OutcomeForm, raw)
+    callback_at = _callback_at(request, form)
     async with connection(request) as conn:
         campaign_id = await _attempt_campaign(conn, request)
-        await preview.agent_outcome(conn, request.user, request.path_params["id"], form.outcome, form.note)
+        await preview.agent_outcome(conn, request.user, request.path_params["id"], form.outcome, form.note,
+                                    callback_at=callback_at)
     return _back(request, campaign_id)
 
 
