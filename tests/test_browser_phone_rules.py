@@ -179,3 +179,12 @@ async def test_a_user_chooses_the_browser_phone_and_the_page_gets_their_own_sip_
     token = web.cookies["pbxcrm_csrf"]
     web.post("/account/phone", data={"csrf_token": token, "phone_mode": "browser"})
     assert web.get("/api/phone").status_code == 404
+
+
+def test_a_campaign_agent_s_phone_is_told_to_answer_by_itself():
+    from crm.dialing.technology import AUTO_ANSWER_HEADER_VARIABLE, DESK_AUTO_ANSWER_VARIABLES, auto_answer_variables
+
+    assert auto_answer_variables("PJSIP/webrtc-101", "campaign-7") == {AUTO_ANSWER_HEADER_VARIABLE: "campaign-7"}
+    desk = auto_answer_variables("PJSIP/101", "campaign-7")
+    assert desk == DESK_AUTO_ANSWER_VARIABLES and desk is not DESK_AUTO_ANSWER_VARIABLES  # a copy to add to
+    assert "answer-after=0" in desk["PJSIP_HEADER(add,Call-Info)"]

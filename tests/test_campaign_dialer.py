@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 
 from crm.agents import queries as agents_q
+from crm.dialing.technology import DESK_AUTO_ANSWER_VARIABLES
 from crm.outbound import model
 from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
     bridged,
@@ -58,6 +59,8 @@ async def test_an_answered_number_is_bridged_to_a_free_agent_and_logged_once(db,
     agent = await fake.next_originate("PJSIP/102")
     assert agent.query["channelId"] == f"dial-{attempt['id']}-agent"
     assert agent.query["appArgs"] == f"campaign-agent,{attempt['id']}"
+    # The client is waiting on the line: the desk phone is told to answer by itself (intercom headers).
+    assert agent.body["variables"] == DESK_AUTO_ANSWER_VARIABLES
     await fake.answer(f"dial-{attempt['id']}-agent")
     await fake.wait_for(lambda: bridged(fake, client), what="client and agent bridged")
     await fake.hang_up(client)

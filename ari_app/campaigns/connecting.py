@@ -21,6 +21,7 @@ from ari_app.constants import CAMPAIGN_AMD_CONTEXT, campaign_agent_args
 from ari_app.deps import SessionDeps
 from ari_app.phone_states import PhoneStates
 from ari_app.registry import caller_id_text
+from crm.dialing.technology import auto_answer_variables, click_dial
 from crm.outbound import queries as q
 from crm.pops.events import PopEvent
 
@@ -172,12 +173,15 @@ class Connector:
         """Ring the agent's phone; True once it answered (the client still there)."""
         attempt.agent, attempt.agent_live = agent, True
         attempt.agent_result = asyncio.get_running_loop().create_future()
-        endpoint = self.d.crm.dial_of(agent.extension)
+        # One phone (a user with both rings the browser's, as click-to-call), told to answer by itself: the
+        # client is already on the line.
+        endpoint = click_dial(self.d.crm.dial_of(agent.extension))
         try:
             await self.d.ari.originate(endpoint=endpoint, channel_id=attempt.agent_channel_id,
                                        app_args=campaign_agent_args(attempt.id),
                                        caller_id=caller_id_text(attempt.name or attempt.number, attempt.number),
-                                       timeout=self._agent_ring_seconds)
+                                       timeout=self._agent_ring_seconds,
+                                       variables=auto_answer_variables(endpoint, f"campaign-{attempt.id}"))
         except AriError as e:
             log.warning("channel %s: agent %s's phone %s not rung (%s)", attempt.channel_id, agent.user_id,
                         endpoint, e)

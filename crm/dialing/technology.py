@@ -43,6 +43,20 @@ CALL_HEADER = "X-PBXCRM-Call"
 CALL_HEADER_VARIABLE = f"PJSIP_HEADER(add,{CALL_HEADER})"
 
 
+# Desk phones answer by themselves when the INVITE says so (intercom): Call-Info's answer-after (Snom,
+# Grandstream, Cisco SPA, Yealink) or Alert-Info's alert-autoanswer (Polycom, Yealink), when allowed on
+# the phone. A campaign's agent is rung for a client already waiting on the line (issue 22).
+DESK_AUTO_ANSWER_VARIABLES = {
+    "PJSIP_HEADER(add,Call-Info)": "<sip:pbxcrm.invalid>;answer-after=0",
+    "PJSIP_HEADER(add,Alert-Info)": "<http://pbxcrm.invalid/>;info=alert-autoanswer;delay=0",
+}
+
+
+def auto_answer_variables(dial: str, tag: str) -> dict[str, str]:
+    """The channel variables that make the phone of `dial` (one phone) answer by itself."""
+    return {AUTO_ANSWER_HEADER_VARIABLE: tag} if is_browser_dial(dial) else dict(DESK_AUTO_ANSWER_VARIABLES)
+
+
 def is_browser_dial(dial: str) -> bool:
     return dial.startswith(f"{DEFAULT_TECHNOLOGY}/webrtc-")
 
