@@ -159,7 +159,7 @@ async def test_a_campaign_s_own_time_zone_is_every_number_s(db, crm, fake, start
     async with db.acquire() as conn:
         await conn.execute("UPDATE dial_campaigns SET timezone = 'Etc/GMT-1' WHERE id = $1", campaign)
     await start_app()
-    dial = await fake.next_originate(trunk(OTHER))
+    dial = await fake.next_originate(trunk(OTHER), timeout=10)
     await fake.hang_up(dial.query["channelId"], 17)
 
 

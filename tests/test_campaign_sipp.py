@@ -85,6 +85,9 @@ async def test_a_progressive_campaign_of_30_numbers_with_3_agents(db, start_stas
     waits = [(r["bridged_at"] - r["answered_at"]).total_seconds() for r in rows if r["outcome"] == "answered"]
     print(f"answer to bridge: median {statistics.median(waits):.2f} s, max {max(waits):.2f} s")
     assert statistics.median(waits) < 2.0, waits
+    # Each agent's phone was told to answer by itself: the client was already waiting.
+    agent_invites = (tmp_path / "phone-102-messages.log").read_text(errors="replace")
+    assert "Call-Info: <sip:pbxcrm.invalid>;answer-after=0" in agent_invites
 
 
 async def _is_done(db, campaign_id: int) -> bool:
