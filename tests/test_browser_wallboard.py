@@ -23,15 +23,13 @@ document.getElementById("wallboard").addEventListener("wallboard:update", () => 
 
 
 def first_answer_time(message_file: Path) -> float | None:
-    """When the phone sent its 200 OK to the first INVITE (epoch seconds), from its sipp trace."""
-    stamp, sent = None, False
-    for line in message_file.read_text(errors="replace").splitlines():
-        m = re.match(r"^-+ (\d{4}-\d\d-\d\d\s+\d\d:\d\d:\d\d\.\d+)", line)
-        if m:
-            stamp, sent = m.group(1), False
-        elif "message sent" in line:
-            sent = True
-        elif sent and line.startswith("SIP/2.0 200 OK") and stamp:
+    """When the phone sent its 200 OK to the first INVITE (epoch seconds), from its sipp trace. Only an
+    INVITE's 200 OK: a BYE for an earlier test's call still up in Asterisk is answered 200 OK too."""
+    blocks = re.split(r"^-+ (\d{4}-\d\d-\d\d\s+\d\d:\d\d:\d\d\.\d+)\n", message_file.read_text(errors="replace"),
+                      flags=re.M)
+    for stamp, block in zip(blocks[1::2], blocks[2::2]):
+        if ("message sent" in block and re.search(r"^SIP/2.0 200 OK", block, re.M)
+                and re.search(r"^CSeq:\s*\d+ INVITE", block, re.M)):
             return dt.datetime.strptime(" ".join(stamp.split()), "%Y-%m-%d %H:%M:%S.%f").timestamp()
     return None
 
