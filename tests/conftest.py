@@ -36,6 +36,8 @@ _DATA_TABLES = ("sms_campaign_recipients", "sms_campaigns", *_DATA_TABLES)  # is
 # issue 22: scheduled calls, dial campaigns, the do-not-call list, customers and their orders
 _DATA_TABLES = ("scheduled_calls", "dial_attempts", "dial_campaign_numbers", "dnc_numbers", "dial_campaign_agents",
                 "dial_campaigns", "order_rows", "orders", "customers", *_DATA_TABLES)
+# issue 23: e-mail (web chat adds its own tables here)
+_DATA_TABLES = ("mail_attachments", "mail_message_cards", "mail_messages", "mail_cursors", "mailboxes", *_DATA_TABLES)
 
 
 # argon2 as the product runs it: about 0.3 s of both cores per hash, and creating a user and
