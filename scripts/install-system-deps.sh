@@ -3,13 +3,13 @@
 # private cluster, debootstrap for the Asterisk sandbox, sipp for real SIP
 # calls, Chromium for browser tests, ffmpeg for mp3, npm for the browser phone's
 # SIP library (scripts/vendor-js.sh), Net::SMPP for the SMSC the SMS tests and the demo send to
-# (tests/smsc.pl). Idempotent: packages
+# (tests/smsc.pl), Dovecot for the IMAP mailbox the e-mail tests and the demo read (tests/dovecot.py). Idempotent: packages
 # already present are not touched, and apt is not called at all then.
 set -euo pipefail
 
 # systemd: `systemd-analyze verify` checks deploy/systemd/ (tests/test_deploy.py); Debian hosts have it already.
 packages=(curl postgresql postgresql-contrib debootstrap sip-tester chromium ffmpeg python3-venv systemd
-          libnet-smpp-perl)
+          libnet-smpp-perl dovecot-imapd)
 
 missing=()
 for p in "${packages[@]}"; do
