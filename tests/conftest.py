@@ -274,6 +274,8 @@ def pytest_collection_modifyitems(config, items):
 
 
 _BROWSER_FIXTURES = {"page", "chromium", "phone_chromium", "web_server"}
+# Modules whose tests the xdist scheduler spreads one by one rather than as a whole.
+_SPREAD_MODULES = {"tests/test_fuzz_routes.py"}
 
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown to a run without it
@@ -288,6 +290,8 @@ def pytest_xdist_make_scheduler(config, log):
     class AsteriskApart(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
+            if module in _SPREAD_MODULES:
+                return nodeid  # long tests with nothing shared between them: each goes where there is room
             return "asterisk" if _module_kind(Path(config.rootpath, module)) == "telephony" else module
 
     return AsteriskApart(config, log)
