@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 5.0
 
 
+class MailOff(Exception):
+    """No SMTP server is set: the message waits (retried) and says so."""
+
+
 def smtp_error(e: BaseException) -> str:
     """The reason shown on the message: the server's own words where it gave some."""
     if isinstance(e, smtplib.SMTPRecipientsRefused):
@@ -75,10 +79,10 @@ class MailSender(BackgroundLoop):
         for row in await outbox.claim(conn):
             try:
                 if not self.settings.smtp_host:
-                    raise OSError("e-mail is off (PBXCRM_SMTP_HOST is not set)")
+                    raise MailOff("e-mail is off (PBXCRM_SMTP_HOST is not set)")
                 await asyncio.to_thread(send_message, self.settings, replies.build(row))
-            except (OSError, smtplib.SMTPException, ValueError) as e:
-                error = smtp_error(e)
+            except (OSError, smtplib.SMTPException, ValueError, MailOff) as e:
+                error = str(e) if isinstance(e, MailOff) else smtp_error(e)
                 status = await outbox.mark_failed(conn, row["id"], row["attempts"], error,
                                                   self.settings.mail_max_attempts,
                                                   self.settings.mail_retry_base_seconds)
