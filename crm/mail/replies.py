@@ -144,6 +144,7 @@ async def _thread_on_card(conn: asyncpg.Connection, counterparty_id: int, thread
 async def queue(conn: asyncpg.Connection, user: Mapping, counterparty_id: int, thread_id: int | None, to: str,
                 subject: str, body: str) -> int:
     """Store the e-mail as queued and file it on the card; its id. Raises a DomainError saying what to fix."""
+    body = body.replace("\r\n", "\n")  # as a form sends a textarea's lines; SMTP's own are made when sent
     address = check(to, subject, body)
     async with conn.transaction():
         offered = await form(conn, user, counterparty_id, thread_id)
