@@ -13,7 +13,7 @@ and is audited on the card.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import asyncpg
 
@@ -35,7 +35,7 @@ def may_file(user: Mapping) -> bool:
     return user["role"] in FILE_ROLES
 
 
-def may_read(user: Mapping, message: Mapping, cards: list[Mapping]) -> bool:
+def may_read(user: Mapping, message: Mapping, cards: Sequence[Mapping]) -> bool:
     """Pure: whether `user` may read `message`, filed on `cards`."""
     if is_customer(user):
         return False

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -37,7 +37,7 @@ def reply_subject(subject: str) -> str:
     return f"Re: {stripped}" if stripped else "Re:"
 
 
-def references(thread: list[Mapping]) -> tuple[str, list[str]]:
+def references(thread: Sequence[Mapping]) -> tuple[str, list[str]]:
     """(In-Reply-To, References) of a reply to the last message of `thread` (oldest first): the message
     replied to, and its References followed by its own id; long chains keep the first and the latest."""
     if not thread:
@@ -45,8 +45,7 @@ def references(thread: list[Mapping]) -> tuple[str, list[str]]:
     last = thread[-1]
     chain = [r for r in (last.get("references_ids") or []) if r] or [m["message_id"] for m in thread[:-1]]
     chain = [*chain, last["message_id"]]
-    seen: set[str] = set()
-    unique = [r for r in chain if not (r in seen or seen.add(r))]
+    unique = list(dict.fromkeys(chain))  # each id once, in order
     if len(unique) > MAX_REFERENCES:
         unique = [unique[0], *unique[-(MAX_REFERENCES - 1):]]
     return last["message_id"], unique
@@ -93,7 +92,7 @@ def build(row: Mapping) -> EmailMessage:
     return message
 
 
-def recipients(card: Mapping, thread: list[Mapping], mailboxes: set[str]) -> list[str]:
+def recipients(card: Mapping, thread: Sequence[Mapping], mailboxes: set[str]) -> list[str]:
     """Whom a reply may go to: the thread's other side first (who wrote its latest incoming message),
     then the card's e-mail contacts; never one of our own mailboxes."""
     found: list[str] = []
@@ -102,11 +101,10 @@ def recipients(card: Mapping, thread: list[Mapping], mailboxes: set[str]) -> lis
             found.append(normalize_address(m["from_address"]))
             break
     found += [c["normalized"] for c in card["contacts"] if c["kind"] == "email"]
-    seen: set[str] = set()
-    return [a for a in found if a and a not in mailboxes and not (a in seen or seen.add(a))]
+    return [a for a in dict.fromkeys(found) if a and a not in mailboxes]
 
 
-async def mailbox_for(conn: asyncpg.Connection, thread: list[Mapping]) -> asyncpg.Record | None:
+async def mailbox_for(conn: asyncpg.Connection, thread: Sequence[Mapping]) -> asyncpg.Record | None:
     """The mailbox the thread came in on (its latest message's), else the first enabled one."""
     for m in reversed(thread):
         if m["mailbox_id"] is not None:
