@@ -201,6 +201,7 @@ NOT_PAGES = {
     "/recordings/{id:int}": "audio",
     "/mail/{id:int}/body": "an e-mail's sanitised HTML body, the e-mail page's sandboxed frame (issue 23)",
     "/mail/attachments/{id:int}": "an e-mail's attachment, a download (issue 23)",
+    "/mail/{id:int}/events": "an outgoing e-mail's status as an event stream (issue 23)",
     "/admin/greetings/{id:int}/audio": "audio",
     "/calls/{id:int}.json": "the call's page as JSON",
     "/admin/audit.json": "the audit viewer as JSON",

@@ -47,7 +47,7 @@ from web.views.audit import AuditListQuery
 EXAMPLES = int(os.environ.get("PBXCRM_FUZZ_EXAMPLES", "12"))
 # Streams that never end (server-sent events): not a request/response route.
 SKIP = {("GET", "/events"), ("GET", "/wallboard/events"), ("POST", "/logout"),
-        ("GET", "/counterparties/{id:int}/sms/events")}
+        ("GET", "/counterparties/{id:int}/sms/events"), ("GET", "/mail/{id:int}/events")}
 
 # The models each route reads, so the generated bodies and query strings use its field names.
 QUERY_MODELS = {

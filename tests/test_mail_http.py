@@ -127,6 +127,8 @@ def test_who_reads_which_message(web, world, role_login, sees_deleted):
     expected = 200 if sees_deleted else 404
     assert web.get(f"/mail/{world['gone']}").status_code == expected
     assert web.get(f"/mail/{world['gone']}/body").status_code == expected
+    if not sees_deleted:  # (a stream that may be read never ends: only the refusal is asked for here)
+        assert web.get(f"/mail/{world['gone']}/events").status_code == 404
     # Unfiled e-mail: the roles that file it.
     files = role_login != "op"
     assert web.get(f"/mail/{world['stranger'][0]}").status_code == (200 if files else 404)
@@ -138,6 +140,7 @@ def test_who_reads_which_message(web, world, role_login, sees_deleted):
 def test_a_customers_user_gets_404_everywhere_in_email(web, world):
     log_in_as(web, "cust")
     for path in (f"/mail/{world['second']}", f"/mail/{world['second']}/body", f"/mail/attachments/{world['atts'][1]}",
+                 f"/mail/{world['second']}/events",
                  "/mail/unfiled", f"/counterparties/{world['client']}/mail",
                  f"/counterparties/{world['client']}/mail/new", "/reports/mail", "/api/reports/mail"):
         assert web.get(path).status_code == 404, path

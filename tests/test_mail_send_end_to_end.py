@@ -102,6 +102,9 @@ async def test_a_reply_from_the_card_arrives_at_the_smtp_server_and_is_on_the_ti
     try:
         server = await server_for(controller.port)
         page, reply_id = await _reply_in_the_browser(chromium, server, thread)
+        # The page follows the sender live (its NOTIFY), no reload.
+        await page.wait_for_selector("article.mail-message[data-status=sent]", timeout=15000)
+        assert await page.inner_text("#mail-status") == "sent (1 attempt)"
         row = await _wait_status(db, reply_id, {"sent", "failed"})
         assert row["status"] == "sent" and row["attempts"] == 1, row
     finally:
@@ -122,7 +125,7 @@ async def test_a_reply_from_the_card_arrives_at_the_smtp_server_and_is_on_the_ti
     assert parsed["Message-ID"] == f"<{stored}>"
 
     await page.reload()
-    assert await page.inner_text("#mail-status") == "sent (1 attempt)"
+    assert await page.inner_text("#mail-status") == "sent (1 attempt)" and not await page.is_visible("#mail-error")
     await page.goto(f"{server.url}/counterparties/{thread['client']}?kinds=email")
     item = page.locator(f"#timeline li.item-email:has(a[href='/mail/{reply_id}'])")
     assert await item.locator(".kind").inner_text() == "outgoing e-mail"
@@ -141,8 +144,8 @@ async def test_a_server_that_is_down_is_retried_until_it_is_up(db, chromium, ser
     while row["attempts"] < 1 or row["status"] == "sending":
         row = await _wait_status(db, reply_id, {"queued", "failed"})
     assert row["status"] == "queued" and "Connection refused" in row["error"], row
-    await page.reload()
-    assert "Connection refused" in await page.inner_text("#mail-error")
+    await page.wait_for_selector("#mail-error:has-text('Connection refused')", timeout=15000)  # live
+    assert (await page.inner_text("#mail-status")).startswith("queued (")
     box = Mailbox()
     controller = _smtp(box, port)
     try:
@@ -150,6 +153,8 @@ async def test_a_server_that_is_down_is_retried_until_it_is_up(db, chromium, ser
     finally:
         controller.stop()
     assert row["status"] == "sent" and row["attempts"] == 2, row
+    await page.wait_for_selector("article.mail-message[data-status=sent]", timeout=15000)
+    assert await page.inner_text("#mail-status") == "sent (2 attempts)" and not await page.is_visible("#mail-error")
     [(rcpt, raw)] = box.messages
     assert rcpt == ["ivan@mail.ru"] and "Re: " in raw
 
@@ -168,6 +173,9 @@ async def test_a_server_that_refuses_is_retried_then_the_message_failed_with_its
     assert len(box.messages) == 3  # tried three times, refused each time
     assert row["error"] == "554 5.7.1 Message rejected by policy"
     assert row["body_text"] == REPLY  # nothing lost
+    await page.wait_for_selector("article.mail-message[data-status=failed]", timeout=15000)  # live
+    assert await page.inner_text("#mail-status") == "failed (3 attempts)"
+    assert await page.inner_text("#mail-error") == "554 5.7.1 Message rejected by policy"
     await page.reload()
     assert await page.inner_text("#mail-status") == "failed (3 attempts)"
     assert await page.inner_text("#mail-error") == "554 5.7.1 Message rejected by policy"

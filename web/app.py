@@ -30,6 +30,7 @@ from web.errors import EXCEPTION_HANDLERS
 from web.headers import SecurityHeadersMiddleware
 from web.locale import LocaleMiddleware
 from web.mail_sender import MailSender
+from web.mail_stream import MailHub
 from web.notifier import Notifier
 from web.order_reloads import OrderReloads
 from web.pops import PopHub
@@ -124,6 +125,8 @@ def create_app(settings: Settings) -> Starlette:
         notifier.start()
         mail_sender = MailSender(settings)  # issue 23: e-mail written on cards, through SMTP
         mail_sender.start()
+        app.state.mail = MailHub(settings.database_url)  # an outgoing e-mail's status, live on its page
+        app.state.mail.start()
         order_reloads = OrderReloads(settings, lambda: app.state.pool)  # issue 22: orders' lists from URLs
         order_reloads.start()
         try:
@@ -132,6 +135,7 @@ def create_app(settings: Settings) -> Starlette:
             await order_reloads.stop()
             await notifier.stop()
             await mail_sender.stop()
+            await app.state.mail.stop()
             await app.state.pops.stop()
             await app.state.wallboard.stop()
             await app.state.sms.stop()

@@ -10,6 +10,7 @@ asked for inline by a body's cid: are shown in place.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import urllib.parse
@@ -18,12 +19,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from crm import i18n
 from crm.counterparties import service as counterparties
+from crm.db import DATABASE_ERRORS
 from crm.errors import DomainError
+from crm.i18n import ngettext
+from crm.labels import label
 from crm.mail import queries as q
 from crm.mail import reading, replies
 from crm.mail.sanitize import sanitize
 from web.db import connection
+from web.mail_stream import MailHub
 from web.paging import Page
 from web.permissions import require_role
 from web.resource import html_or_json
@@ -35,6 +41,7 @@ from web.schemas_mail import (
     MailMessageQuery,
     MailSendForm,
 )
+from web.sse import event_stream
 from web.templating import render
 from web.urls import path_for
 from web.validation import form_body, parse
@@ -42,6 +49,7 @@ from web.validation import query as parse_query
 
 log = logging.getLogger(__name__)
 
+KEEPALIVE_SECONDS = 15
 CARD_THREADS = 5  # on the card itself; the card's mail page pages through all
 PAGE_THREADS = 20
 _CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9.+-]{0,126}/[a-z0-9][a-z0-9.+-]{0,126}$")
@@ -85,7 +93,8 @@ async def message_page(request: Request):
         blocked = sanitize(message["body_html"], cid_urls=cid_urls(request, message["attachment_list"])).remote_images
     body_url = path_for(request, "mail.body", id=message["id"]) + ("?remote=1" if remote else "")
     return await html_or_json(
-        request, "mail_message.html", {"message": message, "blocked": blocked, "remote": remote, "body_url": body_url},
+        request, "mail_message.html", {"message": message, "blocked": blocked, "remote": remote, "body_url": body_url,
+                                       "status": status_text(message)},
         lambda: {k: message[k] for k in ("id", "direction", "from_address", "from_name", "to_addresses",
                                          "cc_addresses", "subject", "at", "status", "error", "body_text",
                                          "attachment_list", "thread_id")})
@@ -104,6 +113,44 @@ async def body(request: Request):
     response.headers["content-security-policy"] = BODY_CSP.format(remote=" https: http:" if remote else "")
     response.headers["referrer-policy"] = "no-referrer"
     return response
+
+
+def status_text(message: dict) -> dict:
+    """The status as the page shows it, in the reader's language (the page and its live updates)."""
+    words = label("mail_status", message["status"])
+    if message["direction"] == "out" and message["attempts"]:
+        words += " (" + ngettext("%(num)d attempt", "%(num)d attempts", message["attempts"]) % {
+            "num": message["attempts"]} + ")"
+    return {"status": message["status"], "text": words, "error": message["error"]}
+
+
+async def events(request: Request):
+    """GET /mail/{id}/events: the message's status (event "status", {"status", "text", "error"}) at once and
+    each time it changes (the sender's NOTIFY), as text/event-stream; the browser reconnects by itself."""
+    message_id = request.path_params["id"]
+    async with connection(request) as conn:
+        await reading.read(conn, request.user, message_id)  # NotFound for one the user may not read
+    hub: MailHub = request.app.state.mail
+    language = i18n.current()
+
+    async def stream():
+        yield "retry: 1000\n: connected\n\n"
+        async for changed in hub.changes(message_id, KEEPALIVE_SECONDS):
+            if not changed:
+                yield ": keepalive\n\n"
+                continue
+            try:
+                with i18n.using(language):
+                    async with request.app.state.pool.acquire(timeout=5) as conn:
+                        message = await q.message(conn, message_id)
+                    if message is None:
+                        return
+                    yield f"event: status\ndata: {json.dumps(status_text(message))}\n\n"
+            except DATABASE_ERRORS as e:
+                log.warning("e-mail %d status not read (%s)", message_id, type(e).__name__)
+                yield ": not read\n\n"
+
+    return event_stream(stream())
 
 
 def content_disposition(disposition: str, filename: str) -> str:
@@ -210,6 +257,7 @@ routes = [
     Route("/mail/unfiled", unfiled_page, name="mail.unfiled", methods=["GET"]),
     Route("/mail/{id:int}", message_page, name="mail.message_page", methods=["GET"]),
     Route("/mail/{id:int}/body", body, name="mail.body", methods=["GET"]),
+    Route("/mail/{id:int}/events", events, name="mail.events", methods=["GET"]),
     Route("/mail/{id:int}/file", file_message, name="mail.file", methods=["POST"]),
     Route("/mail/{id:int}/file-new", file_new, name="mail.file_new", methods=["POST"]),
     Route("/mail/attachments/{id:int}", attachment, name="mail.attachment", methods=["GET"]),
