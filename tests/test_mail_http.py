@@ -160,6 +160,9 @@ async def test_filing_an_unknown_sender_files_all_their_mail_and_learns_the_addr
     page = web.get(f"/mail/{world['stranger'][0]}").text
     assert 'id="mail-file"' in page and 'name="counterparty_id"' in page and "Ольга Новикова" in page
     assert post_form(web, f"/mail/{world['stranger'][0]}/file", {"counterparty_id": 999999}).status_code == 404
+    for action, data in (("file", {"counterparty_id": world["other"]}), ("file-new", {"name": "X"})):
+        no_csrf = web.post(f"/mail/{world['stranger'][0]}/{action}", data=data, follow_redirects=False)
+        assert no_csrf.status_code == 403, action
     r = post_form(web, f"/mail/{world['stranger'][0]}/file", {"counterparty_id": world["other"]})
     assert r.status_code == 303 and r.headers["location"] == f"/counterparties/{world['other']}#mail"
     async with db.acquire() as conn:
