@@ -70,7 +70,7 @@ async def thread(db):
     return {"client": client, "first": first}
 
 
-async def _wait_status(db, message_id: int, wanted: set[str], timeout: float = 30) -> dict:
+async def _wait_status(db, message_id: int, wanted: set[str], timeout: float = 60) -> dict:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -103,7 +103,7 @@ async def test_a_reply_from_the_card_arrives_at_the_smtp_server_and_is_on_the_ti
         server = await server_for(controller.port)
         page, reply_id = await _reply_in_the_browser(chromium, server, thread)
         # The page follows the sender live (its NOTIFY), no reload.
-        await page.wait_for_selector("article.mail-message[data-status=sent]", timeout=15000)
+        await page.wait_for_selector("article.mail-message[data-status=sent]", timeout=30000)
         assert await page.inner_text("#mail-status") == "sent (1 attempt)"
         row = await _wait_status(db, reply_id, {"sent", "failed"})
         assert row["status"] == "sent" and row["attempts"] == 1, row
@@ -144,7 +144,7 @@ async def test_a_server_that_is_down_is_retried_until_it_is_up(db, chromium, ser
     while row["attempts"] < 1 or row["status"] == "sending":
         row = await _wait_status(db, reply_id, {"queued", "failed"})
     assert row["status"] == "queued" and "Connection refused" in row["error"], row
-    await page.wait_for_selector("#mail-error:has-text('Connection refused')", timeout=15000)  # live
+    await page.wait_for_selector("#mail-error:has-text('Connection refused')", timeout=30000)  # live
     assert (await page.inner_text("#mail-status")).startswith("queued (")
     box = Mailbox()
     controller = _smtp(box, port)
@@ -153,7 +153,7 @@ async def test_a_server_that_is_down_is_retried_until_it_is_up(db, chromium, ser
     finally:
         controller.stop()
     assert row["status"] == "sent" and row["attempts"] == 2, row
-    await page.wait_for_selector("article.mail-message[data-status=sent]", timeout=15000)
+    await page.wait_for_selector("article.mail-message[data-status=sent]", timeout=30000)
     assert await page.inner_text("#mail-status") == "sent (2 attempts)" and not await page.is_visible("#mail-error")
     [(rcpt, raw)] = box.messages
     assert rcpt == ["ivan@mail.ru"] and "Re: " in raw
@@ -173,7 +173,7 @@ async def test_a_server_that_refuses_is_retried_then_the_message_failed_with_its
     assert len(box.messages) == 3  # tried three times, refused each time
     assert row["error"] == "554 5.7.1 Message rejected by policy"
     assert row["body_text"] == REPLY  # nothing lost
-    await page.wait_for_selector("article.mail-message[data-status=failed]", timeout=15000)  # live
+    await page.wait_for_selector("article.mail-message[data-status=failed]", timeout=30000)  # live
     assert await page.inner_text("#mail-status") == "failed (3 attempts)"
     assert await page.inner_text("#mail-error") == "554 5.7.1 Message rejected by policy"
     await page.reload()
