@@ -142,6 +142,7 @@ COUNTERPARTY_ACTION = {  # a card's history (audit_log actions on counterparties
     "join company": N_("added to a company"), "leave company": N_("removed from a company"),
     "tag": N_("tagged"), "untag": N_("untagged"), "learn number": N_("learned a number from a call"),
     "add note": N_("added a note"), "change note": N_("changed a note"), "delete note": N_("deleted a note"),
+    "send email": N_("wrote an e-mail"), "file email": N_("filed e-mail from an unknown sender"),  # issue 23
 }
 # The gender of a section's word for one card (crm/sections.py), which Russian words agree with.
 GRAMMATICAL_GENDER = {"m": N_("masculine"), "f": N_("feminine"), "n": N_("neuter")}
@@ -186,6 +187,10 @@ SMS_STATUS = {"queued": N_("queued"), "submitting": N_("sending"), "submitted": 
               "failed": N_("failed"), "received": N_("received")}
 SMS_GATEWAY_KIND = {"smpp": N_("SMPP provider"), "sip": N_("GSM gateway (SIP MESSAGE)"), "http": N_("HTTP service")}
 KINDS.update({"sms_direction": SMS_DIRECTION, "sms_status": SMS_STATUS, "sms_gateway_kind": SMS_GATEWAY_KIND})
+# E-mail (issue 23, migration 0047): a message's status, in (filed/unfiled) and out (queued -> sent | failed).
+MAIL_STATUS = {"filed": N_("filed"), "unfiled": N_("not filed"), "queued": N_("queued"), "sending": N_("sending"),
+               "sent": N_("sent"), "failed": N_("failed")}
+KINDS.update({"mail_status": MAIL_STATUS, "mail_direction": SMS_DIRECTION})
 
 
 # The task types migration 0004 made, named in English in the database: shown in the reader's

@@ -80,6 +80,10 @@ class Settings:
     smtp_starttls: bool = False
     public_url: str = "http://127.0.0.1:8000"
     notify_interval_seconds: float = 15.0
+    # E-mail written on the card (issue 23), sent by the web workers' mail sender through the smtp_* server:
+    # the wait after a failed attempt (x4 each time, at most an hour) and the attempts before it is failed.
+    mail_retry_base_seconds: int = 15
+    mail_max_attempts: int = 5
     # The longest SMS a user sends from a card, in parts (issue 21): a longer text is refused.
     sms_max_parts: int = 10
     # Call records from Asterisk's CEL (crm/cel/): the database and table cel_pgsql writes
@@ -165,6 +169,8 @@ class Settings:
             public_url=env.get("PBXCRM_PUBLIC_URL", cls.public_url).rstrip("/"),
             sms_max_parts=max(1, _int(env, "PBXCRM_SMS_MAX_PARTS", cls.sms_max_parts)),
             notify_interval_seconds=_int(env, "PBXCRM_NOTIFY_INTERVAL_SECONDS", 15),
+            mail_retry_base_seconds=max(1, _int(env, "PBXCRM_MAIL_RETRY_BASE_SECONDS", cls.mail_retry_base_seconds)),
+            mail_max_attempts=max(1, _int(env, "PBXCRM_MAIL_MAX_ATTEMPTS", cls.mail_max_attempts)),
             database_url=url,
             default_region=region,
             ari_url=env.get("PBXCRM_ARI_URL", cls.ari_url).rstrip("/"),

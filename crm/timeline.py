@@ -1,7 +1,8 @@
-"""A card's communications timeline (B1-B4): notes, calls, SMS, tasks and deals, newest
-first, paged (e-mails join when the product sends and receives them). A company's includes its clients' unless
+"""A card's communications timeline (B1-B4): notes, calls, SMS, e-mails, tasks and deals, newest
+first, paged. A company's includes its clients' unless
 asked for its own only; a call shows on the card of every party whose number
-it has, an SMS on its card (or, while it is on none, on the card its number is on)."""
+it has, an SMS on its card (or, while it is on none, on the card its number is on), an e-mail on every
+card it is filed on (mail_message_cards, issue 23)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ import json
 
 import asyncpg
 
-# The kinds a reader chooses from (in words: crm/labels.py TIMELINE_KIND). E-mail is not among them
-# until the product stores any: a checkbox that can never show anything is not offered.
-KINDS = ("note", "call", "sms", "task")
+# The kinds a reader chooses from (in words: crm/labels.py TIMELINE_KIND).
+KINDS = ("note", "call", "sms", "email", "task")
 DEFAULT_KINDS = ("note", "task")
 
 _SCOPE = """
@@ -41,6 +41,12 @@ _BRANCHES = {
               FROM sms_messages m LEFT JOIN users u ON u.id = m.user_id
               WHERE m.counterparty_id IN (SELECT id FROM scope)
                  OR (m.counterparty_id IS NULL AND m.phone IN (SELECT normalized FROM numbers))""",
+    # An e-mail in or out (issue 23): its subject, status, who wrote it (the sender's name for incoming).
+    "email": """SELECT 'email', m.id, m.received_at, m.subject, m.status,
+                       coalesce(u.full_name, nullif(m.from_name, ''), m.from_address), NULL::bigint, m.direction
+                FROM mail_messages m LEFT JOIN users u ON u.id = m.user_id
+                WHERE m.id IN (SELECT message_id FROM mail_message_cards
+                               WHERE counterparty_id IN (SELECT id FROM scope))""",
     "task": """SELECT 'task', t.id, t.created_at, t.title, t.status, u.full_name, NULL::bigint,
                       CASE WHEN tt.is_deal THEN 'deal' ELSE tt.name END
                FROM tasks t JOIN task_types tt ON tt.id = t.type_id

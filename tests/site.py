@@ -49,6 +49,7 @@ from crm.voicemails.queries import insert_voicemail, link_task
 from tests.browser import WebServerProcess
 from tests.dial_world import site_campaign
 from tests.helpers import PASSWORD, make_user, workbook
+from tests.mail_support import add_mailbox, incoming
 
 MOSCOW = dt.timezone(dt.timedelta(hours=3))  # Europe/Moscow has kept UTC+3 since 2014
 
@@ -103,6 +104,14 @@ PAGES = [
     Page("client form", "/counterparties/{id:int}/edit", "/counterparties/{client}/edit"),
     Page("company form", "/counterparties/{id:int}/edit", "/counterparties/{company}/edit"),
     Page("SMS chat", "/counterparties/{id:int}/sms", "/counterparties/{client}/sms"),  # issue 21
+    # Issue 23: e-mail on the card, a message, writing one, the unfiled inbox, the report.
+    Page("card e-mail", "/counterparties/{id:int}/mail", "/counterparties/{client}/mail"),
+    Page("new e-mail", "/counterparties/{id:int}/mail/new", "/counterparties/{client}/mail/new"),
+    Page("e-mail reply", "/counterparties/{id:int}/mail/new", "/counterparties/{client}/mail/new?thread={mail}"),
+    Page("e-mail", "/mail/{id:int}", "/mail/{mail}"),
+    Page("unfiled e-mail message", "/mail/{id:int}", "/mail/{unfiled_mail}"),
+    Page("unfiled e-mail", "/mail/unfiled", "/mail/unfiled"),
+    Page("e-mail report", "/reports/mail", "/reports/mail"),
     Page("tasks", "/tasks", "/tasks?responsible=all&status=all"),
     Page("new task", "/tasks/new", "/tasks/new?counterparty={client}"),
     Page("new deal", "/tasks/new", "/tasks/new?deal=1"),
@@ -190,6 +199,9 @@ NOT_PAGES = {
     "/counterparties/{id:int}/sms/events": "a card's SMS chat as an event stream (issue 21)",
     "/counterparties/{id:int}/sms.json": "a card's SMS chat as JSON (issue 21)",
     "/recordings/{id:int}": "audio",
+    "/mail/{id:int}/body": "an e-mail's sanitised HTML body, the e-mail page's sandboxed frame (issue 23)",
+    "/mail/attachments/{id:int}": "an e-mail's attachment, a download (issue 23)",
+    "/mail/{id:int}/events": "an outgoing e-mail's status as an event stream (issue 23)",
     "/admin/greetings/{id:int}/audio": "audio",
     "/calls/{id:int}.json": "the call's page as JSON",
     "/admin/audit.json": "the audit viewer as JSON",
@@ -387,6 +399,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         predictive_campaign = await _dial_campaign(conn, anna, [petr["id"], irina["id"]], t)  # its dashboard's figures
         scheduled_call = await _scheduled_call(conn, anna, client, task, now, t)
         order = await _order(conn, anna, t)
+        mail = await _mail(conn, petr, client, t)  # issue 23
         calls = {r["channel_id"]: r["id"] for r in await conn.fetch("SELECT id, channel_id FROM calls")}
         # The unanswered walk-2 left a voicemail (issue 15): on the client's card and the task's page.
         voicemail = await insert_voicemail(conn, channel_id="walk-2", path="/nonexistent/walk-2.mp3", fmt="mp3",
@@ -410,10 +423,32 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
            "queue_task": queue_task, "call": calls["walk-1"], "stranger_call": calls["walk-4"],
            "queue": queue, "tag": tag, "line": line, "dial_rule": dial_rule, "call_rule": call_rule, "sms_gateway": sms_gateway,
            "sms_campaign": sms_campaign, "order": order, "dial_campaign": dial_campaign, "scheduled_call": scheduled_call,
-           "predictive_campaign": predictive_campaign,
+           "predictive_campaign": predictive_campaign, **mail,
            "operator": petr["id"], "manager": irina["id"]}
     ids.update(ivr_ids)
     return ids, users, first_call_at, typed
+
+
+async def _mail(conn: asyncpg.Connection, petr, client: int, t) -> dict[str, int]:
+    """E-mail (issue 23): a thread on the client's card (a message in, with an HTML body and an attachment,
+    and Pyotr's reply), and a message from an unknown sender."""
+    box = await add_mailbox(conn, "support@romashka.example.ru", t("Служба поддержки"))
+    first = await incoming(conn, mailbox_id=box, from_address="sokolov@example.ru", from_name=t("Иван Соколов"),
+                           subject=t("Счёт на апрель"), cards=(client,), body_text=t("Пришлите, пожалуйста, счёт."),
+                           body_html=f"<p>{t('Пришлите, пожалуйста, счёт.')}</p>",
+                           attachments=(("реквизиты.pdf", "application/pdf", b"%PDF-1.4", ""),))
+    reply = await conn.fetchval(
+        """INSERT INTO mail_messages (direction, mailbox_id, message_id, in_reply_to, references_ids, thread_id,
+               from_address, to_addresses, subject, body_text, status, user_id, attempts, error)
+           VALUES ('out', $1, 'site-reply@romashka.example.ru', $2, ARRAY[$2], $3, 'support@romashka.example.ru',
+                   ARRAY['sokolov@example.ru'], $4, $5, 'failed', $6, 5, '554 5.7.1') RETURNING id""",
+        box, await conn.fetchval("SELECT message_id FROM mail_messages WHERE id = $1", first), first,
+        t("Re: Счёт на апрель"), t("Счёт во вложении."), petr["id"])
+    await conn.execute("INSERT INTO mail_message_cards (message_id, counterparty_id, address, filed_by) "
+                       "VALUES ($1, $2, 'sokolov@example.ru', 'user')", reply, client)
+    unfiled = await incoming(conn, mailbox_id=box, from_address="new@firma.example.ru", from_name=t("Ольга Новикова"),
+                             subject=t("Вопрос о доставке"), body_text=t("Доставляете ли вы в Тверь?"))
+    return {"mail": first, "unfiled_mail": unfiled}
 
 
 async def _dial_campaign(conn: asyncpg.Connection, anna, agents: list[int], t) -> int:

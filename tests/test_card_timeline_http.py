@@ -69,12 +69,13 @@ async def test_the_timeline_offers_only_kinds_that_can_show_something(web, db):
     page = web.get(f"/counterparties/{client}").text
     form = page.split('id="timeline-kinds"')[1].split("</form>")[0]
     offered = [part.split('"')[0] for part in form.split('name="kinds" value="')[1:]]
-    assert offered == ["note", "call", "sms", "task", ""]  # the last: the empty choice that lets none be chosen
-    # An old choice of e-mail is dropped, never an error.
+    # E-mail joined with issue 23 (the card's filed messages); the last: the empty choice that lets none be chosen.
+    assert offered == ["note", "call", "sms", "email", "task", ""]
+    # An unknown kind is dropped, never an error.
     r = web.post(f"/counterparties/{client}/timeline-kinds",
-                 data={"csrf_token": csrf_from(page), "kinds": ["sms", "email", "note"]}, follow_redirects=False)
+                 data={"csrf_token": csrf_from(page), "kinds": ["sms", "email", "fax", "note"]}, follow_redirects=False)
     assert r.status_code == 303
     form = web.get(f"/counterparties/{client}").text.split('id="timeline-kinds"')[1].split("</form>")[0]
     assert 'value="note" checked' in form and 'value="sms" checked' in form and 'value="task" checked' not in form
-    assert 'value="email"' not in form
-    assert web.get(f"/counterparties/{client}?kinds=sms&kinds=email").status_code == 200
+    assert 'value="email" checked' in form and 'value="fax"' not in form
+    assert web.get(f"/counterparties/{client}?kinds=sms&kinds=email&kinds=fax").status_code == 200

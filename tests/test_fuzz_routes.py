@@ -31,6 +31,14 @@ from web import schemas_sms_campaigns as campaign_schemas
 from web import schemas_sms_list as sms_schemas
 from web import schemas_telephony as telephony
 from web.app import create_app
+from web.schemas_mail import (
+    MailCardQuery,
+    MailComposeQuery,
+    MailFileForm,
+    MailFileNewForm,
+    MailMessageQuery,
+    MailSendForm,
+)
 from web.schemas_sms_chat import SmsEmailForm, SmsOptOutForm, SmsReadForm, SmsSendForm
 from web.schemas_sms_webhooks import SmsWebhookIn
 from web.views.audit import AuditListQuery
@@ -39,7 +47,7 @@ from web.views.audit import AuditListQuery
 EXAMPLES = int(os.environ.get("PBXCRM_FUZZ_EXAMPLES", "12"))
 # Streams that never end (server-sent events): not a request/response route.
 SKIP = {("GET", "/events"), ("GET", "/wallboard/events"), ("POST", "/logout"),
-        ("GET", "/counterparties/{id:int}/sms/events")}
+        ("GET", "/counterparties/{id:int}/sms/events"), ("GET", "/mail/{id:int}/events")}
 
 # The models each route reads, so the generated bodies and query strings use its field names.
 QUERY_MODELS = {
@@ -71,6 +79,11 @@ QUERY_MODELS = {
     "/orders": [schemas.PageQuery], "/orders/{id:int}": [schemas.PageQuery],  # issue 22: orders
     "/dial-campaigns": [schemas.PageQuery], "/api/dial-campaigns": [schemas.PageQuery],  # issue 22
     "/scheduled-calls": [scheduled_schemas.ScheduledCallForm, schemas.PageQuery],  # issue 22
+    # Issue 23: e-mail on the card, a message and its body, writing one, the unfiled inbox, the report.
+    "/counterparties/{id:int}/mail": [MailCardQuery], "/mail/{id:int}": [MailMessageQuery],
+    "/mail/{id:int}/body": [MailMessageQuery], "/counterparties/{id:int}/mail/new": [MailComposeQuery],
+    "/mail/unfiled": [schemas.PageQuery], "/reports/mail": [schemas.PeriodQuery],
+    "/api/reports/mail": [schemas.PeriodQuery],
 }
 BODY_MODELS = {
     # Issue 21: the card's SMS chat, its do-not-text switch and read marks; the account's SMS e-mail switch.
@@ -137,6 +150,9 @@ BODY_MODELS = {
     "/admin/customers/private-urls": [order_schemas.PrivateUrlsForm],
     # Issue 22: dial campaigns.
     "/dial-campaigns": [dial_schemas.DialCampaignForm], "/dial-campaigns/{id:int}": [dial_schemas.DialCampaignForm],
+    # Issue 23: a reply or new e-mail from the card; filing an unfiled one.
+    "/counterparties/{id:int}/mail": [MailSendForm], "/mail/{id:int}/file": [MailFileForm],
+    "/mail/{id:int}/file-new": [MailFileNewForm],
 }
 
 
@@ -275,7 +291,16 @@ async def seeded(db, tmp_path):
             INSERT INTO customers (name) VALUES ('Romashka');
             INSERT INTO orders (customer_id, name, script) VALUES (1, 'Survey', 'Hello');
             INSERT INTO order_rows (order_id, row_key, phone, phone_normalized, name)
-                VALUES (1, '+74951234567', '+7 495 123-45-67', '+74951234567', 'Sokolov');""")
+                VALUES (1, '+74951234567', '+7 495 123-45-67', '+74951234567', 'Sokolov');
+            -- issue 23: a mailbox, a thread on the client's card with an inline image, a message on no card
+            INSERT INTO contacts (counterparty_id, kind, value, normalized) VALUES (1, 'email', 'ivan@mail.ru', 'ivan@mail.ru');
+            INSERT INTO mailboxes (name, address, imap_host, imap_user) VALUES ('Support', 'support@crm.example', 'h', 'u');
+            INSERT INTO mail_messages (direction, mailbox_id, message_id, thread_id, from_address, subject, body_html, status)
+                VALUES ('in', 1, 'm1@x', 1, 'ivan@mail.ru', 'Hi', '<p>hi<img src="cid:i1"></p>', 'filed'),
+                       ('in', 1, 'm2@x', 2, 'new@firm.ru', 'Q', '', 'unfiled');
+            INSERT INTO mail_message_cards (message_id, counterparty_id, address) VALUES (1, 1, 'ivan@mail.ru');
+            INSERT INTO mail_attachments (message_id, filename, content_type, content_id, content)
+                VALUES (1, 'i.png', 'image/png', 'i1', '\x89504e47');""")
         await conn.execute("INSERT INTO recordings (call_id, path, format) VALUES (1, $1, 'mp3')", str(recording))
         type_id = await conn.fetchval("SELECT id FROM task_types ORDER BY id LIMIT 1")
         await conn.execute("INSERT INTO tasks (title, type_id, responsible_user_id) VALUES ('Call back', $1, 5001)",

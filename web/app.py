@@ -29,6 +29,8 @@ from web.db import ConnectionMiddleware
 from web.errors import EXCEPTION_HANDLERS
 from web.headers import SecurityHeadersMiddleware
 from web.locale import LocaleMiddleware
+from web.mail_sender import MailSender
+from web.mail_stream import MailHub
 from web.notifier import Notifier
 from web.order_reloads import OrderReloads
 from web.pops import PopHub
@@ -64,6 +66,8 @@ from web.views import (
     line_report,
     lines,
     locks,
+    mail,
+    mail_reports,
     notes,
     notifications,
     orders,
@@ -119,6 +123,10 @@ def create_app(settings: Settings) -> Starlette:
         app.state.sms.start()
         notifier = Notifier(settings)
         notifier.start()
+        mail_sender = MailSender(settings)  # issue 23: e-mail written on cards, through SMTP
+        mail_sender.start()
+        app.state.mail = MailHub(settings.database_url)  # an outgoing e-mail's status, live on its page
+        app.state.mail.start()
         order_reloads = OrderReloads(settings, lambda: app.state.pool)  # issue 22: orders' lists from URLs
         order_reloads.start()
         try:
@@ -126,6 +134,8 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await order_reloads.stop()
             await notifier.stop()
+            await mail_sender.stop()
+            await app.state.mail.stop()
             await app.state.pops.stop()
             await app.state.wallboard.stop()
             await app.state.sms.stop()
@@ -155,6 +165,8 @@ def create_app(settings: Settings) -> Starlette:
         *counterparty_lists.routes,
         *counterparty_cards.routes,
         *sms_chat.routes,
+        *mail.routes,  # issue 23: e-mail on the card, the unfiled inbox, replies
+        *mail_reports.routes,
         *notes.routes,
         *admin.routes,
         *allowlist.routes,

@@ -26,6 +26,8 @@ HEADERS = {
 CACHEABLE_PREFIX = "/static/"
 
 
+# A response whose own policy starts so keeps it: no script at all, whatever the page's.
+SANDBOX = "sandbox"
 # The browser phone's shell (issue 19) may also open Asterisk's secure websocket (PBXCRM_WEBRTC_URL).
 PHONE_SHELL_PATH = "/phone"
 
@@ -37,10 +39,14 @@ def socket_origin(url: str) -> str:
 
 
 def apply(headers: MutableHeaders, path: str, phone_socket: str = "") -> None:
+    own = headers.get("content-security-policy", "")
     for name, value in HEADERS.items():
         headers[name] = value
     if phone_socket and path == PHONE_SHELL_PATH:
         headers["content-security-policy"] = f"{CSP}; connect-src 'self' {phone_socket}"
+    if own.startswith(SANDBOX):
+        # A view's own, stricter policy (web/views/mail.py: an e-mail's body, its attachments) stays.
+        headers["content-security-policy"] = own
     if not path.startswith(CACHEABLE_PREFIX):
         headers["cache-control"] = "no-store"
 

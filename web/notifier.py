@@ -28,12 +28,20 @@ def send_mail(settings: Settings, to: str, subject: str, body: str) -> None:
     message["To"] = to
     message["Subject"] = subject
     message.set_content(body)
+    send_message(settings, message)
+
+
+def send_message(settings: Settings, message: EmailMessage) -> None:
+    """One message through the smtp_* server (blocking: run it in a thread). Raises OSError or SMTPException;
+    a server that takes some recipients and refuses others counts as refused (SMTPRecipientsRefused)."""
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
         if settings.smtp_starttls:
             smtp.starttls()
         if settings.smtp_user:
             smtp.login(settings.smtp_user, settings.smtp_password)
-        smtp.send_message(message)
+        refused = smtp.send_message(message)
+        if refused:
+            raise smtplib.SMTPRecipientsRefused(refused)
 
 
 class Notifier(BackgroundLoop):

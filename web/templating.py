@@ -16,6 +16,7 @@ from crm.audit.changes import value_text as audit_value_text
 from crm.calls.route import route_text
 from crm.counterparties import tray
 from crm.errors import ValidationError
+from crm.mail import reading as mail_reading
 from crm.orders import permissions as order_permissions
 from crm.outbound.permissions import manages_campaigns, sees_campaign_list
 from crm.sms import listing as sms_listing
@@ -43,6 +44,7 @@ templates.env.globals["is_admin"] = roles.is_admin
 templates.env.globals["is_customer"] = roles.is_customer  # a customer's user: its own pages only (issue 22)
 templates.env.globals["manages_campaigns"] = manages_campaigns  # issue 22: the do-not-call list
 templates.env.globals["sees_orders"] = order_permissions.sees_orders  # issue 22: the Orders menu
+templates.env.globals["files_mail"] = mail_reading.may_file  # issue 23: the unfiled e-mail list
 templates.env.filters["fromjson"] = lambda value: json.loads(value) if isinstance(value, str) else value
 
 

@@ -55,6 +55,8 @@ AUDIT_ACTION = {
     # The card's SMS chat (issue 21, crm/sms/service.py).
     "send sms": N_("sent an SMS"), "do not text": N_("asked not to be texted"), "may text": N_("may be texted again"),
     "sms e-mail": N_("e-mail on incoming SMS"),
+    # E-mail on the card (issue 23, crm/mail/).
+    "send email": N_("wrote an e-mail"), "file email": N_("filed e-mail from an unknown sender"),
     "second_factor_enrolled": N_("set up the second factor"), "second_factor_passed": N_("passed the second factor"),
     "second_factor_failed": N_("failed the second factor"),
     "second_factor_disabled": N_("turned off the second factor"),
@@ -119,6 +121,7 @@ AUDIT_FIELD = {
     "amd": N_("Answering-machine detection"), "amd_settings": N_("Detection settings"),
     "machine_action": N_("An answering machine is"), "caller_id": N_("Number shown"), "order_id": N_("Order"),
     "due_at": N_("Time"),  # issue 22: scheduled calls
+    "mail": N_("E-mail message"), "subject": N_("Subject"),  # issue 23
 }
 KINDS.update({"audit_entity": AUDIT_ENTITY, "audit_action": AUDIT_ACTION, "audit_field": AUDIT_FIELD,
               "dial_mode": MODE_NAMES, "dial_campaign_status": STATUS_NAMES})

@@ -37,7 +37,7 @@ from web.templating import render
 from web.urls import path_for
 from web.validation import describe, form_body, parse
 from web.validation import query as parse_query
-from web.views import scheduled_calls, sms_chat
+from web.views import mail, scheduled_calls, sms_chat
 from web.views.audit import card_history
 from web.views.auth import zone_choices
 
@@ -137,8 +137,9 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
         usable = [t for t in await tags.list_tags(conn) if tags.may_use(_user(request), t)]
         status_names = await statuses.names(conn)
         sms = await sms_service.chat_of(conn, card)
+        mail_threads = await mail.card_mail(conn, card)  # issue 23: the card's e-mail
     return await render(request, "counterparty_card.html", {
-        **sms_chat.context(request, sms),
+        **sms_chat.context(request, sms), **mail_threads,
         "card": card, "history": history, "calls": calls, "timeline": items, "timeline_more": more,
         "timeline_page": tpage, "kinds": kinds, "own_only": own_only, "timeline_kinds": timeline.KINDS,
         "item_tags": item_tags, "all_tags": usable, "status_names": status_names,
