@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crm.roles import is_customer
 from web.errors import http_error
+from web.public_paths import is_public_chat_path
 from web.templating import templates
 from web.urls import path_for
 
@@ -97,7 +98,7 @@ class CustomerAccessMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         user = scope.get("user") if scope["type"] == "http" else None
-        if user is None or not is_customer(user):
+        if user is None or not is_customer(user) or is_public_chat_path(scope["path"]):
             await self.app(scope, receive, send)
             return
         name = route_name(scope)
