@@ -23,7 +23,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crm.roles import is_customer
 from web.errors import http_error
-from web.public_paths import is_public_chat_path
 from web.templating import templates
 from web.urls import path_for
 
@@ -54,6 +53,8 @@ CUSTOMER_ROUTES = frozenset({
     # the stylesheet and scripts; the page's event stream (web/pops.py: only this user's own pops and
     # notifications - a customer gets none - but every page's script opens it)
     "static", "pops.events",
+    # the web chat's widget, a public script any site loads (issue 23; web/public_paths.py)
+    "chat_public.widget",
 })
 
 
@@ -98,7 +99,7 @@ class CustomerAccessMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         user = scope.get("user") if scope["type"] == "http" else None
-        if user is None or not is_customer(user) or is_public_chat_path(scope["path"]):
+        if user is None or not is_customer(user):
             await self.app(scope, receive, send)
             return
         name = route_name(scope)
