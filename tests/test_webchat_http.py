@@ -273,3 +273,26 @@ async def test_the_report_and_admin_pages_keep_their_rights(db, web):
     assert changed["allowed_origins"] == ["https://a.example", "http://b.example:81"] and changed["anonymize_ip"]
     assert changed["identity_secret"] != site["identity_secret"]
     assert len(audit_rows) == 3 and site["identity_secret"] not in str([r["changes"] for r in audit_rows])
+
+
+async def test_an_anonymising_site_keeps_only_the_visitors_network(db):
+    from crm.webchat import service
+
+    site = await _site(db, anonymize_ip=True)
+    plain = await _site_without_admin(db)
+    async with db.acquire() as conn:
+        for s, address in ((site, "203.0.113.77"), (plain, "203.0.113.77"), (site, "2001:db8:abcd:12::9")):
+            visitor = await q.insert_visitor(conn, s["id"], address.encode() + bytes([s["id"]]))
+            arrival = service.Arrival({"url": "https://shop.example.com/", "title": "", "referrer": ""}, "UA", address)
+            await service.visitor_message(conn, s, visitor, "hello", arrival, "RU")
+        stored = [r["ip"] for r in await conn.fetch("SELECT ip FROM chat_conversations ORDER BY id")]
+    assert stored == ["203.0.113.0", "203.0.113.77", "2001:db8:abcd::"]
+
+
+async def _site_without_admin(db) -> dict:
+    async with db.acquire() as conn:
+        admin = await conn.fetchval("SELECT id FROM users WHERE login = 'admin'")
+        site_id = await sites.save(conn, admin, None, sites.SiteInput(
+            name="Plain", origins_text=ORIGIN, anonymize_ip=False, enabled=True, offline_user_id=None,
+            offline_queue_id=None))
+        return dict(await q.site(conn, site_id))
