@@ -2,9 +2,12 @@
 on its own port, the one <script> tag) is the visitor; two operators have the chat desk open in their own
 browser contexts. The visitor writes; both operators are invited; the first accepts and the other's
 invitation says who took it; they write to each other, each seeing the other type; the operator attaches
-the chat to a card, whose timeline then shows the transcript with the page's URL and the visitor's IP."""
+the chat to a card, whose timeline then shows the transcript with the page's URL and the visitor's IP.
+The widget is served by one web process and the operators by another: several workers, one chat."""
 
 from __future__ import annotations
+
+import os
 
 from aiohttp import web as aioweb
 
@@ -12,7 +15,7 @@ from crm.counterparties import service as counterparties
 from crm.counterparties.model import CounterpartyInput
 from crm.webchat import queries as q
 from crm.webchat import sites
-from tests.browser import free_tcp_port, logged_in_page
+from tests.browser import WebServerProcess, free_tcp_port, logged_in_page
 from tests.helpers import PASSWORD, make_user
 
 SHOP_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Shop catalog</title></head>
@@ -34,7 +37,8 @@ async def _shop(port: int, crm_url: str, key: str) -> aioweb.AppRunner:
     return runner
 
 
-async def test_a_visitor_chats_from_another_origin_and_the_transcript_lands_on_the_card(db, web_server, chromium):
+async def test_a_visitor_chats_from_another_origin_and_the_transcript_lands_on_the_card(db, web_server, chromium,
+                                                                                       database_url, tmp_path):
     admin = await make_user(db, "admin", "admin", full_name="Anna Admin")
     petrov = await make_user(db, "petrov", "operator", full_name="Pavel Petrov")
     await make_user(db, "sidorov", "operator", full_name="Semen Sidorov")
@@ -49,7 +53,11 @@ async def test_a_visitor_chats_from_another_origin_and_the_transcript_lands_on_t
             name="Shop", origins_text=shop, anonymize_ip=False, enabled=True, offline_user_id=None,
             offline_queue_id=None))
         key = (await q.site(conn, site_id))["public_key"]
-    runner = await _shop(port, web_server.url, key)
+    # The visitor's widget talks to a second `pbxcrm web` process: the two share only PostgreSQL, so every
+    # message, typing and "taken" crosses between them by LISTEN/NOTIFY.
+    visitors_server = WebServerProcess(dict(os.environ, DATABASE_URL=database_url), tmp_path / "web-visitors.log")
+    await visitors_server.start()
+    runner = await _shop(port, visitors_server.url, key)
     try:
 
         # Two operators with the chat desk open: online.
@@ -129,3 +137,4 @@ async def test_a_visitor_chats_from_another_origin_and_the_transcript_lands_on_t
         await visitor_context.close()
     finally:
         await runner.cleanup()
+        await visitors_server.close()
