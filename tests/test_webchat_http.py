@@ -296,3 +296,32 @@ async def _site_without_admin(db) -> dict:
             name="Plain", origins_text=ORIGIN, anonymize_ip=False, enabled=True, offline_user_id=None,
             offline_queue_id=None))
         return dict(await q.site(conn, site_id))
+
+
+async def test_two_operators_accepting_at_once_one_takes_it_the_other_is_told_who(db):
+    import asyncio
+
+    from crm.errors import Conflict
+    from crm.webchat import service
+
+    site = await _site(db)
+    operators = [await make_user(db, f"op{i}", "operator", full_name=f"Operator {i}") for i in range(4)]
+    async with db.acquire() as conn:
+        visitor = await q.insert_visitor(conn, site["id"], b"race")
+        arrival = service.Arrival({"url": "https://shop.example.com/", "title": "", "referrer": ""}, "UA", None)
+        chat, _message = await service.visitor_message(conn, site, visitor, "anyone?", arrival, "RU")
+
+    async def accept(user):
+        async with db.acquire() as conn:
+            try:
+                await service.accept(conn, user, chat)
+                return "took"
+            except Conflict as e:
+                return str(e)
+
+    results = await asyncio.gather(*(accept(u) for u in operators))
+    assert results.count("took") == 1
+    winner = operators[results.index("took")]
+    assert sorted(r for r in results if r != "took") == [f"taken by {winner['full_name']}"] * 3
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT operator_user_id FROM chat_conversations WHERE id = $1", chat) == winner["id"]
