@@ -138,3 +138,38 @@ async def test_a_visitor_chats_from_another_origin_and_the_transcript_lands_on_t
     finally:
         await runner.cleanup()
         await visitors_server.close()
+
+
+async def test_with_nobody_online_the_widget_takes_a_message_that_becomes_a_task(db, web_server, chromium):
+    admin = await make_user(db, "admin", "admin", full_name="Anna Admin")
+    manager = await make_user(db, "mgr", "manager", full_name="Irina Manager")
+    port = free_tcp_port()
+    shop = f"http://127.0.0.1:{port}"
+    async with db.acquire() as conn:
+        site_id = await sites.save(conn, admin["id"], None, sites.SiteInput(
+            name="Shop", origins_text=shop, anonymize_ip=True, enabled=True, offline_user_id=manager["id"],
+            offline_queue_id=None))
+        key = (await q.site(conn, site_id))["public_key"]
+    runner = await _shop(port, web_server.url, key)
+    context = await chromium.new_context()
+    try:
+        visitor = await context.new_page()
+        await visitor.goto(shop + "/contacts")
+        await visitor.wait_for_selector("#pbxcrm-chat[data-ready='1']")
+        await visitor.click("#pbxcrm-chat-open")
+        offline = visitor.locator("#pbxcrm-chat-offline")
+        assert await offline.is_visible() and not await visitor.locator("#pbxcrm-chat-form").is_visible()
+        await offline.locator("input[name=name]").fill("Oleg <i>Orlov</i>")
+        await offline.locator("input[name=contact]").fill("+7 916 555-44-33")
+        await offline.locator("textarea[name=body]").fill("Please call me about delivery")
+        await offline.locator("button[type=submit]").click()
+        await visitor.wait_for_selector("#pbxcrm-chat-thanks")
+        async with db.acquire() as conn:
+            chat = await conn.fetchrow("SELECT * FROM chat_conversations")
+            task = await conn.fetchrow("SELECT * FROM tasks WHERE id = $1", chat["task_id"])
+        assert chat["status"] == "offline" and chat["ip"] == "127.0.0.0"  # the site anonymises
+        assert task["responsible_user_id"] == manager["id"] and "Oleg <i>Orlov</i>" in task["title"]
+        assert "+7 916 555-44-33" in task["remark"] and "Please call me about delivery" in task["remark"]
+    finally:
+        await context.close()
+        await runner.cleanup()

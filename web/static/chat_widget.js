@@ -60,8 +60,9 @@
     fontSize: "12px", fontStyle: "italic" });
   const error = el("p", { id: "pbxcrm-chat-error", hidden: true }, { margin: "4px 0", color: "#b00",
     fontSize: "12px" });
-  const form = el("form", { id: "pbxcrm-chat-form" }, { display: "flex", gap: "4px", marginTop: "6px" });
-  const input = el("textarea", { id: "pbxcrm-chat-input", rows: 2, maxLength: 2000 }, { flex: "1" });
+  // No display set on what is shown and hidden by its `hidden` attribute (a display would override it).
+  const form = el("form", { id: "pbxcrm-chat-form" }, { marginTop: "6px" });
+  const input = el("textarea", { id: "pbxcrm-chat-input", rows: 2, maxLength: 2000 }, { width: "95%" });
   const send = el("button", { id: "pbxcrm-chat-send", type: "submit" });
   form.append(input, send);
   const offline = el("form", { id: "pbxcrm-chat-offline", hidden: true }, { marginTop: "6px" });
