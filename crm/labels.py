@@ -192,6 +192,13 @@ MAIL_STATUS = {"filed": N_("filed"), "unfiled": N_("not filed"), "queued": N_("q
                "sent": N_("sent"), "failed": N_("failed")}
 KINDS.update({"mail_status": MAIL_STATUS, "mail_direction": SMS_DIRECTION})
 
+# The web chat (issue 23, crm/webchat): a conversation's status, the chat list's views, its timeline kind.
+CHAT_STATUS = {"waiting": N_("waiting"), "active": N_("in progress"), "closed": N_("closed"),
+               "offline": N_("left offline")}
+CHAT_VIEW = {"waiting": N_("Waiting"), "active": N_("In progress"), "mine": N_("Mine"), "closed": N_("Closed")}
+TIMELINE_KIND["chat"] = N_("Web chats")
+KINDS.update({"chat_status": CHAT_STATUS, "chat_view": CHAT_VIEW})
+
 
 # The task types migration 0004 made, named in English in the database: shown in the reader's
 # language while they keep that name. A type the admin renamed shows as the admin wrote it.

@@ -1,5 +1,5 @@
-"""A card's communications timeline (B1-B4): notes, calls, SMS, e-mails, tasks and deals, newest
-first, paged. A company's includes its clients' unless
+"""A card's communications timeline (B1-B4): notes, calls, SMS, e-mails, tasks and deals, web chats,
+newest first, paged. A company's includes its clients' unless
 asked for its own only; a call shows on the card of every party whose number
 it has, an SMS on its card (or, while it is on none, on the card its number is on), an e-mail on every
 card it is filed on (mail_message_cards, issue 23)."""
@@ -11,7 +11,7 @@ import json
 import asyncpg
 
 # The kinds a reader chooses from (in words: crm/labels.py TIMELINE_KIND).
-KINDS = ("note", "call", "sms", "email", "task")
+KINDS = ("note", "call", "sms", "email", "task", "chat")
 DEFAULT_KINDS = ("note", "task")
 
 _SCOPE = """
@@ -52,6 +52,11 @@ _BRANCHES = {
                FROM tasks t JOIN task_types tt ON tt.id = t.type_id
                LEFT JOIN users u ON u.id = t.responsible_user_id
                WHERE t.counterparty_id IN (SELECT id FROM scope) AND t.deleted_at IS NULL""",
+    # A web chat attached to the card (issue 23): the page it started on as its text, the visitor's address
+    # as its "direction"; the page adds its transcript (crm/webchat/service.py transcripts).
+    "chat": """SELECT 'chat', c.id, c.created_at, c.page_url, c.status, u.full_name, NULL::bigint, c.ip
+               FROM chat_conversations c LEFT JOIN users u ON u.id = c.operator_user_id
+               WHERE c.counterparty_id IN (SELECT id FROM scope)""",
 }
 
 

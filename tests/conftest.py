@@ -38,6 +38,8 @@ _DATA_TABLES = ("scheduled_calls", "dial_attempts", "dial_campaign_numbers", "dn
                 "dial_campaigns", "order_rows", "orders", "customers", *_DATA_TABLES)
 # issue 23: e-mail (web chat adds its own tables here)
 _DATA_TABLES = ("mail_attachments", "mail_message_cards", "mail_messages", "mail_cursors", "mailboxes", *_DATA_TABLES)
+_DATA_TABLES = ("chat_messages", "chat_pages", "chat_conversations", "chat_visitors", "chat_sites",
+                "chat_operator_streams", *_DATA_TABLES)  # issue 23: web chat
 
 
 # argon2 as the product runs it: about 0.3 s of both cores per hash, and creating a user and

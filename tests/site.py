@@ -186,6 +186,14 @@ PAGES = [
     Page("password", "/account/password", "/account/password"),
     Page("second factor", "/account/second-factor", "/account/second-factor"),
     Page("second factor admin", "/admin/second-factor", "/admin/second-factor"),
+    # Issue 23: the web chat's desk and its lists, a conversation, the sites it is on, its report.
+    Page("web chat", "/chats", "/chats"),
+    Page("web chats closed", "/chats", "/chats?view=closed"),
+    Page("web chat conversation", "/chats/{id:int}", "/chats/{chat}"),
+    Page("chat sites", "/admin/chat-sites", "/admin/chat-sites"),
+    Page("chat site", "/admin/chat-sites/{id:int}", "/admin/chat-sites/{chat_site}"),
+    Page("web chat report", "/reports/chats", "/reports/chats"),
+    Page("client card with web chats", "/counterparties/{id:int}", "/counterparties/{client}?kinds=chat"),
     Page("not found", None, "/counterparties/999999999"),
 ]
 PAGE_BY_NAME = {p.name: p for p in PAGES}
@@ -214,6 +222,10 @@ NOT_PAGES = {
     "/login/second-factor/enrol": "setting up a required second factor at login (needs a pending login)",
     # tests/test_browser_phone.py opens it: a desk-phone user (every walker) is sent on to its page.
     "/phone": "the browser phone's shell around the pages (issue 19)",
+    # Issue 23: the web chat's widget (a script for other sites) and its event streams.
+    "/chat/widget.js": "the web chat's widget, a script other sites load (issue 23)",
+    "/chats/events": "the chat desk's invitations as an event stream (issue 23)",
+    "/chats/{id:int}/events": "a web chat as an event stream (issue 23)",
 }
 
 
@@ -252,6 +264,29 @@ async def _sms(conn: asyncpg.Connection, anna, client: int, t) -> int:
             "status) VALUES ($1, $2, $3, '+74957654321', $4, $5, $6, $7)", direction, phone, card, body, gateway,
             anna["id"] if direction == "out" else None, "delivered" if direction == "out" else "received")
     return gateway
+
+
+async def _web_chat(conn: asyncpg.Connection, anna, client: int, t) -> dict[str, int]:
+    """The web chat (issue 23): a site, and a visitor's conversation Anna took and attached to the client."""
+    from crm.webchat import queries as chat_q
+    from crm.webchat import service as chat_service
+    from crm.webchat import sites as chat_sites
+
+    site = await chat_sites.save(conn, anna["id"], None, chat_sites.SiteInput(
+        name=t("Интернет-магазин"), origins_text="https://shop.example.ru", anonymize_ip=True, enabled=True,
+        offline_user_id=anna["id"], offline_queue_id=None))
+    row = await chat_q.site(conn, site)
+    t(row["public_key"])  # the site's key and secret are on its page: data, not words of ours
+    t(row["identity_secret"])
+    visitor = await chat_q.insert_visitor(conn, site, b"walk-visitor")
+    arrival = chat_service.Arrival({"url": "https://shop.example.ru/catalog", "title": t("Каталог"), "referrer": ""},
+                                   t("Mozilla/5.0 (X11; Linux x86_64)"), "203.0.113.77")
+    chat, _message = await chat_service.visitor_message(conn, row, visitor, t("Здравствуйте, где мой заказ?"),
+                                                        arrival, "RU")
+    await chat_service.accept(conn, anna, chat)
+    await chat_service.operator_message(conn, anna, chat, t("Добрый день! Заказ уже в пути."))
+    await chat_service.attach(conn, anna, chat, client)
+    return {"chat_site": site, "chat": chat}
 
 
 async def _order(conn: asyncpg.Connection, anna, t) -> int:
@@ -400,6 +435,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         scheduled_call = await _scheduled_call(conn, anna, client, task, now, t)
         order = await _order(conn, anna, t)
         mail = await _mail(conn, petr, client, t)  # issue 23
+        web_chat = await _web_chat(conn, anna, client, t)  # issue 23
         calls = {r["channel_id"]: r["id"] for r in await conn.fetch("SELECT id, channel_id FROM calls")}
         # The unanswered walk-2 left a voicemail (issue 15): on the client's card and the task's page.
         voicemail = await insert_voicemail(conn, channel_id="walk-2", path="/nonexistent/walk-2.mp3", fmt="mp3",
@@ -426,6 +462,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
            "predictive_campaign": predictive_campaign, **mail,
            "operator": petr["id"], "manager": irina["id"]}
     ids.update(ivr_ids)
+    ids.update(web_chat)
     return ids, users, first_call_at, typed
 
 

@@ -2,11 +2,12 @@
 
 import re
 
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.testclient import TestClient
 
 from tests.helpers import csrf_from, login, make_user
 from web.machine_paths import is_machine_path
+from web.public_paths import is_public_chat_path
 
 
 def _api(web: TestClient):
@@ -27,6 +28,10 @@ def test_every_route_refuses_requests_without_a_session(web, web_app):
         if route.path.startswith("/login/"):
             # The login's second step needs a pending login instead: tests/test_second_factor.py.
             continue
+        if is_public_chat_path(route.path):
+            # The web chat's widget and visitor socket (issue 23): public, checked by site key and Origin
+            # (tests/test_webchat_http.py).
+            continue
         assert isinstance(route, Route)
         for method in route.methods - {"HEAD"}:
             token = web.cookies.get("pbxcrm_csrf") or csrf_from(web.get("/login").text)
@@ -43,7 +48,7 @@ async def test_every_state_changing_route_needs_the_csrf_token(web, web_app, db)
     await make_user(db, "adm", "admin")
     login(web, "adm")
     for route in web_app.routes:
-        if isinstance(route, Mount):
+        if isinstance(route, (Mount, WebSocketRoute)):  # the web chat's visitor socket: no form to post
             continue
         for method in route.methods & {"POST", "PATCH", "DELETE", "PUT"}:
             r = web.request(method, _concrete(route.path), follow_redirects=False)

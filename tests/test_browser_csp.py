@@ -93,7 +93,8 @@ async def _main_pages(db, admin) -> list[str]:
             "/counterparties/new?kind=client", f"/counterparties/{client}/edit", "/tasks", "/tasks/new",
             f"/tasks/{task}", "/calls", "/reports/calls", "/reports/deals", "/import", "/admin/users",
             f"/admin/users/{admin['id']}", "/admin/queues", "/admin/tags", "/admin/task-types", "/admin/settings",
-            "/admin/lines", "/admin/lines/new", "/reports/lines"]
+            "/admin/lines", "/admin/lines/new", "/reports/lines",
+            "/chats", "/admin/chat-sites", "/reports/chats"]  # issue 23: the web chat's desk, sites, report
 
 
 async def test_every_main_page_runs_under_the_csp_without_violations(web_server, chromium, db):

@@ -43,6 +43,9 @@ LATIN_ALLOWED = {"pbxcrm", "crm", "excel", "xlsx", "msk", "utc", "e-mail", "emai
                  "did"}
 LATIN_ALLOWED |= {"asterisk", "mp3", "wav"}  # the PBX's name and the greetings' file formats (issue 15)
 LATIN_ALLOWED |= {"ip", "ip-", "ipv", "cidr", "readme"}  # the allow-lists' terms and where break-glass is told (issue 17)
+# The web chat's site page (issue 23): the widget's tag as the site pastes it, and the identity's signature.
+LATIN_ALLOWED |= {"script", "src", "data-site", "async", "data-visitor-id", "data-visitor-email", "data-visitor-name",
+                  "data-visitor-ts", "data-visitor-sig", "hmac-sha", "unix", "id", "name", "ts"}
 LATIN_ALLOWED |= {"gsm", "gsm-", "ucs", "ucs-"}  # an SMS's encodings, GSM-7 and UCS-2, as the chat's counter names them (issue 21)
 
 # Every text of the page, with where it is: text nodes, attributes people read, the title, the chart legend.

@@ -23,6 +23,7 @@ from starlette.testclient import TestClient
 
 from tests.helpers import PASSWORD, login, make_user
 from web import schemas, schemas_access
+from web import schemas_chat as chat_schemas
 from web import schemas_dial_campaigns as dial_schemas
 from web import schemas_orders as order_schemas
 from web import schemas_scheduled_calls as scheduled_schemas
@@ -47,7 +48,8 @@ from web.views.audit import AuditListQuery
 EXAMPLES = int(os.environ.get("PBXCRM_FUZZ_EXAMPLES", "12"))
 # Streams that never end (server-sent events): not a request/response route.
 SKIP = {("GET", "/events"), ("GET", "/wallboard/events"), ("POST", "/logout"),
-        ("GET", "/counterparties/{id:int}/sms/events"), ("GET", "/mail/{id:int}/events")}
+        ("GET", "/counterparties/{id:int}/sms/events"), ("GET", "/mail/{id:int}/events"),
+        ("GET", "/chats/events"), ("GET", "/chats/{id:int}/events")}  # issue 23: the e-mail and web chat streams
 
 # The models each route reads, so the generated bodies and query strings use its field names.
 QUERY_MODELS = {
@@ -84,6 +86,9 @@ QUERY_MODELS = {
     "/mail/{id:int}/body": [MailMessageQuery], "/counterparties/{id:int}/mail/new": [MailComposeQuery],
     "/mail/unfiled": [schemas.PageQuery], "/reports/mail": [schemas.PeriodQuery],
     "/api/reports/mail": [schemas.PeriodQuery],
+    # Issue 23: the web chat's list and report.
+    "/chats": [chat_schemas.ChatListQuery], "/reports/chats": [schemas.PeriodQuery],
+    "/api/reports/chats": [schemas.PeriodQuery],
 }
 BODY_MODELS = {
     # Issue 21: the card's SMS chat, its do-not-text switch and read marks; the account's SMS e-mail switch.
@@ -153,6 +158,9 @@ BODY_MODELS = {
     # Issue 23: a reply or new e-mail from the card; filing an unfiled one.
     "/counterparties/{id:int}/mail": [MailSendForm], "/mail/{id:int}/file": [MailFileForm],
     "/mail/{id:int}/file-new": [MailFileNewForm],
+    # Issue 23: the web chat's operator side and its sites.
+    "/chats/{id:int}/messages": [chat_schemas.ChatSendForm], "/chats/{id:int}/attach": [chat_schemas.ChatAttachForm],
+    "/admin/chat-sites": [chat_schemas.ChatSiteForm], "/admin/chat-sites/{id:int}": [chat_schemas.ChatSiteForm],
 }
 
 
@@ -300,7 +308,15 @@ async def seeded(db, tmp_path):
                        ('in', 1, 'm2@x', 2, 'new@firm.ru', 'Q', '', 'unfiled');
             INSERT INTO mail_message_cards (message_id, counterparty_id, address) VALUES (1, 1, 'ivan@mail.ru');
             INSERT INTO mail_attachments (message_id, filename, content_type, content_id, content)
-                VALUES (1, 'i.png', 'image/png', 'i1', '\x89504e47');""")
+                VALUES (1, 'i.png', 'image/png', 'i1', '\x89504e47');
+            -- issue 23: a chat site, a visitor waiting in a chat, and a chat the operator has taken
+            INSERT INTO chat_sites (name, public_key, allowed_origins, identity_secret)
+                VALUES ('Shop', 'fuzz-site-key-0000000', '{https://shop.example.com}', repeat('s', 64));
+            INSERT INTO chat_visitors (site_id, token_hash) VALUES (1, decode('00', 'hex')), (1, decode('01', 'hex'));
+            INSERT INTO chat_conversations (site_id, visitor_id, status, page_url) VALUES (1, 1, 'waiting', 'https://shop.example.com/');
+            INSERT INTO chat_conversations (site_id, visitor_id, status, operator_user_id, accepted_at)
+                VALUES (1, 2, 'active', 5001, now());
+            INSERT INTO chat_messages (conversation_id, sender, body) VALUES (1, 'visitor', 'hello'), (2, 'visitor', 'hi');""")
         await conn.execute("INSERT INTO recordings (call_id, path, format) VALUES (1, $1, 'mp3')", str(recording))
         type_id = await conn.fetchval("SELECT id FROM task_types ORDER BY id LIMIT 1")
         await conn.execute("INSERT INTO tasks (title, type_id, responsible_user_id) VALUES ('Call back', $1, 5001)",

@@ -21,6 +21,7 @@ from crm.allowlist import service as allowlist
 from crm.allowlist.rules import allowed, session_entries
 from crm.i18n import gettext as _
 from web.client_address import client_address
+from web.public_paths import is_public_chat_path
 from web.resource import wants_json
 from web.templating import render
 from web.urls import path_for
@@ -33,7 +34,7 @@ _EXEMPT = ("/static/", "/logout")
 
 def _checked(scope: Scope) -> dict | None:
     """The user this request is checked for, None when there is nothing to check."""
-    if scope["type"] != "http" or scope["path"].startswith(_EXEMPT):
+    if scope["type"] != "http" or scope["path"].startswith(_EXEMPT) or is_public_chat_path(scope["path"]):
         return None
     return scope.get("user")
 

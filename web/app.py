@@ -22,6 +22,7 @@ from web.access import AllowListMiddleware, PasswordChangeMiddleware
 from web.api import counterparties as api_counterparties
 from web.api import counterparty_find as api_counterparty_find
 from web.api import users as api_users
+from web.chat_hub import ChatHub
 from web.client_address import ClientAddressMiddleware
 from web.csrf import CSRFMiddleware
 from web.customer_access import CustomerAccessMiddleware
@@ -50,6 +51,10 @@ from web.views import (
     call_scripts,
     callers,
     calls,
+    chat_public,
+    chat_report,
+    chat_sites,
+    chats,
     counterparty_cards,
     counterparty_lists,
     customers,
@@ -121,6 +126,9 @@ def create_app(settings: Settings) -> Starlette:
         app.state.wallboard.start()
         app.state.sms = SmsHub(settings.database_url, lambda: app.state.pool)  # the card chats' push
         app.state.sms.start()
+        app.state.chat = ChatHub(settings.database_url)  # issue 23: the web chat's push, visitors' and operators'
+        app.state.chat.start()
+        app.state.chat_flood = chat_public.Flood()
         notifier = Notifier(settings)
         notifier.start()
         mail_sender = MailSender(settings)  # issue 23: e-mail written on cards, through SMTP
@@ -139,6 +147,7 @@ def create_app(settings: Settings) -> Starlette:
             await app.state.pops.stop()
             await app.state.wallboard.stop()
             await app.state.sms.stop()
+            await app.state.chat.stop()
             await app.state.pool.close()
 
     routes = [
@@ -199,6 +208,10 @@ def create_app(settings: Settings) -> Starlette:
         *api_users.routes,
         *orders.routes,  # issue 22: orders and their customers
         *customers.routes,
+        *chat_public.routes,  # issue 23: the web chat's widget and visitor socket (public: web/public_paths.py)
+        *chats.routes,
+        *chat_sites.routes,
+        *chat_report.routes,
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     # Order: security headers outermost (so refusals carry them too), then the client's address

@@ -25,6 +25,7 @@ from crm import i18n
 from crm.i18n import gettext as _
 from web.locale import browser_language
 from web.machine_paths import is_machine_path
+from web.public_paths import is_public_chat_path
 
 COOKIE = "pbxcrm_csrf"
 FIELD = "csrf_token"
@@ -40,7 +41,7 @@ class CSRFMiddleware:
         self.secure_cookie = secure_cookie
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_machine_path(scope["path"]):
+        if scope["type"] != "http" or is_machine_path(scope["path"]) or is_public_chat_path(scope["path"]):
             await self.app(scope, receive, send)  # a machine's request: it proves itself (web/machine_paths.py)
             return
         conn = HTTPConnection(scope)

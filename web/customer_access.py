@@ -53,6 +53,8 @@ CUSTOMER_ROUTES = frozenset({
     # the stylesheet and scripts; the page's event stream (web/pops.py: only this user's own pops and
     # notifications - a customer gets none - but every page's script opens it)
     "static", "pops.events",
+    # the web chat's widget, a public script any site loads (issue 23; web/public_paths.py)
+    "chat_public.widget",
 })
 
 

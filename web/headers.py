@@ -14,6 +14,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from web.public_paths import WIDGET_PATH
+
 CSP = ("default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; "
        "frame-ancestors 'self'; form-action 'self'")
 HEADERS = {
@@ -47,7 +49,12 @@ def apply(headers: MutableHeaders, path: str, phone_socket: str = "") -> None:
     if own.startswith(SANDBOX):
         # A view's own, stricter policy (web/views/mail.py: an e-mail's body, its attachments) stays.
         headers["content-security-policy"] = own
-    if not path.startswith(CACHEABLE_PREFIX):
+    if path == WIDGET_PATH:
+        # The web chat's widget (issue 23): a script every site carrying the chat loads from here, across
+        # origins, and may cache a while. The CRM's own pages keep the headers above.
+        headers["cross-origin-resource-policy"] = "cross-origin"
+        headers["cache-control"] = "public, max-age=300"
+    elif not path.startswith(CACHEABLE_PREFIX):
         headers["cache-control"] = "no-store"
 
 

@@ -21,6 +21,7 @@ from crm.users import queries as users_q
 from web.db import ACQUIRE_TIMEOUT_SECONDS, BUSY_MESSAGE
 from web.locale import browser_language
 from web.machine_paths import is_machine_path
+from web.public_paths import is_public_chat_path
 from web.urls import path_for
 
 COOKIE = "pbxcrm_session"
@@ -70,6 +71,12 @@ class AuthMiddleware:
         conn = HTTPConnection(scope)
         user = None
         token = conn.cookies.get(COOKIE)
+        if is_public_chat_path(scope["path"]):
+            # The web chat's widget and visitor socket (web/public_paths.py): a visitor is nobody's user,
+            # even in a browser that is also logged in here.
+            scope["user"] = None
+            await self.app(scope, receive, send)
+            return
         if token and not scope["path"].startswith("/static/"):
             # A connection of its own, not the request's: that one is held until the response
             # ends, which for the screen pop's event stream is as long as the tab stays open,

@@ -20,6 +20,8 @@ from crm.recordings.policy import can_listen
 from crm.sms import service as sms_service
 from crm.users import queries as users_q
 from crm.voicemails.model import can_play
+from crm.webchat import queries as chat_q
+from crm.webchat import service as chat_service
 from web.call_rules import rules_of, visible
 from web.db import connection
 from web.jsonout import jsonable
@@ -133,6 +135,8 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
         items, more = await timeline.timeline(conn, counterparty_id, kinds, own_only=own_only, page=tpage,
                                               visible_calls=await visible(request, start=5))
         await _hide_unlistenable(conn, _user(request), items, rules)
+        await _add_transcripts(conn, items)
+        card_chats = await chat_q.conversations_of_card(conn, counterparty_id)  # issue 23: the chats section
         item_tags = await tags.tags_of(conn, "counterparty", counterparty_id)
         usable = [t for t in await tags.list_tags(conn) if tags.may_use(_user(request), t)]
         status_names = await statuses.names(conn)
@@ -141,6 +145,7 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
     return await render(request, "counterparty_card.html", {
         **sms_chat.context(request, sms), **mail_threads,
         "card": card, "history": history, "calls": calls, "timeline": items, "timeline_more": more,
+        "card_chats": card_chats,
         "timeline_page": tpage, "kinds": kinds, "own_only": own_only, "timeline_kinds": timeline.KINDS,
         "item_tags": item_tags, "all_tags": usable, "status_names": status_names,
         "editable": card["can_edit"], "tag_action": path_for(request, "tags.tag_counterparty", id=counterparty_id),
@@ -152,6 +157,16 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
             request, numbers=[c["value"] for c in card["contacts"] if c["kind"] == "phone"],
             counterparty_id=card["id"]),
     }, status_code=status_code or (error.status if error else 200))
+
+
+async def _add_transcripts(conn, items: list[dict]) -> None:
+    """A web chat on the timeline shows its messages (issue 23)."""
+    ids = [i["id"] for i in items if i["kind"] == "chat"]
+    if ids:
+        transcripts = await chat_service.transcripts(conn, ids)
+        for item in items:
+            if item["kind"] == "chat":
+                item["transcript"] = transcripts.get(item["id"], [])
 
 
 async def _hide_unlistenable(conn, user, items: list[dict], rules) -> None:
