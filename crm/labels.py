@@ -187,6 +187,14 @@ SMS_STATUS = {"queued": N_("queued"), "submitting": N_("sending"), "submitted": 
 SMS_GATEWAY_KIND = {"smpp": N_("SMPP provider"), "sip": N_("GSM gateway (SIP MESSAGE)"), "http": N_("HTTP service")}
 KINDS.update({"sms_direction": SMS_DIRECTION, "sms_status": SMS_STATUS, "sms_gateway_kind": SMS_GATEWAY_KIND})
 
+# Shop orders (issue 24, crm/shop_orders/): where a shop's orders come from; the card's timeline shows them.
+SHOP_SOURCE_KIND = {"commerceml": N_("CommerceML (1C exchange or an XML file)"),
+                    "webhook": N_("Signed JSON webhook (WooCommerce)"),
+                    "feed": N_("A list pulled from a URL (CSV, Excel, JSON)")}
+KINDS.update({"shop_source_kind": SHOP_SOURCE_KIND})
+TIMELINE_KIND["shop_order"] = N_("Shop orders")
+COUNTERPARTY_ACTION["learn from shop order"] = N_("learned a contact from a shop order")
+
 
 # The task types migration 0004 made, named in English in the database: shown in the reader's
 # language while they keep that name. A type the admin renamed shows as the admin wrote it.

@@ -1,4 +1,4 @@
-"""A card's communications timeline (B1-B4): notes, calls, SMS, tasks and deals, newest
+"""A card's communications timeline (B1-B4): notes, calls, SMS, tasks and deals, shop orders (issue 24), newest
 first, paged (e-mails join when the product sends and receives them). A company's includes its clients' unless
 asked for its own only; a call shows on the card of every party whose number
 it has, an SMS on its card (or, while it is on none, on the card its number is on)."""
@@ -11,7 +11,7 @@ import asyncpg
 
 # The kinds a reader chooses from (in words: crm/labels.py TIMELINE_KIND). E-mail is not among them
 # until the product stores any: a checkbox that can never show anything is not offered.
-KINDS = ("note", "call", "sms", "task")
+KINDS = ("note", "call", "sms", "task", "shop_order")
 DEFAULT_KINDS = ("note", "task")
 
 _SCOPE = """
@@ -46,6 +46,12 @@ _BRANCHES = {
                FROM tasks t JOIN task_types tt ON tt.id = t.type_id
                LEFT JOIN users u ON u.id = t.responsible_user_id
                WHERE t.counterparty_id IN (SELECT id FROM scope) AND t.deleted_at IS NULL""",
+    # An order from a web shop (issue 24): its number, sum and currency; its status; the shop.
+    "shop_order": """SELECT 'shop_order', o.id, coalesce(o.ordered_at, o.created_at),
+                            concat_ws(' ', nullif(o.number, ''), o.total::text, nullif(o.currency, '')), o.status,
+                            s.name, NULL::bigint, CASE WHEN o.is_open THEN 'open' ELSE 'closed' END
+                     FROM shop_orders o JOIN shop_sources s ON s.id = o.source_id
+                     WHERE o.counterparty_id IN (SELECT id FROM scope)""",
 }
 
 

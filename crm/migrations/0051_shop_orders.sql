@@ -111,5 +111,11 @@ ALTER TABLE calls ADD COLUMN shop_order_id bigint REFERENCES shop_orders (id);
 CREATE INDEX calls_shop_order_idx ON calls (shop_order_id, started_at DESC) WHERE shop_order_id IS NOT NULL;
 ALTER TABLE call_requests ADD COLUMN shop_order_id bigint REFERENCES shop_orders (id);
 
+-- A new order's notice to its manager (crm/shop_orders/rules.py).
+ALTER TABLE notifications DROP CONSTRAINT notifications_kind_check;
+ALTER TABLE notifications ADD CONSTRAINT notifications_kind_check
+    CHECK (kind IN ('task_due', 'task_assigned', 'missed_call', 'queue_task', 'sms_in', 'sms_campaign',
+                    'scheduled_call', 'shop_order'));
+
 -- The task a new order's rule makes ("confirm the order by phone") links to it.
 ALTER TABLE tasks ADD COLUMN shop_order_id bigint REFERENCES shop_orders (id);

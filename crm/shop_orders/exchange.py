@@ -71,7 +71,8 @@ async def session_valid(conn: asyncpg.Connection, source_id: int, cookie: str | 
     if not cookie or len(cookie) > 100:
         return False
     return bool(await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM shop_exchange_sessions WHERE cookie = $1 AND source_id = $2 AND created_at >= $3)",
+        """SELECT EXISTS (SELECT 1 FROM shop_exchange_sessions
+                          WHERE cookie = $1 AND source_id = $2 AND created_at >= $3)""",
         cookie, source_id, now - dt.timedelta(hours=SESSION_HOURS)))
 
 

@@ -55,7 +55,7 @@ def _table_orders(body: bytes) -> list[Incoming]:
         raise SourceError(_("the first row needs a column called ID or Number (Ид, Номер заказа)"))
     orders = []
     for _number, values in rows:
-        def cell(field: str, limit: int = 500) -> str:
+        def cell(field: str, limit: int = 500, values: list = values) -> str:
             i = at[field]
             return text(values[i], limit) if i is not None and i < len(values) else ""
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Hashable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from crm.i18n import _
 from crm.phones import InvalidPhone, normalize_phone
@@ -105,17 +107,20 @@ def read_phone(raw: str, region: str) -> tuple[str | None, str]:
         return None, _("the phone %(phone)s cannot be read: %(why)s") % {"phone": raw[:60], "why": str(e)}
 
 
+CardRef = Hashable  # a card's id, or the store's mark for a card it is about to make
+
+
 @dataclass(frozen=True)
 class Match:
     """Which card the order goes on, and what it learns. counterparty_id None with create: a new card."""
-    counterparty_id: int | None
+    counterparty_id: Any
     create: bool
     learn_phone: bool
     learn_email: bool
 
 
-def match(*, phone: str | None, email: str, phone_owner: int | None, email_owner: int | None,
-          current: int | None = None) -> Match:
+def match(*, phone: str | None, email: str, phone_owner: CardRef | None, email_owner: CardRef | None,
+          current: CardRef | None = None) -> Match:
     """The card for an order's buyer (pure): the card it is on already (a re-sent order stays where it
     is), else the one with its phone, else the one with its e-mail, else a new one. The card learns the
     phone or e-mail nobody has yet."""

@@ -126,7 +126,8 @@ async def calls(conn: asyncpg.Connection, order_id: int, visible: tuple[str, lis
         *args, order_id, limit)
 
 
-async def of_card(conn: asyncpg.Connection, counterparty_id: int, user: Mapping, limit: int = 10) -> list[asyncpg.Record]:
+async def of_card(conn: asyncpg.Connection, counterparty_id: int, user: Mapping,
+                  limit: int = 10) -> list[asyncpg.Record]:
     """The card's latest orders (a company's: its clients' too), for the card's section."""
     return await page(conn, ShopOrderQuery(counterparty_id=counterparty_id, size=limit), user)
 

@@ -44,8 +44,8 @@ async def new_order(conn: asyncpg.Connection, source: Mapping, order_id: int, *,
         if source["make_task"] and source["task_type_id"]:
             day, time = task_deadline(now, source["task_due_minutes"], zone)
             task_id = await conn.fetchval(
-                """INSERT INTO tasks (title, type_id, responsible_user_id, counterparty_id, deadline_date, deadline_time,
-                                      shop_order_id)
+                """INSERT INTO tasks (title, type_id, responsible_user_id, counterparty_id, deadline_date,
+                                      deadline_time, shop_order_id)
                    VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id""",
                 _("Confirm order %(number)s by phone") % {"number": number}, source["task_type_id"], manager,
                 order["counterparty_id"], day, time, order_id)

@@ -122,14 +122,15 @@ async def save(conn: asyncpg.Connection, admin_id: int, source_id: int | None, i
                 """INSERT INTO shop_sources (name, kind, login, secret, url, reload_minutes, active, manager_user_id,
                                              notify_manager, make_task, task_type_id, task_due_minutes, key,
                                              next_load_at)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, CASE WHEN $5 <> '' THEN $14 END)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+                           CASE WHEN $5 <> '' THEN $14::timestamptz END)
                    RETURNING id""", *values, new_key(), now)
         else:
             await conn.execute(
                 """UPDATE shop_sources SET name = $1, kind = $2, login = $3, secret = $4, url = $5, reload_minutes = $6,
                           active = $7, manager_user_id = $8, notify_manager = $9, make_task = $10, task_type_id = $11,
                           task_due_minutes = $12, updated_at = now(),
-                          next_load_at = CASE WHEN $5 = '' THEN NULL WHEN $5 <> url THEN $14
+                          next_load_at = CASE WHEN $5 = '' THEN NULL WHEN $5 <> url THEN $14::timestamptz
                                               ELSE coalesce(next_load_at, $14) END,
                           last_digest = CASE WHEN $5 <> url THEN '' ELSE last_digest END
                    WHERE id = $13""", *values, source_id, now)

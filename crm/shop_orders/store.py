@@ -1,26 +1,27 @@
 """Shop orders written (issue 24, K1): each keyed by (source, the shop's id), so a re-sent order updates
 its row and never duplicates it; an order sent again unchanged (the same digest) changes nothing. A new
 or changed order: its buyer matched to a card by phone or e-mail (crm/shop_orders/model.match; a new
-client card when nobody has them, the new phone or e-mail learned on the card found), its lines
-replaced, a status-history row when its status, payment or cancellation changed; a new one runs its
-source's rule (tell the manager, a "confirm the order by phone" task: crm/shop_orders/rules.py).
+client card when nobody has them - one card for one buyer's several orders in a delivery - and the new
+phone or e-mail learned on the card found, each audited), its lines replaced, a status-history row when
+its status, payment or cancellation changed; a new one runs its source's rule (crm/shop_orders/rules.py).
 
-Each order is written in its own savepoint: one that cannot be written is counted with its problem and
-holds up none of the others. Nothing is lost: an order with an unreadable phone is kept with its problem.
-"""
+A delivery's changed orders are written together, a statement per step for all of them (a 1C export of
+thousands of orders takes seconds). Should that fail, each order is written alone in its own savepoint:
+one that cannot be written is counted and logged, and holds up none of the others. Nothing is lost: an
+order with an unreadable phone is kept with its problem."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import asyncpg
 
 from crm import audit
-from crm.counterparties import queries as cq
 from crm.counterparties.contacts import InvalidContact, normalize_contact
-from crm.counterparties.model import CounterpartyInput
 from crm.i18n import _
 from crm.shop_orders import rules
 from crm.shop_orders.model import Incoming, digest, is_open, match, new_card_name, read_phone
@@ -28,41 +29,14 @@ from crm.shop_orders.model import Incoming, digest, is_open, match, new_card_nam
 log = logging.getLogger(__name__)
 
 
-async def _owner(conn: asyncpg.Connection, normalized: str | None) -> int | None:
-    if not normalized:
-        return None
-    return await conn.fetchval(
-        """SELECT k.counterparty_id FROM contacts k JOIN counterparties c ON c.id = k.counterparty_id
-           WHERE k.normalized = $1 AND coalesce(k.extension, '') = '' AND k.deleted_at IS NULL AND c.deleted_at IS NULL
-           ORDER BY k.id LIMIT 1""", normalized)
-
-
-async def _free(conn: asyncpg.Connection, normalized: str) -> bool:
-    return not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM contacts WHERE normalized = $1 AND deleted_at IS NULL)",
-                                   normalized)
-
-
-async def _card(conn: asyncpg.Connection, source: Mapping, order: Incoming, phone: str | None, email: str,
-                current: int | None) -> int:
-    """The card the order goes on (made when new), having learned the order's phone and e-mail if free."""
-    decision = match(phone=phone, email=email, phone_owner=await _owner(conn, phone),
-                     email_owner=await _owner(conn, email), current=current)
-    card = decision.counterparty_id
-    why = {"shop_order": [None, f"{source['name']} {order.number or order.external_id}"]}
-    if card is None:
-        last, first = new_card_name(order)
-        card = await cq.insert_counterparty(conn, CounterpartyInput(
-            kind="client", last_name=last, first_name=first, responsible_user_id=source["manager_user_id"]), None)
-        await audit.record(conn, None, "counterparty", card, "create",
-                           {"last_name": [None, last], "first_name": [None, first], **why})
-        if order.address:
-            await cq.insert_address(conn, card, order.address)
-    for kind, value, normalized, wanted in (("phone", order.phone, phone, decision.learn_phone),
-                                            ("email", order.email, email, decision.learn_email)):
-        if wanted and normalized and await _free(conn, normalized):
-            await cq.insert_contact(conn, card, kind, value[:300], normalized, "", None, auto_added=True)
-            await audit.record(conn, None, "counterparty", card, "learn from shop order", {kind: [None, value], **why})
-    return card
+@dataclass
+class _Prepared:
+    order: Incoming
+    phone: str | None
+    email: str
+    problem: str
+    before: Mapping | None
+    card: int | tuple[str, int] | None = None  # an id, or ("new", n): the n-th card made in this delivery
 
 
 def _email(raw: str, region: str) -> tuple[str, str]:
@@ -74,18 +48,107 @@ def _email(raw: str, region: str) -> tuple[str, str]:
         return "", str(e)
 
 
-async def _write(conn: asyncpg.Connection, source: Mapping, order: Incoming, before: Mapping | None, *,
-                 region: str, now: dt.datetime) -> int:
+def _prepare(order: Incoming, before: Mapping | None, region: str) -> _Prepared:
     phone, phone_problem = read_phone(order.phone, region)
     email, email_problem = _email(order.email, region)
     problem = "; ".join(p for p in (order.problem, phone_problem, email_problem) if p)[:1000]
-    current = before["counterparty_id"] if before else None
-    card = await _card(conn, source, order, phone, email, current)
-    order_id = await conn.fetchval(
+    return _Prepared(order, phone, email, problem, before)
+
+
+async def _audit_rows(conn: asyncpg.Connection, rows: list[tuple[int, str, dict]]) -> None:
+    """(card id, action, changes) rows of the system's changes to cards, in one statement."""
+    if not rows:
+        return
+    await conn.execute(
+        """INSERT INTO audit_log (user_id, entity, entity_id, action, changes, address)
+           SELECT NULL, 'counterparty', n.id, n.action, n.changes::jsonb, $4::inet
+           FROM unnest($1::bigint[], $2::text[], $3::text[]) AS n (id, action, changes)""",
+        [r[0] for r in rows], [r[1] for r in rows],
+        [json.dumps(audit.masked(audit.canonical(r[1], r[2])), default=str, ensure_ascii=False) for r in rows],
+        audit.current_address())
+
+
+async def _cards(conn: asyncpg.Connection, source: Mapping, items: list[_Prepared]) -> None:
+    """Each item's card: found by phone or e-mail, else made; the phones and e-mails nobody has learned."""
+    keys = sorted({k for i in items for k in (i.phone, i.email) if k})
+    owners: dict[str, int | tuple[str, int]] = {r["normalized"]: r["counterparty_id"] for r in await conn.fetch(
+        """SELECT DISTINCT ON (k.normalized) k.normalized, k.counterparty_id
+           FROM contacts k JOIN counterparties c ON c.id = k.counterparty_id
+           WHERE k.normalized = ANY($1::text[]) AND coalesce(k.extension, '') = '' AND k.deleted_at IS NULL
+             AND c.deleted_at IS NULL ORDER BY k.normalized, k.id""", keys)}
+    taken = {r["normalized"] for r in await conn.fetch(
+        "SELECT normalized FROM contacts WHERE normalized = ANY($1::text[]) AND deleted_at IS NULL", keys)}
+    new_cards: list[_Prepared] = []
+    learned: list[tuple[_Prepared, str, str, str]] = []  # (item, kind, value, normalized)
+    for item in items:
+        decision = match(phone=item.phone, email=item.email, phone_owner=owners.get(item.phone or ""),
+                         email_owner=owners.get(item.email),
+                         current=item.before["counterparty_id"] if item.before else None)
+        card = decision.counterparty_id
+        if card is None:
+            card = ("new", len(new_cards))
+            new_cards.append(item)
+        item.card = card
+        for kind, value, key, wanted in (("phone", item.order.phone, item.phone, decision.learn_phone),
+                                         ("email", item.order.email, item.email, decision.learn_email)):
+            if wanted and key and key not in taken:
+                taken.add(key)
+                owners[key] = card
+                learned.append((item, kind, value[:300], key))
+    ids = [r[0] for r in await conn.fetch("SELECT nextval('counterparties_id_seq') FROM generate_series(1, $1)",
+                                          len(new_cards))]
+    names = [new_card_name(i.order) for i in new_cards]
+    if new_cards:
+        await conn.execute(
+            """INSERT INTO counterparties (id, kind, last_name, first_name, responsible_user_id)
+               SELECT n.id, 'client', n.last_name, n.first_name, $4 FROM unnest($1::bigint[], $2::text[], $3::text[])
+                   AS n (id, last_name, first_name)""",
+            ids, [n[0] for n in names], [n[1] for n in names], source["manager_user_id"])
+        with_address = [(card_id, i.order.address) for card_id, i in zip(ids, new_cards) if i.order.address]
+        if with_address:
+            await conn.execute("INSERT INTO addresses (counterparty_id, address) SELECT * FROM unnest($1::bigint[], "
+                               "$2::text[])", [a[0] for a in with_address], [a[1][:1000] for a in with_address])
+    for item in items:
+        if isinstance(item.card, tuple):
+            item.card = ids[item.card[1]]
+    rows = [(ids[n], "create", {"last_name": names[n][0], "first_name": names[n][1], **_why(source, i.order)})
+            for n, i in enumerate(new_cards)]
+    if learned:
+        await conn.execute(
+            """INSERT INTO contacts (counterparty_id, kind, value, normalized, auto_added)
+               SELECT n.id, n.kind, n.value, n.normalized, true
+               FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS n (id, kind, value, normalized)""",
+            [_resolved(owners[key], ids) for _i, _k, _v, key in learned], [x[1] for x in learned],
+            [x[2] for x in learned], [x[3] for x in learned])
+        rows += [(_resolved(owners[key], ids), "learn from shop order", {kind: value, **_why(source, item.order)})
+                 for item, kind, value, key in learned]
+    await _audit_rows(conn, rows)
+
+
+def _resolved(card: int | tuple[str, int], ids: list[int]) -> int:
+    return ids[card[1]] if isinstance(card, tuple) else card
+
+
+def _why(source: Mapping, order: Incoming) -> dict:
+    return {"shop_order": f"{source['name']} {order.number or order.external_id}"}
+
+
+async def _write(conn: asyncpg.Connection, source: Mapping, items: list[_Prepared], now: dt.datetime) -> list[int]:
+    """The items' orders, lines and history written; their ids, in the items' order."""
+    await _cards(conn, source, items)
+    orders = [i.order for i in items]
+
+    def col(f):
+        return [f(i) for i in items]
+
+    rows = await conn.fetch(
         """INSERT INTO shop_orders AS o (source_id, external_id, number, status, is_open, total, currency, paid,
                   paid_at, cancelled, ordered_at, customer_name, phone, phone_normalized, email, address, problem,
-                  counterparty_id, digest)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+                  counterparty_id, digest, updated_at)
+           SELECT $1, n.* , $20::timestamptz FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[],
+                  $6::numeric[], $7::text[], $8::boolean[], $9::timestamptz[], $10::boolean[], $11::timestamptz[],
+                  $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::bigint[],
+                  $19::text[]) AS n
            ON CONFLICT (source_id, external_id) DO UPDATE SET
                number = EXCLUDED.number, status = EXCLUDED.status, is_open = EXCLUDED.is_open,
                total = EXCLUDED.total, currency = EXCLUDED.currency, paid = EXCLUDED.paid, paid_at = EXCLUDED.paid_at,
@@ -93,28 +156,38 @@ async def _write(conn: asyncpg.Connection, source: Mapping, order: Incoming, bef
                customer_name = EXCLUDED.customer_name, phone = EXCLUDED.phone,
                phone_normalized = EXCLUDED.phone_normalized, email = EXCLUDED.email, address = EXCLUDED.address,
                problem = EXCLUDED.problem, counterparty_id = coalesce(o.counterparty_id, EXCLUDED.counterparty_id),
-               digest = EXCLUDED.digest, updated_at = $20
-           RETURNING id""",
-        source["id"], order.external_id, order.number, order.status, is_open(order.status, order.cancelled),
-        order.total, order.currency, order.paid, order.paid_at, order.cancelled, order.ordered_at,
-        order.customer_name[:400], order.phone[:100], phone, order.email[:254], order.address[:1000], problem,
-        card, digest(order), now)
-    await conn.execute("DELETE FROM shop_order_lines WHERE shop_order_id = $1", order_id)
-    if order.lines:
-        lines = order.lines
+               digest = EXCLUDED.digest, updated_at = EXCLUDED.updated_at
+           RETURNING id, external_id""",
+        source["id"], [o.external_id for o in orders], [o.number for o in orders], [o.status for o in orders],
+        [is_open(o.status, o.cancelled) for o in orders], [o.total for o in orders], [o.currency for o in orders],
+        [o.paid for o in orders], [o.paid_at for o in orders], [o.cancelled for o in orders],
+        [o.ordered_at for o in orders], [o.customer_name[:400] for o in orders], [o.phone[:100] for o in orders],
+        col(lambda i: i.phone), [o.email[:254] for o in orders], [o.address[:1000] for o in orders],
+        col(lambda i: i.problem), col(lambda i: i.card), [digest(o) for o in orders], now)
+    by_key = {r["external_id"]: r["id"] for r in rows}
+    ids = [by_key[o.external_id] for o in orders]
+    await conn.execute("DELETE FROM shop_order_lines WHERE shop_order_id = ANY($1::bigint[])", ids)
+    lines = [(order_id, n, line) for order_id, o in zip(ids, orders) for n, line in enumerate(o.lines, start=1)]
+    if lines:
         await conn.execute(
             """INSERT INTO shop_order_lines (shop_order_id, position, name, sku, quantity, price, total)
-               SELECT $1, n.position, n.name, n.sku, n.quantity, n.price, n.total
-               FROM unnest($2::int[], $3::text[], $4::text[], $5::numeric[], $6::numeric[], $7::numeric[])
-                    AS n (position, name, sku, quantity, price, total)""",
-            order_id, list(range(1, len(lines) + 1)), [line.name for line in lines], [line.sku for line in lines],
-            [line.quantity for line in lines], [line.price for line in lines], [line.total for line in lines])
-    state = (order.status, order.paid, order.cancelled)
-    if before is None or (before["status"], before["paid"], before["cancelled"]) != state:
+               SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::numeric[], $6::numeric[],
+                                    $7::numeric[])""",
+            [x[0] for x in lines], [x[1] for x in lines], [x[2].name for x in lines], [x[2].sku for x in lines],
+            [x[2].quantity for x in lines], [x[2].price for x in lines], [x[2].total for x in lines])
+    moved = [(order_id, i.order) for order_id, i in zip(ids, items) if _state_changed(i)]
+    if moved:
         await conn.execute(
-            "INSERT INTO shop_order_status_history (shop_order_id, status, paid, cancelled, at) VALUES ($1, $2, $3, $4, $5)",
-            order_id, *state, now)
-    return order_id
+            """INSERT INTO shop_order_status_history (shop_order_id, status, paid, cancelled, at)
+               SELECT n.*, $5::timestamptz FROM unnest($1::bigint[], $2::text[], $3::boolean[], $4::boolean[]) AS n""",
+            [m[0] for m in moved], [m[1].status for m in moved], [m[1].paid for m in moved],
+            [m[1].cancelled for m in moved], now)
+    return ids
+
+
+def _state_changed(item: _Prepared) -> bool:
+    o, before = item.order, item.before
+    return before is None or (before["status"], before["paid"], before["cancelled"]) != (o.status, o.paid, o.cancelled)
 
 
 async def save_orders(conn: asyncpg.Connection, source: Mapping, orders: Sequence[Incoming], *, region: str,
@@ -127,28 +200,33 @@ async def save_orders(conn: asyncpg.Connection, source: Mapping, orders: Sequenc
     stored = {r["external_id"]: r for r in await conn.fetch(
         """SELECT id, external_id, digest, status, paid, cancelled, counterparty_id FROM shop_orders
            WHERE source_id = $1 AND external_id = ANY($2::text[])""", source["id"], list(latest))}
-    counts = {"orders": len(latest), "added": 0, "changed": 0, "unchanged": 0, "status_changes": 0, "problems": 0,
-              "failed": 0}
-    for external_id, order in latest.items():
-        before = stored.get(external_id)
-        if before is not None and before["digest"] == digest(order):
-            counts["unchanged"] += 1
-            continue
-        try:
-            async with conn.transaction():
-                order_id = await _write(conn, source, order, before, region=region, now=now)
-                if before is None:
+    items = [_prepare(o, stored.get(key), region) for key, o in latest.items()
+             if key not in stored or stored[key]["digest"] != digest(o)]
+    counts = {"orders": len(latest), "added": 0, "changed": 0, "unchanged": len(latest) - len(items),
+              "status_changes": 0, "problems": 0, "failed": 0}
+    written: list[tuple[_Prepared, int]] = []
+    try:
+        async with conn.transaction():
+            written = list(zip(items, await _write(conn, source, items, now))) if items else []
+    except (asyncpg.PostgresError, ValueError) as e:
+        log.warning("shop source %s: the delivery's orders are written one by one (%s)", source["id"], e)
+        for item in items:
+            try:
+                async with conn.transaction():
+                    written += [(item, (await _write(conn, source, [item], now))[0])]
+            except (asyncpg.PostgresError, ValueError) as e:
+                counts["failed"] += 1
+                log.warning("shop source %s: order %s not written: %s", source["id"], item.order.external_id, e)
+    for item, order_id in written:
+        counts["added" if item.before is None else "changed"] += 1
+        counts["status_changes"] += item.before is not None and _state_changed(item)
+        counts["problems"] += bool(item.problem)
+        if item.before is None:
+            try:
+                async with conn.transaction():
                     await rules.new_order(conn, source, order_id, now=now, zone=zone)
-        except (asyncpg.PostgresError, ValueError) as e:
-            counts["failed"] += 1
-            log.warning("shop source %s: order %s not written: %s", source["id"], external_id, e)
-            continue
-        counts["added" if before is None else "changed"] += 1
-        if before is not None and (before["status"], before["paid"], before["cancelled"]) != (
-                order.status, order.paid, order.cancelled):
-            counts["status_changes"] += 1
-        if order.problem or (order.phone and read_phone(order.phone, region)[0] is None):
-            counts["problems"] += 1
+            except asyncpg.PostgresError as e:  # the order is stored; its notice or task is what is missing
+                log.warning("shop order %d: its rule failed: %s", order_id, e)
     log.info("shop source %s: %s", source["id"], counts)
     return counts
 

@@ -64,8 +64,9 @@ def order_of(data) -> Incoming:
             problems.append(str(e))
             return None
 
-    billing = data.get("billing") if isinstance(data.get("billing"), Mapping) else {}
-    items = data.get("line_items") if isinstance(data.get("line_items"), list) else []
+    billing_value, items_value = data.get("billing"), data.get("line_items")
+    billing: Mapping = billing_value if isinstance(billing_value, Mapping) else {}
+    items: list = items_value if isinstance(items_value, list) else []
     lines = tuple(Line(name=text(i.get("name"), 500), sku=text(i.get("sku"), 100),
                        quantity=read(money, i.get("quantity")), price=read(money, i.get("price")),
                        total=read(money, i.get("total")))
