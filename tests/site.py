@@ -132,6 +132,10 @@ PAGES = [
     Page("order", "/orders/{id:int}", "/orders/{order}"),
     Page("order form", "/orders/{id:int}/edit", "/orders/{order}/edit"),
     Page("customers", "/admin/customers", "/admin/customers"),
+    Page("shop orders", "/shop-orders", "/shop-orders"),  # issue 24
+    Page("shop order", "/shop-orders/{id:int}", "/shop-orders/{shop_order}"),
+    Page("shop sources", "/admin/shop-sources", "/admin/shop-sources"),
+    Page("shop source", "/admin/shop-sources/{id:int}", "/admin/shop-sources/{shop_source}"),
     Page("call", "/calls/{id:int}", "/calls/{call}"),
     Page("unknown caller's call", "/calls/{id:int}", "/calls/{stranger_call}?find=Соколов"),
     Page("queue task", "/tasks/{id:int}", "/tasks/{queue_task}"),
@@ -202,6 +206,7 @@ NOT_PAGES = {
     "/login/second-factor/enrol": "setting up a required second factor at login (needs a pending login)",
     # tests/test_browser_phone.py opens it: a desk-phone user (every walker) is sent on to its page.
     "/phone": "the browser phone's shell around the pages (issue 19)",
+    "/shop-orders/1c/{key}/exchange": "a shop's 1C exchange: text for 1C, not a page (issue 24)",
 }
 
 
@@ -240,6 +245,23 @@ async def _sms(conn: asyncpg.Connection, anna, client: int, t) -> int:
             "status) VALUES ($1, $2, $3, '+74957654321', $4, $5, $6, $7)", direction, phone, card, body, gateway,
             anna["id"] if direction == "out" else None, "delivered" if direction == "out" else "received")
     return gateway
+
+
+async def _shop_order(conn: asyncpg.Connection, anna, t) -> tuple[int, int]:
+    """A shop's webhook source (issue 24) and an order from it, with a line, on a new client's card."""
+    from crm.shop_orders import model, sources, store
+
+    now = dt.datetime.now(dt.timezone.utc)
+    source = await sources.save(conn, anna["id"], None, sources.SourceInput(
+        name=t("Интернет-магазин Лавка"), kind="webhook", secret="s3cret-wc", notify_manager=True), now)
+    row = await conn.fetchrow("SELECT * FROM shop_sources WHERE id = $1", source)
+    await store.save_orders(conn, row, [model.Incoming(
+        external_id="727", number="727", status=t("Принят"), total=Decimal("1299.00"), currency=t("руб"),
+        first_name=t("Анна"), last_name=t("Петрова"), phone="+7 916 555-12-34", email=t("anna.petrova@example.ru"),
+        address=t("Казань, ул. Ленина, 5"), lines=(model.Line(name=t("Плед шерстяной"), quantity=Decimal(1),
+                                                               price=Decimal(999), total=Decimal(999)),))],
+        region="RU", now=now, zone=MOSCOW)
+    return source, await conn.fetchval("SELECT id FROM shop_orders WHERE source_id = $1", source)
 
 
 async def _order(conn: asyncpg.Connection, anna, t) -> int:
@@ -387,6 +409,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         predictive_campaign = await _dial_campaign(conn, anna, [petr["id"], irina["id"]], t)  # its dashboard's figures
         scheduled_call = await _scheduled_call(conn, anna, client, task, now, t)
         order = await _order(conn, anna, t)
+        shop_source, shop_order = await _shop_order(conn, anna, t)  # issue 24
         calls = {r["channel_id"]: r["id"] for r in await conn.fetch("SELECT id, channel_id FROM calls")}
         # The unanswered walk-2 left a voicemail (issue 15): on the client's card and the task's page.
         voicemail = await insert_voicemail(conn, channel_id="walk-2", path="/nonexistent/walk-2.mp3", fmt="mp3",
@@ -410,7 +433,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
            "queue_task": queue_task, "call": calls["walk-1"], "stranger_call": calls["walk-4"],
            "queue": queue, "tag": tag, "line": line, "dial_rule": dial_rule, "call_rule": call_rule, "sms_gateway": sms_gateway,
            "sms_campaign": sms_campaign, "order": order, "dial_campaign": dial_campaign, "scheduled_call": scheduled_call,
-           "predictive_campaign": predictive_campaign,
+           "predictive_campaign": predictive_campaign, "shop_source": shop_source, "shop_order": shop_order,
            "operator": petr["id"], "manager": irina["id"]}
     ids.update(ivr_ids)
     return ids, users, first_call_at, typed
