@@ -31,9 +31,9 @@ from web import schemas_sms_campaigns as campaign_schemas
 from web import schemas_sms_list as sms_schemas
 from web import schemas_telephony as telephony
 from web.app import create_app
+from web.schemas_shop_orders import ShopOrderListQuery, ShopSourceForm
 from web.schemas_sms_chat import SmsEmailForm, SmsOptOutForm, SmsReadForm, SmsSendForm
 from web.schemas_sms_webhooks import SmsWebhookIn
-from web.schemas_shop_orders import ShopOrderListQuery, ShopSourceForm
 from web.views.audit import AuditListQuery
 
 # Per route, method and role: under a minute for the whole module. PBXCRM_FUZZ_EXAMPLES=200 digs deeper.

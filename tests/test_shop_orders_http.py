@@ -105,7 +105,7 @@ async def test_the_1c_exchange_dialogue_checkauth_init_file_import(db, web):
     # Basic auth on every call works without the cookie too (some 1C versions send it so).
     web.cookies.clear()
     assert web.get(url, params={"type": "sale", "mode": "init"}, headers=_basic("shop1c", "pass-1c")).status_code == 200
-    assert web.get("/shop-orders/1c/nosuchkeyatallxx/exchange", params={"mode": "init"}).status_code == 404
+    assert web.get("/shop-orders/1c/nosuchkeyatallxx/exchange", params={"mode": "init"}).status_code == 401
 
 
 async def test_a_woocommerce_webhook_creates_the_order_on_the_right_card(db, web):
@@ -154,13 +154,13 @@ async def test_a_wrong_or_missing_signature_is_401_and_nothing_is_stored(db, web
     assert web.post(url, content=b"webhook_id=12",
                     headers={"content-type": "application/x-www-form-urlencoded"}).status_code == 200
     assert web.post(url, content=b"").status_code == 200
-    # Signed, but not JSON or not an order: 400; too big: 413; an unknown key: 404.
+    # Signed, but not JSON or not an order: 400; too big: 413; an unknown key: 401.
     bad = b"{not json"
     assert web.post(url, content=bad, headers={**headers, "x-wc-webhook-signature": _sig("wc-secret", bad)}) \
         .status_code == 400
     big = b"{" + b" " * (600 * 1024) + b"}"
     assert web.post(url, content=big, headers=headers).status_code == 413
-    assert web.post("/shop-orders/webhook/nosuchkeyatallxx", content=body, headers=headers).status_code == 404
+    assert web.post("/shop-orders/webhook/nosuchkeyatallxx", content=body, headers=headers).status_code == 401
     assert await _orders(db) == []
 
 

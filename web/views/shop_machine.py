@@ -2,7 +2,7 @@
 protocol: crm/shop_orders/exchange.py) and WooCommerce's order webhook (/shop-orders/webhook/<key>). No
 session, no CSRF token (web/machine_paths.py lets exactly these through): each proves itself, the
 exchange by Basic auth and the session cookie its checkauth gave, the webhook by its HMAC signature. A
-wrong one is 401 and nothing is read or stored; an unknown or inactive source's key is 404."""
+wrong one is 401 and nothing is read or stored; so is an unknown or inactive source's key."""
 
 from __future__ import annotations
 
@@ -51,8 +51,9 @@ async def exchange_1c(request: Request) -> Response:
     now = settings.clock.now()
     async with connection(request) as conn:
         source = await shop_sources.by_key(conn, request.path_params["key"], "commerceml")
-        if source is None:
-            return _failure(_("no such exchange"), 404)
+        if source is None:  # as a wrong password: the path's key is half the secret
+            log.warning("shop exchange from %s: no active source has this key", client_address(request))
+            return _text("failure\n" + _("wrong login or password") + "\n", 401)
         credentials = exchange.basic_credentials(request.headers.get("authorization"))
         if mode == "checkauth":
             if not exchange.authorised(source, credentials):
@@ -100,8 +101,9 @@ async def webhook(request: Request) -> Response:
     settings = request.app.state.settings
     async with connection(request) as conn:
         source = await shop_sources.by_key(conn, request.path_params["key"], "webhook")
-        if source is None:
-            return JSONResponse({"error": _("no such webhook")}, status_code=404)
+        if source is None:  # as a wrong signature: the path's key is half the secret
+            log.warning("shop webhook from %s: no active source has this key", client_address(request))
+            return JSONResponse({"error": _("signature missing or wrong")}, status_code=401)
         if not body.strip() or _PING.fullmatch(body.strip()):
             return JSONResponse({"ok": True, "ping": True})  # WooCommerce's ping when the webhook is saved
         if not woocommerce.signed(source["secret"], body, request.headers.get(woocommerce.SIGNATURE_HEADER)):
