@@ -7,9 +7,11 @@ Orders list, page and Excel file kept to what each reader may see (a customer's 
 import base64
 import datetime as dt
 import io
+import json
 import time
 import zoneinfo
 
+import pytest
 from openpyxl import load_workbook
 
 from crm.calls import queries as calls_q
@@ -18,8 +20,10 @@ from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.orders import customers
 from crm.shop_orders import loader
 from crm.shop_orders import sources as shop_sources
-from tests.helpers import log_in_as, make_user, post_form
+from crm.shop_orders.woocommerce import signature
+from tests.helpers import log_in_as, make_user, post_form, workbook
 from tests.shop_orders_support import BOMB, cml_document, cml_file, cml_orders, woo_order, woo_request
+from tests.test_orders_loader import list_server  # noqa: F401 - the loopback list server fixture
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 
@@ -165,8 +169,6 @@ async def test_a_wrong_or_missing_signature_is_401_and_nothing_is_stored(db, web
 
 
 def _sig(secret: str, body: bytes) -> str:
-    from crm.shop_orders.woocommerce import signature
-
     return signature(secret, body)
 
 
@@ -248,7 +250,7 @@ async def test_the_list_page_export_and_card_keep_to_what_the_reader_may_see(db,
     await make_user(db, "cust", "customer", customer_id=customer_id)
     source = await _source(db, "webhook", secret="s", name="Lavka")
     async with db.acquire() as conn:
-        await loader.load_body(conn, source, __import__("json").dumps(
+        await loader.load_body(conn, source, json.dumps(
             [woo_order(1, phone="89161110001", email="a1@x.ru"), woo_order(2, phone="89161110002", email="a2@x.ru",
                                                                           total="50.00")]).encode(),
             region="RU", now=NOW, timezone="Europe/Moscow")
@@ -304,3 +306,35 @@ async def test_a_commerceml_export_of_1000_orders_and_a_re_import_with_5_changed
         assert {(int(r["external_id"]), r["status"]) for r in history} == {(n, "[P] Оплачен") for n in changed}
         assert await conn.fetchval("SELECT count(*) FROM shop_orders") == 1000
     assert zoneinfo.ZoneInfo(zone)
+
+
+async def test_sources_pulled_from_a_url_commerceml_and_excel(db, list_server):
+    """The scheduled pull (web/shop_pulls.py's loop calls reload_due): an XML export and an Excel list, through
+    issue 22's guarded fetch; an unchanged file is not read again; a failing URL keeps the orders and says why."""
+    admin = await make_user(db, "admin", "admin")
+    cml = await _source(db, "commerceml", url=list_server.url, reload_minutes=60)
+    async with db.acquire() as conn:
+        await customers.set_private_urls(conn, admin["id"], True)  # the test's server is on loopback
+    list_server.body = cml_file([cml_document(1), cml_document(2)])
+    assert await loader.reload_due(db, NOW, region="RU", timezone="Europe/Moscow") == 1
+    assert [o["external_id"] for o in await _orders(db)] == ["1", "2"]
+    assert await loader.reload_due(db, NOW, region="RU", timezone="Europe/Moscow") == 0  # not due again yet
+    async with db.acquire() as conn:
+        source = await conn.fetchrow("SELECT * FROM shop_sources WHERE id = $1", cml["id"])
+        assert await loader.pull(conn, source, region="RU", now=NOW, timezone="Europe/Moscow") == {
+            "orders": 0, "unchanged_file": 1}
+        list_server.status = 500
+        with pytest.raises(loader.SourceError):
+            await loader.pull(conn, source, region="RU", now=NOW, timezone="Europe/Moscow")
+        assert "500" in await conn.fetchval("SELECT last_error FROM shop_sources WHERE id = $1", cml["id"])
+    assert len(await _orders(db)) == 2
+    list_server.status = 200
+    list_server.body = workbook(["Номер заказа", "Статус", "Сумма", "ФИО", "Телефон"],
+                                [["X-1", "new", 100, "Орлов Олег", "89160001122"]])
+    feed = await _source(db, "feed", url=list_server.url, name="Excel shop")
+    async with db.acquire() as conn:
+        source = await conn.fetchrow("SELECT * FROM shop_sources WHERE id = $1", feed["id"])
+        counts = await loader.pull(conn, source, region="RU", now=NOW, timezone="Europe/Moscow")
+        assert counts["added"] == 1
+        order = await conn.fetchrow("SELECT * FROM shop_orders WHERE source_id = $1", feed["id"])
+    assert order["phone_normalized"] == "+79160001122" and order["customer_name"] == "Орлов Олег"
