@@ -4,37 +4,18 @@ source is claimed by moving its next time (SKIP LOCKED), and a failing URL is re
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Callable
 
 import asyncpg
 
-from crm.db import DATABASE_ERRORS
 from crm.settings import Settings
 from crm.shop_orders import loader
-from web.background import BackgroundLoop
-
-log = logging.getLogger(__name__)
-
-INTERVAL_SECONDS = 30.0
+from web.background import Repeating
 
 
-class ShopPulls(BackgroundLoop):
+class ShopPulls(Repeating):
     name = "shop order pulls"
 
     def __init__(self, settings: Settings, pool: Callable[[], asyncpg.Pool]):
-        super().__init__()
-        self.settings = settings
-        self._pool = pool
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await loader.reload_due(self._pool(), self.settings.clock.now(), region=self.settings.default_region,
-                                        timezone=self.settings.timezone)
-            except DATABASE_ERRORS as e:
-                log.warning("shop order pulls: database unavailable (%s)", type(e).__name__)
-            except Exception:  # one bad source must not stop the loop for all
-                log.exception("shop order pulls: a pull failed")
-            await asyncio.sleep(INTERVAL_SECONDS)
+        super().__init__(lambda: loader.reload_due(pool(), settings.clock.now(), region=settings.default_region,
+                                                   timezone=settings.timezone))
