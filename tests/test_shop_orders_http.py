@@ -15,6 +15,8 @@ import pytest
 from openpyxl import load_workbook
 
 from crm.calls import queries as calls_q
+from crm.cel import queries as cel_q
+from crm.cel.rows import CallRow
 from crm.counterparties import service
 from crm.counterparties.model import ContactInput, CounterpartyInput
 from crm.orders import customers
@@ -232,8 +234,14 @@ async def test_a_call_from_or_to_an_open_orders_number_links_to_it(db):
             await calls_q.insert_call(conn, channel_id=channel, direction=direction, caller_number=caller,
                                       caller_normalized=caller, caller_name="", called_number=called,
                                       called_normalized=called, line="PJSIP/trunk", started_at=NOW, linked_id=None)
+        # A call the app did not log, written from Asterisk's CEL records (crm/cel/queries.insert_rows).
+        await cel_q.insert_rows(conn, [CallRow(
+            channel_id="cel-1", linked_id="cel-1", direction="incoming", caller_number="89165551234",
+            caller_normalized="+79165551234", caller_name="", called_number="101", called_normalized="101",
+            line="PJSIP/trunk", started_at=NOW, answered_at=None, ended_at=NOW, status="missed", hangup_cause=16,
+            operator_user_id=None, caller_user_id=None, line_id=None, queue_id=None, route="[]")])
         linked = dict(await conn.fetch("SELECT channel_id, shop_order_id FROM calls"))
-        assert linked == {"in-1": order_id, "out-1": order_id, "in-2": None}
+        assert linked == {"in-1": order_id, "out-1": order_id, "in-2": None, "cel-1": order_id}
         # A closed order links nothing any more.
         await conn.execute("UPDATE shop_orders SET is_open = false")
         await calls_q.insert_call(conn, channel_id="in-3", direction="incoming", caller_number="+79165551234",
