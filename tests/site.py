@@ -253,10 +253,10 @@ async def _shop_order(conn: asyncpg.Connection, anna, t) -> tuple[int, int]:
 
     now = dt.datetime.now(dt.timezone.utc)
     source = await sources.save(conn, anna["id"], None, sources.SourceInput(
-        name=t("Интернет-магазин Лавка"), kind="webhook", secret="s3cret-wc", notify_manager=True), now)
+        name=t("Интернет-магазин Лавка"), kind="webhook", secret=t("s3cret-wc"), notify_manager=True), now)
     row = await conn.fetchrow("SELECT * FROM shop_sources WHERE id = $1", source)
     await store.save_orders(conn, row, [model.Incoming(
-        external_id="727", number="727", status=t("Принят"), total=Decimal("1299.00"), currency=t("руб"),
+        external_id=t("wc-727"), number="727", status=t("Принят"), total=Decimal("1299.00"), currency=t("руб"),
         first_name=t("Анна"), last_name=t("Петрова"), phone="+7 916 555-12-34", email=t("anna.petrova@example.ru"),
         address=t("Казань, ул. Ленина, 5"), lines=(model.Line(name=t("Плед шерстяной"), quantity=Decimal(1),
                                                                price=Decimal(999), total=Decimal(999)),))],

@@ -44,6 +44,8 @@ LATIN_ALLOWED = {"pbxcrm", "crm", "excel", "xlsx", "msk", "utc", "e-mail", "emai
 LATIN_ALLOWED |= {"asterisk", "mp3", "wav"}  # the PBX's name and the greetings' file formats (issue 15)
 LATIN_ALLOWED |= {"ip", "ip-", "ipv", "cidr", "readme"}  # the allow-lists' terms and where break-glass is told (issue 17)
 LATIN_ALLOWED |= {"gsm", "gsm-", "ucs", "ucs-"}  # an SMS's encodings, GSM-7 and UCS-2, as the chat's counter names them (issue 21)
+# Shop orders (issue 24): the formats and the shop platform the sources page names, as Russian writes them.
+LATIN_ALLOWED |= {"commerceml", "xml", "json", "csv", "woocommerce", "api"}
 
 # Every text of the page, with where it is: text nodes, attributes people read, the title, the chart legend.
 COLLECT = """() => {

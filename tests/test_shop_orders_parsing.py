@@ -180,3 +180,14 @@ def test_the_1c_exchange_checks():
     assert not exchange.authorised({"login": "", "secret": ""}, ("", ""))
     assert exchange.basic_credentials("Basic !!!") is None and exchange.basic_credentials("Bearer x") is None
     assert exchange.safe_filename("../../etc/orders 1.xml") == "orders_1.xml"
+
+
+async def test_a_key_no_source_can_have_is_not_looked_up():
+    from crm.shop_orders.sources import by_key
+
+    class NoDatabase:
+        async def fetchrow(self, *args):
+            raise AssertionError("looked up")
+
+    for key in ("\x00", "short", "x" * 65, "ключ-ключ-ключ-ключ", "a/b" * 8):
+        assert await by_key(NoDatabase(), key, "webhook") is None  # type: ignore[arg-type]

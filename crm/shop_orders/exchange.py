@@ -28,6 +28,7 @@ FILE_LIMIT = 1_000_000  # under the web's request limit (web/limits.MAX_BODY_BYT
 MAX_FILE_BYTES = 50 * 1024 * 1024
 SESSION_HOURS = 2
 _FILENAME = re.compile(r"[^\w.\-]+")
+_COOKIE_VALUE = re.compile(r"[A-Za-z0-9_-]{1,100}")  # as open_session makes them
 MODES = ("checkauth", "init", "file", "import", "query", "success")
 
 
@@ -68,7 +69,7 @@ async def open_session(conn: asyncpg.Connection, source_id: int, now: dt.datetim
 
 
 async def session_valid(conn: asyncpg.Connection, source_id: int, cookie: str | None, now: dt.datetime) -> bool:
-    if not cookie or len(cookie) > 100:
+    if not cookie or not _COOKIE_VALUE.fullmatch(cookie):
         return False
     return bool(await conn.fetchval(
         """SELECT EXISTS (SELECT 1 FROM shop_exchange_sessions

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from crm.i18n import _
 from crm.orders.sources import SourceError, check_url
 from crm.shop_orders.model import SOURCE_KINDS
 
+_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")  # as migration 0051 checks shop_sources.key
 _FIELDS = ("name", "kind", "login", "secret", "url", "reload_minutes", "active", "manager_user_id", "notify_manager",
            "make_task", "task_type_id", "task_due_minutes")
 
@@ -91,7 +93,9 @@ async def get(conn: asyncpg.Connection, source_id: int) -> asyncpg.Record:
 
 
 async def by_key(conn: asyncpg.Connection, key: str, kind: str) -> asyncpg.Record | None:
-    """An active source of this kind by its URL key (the machine paths)."""
+    """An active source of this kind by its URL key (the machine paths); None for a key no source can have."""
+    if not _KEY.fullmatch(key):
+        return None
     return await conn.fetchrow("SELECT * FROM shop_sources WHERE key = $1 AND kind = $2 AND active", key, kind)
 
 
