@@ -63,7 +63,7 @@ async def test_the_admin_sets_up_a_source_on_its_page_and_the_change_is_audited(
     assert r.status_code == 400 and "only http:// and https:// addresses are read" in r.text
     async with db.acquire() as conn:
         source = await conn.fetchrow("SELECT * FROM shop_sources")
-        audit = await conn.fetchrow("SELECT * FROM audit_log WHERE entity = 'shop source'")
+        audit = await conn.fetchrow("SELECT * FROM audit_log WHERE entity = 'shop_source'")
     assert source["secret"] == "wc-secret" and source["notify_manager"] and len(source["key"]) >= 16
     assert audit["action"] == "create" and "wc-secret" not in str(audit["changes"])
     log_in_as(web, "admin")

@@ -139,7 +139,7 @@ async def save(conn: asyncpg.Connection, admin_id: int, source_id: int | None, i
                           last_digest = CASE WHEN $5 <> url THEN '' ELSE last_digest END
                    WHERE id = $13""", *values, source_id, now)
         after = dict(zip(_FIELDS, values))
-        await audit.record(conn, admin_id, "shop source", source_id, "create" if before is None else "update",
+        await audit.record(conn, admin_id, "shop_source", source_id, "create" if before is None else "update",
                            audit.diff({f: before[f] for f in _FIELDS} if before else None, after))
     assert source_id is not None
     return source_id

@@ -115,7 +115,7 @@ async def call(request: Request):
                                                   requested_by=request.user["id"],
                                                   region=request.app.state.settings.default_region,
                                                   shop_order_id=order["id"])
-            await audit.record(conn, request.user["id"], "shop order", order["id"], "call",
+            await audit.record(conn, request.user["id"], "shop_order", order["id"], "call buyer",
                                {"phone": [None, order["phone_normalized"]]})
     except (ValidationError, Forbidden) as e:
         if isinstance(e, Forbidden) or wants_json(request):
