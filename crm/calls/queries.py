@@ -79,6 +79,25 @@ async def set_order(conn: asyncpg.Connection, channel_id: str, order_id: int) ->
     await conn.execute("UPDATE calls SET order_id = $2 WHERE channel_id = $1", channel_id, order_id)
 
 
+_LINKS = ("order_id", "shop_order_id")  # the columns a call links to what it was made for (issues 22, 24)
+
+
+async def linked_calls(conn: asyncpg.Connection, link: str, link_id: int, visible: tuple[str, list],
+                       limit: int = 50) -> list[asyncpg.Record]:
+    """The calls made for an order (link "order_id") or a shop order ("shop_order_id") that the user may see:
+    `visible` is the call rules' condition over calls c with its parameters from $1 (web/call_rules.visible)."""
+    if link not in _LINKS:
+        raise ValueError(f"calls do not link by {link!r}")
+    where, args = visible
+    n = len(args)
+    return await conn.fetch(
+        f"""SELECT c.id, c.started_at, c.direction, c.status, c.caller_number, c.called_number, c.talk_seconds,
+                   u.full_name AS operator_name
+            FROM calls c LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
+            WHERE c.{link} = ${n + 1} AND ({where}) ORDER BY c.started_at DESC LIMIT ${n + 2}""",
+        *args, link_id, limit)
+
+
 async def set_shop_order(conn: asyncpg.Connection, channel_id: str, shop_order_id: int) -> None:
     """The call was made from this shop order (issue 24): a click-to-call from its page."""
     await conn.execute("UPDATE calls SET shop_order_id = $2 WHERE channel_id = $1", channel_id, shop_order_id)

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from crm.calls import queries as calls_q
 from crm.db import batches
 from crm.defaults import DEFAULT_TIMEZONE
 from crm.errors import NotFound
@@ -116,14 +117,7 @@ async def calls(conn: asyncpg.Connection, order_id: int, visible: tuple[str, lis
                 limit: int = 50) -> list[asyncpg.Record]:
     """The order's calls the user may see: `visible` is the call rules' condition over calls c with its
     parameters from $1 (web/call_rules.visible)."""
-    condition, args = visible
-    n = len(args)
-    return await conn.fetch(
-        f"""SELECT c.id, c.started_at, c.direction, c.status, c.caller_number, c.called_number, c.talk_seconds,
-                   u.full_name AS operator_name
-            FROM calls c LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
-            WHERE c.shop_order_id = ${n + 1} AND ({condition}) ORDER BY c.started_at DESC LIMIT ${n + 2}""",
-        *args, order_id, limit)
+    return await calls_q.linked_calls(conn, "shop_order_id", order_id, visible, limit)
 
 
 async def of_card(conn: asyncpg.Connection, counterparty_id: int, user: Mapping,
