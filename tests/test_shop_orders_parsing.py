@@ -191,3 +191,17 @@ async def test_a_key_no_source_can_have_is_not_looked_up():
 
     for key in ("\x00", "short", "x" * 65, "ключ-ключ-ключ-ключ", "a/b" * 8):
         assert await by_key(NoDatabase(), key, "webhook") is None  # type: ignore[arg-type]
+
+
+def test_a_source_is_checked_before_it_is_saved():
+    from crm.errors import ValidationError
+    from crm.shop_orders.sources import SourceInput
+
+    with pytest.raises(ValidationError) as e:
+        SourceInput(name=" ", kind="commerceml").cleaned()
+    assert set(e.value.errors) == {"name", "login"}
+    with pytest.raises(ValidationError) as e:
+        SourceInput(name="Shop", kind="feed", make_task=True, reload_minutes=1).cleaned()
+    assert set(e.value.errors) == {"url", "task_type_id", "reload_minutes"}
+    ok = SourceInput(name="  Lavka  1C ", kind="commerceml", login="shop").cleaned()
+    assert ok.name == "Lavka 1C" and ok.reload_minutes is None

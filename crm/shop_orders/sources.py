@@ -63,6 +63,8 @@ class SourceInput:
             errors["reload_minutes"] = _("from 5 minutes to a week (10080)")
         if len(self.login) > 100 or any(c in self.login for c in ":\r\n"):
             errors["login"] = _("at most 100 characters, no colon")
+        elif self.kind == "commerceml" and not self.login.strip() and not url and "url" not in errors:
+            errors["login"] = _("the shop's 1C signs in with a login: give one (or a URL to pull the XML from)")
         if len(self.secret) > 200:
             errors["secret"] = _("at most 200 characters")
         if self.make_task and self.task_type_id is None:
