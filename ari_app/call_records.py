@@ -47,6 +47,12 @@ class CallRecords:
         log.info("channel %s: made for order %d", channel_id, order_id)
         self.writer.submit(channel_id, partial(calls_q.set_order, channel_id=channel_id, order_id=order_id), "order")
 
+    def for_shop_order(self, channel_id: str, shop_order_id: int) -> None:
+        """The call is made from this shop order (issue 24): it links to it."""
+        log.info("channel %s: made for shop order %d", channel_id, shop_order_id)
+        self.writer.submit(channel_id, partial(calls_q.set_shop_order, channel_id=channel_id,
+                                               shop_order_id=shop_order_id), "shop order")
+
     def step(self, channel_id: str, step: dict) -> None:
         """One step of the call's route: what was tried and what came of it."""
         log.info("channel %s: %s %s", channel_id, step["target"], step["result"])

@@ -73,6 +73,21 @@ def order_of_args(args: tuple[str, ...]) -> int | None:
     return None
 
 
+# The same for a call made from a shop order (issue 24): the call's row links to the shop order.
+SHOP_ORDER_ARG_PREFIX = "shop_order="
+
+
+def shop_order_arg(shop_order_id: int) -> str:
+    return f"{SHOP_ORDER_ARG_PREFIX}{shop_order_id}"
+
+
+def shop_order_of_args(args: tuple[str, ...]) -> int | None:
+    for arg in args[2:]:
+        if arg.startswith(SHOP_ORDER_ARG_PREFIX) and arg[len(SHOP_ORDER_ARG_PREFIX):].isdigit():
+            return int(arg[len(SHOP_ORDER_ARG_PREFIX):])
+    return None
+
+
 def campaign_channel_id(attempt_id: int) -> str:
     """A campaign's call to a client, attempt `attempt_id` (issue 22)."""
     return f"{CAMPAIGN_PREFIX}{attempt_id}"

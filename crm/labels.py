@@ -199,6 +199,14 @@ CHAT_VIEW = {"waiting": N_("Waiting"), "active": N_("In progress"), "mine": N_("
 TIMELINE_KIND["chat"] = N_("Web chats")
 KINDS.update({"chat_status": CHAT_STATUS, "chat_view": CHAT_VIEW})
 
+# Shop orders (issue 24, crm/shop_orders/): where a shop's orders come from; the card's timeline shows them.
+SHOP_SOURCE_KIND = {"commerceml": N_("CommerceML (1C exchange or an XML file)"),
+                    "webhook": N_("Signed JSON webhook (WooCommerce)"),
+                    "feed": N_("A list pulled from a URL (CSV, Excel, JSON)")}
+KINDS.update({"shop_source_kind": SHOP_SOURCE_KIND})
+TIMELINE_KIND["shop_order"] = N_("Shop orders")
+COUNTERPARTY_ACTION["learn from shop order"] = N_("learned a contact from a shop order")
+
 
 # The task types migration 0004 made, named in English in the database: shown in the reader's
 # language while they keep that name. A type the admin renamed shows as the admin wrote it.

@@ -1,5 +1,5 @@
 """A card's communications timeline (B1-B4): notes, calls, SMS, e-mails, tasks and deals, web chats,
-newest first, paged. A company's includes its clients' unless
+shop orders, newest first, paged. A company's includes its clients' unless
 asked for its own only; a call shows on the card of every party whose number
 it has, an SMS on its card (or, while it is on none, on the card its number is on), an e-mail on every
 card it is filed on (mail_message_cards, issue 23)."""
@@ -11,7 +11,7 @@ import json
 import asyncpg
 
 # The kinds a reader chooses from (in words: crm/labels.py TIMELINE_KIND).
-KINDS = ("note", "call", "sms", "email", "task", "chat")
+KINDS = ("note", "call", "sms", "email", "task", "chat", "shop_order")
 DEFAULT_KINDS = ("note", "task")
 
 _SCOPE = """
@@ -57,6 +57,12 @@ _BRANCHES = {
     "chat": """SELECT 'chat', c.id, c.created_at, c.page_url, c.status, u.full_name, NULL::bigint, c.ip
                FROM chat_conversations c LEFT JOIN users u ON u.id = c.operator_user_id
                WHERE c.counterparty_id IN (SELECT id FROM scope)""",
+    # An order from a web shop (issue 24): its number, sum and currency; its status; the shop.
+    "shop_order": """SELECT 'shop_order', o.id, coalesce(o.ordered_at, o.created_at),
+                            concat_ws(' ', nullif(o.number, ''), o.total::text, nullif(o.currency, '')), o.status,
+                            s.name, NULL::bigint, CASE WHEN o.is_open THEN 'open' ELSE 'closed' END
+                     FROM shop_orders o JOIN shop_sources s ON s.id = o.source_id
+                     WHERE o.counterparty_id IN (SELECT id FROM scope)""",
 }
 
 

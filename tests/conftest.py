@@ -40,6 +40,9 @@ _DATA_TABLES = ("scheduled_calls", "dial_attempts", "dial_campaign_numbers", "dn
 _DATA_TABLES = ("mail_attachments", "mail_message_cards", "mail_messages", "mail_cursors", "mailboxes", *_DATA_TABLES)
 _DATA_TABLES = ("chat_messages", "chat_pages", "chat_conversations", "chat_visitors", "chat_sites",
                 "chat_operator_streams", *_DATA_TABLES)  # issue 23: web chat
+# issue 24: shop orders (they refer to cards, users and task types; calls and tasks refer to them)
+_DATA_TABLES = ("shop_exchange_files", "shop_exchange_sessions", "shop_order_status_history", "shop_order_lines",
+                "shop_orders", "shop_sources", *_DATA_TABLES)
 
 
 # argon2 as the product runs it: about 0.3 s of both cores per hash, and creating a user and

@@ -141,6 +141,10 @@ PAGES = [
     Page("order", "/orders/{id:int}", "/orders/{order}"),
     Page("order form", "/orders/{id:int}/edit", "/orders/{order}/edit"),
     Page("customers", "/admin/customers", "/admin/customers"),
+    Page("shop orders", "/shop-orders", "/shop-orders"),  # issue 24
+    Page("shop order", "/shop-orders/{id:int}", "/shop-orders/{shop_order}"),
+    Page("shop sources", "/admin/shop-sources", "/admin/shop-sources"),
+    Page("shop source", "/admin/shop-sources/{id:int}", "/admin/shop-sources/{shop_source}"),
     Page("call", "/calls/{id:int}", "/calls/{call}"),
     Page("unknown caller's call", "/calls/{id:int}", "/calls/{stranger_call}?find=Соколов"),
     Page("queue task", "/tasks/{id:int}", "/tasks/{queue_task}"),
@@ -226,6 +230,7 @@ NOT_PAGES = {
     "/chat/widget.js": "the web chat's widget, a script other sites load (issue 23)",
     "/chats/events": "the chat desk's invitations as an event stream (issue 23)",
     "/chats/{id:int}/events": "a web chat as an event stream (issue 23)",
+    "/shop-orders/1c/{key}/exchange": "a shop's 1C exchange: text for 1C, not a page (issue 24)",
 }
 
 
@@ -287,6 +292,21 @@ async def _web_chat(conn: asyncpg.Connection, anna, client: int, t) -> dict[str,
     await chat_service.operator_message(conn, anna, chat, t("Добрый день! Заказ уже в пути."))
     await chat_service.attach(conn, anna, chat, client)
     return {"chat_site": site, "chat": chat}
+async def _shop_order(conn: asyncpg.Connection, anna, t) -> tuple[int, int]:
+    """A shop's webhook source (issue 24) and an order from it, with a line, on a new client's card."""
+    from crm.shop_orders import model, sources, store
+
+    now = dt.datetime.now(dt.timezone.utc)
+    source = await sources.save(conn, anna["id"], None, sources.SourceInput(
+        name=t("Интернет-магазин Лавка"), kind="webhook", secret=t("s3cret-wc"), notify_manager=True), now)
+    row = await conn.fetchrow("SELECT * FROM shop_sources WHERE id = $1", source)
+    await store.save_orders(conn, row, [model.Incoming(
+        external_id=t("wc-727"), number="727", status=t("Принят"), total=Decimal("1299.00"), currency=t("руб"),
+        first_name=t("Анна"), last_name=t("Петрова"), phone="+7 916 555-12-34", email=t("anna.petrova@example.ru"),
+        address=t("Казань, ул. Ленина, 5"), lines=(model.Line(name=t("Плед шерстяной"), quantity=Decimal(1),
+                                                               price=Decimal(999), total=Decimal(999)),))],
+        region="RU", now=now, zone=MOSCOW)
+    return source, await conn.fetchval("SELECT id FROM shop_orders WHERE source_id = $1", source)
 
 
 async def _order(conn: asyncpg.Connection, anna, t) -> int:
@@ -436,6 +456,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         order = await _order(conn, anna, t)
         mail = await _mail(conn, petr, client, t)  # issue 23
         web_chat = await _web_chat(conn, anna, client, t)  # issue 23
+        shop_source, shop_order = await _shop_order(conn, anna, t)  # issue 24
         calls = {r["channel_id"]: r["id"] for r in await conn.fetch("SELECT id, channel_id FROM calls")}
         # The unanswered walk-2 left a voicemail (issue 15): on the client's card and the task's page.
         voicemail = await insert_voicemail(conn, channel_id="walk-2", path="/nonexistent/walk-2.mp3", fmt="mp3",
@@ -459,7 +480,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
            "queue_task": queue_task, "call": calls["walk-1"], "stranger_call": calls["walk-4"],
            "queue": queue, "tag": tag, "line": line, "dial_rule": dial_rule, "call_rule": call_rule, "sms_gateway": sms_gateway,
            "sms_campaign": sms_campaign, "order": order, "dial_campaign": dial_campaign, "scheduled_call": scheduled_call,
-           "predictive_campaign": predictive_campaign, **mail,
+           "predictive_campaign": predictive_campaign, **mail, "shop_source": shop_source, "shop_order": shop_order,
            "operator": petr["id"], "manager": irina["id"]}
     ids.update(ivr_ids)
     ids.update(web_chat)

@@ -47,6 +47,8 @@ LATIN_ALLOWED |= {"ip", "ip-", "ipv", "cidr", "readme"}  # the allow-lists' term
 LATIN_ALLOWED |= {"script", "src", "data-site", "async", "data-visitor-id", "data-visitor-email", "data-visitor-name",
                   "data-visitor-ts", "data-visitor-sig", "hmac-sha", "unix", "id", "name", "ts"}
 LATIN_ALLOWED |= {"gsm", "gsm-", "ucs", "ucs-"}  # an SMS's encodings, GSM-7 and UCS-2, as the chat's counter names them (issue 21)
+# Shop orders (issue 24): the formats and the shop platform the sources page names, as Russian writes them.
+LATIN_ALLOWED |= {"commerceml", "xml", "json", "csv", "woocommerce", "api"}
 
 # Every text of the page, with where it is: text nodes, attributes people read, the title, the chart legend.
 COLLECT = """() => {

@@ -69,9 +69,9 @@ async def test_the_timeline_offers_only_kinds_that_can_show_something(web, db):
     page = web.get(f"/counterparties/{client}").text
     form = page.split('id="timeline-kinds"')[1].split("</form>")[0]
     offered = [part.split('"')[0] for part in form.split('name="kinds" value="')[1:]]
-    # E-mail (the card's filed messages) and web chats joined with issue 23; the last: the empty choice
-    # that lets none be chosen.
-    assert offered == ["note", "call", "sms", "email", "task", "chat", ""]
+    # E-mail (the card's filed messages) and web chats joined with issue 23, shop orders with issue 24;
+    # the last: the empty choice that lets none be chosen.
+    assert offered == ["note", "call", "sms", "email", "task", "chat", "shop_order", ""]
     # An unknown kind is dropped, never an error.
     r = web.post(f"/counterparties/{client}/timeline-kinds",
                  data={"csrf_token": csrf_from(page), "kinds": ["sms", "email", "fax", "note"]}, follow_redirects=False)

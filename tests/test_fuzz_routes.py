@@ -40,6 +40,7 @@ from web.schemas_mail import (
     MailMessageQuery,
     MailSendForm,
 )
+from web.schemas_shop_orders import ShopOrderListQuery, ShopSourceForm
 from web.schemas_sms_chat import SmsEmailForm, SmsOptOutForm, SmsReadForm, SmsSendForm
 from web.schemas_sms_webhooks import SmsWebhookIn
 from web.views.audit import AuditListQuery
@@ -79,6 +80,8 @@ QUERY_MODELS = {
     "/sms/campaigns": [schemas.PageQuery], "/sms/campaigns/{id:int}": [schemas.PageQuery],
     "/api/sms/campaigns/preview": [campaign_schemas.PreviewQuery],
     "/orders": [schemas.PageQuery], "/orders/{id:int}": [schemas.PageQuery],  # issue 22: orders
+    "/shop-orders": [ShopOrderListQuery], "/shop-orders.xlsx": [ShopOrderListQuery],  # issue 24: shop orders
+    "/shop-orders/1c/{key}/exchange": [],
     "/dial-campaigns": [schemas.PageQuery], "/api/dial-campaigns": [schemas.PageQuery],  # issue 22
     "/scheduled-calls": [scheduled_schemas.ScheduledCallForm, schemas.PageQuery],  # issue 22
     # Issue 23: e-mail on the card, a message and its body, writing one, the unfiled inbox, the report.
@@ -153,6 +156,8 @@ BODY_MODELS = {
     "/orders/{id:int}/rows/{row_id:int}/sms": [order_schemas.OrderSmsForm],
     "/admin/customers": [order_schemas.CustomerForm], "/admin/customers/{id:int}": [order_schemas.CustomerForm],
     "/admin/customers/private-urls": [order_schemas.PrivateUrlsForm],
+    # Issue 24: shop sources (the shops' own paths read raw bodies: the generic ones fit).
+    "/admin/shop-sources": [ShopSourceForm], "/admin/shop-sources/{id:int}": [ShopSourceForm],
     # Issue 22: dial campaigns.
     "/dial-campaigns": [dial_schemas.DialCampaignForm], "/dial-campaigns/{id:int}": [dial_schemas.DialCampaignForm],
     # Issue 23: a reply or new e-mail from the card; filing an unfiled one.
@@ -316,7 +321,15 @@ async def seeded(db, tmp_path):
             INSERT INTO chat_conversations (site_id, visitor_id, status, page_url) VALUES (1, 1, 'waiting', 'https://shop.example.com/');
             INSERT INTO chat_conversations (site_id, visitor_id, status, operator_user_id, accepted_at)
                 VALUES (1, 2, 'active', 5001, now());
-            INSERT INTO chat_messages (conversation_id, sender, body) VALUES (1, 'visitor', 'hello'), (2, 'visitor', 'hi');""")
+            INSERT INTO chat_messages (conversation_id, sender, body) VALUES (1, 'visitor', 'hello'), (2, 'visitor', 'hi');
+            -- issue 24: a shop's webhook and 1C exchange (their keys are what the fuzz's paths try), an order
+            INSERT INTO shop_sources (name, kind, key, login, secret, url)
+                VALUES ('Lavka', 'webhook', 'ch-1ch-1ch-1ch-1', '', 's', ''),
+                       ('Lavka 1C', 'commerceml', 'xxxxxxxxxxxxxxxx', 'x', 'x', '');
+            INSERT INTO shop_orders (source_id, external_id, number, status, total, phone, phone_normalized,
+                                     counterparty_id)
+                VALUES (1, '1', '1', 'processing', 10, '+74951234567', '+74951234567', 1);
+            INSERT INTO shop_order_lines (shop_order_id, position, name) VALUES (1, 1, 'Plaid');""")
         await conn.execute("INSERT INTO recordings (call_id, path, format) VALUES (1, $1, 'mp3')", str(recording))
         type_id = await conn.fetchval("SELECT id FROM task_types ORDER BY id LIMIT 1")
         await conn.execute("INSERT INTO tasks (title, type_id, responsible_user_id) VALUES ('Call back', $1, 5001)",

@@ -37,6 +37,7 @@ from web.order_reloads import OrderReloads
 from web.pops import PopHub
 from web.request_limits import RequestLimitsMiddleware
 from web.sessions import AuthMiddleware
+from web.shop_pulls import ShopPulls
 from web.sms_stream import SmsHub
 from web.urls import path_for
 from web.views import (
@@ -84,6 +85,9 @@ from web.views import (
     scheduled_calls,
     second_factor,
     second_factor_settings,
+    shop_machine,
+    shop_orders,
+    shop_sources,
     sms_campaigns,
     sms_chat,
     sms_gateways,
@@ -137,9 +141,12 @@ def create_app(settings: Settings) -> Starlette:
         app.state.mail.start()
         order_reloads = OrderReloads(settings, lambda: app.state.pool)  # issue 22: orders' lists from URLs
         order_reloads.start()
+        shop_pulls = ShopPulls(settings, lambda: app.state.pool)  # issue 24: shop orders pulled from URLs
+        shop_pulls.start()
         try:
             yield
         finally:
+            await shop_pulls.stop()
             await order_reloads.stop()
             await notifier.stop()
             await mail_sender.stop()
@@ -212,6 +219,9 @@ def create_app(settings: Settings) -> Starlette:
         *chats.routes,
         *chat_sites.routes,
         *chat_report.routes,
+        *shop_orders.routes,  # issue 24: orders from web shops, their sources, what the shops call
+        *shop_sources.routes,
+        *shop_machine.routes,
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     # Order: security headers outermost (so refusals carry them too), then the client's address

@@ -7,7 +7,7 @@ import logging
 
 from ari_app.calls import CallService
 from ari_app.clicktocall.service import ClickToCall
-from ari_app.constants import PURPOSE_OUTBOUND, order_arg
+from ari_app.constants import PURPOSE_OUTBOUND, order_arg, shop_order_arg
 from ari_app.events import ChannelEntered
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,9 @@ class ClickToCallHandlers:
             return
         # A call made for an order (issue 22) carries it to the call's row: ari_app/outbound/session.py.
         order_id = self._service.order_id(call.channel_id)
-        order = (order_arg(order_id),) if order_id else ()
+        shop_order_id = self._service.shop_order_id(call.channel_id)  # issue 24: made from a shop order
+        order = ((order_arg(order_id),) if order_id else ()) + (
+            (shop_order_arg(shop_order_id),) if shop_order_id else ())
         self._calls.start_session(dataclasses.replace(placed, args=(PURPOSE_OUTBOUND, placed.called_number, *order)),
                                   answered=True)
 

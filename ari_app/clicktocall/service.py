@@ -79,6 +79,11 @@ class ClickToCall:
         request = self._requests.get(click_to_call_request_id(channel_id))
         return request["order_id"] if request is not None else None
 
+    def shop_order_id(self, channel_id: str) -> int | None:
+        """The shop order the request was made from (issue 24): its call links to it."""
+        request = self._requests.get(click_to_call_request_id(channel_id))
+        return request["shop_order_id"] if request is not None else None
+
     async def channel_gone(self, channel_id: str) -> None:
         request_id = click_to_call_request_id(channel_id)
         if request_id in self._answered:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 
-from ari_app.constants import order_of_args
+from ari_app.constants import order_of_args, shop_order_of_args
 from ari_app.dialing import outside_phone, rule_params
 from ari_app.inbound.session import CallSession
 from ari_app.registry import caller_id_text
@@ -65,6 +65,9 @@ class OutboundSession(CallSession):
         order_id = order_of_args(c.args)
         if order_id is not None:
             self.d.records.for_order(c.channel_id, order_id)
+        shop_order_id = shop_order_of_args(c.args)
+        if shop_order_id is not None:
+            self.d.records.for_shop_order(c.channel_id, shop_order_id)
         self._caller_id = caller_id_text(user["full_name"] if user else c.caller_name, c.caller_number)
         await self._go(self.state.ring)
         self._note_first_dial()

@@ -32,6 +32,7 @@ AUDIT_ENTITY = {
     "dnc_number": N_("do-not-call number"), "dial_attempt": N_("campaign call"),  # issue 22
     "customer": N_("customer"), "order": N_("order"),  # issue 22
     "chat": N_("web chat"), "chat_site": N_("chat site"),  # issue 23
+    "shop_source": N_("shop source"), "shop_order": N_("shop order"),  # issue 24
 }
 AUDIT_ACTION = {
     "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"), "save": N_("saved"),
@@ -71,6 +72,8 @@ AUDIT_ACTION = {
     "sms campaign report": N_("SMS campaign report"),  # issue 21: campaigns
     "load numbers": N_("loaded numbers"), "import": N_("imported"), "outcome": N_("recorded the outcome"),  # issue 22
     "call row": N_("called a row"), "order urls": N_("order URLs"),  # issue 22: orders
+    "learn from shop order": N_("learned a contact from a shop order"), "shop order list": N_("shop orders list"),
+    "call buyer": N_("called the buyer"),  # issue 24: shop orders
 }
 # Field names in words; a field without one is shown as stored.
 AUDIT_FIELD = {

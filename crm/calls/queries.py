@@ -17,6 +17,11 @@ from crm.wallboard import notify as wallboard_notify
 
 # The client a call is with: the owner of the far end's number.
 _OWNER_OF_CALL_NUMBER = number_owner_sql("CASE WHEN $2 = 'outgoing' THEN $7 ELSE $4 END")
+# The open shop order (issue 24) whose buyer's number the call is from or to: the latest (an index on the
+# open orders' numbers: crm/migrations/0049). Here, as the call's row is written, off the routing lookup.
+_OPEN_SHOP_ORDER = """(SELECT o.id FROM shop_orders o
+                       WHERE o.is_open AND o.phone_normalized = (CASE WHEN $2 = 'outgoing' THEN $7 ELSE $4 END)
+                       ORDER BY o.created_at DESC, o.id DESC LIMIT 1)"""
 
 
 async def insert_call(conn: asyncpg.Connection, *, channel_id: str, direction: str,
@@ -31,19 +36,21 @@ async def insert_call(conn: asyncpg.Connection, *, channel_id: str, direction: s
     itself by the caller's number when it is finally written. The call's owner -
     whose client it was when it happened, for listening rights - is the manager
     the lookup found, else the matched client's responsible manager; it is set
-    here once and never by a later re-attachment.
+    here once and never by a later re-attachment. A call from or to an open shop
+    order's number links to that order (issue 24).
     """
     return await conn.fetchval(
         """WITH matched AS (
                SELECT coalesce($11::bigint, """ + _OWNER_OF_CALL_NUMBER + """) AS id)
            INSERT INTO calls (channel_id, direction, caller_number, caller_normalized, caller_name,
                               called_number, called_normalized, line, started_at, linked_id, counterparty_id,
-                              caller_user_id, owner_user_id, line_id)
+                              caller_user_id, owner_user_id, line_id, shop_order_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, (SELECT id FROM matched), $12,
                    coalesce($13::bigint, (SELECT c.responsible_user_id FROM counterparties c
-                                          WHERE c.id = (SELECT id FROM matched))), $14)
+                                          WHERE c.id = (SELECT id FROM matched))), $14, """ + _OPEN_SHOP_ORDER + """)
            ON CONFLICT (channel_id) DO UPDATE SET
                counterparty_id = coalesce(calls.counterparty_id, EXCLUDED.counterparty_id),
+               shop_order_id = coalesce(calls.shop_order_id, EXCLUDED.shop_order_id),
                owner_user_id = CASE WHEN calls.counterparty_id IS NULL THEN EXCLUDED.owner_user_id
                                     ELSE calls.owner_user_id END
            RETURNING id""",
@@ -70,6 +77,30 @@ async def mark_queued(conn: asyncpg.Connection, channel_id: str, queue_id: int,
 async def set_order(conn: asyncpg.Connection, channel_id: str, order_id: int) -> None:
     """The call was made for this order (issue 22): a click-to-call from the order's row."""
     await conn.execute("UPDATE calls SET order_id = $2 WHERE channel_id = $1", channel_id, order_id)
+
+
+_LINKS = ("order_id", "shop_order_id")  # the columns a call links to what it was made for (issues 22, 24)
+
+
+async def linked_calls(conn: asyncpg.Connection, link: str, link_id: int, visible: tuple[str, list],
+                       limit: int = 50) -> list[asyncpg.Record]:
+    """The calls made for an order (link "order_id") or a shop order ("shop_order_id") that the user may see:
+    `visible` is the call rules' condition over calls c with its parameters from $1 (web/call_rules.visible)."""
+    if link not in _LINKS:
+        raise ValueError(f"calls do not link by {link!r}")
+    where, args = visible
+    n = len(args)
+    return await conn.fetch(
+        f"""SELECT c.id, c.started_at, c.direction, c.status, c.caller_number, c.called_number, c.talk_seconds,
+                   u.full_name AS operator_name
+            FROM calls c LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
+            WHERE c.{link} = ${n + 1} AND ({where}) ORDER BY c.started_at DESC LIMIT ${n + 2}""",
+        *args, link_id, limit)
+
+
+async def set_shop_order(conn: asyncpg.Connection, channel_id: str, shop_order_id: int) -> None:
+    """The call was made from this shop order (issue 24): a click-to-call from its page."""
+    await conn.execute("UPDATE calls SET shop_order_id = $2 WHERE channel_id = $1", channel_id, shop_order_id)
 
 
 async def mark_left_queue(conn: asyncpg.Connection, channel_id: str, left_at: dt.datetime) -> None:

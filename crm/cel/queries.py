@@ -146,8 +146,11 @@ _ROW_FIELDS = (("channel_id", "text"), ("linked_id", "text"), ("direction", "tex
                ("hangup_cause", "int"), ("operator_user_id", "bigint"), ("caller_user_id", "bigint"),
                ("line_id", "bigint"), ("queue_id", "bigint"), ("route", "jsonb"))
 _INSERT = f"""
-    INSERT INTO calls ({", ".join(n for n, _ in _ROW_FIELDS)}, counterparty_id, owner_user_id)
-    SELECT r.*, m.id, (SELECT cp.responsible_user_id FROM counterparties cp WHERE cp.id = m.id)
+    INSERT INTO calls ({", ".join(n for n, _ in _ROW_FIELDS)}, counterparty_id, owner_user_id, shop_order_id)
+    SELECT r.*, m.id, (SELECT cp.responsible_user_id FROM counterparties cp WHERE cp.id = m.id),
+           (SELECT o.id FROM shop_orders o WHERE o.is_open AND o.phone_normalized = (  -- issue 24: its open order
+                CASE WHEN r.direction = 'outgoing' THEN r.called_normalized ELSE r.caller_normalized END)
+            ORDER BY o.created_at DESC, o.id DESC LIMIT 1)
     FROM unnest({", ".join(f"${i}::{t}[]" for i, (_, t) in enumerate(_ROW_FIELDS, 1))})
          AS r({", ".join(n for n, _ in _ROW_FIELDS)})
     CROSS JOIN LATERAL (SELECT {_FAR_END_OWNER} AS id) m

@@ -15,9 +15,11 @@ ROWS = RequestRows("call_requests", "ringing user")
 
 
 async def request_call(conn: asyncpg.Connection, *, user: asyncpg.Record, number: str, requested_by: int,
-                       region: str, order_id: int | None = None, dial_attempt_id: int | None = None) -> int:
+                       region: str, order_id: int | None = None, dial_attempt_id: int | None = None,
+                       shop_order_id: int | None = None) -> int:
     """Ask the PBX to ring `user`, then `number`. order_id: the call is made for that order (it links to
-    it); dial_attempt_id: it is a preview campaign's attempt (issue 22)."""
+    it); dial_attempt_id: it is a preview campaign's attempt (issue 22); shop_order_id: made from a shop order
+    (issue 24), the call links to it."""
     if not user["extension"]:
         raise ValidationError({"user": _("%(name)s has no extension to ring") % {"name": user["full_name"]}})
     try:
@@ -29,16 +31,18 @@ async def request_call(conn: asyncpg.Connection, *, user: asyncpg.Record, number
     dialable = await appsettings.dial_prefix(conn) + dialable.lstrip("+")
     async with conn.transaction():
         request_id = await conn.fetchval(
-            """INSERT INTO call_requests (user_id, extension, number, requested_by, order_id, dial_attempt_id)
-               VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
-            user["id"], user["extension"], dialable, requested_by, order_id, dial_attempt_id)
+            """INSERT INTO call_requests (user_id, extension, number, requested_by, order_id, dial_attempt_id,
+                                          shop_order_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id""",
+            user["id"], user["extension"], dialable, requested_by, order_id, dial_attempt_id, shop_order_id)
         await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, str(request_id))
     return request_id
 
 
 async def claim(conn: asyncpg.Connection, request_id: int) -> asyncpg.Record | None:
     """Take a pending request (one app process only gets it)."""
-    return await conn.fetchrow(f"{ROWS.take} RETURNING id, user_id, extension, number, order_id, dial_attempt_id",
+    return await conn.fetchrow(f"{ROWS.take} RETURNING id, user_id, extension, number, order_id, dial_attempt_id, "
+                               "shop_order_id",
                                request_id)
 
 

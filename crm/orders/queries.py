@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from crm import audit
+from crm.calls import queries as calls_q
 from crm.errors import Forbidden, NotFound, ValidationError
 from crm.i18n import _
 from crm.orders import permissions
@@ -164,14 +165,7 @@ async def calls(conn: asyncpg.Connection, order_id: int, visible: tuple[str, lis
                 limit: int = 50) -> list[asyncpg.Record]:
     """The order's calls the user may see: `visible` is the call rules' condition over calls c with its
     parameters from $1 (web/call_rules.visible)."""
-    where, args = visible
-    n = len(args)
-    return await conn.fetch(
-        f"""SELECT c.id, c.started_at, c.direction, c.status, c.caller_number, c.called_number, c.talk_seconds,
-                   u.full_name AS operator_name
-            FROM calls c LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
-            WHERE c.order_id = ${n + 1} AND ({where}) ORDER BY c.started_at DESC LIMIT ${n + 2}""",
-        *args, order_id, limit)
+    return await calls_q.linked_calls(conn, "order_id", order_id, visible, limit)
 
 
 async def sms(conn: asyncpg.Connection, order_id: int, user: Mapping, limit: int = 50) -> list[asyncpg.Record]:

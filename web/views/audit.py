@@ -42,6 +42,7 @@ PAGES = {
     "queue": "queues.queue_edit", "line": "lines.line_edit", "ivr_menu": "ivr.menu_edit",
     "dial_rule": "dial_rules.rule_edit", "call_rule": "call_rules.rule_edit",
     "call": "call_page.call_page", "import": "imports.job_page",
+    "shop_source": "shop_sources.edit", "shop_order": "shop_orders.order",  # issue 24
 }
 
 

@@ -17,6 +17,7 @@ from crm.errors import DomainError, Forbidden, ValidationError
 from crm.i18n import _
 from crm.queues import queries as queues_q
 from crm.recordings.policy import can_listen
+from crm.shop_orders import queries as shop_orders_q
 from crm.sms import service as sms_service
 from crm.users import queries as users_q
 from crm.voicemails.model import can_play
@@ -142,6 +143,7 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
         status_names = await statuses.names(conn)
         sms = await sms_service.chat_of(conn, card)
         mail_threads = await mail.card_mail(conn, card)  # issue 23: the card's e-mail
+        shop_orders = await shop_orders_q.of_card(conn, counterparty_id, _user(request))  # issue 24
     return await render(request, "counterparty_card.html", {
         **sms_chat.context(request, sms), **mail_threads,
         "card": card, "history": history, "calls": calls, "timeline": items, "timeline_more": more,
@@ -152,7 +154,7 @@ async def card_page(request: Request, counterparty_id: int, *, error: DomainErro
         "new_tag_action": path_for(request, "tags.new_counterparty_tag", id=counterparty_id),
         "listen": lambda call: can_listen(_user(request), call, rules),
         "play_voicemail": lambda call: can_play(_user(request), call, call["voicemail_listeners"], rules),
-        "contact_kinds": KINDS, "error": error,
+        "contact_kinds": KINDS, "error": error, "shop_orders": shop_orders,
         "schedule": scheduled_calls.schedule_form(  # issue 22: plan a call to one of the card's phones
             request, numbers=[c["value"] for c in card["contacts"] if c["kind"] == "phone"],
             counterparty_id=card["id"]),

@@ -36,6 +36,7 @@ from crm.labels import label, task_type
 from crm.reports.calls import NOBODY, buckets, call_series, consolidated
 from crm.reports.deals import managers_deals
 from crm.roles import CALL_REPORT_ROLES, REPORT_ROLES, is_customer
+from crm.shop_orders import queries as shop_orders_q
 from crm.sms import listing as sms_listing
 from crm.tasks import queries as tq
 from web.call_rules import visible
@@ -46,6 +47,7 @@ from web.views.counterparty_lists import list_query
 from web.views.line_report import report_rows, row_name
 from web.views.queue_report import agent_data, queue_data
 from web.views.reports import deal_filter, report_period, series_name, stats_query
+from web.views.shop_orders import shop_order_query
 from web.views.sms_list import sms_query
 from web.views.tasks import task_query
 
@@ -354,7 +356,35 @@ async def sms_export(request: Request):
     return _response(path, rows, "sms")
 
 
+SHOP_ORDER_COLUMNS = [
+    Column(N_("Ordered"), "ordered", "datetime", 17), Column(N_("Number"), "number", width=12),
+    Column(N_("Shop"), "source_name", width=20), Column(N_("Counterparty"), "counterparty_name", width=28),
+    Column(N_("Buyer"), "customer_name", width=24), Column(N_("Phone"), "phone", width=16),
+    Column(N_("E-mail"), "email", width=24), Column(N_("Sum"), "total", "money", 12),
+    Column(N_("Currency"), "currency", width=8), Column(N_("Status"), "status", width=16),
+    Column(N_("Paid"), "paid_text", width=8), Column(N_("Problem"), "problem", width=30),
+]
+
+
+async def shop_orders_export(request: Request):
+    """The shop orders list as its filters select it (web/views/shop_orders.py), every page; only the
+    orders the user may see (crm/shop_orders/permissions.visible_sql)."""
+    query = shop_order_query(request)  # 404 for who may not see shop orders
+    await _may_export(request)
+    async with request.app.state.pool.acquire() as conn:
+        async def batches():
+            async for rows in shop_orders_q.export_batches(conn, query, request.user, BATCH):
+                yield [{**r, "ordered": r["ordered_at"] or r["created_at"],
+                        "paid_text": _("yes") if r["paid"] else _("no")} for r in rows]
+        path, rows = await write_xlsx(_("Shop orders"), _translated(SHOP_ORDER_COLUMNS), batches(), tz=_zone(request))
+        with _removed_on_failure(path):
+            await audit.record(conn, request.user["id"], "export", None, "shop order list",
+                               {"query": request.url.query, "rows": rows})
+    return _response(path, rows, "shop-orders")
+
+
 routes = [
+    Route("/shop-orders.xlsx", shop_orders_export, name="export.shop_orders_export", methods=["GET"]),
     Route("/sms.xlsx", sms_export, name="export.sms_export", methods=["GET"]),
     Route("/calls.xlsx", calls_export, name="export.calls_export", methods=["GET"]),
     Route("/reports/calls.xlsx", calls_report_export, name="export.calls_report_export", methods=["GET"]),
