@@ -31,6 +31,7 @@ from web import schemas_sms_campaigns as campaign_schemas
 from web import schemas_sms_list as sms_schemas
 from web import schemas_telephony as telephony
 from web.app import create_app
+from web.schemas_mailboxes import MailboxEnabledForm, MailboxForm
 from web.schemas_sms_chat import SmsEmailForm, SmsOptOutForm, SmsReadForm, SmsSendForm
 from web.schemas_sms_webhooks import SmsWebhookIn
 from web.views.audit import AuditListQuery
@@ -137,6 +138,9 @@ BODY_MODELS = {
     "/admin/customers/private-urls": [order_schemas.PrivateUrlsForm],
     # Issue 22: dial campaigns.
     "/dial-campaigns": [dial_schemas.DialCampaignForm], "/dial-campaigns/{id:int}": [dial_schemas.DialCampaignForm],
+    # Issue 23: the mailboxes the e-mail poller reads.
+    "/admin/mailboxes": [MailboxForm], "/admin/mailboxes/{id:int}": [MailboxForm],
+    "/admin/mailboxes/{id:int}/enabled": [MailboxEnabledForm],
 }
 
 
@@ -273,6 +277,7 @@ async def seeded(db, tmp_path):
             INSERT INTO scheduled_calls (user_id, number, due_at, counterparty_id)
                 VALUES (5001, '+74951234567', now() + interval '1 day', 1);
             INSERT INTO customers (name) VALUES ('Romashka');
+            INSERT INTO mailboxes (name, address, imap_host, imap_user) VALUES ('Sales', 'sales@x.test', 'h', 'u');
             INSERT INTO orders (customer_id, name, script) VALUES (1, 'Survey', 'Hello');
             INSERT INTO order_rows (order_id, row_key, phone, phone_normalized, name)
                 VALUES (1, '+74951234567', '+7 495 123-45-67', '+74951234567', 'Sokolov');""")

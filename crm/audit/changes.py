@@ -31,6 +31,7 @@ AUDIT_ENTITY = {
     "scheduled_call": N_("scheduled call"),  # issue 22
     "dnc_number": N_("do-not-call number"), "dial_attempt": N_("campaign call"),  # issue 22
     "customer": N_("customer"), "order": N_("order"),  # issue 22
+    "mailbox": N_("mailbox"),  # issue 23
 }
 AUDIT_ACTION = {
     "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"), "save": N_("saved"),
