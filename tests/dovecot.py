@@ -7,6 +7,7 @@ poller: by IMAP APPEND (stdlib imaplib)."""
 
 from __future__ import annotations
 
+import argparse
 import imaplib
 import os
 import pwd
@@ -16,6 +17,8 @@ import socket
 import subprocess
 import tempfile
 import time
+from email.message import EmailMessage
+from email.utils import make_msgid
 from pathlib import Path
 
 DOVECOT = "/usr/sbin/dovecot"
@@ -81,10 +84,11 @@ def free_port() -> int:
 
 
 class Dovecot:
-    def __init__(self, users: dict[str, str]):
+    def __init__(self, users: dict[str, str], root: Path | None = None, port: int | None = None):
         self.users = dict(users)
-        self.root = Path(tempfile.mkdtemp(prefix="pbxcrm-dovecot-"))
-        self.port = free_port()
+        self.root = root.resolve() if root else Path(tempfile.mkdtemp(prefix="pbxcrm-dovecot-"))
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -203,3 +207,64 @@ def _group_alive(pgid: int) -> bool:
         if fields[0] != "Z" and int(fields[2]) == pgid:
             return True
     return False
+
+
+DEMO_MAIL = [
+    ("Order for next week", "Hello! Please send us the price list and an invoice for 40 boxes."),
+    ("Re: delivery", "The delivery came today, thank you. One box was damaged: photo attached."),
+    ("Question about the contract", "Could you call me back about the contract terms?"),
+]
+
+
+def _demo_messages(user: str, senders: list[str]) -> list[bytes]:
+    messages = []
+    for i, sender in enumerate(senders):
+        subject, body = DEMO_MAIL[i % len(DEMO_MAIL)]
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = sender, user, subject
+        msg["Message-ID"] = make_msgid(domain="demo.pbxcrm")
+        msg.set_content(body)
+        if i % len(DEMO_MAIL) == 1:
+            msg.add_attachment(b"%PDF-1.4 demo", maintype="application", subtype="pdf", filename="photo.pdf")
+        messages.append(bytes(msg))
+    messages.append(bytes(_stranger(user)))
+    return messages
+
+
+def _stranger(user: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "New Customer <new.customer@example.org>", user, "Do you deliver to Kazan?"
+    msg["Message-ID"] = make_msgid(domain="demo.pbxcrm")
+    msg.set_content("Hello, I found you on the web. Do you deliver to Kazan, and how long does it take?")
+    return msg
+
+
+def main() -> None:
+    """`make demo`'s IMAP server (scripts/demo.sh): a Dovecot on loopback whose one mailbox `pbxcrm mail`
+    reads; the first time, a few messages from the given clients' addresses and one from a stranger. Runs
+    until SIGTERM or SIGINT, then stops Dovecot and everything it started."""
+    parser = argparse.ArgumentParser(prog="python -m tests.dovecot")
+    parser.add_argument("--dir", type=Path, required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--user", required=True)
+    parser.add_argument("--password", required=True)
+    parser.add_argument("--from", dest="senders", default="", help="comma-separated sender addresses")
+    args = parser.parse_args()
+    fresh = not (args.dir / "mail").exists()
+    server = Dovecot({args.user: args.password}, root=args.dir, port=args.port)
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
+    server.start()
+    try:
+        print(f"dovecot on 127.0.0.1:{server.port}, mailbox {args.user}", flush=True)
+        if fresh:
+            server.deliver(args.user, _demo_messages(args.user, [a for a in args.senders.split(",") if a]))
+        while not stopping and server.proc is not None and server.proc.poll() is None:
+            time.sleep(0.5)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
