@@ -41,6 +41,9 @@ class MailboxPoller:
         self.conn = ImapConnection(row["imap_host"], row["imap_port"], row["imap_security"], row["imap_user"],
                                    row["imap_password"])
         self.label = f"mailbox {self.mailbox_id} ({row['name']})"
+        # A message passed without being stored, said on the admin page (last_error) for as long as this
+        # poller runs (an edit of the mailbox or a restart clears it); the log has every one.
+        self.passed = ""
 
     async def run(self) -> None:
         failures = 0
@@ -51,7 +54,7 @@ class MailboxPoller:
                 while not self.stop.is_set():
                     await self._read_all()
                     failures = 0
-                    await self._record("")
+                    await self._record(self.passed)
                     await self._wait_for_news()
             except IMAP_ERRORS as e:
                 reason = f"IMAP {self.conn.host}:{self.conn.port}: {type(e).__name__}: {e}"
@@ -128,6 +131,7 @@ class MailboxPoller:
                         log.error("%s %s: UID %d not stored after %d tries, passed: %s", self.label, where.folder,
                                   uid, attempt - 1, reason)
                         await pass_message(conn, where, uid, reason)
+                        self.passed = f"{where.folder} UID {uid} not stored: {reason}"
                         return
                     result = await file_message(conn, where, uid, raw, plan=plan, reason=reason,
                                                 max_attachment_bytes=self.settings.mail_max_attachment_bytes)

@@ -20,6 +20,7 @@ from maild.poller import MailboxPoller
 log = logging.getLogger(__name__)
 
 RELOAD_SECONDS = 30.0
+RETRY_SECONDS = 2.0  # after the mailboxes could not be read
 STOP_WAIT_SECONDS = 5.0
 
 
@@ -48,9 +49,10 @@ class Service:
         try:
             while not stop.is_set():
                 self.reload.clear()
-                await self._reload()
+                loaded = await self._reload()
                 waits = [asyncio.create_task(stop.wait()), asyncio.create_task(self.reload.wait())]
-                await asyncio.wait(waits, timeout=RELOAD_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(waits, timeout=RELOAD_SECONDS if loaded else RETRY_SECONDS,
+                                   return_when=asyncio.FIRST_COMPLETED)
                 for w in waits:
                     w.cancel()
         finally:
@@ -58,13 +60,13 @@ class Service:
             await self._stop(list(self.running))
             log.info("mail poller stopped")
 
-    async def _reload(self) -> None:
+    async def _reload(self) -> bool:
         try:
             async with self.pool.acquire() as conn:
                 rows = await q.enabled_mailboxes(conn)
         except DATABASE_ERRORS as e:
             log.warning("mail: mailboxes not read, database unavailable (%s)", type(e).__name__)
-            return
+            return False
         wanted = {r["id"]: r for r in rows}
         changed = [i for i, run in self.running.items()
                    if i not in wanted or run.fingerprint != _fingerprint(wanted[i]) or run.task.done()]
@@ -75,6 +77,7 @@ class Service:
                 self.running[mailbox_id] = _Running(_fingerprint(row), MailboxPoller(self.settings, self.pool,
                                                                                        row, stop), stop)
                 log.info("mail: mailbox %d (%s) started", mailbox_id, row["address"])
+        return True
 
     async def _stop(self, ids: list[int]) -> None:
         stopping = [self.running.pop(i) for i in ids]

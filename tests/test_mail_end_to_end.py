@@ -74,10 +74,10 @@ async def test_hundred_messages_filed_on_their_cards_exactly_once_through_a_sigk
                          every=0.005)
         pollers[0].proc.send_signal(signal.SIGKILL)
         pollers[0].proc.wait(5)
-        at_kill = await _count(db)
+        async with db.acquire() as conn:  # one statement, one snapshot
+            at_kill, cursor = await conn.fetchrow("SELECT (SELECT count(*) FROM mail_messages), "
+                                                  "(SELECT last_uid FROM mail_cursors)")
         assert 0 < at_kill < 100, f"the kill came at {at_kill} of 100: not mid-batch"
-        async with db.acquire() as conn:
-            cursor = await conn.fetchval("SELECT last_uid FROM mail_cursors")
         assert cursor == at_kill  # the cursor and the filed messages moved together
 
         pollers.append(start_poller(database_url, tmp_path / "second.log"))

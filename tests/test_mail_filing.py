@@ -83,3 +83,18 @@ async def test_a_refused_message_is_kept_as_headers_or_passed_with_the_reason(db
         await pass_message(conn, inbox, 2, "it would not go in")
         assert await q.cursor(conn, mailbox, "INBOX") == (1, 2)
         assert "UID 2 not stored: it would not go in" in await conn.fetchval("SELECT last_error FROM mailboxes")
+
+
+async def test_a_reply_written_in_the_crm_seen_in_sent_is_not_filed_again_and_learns_its_folder(db):
+    async with db.acquire() as conn:
+        mailbox, card = await _setup(conn)
+        reply = message(CRM_ADDRESS, "ivan@shop.test", "Re: order", message_id="<reply-1@crm>")
+        out = await conn.fetchval("INSERT INTO mail_messages (direction, mailbox_id, message_id, status, subject) "
+                                  "VALUES ('out', $1, 'reply-1@crm', 'sent', 'Re: order') RETURNING id", mailbox)
+        seen = await file_message(conn, Where(mailbox, CRM_ADDRESS, "Sent", 9), 4, bytes(reply),
+                                  max_attachment_bytes=LIMIT)
+        assert seen.status == "duplicate"
+        row = await conn.fetchrow("SELECT direction, folder, uidvalidity, uid FROM mail_messages WHERE id = $1", out)
+        assert tuple(row) == ("out", "Sent", 9, 4)
+        assert await conn.fetchval("SELECT count(*) FROM mail_messages") == 1
+        assert await q.cursor(conn, mailbox, "Sent") == (9, 4)

@@ -58,7 +58,14 @@ async def thread_of(conn: asyncpg.Connection, parents: list[str]) -> int | None:
            ORDER BY array_position($1::text[], message_id) LIMIT 1""", parents)
 
 
-async def known(conn: asyncpg.Connection, message_id: str) -> bool:
+async def known(conn: asyncpg.Connection, message_id: str, *, mailbox_id: int, folder: str, uidvalidity: int,
+                uid: int) -> bool:
+    """Whether the message is there already (read before, in another folder, or written in the CRM). One
+    written in the CRM and not yet seen in a folder learns where it is now (its Sent copy, say)."""
+    await conn.execute(
+        """UPDATE mail_messages SET mailbox_id = $2, folder = $3, uidvalidity = $4, uid = $5
+           WHERE message_id = $1 AND direction = 'out' AND uid IS NULL""",
+        message_id, mailbox_id, folder, uidvalidity, uid)
     return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM mail_messages WHERE message_id = $1)", message_id))
 
 
