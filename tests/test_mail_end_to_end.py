@@ -34,12 +34,12 @@ async def _count(db, sql: str = "SELECT count(*) FROM mail_messages", *args) -> 
 
 def _hundred(cards: dict[int, str]) -> tuple[list[bytes], collections.Counter]:
     """100 messages: from ten clients (some replies in threads, some with attachments), one from a
-    stranger's address, one sent by the CRM's own address to a client, one copied to two clients, and
-    one malformed; and how many each card should get."""
+    stranger's address, one sent by the CRM's own address to a client, one copied to two clients, one
+    without From, and one malformed; and how many each card should get."""
     expected: collections.Counter = collections.Counter()
     raws: list[bytes] = []
     last_from: dict[int, object] = {}
-    for i in range(96):
+    for i in range(95):
         n = i % 10
         attachment = (f"invoice-{i}.pdf", bytes([i]) * 150_000) if i % 7 == 0 else None
         parent = last_from.get(n) if i % 4 == 1 else None
@@ -54,6 +54,8 @@ def _hundred(cards: dict[int, str]) -> tuple[list[bytes], collections.Counter]:
     raws.append(bytes(message(f"Client 1 <{cards[1]}>", CRM_ADDRESS, "meet my colleague", cc=cards[2])))
     expected[1] += 1
     expected[2] += 1
+    raws.append(bytes(message("", CRM_ADDRESS, "no sender", cc=cards[4])))  # no From: filed by its Cc
+    expected[4] += 1
     raws.insert(50, MALFORMED)
     expected[3] += 1
     assert len(raws) == 100
@@ -109,6 +111,8 @@ async def test_hundred_messages_filed_on_their_cards_exactly_once_through_a_sigk
                                      "WHERE message_id = 'malformed@shop.test'")
         assert broken["status"] == "filed" and broken["from_address"] == "client3@shop.test"
         assert "malformed MIME" in broken["problem"] or "not decoded" in broken["problem"], broken["problem"]
+        anonymous = await conn.fetchrow("SELECT status, problem FROM mail_messages WHERE subject = 'no sender'")
+        assert anonymous["status"] == "filed" and "no sender address" in anonymous["problem"]
         # Replies joined their parent's thread.
         threaded = await conn.fetchval("SELECT count(*) FROM mail_messages m JOIN mail_messages p "
                                        "ON p.message_id = m.in_reply_to WHERE m.thread_id = p.thread_id")
@@ -116,7 +120,7 @@ async def test_hundred_messages_filed_on_their_cards_exactly_once_through_a_sigk
         assert await conn.fetchval("SELECT count(*) FROM mail_messages WHERE in_reply_to <> '' "
                                    "AND thread_id = id") == 0
         attachments = await conn.fetch("SELECT size_bytes, length(content) AS kept FROM mail_attachments")
-        assert len(attachments) == len([i for i in range(96) if i % 7 == 0])
+        assert len(attachments) == len([i for i in range(95) if i % 7 == 0])
         assert all(a["size_bytes"] == a["kept"] == 150_000 for a in attachments)
     # Never the \Seen flag.
     assert all(b"\\Seen" not in f for f in dovecot.flags(CRM_ADDRESS)), dovecot.flags(CRM_ADDRESS)[:3]
