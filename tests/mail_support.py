@@ -70,9 +70,11 @@ def start_poller(database_url: str, log_path: Path, **env: str) -> PbxcrmProcess
     return proc
 
 
-async def wait_until(check, timeout: float, what: str, every: float = 0.1) -> None:
+async def wait_until(check, timeout: float, what: str, every: float = 0.1, logs=None) -> None:
+    """Poll the coroutine function `check` until it is true; fail after `timeout` seconds, with `logs()`
+    (the poller's log, say) in the message."""
     deadline = time.monotonic() + timeout
     while not await check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
+            raise AssertionError(f"not within {timeout} s: {what}" + (f"\n{logs()}" if logs else ""))
         await asyncio.sleep(every)

@@ -111,6 +111,11 @@ async def test_csrf_and_rights(web, people, db):
         box = await conn.fetchval("INSERT INTO mailboxes (name, address, imap_host, imap_user) "
                                   "VALUES ('Sales', 's@x.test', 'h', 'u') RETURNING id")
     assert web.get("/admin/mailboxes/999").status_code == 404
+    assert web.get("/admin/mailboxes/999999999999").status_code == 404  # past the integer column: no such one
+    assert web.post("/admin/mailboxes/999999999999/enabled", data={"csrf_token": web.cookies["pbxcrm_csrf"]},
+                    follow_redirects=False).status_code == 404
+    r = web.post("/admin/mailboxes", data={**FORM, "imap_port": "²", "csrf_token": web.cookies["pbxcrm_csrf"]})
+    assert r.status_code == 400 and "a port from 1 to 65535" in r.text
     log_in_as(web, "petr")
     assert web.get("/admin/mailboxes").status_code == 403
     assert web.get(f"/admin/mailboxes/{box}").status_code == 403

@@ -22,6 +22,7 @@ DEFAULT_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
 MAX_FOLDERS = 20
 HOST = re.compile(r"^[A-Za-z0-9.\-:\[\]]{1,255}$")
 FOLDER_SPLIT = re.compile(r"[,\n]")
+# Ids are compared as bigint: a path's id may be any 64-bit number (web/__init__.py), the column is an integer.
 AUDITED = ("name", "address", "imap_host", "imap_port", "imap_security", "imap_user", "folders", "enabled")
 
 
@@ -67,7 +68,7 @@ def validate(typed: Mapping[str, object]) -> MailboxSettings:
     raw_port = str(typed.get("imap_port", "")).strip()
     port = DEFAULT_PORTS.get(security, 993)
     if raw_port:
-        if raw_port.isdigit() and 1 <= int(raw_port) <= 65535:
+        if raw_port.isascii() and raw_port.isdigit() and 1 <= int(raw_port) <= 65535:
             port = int(raw_port)
         else:
             errors["imap_port"] = _("a port from 1 to 65535")
@@ -99,7 +100,7 @@ async def mailbox(conn: asyncpg.Connection, mailbox_id: int) -> asyncpg.Record |
     return await conn.fetchrow(
         """SELECT id, name, address, imap_host, imap_port, imap_security, imap_user, folders, enabled,
                   imap_password <> '' AS has_password
-           FROM mailboxes WHERE id = $1 AND deleted_at IS NULL""", mailbox_id)
+           FROM mailboxes WHERE id = $1::bigint AND deleted_at IS NULL""", mailbox_id)
 
 
 def _values(row: Mapping) -> dict:
@@ -111,7 +112,7 @@ async def save(conn: asyncpg.Connection, admin_id: int, mailbox_id: int | None, 
     """Create or change a mailbox; `password` '' keeps the stored one (a new mailbox needs one)."""
     settings = validate(typed)
     async with conn.transaction():
-        before = await conn.fetchrow("SELECT * FROM mailboxes WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+        before = await conn.fetchrow("SELECT * FROM mailboxes WHERE id = $1::bigint AND deleted_at IS NULL FOR UPDATE",
                                      mailbox_id) if mailbox_id else None
         if mailbox_id and before is None:
             raise NotFound(_("no such mailbox"))
@@ -131,7 +132,7 @@ async def save(conn: asyncpg.Connection, admin_id: int, mailbox_id: int | None, 
                            imap_security = $6, imap_user = $7, folders = $8, enabled = $9,
                            imap_password = CASE WHEN $10 = '' THEN imap_password ELSE $10 END,
                            last_error = CASE WHEN $9 THEN last_error ELSE '' END
-                       WHERE id = $1""", mailbox_id, *values, password)
+                       WHERE id = $1::bigint""", mailbox_id, *values, password)
         except asyncpg.UniqueViolationError:
             raise ValidationError({"address": _("another mailbox has the address %(address)s")
                                    % {"address": settings.address}}) from None
@@ -152,12 +153,12 @@ async def save(conn: asyncpg.Connection, admin_id: int, mailbox_id: int | None, 
 
 async def set_enabled(conn: asyncpg.Connection, admin_id: int, mailbox_id: int, enabled: bool) -> None:
     async with conn.transaction():
-        was = await conn.fetchval("SELECT enabled FROM mailboxes WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
-                                  mailbox_id)
+        was = await conn.fetchval(
+            "SELECT enabled FROM mailboxes WHERE id = $1::bigint AND deleted_at IS NULL FOR UPDATE", mailbox_id)
         if was is None:
             raise NotFound(_("no such mailbox"))
         if was == enabled:
             return
-        await conn.execute("UPDATE mailboxes SET enabled = $2 WHERE id = $1", mailbox_id, enabled)
+        await conn.execute("UPDATE mailboxes SET enabled = $2 WHERE id = $1::bigint", mailbox_id, enabled)
         await audit.record(conn, admin_id, "mailbox", mailbox_id, "update", {"enabled": [was, enabled]})
         await conn.execute("SELECT pg_notify($1, $2)", MAILBOXES_CHANNEL, str(mailbox_id))
