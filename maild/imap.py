@@ -49,7 +49,15 @@ class ImapConnection:
     def select(self, folder: str) -> int:
         """The folder examined (read-only); its UIDVALIDITY."""
         answer = self._c.select_folder(folder, readonly=True)
+        self.news()  # what EXAMINE said of the folder is no news: the read that follows sees it
         return int(answer[b"UIDVALIDITY"])
+
+    def news(self) -> bool:
+        """Whether the server said the folder changed (EXISTS, RECENT, EXPUNGE) in the answers to our own
+        commands since the last call: mail that came while we read (a SEARCH's answer carries its
+        "* 2 EXISTS"), which IDLE would never announce again."""
+        untagged = self._c._imap.untagged_responses
+        return bool([untagged.pop(key) for key in ("EXISTS", "RECENT", "EXPUNGE") if key in untagged])
 
     def sizes_after(self, last_uid: int) -> list[tuple[int, int]]:
         """(uid, size in bytes) of the messages after `last_uid`, in UID order."""
@@ -73,9 +81,25 @@ class ImapConnection:
     def idle_check(self, seconds: float) -> bool:
         """Whether the server announced a change (a new message, say) within `seconds`; ConnectionError when
         it closed the connection (imapclient says nothing of that during IDLE)."""
+        if self._buffered():
+            return True
         responses = self._c.idle_check(timeout=seconds)
         self._check_open()
-        return any(len(r) > 1 and r[1] in NEWS for r in responses)
+        return any(len(r) > 1 and r[1] in NEWS for r in responses) or self._buffered()
+
+    def _buffered(self) -> bool:
+        """Whether imaplib's buffered reader holds bytes not read yet: a "* 2 EXISTS" that came in the same
+        packet as IDLE's "+ idling" is there, and the socket, polled by idle_check, never says so. Said as
+        news (the folder is read again: at worst once for nothing)."""
+        sock = self._c.socket()
+        timeout = sock.gettimeout()
+        sock.setblocking(False)
+        try:
+            return bool(self._c._imap.file.peek(1))
+        except (OSError, ValueError):  # nothing to read now (TLS says so with an error), or closed
+            return False
+        finally:
+            sock.settimeout(timeout)
 
     def _check_open(self) -> None:
         sock = self._c.socket()

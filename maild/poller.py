@@ -150,6 +150,8 @@ class MailboxPoller:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), self.settings.mail_poll_seconds)
             return
+        if await asyncio.to_thread(self.conn.news):
+            return  # mail came while the folders were read: read them again at once
         if len(self.folders) > 1:
             await asyncio.to_thread(self.conn.select, self.folders[0])
         await asyncio.to_thread(self.conn.idle_start)
