@@ -108,6 +108,11 @@ class Settings:
     sms_retry_max_seconds: int = 600
     sms_max_attempts: int = 8
     sms_reload_seconds: int = 30
+    # The e-mail poller (`pbxcrm mail`, issue 23): an attachment bigger than this is listed (name, size)
+    # but not kept; a folder is read again this often (and IDLE renewed) besides what IDLE announces,
+    # and every time where the server has no IDLE.
+    mail_max_attachment_bytes: int = 20 * 1024 * 1024
+    mail_poll_seconds: int = 60
 
     @property
     def greetings_sound_dir(self) -> str:
@@ -151,6 +156,9 @@ class Settings:
             sms_retry_max_seconds=max(1, _int(env, "PBXCRM_SMS_RETRY_MAX_SECONDS", cls.sms_retry_max_seconds)),
             sms_max_attempts=max(1, _int(env, "PBXCRM_SMS_MAX_ATTEMPTS", cls.sms_max_attempts)),
             sms_reload_seconds=max(1, _int(env, "PBXCRM_SMS_RELOAD_SECONDS", cls.sms_reload_seconds)),
+            mail_max_attachment_bytes=max(1, _int(env, "PBXCRM_MAIL_MAX_ATTACHMENT_BYTES",
+                                                  cls.mail_max_attachment_bytes)),
+            mail_poll_seconds=max(1, _int(env, "PBXCRM_MAIL_POLL_SECONDS", cls.mail_poll_seconds)),
             webrtc_url=env.get("PBXCRM_WEBRTC_URL", cls.webrtc_url),
             webrtc_secret=env.get("PBXCRM_WEBRTC_SECRET", cls.webrtc_secret),
             cel_database_url=env.get("PBXCRM_CEL_DATABASE_URL", ""),

@@ -1,4 +1,4 @@
-"""`pbxcrm COMMAND`: migrate, web, ari, agi, sms, reconcile, create-user, set-password, allowlist, demo-data,
+"""`pbxcrm COMMAND`: migrate, web, ari, agi, sms, mail, reconcile, create-user, set-password, allowlist, demo-data,
 demo-history, demo-calls, demo-call (pbxcrm/demo.py), doctor, sandbox."""
 
 from __future__ import annotations
@@ -77,6 +77,17 @@ def cmd_agi(args, settings: Settings) -> int:
 def cmd_sms(args, settings: Settings) -> int:
     from pbxcrm.runtime import stop_on_signals
     from smsd.worker import run
+
+    async def main():
+        await run(settings, stop_on_signals(exit_after=8))
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_mail(args, settings: Settings) -> int:
+    from maild.service import run
+    from pbxcrm.runtime import stop_on_signals
 
     async def main():
         await run(settings, stop_on_signals(exit_after=8))
@@ -278,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("sms", help="send queued SMS through the gateways, take receipts and incoming SMS"
                    ).set_defaults(func=cmd_sms)
+
+    sub.add_parser("mail", help="read the IMAP mailboxes and file each message on the cards of its addresses"
+                   ).set_defaults(func=cmd_mail)
 
     rec = sub.add_parser("reconcile", help="log the calls the Stasis app did not, from Asterisk's CEL")
     rec.add_argument("--since", help="from events at or after this: 30m, 2h, 7d, now, a date or date and time "

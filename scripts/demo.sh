@@ -78,6 +78,19 @@ SELECT '+74950000001', id, NOT EXISTS (SELECT 1 FROM sms_numbers WHERE is_defaul
 WHERE name = 'Demo SMSC' ON CONFLICT (number) DO NOTHING;
 SQL
 "$pbxcrm" sms >> var/log/sms.log 2>&1 & pids+=($!)
+# E-mail (issue 23): a Dovecot on loopback (tests/dovecot.py) with the demo's mailbox, a row for it (once),
+# and the poller, which files its messages on the cards of the clients who wrote them.
+imap_port=${PBXCRM_DEMO_IMAP_PORT:-1143}
+senders=$(psql "$DATABASE_URL" -tAc "select string_agg(normalized, ',') from (select normalized from contacts
+  where kind = 'email' and deleted_at is null order by id limit 6) c")
+.venv/bin/python -m tests.dovecot --dir var/dovecot --port "$imap_port" --user sales@demo.pbxcrm \
+  --password demo-imap --from "$senders" >> var/log/dovecot.log 2>&1 & pids+=($!)
+psql -q "$DATABASE_URL" -v port="$imap_port" >/dev/null <<'SQL'
+INSERT INTO mailboxes (name, address, imap_host, imap_port, imap_security, imap_user, imap_password)
+SELECT 'Demo sales', 'sales@demo.pbxcrm', '127.0.0.1', :port, 'none', 'sales@demo.pbxcrm', 'demo-imap'
+WHERE NOT EXISTS (SELECT 1 FROM mailboxes WHERE lower(address) = 'sales@demo.pbxcrm' AND deleted_at IS NULL);
+SQL
+"$pbxcrm" mail >> var/log/mail.log 2>&1 & pids+=($!)
 
 for _ in $(seq 1 100); do
   curl -fsS -m 1 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
@@ -110,7 +123,9 @@ cat <<BANNER
                  the client's card; answer it there (unanswered, the queue's operators take it).
     browser phone: open https://127.0.0.1:8089/ws once and accept the sandbox's certificate (then "Upgrade Required" is right)
                  (or trust /var/lib/pbxcrm/sandbox/etc/pbxcrm-tls/ca.crt); allow the microphone.
-    logs:        var/log/web.log, var/log/ari.log, var/log/agi.log, var/log/demo-sipp/
+    e-mail:      the mailbox sales@demo.pbxcrm (Dovecot on 127.0.0.1:$imap_port, login sales@demo.pbxcrm / demo-imap)
+                 is read by pbxcrm mail: admin page /admin/mailboxes
+    logs:        var/log/web.log, var/log/ari.log, var/log/agi.log, var/log/mail.log, var/log/demo-sipp/
   Ctrl-C stops it.
 
 BANNER

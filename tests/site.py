@@ -181,6 +181,8 @@ PAGES = [
     Page("call scripts", "/admin/call-scripts", "/admin/call-scripts"),
     Page("SMS gateways", "/admin/sms-gateways", "/admin/sms-gateways"),
     Page("SMS gateway", "/admin/sms-gateways/{id:int}", "/admin/sms-gateways/{sms_gateway}"),
+    Page("mailboxes", "/admin/mailboxes", "/admin/mailboxes"),  # issue 23
+    Page("mailbox", "/admin/mailboxes/{id:int}", "/admin/mailboxes/{mailbox}"),
     Page("task types", "/admin/task-types", "/admin/task-types"),
     # The client's changes, a contact's among them (issue 17: old and new value, from an address).
     Page("audit", "/admin/audit", "/admin/audit?entity=counterparty&id={client}"),
@@ -449,6 +451,10 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         queue_task = await _stranger_task(conn, queue)
         ivr_ids = await _ivr(conn, anna, queue, petr, t)
         sms_gateway = await _sms(conn, anna, client, t)
+        mailbox = await conn.fetchval(  # issue 23: a mailbox the poller could not reach
+            """INSERT INTO mailboxes (name, address, imap_host, imap_user, imap_password, last_error)
+               VALUES ($1, 'sales@example.test', 'imap.example.test', 'sales', 'secret', $2) RETURNING id""",
+            t("Отдел продаж"), "IMAP imap.example.test:993: ConnectionRefusedError")
         sms_campaign = await _sms_campaign(conn, anna, t)
         dial_campaign = await site_campaign(conn, {k: users[k] for k in ("anna", "olga", "elena")}, t)  # issue 22
         predictive_campaign = await _dial_campaign(conn, anna, [petr["id"], irina["id"]], t)  # its dashboard's figures
@@ -479,7 +485,7 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
     ids = {"client": client, "company": company, "other_client": other, "task": task, "deal": deal, "note": note,
            "queue_task": queue_task, "call": calls["walk-1"], "stranger_call": calls["walk-4"],
            "queue": queue, "tag": tag, "line": line, "dial_rule": dial_rule, "call_rule": call_rule, "sms_gateway": sms_gateway,
-           "sms_campaign": sms_campaign, "order": order, "dial_campaign": dial_campaign, "scheduled_call": scheduled_call,
+           "mailbox": mailbox, "sms_campaign": sms_campaign, "order": order, "dial_campaign": dial_campaign, "scheduled_call": scheduled_call,
            "predictive_campaign": predictive_campaign, **mail, "shop_source": shop_source, "shop_order": shop_order,
            "operator": petr["id"], "manager": irina["id"]}
     ids.update(ivr_ids)

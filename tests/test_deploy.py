@@ -33,7 +33,7 @@ def unit(path: Path) -> configparser.ConfigParser:
 def test_there_is_a_unit_for_each_long_running_command():
     # The notifier runs inside every web worker (web/notifier.py): no unit of its own.
     started = {shlex.split(unit(path)["Service"]["ExecStart"])[1] for path in UNITS}
-    assert started == {"web", "ari", "agi", "sms"}
+    assert started == {"web", "ari", "agi", "sms", "mail"}
 
 
 @pytest.mark.parametrize("path", UNITS, ids=lambda p: p.name)

@@ -40,6 +40,7 @@ from web.schemas_mail import (
     MailMessageQuery,
     MailSendForm,
 )
+from web.schemas_mailboxes import MailboxEnabledForm, MailboxForm
 from web.schemas_shop_orders import ShopOrderListQuery, ShopSourceForm
 from web.schemas_sms_chat import SmsEmailForm, SmsOptOutForm, SmsReadForm, SmsSendForm
 from web.schemas_sms_webhooks import SmsWebhookIn
@@ -166,6 +167,9 @@ BODY_MODELS = {
     # Issue 23: the web chat's operator side and its sites.
     "/chats/{id:int}/messages": [chat_schemas.ChatSendForm], "/chats/{id:int}/attach": [chat_schemas.ChatAttachForm],
     "/admin/chat-sites": [chat_schemas.ChatSiteForm], "/admin/chat-sites/{id:int}": [chat_schemas.ChatSiteForm],
+    # Issue 23: the mailboxes the e-mail poller reads.
+    "/admin/mailboxes": [MailboxForm], "/admin/mailboxes/{id:int}": [MailboxForm],
+    "/admin/mailboxes/{id:int}/enabled": [MailboxEnabledForm],
 }
 
 
@@ -302,6 +306,7 @@ async def seeded(db, tmp_path):
             INSERT INTO scheduled_calls (user_id, number, due_at, counterparty_id)
                 VALUES (5001, '+74951234567', now() + interval '1 day', 1);
             INSERT INTO customers (name) VALUES ('Romashka');
+            INSERT INTO mailboxes (name, address, imap_host, imap_user) VALUES ('Sales', 'sales@x.test', 'h', 'u');
             INSERT INTO orders (customer_id, name, script) VALUES (1, 'Survey', 'Hello');
             INSERT INTO order_rows (order_id, row_key, phone, phone_normalized, name)
                 VALUES (1, '+74951234567', '+7 495 123-45-67', '+74951234567', 'Sokolov');

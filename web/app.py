@@ -74,6 +74,7 @@ from web.views import (
     locks,
     mail,
     mail_reports,
+    mailboxes,
     notes,
     notifications,
     orders,
@@ -169,6 +170,7 @@ def create_app(settings: Settings) -> Starlette:
         *dial_campaigns.routes,  # issue 22
         *scheduled_calls.routes,  # issue 22: scheduled calls
         *sms_gateways.routes,
+        *mailboxes.routes,
         *sms_webhooks.routes,
         *dial_numbers.routes,  # issue 22: a campaign's numbers, the do-not-call list, preview dialling
         *dial_dnc.routes,

@@ -33,6 +33,7 @@ AUDIT_ENTITY = {
     "customer": N_("customer"), "order": N_("order"),  # issue 22
     "chat": N_("web chat"), "chat_site": N_("chat site"),  # issue 23
     "shop_source": N_("shop source"), "shop_order": N_("shop order"),  # issue 24
+    "mailbox": N_("mailbox"),  # issue 23
 }
 AUDIT_ACTION = {
     "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"), "save": N_("saved"),
