@@ -135,7 +135,13 @@ class MailboxPoller:
                         return
                     result = await file_message(conn, where, uid, raw, plan=plan, reason=reason,
                                                 max_attachment_bytes=self.settings.mail_max_attachment_bytes)
-                log.debug("%s %s: UID %d %s %s", self.label, where.folder, uid, result.status, result.cards)
+                if result.status == "duplicate":
+                    # The Message-ID of a message filed already (a recreated folder, the same message in two
+                    # folders; or a sender reusing one): said, so a message not filed is never silent.
+                    log.warning("%s %s: UID %d not filed again: its Message-ID is filed already", self.label,
+                                where.folder, uid)
+                else:
+                    log.debug("%s %s: UID %d %s %s", self.label, where.folder, uid, result.status, result.cards)
                 return
             except REFUSED as e:  # this message's data (asyncpg's own DataError too: it is a ValueError)
                 reason = f"{type(e).__name__}: {e}"[:500]

@@ -50,7 +50,10 @@ def cmd_web(args, settings: Settings) -> int:
     # An open screen-pop stream (GET /events) never ends by itself: a stop waits 5 s for requests, not for it.
     uvicorn.run("web.app:app_from_env", factory=True, host=args.host or settings.web_host,
                 port=args.port or settings.web_port, workers=args.workers, log_level="info",
-                proxy_headers=False, timeout_graceful_shutdown=5)
+                proxy_headers=False, timeout_graceful_shutdown=5,
+                # The web chat's visitor frames are small (crm/webchat/rules.py MAX_FRAME_BYTES): a bigger one
+                # is not read into memory first (uvicorn's default is 16 MiB).
+                ws_max_size=64 * 1024)
     return 0
 
 

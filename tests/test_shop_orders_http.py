@@ -221,6 +221,60 @@ async def test_a_new_order_tells_the_manager_and_makes_a_confirmation_task(db, w
         assert await conn.fetchval("SELECT count(*) FROM tasks") == 1
 
 
+async def test_two_deliveries_at_once_make_one_task_and_a_finished_order_none(db):
+    """WooCommerce sends order.created and order.updated a moment apart: both read the order as new, one
+    inserts it, and only that one runs the rule. An order already finished when it first arrives (a first
+    sync of the shop's archive) makes no task."""
+    import asyncio
+
+    from crm.shop_orders import store
+    from crm.shop_orders.woocommerce import order_of
+
+    manager = await make_user(db, "ivanova", "manager", full_name="Irina Ivanova")
+    await make_user(db, "admin", "admin")
+    async with db.acquire() as conn:
+        type_id = await conn.fetchval("SELECT id FROM task_types WHERE NOT is_deal ORDER BY id LIMIT 1")
+    source = await _source(db, "webhook", secret="s", manager_user_id=manager["id"], notify_manager=True,
+                           make_task=True, task_type_id=type_id, task_due_minutes=45)
+    zone = zoneinfo.ZoneInfo("Europe/Moscow")
+
+    async def deliver(order):
+        async with db.acquire() as conn:
+            return await store.save_orders(conn, source, [order_of(order)], region="RU", now=NOW, zone=zone)
+
+    for _ in range(5):  # the two interleave differently from run to run: a few rounds, each a new order
+        async with db.acquire() as conn:
+            number = 100 + await conn.fetchval("SELECT count(*) FROM shop_orders")
+        first, second = await asyncio.gather(deliver(woo_order(number)), deliver(woo_order(number, status="on-hold")))
+        assert first["added"] + second["added"] == 1, (first, second)
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM shop_orders") == 5
+        assert await conn.fetchval("SELECT count(*) FROM tasks WHERE shop_order_id IS NOT NULL") == 5
+        await deliver(woo_order(200, status="completed"))
+        assert await conn.fetchval("SELECT count(*) FROM shop_orders") == 6
+        assert await conn.fetchval("SELECT count(*) FROM tasks WHERE shop_order_id IS NOT NULL") == 5
+
+
+async def test_a_blank_id_is_no_order_and_a_lone_surrogate_is_dropped(db, web):
+    await make_user(db, "admin", "admin")
+    source = await _source(db, "webhook", secret="s")
+    for blank in (" ", "\u0000"):
+        body = ('{"id": "%s", "status": "processing"}' % blank).encode()
+        r = web.post(f"/shop-orders/webhook/{source['key']}", content=body,
+                     headers={"content-type": "application/json", "x-wc-webhook-topic": "order.created",
+                              "x-wc-webhook-signature": signature("s", body)})
+        assert r.status_code == 400, (blank, r.status_code, r.text)
+    order = woo_order(31)
+    order["billing"]["first_name"] = "An\ud800na"
+    body = json.dumps(order).encode()  # ascii JSON: the surrogate travels as \ud800, as a shop may send it
+    r = web.post(f"/shop-orders/webhook/{source['key']}", content=body,
+                 headers={"content-type": "application/json", "x-wc-webhook-topic": "order.created",
+                          "x-wc-webhook-signature": signature("s", body)})
+    assert r.status_code == 200, r.text
+    [stored] = await _orders(db)
+    assert stored["external_id"] == "31" and "An" in stored["customer_name"]
+
+
 async def test_a_call_from_or_to_an_open_orders_number_links_to_it(db):
     await make_user(db, "admin", "admin")
     source = await _source(db, "webhook", secret="s")

@@ -82,6 +82,22 @@ async def test_a_socket_from_an_origin_the_site_does_not_list_is_refused(db, web
         assert _hello(ws)["token"]
 
 
+async def test_new_sockets_from_one_address_are_limited(db, web):
+    """Each new socket may make a visitor row: one address opening them on and on is cut off (4429)."""
+    from web.views.chat_public import FLOODING, HELLO_BURST
+
+    site = await _site(db)
+    opened = 0
+    with pytest.raises(WebSocketDisconnect) as cut:
+        for _ in range(int(HELLO_BURST) + 5):
+            with _socket(web, site) as ws:
+                ws.send_json({"type": "hello", "token": None, "page": {"url": ORIGIN + "/"}})
+                ws.receive_json()
+                opened += 1
+    assert cut.value.code == FLOODING
+    assert int(HELLO_BURST) - 1 <= opened <= int(HELLO_BURST) + 1  # the bucket refills a little meanwhile
+
+
 async def test_offline_message_becomes_a_task_for_the_sites_person(db, web):
     manager = await make_user(db, "mgr", "manager", full_name="Irina Manager")
     site = await _site(db, offline_user_id=manager["id"])

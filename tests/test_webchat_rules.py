@@ -53,6 +53,17 @@ def test_a_signed_identity_is_recognised():
     assert rules.verify_identity(SECRET, {**_identity(), "ts": str(NOW - 60)}, NOW) is not None
 
 
+def test_a_field_with_the_separator_cannot_shift_the_signed_fields_and_an_unsigned_phone_is_not_taken():
+    # The site signs the name "victim@x|Eve" for id "42|me@x"...: the same text "42|me@x|victim@x|Eve|ts"
+    # would check as id "42", e-mail "me@x"... A field with "|" is refused whatever the signature.
+    shifted = _identity(id="42|me@shop.example", email="victim@shop.example", name="Eve")
+    assert rules.verify_identity(SECRET, shifted, NOW) is None
+    assert rules.verify_identity(SECRET, _identity(name="Anna|Petrova"), NOW) is None
+    # A phone beside the signed fields is the visitor's word, not the site's: not part of the identity.
+    identity = rules.verify_identity(SECRET, {**_identity(), "phone": "+79161234567"}, NOW)
+    assert identity is not None and identity.phone == ""
+
+
 def test_a_forged_or_stale_identity_is_refused():
     signed = _identity()
     assert rules.verify_identity(SECRET, {**signed, "id": "43"}, NOW) is None  # changed after signing

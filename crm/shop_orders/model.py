@@ -62,7 +62,9 @@ class Incoming:
 def text(value, limit: int = 1000) -> str:
     if value is None:
         return ""
-    return " ".join(str(value).replace("\x00", "").split())[:limit]
+    # Lone surrogates ("\ud800" is valid JSON) cannot be encoded, hashed or stored: dropped.
+    clean = str(value).encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+    return " ".join(clean.split())[:limit]
 
 
 def money(value) -> Decimal | None:

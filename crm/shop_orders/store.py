@@ -77,7 +77,8 @@ async def _cards(conn: asyncpg.Connection, source: Mapping, items: list[_Prepare
            WHERE k.normalized = ANY($1::text[]) AND coalesce(k.extension, '') = '' AND k.deleted_at IS NULL
              AND c.deleted_at IS NULL ORDER BY k.normalized, k.id""", keys)}
     taken = {r["normalized"] for r in await conn.fetch(
-        "SELECT normalized FROM contacts WHERE normalized = ANY($1::text[]) AND deleted_at IS NULL", keys)}
+        """SELECT normalized FROM contacts WHERE normalized = ANY($1::text[]) AND coalesce(extension, '') = ''
+           AND deleted_at IS NULL""", keys)}
     new_cards: list[_Prepared] = []
     learned: list[tuple[_Prepared, str, str, str]] = []  # (item, kind, value, normalized)
     for item in items:
@@ -133,7 +134,8 @@ def _why(source: Mapping, order: Incoming) -> dict:
     return {"shop_order": f"{source['name']} {order.number or order.external_id}"}
 
 
-async def _write(conn: asyncpg.Connection, source: Mapping, items: list[_Prepared], now: dt.datetime) -> list[int]:
+async def _write(conn: asyncpg.Connection, source: Mapping, items: list[_Prepared],
+                 now: dt.datetime) -> list[tuple[int, bool]]:
     """The items' orders, lines and history written; their ids, in the items' order."""
     await _cards(conn, source, items)
     orders = [i.order for i in items]
@@ -157,15 +159,17 @@ async def _write(conn: asyncpg.Connection, source: Mapping, items: list[_Prepare
                phone_normalized = EXCLUDED.phone_normalized, email = EXCLUDED.email, address = EXCLUDED.address,
                problem = EXCLUDED.problem, counterparty_id = coalesce(o.counterparty_id, EXCLUDED.counterparty_id),
                digest = EXCLUDED.digest, updated_at = EXCLUDED.updated_at
-           RETURNING id, external_id""",
+           RETURNING id, external_id, (xmax = 0) AS inserted""",
         source["id"], [o.external_id for o in orders], [o.number for o in orders], [o.status for o in orders],
         [is_open(o.status, o.cancelled) for o in orders], [o.total for o in orders], [o.currency for o in orders],
         [o.paid for o in orders], [o.paid_at for o in orders], [o.cancelled for o in orders],
         [o.ordered_at for o in orders], [o.customer_name[:400] for o in orders], [o.phone[:100] for o in orders],
         col(lambda i: i.phone), [o.email[:254] for o in orders], [o.address[:1000] for o in orders],
         col(lambda i: i.problem), col(lambda i: i.card), [digest(o) for o in orders], now)
-    by_key = {r["external_id"]: r["id"] for r in rows}
-    ids = [by_key[o.external_id] for o in orders]
+    # Whether the row was inserted by this statement (xmax 0), not whether it was there when read above: a
+    # shop's order.created and order.updated a moment apart both read "new", and only one inserts.
+    by_key = {r["external_id"]: (r["id"], r["inserted"]) for r in rows}
+    ids = [by_key[o.external_id][0] for o in orders]
     await conn.execute("DELETE FROM shop_order_lines WHERE shop_order_id = ANY($1::bigint[])", ids)
     lines = [(order_id, n, line) for order_id, o in zip(ids, orders) for n, line in enumerate(o.lines, start=1)]
     if lines:
@@ -182,7 +186,7 @@ async def _write(conn: asyncpg.Connection, source: Mapping, items: list[_Prepare
                SELECT n.*, $5::timestamptz FROM unnest($1::bigint[], $2::text[], $3::boolean[], $4::boolean[]) AS n""",
             [m[0] for m in moved], [m[1].status for m in moved], [m[1].paid for m in moved],
             [m[1].cancelled for m in moved], now)
-    return ids
+    return [by_key[o.external_id] for o in orders]
 
 
 def _state_changed(item: _Prepared) -> bool:
@@ -204,7 +208,7 @@ async def save_orders(conn: asyncpg.Connection, source: Mapping, orders: Sequenc
              if key not in stored or stored[key]["digest"] != digest(o)]
     counts = {"orders": len(latest), "added": 0, "changed": 0, "unchanged": len(latest) - len(items),
               "status_changes": 0, "problems": 0, "failed": 0}
-    written: list[tuple[_Prepared, int]] = []
+    written: list[tuple[_Prepared, tuple[int, bool]]] = []
     try:
         async with conn.transaction():
             written = list(zip(items, await _write(conn, source, items, now))) if items else []
@@ -217,11 +221,13 @@ async def save_orders(conn: asyncpg.Connection, source: Mapping, orders: Sequenc
             except (asyncpg.PostgresError, ValueError) as e:
                 counts["failed"] += 1
                 log.warning("shop source %s: order %s not written: %s", source["id"], item.order.external_id, e)
-    for item, order_id in written:
-        counts["added" if item.before is None else "changed"] += 1
+    for item, (order_id, inserted) in written:
+        counts["added" if inserted else "changed"] += 1
         counts["status_changes"] += item.before is not None and _state_changed(item)
         counts["problems"] += bool(item.problem)
-        if item.before is None:
+        # The rule is for an order the shop has just taken: new here, and still open (a first sync of a
+        # shop's archive makes no task for its finished orders).
+        if inserted and is_open(item.order.status, item.order.cancelled):
             try:
                 async with conn.transaction():
                     await rules.new_order(conn, source, order_id, now=now, zone=zone)

@@ -53,7 +53,8 @@ def _address(billing: Mapping) -> str:
 
 def order_of(data) -> Incoming:
     """The order in WooCommerce's JSON; ValueError when it is not an order at all (no id)."""
-    if not isinstance(data, Mapping) or data.get("id") in (None, "") or isinstance(data.get("id"), (dict, list)):
+    if (not isinstance(data, Mapping) or isinstance(data.get("id"), (dict, list, bool))
+            or not text(data.get("id"), 100)):  # blank after cleaning (" ", NUL) is no id either
         raise ValueError(_("the body is not an order: it has no id"))
     problems: list[str] = []
 

@@ -103,13 +103,18 @@ def verify_identity(secret: str, claimed: Mapping | None, now: float) -> Identit
         return None
     if not external_id or len(external_id) > 200 or len(email) > 320 or len(name) > 200:
         return None
+    # The signed text joins the fields with "|": a field holding one could shift the others and sign
+    # another identity with the same text (a name "victim@x|Eve"), so none may hold one.
+    if any("|" in field for field in (external_id, email, name)):
+        return None
     if not (now - IDENTITY_MAX_AGE_SECONDS <= ts <= now + IDENTITY_CLOCK_SKEW_SECONDS):
         return None
     expected = sign_identity(secret, external_id, email, name, ts)
     if not hmac.compare_digest(expected, sig.lower()):
         return None
-    phone = claimed.get("phone")
-    return Identity(external_id, email, name, phone if isinstance(phone, str) and len(phone) <= 64 else "")
+    # A phone beside the signed fields is not signed: it is not taken as the site's word (it would mark
+    # any number "verified" and attach the chat to that number's card).
+    return Identity(external_id, email, name)
 
 
 # ---- the visitor's address ----

@@ -126,9 +126,12 @@ async def offline_message(conn: asyncpg.Connection, site: Mapping, visitor: Mapp
     conversation and a task for the site's responsible user or queue (told of it)."""
     async with conn.transaction():
         email, phone = _split_contact(contact, region)
+        # What the visitor types is its own word: a verified identity stays verified only while its
+        # e-mail and phone are the ones the site signed.
+        changed = bool((email and email != visitor["email"]) or (phone and phone != visitor["phone"]))
         visitor = await q.set_visitor_identity(conn, visitor["id"], visitor["external_id"],
                                                name or visitor["name"], email or visitor["email"],
-                                               phone or visitor["phone"], visitor["verified"])
+                                               phone or visitor["phone"], visitor["verified"] and not changed)
         conversation_id = await q.insert_conversation(
             conn, site["id"], visitor["id"], "offline", arrival.page, arrival.user_agent[:rules.AGENT_CHARS],
             rules.stored_ip(arrival.ip, site["anonymize_ip"]))
@@ -145,7 +148,7 @@ async def _offline_task(conn: asyncpg.Connection, site: Mapping, conversation_id
                         name: str, contact: str, body: str) -> int:
     responsible, queue_id = site["offline_user_id"], site["offline_queue_id"]
     if responsible is None and queue_id is None:
-        queue_id = await conn.fetchval("SELECT id FROM queues WHERE is_default")
+        queue_id = await conn.fetchval("SELECT id FROM queues WHERE is_default AND deleted_at IS NULL")
     type_id = await tasks_q.type_by_code(conn, "task")
     people = [responsible] if responsible is not None else [r["user_id"] for r in await conn.fetch(
         """SELECT m.user_id FROM queue_members m JOIN users u ON u.id = m.user_id

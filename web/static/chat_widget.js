@@ -1,7 +1,7 @@
 // The web chat's widget (issue 23, I3), served by pbxcrm at /chat/widget.js for any site to add with
 //   <script src="https://crm.example/chat/widget.js" data-site="KEY" async></script>
 // A logged-in shop customer may be named by the site's server, signed with the site's secret:
-//   data-visitor-id, data-visitor-email, data-visitor-name, data-visitor-ts, data-visitor-sig (and data-visitor-phone).
+//   data-visitor-id, data-visitor-email, data-visitor-name, data-visitor-ts, data-visitor-sig (a data-visitor-phone is sent but, not being signed, not taken as the site's word).
 // It draws a small chat box with DOM calls only (every text through textContent: nothing anyone writes is
 // ever HTML), keeps the visitor's token in localStorage, tells the CRM each page it is on, shows the
 // operator typing, and, when no operator is online, offers a form to leave a message instead.

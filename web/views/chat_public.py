@@ -47,6 +47,9 @@ HELLO_SECONDS = 10
 # Close codes: the site or its origin refused; too many refusals in a row.
 REFUSED, FLOODING = 4403, 4429
 MAX_REFUSALS = 50
+TYPING_EVERY_SECONDS = 2.0
+# New sockets per address (each hello without a token makes a visitor row): a bucket per address.
+HELLO_RATE, HELLO_BURST = 0.5, 20.0
 _BUCKETS_KEPT = 10_000
 _DB_TROUBLE: tuple[type[BaseException], ...] = (*DATABASE_ERRORS, TimeoutError)
 
@@ -61,6 +64,14 @@ class Flood:
     def __init__(self) -> None:
         self.visitors: dict[int, Bucket] = {}
         self.addresses: dict[str, Bucket] = {}
+        self.hellos: dict[str, Bucket] = {}
+
+    def allow_hello(self, address: str | None, now: float) -> bool:
+        if len(self.hellos) > _BUCKETS_KEPT:
+            self.hellos = {k: b for k, b in self.hellos.items() if now - b.at <= 600}
+        ok, self.hellos[address or ""] = rules.take_token(self.hellos.get(address or ""), now, HELLO_RATE,
+                                                           HELLO_BURST)
+        return ok
 
     def allow(self, visitor_id: int, address: str | None, now: float) -> bool:
         # Forget the idle ones (a full bucket is as good as none).
@@ -103,6 +114,8 @@ class VisitorConnection:
         self.pool = ws.app.state.pool
         self.region = ws.app.state.settings.default_region
         self.address = client_address(ws)
+        # In the log as the site keeps it: anonymised when the site says so.
+        self.logged_address = rules.stored_ip(self.address, site["anonymize_ip"])
         self.queue: asyncio.Queue = asyncio.Queue(maxsize=200)
         self.following: int | None = None
         self.last_id = 0
@@ -110,6 +123,7 @@ class VisitorConnection:
         self.arrival = service.Arrival({"url": "", "title": "", "referrer": ""},
                                        ws.headers.get("user-agent", ""), self.address)
         self.refusals = 0
+        self.typing_at = 0.0  # when a typing frame was last passed on (TYPING_EVERY_SECONDS apart at most)
         self.pushing = asyncio.Lock()  # the reader and the pusher both push new messages: each once
 
     async def send(self, data: dict) -> None:
@@ -118,7 +132,7 @@ class VisitorConnection:
     async def refuse(self, error: str) -> None:
         self.refusals += 1
         log.info("chat site %s visitor %s from %s: refused (%s)", self.site["id"],
-                 self.visitor["id"] if self.visitor else None, self.address, error)
+                 self.visitor["id"] if self.visitor else None, self.logged_address, error)
         await self.send({"type": "error", "error": error, "text": texts()[error]})
 
     def follow(self, conversation_id: int | None) -> None:
@@ -157,6 +171,11 @@ class VisitorConnection:
             return
         kind = frame.get("type")
         if kind == "typing":
+            # Each passed on is a NOTIFY to every worker: one per TYPING_EVERY_SECONDS, the rest dropped.
+            now = time.monotonic()
+            if now - self.typing_at < TYPING_EVERY_SECONDS:
+                return
+            self.typing_at = now
             async with self.pool.acquire(timeout=5) as conn:
                 await service.visitor_typing(conn, self.visitor)
             return
@@ -217,7 +236,7 @@ class VisitorConnection:
             while self.refusals < MAX_REFUSALS:
                 await self.on_frame(await self.ws.receive_text())
             log.warning("chat site %s: visitor %s from %s cut off after %d refusals", self.site["id"],
-                        self.visitor["id"], self.address, self.refusals)
+                        self.visitor["id"], self.logged_address, self.refusals)
             await self.ws.close(code=FLOODING)
         except (WebSocketDisconnect, RuntimeError):
             pass
@@ -251,6 +270,11 @@ async def visitor_socket(ws: WebSocket) -> None:
     if site is None or not rules.origin_allowed(origin, site["allowed_origins"]):
         log.info("chat socket refused: site key %r, origin %r, from %s", key[:20], origin, client_address(ws))
         await ws.close(code=REFUSED)
+        return
+    if not ws.app.state.chat_flood.allow_hello(client_address(ws), time.monotonic()):
+        log.warning("chat socket of site %s refused: too many new connections from %s", site["id"],
+                    rules.stored_ip(client_address(ws), site["anonymize_ip"]))
+        await ws.close(code=FLOODING)
         return
     await ws.accept()
     connection = VisitorConnection(ws, site, ws.app.state.chat, ws.app.state.chat_flood)
