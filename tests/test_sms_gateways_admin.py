@@ -114,3 +114,10 @@ async def test_sending_numbers_one_default_and_only_admins(web, admin, db):
     page = web.get("/clients").text
     assert web.post("/admin/sms-gateways", data={**SMPP, "csrf_token": csrf_from(page)}).status_code == 403
     assert "/admin/sms-gateways" not in page and 'href="/sms"' in page
+
+
+async def test_a_gateway_id_past_the_integer_column_is_no_such_gateway(web, admin, db):
+    log_in_as(web, "anna")
+    assert web.get("/admin/sms-gateways/999999999999").status_code == 200  # the list, nothing to edit
+    r = _post(web, "/admin/sms-gateways/999999999999/active", {"active": "1"})
+    assert r.status_code < 500, r.text

@@ -30,7 +30,9 @@ async def gateways(conn: asyncpg.Connection) -> list[dict]:
 
 
 async def gateway(conn: asyncpg.Connection, gateway_id: int) -> dict | None:
-    row = await conn.fetchrow("SELECT id, name, kind, config, active FROM sms_gateways WHERE id = $1", gateway_id)
+    # $1 as bigint: an id past the serial column's range is no gateway, not an error from asyncpg.
+    row = await conn.fetchrow("SELECT id, name, kind, config, active FROM sms_gateways WHERE id = $1::bigint",
+                              gateway_id)
     return None if row is None else {**row, "config": json.loads(row["config"])}
 
 
@@ -57,7 +59,7 @@ async def save_gateway(conn: asyncpg.Connection, admin_id: int, gateway_id: int 
                     name, kind, json.dumps(config), active)
             else:
                 await conn.execute("UPDATE sms_gateways SET name = $2, kind = $3, config = $4::jsonb, active = $5 "
-                                   "WHERE id = $1", gateway_id, name, kind, json.dumps(config), active)
+                                   "WHERE id = $1::bigint", gateway_id, name, kind, json.dumps(config), active)
         except asyncpg.UniqueViolationError:
             raise ValidationError({"name": _("there is a gateway called %(name)s already") % {"name": name}}) from None
         after = {"name": name, "kind": kind, "active": active, "config": gateway_config.shown(config)}
@@ -75,11 +77,11 @@ async def save_gateway(conn: asyncpg.Connection, admin_id: int, gateway_id: int 
 
 async def set_active(conn: asyncpg.Connection, admin_id: int, gateway_id: int, active: bool) -> None:
     async with conn.transaction():
-        was = await conn.fetchval("SELECT active FROM sms_gateways WHERE id = $1 FOR UPDATE", gateway_id)
+        was = await conn.fetchval("SELECT active FROM sms_gateways WHERE id = $1::bigint FOR UPDATE", gateway_id)
         if was is None:
             raise NotFound(_("no such gateway"))
         if was != active:
-            await conn.execute("UPDATE sms_gateways SET active = $2 WHERE id = $1", gateway_id, active)
+            await conn.execute("UPDATE sms_gateways SET active = $2 WHERE id = $1::bigint", gateway_id, active)
             await audit.record(conn, admin_id, "sms_gateway", gateway_id, "update", {"active": [was, active]})
             await _changed(conn, f"gateway {gateway_id}")
 
@@ -106,7 +108,7 @@ async def save_number(conn: asyncpg.Connection, admin_id: int, number: str, gate
     if errors:
         raise ValidationError(errors)
     async with conn.transaction():
-        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM sms_gateways WHERE id = $1)", gateway_id):
+        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM sms_gateways WHERE id = $1::bigint)", gateway_id):
             raise ValidationError({"gateway_id": _("no such gateway")})
         before = await conn.fetchrow("SELECT gateway_id, is_default FROM sms_numbers WHERE number = $1 FOR UPDATE",
                                      normalized)
