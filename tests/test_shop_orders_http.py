@@ -400,3 +400,32 @@ async def test_sources_pulled_from_a_url_commerceml_and_excel(db, list_server):
         assert counts["added"] == 1
         order = await conn.fetchrow("SELECT * FROM shop_orders WHERE source_id = $1", feed["id"])
     assert order["phone_normalized"] == "+79160001122" and order["customer_name"] == "Орлов Олег"
+
+
+async def test_the_list_filters_by_status_open_period_and_the_cards_tags(db, web):
+    await make_user(db, "admin", "admin")
+    source = await _source(db, "webhook", secret="s", name="Lavka")
+    async with db.acquire() as conn:
+        await loader.load_body(conn, source, json.dumps(
+            [woo_order(1, phone="89161110001", email="a1@x.ru"),
+             woo_order(2, status="completed", phone="89161110002", email="a2@x.ru"),
+             woo_order(3, status="on-hold", phone="89161110003", email="a3@x.ru")]).encode(),
+            region="RU", now=NOW, timezone="Europe/Moscow")
+        ids = {r["external_id"]: r for r in await conn.fetch("SELECT id, external_id, counterparty_id FROM shop_orders")}
+        await conn.execute("UPDATE shop_orders SET ordered_at = '2026-10-01 10:00+00' WHERE id = $1", ids["3"]["id"])
+        vip = await conn.fetchval("INSERT INTO tags (name) VALUES ('vip') RETURNING id")
+        await conn.execute("INSERT INTO counterparty_tags (counterparty_id, tag_id) VALUES ($1, $2)",
+                           ids["2"]["counterparty_id"], vip)
+    log_in_as(web, "admin")
+
+    def found(**params) -> set[str]:
+        items = web.get("/shop-orders", params=params, headers={"accept": "application/json"}).json()["items"]
+        by_id = {r["id"]: k for k, r in ids.items()}
+        return {by_id[o["id"]] for o in items}
+
+    assert found() == {"1", "2", "3"}
+    assert found(status="completed") == {"2"}
+    assert found(open="1") == {"1", "3"}
+    assert found(tag=str(vip)) == {"2"} and found(notag=str(vip)) == {"1", "3"}
+    assert found(**{"from": "2026-11-01"}) == {"1", "2"} and found(to="2026-10-31") == {"3"}
+    assert found(counterparty=str(ids["1"]["counterparty_id"])) == {"1"}
