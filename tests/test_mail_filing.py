@@ -89,8 +89,14 @@ async def test_a_reply_written_in_the_crm_seen_in_sent_is_not_filed_again_and_le
     async with db.acquire() as conn:
         mailbox, card = await _setup(conn)
         reply = message(CRM_ADDRESS, "ivan@shop.test", "Re: order", message_id="<reply-1@crm>")
-        out = await conn.fetchval("INSERT INTO mail_messages (direction, mailbox_id, message_id, status, subject) "
-                                  "VALUES ('out', $1, 'reply-1@crm', 'sent', 'Re: order') RETURNING id", mailbox)
+        out = await conn.fetchval(
+            "INSERT INTO mail_messages (direction, mailbox_id, message_id, status, subject, from_address) "
+            "VALUES ('out', $1, 'reply-1@crm', 'sent', 'Re: order', $2) RETURNING id", mailbox, CRM_ADDRESS)
+        # A stranger's message reusing its Message-ID is not filed, and does not move the reply.
+        forged = message("mallory@evil.test", CRM_ADDRESS, "Re: order", message_id="<reply-1@crm>")
+        assert (await file_message(conn, Where(mailbox, CRM_ADDRESS, "INBOX", 9), 3, bytes(forged),
+                                   max_attachment_bytes=LIMIT)).status == "duplicate"
+        assert await conn.fetchval("SELECT uid FROM mail_messages WHERE id = $1", out) is None
         seen = await file_message(conn, Where(mailbox, CRM_ADDRESS, "Sent", 9), 4, bytes(reply),
                                   max_attachment_bytes=LIMIT)
         assert seen.status == "duplicate"

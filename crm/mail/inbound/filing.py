@@ -61,7 +61,7 @@ async def file_message(conn: asyncpg.Connection, where: Where, uid: int, raw: by
         parsed = parse(raw, max_attachment_bytes)
     async with conn.transaction():
         if await q.known(conn, parsed.message_id, mailbox_id=where.mailbox_id, folder=where.folder,
-                         uidvalidity=where.uidvalidity, uid=uid):
+                         uidvalidity=where.uidvalidity, uid=uid, from_address=parsed.from_address):
             await q.move_cursor(conn, where.mailbox_id, where.folder, where.uidvalidity, uid)
             return Filed(None, "duplicate")
         cards = await q.cards_by_address(conn, rules.card_addresses(parsed, where.own_address))

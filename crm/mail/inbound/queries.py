@@ -59,13 +59,14 @@ async def thread_of(conn: asyncpg.Connection, parents: list[str]) -> int | None:
 
 
 async def known(conn: asyncpg.Connection, message_id: str, *, mailbox_id: int, folder: str, uidvalidity: int,
-                uid: int) -> bool:
+                uid: int, from_address: str) -> bool:
     """Whether the message is there already (read before, in another folder, or written in the CRM). One
-    written in the CRM and not yet seen in a folder learns where it is now (its Sent copy, say)."""
+    written in the CRM and not yet seen in a folder learns where it is now (its Sent copy, say) - when the
+    copy is from the same address: a stranger's message reusing its Message-ID moves nothing."""
     await conn.execute(
         """UPDATE mail_messages SET mailbox_id = $2, folder = $3, uidvalidity = $4, uid = $5
-           WHERE message_id = $1 AND direction = 'out' AND uid IS NULL""",
-        message_id, mailbox_id, folder, uidvalidity, uid)
+           WHERE message_id = $1 AND direction = 'out' AND uid IS NULL AND lower(from_address) = lower($6)""",
+        message_id, mailbox_id, folder, uidvalidity, uid, from_address)
     return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM mail_messages WHERE message_id = $1)", message_id))
 
 
