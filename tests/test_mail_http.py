@@ -279,3 +279,19 @@ async def test_the_email_report_counts_per_operator(web, world, db):
     by_user = {r["user_id"]: r for r in data["operators"]}
     assert by_user[world["mgr"]["id"]]["incoming"] == 3  # her client's two, and her deleted card's one
     assert data["totals"]["sent"] == 2
+
+
+async def test_an_e_mail_without_a_sender_is_filed_alone_on_the_chosen_card(web, world, db):
+    async with db.acquire() as conn:
+        box = await conn.fetchval("SELECT id FROM mailboxes ORDER BY id LIMIT 1")
+        nameless = await incoming(conn, mailbox_id=box, from_address="", subject="Без отправителя")
+    log_in_as(web, "mgr")
+    assert "Без отправителя" in web.get("/mail/unfiled").text
+    assert post_form(web, f"/mail/{nameless}/file-new", {"name": "X"}).status_code == 409  # no address: no card
+    r = post_form(web, f"/mail/{nameless}/file", {"counterparty_id": world["other"]})
+    assert r.status_code == 303, r.text
+    async with db.acquire() as conn:
+        on = await conn.fetch("SELECT counterparty_id FROM mail_message_cards WHERE message_id = $1", nameless)
+        still_unfiled = await conn.fetchval("SELECT count(*) FROM mail_messages WHERE status = 'unfiled'")
+    assert [r["counterparty_id"] for r in on] == [world["other"]]
+    assert still_unfiled == len(world["stranger"])  # the others stay for their own sender

@@ -77,10 +77,8 @@ async def _unfiled(conn: asyncpg.Connection, user: Mapping, message_id: int) -> 
         raise NotFound(_("no e-mail %(id)s") % {"id": message_id})
     if message["status"] != "unfiled":
         raise Conflict(_("the e-mail is on a card already"))
-    address = normalize_address(message["from_address"])
-    if not address:
-        raise Conflict(_("the e-mail has no sender address to file it by"))
-    return {**dict(message), "address": address}
+    # No sender address (no From, or an unreadable one): the message alone can still go on a chosen card.
+    return {**dict(message), "address": normalize_address(message["from_address"])}
 
 
 async def file_message(conn: asyncpg.Connection, user: Mapping, message_id: int, counterparty_id: int) -> dict:
@@ -93,10 +91,12 @@ async def file_message(conn: asyncpg.Connection, user: Mapping, message_id: int,
         if not perm.can_edit(user, card):
             raise Forbidden(_("you may file e-mail only on a card you may edit"))
         address = message["address"]
-        ids = await q.unfiled_of_address(conn, address)
+        ids = await q.unfiled_of_address(conn, address) if address else [message_id]
         await q.file_on_card(conn, ids, counterparty_id, address, user["id"])
-        owner = await cq.contact_owner(conn, address)
-        if owner is None:
+        owner = await cq.contact_owner(conn, address) if address else None
+        if not address:
+            contact = _("the e-mail has no sender address: only this message is filed")
+        elif owner is None:
             await cq.insert_contact(conn, counterparty_id, "email", address, address,
                                     _("from e-mail %(id)s") % {"id": message_id}, user["id"], auto_added=True)
             contact = _("%(address)s added to the card") % {"address": address}
@@ -106,7 +106,7 @@ async def file_message(conn: asyncpg.Connection, user: Mapping, message_id: int,
             contact = _("%(address)s belongs to %(name)s; not added") % {"address": address,
                                                                          "name": owner["display_name"]}
         changes = {"address": [None, address], "messages": [None, ids]}
-        if owner is None:
+        if owner is None and address:
             changes["email"] = [None, address]  # the contact it gained
         await audit.record(conn, user["id"], "counterparty", counterparty_id, "file email", changes)
     return {"filed": len(ids), "contact": contact, "counterparty_id": counterparty_id}
@@ -123,6 +123,8 @@ async def file_to_new(conn: asyncpg.Connection, user: Mapping, message_id: int, 
     """A new client from the sender (checked and audited as the card form's), the sender's messages on it."""
     async with conn.transaction():
         message = await _unfiled(conn, user, message_id)
+        if not message["address"]:
+            raise Conflict(_("the e-mail has no sender address to make a card from"))
         inp = sender_card(name or message["from_name"], message["address"])
         counterparty_id = await counterparties.create(conn, user, inp, region)
         return await file_message(conn, user, message_id, counterparty_id)
