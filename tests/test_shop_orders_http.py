@@ -429,3 +429,28 @@ async def test_the_list_filters_by_status_open_period_and_the_cards_tags(db, web
     assert found(tag=str(vip)) == {"2"} and found(notag=str(vip)) == {"1", "3"}
     assert found(**{"from": "2026-11-01"}) == {"1", "2"} and found(to="2026-10-31") == {"3"}
     assert found(counterparty=str(ids["1"]["counterparty_id"])) == {"1"}
+
+
+async def test_a_late_retry_of_an_older_delivery_changes_nothing(db, web):
+    """WooCommerce retries a failed delivery later: an older state arriving after a newer one is not taken
+    (date_modified_gmt), so the status does not roll back and no false history row is written."""
+    await make_user(db, "admin", "admin")
+    source = await _source(db, "webhook", secret="s")
+
+    def send(status: str, modified: str):
+        order = woo_order(55, status=status)
+        order["date_modified_gmt"] = modified
+        body, headers = woo_request(order, "s", "order.updated")
+        r = web.post(f"/shop-orders/webhook/{source['key']}", content=body, headers=headers)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    send("processing", "2026-11-30T12:11:00")
+    send("completed", "2026-11-30T14:00:00")
+    late = send("on-hold", "2026-11-30T13:00:00")  # sent between the two, delivered last
+    assert late["changed"] == 0 and late["added"] == 0
+    [order] = await _orders(db)
+    async with db.acquire() as conn:
+        history = [r["status"] for r in await conn.fetch(
+            "SELECT status FROM shop_order_status_history WHERE shop_order_id = $1 ORDER BY id", order["id"])]
+    assert order["status"] == "completed" and history == ["processing", "completed"]

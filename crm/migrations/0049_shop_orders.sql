@@ -51,6 +51,9 @@ CREATE TABLE shop_orders (
     paid_at          timestamptz,
     cancelled        boolean NOT NULL DEFAULT false,
     ordered_at       timestamptz,
+    -- The shop's own time of its last change (WooCommerce's date_modified_gmt; NULL: the source gives
+    -- none): a delivery older than the stored one (a retried webhook arriving late) changes nothing.
+    modified_at      timestamptz,
     customer_name    text NOT NULL DEFAULT '',
     phone            text NOT NULL DEFAULT '',
     -- E.164 when the phone could be read; NULL with `problem` saying why.

@@ -46,6 +46,7 @@ class Incoming:
     paid_at: dt.datetime | None = None
     cancelled: bool = False
     ordered_at: dt.datetime | None = None
+    modified_at: dt.datetime | None = None  # the shop's time of its last change, when it says
     first_name: str = ""
     last_name: str = ""
     phone: str = ""

@@ -146,11 +146,11 @@ async def _write(conn: asyncpg.Connection, source: Mapping, items: list[_Prepare
     rows = await conn.fetch(
         """INSERT INTO shop_orders AS o (source_id, external_id, number, status, is_open, total, currency, paid,
                   paid_at, cancelled, ordered_at, customer_name, phone, phone_normalized, email, address, problem,
-                  counterparty_id, digest, updated_at)
+                  counterparty_id, digest, modified_at, updated_at)
            SELECT $1, n.* , $20::timestamptz FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[],
                   $6::numeric[], $7::text[], $8::boolean[], $9::timestamptz[], $10::boolean[], $11::timestamptz[],
                   $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::bigint[],
-                  $19::text[]) AS n
+                  $19::text[], $21::timestamptz[]) AS n
            ON CONFLICT (source_id, external_id) DO UPDATE SET
                number = EXCLUDED.number, status = EXCLUDED.status, is_open = EXCLUDED.is_open,
                total = EXCLUDED.total, currency = EXCLUDED.currency, paid = EXCLUDED.paid, paid_at = EXCLUDED.paid_at,
@@ -158,14 +158,15 @@ async def _write(conn: asyncpg.Connection, source: Mapping, items: list[_Prepare
                customer_name = EXCLUDED.customer_name, phone = EXCLUDED.phone,
                phone_normalized = EXCLUDED.phone_normalized, email = EXCLUDED.email, address = EXCLUDED.address,
                problem = EXCLUDED.problem, counterparty_id = coalesce(o.counterparty_id, EXCLUDED.counterparty_id),
-               digest = EXCLUDED.digest, updated_at = EXCLUDED.updated_at
+               digest = EXCLUDED.digest, modified_at = EXCLUDED.modified_at, updated_at = EXCLUDED.updated_at
            RETURNING id, external_id, (xmax = 0) AS inserted""",
         source["id"], [o.external_id for o in orders], [o.number for o in orders], [o.status for o in orders],
         [is_open(o.status, o.cancelled) for o in orders], [o.total for o in orders], [o.currency for o in orders],
         [o.paid for o in orders], [o.paid_at for o in orders], [o.cancelled for o in orders],
         [o.ordered_at for o in orders], [o.customer_name[:400] for o in orders], [o.phone[:100] for o in orders],
         col(lambda i: i.phone), [o.email[:254] for o in orders], [o.address[:1000] for o in orders],
-        col(lambda i: i.problem), col(lambda i: i.card), [digest(o) for o in orders], now)
+        col(lambda i: i.problem), col(lambda i: i.card), [digest(o) for o in orders], now,
+        [o.modified_at for o in orders])
     # Whether the row was inserted by this statement (xmax 0), not whether it was there when read above: a
     # shop's order.created and order.updated a moment apart both read "new", and only one inserts.
     by_key = {r["external_id"]: (r["id"], r["inserted"]) for r in rows}
@@ -189,6 +190,13 @@ async def _write(conn: asyncpg.Connection, source: Mapping, items: list[_Prepare
     return [by_key[o.external_id] for o in orders]
 
 
+def _older(order: Incoming, stored: Mapping) -> bool:
+    """Pure: the delivery says the shop changed the order before the stored state was (a retried webhook
+    arriving after a newer one): it is not taken. Without the shop's times, the later delivery wins."""
+    return order.modified_at is not None and stored["modified_at"] is not None \
+        and order.modified_at < stored["modified_at"]
+
+
 def _state_changed(item: _Prepared) -> bool:
     o, before = item.order, item.before
     return before is None or (before["status"], before["paid"], before["cancelled"]) != (o.status, o.paid, o.cancelled)
@@ -202,12 +210,13 @@ async def save_orders(conn: asyncpg.Connection, source: Mapping, orders: Sequenc
     for order in orders:
         latest[order.external_id] = order  # an order twice in one file: its last state
     stored = {r["external_id"]: r for r in await conn.fetch(
-        """SELECT id, external_id, digest, status, paid, cancelled, counterparty_id FROM shop_orders
+        """SELECT id, external_id, digest, status, paid, cancelled, counterparty_id, modified_at FROM shop_orders
            WHERE source_id = $1 AND external_id = ANY($2::text[])""", source["id"], list(latest))}
+    stale = {key for key, o in latest.items() if key in stored and _older(o, stored[key])}
     items = [_prepare(o, stored.get(key), region) for key, o in latest.items()
-             if key not in stored or stored[key]["digest"] != digest(o)]
-    counts = {"orders": len(latest), "added": 0, "changed": 0, "unchanged": len(latest) - len(items),
-              "status_changes": 0, "problems": 0, "failed": 0}
+             if key not in stale and (key not in stored or stored[key]["digest"] != digest(o))]
+    counts = {"orders": len(latest), "added": 0, "changed": 0, "unchanged": len(latest) - len(items) - len(stale),
+              "stale": len(stale), "status_changes": 0, "problems": 0, "failed": 0}
     written: list[tuple[_Prepared, tuple[int, bool]]] = []
     try:
         async with conn.transaction():

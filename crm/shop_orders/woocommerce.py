@@ -79,6 +79,7 @@ def order_of(data) -> Incoming:
         status=status, total=read(money, data.get("total")), currency=text(data.get("currency"), 20),
         paid=paid_at is not None or status in ("processing", "completed"), paid_at=paid_at,
         cancelled=status == "cancelled", ordered_at=read(_gmt, data.get("date_created_gmt")),
+        modified_at=read(_gmt, data.get("date_modified_gmt")),
         first_name=text(billing.get("first_name"), 200), last_name=text(billing.get("last_name"), 200),
         phone=text(billing.get("phone"), 100), email=text(billing.get("email"), 254), address=_address(billing),
         lines=lines, problem="; ".join(problems)[:1000])
