@@ -144,6 +144,8 @@ def test_a_phone_that_cannot_be_read_is_a_problem_not_a_failure():
 def test_open_orders_names_and_deadlines():
     assert is_open("processing", False) and is_open("[N] Принят", False)
     assert not is_open("[F] Выполнен", False) and not is_open("cancelled", False) and not is_open("x", True)
+    assert not is_open("Закрыт", False) and not is_open("В архиве", False) and not is_open("Отказ клиента", False)
+    assert is_open("Ожидает получения", False)
     assert new_card_name(Incoming(external_id="1", last_name="Иванов")) == ("Иванов", "")
     assert new_card_name(Incoming(external_id="1", email="a@b.ru")) == ("", "a@b.ru")
     assert digest(Incoming(external_id="1")) == digest(Incoming(external_id="1"))

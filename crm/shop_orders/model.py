@@ -20,7 +20,10 @@ from crm.phones import InvalidPhone, normalize_phone
 
 # WooCommerce's final statuses, and the words 1C and Russian shops use for a finished order.
 _CLOSED_CODES = {"completed", "cancelled", "canceled", "refunded", "failed", "trash"}
-_CLOSED_WORDS = ("выполнен", "завершен", "завершён", "отменен", "отменён", "доставлен", "возврат")
+# Words, not whole statuses: shops word them freely ("[F] Выполнен"). Not "получен": "Ожидает получения"
+# is an order still waiting for its buyer.
+_CLOSED_WORDS = ("выполнен", "завершен", "завершён", "отменен", "отменён", "доставлен", "возврат", "закрыт", "архив",
+                 "отказ")
 _TRUE = {"true", "1", "yes", "да", "y", "истина"}
 SOURCE_KINDS = ("commerceml", "webhook", "feed")
 
