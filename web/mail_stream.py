@@ -11,12 +11,13 @@ import asyncpg
 
 from crm.listen import listen_forever
 from crm.mail.outbox import CHANNEL
+from web.wakeups import Wakeups
 
 
 class MailHub:
     def __init__(self, database_url: str) -> None:
         self._url = database_url
-        self._pages: dict[int, set[asyncio.Event]] = {}
+        self._pages = Wakeups()
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -28,32 +29,14 @@ class MailHub:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    async def changes(self, message_id: int, idle_seconds: float):
-        """For one open page: True at once (the page may be older than its stream), then each time the
-        message's status changes, and False after idle_seconds of nothing (the stream's keepalive)."""
-        signal = asyncio.Event()
-        signal.set()
-        self._pages.setdefault(message_id, set()).add(signal)
-        try:
-            while True:
-                try:
-                    await asyncio.wait_for(signal.wait(), idle_seconds)
-                except asyncio.TimeoutError:
-                    yield False
-                    continue
-                signal.clear()
-                yield True
-        finally:
-            self._pages[message_id].discard(signal)
-            if not self._pages[message_id]:
-                del self._pages[message_id]
+    def changes(self, message_id: int, idle_seconds: float):
+        """For one open page: True at once, then each time the message's status changes, and False after
+        idle_seconds of nothing (the stream's keepalive)."""
+        return self._pages.changes(message_id, idle_seconds)
 
     def _on_payload(self, payload: str) -> None:
         if payload.isdigit():
-            for signal in self._pages.get(int(payload), ()):
-                signal.set()
+            self._pages.wake(int(payload))
 
     async def _wake_all(self, _conn: asyncpg.Connection | None) -> None:
-        for signals in self._pages.values():
-            for signal in signals:
-                signal.set()
+        self._pages.wake_all()

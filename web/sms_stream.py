@@ -13,6 +13,7 @@ import asyncpg
 from crm.db import DATABASE_ERRORS
 from crm.listen import listen_forever
 from crm.sms import CHANNEL
+from web.wakeups import Wakeups
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ class SmsHub:
         """pool_of(): the app's pool, once the lifespan made it."""
         self._url = database_url
         self._pool_of = pool_of
-        self._chats: dict[int, set[asyncio.Event]] = {}
+        self._chats = Wakeups()
         self._heard: set[int] = set()
         self._flushing: asyncio.Task | None = None
         self._task: asyncio.Task | None = None
@@ -39,34 +40,18 @@ class SmsHub:
                 task.cancel()
         await asyncio.gather(*(t for t in (self._task, self._flushing) if t), return_exceptions=True)
 
-    async def changes(self, counterparty_id: int, idle_seconds: float, settle_seconds: float = 0.03):
+    def changes(self, counterparty_id: int, idle_seconds: float, settle_seconds: float = 0.03):
         """For one open chat: True at once (the page may be older than its stream: a reconnect), then each
         time one of the card's messages changes (a burst of changes within settle_seconds is one), and False
         after idle_seconds of nothing (the stream's keepalive)."""
-        signal = asyncio.Event()
-        signal.set()
-        self._chats.setdefault(counterparty_id, set()).add(signal)
-        try:
-            while True:
-                try:
-                    await asyncio.wait_for(signal.wait(), idle_seconds)
-                except asyncio.TimeoutError:
-                    yield False
-                    continue
-                await asyncio.sleep(settle_seconds)
-                signal.clear()
-                yield True
-        finally:
-            self._chats[counterparty_id].discard(signal)
-            if not self._chats[counterparty_id]:
-                del self._chats[counterparty_id]
+        return self._chats.changes(counterparty_id, idle_seconds, settle_seconds)
 
     @property
     def open_chats(self) -> int:
-        return sum(len(s) for s in self._chats.values())
+        return self._chats.waiting
 
     def _on_payload(self, payload: str) -> None:
-        if not self._chats or not payload.isdigit():
+        if not self._chats.waiting or not payload.isdigit():
             return  # nobody has a chat open: nothing to look up
         self._heard.add(int(payload))
         if self._flushing is None or self._flushing.done():
@@ -84,10 +69,7 @@ class SmsHub:
             await self._wake_all(None)
             return
         for row in cards:
-            for signal in self._chats.get(row["counterparty_id"], ()):
-                signal.set()
+            self._chats.wake(row["counterparty_id"])
 
     async def _wake_all(self, _conn: asyncpg.Connection | None) -> None:
-        for signals in self._chats.values():
-            for signal in signals:
-                signal.set()
+        self._chats.wake_all()
