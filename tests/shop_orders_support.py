@@ -3,9 +3,11 @@ it (windows-1251), and a WooCommerce order webhook's JSON. Used by the tests and
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from xml.sax.saxutils import escape
 
+from crm.shop_orders import sources as shop_sources
 from crm.shop_orders.woocommerce import signature
 
 
@@ -108,3 +110,19 @@ BOMB = b"""<?xml version="1.0" encoding="UTF-8"?>
 ]>
 <\xd0\x9a\xd0\xbe\xd0\xbc\xd0\xbc\xd0\xb5\xd1\x80\xd1\x87\xd0\xb5\xd1\x81\xd0\xba\xd0\xb0\xd1\x8f\xd0\x98\xd0\xbd\xd1\x84\xd0\xbe\xd1\x80\xd0\xbc\xd0\xb0\xd1\x86\xd0\xb8\xd1\x8f><\xd0\x94\xd0\xbe\xd0\xba\xd1\x83\xd0\xbc\xd0\xb5\xd0\xbd\xd1\x82><\xd0\x98\xd0\xb4>&lol9;</\xd0\x98\xd0\xb4></\xd0\x94\xd0\xbe\xd0\xba\xd1\x83\xd0\xbc\xd0\xb5\xd0\xbd\xd1\x82></\xd0\x9a\xd0\xbe\xd0\xbc\xd0\xbc\xd0\xb5\xd1\x80\xd1\x87\xd0\xb5\xd1\x81\xd0\xba\xd0\xb0\xd1\x8f\xd0\x98\xd0\xbd\xd1\x84\xd0\xbe\xd1\x80\xd0\xbc\xd0\xb0\xd1\x86\xd0\xb8\xd1\x8f>
 """
+
+
+NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
+
+
+async def add_source(db, kind: str, **kw) -> dict:
+    async with db.acquire() as conn:
+        admin_id = await conn.fetchval("SELECT id FROM users WHERE role = 'admin' ORDER BY id LIMIT 1")
+        source_id = await shop_sources.save(conn, admin_id, None, shop_sources.SourceInput(
+            name=kw.pop("name", f"{kind} shop"), kind=kind, **kw), NOW)
+        return dict(await conn.fetchrow("SELECT * FROM shop_sources WHERE id = $1", source_id))
+
+
+async def stored_orders(db) -> list[dict]:
+    async with db.acquire() as conn:
+        return [dict(r) for r in await conn.fetch("SELECT * FROM shop_orders ORDER BY id")]
