@@ -7,19 +7,9 @@ import json
 
 from crm.shop_orders import loader
 from crm.shop_orders import sources as shop_sources
+from tests.click_to_call_support import call_from_button
 from tests.helpers import login, make_user
 from tests.shop_orders_support import woo_order
-from tests.telephony import TRUNK_PORT, SippPhone, ari_delete, wait_for
-
-
-async def _dialing(db):
-    async with db.acquire() as conn:
-        return await conn.fetchrow("SELECT * FROM call_requests WHERE status = 'dialing'")
-
-
-async def _ended_call(db):
-    async with db.acquire() as conn:
-        return await conn.fetchrow("SELECT * FROM calls WHERE ended_at IS NOT NULL")
 
 
 async def test_a_call_from_a_shop_order_links_to_it(db, web, start_stasis_app, tmp_path):
@@ -35,19 +25,8 @@ async def test_a_call_from_a_shop_order_links_to_it(db, web, start_stasis_app, t
     assert order_id is not None
     app = await start_stasis_app(PBXCRM_RECORDINGS_DIR=str(tmp_path / "rec"))
     login(web, "ivanova")
-    async with SippPhone("102", "phone_answer.xml", tmp_path), \
-            SippPhone("trunk", "phone_answer.xml", tmp_path, port=TRUNK_PORT) as outside:
-        r = web.post(f"/shop-orders/{order_id}/call", data={"csrf_token": web.cookies["pbxcrm_csrf"]},
-                     follow_redirects=False)
-        assert r.status_code == 303 and r.headers["location"].endswith("?notice=calling")
-        dialing = await wait_for(lambda: _dialing(db), timeout=10)
-        assert dialing is not None and dialing["shop_order_id"] == order_id, app.log_text()
-        assert await wait_for(outside.invites, timeout=10), app.log_text()
-        assert "INVITE sip:74951234567@" in outside.messages.read_text()
-        assert await ari_delete(f"/channels/{dialing['channel_id']}") == 204  # the user hangs up
-        call = await wait_for(lambda: _ended_call(db))
-    assert call is not None, app.log_text()
-    assert call["shop_order_id"] == order_id and call["caller_user_id"] == ivanova["id"]
+    call = await call_from_button(db, web, app, tmp_path, f"/shop-orders/{order_id}/call", "shop_order_id", order_id)
+    assert call["caller_user_id"] == ivanova["id"]
     assert call["direction"] == "outgoing"
     page = web.get(f"/shop-orders/{order_id}").text
     assert f'data-id="{call["id"]}"' in page
