@@ -163,9 +163,10 @@ class Ringer:
                 winner = _first_answered(legs)
         finally:
             gone.cancel()
+        # The others' hangups at once, not one after another: the caller waits for them to be bridged.
+        await asyncio.gather(*(self.hangup(leg.channel_id) for leg in legs
+                               if leg is not winner and not (leg.answered.done() and not leg.answered.result())))
         for leg in legs:
-            if leg is not winner and not (leg.answered.done() and not leg.answered.result()):
-                await self.hangup(leg.channel_id)
             # The winner's other phone (the desk's, when the browser answered) is the winner's user's: held.
             if leg is not winner and leg.phone.dial is None and not (winner and winner.phone == leg.phone):
                 # Its "free again" event may come after our next look (a queue's next round): ask then.

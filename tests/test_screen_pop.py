@@ -147,7 +147,8 @@ async def test_when_a_colleague_answers_the_other_members_pop_shows_the_script_t
     assert [(p["event"]["event"], p["event"]["queue_id"]) for p in shown] == [("ringing", crm["queue"]),
                                                                               ("taken", crm["queue"])]
     closed_after = shown[1]["at"] / 1000 - _first_answer_time(answering.messages)
-    assert -0.5 < closed_after < 2.0, f"the pop closed {closed_after:.3f} s after Petrov's phone answered"
+    # Within a couple of seconds; 3 s of slack: the CI machine is two shared cores running Chromium too.
+    assert -0.5 < closed_after < 3.0, f"the pop closed {closed_after:.3f} s after Petrov's phone answered"
     # Petrov's own pop is his call now: open, answered, the same script.
     await petrov.wait_for_selector("#screen-pop[data-event=answered] .call-script .script-queue")
     assert await petrov.is_visible("#screen-pop")
