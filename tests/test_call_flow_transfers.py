@@ -307,7 +307,11 @@ async def test_a_web_transfer_to_a_queue_hangs_up_the_operator_and_rings_the_mem
     await start_app()
     caller, leg = await _talking_to_ivanova(fake)
     async with db.acquire() as conn:
-        call_id = await conn.fetchval("SELECT id FROM calls WHERE channel_id = $1", caller)
+        # The call-log writer inserts the row on its own task, a moment after the bridge.
+        for _ in range(100):
+            if call_id := await conn.fetchval("SELECT id FROM calls WHERE channel_id = $1", caller):
+                break
+            await asyncio.sleep(0.03)
         request = await transfers_q.request_transfer(conn, call_id=call_id, channel_id=caller,
                                                      requested_by=crm["ivanova"]["id"], kind="queue", queue_id=support)
     assert (await fake.wait_gone(leg))["cause"] == 16, "the app hangs up the operator's phone"
