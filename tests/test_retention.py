@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
+from crm.errors import ValidationError
 from crm.retention import archive, job
 from crm.retention import queries as q
 from crm.retention.policy import DEPENDENTS, RetentionPolicy, months_before, validated
-from crm.errors import ValidationError
 from tests.helpers import make_user
 from tests.retention_support import NOW, add_call, add_dial_attempt, add_task, add_voicemail, months_ago
 
