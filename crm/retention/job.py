@@ -1,8 +1,8 @@
 """One retention run: recordings older than their period, then call rows older than theirs, in small batches.
 
-Each batch is one short transaction (crm/retention/queries.py: lock_timeout, SKIP LOCKED), then a pause as
-long as the batch took (at least PAUSE_MIN), so the call log's live writes get the database at least half the
-time. Archived lines are on disk before their rows' delete commits; audio files are moved or removed only
+Each batch is one short transaction (crm/retention/queries.py: lock_timeout, SKIP LOCKED), then a pause twice
+as long as the batch took (PAUSE_RATIO, at least PAUSE_MIN), so the call log's live writes get the database at
+least two thirds of the time. Archived lines are on disk before their rows' delete commits; audio files are moved or removed only
 after it commits (a crash in between leaves a file where it was, never a row without its file). One run at a
 time (an advisory lock); what a run removed goes into the audit log as one entry.
 """
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 BATCH = 1000
 PAUSE_MIN = 0.01
+# The pause after a batch, as a multiple of the batch's time: the job takes at most a third of one core.
+PAUSE_RATIO = 2.0
 LOCK_RETRIES = 5
 
 
@@ -71,7 +73,7 @@ class Where:
 
 
 async def run(conn: asyncpg.Connection, policy: RetentionPolicy, now: dt.datetime, where: Where, *,
-              dry_run: bool = False, batch: int = BATCH, pause_ratio: float = 1.0) -> Report:
+              dry_run: bool = False, batch: int = BATCH, pause_ratio: float = PAUSE_RATIO) -> Report:
     report = Report(dry_run=dry_run)
     if not policy.active:
         report.status = "off"
