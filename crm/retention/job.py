@@ -2,9 +2,9 @@
 
 Each batch is one short transaction (crm/retention/queries.py: lock_timeout, SKIP LOCKED), then a pause twice
 as long as the batch took (PAUSE_RATIO, at least PAUSE_MIN), so the call log's live writes get the database at
-least two thirds of the time. Archived lines are on disk before their rows' delete commits; audio files are moved or removed only
-after it commits (a crash in between leaves a file where it was, never a row without its file). One run at a
-time (an advisory lock); what a run removed goes into the audit log as one entry.
+least two thirds of the time. Archived lines are on disk before their rows' delete commits; audio files are
+moved or removed only after it commits (a crash in between leaves a file where it was, never a row without its
+file). One run at a time (an advisory lock); what a run removed goes into the audit log as one entry.
 """
 
 from __future__ import annotations
