@@ -58,14 +58,16 @@ async def _build(server_url: str, rows: int, now: dt.datetime) -> str:
     try:
         await migrate(conn)
         old = now - dt.timedelta(days=14 * 31)
-        for start, count, first in ((1, rows, old), (rows + 1, rows // 10, now - dt.timedelta(days=20))):
+        # The old ones a second apart (11.6 days for a million), the recent ones ten.
+        for start, count, first, every in ((1, rows, old, 1), (rows + 1, rows // 10, now - dt.timedelta(days=20), 10)):
             await conn.execute(
                 """INSERT INTO calls (channel_id, direction, caller_number, called_number, started_at, answered_at,
                                       ended_at, status)
                    SELECT 'bench-' || n, 'incoming', '+7495' || lpad((n % 10000000)::text, 7, '0'), '100',
-                          $3::timestamptz + (n - $1) * interval '10 s', $3::timestamptz + (n - $1) * interval '10 s',
-                          $3::timestamptz + (n - $1) * interval '10 s' + interval '1 min', 'answered'
-                   FROM generate_series($1::bigint, $1 + $2 - 1) n""", start, count, first)
+                          $3::timestamptz + (n - $1) * $4 * interval '1 s',
+                          $3::timestamptz + (n - $1) * $4 * interval '1 s',
+                          $3::timestamptz + (n - $1) * $4 * interval '1 s' + interval '1 min', 'answered'
+                   FROM generate_series($1::bigint, $1 + $2 - 1) n""", start, count, first, every)
         await conn.execute("""INSERT INTO call_legs (call_id, position, name, answered_at, ended_at)
                               SELECT id, 1, 'Agent', answered_at, ended_at FROM calls""")
         await conn.execute("VACUUM ANALYZE calls")
