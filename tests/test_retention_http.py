@@ -56,3 +56,16 @@ async def test_russian_page_and_a_supervisor_is_refused(db, web):
     assert r.status_code == 403
     async with db.acquire() as conn:
         assert await q.load_policy(conn) == RetentionPolicy()
+
+
+async def test_a_runs_audit_entry_shows_on_the_audit_log_and_the_settings_page(db, web):
+    await make_user(db, "adm", "admin")
+    async with db.acquire() as conn:
+        await q.record_run(conn, {"recordings": 3, "calls": 2, "calls_before": "2025-11-15T12:00:00+00:00",
+                                  "call_ids": "1-2", "archive_files": ["/srv/archive/calls/2025-09.jsonl.gz"]})
+    login(web, "adm")
+    audit = web.get("/admin/audit")
+    assert audit.status_code == 200 and "removed old recordings and calls" in audit.text
+    assert "Call rows before" in audit.text and "2025-09.jsonl.gz" in audit.text
+    settings = web.get("/admin/settings").text
+    assert "recordings removed: 3, call rows removed: 2" in settings
