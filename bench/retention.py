@@ -3,7 +3,7 @@ written, and compare the live inserts' p99 during the run with the same inserts 
 Target: p99 during <= 2x idle.
 
 Its own database (pbxcrm_bench_retention), built afresh each run: 1,000,000 calls 14 months old and 100,000
-recent ones, every call with a leg, as migrated (indexes included). The writer inserts a call and its leg
+recent ones, every call with a leg, as migrated (indexes included), then a checkpoint. The writer inserts a call and its leg
 every WRITE_EVERY seconds, as the Stasis app does for a new call; the idle phase runs it IDLE_SECONDS first.
 
 Part of `make bench` (bench/run.py, PBXCRM_BENCH_ONLY=retention), or alone with only PostgreSQL:
@@ -72,6 +72,8 @@ async def _build(server_url: str, rows: int, now: dt.datetime) -> str:
                               SELECT id, 1, 'Agent', answered_at, ended_at FROM calls""")
         await conn.execute("VACUUM ANALYZE calls")
         await conn.execute("VACUUM ANALYZE call_legs")
+        # The build's dirty pages written out now, so the idle phase measures an idle database, not the build.
+        await conn.execute("CHECKPOINT")
     finally:
         await conn.close()
     return url
@@ -114,6 +116,7 @@ async def bench_retention(server_url: str, rows: int = 1_000_000) -> dict:
     print(f"bench retention: building {rows:,} old calls in {DATABASE}", file=sys.stderr)
     url = await _build(server_url, rows, now)
     try:
+        await asyncio.sleep(5)
         idle, _none = await _writing(url, lambda: asyncio.sleep(IDLE_SECONDS))
         work_dir = Path(tempfile.mkdtemp(prefix="pbxcrm-bench-retention-"))
 
