@@ -3,8 +3,9 @@ written, and compare the live inserts' p99 during the run with the same inserts 
 Target: p99 during <= 2x idle.
 
 Its own database (pbxcrm_bench_retention), built afresh each run: 1,000,000 calls 14 months old and 100,000
-recent ones, every call with a leg, as migrated (indexes included), then a checkpoint. The writer inserts a call and its leg
-every WRITE_EVERY seconds, as the Stasis app does for a new call; the idle phase runs it IDLE_SECONDS first.
+recent ones, every call with a leg, as migrated (indexes included), then a checkpoint. The writer inserts a
+call and its leg every WRITE_EVERY seconds, as the Stasis app does for a new call; the idle phase runs it
+IDLE_SECONDS first.
 
 Part of `make bench` (bench/run.py, PBXCRM_BENCH_ONLY=retention), or alone with only PostgreSQL:
 
