@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO))
 from ari_app.client import basic_auth  # noqa: E402
 from bench.campaign_bridge import bench_campaign_bridge, campaign_bridge_rows  # noqa: E402
 from bench.outbound_pacing import bench_outbound_pacing, outbound_pacing_rows  # noqa: E402
+from bench.retention import bench_retention, retention_rows  # noqa: E402
 from bench.shop_orders import bench_shop_orders, shop_orders_rows  # noqa: E402
 from bench.sms import bench_sms, sms_rows  # noqa: E402
 from bench.sms_campaigns import bench_sms_campaign, sms_campaign_rows  # noqa: E402
@@ -366,6 +367,7 @@ async def main() -> None:
         "sms_campaign": (lambda: bench_sms_campaign(url, 10_000 if quick else 100_000), sms_campaign_rows),
         "outbound_pacing": (lambda: asyncio.to_thread(bench_outbound_pacing), outbound_pacing_rows),
         "shop_orders": (lambda: bench_shop_orders(url, 1000, 1 if quick else 3), shop_orders_rows),  # issue 24
+        "retention": (lambda: bench_retention(server_url, 100_000 if quick else 1_000_000), retention_rows),  # 25
         "campaign_bridge": (lambda: bench_campaign_bridge(
             url, work, 100 if quick else 300, AGENTS,
             lambda log: Proc(["ari"], dict(os.environ, DATABASE_URL=url), log),

@@ -59,6 +59,9 @@ class Settings:
     # How long the call path may wait on the CRM before it routes to the default queue.
     lookup_budget_ms: int = 300
     recordings_dir: Path = field(default_factory=lambda: Path("var/recordings"))
+    # Retention (issue 25): where old recordings and call rows go when the admin chose "archive". Set here, not in
+    # the browser: an admin's form must not choose where the server writes.
+    archive_dir: Path = field(default_factory=lambda: Path("var/archive"))
     # Greetings (issue 15): where the web UI writes the uploaded greetings, converted for Asterisk,
     # and the same directory as Asterisk sees it ("" : the same path), which the Stasis app plays
     # them from. A chrooted or remote Asterisk sees it under another path: its sounds dir, say.
@@ -189,6 +192,7 @@ class Settings:
             web_port=_int(env, "PBXCRM_WEB_PORT", cls.web_port),
             lookup_budget_ms=_int(env, "PBXCRM_LOOKUP_BUDGET_MS", cls.lookup_budget_ms),
             recordings_dir=Path(env.get("PBXCRM_RECORDINGS_DIR", "var/recordings")),
+            archive_dir=Path(env.get("PBXCRM_ARCHIVE_DIR") or "var/archive"),
             greetings_dir=Path(env.get("PBXCRM_GREETINGS_DIR") or "var/greetings"),
             greetings_asterisk_dir=env.get("PBXCRM_GREETINGS_ASTERISK_DIR", "").rstrip("/"),
             session_hours=_int(env, "PBXCRM_SESSION_HOURS", cls.session_hours),

@@ -1,5 +1,5 @@
 """`pbxcrm COMMAND`: migrate, web, ari, agi, sms, mail, reconcile, create-user, set-password, allowlist, demo-data,
-demo-history, demo-calls, demo-call (pbxcrm/demo.py), doctor, sandbox."""
+demo-history, demo-calls, demo-call (pbxcrm/demo.py), retention (pbxcrm/retention.py), doctor, sandbox."""
 
 from __future__ import annotations
 
@@ -331,6 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
     from pbxcrm.demo import add_commands as add_demo_commands
 
     add_demo_commands(sub)
+    from pbxcrm.retention import add_command as add_retention_command
+
+    add_retention_command(sub)  # issue 25
 
     from pbxcrm.doctor import DIALPLAN_DIR
 

@@ -120,6 +120,7 @@ BODY_MODELS = {
     "/admin/settings": [schemas.SectionNamesForm], "/admin/settings/export": [schemas.ExportRolesForm],
     "/admin/settings/recording": [schemas.RecordingForm], "/admin/queues": [telephony.QueueForm],
     "/admin/settings/dialing": [schemas.DialPrefixForm], "/account": [schemas.AccountForm],
+    "/admin/settings/retention": [schemas.RetentionForm],  # issue 25
     "/admin/call-scripts/{target}/{id:int}": [schemas.CallScriptForm],
     "/admin/queues/{id:int}": [telephony.QueueForm], "/admin/routing": [telephony.RoutingForm],
     "/admin/dial-rules": [telephony.DialRuleForm], "/admin/dial-rules/{id:int}": [telephony.DialRuleForm],

@@ -36,6 +36,7 @@ from web.notifier import Notifier
 from web.order_reloads import OrderReloads
 from web.pops import PopHub
 from web.request_limits import RequestLimitsMiddleware
+from web.retention_loop import RetentionLoop
 from web.sessions import AuthMiddleware
 from web.shop_pulls import ShopPulls
 from web.sms_stream import SmsHub
@@ -144,9 +145,12 @@ def create_app(settings: Settings) -> Starlette:
         order_reloads.start()
         shop_pulls = ShopPulls(settings, lambda: app.state.pool)  # issue 24: shop orders pulled from URLs
         shop_pulls.start()
+        retention = RetentionLoop(settings)  # issue 25: old recordings and call rows, hourly
+        retention.start()
         try:
             yield
         finally:
+            await retention.stop()
             await shop_pulls.stop()
             await order_reloads.stop()
             await notifier.stop()

@@ -315,6 +315,14 @@ class DialPrefixForm(Schema):
     dial_prefix: Short = ""  # "": none
 
 
+class RetentionForm(Schema):
+    """Retention (issue 25): months as typed ("" keeps forever), checked in crm/retention/policy.py."""
+    recordings_months: Short = ""
+    recordings_action: Short = ""
+    calls_months: Short = ""
+    calls_action: Short = ""
+
+
 class CentreLanguageForm(Schema):
     language: Short = ""  # "": each browser's
 

@@ -34,6 +34,7 @@ AUDIT_ENTITY = {
     "chat": N_("web chat"), "chat_site": N_("chat site"),  # issue 23
     "shop_source": N_("shop source"), "shop_order": N_("shop order"),  # issue 24
     "mailbox": N_("mailbox"),  # issue 23
+    "retention": N_("retention"),  # issue 25
 }
 AUDIT_ACTION = {
     "create": N_("created"), "update": N_("changed"), "delete": N_("deleted"), "save": N_("saved"),
@@ -75,6 +76,7 @@ AUDIT_ACTION = {
     "call row": N_("called a row"), "order urls": N_("order URLs"),  # issue 22: orders
     "learn from shop order": N_("learned a contact from a shop order"), "shop order list": N_("shop orders list"),
     "call buyer": N_("called the buyer"),  # issue 24: shop orders
+    "retention": N_("retention"), "retention run": N_("removed old recordings and calls"),  # issue 25
 }
 # Field names in words; a field without one is shown as stored.
 AUDIT_FIELD = {
@@ -127,6 +129,15 @@ AUDIT_FIELD = {
     "machine_action": N_("An answering machine is"), "caller_id": N_("Number shown"), "order_id": N_("Order"),
     "due_at": N_("Time"),  # issue 22: scheduled calls
     "mail": N_("E-mail message"), "subject": N_("Subject"),  # issue 23
+    # Retention (issue 25, crm/retention/).
+    "recordings_months": N_("Keep recordings, months"), "recordings_action": N_("Older recordings"),
+    "calls_months": N_("Keep call rows, months"), "calls_action": N_("Older call rows"),
+    "recordings": N_("Recordings"), "calls": N_("Call rows"), "voicemails": N_("Voicemails"),
+    "tasks_unlinked": N_("Tasks unlinked"), "dial_attempts_unlinked": N_("Campaign calls unlinked"),
+    "recordings_before": N_("Recordings before"), "calls_before": N_("Call rows before"),
+    "call_ids": N_("Call ids"), "archive_files": N_("Archive files"), "files_moved": N_("Files archived"),
+    "files_removed": N_("Files removed"), "files_missing": N_("Files already missing"),
+    "files_failed": N_("Files not removed"), "problems": N_("Problems"),
 }
 KINDS.update({"audit_entity": AUDIT_ENTITY, "audit_action": AUDIT_ACTION, "audit_field": AUDIT_FIELD,
               "dial_mode": MODE_NAMES, "dial_campaign_status": STATUS_NAMES})

@@ -15,6 +15,8 @@ from crm.i18n import LANGUAGE_NAMES, LANGUAGES, _
 from crm.orders import queries as orders_q
 from crm.recordings import queries as rec_q
 from crm.recordings.policy import RecordingPolicy
+from crm.retention import policy as retention
+from crm.retention import queries as retention_q
 from crm.users import ROLES
 from crm.users import queries as users_q
 from crm.users.accounts import (
@@ -35,6 +37,7 @@ from web.schemas import (
     DialPrefixForm,
     ExportRolesForm,
     RecordingForm,
+    RetentionForm,
     SectionNamesForm,
     UserChangeForm,
     UserForm,
@@ -173,19 +176,49 @@ def _section_forms(stored: dict, typed: dict | None) -> dict:
     return forms
 
 
+_RETENTION_FIELDS = ("recordings_months", "recordings_action", "calls_months", "calls_action")
+
+
+def _retention_form(stored: retention.RetentionPolicy, typed: dict | None) -> dict:
+    """The Retention form's values: what the admin typed when it comes back with an error, else what is in force."""
+    if typed is not None and any(k in typed for k in _RETENTION_FIELDS):
+        return {k: typed.get(k, "") for k in _RETENTION_FIELDS}
+    return {k: "" if v is None else v for k, v in stored.stored().items()}
+
+
 async def _settings_page(request: Request, error: DomainError | None = None, typed: dict | None = None):
     async with connection(request) as conn:
         policy = await rec_q.load_policy(conn)
         users = await users_q.list_users(conn)
         stored = await sections.stored(conn)
+        kept = await retention_q.load_policy(conn)
+        last_run = retention.last_run_summary(await retention_q.last_run(conn))
     field_errors = {}
-    if isinstance(error, ValidationError):  # the Section names form's messages go next to their fields
-        field_errors = {k: v for k, v in error.errors.items() if k.startswith("section_") or k == "dial_prefix"}
+    if isinstance(error, ValidationError):  # the forms' messages go next to their fields
+        field_errors = {k: v for k, v in error.errors.items()
+                        if k.startswith("section_") or k == "dial_prefix" or k in _RETENTION_FIELDS}
     return await render(request, "admin_settings.html", {
         "recording": policy, "users": users, "error": error, "roles": ROLES,
         "section_forms": _section_forms(stored, typed), "genders": sections.GENDERS, "field_errors": field_errors,
-        "language_names": LANGUAGE_NAMES},
+        "language_names": LANGUAGE_NAMES, "retention": _retention_form(kept, typed),
+        "retention_actions": retention.ACTIONS, "archive_dir": request.app.state.settings.archive_dir,
+        "retention_last_run": last_run},
         status_code=error.status if error else 200)
+
+
+@require_role("admin")
+async def retention_update(request: Request):
+    """How long recordings and call rows are kept, and what happens to older ones (issue 25)."""
+    raw = await request.form()
+    try:
+        form, _fields = await form_body(request, RetentionForm)
+        kept = retention.validated(form.recordings_months, form.recordings_action, form.calls_months,
+                                   form.calls_action)
+        async with connection(request) as conn:
+            await retention_q.save_policy(conn, request.user["id"], kept)
+    except DomainError as e:
+        return await _settings_page(request, e, typed={k: str(v) for k, v in raw.items()})
+    return RedirectResponse(path_for(request, "admin.settings_page"), status_code=303)
 
 
 @require_role("admin")
@@ -276,4 +309,5 @@ routes = [
     Route("/admin/settings/export", export_update, name="admin.export_update", methods=["POST"]),
     Route("/admin/settings/language", language_update, name="admin.language_update", methods=["POST"]),
     Route("/admin/settings/dialing", dial_prefix_update, name="admin.dial_prefix_update", methods=["POST"]),
+    Route("/admin/settings/retention", retention_update, name="admin.retention_update", methods=["POST"]),
 ]
