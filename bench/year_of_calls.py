@@ -1,19 +1,17 @@
-"""A year of calls (issue 25): 10,000,000 calls of a 100-seat call centre, and how the call log, the call
-statistics, a client's card, the call-log writer and the CEL reconciler do on them.
+"""A year of calls (issue 25): on 10,000,000 calls of a 100-seat call centre (bench/year_of_calls_data.py builds
+them once, in pbxcrm_bench_year), the call log's first page for each filter, the call statistics for a month by
+day and for a year, a card with 10,000 calls; and the call log's writes and the CEL reconciler there against
+the same in an empty database.
 
-Its own database (pbxcrm_bench_year), built once and reused: 100 operators in 8 queues, 6 lines, 50,000
-clients; the calls on the weekdays of the past year, in business hours (09-19 Moscow, busiest after lunch),
-written day by day in time order as a live table is; 60 % incoming (35 % of them missed), 35 % outgoing
-(20 % unanswered), 5 % internal, so about 30 % missed; 70 % of outside calls with a known client (a few
-clients call a lot), one client with exactly 10,000 calls; talk time exponential around 3 minutes.
-
-Each number is measured through the functions the web views call (crm/calls/listing.py for the call log,
-crm/reports/calls.py for the statistics, crm/timeline.py and crm/calls/queries.py for the card), the writes
-through the call log's and the reconciler's own SQL.
+Each number goes through the functions the web views call: the call log's page (web/views/calls.py: the capped
+count, the page, the recordings one may play), the statistics page (web/views/reports.py: the series and the
+table), the card's calls and timeline (web/views/counterparty_cards.py); the writes through the Stasis app's
+own SQL (crm/calls/queries.py, one call: StasisStart to hang-up) and the reconciler (crm/cel/reconciler.py on
+synthetic CEL, bench/cel.py). Each run adds its written calls (about 1,500) to the year's database.
 
 Part of `make bench` (bench/run.py, PBXCRM_BENCH_ONLY=year_of_calls), or alone:
 
-    flock -o /tmp/pbxcrm-bench.lock env DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
+    flock -o /tmp/pbxcrm-bench.lock env DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python bench/year_of_calls.py
 """
 
@@ -22,10 +20,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import statistics
 import sys
 import time
 import urllib.parse
-import zoneinfo
 from pathlib import Path
 
 import asyncpg
@@ -33,191 +31,219 @@ import asyncpg
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from crm.demo_data import seed  # noqa: E402
+from bench.calls_list import filter_cases  # noqa: E402
+from bench.cel import synthetic, timed  # noqa: E402
+from bench.year_of_calls_data import ZONE, ensure_year  # noqa: E402
+from crm.calls import listing, rule_queries  # noqa: E402
+from crm.calls import queries as calls_q  # noqa: E402
+from crm.calls.rules import LISTEN  # noqa: E402
+from crm.calls.rules_sql import condition  # noqa: E402
 from crm.migrate import migrate  # noqa: E402
-from crm.reports import call_rollup  # noqa: E402
+from crm.reports.calls import CallStatsQuery, call_series, consolidated  # noqa: E402
+from crm.timeline import timeline  # noqa: E402
+from tests.cel_synthetic import make_cel_table, write_rows  # noqa: E402
 
-DATABASE = os.environ.get("PBXCRM_BENCH_YEAR_DB", "pbxcrm_bench_year")
-CALLS = int(os.environ.get("PBXCRM_BENCH_YEAR_CALLS", "10000000"))
-CLIENTS = 50_000
-OPERATORS = 100
-QUEUES = 8
-LINES = 6
-CARD_CALLS = 10_000
-ZONE = zoneinfo.ZoneInfo("Europe/Moscow")
-COMMENTS = ["asked for the price list", "wants a callback tomorrow", "complaint about the delivery",
-            "new order", "asked about the invoice"]
-
-# One day's calls, in time order. $1, $2: the first and last number of the day's calls; $3: the day's local
-# midnight; $4 operators, $5 queues, $6 lines, $7 clients, $8 their phones (digits), $9 the 10,000-call client,
-# $10 its phone, $11 the comments, $12 every how many calls the 10,000-call client's.
-DAY_SQL = """
-INSERT INTO calls (channel_id, linked_id, direction, caller_number, caller_normalized, called_number,
-                   called_normalized, line, line_id, started_at, answered_at, ended_at, status, hangup_cause,
-                   counterparty_id, operator_user_id, caller_user_id, queue_id, comment, created_at)
-SELECT 'y.' || g, 'y.' || g, d.direction,
-       CASE WHEN d.direction = 'incoming' THEN d.far ELSE d.ext END,
-       CASE WHEN d.direction = 'incoming' THEN d.far ELSE d.ext END,
-       CASE WHEN d.direction = 'incoming' THEN '74957654321' ELSE d.far END,
-       CASE WHEN d.direction = 'incoming' THEN '+74957654321' ELSE d.far END,
-       CASE WHEN d.direction = 'internal' THEN '' ELSE 'trunk' END,
-       CASE WHEN d.direction <> 'internal' THEN ($6::bigint[])[1 + g % cardinality($6::bigint[])] END,
-       d.at, CASE WHEN d.answered THEN d.at + make_interval(secs => d.wait) END,
-       d.at + make_interval(secs => d.wait + CASE WHEN d.answered THEN d.talk ELSE 0 END),
-       d.status, CASE d.status WHEN 'busy' THEN 17 WHEN 'failed' THEN 34 ELSE 16 END,
-       d.client, CASE WHEN d.answered AND d.direction = 'incoming' THEN d.op END,
-       CASE WHEN d.direction <> 'incoming' THEN d.op END,
-       CASE WHEN d.direction = 'incoming' THEN d.queue END,
-       CASE WHEN d.r_comment < 0.03 THEN ($11::text[])[1 + g % cardinality($11::text[])] ELSE '' END, d.at
-FROM generate_series($1::int, $2::int) g
-CROSS JOIN LATERAL (SELECT random() + 0 * g AS r_dir, random() + 0 * g AS r_status, random() + 0 * g AS r_client,
-                           random() + 0 * g AS r_comment, floor(random() * cardinality($4::bigint[]))::int + 0 * g AS opi,
-                           (random() + random()) / 2 AS r_hour, random() AS r_talk, random() AS r_wait) r
-CROSS JOIN LATERAL (SELECT CASE WHEN r.r_dir < 0.60 THEN 'incoming' WHEN r.r_dir < 0.95 OR g % $12 = 7
-                                THEN 'outgoing' ELSE 'internal' END AS direction) k
-CROSS JOIN LATERAL (SELECT k.direction, r.r_comment,
-    $3::timestamptz + make_interval(secs => 9 * 3600 + r.r_hour * 10 * 3600) AS at,
-    ($4::bigint[])[1 + r.opi] AS op, ($5::bigint[])[1 + r.opi % cardinality($5::bigint[])] AS queue,
-    '2' || lpad((100 + r.opi)::text, 3, '0') AS ext,
-    r.r_status >= CASE k.direction WHEN 'incoming' THEN 0.35 WHEN 'outgoing' THEN 0.20 ELSE 0.10 END AS answered,
-    CASE WHEN r.r_status >= CASE k.direction WHEN 'incoming' THEN 0.35 WHEN 'outgoing' THEN 0.20 ELSE 0.10 END
-         THEN 'answered' WHEN k.direction <> 'outgoing' OR r.r_status < 0.14 THEN 'missed'
-         WHEN r.r_status < 0.18 THEN 'busy' ELSE 'failed' END AS status,
-    greatest(1, -ln(1 - r.r_talk) * 180) AS talk,
-    CASE WHEN k.direction = 'outgoing' THEN 5 + r.r_wait * 20
-         WHEN r.r_status < 0.35 THEN 10 + r.r_wait * 80 ELSE 2 + r.r_wait * 40 END AS wait,
-    CASE WHEN k.direction = 'internal' THEN NULL WHEN g % $12 = 7 THEN $9::bigint
-         WHEN r.r_client < 0.7 THEN ($7::bigint[])[1 + floor(cardinality($7::bigint[]) * r.r_client ^ 3 / 0.343)::int]
-         END AS client,
-    CASE WHEN k.direction = 'internal' THEN '2' || lpad((100 + (r.opi + 37) % 100)::text, 3, '0')
-         WHEN g % $12 = 7 THEN $10
-         WHEN r.r_client < 0.7
-         THEN '+' || ($8::bigint[])[1 + floor(cardinality($8::bigint[]) * r.r_client ^ 3 / 0.343)::int]
-         ELSE '+7916' || lpad(floor(r.r_client * 10000000)::text, 7, '0') END AS far) d
-ORDER BY d.at
-"""
+EMPTY = "pbxcrm_bench_year_empty"
+PHONES = ("103", "104", "105", "106")  # the synthetic CEL's desk phones (bench/cel.py)
 
 
-def db_url(server_url: str) -> str:
-    return urllib.parse.urlunsplit(urllib.parse.urlsplit(server_url)._replace(path="/" + DATABASE))
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def weekdays(today: dt.date) -> list[dt.date]:
-    """The weekdays of the year before today."""
-    days = [today - dt.timedelta(days=n) for n in range(365, 0, -1)]
-    return [d for d in days if d.weekday() < 5]
+async def _timed(runs: int, work) -> list[float]:
+    """Milliseconds of each of `runs` runs after one warm-up."""
+    await work()
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        await work()
+        times.append((time.perf_counter() - t) * 1000)
+    return times
 
 
-async def _people(conn: asyncpg.Connection) -> dict:
-    """100 operators in 8 queues, 6 lines, a supervisor, the clients (with a tag on every tenth) and the
-    client with 10,000 calls: made once."""
-    if not await conn.fetchval("SELECT 1 FROM users WHERE login = 'year.boss'"):
-        await conn.execute("INSERT INTO users (login, full_name, password_hash, role) "
-                           "VALUES ('year.boss', 'Year Boss', 'x', 'supervisor')")
-        await conn.execute(
-            """INSERT INTO users (login, full_name, password_hash, role, extension)
-               SELECT 'year.op' || n, 'Operator ' || n, 'x', 'operator', '2' || lpad((100 + n)::text, 3, '0')
-               FROM generate_series(0, $1 - 1) n""", OPERATORS)
-        for i in range(QUEUES):
-            await conn.execute("INSERT INTO queues (name) VALUES ($1)", f"Year queue {i}")
-        for i in range(LINES):
-            await conn.execute("INSERT INTO lines (name, trunk, did) VALUES ($1, 'trunk', $2)",
-                               f"Year line {i}", f"749500001{i}")
-        await seed(conn, CLIENTS, seed_value=25)
-        card = await conn.fetchval("INSERT INTO counterparties (kind, last_name, first_name) "
-                                   "VALUES ('client', 'Tysyachnikov', 'Year') RETURNING id")
-        await conn.execute("INSERT INTO contacts (counterparty_id, kind, value, normalized) "
-                           "VALUES ($1, 'phone', '+79990010000', '+79990010000')", card)
-        tag = await conn.fetchval("INSERT INTO tags (name) VALUES ('Year tag') RETURNING id")
-        await conn.execute("INSERT INTO counterparty_tags (counterparty_id, tag_id) "
-                           "SELECT id, $1 FROM counterparties WHERE kind = 'client' AND id % 10 = 0", tag)
-        await conn.execute(
-            """INSERT INTO queue_members (queue_id, user_id)
-               SELECT q.id, u.id FROM users u JOIN queues q ON q.name = 'Year queue ' || (substr(u.login, 8)::int % $1)
-               WHERE u.login LIKE 'year.op%'""", QUEUES)
-    ids = {
-        "operators": [r["id"] for r in await conn.fetch("SELECT id FROM users WHERE login LIKE 'year.op%' "
-                                                        "ORDER BY substr(login, 8)::int")],
-        "queues": [r["id"] for r in await conn.fetch("SELECT id FROM queues WHERE name LIKE 'Year queue %' "
-                                                     "ORDER BY id")],
-        "lines": [r["id"] for r in await conn.fetch("SELECT id FROM lines WHERE name LIKE 'Year line %' ORDER BY id")],
-        "boss": await conn.fetchval("SELECT id FROM users WHERE login = 'year.boss'"),
-        "card": await conn.fetchval("SELECT id FROM counterparties WHERE last_name = 'Tysyachnikov'"),
-        "tag": await conn.fetchval("SELECT id FROM tags WHERE name = 'Year tag'"),
-    }
-    clients = await conn.fetch(
-        """SELECT DISTINCT ON (c.id) c.id, k.normalized FROM counterparties c
-           JOIN contacts k ON k.counterparty_id = c.id AND k.kind = 'phone'
-           WHERE c.kind = 'client' AND c.id <> $1 ORDER BY c.id, k.id""", ids["card"])
-    ids["clients"] = [r["id"] for r in clients]
-    ids["phones"] = [int(r["normalized"].lstrip("+")) for r in clients]  # as numbers: a text[] is read from its start
-    return ids
+def _summary(times: list[float]) -> dict:
+    return {"median": statistics.median(times), "p95": pct(times, 0.95), "n": len(times)}
 
 
-async def _load_calls(conn: asyncpg.Connection, ids: dict, calls: int) -> None:
-    """The year's calls with the secondary indexes and triggers off; then the indexes, the rollup, ANALYZE."""
-    indexes = [r["indexdef"] for r in await conn.fetch(
-        """SELECT indexdef FROM pg_indexes i WHERE tablename = 'calls' AND NOT EXISTS (
-               SELECT 1 FROM pg_constraint k WHERE k.conname = i.indexname)""")]
-    for definition in indexes:
-        await conn.execute("DROP INDEX " + definition.split()[2 if definition.startswith("CREATE INDEX") else 3])
-    days = weekdays(dt.datetime.now(ZONE).date())
-    started = time.monotonic()
-    await conn.execute("SET session_replication_role = replica")  # no triggers: the rollup is counted after
-    first = 1
-    for n, day in enumerate(days):
-        last = calls * (n + 1) // len(days)
-        midnight = dt.datetime.combine(day, dt.time(), ZONE)
-        await conn.execute(DAY_SQL, first, last, midnight, ids["operators"], ids["queues"], ids["lines"],
-                           ids["clients"], ids["phones"], ids["card"], "+79990010000", COMMENTS,
-                           calls // CARD_CALLS)
-        first = last + 1
-        if n % 20 == 0:
-            print(f"year_of_calls: {day} written, {last:,} calls, {time.monotonic() - started:.0f} s",
-                  file=sys.stderr, flush=True)
-    await conn.execute("RESET session_replication_role")
-    await conn.execute("SET maintenance_work_mem = '1GB'")
-    for definition in indexes:
-        t = time.monotonic()
-        await conn.execute(definition)
-        print(f"year_of_calls: {definition[:60]}... {time.monotonic() - t:.0f} s", file=sys.stderr, flush=True)
-    t = time.monotonic()
-    rows = await call_rollup.rebuild(conn)
-    print(f"year_of_calls: rollup {rows:,} rows in {time.monotonic() - t:.0f} s", file=sys.stderr, flush=True)
-    await conn.execute("VACUUM ANALYZE calls")
-    await conn.execute("VACUUM ANALYZE call_stats_hourly")
+async def _readers(conn: asyncpg.Connection, ids: dict) -> dict:
+    rules = await rule_queries.load(conn)
+    users = {"supervisor": {"id": ids["boss"], "role": "supervisor"},
+             "operator": {"id": ids["operators"][3], "role": "operator"}}
+    return {who: (user, rules) for who, user in users.items()}
 
 
-async def ensure_year(server_url: str, calls: int = CALLS) -> tuple[str, dict]:
-    """The bench's database, its 10,000,000 calls made once; (its URL, the ids the bench needs)."""
-    url = db_url(server_url)
-    admin = await asyncpg.connect(server_url)
+async def _calls_page(conn: asyncpg.Connection, query: listing.CallQuery, user: dict, rules) -> None:
+    """What web/views/calls.calls_list asks of the database (the filters' choices aside)."""
+    where = condition(rules, user, "see")
+    await listing.count_calls(conn, query, where)
+    rows = await listing.list_calls(conn, query, where)
+    await listing.playable(conn, [r["id"] for r in rows], condition(rules, user, LISTEN, start=2))
+
+
+async def _reads(url: str, ids: dict, runs: int) -> dict:
+    conn = await asyncpg.connect(url)
     try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE):
-            await admin.execute(f"CREATE DATABASE {DATABASE}")
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(url, command_timeout=None)
-    try:
-        await migrate(conn)
-        await conn.execute("CREATE TABLE IF NOT EXISTS year_bench_built (calls bigint NOT NULL)")
-        ids = await _people(conn)
-        built = await conn.fetchval("SELECT calls FROM year_bench_built")
-        if built is None:
-            print(f"year_of_calls: writing {calls:,} calls (once)", file=sys.stderr, flush=True)
-            t = time.monotonic()
-            await _load_calls(conn, ids, calls)
-            await conn.execute("INSERT INTO year_bench_built (calls) VALUES ($1)", calls)
-            print(f"year_of_calls: built in {time.monotonic() - t:.0f} s", file=sys.stderr, flush=True)
-        ids["calls"] = await conn.fetchval("SELECT calls FROM year_bench_built")
-        return url, ids
+        readers = await _readers(conn, ids)
+        today = dt.datetime.now(ZONE).date()
+        client = ids["clients"][7]
+        number = await conn.fetchval("SELECT normalized FROM contacts WHERE counterparty_id = $1 AND kind = 'phone' "
+                                     "ORDER BY id LIMIT 1", client)
+        surname = await conn.fetchval("SELECT search_fold(left(last_name, 5)) FROM counterparties WHERE id = $1",
+                                      ids["clients"][11])
+        cases = filter_cases(today, ids["operators"][1], ids["queues"][0], ids["lines"][1], number, client,
+                             ids["tag"], surname)
+        page = {}
+        for name, query in cases:
+            for who, (user, rules) in readers.items():
+                page[(name, who)] = _summary(await _timed(
+                    runs, lambda query=query, user=user, rules=rules: _calls_page(conn, query, user, rules)))
+                print(f"year_of_calls: calls page, {name}, {who}: {page[(name, who)]}", file=sys.stderr, flush=True)
+        month_end = today.replace(day=1) - dt.timedelta(days=1)
+        month = CallStatsQuery(start=month_end.replace(day=1), end=month_end, group="day", timezone=str(ZONE))
+        year = CallStatsQuery(start=today - dt.timedelta(days=365), end=today, group="month", timezone=str(ZONE))
+        stats = {}
+        for name, query, n in (("month", month, runs), ("year", year, max(5, runs // 4))):
+            for who in ("supervisor", "manager"):
+                user = {"id": ids["boss"], "role": who}
+                rules = readers["supervisor"][1]
+
+                async def report(query=query, user=user, rules=rules) -> None:
+                    for by in ("type", "operator"):  # the page with either split: its series and its table
+                        q = CallStatsQuery(start=query.start, end=query.end, group=query.group, by=by,
+                                           timezone=query.timezone)
+                        await call_series(conn, q, condition(rules, user, "see", start=5))
+                        await consolidated(conn, q, condition(rules, user, "see", start=4))
+
+                stats[(name, who)] = _summary(await _timed(n if who == "supervisor" else 2, report))
+                print(f"year_of_calls: stats, {name}, {who}: {stats[(name, who)]}", file=sys.stderr, flush=True)
+        card = {}
+        card_calls = await conn.fetchval("SELECT count(*) FROM calls WHERE counterparty_id = $1", ids["card"])
+        for who, (user, rules) in readers.items():
+            async def card_page(user=user, rules=rules) -> None:
+                await calls_q.calls_of_counterparty(conn, ids["card"], visible=condition(rules, user, "see", start=3))
+                await timeline(conn, ids["card"], ("note", "call", "task"), own_only=False,
+                               visible_calls=condition(rules, user, "see", start=5))
+
+            card[who] = _summary(await _timed(max(runs, 30), card_page))
+            print(f"year_of_calls: card, {who}: {card[who]}", file=sys.stderr, flush=True)
+        calls = await conn.fetchval("SELECT reltuples::bigint FROM pg_class WHERE relname = 'calls'")
     finally:
         await conn.close()
+    return {"page": page, "stats": stats, "card": card, "card_calls": card_calls, "calls": calls}
+
+
+async def _phones(conn: asyncpg.Connection) -> None:
+    for ext in PHONES:
+        if not await conn.fetchval("SELECT 1 FROM users WHERE extension = $1 AND deleted_at IS NULL", ext):
+            await conn.execute("INSERT INTO users (login, full_name, password_hash, role, extension) "
+                               "VALUES ($1, $2, 'x', 'operator', $3)", f"phone{ext}", f"Phone {ext}", ext)
+
+
+async def _writer(pool: asyncpg.Pool, calls: int, numbers: list[str], tag: str) -> list[float]:
+    """Milliseconds per call of the call log's writes for a call answered in a queue, as the Stasis app makes
+    them (ari_app/call_records.py: each write its own statement from the pool)."""
+    async with pool.acquire() as conn:
+        queue = await conn.fetchval("SELECT id FROM queues WHERE deleted_at IS NULL ORDER BY id LIMIT 1")
+        user = await conn.fetchval("SELECT id FROM users WHERE extension = '103' AND deleted_at IS NULL")
+    times = []
+    for n in range(calls):
+        channel = f"w.{tag}.{n}"
+        number = numbers[n % len(numbers)] if numbers else f"+7916{n:07d}"
+        t = time.perf_counter()
+        now = dt.datetime.now(dt.timezone.utc)
+        async with pool.acquire() as conn:
+            await calls_q.insert_call(conn, channel_id=channel, direction="incoming", caller_number=number,
+                                      caller_normalized=number, caller_name="", called_number="74957654321",
+                                      called_normalized="+74957654321", line="PJSIP/trunk", started_at=now,
+                                      linked_id=channel)
+        for write, args in ((calls_q.append_route_step, ({"code": "lookup"},)),
+                            (calls_q.mark_queued, (queue, now)), (calls_q.mark_ringing, ([user], now)),
+                            (calls_q.mark_answered, (now, user, queue)),
+                            (calls_q.mark_ended, (now + dt.timedelta(seconds=30), 16))):
+            async with pool.acquire() as conn:
+                await write(conn, channel, *args)  # type: ignore[operator]
+        times.append((time.perf_counter() - t) * 1000)
+    return times
+
+
+async def _writes(url: str, cel_rows: int, writer_calls: int) -> dict:
+    """The call log's writes and the reconciler over `cel_rows` new CEL rows, in the database at `url`."""
+    async with asyncpg.create_pool(url, min_size=1, max_size=4) as pool:
+        async with pool.acquire() as conn:
+            await _phones(conn)
+            numbers = [r["normalized"] for r in await conn.fetch(
+                "SELECT normalized FROM contacts WHERE kind = 'phone' ORDER BY id LIMIT 500")]
+            await conn.execute("DROP TABLE IF EXISTS cel")
+            await conn.execute("DELETE FROM cel_checkpoints")
+            await make_cel_table(conn)
+            await write_rows(conn, synthetic(cel_rows, ["8" + n[2:] for n in numbers if n.startswith("+7")]
+                                             or ["84951234567"]).rows)
+            await conn.execute("ANALYZE cel")
+        writes = await _writer(pool, writer_calls, numbers, f"{time.time():.0f}")
+        stats, seconds = await timed(pool, url)
+        async with pool.acquire() as conn:
+            await conn.execute("DROP TABLE cel")
+    return {"writer": _summary(writes), "reconciler": stats.rows / seconds, "cel_rows": stats.rows,
+            "added": stats.added}
+
+
+async def bench_year_of_calls(server_url: str, runs: int = 20, cel_rows: int = 20_000, writer_calls: int = 200) -> dict:
+    url, ids = await ensure_year(server_url)
+    result = await _reads(url, ids, runs)
+    empty = urllib.parse.urlunsplit(urllib.parse.urlsplit(server_url)._replace(path="/" + EMPTY))
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {EMPTY} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {EMPTY}")
+        conn = await asyncpg.connect(empty)
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+        result["empty"] = await _writes(empty, cel_rows, writer_calls)
+        result["full"] = await _writes(url, cel_rows, writer_calls)
+    finally:
+        await admin.execute(f"DROP DATABASE IF EXISTS {EMPTY} WITH (FORCE)")
+        await admin.close()
+    return result
+
+
+def year_of_calls_rows(r: dict) -> list[tuple]:
+    rows: list[tuple] = []
+    calls = f"{r['calls'] / 1e6:.1f}M calls"
+    for (name, who), s in r["page"].items():
+        rows.append((f"Year of calls: calls page, {name} ({who})", f"{s['median']:.1f} ms", f"p95 {s['p95']:.1f} ms",
+                     "p95 <= 100 ms", f"{s['p95'] / 100:.2f} ({s['n']} runs, {calls})"))
+    for (name, who), s in r["stats"].items():
+        target_ms = 500 if name == "month" else 2000
+        label = "a month by day" if name == "month" else "a year by month"
+        path = "rollup" if who == "supervisor" else "calls: the rules are not TRUE"
+        rows.append((f"Year of calls: call statistics, {label} ({who}, {path})", f"{s['median']:.0f} ms",
+                     f"p95 {s['p95']:.0f} ms", f"p95 <= {target_ms} ms" if who == "supervisor" else "(not a target)",
+                     f"{s['p95'] / target_ms:.2f} ({s['n']} runs, by type and by operator)"))
+    for who, s in r["card"].items():
+        rows.append((f"Year of calls: card with {r['card_calls']:,} calls, its calls and timeline ({who})",
+                     f"{s['median']:.1f} ms", f"p95 {s['p95']:.1f} ms", "p95 <= 50 ms",
+                     f"{s['p95'] / 50:.2f} ({s['n']} runs)"))
+    e, f = r["empty"], r["full"]
+    rows.append(("Year of calls: call-log writes of one call (6 statements), 10M vs empty",
+                 f"{f['writer']['median']:.1f} ms", f"empty {e['writer']['median']:.1f} ms; p95 "
+                 f"{f['writer']['p95']:.1f} / {e['writer']['p95']:.1f} ms", "keeps its speed",
+                 f"{f['writer']['median'] / e['writer']['median']:.2f} ({f['writer']['n']} calls)"))
+    rows.append(("Year of calls: CEL reconciler, 10M vs empty", f"{f['reconciler']:,.0f} rows/s",
+                 f"empty {e['reconciler']:,.0f} rows/s", "keeps its speed",
+                 f"{e['reconciler'] / f['reconciler']:.2f} ({f['cel_rows']:,} CEL rows, {f['added']} calls)"))
+    return rows
 
 
 async def main() -> None:
     server = os.environ.get("DATABASE_URL") or sys.exit("bench: set DATABASE_URL (a server to make a database on)")
-    await ensure_year(server)
+    quick = os.environ.get("PBXCRM_BENCH_QUICK") == "1"
+    rows = year_of_calls_rows(await bench_year_of_calls(server, 5 if quick else 20))
+    print("| benchmark | median | spread | target | ratio / n |\n|---|---|---|---|---|")
+    print("\n".join("| " + " | ".join(row) + " |" for row in rows))
 
 
 if __name__ == "__main__":

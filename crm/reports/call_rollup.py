@@ -41,19 +41,19 @@ def readable(visible: tuple[str, list], tag_ids: tuple[int, ...], without_tag_id
     return True
 
 
-def source(first: int) -> str:
-    """A FROM item `c` with the columns the reports read of a call - operator_user_id (the reports'
-    operator), direction, status, calls, talk and wait sums and counts, started_at (the hour) - over the
-    rollup's hours of the period $first..$first+1 (timestamptz bounds) plus the calls not yet ended."""
-    a, b = f"${first}", f"${first + 1}"
+def source(lower: str, upper: str) -> str:
+    """A FROM item `c` with the columns the reports read of a call - operator_user_id (the reports' operator
+    already: who took it, else who placed it), direction, status, started_at (its hour), and the sums calls,
+    talk_calls, talk_seconds, wait_calls, wait_seconds - from the rollup's hours in [lower, upper) (SQL
+    timestamptz expressions on whole hours) and the calls there not yet ended."""
     return f"""(SELECT s.hour_at AS started_at, s.user_id AS operator_user_id, s.direction, s.status, s.calls,
                        s.talk_calls, s.talk_seconds, s.wait_calls, s.wait_seconds
-                FROM call_stats_hourly s WHERE s.hour_at >= {a} AND s.hour_at < {b}
+                FROM call_stats_hourly s WHERE s.hour_at >= {lower} AND s.hour_at < {upper}
                 UNION ALL
                 SELECT l.started_at, coalesce(l.operator_user_id, l.caller_user_id), l.direction, l.status, 1,
                        (l.talk_seconds IS NOT NULL)::int, coalesce(l.talk_seconds, 0),
                        (l.wait_seconds IS NOT NULL)::int, coalesce(l.wait_seconds, 0)
-                FROM calls l WHERE l.ended_at IS NULL AND l.started_at >= {a} AND l.started_at < {b}) c"""
+                FROM calls l WHERE l.ended_at IS NULL AND l.started_at >= {lower} AND l.started_at < {upper}) c"""
 
 
 async def rebuild(conn: asyncpg.Connection, start: dt.datetime | None = None, end: dt.datetime | None = None) -> int:
