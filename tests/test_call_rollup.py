@@ -134,15 +134,33 @@ async def test_deleted_calls_stay_counted_until_their_period_is_recounted(db, we
         assert await conn.fetchval("SELECT sum(calls) FROM call_stats_hourly") == 34
 
 
-def test_the_rollup_answers_whole_hour_zones_and_readers_who_see_every_call_without_tag_filters():
-    day = dt.date(2026, 3, 2)
-    assert call_rollup.readable(("true", []), (), (), day, day + dt.timedelta(days=366), "Europe/Moscow")
-    assert call_rollup.readable(("true", []), (), (), day, day + dt.timedelta(days=366), "Europe/Berlin")
-    assert not call_rollup.readable(("true", []), (), (), day, day, "Asia/Kolkata")  # +05:30
-    winter = dt.date(2026, 7, 1)  # Lord Howe Island: +11:00 in summer, +10:30 in winter
-    assert call_rollup.readable(("true", []), (), (), day, day, "Australia/Lord_Howe")
-    assert not call_rollup.readable(("true", []), (), (), winter, winter, "Australia/Lord_Howe")
-    assert not call_rollup.readable(("true", []), (), (), day, winter, "Australia/Lord_Howe")
-    assert not call_rollup.readable(("(c.owner_user_id = $1)", [5]), (), (), day, day, "Europe/Moscow")
-    assert not call_rollup.readable(("true", []), (3,), (), day, day, "Europe/Moscow")
-    assert not call_rollup.readable(("true", []), (), (3,), day, day, "Europe/Moscow")
+async def test_the_days_follow_the_call_centres_zone_and_the_hours_answer_other_whole_hour_zones(db):
+    boss = await make_user(db, "boss", "supervisor")
+    day, winter = dt.date(2026, 3, 2), dt.date(2026, 7, 1)  # Lord Howe Island: +11:00 in summer, +10:30 in winter
+    async with db.acquire() as conn:
+        # From 16:07 to 20:40 UTC: 19:07 to 23:40 in Moscow; over midnight (18:30 UTC) in Kolkata.
+        await conn.execute(_CALLS_SQL, T0 + dt.timedelta(hours=7), boss["id"], boss["id"], None, 40)
+
+        async def level(tz: str, group: str = "day", visible=("true", []), tags=(), without=(), end=day):
+            return await call_rollup.level(conn, visible, tags, without, group, day, end, tz)
+
+        assert await level("Europe/Moscow") == "daily" and await level("Europe/Moscow", "hour") == "hourly"
+        assert await level("Europe/Berlin") == "hourly" and await level("Asia/Kolkata") is None  # +05:30
+        assert await level("Australia/Lord_Howe") == "hourly"
+        assert await level("Australia/Lord_Howe", end=winter) is None
+        assert await level("Europe/Moscow", visible=("(c.owner_user_id = $1)", [5])) is None
+        assert await level("Europe/Moscow", tags=(3,)) is None and await level("Europe/Moscow", without=(3,)) is None
+
+        # Another zone for the call centre (PBXCRM_TIMEZONE at `pbxcrm migrate`): its days are recounted.
+        assert dict(await conn.fetch("SELECT day, sum(calls) FROM call_stats_daily GROUP BY 1")) == \
+            {dt.date(2026, 3, 2): 36}
+        try:
+            assert await call_rollup.set_zone(conn, "Asia/Kolkata")
+            assert not await call_rollup.set_zone(conn, "Asia/Kolkata")
+            assert await level("Asia/Kolkata") == "daily" and await level("Europe/Moscow") == "hourly"
+            assert await call_rollup.differences(conn) == []
+            assert dict(await conn.fetch("SELECT day, sum(calls) FROM call_stats_daily GROUP BY 1")) == \
+                {dt.date(2026, 3, 2): 19, dt.date(2026, 3, 3): 17}
+        finally:
+            await call_rollup.set_zone(conn, "Europe/Moscow")
+        assert await call_rollup.differences(conn) == []

@@ -4,8 +4,8 @@ period, grouped by hour, day, week or month; and operator x type at once.
 Wait time is calls.wait_seconds: from the call's start until it was answered, or until it
 ended unanswered (how long the caller waited, whether or not anyone came).
 
-A reader who sees every call, without tag filters, is answered from the hourly rollup (crm/reports/call_rollup.py,
-issue 25: a year of 10,000,000 calls in about a second); anyone else from the calls they may see."""
+A reader who sees every call, without tag filters, is answered from the rollups (crm/reports/call_rollup.py,
+issue 25: by the call centre's day, or by the hour); anyone else from the calls they may see."""
 
 from __future__ import annotations
 
@@ -58,10 +58,11 @@ def buckets(query: CallStatsQuery) -> list[dt.datetime]:
     return out
 
 
-def _rollup(zone: str) -> str:
-    """The rollup's rows of the period from $1 to $2 (dates, both included) in the zone `zone` ($n)."""
-    return call_rollup.source(f"($1::date::timestamp AT TIME ZONE {zone})",
-                              f"(($2::date + 1)::timestamp AT TIME ZONE {zone})")
+async def _rollup(conn: asyncpg.Connection, query: CallStatsQuery, visible: tuple[str, list], tz: str) -> str | None:
+    """The FROM item the rollups answer this report with (the period $1 to $2, the zone `tz`), or None."""
+    which = await call_rollup.level(conn, visible, query.tag_ids, query.without_tag_ids, query.group, query.start,
+                                    query.end, query.timezone)
+    return call_rollup.source(which, tz) if which else None
 
 
 async def call_series(conn: asyncpg.Connection, query: CallStatsQuery,
@@ -70,8 +71,8 @@ async def call_series(conn: asyncpg.Connection, query: CallStatsQuery,
     if query.group not in GROUPS or query.by not in BY:
         raise ValueError("group and by must be whitelisted")
     key = _TYPE if query.by == "type" else _OPERATOR
-    if call_rollup.readable(visible, query.tag_ids, query.without_tag_ids, query.start, query.end, query.timezone):
-        source = _rollup("$4")
+    source = await _rollup(conn, query, visible, "$4")
+    if source:
         rows = await conn.fetch(
             f"""SELECT date_trunc($3, c.started_at AT TIME ZONE $4) AS bucket, {key} AS key,
                        sum(c.calls)::bigint AS calls, sum(c.talk_seconds)::float AS seconds,
@@ -108,8 +109,8 @@ async def consolidated(conn: asyncpg.Connection, query: CallStatsQuery,
                        visible: tuple[str, list] = ("true", [])) -> list[dict]:
     """Count, total and average talk and wait time by operator and call type at once (F6), over the
     calls the reader may see (`visible` from $4)."""
-    if call_rollup.readable(visible, query.tag_ids, query.without_tag_ids, query.start, query.end, query.timezone):
-        source = _rollup("$3")
+    source = await _rollup(conn, query, visible, "$3")
+    if source:
         rows = await conn.fetch(
             f"""SELECT {_OPERATOR} AS operator, {_TYPE} AS type, sum(c.calls)::bigint AS calls,
                        sum(c.talk_seconds)::float AS total_seconds,
