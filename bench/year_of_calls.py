@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import os
 import statistics
 import sys
@@ -77,8 +78,8 @@ async def _readers(conn: asyncpg.Connection, ids: dict) -> dict:
 async def _calls_page(conn: asyncpg.Connection, query: listing.CallQuery, user: dict, rules) -> None:
     """What web/views/calls.calls_list asks of the database (the filters' choices aside)."""
     where = condition(rules, user, "see")
-    await listing.count_calls(conn, query, where)
-    rows = await listing.list_calls(conn, query, where)
+    _total, capped = await listing.count_calls(conn, query, where)
+    rows = await listing.list_calls(conn, query, where, many=capped)
     await listing.playable(conn, [r["id"] for r in rows], condition(rules, user, LISTEN, start=2))
 
 
@@ -104,17 +105,18 @@ async def _reads(url: str, ids: dict, runs: int) -> dict:
         month = CallStatsQuery(start=month_end.replace(day=1), end=month_end, group="day", timezone=str(ZONE))
         year = CallStatsQuery(start=today - dt.timedelta(days=365), end=today, group="month", timezone=str(ZONE))
         stats = {}
-        for name, query, n in (("month", month, runs), ("year", year, max(5, runs // 4))):
+        for name, query, n in (("month", month, runs), ("year", year, max(6, runs // 2))):
             for who in ("supervisor", "manager"):
                 user = {"id": ids["boss"], "role": who}
                 rules = readers["supervisor"][1]
+                turn = iter(range(1_000_000))
 
-                async def report(query=query, user=user, rules=rules) -> None:
-                    for by in ("type", "operator"):  # the page with either split: its series and its table
-                        q = CallStatsQuery(start=query.start, end=query.end, group=query.group, by=by,
-                                           timezone=query.timezone)
-                        await call_series(conn, q, condition(rules, user, "see", start=5))
-                        await consolidated(conn, q, condition(rules, user, "see", start=4))
+                async def report(query=query, user=user, rules=rules, turn=turn) -> None:
+                    """The statistics page once: its series and its table, by type and by operator in turn."""
+                    q = CallStatsQuery(start=query.start, end=query.end, group=query.group,
+                                       by=("type", "operator")[next(turn) % 2], timezone=query.timezone)
+                    await call_series(conn, q, condition(rules, user, "see", start=5))
+                    await consolidated(conn, q, condition(rules, user, "see", start=4))
 
                 stats[(name, who)] = _summary(await _timed(n if who == "supervisor" else 2, report))
                 print(f"year_of_calls: stats, {name}, {who}: {stats[(name, who)]}", file=sys.stderr, flush=True)
@@ -170,6 +172,7 @@ async def _writer(pool: asyncpg.Pool, calls: int, numbers: list[str], tag: str) 
 
 async def _writes(url: str, cel_rows: int, writer_calls: int) -> dict:
     """The call log's writes and the reconciler over `cel_rows` new CEL rows, in the database at `url`."""
+    logging.getLogger("crm.cel").setLevel(logging.ERROR)  # the synthetic CEL's garbage rows, each logged
     async with asyncpg.create_pool(url, min_size=1, max_size=4) as pool:
         async with pool.acquire() as conn:
             await _phones(conn)
@@ -219,10 +222,10 @@ def year_of_calls_rows(r: dict) -> list[tuple]:
     for (name, who), s in r["stats"].items():
         target_ms = 500 if name == "month" else 2000
         label = "a month by day" if name == "month" else "a year by month"
-        path = "rollup" if who == "supervisor" else "calls: the rules are not TRUE"
+        path = "the daily rollup" if who == "supervisor" else "counted over calls: the call rules are not TRUE"
         rows.append((f"Year of calls: call statistics, {label} ({who}, {path})", f"{s['median']:.0f} ms",
                      f"p95 {s['p95']:.0f} ms", f"p95 <= {target_ms} ms" if who == "supervisor" else "(not a target)",
-                     f"{s['p95'] / target_ms:.2f} ({s['n']} runs, by type and by operator)"))
+                     f"{s['p95'] / target_ms:.2f} ({s['n']} pages, by type / by operator in turn)"))
     for who, s in r["card"].items():
         rows.append((f"Year of calls: card with {r['card_calls']:,} calls, its calls and timeline ({who})",
                      f"{s['median']:.1f} ms", f"p95 {s['p95']:.1f} ms", "p95 <= 50 ms",
