@@ -27,6 +27,9 @@ DIRECTIONS = tuple(CALL_DIRECTION)
 STATUSES = tuple(CALL_STATUS)
 # Counting every call of a broad filter on a large base costs more than it tells (as the other lists).
 COUNT_CAP = 10_000
+# A search's count on 10,000,000 calls (issue 25): with the server's default 4 MB its bitmap goes lossy and every
+# call on a lossy page has its text read again (0.8 s for a surname; 0.15 s with this).
+SEARCH_WORK_MEM = "32MB"
 MIN_QUERY = 2
 Visible = tuple[str, list]
 
@@ -127,8 +130,13 @@ _ORDER = "ORDER BY c.started_at DESC, c.id DESC"
 async def count_calls(conn: asyncpg.Connection, query: CallQuery, visible: Visible = ("true", [])) -> tuple[int, bool]:
     """How many calls match, at most COUNT_CAP; and whether there are more."""
     condition, args = where(query, visible)
-    n = await conn.fetchval(f"SELECT count(*) FROM (SELECT 1 FROM calls c WHERE {condition} "
-                            f"LIMIT {COUNT_CAP + 1}) t", *args)
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM calls c WHERE {condition} LIMIT {COUNT_CAP + 1}) t"
+    if not query.q.strip():
+        n = await conn.fetchval(sql, *args)
+    else:  # a search's matches come as a bitmap: kept exact, each match's text is read once, not a page's worth
+        async with conn.transaction():
+            await conn.execute(f"SET LOCAL work_mem = '{SEARCH_WORK_MEM}'")
+            n = await conn.fetchval(sql, *args)
     return min(n, COUNT_CAP), n > COUNT_CAP
 
 
