@@ -61,6 +61,26 @@ CROSS JOIN LATERAL (SELECT
 """
 
 
+def filter_cases(today: dt.date, operator_id: int, queue_id: int, line_id: int, number: str, client_id: int,
+                 tag_id: int, surname: str) -> list[tuple[str, listing.CallQuery]]:
+    """The call log's filters, one at a time, as a reader sets them (bench/year_of_calls.py reads them too)."""
+    return [
+        ("no filter", listing.CallQuery()),
+        ("last 7 days", listing.CallQuery(start=today - dt.timedelta(days=7))),
+        ("missed incoming", listing.CallQuery(directions=("incoming",), statuses=("missed",))),
+        ("one operator", listing.CallQuery(operator_ids=(operator_id,))),
+        ("one queue, a month", listing.CallQuery(queue_ids=(queue_id,), start=today - dt.timedelta(days=30))),
+        ("one line", listing.CallQuery(line_ids=(line_id,))),
+        ("one number", listing.CallQuery(number=number)),
+        ("one client", listing.CallQuery(counterparty_id=client_id)),
+        ("with a tag", listing.CallQuery(tag_ids=(tag_id,))),
+        ("without a tag", listing.CallQuery(without_tag_ids=(tag_id,))),
+        ("search: digits", listing.CallQuery(q=number[-7:])),
+        ("search: a name", listing.CallQuery(q=surname)),
+        ("search: a comment", listing.CallQuery(q="price list")),
+    ]
+
+
 async def main(calls_wanted: int) -> None:
     server = os.environ.get("DATABASE_URL") or sys.exit("bench: set DATABASE_URL (a server to make a database on)")
     url = urllib.parse.urlunsplit(urllib.parse.urlsplit(server)._replace(path="/" + DATABASE))
@@ -93,21 +113,7 @@ async def main(calls_wanted: int) -> None:
                                           "WHERE id = $1", cps[7])
             rows = []
             today = dt.date.today()
-            cases = [
-                ("no filter", listing.CallQuery()),
-                ("last 7 days", listing.CallQuery(start=today - dt.timedelta(days=7))),
-                ("missed incoming", listing.CallQuery(directions=("incoming",), statuses=("missed",))),
-                ("one operator", listing.CallQuery(operator_ids=(users[1],))),
-                ("one queue, a month", listing.CallQuery(queue_ids=(queues[0],), start=today - dt.timedelta(days=30))),
-                ("one line", listing.CallQuery(line_ids=(lines[1],))),
-                ("one number", listing.CallQuery(number="+79160001234")),
-                ("one client", listing.CallQuery(counterparty_id=cps[10])),
-                ("with a tag", listing.CallQuery(tag_ids=(tag,))),
-                ("without a tag", listing.CallQuery(without_tag_ids=(tag,))),
-                ("search: digits", listing.CallQuery(q="0001234")),
-                ("search: a name", listing.CallQuery(q=surname)),
-                ("search: a comment", listing.CallQuery(q="price list")),
-            ]
+            cases = filter_cases(today, users[1], queues[0], lines[1], "+79160001234", cps[10], tag, surname)
             for name, query in cases:
                 for who, user in (("supervisor", {"id": users[0], "role": "supervisor"}), ("operator", operator)):
                     visible = condition(rules, user, "see")

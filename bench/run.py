@@ -35,6 +35,7 @@ from bench.sms import bench_sms, sms_rows  # noqa: E402
 from bench.sms_campaigns import bench_sms_campaign, sms_campaign_rows  # noqa: E402
 from bench.wallboard import PORT as WALLBOARD_PORT  # noqa: E402
 from bench.wallboard import bench_wallboard, wallboard_rows  # noqa: E402
+from bench.year_of_calls import bench_year_of_calls, year_of_calls_rows  # noqa: E402
 from crm.counterparties.listing import ListQuery, list_counterparties  # noqa: E402
 from crm.demo_data import seed  # noqa: E402
 from crm.migrate import migrate  # noqa: E402
@@ -372,6 +373,7 @@ async def main() -> None:
             url, work, 100 if quick else 300, AGENTS,
             lambda log: Proc(["ari"], dict(os.environ, DATABASE_URL=url), log),
             lambda: sipp_uas(AGENT_PORT, work)), campaign_bridge_rows),
+        "year_of_calls": (lambda: bench_year_of_calls(server_url, 5 if quick else 20), year_of_calls_rows),  # issue 25
     }
     # PBXCRM_BENCH_ONLY=routing,export runs a part, when working on one number.
     only = [n for n in os.environ.get("PBXCRM_BENCH_ONLY", "").split(",") if n] or list(benchmarks)

@@ -28,14 +28,24 @@ _BRANCHES = {
                       u.full_name AS who, NULL::bigint AS recording_id, NULL::text AS direction
                FROM notes n LEFT JOIN users u ON u.id = n.author_user_id
                WHERE n.counterparty_id IN (SELECT id FROM scope) AND n.deleted_at IS NULL""",
+    # A card's calls: the newest page's worth of each party's and each number's (the indexes on the card, the
+    # caller's and the called number with started_at, 0003 and 0051), not every call of a card with 10,000.
     "call": """SELECT 'call', c.id, c.started_at, c.comment, c.status, u.full_name,
                       (SELECT r.id FROM recordings r WHERE r.call_id = c.id AND r.path IS NOT NULL
                        ORDER BY r.id DESC LIMIT 1), c.direction
                FROM calls c LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
-               WHERE (c.counterparty_id IN (SELECT id FROM scope)
-                      OR c.caller_normalized IN (SELECT normalized FROM numbers)
-                      OR c.called_normalized IN (SELECT normalized FROM numbers))
-                 AND {visible}""",
+               WHERE c.id IN (
+                   SELECT p.id FROM scope s CROSS JOIN LATERAL (
+                       SELECT c.id FROM calls c WHERE c.counterparty_id = s.id AND {visible}
+                       ORDER BY c.started_at DESC, c.id DESC LIMIT $3::bigint + $4::bigint) p
+                   UNION ALL
+                   SELECT p.id FROM numbers n CROSS JOIN LATERAL (
+                       SELECT c.id FROM calls c WHERE c.caller_normalized = n.normalized AND {visible}
+                       ORDER BY c.started_at DESC, c.id DESC LIMIT $3::bigint + $4::bigint) p
+                   UNION ALL
+                   SELECT p.id FROM numbers n CROSS JOIN LATERAL (
+                       SELECT c.id FROM calls c WHERE c.called_normalized = n.normalized AND {visible}
+                       ORDER BY c.started_at DESC, c.id DESC LIMIT $3::bigint + $4::bigint) p)""",
     # An SMS in or out (issue 21): its status, who wrote it (none for incoming and campaigns').
     "sms": """SELECT 'sms', m.id, m.created_at, m.body, m.status, u.full_name, NULL::bigint, m.direction
               FROM sms_messages m LEFT JOIN users u ON u.id = m.user_id

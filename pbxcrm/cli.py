@@ -30,10 +30,15 @@ async def _migrate(settings: Settings) -> list[str]:
     import asyncpg
 
     from crm.migrate import migrate
+    from crm.reports import call_rollup
 
     conn = await asyncpg.connect(settings.database_url, timeout=10)
     try:
-        return await migrate(conn)
+        applied = await migrate(conn)
+        # The call statistics' days are the call centre's (issue 25): recounted when PBXCRM_TIMEZONE changed.
+        if await call_rollup.set_zone(conn, settings.timezone):
+            print(f"call statistics: the days recounted in {settings.timezone}")
+        return applied
     finally:
         await conn.close()
 

@@ -43,6 +43,7 @@ _DATA_TABLES = ("chat_messages", "chat_pages", "chat_conversations", "chat_visit
 # issue 24: shop orders (they refer to cards, users and task types; calls and tasks refer to them)
 _DATA_TABLES = ("shop_exchange_files", "shop_exchange_sessions", "shop_order_status_history", "shop_order_lines",
                 "shop_orders", "shop_sources", *_DATA_TABLES)
+_DATA_TABLES += ("call_stats_hourly", "call_stats_daily")  # issue 25: the call statistics' rollups
 
 
 # argon2 as the product runs it: about 0.3 s of both cores per hash, and creating a user and

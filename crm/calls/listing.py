@@ -27,6 +27,9 @@ DIRECTIONS = tuple(CALL_DIRECTION)
 STATUSES = tuple(CALL_STATUS)
 # Counting every call of a broad filter on a large base costs more than it tells (as the other lists).
 COUNT_CAP = 10_000
+# A search's count on 10,000,000 calls (issue 25): with the server's default 4 MB its bitmap goes lossy and every
+# call on a lossy page has its text read again (0.8 s for a surname; 0.15 s with this).
+SEARCH_WORK_MEM = "32MB"
 MIN_QUERY = 2
 Visible = tuple[str, list]
 
@@ -127,18 +130,39 @@ _ORDER = "ORDER BY c.started_at DESC, c.id DESC"
 async def count_calls(conn: asyncpg.Connection, query: CallQuery, visible: Visible = ("true", [])) -> tuple[int, bool]:
     """How many calls match, at most COUNT_CAP; and whether there are more."""
     condition, args = where(query, visible)
-    n = await conn.fetchval(f"SELECT count(*) FROM (SELECT 1 FROM calls c WHERE {condition} "
-                            f"LIMIT {COUNT_CAP + 1}) t", *args)
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM calls c WHERE {condition} LIMIT {COUNT_CAP + 1}) t"
+    if not query.q.strip():
+        n = await conn.fetchval(sql, *args)
+    else:  # a search's matches come as a bitmap: kept exact, each match's text is read once, not a page's worth
+        async with conn.transaction():
+            await conn.execute(f"SET LOCAL work_mem = '{SEARCH_WORK_MEM}'")
+            n = await conn.fetchval(sql, *args)
     return min(n, COUNT_CAP), n > COUNT_CAP
 
 
-async def list_calls(conn: asyncpg.Connection, query: CallQuery, visible: Visible = ("true", [])) -> list[dict]:
-    """A page of the matching calls, newest first."""
+# A broad search's first pages come from the newest calls, read off calls_started_idx until the page is full,
+# rather than from all of its matches sorted (issue 25: a search matching 60,000 of 10,000,000 calls: 0.5 s ->
+# 20 ms). The other filters have indexes in the page's order. At most this many of the newest calls are read
+# so; a page not filled there is looked for the usual way.
+NEWEST_WINDOW = 200_000
+
+
+async def list_calls(conn: asyncpg.Connection, query: CallQuery, visible: Visible = ("true", []), *,
+                     many: bool = False) -> list[dict]:
+    """A page of the matching calls, newest first; the page's calls are found before anything is joined to them.
+    `many`: the filter matches many calls (count_calls was capped), so a search's page is among the newest."""
     condition, args = where(query, visible)
     n = len(args)
-    rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM calls c {_JOINS} WHERE {condition} {_ORDER} LIMIT ${n + 1} OFFSET ${n + 2}",
-        *args, query.size, (query.page - 1) * query.size)
+    page = f"WHERE {condition} {_ORDER} LIMIT ${n + 1} OFFSET ${n + 2}"
+    values = (*args, query.size, (query.page - 1) * query.size)
+    if many and query.q.strip() and query.page * query.size <= COUNT_CAP:
+        rows = await conn.fetch(
+            f"""SELECT {_COLUMNS} FROM (
+                    SELECT * FROM (SELECT * FROM calls c {_ORDER} LIMIT {NEWEST_WINDOW}) c {page}) c
+                {_JOINS} {_ORDER}""", *values)
+        if len(rows) == query.size:  # the whole page is among the newest calls: none older comes before it
+            return [dict(r) for r in rows]
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM (SELECT * FROM calls c {page}) c {_JOINS} {_ORDER}", *values)
     return [dict(r) for r in rows]
 
 

@@ -159,8 +159,8 @@ async def calls_of_counterparty(conn: asyncpg.Connection, counterparty_id: int, 
                                 own_only: bool = False) -> list[asyncpg.Record]:
     """Calls of a client, or of a company and its clients (its own only: `own_only`, the card's
     switch, B2), that the user may see (`visible` from $3)."""
-    clients = ("" if own_only
-               else "OR c.counterparty_id IN (SELECT client_id FROM company_members WHERE company_id = $1)")
+    # The newest of each party's calls through calls_counterparty_idx, not all of a card with 10,000 (issue 25).
+    clients = "" if own_only else "UNION SELECT client_id FROM company_members WHERE company_id = $1"
     return await conn.fetch(
         f"""SELECT c.id, c.caller_number, c.called_number, c.started_at, c.status, c.wait_seconds,
                   c.talk_seconds, c.route, {RULE_FACTS},
@@ -172,9 +172,10 @@ async def calls_of_counterparty(conn: asyncpg.Connection, counterparty_id: int, 
            FROM calls c LEFT JOIN users u ON u.id = c.operator_user_id
            LEFT JOIN lines l ON l.id = c.line_id
            LEFT JOIN voicemails v ON v.call_id = c.id
-           WHERE (c.counterparty_id = $1 """ + clients + """)
-             AND """ + visible[0] + """
-           ORDER BY c.started_at DESC LIMIT $2""",
+           WHERE c.id IN (SELECT p.id FROM (SELECT $1::bigint AS id """ + clients + """) s CROSS JOIN LATERAL (
+                              SELECT c.id FROM calls c WHERE c.counterparty_id = s.id AND """ + visible[0] + """
+                              ORDER BY c.started_at DESC, c.id DESC LIMIT $2) p)
+           ORDER BY c.started_at DESC, c.id DESC LIMIT $2""",
         counterparty_id, limit, *visible[1])
 
 

@@ -2,7 +2,10 @@
 period, grouped by hour, day, week or month; and operator x type at once.
 
 Wait time is calls.wait_seconds: from the call's start until it was answered, or until it
-ended unanswered (how long the caller waited, whether or not anyone came)."""
+ended unanswered (how long the caller waited, whether or not anyone came).
+
+A reader who sees every call, without tag filters, is answered from the rollups (crm/reports/call_rollup.py,
+issue 25: by the call centre's day, or by the hour); anyone else from the calls they may see."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from crm.defaults import DEFAULT_TIMEZONE
+from crm.reports import call_rollup
 from crm.tags import and_call_tags
 
 GROUPS = ("hour", "day", "week", "month")
@@ -54,22 +58,39 @@ def buckets(query: CallStatsQuery) -> list[dt.datetime]:
     return out
 
 
+async def _rollup(conn: asyncpg.Connection, query: CallStatsQuery, visible: tuple[str, list], tz: str) -> str | None:
+    """The FROM item the rollups answer this report with (the period $1 to $2, the zone `tz`), or None."""
+    which = await call_rollup.level(conn, visible, query.tag_ids, query.without_tag_ids, query.group, query.start,
+                                    query.end, query.timezone)
+    return call_rollup.source(which, tz) if which else None
+
+
 async def call_series(conn: asyncpg.Connection, query: CallStatsQuery,
                       visible: tuple[str, list] = ("true", [])) -> dict:
     """Counted over the calls the reader may see (`visible`: crm/calls/rules_sql.condition from $5)."""
     if query.group not in GROUPS or query.by not in BY:
         raise ValueError("group and by must be whitelisted")
     key = _TYPE if query.by == "type" else _OPERATOR
-    where, args = and_call_tags(visible, 5, query.tag_ids, query.without_tag_ids)
-    rows = await conn.fetch(
-        f"""SELECT date_trunc($3, c.started_at AT TIME ZONE $4) AS bucket, {key} AS key,
-                   count(*) AS calls, coalesce(sum(c.talk_seconds), 0)::float AS seconds,
-                   coalesce(sum(c.wait_seconds), 0)::float AS wait
-            FROM calls c LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
-            WHERE c.started_at >= ($1::date::timestamp AT TIME ZONE $4)
-              AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $4) AND {where}
-            GROUP BY 1, 2 ORDER BY 1, 2""",
-        query.start, query.end, query.group, query.timezone, *args)
+    source = await _rollup(conn, query, visible, "$4")
+    if source:
+        rows = await conn.fetch(
+            f"""SELECT date_trunc($3, c.started_at AT TIME ZONE $4) AS bucket, {key} AS key,
+                       sum(c.calls)::bigint AS calls, sum(c.talk_seconds)::float AS seconds,
+                       sum(c.wait_seconds)::float AS wait
+                FROM {source} LEFT JOIN users u ON u.id = c.operator_user_id
+                GROUP BY 1, 2 ORDER BY 1, 2""",
+            query.start, query.end, query.group, query.timezone)
+    else:
+        where, args = and_call_tags(visible, 5, query.tag_ids, query.without_tag_ids)
+        rows = await conn.fetch(
+            f"""SELECT date_trunc($3, c.started_at AT TIME ZONE $4) AS bucket, {key} AS key,
+                       count(*) AS calls, coalesce(sum(c.talk_seconds), 0)::float AS seconds,
+                       coalesce(sum(c.wait_seconds), 0)::float AS wait
+                FROM calls c LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
+                WHERE c.started_at >= ($1::date::timestamp AT TIME ZONE $4)
+                  AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $4) AND {where}
+                GROUP BY 1, 2 ORDER BY 1, 2""",
+            query.start, query.end, query.group, query.timezone, *args)
     labels = buckets(query)
     index = {b: i for i, b in enumerate(labels)}
     keys = list(TYPES) if query.by == "type" else sorted({r["key"] for r in rows})
@@ -88,17 +109,29 @@ async def consolidated(conn: asyncpg.Connection, query: CallStatsQuery,
                        visible: tuple[str, list] = ("true", [])) -> list[dict]:
     """Count, total and average talk and wait time by operator and call type at once (F6), over the
     calls the reader may see (`visible` from $4)."""
-    where, args = and_call_tags(visible, 4, query.tag_ids, query.without_tag_ids)
-    rows = await conn.fetch(
-        f"""SELECT {_OPERATOR} AS operator, {_TYPE} AS type, count(*) AS calls,
-                   coalesce(sum(c.talk_seconds), 0)::float AS total_seconds,
-                   coalesce(avg(c.talk_seconds), 0)::float AS average_seconds,
-                   coalesce(sum(c.wait_seconds), 0)::float AS total_wait_seconds,
-                   coalesce(avg(c.wait_seconds), 0)::float AS average_wait_seconds
-            FROM calls c LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
-            WHERE c.started_at >= ($1::date::timestamp AT TIME ZONE $3)
-              AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $3) AND {where}
-            GROUP BY 1, 2 ORDER BY 1, 2""",
-        query.start, query.end, query.timezone, *args)
+    source = await _rollup(conn, query, visible, "$3")
+    if source:
+        rows = await conn.fetch(
+            f"""SELECT {_OPERATOR} AS operator, {_TYPE} AS type, sum(c.calls)::bigint AS calls,
+                       sum(c.talk_seconds)::float AS total_seconds,
+                       coalesce(sum(c.talk_seconds) / nullif(sum(c.talk_calls), 0), 0)::float AS average_seconds,
+                       sum(c.wait_seconds)::float AS total_wait_seconds,
+                       coalesce(sum(c.wait_seconds) / nullif(sum(c.wait_calls), 0), 0)::float AS average_wait_seconds
+                FROM {source} LEFT JOIN users u ON u.id = c.operator_user_id
+                GROUP BY 1, 2 HAVING sum(c.calls) <> 0 ORDER BY 1, 2""",
+            query.start, query.end, query.timezone)
+    else:
+        where, args = and_call_tags(visible, 4, query.tag_ids, query.without_tag_ids)
+        rows = await conn.fetch(
+            f"""SELECT {_OPERATOR} AS operator, {_TYPE} AS type, count(*) AS calls,
+                       coalesce(sum(c.talk_seconds), 0)::float AS total_seconds,
+                       coalesce(avg(c.talk_seconds), 0)::float AS average_seconds,
+                       coalesce(sum(c.wait_seconds), 0)::float AS total_wait_seconds,
+                       coalesce(avg(c.wait_seconds), 0)::float AS average_wait_seconds
+                FROM calls c LEFT JOIN users u ON u.id = coalesce(c.operator_user_id, c.caller_user_id)
+                WHERE c.started_at >= ($1::date::timestamp AT TIME ZONE $3)
+                  AND c.started_at < (($2::date + 1)::timestamp AT TIME ZONE $3) AND {where}
+                GROUP BY 1, 2 ORDER BY 1, 2""",
+            query.start, query.end, query.timezone, *args)
     rounded = ("total_seconds", "average_seconds", "total_wait_seconds", "average_wait_seconds")
     return [{**dict(r), **{k: round(r[k], 1) for k in rounded}} for r in rows]

@@ -51,7 +51,7 @@ async def calls_list(request: Request):
     where = await visible(request)
     async with connection(request) as conn:
         total, capped = await listing.count_calls(conn, query, where)
-        rows = await listing.list_calls(conn, query, where)
+        rows = await listing.list_calls(conn, query, where, many=capped)
         recordings = await listing.playable(conn, [r["id"] for r in rows], await visible(request, LISTEN, start=2))
         for r in rows:
             r["recording_id"] = recordings.get(r["id"])
