@@ -2,7 +2,9 @@
 
 Writes for one channel run in order; when PostgreSQL does not answer they are
 retried in the background until it does, so a call made while the database is
-down is logged once it is back.
+down is logged once it is back. Each waits while a call is being routed
+(ari_app/call_path.py): the last call's end is written after the next call's
+first dial, not beside its lookup.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from ari_app.call_path import CallPath
 from crm.db import DATABASE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
@@ -23,8 +26,9 @@ Write = Callable[[asyncpg.Connection], Awaitable[object]]
 
 class CallLogWriter:
     def __init__(self, pool: asyncpg.Pool, *, retry_for_seconds: float = 24 * 3600,
-                 max_delay: float = 5.0, acquire_timeout: float = 2.0):
+                 max_delay: float = 5.0, acquire_timeout: float = 2.0, call_path: CallPath | None = None):
         self._pool = pool
+        self._call_path = call_path or CallPath()
         self._retry_for = retry_for_seconds
         self._max_delay = max_delay
         self._acquire_timeout = acquire_timeout
@@ -60,6 +64,7 @@ class CallLogWriter:
         attempt = 0
         while True:
             attempt += 1
+            await self._call_path.clear()
             try:
                 async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
                     await write(conn)

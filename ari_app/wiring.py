@@ -14,6 +14,7 @@ from functools import partial
 
 from ari_app.agents import AgentService
 from ari_app.call_log import CallLogWriter
+from ari_app.call_path import CallPath
 from ari_app.calls import CallService
 from ari_app.campaigns.handlers import CampaignHandlers
 from ari_app.campaigns.service import CampaignDialer
@@ -114,11 +115,14 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
     if mirror_phone_dials is not None:
         crm.on_dials(mirror_phone_dials)
     media = CallMedia(ari)  # the one adapter every ARI media and bridge operation goes through
-    deps = SessionDeps(ari=ari, media=media, ringer=Ringer(media, phone_states), crm=crm, call_log=CallLogWriter(pool),
-                       registry=CallRegistry(), region=settings.default_region, round_robin={},
-                       pops=PopSender(pool), timezone=settings.timezone, trunk=settings.trunk,
-                       greetings_dir=settings.greetings_sound_dir)
-    deps.recorder = Recorder(media, deps.records, settings.recordings_dir)
+    # The calls being routed come first: the call log, pops and recordings wait for them (issue 25).
+    call_path = CallPath()
+    deps = SessionDeps(ari=ari, media=media, ringer=Ringer(media, phone_states), crm=crm,
+                       call_log=CallLogWriter(pool, call_path=call_path), registry=CallRegistry(),
+                       region=settings.default_region, round_robin={}, pops=PopSender(pool, call_path),
+                       timezone=settings.timezone, trunk=settings.trunk, greetings_dir=settings.greetings_sound_dir,
+                       call_path=call_path)
+    deps.recorder = Recorder(media, deps.records, settings.recordings_dir, call_path)
     deps.voicemail = VoicemailRecorder(media, deps.records, deps.recorder)
     # Agent presence (issue 18): a change read from the database, or a wrap-up's end, may free an agent.
     crm.on_agents(phone_states.wake)

@@ -92,12 +92,14 @@ class CallSession:
         """Take the current state's transition and enter the next state: the only way the state changes."""
         self.state = transition(*args)
         await self.state.enter()
+        self.d.call_path.routed(self.call.channel_id)  # its first step taken: the others' teardown may go on
         return self.state
 
     # ---- the call ----
 
     async def run(self) -> None:
         self.d.registry.add(self.call.channel_id, self)
+        self.d.call_path.routing(self.call.channel_id)  # until its first step (_go) or end: ari_app/call_path.py
         try:
             await self._route()
         except asyncio.CancelledError:
@@ -107,6 +109,7 @@ class CallSession:
                           self.call.caller_number)
             await self._hand_to_dialplan(Outcome("crm_failed"))
         finally:
+            self.d.call_path.routed(self.call.channel_id)
             self._pops.ended()  # the caller hung up, or the dialplan has it: no pop rings for it any more
             # Whatever happened, the phones this call held are free for the others.
             self.d.ringer.release(self.call.channel_id)
