@@ -34,10 +34,11 @@ class CallLogWriter:
         self._acquire_timeout = acquire_timeout
         self._tails: dict[str, asyncio.Task] = {}
 
-    def submit(self, channel_id: str, write: Write, what: str) -> asyncio.Task:
-        """Queue a write after the earlier writes for the same channel."""
+    def submit(self, channel_id: str, write: Write, what: str, *, after_call: bool = False) -> asyncio.Task:
+        """Queue a write after the earlier writes for the same channel. `after_call`: a write of the
+        call's teardown (its end, a callback task, its recording), which lets the next call come in first."""
         previous = self._tails.get(channel_id)
-        task = asyncio.create_task(self._run(previous, write, channel_id, what))
+        task = asyncio.create_task(self._run(previous, write, channel_id, what, after_call))
         self._tails[channel_id] = task
 
         def forget(t: asyncio.Task) -> None:
@@ -56,9 +57,12 @@ class CallLogWriter:
         if tasks:
             await asyncio.wait(tasks, timeout=timeout)
 
-    async def _run(self, previous: asyncio.Task | None, write: Write, channel_id: str, what: str) -> bool:
+    async def _run(self, previous: asyncio.Task | None, write: Write, channel_id: str, what: str,
+                   after_call: bool) -> bool:
         if previous is not None:
             await asyncio.wait([previous])
+        if after_call:
+            await self._call_path.after_call()
         delay = 0.2
         give_up_at = time.monotonic() + self._retry_for
         attempt = 0

@@ -71,6 +71,10 @@ async def ensure_data(server_url: str) -> tuple[str, int]:
     conn = await asyncpg.connect(url)
     try:
         await migrate(conn)
+        # As README ("PostgreSQL settings") asks of a production database: `pbxcrm ari` reads the lookup's
+        # indexes into the cache with it as it starts (crm/routing/warm_cache.py).
+        if await conn.fetchval("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_prewarm'"):
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
         have = await conn.fetchval("SELECT count(*) FROM counterparties WHERE kind = 'client'")
         if have < CLIENTS:
             print(f"bench: seeding {CLIENTS - have} clients (once)", file=sys.stderr)

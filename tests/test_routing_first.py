@@ -56,3 +56,37 @@ async def test_the_call_log_writes_after_the_call_being_routed_has_dialled(db):
     path.routed("next call")
     assert await asyncio.wait_for(task, 2) is True
     assert written == ["end of the last call"]
+
+
+async def test_a_calls_teardown_lets_the_next_call_come_in_and_be_routed_first():
+    path = CallPath(max_wait=5, settle=0.05)
+    started = time.perf_counter()
+    teardown = asyncio.ensure_future(path.after_call())
+    await asyncio.sleep(0.02)
+    path.routing("next call")  # comes in just after the hang-up
+    await asyncio.sleep(0.1)
+    assert not teardown.done(), "waits for the next call's first step"
+    path.routed("next call")
+    await asyncio.wait_for(teardown, 1)
+    assert time.perf_counter() - started >= 0.12
+    started = time.perf_counter()
+    await path.after_call()  # no call comes: the settle alone
+    assert 0.045 <= time.perf_counter() - started < 0.5
+
+
+async def test_the_end_of_a_call_is_written_after_the_settle_and_other_writes_are_not_held(db):
+    path = CallPath(max_wait=5, settle=0.3)
+    writer = CallLogWriter(db, call_path=path)
+    written: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def write(what):
+        async def run(conn):
+            await conn.execute("SELECT 1")
+            written[what] = time.perf_counter() - started
+        return run
+
+    end = writer.submit("last call", write("end"), "call end", after_call=True)
+    start = writer.submit("next call", write("start"), "call start")
+    await asyncio.wait_for(asyncio.gather(end, start), 5)
+    assert written["start"] < 0.3 <= written["end"]

@@ -2,10 +2,10 @@
 off the call path, the file is fetched, turned into mp3, stored under
 PBXCRM_RECORDINGS_DIR, deleted from Asterisk and linked to the call.
 
-Each of those steps waits for the calls being routed (ari_app/call_path.py), and
-what touches files or the CPU runs in the converter process (ari_app/recording/files.py)
-at the lowest priority the kernel has: the next call's lookup never waits for the
-last call's recording (issue 25)."""
+Each of those steps waits for the calls being routed (ari_app/call_path.py), the
+first lets the next call come in, and what touches files or the CPU runs in the
+converter process (ari_app/recording/files.py): the next call's lookup does not
+wait for the last call's recording (issue 25)."""
 
 from __future__ import annotations
 
@@ -27,20 +27,18 @@ from pbxcrm.lifetime import die_with_parent
 
 log = logging.getLogger(__name__)
 
-# Conversions are background work, done in a worker process at the lowest priority:
+# Conversions are background work, done in a worker process at low priority:
 # pydub in a thread of ours held the GIL for up to the 5 ms switch interval,
 # which is what the slowest first dials of issue 8's benchmark waited for; and
-# ffmpeg, started by the worker, inherits its priority. SCHED_IDLE (issue 25): the
-# worker gets a CPU only when nothing else wants it - the next call's routing, PostgreSQL's
-# lookup and Asterisk come first - where niceness 10 still took a tenth of a busy core.
-CONVERSION_NICENESS = 10  # where SCHED_IDLE is not to be had
+# ffmpeg, started by the worker, inherits its priority, so routing the next
+# call keeps the CPU. Not SCHED_IDLE: on a machine busy with other work the
+# conversions would wait for good and pile up; they are kept out of the calls'
+# routing by when they start instead (ari_app/call_path.py).
+CONVERSION_NICENESS = 10
 
 
 def _start_converter(parent_pid: int) -> None:
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    except (AttributeError, OSError):  # not Linux
-        os.nice(CONVERSION_NICENESS)
+    os.nice(CONVERSION_NICENESS)
     # Forked from a running event loop: drop its signal plumbing, or SIGTERM only pokes a dead loop.
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -104,6 +102,7 @@ class Recorder:
             await self._media.stop_recording(name)
         except AriError:
             pass  # already stopped when the bridge went away
+        await self._call_path.after_call()  # the next call may be coming in: it goes first
         wav = await self.fetch(name, channel_id)
         if wav is None:
             return
