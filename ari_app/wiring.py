@@ -179,7 +179,8 @@ def background_tasks(app: StasisApp) -> list[asyncio.Task]:
     async def reconnected(_conn) -> None:
         crm.changed()  # a change may have come while the LISTEN was down
 
-    return [asyncio.create_task(crm.keep_fresh(), name="crm refresh"),
+    quiet = app.deps.call_path.clear  # neither reads while a call is being looked up (issue 25)
+    return [asyncio.create_task(crm.keep_fresh(quiet), name="crm refresh"),
             asyncio.create_task(listen_forever(app.runtime.settings.database_url, lines.CHANGED_CHANNEL,
                                                lambda _payload: crm.changed(), on_connected=reconnected),
                                 name="routing changes"),
@@ -190,7 +191,8 @@ def background_tasks(app: StasisApp) -> list[asyncio.Task]:
                                 name="agent changes"),
             # The calls the app did not see, from Asterisk's own records (crm/cel/): one reconciler at a
             # time whatever the processes (its checkpoint's row lock), so a standby's waits its turn.
-            asyncio.create_task(reconcile_forever(app.runtime.pool, app.runtime.settings), name="cel reconciler")]
+            asyncio.create_task(reconcile_forever(app.runtime.pool, app.runtime.settings, quiet),
+                                name="cel reconciler")]
 
 
 def active_tasks(app: StasisApp, consume) -> list[asyncio.Task]:
