@@ -22,9 +22,9 @@ SETTLE = 0.1
 
 
 class CallPath:
-    def __init__(self, max_wait: float = MAX_WAIT, settle: float = SETTLE):
-        self._max_wait = max_wait
-        self._settle = settle
+    def __init__(self, max_wait: float | None = None, settle: float | None = None):
+        self._max_wait = MAX_WAIT if max_wait is None else max_wait
+        self._settle = SETTLE if settle is None else settle
         self._routing: set[str] = set()
         self._clear = asyncio.Event()
         self._clear.set()
