@@ -1,7 +1,8 @@
 """Every write of the call log, in one service: the call flow tells it what happened
 (a call started, a routing step, an answer, an end, a missed call's callback, a
 recording stored, a callback request or voicemail) and it owns the retrying writer (ari_app/call_log.py) that puts it
-in the database without ever holding up a call."""
+in the database without ever holding up a call. The teardown's writes (the end, a missed call's callback task, the
+legs' end) let the next call's routing go first (ari_app/call_path.py)."""
 
 from __future__ import annotations
 
@@ -88,17 +89,18 @@ class CallRecords:
 
     def leg_ended(self, channel_id: str) -> None:
         self.writer.submit(channel_id, partial(transfers_q.end_legs, channel_id=channel_id, ended_at=_now()),
-                           "call leg end")
+                           "call leg end", after_call=True)
 
     def ended(self, channel_id: str, *, ended_at: dt.datetime, cause: int | None) -> None:
         self.writer.submit(channel_id, partial(
-            calls_q.mark_ended, channel_id=channel_id, ended_at=ended_at, hangup_cause=cause), "call end")
+            calls_q.mark_ended, channel_id=channel_id, ended_at=ended_at, hangup_cause=cause), "call end",
+            after_call=True)
 
     def missed(self, channel_id: str) -> None:
         """After the end: a callback task when the call was a missed one."""
         self.writer.submit(channel_id, partial(
             callbacks.create_for_missed_call, channel_id=channel_id, timezone=self._timezone, region=self._region),
-            "callback task")
+            "callback task", after_call=True)
 
     def caller_left(self, channel_id: str, status: str) -> None:
         """Nobody talked, but the caller left something: 'callback' or 'voicemail' (before the end's write)."""

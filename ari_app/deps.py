@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ari_app.call_log import CallLogWriter
+from ari_app.call_path import CallPath
 from ari_app.call_records import CallRecords
 from ari_app.client import AriClient
 from ari_app.media import CallMedia
@@ -41,6 +42,9 @@ class SessionDeps:
     trunk: str = "trunk"
     # Where Asterisk finds the uploaded greetings (Settings.greetings_sound_dir), for their media URIs.
     greetings_dir: str = ""
+    # The calls being routed, which the teardown of the others waits for (issue 25): the call log's
+    # writer and the recorder are given the same one.
+    call_path: CallPath = field(default_factory=CallPath)
     # Every call-log write goes through this service, which owns call_log (the writer).
     records: CallRecords = field(init=False)
 

@@ -7,6 +7,7 @@ import logging
 
 import asyncpg
 
+from ari_app.call_path import CallPath
 from crm.db import DATABASE_ERRORS
 from crm.pops.events import PopEvent, notify
 
@@ -14,8 +15,9 @@ log = logging.getLogger(__name__)
 
 
 class PopSender:
-    def __init__(self, pool: asyncpg.Pool):
+    def __init__(self, pool: asyncpg.Pool, call_path: CallPath | None = None):
         self._pool = pool
+        self._call_path = call_path or CallPath()  # a call being routed goes first (ari_app/call_path.py)
         self._tasks: set[asyncio.Task] = set()
 
     def send(self, event: PopEvent) -> None:
@@ -24,6 +26,7 @@ class PopSender:
         task.add_done_callback(self._tasks.discard)
 
     async def _send(self, event: PopEvent) -> None:
+        await self._call_path.clear()
         try:
             async with self._pool.acquire(timeout=1) as conn:
                 await notify(conn, event)

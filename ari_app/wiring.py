@@ -14,6 +14,7 @@ from functools import partial
 
 from ari_app.agents import AgentService
 from ari_app.call_log import CallLogWriter
+from ari_app.call_path import CallPath
 from ari_app.calls import CallService
 from ari_app.campaigns.handlers import CampaignHandlers
 from ari_app.campaigns.service import CampaignDialer
@@ -114,11 +115,14 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
     if mirror_phone_dials is not None:
         crm.on_dials(mirror_phone_dials)
     media = CallMedia(ari)  # the one adapter every ARI media and bridge operation goes through
-    deps = SessionDeps(ari=ari, media=media, ringer=Ringer(media, phone_states), crm=crm, call_log=CallLogWriter(pool),
-                       registry=CallRegistry(), region=settings.default_region, round_robin={},
-                       pops=PopSender(pool), timezone=settings.timezone, trunk=settings.trunk,
-                       greetings_dir=settings.greetings_sound_dir)
-    deps.recorder = Recorder(media, deps.records, settings.recordings_dir)
+    # The calls being routed come first: the call log, pops and recordings wait for them (issue 25).
+    call_path = CallPath()
+    deps = SessionDeps(ari=ari, media=media, ringer=Ringer(media, phone_states), crm=crm,
+                       call_log=CallLogWriter(pool, call_path=call_path), registry=CallRegistry(),
+                       region=settings.default_region, round_robin={}, pops=PopSender(pool, call_path),
+                       timezone=settings.timezone, trunk=settings.trunk, greetings_dir=settings.greetings_sound_dir,
+                       call_path=call_path)
+    deps.recorder = Recorder(media, deps.records, settings.recordings_dir, call_path)
     deps.voicemail = VoicemailRecorder(media, deps.records, deps.recorder)
     # Agent presence (issue 18): a change read from the database, or a wrap-up's end, may free an agent.
     crm.on_agents(phone_states.wake)
@@ -175,7 +179,8 @@ def background_tasks(app: StasisApp) -> list[asyncio.Task]:
     async def reconnected(_conn) -> None:
         crm.changed()  # a change may have come while the LISTEN was down
 
-    return [asyncio.create_task(crm.keep_fresh(), name="crm refresh"),
+    quiet = app.deps.call_path.clear  # neither reads while a call is being looked up (issue 25)
+    return [asyncio.create_task(crm.keep_fresh(quiet), name="crm refresh"),
             asyncio.create_task(listen_forever(app.runtime.settings.database_url, lines.CHANGED_CHANNEL,
                                                lambda _payload: crm.changed(), on_connected=reconnected),
                                 name="routing changes"),
@@ -186,7 +191,8 @@ def background_tasks(app: StasisApp) -> list[asyncio.Task]:
                                 name="agent changes"),
             # The calls the app did not see, from Asterisk's own records (crm/cel/): one reconciler at a
             # time whatever the processes (its checkpoint's row lock), so a standby's waits its turn.
-            asyncio.create_task(reconcile_forever(app.runtime.pool, app.runtime.settings), name="cel reconciler")]
+            asyncio.create_task(reconcile_forever(app.runtime.pool, app.runtime.settings, quiet),
+                                name="cel reconciler")]
 
 
 def active_tasks(app: StasisApp, consume) -> list[asyncio.Task]:

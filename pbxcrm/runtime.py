@@ -1,7 +1,8 @@
 """The composition root's shared half: what `pbxcrm ari` and `pbxcrm agi` both run on.
 
-One place builds the database pool, the routing lookups' own connections and the
-CRM's routing view (crm/routing/view.py), and one place turns SIGTERM/SIGINT into
+One place builds the database pool, the routing lookups' own connections (their
+indexes read into PostgreSQL's cache as the process starts) and the CRM's routing
+view (crm/routing/view.py), and one place turns SIGTERM/SIGINT into
 a stop. The Stasis app adds its ARI objects on top of this (ari_app/wiring.py);
 the FastAGI server serves the view as it is (agi/server.py).
 """
@@ -23,6 +24,7 @@ from crm.db import create_pool
 from crm.routing import queries as routing_q
 from crm.routing.lookup_connections import LookupConnections
 from crm.routing.view import CrmView
+from crm.routing.warm_cache import warm_lookup
 from crm.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,9 +44,13 @@ async def crm_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     # min_size=0: the process starts, and takes calls, even while PostgreSQL is down.
     pool = await create_pool(settings.database_url, min_size=0, max_size=10)
     lookups = LookupConnections(settings.database_url, routing_q.prepare_lookup)
+    # The lookup's indexes read into PostgreSQL's cache, beside the start (crm/routing/warm_cache.py).
+    warming = asyncio.create_task(warm_lookup(pool), name="lookup cache warm-up")
     try:
         yield Runtime(settings, pool, lookups, CrmView(pool, settings.lookup_budget_ms, lookups=lookups))
     finally:
+        warming.cancel()
+        await asyncio.gather(warming, return_exceptions=True)
         await lookups.close()
         try:
             # A connection stuck on a database that stopped answering is not waited for.

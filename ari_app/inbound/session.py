@@ -1,12 +1,11 @@
 """One incoming call, from entering the Stasis app to its end, in its own task.
 
-The call's state is an object of ari_app/call_states.py - Routing (lookup and
-decision) -> Ringing (a manager's phone rings, the caller hears ringback) and/or
-Queued (music, members' phones ring) -> Bridged (talking) -> Ended; Offering when
-nobody answered (a callback or voicemail, ari_app/inbound/offer.py); HandedOff when sent
-to the dialplan's default queue. It changes
-only by the current state's transitions (`_go`), and what the caller hears is done
-by the state entered.
+The call's state is an object of ari_app/call_states.py - Routing (lookup and decision) -> Ringing (a
+manager's phone rings, the caller hears ringback) and/or Queued (music, members' phones ring) -> Bridged
+(talking) -> Ended; Offering when nobody answered (a callback or voicemail, ari_app/inbound/offer.py);
+HandedOff when sent to the dialplan's default queue. It changes only by the current state's transitions
+(`_go`), and what the caller hears is done by the state entered. Until its first dial or other first step it
+holds back the other calls' teardown (ari_app/call_path.py).
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import logging
 import time
 import zoneinfo
 
-from ari_app.call_states import CallerLine, CallState, HandedOff, Routing
+from ari_app.call_states import CallerLine, CallState, HandedOff, Queued, Ringing, Routing
 from ari_app.caller_language import caller_language
 from ari_app.client import AriError
 from ari_app.constants import PURPOSE_INBOUND
@@ -92,12 +91,15 @@ class CallSession:
         """Take the current state's transition and enter the next state: the only way the state changes."""
         self.state = transition(*args)
         await self.state.enter()
+        if not isinstance(self.state, (Ringing, Queued)):  # those at their first dial (_note_first_dial)
+            self.d.call_path.routed(self.call.channel_id)  # its first step taken: the others' teardown may go on
         return self.state
 
     # ---- the call ----
 
     async def run(self) -> None:
         self.d.registry.add(self.call.channel_id, self)
+        self.d.call_path.routing(self.call.channel_id)  # until its first step (_go) or end: ari_app/call_path.py
         try:
             await self._route()
         except asyncio.CancelledError:
@@ -107,6 +109,7 @@ class CallSession:
                           self.call.caller_number)
             await self._hand_to_dialplan(Outcome("crm_failed"))
         finally:
+            self.d.call_path.routed(self.call.channel_id)
             self._pops.ended()  # the caller hung up, or the dialplan has it: no pop rings for it any more
             # Whatever happened, the phones this call held are free for the others.
             self.d.ringer.release(self.call.channel_id)
@@ -228,6 +231,7 @@ class CallSession:
             freed = self.d.ringer.freed()
             phones = reserve(self.d, self.call.channel_id, queue, await available(self.d, self.call.channel_id, queue))
             if not phones:
+                self.d.call_path.routed(self.call.channel_id)  # no phone to dial: nothing to wait for
                 self._stop_ringing()
                 self._pops.ended()
                 # Look again when a phone is given back (or in 2 s: a state may have changed unseen).
@@ -353,6 +357,7 @@ class CallSession:
     def _note_first_dial(self) -> None:
         """How long the CRM held the call before its first phone rang: the number to keep small."""
         self._first_dial.dialled(self.call.channel_id, self.call.entered_at, _now())
+        self.d.call_path.routed(self.call.channel_id)
 
     def _register_leg(self, leg: Leg) -> None:
         self.legs[leg.channel_id] = leg

@@ -1,6 +1,11 @@
 """Recording conversations: Asterisk records the bridge as WAV; after the call,
 off the call path, the file is fetched, turned into mp3, stored under
-PBXCRM_RECORDINGS_DIR, deleted from Asterisk and linked to the call."""
+PBXCRM_RECORDINGS_DIR, deleted from Asterisk and linked to the call.
+
+Each of those steps waits for the calls being routed (ari_app/call_path.py), the
+first lets the next call come in, and what touches files or the CPU runs in the
+converter process (ari_app/recording/files.py): the next call's lookup does not
+wait for the last call's recording (issue 25)."""
 
 from __future__ import annotations
 
@@ -13,11 +18,11 @@ import signal
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from pydub import AudioSegment
-
+from ari_app.call_path import CallPath
 from ari_app.call_records import CallRecords
 from ari_app.client import AriError, AriNotFound, AriUnavailable
 from ari_app.media import CallMedia
+from ari_app.recording import files
 from pbxcrm.lifetime import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -26,7 +31,9 @@ log = logging.getLogger(__name__)
 # pydub in a thread of ours held the GIL for up to the 5 ms switch interval,
 # which is what the slowest first dials of issue 8's benchmark waited for; and
 # ffmpeg, started by the worker, inherits its priority, so routing the next
-# call keeps the CPU.
+# call keeps the CPU. Not SCHED_IDLE: on a machine busy with other work the
+# conversions would wait for good and pile up; they are kept out of the calls'
+# routing by when they start instead (ari_app/call_path.py).
 CONVERSION_NICENESS = 10
 
 
@@ -42,12 +49,13 @@ def _start_converter(parent_pid: int) -> None:
 
 
 class Recorder:
-    def __init__(self, media: CallMedia, records: CallRecords, directory: Path):
+    def __init__(self, media: CallMedia, records: CallRecords, directory: Path, call_path: CallPath | None = None):
         self._media = media
         self._records = records
         self._dir = directory
+        self._call_path = call_path or CallPath()
         self._jobs: set[asyncio.Task] = set()
-        # fork: the worker needs nothing but this module's to_mp3, and spawn would re-run our __main__.
+        # fork: the worker needs nothing but ari_app/recording/files.py, and spawn would re-run our __main__.
         self._converter = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
                                               initializer=_start_converter, initargs=(os.getpid(),))
         self._converter.submit(os.getpid)  # fork the worker now, not during a call
@@ -77,10 +85,12 @@ class Recorder:
         return await asyncio.get_running_loop().run_in_executor(self._converter, fn, *args)
 
     def folder(self, kind: str = "") -> Path:
-        """Today's folder for stored files (`kind`: a subfolder, such as voicemail)."""
-        folder = (self._dir / kind if kind else self._dir) / dt.date.today().strftime("%Y/%m/%d")
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
+        """Today's folder for stored files (`kind`: a subfolder, such as voicemail); the converter makes it."""
+        return (self._dir / kind if kind else self._dir) / dt.date.today().strftime("%Y/%m/%d")
+
+    async def after_routing(self) -> None:
+        """Wait while a call is being routed (ari_app/call_path.py): each background step begins with it."""
+        await self._call_path.clear()
 
     async def drain(self, timeout: float) -> None:
         if self._jobs:
@@ -88,23 +98,28 @@ class Recorder:
         self._converter.shutdown(wait=False, cancel_futures=True)
 
     async def _finish(self, name: str, channel_id: str) -> None:
-        try:
+        try:  # at once, as the call ends: the recording is the conversation's length
             await self._media.stop_recording(name)
         except AriError:
             pass  # already stopped when the bridge went away
+        await self._call_path.after_call()  # the next call may be coming in: it goes first
         wav = await self.fetch(name, channel_id)
         if wav is None:
             return
-        wav_path = self.folder() / f"{channel_id}.wav"
-        wav_path.write_bytes(wav)
+        await self.after_routing()
         try:
-            mp3_path, duration = await self.in_converter(to_mp3, wav_path)
-        except Exception as e:  # pydub/ffmpeg: keep the WAV, say why
-            log.error("channel %s: mp3 conversion failed, keeping %s: %s", channel_id, wav_path, e)
-            self._link(channel_id, wav_path, "wav", None, name, f"conversion failed: {e}")
-        else:
-            wav_path.unlink()
-            self._link(channel_id, mp3_path, "mp3", duration, name, None)
+            stored = await self.in_converter(files.store, wav, self.folder(), channel_id)
+        except Exception as e:  # the worker gone, the disk full: Asterisk keeps its copy
+            log.error("channel %s: recording %s not stored (%s: %s); Asterisk keeps it", channel_id, name,
+                      type(e).__name__, e)
+            return
+        if stored.error:
+            log.error("channel %s: mp3 conversion failed, keeping %s: %s", channel_id, stored.path, stored.error)
+        self._records.recording_stored(channel_id, path=stored.path, fmt=stored.fmt, duration=stored.duration,
+                                       size=stored.size, asterisk_name=name, error=stored.error)
+        log.info("channel %s: recording stored %s (%s s, %d bytes)", channel_id, stored.path, stored.duration,
+                 stored.size)
+        await self.after_routing()
         await self.forget(name, channel_id)
 
     async def forget(self, name: str, channel_id: str) -> None:
@@ -117,6 +132,7 @@ class Recorder:
     async def fetch(self, name: str, channel_id: str) -> bytes | None:
         # The stored file appears once Asterisk has closed it.
         for _ in range(20):
+            await self.after_routing()
             try:
                 return await self._media.fetch_recording(name)
             except (AriNotFound, AriUnavailable):
@@ -127,17 +143,3 @@ class Recorder:
                 return None
         log.error("channel %s: recording %s never appeared in Asterisk", channel_id, name)
         return None
-
-    def _link(self, channel_id: str, path: Path, fmt: str, duration: float | None, name: str,
-              error: str | None) -> None:
-        size = path.stat().st_size
-        self._records.recording_stored(channel_id, path=path, fmt=fmt, duration=duration, size=size,
-                                       asterisk_name=name, error=error)
-        log.info("channel %s: recording stored %s (%s s, %d bytes)", channel_id, path, duration, size)
-
-
-def to_mp3(wav_path: Path) -> tuple[Path, float]:
-    audio = AudioSegment.from_wav(wav_path)
-    mp3_path = wav_path.with_suffix(".mp3")
-    audio.export(mp3_path, format="mp3", bitrate="32k")
-    return mp3_path, round(len(audio) / 1000, 2)

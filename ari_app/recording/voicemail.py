@@ -10,12 +10,11 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydub import AudioSegment
-
 from ari_app.call_records import CallRecords
 from ari_app.constants import voicemail_recording_name
 from ari_app.media import CallMedia
-from ari_app.recording.service import Recorder, to_mp3
+from ari_app.recording import files
+from ari_app.recording.service import Recorder
 from crm.calls.route import Outcome
 from crm.voicemails.model import MAX_SECONDS, verdict
 
@@ -83,39 +82,35 @@ class VoicemailRecorder:
         wav = await self._recorder.fetch(name, channel_id)
         if wav is None:
             return Message(Outcome("voicemail_lost", {"error": "no file from Asterisk"}), name=name)
-        path = self._recorder.folder("voicemail") / f"{channel_id}.wav"
-        path.write_bytes(wav)
-        try:
-            seconds, peak = await self._recorder.in_converter(_measure, path)
+        folder = self._recorder.folder("voicemail")
+        try:  # written and measured in the converter process (ari_app/recording/files.py)
+            path, seconds, peak = await self._recorder.in_converter(files.write_and_measure, wav, folder, channel_id)
         except Exception as e:  # not a WAV pydub can read: keep it, say so
-            log.error("channel %s: voicemail %s unreadable: %s", channel_id, path, e)
+            log.error("channel %s: voicemail %s unreadable: %s", channel_id, folder / f"{channel_id}.wav", e)
             return Message(Outcome("voicemail_lost", {"error": f"unreadable: {e}"}), name=name)
         outcome = verdict(seconds, peak)
         log.info("channel %s: voicemail of %.1f s from %s: %s", channel_id, seconds, name, outcome)
         if outcome.code != "voicemail_left":
-            path.unlink()
+            await self._recorder.in_converter(files.delete, path)
             await self._recorder.forget(name, channel_id)
             return Message(outcome, seconds=seconds, name=name)
         return Message(outcome, path, seconds, name)
 
     async def _keep(self, message: Message, channel_id: str, queue_id: int | None) -> None:
         assert message.wav is not None
-        path, fmt = message.wav, "wav"
+        await self._recorder.after_routing()
         try:
-            path, _duration = await self._recorder.in_converter(to_mp3, message.wav)
-            fmt = "mp3"
-            message.wav.unlink()
-        except Exception as e:  # pydub/ffmpeg: keep the WAV, playable as it is
-            log.error("channel %s: voicemail mp3 conversion failed, keeping %s: %s", channel_id, path, e)
-        self._records.voicemail_kept(channel_id, path=path, fmt=fmt, seconds=message.seconds,
-                                     size=path.stat().st_size, queue_id=queue_id)
+            stored = await self._recorder.in_converter(files.convert, message.wav)
+        except Exception as e:  # the worker gone: the WAV and Asterisk's copy stay
+            log.error("channel %s: voicemail %s not stored (%s: %s)", channel_id, message.wav, type(e).__name__, e)
+            return
+        if stored.error:  # pydub/ffmpeg: the WAV is kept, playable as it is
+            log.error("channel %s: voicemail mp3 conversion failed, keeping %s: %s", channel_id, stored.path,
+                      stored.error)
+        self._records.voicemail_kept(channel_id, path=stored.path, fmt=stored.fmt, seconds=message.seconds,
+                                     size=stored.size, queue_id=queue_id)
+        await self._recorder.after_routing()
         await self._recorder.forget(message.name, channel_id)
-
-
-def _measure(wav_path: Path) -> tuple[float, int]:
-    """The message's length in seconds and its loudest sample (0: digital silence)."""
-    audio = AudioSegment.from_wav(wav_path)
-    return len(audio) / 1000, audio.max
 
 
 async def _until(ended: asyncio.Future, seconds: float, caller_gone: asyncio.Event | None = None) -> None:

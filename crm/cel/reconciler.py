@@ -21,7 +21,7 @@ import re
 import time
 import zoneinfo
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
 
@@ -221,12 +221,16 @@ class Reconciler:
                                                                self._region) is not None
         return made
 
-    async def run_forever(self, *, interval: float, grace: float) -> None:
-        """Catch up every `interval` seconds, with the rows that were in the table `grace` seconds ago."""
+    async def run_forever(self, *, interval: float, grace: float,
+                          quiet: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Catch up every `interval` seconds, with the rows that were in the table `grace` seconds ago;
+        each time after `quiet()` (the Stasis app's: no call being looked up just then)."""
         seen: list[tuple[float, int]] = []
         bound = done = 0
         trouble: str | None = None
         while True:
+            if quiet is not None:
+                await quiet()
             try:
                 now = time.monotonic()
                 seen.append((now, await self.max_id()))
@@ -260,15 +264,16 @@ class Reconciler:
             await asyncio.sleep(interval)
 
 
-async def reconcile_forever(pool: asyncpg.Pool, settings: Settings) -> None:
-    """`pbxcrm ari`'s background task (off when PBXCRM_CEL_TABLE is empty)."""
+async def reconcile_forever(pool: asyncpg.Pool, settings: Settings,
+                            quiet: Callable[[], Awaitable[None]] | None = None) -> None:
+    """`pbxcrm ari`'s background task (off when PBXCRM_CEL_TABLE is empty); `quiet` as run_forever's."""
     if not settings.cel_table:
         log.info("call records from CEL are off (PBXCRM_CEL_TABLE is empty)")
         return
     reconciler = Reconciler.from_settings(pool, settings)
     log.info("call records from CEL: reading %s", reconciler.source)
     try:
-        await reconciler.run_forever(interval=settings.cel_interval_seconds, grace=GRACE_SECONDS)
+        await reconciler.run_forever(interval=settings.cel_interval_seconds, grace=GRACE_SECONDS, quiet=quiet)
     finally:
         await reconciler.close()
 

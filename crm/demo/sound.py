@@ -1,6 +1,6 @@
 """Speech-like sound for the demo's recordings and voicemails: pink noise cut into syllables and
 pauses, telephone band, 8 kHz mono mp3 at 32 kbit/s - the format the call path stores
-(ari_app/recording/service.py to_mp3). A few base files are made with ffmpeg; each call's file
+(ari_app/recording/files.py to_mp3). A few base files are made with ffmpeg; each call's file
 is a hard link to one (no disk per call), a copy where links are not possible."""
 
 from __future__ import annotations

@@ -41,6 +41,30 @@ async def prepare_lookup(conn: asyncpg.Connection) -> None:
     await conn.fetchrow(_LOOKUP, "")
 
 
+async def has_prewarm(conn: asyncpg.Connection) -> bool:
+    """Whether this database has pg_prewarm (crm/routing/warm_cache.py)."""
+    return bool(await conn.fetchval("SELECT 1 FROM pg_extension WHERE extname = 'pg_prewarm'"))
+
+
+async def shared_buffers_bytes(conn: asyncpg.Connection) -> int:
+    return int(await conn.fetchval("""SELECT setting::bigint * current_setting('block_size')::bigint
+                                       FROM pg_settings WHERE name = 'shared_buffers'"""))
+
+
+async def relation_sizes(conn: asyncpg.Connection, names: list[str]) -> dict[str, int]:
+    """Bytes of each of these relations (of the public schema) that exists."""
+    rows = await conn.fetch(
+        """SELECT c.relname, pg_relation_size(c.oid) AS size FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+           WHERE c.relname = ANY($1::text[])""", names)
+    return {r["relname"]: r["size"] for r in rows}
+
+
+async def prewarm(conn: asyncpg.Connection, relation: str) -> int:
+    """Read a relation into shared_buffers (pg_prewarm); the pages read."""
+    return await conn.fetchval("SELECT pg_prewarm(to_regclass($1))", relation)
+
+
 async def lookup_caller(conn: asyncpg.Connection, normalized: str) -> CallerFacts | None:
     row = await conn.fetchrow(_LOOKUP, normalized)
     if row is None:

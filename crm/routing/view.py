@@ -255,9 +255,13 @@ class CrmView:
                 log.warning("call centre's language not mirrored yet: %s", e)
         return True
 
-    async def keep_fresh(self) -> None:
+    async def keep_fresh(self, quiet: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Read the routing data again every few seconds, and at once on a change; each time after
+        `quiet()` (the Stasis app's: no call being looked up just then, ari_app/call_path.py)."""
         while True:
             self._changed.clear()
+            if quiet is not None:
+                await quiet()
             await self.refresh()
             try:
                 await asyncio.wait_for(self._changed.wait(), self._refresh_seconds)
