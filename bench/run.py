@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO))
 from ari_app.client import basic_auth  # noqa: E402
 from bench.campaign_bridge import bench_campaign_bridge, campaign_bridge_rows  # noqa: E402
 from bench.outbound_pacing import bench_outbound_pacing, outbound_pacing_rows  # noqa: E402
+from bench.saturation import asterisk_pid, bench_saturation, saturation_rows  # noqa: E402
 from bench.shop_orders import bench_shop_orders, shop_orders_rows  # noqa: E402
 from bench.sms import bench_sms, sms_rows  # noqa: E402
 from bench.sms_campaigns import bench_sms_campaign, sms_campaign_rows  # noqa: E402
@@ -370,6 +371,9 @@ async def main() -> None:
             url, work, 100 if quick else 300, AGENTS,
             lambda log: Proc(["ari"], dict(os.environ, DATABASE_URL=url), log),
             lambda: sipp_uas(AGENT_PORT, work)), campaign_bridge_rows),
+        "saturation": (lambda: bench_saturation(url, work, lambda log: Proc(["ari"], dict(
+            os.environ, DATABASE_URL=url, PBXCRM_RECORDINGS_DIR=str(work / "recordings")), log), asterisk_pid()),
+            saturation_rows),  # issue 25
     }
     # PBXCRM_BENCH_ONLY=routing,export runs a part, when working on one number.
     only = [n for n in os.environ.get("PBXCRM_BENCH_ONLY", "").split(",") if n] or list(benchmarks)
