@@ -18,12 +18,14 @@ CORES = os.cpu_count() or 1
 
 @dataclass(frozen=True)
 class Load:
-    """`calls` calls at `rate` a second, at most `limit` at once, each talking `talk_ms`."""
+    """`calls` calls at `rate` a second, at most `limit` at once, each talking `talk_ms`; `at_once`: a step
+    of calls that all talk at the same time (else of a rate)."""
 
     calls: int
     rate: float
     limit: int
     talk_ms: int
+    at_once: bool = False
 
 
 @dataclass

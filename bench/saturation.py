@@ -31,7 +31,7 @@ from bench.load_step import CORES, Load, StepResult, cpu_between, run_calls, sna
 QUICK = os.environ.get("PBXCRM_BENCH_QUICK") == "1"
 PROBE = 10 if QUICK else 20
 HOLD = 20 if QUICK else 120
-RATES = (5, 10, 20, 40, 80, 160, 320)
+RATES = (5, 10, 20, 40, 80, 160, 320, 640)
 AT_ONCE = (50, 100, 200, 400, 800)
 AGENTS = 1000
 AGENT_EXT = 6000
@@ -42,6 +42,8 @@ PHONE_ENDPOINT = "201"
 REMAINDER = 37  # the clients whose manager is a saturation agent: id % 100 = 37 (others use 7 and 11)
 CALLED = "74957654321"
 RATE_TALK_MS = 1000
+RING_SECONDS = 0.3  # tests/sipp/phone_answer.xml
+SETUP_SECONDS = 0.2  # INVITE to ringing and BYE to 200, allowed per call before it counts as piling up
 FAILED_AT_MOST = 0.001
 WAYS = ("plain", "app")
 
@@ -152,6 +154,14 @@ class Ramp:
                                  for k, v in result.cpu_ms.items()}
         finally:
             await conn.close()
+        if not load.at_once:  # a rate step: did the calls pile up (answered late, or hung up late)?
+            expected = load.rate * (load.talk_ms / 1000 + RING_SECONDS + SETUP_SECONDS)
+            if result.peak_calls > 2 * expected:
+                result.kinds[f"piled up: {result.peak_calls} at once, expected {expected:.0f}"] = result.created
+                result.failed = result.created
+        elif result.peak_calls < load.calls:
+            result.kinds[f"never {load.calls} at once (at most {result.peak_calls})"] = result.created
+            result.failed = result.created
         held = result.failure_ratio < FAILED_AT_MOST
         print(f"saturation: {way} {load}: {'held' if held else 'FAILED'} ok {result.ok}/{result.created} "
               f"peak {result.peak_calls} {result.kinds} {profile(result)}", flush=True)
@@ -204,7 +214,7 @@ def at_once_load(fill_rate: float) -> Callable[[int, int], Load]:
     the step's seconds."""
     def load(n: int, seconds: int) -> Load:
         fill = min(fill_rate, float(n))
-        return Load(calls=n, rate=fill, limit=n, talk_ms=int((n / fill + seconds) * 1000))
+        return Load(calls=n, rate=fill, limit=n, talk_ms=int((n / fill + seconds) * 1000), at_once=True)
     return load
 
 
@@ -241,6 +251,7 @@ async def bench_saturation(url: str, work: Path, app_factory, asterisk_pid: int 
     app = app_factory(work / "ari-saturation.log")
     try:
         app.wait_for("registered as Stasis app")
+        app.wait_for("dial strings of", timeout=180)  # the PBX's copy of them: Asterisk's work
         time.sleep(1)
         ramp = Ramp(url, work, rows, app.proc.pid, asterisk_pid, phones.pid)
         rates = {way: await ramp.figure(way, RATES, rate_load) for way in WAYS}
