@@ -5,6 +5,7 @@ process in CPU (/proc: user + system time, a process's reaped children included)
 from __future__ import annotations
 
 import os
+import re
 import resource
 import subprocess
 import time
@@ -36,7 +37,8 @@ class StepResult:
     ok: int = 0
     failed: int = 0  # sipp's failed calls, plus calls it never finished
     kinds: dict[str, int] = field(default_factory=dict)  # sipp's failure counters, and the app's own checks
-    peak_calls: int = 0  # most calls in progress at once, by sipp's periodic statistics
+    peak_calls: int = 0  # most calls in progress at once, by sipp's statistics each second
+    median_calls: float = 0.0  # the median of those: calls piling up (not a moment's spike) raise it
     cpu_ms: dict[str, float] = field(default_factory=dict)  # by part, over the step
     busy_ms: float = 0.0  # the whole machine's CPU over the step (all processes, anyone's)
     seconds: float = 0.0  # the interval cpu_ms covers
@@ -80,6 +82,43 @@ def _all_processes() -> dict[int, tuple[int, int]]:
     return found
 
 
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    try:
+        for fd in os.scandir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(fd.path)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    except OSError:
+        pass
+    return inodes
+
+
+def _tcp() -> list[tuple[int, int, str]]:
+    """(local port, remote port, inode) of every TCP socket."""
+    rows = []
+    for name in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{name}").read_text().splitlines()[1:]:
+            f = line.split()
+            rows.append((int(f[1].rsplit(":", 1)[1], 16), int(f[2].rsplit(":", 1)[1], 16), f[9]))
+    return rows
+
+
+def _backends_of(pids: list[int], database: str) -> list[int]:
+    """The PostgreSQL server processes of `database` serving these processes' connections (the other
+    helpers' and benches' connections to the same database are not counted)."""
+    mine = set().union(*(_socket_inodes(p) for p in pids)) if pids else set()
+    tcp = _tcp()
+    ports = {local for local, _, inode in tcp if inode in mine}
+    theirs = {inode for _, remote, inode in tcp if remote in ports}
+    backend = re.compile(rf"postgres: (\S+: )?postgres {re.escape(database)} ")  # "15/main: " on Debian
+    return [int(e.name) for e in os.scandir("/proc") if e.name.isdigit() and backend.match(_cmdline(int(e.name)))
+            and _socket_inodes(int(e.name)) & theirs]
+
+
 def _machine_busy_ticks() -> int:
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     return sum(values) - values[3] - values[4]  # all but idle and iowait
@@ -101,8 +140,8 @@ def snapshot(roots: dict[str, int], database: str) -> dict:
                 tree[pid] = procs[pid][1]
                 todo += kids.get(pid, [])
         parts[name] = tree
-    parts["postgres"] = {pid: ticks for pid, (_, ticks) in procs.items()
-                         if _cmdline(pid).startswith(f"postgres: postgres {database} ")}
+    parts["postgres"] = {pid: procs[pid][1] for pid in _backends_of(list(parts.get("app", {})), database)
+                         if pid in procs}
     return {"t": time.monotonic(), "parts": parts, "busy": _machine_busy_ticks(),
             "children": resource.getrusage(resource.RUSAGE_CHILDREN)}
 
@@ -140,12 +179,18 @@ def run_calls(rows: list[tuple[str, str]], load: Load, work: Path, port: int, ro
     planned = load.calls / load.rate + load.talk_ms / 1000
     before = snapshot(roots, database)
     started = time.monotonic()
-    subprocess.run(["sipp", "-sf", str(scenario), "-inf", str(injection), "-key", "caller_name", "bench",
+    caller = subprocess.Popen(["sipp", "-sf", str(scenario), "-inf", str(injection), "-key", "caller_name", "bench",
                     "-i", "127.0.0.1", "-p", str(port), "-mp", str(port + 20000), "-m", str(load.calls),
                     "-l", str(load.limit), "-r", str(load.rate), "-rp", "1000", "-d", str(load.talk_ms),
                     "-recv_timeout", "30000", "-nostdin", "-timeout", f"{int(planned * 1.5 + 60)}s",
                     "-trace_stat", "-fd", "1", "-stf", str(stats), "127.0.0.1:5060"],
-                   cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+                              cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        caller.wait()
+    finally:  # interrupted: no sipp left calling
+        if caller.poll() is None:
+            caller.terminate()
+            caller.wait(10)
     result = StepResult(load=load, wall=time.monotonic() - started)
     ended = snapshot(roots, database)
     result.cpu_ms, result.busy_ms, result.seconds = cpu_between(before, ended)
@@ -161,7 +206,8 @@ def run_calls(rows: list[tuple[str, str]], load: Load, work: Path, port: int, ro
     result.ok = int(last["SuccessfulCall(C)"])
     result.failed = max(int(last["FailedCall(C)"]), load.calls - result.ok)
     result.created = max(result.created, load.calls)
-    result.peak_calls = max(int(r["CurrentCall"]) for r in rows_)
+    in_progress = sorted(int(r["CurrentCall"]) for r in rows_)
+    result.peak_calls, result.median_calls = in_progress[-1], in_progress[len(in_progress) // 2]
     result.kinds = {k.removeprefix("Failed").removesuffix("(C)"): int(v) for k, v in last.items()
                     if k.startswith("Failed") and k.endswith("(C)") and k != "FailedCall(C)" and v.isdigit()
                     and int(v)}
