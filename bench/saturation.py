@@ -32,7 +32,7 @@ QUICK = os.environ.get("PBXCRM_BENCH_QUICK") == "1"
 PROBE = 10 if QUICK else 20
 HOLD = 20 if QUICK else 120
 RATES = (10, 20, 40, 80, 160, 320, 640)
-AT_ONCE = (50, 100, 200, 400, 800)
+AT_ONCE = (100, 200, 400, 800)
 AGENTS = 1000
 AGENT_EXT = 6000
 # asterisk-conf/pjsip_bench.conf: endpoint 201's contact is the sipp on port 5200, which answers for all
