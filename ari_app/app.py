@@ -111,7 +111,10 @@ async def _consume(app: StasisApp) -> None:
                 await ari.filter_events([*dispatcher.event_types, APPLICATION_REPLACED])
             except AriError as e:
                 log.warning("ARI event filter not set (%s); unhandled events are dropped here", e)
-            await crm.refresh()
+            # The routing data now, the PBX's copy of it (forgotten above) in the background: writing it
+            # takes a while, and events unread for 4.5 s (aiohttp reads the pongs with them) drop the link.
+            await crm.refresh(mirror=False)
+            crm.changed()
             # A GSM gateway's MESSAGEs reach only an app subscribed to its endpoint (ari_app/sms/).
             try:
                 await app.sms.subscribe()

@@ -30,6 +30,7 @@ from ari_app.client import basic_auth  # noqa: E402
 from bench.campaign_bridge import bench_campaign_bridge, campaign_bridge_rows  # noqa: E402
 from bench.outbound_pacing import bench_outbound_pacing, outbound_pacing_rows  # noqa: E402
 from bench.retention import bench_retention, retention_rows  # noqa: E402
+from bench.saturation import asterisk_pid, bench_saturation, saturation_rows  # noqa: E402
 from bench.shop_orders import bench_shop_orders, shop_orders_rows  # noqa: E402
 from bench.sms import bench_sms, sms_rows  # noqa: E402
 from bench.sms_campaigns import bench_sms_campaign, sms_campaign_rows  # noqa: E402
@@ -404,6 +405,9 @@ async def main() -> None:
             lambda log: Proc(["ari"], dict(os.environ, DATABASE_URL=url), log),
             lambda: sipp_uas(AGENT_PORT, work)), campaign_bridge_rows),
         "year_of_calls": (lambda: bench_year_of_calls(server_url, 5 if quick else 20), year_of_calls_rows),  # issue 25
+        "saturation": (lambda: bench_saturation(url, work, lambda log: Proc(["ari"], dict(
+            os.environ, DATABASE_URL=url, PBXCRM_RECORDINGS_DIR=str(work / "recordings")), log), asterisk_pid()),
+            saturation_rows),  # issue 25
     }
     # PBXCRM_BENCH_ONLY=routing,export runs a part, when working on one number.
     only = [n for n in os.environ.get("PBXCRM_BENCH_ONLY", "").split(",") if n] or list(benchmarks)

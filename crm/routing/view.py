@@ -202,7 +202,11 @@ class CrmView:
         async with self._pool.acquire() as conn:
             return await routing_q.lookup_caller(conn, normalized)
 
-    async def refresh(self) -> bool:
+    async def refresh(self, mirror: bool = True) -> bool:
+        """Read the routing data again; `mirror`: and write what changed of it into the PBX (the users' dial
+        strings, the default queue, the language). Mirroring asks Asterisk once per value, one after another:
+        half a minute for 1,000 users with dial strings of their own (issue 25), so the Stasis app's
+        reconnect does it through `changed()`, off the loop that reads the events."""
         try:
             async with self._pool.acquire(timeout=2) as conn:
                 policy = await routing_q.load_policy(conn)
@@ -230,6 +234,11 @@ class CrmView:
                 await asyncio.wait_for(self._lookups.fill(), 3)
             except DATABASE_ERRORS as e:
                 log.warning("lookup connections not all open (%s); opened on demand", type(e).__name__)
+        if mirror:
+            await self._mirror(dialing, queues.get(policy.default_queue.id), language)
+        return True
+
+    async def _mirror(self, dialing: Dialing, default: QueueSettings | None, language: str | None) -> None:
         if dialing.dials != self._last_dials:
             self._last_default = None  # the default queue's phones may ring elsewhere now
             try:
@@ -238,7 +247,6 @@ class CrmView:
                 self._last_dials = dialing.dials
             except Exception as e:  # tried again at the next refresh
                 log.warning("users' dial strings not mirrored yet: %s", e)
-        default = queues.get(policy.default_queue.id)
         if default is not None and default != self._last_default:
             try:
                 for listener in self._listeners:
@@ -253,7 +261,6 @@ class CrmView:
                 self._last_language = language
             except Exception as e:  # tried again at the next refresh
                 log.warning("call centre's language not mirrored yet: %s", e)
-        return True
 
     async def keep_fresh(self, quiet: Callable[[], Awaitable[None]] | None = None) -> None:
         """Read the routing data again every few seconds, and at once on a change; each time after
