@@ -25,6 +25,7 @@ from web import formatting
 from web.browser_texts import browser_texts
 from web.db import connection
 from web.locale import RequestLocale, request_locale
+from web.urls import app_path_for
 from web.validation import describe
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -33,7 +34,7 @@ templates.env.filters["route_text"] = route_text
 def url_path(ctx, name: str, **params) -> str:
     """The path of a named route (web/app.py and web/views/*.py name every route): links stay
     relative to this site, as `request.url_for` would make them absolute."""
-    return str(ctx["request"].app.url_path_for(name, **params))
+    return app_path_for(ctx["request"].app, name, **params)
 
 
 templates.env.globals["url_path"] = url_path
