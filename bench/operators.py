@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import re
 import statistics
@@ -138,8 +139,33 @@ async def _calls(url: str, work: Path, calls: int, start_ari, start_phones, sipp
     return result
 
 
-async def _pages(base: str, streams: list[Stream], cards: list[int], seconds: float) -> dict:
-    """PAGE_CLIENTS logged-in operators asking for pages one after another for `seconds`: each answer's ms."""
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """Each process's CPU time so far (user + system), from /proc."""
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
+async def _backends(url: str) -> list[int]:
+    """The PostgreSQL processes serving the bench database (the web workers' pools)."""
+    conn = await asyncpg.connect(url)
+    try:
+        return [r["pid"] for r in await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'")]
+    finally:
+        await conn.close()
+
+
+async def _pages(base: str, url: str, workers: list[int], streams: list[Stream], cards: list[int],
+                 seconds: float) -> dict:
+    """PAGE_CLIENTS logged-in operators asking for pages one after another for `seconds`: each answer's ms,
+    and the CPU each page cost the web workers, PostgreSQL and this load client (the profile)."""
     times: dict[str, list[float]] = {p: [] for p in PAGES}
     statuses: Counter = Counter()
     rng = random.Random(25)
@@ -157,10 +183,20 @@ async def _pages(base: str, streams: list[Stream], cards: list[int], seconds: fl
                 statuses[(page, r.status)] += 1
             times[page].append((time.perf_counter() - t) * 1000)
 
+    before = _cpu_seconds(workers) | _cpu_seconds(await _backends(url))
+    mine = time.process_time()
     started = time.monotonic()
     await asyncio.gather(*(client(n, s.http) for n, s in enumerate(streams[:PAGE_CLIENTS])))
     wall = time.monotonic() - started
-    return {"times": times, "statuses": dict(statuses), "rate": sum(map(len, times.values())) / wall}
+    mine = time.process_time() - mine
+    after_web, after_db = _cpu_seconds(workers), _cpu_seconds(await _backends(url))
+    count = sum(map(len, times.values()))
+
+    def per_page(after: dict[int, float]) -> float:
+        return sum(t - before.get(pid, 0.0) for pid, t in after.items()) / count * 1000
+
+    return {"times": times, "statuses": dict(statuses), "rate": count / wall,
+            "cpu_ms": (per_page(after_web), per_page(after_db), mine / count * 1000)}
 
 
 async def bench_operators(url: str, work: Path, agents: list[str], call_seconds: int, page_seconds: int,
@@ -200,7 +236,7 @@ async def bench_operators(url: str, work: Path, agents: list[str], call_seconds:
             s.user_id = ids[s.login]
         calls = await _calls(url, work, CALL_RATE * call_seconds, start_ari, start_phones, sipp_calls, callers)
         pops = _pop_latencies(streams, calls["sent"], worker_of)
-        pages = await _pages(base, streams, cards, page_seconds)
+        pages = await _pages(base, url, web_workers(web.proc.pid), streams, cards, page_seconds)
     finally:
         for s in streams:
             await s.close()
@@ -257,6 +293,11 @@ def operators_rows(r: dict) -> list[tuple]:
         rows.append((f"  {page}", f"{statistics.median(values):.1f} ms", f"p95 {pct(values, 0.95):.1f} ms",
                      f"p95 <= {PAGE_TARGET_MS} ms", f"{pct(values, 0.95) / PAGE_TARGET_MS:.2f}; {len(values)} pages"
                      + (f", {bad} not 200" if bad else "")))
+    web_ms, db_ms, client_ms = pages["cpu_ms"]
+    floor = PAGE_CLIENTS * (web_ms + db_ms + client_ms) / (os.cpu_count() or 1)
+    rows.append(("  profile: CPU per page, web / PostgreSQL / load client", f"{web_ms:.1f} / {db_ms:.1f} / "
+                 f"{client_ms:.1f} ms", f"{PAGE_CLIENTS} at once on {os.cpu_count()} cores: >= {floor:.0f} ms each",
+                 "", "the wait CPU alone makes (all of it on these cores)"))
     rows.append(("  set-up", f"{r['streams']} logins in {r['login_s']:.0f} s", "streams by worker: "
                  + ", ".join(str(n) for _, n in sorted(r["workers"].items())), "", "pbxcrm web --workers 2"))
     return rows
