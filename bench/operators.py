@@ -248,6 +248,7 @@ async def bench_operators(url: str, work: Path, agents: list[str], call_seconds:
 def _pop_latencies(streams: list[Stream], sent: list[tuple[float, dict]], worker_of: dict[str, int]) -> dict:
     """Each ringing pop's ms from StasisStart to the bench's LISTEN and to the rung user's stream; whether
     every pop sent reached its user's stream, and no other."""
+    sent = [(at, p) for at, p in sent if "sse" not in p]  # the channel's notifications are no pops
     heard = {(p["user_id"], p["channel_id"], p["event"]): at for at, p in sent}
     by_user = {s.user_id: s for s in streams}
     wrong = sum(1 for s in streams for _, p in s.pops if p["user_id"] != s.user_id)
@@ -282,7 +283,7 @@ def operators_rows(r: dict) -> list[tuple]:
         ("  calls and pops", f"{calls['ok']} calls ok at {CALL_RATE}/s", f"{calls['failed']} failed",
          "every pop, right stream",
          f"{p['sent']} pops sent, {p['missing']} missing, {p['wrong']} on a wrong stream; ringing pops by worker: "
-         + ", ".join(str(n) for _, n in sorted(p["per_worker"].items()))),
+         + " / ".join(str(p["per_worker"].get(w, 0)) for w in sorted(r["workers"]))),
     ]
     every = [ms for values in pages["times"].values() for ms in values]
     rows.append((f"Pages under {PAGE_CLIENTS} concurrent requests (lists and cards)",
@@ -299,5 +300,5 @@ def operators_rows(r: dict) -> list[tuple]:
                  f"{client_ms:.1f} ms", f"{PAGE_CLIENTS} at once on {os.cpu_count()} cores: >= {floor:.0f} ms each",
                  "", "the wait CPU alone makes (all of it on these cores)"))
     rows.append(("  set-up", f"{r['streams']} logins in {r['login_s']:.0f} s", "streams by worker: "
-                 + ", ".join(str(n) for _, n in sorted(r["workers"].items())), "", "pbxcrm web --workers 2"))
+                 + " / ".join(str(n) for _, n in sorted(r["workers"].items())), "", "pbxcrm web --workers 2"))
     return rows
