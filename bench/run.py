@@ -28,6 +28,8 @@ sys.path.insert(0, str(REPO))
 
 from ari_app.client import basic_auth  # noqa: E402
 from bench.campaign_bridge import bench_campaign_bridge, campaign_bridge_rows  # noqa: E402
+from bench.operators import PORT as OPERATORS_PORT  # noqa: E402
+from bench.operators import bench_operators, operators_rows  # noqa: E402
 from bench.outbound_pacing import bench_outbound_pacing, outbound_pacing_rows  # noqa: E402
 from bench.retention import bench_retention, retention_rows  # noqa: E402
 from bench.saturation import asterisk_pid, bench_saturation, saturation_rows  # noqa: E402
@@ -166,8 +168,9 @@ def sipp_uas(port: int, work: Path) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def sipp_calls(rows: list[tuple[str, str]], calls: int, limit: int, talk_ms: int, work: Path, port: int) -> dict:
-    """`calls` calls from the trunk, at most `limit` at once; row i of `rows` is call i's
+def sipp_calls(rows: list[tuple[str, str]], calls: int, limit: int, talk_ms: int, work: Path, port: int,
+               rate: int = 100) -> dict:
+    """`calls` calls from the trunk, at most `limit` at once, `rate` a second; row i of `rows` is call i's
     (caller number, dialled number). Wall seconds and sipp's count of successful calls."""
     # tests/sipp/caller.xml with its caller and dialled number taken from an injection file.
     scenario = work / f"caller-{port}.xml"
@@ -179,8 +182,9 @@ def sipp_calls(rows: list[tuple[str, str]], calls: int, limit: int, talk_ms: int
     started = time.monotonic()
     subprocess.run(["sipp", "-sf", str(scenario), "-inf", str(injection), "-key", "caller_name", "bench",
                     "-i", "127.0.0.1", "-p", str(port), "-mp", str(port + 20000), "-m", str(calls), "-l", str(limit),
-                    "-r", "100", "-d", str(talk_ms), "-nostdin", "-timeout", "900s", "-trace_stat", "-stf", str(stats),
-                    "127.0.0.1:5060"], cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+                    "-r", str(rate), "-d", str(talk_ms), "-nostdin", "-timeout", "900s", "-trace_stat",
+                    "-stf", str(stats), "127.0.0.1:5060"],
+                   cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     wall = time.monotonic() - started
     last = stats.read_text().splitlines()
     header, values = last[0].split(";"), last[-1].split(";")
@@ -408,6 +412,12 @@ async def main() -> None:
         "saturation": (lambda: bench_saturation(url, work, lambda log: Proc(["ari"], dict(
             os.environ, DATABASE_URL=url, PBXCRM_RECORDINGS_DIR=str(work / "recordings")), log), asterisk_pid()),
             saturation_rows),  # issue 25
+        "operators": (lambda: bench_operators(  # issue 25: 300 pop streams at 20 calls/s, pages under 50 at once
+            url, work, AGENTS, 15 if quick else 60, 10 if quick else 30,
+            lambda log: Proc(["web", "--port", str(OPERATORS_PORT), "--workers", "2"],
+                             dict(os.environ, DATABASE_URL=url), log),
+            lambda log: Proc(["ari"], dict(os.environ, DATABASE_URL=url), log),
+            lambda: sipp_uas(AGENT_PORT, work), sipp_calls, callers_of), operators_rows),
     }
     # PBXCRM_BENCH_ONLY=routing,export runs a part, when working on one number.
     only = [n for n in os.environ.get("PBXCRM_BENCH_ONLY", "").split(",") if n] or list(benchmarks)

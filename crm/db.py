@@ -16,6 +16,10 @@ async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 1
         command_timeout=command_timeout,
         # Keep connect attempts short: callers on the call path have their own budget.
         timeout=5.0,
+        # A scan of a table starts at its first page, not where another scan is (issue 25): rows put in
+        # together sit together (the companies of an import), and a capped count over them (the lists'
+        # "10,000+") that joins a scan half-way through the table read most of it to find them.
+        server_settings={"synchronize_seqscans": "off"},
     )
 
 

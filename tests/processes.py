@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -49,6 +50,19 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
+def web_workers(pid: int) -> list[int]:
+    """The worker processes of `pbxcrm web --workers N` (uvicorn's, started by multiprocessing's spawn;
+    not its resource tracker)."""
+    workers = []
+    for child in children(pid):
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                workers.append(child)
+        except OSError:  # gone
+            continue
+    return workers
+
+
 def alive(pid: int) -> bool:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
@@ -64,3 +78,28 @@ async def gone(pids: list[int], timeout: float) -> bool:
             return True
         await asyncio.sleep(0.05)
     return False
+
+
+def socket_owners(server_port: int, pids: list[int]) -> dict[int, int]:
+    """Which of these processes holds each TCP connection accepted on `server_port` (IPv4): {the client's
+    port: its pid}, read from /proc. Tells which worker of `pbxcrm web --workers N` serves a connection."""
+    inodes: dict[str, int] = {}
+    for pid in pids:
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:  # gone
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink(fd)
+            except OSError:  # closed while listed
+                continue
+            if link.startswith("socket:["):
+                inodes[link[8:-1]] = pid
+    owners = {}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, inode = fields[1], fields[2], fields[9]
+        if int(local.rsplit(":", 1)[1], 16) == server_port and inode in inodes:
+            owners[int(remote.rsplit(":", 1)[1], 16)] = inodes[inode]
+    return owners

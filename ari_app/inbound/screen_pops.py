@@ -45,8 +45,9 @@ class CallPops:
         assert s.d.pops is not None
         c, facts, queue = s.call, s._facts, s._last_queue
         number = c.called_number if s.direction == "outgoing" else c.caller_number
+        entered_at = c.entered_at.timestamp() if c.entered_at is not None else None
         for whom, what in sends:
             s.d.pops.send(PopEvent(user_id=whom, event=what, channel_id=c.channel_id, direction=s.direction,
                                    number=number, counterparty_id=facts.counterparty_id if facts else None,
                                    name=facts.display_name if facts else "", detail=detail,
-                                   queue_id=queue.id if queue is not None else None))
+                                   queue_id=queue.id if queue is not None else None, entered_at=entered_at))

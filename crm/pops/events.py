@@ -26,6 +26,9 @@ class PopEvent:
     detail: str = ""
     # The queue the call came through (None: straight to a manager, or placed): its call script (H5).
     queue_id: int | None = None
+    # When the call entered the Stasis app (its StasisStart's timestamp, Unix seconds; None: not known):
+    # how late a pop reaches the browser (`make bench`'s operators row, issue 25).
+    entered_at: float | None = None
 
     def payload(self) -> str:
         return json.dumps(asdict(self))

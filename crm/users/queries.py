@@ -52,12 +52,14 @@ async def insert_session(conn: asyncpg.Connection, token_hash: bytes, user_id: i
 
 
 async def session_user(conn: asyncpg.Connection, token_hash: bytes) -> asyncpg.Record | None:
-    """The active user behind a live session; touches the session as it reads it."""
+    """The active user behind a live session; touches the session as it reads it, at most once a minute
+    (issue 25: a write on every request, and its commit's flush, cost more than all the rest of the check)."""
     return await conn.fetchrow(
         f"""WITH s AS (
+                SELECT user_id FROM web_sessions WHERE token_hash = $1 AND expires_at > now()),
+            touched AS (
                 UPDATE web_sessions SET last_seen_at = now()
-                WHERE token_hash = $1 AND expires_at > now()
-                RETURNING user_id)
+                WHERE token_hash = $1 AND expires_at > now() AND last_seen_at < now() - interval '1 minute')
             SELECT {', '.join('u.' + c.strip() for c in _USER_COLUMNS.split(','))},
                    (SELECT value #>> '{{}}' FROM app_settings WHERE key = 'locale.language') AS centre_language,
                    -- The IP allow-list entries that can apply (crm/allowlist/rules.py decides), in the same
