@@ -1,7 +1,8 @@
 """What the converter process does with a recording (ari_app/recording/service.py runs these there,
 never on the event loop): the WAV Asterisk gave written into its folder, turned into mp3 (LAME;
 pydub and ffmpeg for WAVs other than 16-bit PCM), the WAV deleted, the sizes read. The app's process
-only fetches the bytes and links the result to the call (issue 25: no file I/O, no CPU work beside the calls being routed)."""
+only fetches the bytes and links the result to the call (issue 25: no file I/O, no CPU work beside
+the calls being routed)."""
 
 from __future__ import annotations
 
