@@ -93,9 +93,14 @@ async def test_the_app_reconnects_after_the_websocket_drops_and_the_call_ends_no
             {"eventSource": "deviceState:"}) == 2
         assert fake.calls_to("GET", "/channels")
         reconnect = [i for i, r in enumerate(fake.requests) if r.path == "/events"][1]
-        stored = {r.body["variables"]["PBXCRM_KEY"] for r in fake.requests[reconnect:]
-                  if r in fake.originated("Local/s@pbxcrm-store")}
-        assert {"default_dial", "default_ring", "language"} <= stored, stored
+
+        def stored() -> set[str]:
+            return {r.body["variables"]["PBXCRM_KEY"] for r in fake.requests[reconnect:]
+                    if r in fake.originated("Local/s@pbxcrm-store")}
+
+        # Written in the background once the routing data is read again (not before the events are read).
+        await fake.wait_for(lambda: {"default_dial", "default_ring", "language"} <= stored(),
+                            what=f"the dialplan's settings written again (so far {stored()})")
         await fake.hang_up(caller)
         assert (await fake.wait_gone(leg))["cause"] == 16
         row = await ended_row(db, caller)
