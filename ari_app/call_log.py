@@ -36,7 +36,7 @@ class CallLogWriter:
 
     def submit(self, channel_id: str, write: Write, what: str, *, after_call: bool = False) -> asyncio.Task:
         """Queue a write after the earlier writes for the same channel. `after_call`: a write of the
-        call's teardown (its end, a callback task, its recording), which lets the next call come in first."""
+        call's teardown (its end, its legs' end, a callback task), which lets the next call come in first."""
         previous = self._tails.get(channel_id)
         task = asyncio.create_task(self._run(previous, write, channel_id, what, after_call))
         self._tails[channel_id] = task
