@@ -7,6 +7,7 @@ The widget is served by one web process and the operators by another: several wo
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 from aiohttp import web as aioweb
@@ -98,8 +99,11 @@ async def test_a_visitor_chats_from_another_origin_and_the_transcript_lands_on_t
         body = desk.locator("#chat-messages .chat-from-visitor .chat-body").first
         assert await body.inner_text() == "Is my order <b>ready</b>?"  # text, never HTML
         assert await desk.locator("#chat-messages b").count() == 0
-        await visitor.type("#pbxcrm-chat-input", "and the delivery", delay=120)  # past the typing throttle
-        await desk.wait_for_selector("#chat-typing:not([hidden])")
+        # Watched from before the first key: the desk shows "typing" for 4 s after a frame, and typing the
+        # words takes about 2 s (more on a loaded machine), past the typing throttle.
+        seen_typing = asyncio.ensure_future(desk.wait_for_selector("#chat-typing:not([hidden])"))
+        await visitor.type("#pbxcrm-chat-input", "and the delivery", delay=120)
+        await seen_typing
         await desk.type("#chat-send textarea", "Yes, it is ")
         await visitor.wait_for_selector("#pbxcrm-chat-typing:not([hidden])")
         await desk.fill("#chat-send textarea", "Yes, it is ready: pick it up today")
