@@ -165,15 +165,22 @@ def uas(port: int, work: Path) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def run_calls(rows: list[tuple[str, str]], load: Load, work: Path, port: int, roots: dict[str, int],
-              database: str) -> tuple[StepResult, dict]:
-    """Place the calls (row i: call i's caller number and dialled number, reused in a loop); the result,
-    and the snapshot taken when sipp finished (to count CPU spent after it, e.g. conversions)."""
+def caller_files(rows: list[tuple[str, str]], work: Path, port: int) -> tuple[Path, Path]:
+    """tests/sipp/caller.xml with its caller and dialled number taken from an injection file, and that
+    file: row i is call i's (caller number, dialled number)."""
     scenario = work / f"caller-{port}.xml"
     scenario.write_text((SIPP / "caller.xml").read_text().replace("[caller]", "[field0]")
                         .replace("[service]", "[field1]"))
     injection = work / f"calls-{port}.csv"
     injection.write_text("SEQUENTIAL\n" + "".join(f"{caller};{called};\n" for caller, called in rows))
+    return scenario, injection
+
+
+def run_calls(rows: list[tuple[str, str]], load: Load, work: Path, port: int, roots: dict[str, int],
+              database: str) -> tuple[StepResult, dict]:
+    """Place the calls (row i: call i's caller number and dialled number, reused in a loop); the result,
+    and the snapshot taken when sipp finished (to count CPU spent after it, e.g. conversions)."""
+    scenario, injection = caller_files(rows, work, port)
     stats = work / f"stats-{port}.csv"
     stats.unlink(missing_ok=True)
     planned = load.calls / load.rate + load.talk_ms / 1000

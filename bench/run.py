@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from ari_app.client import basic_auth  # noqa: E402
 from bench.campaign_bridge import bench_campaign_bridge, campaign_bridge_rows  # noqa: E402
+from bench.load_step import caller_files  # noqa: E402
 from bench.operators import PORT as OPERATORS_PORT  # noqa: E402
 from bench.operators import bench_operators, operators_rows  # noqa: E402
 from bench.outbound_pacing import bench_outbound_pacing, outbound_pacing_rows  # noqa: E402
@@ -172,12 +173,7 @@ def sipp_calls(rows: list[tuple[str, str]], calls: int, limit: int, talk_ms: int
                rate: int = 100) -> dict:
     """`calls` calls from the trunk, at most `limit` at once, `rate` a second; row i of `rows` is call i's
     (caller number, dialled number). Wall seconds and sipp's count of successful calls."""
-    # tests/sipp/caller.xml with its caller and dialled number taken from an injection file.
-    scenario = work / f"caller-{port}.xml"
-    scenario.write_text((SIPP / "caller.xml").read_text().replace("[caller]", "[field0]")
-                        .replace("[service]", "[field1]"))
-    injection = work / f"calls-{port}.csv"
-    injection.write_text("SEQUENTIAL\n" + "".join(f"{caller};{called};\n" for caller, called in rows))
+    scenario, injection = caller_files(rows, work, port)
     stats = work / f"stats-{port}.csv"
     started = time.monotonic()
     subprocess.run(["sipp", "-sf", str(scenario), "-inf", str(injection), "-key", "caller_name", "bench",
