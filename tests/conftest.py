@@ -44,6 +44,7 @@ _DATA_TABLES = ("chat_messages", "chat_pages", "chat_conversations", "chat_visit
 _DATA_TABLES = ("shop_exchange_files", "shop_exchange_sessions", "shop_order_status_history", "shop_order_lines",
                 "shop_orders", "shop_sources", *_DATA_TABLES)
 _DATA_TABLES += ("call_stats_hourly", "call_stats_daily")  # issue 25: the call statistics' rollups
+_DATA_TABLES += ("pbx_nodes", "phone_presence", "queue_turns")  # issue 26: the PBX nodes' shared state
 
 
 # argon2 as the product runs it: about 0.3 s of both cores per hash, and creating a user and
