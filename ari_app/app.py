@@ -73,7 +73,9 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                              settings.ari_app) as ari:
             app = build(ari, runtime, mirror_default_queue, mirror_centre_language, PhoneDialsMirror(ari))
             tasks = background_tasks(app)  # a standby's too: its routing data kept warm
-            lock = StasisLock(settings.database_url, settings.ari_app)
+            # One active process per Stasis app of each node: the nodes' apps share a name, not an Asterisk.
+            lock = StasisLock(settings.database_url, f"{settings.ari_app}@{settings.node}" if settings.node
+                              else settings.ari_app)
             try:
                 await take_turns(lock, stop, partial(active_tasks, app, _consume), app.step_down,
                                  leaving=app.phone_states.leaving)

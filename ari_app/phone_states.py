@@ -18,6 +18,11 @@ Phones are known by extension; where each is rung is its user's dial string (iss
 PJSIP/102, SIP/1001, IAX2/..., Local/...@ctx; crm/dialing/technology.py), and its state
 is that device's. A phone without a device of its own (Local, or a number through
 another endpoint) has no state to ask: it counts as free, and ringing it tells.
+
+More than one PBX (issue 26): `shared` (ari_app/cluster/shared.py) knows the other nodes' phones and
+holds. A phone of another node is rung through that node's trunk (`where_to_ring`), its state is what
+its node last said, and a phone another node's call holds is busy here too; this node's states and
+holds are told to the others.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from ari_app.client import AriClient, AriError
 from ari_app.constants import (
@@ -39,6 +45,9 @@ from ari_app.constants import (
     UNREACHABLE_STATES,
 )
 from crm.dialing.technology import default_dial, devices
+
+if TYPE_CHECKING:
+    from ari_app.cluster.shared import SharedState
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +81,17 @@ class PhoneStates:
         self._reserved: dict[str, tuple[str, dt.datetime]] = {}
         # Set (and replaced) whenever a phone may have become free: waiting callers look again.
         self._freed = asyncio.Event()
+        self.shared: SharedState | None = None  # the other PBX nodes' phones (issue 26), when there are
+
+    def share_with(self, shared: SharedState) -> None:
+        self.shared = shared
+        shared.on_freed(self._signal_freed)
+
+    def where_to_ring(self, extension: str) -> str:
+        """The dial string a call rings the user's phones with: theirs, through another node's trunk
+        for a phone of that node (issue 26)."""
+        dial = self.dial_of(extension)
+        return self.shared.route(dial) if self.shared is not None else dial
 
     async def connected(self) -> None:
         """After every (re)connect: events may have been missed, so forget and subscribe again."""
@@ -81,6 +101,18 @@ class PhoneStates:
         except AriError as e:
             # Still correct without events: every check then asks ARI.
             log.warning("device state events not subscribed (%s); asking ARI per call", e)
+        if self.shared is not None:
+            await self._list_for_other_nodes()
+
+    async def _list_for_other_nodes(self) -> None:
+        try:
+            endpoints = await self._ari.request("GET", "/endpoints") or []
+        except AriError as e:
+            log.warning("endpoints not listed for the other nodes (%s)", e)
+            return
+        assert self.shared is not None
+        self.shared.listed({f"{e['technology']}/{e['resource']}": state_of_endpoint(e) for e in endpoints
+                            if e.get("technology") and e.get("resource")})
 
     async def leaving(self) -> None:
         """Before the app's websocket closes: drop the "deviceState:" subscription first.
@@ -99,6 +131,8 @@ class PhoneStates:
         name = device.get("name") or ""
         if "/" in name:
             self._states[name] = device.get("state", STATE_UNKNOWN)
+            if self.shared is not None:
+                self.shared.state_changed(name, self._states[name])
             if problem_of(self._states[name]) is None:
                 self._signal_freed()
 
@@ -122,7 +156,13 @@ class PhoneStates:
     def _known_problem(self, extension: str) -> str | None:
         """What the known states say of the user's phones together: busy when one talks or rings
         (the user is on a call), unreachable when none can ring, else None (unknown counts as free)."""
-        states = [self._states.get(d) for d in self._devices(extension)]
+        names = self._devices(extension)
+        if self.shared is not None:
+            if any(self.shared.held_elsewhere(d) for d in names):
+                return "busy on another call"
+            states = [self._states.get(d) or self.shared.remote_state(d) for d in names]
+        else:
+            states = [self._states.get(d) for d in names]
         problems = [problem_of(s) if s is not None else None for s in states]
         if "busy on another call" in problems:
             return "busy on another call"
@@ -158,11 +198,18 @@ class PhoneStates:
                 continue
             self._reserved[extension] = holder or (owner, now)
             got.append(extension)
+            if holder is None:
+                self._tell_held(extension, True)
         return got
+
+    def _tell_held(self, extension: str, held: bool) -> None:
+        if self.shared is not None:
+            self.shared.held(self._devices(extension), held)
 
     def hold(self, owner: str, extension: str) -> None:
         """The phone talks on `owner`'s call now, whoever held it (an attended transfer brought it)."""
         self._reserved[extension] = (owner, dt.datetime.now(dt.timezone.utc))
+        self._tell_held(extension, True)
 
     def release(self, owner: str, extensions: Iterable[str] | None = None) -> None:
         """Give back `owner`'s reservations: the ones named, or all of them; the next look at those
@@ -172,6 +219,7 @@ class PhoneStates:
             holder = self._reserved.get(extension)
             if holder is not None and holder[0] == owner:
                 del self._reserved[extension]
+                self._tell_held(extension, False)
                 # What we know of it is our own "ringing" guess: ask Asterisk next time.
                 self.forget(extension)
                 self._signal_freed()
@@ -186,6 +234,7 @@ class PhoneStates:
         stale = [ext for ext, (owner, at) in self._reserved.items() if at < before and owner not in live_channels]
         for extension in stale:
             owner = self._reserved.pop(extension)[0]
+            self._tell_held(extension, False)
             log.info("phone %s: reservation of gone call %s released after a reconnect", extension, owner)
         if stale:
             self._signal_freed()
@@ -200,9 +249,11 @@ class PhoneStates:
             return "busy on another call"
         # No device of its own (a Local channel, a number through a trunk): nothing to ask, free.
         names = self._devices(extension)
+        if self.shared is not None and any(self.shared.held_elsewhere(d) for d in names):
+            return "busy on another call"  # another node's call holds it: no need to ask
         for name in names:
-            if name in self._states:
-                continue
+            if name in self._states or (self.shared is not None and self.shared.is_remote(name)):
+                continue  # known, or another node's phone: its node tells its state (issue 26)
             try:
                 endpoint = await self._ari.get_endpoint(*name.split("/", 1))
             except AriError as e:

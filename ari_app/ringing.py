@@ -77,7 +77,10 @@ class Ringer:
 
     def endpoint(self, phone: Phone) -> str:
         """Where to ring this phone: its own dial, or its extension's user's (PJSIP/102, SIP/1001...)."""
-        return phone.dial or self._phones.dial_of(phone.extension)
+        return phone.dial or self._phones.where_to_ring(phone.extension)
+
+    def where_to_ring(self, extension: str) -> str:
+        return self._phones.where_to_ring(extension)
 
     def answered(self, channel_id: str) -> bool:
         """A phone we rang picked up (it entered the app as 'dialed'); False when it is too late for it."""

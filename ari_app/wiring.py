@@ -21,6 +21,8 @@ from ari_app.campaigns.service import CampaignDialer
 from ari_app.clicktocall.handlers import ClickToCallHandlers
 from ari_app.clicktocall.service import ClickToCall
 from ari_app.client import AriClient
+from ari_app.cluster.heartbeat import keep_saying
+from ari_app.cluster.shared import SharedState
 from ari_app.constants import (
     CHANNEL_DESTROYED,
     CHANNEL_DTMF_RECEIVED,
@@ -110,7 +112,12 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
           mirror_phone_dials=None) -> StasisApp:
     settings, pool, crm = runtime.settings, runtime.pool, runtime.crm
     phone_states = PhoneStates(ari, crm.dial_of)  # each phone rung where its user's dial string says
-    crm.on_default_queue(partial(mirror_default_queue, ari, crm.dial_of))
+    # More than one PBX (issue 26): the other nodes' phones, holds and round robin turns.
+    shared = SharedState(pool, settings.database_url, settings.node) if settings.node else None
+    if shared is not None:
+        phone_states.share_with(shared)
+    ring_dial = phone_states.where_to_ring  # a phone of another node through that node's trunk
+    crm.on_default_queue(partial(mirror_default_queue, ari, ring_dial))
     crm.on_centre_language(partial(mirror_centre_language, ari))
     if mirror_phone_dials is not None:
         crm.on_dials(mirror_phone_dials)
@@ -119,7 +126,8 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
     call_path = CallPath()
     deps = SessionDeps(ari=ari, media=media, ringer=Ringer(media, phone_states), crm=crm,
                        call_log=CallLogWriter(pool, call_path=call_path), registry=CallRegistry(),
-                       region=settings.default_region, round_robin={}, pops=PopSender(pool, call_path),
+                       region=settings.default_region, round_robin=shared.turns if shared is not None else {},
+                       pops=PopSender(pool, call_path),
                        timezone=settings.timezone, trunk=settings.trunk, greetings_dir=settings.greetings_sound_dir,
                        call_path=call_path)
     deps.recorder = Recorder(media, deps.records, settings.recordings_dir, call_path)
@@ -127,7 +135,7 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
     # Agent presence (issue 18): a change read from the database, or a wrap-up's end, may free an agent.
     crm.on_agents(phone_states.wake)
     deps.agents = agents = AgentService(pool, crm, media, phone_states.wake)
-    click_to_call = ClickToCall(pool, settings.database_url, media, crm.dial_of)
+    click_to_call = ClickToCall(pool, settings.database_url, media, ring_dial)
     placed = session_factory(settings.trunk)
     calls = CallService(deps, sessions={PURPOSE_INBOUND: CallSession, PURPOSE_OUTBOUND: placed,
                                         PURPOSE_INTERNAL: placed})
@@ -141,7 +149,7 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
     calls.on_gone(CLICK_TO_CALL_PREFIX, c2c.on_gone)
     transfers = TransferService(deps, pool, settings.database_url)
     # Listen-in, whisper and barge (issue 18): the supervisor's phone, its snoop, their ends.
-    supervision = SupervisionService(deps, pool, settings.database_url, crm.dial_of)
+    supervision = SupervisionService(deps, pool, settings.database_url, ring_dial)
     watching = SupervisionHandlers(supervision)
     sms = SmsHandlers(ari, pool, settings.default_region)  # a GSM gateway's SIP MESSAGEs (issue 21)
     calls.on_entered(PURPOSE_SUPERVISOR, watching.on_answered)
@@ -192,7 +200,18 @@ def background_tasks(app: StasisApp) -> list[asyncio.Task]:
             # The calls the app did not see, from Asterisk's own records (crm/cel/): one reconciler at a
             # time whatever the processes (its checkpoint's row lock), so a standby's waits its turn.
             asyncio.create_task(reconcile_forever(app.runtime.pool, app.runtime.settings, quiet),
-                                name="cel reconciler")]
+                                name="cel reconciler"),
+            *cluster_tasks(app)]
+
+
+def cluster_tasks(app: StasisApp) -> list[asyncio.Task]:
+    """More than one PBX (issue 26): this node's word, and what it shares with the other nodes."""
+    settings, shared = app.runtime.settings, app.phone_states.shared
+    if not settings.node or shared is None:
+        return []
+    return [asyncio.create_task(keep_saying(app.runtime.pool, app.ari, settings.node, lambda: len(app.deps.registry)),
+                                name="node heartbeat"),
+            asyncio.create_task(shared.run(), name="node shared state")]
 
 
 def active_tasks(app: StasisApp, consume) -> list[asyncio.Task]:

@@ -8,7 +8,12 @@ import asyncpg
 
 
 async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10,
-                      command_timeout: float = 10.0) -> asyncpg.Pool:
+                      command_timeout: float = 10.0, node: str = "") -> asyncpg.Pool:
+    server_settings = {"synchronize_seqscans": "off"}
+    if node:
+        # More than one PBX (issue 26): the node this process serves, which calls.node's default reads
+        # (migration 0053), so every call it logs says where it came in without a parameter of its own.
+        server_settings["pbxcrm.node"] = node
     return await asyncpg.create_pool(
         database_url,
         min_size=min_size,
@@ -19,7 +24,7 @@ async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 1
         # A scan of a table starts at its first page, not where another scan is (issue 25): rows put in
         # together sit together (the companies of an import), and a capped count over them (the lists'
         # "10,000+") that joins a scan half-way through the table read most of it to find them.
-        server_settings={"synchronize_seqscans": "off"},
+        server_settings=server_settings,
     )
 
 

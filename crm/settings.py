@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$")
 
 
+# A PBX node's name (issue 26), as pbx_nodes.name checks it (migration 0053).
+NODE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+
+
 class SettingsError(ValueError):
     """A setting is missing or malformed."""
 
@@ -54,6 +58,9 @@ class Settings:
     ari_user: str = "pbxcrm"
     ari_password: str = "pbxcrm-sandbox"
     ari_app: str = "pbxcrm"
+    # More than one PBX (issue 26): this `pbxcrm ari`'s node, one per Asterisk behind the SIP proxy
+    # (ari_app/cluster/). Empty: one PBX, nothing shared with another node.
+    node: str = ""
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     # How long the call path may wait on the CRM before it routes to the default queue.
@@ -152,6 +159,9 @@ class Settings:
             zoneinfo.ZoneInfo(cel_timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise SettingsError(f"PBXCRM_CEL_TIMEZONE is not a time zone: {cel_timezone!r}") from None
+        node = env.get("PBXCRM_NODE", "").strip().lower()
+        if node and not NODE_NAME.match(node):
+            raise SettingsError(f"PBXCRM_NODE must be a short name of a-z, 0-9 and '-' (a, node-2), got {node!r}")
         return cls(
             trusted_proxies=_networks(env, "PBXCRM_TRUSTED_PROXIES"),
             sms_lease_seconds=max(1, _int(env, "PBXCRM_SMS_LEASE_SECONDS", cls.sms_lease_seconds)),
@@ -188,6 +198,7 @@ class Settings:
             ari_user=env.get("PBXCRM_ARI_USER", cls.ari_user),
             ari_password=env.get("PBXCRM_ARI_PASSWORD", cls.ari_password),
             ari_app=env.get("PBXCRM_ARI_APP", cls.ari_app),
+            node=node,
             web_host=env.get("PBXCRM_WEB_HOST", cls.web_host),
             web_port=_int(env, "PBXCRM_WEB_PORT", cls.web_port),
             lookup_budget_ms=_int(env, "PBXCRM_LOOKUP_BUDGET_MS", cls.lookup_budget_ms),

@@ -103,6 +103,30 @@ def test_a_phone_the_app_rang_in_vain_is_no_call_of_its_own():
     assert isinstance(skipped, Skipped) and skipped.nothing_to_log and "the app made" in skipped.reason
 
 
+def test_another_nodes_call_to_a_phone_of_this_node_is_left_to_that_node():
+    """Issue 26: node A's app rang 7201 of node B through the inter-node trunk; node B's CEL has the leg
+    (from endpoint node-a into pbxcrm-from-node), which node A logs as its call: nothing to log here."""
+    cel = Cel()
+    s = dt.timedelta(seconds=1)
+    leg = cel.channel("PJSIP/node-a", "84951234567", exten="7201", context="pbxcrm-from-node", at=T0,
+                      uniqueid="node-b-1700000000.7")
+    cel.event("CHAN_START", T0, leg)
+    phone = cel.channel("PJSIP/7201", "7201", linkedid=leg.linkedid, context="pbxcrm-phones", at=T0)
+    cel.event("CHAN_START", T0, phone)
+    cel.event("ANSWER", T0 + 2 * s, phone, appname="AppDial")
+    cel.event("BRIDGE_ENTER", T0 + 2 * s, phone)
+    cel.hangup(T0 + 5 * s, phone)
+    cel.hangup(T0 + 5 * s, leg)
+    skipped = facts_of(leg.linkedid, events(cel))
+    assert isinstance(skipped, Skipped) and skipped.nothing_to_log and "another node" in skipped.reason
+    # The same leg in a context of its own (a trunk's call) is a call: the context, not the name, decides.
+    cel2 = Cel()
+    trunk = cel2.channel("PJSIP/node-a", "84951234567", exten="74957654321", context="sandbox-from-trunk", at=T0)
+    cel2.event("CHAN_START", T0, trunk)
+    cel2.hangup(T0 + 5 * s, trunk)
+    assert isinstance(facts_of(trunk.linkedid, events(cel2)), CallFacts)
+
+
 def test_events_of_other_calls_and_the_order_they_come_in_do_not_matter():
     cel = Cel()
     first = cel.fallback_call("84951234567", T0)

@@ -175,7 +175,7 @@ class Connector:
         attempt.agent_result = asyncio.get_running_loop().create_future()
         # One phone (a user with both rings the browser's, as click-to-call), told to answer by itself: the
         # client is already on the line.
-        endpoint = click_dial(self.d.crm.dial_of(agent.extension))
+        endpoint = click_dial(self.d.ringer.where_to_ring(agent.extension))
         try:
             await self.d.ari.originate(endpoint=endpoint, channel_id=attempt.agent_channel_id,
                                        app_args=campaign_agent_args(attempt.id),

@@ -12,3 +12,8 @@ SUPERVISION_PREFIX = "sup-"
 # the dialer logs the attempt and, answered, the call (issue 22).
 CAMPAIGN_PREFIX = "dial-"
 APP_CHANNEL_PREFIXES = (OUR_PREFIX, CLICK_TO_CALL_PREFIX, SUPERVISION_PREFIX, CAMPAIGN_PREFIX)
+
+# More than one PBX (issue 26): the dialplan context a node's inter-node trunk puts a call from another
+# node into (dialplan/pbxcrm.conf), to ring a phone of this node for that node's call. The node the call
+# came in on logs it; the CEL of this leg, on this node, is nothing to log.
+FROM_NODE_CONTEXT = "pbxcrm-from-node"

@@ -9,7 +9,8 @@ a Dial() rang (the caller's own ANSWER is the dialplan's Answer() for music, not
 A linkedid whose first channel ended under another linkedid was merged into an older call
 (Asterisk gives bridged channels the oldest linkedid and retires the newer one): nothing to
 log of it. Nor of a channel the Stasis app made (a phone it rang, a click-to-call): the app
-logs the calls it makes. Events whose times contradict each other are a clock that jumped: skipped.
+logs the calls it makes. Nor of a call another PBX node put through to a phone of this one
+(issue 26). Events whose times contradict each other are a clock that jumped: skipped.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from crm.calls.channels import APP_CHANNEL_PREFIXES
+from crm.calls.channels import APP_CHANNEL_PREFIXES, FROM_NODE_CONTEXT
 from crm.cel.events import CelEvent
 from crm.lines.model import line_of
 
@@ -80,6 +81,8 @@ def facts_of(linkedid: str, events: Iterable[CelEvent]) -> CallFacts | Skipped:
     if not started_at - CLOCK_SLACK <= ended_at <= started_at + LONGEST_CALL:
         return Skipped(linkedid, f"ended at {ended_at.isoformat()}, started at {started_at.isoformat()}: "
                                  "the clock jumped")
+    if start.context == FROM_NODE_CONTEXT:
+        return Skipped(linkedid, "another node's call to a phone of this node: that node logs it", nothing_to_log=True)
     ended_at = max(ended_at, started_at)
     answer = _answer(mine, linkedid)
     answered_at = answered_by = None
