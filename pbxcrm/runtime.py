@@ -42,7 +42,7 @@ class Runtime:
 async def crm_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     """The pool, lookup connections and routing view, closed on the way out."""
     # min_size=0: the process starts, and takes calls, even while PostgreSQL is down.
-    pool = await create_pool(settings.database_url, min_size=0, max_size=10)
+    pool = await create_pool(settings.database_url, min_size=0, max_size=10, node=settings.node)
     lookups = LookupConnections(settings.database_url, routing_q.prepare_lookup)
     # The lookup's indexes read into PostgreSQL's cache, beside the start (crm/routing/warm_cache.py).
     warming = asyncio.create_task(warm_lookup(pool), name="lookup cache warm-up")
