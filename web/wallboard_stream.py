@@ -41,12 +41,11 @@ class WallboardHub:
         self.last_event = 0.0  # time.monotonic() of the last NOTIFY heard
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(listen_forever(self._url, channel, self._on_payload,
-                                                          on_connected=self._on_connected))
-                       for channel in (CHANNEL, AGENTS_CHANNEL)]
+        self._tasks = [asyncio.create_task(listen_forever(self._url, CHANNEL, self._on_payload,
+                                                          on_connected=self._on_wallboard_connected)),
+                       asyncio.create_task(listen_forever(self._url, AGENTS_CHANNEL, self._on_payload,
+                                                          on_connected=self._on_connected))]
         if self._pool is not None:
-            self._tasks.append(asyncio.create_task(listen_forever(
-                self._url, NODES_CHANNEL, lambda _name: self._node_word.set())))
             self._tasks.append(asyncio.create_task(self._watch_nodes()))
 
     async def stop(self) -> None:
@@ -74,6 +73,13 @@ class WallboardHub:
     async def _on_connected(self, _conn) -> None:
         """(Re)connected: what changed while nobody listened is read again by every open board."""
         self._on_payload("")
+
+    async def _on_wallboard_connected(self, conn: asyncpg.Connection) -> None:
+        """The nodes' words are heard on the wallboard's connection (no connection of their own)."""
+        if self._pool is not None:
+            await conn.add_listener(NODES_CHANNEL, lambda _c, _pid, _ch, _name: self._node_word.set())
+            self._node_word.set()  # what they said while nobody listened
+        await self._on_connected(conn)
 
     async def _watch_nodes(self) -> None:
         assert self._pool is not None
