@@ -92,6 +92,15 @@ async def test_a_bad_name_is_refused_before_the_database(db):
         assert await conn.fetchval("SELECT count(*) FROM pbx_nodes") == 0
 
 
+def test_the_banners_time_is_todays_clock_or_a_day_and_time():
+    from web.formatting import local_clock
+
+    now = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
+    assert local_clock(now - dt.timedelta(minutes=5), "Europe/Moscow", "ru", now) == "14:55 MSK"
+    assert local_clock(now - dt.timedelta(minutes=5), "Europe/Moscow", "en", now) == "2:55\u202fPM MSK"
+    assert local_clock(now - dt.timedelta(days=1), "Europe/Moscow", "ru", now) == "30.11.2026, 15:00 MSK"
+
+
 # ---- the page ----
 
 async def test_a_supervisor_sees_each_node_its_state_and_since_when(web, db):
