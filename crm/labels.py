@@ -96,13 +96,18 @@ AGENT_STATUS = {"available": N_("available"), "paused": N_("paused"), "wrapup": 
                 "logged_out": N_("logged out")}
 # An agent on the wallboard (crm/wallboard/board.py STATES): its presence, or its call.
 WALLBOARD_STATE = {**AGENT_STATUS, "ringing": N_("ringing"), "talking": N_("talking")}
+# A PBX node (issue 26, crm/nodes/state.py) and why it is not up.
+NODE_STATE = {"up": later.pgettext("pbx node", "up"), "down": later.pgettext("pbx node", "down"),
+              "silent": later.pgettext("pbx node", "silent")}
+NODE_REASON = {"asterisk_lost": N_("its Asterisk does not answer"),
+               "app_silent": N_("its app is not running or cannot reach the database")}
 
 KINDS.update({
     "pause_reason": PAUSE_REASON, "agent_status": AGENT_STATUS, "wallboard_state": WALLBOARD_STATE,
     "import_status": IMPORT_STATUS, "queue_strategy": QUEUE_STRATEGY, "queue_offer": QUEUE_OFFER,
     "recording_mode": RECORDING_MODE,
     "report_group": REPORT_GROUP, "report_period": REPORT_PERIOD, "report_split": REPORT_SPLIT,
-    "report_metric": REPORT_METRIC, "timezone": TIMEZONE,
+    "report_metric": REPORT_METRIC, "timezone": TIMEZONE, "node_state": NODE_STATE, "node_reason": NODE_REASON,
 })
 
 

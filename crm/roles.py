@@ -59,5 +59,13 @@ def sees_wallboard(user: Mapping) -> bool:
     return user["role"] in WALLBOARD_ROLES
 
 
+# Who sees the PBX nodes and whether each is up (issue 26): those who watch the wallboard.
+NODES_ROLES = WALLBOARD_ROLES
+
+
+def sees_nodes(user: Mapping) -> bool:
+    return user["role"] in NODES_ROLES
+
+
 def imports_files(user: Mapping) -> bool:
     return user["role"] in IMPORT_ROLES

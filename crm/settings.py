@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crm.defaults import DEFAULT_REGION, DEFAULT_TIMEZONE
+from crm.nodes import NAME_PATTERN
 
 if TYPE_CHECKING:
     from crm.clock import Clock
@@ -20,7 +21,7 @@ TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0
 
 
 # A PBX node's name (issue 26), as pbx_nodes.name checks it (migration 0053).
-NODE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+NODE_NAME = re.compile(f"^{NAME_PATTERN}$")
 
 
 class SettingsError(ValueError):

@@ -36,6 +36,7 @@ from crm.ivr.queries import save_menu
 from crm.lines.model import LineInput
 from crm.lines.queries import save_line
 from crm.lines.schedule import parse_holidays, parse_intervals
+from crm.nodes import queries as nodes_q
 from crm.notes import add_note
 from crm.queues.model import QueueInput
 from crm.queues.queries import save_queue
@@ -157,7 +158,8 @@ PAGES = [
     Page("lines report", "/reports/lines", "/reports/lines"),
     Page("queue report", "/reports/queues", "/reports/queues"),
     Page("agent report", "/reports/agents", "/reports/agents"),
-    Page("wallboard", "/wallboard", "/wallboard"),
+    Page("wallboard", "/wallboard", "/wallboard"),  # with issue 26's banner: a PBX node is down
+    Page("PBX nodes", "/pbx-nodes", "/pbx-nodes"),  # issue 26
     Page("users", "/admin/users", "/admin/users"),
     Page("user", "/admin/users/{id:int}", "/admin/users/{operator}"),
     Page("IP allow-lists", "/admin/allowlist", "/admin/allowlist"),
@@ -463,6 +465,9 @@ async def seed(pool: asyncpg.Pool, region: str = "RU") -> tuple[dict[str, int], 
         mail = await _mail(conn, petr, client, t)  # issue 23
         web_chat = await _web_chat(conn, anna, client, t)  # issue 23
         shop_source, shop_order = await _shop_order(conn, anna, t)  # issue 24
+        # Issue 26: two PBX nodes, one up, one whose Asterisk does not answer (the wallboard's banner).
+        await nodes_q.say(conn, t("pbx-a"), t("http://10.0.0.11:8088"), True, 2)
+        await nodes_q.say(conn, t("pbx-b"), t("http://10.0.0.12:8088"), False, 0)
         calls = {r["channel_id"]: r["id"] for r in await conn.fetch("SELECT id, channel_id FROM calls")}
         # The unanswered walk-2 left a voicemail (issue 15): on the client's card and the task's page.
         voicemail = await insert_voicemail(conn, channel_id="walk-2", path="/nonexistent/walk-2.mp3", fmt="mp3",

@@ -49,6 +49,7 @@ LATIN_ALLOWED |= {"script", "src", "data-site", "async", "data-visitor-id", "dat
 LATIN_ALLOWED |= {"gsm", "gsm-", "ucs", "ucs-"}  # an SMS's encodings, GSM-7 and UCS-2, as the chat's counter names them (issue 21)
 # Shop orders (issue 24): the formats and the shop platform the sources page names, as Russian writes them.
 LATIN_ALLOWED |= {"commerceml", "xml", "json", "csv", "woocommerce", "api"}
+LATIN_ALLOWED |= {"ari"}  # the PBX nodes' page (issue 26): Asterisk's REST Interface, as Russian writes it
 
 # Every text of the page, with where it is: text nodes, attributes people read, the title, the chart legend.
 COLLECT = """() => {

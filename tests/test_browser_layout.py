@@ -17,6 +17,7 @@ LIST_PAGES = ["clients", "companies", "client card", "company card", "tasks", "c
               "call statistics", "deals report", "import", "import job", "users", "queues", "tags", "task types"]
 LIST_PAGES += ["greetings", "IVR menus"]  # issue 15
 LIST_PAGES += ["audit"]  # issue 17
+LIST_PAGES += ["PBX nodes"]  # issue 26
 
 # The list tables as the page lays them out: how each row and cell is displayed, and the label
 # each cell's ::before shows (CSS gives content as a quoted string, or "none").

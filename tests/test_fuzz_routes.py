@@ -335,7 +335,10 @@ async def seeded(db, tmp_path):
             INSERT INTO shop_orders (source_id, external_id, number, status, total, phone, phone_normalized,
                                      counterparty_id)
                 VALUES (1, '1', '1', 'processing', 10, '+74951234567', '+74951234567', 1);
-            INSERT INTO shop_order_lines (shop_order_id, position, name) VALUES (1, 1, 'Plaid');""")
+            INSERT INTO shop_order_lines (shop_order_id, position, name) VALUES (1, 1, 'Plaid');
+            -- issue 26: two PBX nodes, one up, one down (the nodes page and the wallboard's banner)
+            INSERT INTO pbx_nodes (name, ari_url, connected, up_since, down_since, calls_now)
+                VALUES ('a', 'http://a:8088', true, now(), NULL, 2), ('b', '', false, NULL, now(), 0);""")
         await conn.execute("INSERT INTO recordings (call_id, path, format) VALUES (1, $1, 'mp3')", str(recording))
         type_id = await conn.fetchval("SELECT id FROM task_types ORDER BY id LIMIT 1")
         await conn.execute("INSERT INTO tasks (title, type_id, responsible_user_id) VALUES ('Call back', $1, 5001)",

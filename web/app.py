@@ -76,6 +76,7 @@ from web.views import (
     mail,
     mail_reports,
     mailboxes,
+    nodes,
     notes,
     notifications,
     orders,
@@ -128,7 +129,7 @@ def create_app(settings: Settings) -> Starlette:
         app.state.background = set()  # import jobs and the like, kept referenced while they run
         app.state.pops = PopHub(settings.database_url)
         app.state.pops.start()
-        app.state.wallboard = WallboardHub(settings.database_url)
+        app.state.wallboard = WallboardHub(settings.database_url, lambda: app.state.pool)
         app.state.wallboard.start()
         app.state.sms = SmsHub(settings.database_url, lambda: app.state.pool)  # the card chats' push
         app.state.sms.start()
@@ -204,6 +205,7 @@ def create_app(settings: Settings) -> Starlette:
         *line_report.routes,
         *queue_report.routes,
         *wallboard.routes,
+        *nodes.routes,  # issue 26: the PBX nodes
         *recordings.routes,
         *tasks.routes,
         *admin_export.routes,

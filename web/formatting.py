@@ -58,6 +58,18 @@ def local_time(value, zone: str = DEFAULT_ZONE, seconds: bool = False, language:
     return f"{texts.day_and_time(local, local, _language(language), seconds)} {zone_label(local)}"
 
 
+def local_clock(value, zone: str = DEFAULT_ZONE, language: str | None = None,
+                now: dt.datetime | None = None) -> str:
+    """A moment of today as a clock on the wall shows it, labelled: "14:30 MSK"; another day's with its
+    date, as local_time ("since 14:30" on a wallboard: today is what is meant)."""
+    if not isinstance(value, dt.datetime):
+        return local_time(value, zone, language=language)
+    local = in_zone(value, zone)
+    if local.date() != in_zone(now or dt.datetime.now(dt.timezone.utc), zone).date():
+        return local_time(value, zone, language=language)
+    return f"{texts.time_of_day(local, _language(language))} {zone_label(local)}"
+
+
 def local_date(value, zone: str = DEFAULT_ZONE, time_of_day: dt.time | None = None,
                language: str | None = None, centre_zone: str | None = None) -> str:
     """The reader's date of a moment, or a date as it is: "06.01.2026" (ru), "1/6/2026" (en).

@@ -50,6 +50,7 @@ def url_path(ctx, name: str, **params) -> str:
 templates.env.globals["url_path"] = url_path
 templates.env.globals["sees_reports"] = roles.sees_reports
 templates.env.globals["sees_wallboard"] = roles.sees_wallboard
+templates.env.globals["sees_nodes"] = roles.sees_nodes  # issue 26: the PBX nodes page
 templates.env.globals["sees_dial_campaigns"] = sees_campaign_list  # issue 22
 templates.env.globals["is_admin"] = roles.is_admin
 templates.env.globals["is_customer"] = roles.is_customer  # a customer's user: its own pages only (issue 22)
@@ -97,6 +98,8 @@ templates.env.globals["browser_texts"] = browser_texts  # app.js's words, on <bo
 templates.env.filters["local_time"] = pass_context(
     lambda ctx, value, seconds=False: formatting.local_time(value, page_zone(ctx), seconds,
                                                             page_locale(ctx).language))
+templates.env.filters["local_clock"] = pass_context(  # issue 26: "since 14:30 MSK" (today), else with the date
+    lambda ctx, value, now=None: formatting.local_clock(value, page_zone(ctx), page_locale(ctx).language, now))
 templates.env.filters["local_date"] = pass_context(
     lambda ctx, value, time_of_day=None: formatting.local_date(value, page_zone(ctx), time_of_day,
                                                                page_locale(ctx).language, centre_zone(ctx)))

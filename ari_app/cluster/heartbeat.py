@@ -16,6 +16,7 @@ import asyncpg
 
 from ari_app.client import AriClient, AriError
 from crm.db import DATABASE_ERRORS
+from crm.nodes import HEARTBEAT_SECONDS
 from crm.nodes import queries as nodes_q
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ async def asterisk_answers(ari: AriClient) -> bool:
 
 
 async def keep_saying(pool: asyncpg.Pool, ari: AriClient, node: str, calls_now: Callable[[], int],
-                      every: float = nodes_q.HEARTBEAT_SECONDS) -> None:
+                      every: float = HEARTBEAT_SECONDS) -> None:
     was: bool | None = None
     while True:
         connected = await asterisk_answers(ari)

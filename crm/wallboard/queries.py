@@ -8,6 +8,7 @@ reader may see that call.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zoneinfo
 from collections.abc import Callable
@@ -17,6 +18,8 @@ import asyncpg
 
 from crm.agents import queries as agents_q
 from crm.agents.state import AgentState
+from crm.nodes import queries as nodes_q
+from crm.nodes.state import not_up
 from crm.queues import queries as queues_q
 from crm.queues.model import THRESHOLDS
 from crm.reports.queues import queue_rows
@@ -117,7 +120,9 @@ def _seconds(now: dt.datetime, since: dt.datetime | None) -> float | None:
 
 async def snapshot(conn: asyncpg.Connection, *, timezone: str, visible: Visible = everything,
                    now: dt.datetime | None = None) -> dict:
-    """The whole board: {"now", "queues": [...], "agents": [...]} (see web/views/wallboard.py for its JSON)."""
+    """The whole board: {"now", "queues": [...], "agents": [...], "nodes": [...], "nodes_not_up": [...]}
+    (see web/views/wallboard.py for its JSON). The PBX nodes (issue 26): every node's state, and those
+    down or silent, longest first, for the board's banner; none in a centre with one PBX."""
     now = now or await conn.fetchval("SELECT now()")
     assert now is not None
     zone = zoneinfo.ZoneInfo(timezone)
@@ -180,4 +185,7 @@ async def snapshot(conn: asyncpg.Connection, *, timezone: str, visible: Visible 
             "average_wait": day["average_wait"] if day else None,
             "average_talk": day["average_talk"] if day else None,
             "colours": queue_colours(longest, level, thresholds)})
-    return {"now": now, "day": today, "queues": out_queues, "agents": agents}
+    nodes = await nodes_q.current(conn, now)
+    return {"now": now, "day": today, "queues": out_queues, "agents": agents,
+            "nodes": [dataclasses.asdict(n) for n in nodes],
+            "nodes_not_up": [dataclasses.asdict(n) for n in not_up(nodes)]}

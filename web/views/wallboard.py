@@ -3,6 +3,9 @@ waits, agents by state, today's offered/answered/abandoned, service level, avera
 agent its state, time in state and calls today. The page at /wallboard, JSON at /api/wallboard, and
 /wallboard/events: the board's HTML again (as Server-Sent Events) each time something changes.
 
+While a PBX node is down or silent (issue 26, crm/nodes/) a banner over the board names it and since
+when; the JSON carries every node ("nodes") and those not up ("nodes_not_up").
+
 Every count is over the calls the reader may see (the call rules, as the reports). Each talking or
 ringing agent's row carries its call's id (data-call) for the supervisor's listen-in buttons."""
 
