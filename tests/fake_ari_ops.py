@@ -392,6 +392,15 @@ def _asterisk_info(f: FakeAri, q, body):
         "status": {"startup_time": started, "last_reload_time": started}})
 
 
+def _ping(f: FakeAri, q, body):
+    return _checked(f, "AsteriskPing", {"asterisk_id": "02:42:ac:11:00:02", "ping": "pong", "timestamp": ari_time()})
+
+
+def _endpoints(f: FakeAri, q, body):
+    listed = [key.split("/", 1) if "/" in key else ["PJSIP", key] for key in f.endpoints]
+    return _checked(f, "Endpoint", [_endpoint(f, tech, resource, q, body)[1] for tech, resource in listed])
+
+
 def _modules(f: FakeAri, q, body):
     return _checked(f, "Module", [{"name": name, "description": name, "use_count": 0, "status": "Running",
                                   "support_level": "core"} for name in sorted(f.modules)])
@@ -454,6 +463,8 @@ def _config_object(f: FakeAri, config_class, object_type, object_id, q, body):
 
 HANDLERS = {
     ("GET", "/asterisk/info"): _asterisk_info,
+    ("GET", "/asterisk/ping"): _ping,
+    ("GET", "/endpoints"): _endpoints,
     ("GET", "/asterisk/modules"): _modules,
     ("GET", "/asterisk/variable"): _get_global,
     ("GET", "/asterisk/config/dynamic/{configClass}/{objectType}/{id}"): _config_object,

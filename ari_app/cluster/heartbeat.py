@@ -33,7 +33,7 @@ async def asterisk_answers(ari: AriClient) -> bool:
 
 
 async def keep_saying(pool: asyncpg.Pool, ari: AriClient, node: str, calls_now: Callable[[], int],
-                      every: float = HEARTBEAT_SECONDS) -> None:
+                      every: float | None = None) -> None:
     was: bool | None = None
     while True:
         connected = await asterisk_answers(ari)
@@ -46,4 +46,4 @@ async def keep_saying(pool: asyncpg.Pool, ari: AriClient, node: str, calls_now: 
                 await nodes_q.say(conn, node, ari.base_url, connected, calls_now())
         except DATABASE_ERRORS as e:
             log.warning("node %s: word not written (%s)", node, type(e).__name__)
-        await asyncio.sleep(every)
+        await asyncio.sleep(every or HEARTBEAT_SECONDS)
