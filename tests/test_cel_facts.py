@@ -284,3 +284,20 @@ def test_a_phones_feature_code_is_no_call_to_log():
     number = facts(cel, cel.placed_call("103", "84951234567", T0 + S).linkedid)
     assert code.called_number == "*72"
     assert [r.channel_id for r in plan([code, number], [], DIRECTORY, "RU").rows] == [number.channel_id]
+
+
+def test_a_call_asterisk_logged_on_a_node_says_which_node_it_came_in_on():
+    """Issue 26: a node's Asterisk has systemname node-<name>; its uniqueids say the node."""
+    from crm.calls.channels import node_of
+
+    assert node_of("node-b-1733000000.12") == "b" and node_of("node-eu-2-1733000000.1") == "eu-2"
+    assert node_of("1733000000.12") is None and node_of("node-1733000000.1") is None and node_of("pbxcrm-x") is None
+    cel = Cel()
+    caller = cel.channel("PJSIP/trunk", "84951234567", exten="74957654321", context="sandbox-from-trunk", at=T0,
+                         uniqueid="node-b-1700000000.3")
+    cel.event("CHAN_START", T0, caller)
+    cel.hangup(T0 + 3 * dt.timedelta(seconds=1), caller)
+    assert call_row(facts(cel, caller.linkedid), DIRECTORY, "RU").node == "b"
+    single = Cel()
+    plain = single.fallback_call("84951234567", T0, phone=None)
+    assert call_row(facts(single, plain.linkedid), DIRECTORY, "RU").node is None

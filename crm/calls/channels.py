@@ -17,3 +17,14 @@ APP_CHANNEL_PREFIXES = (OUR_PREFIX, CLICK_TO_CALL_PREFIX, SUPERVISION_PREFIX, CA
 # node into (dialplan/pbxcrm.conf), to ring a phone of this node for that node's call. The node the call
 # came in on logs it; the CEL of this leg, on this node, is nothing to log.
 FROM_NODE_CONTEXT = "pbxcrm-from-node"
+# A node's Asterisk has systemname node-<name> (scripts/cluster.sh): its uniqueids and linkedids are
+# node-<name>-<epoch>.<n>, unique across the nodes, and say which node a CEL row's call came in on.
+NODE_SYSTEMNAME_PREFIX = "node-"
+
+
+def node_of(uniqueid: str) -> str | None:
+    """The node whose Asterisk named this channel (node-b-1733000000.12 -> b), None for a PBX without one."""
+    if not uniqueid.startswith(NODE_SYSTEMNAME_PREFIX):
+        return None
+    name, dash, rest = uniqueid[len(NODE_SYSTEMNAME_PREFIX):].rpartition("-")
+    return name if dash and name and rest[:1].isdigit() else None

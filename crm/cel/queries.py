@@ -144,7 +144,7 @@ _ROW_FIELDS = (("channel_id", "text"), ("linked_id", "text"), ("direction", "tex
                ("called_normalized", "text"), ("line", "text"), ("started_at", "timestamptz"),
                ("answered_at", "timestamptz"), ("ended_at", "timestamptz"), ("status", "text"),
                ("hangup_cause", "int"), ("operator_user_id", "bigint"), ("caller_user_id", "bigint"),
-               ("line_id", "bigint"), ("queue_id", "bigint"), ("route", "jsonb"))
+               ("line_id", "bigint"), ("queue_id", "bigint"), ("route", "jsonb"), ("node", "text"))
 _INSERT = f"""
     INSERT INTO calls ({", ".join(n for n, _ in _ROW_FIELDS)}, counterparty_id, owner_user_id, shop_order_id)
     SELECT r.*, m.id, (SELECT cp.responsible_user_id FROM counterparties cp WHERE cp.id = m.id),

@@ -20,6 +20,7 @@ from crm.calls.route import Outcome
 from crm.calls.status import status_after
 from crm.cel.facts import CallFacts, ChannelEnd
 from crm.dialing.technology import default_dial
+from crm.calls.channels import node_of
 from crm.lines.model import did_key, trunk_of
 from crm.phones import caller_match_key
 
@@ -86,6 +87,7 @@ class CallRow:
     line_id: int | None
     queue_id: int | None
     route: str  # calls.route as JSON
+    node: str | None = None  # the PBX node it came in on (issue 26), from its uniqueid
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,8 @@ def call_row(facts: CallFacts, directory: Directory, region: str) -> CallRow:
         started_at=facts.started_at, answered_at=facts.answered_at, ended_at=facts.ended_at,
         status=status_after(facts.answered_at is not None, facts.hangup_cause), hangup_cause=facts.hangup_cause,
         operator_user_id=operator, caller_user_id=caller_user, line_id=line_id,
-        queue_id=directory.default_queue_id if via_queue else None, route=json.dumps(steps))
+        queue_id=directory.default_queue_id if via_queue else None, route=json.dumps(steps),
+        node=node_of(facts.channel_id))
 
 
 # A batch has thousands of calls to a few DIDs from numbers that call again: parse each once.
