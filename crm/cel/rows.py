@@ -16,11 +16,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from crm.calls import route
+from crm.calls.channels import node_of
 from crm.calls.route import Outcome
 from crm.calls.status import status_after
 from crm.cel.facts import CallFacts, ChannelEnd
 from crm.dialing.technology import default_dial
-from crm.calls.channels import node_of
 from crm.lines.model import did_key, trunk_of
 from crm.phones import caller_match_key
 
