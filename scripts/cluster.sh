@@ -224,8 +224,12 @@ up() {
 
 down() {
   need_root down
-  local name
+  local name dir
   for name in $(node_names); do with_node "$name" stop_asterisk; done
+  # Also a node since taken out of cluster/nodes.
+  for dir in "$ROOT"/run/asterisk-node-*; do
+    [ -d "$dir" ] && with_node "${dir##*/asterisk-node-}" stop_asterisk
+  done
   stop_kamailio
   say "down"
 }

@@ -141,9 +141,9 @@ class ClusterPhone(SippPhone):
     """A phone homed on a node: a sipp UAS (`scenario`) on its address and the extension's port, registered
     with its node (tests/sipp/phone_register.xml) before the test uses it."""
 
-    def __init__(self, cluster: Cluster, extension: str, scenario: str, log_dir: Path):
+    def __init__(self, cluster: Cluster, extension: str, scenario: str, log_dir: Path, *, args: tuple[str, ...] = ()):
         self.node = cluster.home(extension)
-        super().__init__(extension, scenario, log_dir, port=int(extension), address=self.node.phone_address)
+        super().__init__(extension, scenario, log_dir, port=int(extension), address=self.node.phone_address, args=args)
 
     async def __aenter__(self) -> "ClusterPhone":
         await super().__aenter__()

@@ -14,7 +14,12 @@ from collections import Counter
 import asyncpg
 
 from tests.cluster import ANSWERING_NUMBER, ClusterPhone, proxy_calls, register, unique_callers
+from tests.rtp import RtpEnd, remote_of
 from tests.telephony import wait_for
+
+# The number every node answers and echoes on (asterisk-conf/extensions.conf), and the phone's tone.
+ECHO_NUMBER = "79960000001"
+TONE_HZ = 800
 
 
 async def test_twenty_calls_into_the_proxy_are_all_answered_and_spread_over_both_nodes(cluster, tmp_path):
@@ -73,6 +78,31 @@ async def test_a_node_rings_a_phone_registered_on_another_node_through_its_trunk
     # Node b only rang its phone (pbxcrm-from-node): no Stasis there, the call is routed and logged by node a.
     assert [(r["context"], r["appname"]) for r in rows
             if r["eventtype"] == "APP_START" and r["uniqueid"].startswith("node-b-")] == [("pbxcrm-from-node", "Dial")]
+
+
+async def test_media_flows_both_ways_between_a_phone_and_the_node_that_rang_it_through_another(cluster, tmp_path):
+    """Node a echoes (79960000001) what the phone registered on node b says: its tone crosses both
+    nodes twice, there and back."""
+    phone_media = RtpEnd(TONE_HZ)
+    phone_media.start_reading()
+    try:
+        async with ClusterPhone(cluster, "7202", "phone_media.xml", tmp_path,
+                                args=("-key", "rtp_port", str(phone_media.port))):
+            status, channel = await cluster.ari("a", "POST", "/channels", endpoint="PJSIP/7202@node-b",
+                                                context="sandbox-from-trunk", extension=ECHO_NUMBER, priority="1")
+            assert status == 200, channel
+            assert isinstance(channel, dict)
+            messages = tmp_path / "phone-7202-messages.log"
+            phone_media.start_sending(await wait_for(lambda: remote_of(messages), timeout=10))
+            since = time.monotonic()
+            await asyncio.sleep(1.5)
+            heard = phone_media.heard(TONE_HZ, since + 0.5, time.monotonic())
+            status, _ = await cluster.ari("a", "DELETE", f"/channels/{channel['id']}")
+            assert status == 204
+        print(f"\nthe phone heard its {TONE_HZ} Hz tone back at amplitude {heard:.0f} (sent at 6000)")
+        assert heard > 1000, f"the phone did not hear its own tone back through the nodes ({heard:.0f})"
+    finally:
+        await phone_media.close()
 
 
 async def test_up_again_reloads_in_seconds_and_keeps_every_node_in_the_turn(cluster):
