@@ -162,7 +162,7 @@ kamailio_up() {
   say "starting the proxy (Kamailio) on udp:$PROXY:5060; log $KAMAILIO_RUN/kamailio.log"
   # In the foreground of its own session (-DD), logging to stderr (-E): there may be no syslog.
   setsid kamailio -DD -E -f "$KAMAILIO_CFG" -P "$KAMAILIO_RUN/kamailio.pid" -Y "$KAMAILIO_RUN" -m 32 -M 8 \
-    < /dev/null >> "$KAMAILIO_RUN/kamailio.log" 2>&1 &
+    < /dev/null > "$KAMAILIO_RUN/kamailio.log" 2>&1 &
   local i
   for i in $(seq 1 50); do
     kamailio_pid >/dev/null && kamcmd_ core.uptime >/dev/null 2>&1 && return 0
@@ -225,12 +225,13 @@ up() {
 down() {
   need_root down
   local name dir
+  # The proxy first: no new call is sent to a node on its way down.
+  stop_kamailio
   for name in $(node_names); do with_node "$name" stop_asterisk; done
   # Also a node since taken out of cluster/nodes.
   for dir in "$ROOT"/run/asterisk-node-*; do
     [ -d "$dir" ] && with_node "${dir##*/asterisk-node-}" stop_asterisk
   done
-  stop_kamailio
   say "down"
 }
 
