@@ -35,6 +35,15 @@ node_names() { awk '!/^#/ && NF {print $1}' "$NODES"; }
 node_address() { awk -v n="$1" '!/^#/ && $1 == n {print $2}' "$NODES"; }
 node_extensions() { awk -v n="$1" '!/^#/ && $1 == n {for (i = 3; i <= NF; i++) print $i}' "$NODES"; }
 node_ari_url() { echo "http://$(node_address "$1"):8088"; }
+# Nodes running (their run directory is there) but since taken out of cluster/nodes.
+former_nodes() {
+  local dir name
+  for dir in "$ROOT"/run/asterisk-node-*; do
+    [ -d "$dir" ] || continue
+    name=${dir##*/asterisk-node-}
+    [ -n "$(node_address "$name")" ] || echo "$name"
+  done
+}
 known_node() { [ -n "$1" ] && [ -n "$(node_address "$1")" ] || die "no node '${1:-}' in $NODES (nodes: $(node_names | tr '\n' ' '))"; }
 
 # Runs a scripts/sandbox.sh function (cli, asterisk_pid, stop_asterisk) on node $1's Asterisk.
@@ -99,7 +108,7 @@ start_node() {
 # loads no module and moves no directory).
 node_up() {
   local name=$1 etc="$ROOT/etc/asterisk-node-$1" before after
-  before=$(cat "$etc/modules.conf" "$etc/asterisk.conf" 2>/dev/null | md5sum)
+  before=$( { cat "$etc/modules.conf" "$etc/asterisk.conf" 2>/dev/null || true; } | md5sum)
   install_node_config "$name"
   after=$(cat "$etc/modules.conf" "$etc/asterisk.conf" | md5sum)
   if with_node "$name" asterisk_pid >/dev/null && [ "$before" != "$after" ]; then
@@ -154,8 +163,13 @@ kamailio_up() {
   fi
   if kamailio_pid >/dev/null; then
     say "the proxy is running; reloading its node list"
-    kamcmd_ dispatcher.reload >/dev/null
-    return 0
+    local i
+    for i in 1 2 3; do
+      # Refused within a second of the last reload (reload_delta): said in the output, not the exit code.
+      ! kamcmd_ dispatcher.reload 2>&1 | grep -qi error && return 0
+      sleep 1
+    done
+    die "the proxy did not reload its node list ($KAMAILIO_RUN/dispatcher.list)"
   fi
   kamailio -c -f "$KAMAILIO_CFG" >/dev/null 2>&1 || { kamailio -c -f "$KAMAILIO_CFG" >&2 || true; die "cluster/kamailio.cfg does not parse"; }
   cp "$KAMAILIO_CFG" "$KAMAILIO_RUN/kamailio.cfg"
@@ -216,6 +230,11 @@ up() {
   local name
   for name in $(node_names); do node_up "$name"; done
   kamailio_up
+  for name in $(former_nodes); do
+    with_node "$name" asterisk_pid >/dev/null || continue
+    say "node $name is no longer in cluster/nodes; stopping it"
+    with_node "$name" stop_asterisk
+  done
   for name in $(node_names); do wait_for_ari "$(node_ari_url "$name")" "/var/log/asterisk-node-$name"; done
   wait_for_proxy_turn
   say "up: proxy udp:$PROXY:5060; nodes: $(for name in $(node_names); do
@@ -224,14 +243,11 @@ up() {
 
 down() {
   need_root down
-  local name dir
+  local name
   # The proxy first: no new call is sent to a node on its way down.
   stop_kamailio
   for name in $(node_names); do with_node "$name" stop_asterisk; done
-  # Also a node since taken out of cluster/nodes.
-  for dir in "$ROOT"/run/asterisk-node-*; do
-    [ -d "$dir" ] && with_node "${dir##*/asterisk-node-}" stop_asterisk
-  done
+  for name in $(former_nodes); do with_node "$name" stop_asterisk; done
   say "down"
 }
 

@@ -193,7 +193,14 @@ asterisk_pid() {
   echo "$pid"
 }
 
-cli() { chroot "$ROOT" asterisk ${ASTERISK_CONF:+-C "$ASTERISK_CONF"} -rx "$*"; }
+cli() {
+  # Without its asterisk.conf, a node's `asterisk -C` would fall back to the defaults: the sandbox's own.
+  if [ -n "$ASTERISK_CONF" ] && [ ! -f "$ROOT$ASTERISK_CONF" ]; then
+    say "no $ROOT$ASTERISK_CONF"
+    return 1
+  fi
+  chroot "$ROOT" asterisk ${ASTERISK_CONF:+-C "$ASTERISK_CONF"} -rx "$*"
+}
 
 # ari_answers [URL] (default: the sandbox's ARI)
 ari_answers() {
