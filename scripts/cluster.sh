@@ -35,7 +35,7 @@ node_names() { awk '!/^#/ && NF {print $1}' "$NODES"; }
 node_address() { awk -v n="$1" '!/^#/ && $1 == n {print $2}' "$NODES"; }
 node_extensions() { awk -v n="$1" '!/^#/ && $1 == n {for (i = 3; i <= NF; i++) print $i}' "$NODES"; }
 node_ari_url() { echo "http://$(node_address "$1"):8088"; }
-# Nodes running (their run directory is there) but since taken out of cluster/nodes.
+# Nodes that have run here (their run directory is there) but are no longer in cluster/nodes.
 former_nodes() {
   local dir name
   for dir in "$ROOT"/run/asterisk-node-*; do
