@@ -7,7 +7,7 @@ VENV := .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo demo-call test lint bench messages deps venv sandbox-up sandbox-down clean
+.PHONY: demo demo-call test lint bench messages deps venv sandbox-up sandbox-down cluster-up cluster-down clean
 
 demo: venv
 	scripts/with-db.sh scripts/demo.sh
@@ -49,6 +49,13 @@ sandbox-up: deps
 
 sandbox-down:
 	scripts/sandbox.sh down
+
+# More than one PBX (README.md): Kamailio in front of the Asterisk nodes of cluster/nodes.
+cluster-up: deps
+	scripts/cluster.sh up
+
+cluster-down:
+	scripts/cluster.sh down
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -278,15 +278,14 @@ async def bench_saturation(url: str, work: Path, app_factory, asterisk_pid: int 
 
 
 def asterisk_pid() -> int | None:
-    """The sandbox's Asterisk (its CPU is reported for context), if it runs on this machine."""
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "cmdline").read_bytes().split(b"\0")[0].endswith(b"/asterisk"):
-                    return int(entry.name)
-            except OSError:
-                continue
-    return None
+    """The sandbox's Asterisk (its CPU is reported for context), if it runs on this machine: by its pid
+    file (scripts/sandbox.sh), not by name: the cluster's nodes are Asterisks too (scripts/cluster.sh)."""
+    pidfile = Path(os.environ.get("PBXCRM_SANDBOX_ROOT", "/var/lib/pbxcrm/sandbox")) / "run/asterisk/asterisk.pid"
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if Path(f"/proc/{pid}").exists() else None
 
 
 def _ratio(app: float, plain: float) -> str:

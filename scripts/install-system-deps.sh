@@ -3,13 +3,14 @@
 # private cluster, debootstrap for the Asterisk sandbox, sipp for real SIP
 # calls, Chromium for browser tests, ffmpeg for mp3, npm for the browser phone's
 # SIP library (scripts/vendor-js.sh), Net::SMPP for the SMSC the SMS tests and the demo send to
-# (tests/smsc.pl), Dovecot for the IMAP mailbox the e-mail tests and the demo read (tests/dovecot.py). Idempotent: packages
+# (tests/smsc.pl), Dovecot for the IMAP mailbox the e-mail tests and the demo read (tests/dovecot.py), Kamailio for the
+# SIP proxy in front of the cluster's Asterisk nodes (scripts/cluster.sh). Idempotent: packages
 # already present are not touched, and apt is not called at all then.
 set -euo pipefail
 
 # systemd: `systemd-analyze verify` checks deploy/systemd/ (tests/test_deploy.py); Debian hosts have it already.
 packages=(curl postgresql postgresql-contrib debootstrap sip-tester chromium ffmpeg python3-venv systemd
-          libnet-smpp-perl dovecot-imapd)
+          libnet-smpp-perl dovecot-imapd kamailio)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -30,3 +31,8 @@ echo "pbxcrm: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian's Kamailio service (its sample configuration, on every address's port 5060, the sandbox's too) is
+# not ours: scripts/cluster.sh runs the project's proxy itself.
+if [[ " ${missing[*]} " == *" kamailio "* ]] && [ -d /run/systemd/system ]; then
+  systemctl disable --now kamailio >/dev/null 2>&1 || true
+fi

@@ -10,11 +10,16 @@
 #   scripts/sandbox.sh cel-url  the database Asterisk writes its CEL into (see cel_database_url)
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
+# Also sourced, for its functions, by scripts/cluster.sh (the cluster's nodes run in this root).
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROOT=${PBXCRM_SANDBOX_ROOT:-/var/lib/pbxcrm/sandbox}
 ARI_URL=${PBXCRM_ARI_URL:-http://127.0.0.1:8088}
 ARI_USER=${PBXCRM_ARI_USER:-pbxcrm}
 ARI_PASSWORD=${PBXCRM_ARI_PASSWORD:-pbxcrm-sandbox}
+# Which Asterisk of the root the functions below mean: the sandbox's own (its asterisk.conf in the
+# default place, its run directory /run/asterisk), or one of scripts/cluster.sh's nodes (their own).
+ASTERISK_CONF=""
+ASTERISK_RUN=/run/asterisk
 # The browser phones' passwords derive from it (crm/webrtc/credentials.py): PBXCRM_WEBRTC_SECRET's default.
 WEBRTC_SECRET=${PBXCRM_WEBRTC_SECRET:-pbxcrm-sandbox-webrtc}
 # Prompts in English and Russian (the language of a line or the call centre's: the
@@ -148,17 +153,23 @@ open(conf, "w").write(text)
 PY
 }
 
+# What every Asterisk of the root runs, in $1: Debian's defaults first, so every file Asterisk looks
+# for is there; ours on top; the dialplan; ARI's password; CEL into PostgreSQL.
+base_config() {
+  local dest=$1
+  rm -rf "$dest"
+  mkdir -p "$dest/pbxcrm"
+  cp -a "$ROOT/etc/asterisk.debian/." "$dest/"
+  cp "$repo"/asterisk-conf/*.conf "$dest/"
+  rm -f "$dest/users.conf"  # deprecated; pbx_config warns while it exists
+  cp "$repo"/dialplan/*.conf "$dest/pbxcrm/"
+  sed -i "s/^password *=.*/password = $ARI_PASSWORD/" "$dest/ari.conf"
+  configure_cel "$dest/cel_pgsql.conf"
+}
+
 install_config() {
   local etc="$ROOT/etc/asterisk"
-  rm -rf "$etc.new"
-  mkdir -p "$etc.new/pbxcrm"
-  # Debian's defaults first, so every file Asterisk looks for is there; ours on top.
-  cp -a "$ROOT/etc/asterisk.debian/." "$etc.new/"
-  cp "$repo"/asterisk-conf/*.conf "$etc.new/"
-  rm -f "$etc.new/users.conf"  # deprecated; pbx_config warns while it exists
-  cp "$repo"/dialplan/*.conf "$etc.new/pbxcrm/"
-  sed -i "s/^password *=.*/password = $ARI_PASSWORD/" "$etc.new/ari.conf"
-  configure_cel "$etc.new/cel_pgsql.conf"
+  base_config "$etc.new"
   # The browser phone (issue 19): http.conf's TLS certificate, made by the project's script from
   # a CA kept in the root (tests trust $ROOT/etc/pbxcrm-tls/ca.crt), and one browser endpoint
   # per sandbox phone, its password derived from the sandbox's secret.
@@ -175,27 +186,36 @@ install_config() {
 
 asterisk_pid() {
   # Not $ROOT/var/run: in sid that is an absolute link to /run, i.e. the host's.
-  local pidfile="$ROOT/run/asterisk/asterisk.pid" pid
+  local pidfile="$ROOT$ASTERISK_RUN/asterisk.pid" pid
   [ -f "$pidfile" ] || return 1
   pid=$(cat "$pidfile")
   [ -n "$pid" ] && [ -d "/proc/$pid" ] && [ "$(readlink "/proc/$pid/root")" = "$ROOT" ] || return 1
   echo "$pid"
 }
 
-cli() { chroot "$ROOT" asterisk -rx "$*"; }
-
-ari_answers() {
-  curl -fsS -m 2 -u "$ARI_USER:$ARI_PASSWORD" "$ARI_URL/ari/asterisk/info" >/dev/null 2>&1
+cli() {
+  # Without its asterisk.conf, a node's `asterisk -C` would fall back to the defaults: the sandbox's own.
+  if [ -n "$ASTERISK_CONF" ] && [ ! -f "$ROOT$ASTERISK_CONF" ]; then
+    say "no $ROOT$ASTERISK_CONF"
+    return 1
+  fi
+  chroot "$ROOT" asterisk ${ASTERISK_CONF:+-C "$ASTERISK_CONF"} -rx "$*"
 }
 
+# ari_answers [URL] (default: the sandbox's ARI)
+ari_answers() {
+  curl -fsS -m 2 -u "$ARI_USER:$ARI_PASSWORD" "${1:-$ARI_URL}/ari/asterisk/info" >/dev/null 2>&1
+}
+
+# wait_for_ari [URL [LOG DIRECTORY in the root]]
 wait_for_ari() {
-  local i
+  local url=${1:-$ARI_URL} i
   for i in $(seq 1 100); do
-    ari_answers && return 0
+    ari_answers "$url" && return 0
     sleep 0.3
   done
-  tail -n 30 "$ROOT/var/log/asterisk/messages" >&2 2>/dev/null || true
-  die "Asterisk started but ARI does not answer at $ARI_URL after 30 s"
+  tail -n 30 "$ROOT${2:-/var/log/asterisk}/messages" >&2 2>/dev/null || true
+  die "Asterisk started but ARI does not answer at $url after 30 s"
 }
 
 up() {
@@ -254,6 +274,8 @@ status() {
   return $rc
 }
 
+# Run, not sourced: the command.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 case "${1:-}" in
   build) need_root build; build; install_missing_packages ;;
   up) up ;;

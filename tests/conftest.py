@@ -277,6 +277,15 @@ async def start_stasis_app(database_url, tmp_path):
         app.stop()
 
 
+@pytest.fixture(scope="session")
+def cluster(server_url):
+    """More than one PBX (issue 26): Kamailio in front of the Asterisk nodes of cluster/nodes, in the
+    sandbox's root beside its own Asterisk, up for the session (scripts/cluster.sh, tests/cluster.py)."""
+    from tests.cluster import cluster_session
+
+    yield from cluster_session(server_url)
+
+
 # Markers, so the fast part runs on its own (`pytest -m "unit or http"`). A test
 # is marked by what it needs: the sandbox (any module that drives telephony),
 # Chromium, or the web app (one of the fixtures above, or a module that builds
@@ -298,7 +307,7 @@ def pytest_configure(config):
     for name, what in (("unit", "no server, no browser, no Asterisk"),
                        ("http", "the web app in-process or as a process"),
                        ("browser", "Chromium through Playwright"),
-                       ("telephony", "the sandbox Asterisk and sipp")):
+                       ("telephony", "the sandbox Asterisk (or the cluster's: scripts/cluster.sh) and sipp")):
         config.addinivalue_line("markers", f"{name}: {what}")
 
 
@@ -306,7 +315,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         kind = _module_kind(item.path)
         names = set(getattr(item, "fixturenames", ()))
-        if kind == "telephony" or "start_stasis_app" in names:
+        if kind == "telephony" or names & {"start_stasis_app", "cluster"}:
             item.add_marker("telephony")
         elif names & {"page", "chromium"}:
             item.add_marker("browser")

@@ -107,13 +107,18 @@ async def require_sandbox() -> None:
 def sandbox_cel_database_url() -> str:
     """The database the sandbox's Asterisk writes its CEL into: cel_pgsql.conf as scripts/sandbox.sh
     installed it (PBXCRM_CEL_DATABASE_URL, or pbxcrm_asterisk on DATABASE_URL's server)."""
+    return cel_database_url(SANDBOX_ROOT / "etc/asterisk/cel_pgsql.conf")
+
+
+def cel_database_url(conf: Path) -> str:
+    """The database an Asterisk writes its CEL into, from its cel_pgsql.conf (the sandbox's, a cluster node's)."""
     import re
     import urllib.parse
 
-    conf = Path(os.environ.get("PBXCRM_SANDBOX_ROOT", "/var/lib/pbxcrm/sandbox")) / "etc/asterisk/cel_pgsql.conf"
     values = dict(re.findall(r"^(\w+) *= *(.*?)\s*$", conf.read_text(), flags=re.M)) if conf.exists() else {}
     if not values.get("dbname"):
-        pytest.fail(f"the sandbox writes no CEL to PostgreSQL ({conf}): `scripts/sandbox.sh up` with DATABASE_URL set")
+        pytest.fail(f"Asterisk writes no CEL to PostgreSQL ({conf}): `scripts/sandbox.sh up` (or cluster.sh up) "
+                    "with DATABASE_URL set")
     user = urllib.parse.quote(values.get("user", ""), safe="")
     password = urllib.parse.quote(values.get("password", ""), safe="")
     login = f"{user}:{password}" if password else user
@@ -267,11 +272,13 @@ async def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1):
 
 class SippPhone:
     """A manager's phone: a sipp UAS on the port the sandbox's pjsip.conf gives the extension
-    (or, with port=TRUNK_PORT, the far end of the trunk: the outside world)."""
+    (or, with port=TRUNK_PORT, the far end of the trunk: the outside world; with `address` and `port`,
+    a cluster phone's: tests/cluster.py)."""
 
     def __init__(self, extension: str, scenario: str, log_dir: Path, *, port: int | None = None,
-                 args: tuple[str, ...] = ()):
+                 args: tuple[str, ...] = (), address: str = "127.0.0.1"):
         self.extension = extension
+        self.address = address
         self.args = args  # more sipp options: -key NAME VALUE, -d for the scenario's <pause/>
         self.port = port or 5000 + int(extension)
         self.scenario = SIPP_DIR / scenario
@@ -280,7 +287,7 @@ class SippPhone:
 
     async def __aenter__(self) -> "SippPhone":
         self.proc = await asyncio.create_subprocess_exec(
-            "sipp", "-sf", str(self.scenario), "-i", "127.0.0.1", "-p", str(self.port),
+            "sipp", "-sf", str(self.scenario), "-i", self.address, "-p", str(self.port),
             "-mp", str(free_udp_port()), "-nostdin", "-trace_msg", "-message_file", str(self.messages), *self.args,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd="/tmp")
         await asyncio.sleep(0.3)
