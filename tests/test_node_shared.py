@@ -129,3 +129,38 @@ async def test_a_note_that_is_not_json_is_logged_and_changes_nothing(nodes, db, 
                      json.dumps({"node": "b", "device": "PJSIP/7201", "state": "INUSE"}))
     await until(lambda: a.remote_state("PJSIP/7201") == "INUSE")
     assert "not JSON" in caplog.text
+
+
+async def test_a_supervisors_request_is_taken_by_the_app_of_the_node_the_call_is_on(db, database_url):
+    """Listen-in, whisper, barge and the web's transfers act on the call's channels: only its node's app may
+    take them (crm/request_rows.py). Each app's pool says its node; with one PBX nothing says one."""
+    from crm.db import create_pool
+    from crm.supervision import queries as supervision_q
+    from tests.helpers import make_user
+
+    supervisor = await make_user(db, "boss", "supervisor", full_name="Boss", extension="7102")
+    call_on_a = await db.fetchval("""INSERT INTO calls (channel_id, direction, started_at, node)
+                                     VALUES ('node-a-1.1', 'incoming', now(), 'a') RETURNING id""")
+    request = await db.fetchval(
+        """INSERT INTO supervision_requests (call_id, channel_id, supervisor_id, extension, mode)
+           VALUES ($1, 'node-a-1.1', $2, '7102', 'listen') RETURNING id""", call_on_a, supervisor["id"])
+    pools = {node: await create_pool(database_url, node=node) for node in ("a", "b")}
+    try:
+        async with pools["b"].acquire() as conn:
+            assert await supervision_q.pending_ids(conn) == []
+            assert await supervision_q.claim(conn, request) is None
+        async with pools["a"].acquire() as conn:
+            assert await supervision_q.pending_ids(conn) == [request]
+            taken = await supervision_q.claim(conn, request)
+            assert taken is not None and taken["call_id"] == call_on_a
+        # A centre with one PBX: a call without a node, an app without one.
+        single = await db.fetchval("""INSERT INTO calls (channel_id, direction, started_at)
+                                      VALUES ('1.2', 'incoming', now()) RETURNING id""")
+        other = await db.fetchval(
+            """INSERT INTO supervision_requests (call_id, channel_id, supervisor_id, extension, mode)
+               VALUES ($1, '1.2', $2, '7102', 'listen') RETURNING id""", single, supervisor["id"])
+        async with db.acquire() as conn:
+            assert await supervision_q.claim(conn, other) is not None
+    finally:
+        for p in pools.values():
+            await p.close()

@@ -8,7 +8,7 @@ from crm.request_rows import RequestRows
 from crm.supervision import CHANNEL
 from crm.supervision.decide import SupervisionFacts
 
-ROWS = RequestRows("supervision_requests", "ringing")
+ROWS = RequestRows("supervision_requests", "ringing", of_a_call=True)
 
 
 async def facts(conn: asyncpg.Connection, call_id: int) -> tuple[asyncpg.Record, SupervisionFacts] | None:

@@ -12,7 +12,7 @@ from crm.transfers import CHANNEL
 from crm.transfers.decide import TransferFacts
 from crm.wallboard import notify as wallboard_notify
 
-ROWS = RequestRows("transfer_requests", "taken")
+ROWS = RequestRows("transfer_requests", "taken", of_a_call=True)
 
 # ---- the call's legs (the Stasis app writes them through ari_app/call_records.py) ----
 
