@@ -21,7 +21,15 @@ import pytest
 
 from ari_app.client import basic_auth
 from tests.processes import REPO
-from tests.telephony import SANDBOX_ROOT, SIPP_DIR, SippPhone, SippResult, cel_database_url, free_udp_port
+from tests.telephony import (
+    SANDBOX_ROOT,
+    SIPP_DIR,
+    SippPhone,
+    SippResult,
+    cel_database_url,
+    free_udp_port,
+    run_sipp,
+)
 
 CLUSTER_SH = REPO / "scripts" / "cluster.sh"
 PROXY = "127.0.1.1:5060"
@@ -114,27 +122,21 @@ def unique_callers(n: int) -> list[str]:
     return [str(base + i) for i in range(n)]
 
 
-async def proxy_calls(callers: list[str], *, rate: int, work_dir: Path, timeout: float = 30.0) -> SippResult:
-    """len(callers) calls from the outside world through the proxy to ANSWERING_NUMBER, from one sipp,
-    `rate` a second, each from its own caller number (tests/sipp/caller_via_proxy.xml's [field0])."""
+async def proxy_calls(callers: list[str], *, rate: float, work_dir: Path, timeout: float = 30.0,
+                      called: str = ANSWERING_NUMBER, at_once: int | None = None) -> SippResult:
+    """len(callers) calls from the outside world through the proxy to `called` (by default ANSWERING_NUMBER),
+    from one sipp, `rate` a second, at most `at_once` at a time, each from its own caller number
+    (tests/sipp/caller_via_proxy.xml's [field0]); sipp's statistics in work_dir/stat.csv."""
     work_dir.mkdir(parents=True, exist_ok=True)
     injection = work_dir / "callers.csv"
     injection.write_text("SEQUENTIAL\n" + "".join(f"{number};\n" for number in callers))
     error_file = work_dir / "callers-errors.log"
-    args = ["sipp", "-sf", str(SIPP_DIR / "caller_via_proxy.xml"), "-inf", str(injection), "-s", ANSWERING_NUMBER,
-            "-trace_err", "-error_file", str(error_file),
+    args = ["sipp", "-sf", str(SIPP_DIR / "caller_via_proxy.xml"), "-inf", str(injection), "-s", called,
+            "-trace_err", "-error_file", str(error_file), "-trace_stat", "-stf", str(work_dir / "stat.csv"),
             "-i", "127.0.0.1", "-p", str(free_udp_port()), "-mp", str(free_udp_port()),
             "-m", str(len(callers)), "-r", str(rate), "-rp", "1000", "-nostdin", "-timeout", f"{int(timeout)}s",
-            "-timeout_error", PROXY]
-    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.STDOUT, cwd=str(work_dir))
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout + 5)
-    except asyncio.TimeoutError:
-        proc.kill()
-        out, _ = await proc.communicate()
-    errors = error_file.read_text(errors="replace")[-3000:] if error_file.exists() else ""
-    return SippResult(proc.returncode, out.decode(errors="replace")[-3000:] + "\nsipp errors:\n" + errors)
+            *(["-l", str(at_once)] if at_once else []), "-timeout_error", PROXY]
+    return await run_sipp(args, work_dir=work_dir, error_file=error_file, timeout=timeout)
 
 
 class ClusterPhone(SippPhone):

@@ -247,6 +247,11 @@ async def sipp_calls_at_once(*, callers: list[str], called: str, scenario: str, 
             "-i", "127.0.0.1", "-p", str(sip_port), "-mp", str(media_port),
             "-m", n, "-l", n, "-r", "1000", "-rp", "1000", "-nostdin", "-timeout", f"{int(timeout)}s",
             "-timeout_error", ASTERISK_SIP]
+    return await run_sipp(args, work_dir=work_dir, error_file=error_file, timeout=timeout)
+
+
+async def run_sipp(args: list[str], *, work_dir: Path, error_file: Path, timeout: float) -> SippResult:
+    """A sipp run of many calls in `work_dir`, killed `timeout` + 5 s on; its output and its -error_file's end."""
     proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE,
                                                 stderr=asyncio.subprocess.STDOUT, cwd=str(work_dir))
     try:

@@ -15,35 +15,19 @@ import pytest
 
 from crm.wallboard.queries import snapshot
 from tests.call_flow_support import route
-from tests.cluster import PROXY, ClusterPhone
+from tests.cluster import ClusterPhone, proxy_calls
 from tests.helpers import routing_crm
 from tests.processes import PbxcrmProcess
-from tests.telephony import SIPP_DIR, SippResult, StasisAppProcess, free_udp_port, wait_for
+from tests.telephony import SippResult, StasisAppProcess, wait_for
 
 CALLED = "74957654321"  # a number of the trunk's: the CRM's Stasis route on every node
 CLIENT = "84951234567"  # Sokolov (tests.helpers.CLIENT_PHONE), Ivanova's client, as the trunk sends his number
 
 
-async def proxy_calls(n: int, *, rate: float, work_dir: Path, timeout: float = 60.0) -> SippResult:
-    """n calls of the client through the proxy to CALLED, one at a time at most, `rate` a second; each
-    ends when the phone that took it hangs up (tests/sipp/caller_via_proxy.xml waits for the BYE)."""
-    work_dir.mkdir(parents=True, exist_ok=True)
-    injection = work_dir / "callers.csv"
-    injection.write_text("SEQUENTIAL\n" + f"{CLIENT};\n" * n)
-    args = ["sipp", "-sf", str(SIPP_DIR / "caller_via_proxy.xml"), "-inf", str(injection), "-s", CALLED,
-            "-trace_err", "-error_file", str(work_dir / "errors.log"), "-trace_stat", "-stf", str(work_dir / "stat.csv"),
-            "-i", "127.0.0.1", "-p", str(free_udp_port()), "-mp", str(free_udp_port()),
-            "-m", str(n), "-l", "1", "-r", str(rate), "-nostdin", "-timeout", f"{int(timeout)}s",
-            "-recv_timeout", "15000", PROXY]
-    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.STDOUT, cwd=str(work_dir))
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout + 5)
-    except asyncio.TimeoutError:
-        proc.kill()
-        out, _ = await proc.communicate()
-    errors = (work_dir / "errors.log").read_text(errors="replace")[-3000:] if (work_dir / "errors.log").exists() else ""
-    return SippResult(proc.returncode, out.decode(errors="replace")[-3000:] + "\nsipp errors:\n" + errors)
+async def client_calls(n: int, *, work_dir: Path) -> SippResult:
+    """n calls of the client through the proxy to CALLED, one a second and one at a time; each ends when
+    the phone that took it hangs up (tests/sipp/caller_via_proxy.xml waits for the BYE)."""
+    return await proxy_calls([CLIENT] * n, rate=1, work_dir=work_dir, timeout=60, called=CALLED, at_once=1)
 
 
 @pytest.fixture
@@ -92,7 +76,7 @@ async def test_calls_through_the_proxy_are_routed_on_both_nodes_and_survive_a_no
             await asyncio.sleep(0.5)
 
             # 1. Six calls into the proxy: both nodes take some, the CRM routes each to the client's manager.
-            first = await proxy_calls(6, rate=1, work_dir=tmp_path / "first")
+            first = await client_calls(6, work_dir=tmp_path / "first")
             assert first.returncode == 0, first.output + logs()
             rows = await wait_for(lambda: _rows_if(db, 6), timeout=15)
             assert rows, logs()
@@ -113,14 +97,14 @@ async def test_calls_through_the_proxy_are_routed_on_both_nodes_and_survive_a_no
             assert {n["name"] for n in board["nodes"]} == {"a", "b"} and board["nodes_not_up"] == []
 
             # 2. Node a stops while it has a call (that call drops: the telephony), and calls go on.
-            run = asyncio.create_task(proxy_calls(10, rate=1, work_dir=tmp_path / "second"))
+            run = asyncio.create_task(client_calls(10, work_dir=tmp_path / "second"))
             live_on_a = await wait_for(lambda: db.fetchval(
                 "SELECT channel_id FROM calls WHERE node = 'a' AND ended_at IS NULL AND answered_at IS NOT NULL"),
                 timeout=15, interval=0.05)
             assert live_on_a, "no call of the second run was answered on node a\n" + logs()
             await cluster.cluster_sh("stop-node", "a")
             second = await run
-            after = await proxy_calls(4, rate=1, work_dir=tmp_path / "after")
+            after = await client_calls(4, work_dir=tmp_path / "after")
             assert after.returncode == 0, after.output + logs()
             # The CRM shows node a down (its app asks its Asterisk every few seconds).
             assert await wait_for(lambda: db.fetchval("SELECT NOT connected FROM pbx_nodes WHERE name = 'a'"),

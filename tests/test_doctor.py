@@ -49,7 +49,7 @@ TITLES_EN = list(checks.TITLES.values())
 
 def test_the_dialplan_files_are_read_for_contexts_apps_and_functions():
     assert list(PLAN.contexts) == ["pbxcrm-inbound", "pbxcrm-agi-inbound", "pbxcrm-default-queue", "pbxcrm-store",
-                                   "pbxcrm-phones", "pbxcrm-agent-code", "pbxcrm-campaign-amd"]
+                                   "pbxcrm-phones", "pbxcrm-agent-code", "pbxcrm-campaign-amd", "pbxcrm-from-node"]
     assert PLAN.stasis_apps == {"pbxcrm"}
     assert {"Stasis", "Dial", "Queue", "AGI", "ExecIf", "Set", "GotoIf"} <= PLAN.applications
     assert {"DEVICE_STATE", "DB", "CHANNEL", "CALLERID", "IF", "LEN", "FILTER"} <= PLAN.functions

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import time
 
 import aiohttp
@@ -15,6 +14,7 @@ import pytest
 from crm.nodes import CHANNEL
 from crm.nodes import queries as nodes_q
 from tests.helpers import PASSWORD, csrf_from, login, make_user
+from tests.test_wallboard import _board_events
 
 
 async def say(db, name: str, connected: bool, calls: int = 0, url: str = ""):
@@ -202,18 +202,9 @@ async def test_the_wallboard_names_a_node_that_is_down_until_it_is_up_again(web,
 
 
 async def _boards(stream, until, seconds: float):
-    """The board messages of an open stream until `until(html)` holds, within `seconds`: the HTML."""
-    name = None
-    async with asyncio.timeout(seconds):
-        async for raw in stream.content:
-            line = raw.decode().rstrip("\n")
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: ") and name == "board":
-                html = json.loads(line[6:])["html"]
-                if until(html):
-                    return html
-    raise AssertionError("the stream ended")
+    """The board message of an open stream for which `until(html)` holds, within `seconds`: the HTML."""
+    _, html = await asyncio.wait_for(_board_events(stream, until), seconds)
+    return html
 
 
 async def test_an_open_wallboard_shows_a_node_go_down_come_back_and_fall_silent(db, web_server):
