@@ -301,7 +301,7 @@ async def test_against_a_healthy_pbx_every_check_is_green(healthy_pbx, fake):
         "/deviceStates/Local%2F00@pbxcrm-inbound", "/deviceStates/Local%2F00@pbxcrm-agi-inbound",
         "/deviceStates/Local%2Fs@pbxcrm-default-queue", "/deviceStates/Local%2Fs@pbxcrm-store",
         "/deviceStates/Local%2F00@pbxcrm-phones", "/deviceStates/Local%2Fs@pbxcrm-agent-code",
-        "/deviceStates/Local%2Fs@pbxcrm-campaign-amd"}
+        "/deviceStates/Local%2Fs@pbxcrm-campaign-amd", "/deviceStates/Local%2F00@pbxcrm-from-node"}
     assert not fake.commands(), "the doctor changes nothing"
 
 
