@@ -156,7 +156,7 @@ def build(ari: AriClient, runtime: Runtime, mirror_default_queue, mirror_centre_
     calls.on_entered(PURPOSE_SNOOP, watching.on_snoop)
     calls.on_gone(SUPERVISION_PREFIX, watching.on_gone)
     # The campaign dialer (issue 22): its clients' answers, AMD verdicts, agents' answers and channel ends.
-    dialer = CampaignDialer(deps, pool, settings.database_url, phone_states)
+    dialer = CampaignDialer(deps, pool, settings.database_url, phone_states, node=settings.node)
     campaigns = CampaignHandlers(dialer, calls)
     calls.on_entered(PURPOSE_CAMPAIGN, campaigns.on_answered)
     calls.on_entered(PURPOSE_CAMPAIGN_AMD, campaigns.on_amd)

@@ -19,6 +19,7 @@ from tests.call_flow_support import (  # noqa: F401  (fixtures are used by name)
     route,
     spec,
 )
+from tests.campaign_support import attempts, make_campaign
 from tests.fake_ari import FakeAri
 from tests.helpers import make_user
 
@@ -153,3 +154,31 @@ async def test_each_node_says_it_lives_and_a_node_whose_asterisk_stops_answering
         await asyncio.sleep(0.02)
     assert not row["connected"] and row["down_since"] is not None
     assert await db.fetchval("SELECT connected FROM pbx_nodes WHERE name = 'b'")
+
+
+async def test_one_node_dials_a_campaign_for_all_and_rings_an_agent_of_another_node_through_its_trunk(
+        db, crm, two_nodes, monkeypatch):
+    """The first node up by name (a) places the campaign's calls; b, up too, places none. The agent,
+    Ivanova, has her phone on node b: node a rings it through its trunk."""
+    import ari_app.cluster.heartbeat as heartbeat
+
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", 0.2)
+    fakes, start = two_nodes
+    await no_recording(db)
+    await start("b")
+    await start("a")
+    for _ in range(150):
+        if await db.fetchval("SELECT count(*) FROM pbx_nodes WHERE connected") == 2 and \
+                await db.fetchval("SELECT count(*) FROM phone_presence WHERE device = 'PJSIP/102'") == 1:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.1)
+    campaign = await make_campaign(db, author_id=crm["ivanova"]["id"], agents=[crm["ivanova"]["id"]],
+                                   numbers=[CLIENT], caller_id="4957770000")
+    dial = await fakes["a"].next_originate(f"PJSIP/{CLIENT.lstrip('+')}@trunk", timeout=10)
+    await fakes["a"].answer(dial.query["channelId"])
+    agent = await fakes["a"].next_originate("PJSIP/102@node-b")
+    await fakes["a"].answer(agent.query["channelId"])
+    await fakes["a"].wait_for(lambda: bridged(fakes["a"], dial.query["channelId"]), what="client and agent bridged")
+    assert not fakes["b"].originated(None), "node b dials nothing of the campaign"
+    assert len(await attempts(db, campaign)) == 1, "the number is dialled once, by one node"

@@ -32,6 +32,7 @@ from crm.agents.state import AgentState
 from crm.db import DATABASE_ERRORS
 from crm.dialing.technology import trunk_dial
 from crm.listen import listen_forever
+from crm.nodes import queries as nodes_q
 from crm.outbound import model
 from crm.outbound import queries as q
 from crm.outbound.pacing import PacingPolicy, PacingState, calls_to_place
@@ -47,12 +48,14 @@ LOST_AFTER_SECONDS = 60.0
 
 class CampaignDialer:
     def __init__(self, deps: SessionDeps, pool: asyncpg.Pool, database_url: str, phone_states: PhoneStates, *,
-                 connect_seconds: float = 2.0, agent_ring_seconds: int = 15, tick_seconds: float = TICK_SECONDS):
+                 connect_seconds: float = 2.0, agent_ring_seconds: int = 15, tick_seconds: float = TICK_SECONDS,
+                 node: str = ""):
         self.d = deps
         self._pool = pool
         self._url = database_url
         self._phones = phone_states
         self._tick_seconds = tick_seconds
+        self._node = node  # more than one PBX (issue 26): this app's node, "" for one PBX
         self.attempts: dict[int, Attempt] = {}
         self._agents: dict[int, list[Agent]] = {}  # campaign -> its agents with phones, as last read
         self._queue_of: dict[int, int | None] = {}  # campaign -> the queue whose members take its calls
@@ -112,6 +115,8 @@ class CampaignDialer:
                 if recovered:
                     log.warning("campaign dialer: %d numbers of a stopped dialer given back", recovered)
             campaigns = await q.running_campaigns(conn)
+            if campaigns and self._node and await nodes_q.first_up(conn) != self._node:
+                return  # more than one PBX (issue 26): one node's app dials for all, the first up
             # Numbers go to the trunk as click-to-call sends them: nationally, after the centre's prefix.
             prefix = await appsettings.dial_prefix(conn) if campaigns else ""
             # Agents on several running campaigns (or in a queue two campaigns use) are counted once a

@@ -66,3 +66,11 @@ async def current(conn: asyncpg.Connection, now: dt.datetime | None = None,
     now = now or await conn.fetchval("SELECT now()")
     assert now is not None
     return node_states(rows, now, policy)
+
+
+async def first_up(conn: asyncpg.Connection, policy: Policy = POLICY) -> str | None:
+    """The first node by name whose Asterisk answers and whose word is fresh: the one that runs what must
+    run once for all the nodes (the campaign dialer, ari_app/campaigns/). None when none is up."""
+    return await conn.fetchval(
+        "SELECT name FROM pbx_nodes WHERE connected AND seen_at > now() - $1::interval ORDER BY name LIMIT 1",
+        policy.silent_after)
