@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from crm.wallboard.queries import snapshot
-from tests.call_flow_support import route
+from tests.call_flow_support import Pops, route
 from tests.cluster import ClusterPhone, proxy_calls
 from tests.helpers import routing_crm
 from tests.processes import PbxcrmProcess
@@ -66,6 +66,7 @@ async def test_calls_through_the_proxy_are_routed_on_both_nodes_and_survive_a_no
     ivanova, petrov = crm["ivanova"]["id"], crm["petrov"]["id"]
     async with ClusterPhone(cluster, "7201", "phone_answer_hangup.xml", tmp_path), \
             ClusterPhone(cluster, "7101", "phone_answer_hangup.xml", tmp_path):
+        pops = await Pops().listen(database_url)
         apps = await start_node_apps(cluster, database_url, tmp_path)
         logs = lambda: "\n".join(f"--- {n}:\n{a.log_text()[-4000:]}" for n, a in apps.items())  # noqa: E731
         try:
@@ -90,6 +91,8 @@ async def test_calls_through_the_proxy_are_routed_on_both_nodes_and_survive_a_no
             recorded = await wait_for(lambda: _recordings_if(db, 6), timeout=20)
             assert recorded and {node for node, _ in recorded} == {"a", "b"}, logs()
             assert all(Path(p).is_file() and Path(p).is_relative_to(tmp_path / "recordings") for _, p in recorded)
+            # Ivanova's screen popped for each, whichever node sent it (both NOTIFY the one web).
+            assert await wait_for(lambda: pops.of(ivanova).count(("answered", None)) == 6, timeout=5), pops.of(ivanova)
             # The wallboard counts them all, whichever node took them.
             async with db.acquire() as conn:
                 board = await snapshot(conn, timezone="Europe/Moscow")
@@ -135,6 +138,7 @@ async def test_calls_through_the_proxy_are_routed_on_both_nodes_and_survive_a_no
         finally:
             for app in apps.values():
                 app.stop()
+            await pops.close()
 
 
 async def _rows_if(db, n: int):
