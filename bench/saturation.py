@@ -24,8 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 
+from ari_app.client import basic_auth
 from bench.load_step import CORES, Load, StepResult, cpu_between, run_calls, snapshot, uas
 
 QUICK = os.environ.get("PBXCRM_BENCH_QUICK") == "1"
@@ -173,6 +175,12 @@ class Ramp:
               f"at once: median {result.median_calls:.0f} peak {result.peak_calls}, wall {result.wall:.0f} s "
               f"{result.kinds} {profile(result)}", flush=True)
         await asyncio.sleep(3)  # let the last hang-ups settle before the next step
+        # A failed step can leave calls in Asterisk whose caller is gone (sipp gave up without a BYE): they
+        # would hold the agents' phones through the next steps and the next benchmark. Hung up, and said.
+        left = await hang_up_leftovers()
+        if left:
+            result.kinds[f"{left} channels left in Asterisk after the step (hung up)"] = left
+            print(f"saturation: {way}: {left} channels left in Asterisk after the step, hung up", flush=True)
         return result
 
     async def figure(self, way: str, ladder: tuple[int, ...], load_of: Callable[[int, int], Load]) -> Figure:
@@ -248,6 +256,26 @@ def limiter(r: StepResult | None) -> str:
     return "no CPU full: " + (", ".join(f"{k} {v}" for k, v in r.kinds.items()) or "slow calls")
 
 
+async def hang_up_leftovers(seconds: float = 60) -> int:
+    """Every channel still in the sandbox's Asterisk is hung up (ARI); how many there were."""
+    ari = os.environ.get("PBXCRM_ARI_URL", "http://127.0.0.1:8088")
+    auth = basic_auth(os.environ.get("PBXCRM_ARI_USER", "pbxcrm"),
+                      os.environ.get("PBXCRM_ARI_PASSWORD", "pbxcrm-sandbox"))
+    async with aiohttp.ClientSession(headers={"Authorization": auth}, timeout=aiohttp.ClientTimeout(total=10)) as s:
+        async with s.get(f"{ari}/ari/channels") as r:
+            first = [c["id"] for c in await r.json()]
+        deadline = time.monotonic() + seconds
+        channels = first
+        while channels and time.monotonic() < deadline:
+            for channel in channels:
+                async with s.delete(f"{ari}/ari/channels/{channel}"):
+                    pass
+            await asyncio.sleep(1)
+            async with s.get(f"{ari}/ari/channels") as r:
+                channels = [c["id"] for c in await r.json()]
+    return len(first)
+
+
 async def bench_saturation(url: str, work: Path, app_factory, asterisk_pid: int | None) -> dict:
     conn = await asyncpg.connect(url)
     try:
@@ -266,6 +294,7 @@ async def bench_saturation(url: str, work: Path, app_factory, asterisk_pid: int 
         at_once = {way: await ramp.figure(way, AT_ONCE, at_once_load(fill)) for way in WAYS}
     finally:
         app.stop()
+        await hang_up_leftovers()  # none left for the benchmarks after this one
         phones.terminate()
         phones.wait(10)
         conn = await asyncpg.connect(url)
