@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
+
 SIPP = Path(__file__).resolve().parent.parent / "tests" / "sipp"
 TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 CORES = os.cpu_count() or 1
@@ -163,6 +165,24 @@ def uas(port: int, work: Path) -> subprocess.Popen:
     return subprocess.Popen(["sipp", "-sf", str(SIPP / "phone_answer.xml"), "-i", "127.0.0.1", "-p", str(port),
                              "-mp", str(port + 20000), "-l", "100000", "-nostdin"], cwd=work,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def route_clients(conn: asyncpg.Connection, remainder: int, extensions: list[str], count: int) -> None:
+    """`count` clients with a phone, no company and no tag (id % 100 = remainder, spread over the whole table),
+    routed straight to the managers of `extensions` in turn: no queue between the caller and the manager."""
+    await conn.execute(
+        """WITH picked AS (
+               SELECT c.id, row_number() OVER (ORDER BY c.id) AS n FROM counterparties c
+               WHERE c.kind = 'client' AND c.deleted_at IS NULL AND c.id % 100 = $1
+                 AND NOT EXISTS (SELECT 1 FROM company_members m WHERE m.client_id = c.id)
+                 AND NOT EXISTS (SELECT 1 FROM counterparty_tags t WHERE t.counterparty_id = c.id)
+                 AND EXISTS (SELECT 1 FROM contacts k WHERE k.counterparty_id = c.id AND k.kind = 'phone'
+                             AND k.deleted_at IS NULL)
+               ORDER BY c.id LIMIT $3)
+           UPDATE counterparties c SET queue_id = NULL, responsible_user_id =
+               (SELECT id FROM users WHERE extension = ($2::text[])[1 + (p.n - 1) % cardinality($2::text[])]
+                AND deleted_at IS NULL)
+           FROM picked p WHERE c.id = p.id""", remainder, extensions, count)
 
 
 def caller_files(rows: list[tuple[str, str]], work: Path, port: int) -> tuple[Path, Path]:

@@ -28,6 +28,7 @@ import asyncpg
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.results_table import write_results  # noqa: E402
 from crm.migrate import migrate  # noqa: E402
 from crm.retention import job  # noqa: E402
 from crm.retention.policy import RetentionPolicy  # noqa: E402
@@ -157,12 +158,7 @@ def retention_rows(r: dict) -> list[tuple]:
 async def main() -> None:
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     r = await bench_retention(os.environ["DATABASE_URL"], rows)
-    table = "| benchmark | median | spread | target | ratio / n |\n|---|---|---|---|---|\n" + \
-        "\n".join("| " + " | ".join(row) + " |" for row in retention_rows(r))
-    text = f"# pbxcrm retention bench, {dt.datetime.now():%Y-%m-%d %H:%M}\n\n{table}\n"
-    print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    write_results(RESULTS, "pbxcrm retention bench", retention_rows(r))
 
 
 if __name__ == "__main__":

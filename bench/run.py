@@ -28,10 +28,11 @@ sys.path.insert(0, str(REPO))
 
 from ari_app.client import basic_auth  # noqa: E402
 from bench.campaign_bridge import bench_campaign_bridge, campaign_bridge_rows  # noqa: E402
-from bench.load_step import caller_files  # noqa: E402
+from bench.load_step import caller_files, route_clients  # noqa: E402
 from bench.operators import PORT as OPERATORS_PORT  # noqa: E402
 from bench.operators import bench_operators, operators_rows  # noqa: E402
 from bench.outbound_pacing import bench_outbound_pacing, outbound_pacing_rows  # noqa: E402
+from bench.results_table import write_results  # noqa: E402
 from bench.retention import bench_retention, retention_rows  # noqa: E402
 from bench.saturation import asterisk_pid, bench_saturation, saturation_rows  # noqa: E402
 from bench.shop_orders import bench_shop_orders, shop_orders_rows  # noqa: E402
@@ -134,19 +135,7 @@ async def assign_callers(conn: asyncpg.Connection) -> None:
             await create_user(conn, NewUser(login=f"agent{ext}", full_name=f"Agent {ext}", password="agent-password",
                                             role="manager", extension=ext))
     for remainder, managers in ((7, ["101"]), (11, AGENTS)):
-        await conn.execute(
-            """WITH picked AS (
-                   SELECT c.id, row_number() OVER (ORDER BY c.id) AS n FROM counterparties c
-                   WHERE c.kind = 'client' AND c.deleted_at IS NULL AND c.id % 100 = $1
-                     AND NOT EXISTS (SELECT 1 FROM company_members m WHERE m.client_id = c.id)
-                     AND NOT EXISTS (SELECT 1 FROM counterparty_tags t WHERE t.counterparty_id = c.id)
-                     AND EXISTS (SELECT 1 FROM contacts k WHERE k.counterparty_id = c.id AND k.kind = 'phone'
-                                 AND k.deleted_at IS NULL)
-                   ORDER BY c.id LIMIT $3)
-               UPDATE counterparties c SET queue_id = NULL, responsible_user_id =
-                   (SELECT id FROM users WHERE extension = ($2::text[])[1 + (p.n - 1) % cardinality($2::text[])]
-                    AND deleted_at IS NULL)
-               FROM picked p WHERE c.id = p.id""", remainder, managers, CALLERS)
+        await route_clients(conn, remainder, managers, CALLERS)
 
 
 async def callers_of(url: str, extensions: list[str]) -> list[tuple[str, str]]:
@@ -421,12 +410,7 @@ async def main() -> None:
     for name in only:
         measure, format_rows = benchmarks[name]
         rows += format_rows(await measure())
-    table = "| benchmark | median | spread | target | ratio / n |\n|---|---|---|---|---|\n" + \
-        "\n".join("| " + " | ".join(r) + " |" for r in rows)
-    text = f"# pbxcrm benchmarks, {dt.datetime.now():%Y-%m-%d %H:%M}\n\n{facts}\n\n{table}\n"
-    print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    write_results(RESULTS, "pbxcrm benchmarks", rows, facts)
 
 
 if __name__ == "__main__":

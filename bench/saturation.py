@@ -28,7 +28,7 @@ import aiohttp
 import asyncpg
 
 from ari_app.client import basic_auth
-from bench.load_step import CORES, Load, StepResult, cpu_between, run_calls, snapshot, uas
+from bench.load_step import CORES, Load, StepResult, cpu_between, route_clients, run_calls, snapshot, uas
 
 QUICK = os.environ.get("PBXCRM_BENCH_QUICK") == "1"
 PROBE = 10 if QUICK else 20
@@ -79,18 +79,7 @@ async def prepare(conn: asyncpg.Connection) -> tuple[list[tuple[str, str]], str 
                WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.login = 'sat-agent-' || e)""",
             AGENT_EXT, AGENT_EXT + AGENTS - 1, PHONE_ENDPOINT)
     extensions = [str(AGENT_EXT + i) for i in range(AGENTS)]
-    await conn.execute(
-        """WITH picked AS (
-               SELECT c.id, row_number() OVER (ORDER BY c.id) AS n FROM counterparties c
-               WHERE c.kind = 'client' AND c.deleted_at IS NULL AND c.id % 100 = $1
-                 AND NOT EXISTS (SELECT 1 FROM company_members m WHERE m.client_id = c.id)
-                 AND NOT EXISTS (SELECT 1 FROM counterparty_tags t WHERE t.counterparty_id = c.id)
-                 AND EXISTS (SELECT 1 FROM contacts k WHERE k.counterparty_id = c.id AND k.kind = 'phone'
-                             AND k.deleted_at IS NULL)
-               ORDER BY c.id LIMIT $3)
-           UPDATE counterparties c SET queue_id = NULL, responsible_user_id = u.id
-           FROM picked p JOIN users u ON u.extension = ($2::text[])[p.n] AND u.deleted_at IS NULL
-           WHERE c.id = p.id""", REMAINDER, extensions, AGENTS)
+    await route_clients(conn, REMAINDER, extensions, AGENTS)  # one client to each agent
     rows = await conn.fetch(
         """SELECT DISTINCT ON (c.id) k.normalized, u.extension FROM counterparties c
            JOIN users u ON u.id = c.responsible_user_id AND u.login LIKE 'sat-agent-%'
