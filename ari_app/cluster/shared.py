@@ -50,6 +50,7 @@ class SharedState:
         self._held_by: dict[str, str] = {}  # device -> the other node whose call holds it
         self._writes: asyncio.Queue[Callable[[asyncpg.Connection], Awaitable[None]]] = asyncio.Queue()
         self._on_freed: list[Callable[[], None]] = []
+        self._reloads: set[asyncio.Task] = set()  # reads again under way, held so none is collected mid-way
         self.turns = SharedTurns(self._write_turn)
 
     def on_freed(self, wake: Callable[[], None]) -> None:
@@ -154,7 +155,9 @@ class SharedState:
         if node == self.node:
             return
         if said.get("phones") == "reload":
-            asyncio.get_running_loop().create_task(self._reload(), name="node shared reload")
+            task = asyncio.get_running_loop().create_task(self._reload(), name="node shared reload")
+            self._reloads.add(task)
+            task.add_done_callback(self._reloads.discard)
         elif "turn" in said:
             self.turns.learn(int(said["queue"]), int(said["turn"]))
         elif "held" in said:
