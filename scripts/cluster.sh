@@ -10,7 +10,8 @@
 #   scripts/cluster.sh status              which run, whether each node's ARI answers, the proxy's turn
 #   scripts/cluster.sh cli NODE COMMAND    an Asterisk CLI command on a node (a, b)
 #   scripts/cluster.sh stop-node NODE      stop one node (`core stop now`): the proxy's failover
-#   scripts/cluster.sh start-node NODE     start it again
+#   scripts/cluster.sh start-node NODE     start it again; back when its ARI answers and (the proxy
+#                                          running) the proxy has it in its turn again
 #   scripts/cluster.sh proxy-turn          the proxy's view: a line "ADDRESS:PORT FLAGS" a node (A active,
 #                                          I inactive, T trying; P probed with OPTIONS)
 #
@@ -265,6 +266,9 @@ start_node_again() {
   [ -f "$ROOT/etc/asterisk-node-$1/asterisk.conf" ] || install_node_config "$1"
   with_node "$1" asterisk_pid >/dev/null || start_node "$1"
   wait_for_ari "$(node_ari_url "$1")" "/var/log/asterisk-node-$1"
+  # Back in service means back in the proxy's turn: until its next answered OPTIONS the proxy still
+  # sends every call to the other nodes (a test's round robin right after a restart saw 14 to 6).
+  if kamailio_pid >/dev/null; then wait_for_proxy_turn; fi
 }
 
 status() {
