@@ -23,6 +23,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
+from bench import pg_statements
 from crm import passwords
 from crm.pops import CHANNEL
 from tests.processes import socket_owners, web_workers
@@ -190,6 +191,11 @@ async def _pages(base: str, url: str, workers: list[int], streams: list[Stream],
                 statuses[(page, r.status)] += 1
             times[page].append((time.perf_counter() - t) * 1000)
 
+    conn = await asyncpg.connect(url)
+    try:
+        profiled = await pg_statements.start(conn)
+    finally:
+        await conn.close()
     before = _cpu_seconds(workers) | _cpu_seconds(await _backends(url))
     mine = time.process_time()
     started = time.monotonic()
@@ -198,12 +204,17 @@ async def _pages(base: str, url: str, workers: list[int], streams: list[Stream],
     mine = time.process_time() - mine
     after_web, after_db = _cpu_seconds(workers), _cpu_seconds(await _backends(url))
     count = sum(map(len, times.values()))
+    conn = await asyncpg.connect(url)
+    try:
+        statements = await pg_statements.top(conn) if profiled else []
+    finally:
+        await conn.close()
 
     def per_page(after: dict[int, float]) -> float:
         return sum(t - before.get(pid, 0.0) for pid, t in after.items()) / count * 1000
 
     return {"times": times, "statuses": dict(statuses), "rate": count / wall,
-            "cpu_ms": (per_page(after_web), per_page(after_db), mine / count * 1000)}
+            "cpu_ms": (per_page(after_web), per_page(after_db), mine / count * 1000), "statements": statements}
 
 
 async def bench_operators(url: str, work: Path, agents: list[str], call_seconds: int, page_seconds: int,
@@ -307,6 +318,10 @@ def operators_rows(r: dict) -> list[tuple]:
     rows.append(("  profile: CPU per page, web / PostgreSQL / load client", f"{web_ms:.1f} / {db_ms:.1f} / "
                  f"{client_ms:.1f} ms", f"{PAGE_CLIENTS} at once on {os.cpu_count()} cores: >= {floor:.0f} ms each",
                  "", "the wait CPU alone makes (all of it on these cores)"))
+    for st in pages.get("statements", []):
+        rows.append((f"  PostgreSQL: {pg_statements.summary(st['query'])}",
+                     f"{st['total_ms'] / len(every):.2f} ms/page", f"{st['calls']} calls, mean {st['mean_ms']:.2f} ms",
+                     "", "pg_stat_statements, most time first"))
     rows.append(("  set-up", f"{r['streams']} logins in {r['login_s']:.0f} s", "streams by worker: "
                  + " / ".join(str(n) for _, n in sorted(r["workers"].items())), "", "pbxcrm web --workers 2"))
     return rows

@@ -45,8 +45,14 @@ memory_settings() {
   shared=$((ram / 4)); [ "$shared" -gt 8192 ] && shared=8192; [ "$shared" -lt 128 ] && shared=128
   local maintenance=$((ram / 16)); [ "$maintenance" -gt 1024 ] && maintenance=1024; [ "$maintenance" -lt 64 ] && maintenance=64
   local work=$((ram / 768)); [ "$work" -gt 64 ] && work=64; [ "$work" -lt 4 ] && work=4
+  # pg_stat_statements: each statement's calls and time, which `make bench` reads for its profiles
+  # (bench/pg_statements.py); its cost is a hash update per statement.
+  local libs="" lib
+  for lib in pg_prewarm pg_stat_statements; do
+    [ -f "$(bindir)/../lib/$lib.so" ] && libs="${libs:+$libs,}$lib"
+  done
   local preload=""
-  [ -f "$(bindir)/../lib/pg_prewarm.so" ] && preload="-c shared_preload_libraries=pg_prewarm"
+  [ -n "$libs" ] && preload="-c shared_preload_libraries=$libs"
   echo "-c shared_buffers=${shared}MB -c effective_cache_size=$((ram * 3 / 4))MB -c work_mem=${work}MB" \
        "-c maintenance_work_mem=${maintenance}MB -c random_page_cost=1.1 -c effective_io_concurrency=200 $preload"
 }
