@@ -35,12 +35,18 @@ def may_use(user, tag) -> bool:
     return not tag["allowed_roles"] or user["role"] in tag["allowed_roles"]
 
 
-async def list_tags(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+# How many cards and tasks carry each tag: counted only for the admin's tag list and its export. Every list,
+# card and report offers the tags, and counting a tag on 100,000 cards at each page cost 0.33 s of PostgreSQL
+# a page (make bench, pages under 50 concurrent requests, 2026-12-01).
+_USES = """(SELECT count(*) FROM counterparty_tags ct WHERE ct.tag_id = t.id) +
+           (SELECT count(*) FROM task_tags tt WHERE tt.tag_id = t.id) AS uses"""
+
+
+async def list_tags(conn: asyncpg.Connection, *, with_uses: bool = False) -> list[asyncpg.Record]:
     return await conn.fetch(
-        """SELECT t.id, t.name, t.description, t.allowed_roles, t.queue_id, q.name AS queue_name,
-                  (SELECT count(*) FROM counterparty_tags ct WHERE ct.tag_id = t.id) +
-                  (SELECT count(*) FROM task_tags tt WHERE tt.tag_id = t.id) AS uses
-           FROM tags t LEFT JOIN queues q ON q.id = t.queue_id ORDER BY lower(t.name)""")
+        f"""SELECT t.id, t.name, t.description, t.allowed_roles, t.queue_id, q.name AS queue_name
+                   {", " + _USES if with_uses else ""}
+            FROM tags t LEFT JOIN queues q ON q.id = t.queue_id ORDER BY lower(t.name)""")
 
 
 async def save_tag(conn: asyncpg.Connection, user_id: int, tag_id: int | None, inp: TagInput) -> int:

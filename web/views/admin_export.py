@@ -44,7 +44,7 @@ async def tags_export(request: Request):
     await _may_export(request)
     async with request.app.state.pool.acquire() as conn:
         rows = [{**dict(t), "roles": ", ".join(label("role", r) for r in t["allowed_roles"]) or gettext("everyone")}
-                for t in await tags.list_tags(conn)]
+                for t in await tags.list_tags(conn, with_uses=True)]
     return await _export(request, "tags", N_("Tags"), "tag list", TAG_COLUMNS, rows)
 
 

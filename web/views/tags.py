@@ -26,7 +26,7 @@ from web.validation import form_body
 
 async def _admin_page(request: Request, error: DomainError | None = None):
     async with connection(request) as conn:
-        all_tags = await tags.list_tags(conn)
+        all_tags = await tags.list_tags(conn, with_uses=True)
         queues = await queues_q.list_queues(conn)
         scripts = await call_scripts.scripts_by_id(conn, "tag")
     return await render(request, "admin_tags.html", {"tags": all_tags, "roles": ROLES, "queues": queues,
